@@ -1,0 +1,81 @@
+# shokai: GNU Makefile. Flavours build into their own folders so flags never mix:
+#   build/          release (hardened -O2): shokaid, shokaictl
+#   build/fault/    release flags + test fault hooks (SHOKAI_FAULT): used by integration tests
+#   build/asan/     clang ASan + UBSan + fault hooks: used by `make check`
+-include config.mk
+
+CC	?= cc
+PKGS	:= libevent jansson libcrypto sqlite3 yaml-0.1
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+WARN	:= -std=c17 -Wall -Wextra -Wpedantic -Werror -Wformat=2 -Wshadow -Wpointer-arith \
+	   -Wcast-qual -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
+	   -Wwrite-strings -Wundef
+BASE_CFLAGS := $(WARN) -D_GNU_SOURCE -MMD -MP $(PKG_CFLAGS)
+HARDEN	:= -O2 -g -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE
+HARDEN_LD := -pie -Wl,-z,relro,-z,now
+ASAN	:= -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+DAEMON_SRC := $(filter-out daemon/main.c daemon/ctl.c,$(wildcard daemon/*.c)) $(wildcard handlers/*.c)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+
+# $(call flavour,DIR,CC,CFLAGS,LDFLAGS) defines the objects and programs of one flavour.
+define flavour
+$(1)/obj/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	$(2) $(BASE_CFLAGS) $(3) -c $$< -o $$@
+$(1)/shokaid: $(patsubst %.c,$(1)/obj/%.o,$(DAEMON_SRC) daemon/main.c)
+	$(2) $(4) -o $$@ $$^ $(PKG_LIBS)
+$(1)/shokaictl: $(patsubst %.c,$(1)/obj/%.o,$(DAEMON_SRC) daemon/ctl.c)
+	$(2) $(4) -o $$@ $$^ $(PKG_LIBS)
+$(1)/tests/%: $(1)/obj/tests/unit/%.o $(patsubst %.c,$(1)/obj/%.o,$(DAEMON_SRC))
+	@mkdir -p $$(dir $$@)
+	$(2) $(4) -o $$@ $$^ $(PKG_LIBS) $(CMOCKA_LIBS)
+-include $$(wildcard $(1)/obj/*/*.d $(1)/obj/*/*/*.d)
+endef
+
+$(eval $(call flavour,build,$(CC),$(HARDEN),$(HARDEN_LD)))
+$(eval $(call flavour,build/fault,$(CC),$(HARDEN) -DSHOKAI_FAULT_HOOKS,$(HARDEN_LD)))
+$(eval $(call flavour,build/asan,clang,$(ASAN) -DSHOKAI_FAULT_HOOKS,$(ASAN)))
+
+UNIT_BINS = $(patsubst tests/unit/%.c,$(1)/tests/%,$(UNIT_SRC))
+
+.PHONY: all run test check bench fuzz deps clean install
+all: build/shokaid build/shokaictl
+
+deps:
+	@scripts/install-deps.sh
+
+run: all
+	@chmod 600 config/secrets/*
+	@mkdir -p var
+	build/shokaid -c config/shokai.yaml
+
+test: build/shokaid build/shokaictl build/fault/shokaid $(call UNIT_BINS,build/fault)
+	@tests/run.sh build/fault
+
+check: build/asan/shokaid build/asan/shokaictl $(call UNIT_BINS,build/asan)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  tests/run.sh build/asan
+
+bench: build/shokaid
+	@tests/bench/run.sh
+
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+build/fuzz/%: tests/fuzz/%.c $(DAEMON_SRC)
+	@mkdir -p $(dir $@)
+	clang $(BASE_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -DSHOKAI_FAULT_HOOKS \
+	  -o $@ $< $(DAEMON_SRC) $(PKG_LIBS)
+fuzz: $(FUZZ_TARGETS)
+	@tests/fuzz/run.sh $(FUZZ_TARGETS)
+
+PREFIX	?= /usr/local
+install: build/shokaid build/shokaictl
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
+	install -m 755 build/shokaid $(DESTDIR)$(PREFIX)/sbin/shokaid
+	install -m 755 build/shokaictl $(DESTDIR)$(PREFIX)/bin/shokaictl
+
+clean:
+	rm -rf build

@@ -1,0 +1,157 @@
+/* dispatch.c: takes pending inbox rows to handlers, in small batches at the lowest
+ * priority so the loop keeps answering webhooks. Each batch is one transaction: the
+ * handlers' state changes and the rows' new states commit together, so a crash
+ * replays a batch whole or not at all. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "shokaid.h"
+
+#define DISPATCH_BATCH		128
+#define DISPATCH_PRIORITY	2
+#define DISPATCH_RETRY_MS	1000
+
+struct dispatch {
+	struct daemon	*d;
+	struct event	*ev_run;
+	struct event	*ev_retry;
+};
+
+static void run_cb(evutil_socket_t, short, void *);
+
+struct dispatch *
+dispatch_new(struct daemon *d)
+{
+	struct dispatch *ds = xcalloc(1, sizeof(*ds));
+
+	ds->d = d;
+	ds->ev_run = event_new(d->base, -1, 0, run_cb, ds);
+	event_priority_set(ds->ev_run, DISPATCH_PRIORITY);
+	ds->ev_retry = evtimer_new(d->base, run_cb, ds);
+	return ds;
+}
+
+void
+dispatch_free(struct dispatch *ds)
+{
+	if (ds == NULL)
+		return;
+	event_free(ds->ev_run);
+	event_free(ds->ev_retry);
+	free(ds);
+}
+
+void
+dispatch_kick(struct dispatch *ds)
+{
+#ifdef SHOKAI_FAULT_HOOKS
+	if (fault_enabled("no_dispatch"))
+		return;
+#endif
+	if (!event_pending(ds->ev_run, EV_TIMEOUT, NULL))
+		event_active(ds->ev_run, 0, 0);
+}
+
+/* Tries the handlers in table order; the first that does not say "not mine" decides. */
+static const char *
+run_handlers(struct daemon *d, const struct event *ev, const char **state, char *why,
+    size_t whylen)
+{
+	for (const struct handler *const *h = handler_table; *h != NULL; h++) {
+		struct handler_ctx hc = { d, NULL };
+
+		switch ((*h)->handle(&hc, ev)) {
+		case HANDLER_NOT_MINE:
+			continue;
+		case HANDLER_DONE:
+			*state = "done";
+			return (*h)->name;
+		case HANDLER_FAILED:
+			*state = "failed";
+			snprintf(why, whylen, "%s: %s", (*h)->name, hc.error ? hc.error : "failed");
+			return (*h)->name;
+		}
+	}
+	*state = "skipped";
+	snprintf(why, whylen, ev->known ? "no handler for event type '%s'" :
+	    "unknown event type '%s'", ev->type);
+	return "-";
+}
+
+static void
+log_event(const struct event *ev, const char *handler, const char *state, const char *why,
+    int64_t start_us)
+{
+	char user[16];
+	enum log_level level = strcmp(state, "failed") == 0 ? LOG_WARN : LOG_INFO;
+
+	if (!log_enabled(level))
+		return;
+	log_user(ev->user_id, user);
+	log_msg(level, "msg=event platform=%s channel=%s type=%.40s inbox_id=%lld user=%s "
+	    "handler=%s outcome=%s latency_us=%lld%s%s%s", platform_name(ev->platform),
+	    ev->channel, ev->type, (long long)ev->inbox_id, user, handler, state,
+	    (long long)(clock_us() - start_us), why[0] ? " reason=\"" : "", why,
+	    why[0] ? "\"" : "");
+}
+
+static void
+run_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dispatch *ds = arg;
+	struct daemon *d = ds->d;
+	struct event_list batch = { 0 };
+	int ok;
+
+	(void)fd;
+	(void)what;
+	if (store_inbox_pending(d->store, DISPATCH_BATCH, &batch) == -1)
+		goto retry;
+	if (batch.n == 0)
+		return;
+	if (store_begin(d->store) == -1)
+		goto retry;
+	ok = 1;
+	for (size_t i = 0; ok && i < batch.n; i++) {
+		const struct event *ev = &batch.v[i];
+		const char *state;
+		char why[WHY_MAX] = "";
+		int64_t start_us = clock_us();
+		const char *handler = run_handlers(d, ev, &state, why, sizeof(why));
+
+		ok = store_inbox_mark(d->store, ev->inbox_id, state, why[0] ? why : NULL) == 0;
+		if (ok) {
+			log_event(ev, handler, state, why, start_us);
+			if (strcmp(state, "done") == 0)
+				d->stats.events_done++;
+			else if (strcmp(state, "failed") == 0)
+				d->stats.events_failed++;
+			else
+				d->stats.events_skipped++;
+			if (!ev->known)
+				d->stats.events_unknown++;
+		}
+	}
+	if (!ok || store_commit(d->store) == -1) {
+		store_rollback(d->store);
+		goto retry;
+	}
+	if (batch.n == DISPATCH_BATCH)
+		dispatch_kick(ds);
+	event_list_free(&batch);
+	return;
+retry:
+	/* The database is busy or failing: the rows stay pending; try again shortly. */
+	event_list_free(&batch);
+	d->stats.db_errors++;
+	log_warnx("msg=\"dispatch could not run; retrying\" retry_ms=%d detail=\"%s\"",
+	    DISPATCH_RETRY_MS, store_errmsg(d->store));
+	{
+		struct timeval tv = { DISPATCH_RETRY_MS / 1000, 0 };
+
+		evtimer_add(ds->ev_retry, &tv);
+	}
+}

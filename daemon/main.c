@@ -1,0 +1,286 @@
+/* main.c: shokaid's entry point. Parses arguments, loads the configuration, opens the
+ * database, runs the event loop, and owns the signals: SIGHUP reloads, SIGTERM and
+ * SIGINT drain and exit. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "shokaid.h"
+
+#define FLUSH_INTERVAL_MS	100
+#define DRAIN_POLL_MS		20
+#define CHECKPOINT_INTERVAL_MS	1000
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: shokaid [-t] -c FILE\n"
+	    "  -c FILE  configuration file (YAML)\n"
+	    "  -t       check the configuration, print ok or every error, and exit\n"
+	    "  -v       print the version and exit\n");
+	exit(2);
+}
+
+/* Prints each error; returns the snapshot or NULL. Used by -t and at start. */
+static struct config *
+load_or_report(const char *path)
+{
+	struct config_errors errs = { 0 };
+	struct config *cf = config_load(path, &errs);
+
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.lines[i]);
+	config_errors_clear(&errs);
+	return cf;
+}
+
+/* Settings that only take effect at start; a reload that changes them says so. */
+static void
+warn_restart_only(const struct config *old, const struct config *new)
+{
+	if (strcmp(old->listen_host, new->listen_host) != 0 ||
+	    old->listen_port != new->listen_port)
+		log_warnx("msg=\"server.listen changed; it takes effect after a restart\"");
+	if (strcmp(old->sqlite_path, new->sqlite_path) != 0)
+		log_warnx("msg=\"storage.sqlite changed; it takes effect after a restart\"");
+}
+
+static void
+reload(struct daemon *d)
+{
+	struct config_errors errs = { 0 };
+	struct config *new = config_load(d->config_path, &errs);
+
+	if (new == NULL) {
+		d->stats.reload_failures++;
+		for (size_t i = 0; i < errs.n; i++)
+			log_errorx("msg=\"config error\" detail=\"%s\"", errs.lines[i]);
+		log_errorx("msg=\"reload failed; the old config stays in force\" errors=%zu",
+		    errs.n);
+		config_errors_clear(&errs);
+		return;
+	}
+	warn_restart_only(d->cfg, new);
+	config_unref(d->cfg);
+	d->cfg = new;
+	log_set_level(new->log_level);
+	store_set_busy_timeout(d->store, new->busy_timeout_ms);
+	http_apply_config(d);
+	d->stats.reloads++;
+	log_info("msg=\"config reloaded\" file=%s", d->config_path);
+}
+
+static void
+drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct timeval tv = { 0, DRAIN_POLL_MS * 1000 };
+	int busy = http_guard_busy(d->guard), queued = (int)ingest_pending(d->ingest);
+
+	(void)fd;
+	(void)what;
+	if (busy == 0 && queued == 0) {
+		log_info("msg=\"drained; exiting\"");
+		event_base_loopexit(d->base, &tv);	/* one more turn flushes the answers */
+		return;
+	}
+	if (clock_ms() >= d->drain_deadline_ms) {
+		log_warnx("msg=\"drain timeout; exiting with requests unfinished\" reading=%d "
+		    "queued=%d", busy, queued);
+		event_base_loopexit(d->base, NULL);
+		return;
+	}
+	evtimer_add(d->ev_drain, &tv);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		log_info("msg=\"SIGHUP: reloading config\"");
+		reload(d);
+		return;
+	}
+	if (d->draining) {
+		log_warnx("msg=\"second stop signal; exiting now\"");
+		event_base_loopexit(d->base, NULL);
+		return;
+	}
+	d->draining = 1;
+	d->drain_deadline_ms = clock_ms() + d->cfg->drain_timeout_ms;
+	log_info("msg=\"stop signal: no new connections; finishing in-flight requests\" "
+	    "signal=%s drain_timeout_ms=%d", sig == SIGTERM ? "TERM" : "INT",
+	    d->cfg->drain_timeout_ms);
+	http_stop_accepting(d);
+	drain_cb(-1, 0, d);
+}
+
+static void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_flush();
+}
+
+/* One instance per database: a second would interleave writes and double-send. */
+static int
+lock_instance(const char *sqlite_path, int *lock_fd)
+{
+	char *path = xasprintf("%s.lock", sqlite_path);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd == -1) {
+		log_warn("msg=\"cannot open lock file\" path=%s", path);
+		free(path);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		log_errorx("msg=\"another shokaid is running on this database\" lock=%s", path);
+		close(fd);
+		free(path);
+		return -1;
+	}
+	free(path);
+	*lock_fd = fd;
+	return 0;
+}
+
+static int
+run(struct daemon *d)
+{
+	static const int signals[] = { SIGHUP, SIGTERM, SIGINT };
+	struct timeval flush_tv = { 0, FLUSH_INTERVAL_MS * 1000 };
+	unsigned char salt[16];
+	char *err = NULL;
+	int lock_fd = -1, rc = 1;
+
+	if (lock_instance(d->cfg->sqlite_path, &lock_fd) == -1)
+		return 1;
+	d->store = store_open(d->cfg->sqlite_path, d->cfg->synchronous_full,
+	    d->cfg->busy_timeout_ms, &err);
+	if (d->store == NULL) {
+		log_errorx("msg=\"cannot open the database\" detail=\"%s\"", err);
+		free(err);
+		goto done;
+	}
+	if (store_meta_salt(d->store, salt) == 0)
+		log_set_pseudonym_key(salt, sizeof(salt));
+	d->checkpointer = store_checkpointer_start(d->cfg->sqlite_path, CHECKPOINT_INTERVAL_MS);
+
+	if ((d->base = event_base_new()) == NULL)
+		fatalx("%s: event_base_new failed", __func__);
+	/* 0: reserved, 1: I/O (libevent's default), 2: group commit and dispatch. */
+	event_base_priority_init(d->base, 3);
+	d->ingest = ingest_new(d);
+	d->dispatch = dispatch_new(d);
+	if (http_start(d, &err) == -1) {
+		log_errorx("msg=\"cannot listen\" detail=\"%s\"", err);
+		free(err);
+		goto done;
+	}
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+		d->ev_signals[i] = evsignal_new(d->base, signals[i], signal_cb, d);
+		evsignal_add(d->ev_signals[i], NULL);
+	}
+	d->ev_flush = event_new(d->base, -1, EV_PERSIST, flush_cb, d);
+	evtimer_add(d->ev_flush, &flush_tv);
+	d->ev_drain = evtimer_new(d->base, drain_cb, d);
+	d->started_ms = clock_ms();
+
+	{
+		int64_t backlog = store_inbox_backlog(d->store);
+
+		log_info("msg=started version=%s config=%s database=%s synchronous=%s "
+		    "inbox_backlog=%lld", SHOKAI_VERSION, d->config_path, d->cfg->sqlite_path,
+		    d->cfg->synchronous_full ? "full" : "normal", (long long)backlog);
+	}
+	/* Events stored before a crash or stop and not yet processed go first. */
+	dispatch_kick(d->dispatch);
+	if (event_base_dispatch(d->base) == -1)
+		log_errorx("msg=\"event loop failed\"");
+	else
+		rc = 0;
+	log_info("msg=stopped");
+done:
+	http_free(d);
+	if (d->base != NULL)	/* let libevent run the connection finalizers */
+		event_base_loop(d->base, EVLOOP_NONBLOCK);
+	http_guard_free(d->guard);
+	ingest_free(d->ingest);
+	dispatch_free(d->dispatch);
+	for (size_t i = 0; i < sizeof(d->ev_signals) / sizeof(d->ev_signals[0]); i++)
+		if (d->ev_signals[i] != NULL)
+			event_free(d->ev_signals[i]);
+	if (d->ev_flush != NULL)
+		event_free(d->ev_flush);
+	if (d->ev_drain != NULL)
+		event_free(d->ev_drain);
+	if (d->base != NULL)
+		event_base_free(d->base);
+	store_checkpointer_stop(d->checkpointer);
+	store_close(d->store);
+	if (lock_fd != -1)
+		close(lock_fd);
+	log_flush();
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon d;
+	const char *path = NULL;
+	int ch, check_only = 0, rc;
+
+	while ((ch = getopt(argc, argv, "c:tvh")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			check_only = 1;
+			break;
+		case 'v':
+			printf("shokaid %s\n", SHOKAI_VERSION);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (path == NULL || optind != argc)
+		usage();
+	/* The database, its WAL and the lock file hold personal data: owner only. */
+	umask(077);
+	/* libevent writes without MSG_NOSIGNAL: a client that resets must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	log_init(LOG_INFO);
+
+	memset(&d, 0, sizeof(d));
+	if ((d.cfg = load_or_report(path)) == NULL)
+		return 1;
+	if (check_only) {
+		printf("ok\n");
+		config_unref(d.cfg);
+		return 0;
+	}
+	log_set_level(d.cfg->log_level);
+	d.config_path = xstrdup(path);
+	rc = run(&d);
+	config_unref(d.cfg);
+	free(d.config_path);
+	return rc;
+}

@@ -1,0 +1,294 @@
+/* shokaid.h: the one internal header of shokai; prototypes are grouped by the file
+ * that owns them. */
+#ifndef SHOKAID_H
+#define SHOKAID_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct event_base;
+struct evhttp_request;
+struct sqlite3;
+struct json_t;
+
+#define SHOKAI_VERSION "0.1.0"
+
+/* xmalloc.c: allocation that dies on failure, so callers never check. */
+void *xmalloc(size_t);
+void *xcalloc(size_t, size_t);
+void *xrealloc(void *, size_t);
+char *xstrdup(const char *);
+char *xstrndup(const char *, size_t);
+char *xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *, va_list) __attribute__((format(printf, 1, 0)));
+
+/* log.c: logfmt lines on stderr. log_warn() appends strerror(errno). */
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+void log_init(enum log_level);
+void log_set_level(enum log_level);
+int log_level_parse(const char *, enum log_level *);
+int log_enabled(enum log_level);
+void log_set_pseudonym_key(const unsigned char *, size_t);
+void log_msg(enum log_level, const char *, ...) __attribute__((format(printf, 2, 3)));
+void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_errorx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void log_flush(void);
+/* Writes a stable pseudonym for a platform user id ("u:1a2b3c4d") into out. */
+void log_user(const char *user_id, char out[16]);
+/* Returns 1 when a message of this kind may be logged now (at most one per second),
+ * 0 when it must be dropped; *suppressed counts the dropped ones since the last. */
+struct log_ratelimit {
+	int64_t		last_sec;
+	unsigned long	suppressed;
+};
+int log_ratelimit_ok(struct log_ratelimit *, unsigned long *suppressed);
+
+/* sig.c: webhook signatures. */
+#define SIG_MAC_LEN 32
+/* Verifies a base64 HMAC-SHA256 header value over body with key, in constant time.
+ * Returns 0 when it matches, -1 otherwise with *why set to a static reason. */
+int sig_verify(const char *key, size_t keylen, const void *body, size_t bodylen,
+    const char *header_b64, const char **why);
+/* Writes the base64 HMAC-SHA256 of body (44 chars + NUL) into out. */
+void sig_sign(const char *key, size_t keylen, const void *body, size_t bodylen, char out[45]);
+/* Hex SHA-256 of prefix followed by data (prefix may be empty). */
+void sha256_hex(const void *prefix, size_t prefixlen, const void *data, size_t len,
+    char out[65]);
+
+/* config.c: the immutable, validated configuration snapshot. */
+struct config_line_channel {
+	char	*id;
+	char	*basic_id;
+	char	*channel_secret;	/* secret: never logged */
+	char	*access_token;		/* secret: never logged */
+	char	*bot_user_id;		/* optional: expected webhook "destination" */
+	char	*api_base;
+	char	*api_data_base;
+	int	 reply_fallback_to_push;
+};
+struct config_works_bot {
+	char	*id;
+	char	*bot_id;
+	char	*bot_secret;		/* secret */
+	char	*client_id;
+	char	*client_secret;		/* secret */
+	char	*service_account;
+	char	*private_key_pem;	/* secret */
+	char	*auth_url;
+	char	*api_base;
+};
+struct config {
+	int	 refs;
+	char	*path;			/* the main file, as given */
+	char	*listen_host;
+	int	 listen_port;
+	char	*public_url;
+	size_t	 max_body;
+	size_t	 max_headers;
+	int	 read_timeout_ms;
+	int	 idle_timeout_ms;
+	int	 max_connections;
+	int	 drain_timeout_ms;
+	char	*sqlite_path;		/* resolved against the config file's folder */
+	int	 synchronous_full;
+	int	 busy_timeout_ms;
+	enum log_level log_level;
+	char	*timezone;
+	char	*company_name;
+	struct config_line_channel *line_channels;
+	size_t	 n_line_channels;
+	struct config_works_bot *works_bots;
+	size_t	 n_works_bots;
+};
+/* Errors are collected as "file:line:column: message" lines. */
+struct config_errors {
+	char	**lines;
+	size_t	  n;
+};
+void config_errors_add(struct config_errors *, const char *file, size_t line, size_t col,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void config_errors_clear(struct config_errors *);
+/* Loads and fully validates path. Returns a snapshot with one reference, or NULL with
+ * every problem in errs. */
+struct config *config_load(const char *path, struct config_errors *errs);
+struct config *config_ref(struct config *);
+void config_unref(struct config *);
+const struct config_line_channel *config_line_channel(const struct config *, const char *id);
+const struct config_works_bot *config_works_bot(const struct config *, const char *id);
+/* Parses "10s", "500ms", "2m", "1h", "14d" into milliseconds; -1 if malformed. */
+int64_t config_parse_duration_ms(const char *);
+/* Parses "256KiB", "1MiB", "4096" into bytes; -1 if malformed. */
+int64_t config_parse_size(const char *);
+
+/* event.c: the one normalised event handlers see, whichever platform sent it. */
+enum platform { PLATFORM_LINE, PLATFORM_WORKS };
+struct event {
+	int64_t	 inbox_id;		/* 0 until stored */
+	enum platform platform;
+	char	*channel;		/* config id of the LINE channel or LINE WORKS bot */
+	char	*event_key;		/* dedupe key: webhookEventId, or a content hash */
+	char	*type;			/* "message", "follow", ... as the platform names it */
+	int	 known;			/* 1 when the type is one the platform documents */
+	char	*mode;			/* LINE "active" | "standby"; NULL for LINE WORKS */
+	int	 redelivery;
+	char	*source_type;		/* "user", "group", "room" (LINE); "user", "channel" (WORKS) */
+	char	*user_id;
+	char	*group_id;		/* groupId/roomId (LINE) or channelId (WORKS) */
+	char	*reply_token;
+	int64_t	 timestamp_ms;
+	char	*message_id;
+	char	*message_type;		/* "text", "sticker", "image", ... */
+	char	*text;
+	char	*postback_data;
+	char	*postback_params;	/* JSON text of LINE postback.params */
+	int	 unblocked;		/* LINE follow.isUnblocked */
+};
+struct event_list {
+	struct event	*v;
+	size_t		 n;
+};
+const char *platform_name(enum platform);
+void event_clear(struct event *);
+void event_list_free(struct event_list *);
+struct event *event_list_add(struct event_list *);
+/* Copies a JSON string member (or NULL when absent or not a string). */
+char *event_json_str(struct json_t *obj, const char *key);
+
+/* webhook_line.c / webhook_works.c: raw bytes to normalised events. Both return 0 and
+ * fill out, or -1 with why saying what was wrong (the body then goes to quarantine).
+ * An empty list is a verification request. */
+#define WHY_MAX 256
+int webhook_line_parse(const char *channel, const char *body, size_t len,
+    const char *expect_destination, struct event_list *out, char why[WHY_MAX]);
+int webhook_works_parse(const char *bot, const char *bot_id, const char *body, size_t len,
+    struct event_list *out, char why[WHY_MAX]);
+
+/* store.c: owns the sqlite3 handle and every prepared statement. */
+struct store;
+struct store *store_open(const char *path, int synchronous_full, int busy_timeout_ms,
+    char **err);
+void store_close(struct store *);
+void store_set_busy_timeout(struct store *, int ms);
+int store_begin(struct store *);
+int store_commit(struct store *);
+void store_rollback(struct store *);
+/* Inserts a delivery's raw body and its events; duplicates are ignored. On return
+ * *inserted is the number of new inbox rows. Must be inside store_begin/commit. */
+int store_inbox_put(struct store *, enum platform, const char *channel,
+    const char *body, size_t len, struct event_list *, int *inserted);
+int store_quarantine_put(struct store *, enum platform, const char *channel,
+    const char *reason, const char *body, size_t len);
+/* Reads up to max pending inbox rows, oldest first. */
+int store_inbox_pending(struct store *, size_t max, struct event_list *out);
+int store_inbox_mark(struct store *, int64_t id, const char *state, const char *error);
+int64_t store_inbox_backlog(struct store *);
+const char *store_errmsg(struct store *);
+int store_meta_salt(struct store *, unsigned char out[16]);
+/* Runs a PASSIVE WAL checkpoint on a private connection, off the event loop. */
+struct store_checkpointer;
+struct store_checkpointer *store_checkpointer_start(const char *path, int interval_ms);
+void store_checkpointer_stop(struct store_checkpointer *);
+
+/* The daemon context: everything the running process owns, reachable from one place.
+ * Set up in main.c; each field's owner is the file named beside it. */
+struct http_guard;
+struct ingest;
+struct dispatch;
+struct evhttp;
+struct event;
+struct daemon_stats {
+	uint64_t	requests;
+	uint64_t	sig_failures;
+	uint64_t	events_stored;
+	uint64_t	events_duplicate;
+	uint64_t	events_unknown;
+	uint64_t	quarantined;
+	uint64_t	db_errors;
+	uint64_t	json_parse_calls;
+	uint64_t	reloads;
+	uint64_t	reload_failures;
+	uint64_t	events_done;
+	uint64_t	events_failed;
+	uint64_t	events_skipped;
+};
+struct daemon {
+	struct event_base	*base;
+	struct config		*cfg;		/* main.c: current snapshot; swapped on SIGHUP */
+	char			*config_path;
+	struct store		*store;		/* store.c */
+	struct store_checkpointer *checkpointer;
+	struct evhttp		*http;		/* http.c */
+	struct http_guard	*guard;		/* http_guard.c */
+	struct ingest		*ingest;	/* ingest.c */
+	struct dispatch		*dispatch;	/* dispatch.c */
+	struct event		*ev_signals[4];	/* main.c */
+	struct event		*ev_flush;
+	struct event		*ev_drain;
+	int			 draining;
+	int64_t			 drain_deadline_ms;
+	int64_t			 started_ms;
+	struct daemon_stats	 stats;
+	struct log_ratelimit	 rl_sig;	/* http.c: signature failure lines */
+};
+int64_t clock_ms(void);		/* monotonic */
+int64_t clock_us(void);		/* monotonic */
+int64_t wall_ms(void);
+
+/* http.c: the evhttp server, its routes and every error response. */
+int http_start(struct daemon *, char **err);
+void http_apply_config(struct daemon *);
+void http_stop_accepting(struct daemon *);
+void http_free(struct daemon *);
+void http_reply(struct evhttp_request *, int code, const char *json_body);
+void http_log_request(struct evhttp_request *, int code, const char *channel,
+    int64_t start_us, const char *extra);
+
+/* http_guard.c: connection cap, whole-request deadline, EMFILE back-off: the limits
+ * that libevent 2.1's evhttp lacks. */
+struct evconnlistener;
+struct http_guard *http_guard_new(struct daemon *, struct evhttp *, struct evconnlistener *);
+void http_guard_apply(struct http_guard *, int max_conns, int read_timeout_ms);
+void http_guard_request_read(struct http_guard *, struct evhttp_request *);
+void http_guard_stop_accepting(struct http_guard *);
+int http_guard_connections(const struct http_guard *);
+int http_guard_busy(const struct http_guard *);	/* connections mid-request */
+void http_guard_free(struct http_guard *);
+
+/* ingest.c: group commit. Verified requests wait here until the end of the loop turn,
+ * then all their events are committed in one transaction and each request answered. */
+struct ingest *ingest_new(struct daemon *);
+void ingest_free(struct ingest *);
+/* Takes ownership of events; body must stay valid until req is answered. */
+void ingest_add(struct ingest *, struct evhttp_request *, enum platform, const char *channel,
+    const char *body, size_t len, struct event_list *events, const char *quarantine_reason,
+    int64_t start_us);
+size_t ingest_pending(const struct ingest *);
+
+/* dispatch.c: takes pending inbox rows to handlers, off the request path. */
+struct dispatch *dispatch_new(struct daemon *);
+void dispatch_kick(struct dispatch *);
+void dispatch_free(struct dispatch *);
+
+/* handlers/table.c: the handlers dispatch tries in order. */
+enum handler_result { HANDLER_DONE, HANDLER_NOT_MINE, HANDLER_FAILED };
+struct handler_ctx {
+	struct daemon	*d;
+	const char	*error;		/* set with HANDLER_FAILED: why */
+};
+struct handler {
+	const char	*name;
+	enum handler_result (*handle)(struct handler_ctx *, const struct event *);
+};
+extern const struct handler *const handler_table[];
+
+/* fault.c: named crash points for tests (built only with -DSHOKAI_FAULT_HOOKS). */
+int fault_enabled(const char *point);
+
+#endif

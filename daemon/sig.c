@@ -1,0 +1,108 @@
+/* sig.c: HMAC-SHA256 webhook signatures (LINE X-Line-Signature and LINE WORKS
+ * X-WORKS-Signature share one algorithm) and SHA-256 content hashes. */
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "shokaid.h"
+
+#define SIG_B64_LEN 44		/* base64 of 32 bytes, padded */
+
+static void
+hmac_sha256(const char *key, size_t keylen, const void *body, size_t bodylen,
+    unsigned char mac[SIG_MAC_LEN])
+{
+	unsigned int maclen = 0;
+
+	if (HMAC(EVP_sha256(), key, (int)keylen, body, bodylen, mac, &maclen) == NULL ||
+	    maclen != SIG_MAC_LEN)
+		fatalx("%s: HMAC failed", __func__);
+}
+
+void
+sig_sign(const char *key, size_t keylen, const void *body, size_t bodylen, char out[45])
+{
+	unsigned char mac[SIG_MAC_LEN];
+
+	hmac_sha256(key, keylen, body, bodylen, mac);
+	EVP_EncodeBlock((unsigned char *)out, mac, SIG_MAC_LEN);
+}
+
+static int
+is_b64_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	    c == '+' || c == '/';
+}
+
+/* Decodes exactly one padded 44-character base64 MAC; anything else is refused so
+ * that lenient decoders cannot make two header values mean one MAC. */
+static int
+decode_mac(const char *b64, unsigned char mac[SIG_MAC_LEN], const char **why)
+{
+	unsigned char buf[SIG_B64_LEN];
+	size_t len = strlen(b64);
+
+	if (len != SIG_B64_LEN) {
+		*why = "signature is not 44 base64 characters";
+		return -1;
+	}
+	for (size_t i = 0; i < SIG_B64_LEN - 1; i++) {
+		if (!is_b64_char(b64[i])) {
+			*why = "signature has a character outside base64";
+			return -1;
+		}
+	}
+	if (b64[SIG_B64_LEN - 1] != '=') {
+		*why = "signature is not padded base64";
+		return -1;
+	}
+	if (EVP_DecodeBlock(buf, (const unsigned char *)b64, SIG_B64_LEN) != 33) {
+		*why = "signature does not decode to 32 bytes";
+		return -1;
+	}
+	memcpy(mac, buf, SIG_MAC_LEN);
+	return 0;
+}
+
+int
+sig_verify(const char *key, size_t keylen, const void *body, size_t bodylen,
+    const char *header_b64, const char **why)
+{
+	unsigned char want[SIG_MAC_LEN], got[SIG_MAC_LEN];
+
+	if (header_b64 == NULL || *header_b64 == '\0') {
+		*why = "signature header missing";
+		return -1;
+	}
+	if (decode_mac(header_b64, got, why) == -1)
+		return -1;
+	hmac_sha256(key, keylen, body, bodylen, want);
+	if (CRYPTO_memcmp(want, got, SIG_MAC_LEN) != 0) {
+		*why = "signature does not match the body";
+		return -1;
+	}
+	return 0;
+}
+
+void
+sha256_hex(const void *prefix, size_t prefixlen, const void *data, size_t len, char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, prefix, prefixlen) != 1 ||
+	    EVP_DigestUpdate(ctx, data, len) != 1 || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
+		fatalx("%s: SHA-256 failed", __func__);
+	EVP_MD_CTX_free(ctx);
+	for (unsigned int i = 0; i < mdlen && i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0xf];
+	}
+	out[64] = '\0';
+}

@@ -1,0 +1,542 @@
+/* store.c: the SQLite database. Owns the sqlite3 handle and every prepared statement,
+ * the schema and its forward migrations, the inbox, the quarantine, and a checkpoint
+ * thread that keeps WAL checkpoints off the event loop. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+#include <sqlite3.h>
+
+#include "shokaid.h"
+
+enum stmt_id {
+	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+	ST_DELIVERY_PUT, ST_DELIVERY_DEL, ST_INBOX_PUT, ST_QUARANTINE_PUT,
+	ST_INBOX_PENDING, ST_INBOX_MARK, ST_INBOX_BACKLOG,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_DELIVERY_PUT] = "INSERT INTO deliveries(platform, channel, received_at, body) "
+	    "VALUES (?, ?, ?, ?)",
+	[ST_DELIVERY_DEL] = "DELETE FROM deliveries WHERE id = ?",
+	[ST_INBOX_PUT] = "INSERT OR IGNORE INTO inbox(platform, channel, event_key, "
+	    "delivery_id, event_index, type, known, mode, redelivery, source_type, user_id, "
+	    "group_id, reply_token, ts, message_id, message_type, text, postback_data, "
+	    "postback_params, unblocked, received_at) "
+	    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[ST_QUARANTINE_PUT] = "INSERT INTO quarantine(platform, channel, received_at, "
+	    "reason, body) VALUES (?, ?, ?, ?, ?)",
+	[ST_INBOX_PENDING] = "SELECT id, platform, channel, event_key, type, known, mode, "
+	    "redelivery, source_type, user_id, group_id, reply_token, ts, message_id, "
+	    "message_type, text, postback_data, postback_params, unblocked "
+	    "FROM inbox WHERE state = 'pending' ORDER BY id LIMIT ?",
+	[ST_INBOX_MARK] = "UPDATE inbox SET state = ?, error = ?, processed_at = ?, "
+	    "attempts = attempts + 1 WHERE id = ?",
+	[ST_INBOX_BACKLOG] = "SELECT count(*) FROM inbox WHERE state = 'pending'",
+};
+
+/* Forward migrations: entry i takes user_version i to i + 1, inside one transaction. */
+static const char *const migrations[] = {
+	"CREATE TABLE meta ("
+	"  key TEXT PRIMARY KEY,"
+	"  value BLOB NOT NULL);"
+	"CREATE TABLE deliveries ("			/* raw webhook bodies, as received */
+	"  id INTEGER PRIMARY KEY,"
+	"  platform TEXT NOT NULL CHECK (platform IN ('line', 'works')),"
+	"  channel TEXT NOT NULL,"
+	"  received_at INTEGER NOT NULL,"		/* unix ms, UTC */
+	"  body BLOB NOT NULL);"
+	"CREATE TABLE inbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  platform TEXT NOT NULL CHECK (platform IN ('line', 'works')),"
+	"  channel TEXT NOT NULL,"
+	"  event_key TEXT NOT NULL,"
+	"  delivery_id INTEGER,"
+	"  event_index INTEGER NOT NULL DEFAULT 0,"
+	"  type TEXT NOT NULL,"
+	"  known INTEGER NOT NULL DEFAULT 1,"
+	"  mode TEXT,"
+	"  redelivery INTEGER NOT NULL DEFAULT 0,"
+	"  source_type TEXT,"
+	"  user_id TEXT,"
+	"  group_id TEXT,"
+	"  reply_token TEXT,"
+	"  ts INTEGER,"
+	"  message_id TEXT,"
+	"  message_type TEXT,"
+	"  text TEXT,"
+	"  postback_data TEXT,"
+	"  postback_params TEXT,"
+	"  unblocked INTEGER NOT NULL DEFAULT 0,"
+	"  state TEXT NOT NULL DEFAULT 'pending'"
+	"    CHECK (state IN ('pending', 'done', 'failed', 'skipped')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  error TEXT,"
+	"  received_at INTEGER NOT NULL,"
+	"  processed_at INTEGER,"
+	"  UNIQUE (platform, channel, event_key));"
+	"CREATE INDEX inbox_pending ON inbox(id) WHERE state = 'pending';"
+	"CREATE TABLE quarantine ("			/* signed bodies that did not parse */
+	"  id INTEGER PRIMARY KEY,"
+	"  platform TEXT NOT NULL,"
+	"  channel TEXT NOT NULL,"
+	"  received_at INTEGER NOT NULL,"
+	"  reason TEXT NOT NULL,"
+	"  body BLOB NOT NULL);",
+};
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+struct store {
+	sqlite3		*db;
+	sqlite3_stmt	*st[ST_COUNT];
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *
+store_errmsg(struct store *s)
+{
+	return sqlite3_errmsg(s->db);
+}
+
+static int
+exec_sql(sqlite3 *db, const char *sql, char **err)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		*err = xasprintf("%s", msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+user_version(sqlite3 *db, int *version)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* Each migration and its version bump commit together, or not at all. */
+static int
+migrate(sqlite3 *db, char **err)
+{
+	int version;
+
+	if (user_version(db, &version) == -1) {
+		*err = xasprintf("cannot read schema version: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	if (version > SCHEMA_VERSION) {
+		*err = xasprintf("database schema version %d is newer than this shokaid (%d)",
+		    version, SCHEMA_VERSION);
+		return -1;
+	}
+	for (; version < SCHEMA_VERSION; version++) {
+		char *bump = xasprintf("PRAGMA user_version = %d", version + 1);
+		int rc = 0;
+
+		if (exec_sql(db, "BEGIN IMMEDIATE", err) == -1)
+			rc = -1;
+		else if (exec_sql(db, migrations[version], err) == -1 ||
+		    exec_sql(db, bump, err) == -1 || exec_sql(db, "COMMIT", err) == -1) {
+			char *ignored = NULL;
+
+			exec_sql(db, "ROLLBACK", &ignored);
+			free(ignored);
+			rc = -1;
+		}
+		free(bump);
+		if (rc == -1)
+			return -1;
+		log_info("msg=\"database migrated\" version=%d", version + 1);
+	}
+	return 0;
+}
+
+struct store *
+store_open(const char *path, int synchronous_full, int busy_timeout_ms, char **err)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+	char *pragmas;
+
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		*err = xasprintf("cannot open %s: %s", path,
+		    s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, busy_timeout_ms);
+	/* Checkpoints run on the checkpointer's connection, never inside a commit here. */
+	pragmas = xasprintf("PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; "
+	    "PRAGMA wal_autocheckpoint = 0; PRAGMA foreign_keys = ON;",
+	    synchronous_full ? "FULL" : "NORMAL");
+	if (exec_sql(s->db, pragmas, err) == -1) {
+		char *e = *err;
+
+		*err = xasprintf("%s: %s", path, e);
+		free(e);
+		free(pragmas);
+		goto fail;
+	}
+	free(pragmas);
+	if (migrate(s->db, err) == -1)
+		goto fail;
+	for (int i = 0; i < ST_COUNT; i++) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+		    &s->st[i], NULL) != SQLITE_OK) {
+			*err = xasprintf("cannot prepare statement %d: %s", i,
+			    sqlite3_errmsg(s->db));
+			goto fail;
+		}
+	}
+	return s;
+fail:
+	store_close(s);
+	return NULL;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	if (s->db != NULL) {
+		/* Leave a short WAL behind for the next start and for backups. */
+		sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		sqlite3_close(s->db);
+	}
+	free(s);
+}
+
+void
+store_set_busy_timeout(struct store *s, int ms)
+{
+	sqlite3_busy_timeout(s->db, ms);
+}
+
+/* Runs a statement that returns no rows and resets it. */
+static int
+step_done(struct store *s, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("msg=\"database statement failed\" sql=\"%.40s\" detail=\"%s\"",
+		    sqlite3_sql(st), sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_begin(struct store *s)
+{
+	return step_done(s, s->st[ST_BEGIN]);
+}
+
+int
+store_commit(struct store *s)
+{
+	return step_done(s, s->st[ST_COMMIT]);
+}
+
+void
+store_rollback(struct store *s)
+{
+	if (sqlite3_get_autocommit(s->db))
+		return;
+	step_done(s, s->st[ST_ROLLBACK]);
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+int
+store_inbox_put(struct store *s, enum platform p, const char *channel, const char *body,
+    size_t len, struct event_list *events, int *inserted)
+{
+	sqlite3_stmt *st = s->st[ST_DELIVERY_PUT];
+	int64_t now = now_ms(), delivery;
+
+	*inserted = 0;
+	bind_text(st, 1, platform_name(p));
+	bind_text(st, 2, channel);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_blob(st, 4, body, (int)len, SQLITE_STATIC);
+	if (step_done(s, st) == -1)
+		return -1;
+	delivery = sqlite3_last_insert_rowid(s->db);
+
+	st = s->st[ST_INBOX_PUT];
+	for (size_t i = 0; i < events->n; i++) {
+		struct event *ev = &events->v[i];
+
+		bind_text(st, 1, platform_name(p));
+		bind_text(st, 2, channel);
+		bind_text(st, 3, ev->event_key);
+		sqlite3_bind_int64(st, 4, delivery);
+		sqlite3_bind_int64(st, 5, (int64_t)i);
+		bind_text(st, 6, ev->type);
+		sqlite3_bind_int(st, 7, ev->known);
+		bind_text(st, 8, ev->mode);
+		sqlite3_bind_int(st, 9, ev->redelivery);
+		bind_text(st, 10, ev->source_type);
+		bind_text(st, 11, ev->user_id);
+		bind_text(st, 12, ev->group_id);
+		bind_text(st, 13, ev->reply_token);
+		sqlite3_bind_int64(st, 14, ev->timestamp_ms);
+		bind_text(st, 15, ev->message_id);
+		bind_text(st, 16, ev->message_type);
+		bind_text(st, 17, ev->text);
+		bind_text(st, 18, ev->postback_data);
+		bind_text(st, 19, ev->postback_params);
+		sqlite3_bind_int(st, 20, ev->unblocked);
+		sqlite3_bind_int64(st, 21, now);
+		if (step_done(s, st) == -1)
+			return -1;
+		if (sqlite3_changes(s->db) > 0) {
+			ev->inbox_id = sqlite3_last_insert_rowid(s->db);
+			(*inserted)++;
+		}
+	}
+	if (*inserted == 0) {		/* a pure redelivery: keep no second copy */
+		st = s->st[ST_DELIVERY_DEL];
+		sqlite3_bind_int64(st, 1, delivery);
+		if (step_done(s, st) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+store_quarantine_put(struct store *s, enum platform p, const char *channel,
+    const char *reason, const char *body, size_t len)
+{
+	sqlite3_stmt *st = s->st[ST_QUARANTINE_PUT];
+
+	bind_text(st, 1, platform_name(p));
+	bind_text(st, 2, channel);
+	sqlite3_bind_int64(st, 3, now_ms());
+	bind_text(st, 4, reason);
+	sqlite3_bind_blob(st, 5, body, (int)len, SQLITE_STATIC);
+	return step_done(s, st);
+}
+
+static char *
+column_str(sqlite3_stmt *st, int i)
+{
+	const unsigned char *v = sqlite3_column_text(st, i);
+
+	return v == NULL ? NULL : xstrdup((const char *)v);
+}
+
+int
+store_inbox_pending(struct store *s, size_t max, struct event_list *out)
+{
+	sqlite3_stmt *st = s->st[ST_INBOX_PENDING];
+	int rc;
+
+	sqlite3_bind_int64(st, 1, (int64_t)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct event *ev = event_list_add(out);
+		const char *platform = (const char *)sqlite3_column_text(st, 1);
+
+		ev->inbox_id = sqlite3_column_int64(st, 0);
+		ev->platform = strcmp(platform, "works") == 0 ? PLATFORM_WORKS : PLATFORM_LINE;
+		ev->channel = column_str(st, 2);
+		ev->event_key = column_str(st, 3);
+		ev->type = column_str(st, 4);
+		ev->known = sqlite3_column_int(st, 5);
+		ev->mode = column_str(st, 6);
+		ev->redelivery = sqlite3_column_int(st, 7);
+		ev->source_type = column_str(st, 8);
+		ev->user_id = column_str(st, 9);
+		ev->group_id = column_str(st, 10);
+		ev->reply_token = column_str(st, 11);
+		ev->timestamp_ms = sqlite3_column_int64(st, 12);
+		ev->message_id = column_str(st, 13);
+		ev->message_type = column_str(st, 14);
+		ev->text = column_str(st, 15);
+		ev->postback_data = column_str(st, 16);
+		ev->postback_params = column_str(st, 17);
+		ev->unblocked = sqlite3_column_int(st, 18);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("msg=\"reading the inbox failed\" detail=\"%s\"", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_inbox_mark(struct store *s, int64_t id, const char *state, const char *error)
+{
+	sqlite3_stmt *st = s->st[ST_INBOX_MARK];
+
+	bind_text(st, 1, state);
+	bind_text(st, 2, error);
+	sqlite3_bind_int64(st, 3, now_ms());
+	sqlite3_bind_int64(st, 4, id);
+	return step_done(s, st);
+}
+
+int64_t
+store_inbox_backlog(struct store *s)
+{
+	sqlite3_stmt *st = s->st[ST_INBOX_BACKLOG];
+	int64_t n = -1;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return n;
+}
+
+/* The pseudonym key for logs lives in the database, so a user's pseudonym stays the
+ * same across restarts without another secret file to manage. */
+int
+store_meta_salt(struct store *s, unsigned char out[16])
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'log_salt'", -1,
+	    &st, NULL) != SQLITE_OK)
+		goto done;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 16) {
+		memcpy(out, sqlite3_column_blob(st, 0), 16);
+		rc = 0;
+		goto done;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (RAND_bytes(out, 16) != 1)
+		goto done;
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(key, value) "
+	    "VALUES ('log_salt', ?)", -1, &st, NULL) != SQLITE_OK)
+		goto done;
+	sqlite3_bind_blob(st, 1, out, 16, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The checkpointer: a thread with its own connection that runs PASSIVE checkpoints,
+ * so the 3-5 ms a checkpoint takes never lands on a webhook's latency. */
+struct store_checkpointer {
+	pthread_t	thread;
+	pthread_mutex_t	lock;
+	pthread_cond_t	wake;
+	int		stop;
+	int		interval_ms;
+	sqlite3		*db;
+};
+
+static void *
+checkpointer_main(void *arg)
+{
+	struct store_checkpointer *cp = arg;
+	struct timespec deadline;
+
+	pthread_mutex_lock(&cp->lock);
+	while (!cp->stop) {
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec += cp->interval_ms / 1000;
+		deadline.tv_nsec += (long)(cp->interval_ms % 1000) * 1000000L;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&cp->wake, &cp->lock, &deadline);
+		if (cp->stop)
+			break;
+		pthread_mutex_unlock(&cp->lock);
+		sqlite3_wal_checkpoint_v2(cp->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&cp->lock);
+	}
+	pthread_mutex_unlock(&cp->lock);
+	return NULL;
+}
+
+struct store_checkpointer *
+store_checkpointer_start(const char *path, int interval_ms)
+{
+	struct store_checkpointer *cp = xcalloc(1, sizeof(*cp));
+
+	if (sqlite3_open_v2(path, &cp->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+	    NULL) != SQLITE_OK) {
+		log_warnx("msg=\"checkpointer cannot open the database\" detail=\"%s\"",
+		    cp->db ? sqlite3_errmsg(cp->db) : "out of memory");
+		sqlite3_close(cp->db);
+		free(cp);
+		return NULL;
+	}
+	sqlite3_busy_timeout(cp->db, 1000);
+	cp->interval_ms = interval_ms;
+	pthread_mutex_init(&cp->lock, NULL);
+	pthread_cond_init(&cp->wake, NULL);
+	if (pthread_create(&cp->thread, NULL, checkpointer_main, cp) != 0) {
+		log_warnx("msg=\"checkpointer thread did not start\"");
+		sqlite3_close(cp->db);
+		pthread_mutex_destroy(&cp->lock);
+		pthread_cond_destroy(&cp->wake);
+		free(cp);
+		return NULL;
+	}
+	return cp;
+}
+
+void
+store_checkpointer_stop(struct store_checkpointer *cp)
+{
+	if (cp == NULL)
+		return;
+	pthread_mutex_lock(&cp->lock);
+	cp->stop = 1;
+	pthread_cond_signal(&cp->wake);
+	pthread_mutex_unlock(&cp->lock);
+	pthread_join(cp->thread, NULL);
+	sqlite3_close(cp->db);
+	pthread_mutex_destroy(&cp->lock);
+	pthread_cond_destroy(&cp->wake);
+	free(cp);
+}

@@ -1,0 +1,10 @@
+/* table.c: the handlers dispatch tries, in order; the first that does not answer
+ * "not mine" decides what happens to an event. */
+#include "../daemon/shokaid.h"
+
+extern const struct handler handler_log_event;
+
+const struct handler *const handler_table[] = {
+	&handler_log_event,
+	NULL,
+};

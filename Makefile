@@ -42,6 +42,7 @@ $(eval $(call flavour,build/asan,clang,$(ASAN) -DSHOKAI_FAULT_HOOKS,$(ASAN)))
 
 UNIT_BINS = $(patsubst tests/unit/%.c,$(1)/tests/%,$(UNIT_SRC))
 
+.SECONDARY:
 .PHONY: all run test check bench fuzz deps clean install
 all: build/shokaid build/shokaictl
 

@@ -64,6 +64,17 @@ decode_mac(const char *b64, unsigned char mac[SIG_MAC_LEN], const char **why)
 		return -1;
 	}
 	memcpy(mac, buf, SIG_MAC_LEN);
+	/* Only the canonical spelling: the last character's two spare bits must be zero,
+	 * or four different headers would all be accepted for one MAC. */
+	{
+		char canon[SIG_B64_LEN + 1];
+
+		EVP_EncodeBlock((unsigned char *)canon, mac, SIG_MAC_LEN);
+		if (CRYPTO_memcmp(canon, b64, SIG_B64_LEN) != 0) {
+			*why = "signature is not canonical base64";
+			return -1;
+		}
+	}
 	return 0;
 }
 

@@ -1,0 +1,39 @@
+#!/bin/sh
+# install-deps.sh: installs the Debian 12 packages shokai needs to build, run and test,
+# and only those that are missing. Safe to run again. Needs root (or sudo) when
+# something is missing.
+set -eu
+
+# build: compiler, make, pkg-config; libraries: libevent (HTTP server and loop),
+# libcurl (outbound API calls), jansson (JSON), OpenSSL (HMAC, JWT, TLS), SQLite
+# (storage), libyaml (config); tests: cmocka (unit), python3 (integration), sqlite3 CLI,
+# openssl CLI (test keys), clang (sanitizer and fuzz builds), wrk (benchmark),
+# nodejs and npm (contract tests and the benchmark's reference server).
+PACKAGES="build-essential pkg-config libevent-dev libcurl4-openssl-dev libjansson-dev \
+libssl-dev libsqlite3-dev libyaml-dev libcmocka-dev python3 sqlite3 openssl curl \
+clang libclang-rt-dev wrk nodejs npm ca-certificates"
+
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+# A node that came from elsewhere (not Debian's package) is fine too.
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+	missing=$(echo "$missing" | sed 's/ nodejs//; s/ npm//')
+fi
+
+if [ -z "$(echo "$missing" | tr -d ' ')" ]; then
+	echo "install-deps: everything is installed"
+	exit 0
+fi
+echo "install-deps: installing$missing"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

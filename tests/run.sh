@@ -1,0 +1,54 @@
+#!/bin/bash
+# run.sh FLAVOUR_DIR: runs every unit test binary of a build flavour (cmocka), then the
+# integration suite against that flavour's shokaid, and prints one closing summary line
+# "N passed, N failed" over both. Exits non-zero if anything failed.
+set -u
+flavour=${1:?usage: tests/run.sh build/fault}
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 2
+export SHOKAI_SHARED=${SHOKAI_SHARED:-$top/../shared}
+export SHOKAID=$top/$flavour/shokaid
+export SHOKAICTL=$top/$flavour/shokaictl
+passed=0
+failed=0
+logdir=$(mktemp -d)
+trap 'rm -rf "$logdir"' EXIT
+
+echo "== unit tests ($flavour)"
+for t in "$flavour"/tests/test_*; do
+	[ -x "$t" ] || continue
+	name=$(basename "$t")
+	"$t" >"$logdir/$name.log" 2>&1
+	rc=$?
+	p=$(grep -o '\[  PASSED  \] [0-9]* test' "$logdir/$name.log" | grep -o '[0-9]*' | head -1)
+	f=$(grep -o '\[  FAILED  \] [0-9]* test' "$logdir/$name.log" | grep -o '[0-9]*' | head -1)
+	p=${p:-0}
+	f=${f:-0}
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1	# crashed before cmocka could count
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$f" -ne 0 ]; then
+		echo "FAIL $name ($p passed, $f failed)"
+		cat "$logdir/$name.log"
+	else
+		echo "PASS $name ($p tests)"
+	fi
+done
+
+echo "== integration tests ($flavour)"
+python3 tests/integration/run.py 2>&1 | tee "$logdir/integration.log"
+ip=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$logdir/integration.log" | tail -1)
+if [ -n "$ip" ]; then
+	passed=$((passed + $(echo "$ip" | awk '{print $1}')))
+	failed=$((failed + $(echo "$ip" | awk '{print $3}')))
+else
+	echo "FAIL integration suite did not finish"
+	failed=$((failed + 1))
+fi
+
+echo
+echo "== summary ($flavour)"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

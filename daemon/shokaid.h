@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 struct event_base;
@@ -191,6 +192,8 @@ int store_inbox_mark(struct store *, int64_t id, const char *state, const char *
 int64_t store_inbox_backlog(struct store *);
 const char *store_errmsg(struct store *);
 int store_meta_salt(struct store *, unsigned char out[16]);
+int store_print_inbox_summary(struct store *, FILE *);
+int store_print_quarantine(struct store *, FILE *, int64_t id);
 /* Runs a PASSIVE WAL checkpoint on a private connection, off the event loop. */
 struct store_checkpointer;
 struct store_checkpointer *store_checkpointer_start(const char *path, int interval_ms);

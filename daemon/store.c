@@ -230,8 +230,9 @@ store_close(struct store *s)
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	if (s->db != NULL) {
-		/* Leave a short WAL behind for the next start and for backups. */
-		sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		/* Fold the WAL back into the database for the next start and for backups;
+		 * PASSIVE, so a concurrent reader (shokaictl) never makes us wait. */
+		sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		sqlite3_close(s->db);
 	}
 	free(s);
@@ -428,6 +429,87 @@ store_inbox_backlog(struct store *s)
 		n = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	return n;
+}
+
+/* Operator views for shokaictl: plain text tables on out. */
+int
+store_print_inbox_summary(struct store *s, FILE *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT platform, channel, state, count(*) FROM inbox "
+	    "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3", -1, &st, NULL) != SQLITE_OK)
+		goto done;
+	fprintf(out, "%-8s %-16s %-8s %10s\n", "PLATFORM", "CHANNEL", "STATE", "EVENTS");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fprintf(out, "%-8s %-16s %-8s %10lld\n", sqlite3_column_text(st, 0),
+		    sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+		    (long long)sqlite3_column_int64(st, 3));
+	rc = rc == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc == -1 || sqlite3_prepare_v2(s->db, "SELECT id, platform, channel, type, "
+	    "error FROM inbox WHERE state = 'failed' ORDER BY id DESC LIMIT 50", -1, &st,
+	    NULL) != SQLITE_OK)
+		goto done;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fprintf(out, "failed #%lld %s/%s %s: %s\n", (long long)sqlite3_column_int64(st, 0),
+		    sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+		    sqlite3_column_text(st, 3), sqlite3_column_text(st, 4));
+	rc = rc == SQLITE_DONE ? 0 : -1;
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_print_quarantine(struct store *s, FILE *out, int64_t id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, rows = 0;
+
+	if (sqlite3_prepare_v2(s->db, id > 0 ?
+	    "SELECT id, platform, channel, received_at, reason, body FROM quarantine "
+	    "WHERE id = ?" :
+	    "SELECT id, platform, channel, received_at, reason, length(body) FROM quarantine "
+	    "ORDER BY id DESC LIMIT 100", -1, &st, NULL) != SQLITE_OK)
+		goto done;
+	if (id > 0)
+		sqlite3_bind_int64(st, 1, id);
+	else
+		fprintf(out, "%-6s %-24s %-6s %-12s %8s  %s\n", "ID", "RECEIVED (UTC)",
+		    "FROM", "CHANNEL", "BYTES", "REASON");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		time_t t = (time_t)(sqlite3_column_int64(st, 3) / 1000);
+		struct tm tm;
+		char when[32];
+
+		rows++;
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		if (id > 0) {
+			fprintf(out, "id: %lld\nreceived: %s\nplatform: %s\nchannel: %s\n"
+			    "reason: %s\nbody:\n", (long long)sqlite3_column_int64(st, 0), when,
+			    sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+			    sqlite3_column_text(st, 4));
+			fwrite(sqlite3_column_blob(st, 5), 1, (size_t)sqlite3_column_bytes(st, 5),
+			    out);
+			fputc('\n', out);
+		} else
+			fprintf(out, "%-6lld %-24s %-6s %-12s %8lld  %s\n",
+			    (long long)sqlite3_column_int64(st, 0), when,
+			    sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+			    (long long)sqlite3_column_int64(st, 5), sqlite3_column_text(st, 4));
+	}
+	rc = rc == SQLITE_DONE ? 0 : -1;
+	if (rc == 0 && id > 0 && rows == 0) {
+		fprintf(stderr, "shokaictl: no quarantined body with id %lld\n", (long long)id);
+		rc = -1;
+	}
+done:
+	sqlite3_finalize(st);
+	return rc;
 }
 
 /* The pseudonym key for logs lives in the database, so a user's pseudonym stays the

@@ -26,7 +26,7 @@
 struct conn {
 	struct http_guard	*g;
 	struct bufferevent	*filter;	/* what evhttp sees; owns under */
-	struct bufferevent	*under;		/* the socket; fd closed by evhttp */
+	struct bufferevent	*under;		/* the socket; closes the fd when freed */
 	int			 fd;		/* -1 until the first byte */
 	int			 reading;	/* bytes of a request seen, request not done */
 	struct event		*deadline;
@@ -196,8 +196,9 @@ make_bev(struct event_base *base, void *arg)
 
 	c->g = g;
 	c->fd = -1;
-	/* evhttp closes the fd itself, so the socket bufferevent must not. */
-	c->under = bufferevent_socket_new(base, -1, 0);
+	/* evhttp leaves closing the fd to a bufferevent with BEV_OPT_CLOSE_ON_FREE; the
+	 * filter frees the socket bufferevent, which closes the fd. */
+	c->under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (c->under == NULL)
 		fatalx("%s: bufferevent_socket_new failed", __func__);
 	c->filter = bufferevent_filter_new(c->under, filter_in, filter_out,
@@ -223,15 +224,21 @@ resume_cb(evutil_socket_t fd, short what, void *arg)
 	guard_update_listener(arg);
 }
 
+/* libevent hands the listener's error callback the listener's user data, which evhttp
+ * owns (its struct evhttp), not ours; so the one guard of the process is found here.
+ * This is the only such pointer, set once in http_guard_new. */
+static struct http_guard *accept_guard;
+
 static void
 accept_error_cb(struct evconnlistener *lev, void *arg)
 {
-	struct http_guard *g = arg;
+	struct http_guard *g = accept_guard;
 	struct timeval tv = { 0, EMFILE_BACKOFF_MS * 1000 };
 	unsigned long suppressed;
 	int err = EVUTIL_SOCKET_ERROR();
 
 	(void)lev;
+	(void)arg;
 	if (log_ratelimit_ok(&g->rl_emfile, &suppressed))
 		log_warnx("msg=\"accept failed; pausing accepts\" error=\"%s\" "
 		    "connections=%d backoff_ms=%d suppressed=%lu", strerror(err), g->nconns,
@@ -258,6 +265,7 @@ http_guard_new(struct daemon *d, struct evhttp *http, struct evconnlistener *lis
 	g->by_fd = xcalloc(g->by_fd_len, sizeof(*g->by_fd));
 	g->resume = evtimer_new(d->base, resume_cb, g);
 	evhttp_set_bevcb(http, make_bev, g);
+	accept_guard = g;
 	evconnlistener_set_error_cb(listener, accept_error_cb);
 	return g;
 }
@@ -306,6 +314,8 @@ http_guard_free(struct http_guard *g)
 	if (g == NULL)
 		return;
 	event_free(g->resume);
+	if (accept_guard == g)
+		accept_guard = NULL;
 	free(g->by_fd);
 	free(g);
 }

@@ -13,6 +13,9 @@
 #define DISPATCH_BATCH		128
 #define DISPATCH_PRIORITY	2
 #define DISPATCH_RETRY_MS	1000
+/* Events wait this long so that one dispatch transaction (one fsync) covers the events
+ * of many group commits instead of one each. */
+#define DISPATCH_DELAY_US	2000
 
 struct dispatch {
 	struct daemon	*d;
@@ -28,7 +31,7 @@ dispatch_new(struct daemon *d)
 	struct dispatch *ds = xcalloc(1, sizeof(*ds));
 
 	ds->d = d;
-	ds->ev_run = event_new(d->base, -1, 0, run_cb, ds);
+	ds->ev_run = evtimer_new(d->base, run_cb, ds);
 	event_priority_set(ds->ev_run, DISPATCH_PRIORITY);
 	ds->ev_retry = evtimer_new(d->base, run_cb, ds);
 	return ds;
@@ -51,8 +54,11 @@ dispatch_kick(struct dispatch *ds)
 	if (fault_enabled("no_dispatch"))
 		return;
 #endif
-	if (!event_pending(ds->ev_run, EV_TIMEOUT, NULL))
-		event_active(ds->ev_run, 0, 0);
+	if (!evtimer_pending(ds->ev_run, NULL)) {
+		struct timeval tv = { 0, DISPATCH_DELAY_US };
+
+		evtimer_add(ds->ev_run, &tv);
+	}
 }
 
 /* Tries the handlers in table order; the first that does not say "not mine" decides. */

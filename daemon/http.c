@@ -330,7 +330,7 @@ log_listening(int fd)
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
 	    getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port, sizeof(port),
 	    NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-		log_info("msg=listening addr=%s%s%s:%s", ss.ss_family == AF_INET6 ? "[" : "",
+		log_notice("msg=listening addr=%s%s%s:%s", ss.ss_family == AF_INET6 ? "[" : "",
 		    host, ss.ss_family == AF_INET6 ? "]" : "", port);
 }
 

@@ -110,8 +110,8 @@ store_item(struct daemon *d, struct ingest_item *it)
 		    it->quarantine_reason, it->body, it->len);
 	if (it->events.n == 0)		/* a verification request: nothing to keep */
 		return 0;
-	return store_inbox_put(d->store, it->platform, it->channel, it->body, it->len,
-	    &it->events, &it->inserted);
+	return store_inbox_put(d->store, it->platform, it->channel, &it->events,
+	    &it->inserted);
 }
 
 static void

@@ -23,7 +23,7 @@ static struct {
 	size_t		used;
 } logger = { .level = LOG_INFO };
 
-static const char *level_names[] = { "debug", "info", "warn", "error" };
+static const char *level_names[] = { "debug", "info", "notice", "warn", "error" };
 
 void
 log_init(enum log_level level)
@@ -110,7 +110,8 @@ vlog(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 	struct tm tm;
 	int n, m;
 
-	if (level < logger.level)
+	/* Lifecycle lines show unless only errors are wanted. */
+	if (level < logger.level && !(level == LOG_NOTICE && logger.level < LOG_ERROR))
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
@@ -162,6 +163,16 @@ log_info(const char *fmt, ...)
 
 	va_start(ap, fmt);
 	vlog(LOG_INFO, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_notice(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_NOTICE, NULL, fmt, ap);
 	va_end(ap);
 }
 

@@ -76,7 +76,7 @@ reload(struct daemon *d)
 	store_set_busy_timeout(d->store, new->busy_timeout_ms);
 	http_apply_config(d);
 	d->stats.reloads++;
-	log_info("msg=\"config reloaded\" file=%s", d->config_path);
+	log_notice("msg=\"config reloaded\" file=%s", d->config_path);
 }
 
 static void
@@ -89,7 +89,7 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (busy == 0 && queued == 0) {
-		log_info("msg=\"drained; exiting\"");
+		log_notice("msg=\"drained; exiting\"");
 		event_base_loopexit(d->base, &tv);	/* one more turn flushes the answers */
 		return;
 	}
@@ -109,7 +109,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	if (sig == SIGHUP) {
-		log_info("msg=\"SIGHUP: reloading config\"");
+		log_notice("msg=\"SIGHUP: reloading config\"");
 		reload(d);
 		return;
 	}
@@ -120,7 +120,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	d->draining = 1;
 	d->drain_deadline_ms = clock_ms() + d->cfg->drain_timeout_ms;
-	log_info("msg=\"stop signal: no new connections; finishing in-flight requests\" "
+	log_notice("msg=\"stop signal: no new connections; finishing in-flight requests\" "
 	    "signal=%s drain_timeout_ms=%d", sig == SIGTERM ? "TERM" : "INT",
 	    d->cfg->drain_timeout_ms);
 	http_stop_accepting(d);
@@ -204,7 +204,7 @@ run(struct daemon *d)
 	{
 		int64_t backlog = store_inbox_backlog(d->store);
 
-		log_info("msg=started version=%s config=%s database=%s synchronous=%s "
+		log_notice("msg=started version=%s config=%s database=%s synchronous=%s "
 		    "inbox_backlog=%lld", SHOKAI_VERSION, d->config_path, d->cfg->sqlite_path,
 		    d->cfg->synchronous_full ? "full" : "normal", (long long)backlog);
 	}
@@ -214,7 +214,7 @@ run(struct daemon *d)
 		log_errorx("msg=\"event loop failed\"");
 	else
 		rc = 0;
-	log_info("msg=stopped");
+	log_notice("msg=stopped");
 done:
 	http_free(d);
 	if (d->base != NULL)	/* let libevent run the connection finalizers */

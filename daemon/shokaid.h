@@ -26,7 +26,8 @@ char *xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
 char *xvasprintf(const char *, va_list) __attribute__((format(printf, 1, 0)));
 
 /* log.c: logfmt lines on stderr. log_warn() appends strerror(errno). */
-enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+/* notice: lifecycle lines (listening, started, reloaded) that show at warn level too. */
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARN, LOG_ERROR };
 void log_init(enum log_level);
 void log_set_level(enum log_level);
 int log_level_parse(const char *, enum log_level *);
@@ -35,6 +36,7 @@ void log_set_pseudonym_key(const unsigned char *, size_t);
 void log_msg(enum log_level, const char *, ...) __attribute__((format(printf, 2, 3)));
 void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_notice(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_errorx(const char *, ...) __attribute__((format(printf, 1, 2)));
@@ -180,10 +182,10 @@ void store_set_busy_timeout(struct store *, int ms);
 int store_begin(struct store *);
 int store_commit(struct store *);
 void store_rollback(struct store *);
-/* Inserts a delivery's raw body and its events; duplicates are ignored. On return
- * *inserted is the number of new inbox rows. Must be inside store_begin/commit. */
+/* Inserts a request's events; duplicates are ignored. On return *inserted is the number
+ * of new inbox rows. Must be inside store_begin/commit. */
 int store_inbox_put(struct store *, enum platform, const char *channel,
-    const char *body, size_t len, struct event_list *, int *inserted);
+    struct event_list *, int *inserted);
 int store_quarantine_put(struct store *, enum platform, const char *channel,
     const char *reason, const char *body, size_t len);
 /* Reads up to max pending inbox rows, oldest first. */

@@ -15,7 +15,7 @@
 
 enum stmt_id {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
-	ST_DELIVERY_PUT, ST_DELIVERY_DEL, ST_INBOX_PUT, ST_QUARANTINE_PUT,
+	ST_INBOX_PUT, ST_QUARANTINE_PUT,
 	ST_INBOX_PENDING, ST_INBOX_MARK, ST_INBOX_BACKLOG,
 	ST_COUNT
 };
@@ -24,14 +24,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_DELIVERY_PUT] = "INSERT INTO deliveries(platform, channel, received_at, body) "
-	    "VALUES (?, ?, ?, ?)",
-	[ST_DELIVERY_DEL] = "DELETE FROM deliveries WHERE id = ?",
 	[ST_INBOX_PUT] = "INSERT OR IGNORE INTO inbox(platform, channel, event_key, "
-	    "delivery_id, event_index, type, known, mode, redelivery, source_type, user_id, "
+	    "event_index, type, known, mode, redelivery, source_type, user_id, "
 	    "group_id, reply_token, ts, message_id, message_type, text, postback_data, "
 	    "postback_params, unblocked, received_at) "
-	    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[ST_QUARANTINE_PUT] = "INSERT INTO quarantine(platform, channel, received_at, "
 	    "reason, body) VALUES (?, ?, ?, ?, ?)",
 	[ST_INBOX_PENDING] = "SELECT id, platform, channel, event_key, type, known, mode, "
@@ -48,18 +45,11 @@ static const char *const migrations[] = {
 	"CREATE TABLE meta ("
 	"  key TEXT PRIMARY KEY,"
 	"  value BLOB NOT NULL);"
-	"CREATE TABLE deliveries ("			/* raw webhook bodies, as received */
-	"  id INTEGER PRIMARY KEY,"
-	"  platform TEXT NOT NULL CHECK (platform IN ('line', 'works')),"
-	"  channel TEXT NOT NULL,"
-	"  received_at INTEGER NOT NULL,"		/* unix ms, UTC */
-	"  body BLOB NOT NULL);"
 	"CREATE TABLE inbox ("
 	"  id INTEGER PRIMARY KEY,"
 	"  platform TEXT NOT NULL CHECK (platform IN ('line', 'works')),"
 	"  channel TEXT NOT NULL,"
 	"  event_key TEXT NOT NULL,"
-	"  delivery_id INTEGER,"
 	"  event_index INTEGER NOT NULL DEFAULT 0,"
 	"  type TEXT NOT NULL,"
 	"  known INTEGER NOT NULL DEFAULT 1,"
@@ -80,7 +70,7 @@ static const char *const migrations[] = {
 	"    CHECK (state IN ('pending', 'done', 'failed', 'skipped')),"
 	"  attempts INTEGER NOT NULL DEFAULT 0,"
 	"  error TEXT,"
-	"  received_at INTEGER NOT NULL,"
+	"  received_at INTEGER NOT NULL,"		/* unix ms, UTC, as every time here */
 	"  processed_at INTEGER,"
 	"  UNIQUE (platform, channel, event_key));"
 	"CREATE INDEX inbox_pending ON inbox(id) WHERE state = 'pending';"
@@ -174,7 +164,7 @@ migrate(sqlite3 *db, char **err)
 		free(bump);
 		if (rc == -1)
 			return -1;
-		log_info("msg=\"database migrated\" version=%d", version + 1);
+		log_notice("msg=\"database migrated\" version=%d", version + 1);
 	}
 	return 0;
 }
@@ -289,59 +279,46 @@ bind_text(sqlite3_stmt *st, int i, const char *v)
 		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
 }
 
+/* Only the normalised events are kept, not the raw body: it would double the bytes
+ * every webhook writes and keep message text nobody reads. Bodies that do not parse are
+ * kept whole, in quarantine. */
 int
-store_inbox_put(struct store *s, enum platform p, const char *channel, const char *body,
-    size_t len, struct event_list *events, int *inserted)
+store_inbox_put(struct store *s, enum platform p, const char *channel,
+    struct event_list *events, int *inserted)
 {
-	sqlite3_stmt *st = s->st[ST_DELIVERY_PUT];
-	int64_t now = now_ms(), delivery;
+	sqlite3_stmt *st = s->st[ST_INBOX_PUT];
+	int64_t now = now_ms();
 
 	*inserted = 0;
-	bind_text(st, 1, platform_name(p));
-	bind_text(st, 2, channel);
-	sqlite3_bind_int64(st, 3, now);
-	sqlite3_bind_blob(st, 4, body, (int)len, SQLITE_STATIC);
-	if (step_done(s, st) == -1)
-		return -1;
-	delivery = sqlite3_last_insert_rowid(s->db);
-
-	st = s->st[ST_INBOX_PUT];
 	for (size_t i = 0; i < events->n; i++) {
 		struct event *ev = &events->v[i];
 
 		bind_text(st, 1, platform_name(p));
 		bind_text(st, 2, channel);
 		bind_text(st, 3, ev->event_key);
-		sqlite3_bind_int64(st, 4, delivery);
-		sqlite3_bind_int64(st, 5, (int64_t)i);
-		bind_text(st, 6, ev->type);
-		sqlite3_bind_int(st, 7, ev->known);
-		bind_text(st, 8, ev->mode);
-		sqlite3_bind_int(st, 9, ev->redelivery);
-		bind_text(st, 10, ev->source_type);
-		bind_text(st, 11, ev->user_id);
-		bind_text(st, 12, ev->group_id);
-		bind_text(st, 13, ev->reply_token);
-		sqlite3_bind_int64(st, 14, ev->timestamp_ms);
-		bind_text(st, 15, ev->message_id);
-		bind_text(st, 16, ev->message_type);
-		bind_text(st, 17, ev->text);
-		bind_text(st, 18, ev->postback_data);
-		bind_text(st, 19, ev->postback_params);
-		sqlite3_bind_int(st, 20, ev->unblocked);
-		sqlite3_bind_int64(st, 21, now);
+		sqlite3_bind_int64(st, 4, (int64_t)i);
+		bind_text(st, 5, ev->type);
+		sqlite3_bind_int(st, 6, ev->known);
+		bind_text(st, 7, ev->mode);
+		sqlite3_bind_int(st, 8, ev->redelivery);
+		bind_text(st, 9, ev->source_type);
+		bind_text(st, 10, ev->user_id);
+		bind_text(st, 11, ev->group_id);
+		bind_text(st, 12, ev->reply_token);
+		sqlite3_bind_int64(st, 13, ev->timestamp_ms);
+		bind_text(st, 14, ev->message_id);
+		bind_text(st, 15, ev->message_type);
+		bind_text(st, 16, ev->text);
+		bind_text(st, 17, ev->postback_data);
+		bind_text(st, 18, ev->postback_params);
+		sqlite3_bind_int(st, 19, ev->unblocked);
+		sqlite3_bind_int64(st, 20, now);
 		if (step_done(s, st) == -1)
 			return -1;
 		if (sqlite3_changes(s->db) > 0) {
 			ev->inbox_id = sqlite3_last_insert_rowid(s->db);
 			(*inserted)++;
 		}
-	}
-	if (*inserted == 0) {		/* a pure redelivery: keep no second copy */
-		st = s->st[ST_DELIVERY_DEL];
-		sqlite3_bind_int64(st, 1, delivery);
-		if (step_done(s, st) == -1)
-			return -1;
 	}
 	return 0;
 }
@@ -593,6 +570,11 @@ store_checkpointer_start(const char *path, int interval_ms)
 		return NULL;
 	}
 	sqlite3_busy_timeout(cp->db, 1000);
+	/* A connection that has not read the database yet does not know it is in WAL mode
+	 * and would checkpoint nothing. */
+	if (sqlite3_exec(cp->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) != SQLITE_OK)
+		log_warnx("msg=\"checkpointer cannot read the database\" detail=\"%s\"",
+		    sqlite3_errmsg(cp->db));
 	cp->interval_ms = interval_ms;
 	pthread_mutex_init(&cp->lock, NULL);
 	pthread_cond_init(&cp->wake, NULL);

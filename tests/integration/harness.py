@@ -169,10 +169,27 @@ class Daemon:
         return self.start()
 
     def __exit__(self, *exc):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        subprocess.run(["rm", "-rf", self.dir])
+        """Stops the daemon the way an operator would (SIGTERM) and fails the test if it
+        did not exit 0 or a sanitizer reported anything (make check's ASan build)."""
+        problem = None
+        try:
+            if self.proc is not None and self.proc.poll() is None:
+                rc = self.stop()
+                if rc != 0:
+                    problem = f"shokaid exited {rc} on SIGTERM"
+            time.sleep(0.05)
+            text = self.log_text()
+            for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+                if marker in text:
+                    problem = f"sanitizer report:\n{text[text.index(marker) - 200:][:3000]}"
+        finally:
+            if self.proc is not None and self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            subprocess.run(["rm", "-rf", self.dir])
+        already_failing = bool(exc) and exc[0] is not None
+        if problem and not already_failing:
+            raise AssertionError(problem)
 
     # HTTP
 

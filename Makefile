@@ -25,14 +25,18 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 define flavour
 $(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
-	$(2) $(BASE_CFLAGS) $(3) -c $$< -o $$@
+	@printf '  CC      %s\n' $$@
+	@$(2) $(BASE_CFLAGS) $(3) -c $$< -o $$@
 $(1)/shokaid: $(patsubst %.c,$(1)/obj/%.o,$(DAEMON_SRC) daemon/main.c)
-	$(2) $(4) -o $$@ $$^ $(PKG_LIBS)
+	@printf '  LD      %s\n' $$@
+	@$(2) $(4) -o $$@ $$^ $(PKG_LIBS)
 $(1)/shokaictl: $(patsubst %.c,$(1)/obj/%.o,$(DAEMON_SRC) daemon/ctl.c)
-	$(2) $(4) -o $$@ $$^ $(PKG_LIBS)
+	@printf '  LD      %s\n' $$@
+	@$(2) $(4) -o $$@ $$^ $(PKG_LIBS)
 $(1)/tests/%: $(1)/obj/tests/unit/%.o $(patsubst %.c,$(1)/obj/%.o,$(DAEMON_SRC))
 	@mkdir -p $$(dir $$@)
-	$(2) $(4) -o $$@ $$^ $(PKG_LIBS) $(CMOCKA_LIBS)
+	@printf '  LD      %s\n' $$@
+	@$(2) $(4) -o $$@ $$^ $(PKG_LIBS) $(CMOCKA_LIBS)
 -include $$(wildcard $(1)/obj/*/*.d $(1)/obj/*/*/*.d)
 endef
 

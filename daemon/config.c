@@ -1122,3 +1122,15 @@ config_works_bot(const struct config *cf, const char *id)
 			return &cf->works_bots[i];
 	return NULL;
 }
+
+struct config *
+config_load_print(const char *path, FILE *out)
+{
+	struct config_errors errs = { 0 };
+	struct config *cf = config_load(path, &errs);
+
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(out, "%s\n", errs.lines[i]);
+	config_errors_clear(&errs);
+	return cf;
+}

@@ -21,18 +21,6 @@ usage(void)
 	exit(2);
 }
 
-static struct config *
-load(const char *path)
-{
-	struct config_errors errs = { 0 };
-	struct config *cf = config_load(path, &errs);
-
-	for (size_t i = 0; i < errs.n; i++)
-		fprintf(stderr, "%s\n", errs.lines[i]);
-	config_errors_clear(&errs);
-	return cf;
-}
-
 static struct store *
 open_store(const struct config *cf)
 {
@@ -67,7 +55,7 @@ main(int argc, char **argv)
 		usage();
 	cmd = argv[0];
 	log_init(LOG_WARN);
-	if ((cf = load(path)) == NULL)
+	if ((cf = config_load_print(path, stderr)) == NULL)
 		return 1;
 	if (strcmp(cmd, "check") == 0 && argc == 1) {
 		printf("ok\n");

@@ -30,19 +30,6 @@ usage(void)
 	exit(2);
 }
 
-/* Prints each error; returns the snapshot or NULL. Used by -t and at start. */
-static struct config *
-load_or_report(const char *path)
-{
-	struct config_errors errs = { 0 };
-	struct config *cf = config_load(path, &errs);
-
-	for (size_t i = 0; i < errs.n; i++)
-		fprintf(stderr, "%s\n", errs.lines[i]);
-	config_errors_clear(&errs);
-	return cf;
-}
-
 /* Settings that only take effect at start; a reload that changes them says so. */
 static void
 warn_restart_only(const struct config *old, const struct config *new)
@@ -270,7 +257,7 @@ main(int argc, char **argv)
 	log_init(LOG_INFO);
 
 	memset(&d, 0, sizeof(d));
-	if ((d.cfg = load_or_report(path)) == NULL)
+	if ((d.cfg = config_load_print(path, stderr)) == NULL)
 		return 1;
 	if (check_only) {
 		printf("ok\n");

@@ -121,6 +121,8 @@ void config_errors_clear(struct config_errors *);
 /* Loads and fully validates path. Returns a snapshot with one reference, or NULL with
  * every problem in errs. */
 struct config *config_load(const char *path, struct config_errors *errs);
+/* config_load, then each error printed as a line on out (shokaid -t, shokaictl). */
+struct config *config_load_print(const char *path, FILE *out);
 struct config *config_ref(struct config *);
 void config_unref(struct config *);
 const struct config_line_channel *config_line_channel(const struct config *, const char *id);

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "../../daemon/shokaid.h"
+#include "testutil.h"
 
 static int
 verify(const char *key, const char *body, const char *sig)
@@ -36,37 +37,17 @@ test_known_vectors(void **state)
 	    "5fk5BW2Hhi1tIGHtgszjP1ccQpj6MfZyjD+xCtKL7fs="), 0);
 }
 
-static char *
-read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	*len = fread(buf, 1, (size_t)n, f);
-	buf[*len] = '\0';
-	fclose(f);
-	return buf;
-}
 
 /* Every vector in the SDK fixtures' vectors.tsv, over the exact .body bytes. */
 static void
 test_sdk_fixture_vectors(void **state)
 {
-	const char *shared = getenv("SHOKAI_SHARED");
+	const char *shared = test_shared_dir();
 	char path[1024], line[2048];
 	FILE *f;
 	int n = 0;
 
 	(void)state;
-	if (shared == NULL)
-		shared = "../shared";
 	snprintf(path, sizeof(path), "%s/line-sdk-fixtures/signature-vectors/vectors.tsv",
 	    shared);
 	f = fopen(path, "r");
@@ -82,7 +63,7 @@ test_sdk_fixture_vectors(void **state)
 			continue;
 		snprintf(path, sizeof(path), "%s/line-sdk-fixtures/signature-vectors/%s",
 		    shared, file);
-		body = read_file(path, &len);
+		body = test_read_file(path, &len);
 		assert_non_null(body);
 		if (sig_verify(secret, strlen(secret), body, len, sig, &why) != 0)
 			fail_msg("vector %s: %s", file, why);

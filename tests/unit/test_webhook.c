@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "../../daemon/shokaid.h"
+#include "testutil.h"
 
 static int
 parse_line(const char *body, struct event_list *out)
@@ -23,33 +24,6 @@ parse_line(const char *body, struct event_list *out)
 	return webhook_line_parse("main", body, strlen(body), NULL, out, why);
 }
 
-static char *
-read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-	size_t got;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	got = fread(buf, 1, (size_t)n, f);
-	buf[got] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static const char *
-shared_dir(void)
-{
-	const char *s = getenv("SHOKAI_SHARED");
-
-	return s ? s : "../shared";
-}
 
 /* Every SDK fixture parses, and every event gets a type and a dedupe key. */
 static void
@@ -61,17 +35,18 @@ test_sdk_fixtures(void **state)
 	int files = 0;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/line-sdk-fixtures/java-line-bot-webhook", shared_dir());
+	snprintf(path, sizeof(path), "%s/line-sdk-fixtures/java-line-bot-webhook", test_shared_dir());
 	d = opendir(path);
 	assert_non_null(d);
 	while ((de = readdir(d)) != NULL) {
 		struct event_list l;
 		char *body, full[1400];
+		size_t len;
 
 		if (strstr(de->d_name, ".json") == NULL)
 			continue;
 		snprintf(full, sizeof(full), "%s/%s", path, de->d_name);
-		body = read_file(full);
+		body = test_read_file(full, &len);
 		assert_non_null(body);
 		if (parse_line(body, &l) != 0)
 			fail_msg("%s did not parse", de->d_name);

@@ -61,6 +61,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/shokai-bench.XXXXXX")
 SERVER_PIDS=()
 GEN_PIDS=()
 STATUS_FILE=$TMP/failed
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
 	local rc=$?
 	local pid
@@ -342,7 +343,10 @@ for srv in shokaid node; do
 		say "== $srv, $ev event(s) per body: warm-up ${WARM}s, ${REPS} x ${DUR}s, -t1 -c$CONNS"
 		# Warm-up pool: above this stack's ceiling (about 39,000 one-event req/s).
 		pool "$ev" warm $((WARM * (ev == 1 ? 60000 : 30000)))
-		rows_before=0
+		busy=$(cpu_busy)
+		if [ "$busy" -gt 10 ]; then
+			notice "the machine is ${busy}% busy before this phase (other processes): numbers will be low and noisy"
+		fi
 		if [ "$srv" = shokaid ]; then
 			d=$TMP/shokaid-$ev
 			make_shokaid_dir "$d"
@@ -351,11 +355,6 @@ for srv in shokaid node; do
 			start_node "$TMP/node-$ev.log"
 		fi
 		say "  $srv pid $SRV_PID listening on 127.0.0.1:$SRV_PORT"
-		busy=$(cpu_busy)
-		if [ "$busy" -gt 10 ]; then
-			notice "the machine is ${busy}% busy before this phase (other processes): numbers will be low and noisy"
-			echo "$srv $ev $busy" >>"$TMP/busy"
-		fi
 		run_wrk "$srv" "$ev" warmup "$WARM" "${POOL_FILE[$ev/warm]}"
 		# The first run's pool is sized from the warm-up, which can be far slower than the
 		# steady state (Node's JIT); later ones from the fastest run so far.

@@ -709,7 +709,8 @@ parse_line_channel(struct cfg *c, struct cnode m, const char *what,
 		cfg_err(c, v, "%s.basic_id: '%s' should start with '@' (as in @123abcde)", what,
 		    ch->basic_id);
 	}
-	get_secret(c, m, what, "channel_secret", 1, &ch->channel_secret);
+	if (get_secret(c, m, what, "channel_secret", 1, &ch->channel_secret) == 1)
+		ch->secret_key = sig_key_new(ch->channel_secret, strlen(ch->channel_secret));
 	get_secret(c, m, what, "access_token", 1, &ch->access_token);
 	if (get_str(c, m, what, "bot_user_id", &ch->bot_user_id) == 1 &&
 	    (ch->bot_user_id[0] != 'U' || strlen(ch->bot_user_id) != 33)) {
@@ -764,7 +765,8 @@ parse_works_bot(struct cfg *c, struct cnode m, const char *what, struct config_w
 			    b->bot_id);
 		}
 	}
-	get_secret(c, m, what, "bot_secret", 1, &b->bot_secret);
+	if (get_secret(c, m, what, "bot_secret", 1, &b->bot_secret) == 1)
+		b->secret_key = sig_key_new(b->bot_secret, strlen(b->bot_secret));
 	get_str(c, m, what, "client_id", &b->client_id);
 	get_secret(c, m, what, "client_secret", 1, &b->client_secret);
 	get_str(c, m, what, "service_account", &b->service_account);
@@ -971,6 +973,7 @@ free_line_channel(struct config_line_channel *ch)
 	if (ch->channel_secret != NULL)
 		OPENSSL_cleanse(ch->channel_secret, strlen(ch->channel_secret));
 	free(ch->channel_secret);
+	sig_key_free(ch->secret_key);
 	if (ch->access_token != NULL)
 		OPENSSL_cleanse(ch->access_token, strlen(ch->access_token));
 	free(ch->access_token);
@@ -987,6 +990,7 @@ free_works_bot(struct config_works_bot *b)
 	if (b->bot_secret != NULL)
 		OPENSSL_cleanse(b->bot_secret, strlen(b->bot_secret));
 	free(b->bot_secret);
+	sig_key_free(b->secret_key);
 	free(b->client_id);
 	if (b->client_secret != NULL)
 		OPENSSL_cleanse(b->client_secret, strlen(b->client_secret));

@@ -10,12 +10,12 @@
 
 #include "shokaid.h"
 
-#define DISPATCH_BATCH		128
+#define DISPATCH_BATCH		256
 #define DISPATCH_PRIORITY	2
 #define DISPATCH_RETRY_MS	1000
 /* Events wait this long so that one dispatch transaction (one fsync) covers the events
  * of many group commits instead of one each. */
-#define DISPATCH_DELAY_US	2000
+#define DISPATCH_DELAY_US	5000
 
 struct dispatch {
 	struct daemon	*d;

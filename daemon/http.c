@@ -179,8 +179,7 @@ handle_line(struct daemon *d, struct evhttp_request *req, const char *id, int64_
 		sig_failed(d, req, ch->id, start_us, "X-Line-Signature header sent twice");
 		return;
 	}
-	if (sig_verify(ch->channel_secret, strlen(ch->channel_secret), body, len, sig,
-	    &why) == -1) {
+	if (sig_verify_key(ch->secret_key, body, len, sig, &why) == -1) {
 		sig_failed(d, req, ch->id, start_us, why);
 		return;
 	}
@@ -220,7 +219,7 @@ handle_works(struct daemon *d, struct evhttp_request *req, const char *id, int64
 		sig_failed(d, req, bot->id, start_us, "X-WORKS-Signature header sent twice");
 		return;
 	}
-	if (sig_verify(bot->bot_secret, strlen(bot->bot_secret), body, len, sig, &why) == -1) {
+	if (sig_verify_key(bot->secret_key, body, len, sig, &why) == -1) {
 		sig_failed(d, req, bot->id, start_us, why);
 		return;
 	}

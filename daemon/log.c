@@ -21,6 +21,8 @@ static struct {
 	size_t		keylen;
 	char		buf[1 << 16];	/* lines are batched and flushed per loop turn */
 	size_t		used;
+	time_t		ts_sec;		/* the second ts_text was formatted for */
+	char		ts_text[32];	/* "2026-11-24T16:30:00" */
 } logger = { .level = LOG_INFO };
 
 static const char *level_names[] = { "debug", "info", "notice", "warn", "error" };
@@ -114,9 +116,12 @@ vlog(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 	if (level < logger.level && !(level == LOG_NOTICE && logger.level < LOG_ERROR))
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = snprintf(line, sizeof(line), "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	if (ts.tv_sec != logger.ts_sec) {	/* busy logs format the date once a second */
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(logger.ts_text, sizeof(logger.ts_text), "%Y-%m-%dT%H:%M:%S", &tm);
+		logger.ts_sec = ts.tv_sec;
+	}
+	n = snprintf(line, sizeof(line), "ts=%s.%03ldZ level=%s ", logger.ts_text,
 	    ts.tv_nsec / 1000000, level_names[level]);
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	if (m < 0)

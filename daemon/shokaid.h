@@ -59,6 +59,12 @@ int log_ratelimit_ok(struct log_ratelimit *, unsigned long *suppressed);
  * Returns 0 when it matches, -1 otherwise with *why set to a static reason. */
 int sig_verify(const char *key, size_t keylen, const void *body, size_t bodylen,
     const char *header_b64, const char **why);
+/* The same with a key prepared once (sig_key_new), as channels do. */
+struct sig_key;
+struct sig_key *sig_key_new(const char *key, size_t keylen);
+void sig_key_free(struct sig_key *);
+int sig_verify_key(const struct sig_key *, const void *body, size_t bodylen,
+    const char *header_b64, const char **why);
 /* Writes the base64 HMAC-SHA256 of body (44 chars + NUL) into out. */
 void sig_sign(const char *key, size_t keylen, const void *body, size_t bodylen, char out[45]);
 /* Hex SHA-256 of prefix followed by data (prefix may be empty). */
@@ -70,6 +76,7 @@ struct config_line_channel {
 	char	*id;
 	char	*basic_id;
 	char	*channel_secret;	/* secret: never logged */
+	struct sig_key *secret_key;	/* channel_secret, ready for HMAC */
 	char	*access_token;		/* secret: never logged */
 	char	*bot_user_id;		/* optional: expected webhook "destination" */
 	char	*api_base;
@@ -80,6 +87,7 @@ struct config_works_bot {
 	char	*id;
 	char	*bot_id;
 	char	*bot_secret;		/* secret */
+	struct sig_key *secret_key;	/* bot_secret, ready for HMAC */
 	char	*client_id;
 	char	*client_secret;		/* secret */
 	char	*service_account;

@@ -44,6 +44,13 @@ $(eval $(call flavour,build,$(CC),$(HARDEN),$(HARDEN_LD)))
 $(eval $(call flavour,build/fault,$(CC),$(HARDEN) -DSHOKAI_FAULT_HOOKS,$(HARDEN_LD)))
 $(eval $(call flavour,build/asan,clang,$(ASAN) -DSHOKAI_FAULT_HOOKS,$(ASAN)))
 
+# The local platform simulator (plays the LINE and LINE WORKS APIs; sends webhooks).
+SIM_SRC := $(wildcard tests/sim/*.c)
+build/shokaisim: $(SIM_SRC) $(wildcard tests/sim/*.h)
+	@mkdir -p $(dir $@)
+	@printf '  LD      %s\n' $@
+	@$(CC) $(BASE_CFLAGS) $(HARDEN) $(HARDEN_LD) -o $@ $(SIM_SRC) $(PKG_LIBS)
+
 UNIT_BINS = $(patsubst tests/unit/%.c,$(1)/tests/%,$(UNIT_SRC))
 
 .SECONDARY:

@@ -3,9 +3,10 @@
 #   build/fault/    release flags + test fault hooks (SHOKAI_FAULT): used by integration tests
 #   build/asan/     clang ASan + UBSan + fault hooks: used by `make check`
 -include config.mk
+.DEFAULT_GOAL := all
 
 CC	?= cc
-PKGS	:= libevent jansson libcrypto sqlite3 yaml-0.1
+PKGS	:= libevent libcurl jansson libcrypto sqlite3 yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)

@@ -645,6 +645,22 @@ parse_log(struct cfg *c, struct cnode root)
 	free(s);
 }
 
+static void
+parse_outbox(struct cfg *c, struct cnode root)
+{
+	static const char *const allowed[] = { "line_concurrency", "works_concurrency",
+	    "max_attempts", NULL };
+	struct cnode m;
+
+	if (!map_get(root, "outbox", &m))
+		return;
+	if (!check_mapping(c, m, "outbox", allowed, NULL) && m.node->type != YAML_MAPPING_NODE)
+		return;
+	get_int(c, m, "outbox", "line_concurrency", 1, 1024, &c->out->outbox_line_concurrency);
+	get_int(c, m, "outbox", "works_concurrency", 1, 64, &c->out->outbox_works_concurrency);
+	get_int(c, m, "outbox", "max_attempts", 1, 100, &c->out->outbox_max_attempts);
+}
+
 static int
 check_list(struct cfg *c, struct cnode parent, const char *what, const char *key,
     struct cnode *list)
@@ -899,7 +915,7 @@ load_file(struct cfg *c, const char *path, struct cnode *from)
  * view by copying nothing: lookups walk every root in turn. For this first version an
  * included file may only hold keys the main file does not. */
 static const char *const toplevel_keys[] = { "server", "storage", "log", "timezone",
-    "company_name", "include", "line", "lineworks", NULL };
+    "company_name", "include", "line", "lineworks", "outbox", NULL };
 
 static int
 root_get(struct cfg *c, const char *key, struct cnode *out)
@@ -1044,6 +1060,9 @@ config_load(const char *path, struct config_errors *errs)
 	c.out->synchronous_full = 1;
 	c.out->busy_timeout_ms = 2000;
 	c.out->log_level = LOG_INFO;
+	c.out->outbox_line_concurrency = 64;
+	c.out->outbox_works_concurrency = 4;
+	c.out->outbox_max_attempts = 12;
 	c.out->timezone = xstrdup("Asia/Tokyo");
 
 	if ((main_file = load_file(&c, path, NULL)) == NULL)
@@ -1070,6 +1089,8 @@ config_load(const char *path, struct config_errors *errs)
 			parse_storage(&c, r);
 		if (map_get(r, "log", &sec))
 			parse_log(&c, r);
+		if (map_get(r, "outbox", &sec))
+			parse_outbox(&c, r);
 		if (map_get(r, "line", &sec))
 			parse_line(&c, r);
 		if (map_get(r, "lineworks", &sec))

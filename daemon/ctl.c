@@ -1,10 +1,13 @@
 /* ctl.c: shokaictl, the operator's tool: check a config, and look at what the daemon
  * stored (inbox states, quarantined bodies). Later issues add rich menus, imports,
  * referrals, rewards and reports here. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "shokaid.h"
 
@@ -17,6 +20,10 @@ usage(void)
 	    "  inbox                 events per platform, channel and state; recent failures\n"
 	    "  quarantine            signed bodies that could not be parsed\n"
 	    "  quarantine show ID    one quarantined body, byte for byte\n"
+	    "  outbox [all]          outbound messages that failed (or the latest 100)\n"
+	    "  outbox retry ID       send a failed message again (same retry key)\n"
+	    "  send line CHANNEL TO TEXT   queue a LINE push to a user, group or room\n"
+	    "  send works BOT USER TEXT    queue a LINE WORKS message to a user\n"
 	    "  -c FILE               config file (default /etc/shokai/shokai.yaml)\n");
 	exit(2);
 }
@@ -33,6 +40,93 @@ open_store(const struct config *cf)
 		free(err);
 	}
 	return s;
+}
+
+static int
+outbox_cmd(const struct config *cf, int argc, char **argv)
+{
+	struct store *s;
+	int rc = 1;
+
+	if (argc == 3 && strcmp(argv[1], "retry") != 0)
+		usage();
+	if (argc == 2 && strcmp(argv[1], "all") != 0)
+		usage();
+	if ((s = open_store(cf)) == NULL)
+		return 1;
+	if (argc == 3) {
+		int64_t id = strtoll(argv[2], NULL, 10);
+		int r = id > 0 ? store_outbox_requeue(s, id) : 1;
+
+		if (r == 0) {
+			printf("outbox %lld queued again\n", (long long)id);
+			rc = 0;
+		} else
+			fprintf(stderr, "shokaictl: outbox retry: no failed message with id %s\n",
+			    argv[2]);
+	} else
+		rc = store_print_outbox(s, stdout, argc == 2) == 0 ? 0 : 1;
+	store_close(s);
+	return rc;
+}
+
+/* Queues one text message; the running daemon sends it within a scan interval. */
+static int
+send_cmd(const struct config *cf, const char *platform, const char *channel, const char *to,
+    const char *text)
+{
+	struct outbox_msg m;
+	struct store *s = NULL;
+	json_t *body;
+	char key[37], *json;
+	int inserted = 0, rc = 1;
+
+	memset(&m, 0, sizeof(m));
+	if (strcmp(platform, "line") == 0) {
+		if (config_line_channel(cf, channel) == NULL) {
+			fprintf(stderr, "shokaictl: send: no LINE channel '%s' in the config\n",
+			    channel);
+			return 1;
+		}
+		m.platform = PLATFORM_LINE;
+		m.kind = xstrdup("push");
+		body = json_pack("{s:s, s:[{s:s, s:s}]}", "to", to, "messages", "type", "text",
+		    "text", text);
+	} else if (strcmp(platform, "works") == 0) {
+		if (config_works_bot(cf, channel) == NULL) {
+			fprintf(stderr, "shokaictl: send: no LINE WORKS bot '%s' in the config\n",
+			    channel);
+			return 1;
+		}
+		m.platform = PLATFORM_WORKS;
+		m.kind = xstrdup("works_user");
+		body = json_pack("{s:{s:s, s:s}}", "content", "type", "text", "text", text);
+	} else
+		usage();
+	if (body == NULL) {
+		fprintf(stderr, "shokaictl: send: the text is not valid UTF-8\n");
+		outbox_msg_clear(&m);
+		return 1;
+	}
+	json = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	outbox_uuid4(key);
+	m.channel = xstrdup(channel);
+	m.target = xstrdup(to);
+	m.body = xstrdup(json);
+	m.retry_key = xstrdup(key);
+	if ((s = open_store(cf)) != NULL && store_begin(s) == 0 &&
+	    store_outbox_put(s, &m, &inserted) == 0 && store_commit(s) == 0) {
+		printf("queued\n");
+		rc = 0;
+	} else if (s != NULL) {
+		fprintf(stderr, "shokaictl: send: %s\n", store_errmsg(s));
+		store_rollback(s);
+	}
+	store_close(s);
+	outbox_msg_clear(&m);
+	free(json);
+	return rc;
 }
 
 int
@@ -71,6 +165,10 @@ main(int argc, char **argv)
 			fprintf(stderr, "shokaictl: quarantine show: '%s' is not an id\n", argv[2]);
 		} else if ((s = open_store(cf)) != NULL)
 			rc = store_print_quarantine(s, stdout, id) == 0 ? 0 : 1;
+	} else if (strcmp(cmd, "outbox") == 0 && argc <= 3) {
+		rc = outbox_cmd(cf, argc, argv);
+	} else if (strcmp(cmd, "send") == 0 && argc == 5) {
+		rc = send_cmd(cf, argv[1], argv[2], argv[3], argv[4]);
 	} else
 		usage();
 	store_close(s);

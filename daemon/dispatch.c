@@ -145,6 +145,7 @@ run_cb(evutil_socket_t fd, short what, void *arg)
 		store_rollback(d->store);
 		goto retry;
 	}
+	outbox_kick(d->outbox);		/* handlers may have queued messages */
 	if (batch.n == DISPATCH_BATCH)
 		dispatch_kick(ds);
 	event_list_free(&batch);

@@ -72,17 +72,18 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 	struct daemon *d = arg;
 	struct timeval tv = { 0, DRAIN_POLL_MS * 1000 };
 	int busy = http_guard_busy(d->guard), queued = (int)ingest_pending(d->ingest);
+	int sending = (int)outbox_inflight(d->outbox);
 
 	(void)fd;
 	(void)what;
-	if (busy == 0 && queued == 0) {
+	if (busy == 0 && queued == 0 && sending == 0) {
 		log_notice("msg=\"drained; exiting\"");
 		event_base_loopexit(d->base, &tv);	/* one more turn flushes the answers */
 		return;
 	}
 	if (clock_ms() >= d->drain_deadline_ms) {
 		log_warnx("msg=\"drain timeout; exiting with requests unfinished\" reading=%d "
-		    "queued=%d", busy, queued);
+		    "queued=%d sending=%d", busy, queued, sending);
 		event_base_loopexit(d->base, NULL);
 		return;
 	}
@@ -174,6 +175,8 @@ run(struct daemon *d)
 	event_base_priority_init(d->base, 3);
 	d->ingest = ingest_new(d);
 	d->dispatch = dispatch_new(d);
+	d->http_client = http_client_new(d->base);
+	d->outbox = outbox_new(d);
 	if (http_start(d, &err) == -1) {
 		log_errorx("msg=\"cannot listen\" detail=\"%s\"", err);
 		free(err);
@@ -195,8 +198,10 @@ run(struct daemon *d)
 		    "inbox_backlog=%lld", SHOKAI_VERSION, d->config_path, d->cfg->sqlite_path,
 		    d->cfg->synchronous_full ? "full" : "normal", (long long)backlog);
 	}
-	/* Events stored before a crash or stop and not yet processed go first. */
+	/* Events stored before a crash or stop and not yet processed go first; so do
+	 * outbound messages that were due or in flight. */
 	dispatch_kick(d->dispatch);
+	outbox_kick(d->outbox);
 	if (event_base_dispatch(d->base) == -1)
 		log_errorx("msg=\"event loop failed\"");
 	else
@@ -207,6 +212,9 @@ done:
 	if (d->base != NULL)	/* let libevent run the connection finalizers */
 		event_base_loop(d->base, EVLOOP_NONBLOCK);
 	http_guard_free(d->guard);
+	http_client_free(d->http_client);	/* before the base: it owns events on it */
+	outbox_free(d->outbox);
+	works_tokens_free(d->works_tokens);
 	ingest_free(d->ingest);
 	dispatch_free(d->dispatch);
 	for (size_t i = 0; i < sizeof(d->ev_signals) / sizeof(d->ev_signals[0]); i++)

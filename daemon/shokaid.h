@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <time.h>
 
 struct event_base;
 struct evhttp_request;
@@ -111,6 +112,9 @@ struct config {
 	int	 synchronous_full;
 	int	 busy_timeout_ms;
 	enum log_level log_level;
+	int	 outbox_line_concurrency;
+	int	 outbox_works_concurrency;
+	int	 outbox_max_attempts;
 	char	*timezone;
 	char	*company_name;
 	struct config_line_channel *line_channels;
@@ -204,6 +208,31 @@ int store_inbox_mark(struct store *, int64_t id, const char *state, const char *
 int64_t store_inbox_backlog(struct store *);
 const char *store_errmsg(struct store *);
 int store_meta_salt(struct store *, unsigned char out[16]);
+/* One outbound message, as the outbox table holds it. */
+struct outbox_msg {
+	int64_t		 id;
+	enum platform	 platform;
+	char		*channel;
+	char		*kind;		/* "reply", "push", "multicast", "works_user", ... */
+	char		*target;
+	char		*body;		/* request body, sent as is */
+	char		*fallback_to;	/* reply only: push here if the token is refused */
+	char		*retry_key;
+	char		*dedupe_key;
+	int		 attempts;
+	int		 ambiguous;
+	int64_t		 created_at;
+	int64_t		 next_attempt_at;	/* 0: now */
+};
+void outbox_msg_clear(struct outbox_msg *);
+int store_outbox_put(struct store *, const struct outbox_msg *, int *inserted);
+int store_outbox_due(struct store *, enum platform, int64_t now, size_t max,
+    struct outbox_msg **out, size_t *n);
+int store_outbox_result(struct store *, const struct outbox_msg *, const char *state,
+    int64_t next_attempt_at, int status, const char *error);
+int64_t store_outbox_backlog(struct store *);
+int store_print_outbox(struct store *, FILE *, int all);
+int store_outbox_requeue(struct store *, int64_t id);
 int store_print_inbox_summary(struct store *, FILE *);
 int store_print_quarantine(struct store *, FILE *, int64_t id);
 /* Runs a PASSIVE WAL checkpoint on a private connection, off the event loop. */
@@ -243,6 +272,9 @@ struct daemon {
 	struct http_guard	*guard;		/* http_guard.c */
 	struct ingest		*ingest;	/* ingest.c */
 	struct dispatch		*dispatch;	/* dispatch.c */
+	struct http_client	*http_client;	/* http_client.c */
+	struct outbox		*outbox;	/* outbox.c */
+	struct works_tokens	*works_tokens;	/* works_api.c */
 	struct event		*ev_signals[4];	/* main.c */
 	struct event		*ev_flush;
 	struct event		*ev_drain;
@@ -302,6 +334,77 @@ struct handler {
 	enum handler_result (*handle)(struct handler_ctx *, const struct event *);
 };
 extern const struct handler *const handler_table[];
+
+/* http_client.c: outbound HTTP on the loop (curl multi). */
+struct http_client;
+struct http_request {
+	const char	 *method;		/* "GET", "POST", "DELETE" */
+	const char	 *url;
+	const char	**headers;		/* "Name: value" */
+	size_t		  nheaders;
+	const void	 *body;			/* NULL: none */
+	size_t		  body_len;
+	int		  timeout_ms;		/* whole transfer; 0: 10 s */
+};
+struct http_response {
+	int		 status;		/* 0: no answer (error says why) */
+	const char	*body;			/* NUL-terminated; valid during the callback */
+	size_t		 body_len;
+	const char	*headers;		/* raw header block */
+	const char	*error;
+	int		 timed_out;
+	int		 ambiguous;		/* failed after the request may have arrived */
+};
+typedef void (*http_done_cb)(const struct http_response *, void *arg);
+struct http_client *http_client_new(struct event_base *);
+/* Starts a request; done runs exactly once, later, from the loop. */
+int http_client_send(struct http_client *, const struct http_request *, http_done_cb,
+    void *arg);
+size_t http_client_inflight(const struct http_client *);
+/* Percent-encodes s for a URL path segment or form value; caller frees. */
+char *http_client_urlencode(const char *s);
+void http_client_free(struct http_client *);
+/* Copies a response header's value (case-insensitive name) into out; NULL if absent. */
+const char *http_response_header(const struct http_response *, const char *name,
+    char *out, size_t outlen);
+
+/* outbox.c: sends outbox rows, records outcomes, retries with backoff. */
+enum send_outcome {
+	SEND_OK,			/* delivered (or accepted earlier: 409 on a retry key) */
+	SEND_RETRY,			/* transport error, 5xx, 429, auth to renew: try later */
+	SEND_PERMANENT,			/* the platform refused the message itself */
+	SEND_REPLY_TOKEN_REFUSED,	/* LINE reply token used or expired */
+};
+struct send_result {
+	enum send_outcome outcome;
+	int		 status;		/* HTTP status, 0 if none */
+	int		 ambiguous;		/* may have been delivered */
+	int64_t		 retry_after_ms;	/* from Retry-After / rateLimit-reset */
+	int64_t		 latency_us;
+	char		 error[WHY_MAX];	/* the platform's message or the transport's */
+};
+typedef void (*send_done_cb)(const struct send_result *, void *arg);
+struct outbox;
+struct outbox *outbox_new(struct daemon *);
+void outbox_free(struct outbox *);
+void outbox_kick(struct outbox *);
+size_t outbox_inflight(const struct outbox *);
+void outbox_uuid4(char out[37]);
+/* Adds a row inside the caller's transaction (fills retry_key if NULL); the caller
+ * commits, then kicks. A row whose dedupe_key exists already is silently not added. */
+int outbox_put(struct daemon *, struct outbox_msg *);
+
+/* line_api.c / works_api.c: one outbox row to one platform request, and the answer
+ * back to a send_result. done runs exactly once, from the loop. */
+void line_api_send(struct daemon *, const struct outbox_msg *, send_done_cb, void *arg);
+int line_api_fallback_enabled(struct daemon *, const char *channel);
+void works_api_send(struct daemon *, const struct outbox_msg *, send_done_cb, void *arg);
+struct works_tokens;
+void works_tokens_free(struct works_tokens *);
+uint64_t works_tokens_fetched(const struct daemon *);
+/* An RS256 JWT for the token endpoint; NULL with err on a bad key. Caller frees. */
+char *works_jwt(const char *client_id, const char *service_account, const char *pem,
+    time_t now, char *err, size_t errlen);
 
 /* fault.c: named crash points for tests (built only with -DSHOKAI_FAULT_HOOKS). */
 int fault_enabled(const char *point);

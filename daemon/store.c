@@ -17,6 +17,7 @@ enum stmt_id {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
 	ST_INBOX_PUT, ST_QUARANTINE_PUT,
 	ST_INBOX_PENDING, ST_INBOX_MARK, ST_INBOX_BACKLOG,
+	ST_OUTBOX_PUT, ST_OUTBOX_DUE, ST_OUTBOX_RESULT, ST_OUTBOX_BACKLOG,
 	ST_COUNT
 };
 
@@ -38,6 +39,16 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_INBOX_MARK] = "UPDATE inbox SET state = ?, error = ?, processed_at = ?, "
 	    "attempts = attempts + 1 WHERE id = ?",
 	[ST_INBOX_BACKLOG] = "SELECT count(*) FROM inbox WHERE state = 'pending'",
+	[ST_OUTBOX_PUT] = "INSERT OR IGNORE INTO outbox(platform, channel, kind, target, body, "
+	    "fallback_to, retry_key, dedupe_key, next_attempt_at, created_at) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[ST_OUTBOX_DUE] = "SELECT id, channel, kind, target, body, fallback_to, retry_key, "
+	    "attempts, ambiguous, created_at FROM outbox WHERE state = 'pending' AND "
+	    "platform = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+	[ST_OUTBOX_RESULT] = "UPDATE outbox SET state = ?, attempts = ?, ambiguous = ?, "
+	    "next_attempt_at = ?, sent_at = ?, last_status = ?, last_error = ?, kind = ?, "
+	    "body = ? WHERE id = ?",
+	[ST_OUTBOX_BACKLOG] = "SELECT count(*) FROM outbox WHERE state = 'pending'",
 };
 
 /* Forward migrations: entry i takes user_version i to i + 1, inside one transaction. */
@@ -81,6 +92,29 @@ static const char *const migrations[] = {
 	"  received_at INTEGER NOT NULL,"
 	"  reason TEXT NOT NULL,"
 	"  body BLOB NOT NULL);",
+
+	/* 2: the transactional outbox. A row is written in the same transaction as the
+	 * state that caused it; the sender only ever updates it. */
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  platform TEXT NOT NULL CHECK (platform IN ('line', 'works')),"
+	"  channel TEXT NOT NULL,"			/* config id of the channel or bot */
+	"  kind TEXT NOT NULL,"				/* reply, push, multicast, ... */
+	"  target TEXT,"				/* user, group or room id */
+	"  body TEXT NOT NULL,"				/* the request body, as it is sent */
+	"  fallback_to TEXT,"				/* reply: user to push to instead */
+	"  retry_key TEXT NOT NULL UNIQUE,"		/* UUIDv4, fixed before the first try */
+	"  dedupe_key TEXT UNIQUE,"			/* a message that must exist once */
+	"  state TEXT NOT NULL DEFAULT 'pending'"
+	"    CHECK (state IN ('pending', 'sent', 'failed')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  ambiguous INTEGER NOT NULL DEFAULT 0,"	/* a try may have been delivered */
+	"  next_attempt_at INTEGER NOT NULL,"		/* unix ms */
+	"  created_at INTEGER NOT NULL,"
+	"  sent_at INTEGER,"
+	"  last_status INTEGER,"
+	"  last_error TEXT);"
+	"CREATE INDEX outbox_due ON outbox(platform, next_attempt_at) WHERE state = 'pending';",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -406,6 +440,148 @@ store_inbox_backlog(struct store *s)
 		n = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	return n;
+}
+
+int
+store_outbox_put(struct store *s, const struct outbox_msg *m, int *inserted)
+{
+	sqlite3_stmt *st = s->st[ST_OUTBOX_PUT];
+	int64_t now = now_ms();
+
+	bind_text(st, 1, platform_name(m->platform));
+	bind_text(st, 2, m->channel);
+	bind_text(st, 3, m->kind);
+	bind_text(st, 4, m->target);
+	bind_text(st, 5, m->body);
+	bind_text(st, 6, m->fallback_to);
+	bind_text(st, 7, m->retry_key);
+	bind_text(st, 8, m->dedupe_key);
+	sqlite3_bind_int64(st, 9, m->next_attempt_at ? m->next_attempt_at : now);
+	sqlite3_bind_int64(st, 10, now);
+	if (step_done(s, st) == -1)
+		return -1;
+	*inserted = sqlite3_changes(s->db) > 0;
+	return 0;
+}
+
+int
+store_outbox_due(struct store *s, enum platform p, int64_t now, size_t max,
+    struct outbox_msg **out, size_t *n)
+{
+	sqlite3_stmt *st = s->st[ST_OUTBOX_DUE];
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	bind_text(st, 1, platform_name(p));
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, (int64_t)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct outbox_msg *m;
+
+		*out = xrealloc(*out, (*n + 1) * sizeof(**out));
+		m = &(*out)[(*n)++];
+		memset(m, 0, sizeof(*m));
+		m->id = sqlite3_column_int64(st, 0);
+		m->platform = p;
+		m->channel = column_str(st, 1);
+		m->kind = column_str(st, 2);
+		m->target = column_str(st, 3);
+		m->body = column_str(st, 4);
+		m->fallback_to = column_str(st, 5);
+		m->retry_key = column_str(st, 6);
+		m->attempts = sqlite3_column_int(st, 7);
+		m->ambiguous = sqlite3_column_int(st, 8);
+		m->created_at = sqlite3_column_int64(st, 9);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("msg=\"reading the outbox failed\" detail=\"%s\"", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_outbox_result(struct store *s, const struct outbox_msg *m, const char *state,
+    int64_t next_attempt_at, int status, const char *error)
+{
+	sqlite3_stmt *st = s->st[ST_OUTBOX_RESULT];
+
+	bind_text(st, 1, state);
+	sqlite3_bind_int(st, 2, m->attempts);
+	sqlite3_bind_int(st, 3, m->ambiguous);
+	sqlite3_bind_int64(st, 4, next_attempt_at);
+	if (strcmp(state, "sent") == 0)
+		sqlite3_bind_int64(st, 5, now_ms());
+	else
+		sqlite3_bind_null(st, 5);
+	sqlite3_bind_int(st, 6, status);
+	bind_text(st, 7, error);
+	bind_text(st, 8, m->kind);
+	bind_text(st, 9, m->body);
+	sqlite3_bind_int64(st, 10, m->id);
+	return step_done(s, st);
+}
+
+int64_t
+store_outbox_backlog(struct store *s)
+{
+	sqlite3_stmt *st = s->st[ST_OUTBOX_BACKLOG];
+	int64_t n = -1;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return n;
+}
+
+int
+store_print_outbox(struct store *s, FILE *out, int all)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(s->db, all ?
+	    "SELECT id, platform, channel, kind, state, attempts, last_status, last_error "
+	    "FROM outbox ORDER BY id DESC LIMIT 100" :
+	    "SELECT id, platform, channel, kind, state, attempts, last_status, last_error "
+	    "FROM outbox WHERE state = 'failed' ORDER BY id DESC LIMIT 100", -1, &st,
+	    NULL) != SQLITE_OK)
+		goto done;
+	fprintf(out, "%-6s %-6s %-10s %-10s %-8s %8s %6s  %s\n", "ID", "TO", "CHANNEL", "KIND",
+	    "STATE", "ATTEMPTS", "STATUS", "REASON");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fprintf(out, "%-6lld %-6s %-10s %-10s %-8s %8d %6d  %s\n",
+		    (long long)sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1),
+		    sqlite3_column_text(st, 2), sqlite3_column_text(st, 3),
+		    sqlite3_column_text(st, 4), sqlite3_column_int(st, 5),
+		    sqlite3_column_int(st, 6),
+		    sqlite3_column_text(st, 7) ? (const char *)sqlite3_column_text(st, 7) : "");
+	rc = rc == SQLITE_DONE ? 0 : -1;
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Puts a failed row back in the queue, due now; its retry key stays the same. */
+int
+store_outbox_requeue(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(s->db, "UPDATE outbox SET state = 'pending', attempts = 0, "
+	    "next_attempt_at = ? WHERE id = ? AND state = 'failed'", -1, &st, NULL) != SQLITE_OK)
+		goto done;
+	sqlite3_bind_int64(st, 1, now_ms());
+	sqlite3_bind_int64(st, 2, id);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		rc = sqlite3_changes(s->db) == 1 ? 0 : 1;
+done:
+	sqlite3_finalize(st);
+	return rc;
 }
 
 /* Operator views for shokaictl: plain text tables on out. */

@@ -1,0 +1,176 @@
+/* line_api.c: the LINE Messaging API. Turns an outbox row into a request (reply, push,
+ * multicast, per-user rich menu link and unlink) against the channel's configured base
+ * URL, and LINE's answer into a send_result: what was delivered, what to retry, what
+ * LINE refused and why. Push and multicast carry the row's X-Line-Retry-Key; replies
+ * never do (LINE answers 400 if they do). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "shokaid.h"
+
+struct line_call {
+	struct daemon	*d;
+	send_done_cb	 done;
+	void		*arg;
+	int		 with_retry_key;
+	int		 is_reply;
+	int64_t		 start_us;
+};
+
+int
+line_api_fallback_enabled(struct daemon *d, const char *channel)
+{
+	const struct config_line_channel *ch = config_line_channel(d->cfg, channel);
+
+	return ch != NULL && ch->reply_fallback_to_push;
+}
+
+/* LINE's error body: {"message": "...", "details": [{"message", "property"}]}. */
+static void
+platform_error(const struct http_response *r, char *out, size_t outlen)
+{
+	json_t *root = json_loadb(r->body, r->body_len, 0, NULL);
+	const char *msg = json_string_value(json_object_get(root, "message"));
+	json_t *details = json_object_get(root, "details"), *first;
+
+	first = json_array_get(details, 0);
+	if (msg != NULL && first != NULL)
+		snprintf(out, outlen, "%d %s: %s (%s)", r->status, msg,
+		    json_string_value(json_object_get(first, "message")) ?
+		    json_string_value(json_object_get(first, "message")) : "",
+		    json_string_value(json_object_get(first, "property")) ?
+		    json_string_value(json_object_get(first, "property")) : "");
+	else if (msg != NULL)
+		snprintf(out, outlen, "%d %s", r->status, msg);
+	else
+		snprintf(out, outlen, "%d %.*s", r->status, (int)(r->body_len > 120 ? 120 :
+		    r->body_len), r->body);
+	json_decref(root);
+}
+
+/* Retry-After in seconds (LINE sends none today; honour it if it comes). */
+static int64_t
+retry_after_ms(const struct http_response *r)
+{
+	char v[32];
+	long secs;
+
+	if (http_response_header(r, "Retry-After", v, sizeof(v)) == NULL)
+		return 0;
+	secs = strtol(v, NULL, 10);
+	return secs > 0 && secs < 86400 ? secs * 1000 : 0;
+}
+
+static void
+on_response(const struct http_response *r, void *arg)
+{
+	struct line_call *call = arg;
+	struct send_result res;
+
+	memset(&res, 0, sizeof(res));
+	res.status = r->status;
+	res.latency_us = clock_us() - call->start_us;
+	if (r->status == 0) {
+		res.outcome = SEND_RETRY;
+		res.ambiguous = r->ambiguous;
+		snprintf(res.error, sizeof(res.error), "%s", r->error);
+	} else if (r->status >= 200 && r->status < 300) {
+		res.outcome = SEND_OK;
+	} else if (r->status == 409 && call->with_retry_key) {
+		/* This retry key was accepted before: the message is out. */
+		res.outcome = SEND_OK;
+		platform_error(r, res.error, sizeof(res.error));
+	} else if (r->status == 429 || r->status >= 500) {
+		res.outcome = SEND_RETRY;
+		res.ambiguous = r->status >= 500;
+		res.retry_after_ms = retry_after_ms(r);
+		platform_error(r, res.error, sizeof(res.error));
+	} else if (r->status == 401 || r->status == 403) {
+		/* The channel access token: an operator fixes it and reloads; keep the row. */
+		res.outcome = SEND_RETRY;
+		platform_error(r, res.error, sizeof(res.error));
+	} else {
+		platform_error(r, res.error, sizeof(res.error));
+		res.outcome = call->is_reply && r->status == 400 &&
+		    strstr(res.error, "reply token") != NULL ? SEND_REPLY_TOKEN_REFUSED :
+		    SEND_PERMANENT;
+	}
+	call->done(&res, call->arg);
+	free(call);
+}
+
+static void
+fail_now(enum send_outcome outcome, send_done_cb done, void *arg, const char *why)
+{
+	struct send_result res;
+
+	memset(&res, 0, sizeof(res));
+	res.outcome = outcome;
+	snprintf(res.error, sizeof(res.error), "%s", why);
+	done(&res, arg);
+}
+
+void
+line_api_send(struct daemon *d, const struct outbox_msg *m, send_done_cb done, void *arg)
+{
+	const struct config_line_channel *ch = config_line_channel(d->cfg, m->channel);
+	struct line_call *call;
+	struct http_request req;
+	const char *headers[3];
+	char *url = NULL, *auth = NULL, *key = NULL;
+	const char *method = "POST", *body = m->body;
+
+	if (ch == NULL) {
+		fail_now(SEND_PERMANENT, done, arg, "channel is no longer in the config");
+		return;
+	}
+	call = xcalloc(1, sizeof(*call));
+	call->d = d;
+	call->done = done;
+	call->arg = arg;
+	call->start_us = clock_us();
+	if (strcmp(m->kind, "reply") == 0) {
+		url = xasprintf("%s/v2/bot/message/reply", ch->api_base);
+		call->is_reply = 1;
+	} else if (strcmp(m->kind, "push") == 0 || strcmp(m->kind, "multicast") == 0) {
+		url = xasprintf("%s/v2/bot/message/%s", ch->api_base, m->kind);
+		call->with_retry_key = 1;
+	} else if (strcmp(m->kind, "richmenu_link") == 0) {
+		/* body holds the rich menu id; the request itself has no body. */
+		url = xasprintf("%s/v2/bot/user/%s/richmenu/%s", ch->api_base, m->target, m->body);
+		body = NULL;
+	} else if (strcmp(m->kind, "richmenu_unlink") == 0) {
+		url = xasprintf("%s/v2/bot/user/%s/richmenu", ch->api_base, m->target);
+		method = "DELETE";
+		body = NULL;
+	} else {
+		free(call);
+		fail_now(SEND_PERMANENT, done, arg, "unknown LINE message kind");
+		return;
+	}
+	auth = xasprintf("Authorization: Bearer %s", ch->access_token);
+	headers[0] = auth;
+	headers[1] = "Content-Type: application/json";
+	memset(&req, 0, sizeof(req));
+	req.nheaders = 2;
+	if (call->with_retry_key) {
+		key = xasprintf("X-Line-Retry-Key: %s", m->retry_key);
+		headers[req.nheaders++] = key;
+	}
+	req.method = method;
+	req.url = url;
+	req.headers = headers;
+	req.body = body;
+	req.body_len = body ? strlen(body) : 0;
+	req.timeout_ms = 10000;
+	if (http_client_send(d->http_client, &req, on_response, call) == -1) {
+		free(call);
+		fail_now(SEND_RETRY, done, arg, "cannot start the request");
+	}
+	free(url);
+	free(auth);
+	free(key);
+}

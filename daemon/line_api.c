@@ -174,3 +174,72 @@ line_api_send(struct daemon *d, const struct outbox_msg *m, send_done_cb done, v
 	free(auth);
 	free(key);
 }
+
+struct profile_call {
+	line_profile_cb	 done;
+	void		*arg;
+};
+
+static void
+on_profile(const struct http_response *r, void *arg)
+{
+	struct profile_call *call = arg;
+	struct profile p;
+	char error[WHY_MAX] = "";
+	json_t *root = NULL;
+
+	memset(&p, 0, sizeof(p));
+	p.fetched_at = wall_ms();
+	if (r->status == 200 && (root = json_loadb(r->body, r->body_len, 0, NULL)) != NULL &&
+	    json_is_string(json_object_get(root, "displayName"))) {
+		p.found = 1;
+		p.display_name = event_json_str(root, "displayName");
+		p.picture_url = event_json_str(root, "pictureUrl");
+		p.language = event_json_str(root, "language");
+	} else if (r->status == 0) {
+		snprintf(error, sizeof(error), "%s", r->error);
+	} else if (r->status != 404) {
+		platform_error(r, error, sizeof(error));
+	}
+	call->done(r->status == 200 && !p.found ? 0 : r->status, &p,
+	    error[0] ? error : NULL, call->arg);
+	profile_clear(&p);
+	json_decref(root);
+	free(call);
+}
+
+void
+line_api_get_profile(struct daemon *d, const char *channel, const char *user_id,
+    line_profile_cb done, void *arg)
+{
+	const struct config_line_channel *ch = config_line_channel(d->cfg, channel);
+	struct profile_call *call;
+	struct http_request req;
+	const char *headers[1];
+	char *url, *auth, *e_user;
+
+	if (ch == NULL) {
+		done(0, NULL, "channel is no longer in the config", arg);
+		return;
+	}
+	call = xcalloc(1, sizeof(*call));
+	call->done = done;
+	call->arg = arg;
+	e_user = http_client_urlencode(user_id);
+	url = xasprintf("%s/v2/bot/profile/%s", ch->api_base, e_user);
+	auth = xasprintf("Authorization: Bearer %s", ch->access_token);
+	headers[0] = auth;
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.url = url;
+	req.headers = headers;
+	req.nheaders = 1;
+	req.timeout_ms = 5000;
+	if (http_client_send(d->http_client, &req, on_profile, call) == -1) {
+		free(call);
+		done(0, NULL, "cannot start the request", arg);
+	}
+	free(url);
+	free(auth);
+	free(e_user);
+}

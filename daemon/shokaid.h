@@ -231,6 +231,20 @@ int store_outbox_due(struct store *, enum platform, int64_t now, size_t max,
 int store_outbox_result(struct store *, const struct outbox_msg *, const char *state,
     int64_t next_attempt_at, int status, const char *error);
 int64_t store_outbox_backlog(struct store *);
+/* A LINE user's profile as cached. */
+struct profile {
+	char	*display_name;
+	char	*picture_url;
+	char	*language;
+	int	 found;		/* 0: LINE answered 404 (blocked, unknown) */
+	int64_t	 fetched_at;	/* unix ms */
+};
+void profile_clear(struct profile *);
+/* 1 and out filled when cached, 0 when not, -1 on a database error. */
+int store_profile_get(struct store *, const char *channel, const char *user_id,
+    struct profile *out);
+int store_profile_put(struct store *, const char *channel, const char *user_id,
+    const struct profile *);
 int store_print_outbox(struct store *, FILE *, int all);
 int store_outbox_requeue(struct store *, int64_t id);
 int store_print_inbox_summary(struct store *, FILE *);
@@ -405,6 +419,18 @@ uint64_t works_tokens_fetched(const struct daemon *);
 /* An RS256 JWT for the token endpoint; NULL with err on a bad key. Caller frees. */
 char *works_jwt(const char *client_id, const char *service_account, const char *pem,
     time_t now, char *err, size_t errlen);
+
+/* profile.c: display names for handlers, from the cache or LINE's profile API. cb runs
+ * exactly once: at once from a fresh cache entry, else when LINE answers; p is NULL
+ * when no name can be had (404, or LINE unreachable with nothing cached). */
+typedef void (*profile_cb)(const struct profile *p, void *arg);
+void profile_lookup(struct daemon *, const char *channel, const char *user_id, profile_cb,
+    void *arg);
+/* line_api.c: GET /v2/bot/profile/{userId}; status 0 on transport failure. */
+typedef void (*line_profile_cb)(int status, const struct profile *, const char *error,
+    void *arg);
+void line_api_get_profile(struct daemon *, const char *channel, const char *user_id,
+    line_profile_cb, void *arg);
 
 /* fault.c: named crash points for tests (built only with -DSHOKAI_FAULT_HOOKS). */
 int fault_enabled(const char *point);

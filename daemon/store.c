@@ -18,6 +18,7 @@ enum stmt_id {
 	ST_INBOX_PUT, ST_QUARANTINE_PUT,
 	ST_INBOX_PENDING, ST_INBOX_MARK, ST_INBOX_BACKLOG,
 	ST_OUTBOX_PUT, ST_OUTBOX_DUE, ST_OUTBOX_RESULT, ST_OUTBOX_BACKLOG,
+	ST_PROFILE_GET, ST_PROFILE_PUT,
 	ST_COUNT
 };
 
@@ -49,6 +50,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "next_attempt_at = ?, sent_at = ?, last_status = ?, last_error = ?, kind = ?, "
 	    "body = ? WHERE id = ?",
 	[ST_OUTBOX_BACKLOG] = "SELECT count(*) FROM outbox WHERE state = 'pending'",
+	[ST_PROFILE_GET] = "SELECT display_name, picture_url, language, found, fetched_at "
+	    "FROM profiles WHERE channel = ? AND user_id = ?",
+	[ST_PROFILE_PUT] = "INSERT OR REPLACE INTO profiles(channel, user_id, display_name, "
+	    "picture_url, language, found, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
 };
 
 /* Forward migrations: entry i takes user_version i to i + 1, inside one transaction. */
@@ -115,6 +120,17 @@ static const char *const migrations[] = {
 	"  last_status INTEGER,"
 	"  last_error TEXT);"
 	"CREATE INDEX outbox_due ON outbox(platform, next_attempt_at) WHERE state = 'pending';",
+
+	/* 3: LINE profiles, cached with the time they were fetched. */
+	"CREATE TABLE profiles ("
+	"  channel TEXT NOT NULL,"
+	"  user_id TEXT NOT NULL,"
+	"  display_name TEXT,"
+	"  picture_url TEXT,"
+	"  language TEXT,"
+	"  found INTEGER NOT NULL,"			/* 0: LINE said 404 (unfollowed, unknown) */
+	"  fetched_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (channel, user_id));",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -522,6 +538,48 @@ store_outbox_result(struct store *s, const struct outbox_msg *m, const char *sta
 	bind_text(st, 8, m->kind);
 	bind_text(st, 9, m->body);
 	sqlite3_bind_int64(st, 10, m->id);
+	return step_done(s, st);
+}
+
+int
+store_profile_get(struct store *s, const char *channel, const char *user_id,
+    struct profile *out)
+{
+	sqlite3_stmt *st = s->st[ST_PROFILE_GET];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	bind_text(st, 1, channel);
+	bind_text(st, 2, user_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->display_name = column_str(st, 0);
+		out->picture_url = column_str(st, 1);
+		out->language = column_str(st, 2);
+		out->found = sqlite3_column_int(st, 3);
+		out->fetched_at = sqlite3_column_int64(st, 4);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	return rc == SQLITE_ROW ? 1 : 0;
+}
+
+/* Its own short transaction: called from a completion callback, never inside one. */
+int
+store_profile_put(struct store *s, const char *channel, const char *user_id,
+    const struct profile *p)
+{
+	sqlite3_stmt *st = s->st[ST_PROFILE_PUT];
+
+	bind_text(st, 1, channel);
+	bind_text(st, 2, user_id);
+	bind_text(st, 3, p->display_name);
+	bind_text(st, 4, p->picture_url);
+	bind_text(st, 5, p->language);
+	sqlite3_bind_int(st, 6, p->found);
+	sqlite3_bind_int64(st, 7, p->fetched_at);
 	return step_done(s, st);
 }
 

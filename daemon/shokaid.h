@@ -413,6 +413,12 @@ int outbox_put(struct daemon *, struct outbox_msg *);
 void line_api_send(struct daemon *, const struct outbox_msg *, send_done_cb, void *arg);
 int line_api_fallback_enabled(struct daemon *, const char *channel);
 void works_api_send(struct daemon *, const struct outbox_msg *, send_done_cb, void *arg);
+/* LINE WORKS lookups: what is "user" (GET /users/{id}) or "link-url" (the user's
+ * external-contact link). done gets the HTTP status (0: no answer) and the body. */
+typedef void (*works_lookup_cb)(int status, const char *body, size_t len, const char *error,
+    void *arg);
+void works_api_lookup(struct daemon *, const char *bot, const char *what,
+    const char *user_id, works_lookup_cb, void *arg);
 struct works_tokens;
 void works_tokens_free(struct works_tokens *);
 uint64_t works_tokens_fetched(const struct daemon *);

@@ -18,11 +18,17 @@
 #define JWT_LIFETIME_S		3600
 #define WORKS_SCOPE		"bot user.read"
 
-/* A send waiting for its bot's token. */
+/* One API call (a send or a lookup), waiting for its bot's token or in flight. */
 struct works_call {
 	struct daemon		*d;
-	struct outbox_msg	 msg;		/* copy: the row may change meanwhile */
-	send_done_cb		 done;
+	char			*bot;		/* config id */
+	const char		*method;	/* static string */
+	char			*path;		/* after api_base, already encoded */
+	char			*body;		/* NULL: none */
+	/* how the answer is delivered: to the outbox, or to a lookup's caller */
+	void			(*answer)(struct works_call *, const struct http_response *);
+	send_done_cb		 send_done;
+	works_lookup_cb		 lookup_done;
 	void			*arg;
 	int			 renewed;	/* already retried once with a new token */
 	int64_t			 start_us;
@@ -92,7 +98,9 @@ works_tokens_free(struct works_tokens *wt)
 			struct works_call *c = t->waiting;
 
 			t->waiting = c->next;
-			outbox_msg_clear(&c->msg);
+			free(c->bot);
+			free(c->path);
+			free(c->body);
 			free(c);
 		}
 		free(t->bot);
@@ -177,24 +185,28 @@ done:
 }
 
 static void
-finish(struct works_call *call, const struct send_result *res)
+call_free(struct works_call *call)
 {
-	call->done(res, call->arg);
-	outbox_msg_clear(&call->msg);
+	free(call->bot);
+	free(call->path);
+	free(call->body);
 	free(call);
 }
 
+/* Answers a call that never got a response (no token, no bot, no request). */
 static void
-finish_retry(struct works_call *call, int status, const char *why)
+finish_without_answer(struct works_call *call, int status, const char *why)
 {
-	struct send_result res;
+	struct http_response r;
 
-	memset(&res, 0, sizeof(res));
-	res.outcome = SEND_RETRY;
-	res.status = status;
-	res.latency_us = clock_us() - call->start_us;
-	snprintf(res.error, sizeof(res.error), "%s", why);
-	finish(call, &res);
+	memset(&r, 0, sizeof(r));
+	r.status = 0;
+	r.body = "";
+	r.headers = "";
+	r.error = why;
+	(void)status;
+	call->answer(call, &r);
+	call_free(call);
 }
 
 /* LINE WORKS errors: {"code": "...", "description": "..."}. */
@@ -272,7 +284,7 @@ on_token(const struct http_response *r, void *arg)
 		waiting = c->next;
 		c->next = NULL;
 		if (why[0] != '\0')
-			finish_retry(c, r->status, why);
+			finish_without_answer(c, r->status, why);
 		else
 			call_send(c, t);
 	}
@@ -336,16 +348,11 @@ static void
 with_token(struct works_call *call)
 {
 	struct daemon *d = call->d;
-	const struct config_works_bot *bot = config_works_bot(d->cfg, call->msg.channel);
+	const struct config_works_bot *bot = config_works_bot(d->cfg, call->bot);
 	struct works_token *t;
 
 	if (bot == NULL) {
-		struct send_result res;
-
-		memset(&res, 0, sizeof(res));
-		res.outcome = SEND_PERMANENT;
-		snprintf(res.error, sizeof(res.error), "bot is no longer in the config");
-		finish(call, &res);
+		finish_without_answer(call, 0, "bot is no longer in the config");
 		return;
 	}
 	t = token_for(d, bot);
@@ -360,9 +367,33 @@ with_token(struct works_call *call)
 }
 
 static void
-on_sent(const struct http_response *r, void *arg)
+on_response(const struct http_response *r, void *arg)
 {
 	struct works_call *call = arg;
+
+	if ((r->status == 401 || (r->status == 403 && r->body != NULL &&
+	    strstr(r->body, "UNAUTHORIZED") != NULL)) && !call->renewed) {
+		/* The token was revoked or expired early: renew once and resend. */
+		const struct config_works_bot *bot = config_works_bot(call->d->cfg, call->bot);
+
+		if (bot != NULL) {
+			struct works_token *t = token_for(call->d, bot);
+
+			free(t->token);
+			t->token = NULL;
+		}
+		call->renewed = 1;
+		with_token(call);
+		return;
+	}
+	call->answer(call, r);
+	call_free(call);
+}
+
+/* An outbox row's answer. */
+static void
+answer_send(struct works_call *call, const struct http_response *r)
+{
 	struct send_result res;
 	char v[32];
 
@@ -372,27 +403,11 @@ on_sent(const struct http_response *r, void *arg)
 	if (r->status == 0) {
 		res.outcome = SEND_RETRY;
 		res.ambiguous = r->ambiguous;
-		snprintf(res.error, sizeof(res.error), "%s", r->error);
+		snprintf(res.error, sizeof(res.error), "%s", r->error ? r->error : "no answer");
 	} else if (r->status >= 200 && r->status < 300) {
 		res.outcome = SEND_OK;
 	} else {
 		platform_error(r, res.error, sizeof(res.error));
-		if ((r->status == 401 || (r->status == 403 &&
-		    strstr(res.error, "UNAUTHORIZED") != NULL)) && !call->renewed) {
-			/* The token was revoked or expired early: renew once and resend. */
-			const struct config_works_bot *bot = config_works_bot(call->d->cfg,
-			    call->msg.channel);
-
-			if (bot != NULL) {
-				struct works_token *t = token_for(call->d, bot);
-
-				free(t->token);
-				t->token = NULL;
-			}
-			call->renewed = 1;
-			with_token(call);
-			return;
-		}
 		if (r->status == 429 || r->status >= 500 || r->status == 401) {
 			res.outcome = SEND_RETRY;
 			res.ambiguous = r->status >= 500;
@@ -401,56 +416,104 @@ on_sent(const struct http_response *r, void *arg)
 		} else
 			res.outcome = SEND_PERMANENT;
 	}
-	finish(call, &res);
+	call->send_done(&res, call->arg);
+}
+
+/* A lookup's answer, as it came. */
+static void
+answer_lookup(struct works_call *call, const struct http_response *r)
+{
+	char error[WHY_MAX] = "";
+
+	if (r->status == 0)
+		snprintf(error, sizeof(error), "%s", r->error ? r->error : "no answer");
+	else if (r->status < 200 || r->status >= 300)
+		platform_error(r, error, sizeof(error));
+	call->lookup_done(r->status, r->status ? r->body : "", r->status ? r->body_len : 0,
+	    error[0] ? error : NULL, call->arg);
 }
 
 static void
 call_send(struct works_call *call, struct works_token *t)
 {
-	const struct config_works_bot *bot = config_works_bot(call->d->cfg, call->msg.channel);
+	const struct config_works_bot *bot = config_works_bot(call->d->cfg, call->bot);
 	struct http_request req;
 	const char *headers[2];
-	char *url, *auth, *e_target;
+	char *url, *auth;
 
 	if (bot == NULL) {
-		finish_retry(call, 0, "bot is no longer in the config");
+		finish_without_answer(call, 0, "bot is no longer in the config");
 		return;
 	}
-	e_target = http_client_urlencode(call->msg.target ? call->msg.target : "");
-	url = xasprintf("%s/bots/%s/%s/%s/messages", bot->api_base, bot->bot_id,
-	    strcmp(call->msg.kind, "works_channel") == 0 ? "channels" : "users", e_target);
+	url = xasprintf("%s%s", bot->api_base, call->path);
 	auth = xasprintf("Authorization: Bearer %s", t->token);
 	headers[0] = auth;
 	headers[1] = "Content-Type: application/json";
 	memset(&req, 0, sizeof(req));
-	req.method = "POST";
+	req.method = call->method;
 	req.url = url;
 	req.headers = headers;
-	req.nheaders = 2;
-	req.body = call->msg.body;
-	req.body_len = strlen(call->msg.body);
+	req.nheaders = call->body ? 2 : 1;
+	req.body = call->body;
+	req.body_len = call->body ? strlen(call->body) : 0;
 	req.timeout_ms = 10000;
-	if (http_client_send(call->d->http_client, &req, on_sent, call) == -1)
-		finish_retry(call, 0, "cannot start the request");
+	if (http_client_send(call->d->http_client, &req, on_response, call) == -1)
+		finish_without_answer(call, 0, "cannot start the request");
 	free(url);
 	free(auth);
-	free(e_target);
+}
+
+static struct works_call *
+call_new(struct daemon *d, const char *bot, const char *method, char *path, const char *body)
+{
+	struct works_call *call = xcalloc(1, sizeof(*call));
+
+	call->d = d;
+	call->bot = xstrdup(bot);
+	call->method = method;
+	call->path = path;
+	call->body = body ? xstrdup(body) : NULL;
+	call->start_us = clock_us();
+	return call;
 }
 
 void
 works_api_send(struct daemon *d, const struct outbox_msg *m, send_done_cb done, void *arg)
 {
-	struct works_call *call = xcalloc(1, sizeof(*call));
+	const struct config_works_bot *bot = config_works_bot(d->cfg, m->channel);
+	struct works_call *call;
+	char *e_target;
 
-	call->d = d;
-	call->done = done;
+	if (bot == NULL) {
+		struct send_result res;
+
+		memset(&res, 0, sizeof(res));
+		res.outcome = SEND_PERMANENT;
+		snprintf(res.error, sizeof(res.error), "bot is no longer in the config");
+		done(&res, arg);
+		return;
+	}
+	e_target = http_client_urlencode(m->target ? m->target : "");
+	call = call_new(d, m->channel, "POST", xasprintf("/bots/%s/%s/%s/messages", bot->bot_id,
+	    strcmp(m->kind, "works_channel") == 0 ? "channels" : "users", e_target), m->body);
+	free(e_target);
+	call->answer = answer_send;
+	call->send_done = done;
 	call->arg = arg;
-	call->start_us = clock_us();
-	call->msg.id = m->id;
-	call->msg.platform = m->platform;
-	call->msg.channel = xstrdup(m->channel);
-	call->msg.kind = xstrdup(m->kind);
-	call->msg.target = m->target ? xstrdup(m->target) : NULL;
-	call->msg.body = xstrdup(m->body);
+	with_token(call);
+}
+
+void
+works_api_lookup(struct daemon *d, const char *bot, const char *what, const char *user_id,
+    works_lookup_cb done, void *arg)
+{
+	char *e_user = http_client_urlencode(user_id);
+	struct works_call *call = call_new(d, bot, "GET", strcmp(what, "link-url") == 0 ?
+	    xasprintf("/users/%s/link-url", e_user) : xasprintf("/users/%s", e_user), NULL);
+
+	free(e_user);
+	call->answer = answer_lookup;
+	call->lookup_done = done;
+	call->arg = arg;
 	with_token(call);
 }

@@ -649,7 +649,7 @@ static void
 parse_outbox(struct cfg *c, struct cnode root)
 {
 	static const char *const allowed[] = { "line_concurrency", "works_concurrency",
-	    "max_attempts", NULL };
+	    "max_attempts", "request_timeout", NULL };
 	struct cnode m;
 
 	if (!map_get(root, "outbox", &m))
@@ -659,6 +659,8 @@ parse_outbox(struct cfg *c, struct cnode root)
 	get_int(c, m, "outbox", "line_concurrency", 1, 1024, &c->out->outbox_line_concurrency);
 	get_int(c, m, "outbox", "works_concurrency", 1, 64, &c->out->outbox_works_concurrency);
 	get_int(c, m, "outbox", "max_attempts", 1, 100, &c->out->outbox_max_attempts);
+	get_duration(c, m, "outbox", "request_timeout", 100, 120000,
+	    &c->out->outbox_request_timeout_ms);
 }
 
 static int
@@ -1063,6 +1065,7 @@ config_load(const char *path, struct config_errors *errs)
 	c.out->outbox_line_concurrency = 64;
 	c.out->outbox_works_concurrency = 4;
 	c.out->outbox_max_attempts = 12;
+	c.out->outbox_request_timeout_ms = 10000;
 	c.out->timezone = xstrdup("Asia/Tokyo");
 
 	if ((main_file = load_file(&c, path, NULL)) == NULL)

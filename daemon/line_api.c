@@ -165,7 +165,7 @@ line_api_send(struct daemon *d, const struct outbox_msg *m, send_done_cb done, v
 	req.headers = headers;
 	req.body = body;
 	req.body_len = body ? strlen(body) : 0;
-	req.timeout_ms = 10000;
+	req.timeout_ms = d->cfg->outbox_request_timeout_ms;
 	if (http_client_send(d->http_client, &req, on_response, call) == -1) {
 		free(call);
 		fail_now(SEND_RETRY, done, arg, "cannot start the request");

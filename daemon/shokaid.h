@@ -115,6 +115,7 @@ struct config {
 	int	 outbox_line_concurrency;
 	int	 outbox_works_concurrency;
 	int	 outbox_max_attempts;
+	int	 outbox_request_timeout_ms;
 	char	*timezone;
 	char	*company_name;
 	struct config_line_channel *line_channels;

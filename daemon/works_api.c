@@ -328,7 +328,7 @@ fetch_token(struct daemon *d, const struct config_works_bot *bot, struct works_t
 	req.nheaders = 1;
 	req.body = form;
 	req.body_len = strlen(form);
-	req.timeout_ms = 10000;
+	req.timeout_ms = d->cfg->outbox_request_timeout_ms;
 	if (http_client_send(d->http_client, &req, on_token, tf) == -1) {
 		struct http_response r = { .status = 0, .body = "", .headers = "",
 		    .error = "cannot start the token request" };
@@ -456,7 +456,7 @@ call_send(struct works_call *call, struct works_token *t)
 	req.nheaders = call->body ? 2 : 1;
 	req.body = call->body;
 	req.body_len = call->body ? strlen(call->body) : 0;
-	req.timeout_ms = 10000;
+	req.timeout_ms = call->d->cfg->outbox_request_timeout_ms;
 	if (http_client_send(call->d->http_client, &req, on_response, call) == -1)
 		finish_without_answer(call, 0, "cannot start the request");
 	free(url);

@@ -61,15 +61,22 @@ all: build/shokaid build/shokaictl
 deps:
 	@scripts/install-deps.sh
 
-run: all
+# The simulator plays LINE and LINE WORKS on 127.0.0.1:8091 (where the example config
+# points); the daemon serves 127.0.0.1:8080. Try it from another terminal:
+#   build/shokaisim send line --url http://127.0.0.1:8080/line/main \
+#     --secret-file config/secrets/line-channel-secret --text こんにちは
+run: all build/shokaisim
 	@chmod 600 config/secrets/*
 	@mkdir -p var
-	build/shokaid -c config/shokai.yaml
+	@build/shokaisim serve --listen 127.0.0.1:8091 & sim=$$!; \
+	  trap 'kill $$sim 2>/dev/null' EXIT INT TERM; \
+	  build/shokaid -c config/shokai.yaml
 
-test: build/shokaid build/shokaictl build/fault/shokaid $(call UNIT_BINS,build/fault)
+test: build/shokaid build/shokaictl build/shokaisim build/fault/shokaid build/fault/shokaictl \
+      $(call UNIT_BINS,build/fault)
 	@tests/run.sh build/fault
 
-check: build/asan/shokaid build/asan/shokaictl $(call UNIT_BINS,build/asan)
+check: build/shokaisim build/asan/shokaid build/asan/shokaictl $(call UNIT_BINS,build/asan)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  tests/run.sh build/asan
 

@@ -3,11 +3,13 @@
  * deadline (a client trickling one byte at a time is cut off), and backs off when
  * accept() fails for lack of descriptors instead of spinning at 100% CPU.
  *
- * How: evhttp asks us for each new connection's bufferevent (evhttp_set_bevcb). We hand
- * it a pass-through filter over a socket bufferevent; the filter's context is our
- * per-connection record, freed by libevent exactly when evhttp frees the connection.
- * The filter sees every byte read, which starts the deadline; http.c tells us when a
- * complete request was read, which stops it. */
+ * How, with evhttp's public hooks only: evhttp asks us for each new connection's
+ * bufferevent (evhttp_set_bevcb); we make a plain socket one, exactly as evhttp would,
+ * and keep a record beside it. Right after the accept, once evhttp has wired the
+ * connection up, we register a close callback on it (evhttp_connection_set_closecb), so
+ * the record lives exactly as long as the connection. A callback on the input buffer sees
+ * the first byte of each request, which starts the deadline; http.c tells us when the
+ * request was read whole, which stops it. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,16 +23,18 @@
 
 #include "shokaid.h"
 
-#define EMFILE_BACKOFF_MS 250
+#define EMFILE_BACKOFF_MS	250
+#define ATTACH_PRIORITY		0
 
 struct conn {
-	struct http_guard	*g;
-	struct bufferevent	*filter;	/* what evhttp sees; owns under */
-	struct bufferevent	*under;		/* the socket; closes the fd when freed */
-	int			 fd;		/* -1 until the first byte */
-	int			 reading;	/* bytes of a request seen, request not done */
-	struct event		*deadline;
-	struct event		*flush;
+	struct http_guard		*g;
+	struct bufferevent		*bev;		/* owned by evhttp */
+	struct evhttp_connection	*evcon;		/* set once attached */
+	struct evbuffer_cb_entry	*input_cb;
+	int				 fd;
+	int				 reading;	/* bytes of a request seen, not done */
+	struct event			*attach;
+	struct event			*deadline;
 };
 
 struct http_guard {
@@ -47,8 +51,6 @@ struct http_guard {
 	struct event		*resume;
 	struct log_ratelimit	 rl_emfile, rl_deadline;
 };
-
-static int conn_released(struct conn *);
 
 static void
 guard_update_listener(struct http_guard *g)
@@ -75,9 +77,35 @@ conn_stop_reading(struct conn *c)
 }
 
 static void
+conn_free(struct conn *c)
+{
+	struct http_guard *g = c->g;
+
+	conn_stop_reading(c);
+	if (c->input_cb != NULL)
+		evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->input_cb);
+	if (c->fd >= 0 && (size_t)c->fd < g->by_fd_len && g->by_fd[c->fd] == c)
+		g->by_fd[c->fd] = NULL;
+	event_free(c->deadline);
+	event_free(c->attach);
+	g->nconns--;
+	free(c);
+	guard_update_listener(g);
+}
+
+/* evhttp is freeing the connection: the bufferevent is still valid here. */
+static void
+on_close(struct evhttp_connection *evcon, void *arg)
+{
+	(void)evcon;
+	conn_free(arg);
+}
+
+static void
 deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
+	struct bufferevent *bev = c->bev;
 	unsigned long suppressed;
 
 	(void)fd;
@@ -86,106 +114,62 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 		log_warnx("msg=\"request not complete within read_timeout; connection closed\" "
 		    "timeout_ms=%d suppressed=%lu", c->g->read_timeout_ms, suppressed);
 	conn_stop_reading(c);
-	if (conn_released(c))
-		return;
-	/* evhttp closes the connection as for any read timeout, without a response. */
-	bufferevent_trigger_event(c->filter, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, 0);
+	/* evhttp closes the connection as for any read timeout, without a response; that
+	 * runs on_close, which frees c: touch nothing after this. */
+	bufferevent_trigger_event(bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, 0);
 }
 
-static enum bufferevent_filter_result
-filter_in(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
-    enum bufferevent_flush_mode mode, void *arg)
-{
-	struct conn *c = arg;
-	struct http_guard *g = c->g;
-
-	(void)limit;
-	(void)mode;
-	if (evbuffer_get_length(src) == 0)
-		return BEV_OK;
-	if (c->fd == -1) {
-		c->fd = bufferevent_getfd(c->under);
-		if (c->fd >= 0 && (size_t)c->fd < g->by_fd_len)
-			g->by_fd[c->fd] = c;
-	}
-	if (!c->reading) {
-		struct timeval tv = { g->read_timeout_ms / 1000,
-		    (g->read_timeout_ms % 1000) * 1000 };
-
-		c->reading = 1;
-		g->reading++;
-		evtimer_add(c->deadline, &tv);
-	}
-	evbuffer_add_buffer(dst, src);
-	return BEV_OK;
-}
-
-/* Writes straight to the socket. evhttp takes "output filtered" as "response sent" and
- * may free the connection at once (Connection: close, 413): bytes left queued in the
- * socket bufferevent would then be lost. Only what the kernel does not take at once
- * (a client that stopped reading) waits there. */
-static enum bufferevent_filter_result
-filter_out(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
-    enum bufferevent_flush_mode mode, void *arg)
-{
-	struct conn *c = arg;
-	int fd = bufferevent_getfd(c->under);
-
-	(void)limit;
-	(void)mode;
-	if (fd >= 0 && evbuffer_get_length(dst) == 0)
-		(void)evbuffer_write(src, fd);
-	evbuffer_add_buffer(dst, src);
-	return BEV_OK;
-}
-
-/* evhttp has let go of the connection (bufferevent_free clears the callbacks) but
- * libevent has not destroyed it yet: touch nothing then. */
-static int
-conn_released(struct conn *c)
-{
-	bufferevent_event_cb eventcb = NULL;
-
-	bufferevent_getcb(c->filter, NULL, NULL, &eventcb, NULL);
-	return eventcb == NULL;
-}
-
+/* Runs whenever bytes arrive: the first of a request starts its deadline. */
 static void
-flush_cb(evutil_socket_t fd, short what, void *arg)
+input_added(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct conn *c = arg;
+	struct timeval tv;
+
+	(void)buf;
+	if (info->n_added == 0 || c->reading || c->evcon == NULL)
+		return;
+	tv.tv_sec = c->g->read_timeout_ms / 1000;
+	tv.tv_usec = (c->g->read_timeout_ms % 1000) * 1000;
+	c->reading = 1;
+	c->g->reading++;
+	evtimer_add(c->deadline, &tv);
+}
+
+/* Just after the accept: evhttp has set the bufferevent's callbacks, whose argument is
+ * the connection. We held a reference, so the bufferevent is valid even if evhttp gave
+ * up on the connection meanwhile (then its callbacks are cleared). */
+static void
+attach_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	bufferevent_data_cb readcb = NULL;
+	void *cbarg = NULL;
 
 	(void)fd;
 	(void)what;
-	if (!conn_released(c))
-		bufferevent_flush(c->filter, EV_WRITE, BEV_NORMAL);
-}
+	bufferevent_getcb(c->bev, &readcb, NULL, NULL, &cbarg);
+	if (readcb == NULL || cbarg == NULL) {
+		struct bufferevent *bev = c->bev;
 
-static void
-output_added(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
-{
-	struct conn *c = arg;
+		c->input_cb = NULL;
+		conn_free(c);
+		bufferevent_decref(bev);
+		return;
+	}
+	c->evcon = cbarg;
+	c->fd = bufferevent_getfd(c->bev);
+	if (c->fd >= 0 && (size_t)c->fd < c->g->by_fd_len)
+		c->g->by_fd[c->fd] = c;
+	evhttp_connection_set_closecb(c->evcon, on_close, c);
+	c->input_cb = evbuffer_add_cb(bufferevent_get_input(c->bev), input_added, c);
+	/* Bytes may have arrived with the connection. */
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
+		struct evbuffer_cb_info info = { 0, 1, 0 };
 
-	(void)buf;
-	if (info->n_added > 0)
-		event_active(c->flush, 0, 0);
-}
-
-/* Called by libevent when evhttp frees the connection's bufferevent. */
-static void
-conn_free(void *arg)
-{
-	struct conn *c = arg;
-	struct http_guard *g = c->g;
-
-	conn_stop_reading(c);
-	if (c->fd >= 0 && (size_t)c->fd < g->by_fd_len && g->by_fd[c->fd] == c)
-		g->by_fd[c->fd] = NULL;
-	event_free(c->deadline);
-	event_free(c->flush);
-	g->nconns--;
-	free(c);
-	guard_update_listener(g);
+		input_added(NULL, &info, c);
+	}
+	bufferevent_decref(c->bev);
 }
 
 static struct bufferevent *
@@ -196,24 +180,18 @@ make_bev(struct event_base *base, void *arg)
 
 	c->g = g;
 	c->fd = -1;
-	/* evhttp leaves closing the fd to a bufferevent with BEV_OPT_CLOSE_ON_FREE; the
-	 * filter frees the socket bufferevent, which closes the fd. */
-	c->under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (c->under == NULL)
+	/* As evhttp makes its own: no options; evhttp closes the fd after freeing it. */
+	c->bev = bufferevent_socket_new(base, -1, 0);
+	if (c->bev == NULL)
 		fatalx("%s: bufferevent_socket_new failed", __func__);
-	c->filter = bufferevent_filter_new(c->under, filter_in, filter_out,
-	    BEV_OPT_CLOSE_ON_FREE, conn_free, c);
-	if (c->filter == NULL)
-		fatalx("%s: bufferevent_filter_new failed", __func__);
-	/* libevent 2.1's filter does not process output that was added before evhttp
-	 * enabled writing (which is how evhttp sends every response): we notice the add
-	 * and flush a moment later, in the same loop turn. */
-	c->flush = event_new(base, -1, 0, flush_cb, c);
-	evbuffer_add_cb(bufferevent_get_output(c->filter), output_added, c);
+	bufferevent_incref(c->bev);	/* until attach_cb has looked at it */
 	c->deadline = evtimer_new(base, deadline_cb, c);
+	c->attach = event_new(base, -1, 0, attach_cb, c);
+	event_priority_set(c->attach, ATTACH_PRIORITY);
+	event_active(c->attach, 0, 0);
 	g->nconns++;
 	guard_update_listener(g);
-	return c->filter;
+	return c->bev;
 }
 
 static void
@@ -285,7 +263,8 @@ http_guard_request_read(struct http_guard *g, struct evhttp_request *req)
 	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
 	int fd = bev ? bufferevent_getfd(bev) : -1;
 
-	if (fd >= 0 && (size_t)fd < g->by_fd_len && g->by_fd[fd] != NULL)
+	if (fd >= 0 && (size_t)fd < g->by_fd_len && g->by_fd[fd] != NULL &&
+	    g->by_fd[fd]->evcon == evcon)
 		conn_stop_reading(g->by_fd[fd]);
 }
 
@@ -308,6 +287,7 @@ http_guard_busy(const struct http_guard *g)
 	return g->reading;
 }
 
+/* After evhttp_free, which closed every connection (and so freed every record). */
 void
 http_guard_free(struct http_guard *g)
 {

@@ -9,6 +9,7 @@ cd "$top" || exit 2
 export SHOKAI_SHARED=${SHOKAI_SHARED:-$top/../shared}
 export SHOKAID=$top/$flavour/shokaid
 export SHOKAICTL=$top/$flavour/shokaictl
+export SHOKAISIM=$top/build/shokaisim
 passed=0
 failed=0
 logdir=$(mktemp -d)
@@ -45,6 +46,21 @@ if [ -n "$ip" ]; then
 	failed=$((failed + $(echo "$ip" | awk '{print $3}')))
 else
 	echo "FAIL integration suite did not finish"
+	failed=$((failed + 1))
+fi
+
+echo "== contract tooling self-test (Prism + message validator)"
+bash tests/contract/selftest.sh >"$logdir/contract.log" 2>&1
+rc=$?
+tail -3 "$logdir/contract.log"
+cp=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$logdir/contract.log" | tail -1)
+if [ "$rc" -eq 3 ] || grep -q 'contract: SKIPPED' "$logdir/contract.log"; then
+	echo "NOTICE contract tests skipped (node or npm unavailable)"
+elif [ -n "$cp" ]; then
+	passed=$((passed + $(echo "$cp" | awk '{print $1}')))
+	failed=$((failed + $(echo "$cp" | awk '{print $3}')))
+else
+	echo "FAIL contract self-test did not finish"
 	failed=$((failed + 1))
 fi
 

@@ -1,12 +1,24 @@
-"""harness.py: starts a real shokaid on a free port with a temp config and database,
-signs bodies like LINE and LINE WORKS do, and talks HTTP to it. Every wait is bounded."""
+"""harness.py: shared helpers of the shokaid integration suite (Python standard library
+only). It starts a real shokaid per test in its own temp folder with its own config and
+database, signs bodies the way LINE and LINE WORKS do, speaks HTTP (http.client and raw
+sockets) and reads the SQLite database. Every wait is bounded by a deadline.
+
+Environment:
+  SHOKAID        the daemon binary (default <repo>/build/fault/shokaid, the fault-hook build)
+  SHOKAI_SHARED  the shared folder (default <repo>/../shared)
+  SHOKAI_KEEP=1  keep the temp folders of failed tests
+  SHOKAI_VALGRIND=1  run every shokaid under valgrind memcheck (slow: a few seconds per
+                 test); any memcheck error fails the test
+"""
 import base64
+import glob
 import hashlib
 import hmac
 import http.client
 import json
 import os
 import re
+import shutil
 import signal as _signal
 import socket
 import sqlite3
@@ -15,142 +27,498 @@ import tempfile
 import threading
 import time
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-SHARED = os.environ.get("SHOKAI_SHARED", os.path.join(REPO, "..", "shared"))
-SHOKAID = os.environ.get("SHOKAID", os.path.join(REPO, "build", "fault", "shokaid"))
+REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+SHARED = os.path.abspath(os.environ.get("SHOKAI_SHARED") or os.path.join(REPO, "..", "shared"))
+SHOKAID = os.path.abspath(os.environ.get("SHOKAID") or os.path.join(REPO, "build", "fault", "shokaid"))
 FIXTURES = os.path.join(SHARED, "line-sdk-fixtures")
+VALGRIND = os.environ.get("SHOKAI_VALGRIND") == "1"
+DOCS = os.path.join(SHARED, "docs")
 
-LINE_SECRET = "line-secret-" + "a1b2c3d4e5f6"
-WORKS_SECRET = "works-secret-" + "f6e5d4c3b2a1"
+# Secrets of the default config. Made up; never real.
+LINE_SECRET = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+WORKS_SECRET = "works-bot-secret-9a8b7c6d5e4f"
 WORKS_BOT_ID = "2000001"
+OTHER_BOT_SECRET = "works-bot-secret-OTHER-1234"
+OTHER_BOT_ID = "2000002"
+DESTINATION = "Ua4c123b1612dd272d1371c17149d4395"
+USER = "U36b3216fdaeeb975729fae923d5a4fd1"
 
-_key_cache = {}
+
+class Fail(AssertionError):
+    """A test failure; its first line is the reason printed on the FAIL line."""
 
 
-def private_key_pem():
-    """One RSA key per test run: generating is slow."""
-    if "pem" not in _key_cache:
-        out = subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
-                              "rsa_keygen_bits:2048"], check=True, capture_output=True)
-        _key_cache["pem"] = out.stdout.decode()
-    return _key_cache["pem"]
+def expect(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def wait_until(pred, timeout, what, interval=0.02):
+    """Polls pred() until it returns a true value (returned) or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        last = pred()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            raise Fail(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------------------- signing
+
+def _b(x):
+    return x.encode() if isinstance(x, str) else x
 
 
 def sign(secret, body):
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    """base64(HMAC-SHA256(secret, raw body)), as LINE and LINE WORKS compute it."""
+    return base64.b64encode(hmac.new(_b(secret), _b(body), hashlib.sha256).digest()).decode()
 
 
-def base_config(**over):
-    server = {"listen": "127.0.0.1:0", "public_url": "http://127.0.0.1", "max_body": "256KiB",
-              "max_headers": "16KiB", "read_timeout": "10s", "idle_timeout": "5s",
-              "max_connections": 2048, "drain_timeout": "10s"}
-    server.update(over.pop("server", {}))
-    storage = {"sqlite": "shokai.db", "synchronous": "full", "busy_timeout": "200ms"}
-    storage.update(over.pop("storage", {}))
-    channel = {"id": "main", "basic_id": "@123abcde", "channel_secret_file": "line-secret",
-               "access_token_file": "line-token", "api_base": "http://127.0.0.1:9",
-               "api_data_base": "http://127.0.0.1:9"}
-    channel.update(over.pop("channel", {}))
-    lines = ["server:"] + [f"  {k}: {v}" for k, v in server.items()]
-    lines += ["storage:"] + [f"  {k}: {v}" for k, v in storage.items()]
-    lines += ["log:", f"  level: {over.pop('log_level', 'debug')}"]
-    lines += ["line:", "  channels:", "    - id: " + channel.pop("id")]
-    lines += [f"      {k}: \"{v}\"" for k, v in channel.items()]
-    lines += ["lineworks:", "  bots:", "    - id: sales",
-              f"      bot_id: \"{WORKS_BOT_ID}\"", "      bot_secret_file: works-secret",
-              "      client_id: cid", "      client_secret_file: works-client-secret",
-              "      service_account: a.serviceaccount@example.com",
-              "      private_key_file: works-key.pem",
-              "      auth_url: http://127.0.0.1:9/token",
-              "      api_base: http://127.0.0.1:9/v1.0"]
-    assert not over, over
-    return "\n".join(lines) + "\n"
+def flip_bit(sig, byte=0, bit=0):
+    """The signature with one bit of its decoded MAC flipped, re-encoded canonically."""
+    raw = bytearray(base64.b64decode(sig))
+    raw[byte] ^= 1 << bit
+    return base64.b64encode(bytes(raw)).decode()
+
+
+_ids = [0]
+_ids_lock = threading.Lock()
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_event_id():
+    """A fresh 26-character ULID-shaped webhookEventId, unique within this run."""
+    with _ids_lock:
+        _ids[0] += 1
+        n = (int(time.time() * 1000) << 80) | (os.getpid() << 40) | _ids[0]
+    out = ""
+    for _ in range(26):
+        out = _CROCKFORD[n & 31] + out
+        n >>= 5
+    return out
+
+
+def line_event(eid=None, etype="message", text="こんにちは", user=USER, **extra):
+    eid = eid or new_event_id()
+    ev = {"type": etype, "mode": "active", "timestamp": 1767225600000,
+          "source": {"type": "user", "userId": user}, "webhookEventId": eid,
+          "deliveryContext": {"isRedelivery": False}}
+    if etype in ("message", "follow", "join", "postback", "memberJoined", "beacon"):
+        ev["replyToken"] = hashlib.md5(eid.encode()).hexdigest()
+    if etype == "message":
+        ev["message"] = {"id": str(int(hashlib.sha1(eid.encode()).hexdigest()[:15], 16)),
+                         "type": "text", "quoteToken": "q" + eid[-8:], "text": text}
+    elif etype == "postback":
+        ev["postback"] = {"data": text}
+    elif etype == "follow":
+        ev["follow"] = {"isUnblocked": False}
+    ev.update(extra)
+    return ev
+
+
+def line_body(*events, destination=DESTINATION):
+    return json.dumps({"destination": destination, "events": list(events)},
+                      ensure_ascii=False).encode()
+
+
+def works_message(text="一覧", user="8d2c1e9a-4b7f-4a10-9c3e-5f61a2b7c0d4",
+                  issued="2025-03-14T01:02:03.456Z", **content_extra):
+    content = {"type": "text", "text": text}
+    content.update(content_extra)
+    return json.dumps({"type": "message", "source": {"userId": user, "domainId": 40029600},
+                       "issuedTime": issued, "content": content}, ensure_ascii=False).encode()
+
+
+# ------------------------------------------------------------------------------ files
+
+_key = {}
+_key_lock = threading.Lock()
+
+
+def private_key_pem():
+    """One RSA key per test run (generating one is slow)."""
+    with _key_lock:
+        if "pem" not in _key:
+            r = subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                                "rsa_keygen_bits:2048"], capture_output=True, timeout=60)
+            if r.returncode != 0:
+                raise Fail("openssl genpkey failed: " + r.stderr.decode(errors="replace"))
+            _key["pem"] = r.stdout.decode()
+        return _key["pem"]
+
+
+def digest_works_examples():
+    """The callback bodies of line-works-bot-api.md section 2, as printed: a block holds
+    one pretty-printed JSON object or one compact object per line."""
+    with open(os.path.join(DOCS, "line-works-bot-api.md"), encoding="utf-8") as f:
+        text = f.read()
+    sec = text[text.index("\n## 2. "):text.index("\n## 3. ")]
+    out = []
+    for block in re.findall(r"^```json\n(.*?)\n```$", sec, re.M | re.S):
+        try:
+            json.loads(block)
+            out.append(block.encode())
+        except ValueError:
+            out += [l.encode() for l in block.split("\n") if l.strip()]
+    return out
+
+
+def read_fixture(*parts):
+    with open(os.path.join(FIXTURES, *parts), "rb") as f:
+        return f.read()
+
+
+def signature_vectors():
+    """[(file name, secret, signature, body bytes)] from signature-vectors/vectors.tsv."""
+    out = []
+    with open(os.path.join(FIXTURES, "signature-vectors", "vectors.tsv"), encoding="utf-8") as f:
+        for line in f:
+            if not line.strip() or line.startswith("#"):
+                continue
+            name, secret, sig = line.rstrip("\n").split("\t")[:3]
+            out.append((name, secret, sig, read_fixture("signature-vectors", name)))
+    return out
+
+
+def digest_line_examples():
+    """The signed examples of line-messaging-api.md section 2: (secret, [(label, signature,
+    body bytes)], (verification body, its signature)). The bodies are the JSON blocks
+    exactly as printed (LF line ends, no trailing newline)."""
+    with open(os.path.join(DOCS, "line-messaging-api.md"), encoding="utf-8") as f:
+        text = f.read()
+    sec = text[text.index("\n## 2. "):text.index("\n## 3. ")]
+    secret = re.search(r"channel secret `([0-9a-f]{32})`", sec).group(1)
+    rows = re.findall(r"^\| (2\.\d [^|]*?) \| `([A-Za-z0-9+/=]{44})` \|$", sec, re.M)
+    ver = re.search(r"^\| verification body `([^`]*)`[^|]*\| `([A-Za-z0-9+/=]{44})` \|$", sec, re.M)
+    blocks = re.findall(r"^```json\n(.*?)\n```$", sec, re.M | re.S)
+    if len(blocks) != len(rows):
+        raise Fail(f"digest: {len(blocks)} JSON blocks but {len(rows)} signatures")
+    examples = [(label, sig, block.encode()) for (label, sig), block in zip(rows, blocks)]
+    return secret, examples, (ver.group(1).encode(), ver.group(2))
+
+
+# ----------------------------------------------------------------------------- config
+
+def _yaml_scalar(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    return json.dumps(v, ensure_ascii=False)   # a JSON string is a YAML double-quoted one
+
+
+def default_channel(**over):
+    ch = {"id": "main", "basic_id": "@123abcde", "channel_secret_file": "line-secret",
+          "access_token_file": "line-token", "api_base": "http://127.0.0.1:9",
+          "api_data_base": "http://127.0.0.1:9"}
+    ch.update(over)
+    return ch
+
+
+def default_bot(**over):
+    bot = {"id": "sales", "bot_id": WORKS_BOT_ID, "bot_secret_file": "works-secret",
+           "client_id": "cid", "client_secret_file": "works-client-secret",
+           "service_account": "a.serviceaccount@example.com",
+           "private_key_file": "works-key.pem", "auth_url": "http://127.0.0.1:9/token",
+           "api_base": "http://127.0.0.1:9/v1.0"}
+    bot.update(over)
+    return bot
+
+
+def other_bot(**over):
+    return default_bot(id="support", bot_id=OTHER_BOT_ID, bot_secret_file="works-secret-2",
+                       **over)
+
+
+def make_config(server=None, storage=None, log_level="debug", channels=None, bots=None,
+                extra=""):
+    """Block-style YAML. server/storage values are written plain (they are sizes,
+    durations, numbers and host:port); channel and bot values are quoted strings."""
+    srv = {"listen": "127.0.0.1:0", "public_url": "http://127.0.0.1", "max_body": "256KiB",
+           "max_headers": "16KiB", "read_timeout": "10s", "idle_timeout": "5s",
+           "max_connections": 2048, "drain_timeout": "10s"}
+    srv.update(server or {})
+    sto = {"sqlite": "shokai.db", "synchronous": "full", "busy_timeout": "200ms"}
+    sto.update(storage or {})
+    channels = [default_channel()] if channels is None else channels
+    bots = [default_bot()] if bots is None else bots
+    out = ["server:"] + [f"  {k}: {v}" for k, v in srv.items() if v is not None]
+    out += ["storage:"] + [f"  {k}: {v}" for k, v in sto.items() if v is not None]
+    out += ["log:", f"  level: {log_level}"]
+    out += ["line:", "  channels:"]
+    for ch in channels:
+        items = list(ch.items())
+        out.append(f"    - {items[0][0]}: {_yaml_scalar(items[0][1])}")
+        out += [f"      {k}: {_yaml_scalar(v)}" for k, v in items[1:]]
+    if bots:
+        out += ["lineworks:", "  bots:"]
+        for bot in bots:
+            items = list(bot.items())
+            out.append(f"    - {items[0][0]}: {_yaml_scalar(items[0][1])}")
+            out += [f"      {k}: {_yaml_scalar(v)}" for k, v in items[1:]]
+    return "\n".join(out) + "\n" + extra
+
+
+# ------------------------------------------------------------------------------- http
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.body = status, headers, body
+
+    def __repr__(self):
+        return f"<{self.status} {self.body[:80]!r}>"
+
+
+def http_request(port, method, path, body=None, headers=None, timeout=10.0):
+    """One request on a fresh connection; header names are sent exactly as given."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.putrequest(method, path, skip_accept_encoding=True)
+        h = dict(headers or {})
+        if body is not None or method in ("POST", "PUT"):
+            if not any(k.lower() == "content-length" for k in h):
+                h["Content-Length"] = str(len(body or b""))
+        for k, v in h.items():
+            c.putheader(k, v)
+        c.endheaders(body)
+        r = c.getresponse()
+        return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+    finally:
+        c.close()
+
+
+def read_response(sock, deadline):
+    """Reads one HTTP response from sock (status, headers dict, body) before deadline.
+    Returns None if the server closed the connection without an answer."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            raise Fail("no HTTP response before the deadline (got %r)" % buf[:200])
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            if not buf:
+                return None
+            raise Fail("connection closed mid-response: %r" % buf[:200])
+        buf += chunk
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for l in lines[1:]:
+        k, _, v = l.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    if "content-length" not in headers:       # HTTP/1.0 style: the body runs to EOF
+        while True:
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                chunk = sock.recv(65536)
+            except (socket.timeout, ConnectionResetError):
+                break
+            if not chunk:
+                break
+            rest += chunk
+        return Response(status, headers, rest)
+    n = int(headers["content-length"])
+    while len(rest) < n:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            chunk = sock.recv(65536)
+        except (socket.timeout, ConnectionResetError):
+            break
+        if not chunk:
+            break
+        rest += chunk
+    return Response(status, headers, rest[:n])
+
+
+def raw_exchange(port, data, timeout=10.0):
+    """Sends raw bytes on a fresh connection, then reads one response. A server that
+    answers early and closes (e.g. 413) may reset the rest of the upload: that is fine."""
+    deadline = time.monotonic() + timeout
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        return read_response(s, deadline)
+    finally:
+        s.close()
+
+
+def wait_closed(sock, timeout):
+    """Seconds until the peer closes sock (EOF or reset), or None if still open at the
+    deadline. Any bytes the server sends meanwhile are returned too."""
+    t0 = time.monotonic()
+    got = b""
+    while True:
+        left = timeout - (time.monotonic() - t0)
+        if left <= 0:
+            return None, got
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(4096)
+        except socket.timeout:
+            return None, got
+        except (ConnectionResetError, BrokenPipeError):
+            return time.monotonic() - t0, got
+        if not chunk:
+            return time.monotonic() - t0, got
+        got += chunk
+
+
+# ----------------------------------------------------------------------------- daemon
+
+_live = set()
+_live_lock = threading.Lock()
+
+
+def kill_all():
+    """Kills every daemon the harness started that is still running (runner's safety)."""
+    with _live_lock:
+        procs = list(_live)
+    for p in procs:
+        if p.poll() is None:
+            try:
+                p.kill()
+                p.wait(timeout=5)
+            except Exception:
+                pass
 
 
 class Daemon:
-    """A shokaid in its own temp folder. Use as a context manager."""
+    """A shokaid in its own temp folder, with the default secrets written. Use it as a
+    context manager: it starts on enter; on exit it stops with SIGTERM, expects exit 0 and
+    no sanitizer report, kills it if needed and removes the folder. A failing test gets
+    the tail of the daemon's log attached to its exception."""
 
-    def __init__(self, config=None, env=None, **over):
+    def __init__(self, config=None, env=None, start=True, **cfg):
         self.dir = tempfile.mkdtemp(prefix="shokai-it-")
         self.config_path = os.path.join(self.dir, "shokai.yaml")
         self.write_secret("line-secret", LINE_SECRET)
-        self.write_secret("line-token", "token")
+        self.write_secret("line-token", "dummy-access-token")
         self.write_secret("works-secret", WORKS_SECRET)
-        self.write_secret("works-client-secret", "client-secret")
+        self.write_secret("works-secret-2", OTHER_BOT_SECRET)
+        self.write_secret("works-client-secret", "dummy-client-secret")
         self.write_secret("works-key.pem", private_key_pem())
-        self.write_config(config if config is not None else base_config(**over))
+        self.write_config(config if config is not None else make_config(**cfg))
         self.env = dict(os.environ)
+        self.env.pop("SHOKAI_FAULT", None)
         self.env.update(env or {})
+        self.autostart = start
         self.proc = None
         self.port = None
         self.lines = []
         self.lock = threading.Lock()
+        self.old_logs = []
 
-    def write_secret(self, name, value, mode=0o600):
-        path = os.path.join(self.dir, name)
-        with open(path, "w") as f:
-            f.write(value + "\n")
-        os.chmod(path, mode)
-        return path
+    # files
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def write_secret(self, name, value, mode=0o600, newline=True):
+        p = self.path(name)
+        if os.path.exists(p):
+            os.chmod(p, 0o600)
+        with open(p, "wb") as f:
+            f.write(_b(value) + (b"\n" if newline else b""))
+        os.chmod(p, mode)
+        return p
 
     def write_config(self, text):
-        with open(self.config_path, "w") as f:
+        """Replaces the config atomically (write a temp file, rename)."""
+        tmp = self.config_path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
+        os.replace(tmp, self.config_path)
 
     @property
     def db_path(self):
-        return os.path.join(self.dir, "shokai.db")
+        return self.path("shokai.db")
 
-    def start(self, env=None, wait_listen=True):
+    # process
+
+    def start(self, env=None, timeout=10.0, prefix=None):
+        """prefix: a command to run shokaid under (e.g. prlimit)."""
         e = dict(self.env)
-        e.update(env or {})
-        self.lines = []
-        self.proc = subprocess.Popen([SHOKAID, "-c", self.config_path], cwd=self.dir, env=e,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for k, v in (env or {}).items():
+            if v is None:
+                e.pop(k, None)
+            else:
+                e[k] = v
+        if self.proc is not None:
+            self.old_logs.append(self.log_text())
+        with self.lock:
+            self.lines = []
+        argv = list(prefix or []) + [SHOKAID, "-c", self.config_path]
+        if VALGRIND:
+            timeout *= 6
+            argv = ["valgrind", "-q", "--error-exitcode=99",
+                    "--log-file=" + os.path.join(self.dir, "valgrind.%p.log")] + argv
+        self.proc = subprocess.Popen(argv, cwd=self.dir, env=e,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        with _live_lock:
+            _live.add(self.proc)
         threading.Thread(target=self._reader, args=(self.proc,), daemon=True).start()
-        if wait_listen:
-            line = self.wait_log(r"msg=listening addr=\S+:(\d+)", timeout=10)
-            self.port = int(re.search(r"addr=\S+:(\d+)", line).group(1))
+        line = self.wait_log(r"msg=listening addr=\S+:(\d+)", timeout=timeout)
+        self.port = int(re.search(r"msg=listening addr=\S+:(\d+)", line).group(1))
         return self
 
     def _reader(self, proc):
         for raw in proc.stderr:
+            line = raw.decode("utf-8", errors="replace").rstrip("\n")
             with self.lock:
-                self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+                if proc is self.proc:
+                    self.lines.append(line)
 
     def log_text(self):
         with self.lock:
             return "\n".join(self.lines)
 
-    def wait_log(self, pattern, timeout=5.0, start=0):
-        """Waits for a log line matching pattern (after line index start); returns it."""
-        deadline = time.time() + timeout
-        rx = re.compile(pattern)
-        while time.time() < deadline:
-            with self.lock:
-                for line in self.lines[start:]:
-                    if rx.search(line):
-                        return line
-            if self.proc.poll() is not None:
-                time.sleep(0.05)
-                with self.lock:
-                    for line in self.lines[start:]:
-                        if rx.search(line):
-                            return line
-                raise AssertionError(f"shokaid exited ({self.proc.returncode}) before "
-                                     f"/{pattern}/:\n{self.log_text()[-3000:]}")
-            time.sleep(0.01)
-        raise AssertionError(f"no log line /{pattern}/ within {timeout}s:\n"
-                             f"{self.log_text()[-3000:]}")
-
     def nlines(self):
         with self.lock:
             return len(self.lines)
 
+    def log_lines(self, start=0):
+        with self.lock:
+            return list(self.lines[start:])
+
+    def wait_log(self, pattern, timeout=5.0, start=0):
+        """Waits for a stderr line matching the regex pattern (from line index start)."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.log_lines(start):
+                if rx.search(line):
+                    return line
+            if self.proc.poll() is not None:
+                time.sleep(0.1)   # let the reader drain the pipe
+                for line in self.log_lines(start):
+                    if rx.search(line):
+                        return line
+                raise Fail(f"shokaid exited with {self.proc.returncode} before logging "
+                           f"/{pattern}/")
+            if time.monotonic() >= deadline:
+                raise Fail(f"no log line /{pattern}/ within {timeout}s")
+            time.sleep(0.01)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
     def signal(self, sig):
         self.proc.send_signal(sig)
 
-    def stop(self, sig=_signal.SIGTERM, timeout=15):
+    def stop(self, sig=_signal.SIGTERM, timeout=12.0):
+        """Sends sig and waits for the exit; returns the exit code."""
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
         self.proc.send_signal(sig)
@@ -158,75 +526,108 @@ class Daemon:
             return self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("shokaid did not exit within %ss" % timeout)
+            self.proc.wait(timeout=5)
+            raise Fail(f"shokaid did not exit within {timeout}s of signal {sig}")
 
     def kill9(self):
         self.proc.kill()
-        self.proc.wait()
+        self.proc.wait(timeout=5)
 
     def __enter__(self):
-        return self.start()
+        if self.autostart:
+            try:
+                self.start()
+            except BaseException as e:
+                self.__exit__(type(e), e, None)
+                raise
+        return self
 
-    def __exit__(self, *exc):
-        """Stops the daemon the way an operator would (SIGTERM) and fails the test if it
-        did not exit 0 or a sanitizer reported anything (make check's ASan build)."""
+    def __exit__(self, et, ev, tb):
         problem = None
         try:
-            if self.proc is not None and self.proc.poll() is None:
-                rc = self.stop()
-                if rc != 0:
-                    problem = f"shokaid exited {rc} on SIGTERM"
+            if self.alive():
+                try:
+                    rc = self.stop()
+                    if rc != 0:
+                        problem = f"shokaid exited with {rc} on SIGTERM at the end of the test"
+                except Fail as e:
+                    problem = str(e)
             time.sleep(0.05)
-            text = self.log_text()
+            text = "\n".join(self.old_logs + [self.log_text()])
+            for vg in sorted(glob.glob(os.path.join(self.dir, "valgrind.*.log"))):
+                with open(vg, errors="replace") as f:
+                    vtext = f.read()
+                if "Invalid " in vtext or "uninitialised" in vtext:
+                    i = vtext.find("Invalid ") if "Invalid " in vtext else vtext.find("uninitialised")
+                    problem = f"valgrind report: {vtext[max(0, i - 20):i + 3000]}"
+                    break
             for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
                 if marker in text:
-                    problem = f"sanitizer report:\n{text[text.index(marker) - 200:][:3000]}"
+                    i = text.index(marker)
+                    problem = f"sanitizer report: {text[max(0, i - 200):i + 2000]}"
+                    break
         finally:
             if self.proc is not None and self.proc.poll() is None:
                 self.proc.kill()
-                self.proc.wait()
-            subprocess.run(["rm", "-rf", self.dir])
-        already_failing = bool(exc) and exc[0] is not None
-        if problem and not already_failing:
-            raise AssertionError(problem)
+                self.proc.wait(timeout=5)
+            if self.proc is not None:
+                with _live_lock:
+                    _live.discard(self.proc)
+        failed = et is not None or problem is not None
+        if isinstance(ev, BaseException):
+            if problem:
+                ev.add_note("also: " + problem)
+            ev.add_note(self.log_tail())
+        if failed and os.environ.get("SHOKAI_KEEP"):
+            if isinstance(ev, BaseException):
+                ev.add_note(f"kept {self.dir}")
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        if problem and et is None:
+            e = Fail(problem)
+            e.add_note(self.log_tail())
+            raise e
+        return False
 
-    # HTTP
+    def log_tail(self, n=40):
+        lines = self.log_lines()
+        return "shokaid log (last %d of %d lines):\n" % (min(n, len(lines)), len(lines)) + \
+            "\n".join("  | " + l for l in lines[-n:])
 
-    def request(self, method, path, body=None, headers=None, timeout=10):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            c.request(method, path, body=body, headers=headers or {})
-            r = c.getresponse()
-            return r.status, r.read()
-        finally:
-            c.close()
+    # http
 
-    def post_line(self, body, secret=LINE_SECRET, channel="main", sig=None, headers=None):
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body, ensure_ascii=False).encode()
-        h = {"Content-Type": "application/json",
-             "X-Line-Signature": sig if sig is not None else sign(secret, body)}
-        if sig == "":
-            del h["X-Line-Signature"]
+    def request(self, method, path, body=None, headers=None, timeout=10.0):
+        return http_request(self.port, method, path, body, headers, timeout)
+
+    def post_line(self, body, secret=LINE_SECRET, channel="main", sig=None, headers=None,
+                  sig_header="X-Line-Signature"):
+        """sig: None computes a good signature; False sends no signature header."""
+        body = _b(body)
+        h = {"Content-Type": "application/json; charset=utf-8"}
+        if sig is not False:
+            h[sig_header] = sign(secret, body) if sig is None else sig
         h.update(headers or {})
         return self.request("POST", "/line/" + channel, body, h)
 
-    def post_works(self, body, secret=WORKS_SECRET, bot_id=WORKS_BOT_ID, bot="sales",
-                   sig=None):
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body, ensure_ascii=False).encode()
-        h = {"Content-Type": "application/json; charset=UTF-8",
-             "X-WORKS-Signature": sig if sig is not None else sign(secret, body)}
+    def post_works(self, body, secret=WORKS_SECRET, bot_id=WORKS_BOT_ID, bot="sales", sig=None,
+                   headers=None, sig_header="X-WORKS-Signature", id_header="X-WORKS-BotId"):
+        """bot_id None sends no X-WORKS-BotId; sig None signs, False sends no signature."""
+        body = _b(body)
+        h = {"Content-Type": "application/json; charset=UTF-8"}
         if bot_id is not None:
-            h["X-WORKS-BotId"] = bot_id
+            h[id_header] = bot_id
+        if sig is not False:
+            h[sig_header] = sign(secret, body) if sig is None else sig
+        h.update(headers or {})
         return self.request("POST", "/works/" + bot, body, h)
+
+    def connect(self, timeout=5.0):
+        return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
 
     # database
 
     def db(self):
-        c = sqlite3.connect(self.db_path, timeout=5)
-        return c
+        return sqlite3.connect(self.db_path, timeout=5)
 
     def query(self, sql, args=()):
         c = self.db()
@@ -235,40 +636,37 @@ class Daemon:
         finally:
             c.close()
 
-    def counts(self):
-        return (self.query("SELECT count(*) FROM inbox")[0][0],
-                self.query("SELECT count(*) FROM quarantine")[0][0])
+    def has_table(self, name):
+        return bool(self.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                               (name,)))
 
-    def wait_rows_done(self, timeout=5.0):
-        """Waits until no inbox row is pending."""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.query("SELECT count(*) FROM inbox WHERE state = 'pending'")[0][0] == 0:
-                return
-            time.sleep(0.02)
-        raise AssertionError("inbox rows still pending after %ss" % timeout)
+    def snapshot(self):
+        """Row counts of inbox, quarantine and deliveries (None if that table is absent)."""
+        out = {}
+        for t in ("inbox", "quarantine", "deliveries"):
+            out[t] = self.query(f"SELECT count(*) FROM {t}")[0][0] if self.has_table(t) else None
+        return out
 
+    def inbox(self, cols="platform, channel, event_key, type, state", where="", args=()):
+        return self.query(f"SELECT {cols} FROM inbox {where} ORDER BY id", args)
 
-def line_event(eid, etype="message", text="こんにちは", user="U36b3216fdaeeb975729fae923d5a4fd1"):
-    ev = {"type": etype, "mode": "active", "timestamp": 1767225600000,
-          "source": {"type": "user", "userId": user}, "webhookEventId": eid,
-          "deliveryContext": {"isRedelivery": False},
-          "replyToken": "r" + eid.lower()}
-    if etype == "message":
-        ev["message"] = {"id": "1" + str(abs(hash(eid)) % 10**9), "type": "text",
-                         "quoteToken": "q", "text": text}
-    return ev
+    def wait_processed(self, timeout=5.0):
+        """Waits until no inbox row is pending; returns {state: count}."""
+        wait_until(lambda: self.query("SELECT count(*) FROM inbox WHERE state = 'pending'")
+                   [0][0] == 0, timeout, "the dispatcher to process every pending inbox row")
+        return dict(self.query("SELECT state, count(*) FROM inbox GROUP BY state"))
 
-
-def line_body(*events, destination="Ua4c123b1612dd272d1371c17149d4395"):
-    return json.dumps({"destination": destination, "events": list(events)},
-                      ensure_ascii=False).encode()
-
-
-_ulid_counter = [0]
+    def healthz(self):
+        r = self.request("GET", "/healthz")
+        expect(r.status == 200, f"/healthz answered {r.status}")
+        try:
+            return json.loads(r.body)
+        except ValueError:
+            raise Fail(f"/healthz body is not JSON: {r.body[:200]!r}")
 
 
-def new_id():
-    _ulid_counter[0] += 1
-    return "01J%07d%016X" % (os.getpid() % 10**7, (int(time.time() * 1000) << 12)
-                              + _ulid_counter[0])
+def run_check(config_path, timeout=10.0):
+    """shokaid -t -c FILE: (exit code, stdout, stderr)."""
+    r = subprocess.run([SHOKAID, "-t", "-c", config_path], capture_output=True,
+                       timeout=timeout, stdin=subprocess.DEVNULL)
+    return r.returncode, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")

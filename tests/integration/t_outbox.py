@@ -1,0 +1,234 @@
+"""t_outbox.py: outbound messages through the outbox, against the platform simulator
+(build/shokaisim): retries with one retry key, backoff on 429, timeouts, permanent
+failures, a crash while a push is in flight, LINE WORKS tokens."""
+import json
+import os
+import re
+import subprocess
+import threading
+import time
+import urllib.request
+
+from harness import REPO, Daemon, default_bot, default_channel, expect, make_config, \
+    wait_until
+
+SIM = os.environ.get("SHOKAISIM", os.path.join(REPO, "build", "shokaisim"))
+CTL = os.environ.get("SHOKAICTL", os.path.join(REPO, "build", "fault", "shokaictl"))
+
+
+class Sim:
+    """A shokaisim serving both platforms on a free port."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen([SIM, "serve", "--listen", "127.0.0.1:0"],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        self.port = None
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            line = self.proc.stderr.readline().decode(errors="replace")
+            m = re.search(r"msg=listening addr=\S+:(\d+)", line)
+            if m:
+                self.port = int(m.group(1))
+                break
+            if not line and self.proc.poll() is not None:
+                break
+        if self.port is None:
+            self.proc.kill()
+            raise AssertionError("shokaisim did not start")
+        threading.Thread(target=self.proc.stderr.read, daemon=True).start()
+
+    def url(self, path=""):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def call(self, method, path, obj=None):
+        data = json.dumps(obj).encode() if obj is not None else None
+        req = urllib.request.Request(self.url(path), data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            body = r.read()
+        return json.loads(body) if body else None
+
+    def requests(self, path_prefix=""):
+        return [r for r in self.call("GET", "/_sim/requests")
+                if r["path"].startswith(path_prefix)]
+
+    def fault(self, **f):
+        self.call("POST", "/_sim/fault", f)
+
+    def stats(self):
+        return self.call("GET", "/_sim/stats")
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def config_for(sim, **outbox):
+    ob = {"line_concurrency": 8, "works_concurrency": 4, "max_attempts": 5,
+          "request_timeout": "1s"}
+    ob.update(outbox)
+    extra = "outbox:\n" + "".join(f"  {k}: {v}\n" for k, v in ob.items())
+    return make_config(
+        channels=[default_channel(api_base=sim.url(), api_data_base=sim.url())],
+        bots=[default_bot(auth_url=sim.url("/oauth2/v2.0/token"), api_base=sim.url("/v1.0"))],
+        extra=extra)
+
+
+def ctl(d, *args):
+    r = subprocess.run([CTL, "-c", d.config_path] + list(args), capture_output=True,
+                       timeout=10)
+    expect(r.returncode == 0, f"shokaictl {args}: {r.stderr.decode()}")
+    return r.stdout.decode()
+
+
+def outbox_rows(d):
+    return d.query("SELECT id, kind, state, attempts, last_status, last_error, retry_key "
+                   "FROM outbox ORDER BY id")
+
+
+def wait_state(d, state, n=1, timeout=15):
+    wait_until(lambda: len([r for r in outbox_rows(d) if r[2] == state]) >= n, timeout,
+               f"{n} outbox row(s) {state}")
+
+
+def test_push_500_twice_then_delivered_once_same_key():
+    with Sim() as sim, Daemon(config=config_for(sim)) as d:
+        sim.fault(path="/v2/bot/message/push", status=500, count=2)
+        ctl(d, "send", "line", "main", "U" + "1" * 32, "こんにちは")
+        wait_state(d, "sent")
+        pushes = sim.requests("/v2/bot/message/push")
+        expect(len(pushes) == 3, f"{len(pushes)} push requests")
+        keys = {p["headers"].get("x-line-retry-key") for p in pushes}
+        expect(len(keys) == 1 and None not in keys, f"retry keys {keys}")
+        expect(keys == {outbox_rows(d)[0][6]}, "retry key differs from the stored one")
+        expect(sim.stats()["delivered_by_key"] == {keys.pop(): 1}, sim.stats())
+        expect(outbox_rows(d)[0][3] == 3, outbox_rows(d))
+        body = json.loads(pushes[-1]["body"])
+        expect(body == {"to": "U" + "1" * 32,
+                        "messages": [{"type": "text", "text": "こんにちは"}]}, body)
+        expect(pushes[-1]["headers"].get("authorization") == "Bearer dummy-access-token",
+               pushes[-1]["headers"])
+
+
+def test_429_backs_off():
+    with Sim() as sim, Daemon(config=config_for(sim)) as d:
+        sim.fault(path="/v2/bot/message/push", status=429, count=1,
+                  headers={"Retry-After": "2"})
+        ctl(d, "send", "line", "main", "U" + "2" * 32, "429")
+        wait_state(d, "sent", timeout=10)
+        pushes = sim.requests("/v2/bot/message/push")
+        expect(len(pushes) == 2, f"{len(pushes)} pushes")
+        d.wait_log(r"status=429 outcome=retry .*retry_in_ms=(19\d\d|2\d\d\d)")
+
+
+def test_timeout_is_retried():
+    with Sim() as sim, Daemon(config=config_for(sim)) as d:
+        sim.fault(path="/v2/bot/message/push", mode="sleep", ms=2500, count=1)
+        ctl(d, "send", "line", "main", "U" + "3" * 32, "遅い")
+        wait_state(d, "sent", timeout=15)
+        d.wait_log(r"kind=push .*status=0 outcome=retry .*reason=\"[^\"]*timed out")
+        keys = {p["headers"].get("x-line-retry-key")
+                for p in sim.requests("/v2/bot/message/push")}
+        expect(len(keys) == 1, keys)
+        expect(list(sim.stats()["delivered_by_key"].values()) == [1], sim.stats())
+
+
+def test_permanent_400_recorded_with_platform_message():
+    with Sim() as sim, Daemon(config=config_for(sim)) as d:
+        sim.fault(path="/v2/bot/message/push", status=400, count=1)
+        ctl(d, "send", "line", "main", "U" + "4" * 32, "だめ")
+        wait_state(d, "failed")
+        row = outbox_rows(d)[0]
+        expect(row[3] == 1 and row[4] == 400 and row[5] and row[5].startswith("400 "), row)
+        expect(len(sim.requests("/v2/bot/message/push")) == 1, "a permanent failure retried")
+        out = ctl(d, "outbox")
+        expect("failed" in out and "400" in out, out)
+        # An operator sends it again: same key, now delivered.
+        ctl(d, "outbox", "retry", str(row[0]))
+        wait_state(d, "sent")
+        keys = {p["headers"].get("x-line-retry-key")
+                for p in sim.requests("/v2/bot/message/push")}
+        expect(len(keys) == 1, keys)
+
+
+def test_kill9_while_push_in_flight_resent_with_same_key():
+    with Sim() as sim:
+        d = Daemon(config=config_for(sim))
+        try:
+            d.start()
+            sim.fault(path="/v2/bot/message/push", mode="sleep", ms=4000, count=1)
+            ctl(d, "send", "line", "main", "U" + "5" * 32, "クラッシュ")
+            wait_until(lambda: len(sim.requests("/v2/bot/message/push")) == 1, 5,
+                       "the push to arrive")
+            d.kill9()
+            expect(outbox_rows(d)[0][2] == "pending", outbox_rows(d))
+            d.start()
+            wait_state(d, "sent")
+            pushes = sim.requests("/v2/bot/message/push")
+            keys = {p["headers"].get("x-line-retry-key") for p in pushes}
+            expect(len(pushes) == 2 and len(keys) == 1, f"{len(pushes)} pushes, keys {keys}")
+            expect(list(sim.stats()["delivered_by_key"].values()) == [1], sim.stats())
+        finally:
+            d.__exit__(None, None, None)
+
+
+def test_works_token_fetched_once_and_renewed_on_401():
+    with Sim() as sim, Daemon(config=config_for(sim)) as d:
+        for i in range(5):
+            ctl(d, "send", "works", "sales", f"user-{i}", f"お知らせ {i}")
+        wait_state(d, "sent", n=5)
+        expect(sim.stats()["tokens_issued"] == 1, sim.stats())
+        tok = sim.requests("/oauth2/v2.0/token")[0]
+        form = dict(kv.split("=", 1) for kv in tok["body"].split("&"))
+        expect(form["grant_type"] == "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer",
+               form)
+        expect(form["assertion"].count(".") == 2, "assertion is not a JWT")
+        sends = sim.requests("/v1.0/bots/")
+        expect(len(sends) == 5 and all(s["headers"]["authorization"].startswith("Bearer ")
+                                       for s in sends), sends)
+        sim.call("POST", "/_sim/revoke-tokens")
+        ctl(d, "send", "works", "sales", "user-9", "再発行")
+        wait_state(d, "sent", n=6)
+        expect(sim.stats()["tokens_issued"] == 2, sim.stats())
+        last = sim.requests("/v1.0/bots/")[-2:]
+        expect(last[0]["status"] == 401 and last[1]["status"] == 201,
+               [r["status"] for r in last])
+
+
+def test_outbound_line_requests_match_lines_contract():
+    """Every LINE request the daemon made in this scenario, replayed against a Prism mock
+    of LINE's OpenAPI spec and checked by the per-type message validator. Skipped, with a
+    notice, where node is not available."""
+    import tempfile
+    with Sim() as sim, Daemon(config=config_for(sim)) as d:
+        ctl(d, "send", "line", "main", "U" + "6" * 32, "契約テスト: 紹介コード K7Q4M2XP")
+        ctl(d, "send", "line", "main", "C" + "7" * 32, "グループへのお知らせ")
+        wait_state(d, "sent", n=2)
+        reqs = sim.requests("/v2/")
+        expect(len(reqs) == 2, f"{len(reqs)} LINE requests")
+        out = tempfile.mkdtemp(prefix="shokai-contract-")
+        for i, r in enumerate(reqs):
+            with open(os.path.join(out, f"{i:03d}-{r['path'].strip('/').replace('/', '_')}.json"),
+                      "w") as f:
+                json.dump({"method": r["method"], "path": r["path"], "host": "api.line.me",
+                           "headers": r["headers"],
+                           "body": json.loads(r["body"]) if r["body"] else None}, f,
+                          ensure_ascii=False)
+        p = subprocess.run(["bash", os.path.join(REPO, "tests", "contract", "check.sh"), out],
+                           capture_output=True, timeout=300)
+        text = p.stdout.decode() + p.stderr.decode()
+        subprocess.run(["rm", "-rf", out])
+        if p.returncode == 3:
+            print("NOTICE contract test skipped: " + text.strip().splitlines()[-1], flush=True)
+            return
+        expect(p.returncode == 0, f"contract check failed:\n{text[-3000:]}")

@@ -77,7 +77,7 @@ send_cmd(const struct config *cf, const char *platform, const char *channel, con
 {
 	struct outbox_msg m;
 	struct store *s = NULL;
-	json_t *body;
+	json_t *body = NULL;
 	char key[37], *json;
 	int inserted = 0, rc = 1;
 

@@ -80,8 +80,9 @@ check: build/shokaisim build/asan/shokaid build/asan/shokaictl $(call UNIT_BINS,
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  tests/run.sh build/asan
 
-bench: build/shokaid
+bench: build/shokaid build/shokaisim
 	@tests/bench/run.sh
+	@tests/bench/outbox.py --count 30000
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 build/fuzz/%: tests/fuzz/%.c $(DAEMON_SRC)

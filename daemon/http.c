@@ -235,14 +235,15 @@ handle_works(struct daemon *d, struct evhttp_request *req, const char *id, int64
 static void
 handle_healthz(struct daemon *d, struct evhttp_request *req, int64_t start_us)
 {
-	char body[512];
+	char body[768];
 	int64_t backlog = store_inbox_backlog(d->store);
 
 	snprintf(body, sizeof(body),
 	    "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%lld,\"inbox_backlog\":%lld,"
 	    "\"connections\":%d,\"events_stored\":%llu,\"events_duplicate\":%llu,"
 	    "\"quarantined\":%llu,\"signature_failures\":%llu,\"db_errors\":%llu,"
-	    "\"reloads\":%llu,\"reload_failures\":%llu}",
+	    "\"reloads\":%llu,\"reload_failures\":%llu,\"outbox_backlog\":%lld,"
+	    "\"outbox_in_flight\":%zu,\"loop_max_stall_us\":%lld}",
 	    backlog < 0 ? "degraded" : (d->draining ? "draining" : "ok"), SHOKAI_VERSION,
 	    (long long)((clock_ms() - d->started_ms) / 1000), (long long)backlog,
 	    http_guard_connections(d->guard),
@@ -252,7 +253,9 @@ handle_healthz(struct daemon *d, struct evhttp_request *req, int64_t start_us)
 	    (unsigned long long)d->stats.sig_failures,
 	    (unsigned long long)d->stats.db_errors,
 	    (unsigned long long)d->stats.reloads,
-	    (unsigned long long)d->stats.reload_failures);
+	    (unsigned long long)d->stats.reload_failures,
+	    (long long)store_outbox_backlog(d->store), outbox_inflight(d->outbox),
+	    (long long)d->stats.loop_max_stall_us);
 	http_log_request(req, backlog < 0 ? 503 : 200, NULL, start_us, NULL);
 	http_reply(req, backlog < 0 ? 503 : 200, body);
 }

@@ -19,6 +19,7 @@
 #define FLUSH_INTERVAL_MS	100
 #define DRAIN_POLL_MS		20
 #define CHECKPOINT_INTERVAL_MS	1000
+#define STALL_PROBE_MS		10
 
 static void
 usage(void)
@@ -115,6 +116,23 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	drain_cb(-1, 0, d);
 }
 
+/* Measures how late a 10 ms timer fires: the longest time the loop was busy with
+ * something else, reported in /healthz as loop_max_stall_us. */
+static void
+stall_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct timeval tv = { 0, STALL_PROBE_MS * 1000 };
+	int64_t now = clock_us(), late = now - d->stall_due_us;
+
+	(void)fd;
+	(void)what;
+	if (d->stall_due_us != 0 && late > d->stats.loop_max_stall_us)
+		d->stats.loop_max_stall_us = late;
+	d->stall_due_us = now + STALL_PROBE_MS * 1000;
+	evtimer_add(d->ev_stall, &tv);
+}
+
 static void
 flush_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -189,6 +207,8 @@ run(struct daemon *d)
 	d->ev_flush = event_new(d->base, -1, EV_PERSIST, flush_cb, d);
 	evtimer_add(d->ev_flush, &flush_tv);
 	d->ev_drain = evtimer_new(d->base, drain_cb, d);
+	d->ev_stall = evtimer_new(d->base, stall_cb, d);
+	stall_cb(-1, 0, d);
 	d->started_ms = clock_ms();
 
 	{
@@ -224,6 +244,8 @@ done:
 		event_free(d->ev_flush);
 	if (d->ev_drain != NULL)
 		event_free(d->ev_drain);
+	if (d->ev_stall != NULL)
+		event_free(d->ev_stall);
 	if (d->base != NULL)
 		event_base_free(d->base);
 	store_checkpointer_stop(d->checkpointer);

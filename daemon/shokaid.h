@@ -276,6 +276,7 @@ struct daemon_stats {
 	uint64_t	events_done;
 	uint64_t	events_failed;
 	uint64_t	events_skipped;
+	int64_t		loop_max_stall_us;
 };
 struct daemon {
 	struct event_base	*base;
@@ -293,6 +294,8 @@ struct daemon {
 	struct event		*ev_signals[4];	/* main.c */
 	struct event		*ev_flush;
 	struct event		*ev_drain;
+	struct event		*ev_stall;
+	int64_t			 stall_due_us;
 	int			 draining;
 	int64_t			 drain_deadline_ms;
 	int64_t			 started_ms;

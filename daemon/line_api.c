@@ -70,15 +70,8 @@ on_response(const struct http_response *r, void *arg)
 	struct line_call *call = arg;
 	struct send_result res;
 
-	memset(&res, 0, sizeof(res));
-	res.status = r->status;
-	res.latency_us = clock_us() - call->start_us;
-	if (r->status == 0) {
-		res.outcome = SEND_RETRY;
-		res.ambiguous = r->ambiguous;
-		snprintf(res.error, sizeof(res.error), "%s", r->error);
-	} else if (r->status >= 200 && r->status < 300) {
-		res.outcome = SEND_OK;
+	if (send_result_common(&res, r, call->start_us)) {
+		/* decided: sent, or no answer to retry */
 	} else if (r->status == 409 && call->with_retry_key) {
 		/* This retry key was accepted before: the message is out. */
 		res.outcome = SEND_OK;

@@ -382,6 +382,25 @@ outbox_inflight(const struct outbox *ob)
 	return ob->ninflight[0] + ob->ninflight[1];
 }
 
+int
+send_result_common(struct send_result *res, const struct http_response *r, int64_t start_us)
+{
+	memset(res, 0, sizeof(*res));
+	res->status = r->status;
+	res->latency_us = clock_us() - start_us;
+	if (r->status == 0) {
+		res->outcome = SEND_RETRY;
+		res->ambiguous = r->ambiguous;
+		snprintf(res->error, sizeof(res->error), "%s", r->error ? r->error : "no answer");
+		return 1;
+	}
+	if (r->status >= 200 && r->status < 300) {
+		res->outcome = SEND_OK;
+		return 1;
+	}
+	return 0;
+}
+
 /* A version 4 UUID, the form LINE wants in X-Line-Retry-Key. */
 void
 outbox_uuid4(char out[37])

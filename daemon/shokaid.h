@@ -402,6 +402,10 @@ struct send_result {
 	char		 error[WHY_MAX];	/* the platform's message or the transport's */
 };
 typedef void (*send_done_cb)(const struct send_result *, void *arg);
+/* Fills res for what both platforms treat alike (no answer: retry; 2xx: sent) and
+ * returns 1; returns 0 when the platform's own rules must decide. */
+int send_result_common(struct send_result *, const struct http_response *,
+    int64_t start_us);
 struct outbox;
 struct outbox *outbox_new(struct daemon *);
 void outbox_free(struct outbox *);

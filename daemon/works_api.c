@@ -397,16 +397,7 @@ answer_send(struct works_call *call, const struct http_response *r)
 	struct send_result res;
 	char v[32];
 
-	memset(&res, 0, sizeof(res));
-	res.status = r->status;
-	res.latency_us = clock_us() - call->start_us;
-	if (r->status == 0) {
-		res.outcome = SEND_RETRY;
-		res.ambiguous = r->ambiguous;
-		snprintf(res.error, sizeof(res.error), "%s", r->error ? r->error : "no answer");
-	} else if (r->status >= 200 && r->status < 300) {
-		res.outcome = SEND_OK;
-	} else {
+	if (!send_result_common(&res, r, call->start_us)) {
 		platform_error(r, res.error, sizeof(res.error));
 		if (r->status == 429 || r->status >= 500 || r->status == 401) {
 			res.outcome = SEND_RETRY;

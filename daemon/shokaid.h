@@ -296,6 +296,7 @@ struct daemon {
 	struct event		*ev_drain;
 	struct event		*ev_stall;
 	int64_t			 stall_due_us;
+	int64_t			 stall_floor_us;
 	int			 draining;
 	int64_t			 drain_deadline_ms;
 	int64_t			 started_ms;

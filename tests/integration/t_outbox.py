@@ -213,9 +213,18 @@ def test_outbound_line_requests_match_lines_contract():
     with Sim() as sim, Daemon(config=config_for(sim)) as d:
         ctl(d, "send", "line", "main", "U" + "6" * 32, "契約テスト: 紹介コード K7Q4M2XP")
         ctl(d, "send", "line", "main", "C" + "7" * 32, "グループへのお知らせ")
-        wait_state(d, "sent", n=2)
+        queue(d, "reply", {"replyToken": "d" * 32, "messages": [
+            {"type": "text", "text": "ご紹介ありがとうございます。"},
+            {"type": "template", "altText": "紹介メッセージを送る",
+             "template": {"type": "buttons", "text": "紹介メッセージを送る", "actions": [
+                 {"type": "uri", "label": "友だちに送る",
+                  "uri": "https://line.me/R/share?text=%E7%B4%B9%E4%BB%8B"}]}}]},
+              fallback_to="U" + "6" * 32)
+        queue(d, "multicast", {"to": ["U" + "b" * 32, "U" + "c" * 32],
+                               "messages": [{"type": "text", "text": "お知らせ"}]})
+        wait_state(d, "sent", n=4)
         reqs = sim.requests("/v2/")
-        expect(len(reqs) == 2, f"{len(reqs)} LINE requests")
+        expect(len(reqs) == 4, f"{len(reqs)} LINE requests")
         out = tempfile.mkdtemp(prefix="shokai-contract-")
         for i, r in enumerate(reqs):
             with open(os.path.join(out, f"{i:03d}-{r['path'].strip('/').replace('/', '_')}.json"),
@@ -232,3 +241,66 @@ def test_outbound_line_requests_match_lines_contract():
             print("NOTICE contract test skipped: " + text.strip().splitlines()[-1], flush=True)
             return
         expect(p.returncode == 0, f"contract check failed:\n{text[-3000:]}")
+
+
+def queue(d, kind, body, target=None, fallback_to=None):
+    """Writes an outbox row the way a handler does (inside its own transaction)."""
+    import uuid
+    now = int(time.time() * 1000)
+    c = d.db()
+    with c:
+        c.execute("INSERT INTO outbox(platform, channel, kind, target, body, fallback_to, "
+                  "retry_key, next_attempt_at, created_at) VALUES ('line', 'main', ?, ?, ?, ?, "
+                  "?, ?, ?)", (kind, target, json.dumps(body, ensure_ascii=False), fallback_to,
+                               str(uuid.uuid4()), now, now))
+    c.close()
+
+
+def test_reply_sent_without_retry_key():
+    with Sim() as sim, Daemon(config=config_for(sim)) as d:
+        queue(d, "reply", {"replyToken": "a" * 32,
+                           "messages": [{"type": "text", "text": "ご連絡ありがとうございます。"}]},
+              fallback_to="U" + "8" * 32)
+        wait_state(d, "sent")
+        replies = sim.requests("/v2/bot/message/reply")
+        expect(len(replies) == 1 and "x-line-retry-key" not in replies[0]["headers"],
+               replies)
+
+
+def test_refused_reply_token_falls_back_to_push():
+    with Sim() as sim, Daemon(config=config_for(sim)) as d:
+        user = "U" + "9" * 32
+        sim.fault(path="/v2/bot/message/reply", status=400, count=1)
+        msgs = [{"type": "text", "text": "おかえりなさい"}]
+        queue(d, "reply", {"replyToken": "b" * 32, "messages": msgs}, fallback_to=user)
+        wait_state(d, "sent")
+        pushes = sim.requests("/v2/bot/message/push")
+        expect(len(pushes) == 1, f"{len(pushes)} pushes")
+        expect(json.loads(pushes[0]["body"]) == {"to": user, "messages": msgs},
+               pushes[0]["body"])
+        expect(pushes[0]["headers"].get("x-line-retry-key") == outbox_rows(d)[0][6],
+               "the push does not carry the row's retry key")
+        expect(outbox_rows(d)[0][1] == "push", outbox_rows(d))
+
+
+def test_refused_reply_after_ambiguous_try_is_not_pushed():
+    """A reply that may already have been delivered (the first try timed out) is not
+    pushed as well when LINE then refuses the token: the user would read it twice."""
+    with Sim() as sim, Daemon(config=config_for(sim)) as d:
+        sim.fault(path="/v2/bot/message/reply", mode="sleep", ms=2500, count=1)
+        queue(d, "reply", {"replyToken": "c" * 32,
+                           "messages": [{"type": "text", "text": "一度だけ"}]},
+              fallback_to="U" + "a" * 32)
+        wait_state(d, "failed", timeout=15)
+        expect(sim.requests("/v2/bot/message/push") == [], "pushed after an ambiguous reply")
+        row = outbox_rows(d)[0]
+        expect("earlier try may have been delivered" in row[5], row)
+
+
+def test_multicast_carries_retry_key():
+    with Sim() as sim, Daemon(config=config_for(sim)) as d:
+        queue(d, "multicast", {"to": ["U" + "b" * 32, "U" + "c" * 32],
+                               "messages": [{"type": "text", "text": "キャンペーンのお知らせ"}]})
+        wait_state(d, "sent")
+        m = sim.requests("/v2/bot/message/multicast")
+        expect(len(m) == 1 and m[0]["headers"].get("x-line-retry-key"), m)

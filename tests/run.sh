@@ -38,6 +38,15 @@ for t in "$flavour"/tests/test_*; do
 	fi
 done
 
+echo "== release build has no fault hooks"
+if [ -x build/shokaid ] && ! strings build/shokaid | grep -q SHOKAI_FAULT; then
+	echo "PASS release shokaid carries no SHOKAI_FAULT hooks"
+	passed=$((passed + 1))
+else
+	echo "FAIL build/shokaid is missing or carries SHOKAI_FAULT hooks"
+	failed=$((failed + 1))
+fi
+
 echo "== integration tests ($flavour)"
 python3 tests/integration/run.py 2>&1 | tee "$logdir/integration.log"
 ip=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$logdir/integration.log" | tail -1)

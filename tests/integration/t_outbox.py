@@ -304,3 +304,20 @@ def test_multicast_carries_retry_key():
         wait_state(d, "sent")
         m = sim.requests("/v2/bot/message/multicast")
         expect(len(m) == 1 and m[0]["headers"].get("x-line-retry-key"), m)
+
+
+def test_crash_after_send_before_mark_delivers_once():
+    with Sim() as sim:
+        d = Daemon(config=config_for(sim), start=False)
+        try:
+            d.start(env={"SHOKAI_FAULT": "after_outbox_send_before_mark"})
+            ctl(d, "send", "line", "main", "U" + "d" * 32, "一回だけ届く")
+            wait_until(lambda: d.proc.poll() is not None, 10, "the fault to kill the daemon")
+            expect(outbox_rows(d)[0][2] == "pending", outbox_rows(d))
+            d.start(env={"SHOKAI_FAULT": None})
+            wait_state(d, "sent")
+            pushes = sim.requests("/v2/bot/message/push")
+            expect([p["status"] for p in pushes] == [200, 409], [p["status"] for p in pushes])
+            expect(list(sim.stats()["delivered_by_key"].values()) == [1], sim.stats())
+        finally:
+            d.__exit__(None, None, None)

@@ -649,7 +649,7 @@ static void
 parse_outbox(struct cfg *c, struct cnode root)
 {
 	static const char *const allowed[] = { "line_concurrency", "works_concurrency",
-	    "max_attempts", "request_timeout", NULL };
+	    "max_attempts", "request_timeout", "line_rate", "works_rate", NULL };
 	struct cnode m;
 
 	if (!map_get(root, "outbox", &m))
@@ -661,6 +661,8 @@ parse_outbox(struct cfg *c, struct cnode root)
 	get_int(c, m, "outbox", "max_attempts", 1, 100, &c->out->outbox_max_attempts);
 	get_duration(c, m, "outbox", "request_timeout", 100, 120000,
 	    &c->out->outbox_request_timeout_ms);
+	get_int(c, m, "outbox", "line_rate", 1, 100000, &c->out->outbox_line_rate);
+	get_int(c, m, "outbox", "works_rate", 1, 1000, &c->out->outbox_works_rate);
 }
 
 static int
@@ -1066,6 +1068,8 @@ config_load(const char *path, struct config_errors *errs)
 	c.out->outbox_works_concurrency = 4;
 	c.out->outbox_max_attempts = 12;
 	c.out->outbox_request_timeout_ms = 10000;
+	c.out->outbox_line_rate = 1000;
+	c.out->outbox_works_rate = 2;
 	c.out->timezone = xstrdup("Asia/Tokyo");
 
 	if ((main_file = load_file(&c, path, NULL)) == NULL)

@@ -38,6 +38,8 @@ struct outbox {
 	struct result	*results;
 	size_t		 nresults, cap;
 	uint64_t	 sent, failed, retried;
+	double		 tokens[2];	/* requests we may start now, per platform */
+	int64_t		 refilled_us[2];
 };
 
 struct send_ctx {
@@ -329,10 +331,36 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 	outbox_kick(ob);
 }
 
+/* Paces requests below the platform's rate limit (LINE 2,000/s per endpoint, LINE WORKS
+ * 240/min per API on paid plans), so a backlog after an outage does not turn into 429s:
+ * a token bucket holding at most one second of requests. */
+static int
+take_tokens(struct outbox *ob, enum platform p, int want)
+{
+	const struct config *cf = ob->d->cfg;
+	double rate = p == PLATFORM_LINE ? cf->outbox_line_rate : cf->outbox_works_rate;
+	int64_t now = clock_us();
+	int n;
+
+	if (ob->refilled_us[p] == 0)
+		ob->tokens[p] = rate;
+	else
+		ob->tokens[p] += rate * (double)(now - ob->refilled_us[p]) / 1e6;
+	if (ob->tokens[p] > rate)
+		ob->tokens[p] = rate;
+	ob->refilled_us[p] = now;
+	n = ob->tokens[p] >= want ? want : (int)ob->tokens[p];
+	ob->tokens[p] -= n;
+	return n;
+}
+
 static void
 send_due(struct outbox *ob, enum platform p, int64_t now)
 {
 	int room = max_inflight(ob, p) - (int)ob->ninflight[p];
+
+	if (room > 0)
+		room = take_tokens(ob, p, room);
 	struct outbox_msg *rows = NULL;
 	size_t n = 0;
 
@@ -358,6 +386,8 @@ send_due(struct outbox *ob, enum platform p, int64_t now)
 		else
 			works_api_send(ob->d, &ctx->msg, on_sent, ctx);
 	}
+	if (room > 0)
+		ob->tokens[p] += room;	/* fewer rows were due than we could send */
 	free(rows);
 }
 

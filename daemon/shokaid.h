@@ -116,6 +116,8 @@ struct config {
 	int	 outbox_works_concurrency;
 	int	 outbox_max_attempts;
 	int	 outbox_request_timeout_ms;
+	int	 outbox_line_rate;		/* requests per second */
+	int	 outbox_works_rate;
 	char	*timezone;
 	char	*company_name;
 	struct config_line_channel *line_channels;

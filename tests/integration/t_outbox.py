@@ -321,3 +321,18 @@ def test_crash_after_send_before_mark_delivers_once():
             expect(list(sim.stats()["delivered_by_key"].values()) == [1], sim.stats())
         finally:
             d.__exit__(None, None, None)
+
+
+def test_line_pacing_keeps_under_the_configured_rate():
+    with Sim() as sim, Daemon(config=config_for(sim, line_rate=5)) as d:
+        for i in range(15):
+            queue(d, "push", {"to": "U%032x" % i, "messages": [{"type": "text", "text": "x"}]},
+                  target="U%032x" % i)
+        wait_state(d, "sent", n=15, timeout=15)
+        at = sorted(r["at_ms"] for r in sim.requests("/v2/bot/message/push"))
+        expect(len(at) == 15, len(at))
+        span = (at[-1] - at[0]) / 1000
+        # 5 at once (a full bucket), then 5 a second: the last about 2 s after the first.
+        expect(span >= 1.6, f"15 pushes at 5/s spread over only {span:.2f} s")
+        first_second = [t for t in at if t - at[0] < 1000]
+        expect(len(first_second) <= 11, f"{len(first_second)} pushes in the first second")

@@ -42,6 +42,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--count", type=int, default=30000)
     ap.add_argument("--inflight", type=int, default=64)
+    ap.add_argument("--rate", type=int, default=100000,
+                    help="outbox.line_rate (default: out of the way)")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="shokai-bench-outbox-")
     procs = []
@@ -58,7 +60,7 @@ def main():
             f.write(f"""server: {{listen: 127.0.0.1:0, max_body: 256KiB}}
 storage: {{sqlite: shokai.db}}
 log: {{level: warn}}
-outbox: {{line_concurrency: {args.inflight}, line_rate: 100000}}
+outbox: {{line_concurrency: {args.inflight}, line_rate: {args.rate}}}
 line:
   channels:
     - {{id: main, basic_id: "@bench", channel_secret_file: line-secret,

@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -20,6 +21,9 @@ import urllib.request
 import uuid
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+# As in benchmarking.md: the daemon on core 1, the simulator and this script on core 0.
+PIN_DAEMON = ["taskset", "-c", "1"] if shutil.which("taskset") else []
+PIN_OTHERS = ["taskset", "-c", "0"] if shutil.which("taskset") else []
 
 
 def start(argv, cwd, pattern):
@@ -39,6 +43,8 @@ def start(argv, cwd, pattern):
 
 
 def main():
+    if PIN_OTHERS:
+        os.sched_setaffinity(0, {0})
     ap = argparse.ArgumentParser()
     ap.add_argument("--count", type=int, default=30000)
     ap.add_argument("--inflight", type=int, default=64)
@@ -48,7 +54,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="shokai-bench-outbox-")
     procs = []
     try:
-        sim, sim_port = start([os.path.join(REPO, "build", "shokaisim"), "serve", "--listen",
+        sim, sim_port = start(PIN_OTHERS + [os.path.join(REPO, "build", "shokaisim"), "serve", "--listen",
                                "127.0.0.1:0"], tmp, r"msg=listening addr=\S+:(\d+)")
         procs.append(sim)
         for name, value in (("line-secret", "s"), ("line-token", "t")):
@@ -68,7 +74,7 @@ line:
 """)
         # A first start creates the schema; the rows are queued while the daemon is down
         # (so no lock is shared with this script) and sent as the backlog at the next start.
-        d, d_port = start([os.path.join(REPO, "build", "shokaid"), "-c", "shokai.yaml"], tmp,
+        d, d_port = start(PIN_DAEMON + [os.path.join(REPO, "build", "shokaid"), "-c", "shokai.yaml"], tmp,
                           r"msg=listening addr=\S+:(\d+)")
         d.terminate()
         d.wait(15)
@@ -86,7 +92,7 @@ line:
                            "retry_key, next_attempt_at, created_at) VALUES (?,?,?,?,?,?,?,?)",
                            rows)
         t0 = time.time()
-        d, d_port = start([os.path.join(REPO, "build", "shokaid"), "-c", "shokai.yaml"], tmp,
+        d, d_port = start(PIN_DAEMON + [os.path.join(REPO, "build", "shokaid"), "-c", "shokai.yaml"], tmp,
                           r"msg=listening addr=\S+:(\d+)")
         procs.append(d)
         while True:

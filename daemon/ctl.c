@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <jansson.h>
 
 #include "shokaid.h"
@@ -24,6 +25,7 @@ usage(void)
 	    "  outbox retry ID       send a failed message again (same retry key)\n"
 	    "  send line CHANNEL TO TEXT   queue a LINE push to a user, group or room\n"
 	    "  send works BOT USER TEXT    queue a LINE WORKS message to a user\n"
+	    "  richmenu list [CHANNEL]     rich menus, aliases and the default live on LINE\n"
 	    "  -c FILE               config file (default /etc/shokai/shokai.yaml)\n");
 	exit(2);
 }
@@ -129,6 +131,98 @@ send_cmd(const struct config *cf, const char *platform, const char *channel, con
 	return rc;
 }
 
+/* shokaictl talks to LINE directly for management calls: a small event loop of its own
+ * runs each call to completion. */
+struct ctl_call {
+	int	 done;
+	int	 status;
+	char	*body;
+	char	*error;
+};
+
+static void
+ctl_call_done(int status, const char *body, size_t len, const char *error, void *arg)
+{
+	struct ctl_call *c = arg;
+
+	c->done = 1;
+	c->status = status;
+	c->body = xstrndup(body, len);
+	c->error = error ? xstrdup(error) : NULL;
+}
+
+static int
+ctl_line_call(struct daemon *d, const char *channel, const char *method, const char *path,
+    json_t **out)
+{
+	struct ctl_call c = { 0 };
+	int rc = -1;
+
+	line_api_call(d, channel, LINE_HOST_API, method, path, NULL, NULL, 0, ctl_call_done, &c);
+	while (!c.done && event_base_loop(d->base, EVLOOP_ONCE) == 0)
+		;
+	if (c.status >= 200 && c.status < 300) {
+		*out = json_loads(c.body, 0, NULL);
+		rc = *out != NULL ? 0 : -1;
+		if (rc == -1)
+			fprintf(stderr, "shokaictl: %s %s: the answer is not JSON\n", method, path);
+	} else if (c.status == 404 && out != NULL) {
+		*out = NULL;
+		rc = 0;		/* e.g. no default rich menu */
+	} else
+		fprintf(stderr, "shokaictl: %s %s: %s\n", method, path,
+		    c.error ? c.error : "failed");
+	free(c.body);
+	free(c.error);
+	return rc;
+}
+
+static int
+richmenu_list(struct config *cf, const char *channel)
+{
+	struct daemon d;
+	json_t *menus = NULL, *aliases = NULL, *deflt = NULL, *m;
+	size_t i;
+	int rc = 1;
+
+	memset(&d, 0, sizeof(d));
+	d.cfg = cf;
+	if (config_line_channel(cf, channel) == NULL) {
+		fprintf(stderr, "shokaictl: no LINE channel '%s' in the config\n", channel);
+		return 1;
+	}
+	d.base = event_base_new();
+	d.http_client = http_client_new(d.base);
+	if (ctl_line_call(&d, channel, "GET", "/v2/bot/richmenu/list", &menus) == 0 &&
+	    ctl_line_call(&d, channel, "GET", "/v2/bot/richmenu/alias/list", &aliases) == 0 &&
+	    ctl_line_call(&d, channel, "GET", "/v2/bot/user/all/richmenu", &deflt) == 0) {
+		const char *def = json_string_value(json_object_get(deflt, "richMenuId"));
+
+		printf("%-44s %-8s %-20s %s\n", "RICH MENU", "DEFAULT", "CHAT BAR", "NAME");
+		json_array_foreach(json_object_get(menus, "richmenus"), i, m) {
+			const char *id = json_string_value(json_object_get(m, "richMenuId"));
+
+			printf("%-44s %-8s %-20s %s\n", id ? id : "?",
+			    def && id && strcmp(def, id) == 0 ? "yes" : "",
+			    json_string_value(json_object_get(m, "chatBarText")) ?
+			    json_string_value(json_object_get(m, "chatBarText")) : "",
+			    json_string_value(json_object_get(m, "name")) ?
+			    json_string_value(json_object_get(m, "name")) : "");
+		}
+		json_array_foreach(json_object_get(aliases, "aliases"), i, m)
+			printf("alias %s -> %s\n",
+			    json_string_value(json_object_get(m, "richMenuAliasId")),
+			    json_string_value(json_object_get(m, "richMenuId")));
+		rc = 0;
+	}
+	json_decref(menus);
+	json_decref(aliases);
+	json_decref(deflt);
+	http_client_free(d.http_client);
+	event_base_free(d.base);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -167,6 +261,9 @@ main(int argc, char **argv)
 			rc = store_print_quarantine(s, stdout, id) == 0 ? 0 : 1;
 	} else if (strcmp(cmd, "outbox") == 0 && argc <= 3) {
 		rc = outbox_cmd(cf, argc, argv);
+	} else if (strcmp(cmd, "richmenu") == 0 && argc >= 2 && argc <= 3 &&
+	    strcmp(argv[1], "list") == 0) {
+		rc = richmenu_list(cf, argc == 3 ? argv[2] : cf->line_channels[0].id);
 	} else if (strcmp(cmd, "send") == 0 && argc == 5) {
 		rc = send_cmd(cf, argv[1], argv[2], argv[3], argv[4]);
 	} else

@@ -236,3 +236,67 @@ line_api_get_profile(struct daemon *d, const char *channel, const char *user_id,
 	free(auth);
 	free(e_user);
 }
+
+/* Management calls (rich menus, aliases, defaults) for shokaictl: any method and path on
+ * either of the channel's hosts, the answer handed back as it came. */
+struct plain_call {
+	line_call_cb	 done;
+	void		*arg;
+};
+
+static void
+on_plain(const struct http_response *r, void *arg)
+{
+	struct plain_call *call = arg;
+	char error[WHY_MAX] = "";
+
+	if (r->status == 0)
+		snprintf(error, sizeof(error), "%s", r->error ? r->error : "no answer");
+	else if (r->status < 200 || r->status >= 300)
+		platform_error(r, error, sizeof(error));
+	call->done(r->status, r->status ? r->body : "", r->status ? r->body_len : 0,
+	    error[0] ? error : NULL, call->arg);
+	free(call);
+}
+
+void
+line_api_call(struct daemon *d, const char *channel, enum line_host host, const char *method,
+    const char *path, const char *content_type, const void *body, size_t len,
+    line_call_cb done, void *arg)
+{
+	const struct config_line_channel *ch = config_line_channel(d->cfg, channel);
+	struct plain_call *call;
+	struct http_request req;
+	const char *headers[2];
+	char *url, *auth, *ctype = NULL;
+
+	if (ch == NULL) {
+		done(0, "", 0, "channel is not in the config", arg);
+		return;
+	}
+	call = xcalloc(1, sizeof(*call));
+	call->done = done;
+	call->arg = arg;
+	url = xasprintf("%s%s", host == LINE_HOST_DATA ? ch->api_data_base : ch->api_base, path);
+	auth = xasprintf("Authorization: Bearer %s", ch->access_token);
+	headers[0] = auth;
+	memset(&req, 0, sizeof(req));
+	req.nheaders = 1;
+	if (content_type != NULL) {
+		ctype = xasprintf("Content-Type: %s", content_type);
+		headers[req.nheaders++] = ctype;
+	}
+	req.method = method;
+	req.url = url;
+	req.headers = headers;
+	req.body = body;
+	req.body_len = len;
+	req.timeout_ms = d->cfg->outbox_request_timeout_ms;
+	if (http_client_send(d->http_client, &req, on_plain, call) == -1) {
+		free(call);
+		done(0, "", 0, "cannot start the request", arg);
+	}
+	free(url);
+	free(auth);
+	free(ctype);
+}

@@ -449,6 +449,15 @@ typedef void (*line_profile_cb)(int status, const struct profile *, const char *
 void line_api_get_profile(struct daemon *, const char *channel, const char *user_id,
     line_profile_cb, void *arg);
 
+/* line_api.c: a management call (rich menus and their aliases) on either LINE host;
+ * done gets the status (0: no answer), the body and LINE's error message. */
+enum line_host { LINE_HOST_API, LINE_HOST_DATA };
+typedef void (*line_call_cb)(int status, const char *body, size_t len, const char *error,
+    void *arg);
+void line_api_call(struct daemon *, const char *channel, enum line_host, const char *method,
+    const char *path, const char *content_type, const void *body, size_t len,
+    line_call_cb, void *arg);
+
 /* fault.c: named crash points for tests (built only with -DSHOKAI_FAULT_HOOKS). */
 int fault_enabled(const char *point);
 

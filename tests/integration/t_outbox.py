@@ -231,7 +231,6 @@ def test_outbound_line_requests_match_lines_contract():
     """Every LINE request the daemon made in this scenario, replayed against a Prism mock
     of LINE's OpenAPI spec and checked by the per-type message validator. Skipped, with a
     notice, where node is not available."""
-    import tempfile
     with Sim() as sim, Daemon(config=config_for(sim)) as d:
         ctl(d, "send", "line", "main", "U" + "6" * 32, "契約テスト: 紹介コード K7Q4M2XP")
         ctl(d, "send", "line", "main", "C" + "7" * 32, "グループへのお知らせ")

@@ -17,6 +17,9 @@
 
 #define OUTBOX_PRIORITY		2
 #define SCAN_INTERVAL_MS	250
+/* Requests started per loop turn: starting 64 at once would hold the loop for a few
+ * milliseconds; the rest start in the turns that follow. */
+#define SENDS_PER_TURN		16
 #define BACKOFF_BASE_MS		1000
 #define BACKOFF_CAP_MS		300000
 #define RETRY_KEY_MAX_AGE_MS	(23LL * 3600 * 1000)	/* LINE honours a key for 24 h */
@@ -359,6 +362,8 @@ send_due(struct outbox *ob, enum platform p, int64_t now)
 {
 	int room = max_inflight(ob, p) - (int)ob->ninflight[p];
 
+	if (room > SENDS_PER_TURN)
+		room = SENDS_PER_TURN;
 	if (room > 0)
 		room = take_tokens(ob, p, room);
 	struct outbox_msg *rows = NULL;
@@ -388,6 +393,8 @@ send_due(struct outbox *ob, enum platform p, int64_t now)
 	}
 	if (room > 0)
 		ob->tokens[p] += room;	/* fewer rows were due than we could send */
+	else if (n > 0 && (int)ob->ninflight[p] < max_inflight(ob, p))
+		outbox_kick(ob);	/* more may be due: go on next turn */
 	free(rows);
 }
 

@@ -47,10 +47,11 @@ $(eval $(call flavour,build/asan,clang,$(ASAN) -DSHOKAI_FAULT_HOOKS,$(ASAN)))
 
 # The local platform simulator (plays the LINE and LINE WORKS APIs; sends webhooks).
 SIM_SRC := $(wildcard tests/sim/*.c)
-build/shokaisim: $(SIM_SRC) $(wildcard tests/sim/*.h)
+SIM_SHARED := daemon/xmalloc.c daemon/log.c daemon/sig.c daemon/clock.c
+build/shokaisim: $(SIM_SRC) $(SIM_SHARED) $(wildcard tests/sim/*.h) daemon/shokaid.h
 	@mkdir -p $(dir $@)
 	@printf '  LD      %s\n' $@
-	@$(CC) $(BASE_CFLAGS) $(HARDEN) $(HARDEN_LD) -o $@ $(SIM_SRC) $(PKG_LIBS)
+	@$(CC) $(BASE_CFLAGS) $(HARDEN) $(HARDEN_LD) -o $@ $(SIM_SRC) $(SIM_SHARED) $(PKG_LIBS)
 
 UNIT_BINS = $(patsubst tests/unit/%.c,$(1)/tests/%,$(UNIT_SRC))
 

@@ -10,6 +10,10 @@
 
 #include <jansson.h>
 
+/* Allocation, HMAC signing, SHA-256 and clocks are the daemon's own (xmalloc.c,
+ * sig.c, clock.c), linked in, so the simulator signs exactly as LINE and shokaid do. */
+#include "../../daemon/shokaid.h"
+
 struct event;
 struct event_base;
 struct evhttp;
@@ -40,14 +44,8 @@ struct evp_pkey_st;
 #define SIM_MAX_ARG		4096		/* bytes of one command-line value */
 
 /* sim_util.c: allocation that dies on failure, logging, ids, encodings, paths. */
-void *xmalloc(size_t);
-void *xcalloc(size_t, size_t);
-char *xstrdup(const char *);
-char *xstrndup(const char *, size_t);
-char *xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
 /* One logfmt line on stderr: "ts=... level=LEVEL <msg>". */
 void util_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int64_t util_wall_ms(void);
 /* Now as "YYYY-MM-DDThh:mm:ss.SSSZ" (UTC), the LINE WORKS issuedTime format. */
 void util_iso_time(char out[32]);
 /* Random bytes from OpenSSL; dies if the generator fails (nothing sane to do). */
@@ -62,9 +60,7 @@ char *util_base64(const void *, size_t len);
 /* Decodes unpadded base64url; returns the byte count or -1 (bad char or too long). */
 long util_base64url_decode(const char *in, size_t inlen, unsigned char *out, size_t cap);
 /* base64 HMAC-SHA256 of body under key (44 chars + NUL); -1 if OpenSSL fails. */
-int util_sign(const char *key, size_t keylen, const void *body, size_t len, char out[45]);
 /* Hex SHA-256 of data. */
-void util_sha256_hex(const void *data, size_t len, char out[65]);
 /* UTF-16 code units of a UTF-8 string (LINE counts text lengths that way). */
 size_t util_utf16_len(const char *);
 size_t util_codepoints(const char *);

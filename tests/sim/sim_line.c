@@ -263,7 +263,7 @@ profile(struct sim_req *rq, char caps[][SIM_SEG_MAX])
 		serve_error(rq, 404, "Not found");
 		return;
 	}
-	util_sha256_hex(caps[0], strlen(caps[0]), hash);
+	sha256_hex("", 0, caps[0], strlen(caps[0]), hash);
 	pic = xasprintf("https://profile.line-scdn.net/0h%.32s", hash);
 	out = json_pack("{s:s, s:s, s:s, s:s}", "userId", caps[0], "displayName",
 	    name != NULL ? name : DEFAULT_DISPLAY_NAME, "pictureUrl", pic, "language", "ja");

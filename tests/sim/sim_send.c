@@ -62,7 +62,7 @@ line_body(const struct send_opts *o)
 	if (o->event_id == NULL)
 		util_ulid(ulid);
 	ev = json_pack("{s:s, s:s, s:I, s:{s:s, s:s}, s:s, s:{s:b}}",
-	    "type", o->type, "mode", "active", "timestamp", (json_int_t)util_wall_ms(),
+	    "type", o->type, "mode", "active", "timestamp", (json_int_t)wall_ms(),
 	    "source", "type", "user", "userId", o->user,
 	    "webhookEventId", o->event_id ? o->event_id : ulid,
 	    "deliveryContext", "isRedelivery", o->redelivery);
@@ -497,10 +497,7 @@ send_main(int argc, char **argv)
 		fprintf(stderr, "shokaisim: send: cannot build the body\n");
 		goto done;
 	}
-	if (util_sign(secret, secret_len, body, strlen(body), sig) == -1) {
-		fprintf(stderr, "shokaisim: send: HMAC-SHA256 failed\n");
-		goto done;
-	}
+	sig_sign(secret, secret_len, body, strlen(body), sig);
 	if (o.works) {
 		headers[nheaders++] = "Content-Type";
 		headers[nheaders++] = "application/json; charset=UTF-8";

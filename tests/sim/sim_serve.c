@@ -251,7 +251,7 @@ record_new(struct sim_req *rq)
 	}
 	r = json_pack("{s:I, s:s, s:s, s:o, s:n, s:I}", "seq", (json_int_t)++s->seq,
 	    "method", rq->method_name, "path", "", "headers", headers, "status",
-	    "at_ms", (json_int_t)util_wall_ms());
+	    "at_ms", (json_int_t)wall_ms());
 	json_object_set_new(r, "path", util_json_text(rq->path, strlen(rq->path)));
 	if (rq->query != NULL)
 		json_object_set_new(r, "query", util_json_text(rq->query, strlen(rq->query)));

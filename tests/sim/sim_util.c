@@ -13,62 +13,6 @@
 
 #include "sim.h"
 
-static void __attribute__((noreturn))
-oom(const char *what, size_t n)
-{
-	fprintf(stderr, "shokaisim: %s: out of memory (%zu bytes)\n", what, n);
-	exit(70);
-}
-
-void *
-xmalloc(size_t n)
-{
-	void *p = malloc(n == 0 ? 1 : n);
-
-	if (p == NULL)
-		oom(__func__, n);
-	return p;
-}
-
-void *
-xcalloc(size_t nmemb, size_t size)
-{
-	void *p = calloc(nmemb == 0 ? 1 : nmemb, size == 0 ? 1 : size);
-
-	if (p == NULL)
-		oom(__func__, nmemb * size);
-	return p;
-}
-
-char *
-xstrdup(const char *s)
-{
-	return xstrndup(s, strlen(s));
-}
-
-char *
-xstrndup(const char *s, size_t n)
-{
-	char *p = xmalloc(n + 1);
-
-	memcpy(p, s, n);
-	p[n] = '\0';
-	return p;
-}
-
-char *
-xasprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *p;
-
-	va_start(ap, fmt);
-	if (vasprintf(&p, fmt, ap) == -1)
-		oom(__func__, strlen(fmt));
-	va_end(ap);
-	return p;
-}
-
 void
 util_iso_time(char out[32])
 {
@@ -97,15 +41,6 @@ util_log(const char *level, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	fflush(stderr);
-}
-
-int64_t
-util_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void
@@ -148,7 +83,7 @@ void
 util_ulid(char out[27])
 {
 	static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-	uint64_t ms = (uint64_t)util_wall_ms();
+	uint64_t ms = (uint64_t)wall_ms();
 	unsigned char r[16];
 	int i;
 
@@ -241,30 +176,6 @@ util_base64url_decode(const char *in, size_t inlen, unsigned char *out, size_t c
 	if (bits >= 6)
 		return -1;
 	return (long)n;
-}
-
-int
-util_sign(const char *key, size_t keylen, const void *body, size_t len, char out[45])
-{
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int maclen = 0;
-
-	if (HMAC(EVP_sha256(), key, (int)keylen, body, len, mac, &maclen) == NULL ||
-	    maclen != 32)
-		return -1;
-	EVP_EncodeBlock((unsigned char *)out, mac, 32);
-	return 0;
-}
-
-void
-util_sha256_hex(const void *data, size_t len, char out[65])
-{
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-
-	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
 size_t

@@ -293,7 +293,7 @@ resource_id(const char *key, char out[37])
 {
 	char h[65];
 
-	util_sha256_hex(key, strlen(key), h);
+	sha256_hex("", 0, key, strlen(key), h);
 	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20);
 }
 
@@ -323,7 +323,7 @@ user(struct sim_req *rq, char caps[][SIM_SEG_MAX])
 
 	if (user_lookup(rq, caps[0], &p, id) == -1)
 		return;
-	util_sha256_hex(caps[0], strlen(caps[0]), h);
+	sha256_hex("", 0, caps[0], strlen(caps[0]), h);
 	email = json_string_value(json_object_get(p, "email"));
 	if (email == NULL && strchr(caps[0], '@') != NULL)
 		email = caps[0];
@@ -365,7 +365,7 @@ link_url(struct sim_req *rq, char caps[][SIM_SEG_MAX])
 	if (user_lookup(rq, caps[0], &p, id) == -1)
 		return;
 	/* Stable per user, like the real link until someone resets it. */
-	util_sha256_hex(id, strlen(id), h);
+	sha256_hex("", 0, id, strlen(id), h);
 	for (int i = 0; i < 7; i++) {
 		unsigned int byte = 0;
 

@@ -26,6 +26,7 @@ usage(void)
 	    "  send line CHANNEL TO TEXT   queue a LINE push to a user, group or room\n"
 	    "  send works BOT USER TEXT    queue a LINE WORKS message to a user\n"
 	    "  richmenu list [CHANNEL]     rich menus, aliases and the default live on LINE\n"
+	    "  profile CHANNEL USER        a LINE user's display name (cache, else LINE)\n"
 	    "  -c FILE               config file (default /etc/shokai/shokai.yaml)\n");
 	exit(2);
 }
@@ -223,6 +224,56 @@ richmenu_list(struct config *cf, const char *channel)
 	return rc;
 }
 
+struct ctl_profile {
+	int	 done;
+	int	 found;
+	char	*name;
+};
+
+static void
+ctl_profile_done(const struct profile *p, void *arg)
+{
+	struct ctl_profile *c = arg;
+
+	c->done = 1;
+	c->found = p != NULL;
+	c->name = p && p->display_name ? xstrdup(p->display_name) : NULL;
+}
+
+/* The same lookup handlers use: the cache when fresh, else LINE's profile API. */
+static int
+profile_cmd(struct config *cf, const char *channel, const char *user)
+{
+	struct daemon d;
+	struct ctl_profile c = { 0 };
+	int rc = 1;
+
+	memset(&d, 0, sizeof(d));
+	d.cfg = cf;
+	if (config_line_channel(cf, channel) == NULL) {
+		fprintf(stderr, "shokaictl: no LINE channel '%s' in the config\n", channel);
+		return 1;
+	}
+	if ((d.store = open_store(cf)) == NULL)
+		return 1;
+	d.base = event_base_new();
+	d.http_client = http_client_new(d.base);
+	profile_lookup(&d, channel, user, ctl_profile_done, &c);
+	while (!c.done && event_base_loop(d.base, EVLOOP_ONCE) == 0)
+		;
+	if (c.found) {
+		printf("%s\n", c.name ? c.name : "");
+		rc = 0;
+	} else
+		fprintf(stderr, "shokaictl: no profile for that user (blocked the account, "
+		    "never a friend, or LINE unreachable)\n");
+	free(c.name);
+	http_client_free(d.http_client);
+	event_base_free(d.base);
+	store_close(d.store);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -264,6 +315,8 @@ main(int argc, char **argv)
 	} else if (strcmp(cmd, "richmenu") == 0 && argc >= 2 && argc <= 3 &&
 	    strcmp(argv[1], "list") == 0) {
 		rc = richmenu_list(cf, argc == 3 ? argv[2] : cf->line_channels[0].id);
+	} else if (strcmp(cmd, "profile") == 0 && argc == 3) {
+		rc = profile_cmd(cf, argv[1], argv[2]);
 	} else if (strcmp(cmd, "send") == 0 && argc == 5) {
 		rc = send_cmd(cf, argv[1], argv[2], argv[3], argv[4]);
 	} else

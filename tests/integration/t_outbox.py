@@ -387,3 +387,22 @@ def test_richmenu_list_shows_what_is_live():
         expect(all(r["headers"]["authorization"] == "Bearer dummy-access-token"
                    for r in gets), gets)
         contract_check(gets)
+
+
+def test_profile_lookup_cached_and_404():
+    """The profile lookup handlers use, through shokaictl: LINE is asked once, then the
+    cache answers; a user LINE does not know (404) is an answer too, not a crash."""
+    with Sim() as sim, Daemon(config=config_for(sim)) as d:
+        user, gone = "U" + "e" * 32, "U" + "f" * 32
+        sim.call("POST", "/_sim/profile", {"userId": user, "displayName": "田中 花子"})
+        sim.call("POST", "/_sim/profile", {"userId": gone, "missing": True})
+        expect(ctl(d, "profile", "main", user).strip() == "田中 花子", "first lookup")
+        expect(ctl(d, "profile", "main", user).strip() == "田中 花子", "cached lookup")
+        asked = sim.requests(f"/v2/bot/profile/{user}")
+        expect(len(asked) == 1, f"LINE asked {len(asked)} times")
+        r = subprocess.run([CTL, "-c", d.config_path, "profile", "main", gone],
+                           capture_output=True, timeout=10)
+        expect(r.returncode == 1 and b"no profile" in r.stderr, r.stderr)
+        rows = d.query("SELECT user_id, display_name, found FROM profiles ORDER BY user_id")
+        expect(rows == [(user, "田中 花子", 1), (gone, None, 0)], rows)
+        contract_check(asked)

@@ -27,6 +27,7 @@ usage(void)
 	    "  send works BOT USER TEXT    queue a LINE WORKS message to a user\n"
 	    "  richmenu list [CHANNEL]     rich menus, aliases and the default live on LINE\n"
 	    "  profile CHANNEL USER        a LINE user's display name (cache, else LINE)\n"
+	    "  works-link BOT USER         a LINE WORKS member's external-contact link\n"
 	    "  -c FILE               config file (default /etc/shokai/shokai.yaml)\n");
 	exit(2);
 }
@@ -274,6 +275,43 @@ profile_cmd(struct config *cf, const char *channel, const char *user)
 	return rc;
 }
 
+/* GET /users/{id}/link-url with the bot's service-account token, as rep sync will. */
+static int
+works_link_cmd(struct config *cf, const char *bot, const char *user)
+{
+	struct daemon d;
+	struct ctl_call c = { 0 };
+	json_t *root = NULL;
+	const char *url;
+	int rc = 1;
+
+	memset(&d, 0, sizeof(d));
+	d.cfg = cf;
+	if (config_works_bot(cf, bot) == NULL) {
+		fprintf(stderr, "shokaictl: no LINE WORKS bot '%s' in the config\n", bot);
+		return 1;
+	}
+	d.base = event_base_new();
+	d.http_client = http_client_new(d.base);
+	works_api_lookup(&d, bot, "link-url", user, ctl_call_done, &c);
+	while (!c.done && event_base_loop(d.base, EVLOOP_ONCE) == 0)
+		;
+	if (c.status == 200 && (root = json_loads(c.body, 0, NULL)) != NULL &&
+	    (url = json_string_value(json_object_get(root, "linkUrl"))) != NULL) {
+		printf("%s\n", url);
+		rc = 0;
+	} else
+		fprintf(stderr, "shokaictl: works-link: %s\n", c.error ? c.error :
+		    "the answer has no linkUrl");
+	json_decref(root);
+	free(c.body);
+	free(c.error);
+	works_tokens_free(d.works_tokens);
+	http_client_free(d.http_client);
+	event_base_free(d.base);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -315,6 +353,8 @@ main(int argc, char **argv)
 	} else if (strcmp(cmd, "richmenu") == 0 && argc >= 2 && argc <= 3 &&
 	    strcmp(argv[1], "list") == 0) {
 		rc = richmenu_list(cf, argc == 3 ? argv[2] : cf->line_channels[0].id);
+	} else if (strcmp(cmd, "works-link") == 0 && argc == 3) {
+		rc = works_link_cmd(cf, argv[1], argv[2]);
 	} else if (strcmp(cmd, "profile") == 0 && argc == 3) {
 		rc = profile_cmd(cf, argv[1], argv[2]);
 	} else if (strcmp(cmd, "send") == 0 && argc == 5) {

@@ -406,3 +406,13 @@ def test_profile_lookup_cached_and_404():
         rows = d.query("SELECT user_id, display_name, found FROM profiles ORDER BY user_id")
         expect(rows == [(user, "田中 花子", 1), (gone, None, 0)], rows)
         contract_check(asked)
+
+
+def test_works_link_url_lookup():
+    with Sim() as sim, Daemon(config=config_for(sim)) as d:
+        out = ctl(d, "works-link", "sales", "takahashi@example.co.jp").strip()
+        expect(re.fullmatch(r"https://works\.do/\S+", out), out)
+        asked = sim.requests("/v1.0/users/")
+        expect(len(asked) == 1 and asked[0]["path"].endswith("/link-url") and
+               asked[0]["headers"]["authorization"].startswith("Bearer sim-token-"), asked)
+        expect(sim.stats()["tokens_issued"] == 1, sim.stats())

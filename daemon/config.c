@@ -156,7 +156,9 @@ name_in(const char *name, const char *const *list)
 }
 
 /* Checks that m is a mapping whose keys are all known, none twice, and that every
- * required key is there. what names the mapping in messages ("server"). */
+ * required key is there. what names the mapping in messages ("server"). Returns 1 when
+ * all is well, 0 after reporting problems, -1 when m is no mapping at all (nothing in it
+ * can be read). */
 static int
 check_mapping(struct cfg *c, struct cnode m, const char *what, const char *const *allowed,
     const char *const *required)
@@ -166,7 +168,7 @@ check_mapping(struct cfg *c, struct cnode m, const char *what, const char *const
 
 	if (m.node->type != YAML_MAPPING_NODE) {
 		cfg_err(c, m, "%s: expected a mapping, got %s", what, node_kind(m.node));
-		return 0;
+		return -1;
 	}
 	for (p = m.node->data.mapping.pairs.start; p < m.node->data.mapping.pairs.top; p++) {
 		struct cnode k = cnode_at(m, p->key);
@@ -565,25 +567,18 @@ done:
 }
 
 static void
-parse_server(struct cfg *c, struct cnode root)
+parse_server(struct cfg *c, struct cnode m)
 {
 	static const char *const allowed[] = { "listen", "public_url", "max_body",
 	    "max_headers", "read_timeout", "idle_timeout", "max_connections",
 	    "drain_timeout", NULL };
 	static const char *const required[] = { "listen", "max_body", NULL };
 	struct config *cf = c->out;
-	struct cnode m;
 
-	if (!map_get(root, "server", &m)) {
-		cfg_err(c, root, "missing required key 'server'");
-		return;
-	}
-	if (!check_mapping(c, m, "server", allowed, required) &&
-	    m.node->type != YAML_MAPPING_NODE)
+	if (check_mapping(c, m, "server", allowed, required) == -1)
 		return;
 	parse_listen(c, m);
-	if (map_get(m, "public_url", &(struct cnode){ 0 }))
-		get_url(c, m, "server", "public_url", &cf->public_url);
+	get_url(c, m, "server", "public_url", &cf->public_url);
 	get_size(c, m, "server", "max_body", 1024, 64 << 20, &cf->max_body);
 	get_size(c, m, "server", "max_headers", 1024, 1 << 20, &cf->max_headers);
 	get_duration(c, m, "server", "read_timeout", 100, 3600000, &cf->read_timeout_ms);
@@ -593,19 +588,14 @@ parse_server(struct cfg *c, struct cnode root)
 }
 
 static void
-parse_storage(struct cfg *c, struct cnode root)
+parse_storage(struct cfg *c, struct cnode m)
 {
 	static const char *const allowed[] = { "sqlite", "synchronous", "busy_timeout", NULL };
 	static const char *const required[] = { "sqlite", NULL };
-	struct cnode m, v;
+	struct cnode v;
 	char *s = NULL;
 
-	if (!map_get(root, "storage", &m)) {
-		cfg_err(c, root, "missing required key 'storage'");
-		return;
-	}
-	if (!check_mapping(c, m, "storage", allowed, required) &&
-	    m.node->type != YAML_MAPPING_NODE)
+	if (check_mapping(c, m, "storage", allowed, required) == -1)
 		return;
 	if (get_str(c, m, "storage", "sqlite", &s) == 1) {
 		map_get(m, "sqlite", &v);
@@ -627,15 +617,13 @@ parse_storage(struct cfg *c, struct cnode root)
 }
 
 static void
-parse_log(struct cfg *c, struct cnode root)
+parse_log(struct cfg *c, struct cnode m)
 {
 	static const char *const allowed[] = { "level", NULL };
-	struct cnode m, v;
+	struct cnode v;
 	char *s = NULL;
 
-	if (!map_get(root, "log", &m))
-		return;
-	if (!check_mapping(c, m, "log", allowed, NULL) && m.node->type != YAML_MAPPING_NODE)
+	if (check_mapping(c, m, "log", allowed, NULL) == -1)
 		return;
 	if (get_str(c, m, "log", "level", &s) == 1 &&
 	    log_level_parse(s, &c->out->log_level) == -1) {
@@ -646,15 +634,12 @@ parse_log(struct cfg *c, struct cnode root)
 }
 
 static void
-parse_outbox(struct cfg *c, struct cnode root)
+parse_outbox(struct cfg *c, struct cnode m)
 {
 	static const char *const allowed[] = { "line_concurrency", "works_concurrency",
 	    "max_attempts", "request_timeout", "line_rate", "works_rate", NULL };
-	struct cnode m;
 
-	if (!map_get(root, "outbox", &m))
-		return;
-	if (!check_mapping(c, m, "outbox", allowed, NULL) && m.node->type != YAML_MAPPING_NODE)
+	if (check_mapping(c, m, "outbox", allowed, NULL) == -1)
 		return;
 	get_int(c, m, "outbox", "line_concurrency", 1, 1024, &c->out->outbox_line_concurrency);
 	get_int(c, m, "outbox", "works_concurrency", 1, 64, &c->out->outbox_works_concurrency);
@@ -721,7 +706,7 @@ parse_line_channel(struct cfg *c, struct cnode m, const char *what,
 	struct cnode v;
 
 	ch->reply_fallback_to_push = 1;
-	if (!check_mapping(c, m, what, allowed, required) && m.node->type != YAML_MAPPING_NODE)
+	if (check_mapping(c, m, what, allowed, required) == -1)
 		return;
 	get_id(c, m, what, &ch->id);
 	if (get_str(c, m, what, "basic_id", &ch->basic_id) == 1 && ch->basic_id[0] != '@') {
@@ -771,7 +756,7 @@ parse_works_bot(struct cfg *c, struct cnode m, const char *what, struct config_w
 	    "service_account", "auth_url", "api_base", NULL };
 	struct cnode v;
 
-	if (!check_mapping(c, m, what, allowed, required) && m.node->type != YAML_MAPPING_NODE)
+	if (check_mapping(c, m, what, allowed, required) == -1)
 		return;
 	get_id(c, m, what, &b->id);
 	if (get_str(c, m, what, "bot_id", &b->bot_id) == 1) {
@@ -797,17 +782,13 @@ parse_works_bot(struct cfg *c, struct cnode m, const char *what, struct config_w
 }
 
 static void
-parse_line(struct cfg *c, struct cnode root)
+parse_line(struct cfg *c, struct cnode m)
 {
 	static const char *const allowed[] = { "channels", NULL };
-	struct cnode m, list;
+	struct cnode list;
 	struct config *cf = c->out;
 
-	if (!map_get(root, "line", &m)) {
-		cfg_err(c, root, "missing required key 'line'");
-		return;
-	}
-	if (!check_mapping(c, m, "line", allowed, NULL) && m.node->type != YAML_MAPPING_NODE)
+	if (check_mapping(c, m, "line", allowed, NULL) == -1)
 		return;
 	if (!check_list(c, m, "line", "channels", &list))
 		return;
@@ -828,16 +809,13 @@ parse_line(struct cfg *c, struct cnode root)
 }
 
 static void
-parse_lineworks(struct cfg *c, struct cnode root)
+parse_lineworks(struct cfg *c, struct cnode m)
 {
 	static const char *const allowed[] = { "bots", NULL };
-	struct cnode m, list;
+	struct cnode list;
 	struct config *cf = c->out;
 
-	if (!map_get(root, "lineworks", &m))
-		return;
-	if (!check_mapping(c, m, "lineworks", allowed, NULL) &&
-	    m.node->type != YAML_MAPPING_NODE)
+	if (check_mapping(c, m, "lineworks", allowed, NULL) == -1)
 		return;
 	if (!check_list(c, m, "lineworks", "bots", &list))
 		return;
@@ -970,7 +948,7 @@ load_includes(struct cfg *c, struct cnode root)
 			continue;
 		inc_root.file = f;
 		inc_root.node = yaml_document_get_root_node(&f->doc);
-		if (!check_mapping(c, inc_root, "included file", toplevel_keys, NULL))
+		if (check_mapping(c, inc_root, "included file", toplevel_keys, NULL) == -1)
 			continue;
 		for (yaml_node_pair_t *p = inc_root.node->data.mapping.pairs.start;
 		    p < inc_root.node->data.mapping.pairs.top; p++) {
@@ -1023,7 +1001,7 @@ free_works_bot(struct config_works_bot *b)
 	free(b->api_base);
 }
 
-static void
+void
 config_free(struct config *cf)
 {
 	if (cf == NULL)
@@ -1054,7 +1032,6 @@ config_load(const char *path, struct config_errors *errs)
 	memset(&c, 0, sizeof(c));
 	c.errs = errs;
 	c.out = xcalloc(1, sizeof(*c.out));
-	c.out->refs = 1;
 	c.out->path = xstrdup(path);
 	c.out->max_headers = 16 * 1024;
 	c.out->read_timeout_ms = 10000;
@@ -1076,7 +1053,7 @@ config_load(const char *path, struct config_errors *errs)
 		goto done;
 	root.file = main_file;
 	root.node = yaml_document_get_root_node(&main_file->doc);
-	if (!check_mapping(&c, root, "config", toplevel_keys, NULL))
+	if (check_mapping(&c, root, "config", toplevel_keys, NULL) == -1)
 		goto done;
 	load_includes(&c, root);
 
@@ -1091,17 +1068,17 @@ config_load(const char *path, struct config_errors *errs)
 		if (r.node->type != YAML_MAPPING_NODE)
 			continue;
 		if (map_get(r, "server", &sec))
-			parse_server(&c, r);
+			parse_server(&c, sec);
 		if (map_get(r, "storage", &sec))
-			parse_storage(&c, r);
+			parse_storage(&c, sec);
 		if (map_get(r, "log", &sec))
-			parse_log(&c, r);
+			parse_log(&c, sec);
 		if (map_get(r, "outbox", &sec))
-			parse_outbox(&c, r);
+			parse_outbox(&c, sec);
 		if (map_get(r, "line", &sec))
-			parse_line(&c, r);
+			parse_line(&c, sec);
 		if (map_get(r, "lineworks", &sec))
-			parse_lineworks(&c, r);
+			parse_lineworks(&c, sec);
 		parse_toplevel_strings(&c, r);
 	}
 	if (!root_get(&c, "server", &sec))
@@ -1123,19 +1100,6 @@ done:
 	return c.out;
 }
 
-struct config *
-config_ref(struct config *cf)
-{
-	cf->refs++;
-	return cf;
-}
-
-void
-config_unref(struct config *cf)
-{
-	if (cf != NULL && --cf->refs == 0)
-		config_free(cf);
-}
 
 const struct config_line_channel *
 config_line_channel(const struct config *cf, const char *id)

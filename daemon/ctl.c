@@ -82,8 +82,8 @@ send_cmd(const struct config *cf, const char *platform, const char *channel, con
 	struct outbox_msg m;
 	struct store *s = NULL;
 	json_t *body = NULL;
-	char key[37], *json;
-	int inserted = 0, rc = 1;
+	char *json;
+	int rc = 1;
 
 	memset(&m, 0, sizeof(m));
 	if (strcmp(platform, "line") == 0) {
@@ -114,13 +114,12 @@ send_cmd(const struct config *cf, const char *platform, const char *channel, con
 	}
 	json = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
-	outbox_uuid4(key);
 	m.channel = xstrdup(channel);
 	m.target = xstrdup(to);
 	m.body = xstrdup(json);
-	m.retry_key = xstrdup(key);
+	/* The same path handlers take: outbox_put gives the row its retry key. */
 	if ((s = open_store(cf)) != NULL && store_begin(s) == 0 &&
-	    store_outbox_put(s, &m, &inserted) == 0 && store_commit(s) == 0) {
+	    outbox_put(s, &m) == 0 && store_commit(s) == 0) {
 		printf("queued\n");
 		rc = 0;
 	} else if (s != NULL) {
@@ -133,8 +132,34 @@ send_cmd(const struct config *cf, const char *platform, const char *channel, con
 	return rc;
 }
 
-/* shokaictl talks to LINE directly for management calls: a small event loop of its own
+/* shokaictl talks to LINE and LINE WORKS directly for management calls and lookups: a
+ * small daemon context of its own (a loop, an HTTP client, the database when asked for)
  * runs each call to completion. */
+static void
+net_open(struct daemon *d, struct config *cf)
+{
+	memset(d, 0, sizeof(*d));
+	d->cfg = cf;
+	if ((d->base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	d->http_client = http_client_new(d->base);
+}
+
+static void
+net_wait(struct daemon *d, const int *done)
+{
+	while (!*done && event_base_loop(d->base, EVLOOP_ONCE) == 0)
+		;
+}
+
+static void
+net_close(struct daemon *d)
+{
+	works_tokens_free(d->works_tokens);
+	http_client_free(d->http_client);
+	event_base_free(d->base);
+	store_close(d->store);
+}
 struct ctl_call {
 	int	 done;
 	int	 status;
@@ -161,8 +186,7 @@ ctl_line_call(struct daemon *d, const char *channel, const char *method, const c
 	int rc = -1;
 
 	line_api_call(d, channel, LINE_HOST_API, method, path, NULL, NULL, 0, ctl_call_done, &c);
-	while (!c.done && event_base_loop(d->base, EVLOOP_ONCE) == 0)
-		;
+	net_wait(d, &c.done);
 	if (c.status >= 200 && c.status < 300) {
 		*out = json_loads(c.body, 0, NULL);
 		rc = *out != NULL ? 0 : -1;
@@ -187,14 +211,11 @@ richmenu_list(struct config *cf, const char *channel)
 	size_t i;
 	int rc = 1;
 
-	memset(&d, 0, sizeof(d));
-	d.cfg = cf;
 	if (config_line_channel(cf, channel) == NULL) {
 		fprintf(stderr, "shokaictl: no LINE channel '%s' in the config\n", channel);
 		return 1;
 	}
-	d.base = event_base_new();
-	d.http_client = http_client_new(d.base);
+	net_open(&d, cf);
 	if (ctl_line_call(&d, channel, "GET", "/v2/bot/richmenu/list", &menus) == 0 &&
 	    ctl_line_call(&d, channel, "GET", "/v2/bot/richmenu/alias/list", &aliases) == 0 &&
 	    ctl_line_call(&d, channel, "GET", "/v2/bot/user/all/richmenu", &deflt) == 0) {
@@ -220,8 +241,7 @@ richmenu_list(struct config *cf, const char *channel)
 	json_decref(menus);
 	json_decref(aliases);
 	json_decref(deflt);
-	http_client_free(d.http_client);
-	event_base_free(d.base);
+	net_close(&d);
 	return rc;
 }
 
@@ -249,19 +269,17 @@ profile_cmd(struct config *cf, const char *channel, const char *user)
 	struct ctl_profile c = { 0 };
 	int rc = 1;
 
-	memset(&d, 0, sizeof(d));
-	d.cfg = cf;
 	if (config_line_channel(cf, channel) == NULL) {
 		fprintf(stderr, "shokaictl: no LINE channel '%s' in the config\n", channel);
 		return 1;
 	}
-	if ((d.store = open_store(cf)) == NULL)
+	net_open(&d, cf);
+	if ((d.store = open_store(cf)) == NULL) {
+		net_close(&d);
 		return 1;
-	d.base = event_base_new();
-	d.http_client = http_client_new(d.base);
+	}
 	profile_lookup(&d, channel, user, ctl_profile_done, &c);
-	while (!c.done && event_base_loop(d.base, EVLOOP_ONCE) == 0)
-		;
+	net_wait(&d, &c.done);
 	if (c.found) {
 		printf("%s\n", c.name ? c.name : "");
 		rc = 0;
@@ -269,9 +287,7 @@ profile_cmd(struct config *cf, const char *channel, const char *user)
 		fprintf(stderr, "shokaictl: no profile for that user (blocked the account, "
 		    "never a friend, or LINE unreachable)\n");
 	free(c.name);
-	http_client_free(d.http_client);
-	event_base_free(d.base);
-	store_close(d.store);
+	net_close(&d);
 	return rc;
 }
 
@@ -285,17 +301,13 @@ works_link_cmd(struct config *cf, const char *bot, const char *user)
 	const char *url;
 	int rc = 1;
 
-	memset(&d, 0, sizeof(d));
-	d.cfg = cf;
 	if (config_works_bot(cf, bot) == NULL) {
 		fprintf(stderr, "shokaictl: no LINE WORKS bot '%s' in the config\n", bot);
 		return 1;
 	}
-	d.base = event_base_new();
-	d.http_client = http_client_new(d.base);
+	net_open(&d, cf);
 	works_api_lookup(&d, bot, "link-url", user, ctl_call_done, &c);
-	while (!c.done && event_base_loop(d.base, EVLOOP_ONCE) == 0)
-		;
+	net_wait(&d, &c.done);
 	if (c.status == 200 && (root = json_loads(c.body, 0, NULL)) != NULL &&
 	    (url = json_string_value(json_object_get(root, "linkUrl"))) != NULL) {
 		printf("%s\n", url);
@@ -306,9 +318,7 @@ works_link_cmd(struct config *cf, const char *bot, const char *user)
 	json_decref(root);
 	free(c.body);
 	free(c.error);
-	works_tokens_free(d.works_tokens);
-	http_client_free(d.http_client);
-	event_base_free(d.base);
+	net_close(&d);
 	return rc;
 }
 
@@ -362,7 +372,7 @@ main(int argc, char **argv)
 	} else
 		usage();
 	store_close(s);
-	config_unref(cf);
+	config_free(cf);
 	log_flush();
 	return rc;
 }

@@ -108,12 +108,19 @@ reply_error(struct evhttp_request *req, int code, const char *error, const char 
 	char body[96], extra[160];
 
 	snprintf(body, sizeof(body), "{\"error\":\"%s\"}", error);
-	if (code == 405)
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
-		    strcmp(error, "use GET") == 0 ? "GET, HEAD" : "POST");
 	snprintf(extra, sizeof(extra), "reason=\"%s\"", why ? why : error);
 	http_log_request(req, code, channel, start_us, extra);
 	http_reply(req, code, body);
+}
+
+static void
+wrong_method(struct evhttp_request *req, const char *allow, int64_t start_us)
+{
+	char error[32];
+
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+	snprintf(error, sizeof(error), "use %s", allow);
+	reply_error(req, 405, error, NULL, start_us, NULL);
 }
 
 /* Finds a header that must appear exactly once (two signatures could disagree). */
@@ -235,14 +242,16 @@ handle_works(struct daemon *d, struct evhttp_request *req, const char *id, int64
 static void
 handle_healthz(struct daemon *d, struct evhttp_request *req, int64_t start_us)
 {
-	char body[768];
+	char body[1024];
 	int64_t backlog = store_inbox_backlog(d->store);
 
 	snprintf(body, sizeof(body),
 	    "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%lld,\"inbox_backlog\":%lld,"
 	    "\"connections\":%d,\"events_stored\":%llu,\"events_duplicate\":%llu,"
 	    "\"quarantined\":%llu,\"signature_failures\":%llu,\"db_errors\":%llu,"
-	    "\"reloads\":%llu,\"reload_failures\":%llu,\"outbox_backlog\":%lld,"
+	    "\"reloads\":%llu,\"reload_failures\":%llu,\"json_parse_calls\":%llu,"
+	    "\"events_done\":%llu,\"events_failed\":%llu,\"events_skipped\":%llu,"
+	    "\"events_unknown\":%llu,\"outbox_backlog\":%lld,"
 	    "\"outbox_in_flight\":%zu,\"loop_max_stall_us\":%lld}",
 	    backlog < 0 ? "degraded" : (d->draining ? "draining" : "ok"), SHOKAI_VERSION,
 	    (long long)((clock_ms() - d->started_ms) / 1000), (long long)backlog,
@@ -254,6 +263,11 @@ handle_healthz(struct daemon *d, struct evhttp_request *req, int64_t start_us)
 	    (unsigned long long)d->stats.db_errors,
 	    (unsigned long long)d->stats.reloads,
 	    (unsigned long long)d->stats.reload_failures,
+	    (unsigned long long)d->stats.json_parse_calls,
+	    (unsigned long long)d->stats.events_done,
+	    (unsigned long long)d->stats.events_failed,
+	    (unsigned long long)d->stats.events_skipped,
+	    (unsigned long long)d->stats.events_unknown,
 	    (long long)store_outbox_backlog(d->store), outbox_inflight(d->outbox),
 	    (long long)d->stats.loop_max_stall_us);
 	http_log_request(req, backlog < 0 ? 503 : 200, NULL, start_us, NULL);
@@ -274,17 +288,17 @@ route(struct evhttp_request *req, void *arg)
 		path = "";
 	if (strcmp(path, "/healthz") == 0) {
 		if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD)
-			reply_error(req, 405, "use GET", NULL, start_us, NULL);
+			wrong_method(req, "GET, HEAD", start_us);
 		else
 			handle_healthz(d, req, start_us);
 	} else if (strncmp(path, "/line/", 6) == 0) {
 		if (method != EVHTTP_REQ_POST)
-			reply_error(req, 405, "use POST", NULL, start_us, NULL);
+			wrong_method(req, "POST", start_us);
 		else
 			handle_line(d, req, path + 6, start_us);
 	} else if (strncmp(path, "/works/", 7) == 0) {
 		if (method != EVHTTP_REQ_POST)
-			reply_error(req, 405, "use POST", NULL, start_us, NULL);
+			wrong_method(req, "POST", start_us);
 		else
 			handle_works(d, req, path + 7, start_us);
 	} else

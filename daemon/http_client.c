@@ -334,12 +334,6 @@ http_client_send(struct http_client *c, const struct http_request *req, http_don
 	return 0;
 }
 
-size_t
-http_client_inflight(const struct http_client *c)
-{
-	return c->inflight;
-}
-
 /* Pending transfers are abandoned without their callbacks: the outbox keeps their
  * rows and sends them again at the next start. */
 void

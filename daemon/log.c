@@ -152,16 +152,6 @@ log_msg(enum log_level level, const char *fmt, ...)
 }
 
 void
-log_debug(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOG_DEBUG, NULL, fmt, ap);
-	va_end(ap);
-}
-
-void
 log_info(const char *fmt, ...)
 {
 	va_list ap;
@@ -220,19 +210,6 @@ fatalx(const char *fmt, ...)
 
 	va_start(ap, fmt);
 	vlog(LOG_ERROR, NULL, fmt, ap);
-	va_end(ap);
-	log_flush();
-	exit(1);
-}
-
-void
-fatal(const char *fmt, ...)
-{
-	va_list ap;
-	int saved = errno;
-
-	va_start(ap, fmt);
-	vlog(LOG_ERROR, strerror(saved), fmt, ap);
 	va_end(ap);
 	log_flush();
 	exit(1);

@@ -58,7 +58,7 @@ reload(struct daemon *d)
 		return;
 	}
 	warn_restart_only(d->cfg, new);
-	config_unref(d->cfg);
+	config_free(d->cfg);
 	d->cfg = new;
 	log_set_level(new->log_level);
 	store_set_busy_timeout(d->store, new->busy_timeout_ms);
@@ -298,13 +298,13 @@ main(int argc, char **argv)
 		return 1;
 	if (check_only) {
 		printf("ok\n");
-		config_unref(d.cfg);
+		config_free(d.cfg);
 		return 0;
 	}
 	log_set_level(d.cfg->log_level);
 	d.config_path = xstrdup(path);
 	rc = run(&d);
-	config_unref(d.cfg);
+	config_free(d.cfg);
 	free(d.config_path);
 	return rc;
 }

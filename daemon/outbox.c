@@ -460,7 +460,7 @@ outbox_uuid4(char out[37])
 }
 
 int
-outbox_put(struct daemon *d, struct outbox_msg *m)
+outbox_put(struct store *s, struct outbox_msg *m)
 {
 	char key[37];
 	int inserted = 0;
@@ -469,7 +469,7 @@ outbox_put(struct daemon *d, struct outbox_msg *m)
 		outbox_uuid4(key);
 		m->retry_key = xstrdup(key);
 	}
-	if (store_outbox_put(d->store, m, &inserted) == -1)
+	if (store_outbox_put(s, m, &inserted) == -1)
 		return -1;
 	if (!inserted && m->dedupe_key != NULL)
 		log_info("msg=\"outbound message already queued\" dedupe_key=%s", m->dedupe_key);

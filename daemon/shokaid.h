@@ -35,14 +35,12 @@ int log_level_parse(const char *, enum log_level *);
 int log_enabled(enum log_level);
 void log_set_pseudonym_key(const unsigned char *, size_t);
 void log_msg(enum log_level, const char *, ...) __attribute__((format(printf, 2, 3)));
-void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_notice(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_errorx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
-void fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 void log_flush(void);
 /* Writes a stable pseudonym for a platform user id ("u:1a2b3c4d") into out. */
 void log_user(const char *user_id, char out[16]);
@@ -97,7 +95,6 @@ struct config_works_bot {
 	char	*api_base;
 };
 struct config {
-	int	 refs;
 	char	*path;			/* the main file, as given */
 	char	*listen_host;
 	int	 listen_port;
@@ -138,8 +135,7 @@ void config_errors_clear(struct config_errors *);
 struct config *config_load(const char *path, struct config_errors *errs);
 /* config_load, then each error printed as a line on out (shokaid -t, shokaictl). */
 struct config *config_load_print(const char *path, FILE *out);
-struct config *config_ref(struct config *);
-void config_unref(struct config *);
+void config_free(struct config *);
 const struct config_line_channel *config_line_channel(const struct config *, const char *id);
 const struct config_works_bot *config_works_bot(const struct config *, const char *id);
 /* Parses "10s", "500ms", "2m", "1h", "14d" into milliseconds; -1 if malformed. */
@@ -381,7 +377,6 @@ struct http_client *http_client_new(struct event_base *);
 /* Starts a request; done runs exactly once, later, from the loop. */
 int http_client_send(struct http_client *, const struct http_request *, http_done_cb,
     void *arg);
-size_t http_client_inflight(const struct http_client *);
 /* Percent-encodes s for a URL path segment or form value; caller frees. */
 char *http_client_urlencode(const char *s);
 void http_client_free(struct http_client *);
@@ -416,8 +411,9 @@ void outbox_kick(struct outbox *);
 size_t outbox_inflight(const struct outbox *);
 void outbox_uuid4(char out[37]);
 /* Adds a row inside the caller's transaction (fills retry_key if NULL); the caller
- * commits, then kicks. A row whose dedupe_key exists already is silently not added. */
-int outbox_put(struct daemon *, struct outbox_msg *);
+ * commits, then kicks the daemon's outbox. A row whose dedupe_key exists already is not
+ * added again. */
+int outbox_put(struct store *, struct outbox_msg *);
 
 /* line_api.c / works_api.c: one outbox row to one platform request, and the answer
  * back to a send_result. done runs exactly once, from the loop. */
@@ -432,7 +428,6 @@ void works_api_lookup(struct daemon *, const char *bot, const char *what,
     const char *user_id, works_lookup_cb, void *arg);
 struct works_tokens;
 void works_tokens_free(struct works_tokens *);
-uint64_t works_tokens_fetched(const struct daemon *);
 /* An RS256 JWT for the token endpoint; NULL with err on a bad key. Caller frees. */
 char *works_jwt(const char *client_id, const char *service_account, const char *pem,
     time_t now, char *err, size_t errlen);

@@ -47,7 +47,6 @@ struct works_token {
 
 struct works_tokens {
 	struct works_token	*list;
-	uint64_t		 fetched;
 };
 
 static void call_send(struct works_call *, struct works_token *);
@@ -77,12 +76,6 @@ token_for(struct daemon *d, const struct config_works_bot *bot)
 	t->next = wt->list;
 	wt->list = t;
 	return t;
-}
-
-uint64_t
-works_tokens_fetched(const struct daemon *d)
-{
-	return d->works_tokens ? d->works_tokens->fetched : 0;
 }
 
 void
@@ -195,7 +188,7 @@ call_free(struct works_call *call)
 
 /* Answers a call that never got a response (no token, no bot, no request). */
 static void
-finish_without_answer(struct works_call *call, int status, const char *why)
+finish_without_answer(struct works_call *call, const char *why)
 {
 	struct http_response r;
 
@@ -204,7 +197,6 @@ finish_without_answer(struct works_call *call, int status, const char *why)
 	r.body = "";
 	r.headers = "";
 	r.error = why;
-	(void)status;
 	call->answer(call, &r);
 	call_free(call);
 }
@@ -259,7 +251,6 @@ on_token(const struct http_response *r, void *arg)
 		free(t->token);
 		t->token = xstrdup(json_string_value(json_object_get(root, "access_token")));
 		t->expires_ms = wall_ms() + expires_s * 1000;
-		d->works_tokens->fetched++;
 		log_info("msg=\"LINE WORKS token fetched\" bot=%s expires_in_s=%lld", t->bot,
 		    (long long)expires_s);
 	} else if (r->status == 0) {
@@ -284,7 +275,7 @@ on_token(const struct http_response *r, void *arg)
 		waiting = c->next;
 		c->next = NULL;
 		if (why[0] != '\0')
-			finish_without_answer(c, r->status, why);
+			finish_without_answer(c, why);
 		else
 			call_send(c, t);
 	}
@@ -352,7 +343,7 @@ with_token(struct works_call *call)
 	struct works_token *t;
 
 	if (bot == NULL) {
-		finish_without_answer(call, 0, "bot is no longer in the config");
+		finish_without_answer(call, "bot is no longer in the config");
 		return;
 	}
 	t = token_for(d, bot);
@@ -433,7 +424,7 @@ call_send(struct works_call *call, struct works_token *t)
 	char *url, *auth;
 
 	if (bot == NULL) {
-		finish_without_answer(call, 0, "bot is no longer in the config");
+		finish_without_answer(call, "bot is no longer in the config");
 		return;
 	}
 	url = xasprintf("%s%s", bot->api_base, call->path);
@@ -449,7 +440,7 @@ call_send(struct works_call *call, struct works_token *t)
 	req.body_len = call->body ? strlen(call->body) : 0;
 	req.timeout_ms = call->d->cfg->outbox_request_timeout_ms;
 	if (http_client_send(call->d->http_client, &req, on_response, call) == -1)
-		finish_without_answer(call, 0, "cannot start the request");
+		finish_without_answer(call, "cannot start the request");
 	free(url);
 	free(auth);
 }

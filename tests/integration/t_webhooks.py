@@ -236,6 +236,7 @@ def test_bad_line_signatures_401_without_side_effects():
         if good != base64.urlsafe_b64encode(mac).decode():
             cases.append(("base64url alphabet", base64.urlsafe_b64encode(mac).decode()))
         before = d.snapshot()
+        parsed_before = d.healthz()["json_parse_calls"]
         for name, sig in cases:
             r = d.post_line(body, sig=sig)
             expect(r.status == 401, f"{name}: answered {r.status}")
@@ -262,6 +263,9 @@ def test_bad_line_signatures_401_without_side_effects():
             resp = raw_exchange(d.port, req)
             expect(resp is not None and resp.status == 401, f"two signature headers: {resp}")
         expect(d.snapshot() == before, f"side effects: {d.snapshot()} vs {before}")
+        # The signature is checked before anything parses the body.
+        expect(d.healthz()["json_parse_calls"] == parsed_before,
+               "a badly signed body was parsed")
         # The very same body with its good signature is fine: the 401s were the signatures.
         r = d.post_line(body, sig=good)
         expect(r.status == 200, f"good signature after the bad ones: {r}")

@@ -136,7 +136,7 @@ test_good(void **state)
 	assert_string_equal(cf->line_channels[0].api_data_base, "http://127.0.0.1:9");
 	assert_non_null(config_line_channel(cf, "main"));
 	assert_null(config_line_channel(cf, "other"));
-	config_unref(cf);
+	config_free(cf);
 }
 
 static void
@@ -248,7 +248,7 @@ test_secret_env(void **state)
 	cf = load(y, &errs);
 	assert_non_null(cf);
 	assert_string_equal(cf->line_channels[0].channel_secret, "from-env");
-	config_unref(cf);
+	config_free(cf);
 	free(y);
 }
 

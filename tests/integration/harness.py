@@ -641,9 +641,10 @@ class Daemon:
                                (name,)))
 
     def snapshot(self):
-        """Row counts of inbox, quarantine and deliveries (None if that table is absent)."""
+        """Row counts of inbox, quarantine and outbox (None if a table is absent): what a
+        rejected request must leave unchanged."""
         out = {}
-        for t in ("inbox", "quarantine", "deliveries"):
+        for t in ("inbox", "quarantine", "outbox"):
             out[t] = self.query(f"SELECT count(*) FROM {t}")[0][0] if self.has_table(t) else None
         return out
 

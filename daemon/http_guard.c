@@ -38,7 +38,6 @@ struct conn {
 };
 
 struct http_guard {
-	struct daemon		*d;
 	struct evconnlistener	*listener;
 	struct conn		**by_fd;	/* index: fd; to find a request's connection */
 	size_t			 by_fd_len;
@@ -233,7 +232,6 @@ http_guard_new(struct daemon *d, struct evhttp *http, struct evconnlistener *lis
 	struct http_guard *g = xcalloc(1, sizeof(*g));
 	struct rlimit rl;
 
-	g->d = d;
 	g->listener = listener;
 	g->accepting = 1;
 	g->by_fd_len = 65536;

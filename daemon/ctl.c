@@ -142,7 +142,7 @@ net_open(struct daemon *d, struct config *cf)
 	d->cfg = cf;
 	if ((d->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	d->http_client = http_client_new(d->base);
+	d->http_client = http_client_new(d->base, -1);
 }
 
 static void

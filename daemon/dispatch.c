@@ -11,7 +11,6 @@
 #include "shokaid.h"
 
 #define DISPATCH_BATCH		256
-#define DISPATCH_PRIORITY	2
 #define DISPATCH_RETRY_MS	1000
 /* Events wait this long so that one dispatch transaction (one fsync) covers the events
  * of many group commits instead of one each. */
@@ -32,7 +31,7 @@ dispatch_new(struct daemon *d)
 
 	ds->d = d;
 	ds->ev_run = evtimer_new(d->base, run_cb, ds);
-	event_priority_set(ds->ev_run, DISPATCH_PRIORITY);
+	event_priority_set(ds->ev_run, PRIO_BACKGROUND);
 	ds->ev_retry = evtimer_new(d->base, run_cb, ds);
 	return ds;
 }

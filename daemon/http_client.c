@@ -22,6 +22,7 @@ struct http_client {
 	struct event_base	*base;
 	CURLM			*multi;
 	struct event		*timer;
+	int			 priority;	/* of every event here; -1: default */
 	size_t			 inflight;
 	struct transfer		*transfers;	/* in flight, for cleanup at exit */
 };
@@ -188,6 +189,8 @@ on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 		event_del(sk->ev);
 		event_assign(sk->ev, c->base, s, events, sock_event_cb, c);
 	}
+	if (c->priority >= 0)
+		event_priority_set(sk->ev, c->priority);
 	event_add(sk->ev, NULL);
 	return 0;
 }
@@ -259,7 +262,7 @@ check_done(struct http_client *c)
 }
 
 struct http_client *
-http_client_new(struct event_base *base)
+http_client_new(struct event_base *base, int priority)
 {
 	struct http_client *c = xcalloc(1, sizeof(*c));
 
@@ -268,7 +271,10 @@ http_client_new(struct event_base *base)
 	c->base = base;
 	if ((c->multi = curl_multi_init()) == NULL)
 		fatalx("%s: curl_multi_init failed", __func__);
+	c->priority = priority;
 	c->timer = evtimer_new(base, timer_event_cb, c);
+	if (priority >= 0)
+		event_priority_set(c->timer, priority);
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_timer);

@@ -24,7 +24,6 @@
 #include "shokaid.h"
 
 #define EMFILE_BACKOFF_MS	250
-#define ATTACH_PRIORITY		0
 
 struct conn {
 	struct http_guard		*g;
@@ -186,7 +185,7 @@ make_bev(struct event_base *base, void *arg)
 	bufferevent_incref(c->bev);	/* until attach_cb has looked at it */
 	c->deadline = evtimer_new(base, deadline_cb, c);
 	c->attach = event_new(base, -1, 0, attach_cb, c);
-	event_priority_set(c->attach, ATTACH_PRIORITY);
+	event_priority_set(c->attach, PRIO_FIRST);
 	event_active(c->attach, 0, 0);
 	g->nconns++;
 	guard_update_listener(g);

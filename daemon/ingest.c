@@ -12,9 +12,6 @@
 
 #include "shokaid.h"
 
-/* The commit runs at the lowest priority, after every read callback of the turn. */
-#define INGEST_PRIORITY 2
-
 struct ingest_item {
 	struct evhttp_request	*req;		/* answered by us, exactly once */
 	enum platform		 platform;
@@ -43,7 +40,8 @@ ingest_new(struct daemon *d)
 
 	in->d = d;
 	in->ev_commit = event_new(d->base, -1, 0, commit_cb, in);
-	event_priority_set(in->ev_commit, INGEST_PRIORITY);
+	/* The commit runs after every read callback of the turn. */
+	event_priority_set(in->ev_commit, PRIO_BACKGROUND);
 	return in;
 }
 

@@ -15,7 +15,6 @@
 
 #include "shokaid.h"
 
-#define OUTBOX_PRIORITY		2
 #define SCAN_INTERVAL_MS	250
 /* Requests started per loop turn: starting 64 at once would hold the loop for a few
  * milliseconds; the rest start in the turns that follow. */
@@ -73,9 +72,9 @@ outbox_new(struct daemon *d)
 
 	ob->d = d;
 	ob->ev_scan = evtimer_new(d->base, scan_cb, ob);
-	event_priority_set(ob->ev_scan, OUTBOX_PRIORITY);
+	event_priority_set(ob->ev_scan, PRIO_BACKGROUND);
 	ob->ev_flush = event_new(d->base, -1, 0, flush_cb, ob);
-	event_priority_set(ob->ev_flush, OUTBOX_PRIORITY);
+	event_priority_set(ob->ev_flush, PRIO_BACKGROUND);
 	for (int p = 0; p < 2; p++)
 		ob->inflight[p] = xcalloc(1024, sizeof(int64_t));
 	return ob;
@@ -288,7 +287,8 @@ on_sent(const struct send_result *res, void *arg)
 	free(ctx);
 }
 
-/* Writes every queued outcome in one transaction, then lets the rows go. */
+/* Writes every queued outcome in one transaction, then lets the rows go. The commit
+ * does not wait for the disk: store_begin_unsynced says why that is safe here. */
 static void
 flush_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -300,7 +300,7 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (ob->nresults == 0)
 		return;
-	ok = store_begin(s) == 0;
+	ok = store_begin_unsynced(s) == 0;
 	for (size_t i = 0; ok && i < ob->nresults; i++) {
 		struct result *r = &ob->results[i];
 

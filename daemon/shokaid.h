@@ -195,6 +195,10 @@ void store_set_busy_timeout(struct store *, int ms);
 int store_begin(struct store *);
 int store_commit(struct store *);
 void store_rollback(struct store *);
+/* A transaction whose commit skips the fsync; only for writes a replay repairs. */
+int store_begin_unsynced(struct store *);
+/* The live connection's PRAGMA synchronous (2: FULL, 1: NORMAL), or -1. */
+int store_synchronous(struct store *);
 /* Inserts a request's events; duplicates are ignored. On return *inserted is the number
  * of new inbox rows. Must be inside store_begin/commit. */
 int store_inbox_put(struct store *, enum platform, const char *channel,
@@ -276,6 +280,17 @@ struct daemon_stats {
 	uint64_t	events_skipped;
 	int64_t		loop_max_stall_us;
 };
+/* The loop's priorities. Background work is cut into slices of at most
+ * BACKGROUND_SLICE_US, after which the loop looks for new I/O again, so a burst of
+ * outbound completions or a commit queue cannot hold a webhook back for long. */
+enum {
+	PRIO_FIRST,		/* attaching new connections to their guards */
+	PRIO_IO,		/* webhooks and timers: libevent's default */
+	PRIO_BACKGROUND,	/* group commit, dispatch, the outbox and its HTTP traffic */
+	PRIO_COUNT
+};
+#define BACKGROUND_SLICE_US	500
+
 struct daemon {
 	struct event_base	*base;
 	struct config		*cfg;		/* main.c: current snapshot; swapped on SIGHUP */
@@ -373,7 +388,8 @@ struct http_response {
 	int		 ambiguous;		/* failed after the request may have arrived */
 };
 typedef void (*http_done_cb)(const struct http_response *, void *arg);
-struct http_client *http_client_new(struct event_base *);
+/* priority: for the client's events, or -1 for the base's default. */
+struct http_client *http_client_new(struct event_base *, int priority);
 /* Starts a request; done runs exactly once, later, from the loop. */
 int http_client_send(struct http_client *, const struct http_request *, http_done_cb,
     void *arg);

@@ -118,6 +118,9 @@ def test_push_500_twice_then_delivered_once_same_key():
                         "messages": [{"type": "text", "text": "こんにちは"}]}, body)
         expect(pushes[-1]["headers"].get("authorization") == "Bearer dummy-access-token",
                pushes[-1]["headers"])
+        # Outcomes commit without fsync; every other commit must still be FULL.
+        health = d.healthz()
+        expect(health["sqlite_synchronous"] == 2, health)
 
 
 def test_429_backs_off():

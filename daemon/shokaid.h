@@ -180,6 +180,7 @@ char *event_json_str(struct json_t *obj, const char *key);
 /* webhook_line.c / webhook_works.c: raw bytes to normalised events. Both return 0 and
  * fill out, or -1 with why saying what was wrong (the body then goes to quarantine).
  * An empty list is a verification request. */
+#define MSG_VARS_MAX	32
 #define WHY_MAX 256
 int webhook_line_parse(const char *channel, const char *body, size_t len,
     const char *expect_destination, struct event_list *out, char why[WHY_MAX]);
@@ -468,6 +469,57 @@ typedef void (*line_call_cb)(int status, const char *body, size_t len, const cha
 void line_api_call(struct daemon *, const char *channel, enum line_host, const char *method,
     const char *path, const char *content_type, const void *body, size_t len,
     line_call_cb, void *arg);
+
+/* message.c: message templates. An operator's message spec (YAML turned into JSON by
+ * config.c, keys as written) is checked once at load and rendered for each send.
+ * Placeholders are {name} ([a-z_][a-z0-9_]*); a template may use only the names it is
+ * given at load. */
+struct msg_template;
+struct msg_vars {
+	const char	*name[MSG_VARS_MAX];
+	const char	*value[MSG_VARS_MAX];	/* NULL or absent: rendered as "" */
+	size_t		 n;
+};
+/* spec is borrowed. allowed is NULL-terminated. On error returns NULL with err set to
+ * "PATH: what is wrong", PATH relative to the spec ("[1].template.actions[0].label"). */
+struct msg_template *msg_template_new(const struct json_t *spec, enum platform,
+    const char *const *allowed, char *err, size_t errlen);
+void msg_template_free(struct msg_template *);
+/* A new JSON array of message objects as the platform takes them (LINE: 1-5 message
+ * objects for one reply or push; LINE WORKS: one "content" object per element, each
+ * sent as its own message). Rendered texts are cut to the platform's limits. */
+struct json_t *msg_template_render(const struct msg_template *, const struct msg_vars *);
+/* Placeholder names the template uses, for config checks; NULL-terminated, borrowed. */
+const char *const *msg_template_placeholders(const struct msg_template *);
+void msg_vars_set(struct msg_vars *, const char *name, const char *value);
+/* Length of UTF-8 text in UTF-16 code units, as LINE counts text. */
+size_t utf16_units(const char *utf8);
+
+/* textmatch.c: what keyword rules compare. */
+/* Folds full-width ASCII and space to half-width, half-width katakana to full-width
+ * (joining voiced marks), ASCII to lower case, and trims and collapses white space.
+ * Returns a new string the caller frees. Invalid UTF-8 bytes are kept as they are. */
+char *text_normalize(const char *utf8);
+
+/* postback.c: LINE postback data "action=NAME&key=value" (URL-encoded). */
+#define POSTBACK_PARAMS_MAX	16
+struct postback {
+	char	*action;			/* NULL when data has no action */
+	char	*key[POSTBACK_PARAMS_MAX];
+	char	*value[POSTBACK_PARAMS_MAX];
+	size_t	 n;
+};
+/* 0, or -1 with why set (bad escape, too many parameters, empty key). */
+int postback_parse(const char *data, struct postback *, char *why, size_t whylen);
+const char *postback_get(const struct postback *, const char *key);
+void postback_clear(struct postback *);
+
+/* image.c: rich menu images. */
+enum image_type { IMAGE_UNKNOWN, IMAGE_PNG, IMAGE_JPEG };
+/* Reads the type and pixel size from a PNG or JPEG header. 0, or -1 with why. */
+int image_probe(const unsigned char *data, size_t len, enum image_type *,
+    unsigned *width, unsigned *height, char *why, size_t whylen);
+const char *image_content_type(enum image_type);
 
 /* fault.c: named crash points for tests (built only with -DSHOKAI_FAULT_HOOKS). */
 int fault_enabled(const char *point);

@@ -19,7 +19,8 @@ HARDEN	:= -O2 -g -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE
 HARDEN_LD := -pie -Wl,-z,relro,-z,now
 ASAN	:= -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-DAEMON_SRC := $(filter-out daemon/main.c daemon/ctl.c,$(wildcard daemon/*.c)) $(wildcard handlers/*.c)
+CTL_SRC    := $(wildcard daemon/ctl*.c)
+DAEMON_SRC := $(filter-out daemon/main.c $(CTL_SRC),$(wildcard daemon/*.c)) $(wildcard handlers/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 
 # $(call flavour,DIR,CC,CFLAGS,LDFLAGS) defines the objects and programs of one flavour.
@@ -31,7 +32,7 @@ $(1)/obj/%.o: %.c
 $(1)/shokaid: $(patsubst %.c,$(1)/obj/%.o,$(DAEMON_SRC) daemon/main.c)
 	@printf '  LD      %s\n' $$@
 	@$(2) $(4) -o $$@ $$^ $(PKG_LIBS)
-$(1)/shokaictl: $(patsubst %.c,$(1)/obj/%.o,$(DAEMON_SRC) daemon/ctl.c)
+$(1)/shokaictl: $(patsubst %.c,$(1)/obj/%.o,$(DAEMON_SRC) $(CTL_SRC))
 	@printf '  LD      %s\n' $$@
 	@$(2) $(4) -o $$@ $$^ $(PKG_LIBS)
 $(1)/tests/%: $(1)/obj/tests/unit/%.o $(patsubst %.c,$(1)/obj/%.o,$(DAEMON_SRC))

@@ -14,33 +14,11 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <yaml.h>
+#include <jansson.h>
 
-#include "shokaid.h"
+#include "config_parse.h"
 
 #define SECRET_MAX	(64 * 1024)
-#define MAX_INCLUDES	16
-
-/* One parsed YAML file; includes add more. */
-struct cfg_file {
-	char		*path;
-	yaml_document_t	 doc;
-	int		 loaded;
-};
-
-/* Validation state: where we are and where errors go. */
-struct cfg {
-	struct cfg_file		 files[1 + MAX_INCLUDES];
-	size_t			 nfiles;
-	struct config_errors	*errs;
-	struct config		*out;
-};
-
-/* A node together with the file it came from, for error positions. */
-struct cnode {
-	struct cfg_file	*file;
-	yaml_node_t	*node;
-};
 
 void
 config_errors_add(struct config_errors *errs, const char *file, size_t line, size_t col,
@@ -67,11 +45,8 @@ config_errors_clear(struct config_errors *errs)
 	errs->n = 0;
 }
 
-static void cfg_err(struct cfg *, struct cnode, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /* libyaml marks are 0-based; editors count from 1. */
-static void
+void
 cfg_err(struct cfg *c, struct cnode n, const char *fmt, ...)
 {
 	va_list ap;
@@ -85,7 +60,7 @@ cfg_err(struct cfg *c, struct cnode n, const char *fmt, ...)
 	free(msg);
 }
 
-static const char *
+const char *
 node_kind(const yaml_node_t *n)
 {
 	switch (n->type) {
@@ -100,7 +75,7 @@ node_kind(const yaml_node_t *n)
 	}
 }
 
-static struct cnode
+struct cnode
 cnode_at(struct cnode parent, int index)
 {
 	struct cnode n = { parent.file, yaml_document_get_node(&parent.file->doc, index) };
@@ -108,13 +83,13 @@ cnode_at(struct cnode parent, int index)
 	return n;
 }
 
-static const char *
+const char *
 scalar(const struct cnode n)
 {
 	return (const char *)n.node->data.scalar.value;
 }
 
-static int
+int
 is_null_scalar(const struct cnode n)
 {
 	const char *s;
@@ -128,7 +103,7 @@ is_null_scalar(const struct cnode n)
 }
 
 /* Looks key up in mapping m; returns 1 and the value when present. */
-static int
+int
 map_get(struct cnode m, const char *key, struct cnode *val)
 {
 	yaml_node_pair_t *p;
@@ -146,7 +121,7 @@ map_get(struct cnode m, const char *key, struct cnode *val)
 	return 0;
 }
 
-static int
+int
 name_in(const char *name, const char *const *list)
 {
 	for (; list != NULL && *list != NULL; list++)
@@ -159,7 +134,7 @@ name_in(const char *name, const char *const *list)
  * required key is there. what names the mapping in messages ("server"). Returns 1 when
  * all is well, 0 after reporting problems, -1 when m is no mapping at all (nothing in it
  * can be read). */
-static int
+int
 check_mapping(struct cfg *c, struct cnode m, const char *what, const char *const *allowed,
     const char *const *required)
 {
@@ -218,7 +193,7 @@ check_mapping(struct cfg *c, struct cnode m, const char *what, const char *const
 /* Typed getters: each returns 1 when the key was present and valid, 0 when absent
  * (out untouched: the caller's default stands) and -1 after reporting an error. */
 
-static int
+int
 get_str(struct cfg *c, struct cnode m, const char *what, const char *key, char **out)
 {
 	struct cnode v;
@@ -235,7 +210,7 @@ get_str(struct cfg *c, struct cnode m, const char *what, const char *key, char *
 	return 1;
 }
 
-static int
+int
 get_bool(struct cfg *c, struct cnode m, const char *what, const char *key, int *out)
 {
 	struct cnode v;
@@ -258,7 +233,7 @@ get_bool(struct cfg *c, struct cnode m, const char *what, const char *key, int *
 	return -1;
 }
 
-static int
+int
 get_int(struct cfg *c, struct cnode m, const char *what, const char *key, long min,
     long max, int *out)
 {
@@ -285,7 +260,7 @@ get_int(struct cfg *c, struct cnode m, const char *what, const char *key, long m
 	return -1;
 }
 
-static int
+int
 get_duration(struct cfg *c, struct cnode m, const char *what, const char *key,
     int64_t min_ms, int64_t max_ms, int *out_ms)
 {
@@ -376,7 +351,7 @@ config_parse_size(const char *s)
 }
 
 /* Relative paths in a file are relative to that file's folder. */
-static char *
+char *
 resolve_path(const char *base_file, const char *path)
 {
 	const char *slash;
@@ -488,7 +463,7 @@ done:
 	return rc;
 }
 
-static int
+int
 valid_id(const char *s)
 {
 	if (*s == '\0' || strlen(s) > 64)
@@ -670,13 +645,13 @@ check_list(struct cfg *c, struct cnode parent, const char *what, const char *key
 	return 1;
 }
 
-static size_t
+size_t
 list_len(struct cnode list)
 {
 	return (size_t)(list.node->data.sequence.items.top - list.node->data.sequence.items.start);
 }
 
-static struct cnode
+struct cnode
 list_item(struct cnode list, size_t i)
 {
 	return cnode_at(list, list.node->data.sequence.items.start[i]);
@@ -751,7 +726,7 @@ parse_works_bot(struct cfg *c, struct cnode m, const char *what, struct config_w
 	static const char *const allowed[] = { "id", "bot_id", "bot_secret_file",
 	    "bot_secret_env", "client_id", "client_secret_file", "client_secret_env",
 	    "service_account", "private_key_file", "private_key_env", "auth_url", "api_base",
-	    NULL };
+	    "persistent_menu", NULL };
 	static const char *const required[] = { "id", "bot_id", "client_id",
 	    "service_account", "auth_url", "api_base", NULL };
 	struct cnode v;
@@ -779,6 +754,12 @@ parse_works_bot(struct cfg *c, struct cnode m, const char *what, struct config_w
 		check_private_key(c, m, what, b->private_key_pem);
 	get_url(c, m, what, "auth_url", &b->auth_url);
 	get_url(c, m, what, "api_base", &b->api_base);
+	if (map_get(m, "persistent_menu", &v)) {
+		char *menu_what = xasprintf("%s.persistent_menu", what);
+
+		b->persistent_menu = parse_persistent_menu(c, v, menu_what);
+		free(menu_what);
+	}
 }
 
 static void
@@ -897,9 +878,10 @@ load_file(struct cfg *c, const char *path, struct cnode *from)
  * view by copying nothing: lookups walk every root in turn. For this first version an
  * included file may only hold keys the main file does not. */
 static const char *const toplevel_keys[] = { "server", "storage", "log", "timezone",
-    "company_name", "include", "line", "lineworks", "outbox", NULL };
+    "company_name", "include", "line", "lineworks", "outbox", "messages", "auto_replies",
+    "postbacks", "rich_menus", "rich_menu_rules", NULL };
 
-static int
+int
 root_get(struct cfg *c, const char *key, struct cnode *out)
 {
 	for (size_t i = 0; i < c->nfiles; i++) {
@@ -999,6 +981,7 @@ free_works_bot(struct config_works_bot *b)
 	free(b->private_key_pem);
 	free(b->auth_url);
 	free(b->api_base);
+	json_decref(b->persistent_menu);
 }
 
 void
@@ -1018,6 +1001,7 @@ config_free(struct config *cf)
 	for (size_t i = 0; i < cf->n_works_bots; i++)
 		free_works_bot(&cf->works_bots[i]);
 	free(cf->works_bots);
+	free_chat(cf);
 	free(cf);
 }
 
@@ -1081,6 +1065,7 @@ config_load(const char *path, struct config_errors *errs)
 			parse_lineworks(&c, sec);
 		parse_toplevel_strings(&c, r);
 	}
+	parse_chat_sections(&c);
 	if (!root_get(&c, "server", &sec))
 		cfg_err(&c, root, "missing required key 'server'");
 	if (!root_get(&c, "storage", &sec))

@@ -10,7 +10,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
-#include "shokaid.h"
+#include "ctl.h"
 
 static void
 usage(void)
@@ -26,13 +26,17 @@ usage(void)
 	    "  send line CHANNEL TO TEXT   queue a LINE push to a user, group or room\n"
 	    "  send works BOT USER TEXT    queue a LINE WORKS message to a user\n"
 	    "  richmenu list [CHANNEL]     rich menus, aliases and the default live on LINE\n"
+	    "  richmenu deploy [--dry-run] [CHANNEL]\n"
+	    "                        make LINE's rich menus, aliases and default what the\n"
+	    "                        config says (every channel unless one is named)\n"
+	    "  works-menu deploy [BOT]     set each LINE WORKS bot's persistent menu\n"
 	    "  profile CHANNEL USER        a LINE user's display name (cache, else LINE)\n"
 	    "  works-link BOT USER         a LINE WORKS member's external-contact link\n"
 	    "  -c FILE               config file (default /etc/shokai/shokai.yaml)\n");
 	exit(2);
 }
 
-static struct store *
+struct store *
 open_store(const struct config *cf)
 {
 	char *err = NULL;
@@ -135,7 +139,7 @@ send_cmd(const struct config *cf, const char *platform, const char *channel, con
 /* shokaictl talks to LINE and LINE WORKS directly for management calls and lookups: a
  * small daemon context of its own (a loop, an HTTP client, the database when asked for)
  * runs each call to completion. */
-static void
+void
 net_open(struct daemon *d, struct config *cf)
 {
 	memset(d, 0, sizeof(*d));
@@ -145,14 +149,14 @@ net_open(struct daemon *d, struct config *cf)
 	d->http_client = http_client_new(d->base, -1);
 }
 
-static void
+void
 net_wait(struct daemon *d, const int *done)
 {
 	while (!*done && event_base_loop(d->base, EVLOOP_ONCE) == 0)
 		;
 }
 
-static void
+void
 net_close(struct daemon *d)
 {
 	works_tokens_free(d->works_tokens);
@@ -160,14 +164,8 @@ net_close(struct daemon *d)
 	event_base_free(d->base);
 	store_close(d->store);
 }
-struct ctl_call {
-	int	 done;
-	int	 status;
-	char	*body;
-	char	*error;
-};
 
-static void
+void
 ctl_call_done(int status, const char *body, size_t len, const char *error, void *arg)
 {
 	struct ctl_call *c = arg;
@@ -178,22 +176,28 @@ ctl_call_done(int status, const char *body, size_t len, const char *error, void 
 	c->error = error ? xstrdup(error) : NULL;
 }
 
-static int
-ctl_line_call(struct daemon *d, const char *channel, const char *method, const char *path,
-    json_t **out)
+/* One LINE management call run to completion; *out gets the JSON answer (NULL for an
+ * empty one or a 404). 0, or -1 after saying what went wrong. */
+int
+ctl_line_call(struct daemon *d, const char *channel, enum line_host host, const char *method,
+    const char *path, const char *content_type, const void *body, size_t len, json_t **out)
 {
 	struct ctl_call c = { 0 };
 	int rc = -1;
 
-	line_api_call(d, channel, LINE_HOST_API, method, path, NULL, NULL, 0, ctl_call_done, &c);
+	if (out != NULL)
+		*out = NULL;
+	line_api_call(d, channel, host, method, path, content_type, body, len, ctl_call_done,
+	    &c);
 	net_wait(d, &c.done);
 	if (c.status >= 200 && c.status < 300) {
-		*out = json_loads(c.body, 0, NULL);
-		rc = *out != NULL ? 0 : -1;
-		if (rc == -1)
+		rc = 0;
+		if (out != NULL && c.body[0] != '\0' &&
+		    (*out = json_loads(c.body, 0, NULL)) == NULL) {
 			fprintf(stderr, "shokaictl: %s %s: the answer is not JSON\n", method, path);
-	} else if (c.status == 404 && out != NULL) {
-		*out = NULL;
+			rc = -1;
+		}
+	} else if (c.status == 404 && strcmp(method, "GET") == 0) {
 		rc = 0;		/* e.g. no default rich menu */
 	} else
 		fprintf(stderr, "shokaictl: %s %s: %s\n", method, path,
@@ -216,9 +220,12 @@ richmenu_list(struct config *cf, const char *channel)
 		return 1;
 	}
 	net_open(&d, cf);
-	if (ctl_line_call(&d, channel, "GET", "/v2/bot/richmenu/list", &menus) == 0 &&
-	    ctl_line_call(&d, channel, "GET", "/v2/bot/richmenu/alias/list", &aliases) == 0 &&
-	    ctl_line_call(&d, channel, "GET", "/v2/bot/user/all/richmenu", &deflt) == 0) {
+	if (ctl_line_call(&d, channel, LINE_HOST_API, "GET", "/v2/bot/richmenu/list", NULL, NULL, 0,
+	    &menus) == 0 &&
+	    ctl_line_call(&d, channel, LINE_HOST_API, "GET", "/v2/bot/richmenu/alias/list", NULL,
+	    NULL, 0, &aliases) == 0 &&
+	    ctl_line_call(&d, channel, LINE_HOST_API, "GET", "/v2/bot/user/all/richmenu", NULL,
+	    NULL, 0, &deflt) == 0) {
 		const char *def = json_string_value(json_object_get(deflt, "richMenuId"));
 
 		printf("%-44s %-8s %-20s %s\n", "RICH MENU", "DEFAULT", "CHAT BAR", "NAME");
@@ -330,7 +337,7 @@ main(int argc, char **argv)
 	struct store *s = NULL;
 	int ch, rc = 1;
 
-	while ((ch = getopt(argc, argv, "c:h")) != -1) {
+	while ((ch = getopt(argc, argv, "+c:h")) != -1) {
 		if (ch == 'c')
 			path = optarg;
 		else
@@ -363,6 +370,11 @@ main(int argc, char **argv)
 	} else if (strcmp(cmd, "richmenu") == 0 && argc >= 2 && argc <= 3 &&
 	    strcmp(argv[1], "list") == 0) {
 		rc = richmenu_list(cf, argc == 3 ? argv[2] : cf->line_channels[0].id);
+	} else if (strcmp(cmd, "richmenu") == 0 && argc >= 2 && strcmp(argv[1], "deploy") == 0) {
+		rc = richmenu_deploy_cmd(cf, argc - 2, argv + 2);
+	} else if (strcmp(cmd, "works-menu") == 0 && argc >= 2 && argc <= 3 &&
+	    strcmp(argv[1], "deploy") == 0) {
+		rc = works_menu_deploy(cf, argc == 3 ? argv[2] : NULL);
 	} else if (strcmp(cmd, "works-link") == 0 && argc == 3) {
 		rc = works_link_cmd(cf, argv[1], argv[2]);
 	} else if (strcmp(cmd, "profile") == 0 && argc == 3) {

@@ -20,6 +20,8 @@ struct dispatch {
 	struct daemon	*d;
 	struct event	*ev_run;
 	struct event	*ev_retry;
+	int		 fetching;	/* profile lookups the batch waits for */
+	int		 fetched;	/* the batch's lookups are done: run it as it is */
 };
 
 static void run_cb(evutil_socket_t, short, void *);
@@ -104,6 +106,44 @@ log_event(const struct event *ev, const char *handler, const char *state, const 
 }
 
 static void
+prefetched(const struct profile *p, void *arg)
+{
+	struct dispatch *ds = arg;
+
+	(void)p;
+	if (--ds->fetching == 0) {
+		ds->fetched = 1;
+		event_active(ds->ev_run, 0, 0);
+	}
+}
+
+/* Handlers run inside one transaction and cannot wait for LINE; the display names they
+ * greet people with are fetched first. Returns 1 when the batch must wait for answers.
+ * A name LINE cannot give is not waited for twice: the batch then runs without it. */
+static int
+prefetch_profiles(struct dispatch *ds, const struct event_list *batch)
+{
+	if (ds->fetched) {
+		ds->fetched = 0;
+		return 0;
+	}
+	ds->fetching = 1;	/* fresh answers call back at once: hold the count up */
+	for (size_t i = 0; i < batch->n; i++) {
+		const struct event *ev = &batch->v[i];
+
+		if (ev->platform != PLATFORM_LINE || ev->user_id == NULL ||
+		    ev->reply_token == NULL || (strcmp(ev->type, "follow") != 0 &&
+		    strcmp(ev->type, "message") != 0 && strcmp(ev->type, "postback") != 0))
+			continue;
+		ds->fetching++;
+		profile_lookup(ds->d, ev->channel, ev->user_id, prefetched, ds);
+	}
+	if (--ds->fetching == 0)
+		return 0;
+	return 1;
+}
+
+static void
 run_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct dispatch *ds = arg;
@@ -115,8 +155,10 @@ run_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (store_inbox_pending(d->store, DISPATCH_BATCH, &batch) == -1)
 		goto retry;
-	if (batch.n == 0)
-		return;
+	if (batch.n == 0 || ds->fetching > 0)
+		goto out;
+	if (prefetch_profiles(ds, &batch))
+		goto out;
 	if (store_begin(d->store) == -1)
 		goto retry;
 	ok = 1;
@@ -147,6 +189,7 @@ run_cb(evutil_socket_t fd, short what, void *arg)
 	outbox_kick(d->outbox);		/* handlers may have queued messages */
 	if (batch.n == DISPATCH_BATCH)
 		dispatch_kick(ds);
+out:
 	event_list_free(&batch);
 	return;
 retry:

@@ -42,6 +42,15 @@ warn_restart_only(const struct config *old, const struct config *new)
 		log_warnx("msg=\"storage.sqlite changed; it takes effect after a restart\"");
 }
 
+/* Keyword rules' hours are in the configured zone (Asia/Tokyo by default), whatever
+ * the host's zone is: the process takes it as its own. */
+static void
+apply_timezone(const struct config *cf)
+{
+	setenv("TZ", cf->timezone, 1);
+	tzset();
+}
+
 static void
 reload(struct daemon *d)
 {
@@ -60,6 +69,7 @@ reload(struct daemon *d)
 	warn_restart_only(d->cfg, new);
 	config_free(d->cfg);
 	d->cfg = new;
+	apply_timezone(new);
 	log_set_level(new->log_level);
 	store_set_busy_timeout(d->store, new->busy_timeout_ms);
 	http_apply_config(d);
@@ -311,6 +321,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_set_level(d.cfg->log_level);
+	apply_timezone(d.cfg);
 	d.config_path = xstrdup(path);
 	rc = run(&d);
 	config_free(d.cfg);

@@ -3,6 +3,7 @@
 #ifndef SHOKAID_H
 #define SHOKAID_H
 
+#include <regex.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -93,6 +94,7 @@ struct config_works_bot {
 	char	*private_key_pem;	/* secret */
 	char	*auth_url;
 	char	*api_base;
+	struct json_t *persistent_menu;	/* {"content":{"actions":[...]}}, or NULL */
 };
 struct config {
 	char	*path;			/* the main file, as given */
@@ -121,7 +123,65 @@ struct config {
 	size_t	 n_line_channels;
 	struct config_works_bot *works_bots;
 	size_t	 n_works_bots;
+	struct config_message *messages;
+	size_t	 n_messages;
+	struct config_rule *rules;
+	size_t	 n_rules;
+	struct config_postback *postbacks;
+	size_t	 n_postbacks;
+	struct config_richmenu *richmenus;
+	size_t	 n_richmenus;
+	struct config_menu_rule *menu_rules;
+	size_t	 n_menu_rules;
 };
+/* The chat configuration (config_chat.c): what customers and reps see. */
+struct config_message {
+	char			*name;
+	struct msg_template	*line;
+	struct msg_template	*works;		/* NULL when the spec uses LINE-only parts */
+	char			*works_error;	/* why works is NULL */
+	const char		*file;		/* where it is defined, for errors */
+	size_t			 line_no, col;
+};
+enum match_kind { MATCH_EXACT, MATCH_PREFIX, MATCH_CONTAINS, MATCH_REGEX, MATCH_ANY };
+struct config_rule {
+	size_t		 index;		/* position in auto_replies: names it in logs and
+					 * cooldowns */
+	enum match_kind	 kind;		/* MATCH_ANY: the fallback */
+	char		**words;	/* normalised (text_normalize) */
+	size_t		 nwords;
+	regex_t		*regex;		/* REG_EXTENDED, on normalised text */
+	unsigned	 platforms;	/* bits: 1 << PLATFORM_LINE, 1 << PLATFORM_WORKS */
+	char		*channel;	/* a channel or bot id; NULL: any */
+	unsigned	 days;		/* bit 0 Sunday ... bit 6 Saturday */
+	int		 from_min, to_min;	/* minutes after midnight; equal: all day */
+	int64_t		 cooldown_ms;	/* per user; 0: none */
+	const struct config_message *reply;
+	char		*action;	/* or a postback action to run, as if tapped */
+};
+struct config_postback {
+	char		*action;	/* the action=NAME it answers */
+	char		*flow;		/* a built-in flow ("reply", "menu", ...) */
+	const struct config_message *reply;
+	const struct config_richmenu *menu;	/* for "menu" */
+};
+struct config_richmenu {
+	char		*id;
+	char		*alias;		/* richMenuAliasId, or NULL */
+	int		 is_default;
+	struct json_t	*object;	/* LINE's rich menu object, without its name */
+	char		*image_path;
+	unsigned char	*image;
+	size_t		 image_len;
+	const char	*image_type;	/* its Content-Type */
+	char		 hash[17];	/* of object and image: a deploy sends what changed */
+};
+/* Per-user menus: who gets which menu linked, beyond the default. */
+struct config_menu_rule {
+	char		*when;		/* "follow" */
+	const struct config_richmenu *menu;
+};
+
 /* Errors are collected as "file:line:column: message" lines. */
 struct config_errors {
 	char	**lines;
@@ -138,6 +198,9 @@ struct config *config_load_print(const char *path, FILE *out);
 void config_free(struct config *);
 const struct config_line_channel *config_line_channel(const struct config *, const char *id);
 const struct config_works_bot *config_works_bot(const struct config *, const char *id);
+const struct config_message *config_message(const struct config *, const char *name);
+const struct config_postback *config_postback(const struct config *, const char *action);
+const struct config_richmenu *config_richmenu(const struct config *, const char *id);
 /* Parses "10s", "500ms", "2m", "1h", "14d" into milliseconds; -1 if malformed. */
 int64_t config_parse_duration_ms(const char *);
 /* Parses "256KiB", "1MiB", "4096" into bytes; -1 if malformed. */
@@ -235,6 +298,18 @@ int store_outbox_due(struct store *, enum platform, int64_t now, size_t max,
 int store_outbox_result(struct store *, const struct outbox_msg *, const char *state,
     int64_t next_attempt_at, int status, const char *error);
 int64_t store_outbox_backlog(struct store *);
+/* Chat state (store.c): friends, reply cooldowns, deployed rich menus. */
+int store_user_follow(struct store *, const char *channel, const char *user_id, int64_t at,
+    int *follows);
+int store_user_unfollow(struct store *, const char *channel, const char *user_id,
+    int64_t at);
+int store_user_seen(struct store *, const char *channel, const char *user_id, int64_t at);
+int store_cooldown_take(struct store *, const char *channel, const char *user_id,
+    const char *rule, int64_t now, int64_t cooldown_ms);
+int store_richmenu_get(struct store *, const char *channel, const char *menu_id,
+    char **line_id, char **hash);
+int store_richmenu_put(struct store *, const char *channel, const char *menu_id,
+    const char *hash, const char *line_id);
 /* A LINE user's profile as cached. */
 struct profile {
 	char	*display_name;
@@ -443,6 +518,8 @@ typedef void (*works_lookup_cb)(int status, const char *body, size_t len, const 
     void *arg);
 void works_api_lookup(struct daemon *, const char *bot, const char *what,
     const char *user_id, works_lookup_cb, void *arg);
+void works_api_call(struct daemon *, const char *bot, const char *method, const char *path,
+    const char *body, works_lookup_cb, void *arg);
 struct works_tokens;
 void works_tokens_free(struct works_tokens *);
 /* An RS256 JWT for the token endpoint; NULL with err on a bad key. Caller frees. */

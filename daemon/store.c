@@ -19,6 +19,9 @@ enum stmt_id {
 	ST_INBOX_PENDING, ST_INBOX_MARK, ST_INBOX_BACKLOG,
 	ST_OUTBOX_PUT, ST_OUTBOX_DUE, ST_OUTBOX_RESULT, ST_OUTBOX_BACKLOG,
 	ST_PROFILE_GET, ST_PROFILE_PUT,
+	ST_USER_FOLLOW, ST_USER_UNFOLLOW, ST_USER_SEEN,
+	ST_COOLDOWN_GET, ST_COOLDOWN_PUT,
+	ST_RICHMENU_GET, ST_RICHMENU_PUT, ST_RICHMENU_DELETE,
 	ST_COUNT
 };
 
@@ -54,6 +57,24 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "FROM profiles WHERE channel = ? AND user_id = ?",
 	[ST_PROFILE_PUT] = "INSERT OR REPLACE INTO profiles(channel, user_id, display_name, "
 	    "picture_url, language, found, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	[ST_USER_FOLLOW] = "INSERT INTO users(channel, user_id, first_seen_at, followed_at, "
+	    "follows, is_friend) VALUES (?1, ?2, ?3, ?3, 1, 1) ON CONFLICT(channel, user_id) "
+	    "DO UPDATE SET followed_at = ?3, follows = follows + 1, is_friend = 1 "
+	    "RETURNING follows",
+	[ST_USER_UNFOLLOW] = "INSERT INTO users(channel, user_id, first_seen_at, "
+	    "unfollowed_at, is_friend) VALUES (?1, ?2, ?3, ?3, 0) "
+	    "ON CONFLICT(channel, user_id) DO UPDATE SET unfollowed_at = ?3, is_friend = 0",
+	[ST_USER_SEEN] = "INSERT OR IGNORE INTO users(channel, user_id, first_seen_at, "
+	    "is_friend) VALUES (?, ?, ?, 1)",
+	[ST_COOLDOWN_GET] = "SELECT last_at FROM reply_cooldowns WHERE channel = ? AND "
+	    "user_id = ? AND rule = ?",
+	[ST_COOLDOWN_PUT] = "INSERT OR REPLACE INTO reply_cooldowns(channel, user_id, rule, "
+	    "last_at) VALUES (?, ?, ?, ?)",
+	[ST_RICHMENU_GET] = "SELECT line_id, hash FROM richmenus WHERE channel = ? AND "
+	    "menu_id = ?",
+	[ST_RICHMENU_PUT] = "INSERT OR REPLACE INTO richmenus(channel, menu_id, hash, line_id, "
+	    "deployed_at) VALUES (?, ?, ?, ?, ?)",
+	[ST_RICHMENU_DELETE] = "DELETE FROM richmenus WHERE channel = ? AND menu_id = ?",
 };
 
 /* Forward migrations: entry i takes user_version i to i + 1, inside one transaction. */
@@ -131,6 +152,32 @@ static const char *const migrations[] = {
 	"  found INTEGER NOT NULL,"			/* 0: LINE said 404 (unfollowed, unknown) */
 	"  fetched_at INTEGER NOT NULL,"
 	"  PRIMARY KEY (channel, user_id));",
+
+	/* 4: chat flows: who is a friend since when, per-user reply cooldowns, and which
+	 * LINE rich menu holds each configured menu (written by shokaictl richmenu
+	 * deploy, read to link per-user menus). */
+	"CREATE TABLE users ("
+	"  channel TEXT NOT NULL,"
+	"  user_id TEXT NOT NULL,"
+	"  first_seen_at INTEGER NOT NULL,"
+	"  followed_at INTEGER,"			/* the latest follow */
+	"  unfollowed_at INTEGER,"			/* the latest block */
+	"  follows INTEGER NOT NULL DEFAULT 0,"		/* 2 or more: came back after a block */
+	"  is_friend INTEGER NOT NULL DEFAULT 1,"
+	"  PRIMARY KEY (channel, user_id));"
+	"CREATE TABLE reply_cooldowns ("
+	"  channel TEXT NOT NULL,"
+	"  user_id TEXT NOT NULL,"
+	"  rule TEXT NOT NULL,"
+	"  last_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (channel, user_id, rule));"
+	"CREATE TABLE richmenus ("
+	"  channel TEXT NOT NULL,"
+	"  menu_id TEXT NOT NULL,"			/* the config's id */
+	"  hash TEXT NOT NULL,"				/* of the object and image deployed */
+	"  line_id TEXT NOT NULL,"			/* richmenu-... */
+	"  deployed_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (channel, menu_id));",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -883,4 +930,120 @@ store_checkpointer_stop(struct store_checkpointer *cp)
 	pthread_mutex_destroy(&cp->lock);
 	pthread_cond_destroy(&cp->wake);
 	free(cp);
+}
+
+/* Records a follow; *follows is how many times this user has followed (1: the first). */
+int
+store_user_follow(struct store *s, const char *channel, const char *user_id, int64_t at,
+    int *follows)
+{
+	sqlite3_stmt *st = s->st[ST_USER_FOLLOW];
+	int rc;
+
+	bind_text(st, 1, channel);
+	bind_text(st, 2, user_id);
+	sqlite3_bind_int64(st, 3, at);
+	rc = sqlite3_step(st);
+	*follows = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	if (rc == SQLITE_ROW)
+		rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_user_unfollow(struct store *s, const char *channel, const char *user_id, int64_t at)
+{
+	sqlite3_stmt *st = s->st[ST_USER_UNFOLLOW];
+
+	bind_text(st, 1, channel);
+	bind_text(st, 2, user_id);
+	sqlite3_bind_int64(st, 3, at);
+	return step_done(s, st);
+}
+
+/* A user who writes before any follow we saw (a friend from before shokai). */
+int
+store_user_seen(struct store *s, const char *channel, const char *user_id, int64_t at)
+{
+	sqlite3_stmt *st = s->st[ST_USER_SEEN];
+
+	bind_text(st, 1, channel);
+	bind_text(st, 2, user_id);
+	sqlite3_bind_int64(st, 3, at);
+	return step_done(s, st);
+}
+
+/* 1 and records now when the rule may answer this user; 0 while it is cooling down. */
+int
+store_cooldown_take(struct store *s, const char *channel, const char *user_id,
+    const char *rule, int64_t now, int64_t cooldown_ms)
+{
+	sqlite3_stmt *st = s->st[ST_COOLDOWN_GET];
+	int rc, cooling = 0;
+
+	bind_text(st, 1, channel);
+	bind_text(st, 2, user_id);
+	bind_text(st, 3, rule);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		cooling = now - sqlite3_column_int64(st, 0) < cooldown_ms;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	if (cooling)
+		return 0;
+	st = s->st[ST_COOLDOWN_PUT];
+	bind_text(st, 1, channel);
+	bind_text(st, 2, user_id);
+	bind_text(st, 3, rule);
+	sqlite3_bind_int64(st, 4, now);
+	return step_done(s, st) == 0 ? 1 : -1;
+}
+
+/* The LINE id of a deployed menu: 1 with *line_id (caller frees), 0 if not deployed. */
+int
+store_richmenu_get(struct store *s, const char *channel, const char *menu_id,
+    char **line_id, char **hash)
+{
+	sqlite3_stmt *st = s->st[ST_RICHMENU_GET];
+	int rc;
+
+	bind_text(st, 1, channel);
+	bind_text(st, 2, menu_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*line_id = column_str(st, 0);
+		if (hash != NULL)
+			*hash = column_str(st, 1);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	return rc == SQLITE_ROW ? 1 : 0;
+}
+
+/* line_id NULL: forget the menu. */
+int
+store_richmenu_put(struct store *s, const char *channel, const char *menu_id,
+    const char *hash, const char *line_id)
+{
+	sqlite3_stmt *st;
+
+	if (line_id == NULL) {
+		st = s->st[ST_RICHMENU_DELETE];
+		bind_text(st, 1, channel);
+		bind_text(st, 2, menu_id);
+		return step_done(s, st);
+	}
+	st = s->st[ST_RICHMENU_PUT];
+	bind_text(st, 1, channel);
+	bind_text(st, 2, menu_id);
+	bind_text(st, 3, hash);
+	bind_text(st, 4, line_id);
+	sqlite3_bind_int64(st, 5, now_ms());
+	return step_done(s, st);
 }

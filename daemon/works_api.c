@@ -485,17 +485,28 @@ works_api_send(struct daemon *d, const struct outbox_msg *m, send_done_cb done, 
 	with_token(call);
 }
 
+/* A management call (path under api_base, body JSON or NULL) with the bot's token. */
+void
+works_api_call(struct daemon *d, const char *bot, const char *method, const char *path,
+    const char *body, works_lookup_cb done, void *arg)
+{
+	struct works_call *call = call_new(d, bot, method, xstrdup(path), body);
+
+	call->answer = answer_lookup;
+	call->lookup_done = done;
+	call->arg = arg;
+	with_token(call);
+}
+
 void
 works_api_lookup(struct daemon *d, const char *bot, const char *what, const char *user_id,
     works_lookup_cb done, void *arg)
 {
 	char *e_user = http_client_urlencode(user_id);
-	struct works_call *call = call_new(d, bot, "GET", strcmp(what, "link-url") == 0 ?
-	    xasprintf("/users/%s/link-url", e_user) : xasprintf("/users/%s", e_user), NULL);
+	char *path = strcmp(what, "link-url") == 0 ? xasprintf("/users/%s/link-url", e_user) :
+	    xasprintf("/users/%s", e_user);
 
 	free(e_user);
-	call->answer = answer_lookup;
-	call->lookup_done = done;
-	call->arg = arg;
-	with_token(call);
+	works_api_call(d, bot, "GET", path, NULL, done, arg);
+	free(path);
 }

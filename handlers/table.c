@@ -2,9 +2,15 @@
  * "not mine" decides what happens to an event. */
 #include "../daemon/shokaid.h"
 
+extern const struct handler handler_follow;
+extern const struct handler handler_postback;
+extern const struct handler handler_autoreply;
 extern const struct handler handler_log_event;
 
 const struct handler *const handler_table[] = {
+	&handler_follow,
+	&handler_postback,
+	&handler_autoreply,
 	&handler_log_event,
 	NULL,
 };

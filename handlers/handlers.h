@@ -1,0 +1,27 @@
+/* handlers.h: what the chat handlers share (reply.c). */
+#ifndef HANDLERS_H
+#define HANDLERS_H
+
+#include "../daemon/shokaid.h"
+
+/* Shown for {display_name} when LINE gives no profile (blocked, or LINE is down). */
+#define DISPLAY_NAME_FALLBACK	"お客様"
+
+void chat_vars(struct handler_ctx *, const struct event *, struct msg_vars *,
+    char **name_owned);
+/* Renders msg and queues it: a reply (push if the token is refused) on LINE, one
+ * message per content on LINE WORKS. 0, or -1 with hc->error set. */
+int chat_reply(struct handler_ctx *, const struct event *, const struct config_message *,
+    const struct msg_vars *);
+/* A fixed text (the built-in answers), on LINE. */
+int chat_reply_text(struct handler_ctx *, const struct event *, const char *text);
+int chat_link_menu(struct handler_ctx *, const struct event *,
+    const struct config_richmenu *);
+/* The first rule that applies to already normalised text (autoreply.c). */
+const struct config_rule *autoreply_match(const struct config *, enum platform,
+    const char *channel, const char *normalised, time_t now);
+/* Runs a postback action as if tapped (postback.c); auto-replies use it too. */
+enum handler_result postback_run(struct handler_ctx *, const struct event *,
+    const struct postback *);
+
+#endif

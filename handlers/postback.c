@@ -1,0 +1,85 @@
+/* postback.c: rich-menu and button taps. The data is "action=NAME&key=value"; the
+ * action picks a flow from the config's postbacks. A tap nobody configured gets a
+ * polite answer and a log line, never silence. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+
+/* Said when an action is unknown and messages.postback_unknown is not set. */
+#define UNKNOWN_ACTION_TEXT \
+	"申し訳ありません。この操作にはお答えできませんでした。メニューからもう一度お試しください。"
+
+static enum handler_result
+unknown_action(struct handler_ctx *hc, const struct event *ev, const char *action,
+    const char *why)
+{
+	const struct config_message *msg = config_message(hc->d->cfg, "postback_unknown");
+	struct msg_vars vars;
+	char *name = NULL, user[16];
+	int rc;
+
+	log_user(ev->user_id, user);
+	log_notice("msg=\"postback not understood\" channel=%s user=%s action=\"%.64s\" "
+	    "reason=\"%s\"", ev->channel, user, action ? action : "", why);
+	if (msg == NULL)
+		return chat_reply_text(hc, ev, UNKNOWN_ACTION_TEXT) == 0 ? HANDLER_DONE :
+		    HANDLER_FAILED;
+	chat_vars(hc, ev, &vars, &name);
+	rc = chat_reply(hc, ev, msg, &vars);
+	free(name);
+	return rc == 0 ? HANDLER_DONE : HANDLER_FAILED;
+}
+
+enum handler_result
+postback_run(struct handler_ctx *hc, const struct event *ev, const struct postback *pb)
+{
+	const struct config_postback *cp;
+	struct msg_vars vars;
+	char *name = NULL;
+	int rc = 0;
+
+	if (pb->action == NULL)
+		return unknown_action(hc, ev, NULL, "no action in the data");
+	if ((cp = config_postback(hc->d->cfg, pb->action)) == NULL)
+		return unknown_action(hc, ev, pb->action, "no such action under postbacks");
+	if (strcmp(cp->flow, "reply") == 0) {
+		chat_vars(hc, ev, &vars, &name);
+		rc = chat_reply(hc, ev, cp->reply, &vars);
+		free(name);
+	} else if (strcmp(cp->flow, "menu") == 0) {
+		/* A fixed menu, or the one the data names: action=menu&to=ID */
+		const struct config_richmenu *menu = cp->menu;
+		const char *to = postback_get(pb, "to");
+
+		if (menu == NULL && (to == NULL ||
+		    (menu = config_richmenu(hc->d->cfg, to)) == NULL))
+			return unknown_action(hc, ev, pb->action, "no such rich menu");
+		rc = chat_link_menu(hc, ev, menu);
+	}
+	return rc == 0 ? HANDLER_DONE : HANDLER_FAILED;
+}
+
+static enum handler_result
+handle(struct handler_ctx *hc, const struct event *ev)
+{
+	struct postback pb;
+	enum handler_result res;
+	char why[128];
+
+	if (ev->platform != PLATFORM_LINE || strcmp(ev->type, "postback") != 0)
+		return HANDLER_NOT_MINE;
+	/* A tab switch (richmenuswitch) has happened on the phone already. */
+	if (ev->postback_params != NULL && strstr(ev->postback_params,
+	    "\"newRichMenuAliasId\"") != NULL)
+		return HANDLER_DONE;
+	if (postback_parse(ev->postback_data ? ev->postback_data : "", &pb, why,
+	    sizeof(why)) == -1)
+		return unknown_action(hc, ev, NULL, why);
+	res = postback_run(hc, ev, &pb);
+	postback_clear(&pb);
+	return res;
+}
+
+const struct handler handler_postback = { "postback", handle };

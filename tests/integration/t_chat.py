@@ -1,0 +1,330 @@
+"""t_chat.py: chat flows through the simulator: greetings with the display name, keyword
+auto-replies (normalised, hours, cooldown, fallback), postback routing, rich menu
+deploys (idempotent, dry run, contract) and per-user menu links, the LINE WORKS bot's
+rules and persistent menu, and config errors for chat sections."""
+import json
+import os
+import re
+import shutil
+import urllib.request
+
+from harness import REPO, USER, Daemon, expect, line_body, line_event, run_check, \
+    wait_until, works_message
+from t_outbox import CTL, Sim, config_for, contract_check, ctl
+
+CHAT = """
+company_name: 株式会社テスト
+messages:
+  greeting:
+    - text: "{display_name}さん、友だち追加ありがとうございます!{company_name}です。"
+  greeting_again:
+    - text: "{display_name}さん、おかえりなさい!"
+  postback_unknown: 申し訳ありません。この操作には対応していません。
+  price:
+    - template:
+        type: buttons
+        text: 料金はこちら
+        actions:
+          - { type: uri, label: 料金ページ, uri: "https://example.co.jp/price" }
+  hours: 営業時間は平日9時から18時です。
+  cancel: 解約のご相談ですね。
+  fallback: メッセージありがとうございます。
+  rep_help: ボットのヘルプです。
+auto_replies:
+  - match: { contains: [料金, 価格] }
+    reply: price
+  - match: { regex: "^(営業時間|何時まで)" }
+    reply: hours
+  - match: { exact: abc }
+    reply: hours
+  - match: { contains: 解約 }
+    cooldown: 1h
+    reply: cancel
+  - match: { exact: [担当者] }
+    action: faq
+  - fallback: fallback
+  - match: { exact: help }
+    platform: works
+    reply: rep_help
+postbacks:
+  faq: { reply: hours }
+  switch: menu
+rich_menus:
+  - id: main
+    default: true
+    image: main.png
+    size: { width: 2500, height: 1686 }
+    chat_bar_text: メニュー
+    alias: main
+    areas:
+      - bounds: [0, 0, 1250, 1686]
+        action: { type: postback, data: action=faq, display_text: よくある質問 }
+      - bounds: [1250, 0, 1250, 1686]
+        action: { type: richmenuswitch, alias: info, data: action=switch&to=info }
+  - id: info
+    image: info.png
+    size: { width: 2500, height: 843 }
+    chat_bar_text: その他
+    alias: info
+    areas:
+      - bounds: [0, 0, 2500, 843]
+        action: { type: richmenuswitch, alias: main, data: action=switch&to=main }
+"""
+
+
+def line_get(sim, path):
+    """What the simulated LINE holds, asked as the daemon would (with a token)."""
+    req = urllib.request.Request(sim.url(path), headers={"Authorization": "Bearer x"})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return json.loads(r.read())
+
+
+def chat_daemon(sim, extra=CHAT, **kw):
+    d = Daemon(config=config_for(sim) + extra, **kw)
+    for name in ("main.png", "info.png"):
+        shutil.copy(os.path.join(REPO, "config", "richmenu", name), d.path(name))
+    return d
+
+
+def replies(sim):
+    """The messages of every reply the simulator received, in order."""
+    return [json.loads(r["body"])["messages"] for r in sim.requests("/v2/bot/message/reply")]
+
+
+def send(d, *events):
+    r = d.post_line(line_body(*events))
+    expect(r.status == 200, r)
+
+
+def wait_replies(sim, n, timeout=10):
+    wait_until(lambda: len(replies(sim)) >= n, timeout, f"{n} replies")
+    return replies(sim)
+
+
+def test_follow_greets_with_display_name():
+    with Sim() as sim, chat_daemon(sim) as d:
+        sim.call("POST", "/_sim/profile", {"userId": USER, "displayName": "山田 花子"})
+        send(d, line_event(etype="follow"))
+        got = wait_replies(sim, 1)
+        expect(got[0] == [{"type": "text", "text":
+                           "山田 花子さん、友だち追加ありがとうございます!株式会社テストです。"}],
+               got)
+        users = d.query("SELECT follows, is_friend FROM users WHERE user_id = ?", (USER,))
+        expect(users == [(1, 1)], users)
+        # The profile was fetched once, before the greeting, and cached.
+        expect(len(sim.requests("/v2/bot/profile/")) == 1, sim.requests("/v2/bot/profile/"))
+
+
+def test_refollow_after_block_gets_the_other_greeting():
+    with Sim() as sim, chat_daemon(sim) as d:
+        sim.call("POST", "/_sim/profile", {"userId": USER, "displayName": "佐藤"})
+        send(d, line_event(etype="follow"))
+        wait_replies(sim, 1)
+        send(d, line_event(etype="unfollow"))
+        wait_until(lambda: d.query("SELECT is_friend FROM users")[0][0] == 0, 5, "unfollow")
+        send(d, line_event(etype="follow", follow={"isUnblocked": True}))
+        got = wait_replies(sim, 2)
+        expect(got[1] == [{"type": "text", "text": "佐藤さん、おかえりなさい!"}], got)
+        expect(len(replies(sim)) == 2, "unfollow must send nothing")
+
+
+def test_greeting_without_profile_uses_the_fallback_name():
+    with Sim() as sim, chat_daemon(sim) as d:
+        sim.call("POST", "/_sim/profile", {"userId": USER, "missing": True})
+        send(d, line_event(etype="follow"))
+        got = wait_replies(sim, 1)
+        expect(got[0][0]["text"].startswith("お客様さん"), got)
+
+
+def test_keywords_reply_in_rule_order_normalised():
+    with Sim() as sim, chat_daemon(sim) as d:
+        send(d, line_event(text="料金を教えて"))
+        got = wait_replies(sim, 1)
+        expect(got[0][0]["type"] == "template" and
+               got[0][0]["template"]["actions"][0]["uri"] == "https://example.co.jp/price",
+               got)
+        send(d, line_event(text="営業時間は?"))     # regex
+        send(d, line_event(text="ＡＢＣ"))           # full-width, upper case: exact abc
+        send(d, line_event(text="こんにちは"))       # fallback
+        got = wait_replies(sim, 4)
+        texts = [m[0].get("text") for m in got[1:]]
+        expect(texts == ["営業時間は平日9時から18時です。", "営業時間は平日9時から18時です。",
+                         "メッセージありがとうございます。"], texts)
+
+
+def test_cooldown_keeps_a_rule_quiet_per_user():
+    with Sim() as sim, chat_daemon(sim) as d:
+        send(d, line_event(text="解約したい"))
+        wait_replies(sim, 1)
+        send(d, line_event(text="解約の方法"))
+        send(d, line_event(text="解約", source={"type": "user", "userId": "U" + "e" * 32}))
+        got = wait_replies(sim, 2)
+        d.wait_processed()
+        got = replies(sim)
+        expect(len(got) == 2, f"the same user within the cooldown got a reply: {got}")
+        expect(d.wait_log(r"auto-reply cooling down"), "no cooldown log line")
+
+
+def test_auto_reply_can_run_a_postback_action():
+    with Sim() as sim, chat_daemon(sim) as d:
+        send(d, line_event(text="担当者"))
+        got = wait_replies(sim, 1)
+        expect(got[0][0]["text"] == "営業時間は平日9時から18時です。", got)
+
+
+def test_unknown_postback_gets_a_polite_reply():
+    with Sim() as sim, chat_daemon(sim) as d:
+        send(d, line_event(etype="postback", text="action=nosuch&x=1"))
+        got = wait_replies(sim, 1)
+        expect(got[0] == [{"type": "text", "text": "申し訳ありません。この操作には対応していません。"}],
+               got)
+        expect(d.wait_log(r'postback not understood.*action="nosuch"'), "no log line")
+        send(d, line_event(etype="postback", text="action=faq"))
+        got = wait_replies(sim, 2)
+        expect(got[1][0]["text"] == "営業時間は平日9時から18時です。", got)
+
+
+def test_tab_switch_postback_is_silent():
+    with Sim() as sim, chat_daemon(sim) as d:
+        send(d, line_event(etype="postback", postback={
+            "data": "action=switch&to=info",
+            "params": {"newRichMenuAliasId": "info", "status": "SUCCESS"}}))
+        d.wait_processed()
+        expect(replies(sim) == [], replies(sim))
+
+
+def test_richmenu_deploy_is_idempotent_and_matches_the_contract():
+    with Sim() as sim, chat_daemon(sim) as d:
+        plan = ctl(d, "richmenu", "deploy", "--dry-run")
+        expect("create  menu main" in plan and "create  menu info" in plan, plan)
+        expect(not [r for r in sim.requests("/v2/") if r["method"] != "GET"],
+               "a dry run changed something")
+        out = ctl(d, "richmenu", "deploy")
+        expect("done: 2 menu(s) to create" in out, out)
+        first = sim.requests("/v2/")
+        creates = [r for r in first if r["method"] == "POST" and r["path"] == "/v2/bot/richmenu"]
+        expect(len(creates) == 2, creates)
+        uploads = [r for r in first if r["path"].endswith("/content")]
+        expect(len(uploads) == 2 and all(r["headers"]["content-type"] == "image/png"
+                                         for r in uploads), uploads)
+        live = line_get(sim, "/v2/bot/richmenu/list")["richmenus"]
+        ids = {m["name"].split(":")[1]: m["richMenuId"] for m in live}
+        expect(line_get(sim, "/v2/bot/user/all/richmenu")["richMenuId"] == ids["main"], live)
+        aliases = {a["richMenuAliasId"]: a["richMenuId"]
+                   for a in line_get(sim, "/v2/bot/richmenu/alias/list")["aliases"]}
+        expect(aliases == {"main": ids["main"], "info": ids["info"]}, aliases)
+        stored = dict(d.query("SELECT menu_id, line_id FROM richmenus"))
+        expect(stored == ids, stored)
+        # Second deploy: nothing to create, nothing changed.
+        out = ctl(d, "richmenu", "deploy")
+        expect("done: 0 menu(s) to create, 0 other change(s)" in out, out)
+        second = sim.requests("/v2/")[len(first):]
+        expect(all(r["method"] == "GET" for r in second), second)
+        contract_check([r for r in first if not r["path"].endswith("/content")])
+
+
+def test_richmenu_deploy_replaces_a_changed_menu_and_deletes_the_old():
+    with Sim() as sim, chat_daemon(sim) as d:
+        ctl(d, "richmenu", "deploy")
+        old = {m["name"]: m["richMenuId"]
+               for m in line_get(sim, "/v2/bot/richmenu/list")["richmenus"]}
+        d.write_config(open(d.config_path).read().replace("chat_bar_text: その他",
+                                                          "chat_bar_text: もっと見る"))
+        out = ctl(d, "richmenu", "deploy")
+        expect("created menu info" in out and "keep    menu main" in out, out)
+        expect("update  alias info" in out and "delete  menu" in out, out)
+        live = line_get(sim, "/v2/bot/richmenu/list")["richmenus"]
+        expect(len(live) == 2, live)
+        old_info = [v for k, v in old.items() if k.startswith("shokai:info:")][0]
+        expect(old_info not in [m["richMenuId"] for m in live], live)
+
+
+def test_menu_postback_links_the_deployed_menu():
+    with Sim() as sim, chat_daemon(sim) as d:
+        ctl(d, "richmenu", "deploy")
+        info = d.query("SELECT line_id FROM richmenus WHERE menu_id = 'info'")[0][0]
+        send(d, line_event(etype="postback", text="action=switch&to=info"))
+        wait_until(lambda: sim.requests(f"/v2/bot/user/{USER}/richmenu/"), 10, "a link call")
+        links = sim.requests(f"/v2/bot/user/{USER}/richmenu/")
+        expect(links[0]["path"] == f"/v2/bot/user/{USER}/richmenu/{info}", links)
+
+
+def test_works_bot_answers_rep_commands():
+    with Sim() as sim, chat_daemon(sim) as d:
+        r = d.post_works(works_message(text="HELP"))
+        expect(r.status == 200, r)
+        wait_until(lambda: sim.requests("/v1.0/bots/"), 10, "a LINE WORKS message")
+        sent = sim.requests("/v1.0/bots/")
+        expect(json.loads(sent[0]["body"]) == {"content": {"type": "text",
+                                                           "text": "ボットのヘルプです。"}}, sent)
+
+
+def test_works_menu_deploy_sets_the_persistent_menu():
+    menu = """      persistent_menu:
+        - { type: message, label: ヘルプ, text: help }
+        - { type: uri, label: ポータル, uri: "https://example.co.jp/portal" }
+"""
+    with Sim() as sim:
+        cfg = config_for(sim).replace("lineworks:\n  bots:\n", "lineworks:\n  bots:\n", 1)
+        # the persistent menu goes at the end of the first bot's mapping
+        head, sep, tail = cfg.partition("\noutbox:")
+        d = Daemon(config=head + "\n" + menu + sep + tail + CHAT)
+        for name in ("main.png", "info.png"):
+            shutil.copy(os.path.join(REPO, "config", "richmenu", name), d.path(name))
+        with d:
+            out = ctl(d, "works-menu", "deploy")
+            expect("persistent menu set (2 actions)" in out, out)
+            got = sim.requests("/v1.0/bots/")
+            expect(got[0]["path"].endswith("/persistentmenu"), got)
+            expect(json.loads(got[0]["body"])["content"]["actions"][0] ==
+                   {"type": "message", "label": "ヘルプ", "text": "help"}, got)
+
+
+def check_errors(sim, extra):
+    d = chat_daemon(sim, extra=extra, start=False)
+    try:
+        return run_check(d.config_path)
+    finally:
+        shutil.rmtree(d.dir, ignore_errors=True)
+
+
+def test_chat_config_errors_say_where():
+    with Sim() as sim:
+        cases = [
+            (CHAT.replace("{company_name}です", "{compnay_name}です"),
+             r"messages.greeting\[0\].text: unknown placeholder \{compnay_name\}"),
+            (CHAT.replace("reply: price\n", "reply: prise\n"),
+             r"auto_replies\[0\]: no message named 'prise' under messages"),
+            (CHAT.replace('"^(営業時間|何時まで)"', '"^(営業時間"'),
+             r"auto_replies\[1\].regex: invalid regular expression"),
+            (CHAT.replace("alias: info\n    areas", "alias: infos\n    areas"),
+             r"rich_menus\[0\].areas\[1\].action.alias: no menu here has the alias 'info'"),
+            (CHAT.replace("size: { width: 2500, height: 843 }",
+                          "size: { width: 2500, height: 1686 }"),
+             r"rich_menus\[1\].image: \S+/info.png is 2500x843 pixels but the menu's size "
+             r"is 2500x1686"),
+            (CHAT.replace("action: faq", "action: nosuch"),
+             r"auto_replies\[4\].action: no postback action 'nosuch'"),
+            (CHAT.replace("postbacks:\n", "  - match: { contains: x }\n    hours: { days: mon-fry }"
+                          "\n    reply: hours\npostbacks:\n"),
+             r"auto_replies\[7\].hours.days: expected days"),
+        ]
+        for extra, pattern in cases:
+            rc, out, err = check_errors(sim, extra)
+            out += err
+            expect(rc != 0 and re.search(r"shokai.yaml:\d+:\d+: " + pattern, out),
+                   f"{pattern!r} not in:\n{out}")
+
+
+def test_example_config_is_valid():
+    """config/ as make run serves it (a checkout does not keep the secrets' mode 600)."""
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="shokai-example-")
+    try:
+        shutil.copytree(os.path.join(REPO, "config"), os.path.join(tmp, "config"))
+        for name in os.listdir(os.path.join(tmp, "config", "secrets")):
+            os.chmod(os.path.join(tmp, "config", "secrets", name), 0o600)
+        rc, out, err = run_check(os.path.join(tmp, "config", "shokai.yaml"))
+        expect(rc == 0, out + err)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -273,18 +273,18 @@ parse_match(struct cfg *c, struct cnode m, const char *what, struct config_rule 
 		}
 		r->kind = (enum match_kind)k;
 		if (r->kind == MATCH_REGEX) {
-			char *norm;
 			int rc;
 
 			if (v.node->type != YAML_SCALAR_NODE) {
 				cfg_err(c, v, "%s.regex: expected one pattern", what);
 				return;
 			}
-			/* Text is normalised before matching; so is the pattern, so that a
-			 * full-width letter in it still matches. */
-			norm = text_normalize(scalar(v));
+			/* Text is normalised (half-width, lower case) before matching. The
+			 * pattern is not: folding it would turn \\S into \\s. Write it
+			 * half-width; case does not matter. */
 			r->regex = xcalloc(1, sizeof(*r->regex));
-			if ((rc = regcomp(r->regex, norm, REG_EXTENDED | REG_NOSUB)) != 0) {
+			if ((rc = regcomp(r->regex, scalar(v), REG_EXTENDED | REG_ICASE |
+			    REG_NOSUB)) != 0) {
 				char why[128];
 
 				regerror(rc, r->regex, why, sizeof(why));
@@ -292,7 +292,6 @@ parse_match(struct cfg *c, struct cnode m, const char *what, struct config_rule 
 				free(r->regex);
 				r->regex = NULL;
 			}
-			free(norm);
 			return;
 		}
 		if (v.node->type == YAML_SCALAR_NODE && !is_null_scalar(v)) {

@@ -280,7 +280,7 @@ parse_match(struct cfg *c, struct cnode m, const char *what, struct config_rule 
 				return;
 			}
 			/* Text is normalised (half-width, lower case) before matching. The
-			 * pattern is not: folding it would turn \\S into \\s. Write it
+			 * pattern is not: folding it would turn \S into \s. Write it
 			 * half-width; case does not matter. */
 			r->regex = xcalloc(1, sizeof(*r->regex));
 			if ((rc = regcomp(r->regex, scalar(v), REG_EXTENDED | REG_ICASE |

@@ -48,35 +48,34 @@ live_read(struct daemon *d, const char *channel, struct live *l)
 	return 0;
 }
 
-/* The live menu with this name, or NULL. */
+/* In LINE's list (an array of objects), the want field of the object whose key field is
+ * value; NULL if none. */
 static const char *
-live_menu_named(const struct live *l, const char *name)
+live_find(const json_t *list, const char *key, const char *value, const char *want)
 {
-	json_t *m;
+	json_t *o;
 	size_t i;
 
-	json_array_foreach(json_object_get(l->menus, "richmenus"), i, m) {
-		const char *n = json_string_value(json_object_get(m, "name"));
+	json_array_foreach(list, i, o) {
+		const char *v = json_string_value(json_object_get(o, key));
 
-		if (n != NULL && strcmp(n, name) == 0)
-			return json_string_value(json_object_get(m, "richMenuId"));
+		if (v != NULL && strcmp(v, value) == 0)
+			return json_string_value(json_object_get(o, want));
 	}
 	return NULL;
 }
 
 static const char *
+live_menu_named(const struct live *l, const char *name)
+{
+	return live_find(json_object_get(l->menus, "richmenus"), "name", name, "richMenuId");
+}
+
+static const char *
 live_alias_target(const struct live *l, const char *alias)
 {
-	json_t *a;
-	size_t i;
-
-	json_array_foreach(json_object_get(l->aliases, "aliases"), i, a) {
-		const char *id = json_string_value(json_object_get(a, "richMenuAliasId"));
-
-		if (id != NULL && strcmp(id, alias) == 0)
-			return json_string_value(json_object_get(a, "richMenuId"));
-	}
-	return NULL;
+	return live_find(json_object_get(l->aliases, "aliases"), "richMenuAliasId", alias,
+	    "richMenuId");
 }
 
 /* Makes one menu: validate (does not use the hourly budget), create, upload the image.

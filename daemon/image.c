@@ -2,7 +2,6 @@
  * a wrong file is refused at config load rather than by LINE's upload (415 or 400)
  * after the menu has been created. The file comes from disk and is not trusted: every
  * read is checked against len first. */
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,22 +14,6 @@ static const unsigned char png_sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a,
  * when it is all there, so a file cut inside it is reported as cut. */
 #define PNG_IHDR_END	(8 + 8 + 13 + 4)
 #define PNG_DIM_MAX	0x7fffffffu	/* PNG spec: width and height fit in 31 bits */
-
-static void
-set_why(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 static uint32_t
 be32(const unsigned char *p)
@@ -51,22 +34,22 @@ png_probe(const unsigned char *d, size_t len, unsigned *width, unsigned *height,
 	uint32_t w, h;
 
 	if (len < PNG_IHDR_END) {
-		set_why(why, whylen, "truncated PNG header");
+		snprintf(why, whylen, "truncated PNG header");
 		return -1;
 	}
 	if (memcmp(d + 12, "IHDR", 4) != 0) {
-		set_why(why, whylen, "PNG does not start with an IHDR chunk");
+		snprintf(why, whylen, "PNG does not start with an IHDR chunk");
 		return -1;
 	}
 	if (be32(d + 8) != 13) {
-		set_why(why, whylen, "PNG IHDR chunk is %lu bytes, not 13",
+		snprintf(why, whylen, "PNG IHDR chunk is %lu bytes, not 13",
 		    (unsigned long)be32(d + 8));
 		return -1;
 	}
 	w = be32(d + 16);
 	h = be32(d + 20);
 	if (w == 0 || h == 0 || w > PNG_DIM_MAX || h > PNG_DIM_MAX) {
-		set_why(why, whylen, "PNG size %lux%lu is not valid", (unsigned long)w,
+		snprintf(why, whylen, "PNG size %lux%lu is not valid", (unsigned long)w,
 		    (unsigned long)h);
 		return -1;
 	}
@@ -91,24 +74,24 @@ jpeg_frame(const unsigned char *f, size_t seglen, size_t off, unsigned *width,
 	unsigned w, h, nf;
 
 	if (seglen < 8 || seglen != 8 + 3 * (size_t)f[7]) {
-		set_why(why, whylen, "JPEG frame header at offset %zu has a bad length", off);
+		snprintf(why, whylen, "JPEG frame header at offset %zu has a bad length", off);
 		return -1;
 	}
 	h = be16(f + 3);
 	w = be16(f + 5);
 	nf = f[7];
 	if (nf == 0) {
-		set_why(why, whylen, "JPEG frame header at offset %zu has no components", off);
+		snprintf(why, whylen, "JPEG frame header at offset %zu has no components", off);
 		return -1;
 	}
 	/* A height of 0 is legal but defers it to a DNL marker after the first scan,
 	 * which few decoders (and likely not LINE's) accept. */
 	if (h == 0) {
-		set_why(why, whylen, "JPEG height is left to a DNL marker (not supported)");
+		snprintf(why, whylen, "JPEG height is left to a DNL marker (not supported)");
 		return -1;
 	}
 	if (w == 0) {
-		set_why(why, whylen, "JPEG width is zero");
+		snprintf(why, whylen, "JPEG width is zero");
 		return -1;
 	}
 	*width = w;
@@ -129,11 +112,11 @@ jpeg_probe(const unsigned char *d, size_t len, unsigned *width, unsigned *height
 		unsigned char m;
 
 		if (pos >= len) {
-			set_why(why, whylen, "JPEG ends before its frame header");
+			snprintf(why, whylen, "JPEG ends before its frame header");
 			return -1;
 		}
 		if (d[pos] != 0xff) {
-			set_why(why, whylen, "JPEG has no marker at offset %zu", pos);
+			snprintf(why, whylen, "JPEG has no marker at offset %zu", pos);
 			return -1;
 		}
 		at = pos;
@@ -141,33 +124,33 @@ jpeg_probe(const unsigned char *d, size_t len, unsigned *width, unsigned *height
 		while (pos < len && d[pos] == 0xff)
 			pos++;
 		if (pos >= len) {
-			set_why(why, whylen, "JPEG ends before its frame header");
+			snprintf(why, whylen, "JPEG ends before its frame header");
 			return -1;
 		}
 		m = d[pos++];
 		if (m == 0x01 || (m >= 0xd0 && m <= 0xd7))
 			continue;	/* TEM, RSTn: no length, no payload */
 		if (m == 0xd9 || m == 0xda) {
-			set_why(why, whylen, "JPEG without a frame header");
+			snprintf(why, whylen, "JPEG without a frame header");
 			return -1;
 		}
 		if (m == 0x00 || m == 0xd8) {
-			set_why(why, whylen, "JPEG has a misplaced marker 0x%02x at offset %zu",
+			snprintf(why, whylen, "JPEG has a misplaced marker 0x%02x at offset %zu",
 			    m, at);
 			return -1;
 		}
 		if (len - pos < 2) {
-			set_why(why, whylen, "truncated JPEG segment at offset %zu", at);
+			snprintf(why, whylen, "truncated JPEG segment at offset %zu", at);
 			return -1;
 		}
 		seglen = be16(d + pos);
 		if (seglen < 2) {
-			set_why(why, whylen, "JPEG segment at offset %zu has length %zu", at,
+			snprintf(why, whylen, "JPEG segment at offset %zu has length %zu", at,
 			    seglen);
 			return -1;
 		}
 		if (seglen > len - pos) {
-			set_why(why, whylen, "truncated JPEG segment at offset %zu", at);
+			snprintf(why, whylen, "truncated JPEG segment at offset %zu", at);
 			return -1;
 		}
 		if (is_sof(m))
@@ -183,7 +166,7 @@ image_probe(const unsigned char *data, size_t len, enum image_type *type,
 	*type = IMAGE_UNKNOWN;
 	*width = *height = 0;
 	if (len == 0) {
-		set_why(why, whylen, "empty file");
+		snprintf(why, whylen, "empty file");
 		return -1;
 	}
 	if (memcmp(data, png_sig, len < sizeof(png_sig) ? len : sizeof(png_sig)) == 0) {
@@ -194,7 +177,7 @@ image_probe(const unsigned char *data, size_t len, enum image_type *type,
 	}
 	if (data[0] == 0xff && (len == 1 || data[1] == 0xd8)) {
 		if (len == 1) {
-			set_why(why, whylen, "truncated JPEG header");
+			snprintf(why, whylen, "truncated JPEG header");
 			return -1;
 		}
 		if (jpeg_probe(data, len, width, height, why, whylen) == -1)
@@ -202,7 +185,7 @@ image_probe(const unsigned char *data, size_t len, enum image_type *type,
 		*type = IMAGE_JPEG;
 		return 0;
 	}
-	set_why(why, whylen, "not a PNG or JPEG file");
+	snprintf(why, whylen, "not a PNG or JPEG file");
 	return -1;
 }
 

@@ -1,7 +1,6 @@
 /* postback.c: LINE postback data ("action=refer&campaign=winter%202026"), the string an
  * operator put into a rich menu area or button and LINE hands back on a tap. It is
  * parsed like an HTML form body because that is how operators write it. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,22 +8,6 @@
 #include "shokaid.h"
 
 #define POSTBACK_DATA_MAX	300	/* LINE's limit on an action's data */
-
-static void
-set_why(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 static int
 hexval(char c)
@@ -59,12 +42,12 @@ decode(const char *data, size_t from, size_t to, char *why, size_t whylen)
 		/* i + 2 < to also keeps the escape inside this part: "%4&1" is bad. */
 		if (i + 2 >= to || (hi = hexval(data[i + 1])) == -1 ||
 		    (lo = hexval(data[i + 2])) == -1) {
-			set_why(why, whylen, "bad %%-escape at offset %zu", i);
+			snprintf(why, whylen, "bad %%-escape at offset %zu", i);
 			goto err;
 		}
 		/* A NUL would cut the C string short and make two datas compare equal. */
 		if (hi == 0 && lo == 0) {
-			set_why(why, whylen, "decoded NUL byte at offset %zu", i);
+			snprintf(why, whylen, "decoded NUL byte at offset %zu", i);
 			goto err;
 		}
 		*o++ = (char)(hi << 4 | lo);
@@ -88,7 +71,7 @@ postback_parse(const char *data, struct postback *pb, char *why, size_t whylen)
 
 	memset(pb, 0, sizeof(*pb));
 	if (len > POSTBACK_DATA_MAX) {
-		set_why(why, whylen, "data is %zu bytes; LINE sends at most %d", len,
+		snprintf(why, whylen, "data is %zu bytes; LINE sends at most %d", len,
 		    POSTBACK_DATA_MAX);
 		return -1;
 	}
@@ -104,7 +87,7 @@ postback_parse(const char *data, struct postback *pb, char *why, size_t whylen)
 		eqp = memchr(data + start, '=', end - start);
 		eq = eqp != NULL ? (size_t)(eqp - data) : end;
 		if (eq == start) {
-			set_why(why, whylen, "empty key at offset %zu", start);
+			snprintf(why, whylen, "empty key at offset %zu", start);
 			goto err;
 		}
 		if ((key = decode(data, start, eq, why, whylen)) == NULL)
@@ -116,7 +99,7 @@ postback_parse(const char *data, struct postback *pb, char *why, size_t whylen)
 			free(key);
 		} else {
 			if (pb->n == POSTBACK_PARAMS_MAX) {
-				set_why(why, whylen, "more than %d parameters",
+				snprintf(why, whylen, "more than %d parameters",
 				    POSTBACK_PARAMS_MAX);
 				goto err;
 			}

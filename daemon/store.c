@@ -952,27 +952,27 @@ store_user_follow(struct store *s, const char *channel, const char *user_id, int
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int
-store_user_unfollow(struct store *s, const char *channel, const char *user_id, int64_t at)
+static int
+user_write(struct store *s, sqlite3_stmt *st, const char *channel, const char *user_id,
+    int64_t at)
 {
-	sqlite3_stmt *st = s->st[ST_USER_UNFOLLOW];
-
 	bind_text(st, 1, channel);
 	bind_text(st, 2, user_id);
 	sqlite3_bind_int64(st, 3, at);
 	return step_done(s, st);
 }
 
+int
+store_user_unfollow(struct store *s, const char *channel, const char *user_id, int64_t at)
+{
+	return user_write(s, s->st[ST_USER_UNFOLLOW], channel, user_id, at);
+}
+
 /* A user who writes before any follow we saw (a friend from before shokai). */
 int
 store_user_seen(struct store *s, const char *channel, const char *user_id, int64_t at)
 {
-	sqlite3_stmt *st = s->st[ST_USER_SEEN];
-
-	bind_text(st, 1, channel);
-	bind_text(st, 2, user_id);
-	sqlite3_bind_int64(st, 3, at);
-	return step_done(s, st);
+	return user_write(s, s->st[ST_USER_SEEN], channel, user_id, at);
 }
 
 /* 1 and records now when the rule may answer this user; 0 while it is cooling down. */

@@ -22,9 +22,12 @@
 static const char *const all_placeholders[] = { "display_name", "company_name",
     "sender_name", "rep_name", "rep_contact_url", "branch_name", "code", "invite_url",
     "share_url", "friend_name", "referral_id", "referrer_name", "claimed_at",
-    "coupon_code", NULL };
+    "coupon_code", "date", "time", "datetime", NULL };
 /* What greetings, auto-replies and postback replies provide. */
 const char *const chat_placeholders_line[] = { "display_name", "company_name", NULL };
+/* Postback replies also have what a date/time picker chose. */
+static const char *const postback_placeholders[] = { "display_name", "company_name", "date",
+    "time", "datetime", NULL };
 const char *const chat_placeholders_works[] = { "company_name", NULL };
 
 /* Built-in postback flows; the referral issue adds its own. */
@@ -451,7 +454,7 @@ parse_postbacks(struct cfg *c, struct cnode m)
 			if (get_str(c, v, what, "reply", &s) == 1 && map_get(v, "reply", &at)) {
 				pb->flow = xstrdup("reply");
 				pb->reply = use_message(c, at, what, s, PLATFORM_LINE,
-				    chat_placeholders_line);
+				    postback_placeholders);
 			}
 			free(s);
 			s = NULL;

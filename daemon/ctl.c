@@ -207,6 +207,35 @@ ctl_line_call(struct daemon *d, const char *channel, enum line_host host, const 
 	return rc;
 }
 
+/* Beside what is live: each menu of the config, and whether LINE has it as it is now. */
+static void
+richmenu_compare(const struct config *cf, const json_t *menus)
+{
+	if (cf->n_richmenus > 0)
+		printf("%-12s %s\n", "CONFIG MENU", "ON LINE");
+	for (size_t i = 0; i < cf->n_richmenus; i++) {
+		const struct config_richmenu *rm = &cf->richmenus[i];
+		char *name = xasprintf("shokai:%s:%s", rm->id, rm->hash), *prefix =
+		    xasprintf("shokai:%s:", rm->id);
+		const char *state = "not deployed";
+		json_t *m;
+		size_t k;
+
+		json_array_foreach(json_object_get(menus, "richmenus"), k, m) {
+			const char *n = json_string_value(json_object_get(m, "name"));
+
+			if (n != NULL && strcmp(n, name) == 0)
+				state = json_string_value(json_object_get(m, "richMenuId"));
+			else if (n != NULL && strncmp(n, prefix, strlen(prefix)) == 0 &&
+			    strcmp(state, "not deployed") == 0)
+				state = "changed since the last deploy";
+		}
+		printf("%-12s %s\n", rm->id, state);
+		free(name);
+		free(prefix);
+	}
+}
+
 static int
 richmenu_list(struct config *cf, const char *channel)
 {
@@ -243,6 +272,7 @@ richmenu_list(struct config *cf, const char *channel)
 			printf("alias %s -> %s\n",
 			    json_string_value(json_object_get(m, "richMenuAliasId")),
 			    json_string_value(json_object_get(m, "richMenuId")));
+		richmenu_compare(cf, menus);
 		rc = 0;
 	}
 	json_decref(menus);

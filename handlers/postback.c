@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "handlers.h"
 
 /* Said when an action is unknown and messages.postback_unknown is not set. */
@@ -35,6 +37,7 @@ unknown_action(struct handler_ctx *hc, const struct event *ev, const char *actio
 enum handler_result
 postback_run(struct handler_ctx *hc, const struct event *ev, const struct postback *pb)
 {
+	static const char *const picked[] = { "date", "time", "datetime" };
 	const struct config_postback *cp;
 	struct msg_vars vars;
 	char *name = NULL;
@@ -45,8 +48,16 @@ postback_run(struct handler_ctx *hc, const struct event *ev, const struct postba
 	if ((cp = config_postback(hc->d->cfg, pb->action)) == NULL)
 		return unknown_action(hc, ev, pb->action, "no such action under postbacks");
 	if (strcmp(cp->flow, "reply") == 0) {
+		/* What a date/time picker chose: {date}, {time}, {datetime}. */
+		json_t *params = ev->postback_params ? json_loads(ev->postback_params, 0, NULL) :
+		    NULL;
+
 		chat_vars(hc, ev, &vars, &name);
+		for (size_t i = 0; i < sizeof(picked) / sizeof(picked[0]); i++)
+			msg_vars_set(&vars, picked[i], json_string_value(json_object_get(params,
+			    picked[i])));
 		rc = chat_reply(hc, ev, cp->reply, &vars);
+		json_decref(params);
 		free(name);
 	} else if (strcmp(cp->flow, "menu") == 0) {
 		/* A fixed menu, or the one the data names: action=menu&to=ID */

@@ -27,6 +27,7 @@ messages:
         actions:
           - { type: uri, label: 料金ページ, uri: "https://example.co.jp/price" }
   hours: 営業時間は平日9時から18時です。
+  booked: "{date} {time}にご予約を承りました。"
   cancel: 解約のご相談ですね。
   fallback: メッセージありがとうございます。
   rep_help: ボットのヘルプです。
@@ -48,6 +49,7 @@ auto_replies:
     reply: rep_help
 postbacks:
   faq: { reply: hours }
+  book: { reply: booked }
   switch: menu
 rich_menus:
   - id: main
@@ -184,6 +186,14 @@ def test_unknown_postback_gets_a_polite_reply():
         expect(got[1][0]["text"] == "営業時間は平日9時から18時です。", got)
 
 
+def test_date_picker_choice_reaches_the_reply():
+    with Sim() as sim, chat_daemon(sim) as d:
+        send(d, line_event(etype="postback", postback={
+            "data": "action=book", "params": {"date": "2026-12-01"}}))
+        got = wait_replies(sim, 1)
+        expect(got[0][0]["text"] == "2026-12-01 にご予約を承りました。", got)
+
+
 def test_tab_switch_postback_is_silent():
     with Sim() as sim, chat_daemon(sim) as d:
         send(d, line_event(etype="postback", postback={
@@ -215,6 +225,9 @@ def test_richmenu_deploy_is_idempotent_and_matches_the_contract():
         expect(aliases == {"main": ids["main"], "info": ids["info"]}, aliases)
         stored = dict(d.query("SELECT menu_id, line_id FROM richmenus"))
         expect(stored == ids, stored)
+        listing = ctl(d, "richmenu", "list")
+        expect(re.search(r"^main\s+" + ids["main"], listing, re.M) and
+               re.search(r"^info\s+" + ids["info"], listing, re.M), listing)
         # Second deploy: nothing to create, nothing changed.
         out = ctl(d, "richmenu", "deploy")
         expect("done: 0 menu(s) to create, 0 other change(s)" in out, out)
@@ -230,6 +243,8 @@ def test_richmenu_deploy_replaces_a_changed_menu_and_deletes_the_old():
                for m in line_get(sim, "/v2/bot/richmenu/list")["richmenus"]}
         d.write_config(open(d.config_path).read().replace("chat_bar_text: その他",
                                                           "chat_bar_text: もっと見る"))
+        listing = ctl(d, "richmenu", "list")
+        expect(re.search(r"^info\s+changed since the last deploy", listing, re.M), listing)
         out = ctl(d, "richmenu", "deploy")
         expect("created menu info" in out and "keep    menu main" in out, out)
         expect("update  alias info" in out and "delete  menu" in out, out)
@@ -328,3 +343,45 @@ def test_example_config_is_valid():
         expect(rc == 0, out + err)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_reload_changes_replies_live():
+    import signal
+    with Sim() as sim, chat_daemon(sim) as d:
+        send(d, line_event(text="料金"))
+        got = wait_replies(sim, 1)
+        expect(got[0][0]["type"] == "template", got)
+        good = open(d.config_path).read()
+        d.write_config(good.replace("reply: price\n", "reply: nosuch\n"))
+        d.signal(signal.SIGHUP)
+        expect(d.wait_log(r"reload failed; the old config stays in force"), "bad reload")
+        send(d, line_event(text="料金"))
+        got = wait_replies(sim, 2)
+        expect(got[1][0]["type"] == "template", got)
+        d.write_config(good.replace("reply: price\n", "reply: hours\n"))
+        d.signal(signal.SIGHUP)
+        expect(d.wait_log(r"config reloaded"), "no reload")
+        send(d, line_event(text="料金"))
+        got = wait_replies(sim, 3)
+        expect(got[2][0]["text"] == "営業時間は平日9時から18時です。", got)
+
+
+def test_chat_replies_match_lines_contract():
+    """Greeting, buttons template, quick replies, the polite unknown-postback line and a
+    menu link, replayed against LINE's schema and the message validator."""
+    extra = CHAT.replace("  hours: 営業時間は平日9時から18時です。", """  hours:
+    - text: 営業時間は平日9時から18時です。
+      quick_replies:
+        - { type: message, label: 料金, text: 料金 }
+        - { type: postback, label: よくある質問, data: action=faq, display_text: よくある質問 }
+        - { type: datetimepicker, label: 予約, data: action=book, mode: date }""")
+    with Sim() as sim, chat_daemon(sim, extra=extra) as d:
+        ctl(d, "richmenu", "deploy")
+        sim.call("POST", "/_sim/profile", {"userId": USER, "displayName": "山田"})
+        send(d, line_event(etype="follow"), line_event(text="料金"),
+             line_event(text="営業時間"), line_event(etype="postback", text="action=nosuch"),
+             line_event(etype="postback", text="action=switch&to=info"))
+        wait_replies(sim, 4)
+        wait_until(lambda: sim.requests(f"/v2/bot/user/{USER}/richmenu/"), 10, "a link")
+        contract_check(sim.requests("/v2/bot/message/reply") +
+                       sim.requests(f"/v2/bot/user/{USER}/richmenu/"))

@@ -589,9 +589,10 @@ parse_menu_action(struct cfg *c, struct cnode m, const char *what)
 			}
 		}
 	}
-	free(type);
-	if (ok)
+	if (ok) {
+		free(type);
 		return a;
+	}
 fail:
 	free(type);
 	json_decref(a);
@@ -724,8 +725,10 @@ parse_richmenu(struct cfg *c, struct cnode m, const char *what, struct config_ri
 	if (map_get(m, "image", &v) && v.node->type == YAML_SCALAR_NODE)
 		load_menu_image(c, v, what, rm, width, height);
 	jareas = json_array();
-	if (map_get(m, "areas", &areas) && (areas.node->type != YAML_SEQUENCE_NODE ||
-	    list_len(areas) == 0 || list_len(areas) > RICHMENU_AREAS_MAX))
+	if (!map_get(m, "areas", &areas))
+		;	/* check_mapping said so */
+	else if (areas.node->type != YAML_SEQUENCE_NODE || list_len(areas) == 0 ||
+	    list_len(areas) > RICHMENU_AREAS_MAX)
 		cfg_err(c, areas, "%s.areas: expected a list of 1 to %d areas", what,
 		    RICHMENU_AREAS_MAX);
 	else {

@@ -318,6 +318,17 @@ def test_chat_config_errors_say_where():
                           "size: { width: 2500, height: 1686 }"),
              r"rich_menus\[1\].image: \S+/info.png is 2500x843 pixels but the menu's size "
              r"is 2500x1686"),
+            # An area action with an error, and a menu without areas (both once crashed
+            # the loader; found by make fuzz).
+            (CHAT.replace("data: action=faq, display_text: よくある質問",
+                          "data: action=faq, label: とても長いラベルはLINEが受け付けない二十文字超"),
+             r"rich_menus\[0\].areas\[0\].action.label: longer than 20 characters"),
+            (CHAT.replace("""    alias: info
+    areas:
+      - bounds: [0, 0, 2500, 843]
+        action: { type: richmenuswitch, alias: main, data: action=switch&to=main }""",
+                          "    alias: info"),
+             r"rich_menus\[1\]: missing required key 'areas'"),
             (CHAT.replace("action: faq", "action: nosuch"),
              r"auto_replies\[4\].action: no postback action 'nosuch'"),
             (CHAT.replace("postbacks:\n", "  - match: { contains: x }\n    hours: { days: mon-fry }"

@@ -931,6 +931,14 @@ parse_chat_sections(struct cfg *c)
 		parse_auto_replies(c, sec);
 	if (root_get(c, "rich_menu_rules", &sec))
 		parse_menu_rules(c, sec);
+	/* Display names are fetched before a batch only where some answer shows one. */
+	for (size_t i = 0; i < c->out->n_messages; i++) {
+		const struct config_message *m = &c->out->messages[i];
+
+		if (strcmp(m->name, "greeting") != 0 && strcmp(m->name, "greeting_again") != 0 &&
+		    name_in("display_name", msg_template_placeholders(m->line)))
+			c->out->replies_use_display_name = 1;
+	}
 	/* Event messages by their fixed names: their placeholders are checked too. */
 	for (size_t i = 0; i < c->out->n_messages; i++) {
 		const struct config_message *m = &c->out->messages[i];

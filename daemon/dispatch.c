@@ -132,8 +132,10 @@ prefetch_profiles(struct dispatch *ds, const struct event_list *batch)
 		const struct event *ev = &batch->v[i];
 
 		if (ev->platform != PLATFORM_LINE || ev->user_id == NULL ||
-		    ev->reply_token == NULL || (strcmp(ev->type, "follow") != 0 &&
-		    strcmp(ev->type, "message") != 0 && strcmp(ev->type, "postback") != 0))
+		    ev->reply_token == NULL)
+			continue;
+		if (strcmp(ev->type, "follow") != 0 && (!ds->d->cfg->replies_use_display_name ||
+		    (strcmp(ev->type, "message") != 0 && strcmp(ev->type, "postback") != 0)))
 			continue;
 		ds->fetching++;
 		profile_lookup(ds->d, ev->channel, ev->user_id, prefetched, ds);

@@ -133,6 +133,7 @@ struct config {
 	size_t	 n_richmenus;
 	struct config_menu_rule *menu_rules;
 	size_t	 n_menu_rules;
+	int	 replies_use_display_name;	/* some message other than a greeting does */
 };
 /* The chat configuration (config_chat.c): what customers and reps see. */
 struct config_message {

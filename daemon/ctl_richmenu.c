@@ -78,6 +78,18 @@ live_alias_target(const struct live *l, const char *alias)
 	    "richMenuId");
 }
 
+/* A call without a body on path_prefix + id: deletes, and setting the default. */
+static int
+line_plain(struct daemon *d, const char *channel, const char *method,
+    const char *path_prefix, const char *id)
+{
+	char *path = xasprintf("%s%s", path_prefix, id);
+	int rc = ctl_line_call(d, channel, LINE_HOST_API, method, path, NULL, NULL, 0, NULL);
+
+	free(path);
+	return rc;
+}
+
 /* Makes one menu: validate (does not use the hourly budget), create, upload the image.
  * Returns LINE's new id (caller frees) or NULL. */
 static char *
@@ -105,10 +117,7 @@ create_menu(struct daemon *d, const char *channel, const struct config_richmenu 
 	if (ctl_line_call(d, channel, LINE_HOST_DATA, "POST", path, rm->image_type, rm->image,
 	    rm->image_len, NULL) == -1) {
 		/* A menu without its image is useless and cannot get one later: drop it. */
-		char *del = xasprintf("/v2/bot/richmenu/%s", id);
-
-		ctl_line_call(d, channel, LINE_HOST_API, "DELETE", del, NULL, NULL, 0, NULL);
-		free(del);
+		line_plain(d, channel, "DELETE", "/v2/bot/richmenu/", id);
 		free(id);
 		id = NULL;
 	}
@@ -194,16 +203,9 @@ deploy_channel(struct daemon *d, const char *channel, int dry_run)
 	    strcmp(l.default_id, want_default) != 0)) {
 		changes++;
 		printf("  default -> %s\n", want_default);
-		if (!dry_run) {
-			char *path = xasprintf("/v2/bot/user/all/richmenu/%s", want_default);
-
-			rc = ctl_line_call(d, channel, LINE_HOST_API, "POST", path, NULL, NULL, 0,
-			    NULL);
-			free(path);
-			if (rc == -1)
-				goto done;
-			rc = -1;
-		}
+		if (!dry_run && line_plain(d, channel, "POST", "/v2/bot/user/all/richmenu/",
+		    want_default) == -1)
+			goto done;
 	}
 	/* 4. Menus this tool made that the config no longer has, and their aliases. */
 	json_array_foreach(json_object_get(l.menus, "richmenus"), i, m) {
@@ -233,26 +235,13 @@ deploy_channel(struct daemon *d, const char *channel, int dry_run)
 				continue;	/* re-pointed above */
 			changes++;
 			printf("  delete  alias %s\n", alias);
-			if (!dry_run) {
-				char *path = xasprintf("/v2/bot/richmenu/alias/%s", alias);
-
-				ctl_line_call(d, channel, LINE_HOST_API, "DELETE", path, NULL, NULL, 0,
-				    NULL);
-				free(path);
-			}
+			if (!dry_run)
+				line_plain(d, channel, "DELETE", "/v2/bot/richmenu/alias/", alias);
 		}
 		changes++;
 		printf("  delete  menu %s (%s)\n", id, name);
-		if (!dry_run) {
-			char *path = xasprintf("/v2/bot/richmenu/%s", id);
-
-			rc = ctl_line_call(d, channel, LINE_HOST_API, "DELETE", path, NULL, NULL, 0,
-			    NULL);
-			free(path);
-			if (rc == -1)
-				goto done;
-			rc = -1;
-		}
+		if (!dry_run && line_plain(d, channel, "DELETE", "/v2/bot/richmenu/", id) == -1)
+			goto done;
 	}
 	/* 5. What the daemon links per user. */
 	for (i = 0; !dry_run && i < cf->n_richmenus; i++)

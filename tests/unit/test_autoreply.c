@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "../../handlers/handlers.h"
 
 static char dir[256];
@@ -22,15 +24,7 @@ static char dir[256];
 static void
 write_file(const char *name, const char *text, mode_t mode)
 {
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	chmod(path, mode);
+	assert_int_equal(test_write_file(dir, name, text, mode), 0);
 }
 
 static const char *const yaml =

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 /* Reads a whole file into a NUL-terminated buffer the caller frees; NULL if absent. */
 static inline char *
@@ -23,6 +24,21 @@ test_read_file(const char *path, size_t *len)
 	buf[*len] = '\0';
 	fclose(f);
 	return buf;
+}
+
+/* Writes text to dir/name with mode (secret files must be 0600). */
+static inline int
+test_write_file(const char *dir, const char *name, const char *text, unsigned mode)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	fputs(text, f);
+	fclose(f);
+	return chmod(path, (mode_t)mode);
 }
 
 /* The shared/ folder beside the repository (SHOKAI_SHARED overrides). */

@@ -599,6 +599,15 @@ int image_probe(const unsigned char *data, size_t len, enum image_type *,
     unsigned *width, unsigned *height, char *why, size_t whylen);
 const char *image_content_type(enum image_type);
 
+/* refcode.c: referral codes: 8 Crockford base32 characters (40 random bits) and a
+ * check character. */
+#define REFCODE_LEN	9
+int refcode_new(char out[REFCODE_LEN + 1]);
+/* 0 with the canonical (upper case) form in out when code is a well-formed code. */
+int refcode_valid(const char *code, char out[REFCODE_LEN + 1]);
+/* Well-formed codes found in a customer's text (any width, case, spaced), at most max. */
+size_t refcode_find(const char *text, char out[][REFCODE_LEN + 1], size_t max);
+
 /* fault.c: named crash points for tests (built only with -DSHOKAI_FAULT_HOOKS). */
 int fault_enabled(const char *point);
 

@@ -608,6 +608,25 @@ int refcode_valid(const char *code, char out[REFCODE_LEN + 1]);
 /* Well-formed codes found in a customer's text (any width, case, spaced), at most max. */
 size_t refcode_find(const char *text, char out[][REFCODE_LEN + 1], size_t max);
 
+/* referral_fsm.c: the referral and reward state machines. */
+enum ref_state { REF_HELD, REF_CLAIMED, REF_CONTACTED, REF_MEETING, REF_WON, REF_LOST,
+	REF_SUSPICIOUS, REF_REJECTED, REF_STATE_COUNT };
+enum reward_state { REWARD_PENDING, REWARD_APPROVED, REWARD_ISSUED, REWARD_VOIDED,
+	REWARD_STATE_COUNT };
+enum { ACTOR_SYSTEM = 1, ACTOR_REP = 2, ACTOR_OPERATOR = 4 };
+/* 0 when actor may make the move; -1 with why ("a rep cannot move ...") otherwise. */
+int ref_transition_check(enum ref_state from, enum ref_state to, unsigned actor, char *why,
+    size_t whylen);
+int reward_transition_check(enum reward_state from, enum reward_state to, unsigned actor,
+    char *why, size_t whylen);
+int ref_state_final(enum ref_state);
+const char *ref_state_name(enum ref_state);
+const char *reward_state_name(enum reward_state);
+int ref_state_parse(const char *name, enum ref_state *);
+int reward_state_parse(const char *name, enum reward_state *);
+/* A rep's word (対応開始, 成約, won, ...) for the state it means; -1 if none. */
+int ref_state_from_word(const char *word, enum ref_state *);
+
 /* fault.c: named crash points for tests (built only with -DSHOKAI_FAULT_HOOKS). */
 int fault_enabled(const char *point);
 

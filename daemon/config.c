@@ -475,7 +475,7 @@ valid_id(const char *s)
 	return 1;
 }
 
-static int
+int
 valid_http_url(const char *s)
 {
 	return (strncmp(s, "http://", 7) == 0 && s[7] != '\0') ||
@@ -483,7 +483,7 @@ valid_http_url(const char *s)
 }
 
 /* Gets a required URL and drops a trailing '/', so "{base}/path" joins cleanly. */
-static void
+void
 get_url(struct cfg *c, struct cnode m, const char *what, const char *key, char **out)
 {
 	struct cnode v;
@@ -879,7 +879,8 @@ load_file(struct cfg *c, const char *path, struct cnode *from)
  * included file may only hold keys the main file does not. */
 static const char *const toplevel_keys[] = { "server", "storage", "log", "timezone",
     "company_name", "include", "line", "lineworks", "outbox", "messages", "auto_replies",
-    "postbacks", "rich_menus", "rich_menu_rules", NULL };
+    "postbacks", "rich_menus", "rich_menu_rules", "branches", "reps", "reps_csv", "campaigns",
+    "referral", NULL };
 
 int
 root_get(struct cfg *c, const char *key, struct cnode *out)
@@ -1002,6 +1003,7 @@ config_free(struct config *cf)
 		free_works_bot(&cf->works_bots[i]);
 	free(cf->works_bots);
 	free_chat(cf);
+	free_referral(cf);
 	free(cf);
 }
 
@@ -1066,6 +1068,7 @@ config_load(const char *path, struct config_errors *errs)
 		parse_toplevel_strings(&c, r);
 	}
 	parse_chat_sections(&c);
+	parse_referral_sections(&c);
 	if (!root_get(&c, "server", &sec))
 		cfg_err(&c, root, "missing required key 'server'");
 	if (!root_get(&c, "storage", &sec))

@@ -137,7 +137,7 @@ parse_messages(struct cfg *c, struct cnode m)
 
 /* A message used where only some placeholders have values: anything else would reach
  * a customer as an empty gap, so it is refused here. */
-static const struct config_message *
+const struct config_message *
 use_message(struct cfg *c, struct cnode at, const char *what, const char *name,
     enum platform platform, const char *const *provided)
 {

@@ -53,6 +53,9 @@ int get_duration(struct cfg *, struct cnode m, const char *what, const char *key
     int64_t min_ms, int64_t max_ms, int *out_ms);
 char *resolve_path(const char *base_file, const char *path);
 int valid_id(const char *);
+int valid_http_url(const char *);
+/* A URL (http or https) without its trailing '/'. */
+void get_url(struct cfg *, struct cnode m, const char *what, const char *key, char **out);
 size_t list_len(struct cnode list);
 struct cnode list_item(struct cnode list, size_t i);
 
@@ -63,6 +66,13 @@ int root_get(struct cfg *, const char *key, struct cnode *out);
 void parse_chat_sections(struct cfg *);
 struct json_t *parse_persistent_menu(struct cfg *, struct cnode list, const char *what);
 void free_chat(struct config *);
+/* Checks that message name exists and uses only the placeholders provided. */
+const struct config_message *use_message(struct cfg *, struct cnode at, const char *what,
+    const char *name, enum platform, const char *const *provided);
+
+/* config_referral.c: branches, reps, campaigns and the referral settings. */
+void parse_referral_sections(struct cfg *);
+void free_referral(struct config *);
 extern const char *const chat_placeholders_line[];
 extern const char *const chat_placeholders_works[];
 

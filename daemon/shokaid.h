@@ -96,6 +96,49 @@ struct config_works_bot {
 	char	*api_base;
 	struct json_t *persistent_menu;	/* {"content":{"actions":[...]}}, or NULL */
 };
+/* The referral configuration (config_referral.c). */
+struct config_branch {
+	char	*code;
+	char	*name;
+	char	*contact_url;		/* for customers without a rep; may be NULL */
+	char	**managers;		/* rep codes that may act on every referral here */
+	size_t	 n_managers;
+};
+struct config_rep {
+	char	*code;			/* what customers send to be tied to the rep */
+	char	*name;
+	const struct config_branch *branch;
+	char	*works_user_id;		/* LINE WORKS member: notifications go here */
+	char	*contact_url;		/* NULL with contact_auto: fetched from LINE WORKS */
+	int	 contact_auto;
+};
+enum campaign_period { PERIOD_DAY, PERIOD_WEEK, PERIOD_MONTH };
+struct config_reward_side {
+	char	*pool;			/* coupon pool; NULL: no reward for this side */
+	const struct config_message *message;
+};
+struct config_campaign {
+	char	*id;
+	char	*name;
+	char	 starts[11], ends[11];	/* YYYY-MM-DD, local dates, both inclusive */
+	int	 exclude_existing_friends;
+	int	 max_claims;		/* per referrer per period; 0: no cap */
+	enum campaign_period max_claims_per;
+	int	 velocity_claims;	/* more claims than this for one code ... */
+	int	 velocity_within_ms;	/* ... within this: held for review */
+	int	 show_friend_name;	/* to the referrer; masked otherwise */
+	int	 due_on_won;		/* reward due on the rep's "won"; else on claim */
+	int	 approval_auto;
+	int	 hold_ms;		/* wait between due and approved */
+	struct config_reward_side referrer, referee;
+};
+struct config_referral {
+	char	*notify_bot;		/* LINE WORKS bot id that notifies reps */
+	char	*sender_name_fallback;	/* when LINE gives no profile */
+	char	*contact_url;		/* the company's, for customers with no rep or branch */
+	int	 invite_rate_per_min;	/* GET /r/{code} per client */
+};
+
 struct config {
 	char	*path;			/* the main file, as given */
 	char	*listen_host;
@@ -134,6 +177,13 @@ struct config {
 	struct config_menu_rule *menu_rules;
 	size_t	 n_menu_rules;
 	int	 replies_use_display_name;	/* some message other than a greeting does */
+	struct config_branch *branches;
+	size_t	 n_branches;
+	struct config_rep *reps;
+	size_t	 n_reps;
+	struct config_campaign *campaigns;
+	size_t	 n_campaigns;
+	struct config_referral referral;
 };
 /* The chat configuration (config_chat.c): what customers and reps see. */
 struct config_message {
@@ -202,6 +252,11 @@ const struct config_works_bot *config_works_bot(const struct config *, const cha
 const struct config_message *config_message(const struct config *, const char *name);
 const struct config_postback *config_postback(const struct config *, const char *action);
 const struct config_richmenu *config_richmenu(const struct config *, const char *id);
+const struct config_branch *config_branch(const struct config *, const char *code);
+const struct config_rep *config_rep(const struct config *, const char *code);
+/* The campaign running on a local date (YYYY-MM-DD): the first in file order whose
+ * window holds it; NULL when none does. */
+const struct config_campaign *config_campaign_on(const struct config *, const char *date);
 /* Parses "10s", "500ms", "2m", "1h", "14d" into milliseconds; -1 if malformed. */
 int64_t config_parse_duration_ms(const char *);
 /* Parses "256KiB", "1MiB", "4096" into bytes; -1 if malformed. */

@@ -1,0 +1,234 @@
+/* test_referral_config.c: branches, reps (YAML and CSV), campaigns and the referral
+ * settings as loaded, and their errors with file and line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../daemon/shokaid.h"
+#include "testutil.h"
+
+static char dir[256];
+
+static const char *const base =
+    "server: { listen: 127.0.0.1:8080, max_body: 256KiB }\n"
+    "storage: { sqlite: test.db }\n"
+    "line:\n"
+    "  channels:\n"
+    "    - { id: main, basic_id: \"@1\", channel_secret_file: secret,\n"
+    "        access_token_file: secret, api_base: \"http://127.0.0.1:9\",\n"
+    "        api_data_base: \"http://127.0.0.1:9\" }\n"
+    "messages:\n"
+    "  reward_referrer: \"ご紹介特典です: {coupon_code}\"\n"
+    "  reward_bad: \"{rep_name}より\"\n";
+
+static const char *const good =
+    "branches:\n"
+    "  - code: shinjuku\n"
+    "    name: 新宿支店\n"
+    "    contact_url: https://example.co.jp/shinjuku\n"
+    "    managers: [R001]\n"
+    "reps:\n"
+    "  - { code: R001, name: 高橋 美咲, branch: shinjuku,\n"
+    "      lineworks_user_id: takahashi@example.co.jp, contact_url: auto }\n"
+    "  - { code: R012, name: 佐藤 健, branch: shinjuku, contact_url: \"https://works.do/x\" }\n"
+    "campaigns:\n"
+    "  - id: winter-2026\n"
+    "    name: 冬のご紹介キャンペーン\n"
+    "    starts: 2026-12-01\n"
+    "    ends: 2027-02-28\n"
+    "    rules:\n"
+    "      attribution: first_touch\n"
+    "      exclude_existing_friends: false\n"
+    "      max_claims_per_referrer: { count: 10, per: month }\n"
+    "      velocity: { claims: 5, within: 10m, then: review }\n"
+    "    reward:\n"
+    "      due_on: won\n"
+    "      approval: manual\n"
+    "      hold: 14d\n"
+    "      referrer: { pool: quo-1000, message: reward_referrer }\n"
+    "  - { id: spring, name: 春, starts: 2027-03-01, ends: 2027-05-31 }\n";
+
+static struct config *
+load(const char *extra, char **errors)
+{
+	char path[512], *text = xasprintf("%s%s", base, extra);
+	struct config_errors errs = { 0 };
+	struct config *cf;
+	size_t len = 0;
+
+	test_write_file(dir, "shokai.yaml", text, 0644);
+	free(text);
+	snprintf(path, sizeof(path), "%s/shokai.yaml", dir);
+	cf = config_load(path, &errs);
+	*errors = xstrdup("");
+	for (size_t i = 0; i < errs.n; i++) {
+		char *more = xasprintf("%s%s\n", *errors, errs.lines[i] + strlen(dir) + 1);
+
+		free(*errors);
+		*errors = more;
+		len++;
+	}
+	config_errors_clear(&errs);
+	return cf;
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/shokai-test-refcfg-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	return test_write_file(dir, "secret", "s3cret\n", 0600);
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[300];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void
+test_good(void **state)
+{
+	char *errors;
+	struct config *cf = load(good, &errors);
+	const struct config_campaign *cp;
+	const struct config_rep *r;
+
+	(void)state;
+	assert_string_equal(errors, "");
+	assert_non_null(cf);
+	assert_int_equal(cf->n_branches, 1);
+	assert_int_equal(cf->n_reps, 2);
+	r = config_rep(cf, "r001");		/* customers type codes in any case */
+	assert_non_null(r);
+	assert_string_equal(r->name, "高橋 美咲");
+	assert_ptr_equal(r->branch, &cf->branches[0]);
+	assert_true(r->contact_auto);
+	assert_string_equal(config_rep(cf, "R012")->contact_url, "https://works.do/x");
+	cp = config_campaign_on(cf, "2026-12-01");
+	assert_non_null(cp);
+	assert_string_equal(cp->id, "winter-2026");
+	assert_false(cp->exclude_existing_friends);
+	assert_int_equal(cp->max_claims, 10);
+	assert_int_equal(cp->max_claims_per, PERIOD_MONTH);
+	assert_int_equal(cp->velocity_claims, 5);
+	assert_int_equal(cp->velocity_within_ms, 600000);
+	assert_true(cp->due_on_won);
+	assert_false(cp->approval_auto);
+	assert_int_equal(cp->hold_ms, 14 * 86400 * 1000);
+	assert_string_equal(cp->referrer.pool, "quo-1000");
+	assert_string_equal(cp->referrer.message->name, "reward_referrer");
+	assert_null(cp->referee.pool);
+	assert_string_equal(config_campaign_on(cf, "2027-02-28")->id, "winter-2026");
+	assert_string_equal(config_campaign_on(cf, "2027-03-01")->id, "spring");
+	assert_null(config_campaign_on(cf, "2026-11-30"));
+	assert_true(config_campaign_on(cf, "2027-06-01") == NULL);
+	assert_true(cf->campaigns[1].exclude_existing_friends);	/* the default */
+	assert_string_equal(cf->referral.sender_name_fallback, "お客様");
+	free(errors);
+	config_free(cf);
+}
+
+static void
+test_reps_from_csv(void **state)
+{
+	char *errors;
+	struct config *cf;
+
+	(void)state;
+	test_write_file(dir, "reps.csv",
+	    "\xEF\xBB\xBF" "code,name,branch,lineworks_user_id,contact_url\r\n"
+	    "R001,\"高橋, 美咲\",shinjuku,takahashi@example.co.jp,auto\r\n"
+	    "R012,\"佐藤 \"\"健\"\"\",,,https://works.do/x\r\n", 0644);
+	cf = load("branches: [{ code: shinjuku, name: 新宿支店 }]\nreps_csv: reps.csv\n",
+	    &errors);
+	assert_string_equal(errors, "");
+	assert_non_null(cf);
+	assert_int_equal(cf->n_reps, 2);
+	assert_string_equal(cf->reps[0].name, "高橋, 美咲");
+	assert_string_equal(cf->reps[1].name, "佐藤 \"健\"");
+	assert_null(cf->reps[1].branch);
+	free(errors);
+	config_free(cf);
+}
+
+static void
+test_errors(void **state)
+{
+	static const struct {
+		const char	*yaml;
+		const char	*csv;
+		const char	*expect;
+	} cases[] = {
+		{ "branches: [{ code: a, name: A }]\nreps: [{ code: R1, name: X, branch: b }]\n",
+		    NULL, "shokai.yaml:12:8: rep R1: no branch 'b' under branches\n" },
+		{ "branches: [{ code: a, name: A, managers: [R9] }]\n"
+		    "reps: [{ code: R1, name: X }]\n",
+		    NULL, "shokai.yaml:12:7: branches[0].managers: no rep 'R9' under reps\n" },
+		{ "reps: [{ code: R1, name: X }, { code: r1, name: Y }]\n", NULL,
+		    "shokai.yaml:11:7: reps: code 'r1' is used twice\n" },
+		{ "campaigns: [{ id: c, name: C, starts: 2026-12-01, ends: 2026-11-01 }]\n", NULL,
+		    "shokai.yaml:11:57: campaigns[0]: ends (2026-11-01) is before starts "
+		    "(2026-12-01)\n" },
+		{ "campaigns: [{ id: c, name: C, starts: 12/01, ends: 2026-11-01 }]\n", NULL,
+		    "shokai.yaml:11:39: campaigns[0].starts: expected a date such as 2026-12-01\n" },
+		{ "campaigns: [{ id: c, name: C, starts: 2026-12-01, ends: 2027-01-01,\n"
+		    "  rules: { velocity: { claims: 3, within: 1m, then: drop } } }]\n", NULL,
+		    "shokai.yaml:12:53: campaigns[0].rules.velocity.then: only review (held for "
+		    "an operator); claims are never dropped silently\n" },
+		{ "campaigns: [{ id: c, name: C, starts: 2026-12-01, ends: 2027-01-01,\n"
+		    "  reward: { referee: { pool: p, message: reward_bad } } }]\n", NULL,
+		    "shokai.yaml:12:42: campaigns[0].reward.referee: message 'reward_bad' uses "
+		    "{rep_name}, which is not known here (known: {display_name}, {company_name}, "
+		    "{coupon_code}, {friend_name})\n" },
+		{ "referral: { notify_bot: nosuch }\n", NULL,
+		    "shokai.yaml:11:25: referral.notify_bot: no LINE WORKS bot 'nosuch' under "
+		    "lineworks.bots\n" },
+		{ "reps_csv: reps.csv\n", "code,nom\nR1,X\n",
+		    "reps.csv:1:1: unknown column 'nom' (known: code, name, branch, "
+		    "lineworks_user_id, contact_url)\n"
+		    "reps.csv:1:1: the header needs the columns code and name\n"
+		    "reps.csv:2:1: rep R1: missing name\n" },
+		{ "reps_csv: reps.csv\n", "code,name\nR1,\"X\nR2,Y,Z\n",
+		    "reps.csv:2:1: cannot read this line as CSV (a quote left open, or more than "
+		    "16 columns)\n"
+		    "reps.csv:3:1: 3 columns; the header has 2\n" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *errors;
+		struct config *cf;
+
+		if (cases[i].csv != NULL)
+			test_write_file(dir, "reps.csv", cases[i].csv, 0644);
+		cf = load(cases[i].yaml, &errors);
+		if (cf != NULL || strcmp(errors, cases[i].expect) != 0)
+			fail_msg("case %zu: got\n%s\nwant\n%s", i, errors, cases[i].expect);
+		free(errors);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good),
+		cmocka_unit_test(test_reps_from_csv),
+		cmocka_unit_test(test_errors),
+	};
+
+	log_init(LOG_ERROR);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

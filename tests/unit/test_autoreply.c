@@ -28,13 +28,7 @@ write_file(const char *name, const char *text, mode_t mode)
 }
 
 static const char *const yaml =
-    "server: { listen: 127.0.0.1:8080, max_body: 256KiB }\n"
-    "storage: { sqlite: test.db }\n"
-    "line:\n"
-    "  channels:\n"
-    "    - { id: main, basic_id: \"@1\", channel_secret_file: secret,\n"
-    "        access_token_file: secret, api_base: \"http://127.0.0.1:9\",\n"
-    "        api_data_base: \"http://127.0.0.1:9\" }\n"
+    TEST_CONFIG_HEAD
     "    - { id: other, basic_id: \"@2\", channel_secret_file: secret,\n"
     "        access_token_file: secret, api_base: \"http://127.0.0.1:9\",\n"
     "        api_data_base: \"http://127.0.0.1:9\" }\n"
@@ -75,12 +69,9 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[300];
-
 	(void)state;
 	config_free(cf);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return test_rmdir(dir);
 }
 
 /* A local (Asia/Tokyo) time: 2026-11-27 is a Friday. */

@@ -16,13 +16,7 @@
 static char dir[256];
 
 static const char *const base =
-    "server: { listen: 127.0.0.1:8080, max_body: 256KiB }\n"
-    "storage: { sqlite: test.db }\n"
-    "line:\n"
-    "  channels:\n"
-    "    - { id: main, basic_id: \"@1\", channel_secret_file: secret,\n"
-    "        access_token_file: secret, api_base: \"http://127.0.0.1:9\",\n"
-    "        api_data_base: \"http://127.0.0.1:9\" }\n"
+    TEST_CONFIG_HEAD
     "messages:\n"
     "  reward_referrer: \"ご紹介特典です: {coupon_code}\"\n"
     "  reward_bad: \"{rep_name}より\"\n";
@@ -90,11 +84,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[300];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return test_rmdir(dir);
 }
 
 static void

@@ -41,6 +41,27 @@ test_write_file(const char *dir, const char *name, const char *text, unsigned mo
 	return chmod(path, (mode_t)mode);
 }
 
+/* Removes a test's temp folder and everything in it. */
+static inline int
+test_rmdir(const char *dir)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* The start of a valid config: server, storage and one LINE channel "main" whose
+ * secrets are in the file "secret". */
+#define TEST_CONFIG_HEAD \
+    "server: { listen: 127.0.0.1:8080, max_body: 256KiB }\n" \
+    "storage: { sqlite: test.db }\n" \
+    "line:\n" \
+    "  channels:\n" \
+    "    - { id: main, basic_id: \"@1\", channel_secret_file: secret,\n" \
+    "        access_token_file: secret, api_base: \"http://127.0.0.1:9\",\n" \
+    "        api_data_base: \"http://127.0.0.1:9\" }\n"
+
 /* The shared/ folder beside the repository (SHOKAI_SHARED overrides). */
 static inline const char *
 test_shared_dir(void)

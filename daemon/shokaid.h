@@ -366,6 +366,43 @@ int store_richmenu_get(struct store *, const char *channel, const char *menu_id,
     char **line_id, char **hash);
 int store_richmenu_put(struct store *, const char *channel, const char *menu_id,
     const char *hash, const char *line_id);
+/* refcode.c: referral codes: 8 Crockford base32 characters (40 random bits) and a
+ * check character. */
+#define REFCODE_LEN	9
+int refcode_new(char out[REFCODE_LEN + 1]);
+/* 0 with the canonical (upper case) form in out when code is a well-formed code. */
+int refcode_valid(const char *code, char out[REFCODE_LEN + 1]);
+/* Well-formed codes found in a customer's text (any width, case, spaced), at most max. */
+size_t refcode_find(const char *text, char out[][REFCODE_LEN + 1], size_t max);
+
+/* Referral state (store_referral.c). */
+struct refcode_owner {
+	char	*channel;
+	char	*user_id;
+	char	*campaign;
+	int64_t	 issued_at;
+};
+/* One row of referral_events: what happened, to whom, by whom and why. */
+struct ref_event {
+	int64_t		 at;		/* 0: now */
+	const char	*type;		/* issued, clicked, claimed, rejected, held, state, ... */
+	const char	*channel, *campaign, *code;
+	int64_t		 referral_id;
+	const char	*referrer_id, *referee_id, *rep_code, *branch;
+	const char	*reason, *actor, *client_hash;
+};
+/* The customer's stable code for the campaign; *issued is 1 when made just now. */
+int store_refcode_issue(struct store *, const char *channel, const char *user_id,
+    const char *campaign, int64_t at, char code[REFCODE_LEN + 1], int *issued);
+/* 1 with the code's owner, 0 for an unknown code, -1 on error. */
+int store_refcode_lookup(struct store *, const char *code, struct refcode_owner *);
+void refcode_owner_clear(struct refcode_owner *);
+/* 1 with the assigned rep's code (caller frees), 0 when the customer has none. */
+int store_customer_rep(struct store *, const char *channel, const char *user_id,
+    char **rep);
+int store_customer_assign(struct store *, const char *channel, const char *user_id,
+    const char *rep, const char *source, int64_t at);
+int store_ref_event(struct store *, const struct ref_event *);
 /* A LINE user's profile as cached. */
 struct profile {
 	char	*display_name;
@@ -653,15 +690,6 @@ enum image_type { IMAGE_UNKNOWN, IMAGE_PNG, IMAGE_JPEG };
 int image_probe(const unsigned char *data, size_t len, enum image_type *,
     unsigned *width, unsigned *height, char *why, size_t whylen);
 const char *image_content_type(enum image_type);
-
-/* refcode.c: referral codes: 8 Crockford base32 characters (40 random bits) and a
- * check character. */
-#define REFCODE_LEN	9
-int refcode_new(char out[REFCODE_LEN + 1]);
-/* 0 with the canonical (upper case) form in out when code is a well-formed code. */
-int refcode_valid(const char *code, char out[REFCODE_LEN + 1]);
-/* Well-formed codes found in a customer's text (any width, case, spaced), at most max. */
-size_t refcode_find(const char *text, char out[][REFCODE_LEN + 1], size_t max);
 
 /* referral_fsm.c: the referral and reward state machines. */
 enum ref_state { REF_HELD, REF_CLAIMED, REF_CONTACTED, REF_MEETING, REF_WON, REF_LOST,

@@ -11,19 +11,7 @@
 #include <openssl/rand.h>
 #include <sqlite3.h>
 
-#include "shokaid.h"
-
-enum stmt_id {
-	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
-	ST_INBOX_PUT, ST_QUARANTINE_PUT,
-	ST_INBOX_PENDING, ST_INBOX_MARK, ST_INBOX_BACKLOG,
-	ST_OUTBOX_PUT, ST_OUTBOX_DUE, ST_OUTBOX_RESULT, ST_OUTBOX_BACKLOG,
-	ST_PROFILE_GET, ST_PROFILE_PUT,
-	ST_USER_FOLLOW, ST_USER_UNFOLLOW, ST_USER_SEEN,
-	ST_COOLDOWN_GET, ST_COOLDOWN_PUT,
-	ST_RICHMENU_GET, ST_RICHMENU_PUT, ST_RICHMENU_DELETE,
-	ST_COUNT
-};
+#include "store_internal.h"
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -178,18 +166,83 @@ static const char *const migrations[] = {
 	"  line_id TEXT NOT NULL,"			/* richmenu-... */
 	"  deployed_at INTEGER NOT NULL,"
 	"  PRIMARY KEY (channel, menu_id));",
+
+	/* 5: referrals. Every step is a referral_events row; the other tables hold the
+	 * current state, and their constraints make the rules that must never break
+	 * impossible to break: one code per customer and campaign, one referral per
+	 * referee (first touch wins), one reward per referral and side, one reward per
+	 * coupon. */
+	"CREATE TABLE customers ("
+	"  channel TEXT NOT NULL,"
+	"  user_id TEXT NOT NULL,"
+	"  rep_code TEXT,"				/* the assigned rep */
+	"  rep_source TEXT,"				/* rep_link, import, referral */
+	"  assigned_at INTEGER,"
+	"  PRIMARY KEY (channel, user_id));"
+	"CREATE TABLE referral_codes ("
+	"  code TEXT PRIMARY KEY,"
+	"  channel TEXT NOT NULL,"
+	"  user_id TEXT NOT NULL,"			/* the referrer */
+	"  campaign TEXT NOT NULL,"
+	"  issued_at INTEGER NOT NULL,"
+	"  UNIQUE (channel, user_id, campaign));"
+	"CREATE TABLE referrals ("
+	"  id INTEGER PRIMARY KEY,"
+	"  channel TEXT NOT NULL,"
+	"  campaign TEXT NOT NULL,"
+	"  code TEXT NOT NULL REFERENCES referral_codes(code),"
+	"  referrer_id TEXT NOT NULL,"
+	"  referee_id TEXT NOT NULL,"
+	"  rep_code TEXT,"
+	"  state TEXT NOT NULL,"
+	"  claimed_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  UNIQUE (channel, referee_id));"
+	"CREATE INDEX referrals_by_referrer ON referrals(channel, referrer_id, claimed_at);"
+	"CREATE TABLE referral_events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  type TEXT NOT NULL,"		/* issued clicked claimed rejected held state reward */
+	"  channel TEXT,"
+	"  campaign TEXT,"
+	"  code TEXT,"
+	"  referral_id INTEGER,"
+	"  referrer_id TEXT,"
+	"  referee_id TEXT,"
+	"  rep_code TEXT,"
+	"  branch TEXT,"
+	"  reason TEXT,"		/* why rejected or held; the new state */
+	"  actor TEXT,"			/* system, rep:CODE, operator */
+	"  client_hash TEXT);"		/* clicks: a salted hash, never the address */
+	"CREATE INDEX referral_events_by_type ON referral_events(type, at);"
+	"CREATE INDEX referral_events_by_code ON referral_events(code, type, at);"
+	"CREATE TABLE rewards ("
+	"  id INTEGER PRIMARY KEY,"
+	"  referral_id INTEGER NOT NULL REFERENCES referrals(id),"
+	"  side TEXT NOT NULL CHECK (side IN ('referrer', 'referee')),"
+	"  user_id TEXT NOT NULL,"
+	"  campaign TEXT NOT NULL,"
+	"  pool TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  due_at INTEGER NOT NULL,"
+	"  approve_after INTEGER NOT NULL,"		/* due_at + the campaign's hold */
+	"  coupon_code TEXT,"
+	"  issued_at INTEGER,"
+	"  note TEXT,"
+	"  UNIQUE (referral_id, side));"
+	"CREATE TABLE coupons ("
+	"  pool TEXT NOT NULL,"
+	"  code TEXT NOT NULL,"
+	"  reward_id INTEGER UNIQUE REFERENCES rewards(id),"
+	"  imported_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (pool, code));"
+	"CREATE INDEX coupons_free ON coupons(pool) WHERE reward_id IS NULL;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-struct store {
-	sqlite3		*db;
-	sqlite3_stmt	*st[ST_COUNT];
-	int		 synchronous_full;	/* what the config asked for */
-	int		 unsynced;		/* this transaction commits without fsync */
-};
 
-static int64_t
-now_ms(void)
+int64_t
+store_now_ms(void)
 {
 	struct timespec ts;
 
@@ -319,6 +372,8 @@ store_close(struct store *s)
 		return;
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
+	for (int i = 0; i < STORE_REF_STMTS; i++)
+		sqlite3_finalize(s->ref[i]);
 	if (s->db != NULL) {
 		/* Fold the WAL back into the database for the next start and for backups;
 		 * PASSIVE, so a concurrent reader (shokaictl) never makes us wait. */
@@ -335,8 +390,8 @@ store_set_busy_timeout(struct store *s, int ms)
 }
 
 /* Runs a statement that returns no rows and resets it. */
-static int
-step_done(struct store *s, sqlite3_stmt *st)
+int
+store_step(struct store *s, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 
@@ -353,7 +408,7 @@ step_done(struct store *s, sqlite3_stmt *st)
 int
 store_begin(struct store *s)
 {
-	return step_done(s, s->st[ST_BEGIN]);
+	return store_step(s, s->st[ST_BEGIN]);
 }
 
 /* For writes a replay makes good again (the outbox's outcomes: a lost "sent" is sent
@@ -399,7 +454,7 @@ store_synchronous(struct store *s)
 int
 store_commit(struct store *s)
 {
-	int rc = step_done(s, s->st[ST_COMMIT]);
+	int rc = store_step(s, s->st[ST_COMMIT]);
 
 	end_unsynced(s);
 	return rc;
@@ -409,12 +464,12 @@ void
 store_rollback(struct store *s)
 {
 	if (!sqlite3_get_autocommit(s->db))
-		step_done(s, s->st[ST_ROLLBACK]);
+		store_step(s, s->st[ST_ROLLBACK]);
 	end_unsynced(s);
 }
 
-static void
-bind_text(sqlite3_stmt *st, int i, const char *v)
+void
+store_bind_text(sqlite3_stmt *st, int i, const char *v)
 {
 	if (v == NULL)
 		sqlite3_bind_null(st, i);
@@ -430,33 +485,33 @@ store_inbox_put(struct store *s, enum platform p, const char *channel,
     struct event_list *events, int *inserted)
 {
 	sqlite3_stmt *st = s->st[ST_INBOX_PUT];
-	int64_t now = now_ms();
+	int64_t now = store_now_ms();
 
 	*inserted = 0;
 	for (size_t i = 0; i < events->n; i++) {
 		struct event *ev = &events->v[i];
 
-		bind_text(st, 1, platform_name(p));
-		bind_text(st, 2, channel);
-		bind_text(st, 3, ev->event_key);
+		store_bind_text(st, 1, platform_name(p));
+		store_bind_text(st, 2, channel);
+		store_bind_text(st, 3, ev->event_key);
 		sqlite3_bind_int64(st, 4, (int64_t)i);
-		bind_text(st, 5, ev->type);
+		store_bind_text(st, 5, ev->type);
 		sqlite3_bind_int(st, 6, ev->known);
-		bind_text(st, 7, ev->mode);
+		store_bind_text(st, 7, ev->mode);
 		sqlite3_bind_int(st, 8, ev->redelivery);
-		bind_text(st, 9, ev->source_type);
-		bind_text(st, 10, ev->user_id);
-		bind_text(st, 11, ev->group_id);
-		bind_text(st, 12, ev->reply_token);
+		store_bind_text(st, 9, ev->source_type);
+		store_bind_text(st, 10, ev->user_id);
+		store_bind_text(st, 11, ev->group_id);
+		store_bind_text(st, 12, ev->reply_token);
 		sqlite3_bind_int64(st, 13, ev->timestamp_ms);
-		bind_text(st, 14, ev->message_id);
-		bind_text(st, 15, ev->message_type);
-		bind_text(st, 16, ev->text);
-		bind_text(st, 17, ev->postback_data);
-		bind_text(st, 18, ev->postback_params);
+		store_bind_text(st, 14, ev->message_id);
+		store_bind_text(st, 15, ev->message_type);
+		store_bind_text(st, 16, ev->text);
+		store_bind_text(st, 17, ev->postback_data);
+		store_bind_text(st, 18, ev->postback_params);
 		sqlite3_bind_int(st, 19, ev->unblocked);
 		sqlite3_bind_int64(st, 20, now);
-		if (step_done(s, st) == -1)
+		if (store_step(s, st) == -1)
 			return -1;
 		if (sqlite3_changes(s->db) > 0) {
 			ev->inbox_id = sqlite3_last_insert_rowid(s->db);
@@ -472,16 +527,16 @@ store_quarantine_put(struct store *s, enum platform p, const char *channel,
 {
 	sqlite3_stmt *st = s->st[ST_QUARANTINE_PUT];
 
-	bind_text(st, 1, platform_name(p));
-	bind_text(st, 2, channel);
-	sqlite3_bind_int64(st, 3, now_ms());
-	bind_text(st, 4, reason);
+	store_bind_text(st, 1, platform_name(p));
+	store_bind_text(st, 2, channel);
+	sqlite3_bind_int64(st, 3, store_now_ms());
+	store_bind_text(st, 4, reason);
 	sqlite3_bind_blob(st, 5, body, (int)len, SQLITE_STATIC);
-	return step_done(s, st);
+	return store_step(s, st);
 }
 
-static char *
-column_str(sqlite3_stmt *st, int i)
+char *
+store_column_str(sqlite3_stmt *st, int i)
 {
 	const unsigned char *v = sqlite3_column_text(st, i);
 
@@ -501,22 +556,22 @@ store_inbox_pending(struct store *s, size_t max, struct event_list *out)
 
 		ev->inbox_id = sqlite3_column_int64(st, 0);
 		ev->platform = strcmp(platform, "works") == 0 ? PLATFORM_WORKS : PLATFORM_LINE;
-		ev->channel = column_str(st, 2);
-		ev->event_key = column_str(st, 3);
-		ev->type = column_str(st, 4);
+		ev->channel = store_column_str(st, 2);
+		ev->event_key = store_column_str(st, 3);
+		ev->type = store_column_str(st, 4);
 		ev->known = sqlite3_column_int(st, 5);
-		ev->mode = column_str(st, 6);
+		ev->mode = store_column_str(st, 6);
 		ev->redelivery = sqlite3_column_int(st, 7);
-		ev->source_type = column_str(st, 8);
-		ev->user_id = column_str(st, 9);
-		ev->group_id = column_str(st, 10);
-		ev->reply_token = column_str(st, 11);
+		ev->source_type = store_column_str(st, 8);
+		ev->user_id = store_column_str(st, 9);
+		ev->group_id = store_column_str(st, 10);
+		ev->reply_token = store_column_str(st, 11);
 		ev->timestamp_ms = sqlite3_column_int64(st, 12);
-		ev->message_id = column_str(st, 13);
-		ev->message_type = column_str(st, 14);
-		ev->text = column_str(st, 15);
-		ev->postback_data = column_str(st, 16);
-		ev->postback_params = column_str(st, 17);
+		ev->message_id = store_column_str(st, 13);
+		ev->message_type = store_column_str(st, 14);
+		ev->text = store_column_str(st, 15);
+		ev->postback_data = store_column_str(st, 16);
+		ev->postback_params = store_column_str(st, 17);
 		ev->unblocked = sqlite3_column_int(st, 18);
 	}
 	sqlite3_reset(st);
@@ -532,11 +587,11 @@ store_inbox_mark(struct store *s, int64_t id, const char *state, const char *err
 {
 	sqlite3_stmt *st = s->st[ST_INBOX_MARK];
 
-	bind_text(st, 1, state);
-	bind_text(st, 2, error);
-	sqlite3_bind_int64(st, 3, now_ms());
+	store_bind_text(st, 1, state);
+	store_bind_text(st, 2, error);
+	sqlite3_bind_int64(st, 3, store_now_ms());
 	sqlite3_bind_int64(st, 4, id);
-	return step_done(s, st);
+	return store_step(s, st);
 }
 
 int64_t
@@ -555,19 +610,19 @@ int
 store_outbox_put(struct store *s, const struct outbox_msg *m, int *inserted)
 {
 	sqlite3_stmt *st = s->st[ST_OUTBOX_PUT];
-	int64_t now = now_ms();
+	int64_t now = store_now_ms();
 
-	bind_text(st, 1, platform_name(m->platform));
-	bind_text(st, 2, m->channel);
-	bind_text(st, 3, m->kind);
-	bind_text(st, 4, m->target);
-	bind_text(st, 5, m->body);
-	bind_text(st, 6, m->fallback_to);
-	bind_text(st, 7, m->retry_key);
-	bind_text(st, 8, m->dedupe_key);
+	store_bind_text(st, 1, platform_name(m->platform));
+	store_bind_text(st, 2, m->channel);
+	store_bind_text(st, 3, m->kind);
+	store_bind_text(st, 4, m->target);
+	store_bind_text(st, 5, m->body);
+	store_bind_text(st, 6, m->fallback_to);
+	store_bind_text(st, 7, m->retry_key);
+	store_bind_text(st, 8, m->dedupe_key);
 	sqlite3_bind_int64(st, 9, m->next_attempt_at ? m->next_attempt_at : now);
 	sqlite3_bind_int64(st, 10, now);
-	if (step_done(s, st) == -1)
+	if (store_step(s, st) == -1)
 		return -1;
 	*inserted = sqlite3_changes(s->db) > 0;
 	return 0;
@@ -582,7 +637,7 @@ store_outbox_due(struct store *s, enum platform p, int64_t now, size_t max,
 
 	*out = NULL;
 	*n = 0;
-	bind_text(st, 1, platform_name(p));
+	store_bind_text(st, 1, platform_name(p));
 	sqlite3_bind_int64(st, 2, now);
 	sqlite3_bind_int64(st, 3, (int64_t)max);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -593,12 +648,12 @@ store_outbox_due(struct store *s, enum platform p, int64_t now, size_t max,
 		memset(m, 0, sizeof(*m));
 		m->id = sqlite3_column_int64(st, 0);
 		m->platform = p;
-		m->channel = column_str(st, 1);
-		m->kind = column_str(st, 2);
-		m->target = column_str(st, 3);
-		m->body = column_str(st, 4);
-		m->fallback_to = column_str(st, 5);
-		m->retry_key = column_str(st, 6);
+		m->channel = store_column_str(st, 1);
+		m->kind = store_column_str(st, 2);
+		m->target = store_column_str(st, 3);
+		m->body = store_column_str(st, 4);
+		m->fallback_to = store_column_str(st, 5);
+		m->retry_key = store_column_str(st, 6);
 		m->attempts = sqlite3_column_int(st, 7);
 		m->ambiguous = sqlite3_column_int(st, 8);
 		m->created_at = sqlite3_column_int64(st, 9);
@@ -618,20 +673,20 @@ store_outbox_result(struct store *s, const struct outbox_msg *m, const char *sta
 {
 	sqlite3_stmt *st = s->st[ST_OUTBOX_RESULT];
 
-	bind_text(st, 1, state);
+	store_bind_text(st, 1, state);
 	sqlite3_bind_int(st, 2, m->attempts);
 	sqlite3_bind_int(st, 3, m->ambiguous);
 	sqlite3_bind_int64(st, 4, next_attempt_at);
 	if (strcmp(state, "sent") == 0)
-		sqlite3_bind_int64(st, 5, now_ms());
+		sqlite3_bind_int64(st, 5, store_now_ms());
 	else
 		sqlite3_bind_null(st, 5);
 	sqlite3_bind_int(st, 6, status);
-	bind_text(st, 7, error);
-	bind_text(st, 8, m->kind);
-	bind_text(st, 9, m->body);
+	store_bind_text(st, 7, error);
+	store_bind_text(st, 8, m->kind);
+	store_bind_text(st, 9, m->body);
 	sqlite3_bind_int64(st, 10, m->id);
-	return step_done(s, st);
+	return store_step(s, st);
 }
 
 int
@@ -642,13 +697,13 @@ store_profile_get(struct store *s, const char *channel, const char *user_id,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	bind_text(st, 1, channel);
-	bind_text(st, 2, user_id);
+	store_bind_text(st, 1, channel);
+	store_bind_text(st, 2, user_id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		out->display_name = column_str(st, 0);
-		out->picture_url = column_str(st, 1);
-		out->language = column_str(st, 2);
+		out->display_name = store_column_str(st, 0);
+		out->picture_url = store_column_str(st, 1);
+		out->language = store_column_str(st, 2);
 		out->found = sqlite3_column_int(st, 3);
 		out->fetched_at = sqlite3_column_int64(st, 4);
 	}
@@ -666,14 +721,14 @@ store_profile_put(struct store *s, const char *channel, const char *user_id,
 {
 	sqlite3_stmt *st = s->st[ST_PROFILE_PUT];
 
-	bind_text(st, 1, channel);
-	bind_text(st, 2, user_id);
-	bind_text(st, 3, p->display_name);
-	bind_text(st, 4, p->picture_url);
-	bind_text(st, 5, p->language);
+	store_bind_text(st, 1, channel);
+	store_bind_text(st, 2, user_id);
+	store_bind_text(st, 3, p->display_name);
+	store_bind_text(st, 4, p->picture_url);
+	store_bind_text(st, 5, p->language);
 	sqlite3_bind_int(st, 6, p->found);
 	sqlite3_bind_int64(st, 7, p->fetched_at);
-	return step_done(s, st);
+	return store_step(s, st);
 }
 
 int64_t
@@ -726,7 +781,7 @@ store_outbox_requeue(struct store *s, int64_t id)
 	if (sqlite3_prepare_v2(s->db, "UPDATE outbox SET state = 'pending', attempts = 0, "
 	    "next_attempt_at = ? WHERE id = ? AND state = 'failed'", -1, &st, NULL) != SQLITE_OK)
 		goto done;
-	sqlite3_bind_int64(st, 1, now_ms());
+	sqlite3_bind_int64(st, 1, store_now_ms());
 	sqlite3_bind_int64(st, 2, id);
 	if (sqlite3_step(st) == SQLITE_DONE)
 		rc = sqlite3_changes(s->db) == 1 ? 0 : 1;
@@ -940,8 +995,8 @@ store_user_follow(struct store *s, const char *channel, const char *user_id, int
 	sqlite3_stmt *st = s->st[ST_USER_FOLLOW];
 	int rc;
 
-	bind_text(st, 1, channel);
-	bind_text(st, 2, user_id);
+	store_bind_text(st, 1, channel);
+	store_bind_text(st, 2, user_id);
 	sqlite3_bind_int64(st, 3, at);
 	rc = sqlite3_step(st);
 	*follows = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
@@ -956,10 +1011,10 @@ static int
 user_write(struct store *s, sqlite3_stmt *st, const char *channel, const char *user_id,
     int64_t at)
 {
-	bind_text(st, 1, channel);
-	bind_text(st, 2, user_id);
+	store_bind_text(st, 1, channel);
+	store_bind_text(st, 2, user_id);
 	sqlite3_bind_int64(st, 3, at);
-	return step_done(s, st);
+	return store_step(s, st);
 }
 
 int
@@ -983,9 +1038,9 @@ store_cooldown_take(struct store *s, const char *channel, const char *user_id,
 	sqlite3_stmt *st = s->st[ST_COOLDOWN_GET];
 	int rc, cooling = 0;
 
-	bind_text(st, 1, channel);
-	bind_text(st, 2, user_id);
-	bind_text(st, 3, rule);
+	store_bind_text(st, 1, channel);
+	store_bind_text(st, 2, user_id);
+	store_bind_text(st, 3, rule);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		cooling = now - sqlite3_column_int64(st, 0) < cooldown_ms;
@@ -996,11 +1051,11 @@ store_cooldown_take(struct store *s, const char *channel, const char *user_id,
 	if (cooling)
 		return 0;
 	st = s->st[ST_COOLDOWN_PUT];
-	bind_text(st, 1, channel);
-	bind_text(st, 2, user_id);
-	bind_text(st, 3, rule);
+	store_bind_text(st, 1, channel);
+	store_bind_text(st, 2, user_id);
+	store_bind_text(st, 3, rule);
 	sqlite3_bind_int64(st, 4, now);
-	return step_done(s, st) == 0 ? 1 : -1;
+	return store_step(s, st) == 0 ? 1 : -1;
 }
 
 /* The LINE id of a deployed menu: 1 with *line_id (caller frees), 0 if not deployed. */
@@ -1011,13 +1066,13 @@ store_richmenu_get(struct store *s, const char *channel, const char *menu_id,
 	sqlite3_stmt *st = s->st[ST_RICHMENU_GET];
 	int rc;
 
-	bind_text(st, 1, channel);
-	bind_text(st, 2, menu_id);
+	store_bind_text(st, 1, channel);
+	store_bind_text(st, 2, menu_id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		*line_id = column_str(st, 0);
+		*line_id = store_column_str(st, 0);
 		if (hash != NULL)
-			*hash = column_str(st, 1);
+			*hash = store_column_str(st, 1);
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -1035,15 +1090,15 @@ store_richmenu_put(struct store *s, const char *channel, const char *menu_id,
 
 	if (line_id == NULL) {
 		st = s->st[ST_RICHMENU_DELETE];
-		bind_text(st, 1, channel);
-		bind_text(st, 2, menu_id);
-		return step_done(s, st);
+		store_bind_text(st, 1, channel);
+		store_bind_text(st, 2, menu_id);
+		return store_step(s, st);
 	}
 	st = s->st[ST_RICHMENU_PUT];
-	bind_text(st, 1, channel);
-	bind_text(st, 2, menu_id);
-	bind_text(st, 3, hash);
-	bind_text(st, 4, line_id);
-	sqlite3_bind_int64(st, 5, now_ms());
-	return step_done(s, st);
+	store_bind_text(st, 1, channel);
+	store_bind_text(st, 2, menu_id);
+	store_bind_text(st, 3, hash);
+	store_bind_text(st, 4, line_id);
+	sqlite3_bind_int64(st, 5, store_now_ms());
+	return store_step(s, st);
 }

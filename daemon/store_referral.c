@@ -1,0 +1,190 @@
+/* store_referral.c: the referral tables: customers and their reps, referral codes, and
+ * the referral_events log. Statements are prepared at first use and kept. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+enum ref_stmt {
+	R_CODE_GET, R_CODE_PUT, R_CODE_LOOKUP,
+	R_CUSTOMER_REP, R_CUSTOMER_ASSIGN,
+	R_EVENT_PUT,
+	R_COUNT
+};
+
+static const char *const ref_sql[R_COUNT] = {
+	[R_CODE_GET] = "SELECT code FROM referral_codes WHERE channel = ? AND user_id = ? AND "
+	    "campaign = ?",
+	[R_CODE_PUT] = "INSERT OR IGNORE INTO referral_codes(code, channel, user_id, campaign, "
+	    "issued_at) VALUES (?, ?, ?, ?, ?)",
+	[R_CODE_LOOKUP] = "SELECT channel, user_id, campaign, issued_at FROM referral_codes "
+	    "WHERE code = ?",
+	[R_CUSTOMER_REP] = "SELECT rep_code FROM customers WHERE channel = ? AND user_id = ?",
+	[R_CUSTOMER_ASSIGN] = "INSERT INTO customers(channel, user_id, rep_code, rep_source, "
+	    "assigned_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(channel, user_id) DO UPDATE "
+	    "SET rep_code = ?3, rep_source = ?4, assigned_at = ?5",
+	[R_EVENT_PUT] = "INSERT INTO referral_events(at, type, channel, campaign, code, "
+	    "referral_id, referrer_id, referee_id, rep_code, branch, reason, actor, "
+	    "client_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+};
+
+static sqlite3_stmt *
+stmt(struct store *s, enum ref_stmt id)
+{
+	if (s->ref[id] == NULL && sqlite3_prepare_v3(s->db, ref_sql[id], -1,
+	    SQLITE_PREPARE_PERSISTENT, &s->ref[id], NULL) != SQLITE_OK) {
+		log_warnx("msg=\"cannot prepare a referral statement\" detail=\"%s\"",
+		    sqlite3_errmsg(s->db));
+		return NULL;
+	}
+	return s->ref[id];
+}
+
+/* A one-row, one-text-column query: 1 with *out (caller frees), 0 if no row. */
+static int
+query_text(struct store *s, sqlite3_stmt *st, char **out)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		*out = store_column_str(st, 0);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		log_warnx("msg=\"database query failed\" detail=\"%s\"", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return rc == SQLITE_ROW ? 1 : 0;
+}
+
+/* The customer's code for this campaign, made the first time it is asked for. A new
+ * random code that happens to exist already is drawn again. */
+int
+store_refcode_issue(struct store *s, const char *channel, const char *user_id,
+    const char *campaign, int64_t at, char code[REFCODE_LEN + 1], int *issued)
+{
+	sqlite3_stmt *st = stmt(s, R_CODE_GET);
+	char *have = NULL;
+	int rc;
+
+	*issued = 0;
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, channel);
+	store_bind_text(st, 2, user_id);
+	store_bind_text(st, 3, campaign);
+	if ((rc = query_text(s, st, &have)) != 0) {
+		if (rc == 1) {
+			snprintf(code, REFCODE_LEN + 1, "%s", have);
+			free(have);
+		}
+		return rc == 1 ? 0 : -1;
+	}
+	for (int tries = 0; tries < 8; tries++) {
+		if (refcode_new(code) == -1 || (st = stmt(s, R_CODE_PUT)) == NULL)
+			return -1;
+		store_bind_text(st, 1, code);
+		store_bind_text(st, 2, channel);
+		store_bind_text(st, 3, user_id);
+		store_bind_text(st, 4, campaign);
+		sqlite3_bind_int64(st, 5, at);
+		if (store_step(s, st) == -1)
+			return -1;
+		if (sqlite3_changes(s->db) == 1) {
+			*issued = 1;
+			return 0;
+		}
+	}
+	log_warnx("msg=\"no free referral code after 8 draws\"");
+	return -1;
+}
+
+int
+store_refcode_lookup(struct store *s, const char *code, struct refcode_owner *out)
+{
+	sqlite3_stmt *st = stmt(s, R_CODE_LOOKUP);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, code);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->channel = store_column_str(st, 0);
+		out->user_id = store_column_str(st, 1);
+		out->campaign = store_column_str(st, 2);
+		out->issued_at = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	return rc == SQLITE_ROW ? 1 : 0;
+}
+
+void
+refcode_owner_clear(struct refcode_owner *o)
+{
+	free(o->channel);
+	free(o->user_id);
+	free(o->campaign);
+	memset(o, 0, sizeof(*o));
+}
+
+int
+store_customer_rep(struct store *s, const char *channel, const char *user_id, char **rep)
+{
+	sqlite3_stmt *st = stmt(s, R_CUSTOMER_REP);
+	int rc;
+
+	*rep = NULL;
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, channel);
+	store_bind_text(st, 2, user_id);
+	rc = query_text(s, st, rep);
+	if (rc == 1 && *rep == NULL)
+		rc = 0;		/* a customer row without a rep */
+	return rc;
+}
+
+int
+store_customer_assign(struct store *s, const char *channel, const char *user_id,
+    const char *rep, const char *source, int64_t at)
+{
+	sqlite3_stmt *st = stmt(s, R_CUSTOMER_ASSIGN);
+
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, channel);
+	store_bind_text(st, 2, user_id);
+	store_bind_text(st, 3, rep);
+	store_bind_text(st, 4, source);
+	sqlite3_bind_int64(st, 5, at);
+	return store_step(s, st);
+}
+
+int
+store_ref_event(struct store *s, const struct ref_event *e)
+{
+	sqlite3_stmt *st = stmt(s, R_EVENT_PUT);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, e->at ? e->at : store_now_ms());
+	store_bind_text(st, 2, e->type);
+	store_bind_text(st, 3, e->channel);
+	store_bind_text(st, 4, e->campaign);
+	store_bind_text(st, 5, e->code);
+	if (e->referral_id > 0)
+		sqlite3_bind_int64(st, 6, e->referral_id);
+	store_bind_text(st, 7, e->referrer_id);
+	store_bind_text(st, 8, e->referee_id);
+	store_bind_text(st, 9, e->rep_code);
+	store_bind_text(st, 10, e->branch);
+	store_bind_text(st, 11, e->reason);
+	store_bind_text(st, 12, e->actor);
+	store_bind_text(st, 13, e->client_hash);
+	return store_step(s, st);
+}

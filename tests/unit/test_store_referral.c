@@ -1,0 +1,138 @@
+/* test_store_referral.c: the referral tables in a real SQLite file: a customer's code
+ * is issued once per campaign and found again; reps are assigned and re-assigned;
+ * events are written with what they carry; the schema refuses a second referral for
+ * the same friend. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "../../daemon/shokaid.h"
+#include "testutil.h"
+
+static char dir[256];
+static struct store *s;
+
+static int
+setup(void **state)
+{
+	char path[512], *err = NULL;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/shokai-test-storeref-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/shokai.db", dir);
+	s = store_open(path, 0, 1000, &err);
+	assert_non_null(s);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	store_close(s);
+	return test_rmdir(dir);
+}
+
+static void
+test_code_is_stable_per_customer_and_campaign(void **state)
+{
+	char a[REFCODE_LEN + 1], b[REFCODE_LEN + 1], c[REFCODE_LEN + 1], canon[REFCODE_LEN + 1];
+	struct refcode_owner o;
+	int issued;
+
+	(void)state;
+	assert_int_equal(store_refcode_issue(s, "main", "Ualice", "winter", 1000, a, &issued),
+	    0);
+	assert_int_equal(issued, 1);
+	assert_int_equal(refcode_valid(a, canon), 0);
+	assert_int_equal(store_refcode_issue(s, "main", "Ualice", "winter", 2000, b, &issued),
+	    0);
+	assert_int_equal(issued, 0);
+	assert_string_equal(a, b);
+	assert_int_equal(store_refcode_issue(s, "main", "Ualice", "spring", 3000, c, &issued),
+	    0);
+	assert_int_equal(issued, 1);
+	assert_string_not_equal(a, c);
+	assert_int_equal(store_refcode_lookup(s, a, &o), 1);
+	assert_string_equal(o.user_id, "Ualice");
+	assert_string_equal(o.campaign, "winter");
+	assert_int_equal(o.issued_at, 1000);
+	refcode_owner_clear(&o);
+	assert_int_equal(store_refcode_lookup(s, "ZZZZZZZZZ", &o), 0);
+}
+
+static void
+test_customer_rep(void **state)
+{
+	char *rep = NULL;
+
+	(void)state;
+	assert_int_equal(store_customer_rep(s, "main", "Ubob", &rep), 0);
+	assert_int_equal(store_customer_assign(s, "main", "Ubob", "R001", "rep_link", 1), 0);
+	assert_int_equal(store_customer_rep(s, "main", "Ubob", &rep), 1);
+	assert_string_equal(rep, "R001");
+	free(rep);
+	assert_int_equal(store_customer_assign(s, "main", "Ubob", "R012", "import", 2), 0);
+	assert_int_equal(store_customer_rep(s, "main", "Ubob", &rep), 1);
+	assert_string_equal(rep, "R012");
+	free(rep);
+}
+
+static void
+test_events_and_first_touch(void **state)
+{
+	struct ref_event e = { .at = 5, .type = "rejected", .channel = "main",
+	    .campaign = "winter", .code = "K7Q4M2XPC", .referrer_id = "Ualice",
+	    .referee_id = "Ucarol", .reason = "self_referral", .actor = "system" };
+	char path[512];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char *err = NULL;
+	int rc;
+
+	(void)state;
+	assert_int_equal(store_ref_event(s, &e), 0);
+	snprintf(path, sizeof(path), "%s/shokai.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT type, reason, referee_id, referral_id "
+	    "FROM referral_events", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "rejected");
+	assert_string_equal((const char *)sqlite3_column_text(st, 1), "self_referral");
+	assert_string_equal((const char *)sqlite3_column_text(st, 2), "Ucarol");
+	assert_int_equal(sqlite3_column_type(st, 3), SQLITE_NULL);
+	sqlite3_finalize(st);
+	/* One referral per friend: the database itself refuses a second. */
+	rc = sqlite3_exec(db, "INSERT INTO referral_codes VALUES ('AAAAAAAAA', 'main', 'Ux', "
+	    "'w', 1); INSERT INTO referrals(channel, campaign, code, referrer_id, referee_id, "
+	    "state, claimed_at, updated_at) VALUES ('main', 'w', 'AAAAAAAAA', 'Ux', 'Uy', "
+	    "'claimed', 1, 1);", NULL, NULL, &err);
+	assert_int_equal(rc, SQLITE_OK);
+	rc = sqlite3_exec(db, "INSERT INTO referrals(channel, campaign, code, referrer_id, "
+	    "referee_id, state, claimed_at, updated_at) VALUES ('main', 'w', 'AAAAAAAAA', "
+	    "'Uz', 'Uy', 'claimed', 2, 2);", NULL, NULL, &err);
+	assert_int_equal(rc, SQLITE_CONSTRAINT);
+	sqlite3_free(err);
+	sqlite3_close(db);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_code_is_stable_per_customer_and_campaign),
+		cmocka_unit_test(test_customer_rep),
+		cmocka_unit_test(test_events_and_first_touch),
+	};
+
+	log_init(LOG_ERROR);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

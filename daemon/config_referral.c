@@ -9,10 +9,22 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
+
 #include "config_parse.h"
 
 #define CSV_FIELDS_MAX	16
 #define CSV_LINE_MAX	4096
+
+/* What the invite and its preview may show. */
+static const char *const invite_placeholders[] = { "display_name", "company_name", "sender_name",
+    "rep_name", "rep_contact_url", "branch_name", "code", "invite_url", NULL };
+static const char *const preview_placeholders[] = { "display_name", "company_name",
+    "sender_name", "rep_name", "rep_contact_url", "branch_name", "code", "invite_url",
+    "share_url", NULL };
+#define SHARE_PREFIX		"https://line.me/R/share?text="
+#define URI_MAX			1000	/* LINE's limit on a uri action */
+#define DISPLAY_NAME_MAX	20	/* LINE's limit on a display name */
 
 /* What a reward message may show. */
 static const char *const reward_placeholders[] = { "display_name", "company_name",
@@ -459,6 +471,105 @@ parse_referral(struct cfg *c, struct cnode m)
 	get_int(c, m, "referral", "invite_rate_per_min", 1, 100000, &r->invite_rate_per_min);
 }
 
+static size_t
+longest(size_t have, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	return n > have ? n : have;
+}
+
+/* A string of n three-byte characters: the worst case for percent-encoding. */
+static char *
+wide(size_t n)
+{
+	char *s = xmalloc(n * 3 + 1);
+
+	for (size_t i = 0; i < n; i++)
+		memcpy(s + i * 3, "\xE6\xBC\xA2", 3);	/* 漢 */
+	s[n * 3] = '\0';
+	return s;
+}
+
+/* The invite is one text, forwarded through LINE's share picker as a uri of at most
+ * 1,000 characters: rendered with the longest values it can get (a 20-character
+ * display name, the longest rep, branch and contact URL), encoded, it must fit. */
+static void
+check_invite(struct cfg *c)
+{
+	const struct config *cf = c->out;
+	struct cnode at, msgs, inv_at, pre_at;
+	const struct config_message *inv, *pre;
+	struct msg_vars vars = { 0 };
+	size_t rep_name = 0, branch_name = 0, contact = 0;
+	char *sender, *rep, *branch, *url, *invite_url, code[REFCODE_LEN + 1];
+	json_t *rendered;
+	const char *text;
+
+	/* Errors point at the message, or at campaigns when it is missing. */
+	root_get(c, "campaigns", &at);
+	inv_at = pre_at = at;
+	if (root_get(c, "messages", &msgs)) {
+		map_get(msgs, "invite", &inv_at);
+		map_get(msgs, "invite_preview", &pre_at);
+	}
+	inv = use_message(c, inv_at, "messages.invite", "invite", PLATFORM_LINE,
+	    invite_placeholders);
+	pre = use_message(c, pre_at, "messages.invite_preview", "invite_preview",
+	    PLATFORM_LINE, preview_placeholders);
+	if (inv == NULL || pre == NULL)
+		return;
+	for (size_t i = 0; i < cf->n_reps; i++) {
+		rep_name = longest(rep_name, cf->reps[i].name);
+		contact = longest(contact, cf->reps[i].contact_url);
+		if (cf->reps[i].contact_auto)
+			contact = longest(contact, "https://works.do/R/ti/p/xxxxxxxxxxxxxxxxxxxxxxxxx");
+	}
+	for (size_t i = 0; i < cf->n_branches; i++) {
+		branch_name = longest(branch_name, cf->branches[i].name);
+		contact = longest(contact, cf->branches[i].contact_url);
+	}
+	contact = longest(contact, cf->referral.contact_url);
+	sender = wide(DISPLAY_NAME_MAX);
+	rep = wide(rep_name / 3 + 1);
+	branch = wide(branch_name / 3 + 1);
+	url = xmalloc(contact + 1);
+	memset(url, 'x', contact);
+	url[contact] = '\0';
+	memset(code, 'X', REFCODE_LEN);
+	code[REFCODE_LEN] = '\0';
+	invite_url = xasprintf("%s/r/%s", cf->public_url ? cf->public_url : "", code);
+	msg_vars_set(&vars, "display_name", sender);
+	msg_vars_set(&vars, "sender_name", sender);
+	msg_vars_set(&vars, "company_name", cf->company_name ? cf->company_name : "");
+	msg_vars_set(&vars, "rep_name", rep);
+	msg_vars_set(&vars, "branch_name", branch);
+	msg_vars_set(&vars, "rep_contact_url", url);
+	msg_vars_set(&vars, "code", code);
+	msg_vars_set(&vars, "invite_url", invite_url);
+	rendered = msg_template_render(inv->line, &vars);
+	text = json_string_value(json_object_get(json_array_get(rendered, 0), "text"));
+	if (json_array_size(rendered) != 1 || text == NULL)
+		cfg_err(c, inv_at, "messages.invite: must be one text message (it is forwarded "
+		    "as it is)");
+	else {
+		char *enc = http_client_urlencode(text);
+		size_t len = strlen(SHARE_PREFIX) + strlen(enc);
+
+		if (len > URI_MAX)
+			cfg_err(c, inv_at, "messages.invite: the share link can reach %zu characters "
+			    "with the longest names and URLs here; LINE takes %d: shorten the "
+			    "text", len, URI_MAX);
+		free(enc);
+	}
+	json_decref(rendered);
+	free(sender);
+	free(rep);
+	free(branch);
+	free(url);
+	free(invite_url);
+}
+
 /* Branches before reps (reps name them), reps before branch managers are checked,
  * messages (config_chat.c) before campaigns (their rewards name messages). */
 void
@@ -512,6 +623,12 @@ parse_referral_sections(struct cfg *c)
 	}
 	if (root_get(c, "referral", &sec))
 		parse_referral(c, sec);
+	if (root_get(c, "campaigns", &sec) && sec.node->type == YAML_SEQUENCE_NODE &&
+	    list_len(sec) > 0) {
+		if (cf->public_url == NULL)
+			cfg_err(c, sec, "campaigns: server.public_url is needed for invite links");
+		check_invite(c);
+	}
 	if (root_get(c, "campaigns", &sec)) {
 		if (sec.node->type != YAML_SEQUENCE_NODE)
 			cfg_err(c, sec, "campaigns: expected a list, got %s", node_kind(sec.node));

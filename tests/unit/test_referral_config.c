@@ -19,7 +19,12 @@ static const char *const base =
     TEST_CONFIG_HEAD
     "messages:\n"
     "  reward_referrer: \"ご紹介特典です: {coupon_code}\"\n"
-    "  reward_bad: \"{rep_name}より\"\n";
+    "  reward_bad: \"{rep_name}より\"\n"
+    "  invite: \"{sender_name}さんからのご紹介です。担当: {rep_name} {rep_contact_url} "
+    "{invite_url}\"\n"
+    "  invite_preview:\n"
+    "    - template: { type: buttons, text: 友だちに送る, actions: [{ type: uri, label: 送る,"
+    " uri: \"{share_url}\" }] }\n";
 
 static const char *const good =
     "branches:\n"
@@ -163,28 +168,32 @@ test_errors(void **state)
 		const char	*expect;
 	} cases[] = {
 		{ "branches: [{ code: a, name: A }]\nreps: [{ code: R1, name: X, branch: b }]\n",
-		    NULL, "shokai.yaml:12:8: rep R1: no branch 'b' under branches\n" },
+		    NULL, "shokai.yaml:16:8: rep R1: no branch 'b' under branches\n" },
 		{ "branches: [{ code: a, name: A, managers: [R9] }]\n"
 		    "reps: [{ code: R1, name: X }]\n",
-		    NULL, "shokai.yaml:12:7: branches[0].managers: no rep 'R9' under reps\n" },
+		    NULL, "shokai.yaml:16:7: branches[0].managers: no rep 'R9' under reps\n" },
 		{ "reps: [{ code: R1, name: X }, { code: r1, name: Y }]\n", NULL,
-		    "shokai.yaml:11:7: reps: code 'r1' is used twice\n" },
+		    "shokai.yaml:15:7: reps: code 'r1' is used twice\n" },
 		{ "campaigns: [{ id: c, name: C, starts: 2026-12-01, ends: 2026-11-01 }]\n", NULL,
-		    "shokai.yaml:11:57: campaigns[0]: ends (2026-11-01) is before starts "
+		    "shokai.yaml:15:57: campaigns[0]: ends (2026-11-01) is before starts "
 		    "(2026-12-01)\n" },
 		{ "campaigns: [{ id: c, name: C, starts: 12/01, ends: 2026-11-01 }]\n", NULL,
-		    "shokai.yaml:11:39: campaigns[0].starts: expected a date such as 2026-12-01\n" },
+		    "shokai.yaml:15:39: campaigns[0].starts: expected a date such as 2026-12-01\n" },
 		{ "campaigns: [{ id: c, name: C, starts: 2026-12-01, ends: 2027-01-01,\n"
 		    "  rules: { velocity: { claims: 3, within: 1m, then: drop } } }]\n", NULL,
-		    "shokai.yaml:12:53: campaigns[0].rules.velocity.then: only review (held for "
+		    "shokai.yaml:16:53: campaigns[0].rules.velocity.then: only review (held for "
 		    "an operator); claims are never dropped silently\n" },
 		{ "campaigns: [{ id: c, name: C, starts: 2026-12-01, ends: 2027-01-01,\n"
 		    "  reward: { referee: { pool: p, message: reward_bad } } }]\n", NULL,
-		    "shokai.yaml:12:42: campaigns[0].reward.referee: message 'reward_bad' uses "
+		    "shokai.yaml:16:42: campaigns[0].reward.referee: message 'reward_bad' uses "
 		    "{rep_name}, which is not known here (known: {display_name}, {company_name}, "
 		    "{coupon_code}, {friend_name})\n" },
+		{ "campaigns: [{ id: c, name: C, starts: 2026-12-01, ends: 2027-01-01 }]\n"
+		    "reps: [{ code: R1, name: \"漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢\" }]\n", NULL,
+		    "shokai.yaml:12:11: messages.invite: the share link can reach 1381 characters "
+		    "with the longest names and URLs here; LINE takes 1000: shorten the text\n" },
 		{ "referral: { notify_bot: nosuch }\n", NULL,
-		    "shokai.yaml:11:25: referral.notify_bot: no LINE WORKS bot 'nosuch' under "
+		    "shokai.yaml:15:25: referral.notify_bot: no LINE WORKS bot 'nosuch' under "
 		    "lineworks.bots\n" },
 		{ "reps_csv: reps.csv\n", "code,nom\nR1,X\n",
 		    "reps.csv:1:1: unknown column 'nom' (known: code, name, branch, "

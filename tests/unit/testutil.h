@@ -54,7 +54,8 @@ test_rmdir(const char *dir)
 /* The start of a valid config: server, storage and one LINE channel "main" whose
  * secrets are in the file "secret". */
 #define TEST_CONFIG_HEAD \
-    "server: { listen: 127.0.0.1:8080, max_body: 256KiB }\n" \
+    "server: { listen: 127.0.0.1:8080, max_body: 256KiB,\n" \
+    "          public_url: \"https://bot.example.jp\" }\n" \
     "storage: { sqlite: test.db }\n" \
     "line:\n" \
     "  channels:\n" \

@@ -31,7 +31,7 @@ static const char *const postback_placeholders[] = { "display_name", "company_na
 const char *const chat_placeholders_works[] = { "company_name", NULL };
 
 /* Built-in postback flows; the referral issue adds its own. */
-static const char *const postback_flows[] = { "reply", "menu", NULL };
+static const char *const postback_flows[] = { "reply", "menu", "referral.invite", NULL };
 
 static const char *const day_names[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
 
@@ -448,8 +448,9 @@ parse_postbacks(struct cfg *c, struct cnode m)
 			/* A flow by name: "menu" links the menu the data's "to" names. */
 			pb->flow = xstrdup(scalar(v));
 			if (!name_in(pb->flow, postback_flows) || strcmp(pb->flow, "reply") == 0)
-				cfg_err(c, v, "%s: unknown flow '%s' (known: menu; or give "
-				    "{reply: MESSAGE} or {menu: ID})", what, pb->flow);
+				cfg_err(c, v, "%s: unknown flow '%s' (known: menu, "
+				    "referral.invite; or give {reply: MESSAGE} or {menu: ID})", what,
+				    pb->flow);
 		} else if (check_mapping(c, v, what, allowed, NULL) == 1) {
 			if (get_str(c, v, what, "reply", &s) == 1 && map_get(v, "reply", &at)) {
 				pb->flow = xstrdup("reply");
@@ -936,7 +937,8 @@ parse_chat_sections(struct cfg *c)
 		const struct config_message *m = &c->out->messages[i];
 
 		if (strcmp(m->name, "greeting") != 0 && strcmp(m->name, "greeting_again") != 0 &&
-		    name_in("display_name", msg_template_placeholders(m->line)))
+		    (name_in("display_name", msg_template_placeholders(m->line)) ||
+		    name_in("sender_name", msg_template_placeholders(m->line))))
 			c->out->replies_use_display_name = 1;
 	}
 	/* Event messages by their fixed names: their placeholders are checked too. */

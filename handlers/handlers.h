@@ -24,4 +24,12 @@ const struct config_rule *autoreply_match(const struct config *, enum platform,
 enum handler_result postback_run(struct handler_ctx *, const struct event *,
     const struct postback *);
 
+/* referral_invite.c */
+enum handler_result referral_invite(struct handler_ctx *, const struct event *);
+/* Today's local date, YYYY-MM-DD. */
+void referral_today(char out[11]);
+/* {rep_name}, {branch_name}, {rep_contact_url} for the customer; *rep may be NULL. */
+void referral_rep_vars(struct handler_ctx *, const struct event *, struct msg_vars *,
+    const struct config_rep **rep);
+
 #endif

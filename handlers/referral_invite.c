@@ -1,0 +1,111 @@
+/* referral_invite.c: the rich menu's "refer" tap. The customer gets their invite: the
+ * text a friend will receive (their name, their rep and how to reach the rep, their
+ * code and link), behind a button that opens LINE's share picker with all of it
+ * prefilled, so forwarding is one tap. The code is the customer's for the campaign,
+ * the same every time they ask; the first time is an `issued` event. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "handlers.h"
+
+#define SHARE_PREFIX	"https://line.me/R/share?text="
+#define NO_CAMPAIGN_TEXT \
+	"ただいまご紹介キャンペーンは実施していません。次回の開催をお待ちください。"
+
+/* Today in the config's time zone, as campaigns name their days. */
+void
+referral_today(char out[11])
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+/* The customer's rep and the way to reach them: the rep's own link, else the branch's,
+ * else the company's. */
+void
+referral_rep_vars(struct handler_ctx *hc, const struct event *ev, struct msg_vars *vars,
+    const struct config_rep **rep_out)
+{
+	const struct config *cf = hc->d->cfg;
+	const struct config_rep *rep = NULL;
+	const char *contact = NULL;
+	char *code = NULL;
+
+	if (store_customer_rep(hc->d->store, ev->channel, ev->user_id, &code) == 1)
+		rep = config_rep(cf, code);
+	free(code);
+	if (rep != NULL && rep->contact_url != NULL)
+		contact = rep->contact_url;
+	if (contact == NULL && rep != NULL && rep->branch != NULL)
+		contact = rep->branch->contact_url;
+	if (contact == NULL)
+		contact = cf->referral.contact_url;
+	msg_vars_set(vars, "rep_name", rep ? rep->name : "");
+	msg_vars_set(vars, "branch_name", rep && rep->branch ? rep->branch->name : "");
+	msg_vars_set(vars, "rep_contact_url", contact ? contact : "");
+	*rep_out = rep;
+}
+
+enum handler_result
+referral_invite(struct handler_ctx *hc, const struct event *ev)
+{
+	const struct config *cf = hc->d->cfg;
+	const struct config_campaign *cp;
+	const struct config_rep *rep;
+	struct msg_vars vars;
+	char today[11], code[REFCODE_LEN + 1], *name = NULL, *invite_url = NULL;
+	char *share_url = NULL, *enc;
+	json_t *invite;
+	int issued, rc = -1;
+
+	if (ev->user_id == NULL)
+		return HANDLER_DONE;
+	referral_today(today);
+	if ((cp = config_campaign_on(cf, today)) == NULL)
+		return chat_reply_text(hc, ev, NO_CAMPAIGN_TEXT) == 0 ? HANDLER_DONE :
+		    HANDLER_FAILED;
+	if (store_refcode_issue(hc->d->store, ev->channel, ev->user_id, cp->id, wall_ms(),
+	    code, &issued) == -1) {
+		hc->error = "cannot issue a referral code";
+		return HANDLER_FAILED;
+	}
+	chat_vars(hc, ev, &vars, &name);
+	referral_rep_vars(hc, ev, &vars, &rep);
+	if (issued) {
+		struct ref_event e = { .type = "issued", .channel = ev->channel,
+		    .campaign = cp->id, .code = code, .referrer_id = ev->user_id,
+		    .rep_code = rep ? rep->code : NULL,
+		    .branch = rep && rep->branch ? rep->branch->code : NULL,
+		    .actor = "customer" };
+
+		if (store_ref_event(hc->d->store, &e) == -1) {
+			hc->error = "cannot record the issued code";
+			goto done;
+		}
+	}
+	invite_url = xasprintf("%s/r/%s", cf->public_url, code);
+	msg_vars_set(&vars, "sender_name", name ? name : cf->referral.sender_name_fallback);
+	msg_vars_set(&vars, "code", code);
+	msg_vars_set(&vars, "invite_url", invite_url);
+	/* The friend gets the invite text; the customer sees the preview with the button. */
+	invite = msg_template_render(config_message(cf, "invite")->line, &vars);
+	enc = http_client_urlencode(json_string_value(json_object_get(json_array_get(invite,
+	    0), "text")));
+	share_url = xasprintf(SHARE_PREFIX "%s", enc);
+	free(enc);
+	json_decref(invite);
+	msg_vars_set(&vars, "share_url", share_url);
+	rc = chat_reply(hc, ev, config_message(cf, "invite_preview"), &vars);
+done:
+	free(share_url);
+	free(invite_url);
+	free(name);
+	return rc == 0 ? HANDLER_DONE : HANDLER_FAILED;
+}

@@ -301,6 +301,11 @@ route(struct evhttp_request *req, void *arg)
 			wrong_method(req, "POST", start_us);
 		else
 			handle_works(d, req, path + 7, start_us);
+	} else if (strncmp(path, "/r/", 3) == 0) {
+		if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD)
+			wrong_method(req, "GET, HEAD", start_us);
+		else
+			invite_link_handle(d, req, path + 3, start_us);
 	} else
 		reply_error(req, 404, "not found", NULL, start_us, NULL);
 }

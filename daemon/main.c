@@ -190,7 +190,6 @@ run(struct daemon *d)
 {
 	static const int signals[] = { SIGHUP, SIGTERM, SIGINT };
 	struct timeval flush_tv = { 0, FLUSH_INTERVAL_MS * 1000 };
-	unsigned char salt[16];
 	struct timeval slice = { 0, BACKGROUND_SLICE_US };
 	struct event_config *ec;
 	char *err = NULL;
@@ -205,8 +204,8 @@ run(struct daemon *d)
 		free(err);
 		goto done;
 	}
-	if (store_meta_salt(d->store, salt) == 0)
-		log_set_pseudonym_key(salt, sizeof(salt));
+	if (store_meta_salt(d->store, d->salt) == 0)
+		log_set_pseudonym_key(d->salt, sizeof(d->salt));
 	d->checkpointer = store_checkpointer_start(d->cfg->sqlite_path, CHECKPOINT_INTERVAL_MS);
 
 	if ((ec = event_config_new()) == NULL)
@@ -222,6 +221,7 @@ run(struct daemon *d)
 	d->dispatch = dispatch_new(d);
 	d->http_client = http_client_new(d->base, PRIO_BACKGROUND);
 	d->outbox = outbox_new(d);
+	d->invite_links = invite_links_new();
 	if (http_start(d, &err) == -1) {
 		log_errorx("msg=\"cannot listen\" detail=\"%s\"", err);
 		free(err);
@@ -262,6 +262,7 @@ done:
 	http_guard_free(d->guard);
 	http_client_free(d->http_client);	/* before the base: it owns events on it */
 	outbox_free(d->outbox);
+	invite_links_free(d->invite_links);
 	works_tokens_free(d->works_tokens);
 	ingest_free(d->ingest);
 	dispatch_free(d->dispatch);

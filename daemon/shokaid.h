@@ -474,6 +474,8 @@ struct daemon {
 	struct http_client	*http_client;	/* http_client.c */
 	struct outbox		*outbox;	/* outbox.c */
 	struct works_tokens	*works_tokens;	/* works_api.c */
+	struct invite_links	*invite_links;	/* invite_link.c: per-client rate limits */
+	unsigned char		 salt[16];	/* the database's secret: pseudonyms, hashes */
 	struct event		*ev_signals[4];	/* main.c */
 	struct event		*ev_flush;
 	struct event		*ev_drain;
@@ -498,6 +500,13 @@ void http_free(struct daemon *);
 void http_reply(struct evhttp_request *, int code, const char *json_body);
 void http_log_request(struct evhttp_request *, int code, const char *channel,
     int64_t start_us, const char *extra);
+
+/* invite_link.c: GET /r/{code}. */
+struct invite_links;
+struct invite_links *invite_links_new(void);
+void invite_links_free(struct invite_links *);
+void invite_link_handle(struct daemon *, struct evhttp_request *, const char *code,
+    int64_t start_us);
 
 /* http_guard.c: connection cap, whole-request deadline, EMFILE back-off: the limits
  * that libevent 2.1's evhttp lacks. */

@@ -94,3 +94,76 @@ def test_no_campaign_running_says_so():
         got = wait_replies(sim, 1)
         expect("キャンペーンは実施していません" in got[0][0]["text"], got)
         expect(d.query("SELECT count(*) FROM referral_codes")[0][0] == 0, "a code was issued")
+
+
+def issue_code(sim, d):
+    send(d, line_event(etype="postback", text="action=refer"))
+    wait_replies(sim, 1)
+    return d.query("SELECT code FROM referral_codes WHERE user_id = ?", (USER,))[0][0]
+
+
+def test_invite_link_redirects_to_the_chat_with_the_code():
+    with Sim() as sim, ref_daemon(sim) as d:
+        code = issue_code(sim, d)
+        r = d.request("GET", f"/r/{code.lower()}")
+        expect(r.status == 302, r)
+        loc = r.headers["location"]
+        prefix = "https://line.me/R/oaMessage/%40123abcde/?"
+        expect(loc.startswith(prefix), loc)
+        expect(urllib.parse.unquote(loc[len(prefix):]) == f"紹介コード {code} で問い合わせます",
+               loc)
+        clicks = d.query("SELECT code, referrer_id, client_hash FROM referral_events "
+                         "WHERE type = 'clicked'")
+        expect(len(clicks) == 1 and clicks[0][0] == code and clicks[0][1] == USER, clicks)
+        expect(len(clicks[0][2]) == 16 and "127.0.0.1" not in json.dumps(
+            d.query("SELECT * FROM referral_events")), clicks)
+
+
+def test_unknown_and_mistyped_codes_get_a_friendly_page():
+    with Sim() as sim, ref_daemon(sim) as d:
+        code = issue_code(sim, d)
+        bad = code[:-1] + ("A" if code[-1] != "A" else "B")
+        for path in (f"/r/{bad}", "/r/nothing", "/r/"):
+            r = d.request("GET", path)
+            expect(r.status == 404 and r.headers["content-type"].startswith("text/html"), r)
+            expect("ご紹介リンクが見つかりません" in r.body.decode(), r.body)
+        expect(d.query("SELECT count(*) FROM referral_events WHERE type = 'clicked'")
+               == [(0,)], "a bad code was counted")
+
+
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def with_check(body):
+    """A code body with its Luhn mod 32 check character, as daemon/refcode.c makes it."""
+    total, factor = 0, 2
+    for ch in reversed(body):
+        addend = factor * CROCKFORD.index(ch)
+        factor = 1 if factor == 2 else 2
+        total += addend // 32 + addend % 32
+    return body + CROCKFORD[(32 - total % 32) % 32]
+
+
+def test_expired_campaign_link_says_so():
+    old = REFERRAL + f"""  - id: old
+    name: 前回
+    starts: {TODAY - datetime.timedelta(days=60)}
+    ends: {TODAY - datetime.timedelta(days=30)}
+"""
+    code = with_check("7K2QP9XM")
+    with Sim() as sim, chat_daemon(sim, extra=old) as d:
+        con = d.db()
+        con.execute("INSERT INTO referral_codes VALUES (?, 'main', ?, 'old', 1)", (code, USER))
+        con.commit()
+        r = d.request("GET", f"/r/{code}")
+        expect(r.status == 410 and "終了しました" in r.body.decode(), r)
+
+
+def test_invite_link_is_rate_limited_per_client():
+    extra = REFERRAL + "referral: { invite_rate_per_min: 3 }\n"
+    with Sim() as sim, chat_daemon(sim, extra=extra) as d:
+        code = issue_code(sim, d)
+        statuses = [d.request("GET", f"/r/{code}").status for _ in range(5)]
+        expect(statuses == [302, 302, 302, 429, 429], statuses)
+        r = d.request("GET", f"/r/{code}")
+        expect("しばらくお待ちください" in r.body.decode(), r.body)

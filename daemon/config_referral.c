@@ -22,6 +22,8 @@ static const char *const invite_placeholders[] = { "display_name", "company_name
 static const char *const preview_placeholders[] = { "display_name", "company_name",
     "sender_name", "rep_name", "rep_contact_url", "branch_name", "code", "invite_url",
     "share_url", NULL };
+/* What the friend's prefilled claim may show. */
+static const char *const claim_placeholders[] = { "code", "company_name", NULL };
 #define SHARE_PREFIX		"https://line.me/R/share?text="
 #define URI_MAX			1000	/* LINE's limit on a uri action */
 #define DISPLAY_NAME_MAX	20	/* LINE's limit on a display name */
@@ -517,6 +519,9 @@ check_invite(struct cfg *c)
 	    invite_placeholders);
 	pre = use_message(c, pre_at, "messages.invite_preview", "invite_preview",
 	    PLATFORM_LINE, preview_placeholders);
+	if (root_get(c, "messages", &msgs) && map_get(msgs, "claim_text", &at))
+		use_message(c, at, "messages.claim_text", "claim_text", PLATFORM_LINE,
+		    claim_placeholders);
 	if (inv == NULL || pre == NULL)
 		return;
 	for (size_t i = 0; i < cf->n_reps; i++) {

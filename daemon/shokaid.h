@@ -367,6 +367,25 @@ int store_richmenu_get(struct store *, const char *channel, const char *menu_id,
     char **line_id, char **hash);
 int store_richmenu_put(struct store *, const char *channel, const char *menu_id,
     const char *hash, const char *line_id);
+/* referral_fsm.c: the referral and reward state machines. */
+enum ref_state { REF_HELD, REF_CLAIMED, REF_CONTACTED, REF_MEETING, REF_WON, REF_LOST,
+	REF_SUSPICIOUS, REF_REJECTED, REF_STATE_COUNT };
+enum reward_state { REWARD_PENDING, REWARD_APPROVED, REWARD_ISSUED, REWARD_VOIDED,
+	REWARD_STATE_COUNT };
+enum { ACTOR_SYSTEM = 1, ACTOR_REP = 2, ACTOR_OPERATOR = 4 };
+/* 0 when actor may make the move; -1 with why ("a rep cannot move ...") otherwise. */
+int ref_transition_check(enum ref_state from, enum ref_state to, unsigned actor, char *why,
+    size_t whylen);
+int reward_transition_check(enum reward_state from, enum reward_state to, unsigned actor,
+    char *why, size_t whylen);
+int ref_state_final(enum ref_state);
+const char *ref_state_name(enum ref_state);
+const char *reward_state_name(enum reward_state);
+int ref_state_parse(const char *name, enum ref_state *);
+int reward_state_parse(const char *name, enum reward_state *);
+/* A rep's word (対応開始, 成約, won, ...) for the state it means; -1 if none. */
+int ref_state_from_word(const char *word, enum ref_state *);
+
 /* refcode.c: referral codes: 8 Crockford base32 characters (40 random bits) and a
  * check character. */
 #define REFCODE_LEN	9
@@ -404,6 +423,26 @@ int store_customer_rep(struct store *, const char *channel, const char *user_id,
 int store_customer_assign(struct store *, const char *channel, const char *user_id,
     const char *rep, const char *source, int64_t at);
 int store_ref_event(struct store *, const struct ref_event *);
+struct referral {
+	const char	*channel, *campaign, *code, *referrer_id, *referee_id, *rep_code;
+	enum ref_state	 state;
+	int64_t		 claimed_at;
+};
+struct user_record {
+	int64_t	 first_seen_at;
+	int	 follows;
+	int64_t	 unfollowed_at;		/* 0: never blocked */
+};
+int store_referral_of_referee(struct store *, const char *channel, const char *referee,
+    int64_t *id);
+int store_referral_pair(struct store *, const char *channel, const char *referrer,
+    const char *referee, int64_t *id);
+int64_t store_referrals_since(struct store *, const char *channel, const char *referrer,
+    int64_t since);
+int64_t store_code_claims_since(struct store *, const char *code, int64_t since);
+int store_referral_put(struct store *, const struct referral *, int64_t *id);
+int store_user_get(struct store *, const char *channel, const char *user_id,
+    struct user_record *);
 /* A LINE user's profile as cached. */
 struct profile {
 	char	*display_name;
@@ -700,25 +739,6 @@ enum image_type { IMAGE_UNKNOWN, IMAGE_PNG, IMAGE_JPEG };
 int image_probe(const unsigned char *data, size_t len, enum image_type *,
     unsigned *width, unsigned *height, char *why, size_t whylen);
 const char *image_content_type(enum image_type);
-
-/* referral_fsm.c: the referral and reward state machines. */
-enum ref_state { REF_HELD, REF_CLAIMED, REF_CONTACTED, REF_MEETING, REF_WON, REF_LOST,
-	REF_SUSPICIOUS, REF_REJECTED, REF_STATE_COUNT };
-enum reward_state { REWARD_PENDING, REWARD_APPROVED, REWARD_ISSUED, REWARD_VOIDED,
-	REWARD_STATE_COUNT };
-enum { ACTOR_SYSTEM = 1, ACTOR_REP = 2, ACTOR_OPERATOR = 4 };
-/* 0 when actor may make the move; -1 with why ("a rep cannot move ...") otherwise. */
-int ref_transition_check(enum ref_state from, enum ref_state to, unsigned actor, char *why,
-    size_t whylen);
-int reward_transition_check(enum reward_state from, enum reward_state to, unsigned actor,
-    char *why, size_t whylen);
-int ref_state_final(enum ref_state);
-const char *ref_state_name(enum ref_state);
-const char *reward_state_name(enum reward_state);
-int ref_state_parse(const char *name, enum ref_state *);
-int reward_state_parse(const char *name, enum reward_state *);
-/* A rep's word (対応開始, 成約, won, ...) for the state it means; -1 if none. */
-int ref_state_from_word(const char *word, enum ref_state *);
 
 /* fault.c: named crash points for tests (built only with -DSHOKAI_FAULT_HOOKS). */
 int fault_enabled(const char *point);

@@ -9,6 +9,8 @@ enum ref_stmt {
 	R_CODE_GET, R_CODE_PUT, R_CODE_LOOKUP,
 	R_CUSTOMER_REP, R_CUSTOMER_ASSIGN,
 	R_EVENT_PUT,
+	R_REFERRAL_OF_REFEREE, R_REFERRAL_PAIR, R_REFERRALS_SINCE, R_CODE_CLAIMS_SINCE,
+	R_REFERRAL_PUT, R_USER_GET,
 	R_COUNT
 };
 
@@ -26,6 +28,19 @@ static const char *const ref_sql[R_COUNT] = {
 	[R_EVENT_PUT] = "INSERT INTO referral_events(at, type, channel, campaign, code, "
 	    "referral_id, referrer_id, referee_id, rep_code, branch, reason, actor, "
 	    "client_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[R_REFERRAL_OF_REFEREE] = "SELECT id FROM referrals WHERE channel = ? AND "
+	    "referee_id = ?",
+	[R_REFERRAL_PAIR] = "SELECT id FROM referrals WHERE channel = ? AND referrer_id = ? "
+	    "AND referee_id = ?",
+	[R_REFERRALS_SINCE] = "SELECT count(*) FROM referrals WHERE channel = ? AND "
+	    "referrer_id = ? AND claimed_at >= ?",
+	[R_CODE_CLAIMS_SINCE] = "SELECT count(*) FROM referral_events WHERE code = ? AND "
+	    "type IN ('claimed', 'held') AND at >= ?",
+	[R_REFERRAL_PUT] = "INSERT INTO referrals(channel, campaign, code, referrer_id, "
+	    "referee_id, rep_code, state, claimed_at, updated_at) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[R_USER_GET] = "SELECT first_seen_at, follows, unfollowed_at FROM users WHERE "
+	    "channel = ? AND user_id = ?",
 };
 
 static sqlite3_stmt *
@@ -187,4 +202,134 @@ store_ref_event(struct store *s, const struct ref_event *e)
 	store_bind_text(st, 12, e->actor);
 	store_bind_text(st, 13, e->client_hash);
 	return store_step(s, st);
+}
+
+/* A one-row, one-integer-column query: 1 with *out, 0 if no row. */
+static int
+query_int(struct store *s, sqlite3_stmt *st, int64_t *out)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		log_warnx("msg=\"database query failed\" detail=\"%s\"", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return rc == SQLITE_ROW ? 1 : 0;
+}
+
+/* 1 with the id of the referral that already has this friend, 0 if none. */
+int
+store_referral_of_referee(struct store *s, const char *channel, const char *referee,
+    int64_t *id)
+{
+	sqlite3_stmt *st = stmt(s, R_REFERRAL_OF_REFEREE);
+
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, channel);
+	store_bind_text(st, 2, referee);
+	return query_int(s, st, id);
+}
+
+int
+store_referral_pair(struct store *s, const char *channel, const char *referrer,
+    const char *referee, int64_t *id)
+{
+	sqlite3_stmt *st = stmt(s, R_REFERRAL_PAIR);
+
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, channel);
+	store_bind_text(st, 2, referrer);
+	store_bind_text(st, 3, referee);
+	return query_int(s, st, id);
+}
+
+int64_t
+store_referrals_since(struct store *s, const char *channel, const char *referrer,
+    int64_t since)
+{
+	sqlite3_stmt *st = stmt(s, R_REFERRALS_SINCE);
+	int64_t n = 0;
+
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, channel);
+	store_bind_text(st, 2, referrer);
+	sqlite3_bind_int64(st, 3, since);
+	return query_int(s, st, &n) == -1 ? -1 : n;
+}
+
+int64_t
+store_code_claims_since(struct store *s, const char *code, int64_t since)
+{
+	sqlite3_stmt *st = stmt(s, R_CODE_CLAIMS_SINCE);
+	int64_t n = 0;
+
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, code);
+	sqlite3_bind_int64(st, 2, since);
+	return query_int(s, st, &n) == -1 ? -1 : n;
+}
+
+/* 1 with *id, 0 when the friend is taken already (the UNIQUE referee: first touch). */
+int
+store_referral_put(struct store *s, const struct referral *r, int64_t *id)
+{
+	sqlite3_stmt *st = stmt(s, R_REFERRAL_PUT);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, r->channel);
+	store_bind_text(st, 2, r->campaign);
+	store_bind_text(st, 3, r->code);
+	store_bind_text(st, 4, r->referrer_id);
+	store_bind_text(st, 5, r->referee_id);
+	store_bind_text(st, 6, r->rep_code);
+	store_bind_text(st, 7, ref_state_name(r->state));
+	sqlite3_bind_int64(st, 8, r->claimed_at);
+	sqlite3_bind_int64(st, 9, r->claimed_at);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_DONE) {
+		*id = sqlite3_last_insert_rowid(s->db);
+		return 1;
+	}
+	if (rc == SQLITE_CONSTRAINT_UNIQUE)
+		return 0;
+	log_warnx("msg=\"cannot insert a referral\" detail=\"%s\"", sqlite3_errmsg(s->db));
+	return -1;
+}
+
+/* 1 with what is known of a LINE user, 0 if never seen. */
+int
+store_user_get(struct store *s, const char *channel, const char *user_id,
+    struct user_record *out)
+{
+	sqlite3_stmt *st = stmt(s, R_USER_GET);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, channel);
+	store_bind_text(st, 2, user_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->first_seen_at = sqlite3_column_int64(st, 0);
+		out->follows = sqlite3_column_int(st, 1);
+		out->unfollowed_at = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	return rc == SQLITE_ROW ? 1 : 0;
 }

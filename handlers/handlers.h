@@ -32,4 +32,11 @@ void referral_today(char out[11]);
 void referral_rep_vars(struct handler_ctx *, const struct event *, struct msg_vars *,
     const struct config_rep **rep);
 
+/* referral_notify.c */
+int referral_notify_rep(struct handler_ctx *, const struct event *,
+    const struct config_rep *, int64_t referral_id, const char *referrer_id,
+    const char *friend_name);
+void referral_button_sig(const struct daemon *, int64_t id, enum ref_state to,
+    char out[17]);
+
 #endif

@@ -4,12 +4,14 @@
 
 extern const struct handler handler_follow;
 extern const struct handler handler_postback;
+extern const struct handler handler_referral_claim;
 extern const struct handler handler_autoreply;
 extern const struct handler handler_log_event;
 
 const struct handler *const handler_table[] = {
 	&handler_follow,
 	&handler_postback,
+	&handler_referral_claim,
 	&handler_autoreply,
 	&handler_log_event,
 	NULL,

@@ -3,10 +3,11 @@ forwards (their name, their rep, the rep's contact, their code and link), one st
 per customer and campaign, and every step in referral_events."""
 import datetime
 import json
+import time
 import urllib.parse
 
-from harness import USER, expect, line_body, line_event
-from t_chat import chat_daemon, wait_replies
+from harness import USER, expect, line_body, line_event, wait_until
+from t_chat import chat_daemon, replies, wait_replies
 from t_outbox import Sim, contract_check
 
 TODAY = datetime.date.today()
@@ -167,3 +168,125 @@ def test_invite_link_is_rate_limited_per_client():
         expect(statuses == [302, 302, 302, 429, 429], statuses)
         r = d.request("GET", f"/r/{code}")
         expect("しばらくお待ちください" in r.body.decode(), r.body)
+
+
+FRIEND = "U" + "f" * 32
+OTHER = "U" + "c" * 32
+
+def claim_daemon(sim, rules=""):
+    extra = REFERRAL.replace(
+        '{ code: R001, name: 高橋 美咲, branch: shinjuku, contact_url: "https://works.do/R0a1b2c" }',
+        '{ code: R001, name: 高橋 美咲, branch: shinjuku, contact_url: "https://works.do/R0a1b2c",'
+        ' lineworks_user_id: takahashi@example.co.jp }')
+    extra += "referral: { notify_bot: sales }\n"
+    if rules:
+        extra = extra.replace("    ends: ", f"    rules: {rules}\n    ends: ", 1)
+    d = chat_daemon(sim, extra=extra)
+    return d
+
+
+def setup_referrer(sim, d):
+    sim.call("POST", "/_sim/profile", {"userId": USER, "displayName": "山田 花子"})
+    sim.call("POST", "/_sim/profile", {"userId": FRIEND, "displayName": "鈴木 一郎"})
+    con = d.db()
+    con.execute("INSERT INTO customers(channel, user_id, rep_code, rep_source, assigned_at) "
+                "VALUES ('main', ?, 'R001', 'import', 1)", (USER,))
+    con.commit()
+    return issue_code(sim, d)
+
+
+def claim_text(code):
+    return f"紹介コード {code} で問い合わせます"
+
+
+def events(d):
+    return d.query("SELECT type, reason, referrer_id, referee_id FROM referral_events "
+                   "WHERE type != 'issued' ORDER BY id")
+
+
+def pushes(sim):
+    return [json.loads(r["body"]) for r in sim.requests("/v2/bot/message/push")]
+
+
+def test_claim_attributes_thanks_both_and_notifies_the_rep():
+    with Sim() as sim, claim_daemon(sim) as d:
+        code = setup_referrer(sim, d)
+        send(d, line_event(etype="follow", source={"type": "user", "userId": FRIEND},
+                           timestamp=int(time.time() * 1000)))
+        send(d, line_event(text=claim_text(code), source={"type": "user", "userId": FRIEND}))
+        d.wait_processed()
+        wait_until(lambda: sim.requests("/v1.0/bots/"), 10, "the rep's notification")
+        refs = d.query("SELECT referrer_id, referee_id, rep_code, state, code FROM referrals")
+        expect(refs == [(USER, FRIEND, "R001", "claimed", code)], refs)
+        expect(events(d) == [("claimed", None, USER, FRIEND)], events(d))
+        rep = d.query("SELECT rep_code, rep_source FROM customers WHERE user_id = ?", (FRIEND,))
+        expect(rep == [("R001", "referral")], rep)
+        texts = [m[0].get("text", "") for m in replies(sim)]
+        expect(any("担当者よりご案内します" in t for t in texts), texts)
+        p = pushes(sim)
+        expect(len(p) == 1 and p[0]["to"] == USER and "登録されました" in
+               p[0]["messages"][0]["text"], p)
+        note = json.loads(sim.requests("/v1.0/bots/")[0]["body"])["content"]
+        expect(note["type"] == "button_template" and "山田 花子" in note["contentText"] and
+               "鈴木 一郎" in note["contentText"], note)
+        labels = [a["label"] for a in note["actions"]]
+        expect(labels == ["対応開始", "面談設定", "成約", "失注", "不正の疑い"], labels)
+        expect(note["actions"][2]["postback"].startswith("ref=1&to=won&sig="), note["actions"])
+        expect("/users/takahashi%40example.co.jp/" in sim.requests("/v1.0/bots/")[0]["path"],
+               sim.requests("/v1.0/bots/")[0]["path"])
+        contract_check(sim.requests("/v2/bot/message/"))
+
+
+def test_claim_rules_each_with_its_reason():
+    with Sim() as sim, claim_daemon(sim) as d:
+        code = setup_referrer(sim, d)
+        # Self-referral.
+        send(d, line_event(text=claim_text(code)))
+        d.wait_processed()
+        # An existing friend (seen before the code was issued) for the default rule.
+        con = d.db()
+        con.execute("INSERT INTO users(channel, user_id, first_seen_at, is_friend) VALUES "
+                    "('main', ?, 1, 1)", (OTHER,))
+        con.commit()
+        send(d, line_event(text=claim_text(code), source={"type": "user", "userId": OTHER}))
+        d.wait_processed()
+        # A good claim, then the same friend again (first touch wins).
+        send(d, line_event(text=claim_text(code), source={"type": "user", "userId": FRIEND}))
+        d.wait_processed()
+        send(d, line_event(text=f"{code.lower()} です", source={"type": "user",
+                                                               "userId": FRIEND}))
+        d.wait_processed()
+        # Mutual: the friend's own code, sent by the referrer.
+        send(d, line_event(etype="postback", text="action=refer",
+                           source={"type": "user", "userId": FRIEND}))
+        d.wait_processed()
+        friend_code = d.query("SELECT code FROM referral_codes WHERE user_id = ?",
+                              (FRIEND,))[0][0]
+        send(d, line_event(text=claim_text(friend_code)))
+        d.wait_processed()
+        # Well-formed, but nobody's code.
+        import t_referral
+        send(d, line_event(text=t_referral.with_check("ABCDEFGH"),
+                           source={"type": "user", "userId": OTHER}))
+        d.wait_processed()
+        got = [(t, r) for t, r, _, _ in events(d)]
+        expect(got == [("rejected", "self_referral"), ("rejected", "existing_friend"),
+                       ("claimed", None), ("rejected", "already_referred"),
+                       ("rejected", "mutual_referral"), ("rejected", "unknown_code")], got)
+        expect(d.query("SELECT count(*) FROM referrals") == [(1,)], "more than one referral")
+
+
+def test_velocity_holds_and_cap_rejects():
+    with Sim() as sim, claim_daemon(
+            sim, "{ velocity: { claims: 1, within: 10m }, "
+                 "max_claims_per_referrer: { count: 2, per: month } }") as d:
+        code = setup_referrer(sim, d)
+        friends = ["U" + c * 32 for c in "123"]
+        for f in friends:
+            send(d, line_event(text=claim_text(code), source={"type": "user", "userId": f}))
+            d.wait_processed()
+        got = [(t, r) for t, r, _, _ in events(d)]
+        expect(got == [("claimed", None), ("held", "velocity"), ("rejected", "referrer_cap")],
+               got)
+        states = d.query("SELECT referee_id, state FROM referrals ORDER BY id")
+        expect(states == [(friends[0], "claimed"), (friends[1], "held")], states)

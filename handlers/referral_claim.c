@@ -1,0 +1,266 @@
+/* referral_claim.c: a friend sends a message with a referral code in it (the text the
+ * invite link prefilled, or the code typed by hand). The code is checked against every
+ * rule; a claim that breaks one is a `rejected` event with the rule as its reason, a
+ * burst on one code is `held` for an operator, and a good claim is a referral: the
+ * friend gets the referrer's rep, both are thanked, and the rep hears of it on LINE
+ * WORKS. The friend is never told which rule a claim broke. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "handlers.h"
+
+#define CODES_MAX	4
+#define NOT_ACCEPTED_TEXT \
+	"ご連絡ありがとうございます。恐れ入りますが、このご紹介コードはご利用いただけません" \
+	"でした。"
+#define UNKNOWN_CODE_TEXT \
+	"ご紹介コードが見つかりませんでした。お手数ですが、届いたメッセージのコードをもう一度" \
+	"ご確認ください。"
+#define HELD_TEXT \
+	"ご連絡ありがとうございます。担当者が確認してからご案内します。少しお待ちください。"
+#define THANKS_REFEREE_TEXT	"ご連絡ありがとうございます。担当者よりご案内します。"
+#define THANKS_REFERRER_TEXT	"ご紹介いただいたお友だちが登録されました。ありがとうございます!"
+
+/* A friend's name as the referrer may see it: the first character, then '*'. */
+static char *
+mask_name(const char *name)
+{
+	size_t first = 1;
+
+	if (name == NULL || *name == '\0')
+		return xstrdup("お友だち");
+	while (((unsigned char)name[first] & 0xC0) == 0x80)
+		first++;
+	return xasprintf("%.*s*", (int)first, name);
+}
+
+/* Start of the current cap period (local day, week from Monday, or month), unix ms. */
+static int64_t
+period_start(enum campaign_period per, time_t now)
+{
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	if (per == PERIOD_WEEK)
+		tm.tm_mday -= (tm.tm_wday + 6) % 7;
+	else if (per == PERIOD_MONTH)
+		tm.tm_mday = 1;
+	tm.tm_isdst = -1;
+	return (int64_t)mktime(&tm) * 1000;
+}
+
+/* The first rule the claim breaks, or NULL. */
+static const char *
+broken_rule(struct handler_ctx *hc, const struct event *ev, const struct refcode_owner *o,
+    const struct config_campaign *cp, const char *today, int64_t now)
+{
+	struct user_record u;
+	int64_t id, n;
+
+	if (cp == NULL || strcmp(today, cp->starts) < 0 || strcmp(today, cp->ends) > 0)
+		return "campaign_closed";
+	if (strcmp(o->user_id, ev->user_id) == 0)
+		return "self_referral";
+	if (store_referral_of_referee(hc->d->store, ev->channel, ev->user_id, &id) != 0)
+		return "already_referred";
+	if (store_referral_pair(hc->d->store, ev->channel, ev->user_id, o->user_id, &id) != 0)
+		return "mutual_referral";
+	if (store_user_get(hc->d->store, ev->channel, ev->user_id, &u) == 1 &&
+	    u.first_seen_at < o->issued_at) {
+		if (u.unfollowed_at != 0)
+			return "re_added_after_block";
+		if (cp->exclude_existing_friends)
+			return "existing_friend";
+	}
+	if (cp->max_claims > 0 && ((n = store_referrals_since(hc->d->store, ev->channel,
+	    o->user_id, period_start(cp->max_claims_per, (time_t)(now / 1000)))) < 0 ||
+	    n >= cp->max_claims))
+		return "referrer_cap";
+	return NULL;
+}
+
+static int
+reply(struct handler_ctx *hc, const struct event *ev, const char *message,
+    const char *fallback, struct msg_vars *vars)
+{
+	const struct config_message *m = config_message(hc->d->cfg, message);
+
+	return m != NULL ? chat_reply(hc, ev, m, vars) : chat_reply_text(hc, ev, fallback);
+}
+
+/* The referrer is told by push: their chat with the account is not this one. */
+static int
+thank_referrer(struct handler_ctx *hc, const struct event *ev, const char *referrer,
+    struct msg_vars *vars)
+{
+	struct event to = *ev;
+	int rc;
+
+	to.user_id = xstrdup(referrer);
+	to.group_id = NULL;
+	to.reply_token = NULL;
+	rc = reply(hc, &to, "claim_thanks_referrer", THANKS_REFERRER_TEXT, vars);
+	free(to.user_id);
+	return rc;
+}
+
+static enum handler_result
+claim(struct handler_ctx *hc, const struct event *ev, const char *code,
+    struct refcode_owner *o)
+{
+	const struct config *cf = hc->d->cfg;
+	const struct config_campaign *cp = NULL;
+	const struct config_rep *rep = NULL;
+	struct msg_vars vars;
+	char today[11], *name = NULL, *rep_code = NULL, *masked = NULL, id_text[24];
+	const char *rule;
+	int64_t now = wall_ms(), id = 0, recent;
+	int rc = 0, held = 0;
+	struct referral r;
+
+	for (size_t i = 0; i < cf->n_campaigns; i++)
+		if (strcmp(cf->campaigns[i].id, o->campaign) == 0)
+			cp = &cf->campaigns[i];
+	referral_today(today);
+	if (store_customer_rep(hc->d->store, ev->channel, o->user_id, &rep_code) == 1)
+		rep = config_rep(cf, rep_code);
+	chat_vars(hc, ev, &vars, &name);
+	if ((rule = broken_rule(hc, ev, o, cp, today, now)) != NULL) {
+		struct ref_event e = { .type = "rejected", .channel = ev->channel,
+		    .campaign = o->campaign, .code = code, .referrer_id = o->user_id,
+		    .referee_id = ev->user_id, .rep_code = rep ? rep->code : NULL,
+		    .branch = rep && rep->branch ? rep->branch->code : NULL, .reason = rule,
+		    .actor = "system" };
+
+		rc = store_ref_event(hc->d->store, &e);
+		if (rc == 0)
+			rc = reply(hc, ev, "claim_not_accepted", NOT_ACCEPTED_TEXT, &vars);
+		goto done;
+	}
+	/* Many claims on one code in a short time: real, perhaps, but an operator looks
+	 * first. Nothing is dropped. */
+	if (cp->velocity_claims > 0) {
+		recent = store_code_claims_since(hc->d->store, code, now - cp->velocity_within_ms);
+		held = recent < 0 || recent >= cp->velocity_claims;
+	}
+	memset(&r, 0, sizeof(r));
+	r.channel = ev->channel;
+	r.campaign = o->campaign;
+	r.code = code;
+	r.referrer_id = o->user_id;
+	r.referee_id = ev->user_id;
+	r.rep_code = rep ? rep->code : NULL;
+	r.state = held ? REF_HELD : REF_CLAIMED;
+	r.claimed_at = now;
+	if ((rc = store_referral_put(hc->d->store, &r, &id)) != 1) {
+		/* The friend was taken between the check and now: same as already referred. */
+		rc = rc == 0 ? reply(hc, ev, "claim_not_accepted", NOT_ACCEPTED_TEXT, &vars) : -1;
+		goto done;
+	}
+	{
+		struct ref_event e = { .type = held ? "held" : "claimed", .channel = ev->channel,
+		    .campaign = o->campaign, .code = code, .referral_id = id,
+		    .referrer_id = o->user_id, .referee_id = ev->user_id,
+		    .rep_code = rep ? rep->code : NULL,
+		    .branch = rep && rep->branch ? rep->branch->code : NULL,
+		    .reason = held ? "velocity" : NULL, .actor = "friend" };
+
+		if ((rc = store_ref_event(hc->d->store, &e)) == -1)
+			goto done;
+	}
+	if (held) {
+		rc = reply(hc, ev, "claim_held", HELD_TEXT, &vars);
+		goto done;
+	}
+	/* The friend inherits the referrer's rep, unless they have one of their own. */
+	{
+		char *own = NULL;
+
+		if (rep != NULL && store_customer_rep(hc->d->store, ev->channel, ev->user_id,
+		    &own) == 0)
+			rc = store_customer_assign(hc->d->store, ev->channel, ev->user_id, rep->code,
+			    "referral", now);
+		free(own);
+		if (rc == -1)
+			goto done;
+	}
+	{
+		const struct config_rep *ignored;
+
+		referral_rep_vars(hc, ev, &vars, &ignored);
+	}
+	if (rep != NULL) {
+		msg_vars_set(&vars, "rep_name", rep->name);
+		msg_vars_set(&vars, "branch_name", rep->branch ? rep->branch->name : "");
+	}
+	if ((rc = reply(hc, ev, "claim_thanks_referee", THANKS_REFEREE_TEXT, &vars)) == -1)
+		goto done;
+	masked = cp->show_friend_name ? xstrdup(name ? name : "お友だち") : mask_name(name);
+	msg_vars_set(&vars, "friend_name", masked);
+	msg_vars_set(&vars, "display_name", "");	/* the referrer's is not fetched */
+	snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
+	msg_vars_set(&vars, "referral_id", id_text);
+	if ((rc = thank_referrer(hc, ev, o->user_id, &vars)) == -1)
+		goto done;
+	rc = referral_notify_rep(hc, ev, rep, id, o->user_id, name);
+done:
+	free(masked);
+	free(rep_code);
+	free(name);
+	if (rc == -1 && hc->error == NULL)
+		hc->error = "cannot record the claim";
+	return rc == -1 ? HANDLER_FAILED : HANDLER_DONE;
+}
+
+static enum handler_result
+handle(struct handler_ctx *hc, const struct event *ev)
+{
+	char codes[CODES_MAX][REFCODE_LEN + 1];
+	size_t n;
+	enum handler_result res = HANDLER_NOT_MINE;
+
+	if (ev->platform != PLATFORM_LINE || strcmp(ev->type, "message") != 0 ||
+	    ev->text == NULL || ev->user_id == NULL || (ev->source_type != NULL &&
+	    strcmp(ev->source_type, "user") != 0))
+		return HANDLER_NOT_MINE;
+	if ((n = refcode_find(ev->text, codes, CODES_MAX)) == 0)
+		return HANDLER_NOT_MINE;
+	/* A claim may come before the follow, or from a friend of long standing. */
+	if (store_user_seen(hc->d->store, ev->channel, ev->user_id, wall_ms()) == -1) {
+		hc->error = "cannot record the user";
+		return HANDLER_FAILED;
+	}
+	for (size_t i = 0; i < n && res == HANDLER_NOT_MINE; i++) {
+		struct refcode_owner o;
+		int rc = store_refcode_lookup(hc->d->store, codes[i], &o);
+
+		if (rc == -1) {
+			hc->error = "cannot look the code up";
+			return HANDLER_FAILED;
+		}
+		if (rc == 1)
+			res = claim(hc, ev, codes[i], &o);
+		refcode_owner_clear(&o);
+	}
+	if (res == HANDLER_NOT_MINE) {
+		/* Well-formed but unknown: a code from another account, or made up. */
+		struct ref_event e = { .type = "rejected", .channel = ev->channel,
+		    .code = codes[0], .referee_id = ev->user_id, .reason = "unknown_code",
+		    .actor = "system" };
+
+		if (store_ref_event(hc->d->store, &e) == -1 ||
+		    chat_reply_text(hc, ev, UNKNOWN_CODE_TEXT) == -1) {
+			hc->error = "cannot answer an unknown code";
+			return HANDLER_FAILED;
+		}
+		res = HANDLER_DONE;
+	}
+	return res;
+}
+
+const struct handler handler_referral_claim = { "referral_claim", handle };

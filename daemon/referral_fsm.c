@@ -46,6 +46,18 @@ static const unsigned ref_allowed[REF_STATE_COUNT][REF_STATE_COUNT] = {
 	},
 };
 
+/* What reps and customers read. */
+static const char *const ref_labels[REF_STATE_COUNT] = {
+	[REF_HELD] = "確認待ち",
+	[REF_CLAIMED] = "新規",
+	[REF_CONTACTED] = "対応開始",
+	[REF_MEETING] = "面談設定",
+	[REF_WON] = "成約",
+	[REF_LOST] = "失注",
+	[REF_SUSPICIOUS] = "不正の疑い",
+	[REF_REJECTED] = "対象外",
+};
+
 static const char *const reward_names[REWARD_STATE_COUNT] = {
 	[REWARD_PENDING] = "pending",		/* waits for its due event and holding period */
 	[REWARD_APPROVED] = "approved",		/* waits for a coupon */
@@ -115,6 +127,12 @@ const char *
 ref_state_name(enum ref_state s)
 {
 	return ref_names[s];
+}
+
+const char *
+ref_state_label(enum ref_state s)
+{
+	return ref_labels[s];
 }
 
 const char *

@@ -380,6 +380,7 @@ int reward_transition_check(enum reward_state from, enum reward_state to, unsign
     char *why, size_t whylen);
 int ref_state_final(enum ref_state);
 const char *ref_state_name(enum ref_state);
+const char *ref_state_label(enum ref_state);	/* in Japanese, for people */
 const char *reward_state_name(enum reward_state);
 int ref_state_parse(const char *name, enum ref_state *);
 int reward_state_parse(const char *name, enum reward_state *);
@@ -443,6 +444,25 @@ int64_t store_code_claims_since(struct store *, const char *code, int64_t since)
 int store_referral_put(struct store *, const struct referral *, int64_t *id);
 int store_user_get(struct store *, const char *channel, const char *user_id,
     struct user_record *);
+/* A referral as stored; the strings belong to it (referral_row_clear). */
+struct referral_row {
+	int64_t		 id;
+	char		*channel, *campaign, *code, *referrer_id, *referee_id, *rep_code;
+	enum ref_state	 state;
+	int64_t		 claimed_at;
+};
+void referral_row_clear(struct referral_row *);
+int store_referral_get(struct store *, int64_t id, struct referral_row *);
+int store_referral_set_state(struct store *, int64_t id, enum ref_state from,
+    enum ref_state to, int64_t at);
+int store_referrals_of_rep(struct store *, const char *rep_code, size_t max,
+    struct referral_row **out, size_t *n);
+/* Referrals claimed since: all, won, lost. */
+int store_rep_stats(struct store *, const char *rep_code, int64_t since, int64_t counts[3]);
+/* A pending reward; 0 when that referral and side has one already. */
+int store_reward_create(struct store *, int64_t referral_id, const char *side,
+    const char *user_id, const char *campaign, const char *pool, int64_t due_at,
+    int64_t approve_after);
 /* A LINE user's profile as cached. */
 struct profile {
 	char	*display_name;

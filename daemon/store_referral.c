@@ -11,6 +11,8 @@ enum ref_stmt {
 	R_EVENT_PUT,
 	R_REFERRAL_OF_REFEREE, R_REFERRAL_PAIR, R_REFERRALS_SINCE, R_CODE_CLAIMS_SINCE,
 	R_REFERRAL_PUT, R_USER_GET,
+	R_REFERRAL_GET, R_REFERRAL_SET_STATE, R_REFERRALS_OF_REP, R_REP_STATS,
+	R_REWARD_CREATE,
 	R_COUNT
 };
 
@@ -41,6 +43,18 @@ static const char *const ref_sql[R_COUNT] = {
 	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[R_USER_GET] = "SELECT first_seen_at, follows, unfollowed_at FROM users WHERE "
 	    "channel = ? AND user_id = ?",
+	[R_REFERRAL_GET] = "SELECT id, channel, campaign, code, referrer_id, referee_id, "
+	    "rep_code, state, claimed_at FROM referrals WHERE id = ?",
+	[R_REFERRAL_SET_STATE] = "UPDATE referrals SET state = ?, updated_at = ? WHERE id = ? "
+	    "AND state = ?",
+	[R_REFERRALS_OF_REP] = "SELECT id, channel, campaign, code, referrer_id, referee_id, "
+	    "rep_code, state, claimed_at FROM referrals WHERE rep_code = ? AND state IN "
+	    "('claimed', 'contacted', 'meeting') ORDER BY id LIMIT ?",
+	[R_REP_STATS] = "SELECT count(*), coalesce(sum(state = 'won'), 0), "
+	    "coalesce(sum(state = 'lost'), 0) FROM referrals WHERE rep_code = ? AND "
+	    "claimed_at >= ?",
+	[R_REWARD_CREATE] = "INSERT OR IGNORE INTO rewards(referral_id, side, user_id, "
+	    "campaign, pool, state, due_at, approve_after) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
 };
 
 static sqlite3_stmt *
@@ -332,4 +346,134 @@ store_user_get(struct store *s, const char *channel, const char *user_id,
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return -1;
 	return rc == SQLITE_ROW ? 1 : 0;
+}
+
+static void
+row_referral(sqlite3_stmt *st, struct referral_row *r)
+{
+	const char *state = (const char *)sqlite3_column_text(st, 7);
+
+	r->id = sqlite3_column_int64(st, 0);
+	r->channel = store_column_str(st, 1);
+	r->campaign = store_column_str(st, 2);
+	r->code = store_column_str(st, 3);
+	r->referrer_id = store_column_str(st, 4);
+	r->referee_id = store_column_str(st, 5);
+	r->rep_code = store_column_str(st, 6);
+	if (state == NULL || ref_state_parse(state, &r->state) == -1)
+		r->state = REF_REJECTED;	/* unreadable: treat as final */
+	r->claimed_at = sqlite3_column_int64(st, 8);
+}
+
+void
+referral_row_clear(struct referral_row *r)
+{
+	free(r->channel);
+	free(r->campaign);
+	free(r->code);
+	free(r->referrer_id);
+	free(r->referee_id);
+	free(r->rep_code);
+	memset(r, 0, sizeof(*r));
+}
+
+int
+store_referral_get(struct store *s, int64_t id, struct referral_row *out)
+{
+	sqlite3_stmt *st = stmt(s, R_REFERRAL_GET);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		row_referral(st, out);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	return rc == SQLITE_ROW ? 1 : 0;
+}
+
+/* Moves a referral from one state to another; 0 when it was no longer in from. */
+int
+store_referral_set_state(struct store *s, int64_t id, enum ref_state from,
+    enum ref_state to, int64_t at)
+{
+	sqlite3_stmt *st = stmt(s, R_REFERRAL_SET_STATE);
+
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, ref_state_name(to));
+	sqlite3_bind_int64(st, 2, at);
+	sqlite3_bind_int64(st, 3, id);
+	store_bind_text(st, 4, ref_state_name(from));
+	if (store_step(s, st) == -1)
+		return -1;
+	return sqlite3_changes(s->db) == 1 ? 1 : 0;
+}
+
+/* The rep's open referrals, oldest first; *n rows in *out (caller frees each). */
+int
+store_referrals_of_rep(struct store *s, const char *rep_code, size_t max,
+    struct referral_row **out, size_t *n)
+{
+	sqlite3_stmt *st = stmt(s, R_REFERRALS_OF_REP);
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, rep_code);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	*out = xcalloc(max + 1, sizeof(**out));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
+		row_referral(st, &(*out)[(*n)++]);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+int
+store_rep_stats(struct store *s, const char *rep_code, int64_t since, int64_t counts[3])
+{
+	sqlite3_stmt *st = stmt(s, R_REP_STATS);
+	int rc;
+
+	counts[0] = counts[1] = counts[2] = 0;
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, rep_code);
+	sqlite3_bind_int64(st, 2, since);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		for (int i = 0; i < 3; i++)
+			counts[i] = sqlite3_column_int64(st, i);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int
+store_reward_create(struct store *s, int64_t referral_id, const char *side,
+    const char *user_id, const char *campaign, const char *pool, int64_t due_at,
+    int64_t approve_after)
+{
+	sqlite3_stmt *st = stmt(s, R_REWARD_CREATE);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, referral_id);
+	store_bind_text(st, 2, side);
+	store_bind_text(st, 3, user_id);
+	store_bind_text(st, 4, campaign);
+	store_bind_text(st, 5, pool);
+	sqlite3_bind_int64(st, 6, due_at);
+	sqlite3_bind_int64(st, 7, approve_after);
+	if (store_step(s, st) == -1)
+		return -1;
+	return sqlite3_changes(s->db) == 1 ? 1 : 0;
 }

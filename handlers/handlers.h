@@ -13,7 +13,7 @@ void chat_vars(struct handler_ctx *, const struct event *, struct msg_vars *,
  * message per content on LINE WORKS. 0, or -1 with hc->error set. */
 int chat_reply(struct handler_ctx *, const struct event *, const struct config_message *,
     const struct msg_vars *);
-/* A fixed text (the built-in answers), on LINE. */
+/* A fixed text (the built-in answers), on either platform. */
 int chat_reply_text(struct handler_ctx *, const struct event *, const char *text);
 int chat_link_menu(struct handler_ctx *, const struct event *,
     const struct config_richmenu *);
@@ -38,5 +38,8 @@ int referral_notify_rep(struct handler_ctx *, const struct event *,
     const char *friend_name);
 void referral_button_sig(const struct daemon *, int64_t id, enum ref_state to,
     char out[17]);
+
+/* referral_reward.c: a referral reached state to: rewards that fall due now. */
+int referral_reached(struct handler_ctx *, const struct referral_row *, enum ref_state to);
 
 #endif

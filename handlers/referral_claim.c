@@ -177,6 +177,18 @@ claim(struct handler_ctx *hc, const struct event *ev, const char *code,
 		rc = reply(hc, ev, "claim_held", HELD_TEXT, &vars);
 		goto done;
 	}
+	{
+		struct referral_row row;
+
+		if ((rc = store_referral_get(hc->d->store, id, &row)) != 1) {
+			rc = -1;
+			goto done;
+		}
+		rc = referral_reached(hc, &row, REF_CLAIMED);
+		referral_row_clear(&row);
+		if (rc == -1)
+			goto done;
+	}
 	/* The friend inherits the referrer's rep, unless they have one of their own. */
 	{
 		char *own = NULL;

@@ -67,6 +67,17 @@ queue_line(struct handler_ctx *hc, const struct event *ev, json_t *messages)
 	    messages));
 }
 
+/* LINE WORKS has no reply: a message to the room or the member who wrote. */
+static void
+works_msg(const struct event *ev, struct outbox_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->platform = PLATFORM_WORKS;
+	m->channel = xstrdup(ev->channel);
+	m->kind = xstrdup(ev->group_id ? "works_channel" : "works_user");
+	m->target = xstrdup(ev->group_id ? ev->group_id : ev->user_id ? ev->user_id : "");
+}
+
 int
 chat_reply(struct handler_ctx *hc, const struct event *ev, const struct config_message *msg,
     const struct msg_vars *vars)
@@ -81,11 +92,7 @@ chat_reply(struct handler_ctx *hc, const struct event *ev, const struct config_m
 	/* LINE WORKS has no reply: one message per content, to the room or the member. */
 	messages = msg_template_render(msg->works, vars);
 	json_array_foreach(messages, i, item) {
-		memset(&m, 0, sizeof(m));
-		m.platform = PLATFORM_WORKS;
-		m.channel = xstrdup(ev->channel);
-		m.kind = xstrdup(ev->group_id ? "works_channel" : "works_user");
-		m.target = xstrdup(ev->group_id ? ev->group_id : ev->user_id ? ev->user_id : "");
+		works_msg(ev, &m);
 		if (queue(hc, &m, json_pack("{s:O}", "content", item)) == -1) {
 			rc = -1;
 			break;
@@ -98,9 +105,14 @@ chat_reply(struct handler_ctx *hc, const struct event *ev, const struct config_m
 int
 chat_reply_text(struct handler_ctx *hc, const struct event *ev, const char *text)
 {
-	if (ev->platform != PLATFORM_LINE)
-		return 0;
-	return queue_line(hc, ev, json_pack("[{s:s,s:s}]", "type", "text", "text", text));
+	struct outbox_msg m;
+
+	if (ev->platform == PLATFORM_LINE)
+		return queue_line(hc, ev, json_pack("[{s:s,s:s}]", "type", "text", "text",
+		    text));
+	works_msg(ev, &m);
+	return queue(hc, &m, json_pack("{s:{s:s,s:s}}", "content", "type", "text", "text",
+	    text));
 }
 
 /* Links the LINE menu that `shokaictl richmenu deploy` made for menu; 0 when the menu

@@ -290,3 +290,104 @@ def test_velocity_holds_and_cap_rejects():
                got)
         states = d.query("SELECT referee_id, state FROM referrals ORDER BY id")
         expect(states == [(friends[0], "claimed"), (friends[1], "held")], states)
+
+
+REP_WORKS = "takahashi@example.co.jp"
+
+
+def rep_says(d, text, user=REP_WORKS, **content):
+    from harness import works_message
+    r = d.post_works(works_message(text=text, user=user, **content))
+    expect(r.status == 200, r)
+    d.wait_processed()
+
+
+def works_texts(sim, user=REP_WORKS):
+    from urllib.parse import quote
+    return [json.loads(r["body"])["content"].get("text", "")
+            for r in sim.requests(f"/v1.0/bots/") if f"/users/{quote(user)}/" in r["path"]
+            and json.loads(r["body"])["content"]["type"] == "text"]
+
+
+def claimed(sim, d):
+    code = setup_referrer(sim, d)
+    send(d, line_event(text=claim_text(code), source={"type": "user", "userId": FRIEND}))
+    d.wait_processed()
+    wait_until(lambda: sim.requests("/v1.0/bots/"), 10, "the rep's notification")
+    return json.loads(sim.requests("/v1.0/bots/")[0]["body"])["content"]
+
+
+def state_of(d, rid=1):
+    return d.query("SELECT state FROM referrals WHERE id = ?", (rid,))[0][0]
+
+
+def test_rep_buttons_and_commands_move_referrals_through_the_state_machine():
+    rewards = ("{ due_on: won, approval: manual, hold: 14d, "
+               "referrer: { pool: quo, message: thanks_reward }, "
+               "referee: { pool: gift, message: thanks_reward } }")
+    with Sim() as sim:
+        d = claim_daemon(sim)
+        d.write_config(open(d.config_path).read().replace(
+            "    ends: ", f"    reward: {rewards}\n    ends: ", 1).replace(
+            "messages:\n", "messages:\n  thanks_reward: \"特典です: {coupon_code}\"\n", 1))
+        with d:
+            note = claimed(sim, d)
+            won = next(a for a in note["actions"] if a["label"] == "成約")
+            # A forged tap: right referral, wrong signature.
+            rep_says(d, "成約 #1", postback=won["postback"][:-4] + "0000")
+            expect(state_of(d) == "claimed", state_of(d))
+            # Typed steps, then the real button.
+            rep_says(d, "対応開始 #1")
+            expect(state_of(d) == "contacted", state_of(d))
+            rep_says(d, won["text"], postback=won["postback"])
+            expect(state_of(d) == "won", state_of(d))
+            rep_says(d, "lost 1")
+            expect(state_of(d) == "won", "a final state moved")
+            wait_until(lambda: len(works_texts(sim)) >= 4, 10, "four answers to the rep")
+            texts = works_texts(sim)
+            expect(texts[0] == "このボタンは使えません。", texts)
+            expect(texts[1] == "紹介 #1 を「対応開始」にしました。", texts)
+            expect(texts[2] == "紹介 #1 を「成約」にしました。", texts)
+            expect(texts[3].startswith("紹介 #1 は変更できません(a referral cannot go from "
+                                       "won to lost)"), texts)
+            ev = d.query("SELECT reason, actor FROM referral_events WHERE type = 'state' "
+                         "ORDER BY id")
+            expect(ev == [("contacted", "rep:R001"), ("won", "rep:R001")], ev)
+            rw = d.query("SELECT side, user_id, pool, state, approve_after - due_at "
+                         "FROM rewards ORDER BY side")
+            expect(rw == [("referee", FRIEND, "gift", "pending", 14 * 86400000),
+                          ("referrer", USER, "quo", "pending", 14 * 86400000)], rw)
+
+
+def test_other_reps_may_not_act_but_branch_managers_may():
+    with Sim() as sim:
+        d = claim_daemon(sim)
+        cfg = open(d.config_path).read()
+        cfg = cfg.replace("reps:\n", "reps:\n  - { code: R012, name: 佐藤 健, lineworks_user_id: sato }\n"
+                          "  - { code: R009, name: 部長, branch: shinjuku, "
+                          "lineworks_user_id: boss }\n", 1)
+        cfg = cfg.replace('contact_url: "https://example.co.jp/shinjuku" }',
+                          'contact_url: "https://example.co.jp/shinjuku", managers: [R009] }')
+        d.write_config(cfg)
+        with d:
+            claimed(sim, d)
+            rep_says(d, "成約 #1", user="sato")
+            expect(state_of(d) == "claimed", state_of(d))
+            wait_until(lambda: works_texts(sim, "sato"), 10, "an answer to sato")
+            expect(works_texts(sim, "sato") == ["紹介 #1 は担当外のため変更できません。"],
+                   works_texts(sim, "sato"))
+            rep_says(d, "失注 #1", user="boss")
+            expect(state_of(d) == "lost", state_of(d))
+            ev = d.query("SELECT actor FROM referral_events WHERE type = 'state'")
+            expect(ev == [("rep:R009",)], ev)
+
+
+def test_rep_list_and_stats():
+    with Sim() as sim, claim_daemon(sim) as d:
+        claimed(sim, d)
+        rep_says(d, "一覧")
+        rep_says(d, "STATS")
+        wait_until(lambda: len(works_texts(sim)) >= 2, 10, "two answers")
+        texts = works_texts(sim)
+        expect(texts[0].startswith("対応中のご紹介 (1件):\n#1 ") and "新規" in texts[0], texts)
+        expect(texts[1] == "今月の実績: ご紹介 1件、成約 0件、失注 0件", texts)

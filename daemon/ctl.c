@@ -30,6 +30,15 @@ usage(void)
 	    "                        make LINE's rich menus, aliases and default what the\n"
 	    "                        config says (every channel unless one is named)\n"
 	    "  works-menu deploy [BOT]     set each LINE WORKS bot's persistent menu\n"
+	    "  referrals list [--state S] [--format table|csv|json]\n"
+	    "  referrals show ID           one referral and every event of it\n"
+	    "  rewards list [STATE]        rewards: pending, approved, issued, voided\n"
+	    "  rewards approve ID          approve a pending reward (ends its hold)\n"
+	    "  rewards void ID [REASON]    void a pending or approved reward\n"
+	    "  import coupons POOL FILE    add coupon codes (one a line, or CSV 'code')\n"
+	    "  import customers FILE       assign reps: CSV user_id,rep_code[,channel]\n"
+	    "  report [--by branch|rep|campaign|referrer] [--from YYYY-MM-DD]\n"
+	    "         [--to YYYY-MM-DD] [--format table|csv|json]   the referral funnel\n"
 	    "  profile CHANNEL USER        a LINE user's display name (cache, else LINE)\n"
 	    "  works-link BOT USER         a LINE WORKS member's external-contact link\n"
 	    "  -c FILE               config file (default /etc/shokai/shokai.yaml)\n");
@@ -381,6 +390,9 @@ main(int argc, char **argv)
 	log_init(LOG_WARN);
 	if ((cf = config_load_print(path, stderr)) == NULL)
 		return 1;
+	/* Dates in reports and listings are the config's local dates. */
+	setenv("TZ", cf->timezone, 1);
+	tzset();
 	if (strcmp(cmd, "check") == 0 && argc == 1) {
 		printf("ok\n");
 		rc = 0;
@@ -405,6 +417,14 @@ main(int argc, char **argv)
 	} else if (strcmp(cmd, "works-menu") == 0 && argc >= 2 && argc <= 3 &&
 	    strcmp(argv[1], "deploy") == 0) {
 		rc = works_menu_deploy(cf, argc == 3 ? argv[2] : NULL);
+	} else if (strcmp(cmd, "referrals") == 0) {
+		rc = referrals_cmd(cf, argc - 1, argv + 1);
+	} else if (strcmp(cmd, "rewards") == 0) {
+		rc = rewards_cmd(cf, argc - 1, argv + 1);
+	} else if (strcmp(cmd, "import") == 0) {
+		rc = import_cmd(cf, argc - 1, argv + 1);
+	} else if (strcmp(cmd, "report") == 0) {
+		rc = report_cmd(cf, argc - 1, argv + 1);
 	} else if (strcmp(cmd, "works-link") == 0 && argc == 3) {
 		rc = works_link_cmd(cf, argv[1], argv[2]);
 	} else if (strcmp(cmd, "profile") == 0 && argc == 3) {
@@ -412,6 +432,8 @@ main(int argc, char **argv)
 	} else if (strcmp(cmd, "send") == 0 && argc == 5) {
 		rc = send_cmd(cf, argv[1], argv[2], argv[3], argv[4]);
 	} else
+		usage();
+	if (rc == 2)
 		usage();
 	store_close(s);
 	config_free(cf);

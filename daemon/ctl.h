@@ -27,4 +27,10 @@ int ctl_line_call(struct daemon *, const char *channel, enum line_host, const ch
 int richmenu_deploy_cmd(struct config *, int argc, char **argv);
 int works_menu_deploy(struct config *, const char *bot);
 
+/* ctl_referral.c: 2 for a usage error. */
+int referrals_cmd(struct config *, int argc, char **argv);
+int rewards_cmd(struct config *, int argc, char **argv);
+int import_cmd(struct config *, int argc, char **argv);
+int report_cmd(struct config *, int argc, char **argv);
+
 #endif

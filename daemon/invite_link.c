@@ -191,9 +191,17 @@ invite_link_handle(struct daemon *d, struct evhttp_request *req, const char *cod
 		return;
 	}
 	{
+		char *rep_code = NULL;
+		const struct config_rep *rep = store_customer_rep(d->store, owner.channel,
+		    owner.user_id, &rep_code) == 1 ? config_rep(cf, rep_code) : NULL;
+		/* Counted under the referrer's rep and branch, like the rest of the funnel. */
 		struct ref_event e = { .type = "clicked", .channel = owner.channel,
 		    .campaign = owner.campaign, .code = code, .referrer_id = owner.user_id,
+		    .rep_code = rep ? rep->code : NULL,
+		    .branch = rep && rep->branch ? rep->branch->code : NULL,
 		    .client_hash = hash, .actor = "friend" };
+
+		free(rep_code);
 
 		/* Clicks are counts for the funnel: they need not wait for the disk. */
 		if (store_begin_unsynced(d->store) == -1 || store_ref_event(d->store, &e) == -1 ||

@@ -222,6 +222,7 @@ run(struct daemon *d)
 	d->http_client = http_client_new(d->base, PRIO_BACKGROUND);
 	d->outbox = outbox_new(d);
 	d->invite_links = invite_links_new();
+	d->rewards = rewards_new(d);
 	if (http_start(d, &err) == -1) {
 		log_errorx("msg=\"cannot listen\" detail=\"%s\"", err);
 		free(err);
@@ -263,6 +264,7 @@ done:
 	http_client_free(d->http_client);	/* before the base: it owns events on it */
 	outbox_free(d->outbox);
 	invite_links_free(d->invite_links);
+	rewards_free(d->rewards);
 	works_tokens_free(d->works_tokens);
 	ingest_free(d->ingest);
 	dispatch_free(d->dispatch);

@@ -463,6 +463,25 @@ int store_rep_stats(struct store *, const char *rep_code, int64_t since, int64_t
 int store_reward_create(struct store *, int64_t referral_id, const char *side,
     const char *user_id, const char *campaign, const char *pool, int64_t due_at,
     int64_t approve_after);
+/* A reward with its referral's channel and people (reward_row_clear frees). */
+struct reward_row {
+	int64_t			 id, referral_id;
+	char			*side, *user_id, *campaign, *pool, *coupon_code;
+	char			*channel, *referrer_id, *referee_id, *rep_code;
+	enum reward_state	 state;
+};
+void reward_row_clear(struct reward_row *);
+/* Rewards the tick may move: pending past their hold, and approved ones. */
+int store_rewards_work(struct store *, int64_t now, size_t max, struct reward_row **out,
+    size_t *n);
+int store_reward_get(struct store *, int64_t id, struct reward_row *);
+int store_reward_set(struct store *, int64_t id, enum reward_state from,
+    enum reward_state to, const char *coupon, const char *note, int64_t at);
+int store_coupon_take(struct store *, const char *pool, int64_t reward_id, char **code);
+int store_coupon_put(struct store *, const char *pool, const char *code, int64_t at);
+enum print_format { PRINT_TABLE, PRINT_CSV, PRINT_JSON };
+int store_print_query(struct store *, FILE *, enum print_format, const char *sql,
+    const char *const *args, size_t nargs);
 /* A LINE user's profile as cached. */
 struct profile {
 	char	*display_name;
@@ -507,6 +526,7 @@ struct daemon_stats {
 	uint64_t	events_done;
 	uint64_t	events_failed;
 	uint64_t	events_skipped;
+	uint64_t	coupon_pool_empty;	/* rewards that found their pool empty */
 	int64_t		loop_max_stall_us;
 };
 /* The loop's priorities. Background work is cut into slices of at most
@@ -534,6 +554,7 @@ struct daemon {
 	struct outbox		*outbox;	/* outbox.c */
 	struct works_tokens	*works_tokens;	/* works_api.c */
 	struct invite_links	*invite_links;	/* invite_link.c: per-client rate limits */
+	struct rewards		*rewards;	/* rewards.c */
 	unsigned char		 salt[16];	/* the database's secret: pseudonyms, hashes */
 	struct event		*ev_signals[4];	/* main.c */
 	struct event		*ev_flush;
@@ -559,6 +580,17 @@ void http_free(struct daemon *);
 void http_reply(struct evhttp_request *, int code, const char *json_body);
 void http_log_request(struct evhttp_request *, int code, const char *channel,
     int64_t start_us, const char *extra);
+
+/* rewards.c: approves and issues rewards on a timer. */
+struct rewards;
+struct rewards *rewards_new(struct daemon *);
+void rewards_free(struct rewards *);
+/* Gives an approved reward a coupon and sends it, inside the caller's transaction:
+ * 1 issued, 0 not (*empty: the pool is empty), -1 on error. */
+int rewards_issue(struct daemon *, const struct reward_row *, int *empty);
+/* A `reward` event ("approved:referrer", ...) under the referral's rep and branch. */
+int rewards_log(const struct config *, struct store *, const struct reward_row *,
+    const char *what, const char *actor);
 
 /* invite_link.c: GET /r/{code}. */
 struct invite_links;

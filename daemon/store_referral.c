@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "store_internal.h"
 
 enum ref_stmt {
@@ -12,7 +14,8 @@ enum ref_stmt {
 	R_REFERRAL_OF_REFEREE, R_REFERRAL_PAIR, R_REFERRALS_SINCE, R_CODE_CLAIMS_SINCE,
 	R_REFERRAL_PUT, R_USER_GET,
 	R_REFERRAL_GET, R_REFERRAL_SET_STATE, R_REFERRALS_OF_REP, R_REP_STATS,
-	R_REWARD_CREATE,
+	R_REWARD_CREATE, R_REWARDS_WORK, R_REWARD_SET, R_COUPON_TAKE, R_COUPON_PUT,
+	R_REWARD_GET,
 	R_COUNT
 };
 
@@ -55,6 +58,22 @@ static const char *const ref_sql[R_COUNT] = {
 	    "claimed_at >= ?",
 	[R_REWARD_CREATE] = "INSERT OR IGNORE INTO rewards(referral_id, side, user_id, "
 	    "campaign, pool, state, due_at, approve_after) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+	/* What the rewards tick may move: held long enough, or approved and waiting. */
+	[R_REWARDS_WORK] = "SELECT w.id, w.referral_id, w.side, w.user_id, w.campaign, w.pool, "
+	    "w.state, r.channel, r.referrer_id, r.referee_id, w.coupon_code, r.rep_code "
+	    "FROM rewards w JOIN referrals r ON r.id = w.referral_id WHERE (w.state = 'pending' AND "
+	    "w.approve_after <= ?) OR w.state = 'approved' ORDER BY w.id LIMIT ?",
+	[R_REWARD_SET] = "UPDATE rewards SET state = ?2, coupon_code = coalesce(?3, coupon_code), "
+	    "issued_at = CASE WHEN ?2 = 'issued' THEN ?4 ELSE issued_at END, "
+	    "note = coalesce(?5, note) WHERE id = ?1 AND state = ?6",
+	/* One free code of the pool, given to this reward and no other (UNIQUE reward_id). */
+	[R_COUPON_TAKE] = "UPDATE coupons SET reward_id = ?1 WHERE rowid = (SELECT rowid FROM "
+	    "coupons WHERE pool = ?2 AND reward_id IS NULL ORDER BY imported_at, code LIMIT 1) "
+	    "RETURNING code",
+	[R_COUPON_PUT] = "INSERT OR IGNORE INTO coupons(pool, code, imported_at) VALUES (?, ?, ?)",
+	[R_REWARD_GET] = "SELECT w.id, w.referral_id, w.side, w.user_id, w.campaign, w.pool, "
+	    "w.state, r.channel, r.referrer_id, r.referee_id, w.coupon_code, r.rep_code "
+	    "FROM rewards w JOIN referrals r ON r.id = w.referral_id WHERE w.id = ?",
 };
 
 static sqlite3_stmt *
@@ -476,4 +495,242 @@ store_reward_create(struct store *s, int64_t referral_id, const char *side,
 	if (store_step(s, st) == -1)
 		return -1;
 	return sqlite3_changes(s->db) == 1 ? 1 : 0;
+}
+
+static void
+row_reward(sqlite3_stmt *st, struct reward_row *w)
+{
+	const char *state = (const char *)sqlite3_column_text(st, 6);
+
+	w->id = sqlite3_column_int64(st, 0);
+	w->referral_id = sqlite3_column_int64(st, 1);
+	w->side = store_column_str(st, 2);
+	w->user_id = store_column_str(st, 3);
+	w->campaign = store_column_str(st, 4);
+	w->pool = store_column_str(st, 5);
+	if (state == NULL || reward_state_parse(state, &w->state) == -1)
+		w->state = REWARD_VOIDED;
+	w->channel = store_column_str(st, 7);
+	w->referrer_id = store_column_str(st, 8);
+	w->referee_id = store_column_str(st, 9);
+	w->coupon_code = store_column_str(st, 10);
+	w->rep_code = store_column_str(st, 11);
+}
+
+void
+reward_row_clear(struct reward_row *w)
+{
+	free(w->side);
+	free(w->user_id);
+	free(w->campaign);
+	free(w->pool);
+	free(w->channel);
+	free(w->referrer_id);
+	free(w->referee_id);
+	free(w->coupon_code);
+	free(w->rep_code);
+	memset(w, 0, sizeof(*w));
+}
+
+int
+store_rewards_work(struct store *s, int64_t now, size_t max, struct reward_row **out,
+    size_t *n)
+{
+	sqlite3_stmt *st = stmt(s, R_REWARDS_WORK);
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	*out = xcalloc(max + 1, sizeof(**out));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
+		row_reward(st, &(*out)[(*n)++]);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+int
+store_reward_get(struct store *s, int64_t id, struct reward_row *out)
+{
+	sqlite3_stmt *st = stmt(s, R_REWARD_GET);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		row_reward(st, out);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	return rc == SQLITE_ROW ? 1 : 0;
+}
+
+/* 1 when the reward was in from and is now in to; 0 when something moved it first. */
+int
+store_reward_set(struct store *s, int64_t id, enum reward_state from, enum reward_state to,
+    const char *coupon, const char *note, int64_t at)
+{
+	sqlite3_stmt *st = stmt(s, R_REWARD_SET);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	store_bind_text(st, 2, reward_state_name(to));
+	store_bind_text(st, 3, coupon);
+	sqlite3_bind_int64(st, 4, at);
+	store_bind_text(st, 5, note);
+	store_bind_text(st, 6, reward_state_name(from));
+	if (store_step(s, st) == -1)
+		return -1;
+	return sqlite3_changes(s->db) == 1 ? 1 : 0;
+}
+
+/* 1 with a coupon code now given to the reward (caller frees), 0 when the pool is
+ * empty. Must run in the transaction that marks the reward issued. */
+int
+store_coupon_take(struct store *s, const char *pool, int64_t reward_id, char **code)
+{
+	sqlite3_stmt *st = stmt(s, R_COUPON_TAKE);
+
+	*code = NULL;
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, reward_id);
+	store_bind_text(st, 2, pool);
+	return query_text(s, st, code);
+}
+
+/* 1 when the code is new to the pool, 0 when it was there already. */
+int
+store_coupon_put(struct store *s, const char *pool, const char *code, int64_t at)
+{
+	sqlite3_stmt *st = stmt(s, R_COUPON_PUT);
+
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, pool);
+	store_bind_text(st, 2, code);
+	sqlite3_bind_int64(st, 3, at);
+	if (store_step(s, st) == -1)
+		return -1;
+	return sqlite3_changes(s->db) == 1 ? 1 : 0;
+}
+
+static void
+csv_field(FILE *out, const char *v)
+{
+	if (strpbrk(v, ",\"\r\n") == NULL) {
+		fputs(v, out);
+		return;
+	}
+	fputc('"', out);
+	for (; *v != '\0'; v++) {
+		if (*v == '"')
+			fputc('"', out);
+		fputc(*v, out);
+	}
+	fputc('"', out);
+}
+
+/* Prints what sql returns (text arguments bound in order) as an aligned table, CSV
+ * with a header line, or a JSON array of objects: what operators read and what their
+ * spreadsheets and scripts read. */
+int
+store_print_query(struct store *s, FILE *out, enum print_format format, const char *sql,
+    const char *const *args, size_t nargs)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *rows = NULL;
+	int rc = -1, ncol;
+	size_t width[32] = { 0 };
+	char ***cells = NULL;
+	size_t nrows = 0, cap = 0;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_warnx("msg=\"report query failed\" detail=\"%s\"", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	for (size_t i = 0; i < nargs; i++)
+		store_bind_text(st, (int)i + 1, args[i]);
+	ncol = sqlite3_column_count(st);
+	if (ncol > 32)
+		ncol = 32;
+	if (format == PRINT_JSON)
+		rows = json_array();
+	if (format == PRINT_CSV)
+		for (int c = 0; c < ncol; c++) {
+			if (c)
+				fputc(',', out);
+			csv_field(out, sqlite3_column_name(st, c));
+		}
+	if (format == PRINT_CSV)
+		fputc('\n', out);
+	for (int c = 0; c < ncol; c++)
+		width[c] = strlen(sqlite3_column_name(st, c));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *obj = format == PRINT_JSON ? json_object() : NULL;
+
+		if (format == PRINT_TABLE && nrows == cap) {
+			cap = cap ? cap * 2 : 64;
+			cells = xrealloc(cells, cap * sizeof(*cells));
+		}
+		if (format == PRINT_TABLE)
+			cells[nrows] = xcalloc((size_t)ncol, sizeof(char *));
+		for (int c = 0; c < ncol; c++) {
+			const char *v = (const char *)sqlite3_column_text(st, c);
+
+			if (format == PRINT_JSON) {
+				int type = sqlite3_column_type(st, c);
+
+				json_object_set_new(obj, sqlite3_column_name(st, c),
+				    type == SQLITE_INTEGER ? json_integer(sqlite3_column_int64(st, c)) :
+				    v == NULL ? json_null() : json_string(v));
+			} else if (format == PRINT_CSV) {
+				if (c)
+					fputc(',', out);
+				csv_field(out, v ? v : "");
+			} else {
+				cells[nrows][c] = xstrdup(v ? v : "-");
+				if (strlen(cells[nrows][c]) > width[c])
+					width[c] = strlen(cells[nrows][c]);
+			}
+		}
+		if (format == PRINT_JSON)
+			json_array_append_new(rows, obj);
+		else if (format == PRINT_CSV)
+			fputc('\n', out);
+		nrows++;
+	}
+	rc = rc == SQLITE_DONE ? 0 : -1;
+	if (format == PRINT_JSON) {
+		char *text = json_dumps(rows, JSON_INDENT(2));
+
+		fprintf(out, "%s\n", text);
+		free(text);
+		json_decref(rows);
+	} else if (format == PRINT_TABLE) {
+		for (int c = 0; c < ncol; c++)
+			fprintf(out, "%-*s%s", (int)width[c], sqlite3_column_name(st, c),
+			    c + 1 < ncol ? "  " : "\n");
+		for (size_t r = 0; r < nrows; r++) {
+			for (int c = 0; c < ncol; c++) {
+				/* Pad by bytes: Japanese columns may not line up exactly. */
+				fprintf(out, "%-*s%s", (int)width[c], cells[r][c],
+				    c + 1 < ncol ? "  " : "\n");
+				free(cells[r][c]);
+			}
+			free(cells[r]);
+		}
+		free(cells);
+	}
+	sqlite3_finalize(st);
+	return rc;
 }

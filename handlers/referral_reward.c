@@ -39,10 +39,14 @@ referral_reached(struct handler_ctx *hc, const struct referral_row *r, enum ref_
 		if (rc == -1)
 			return -1;
 		if (rc == 1) {
+			const struct config_rep *rep = r->rep_code ? config_rep(cf, r->rep_code) :
+			    NULL;
 			struct ref_event e = { .type = "reward", .channel = r->channel,
 			    .campaign = r->campaign, .code = r->code, .referral_id = r->id,
 			    .referrer_id = r->referrer_id, .referee_id = r->referee_id,
-			    .rep_code = r->rep_code, .reason = reason, .actor = "system" };
+			    .rep_code = r->rep_code,
+			    .branch = rep && rep->branch ? rep->branch->code : NULL,
+			    .reason = reason, .actor = "system" };
 
 			snprintf(reason, sizeof(reason), "pending:%s", sides[i].side);
 			if (store_ref_event(hc->d->store, &e) == -1)

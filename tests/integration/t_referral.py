@@ -391,3 +391,114 @@ def test_rep_list_and_stats():
         texts = works_texts(sim)
         expect(texts[0].startswith("対応中のご紹介 (1件):\n#1 ") and "新規" in texts[0], texts)
         expect(texts[1] == "今月の実績: ご紹介 1件、成約 0件、失注 0件", texts)
+
+
+def reward_daemon(sim, approval="manual"):
+    d = claim_daemon(sim)
+    cfg = open(d.config_path).read()
+    cfg = cfg.replace("    ends: ", "    reward: { due_on: won, approval: " + approval +
+                      ", hold: 0s, referrer: { pool: quo, message: reward_referrer }, "
+                      "referee: { pool: gift, message: reward_referee } }\n    ends: ", 1)
+    cfg = cfg.replace("messages:\n", "messages:\n"
+                      "  reward_referrer: \"ご紹介特典です: {coupon_code}\"\n"
+                      "  reward_referee: \"ご成約特典です: {coupon_code}\"\n", 1)
+    d.write_config(cfg)
+    return d
+
+
+def ctl_ok(d, *args):
+    from t_outbox import ctl
+    return ctl(d, *args)
+
+
+def coupon_pushes(sim):
+    return sorted((p["to"], p["messages"][0]["text"]) for p in pushes(sim)
+                  if "特典です" in p["messages"][0]["text"])
+
+
+def test_end_to_end_refer_click_claim_won_reward():
+    import os
+    with Sim() as sim:
+        d = reward_daemon(sim)
+        with d:
+            with open(d.path("quo.txt"), "w") as f:
+                f.write("code\nQUO-0001\nQUO-0002\n")
+            with open(d.path("gift.csv"), "w") as f:
+                f.write("GIFT-AAAA\n")
+            expect("2 coupon code(s) imported" in ctl_ok(d, "import", "coupons", "quo",
+                                                         d.path("quo.txt")), "quo import")
+            ctl_ok(d, "import", "coupons", "gift", d.path("gift.csv"))
+            # Importing again adds nothing: codes are unique per pool.
+            expect("0 coupon code(s) imported" in ctl_ok(d, "import", "coupons", "quo",
+                                                         d.path("quo.txt")), "re-import")
+            code = setup_referrer(sim, d)
+            r = d.request("GET", f"/r/{code}")
+            expect(r.status == 302 and code in urllib.parse.unquote(r.headers["location"]), r)
+            send(d, line_event(etype="follow", source={"type": "user", "userId": FRIEND},
+                               timestamp=int(time.time() * 1000)))
+            send(d, line_event(text=claim_text(code), source={"type": "user",
+                                                              "userId": FRIEND}))
+            d.wait_processed()
+            wait_until(lambda: sim.requests("/v1.0/bots/"), 10, "the rep's notification")
+            note = json.loads(sim.requests("/v1.0/bots/")[0]["body"])["content"]
+            won = next(a for a in note["actions"] if a["label"] == "成約")
+            rep_says(d, won["text"], postback=won["postback"])
+            rw = d.query("SELECT id, side, state FROM rewards ORDER BY id")
+            expect([(s, st) for _, s, st in rw] == [("referrer", "pending"),
+                                                   ("referee", "pending")], rw)
+            # Manual approval: nothing is issued until an operator approves.
+            time.sleep(1.5)
+            expect(coupon_pushes(sim) == [], coupon_pushes(sim))
+            for rid, _, _ in rw:
+                ctl_ok(d, "rewards", "approve", str(rid))
+            wait_until(lambda: len(coupon_pushes(sim)) == 2, 10, "both coupons pushed")
+            expect(coupon_pushes(sim) == sorted([(USER, "ご紹介特典です: QUO-0001"),
+                                                 (FRIEND, "ご成約特典です: GIFT-AAAA")]),
+                   coupon_pushes(sim))
+            got = d.query("SELECT side, state, coupon_code FROM rewards ORDER BY id")
+            expect(got == [("referrer", "issued", "QUO-0001"),
+                           ("referee", "issued", "GIFT-AAAA")], got)
+            given = d.query("SELECT pool, code, reward_id FROM coupons WHERE reward_id "
+                            "IS NOT NULL ORDER BY pool")
+            expect(given == [("gift", "GIFT-AAAA", 2), ("quo", "QUO-0001", 1)], given)
+            # An issued reward cannot be voided.
+            from t_outbox import CTL
+            import subprocess
+            p = subprocess.run([CTL, "-c", d.config_path, "rewards", "void", "1"],
+                               capture_output=True, timeout=10)
+            expect(p.returncode == 1 and b"cannot go from issued to voided" in p.stderr,
+                   p.stderr)
+            # The report adds up to what happened here.
+            rep = json.loads(ctl_ok(d, "report", "--by", "rep", "--format", "json"))
+            expect(rep == [{"rep": "R001", "issued": 1, "clicked": 1, "claimed": 1, "held": 0,
+                            "rejected": 0, "rej_self": 0, "rej_already": 0,
+                            "rej_existing": 0, "rej_readded": 0, "rej_mutual": 0,
+                            "rej_cap": 0, "rej_closed": 0, "rej_unknown": 0, "won": 1,
+                            "lost": 0, "rewarded": 2}], rep)
+            branch = ctl_ok(d, "report", "--by", "branch", "--format", "csv")
+            expect(branch.splitlines()[1:] == ["shinjuku,1,1,1,0,0,0,0,0,0,0,0,0,0,1,0,2"],
+                   branch)
+            shown = ctl_ok(d, "referrals", "show", "1")
+            for word in ("claimed", "state", "won", "rep:R001", "reward", "issued:referee"):
+                expect(word in shown, shown)
+            os.remove(d.path("quo.txt"))
+
+
+def test_empty_coupon_pool_holds_the_reward_approved():
+    with Sim() as sim:
+        d = reward_daemon(sim, approval="auto")
+        with d:
+            claimed(sim, d)
+            note = json.loads(sim.requests("/v1.0/bots/")[0]["body"])["content"]
+            won = next(a for a in note["actions"] if a["label"] == "成約")
+            rep_says(d, won["text"], postback=won["postback"])
+            wait_until(lambda: d.query("SELECT count(*) FROM rewards WHERE state = "
+                                       "'approved'") == [(2,)], 10, "approved rewards")
+            expect(d.wait_log(r"coupon pool empty"), "no alert")
+            wait_until(lambda: d.healthz()["coupon_pool_empty"] >= 2, 5, "the counter")
+            with open(d.path("quo.txt"), "w") as f:
+                f.write("QUO-9\n")
+            ctl_ok(d, "import", "coupons", "quo", d.path("quo.txt"))
+            wait_until(lambda: d.query("SELECT side, state FROM rewards WHERE state = "
+                                       "'issued'") == [("referrer", "issued")], 10,
+                       "the referrer's reward issued once codes arrive")

@@ -82,7 +82,7 @@ send_coupon(struct daemon *d, const struct reward_row *w, const char *coupon)
 	    strcmp(w->side, "referrer") == 0 ? &cp->referrer : &cp->referee;
 	struct msg_vars vars = { 0 };
 	struct outbox_msg m;
-	json_t *messages;
+	json_t *messages, *body;
 	char *json;
 	int rc;
 
@@ -96,8 +96,9 @@ send_coupon(struct daemon *d, const struct reward_row *w, const char *coupon)
 		messages = json_pack("[{s:s,s:s}]", "type", "text", "text", text);
 		free(text);
 	}
-	json = json_dumps(json_pack("{s:s,s:o}", "to", w->user_id, "messages", messages),
-	    JSON_COMPACT);
+	body = json_pack("{s:s,s:o}", "to", w->user_id, "messages", messages);
+	json = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
 	memset(&m, 0, sizeof(m));
 	m.platform = PLATFORM_LINE;
 	m.channel = xstrdup(w->channel);

@@ -22,7 +22,7 @@
 static const char *const all_placeholders[] = { "display_name", "company_name",
     "sender_name", "rep_name", "rep_contact_url", "branch_name", "code", "invite_url",
     "share_url", "friend_name", "referral_id", "referrer_name", "claimed_at",
-    "coupon_code", "date", "time", "datetime", NULL };
+    "coupon_code", "date", "time", "datetime", "invites", "claims", "wins", "rewards", NULL };
 /* What greetings, auto-replies and postback replies provide. */
 const char *const chat_placeholders_line[] = { "display_name", "company_name", NULL };
 /* Postback replies also have what a date/time picker chose. */
@@ -31,7 +31,8 @@ static const char *const postback_placeholders[] = { "display_name", "company_na
 const char *const chat_placeholders_works[] = { "company_name", NULL };
 
 /* Built-in postback flows; the referral issue adds its own. */
-static const char *const postback_flows[] = { "reply", "menu", "referral.invite", NULL };
+static const char *const postback_flows[] = { "reply", "menu", "referral.invite",
+    "referral.status", NULL };
 
 static const char *const day_names[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
 
@@ -449,8 +450,8 @@ parse_postbacks(struct cfg *c, struct cnode m)
 			pb->flow = xstrdup(scalar(v));
 			if (!name_in(pb->flow, postback_flows) || strcmp(pb->flow, "reply") == 0)
 				cfg_err(c, v, "%s: unknown flow '%s' (known: menu, "
-				    "referral.invite; or give {reply: MESSAGE} or {menu: ID})", what,
-				    pb->flow);
+				    "referral.invite, referral.status; or give {reply: MESSAGE} or "
+				    "{menu: ID})", what, pb->flow);
 		} else if (check_mapping(c, v, what, allowed, NULL) == 1) {
 			if (get_str(c, v, what, "reply", &s) == 1 && map_get(v, "reply", &at)) {
 				pb->flow = xstrdup("reply");
@@ -920,7 +921,9 @@ parse_persistent_menu(struct cfg *c, struct cnode list, const char *what)
 void
 parse_chat_sections(struct cfg *c)
 {
-	struct cnode sec;
+	static const char *const status_placeholders[] = { "display_name", "company_name",
+	    "invites", "claims", "wins", "rewards", NULL };
+	struct cnode sec, at0;
 
 	if (root_get(c, "messages", &sec))
 		parse_messages(c, sec);
@@ -941,6 +944,9 @@ parse_chat_sections(struct cfg *c)
 		    name_in("sender_name", msg_template_placeholders(m->line))))
 			c->out->replies_use_display_name = 1;
 	}
+	if (root_get(c, "messages", &at0) && map_get(at0, "referral_status", &at0))
+		use_message(c, at0, "messages", "referral_status", PLATFORM_LINE,
+		    status_placeholders);
 	/* Event messages by their fixed names: their placeholders are checked too. */
 	for (size_t i = 0; i < c->out->n_messages; i++) {
 		const struct config_message *m = &c->out->messages[i];

@@ -32,5 +32,6 @@ int referrals_cmd(struct config *, int argc, char **argv);
 int rewards_cmd(struct config *, int argc, char **argv);
 int import_cmd(struct config *, int argc, char **argv);
 int report_cmd(struct config *, int argc, char **argv);
+int rep_link_cmd(struct config *, int argc, char **argv);
 
 #endif

@@ -329,3 +329,31 @@ report_cmd(struct config *cf, int argc, char **argv)
 	free(sql);
 	return rc;
 }
+
+/* rep-link REP [CHANNEL]: the link a rep shares; a customer who opens it and sends the
+ * prefilled text is tied to the rep. */
+int
+rep_link_cmd(struct config *cf, int argc, char **argv)
+{
+	const struct config_rep *rep;
+	const struct config_line_channel *ch;
+	char *text, *enc;
+
+	if (argc < 1 || argc > 2)
+		return 2;
+	if ((rep = config_rep(cf, argv[0])) == NULL) {
+		fprintf(stderr, "shokaictl: no rep '%s' under reps\n", argv[0]);
+		return 1;
+	}
+	ch = argc == 2 ? config_line_channel(cf, argv[1]) : &cf->line_channels[0];
+	if (ch == NULL) {
+		fprintf(stderr, "shokaictl: no LINE channel '%s'\n", argv[1]);
+		return 1;
+	}
+	text = xasprintf("担当者コード %s", rep->code);
+	enc = http_client_urlencode(text);
+	printf("https://line.me/R/oaMessage/%%40%s/?%s\n", ch->basic_id + 1, enc);
+	free(enc);
+	free(text);
+	return 0;
+}

@@ -479,6 +479,9 @@ int store_reward_set(struct store *, int64_t id, enum reward_state from,
     enum reward_state to, const char *coupon, const char *note, int64_t at);
 int store_coupon_take(struct store *, const char *pool, int64_t reward_id, char **code);
 int store_coupon_put(struct store *, const char *pool, const char *code, int64_t at);
+/* Codes issued, friends who came, wins, rewards issued. */
+int store_referrer_stats(struct store *, const char *channel, const char *user_id,
+    int64_t counts[4]);
 enum print_format { PRINT_TABLE, PRINT_CSV, PRINT_JSON };
 int store_print_query(struct store *, FILE *, enum print_format, const char *sql,
     const char *const *args, size_t nargs);

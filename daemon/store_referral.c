@@ -15,7 +15,7 @@ enum ref_stmt {
 	R_REFERRAL_PUT, R_USER_GET,
 	R_REFERRAL_GET, R_REFERRAL_SET_STATE, R_REFERRALS_OF_REP, R_REP_STATS,
 	R_REWARD_CREATE, R_REWARDS_WORK, R_REWARD_SET, R_COUPON_TAKE, R_COUPON_PUT,
-	R_REWARD_GET,
+	R_REWARD_GET, R_REFERRER_STATS,
 	R_COUNT
 };
 
@@ -74,11 +74,23 @@ static const char *const ref_sql[R_COUNT] = {
 	[R_REWARD_GET] = "SELECT w.id, w.referral_id, w.side, w.user_id, w.campaign, w.pool, "
 	    "w.state, r.channel, r.referrer_id, r.referee_id, w.coupon_code, r.rep_code "
 	    "FROM rewards w JOIN referrals r ON r.id = w.referral_id WHERE w.id = ?",
+	[R_REFERRER_STATS] = "SELECT "
+	    "(SELECT count(*) FROM referral_codes WHERE channel = ?1 AND user_id = ?2), "
+	    "(SELECT count(*) FROM referrals WHERE channel = ?1 AND referrer_id = ?2 AND "
+	    "state NOT IN ('held', 'rejected')), "
+	    "(SELECT count(*) FROM referrals WHERE channel = ?1 AND referrer_id = ?2 AND "
+	    "state = 'won'), "
+	    "(SELECT count(*) FROM rewards w JOIN referrals r ON r.id = w.referral_id WHERE "
+	    "r.channel = ?1 AND w.user_id = ?2 AND w.state = 'issued')",
 };
+
+_Static_assert(R_COUNT <= STORE_REF_STMTS, "raise STORE_REF_STMTS");
 
 static sqlite3_stmt *
 stmt(struct store *s, enum ref_stmt id)
 {
+	if (ref_sql[id] == NULL)
+		fatalx("%s: statement %d has no SQL", __func__, (int)id);
 	if (s->ref[id] == NULL && sqlite3_prepare_v3(s->db, ref_sql[id], -1,
 	    SQLITE_PREPARE_PERSISTENT, &s->ref[id], NULL) != SQLITE_OK) {
 		log_warnx("msg=\"cannot prepare a referral statement\" detail=\"%s\"",
@@ -733,4 +745,26 @@ store_print_query(struct store *s, FILE *out, enum print_format format, const ch
 	}
 	sqlite3_finalize(st);
 	return rc;
+}
+
+/* What a customer sees of their referrals: codes, friends who came, wins, rewards. */
+int
+store_referrer_stats(struct store *s, const char *channel, const char *user_id,
+    int64_t counts[4])
+{
+	sqlite3_stmt *st = stmt(s, R_REFERRER_STATS);
+	int rc;
+
+	memset(counts, 0, 4 * sizeof(*counts));
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, channel);
+	store_bind_text(st, 2, user_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		for (int i = 0; i < 4; i++)
+			counts[i] = sqlite3_column_int64(st, i);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_ROW ? 0 : -1;
 }

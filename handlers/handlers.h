@@ -32,6 +32,9 @@ void referral_today(char out[11]);
 void referral_rep_vars(struct handler_ctx *, const struct event *, struct msg_vars *,
     const struct config_rep **rep);
 
+/* referral_customer.c: the referral.status postback flow. */
+enum handler_result referral_status(struct handler_ctx *, const struct event *);
+
 /* referral_notify.c */
 int referral_notify_rep(struct handler_ctx *, const struct event *,
     const struct config_rep *, int64_t referral_id, const char *referrer_id,

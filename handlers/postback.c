@@ -61,6 +61,8 @@ postback_run(struct handler_ctx *hc, const struct event *ev, const struct postba
 		free(name);
 	} else if (strcmp(cp->flow, "referral.invite") == 0) {
 		return referral_invite(hc, ev);
+	} else if (strcmp(cp->flow, "referral.status") == 0) {
+		return referral_status(hc, ev);
 	} else if (strcmp(cp->flow, "menu") == 0) {
 		/* A fixed menu, or the one the data names: action=menu&to=ID */
 		const struct config_richmenu *menu = cp->menu;

@@ -502,3 +502,39 @@ def test_empty_coupon_pool_holds_the_reward_approved():
             wait_until(lambda: d.query("SELECT side, state FROM rewards WHERE state = "
                                        "'issued'") == [("referrer", "issued")], 10,
                        "the referrer's reward issued once codes arrive")
+
+
+def test_rep_link_ties_the_customer_to_the_rep_and_shows_in_the_invite():
+    with Sim() as sim, ref_daemon(sim) as d:
+        link = ctl_ok(d, "rep-link", "R001").strip()
+        prefix = "https://line.me/R/oaMessage/%40123abcde/?"
+        expect(link.startswith(prefix), link)
+        text = urllib.parse.unquote(link[len(prefix):])
+        expect(text == "担当者コード R001", text)
+        send(d, line_event(text=text.replace("R001", "ｒ００１")))  # as typed on a phone
+        got = wait_replies(sim, 1)
+        expect(got[0][0]["text"] == "ありがとうございます。担当の高橋 美咲(新宿支店)がご案内します。",
+               got)
+        rep = d.query("SELECT rep_code, rep_source FROM customers WHERE user_id = ?", (USER,))
+        expect(rep == [("R001", "rep_link")], rep)
+        send(d, line_event(etype="postback", text="action=refer"))
+        got = wait_replies(sim, 2)
+        expect("担当の高橋 美咲" in urllib.parse.unquote(got[1][1]["template"]["actions"][0]["uri"]),
+               got[1])
+
+
+def test_my_referrals_shows_counts_only():
+    with Sim() as sim:
+        d = claim_daemon(sim)
+        d.write_config(open(d.config_path).read().replace(
+            "  refer: referral.invite\n", "  refer: referral.invite\n"
+            "  my_referrals: referral.status\n"))
+        with d:
+            claimed(sim, d)
+            n = len(replies(sim))
+            send(d, line_event(etype="postback", text="action=my_referrals"))
+            got = wait_replies(sim, n + 1)
+            text = got[n][0]["text"]
+            expect(text == "ご紹介の状況\n紹介コードの発行: 1回\nご登録いただいたお友だち: 1人\n"
+                   "ご成約: 0件\nお届けした特典: 0件", text)
+            expect("鈴木" not in text, text)

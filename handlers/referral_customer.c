@@ -1,0 +1,97 @@
+/* referral_customer.c: what a customer does besides inviting. "My referrals" (the
+ * referral.status postback) answers with their counts: invites, friends who came, wins,
+ * rewards; friends are never named. And a customer who sends a rep's code through the
+ * link the rep shared (https://line.me/R/oaMessage/@account/?担当者コード%20R001) is
+ * tied to that rep. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "handlers.h"
+
+/* The words before a rep's code in the rep's shared link, as customers send them. */
+static const char *const rep_link_words[] = { "担当者コード", "担当者", "担当", "rep", NULL };
+
+enum handler_result
+referral_status(struct handler_ctx *hc, const struct event *ev)
+{
+	const struct config_message *m = config_message(hc->d->cfg, "referral_status");
+	struct msg_vars vars;
+	int64_t counts[4];
+	char text[4][24], *name = NULL, *plain;
+	static const char *const names[] = { "invites", "claims", "wins", "rewards" };
+	int rc;
+
+	if (store_referrer_stats(hc->d->store, ev->channel, ev->user_id, counts) == -1) {
+		hc->error = "cannot count the referrals";
+		return HANDLER_FAILED;
+	}
+	chat_vars(hc, ev, &vars, &name);
+	for (int i = 0; i < 4; i++) {
+		snprintf(text[i], sizeof(text[i]), "%lld", (long long)counts[i]);
+		msg_vars_set(&vars, names[i], text[i]);
+	}
+	if (m != NULL)
+		rc = chat_reply(hc, ev, m, &vars);
+	else {
+		plain = xasprintf("ご紹介の状況\n紹介コードの発行: %s回\nご登録いただいたお友だち: "
+		    "%s人\nご成約: %s件\nお届けした特典: %s件", text[0], text[1], text[2], text[3]);
+		rc = chat_reply_text(hc, ev, plain);
+		free(plain);
+	}
+	free(name);
+	return rc == 0 ? HANDLER_DONE : HANDLER_FAILED;
+}
+
+/* "担当者コード R001": the rep's code after one of the words, and nothing else. */
+static const struct config_rep *
+rep_link(const struct config *cf, const char *text)
+{
+	char *norm = text_normalize(text);
+	const struct config_rep *rep = NULL;
+
+	for (const char *const *w = rep_link_words; *w != NULL && rep == NULL; w++) {
+		char *lw = text_normalize(*w);
+		size_t n = strlen(lw);
+
+		if (strncmp(norm, lw, n) == 0) {
+			const char *code = norm + n;
+
+			while (*code == ' ' || *code == ':')
+				code++;
+			rep = config_rep(cf, code);
+		}
+		free(lw);
+	}
+	free(norm);
+	return rep;
+}
+
+static enum handler_result
+handle(struct handler_ctx *hc, const struct event *ev)
+{
+	const struct config_rep *rep;
+	char *text;
+	int rc;
+
+	if (ev->platform != PLATFORM_LINE || strcmp(ev->type, "message") != 0 ||
+	    ev->text == NULL || ev->user_id == NULL || (ev->source_type != NULL &&
+	    strcmp(ev->source_type, "user") != 0) || (rep = rep_link(hc->d->cfg,
+	    ev->text)) == NULL)
+		return HANDLER_NOT_MINE;
+	if (store_user_seen(hc->d->store, ev->channel, ev->user_id, wall_ms()) == -1 ||
+	    store_customer_assign(hc->d->store, ev->channel, ev->user_id, rep->code,
+	    "rep_link", wall_ms()) == -1) {
+		hc->error = "cannot assign the rep";
+		return HANDLER_FAILED;
+	}
+	text = xasprintf("ありがとうございます。担当の%s%s%s%sがご案内します。", rep->name,
+	    rep->branch ? "(" : "", rep->branch ? rep->branch->name : "",
+	    rep->branch ? ")" : "");
+	rc = chat_reply_text(hc, ev, text);
+	free(text);
+	return rc == 0 ? HANDLER_DONE : HANDLER_FAILED;
+}
+
+const struct handler handler_rep_link = { "rep_link", handle };

@@ -38,6 +38,7 @@ usage(void)
 	    "  import coupons POOL FILE    add coupon codes (one a line, or CSV 'code')\n"
 	    "  import customers FILE       assign reps: CSV user_id,rep_code[,channel]\n"
 	    "  rep-link REP [CHANNEL]      the link a rep shares to be a customer's rep\n"
+	    "  forget USER                 remove a person's personal data; counts stay\n"
 	    "  report [--by branch|rep|campaign|referrer] [--from YYYY-MM-DD]\n"
 	    "         [--to YYYY-MM-DD] [--format table|csv|json]   the referral funnel\n"
 	    "  profile CHANNEL USER        a LINE user's display name (cache, else LINE)\n"
@@ -426,6 +427,8 @@ main(int argc, char **argv)
 		rc = import_cmd(cf, argc - 1, argv + 1);
 	} else if (strcmp(cmd, "report") == 0) {
 		rc = report_cmd(cf, argc - 1, argv + 1);
+	} else if (strcmp(cmd, "forget") == 0) {
+		rc = forget_cmd(cf, argc - 1, argv + 1);
 	} else if (strcmp(cmd, "rep-link") == 0) {
 		rc = rep_link_cmd(cf, argc - 1, argv + 1);
 	} else if (strcmp(cmd, "works-link") == 0 && argc == 3) {

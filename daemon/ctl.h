@@ -33,5 +33,6 @@ int rewards_cmd(struct config *, int argc, char **argv);
 int import_cmd(struct config *, int argc, char **argv);
 int report_cmd(struct config *, int argc, char **argv);
 int rep_link_cmd(struct config *, int argc, char **argv);
+int forget_cmd(struct config *, int argc, char **argv);
 
 #endif

@@ -357,3 +357,36 @@ rep_link_cmd(struct config *cf, int argc, char **argv)
 	free(text);
 	return 0;
 }
+
+/* forget USER: the person's personal data goes; anonymous counts stay. */
+int
+forget_cmd(struct config *cf, int argc, char **argv)
+{
+	unsigned char salt[16];
+	char hex[65], pseudonym[32];
+	struct store *s;
+	int64_t n;
+
+	if (argc != 1)
+		return 2;
+	if (argv[0][0] != 'U' || strlen(argv[0]) != 33) {
+		fprintf(stderr, "shokaictl: forget: expected a LINE user id (U and 32 hex digits)\n");
+		return 1;
+	}
+	if ((s = open_store(cf)) == NULL)
+		return 1;
+	if (store_meta_salt(s, salt) == -1) {
+		store_close(s);
+		return 1;
+	}
+	/* Keyed by the database's secret: the same person gets the same pseudonym, and
+	 * nobody can get the id back from it. */
+	sha256_hex(salt, sizeof(salt), argv[0], strlen(argv[0]), hex);
+	snprintf(pseudonym, sizeof(pseudonym), "forgotten:%.12s", hex);
+	n = store_forget_user(s, argv[0], pseudonym);
+	if (n >= 0)
+		printf("forgot %s: %lld row(s) changed; counts kept as %s\n", argv[0],
+		    (long long)n, pseudonym);
+	store_close(s);
+	return n >= 0 ? 0 : 1;
+}

@@ -482,6 +482,8 @@ int store_coupon_put(struct store *, const char *pool, const char *code, int64_t
 /* Codes issued, friends who came, wins, rewards issued. */
 int store_referrer_stats(struct store *, const char *channel, const char *user_id,
     int64_t counts[4]);
+/* A person's personal data removed, their id replaced by pseudonym where counted. */
+int64_t store_forget_user(struct store *, const char *user_id, const char *pseudonym);
 enum print_format { PRINT_TABLE, PRINT_CSV, PRINT_JSON };
 int store_print_query(struct store *, FILE *, enum print_format, const char *sql,
     const char *const *args, size_t nargs);

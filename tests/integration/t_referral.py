@@ -538,3 +538,19 @@ def test_my_referrals_shows_counts_only():
             expect(text == "ご紹介の状況\n紹介コードの発行: 1回\nご登録いただいたお友だち: 1人\n"
                    "ご成約: 0件\nお届けした特典: 0件", text)
             expect("鈴木" not in text, text)
+
+
+def test_forget_removes_personal_data_and_keeps_the_counts():
+    with Sim() as sim, claim_daemon(sim) as d:
+        claimed(sim, d)
+        before = ctl_ok(d, "report", "--by", "campaign", "--format", "csv")
+        out = ctl_ok(d, "forget", FRIEND)
+        expect("counts kept as forgotten:" in out, out)
+        dump = json.dumps([d.query(f"SELECT * FROM {t}") for t in (
+            "profiles", "users", "customers", "referral_codes", "referrals",
+            "referral_events", "rewards", "inbox", "outbox")], ensure_ascii=False)
+        expect(FRIEND not in dump, "the friend's id is still stored")
+        expect("鈴木" not in dump, "the friend's name is still stored")
+        expect(ctl_ok(d, "report", "--by", "campaign", "--format", "csv") == before,
+               "the counts changed")
+        expect(USER in dump, "the referrer was forgotten too")

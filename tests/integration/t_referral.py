@@ -554,3 +554,29 @@ def test_forget_removes_personal_data_and_keeps_the_counts():
         expect(ctl_ok(d, "report", "--by", "campaign", "--format", "csv") == before,
                "the counts changed")
         expect(USER in dump, "the referrer was forgotten too")
+
+
+def test_concurrent_claims_for_one_friend_exactly_one_wins():
+    with Sim() as sim, claim_daemon(sim) as d:
+        code_a = setup_referrer(sim, d)
+        other = "U" + "a" * 32
+        send(d, line_event(etype="postback", text="action=refer",
+                           source={"type": "user", "userId": other}))
+        d.wait_processed()
+        code_b = d.query("SELECT code FROM referral_codes WHERE user_id = ?", (other,))[0][0]
+        # Both claims in one webhook, and two more in parallel requests.
+        send(d, line_event(text=claim_text(code_a), source={"type": "user", "userId": FRIEND}),
+             line_event(text=claim_text(code_b), source={"type": "user", "userId": FRIEND}))
+        import threading
+        ts = [threading.Thread(target=send, args=(d, line_event(
+            text=claim_text(c), source={"type": "user", "userId": FRIEND})))
+            for c in (code_a, code_b)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        d.wait_processed()
+        refs = d.query("SELECT referee_id FROM referrals")
+        expect(refs == [(FRIEND,)], refs)
+        got = sorted(r or "" for t, r, _, _ in events(d) if t in ("claimed", "rejected"))
+        expect(got == ["", "already_referred", "already_referred", "already_referred"], got)

@@ -223,6 +223,7 @@ run(struct daemon *d)
 	d->outbox = outbox_new(d);
 	d->invite_links = invite_links_new();
 	d->rewards = rewards_new(d);
+	d->rep_links = rep_links_new(d);
 	if (http_start(d, &err) == -1) {
 		log_errorx("msg=\"cannot listen\" detail=\"%s\"", err);
 		free(err);
@@ -265,6 +266,7 @@ done:
 	outbox_free(d->outbox);
 	invite_links_free(d->invite_links);
 	rewards_free(d->rewards);
+	rep_links_free(d->rep_links);
 	works_tokens_free(d->works_tokens);
 	ingest_free(d->ingest);
 	dispatch_free(d->dispatch);

@@ -484,6 +484,9 @@ int store_referrer_stats(struct store *, const char *channel, const char *user_i
     int64_t counts[4]);
 /* A person's personal data removed, their id replaced by pseudonym where counted. */
 int64_t store_forget_user(struct store *, const char *user_id, const char *pseudonym);
+int store_rep_link_get(struct store *, const char *rep_code, char **url,
+    int64_t *fetched_at);
+int store_rep_link_put(struct store *, const char *rep_code, const char *url, int64_t at);
 enum print_format { PRINT_TABLE, PRINT_CSV, PRINT_JSON };
 int store_print_query(struct store *, FILE *, enum print_format, const char *sql,
     const char *const *args, size_t nargs);
@@ -560,6 +563,7 @@ struct daemon {
 	struct works_tokens	*works_tokens;	/* works_api.c */
 	struct invite_links	*invite_links;	/* invite_link.c: per-client rate limits */
 	struct rewards		*rewards;	/* rewards.c */
+	struct rep_links	*rep_links;	/* rep_links.c */
 	unsigned char		 salt[16];	/* the database's secret: pseudonyms, hashes */
 	struct event		*ev_signals[4];	/* main.c */
 	struct event		*ev_flush;
@@ -596,6 +600,11 @@ int rewards_issue(struct daemon *, const struct reward_row *, int *empty);
 /* A `reward` event ("approved:referrer", ...) under the referral's rep and branch. */
 int rewards_log(const struct config *, struct store *, const struct reward_row *,
     const char *what, const char *actor);
+
+/* rep_links.c: reps' LINE WORKS contact links, fetched and kept. */
+struct rep_links;
+struct rep_links *rep_links_new(struct daemon *);
+void rep_links_free(struct rep_links *);
 
 /* invite_link.c: GET /r/{code}. */
 struct invite_links;

@@ -237,6 +237,12 @@ static const char *const migrations[] = {
 	"  imported_at INTEGER NOT NULL,"
 	"  PRIMARY KEY (pool, code));"
 	"CREATE INDEX coupons_free ON coupons(pool) WHERE reward_id IS NULL;",
+
+	/* 6: reps' LINE WORKS contact links (contact_url: auto), fetched and kept. */
+	"CREATE TABLE rep_links ("
+	"  rep_code TEXT PRIMARY KEY,"
+	"  url TEXT NOT NULL,"
+	"  fetched_at INTEGER NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -15,7 +15,7 @@ enum ref_stmt {
 	R_REFERRAL_PUT, R_USER_GET,
 	R_REFERRAL_GET, R_REFERRAL_SET_STATE, R_REFERRALS_OF_REP, R_REP_STATS,
 	R_REWARD_CREATE, R_REWARDS_WORK, R_REWARD_SET, R_COUPON_TAKE, R_COUPON_PUT,
-	R_REWARD_GET, R_REFERRER_STATS,
+	R_REWARD_GET, R_REFERRER_STATS, R_REP_LINK_GET, R_REP_LINK_PUT,
 	R_COUNT
 };
 
@@ -82,6 +82,9 @@ static const char *const ref_sql[R_COUNT] = {
 	    "state = 'won'), "
 	    "(SELECT count(*) FROM rewards w JOIN referrals r ON r.id = w.referral_id WHERE "
 	    "r.channel = ?1 AND w.user_id = ?2 AND w.state = 'issued')",
+	[R_REP_LINK_GET] = "SELECT url, fetched_at FROM rep_links WHERE rep_code = ?",
+	[R_REP_LINK_PUT] = "INSERT OR REPLACE INTO rep_links(rep_code, url, fetched_at) "
+	    "VALUES (?, ?, ?)",
 };
 
 _Static_assert(R_COUNT <= STORE_REF_STMTS, "raise STORE_REF_STMTS");
@@ -822,4 +825,41 @@ store_forget_user(struct store *s, const char *user_id, const char *pseudonym)
 		changed += sqlite3_changes(s->db);
 	}
 	return store_commit(s) == 0 ? changed : -1;
+}
+
+/* 1 with the rep's fetched contact link (caller frees) and when it was fetched. */
+int
+store_rep_link_get(struct store *s, const char *rep_code, char **url, int64_t *fetched_at)
+{
+	sqlite3_stmt *st = stmt(s, R_REP_LINK_GET);
+	int rc;
+
+	*url = NULL;
+	*fetched_at = 0;
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, rep_code);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*url = store_column_str(st, 0);
+		*fetched_at = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	return rc == SQLITE_ROW && *url != NULL ? 1 : 0;
+}
+
+int
+store_rep_link_put(struct store *s, const char *rep_code, const char *url, int64_t at)
+{
+	sqlite3_stmt *st = stmt(s, R_REP_LINK_PUT);
+
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, rep_code);
+	store_bind_text(st, 2, url);
+	sqlite3_bind_int64(st, 3, at);
+	return store_step(s, st);
 }

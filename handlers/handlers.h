@@ -28,9 +28,10 @@ enum handler_result postback_run(struct handler_ctx *, const struct event *,
 enum handler_result referral_invite(struct handler_ctx *, const struct event *);
 /* Today's local date, YYYY-MM-DD. */
 void referral_today(char out[11]);
-/* {rep_name}, {branch_name}, {rep_contact_url} for the customer; *rep may be NULL. */
+/* {rep_name}, {branch_name}, {rep_contact_url} for the customer; *rep may be NULL.
+ * *owned holds a string vars point into: free it after rendering. */
 void referral_rep_vars(struct handler_ctx *, const struct event *, struct msg_vars *,
-    const struct config_rep **rep);
+    const struct config_rep **rep, char **owned);
 
 /* referral_customer.c: the referral.status postback flow. */
 enum handler_result referral_status(struct handler_ctx *, const struct event *);

@@ -118,6 +118,7 @@ claim(struct handler_ctx *hc, const struct event *ev, const char *code,
 	const struct config_rep *rep = NULL;
 	struct msg_vars vars;
 	char today[11], *name = NULL, *rep_code = NULL, *masked = NULL, id_text[24];
+	char *contact = NULL;
 	const char *rule;
 	int64_t now = wall_ms(), id = 0, recent;
 	int rc = 0, held = 0;
@@ -204,7 +205,7 @@ claim(struct handler_ctx *hc, const struct event *ev, const char *code,
 	{
 		const struct config_rep *ignored;
 
-		referral_rep_vars(hc, ev, &vars, &ignored);
+		referral_rep_vars(hc, ev, &vars, &ignored, &contact);
 	}
 	if (rep != NULL) {
 		msg_vars_set(&vars, "rep_name", rep->name);
@@ -221,6 +222,7 @@ claim(struct handler_ctx *hc, const struct event *ev, const char *code,
 		goto done;
 	rc = referral_notify_rep(hc, ev, rep, id, o->user_id, name);
 done:
+	free(contact);
 	free(masked);
 	free(rep_code);
 	free(name);

@@ -31,18 +31,22 @@ referral_today(char out[11])
  * else the company's. */
 void
 referral_rep_vars(struct handler_ctx *hc, const struct event *ev, struct msg_vars *vars,
-    const struct config_rep **rep_out)
+    const struct config_rep **rep_out, char **owned)
 {
 	const struct config *cf = hc->d->cfg;
 	const struct config_rep *rep = NULL;
 	const char *contact = NULL;
-	char *code = NULL;
+	char *code = NULL, *fetched = NULL;
+	int64_t fetched_at;
 
 	if (store_customer_rep(hc->d->store, ev->channel, ev->user_id, &code) == 1)
 		rep = config_rep(cf, code);
 	free(code);
 	if (rep != NULL && rep->contact_url != NULL)
 		contact = rep->contact_url;
+	else if (rep != NULL && rep->contact_auto &&
+	    store_rep_link_get(hc->d->store, rep->code, &fetched, &fetched_at) == 1)
+		contact = fetched;	/* kept by rep_links.c */
 	if (contact == NULL && rep != NULL && rep->branch != NULL)
 		contact = rep->branch->contact_url;
 	if (contact == NULL)
@@ -51,6 +55,7 @@ referral_rep_vars(struct handler_ctx *hc, const struct event *ev, struct msg_var
 	msg_vars_set(vars, "branch_name", rep && rep->branch ? rep->branch->name : "");
 	msg_vars_set(vars, "rep_contact_url", contact ? contact : "");
 	*rep_out = rep;
+	*owned = fetched;	/* vars point into it: the caller frees it after rendering */
 }
 
 enum handler_result
@@ -61,7 +66,7 @@ referral_invite(struct handler_ctx *hc, const struct event *ev)
 	const struct config_rep *rep;
 	struct msg_vars vars;
 	char today[11], code[REFCODE_LEN + 1], *name = NULL, *invite_url = NULL;
-	char *share_url = NULL, *enc;
+	char *share_url = NULL, *enc, *contact = NULL;
 	json_t *invite;
 	int issued, rc = -1;
 
@@ -77,7 +82,7 @@ referral_invite(struct handler_ctx *hc, const struct event *ev)
 		return HANDLER_FAILED;
 	}
 	chat_vars(hc, ev, &vars, &name);
-	referral_rep_vars(hc, ev, &vars, &rep);
+	referral_rep_vars(hc, ev, &vars, &rep, &contact);
 	if (issued) {
 		struct ref_event e = { .type = "issued", .channel = ev->channel,
 		    .campaign = cp->id, .code = code, .referrer_id = ev->user_id,
@@ -106,6 +111,7 @@ referral_invite(struct handler_ctx *hc, const struct event *ev)
 done:
 	free(share_url);
 	free(invite_url);
+	free(contact);
 	free(name);
 	return rc == 0 ? HANDLER_DONE : HANDLER_FAILED;
 }

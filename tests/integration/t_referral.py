@@ -580,3 +580,21 @@ def test_concurrent_claims_for_one_friend_exactly_one_wins():
         expect(refs == [(FRIEND,)], refs)
         got = sorted(r or "" for t, r, _, _ in events(d) if t in ("claimed", "rejected"))
         expect(got == ["", "already_referred", "already_referred", "already_referred"], got)
+
+
+def test_rep_contact_auto_is_fetched_from_line_works():
+    with Sim() as sim:
+        d = claim_daemon(sim)
+        d.write_config(open(d.config_path).read().replace(
+            'contact_url: "https://works.do/R0a1b2c",', 'contact_url: auto,'))
+        with d:
+            wait_until(lambda: d.query("SELECT url FROM rep_links WHERE rep_code = 'R001'"),
+                       10, "the rep's link fetched")
+            url = d.query("SELECT url FROM rep_links")[0][0]
+            expect(url.startswith("https://works.do/"), url)
+            asked = sim.requests("/v1.0/users/")
+            expect(len(asked) == 1 and asked[0]["path"] ==
+                   "/v1.0/users/takahashi%40example.co.jp/link-url", asked)
+            setup_referrer(sim, d)
+            text = urllib.parse.unquote(replies(sim)[0][1]["template"]["actions"][0]["uri"])
+            expect(f"▼担当者 {url} " in text, text)

@@ -782,9 +782,9 @@ store_forget_user(struct store *s, const char *user_id, const char *pseudonym)
 	static const char *const sql[] = {
 		/* Messages sent to others that named them (a rep's notification): the
 		 * record of the send stays, its text goes. Before the profile is gone. */
-		"UPDATE outbox SET body = '{}' WHERE state != 'pending' AND (instr(body, ?1) OR "
+		("UPDATE outbox SET body = '{}' WHERE state != 'pending' AND (instr(body, ?1) OR "
 		"instr(body, coalesce((SELECT display_name FROM profiles WHERE user_id = ?1 "
-		"AND display_name != '' LIMIT 1), ?1)))",
+		"AND display_name != '' LIMIT 1), ?1)))"),
 		"DELETE FROM profiles WHERE user_id = ?1",
 		"DELETE FROM reply_cooldowns WHERE user_id = ?1",
 		"DELETE FROM users WHERE user_id = ?1",
@@ -796,8 +796,8 @@ store_forget_user(struct store *s, const char *user_id, const char *pseudonym)
 		"UPDATE referral_events SET referee_id = ?2 WHERE referee_id = ?1",
 		"UPDATE rewards SET user_id = ?2 WHERE user_id = ?1",
 		/* What they wrote, and what was sent to them. */
-		"UPDATE inbox SET user_id = ?2, text = NULL, postback_data = NULL, "
-		"postback_params = NULL, reply_token = NULL WHERE user_id = ?1",
+		("UPDATE inbox SET user_id = ?2, text = NULL, postback_data = NULL, "
+		"postback_params = NULL, reply_token = NULL WHERE user_id = ?1"),
 		"DELETE FROM outbox WHERE target = ?1 OR fallback_to = ?1",
 	};
 	int64_t changed = 0;

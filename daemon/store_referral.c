@@ -103,14 +103,15 @@ stmt(struct store *s, enum ref_stmt id)
 	return s->ref[id];
 }
 
-/* A one-row, one-text-column query: 1 with *out (caller frees), 0 if no row. */
+/* Steps st once: 1 after read(st, out) for a row, 0 for none, -1 (logged) on error;
+ * st is reset either way. */
 static int
-query_text(struct store *s, sqlite3_stmt *st, char **out)
+one_row(struct store *s, sqlite3_stmt *st, void (*read)(sqlite3_stmt *, void *), void *out)
 {
 	int rc = sqlite3_step(st);
 
 	if (rc == SQLITE_ROW)
-		*out = store_column_str(st, 0);
+		read(st, out);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -118,6 +119,43 @@ query_text(struct store *s, sqlite3_stmt *st, char **out)
 		return -1;
 	}
 	return rc == SQLITE_ROW ? 1 : 0;
+}
+
+/* Up to max rows, each read into the next size-byte element of the array returned
+ * (the caller frees it, after clearing each row); *rc is 0, or -1 on an error. */
+static void *
+many_rows(sqlite3_stmt *st, void (*read)(sqlite3_stmt *, void *), size_t size, size_t max,
+    size_t *n, int *rc)
+{
+	char *rows = xcalloc(max + 1, size);
+	int step = SQLITE_DONE;
+
+	*n = 0;
+	while (*n < max && (step = sqlite3_step(st)) == SQLITE_ROW)
+		read(st, rows + size * (*n)++);
+	*rc = step == SQLITE_ROW || step == SQLITE_DONE ? 0 : -1;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rows;
+}
+
+static void
+read_text(sqlite3_stmt *st, void *out)
+{
+	*(char **)out = store_column_str(st, 0);
+}
+
+static void
+read_int(sqlite3_stmt *st, void *out)
+{
+	*(int64_t *)out = sqlite3_column_int64(st, 0);
+}
+
+/* A one-row, one-text-column query: 1 with *out (caller frees), 0 if no row. */
+static int
+query_text(struct store *s, sqlite3_stmt *st, char **out)
+{
+	return one_row(s, st, read_text, out);
 }
 
 /* The customer's code for this campaign, made the first time it is asked for. A new
@@ -256,17 +294,7 @@ store_ref_event(struct store *s, const struct ref_event *e)
 static int
 query_int(struct store *s, sqlite3_stmt *st, int64_t *out)
 {
-	int rc = sqlite3_step(st);
-
-	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		log_warnx("msg=\"database query failed\" detail=\"%s\"", sqlite3_errmsg(s->db));
-		return -1;
-	}
-	return rc == SQLITE_ROW ? 1 : 0;
+	return one_row(s, st, read_int, out);
 }
 
 /* 1 with the id of the referral that already has this friend, 0 if none. */
@@ -383,8 +411,9 @@ store_user_get(struct store *s, const char *channel, const char *user_id,
 }
 
 static void
-row_referral(sqlite3_stmt *st, struct referral_row *r)
+row_referral(sqlite3_stmt *st, void *out)
 {
+	struct referral_row *r = out;
 	const char *state = (const char *)sqlite3_column_text(st, 7);
 
 	r->id = sqlite3_column_int64(st, 0);
@@ -415,20 +444,12 @@ int
 store_referral_get(struct store *s, int64_t id, struct referral_row *out)
 {
 	sqlite3_stmt *st = stmt(s, R_REFERRAL_GET);
-	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		row_referral(st, out);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return -1;
-	return rc == SQLITE_ROW ? 1 : 0;
+	return one_row(s, st, row_referral, out);
 }
 
 /* Moves a referral from one state to another; 0 when it was no longer in from. */
@@ -463,12 +484,8 @@ store_referrals_of_rep(struct store *s, const char *rep_code, size_t max,
 		return -1;
 	store_bind_text(st, 1, rep_code);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-	*out = xcalloc(max + 1, sizeof(**out));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
-		row_referral(st, &(*out)[(*n)++]);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+	*out = many_rows(st, row_referral, sizeof(**out), max, n, &rc);
+	return rc;
 }
 
 int
@@ -513,8 +530,9 @@ store_reward_create(struct store *s, int64_t referral_id, const char *side,
 }
 
 static void
-row_reward(sqlite3_stmt *st, struct reward_row *w)
+row_reward(sqlite3_stmt *st, void *out)
 {
+	struct reward_row *w = out;
 	const char *state = (const char *)sqlite3_column_text(st, 6);
 
 	w->id = sqlite3_column_int64(st, 0);
@@ -560,32 +578,20 @@ store_rewards_work(struct store *s, int64_t now, size_t max, struct reward_row *
 		return -1;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-	*out = xcalloc(max + 1, sizeof(**out));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
-		row_reward(st, &(*out)[(*n)++]);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+	*out = many_rows(st, row_reward, sizeof(**out), max, n, &rc);
+	return rc;
 }
 
 int
 store_reward_get(struct store *s, int64_t id, struct reward_row *out)
 {
 	sqlite3_stmt *st = stmt(s, R_REWARD_GET);
-	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		row_reward(st, out);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return -1;
-	return rc == SQLITE_ROW ? 1 : 0;
+	return one_row(s, st, row_reward, out);
 }
 
 /* 1 when the reward was in from and is now in to; 0 when something moved it first. */

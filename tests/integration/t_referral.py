@@ -598,3 +598,35 @@ def test_rep_contact_auto_is_fetched_from_line_works():
             setup_referrer(sim, d)
             text = urllib.parse.unquote(replies(sim)[0][1]["template"]["actions"][0]["uri"])
             expect(f"▼担当者 {url} " in text, text)
+
+
+def test_claims_after_the_campaign_and_after_a_block_are_rejected():
+    old = f"""  - id: old
+    name: 前回
+    starts: {TODAY - datetime.timedelta(days=60)}
+    ends: {TODAY - datetime.timedelta(days=30)}
+"""
+    old_code = with_check("7K2QP9XM")
+    with Sim() as sim:
+        d = claim_daemon(sim)
+        d.write_config(open(d.config_path).read().replace("campaigns:\n", "campaigns:\n" + old,
+                                                          1))
+        with d:
+            code = setup_referrer(sim, d)
+            con = d.db()
+            con.execute("INSERT INTO referral_codes VALUES (?, 'main', ?, 'old', 1)",
+                        (old_code, USER))
+            # A friend of long ago who blocked the account and came back.
+            con.execute("INSERT INTO users(channel, user_id, first_seen_at, followed_at, "
+                        "unfollowed_at, follows, is_friend) VALUES ('main', ?, 1, 1, 2, 2, 1)",
+                        (OTHER,))
+            con.commit()
+            send(d, line_event(text=claim_text(old_code), source={"type": "user",
+                                                                  "userId": FRIEND}))
+            d.wait_processed()
+            send(d, line_event(text=claim_text(code), source={"type": "user",
+                                                              "userId": OTHER}))
+            d.wait_processed()
+            got = [(t, r) for t, r, _, _ in events(d)]
+            expect(got == [("rejected", "campaign_closed"),
+                           ("rejected", "re_added_after_block")], got)

@@ -484,6 +484,8 @@ int store_referrer_stats(struct store *, const char *channel, const char *user_i
     int64_t counts[4]);
 /* A person's personal data removed, their id replaced by pseudonym where counted. */
 int64_t store_forget_user(struct store *, const char *user_id, const char *pseudonym);
+int64_t store_wrong_codes_since(struct store *, const char *channel, const char *user_id,
+    int64_t since);
 int store_rep_link_get(struct store *, const char *rep_code, char **url,
     int64_t *fetched_at);
 int store_rep_link_put(struct store *, const char *rep_code, const char *url, int64_t at);

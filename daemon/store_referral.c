@@ -15,7 +15,7 @@ enum ref_stmt {
 	R_REFERRAL_PUT, R_USER_GET,
 	R_REFERRAL_GET, R_REFERRAL_SET_STATE, R_REFERRALS_OF_REP, R_REP_STATS,
 	R_REWARD_CREATE, R_REWARDS_WORK, R_REWARD_SET, R_COUPON_TAKE, R_COUPON_PUT,
-	R_REWARD_GET, R_REFERRER_STATS, R_REP_LINK_GET, R_REP_LINK_PUT,
+	R_REWARD_GET, R_REFERRER_STATS, R_REP_LINK_GET, R_REP_LINK_PUT, R_WRONG_CODES,
 	R_COUNT
 };
 
@@ -83,6 +83,9 @@ static const char *const ref_sql[R_COUNT] = {
 	    "(SELECT count(*) FROM rewards w JOIN referrals r ON r.id = w.referral_id WHERE "
 	    "r.channel = ?1 AND w.user_id = ?2 AND w.state = 'issued')",
 	[R_REP_LINK_GET] = "SELECT url, fetched_at FROM rep_links WHERE rep_code = ?",
+	[R_WRONG_CODES] = "SELECT count(*) FROM referral_events WHERE type = 'rejected' AND "
+	    "reason IN ('unknown_code', 'too_many_wrong_codes') AND channel = ? AND "
+	    "referee_id = ? AND at >= ?",
 	[R_REP_LINK_PUT] = "INSERT OR REPLACE INTO rep_links(rep_code, url, fetched_at) "
 	    "VALUES (?, ?, ?)",
 };
@@ -868,4 +871,20 @@ store_rep_link_put(struct store *s, const char *rep_code, const char *url, int64
 	store_bind_text(st, 2, url);
 	sqlite3_bind_int64(st, 3, at);
 	return store_step(s, st);
+}
+
+/* How many codes this person sent that were nobody's, since a time. */
+int64_t
+store_wrong_codes_since(struct store *s, const char *channel, const char *user_id,
+    int64_t since)
+{
+	sqlite3_stmt *st = stmt(s, R_WRONG_CODES);
+	int64_t n = 0;
+
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, channel);
+	store_bind_text(st, 2, user_id);
+	sqlite3_bind_int64(st, 3, since);
+	return query_int(s, st, &n) == -1 ? -1 : n;
 }

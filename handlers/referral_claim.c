@@ -14,6 +14,9 @@
 #include "handlers.h"
 
 #define CODES_MAX	4
+/* Wrong codes a person may send in a day before their codes are not looked up at all:
+ * guessing is slowed to nothing, and every try is still recorded. */
+#define WRONG_CODES_PER_DAY	5
 #define NOT_ACCEPTED_TEXT \
 	"ご連絡ありがとうございます。恐れ入りますが、このご紹介コードはご利用いただけません" \
 	"でした。"
@@ -236,6 +239,7 @@ handle(struct handler_ctx *hc, const struct event *ev)
 {
 	char codes[CODES_MAX][REFCODE_LEN + 1];
 	size_t n;
+	int64_t wrong;
 	enum handler_result res = HANDLER_NOT_MINE;
 
 	if (ev->platform != PLATFORM_LINE || strcmp(ev->type, "message") != 0 ||
@@ -248,6 +252,20 @@ handle(struct handler_ctx *hc, const struct event *ev)
 	if (store_user_seen(hc->d->store, ev->channel, ev->user_id, wall_ms()) == -1) {
 		hc->error = "cannot record the user";
 		return HANDLER_FAILED;
+	}
+	wrong = store_wrong_codes_since(hc->d->store, ev->channel, ev->user_id,
+	    wall_ms() - 86400000LL);
+	if (wrong >= WRONG_CODES_PER_DAY) {
+		struct ref_event e = { .type = "rejected", .channel = ev->channel,
+		    .code = codes[0], .referee_id = ev->user_id,
+		    .reason = "too_many_wrong_codes", .actor = "system" };
+
+		if (store_ref_event(hc->d->store, &e) == -1 ||
+		    chat_reply_text(hc, ev, NOT_ACCEPTED_TEXT) == -1) {
+			hc->error = "cannot answer a claim";
+			return HANDLER_FAILED;
+		}
+		return HANDLER_DONE;
 	}
 	for (size_t i = 0; i < n && res == HANDLER_NOT_MINE; i++) {
 		struct refcode_owner o;

@@ -630,3 +630,18 @@ def test_claims_after_the_campaign_and_after_a_block_are_rejected():
             got = [(t, r) for t, r, _, _ in events(d)]
             expect(got == [("rejected", "campaign_closed"),
                            ("rejected", "re_added_after_block")], got)
+
+
+def test_wrong_codes_are_limited_per_person():
+    with Sim() as sim, claim_daemon(sim) as d:
+        code = setup_referrer(sim, d)
+        for i in range(6):
+            send(d, line_event(text=with_check(f"ABCDEFG{i}"),
+                               source={"type": "user", "userId": FRIEND}))
+            d.wait_processed()
+        # Even the right code is not looked up now, for a day.
+        send(d, line_event(text=claim_text(code), source={"type": "user", "userId": FRIEND}))
+        d.wait_processed()
+        got = [r for t, r, _, _ in events(d)]
+        expect(got == ["unknown_code"] * 5 + ["too_many_wrong_codes"] * 2, got)
+        expect(d.query("SELECT count(*) FROM referrals") == [(0,)], "a claim got through")

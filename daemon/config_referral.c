@@ -493,6 +493,31 @@ wide(size_t n)
 	return s;
 }
 
+/* One invite text rendered with the worst-case values must fit LINE's share link. */
+static void
+check_share(struct cfg *c, struct cnode at, const char *name,
+    const struct config_message *m, const struct msg_vars *vars)
+{
+	json_t *rendered = msg_template_render(m->line, vars);
+	const char *text = json_string_value(json_object_get(json_array_get(rendered, 0),
+	    "text"));
+
+	if (json_array_size(rendered) != 1 || text == NULL)
+		cfg_err(c, at, "messages.%s: must be one text message (it is forwarded as it "
+		    "is)", name);
+	else {
+		char *enc = http_client_urlencode(text);
+		size_t len = strlen(SHARE_PREFIX) + strlen(enc);
+
+		if (len > URI_MAX)
+			cfg_err(c, at, "messages.%s: the share link can reach %zu characters with "
+			    "the longest names and URLs here; LINE takes %d: shorten the text",
+			    name, len, URI_MAX);
+		free(enc);
+	}
+	json_decref(rendered);
+}
+
 /* The invite is one text, forwarded through LINE's share picker as a uri of at most
  * 1,000 characters: rendered with the longest values it can get (a 20-character
  * display name, the longest rep, branch and contact URL), encoded, it must fit. */
@@ -505,8 +530,6 @@ check_invite(struct cfg *c)
 	struct msg_vars vars = { 0 };
 	size_t rep_name = 0, branch_name = 0, contact = 0;
 	char *sender, *rep, *branch, *url, *invite_url, code[REFCODE_LEN + 1];
-	json_t *rendered;
-	const char *text;
 
 	/* Errors point at the message, or at campaigns when it is missing. */
 	root_get(c, "campaigns", &at);
@@ -552,22 +575,11 @@ check_invite(struct cfg *c)
 	msg_vars_set(&vars, "rep_contact_url", url);
 	msg_vars_set(&vars, "code", code);
 	msg_vars_set(&vars, "invite_url", invite_url);
-	rendered = msg_template_render(inv->line, &vars);
-	text = json_string_value(json_object_get(json_array_get(rendered, 0), "text"));
-	if (json_array_size(rendered) != 1 || text == NULL)
-		cfg_err(c, inv_at, "messages.invite: must be one text message (it is forwarded "
-		    "as it is)");
-	else {
-		char *enc = http_client_urlencode(text);
-		size_t len = strlen(SHARE_PREFIX) + strlen(enc);
-
-		if (len > URI_MAX)
-			cfg_err(c, inv_at, "messages.invite: the share link can reach %zu characters "
-			    "with the longest names and URLs here; LINE takes %d: shorten the "
-			    "text", len, URI_MAX);
-		free(enc);
-	}
-	json_decref(rendered);
+	check_share(c, inv_at, "invite", inv, &vars);
+	if (root_get(c, "messages", &msgs) && map_get(msgs, "invite_no_rep", &at) &&
+	    (inv = use_message(c, at, "messages.invite_no_rep", "invite_no_rep",
+	    PLATFORM_LINE, invite_placeholders)) != NULL)
+		check_share(c, at, "invite_no_rep", inv, &vars);
 	free(sender);
 	free(rep);
 	free(branch);

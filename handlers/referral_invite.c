@@ -100,7 +100,11 @@ referral_invite(struct handler_ctx *hc, const struct event *ev)
 	msg_vars_set(&vars, "code", code);
 	msg_vars_set(&vars, "invite_url", invite_url);
 	/* The friend gets the invite text; the customer sees the preview with the button. */
-	invite = msg_template_render(config_message(cf, "invite")->line, &vars);
+	/* A customer with no rep yet gets invite_no_rep where the config has one. */
+	if (rep == NULL && config_message(cf, "invite_no_rep") != NULL)
+		invite = msg_template_render(config_message(cf, "invite_no_rep")->line, &vars);
+	else
+		invite = msg_template_render(config_message(cf, "invite")->line, &vars);
 	enc = http_client_urlencode(json_string_value(json_object_get(json_array_get(invite,
 	    0), "text")));
 	share_url = xasprintf(SHARE_PREFIX "%s", enc);

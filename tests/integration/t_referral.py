@@ -78,6 +78,17 @@ def test_invite_carries_sender_rep_contact_and_link():
         contract_check(sim.requests("/v2/bot/message/reply"))
 
 
+def test_invite_without_rep_uses_invite_no_rep_where_configured():
+    extra = REFERRAL.replace("  invite_preview:", "  invite_no_rep: \"{sender_name}さんから{company_name}"
+                             "のご紹介です。{rep_contact_url} {invite_url}\"\n  invite_preview:")
+    with Sim() as sim, chat_daemon(sim, extra=extra) as d:
+        sim.call("POST", "/_sim/profile", {"userId": USER, "displayName": "山田"})
+        send(d, line_event(etype="postback", text="action=refer"))
+        got = wait_replies(sim, 1)
+        text = urllib.parse.unquote(got[0][1]["template"]["actions"][0]["uri"])
+        expect("山田さんから株式会社テストのご紹介です。" in text and "担当" not in text, text)
+
+
 def test_invite_without_rep_uses_the_company_contact():
     with Sim() as sim, ref_daemon(sim) as d:
         sim.call("POST", "/_sim/profile", {"userId": USER, "missing": True})

@@ -1,4 +1,6 @@
-/* clock.c: the three clocks: monotonic for latencies and timers, wall for stored times. */
+/* clock.c: the clocks: monotonic for latencies and timers, wall for stored times, and
+ * today's date where the operator is (the config's timezone, which main.c makes the
+ * process's). */
 #include <time.h>
 
 #include "shokaid.h"
@@ -28,4 +30,14 @@ wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+local_date(char out[11])
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	strftime(out, 11, "%Y-%m-%d", &tm);
 }

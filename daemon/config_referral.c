@@ -718,12 +718,26 @@ config_rep(const struct config *cf, const char *code)
 	return NULL;
 }
 
+int
+config_campaign_running(const struct config_campaign *cp, const char *date)
+{
+	return strcmp(cp->starts, date) <= 0 && strcmp(date, cp->ends) <= 0;
+}
+
 const struct config_campaign *
 config_campaign_on(const struct config *cf, const char *date)
 {
 	for (size_t i = 0; i < cf->n_campaigns; i++)
-		if (strcmp(cf->campaigns[i].starts, date) <= 0 &&
-		    strcmp(date, cf->campaigns[i].ends) <= 0)
+		if (config_campaign_running(&cf->campaigns[i], date))
+			return &cf->campaigns[i];
+	return NULL;
+}
+
+const struct config_campaign *
+config_campaign(const struct config *cf, const char *id)
+{
+	for (size_t i = 0; i < cf->n_campaigns; i++)
+		if (cf->campaigns[i].id != NULL && strcmp(cf->campaigns[i].id, id) == 0)
 			return &cf->campaigns[i];
 	return NULL;
 }

@@ -128,22 +128,6 @@ claim_url(const struct config *cf, const struct config_line_channel *ch, const c
 	return url;
 }
 
-static int
-campaign_open(const struct config *cf, const char *id)
-{
-	char today[11];
-	time_t now = time(NULL);
-	struct tm tm;
-
-	localtime_r(&now, &tm);
-	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
-	for (size_t i = 0; i < cf->n_campaigns; i++)
-		if (strcmp(cf->campaigns[i].id, id) == 0)
-			return strcmp(cf->campaigns[i].starts, today) <= 0 &&
-			    strcmp(today, cf->campaigns[i].ends) <= 0;
-	return 0;
-}
-
 void
 invite_link_handle(struct daemon *d, struct evhttp_request *req, const char *code_in,
     int64_t start_us)
@@ -155,7 +139,8 @@ invite_link_handle(struct daemon *d, struct evhttp_request *req, const char *cod
 	char hash[65], code[REFCODE_LEN + 1];
 	struct refcode_owner owner;
 	const struct config_line_channel *ch;
-	char *url;
+	const struct config_campaign *cp;
+	char *url, today[11];
 	int rc;
 
 	if (con != NULL)
@@ -183,7 +168,9 @@ invite_link_handle(struct daemon *d, struct evhttp_request *req, const char *cod
 		return;
 	}
 	ch = config_line_channel(cf, owner.channel);
-	if (ch == NULL || !campaign_open(cf, owner.campaign)) {
+	cp = config_campaign(cf, owner.campaign);
+	local_date(today);
+	if (ch == NULL || cp == NULL || !config_campaign_running(cp, today)) {
 		page(d, req, 410, "Gone", "このご紹介キャンペーンは終了しました",
 		    "ご紹介リンクの有効期限が切れています。最新のキャンペーンは公式アカウントで"
 		    "ご案内しています。", start_us, "campaign over");

@@ -475,3 +475,24 @@ outbox_put(struct store *s, struct outbox_msg *m)
 		log_info("msg=\"outbound message already queued\" dedupe_key=%s", m->dedupe_key);
 	return 0;
 }
+
+/* A LINE push of messages (a JSON array; taken) to a user, group or room: what every
+ * message to someone who did not just write goes through. */
+int
+outbox_push_line(struct store *s, const char *channel, const char *to, json_t *messages)
+{
+	struct outbox_msg m;
+	json_t *body = json_pack("{s:s,s:o}", "to", to, "messages", messages);
+	int rc;
+
+	memset(&m, 0, sizeof(m));
+	m.platform = PLATFORM_LINE;
+	m.channel = xstrdup(channel);
+	m.kind = xstrdup("push");
+	m.target = xstrdup(to);
+	m.body = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	rc = outbox_put(s, &m);
+	outbox_msg_clear(&m);
+	return rc;
+}

@@ -47,15 +47,6 @@ rewards_free(struct rewards *rw)
 	free(rw);
 }
 
-static const struct config_campaign *
-campaign_of(const struct config *cf, const char *id)
-{
-	for (size_t i = 0; i < cf->n_campaigns; i++)
-		if (strcmp(cf->campaigns[i].id, id) == 0)
-			return &cf->campaigns[i];
-	return NULL;
-}
-
 /* A reward event, counted in reports under the referral's rep and branch. */
 int
 rewards_log(const struct config *cf, struct store *s, const struct reward_row *w,
@@ -77,14 +68,11 @@ rewards_log(const struct config *cf, struct store *s, const struct reward_row *w
 static int
 send_coupon(struct daemon *d, const struct reward_row *w, const char *coupon)
 {
-	const struct config_campaign *cp = campaign_of(d->cfg, w->campaign);
+	const struct config_campaign *cp = config_campaign(d->cfg, w->campaign);
 	const struct config_reward_side *side = cp == NULL ? NULL :
 	    strcmp(w->side, "referrer") == 0 ? &cp->referrer : &cp->referee;
 	struct msg_vars vars = { 0 };
-	struct outbox_msg m;
-	json_t *messages, *body;
-	char *json;
-	int rc;
+	json_t *messages;
 
 	msg_vars_set(&vars, "coupon_code", coupon);
 	msg_vars_set(&vars, "company_name", d->cfg->company_name ? d->cfg->company_name : "");
@@ -96,18 +84,7 @@ send_coupon(struct daemon *d, const struct reward_row *w, const char *coupon)
 		messages = json_pack("[{s:s,s:s}]", "type", "text", "text", text);
 		free(text);
 	}
-	body = json_pack("{s:s,s:o}", "to", w->user_id, "messages", messages);
-	json = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	memset(&m, 0, sizeof(m));
-	m.platform = PLATFORM_LINE;
-	m.channel = xstrdup(w->channel);
-	m.kind = xstrdup("push");
-	m.target = xstrdup(w->user_id);
-	m.body = json;
-	rc = outbox_put(d->store, &m);
-	outbox_msg_clear(&m);
-	return rc;
+	return outbox_push_line(d->store, w->channel, w->user_id, messages);
 }
 
 int
@@ -149,7 +126,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		goto done;
 	for (size_t i = 0; ok && i < n; i++) {
 		struct reward_row *w = &rows[i];
-		const struct config_campaign *cp = campaign_of(d->cfg, w->campaign);
+		const struct config_campaign *cp = config_campaign(d->cfg, w->campaign);
 		int empty = 0, rc;
 
 		if (w->state == REWARD_PENDING) {

@@ -258,6 +258,9 @@ const struct config_rep *config_rep(const struct config *, const char *code);
 /* The campaign running on a local date (YYYY-MM-DD): the first in file order whose
  * window holds it; NULL when none does. */
 const struct config_campaign *config_campaign_on(const struct config *, const char *date);
+const struct config_campaign *config_campaign(const struct config *, const char *id);
+/* 1 when the campaign's window holds the local date. */
+int config_campaign_running(const struct config_campaign *, const char *date);
 /* Parses "10s", "500ms", "2m", "1h", "14d" into milliseconds; -1 if malformed. */
 int64_t config_parse_duration_ms(const char *);
 /* Parses "256KiB", "1MiB", "4096" into bytes; -1 if malformed. */
@@ -582,6 +585,8 @@ struct daemon {
 int64_t clock_ms(void);		/* monotonic */
 int64_t clock_us(void);		/* monotonic */
 int64_t wall_ms(void);
+/* Today, YYYY-MM-DD, in the config's time zone. */
+void local_date(char out[11]);
 
 /* http.c: the evhttp server, its routes and every error response. */
 int http_start(struct daemon *, char **err);
@@ -716,6 +721,9 @@ void outbox_uuid4(char out[37]);
  * commits, then kicks the daemon's outbox. A row whose dedupe_key exists already is not
  * added again. */
 int outbox_put(struct store *, struct outbox_msg *);
+/* Queues a LINE push of messages (a JSON array, taken) to one user, group or room. */
+int outbox_push_line(struct store *, const char *channel, const char *to,
+    struct json_t *messages);
 
 /* line_api.c / works_api.c: one outbox row to one platform request, and the answer
  * back to a send_result. done runs exactly once, from the loop. */

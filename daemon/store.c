@@ -247,15 +247,6 @@ static const char *const migrations[] = {
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 
-int64_t
-store_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 const char *
 store_errmsg(struct store *s)
 {
@@ -491,7 +482,7 @@ store_inbox_put(struct store *s, enum platform p, const char *channel,
     struct event_list *events, int *inserted)
 {
 	sqlite3_stmt *st = s->st[ST_INBOX_PUT];
-	int64_t now = store_now_ms();
+	int64_t now = wall_ms();
 
 	*inserted = 0;
 	for (size_t i = 0; i < events->n; i++) {
@@ -535,7 +526,7 @@ store_quarantine_put(struct store *s, enum platform p, const char *channel,
 
 	store_bind_text(st, 1, platform_name(p));
 	store_bind_text(st, 2, channel);
-	sqlite3_bind_int64(st, 3, store_now_ms());
+	sqlite3_bind_int64(st, 3, wall_ms());
 	store_bind_text(st, 4, reason);
 	sqlite3_bind_blob(st, 5, body, (int)len, SQLITE_STATIC);
 	return store_step(s, st);
@@ -595,7 +586,7 @@ store_inbox_mark(struct store *s, int64_t id, const char *state, const char *err
 
 	store_bind_text(st, 1, state);
 	store_bind_text(st, 2, error);
-	sqlite3_bind_int64(st, 3, store_now_ms());
+	sqlite3_bind_int64(st, 3, wall_ms());
 	sqlite3_bind_int64(st, 4, id);
 	return store_step(s, st);
 }
@@ -616,7 +607,7 @@ int
 store_outbox_put(struct store *s, const struct outbox_msg *m, int *inserted)
 {
 	sqlite3_stmt *st = s->st[ST_OUTBOX_PUT];
-	int64_t now = store_now_ms();
+	int64_t now = wall_ms();
 
 	store_bind_text(st, 1, platform_name(m->platform));
 	store_bind_text(st, 2, m->channel);
@@ -684,7 +675,7 @@ store_outbox_result(struct store *s, const struct outbox_msg *m, const char *sta
 	sqlite3_bind_int(st, 3, m->ambiguous);
 	sqlite3_bind_int64(st, 4, next_attempt_at);
 	if (strcmp(state, "sent") == 0)
-		sqlite3_bind_int64(st, 5, store_now_ms());
+		sqlite3_bind_int64(st, 5, wall_ms());
 	else
 		sqlite3_bind_null(st, 5);
 	sqlite3_bind_int(st, 6, status);
@@ -787,7 +778,7 @@ store_outbox_requeue(struct store *s, int64_t id)
 	if (sqlite3_prepare_v2(s->db, "UPDATE outbox SET state = 'pending', attempts = 0, "
 	    "next_attempt_at = ? WHERE id = ? AND state = 'failed'", -1, &st, NULL) != SQLITE_OK)
 		goto done;
-	sqlite3_bind_int64(st, 1, store_now_ms());
+	sqlite3_bind_int64(st, 1, wall_ms());
 	sqlite3_bind_int64(st, 2, id);
 	if (sqlite3_step(st) == SQLITE_DONE)
 		rc = sqlite3_changes(s->db) == 1 ? 0 : 1;
@@ -1105,6 +1096,6 @@ store_richmenu_put(struct store *s, const char *channel, const char *menu_id,
 	store_bind_text(st, 2, menu_id);
 	store_bind_text(st, 3, hash);
 	store_bind_text(st, 4, line_id);
-	sqlite3_bind_int64(st, 5, store_now_ms());
+	sqlite3_bind_int64(st, 5, wall_ms());
 	return store_step(s, st);
 }

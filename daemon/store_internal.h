@@ -31,7 +31,6 @@ struct store {
 	int		 unsynced;		/* this transaction commits without fsync */
 };
 
-int64_t store_now_ms(void);
 /* Runs a statement that returns no rows and resets it; -1 (logged) on failure. */
 int store_step(struct store *, sqlite3_stmt *);
 void store_bind_text(sqlite3_stmt *, int i, const char *v);

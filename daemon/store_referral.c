@@ -276,7 +276,7 @@ store_ref_event(struct store *s, const struct ref_event *e)
 
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, e->at ? e->at : store_now_ms());
+	sqlite3_bind_int64(st, 1, e->at ? e->at : wall_ms());
 	store_bind_text(st, 2, e->type);
 	store_bind_text(st, 3, e->channel);
 	store_bind_text(st, 4, e->campaign);

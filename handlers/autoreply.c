@@ -99,11 +99,6 @@ handle(struct handler_ctx *hc, const struct event *ev)
 	if (ev->platform == PLATFORM_LINE && ev->source_type != NULL &&
 	    strcmp(ev->source_type, "user") != 0)
 		return HANDLER_NOT_MINE;
-	if (ev->platform == PLATFORM_LINE &&
-	    store_user_seen(hc->d->store, ev->channel, ev->user_id, now) == -1) {
-		hc->error = "cannot record the user";
-		return HANDLER_FAILED;
-	}
 	text = text_normalize(ev->text);
 	r = autoreply_match(hc->d->cfg, ev->platform, ev->channel, text, (time_t)(now / 1000));
 	free(text);

@@ -13,6 +13,12 @@ void chat_vars(struct handler_ctx *, const struct event *, struct msg_vars *,
  * message per content on LINE WORKS. 0, or -1 with hc->error set. */
 int chat_reply(struct handler_ctx *, const struct event *, const struct config_message *,
     const struct msg_vars *);
+/* The configured message called name, or the built-in fallback text. */
+int chat_reply_named(struct handler_ctx *, const struct event *, const char *name,
+    const char *fallback, const struct msg_vars *);
+/* As chat_reply_named, pushed on LINE to another person (the referrer). */
+int chat_push_named(struct handler_ctx *, const char *channel, const char *to,
+    const char *name, const char *fallback, const struct msg_vars *);
 /* A fixed text (the built-in answers), on either platform. */
 int chat_reply_text(struct handler_ctx *, const struct event *, const char *text);
 int chat_link_menu(struct handler_ctx *, const struct event *,
@@ -26,8 +32,6 @@ enum handler_result postback_run(struct handler_ctx *, const struct event *,
 
 /* referral_invite.c */
 enum handler_result referral_invite(struct handler_ctx *, const struct event *);
-/* Today's local date, YYYY-MM-DD. */
-void referral_today(char out[11]);
 /* {rep_name}, {branch_name}, {rep_contact_url} for the customer; *rep may be NULL.
  * *owned holds a string vars point into: free it after rendering. */
 void referral_rep_vars(struct handler_ctx *, const struct event *, struct msg_vars *,

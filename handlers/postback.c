@@ -17,7 +17,6 @@ static enum handler_result
 unknown_action(struct handler_ctx *hc, const struct event *ev, const char *action,
     const char *why)
 {
-	const struct config_message *msg = config_message(hc->d->cfg, "postback_unknown");
 	struct msg_vars vars;
 	char *name = NULL, user[16];
 	int rc;
@@ -25,11 +24,8 @@ unknown_action(struct handler_ctx *hc, const struct event *ev, const char *actio
 	log_user(ev->user_id, user);
 	log_notice("msg=\"postback not understood\" channel=%s user=%s action=\"%.64s\" "
 	    "reason=\"%s\"", ev->channel, user, action ? action : "", why);
-	if (msg == NULL)
-		return chat_reply_text(hc, ev, UNKNOWN_ACTION_TEXT) == 0 ? HANDLER_DONE :
-		    HANDLER_FAILED;
 	chat_vars(hc, ev, &vars, &name);
-	rc = chat_reply(hc, ev, msg, &vars);
+	rc = chat_reply_named(hc, ev, "postback_unknown", UNKNOWN_ACTION_TEXT, &vars);
 	free(name);
 	return rc == 0 ? HANDLER_DONE : HANDLER_FAILED;
 }

@@ -65,7 +65,7 @@ broken_rule(struct handler_ctx *hc, const struct event *ev, const struct refcode
 	struct user_record u;
 	int64_t id, n;
 
-	if (cp == NULL || strcmp(today, cp->starts) < 0 || strcmp(today, cp->ends) > 0)
+	if (cp == NULL || !config_campaign_running(cp, today))
 		return "campaign_closed";
 	if (strcmp(o->user_id, ev->user_id) == 0)
 		return "self_referral";
@@ -87,37 +87,12 @@ broken_rule(struct handler_ctx *hc, const struct event *ev, const struct refcode
 	return NULL;
 }
 
-static int
-reply(struct handler_ctx *hc, const struct event *ev, const char *message,
-    const char *fallback, struct msg_vars *vars)
-{
-	const struct config_message *m = config_message(hc->d->cfg, message);
-
-	return m != NULL ? chat_reply(hc, ev, m, vars) : chat_reply_text(hc, ev, fallback);
-}
-
-/* The referrer is told by push: their chat with the account is not this one. */
-static int
-thank_referrer(struct handler_ctx *hc, const struct event *ev, const char *referrer,
-    struct msg_vars *vars)
-{
-	struct event to = *ev;
-	int rc;
-
-	to.user_id = xstrdup(referrer);
-	to.group_id = NULL;
-	to.reply_token = NULL;
-	rc = reply(hc, &to, "claim_thanks_referrer", THANKS_REFERRER_TEXT, vars);
-	free(to.user_id);
-	return rc;
-}
-
 static enum handler_result
 claim(struct handler_ctx *hc, const struct event *ev, const char *code,
     struct refcode_owner *o)
 {
 	const struct config *cf = hc->d->cfg;
-	const struct config_campaign *cp = NULL;
+	const struct config_campaign *cp;
 	const struct config_rep *rep = NULL;
 	struct msg_vars vars;
 	char today[11], *name = NULL, *rep_code = NULL, *masked = NULL, id_text[24];
@@ -127,10 +102,8 @@ claim(struct handler_ctx *hc, const struct event *ev, const char *code,
 	int rc = 0, held = 0;
 	struct referral r;
 
-	for (size_t i = 0; i < cf->n_campaigns; i++)
-		if (strcmp(cf->campaigns[i].id, o->campaign) == 0)
-			cp = &cf->campaigns[i];
-	referral_today(today);
+	cp = config_campaign(cf, o->campaign);
+	local_date(today);
 	if (store_customer_rep(hc->d->store, ev->channel, o->user_id, &rep_code) == 1)
 		rep = config_rep(cf, rep_code);
 	chat_vars(hc, ev, &vars, &name);
@@ -143,7 +116,8 @@ claim(struct handler_ctx *hc, const struct event *ev, const char *code,
 
 		rc = store_ref_event(hc->d->store, &e);
 		if (rc == 0)
-			rc = reply(hc, ev, "claim_not_accepted", NOT_ACCEPTED_TEXT, &vars);
+			rc = chat_reply_named(hc, ev, "claim_not_accepted", NOT_ACCEPTED_TEXT,
+			    &vars);
 		goto done;
 	}
 	/* Many claims on one code in a short time: real, perhaps, but an operator looks
@@ -163,7 +137,8 @@ claim(struct handler_ctx *hc, const struct event *ev, const char *code,
 	r.claimed_at = now;
 	if ((rc = store_referral_put(hc->d->store, &r, &id)) != 1) {
 		/* The friend was taken between the check and now: same as already referred. */
-		rc = rc == 0 ? reply(hc, ev, "claim_not_accepted", NOT_ACCEPTED_TEXT, &vars) : -1;
+		rc = rc == 0 ? chat_reply_named(hc, ev, "claim_not_accepted", NOT_ACCEPTED_TEXT,
+		    &vars) : -1;
 		goto done;
 	}
 	{
@@ -178,7 +153,7 @@ claim(struct handler_ctx *hc, const struct event *ev, const char *code,
 			goto done;
 	}
 	if (held) {
-		rc = reply(hc, ev, "claim_held", HELD_TEXT, &vars);
+		rc = chat_reply_named(hc, ev, "claim_held", HELD_TEXT, &vars);
 		goto done;
 	}
 	{
@@ -214,14 +189,16 @@ claim(struct handler_ctx *hc, const struct event *ev, const char *code,
 		msg_vars_set(&vars, "rep_name", rep->name);
 		msg_vars_set(&vars, "branch_name", rep->branch ? rep->branch->name : "");
 	}
-	if ((rc = reply(hc, ev, "claim_thanks_referee", THANKS_REFEREE_TEXT, &vars)) == -1)
+	if ((rc = chat_reply_named(hc, ev, "claim_thanks_referee", THANKS_REFEREE_TEXT,
+	    &vars)) == -1)
 		goto done;
 	masked = cp->show_friend_name ? xstrdup(name ? name : "お友だち") : mask_name(name);
 	msg_vars_set(&vars, "friend_name", masked);
-	msg_vars_set(&vars, "display_name", "");	/* the referrer's is not fetched */
 	snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
 	msg_vars_set(&vars, "referral_id", id_text);
-	if ((rc = thank_referrer(hc, ev, o->user_id, &vars)) == -1)
+	/* The referrer is told by push: their chat with the account is not this one. */
+	if ((rc = chat_push_named(hc, ev->channel, o->user_id, "claim_thanks_referrer",
+	    THANKS_REFERRER_TEXT, &vars)) == -1)
 		goto done;
 	rc = referral_notify_rep(hc, ev, rep, id, o->user_id, name);
 done:
@@ -248,11 +225,6 @@ handle(struct handler_ctx *hc, const struct event *ev)
 		return HANDLER_NOT_MINE;
 	if ((n = refcode_find(ev->text, codes, CODES_MAX)) == 0)
 		return HANDLER_NOT_MINE;
-	/* A claim may come before the follow, or from a friend of long standing. */
-	if (store_user_seen(hc->d->store, ev->channel, ev->user_id, wall_ms()) == -1) {
-		hc->error = "cannot record the user";
-		return HANDLER_FAILED;
-	}
 	wrong = store_wrong_codes_since(hc->d->store, ev->channel, ev->user_id,
 	    wall_ms() - 86400000LL);
 	if (wrong >= WRONG_CODES_PER_DAY) {

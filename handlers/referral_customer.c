@@ -16,7 +16,6 @@ static const char *const rep_link_words[] = { "担当者コード", "担当者",
 enum handler_result
 referral_status(struct handler_ctx *hc, const struct event *ev)
 {
-	const struct config_message *m = config_message(hc->d->cfg, "referral_status");
 	struct msg_vars vars;
 	int64_t counts[4];
 	char text[4][24], *name = NULL, *plain;
@@ -32,14 +31,10 @@ referral_status(struct handler_ctx *hc, const struct event *ev)
 		snprintf(text[i], sizeof(text[i]), "%lld", (long long)counts[i]);
 		msg_vars_set(&vars, names[i], text[i]);
 	}
-	if (m != NULL)
-		rc = chat_reply(hc, ev, m, &vars);
-	else {
-		plain = xasprintf("ご紹介の状況\n紹介コードの発行: %s回\nご登録いただいたお友だち: "
-		    "%s人\nご成約: %s件\nお届けした特典: %s件", text[0], text[1], text[2], text[3]);
-		rc = chat_reply_text(hc, ev, plain);
-		free(plain);
-	}
+	plain = xasprintf("ご紹介の状況\n紹介コードの発行: %s回\nご登録いただいたお友だち: %s人\n"
+	    "ご成約: %s件\nお届けした特典: %s件", text[0], text[1], text[2], text[3]);
+	rc = chat_reply_named(hc, ev, "referral_status", plain, &vars);
+	free(plain);
 	free(name);
 	return rc == 0 ? HANDLER_DONE : HANDLER_FAILED;
 }
@@ -80,8 +75,7 @@ handle(struct handler_ctx *hc, const struct event *ev)
 	    strcmp(ev->source_type, "user") != 0) || (rep = rep_link(hc->d->cfg,
 	    ev->text)) == NULL)
 		return HANDLER_NOT_MINE;
-	if (store_user_seen(hc->d->store, ev->channel, ev->user_id, wall_ms()) == -1 ||
-	    store_customer_assign(hc->d->store, ev->channel, ev->user_id, rep->code,
+	if (store_customer_assign(hc->d->store, ev->channel, ev->user_id, rep->code,
 	    "rep_link", wall_ms()) == -1) {
 		hc->error = "cannot assign the rep";
 		return HANDLER_FAILED;

@@ -16,17 +16,6 @@
 #define NO_CAMPAIGN_TEXT \
 	"ただいまご紹介キャンペーンは実施していません。次回の開催をお待ちください。"
 
-/* Today in the config's time zone, as campaigns name their days. */
-void
-referral_today(char out[11])
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	localtime_r(&now, &tm);
-	strftime(out, 11, "%Y-%m-%d", &tm);
-}
-
 /* The customer's rep and the way to reach them: the rep's own link, else the branch's,
  * else the company's. */
 void
@@ -72,7 +61,7 @@ referral_invite(struct handler_ctx *hc, const struct event *ev)
 
 	if (ev->user_id == NULL)
 		return HANDLER_DONE;
-	referral_today(today);
+	local_date(today);
 	if ((cp = config_campaign_on(cf, today)) == NULL)
 		return chat_reply_text(hc, ev, NO_CAMPAIGN_TEXT) == 0 ? HANDLER_DONE :
 		    HANDLER_FAILED;

@@ -11,7 +11,7 @@ int
 referral_reached(struct handler_ctx *hc, const struct referral_row *r, enum ref_state to)
 {
 	const struct config *cf = hc->d->cfg;
-	const struct config_campaign *cp = NULL;
+	const struct config_campaign *cp;
 	int64_t now = wall_ms();
 	const struct {
 		const char			*side;
@@ -22,9 +22,7 @@ referral_reached(struct handler_ctx *hc, const struct referral_row *r, enum ref_
 		{ "referee", NULL, r->referee_id },
 	};
 
-	for (size_t i = 0; i < cf->n_campaigns; i++)
-		if (strcmp(cf->campaigns[i].id, r->campaign) == 0)
-			cp = &cf->campaigns[i];
+	cp = config_campaign(cf, r->campaign);
 	if (cp == NULL || (cp->due_on_won ? to != REF_WON : to != REF_CLAIMED))
 		return 0;
 	for (size_t i = 0; i < 2; i++) {

@@ -45,24 +45,32 @@ queue(struct handler_ctx *hc, struct outbox_msg *m, json_t *body)
 	return rc;
 }
 
+static int
+chat_push(struct handler_ctx *hc, const char *channel, const char *to, json_t *messages)
+{
+	int rc = outbox_push_line(hc->d->store, channel, to, messages);
+
+	if (rc == -1)
+		hc->error = "cannot queue the message";
+	return rc;
+}
+
 /* LINE: a reply while the token is good (pushed instead if LINE refuses it), a push
  * when there is none. Groups and rooms are answered where the message was written. */
 static int
 queue_line(struct handler_ctx *hc, const struct event *ev, json_t *messages)
 {
+	const char *to = ev->group_id ? ev->group_id : ev->user_id ? ev->user_id : "";
 	struct outbox_msg m;
 
+	if (ev->reply_token == NULL)
+		return chat_push(hc, ev->channel, to, messages);
 	memset(&m, 0, sizeof(m));
 	m.platform = PLATFORM_LINE;
 	m.channel = xstrdup(ev->channel);
-	m.target = xstrdup(ev->group_id ? ev->group_id : ev->user_id ? ev->user_id : "");
-	if (ev->reply_token == NULL) {
-		m.kind = xstrdup("push");
-		return queue(hc, &m, json_pack("{s:s,s:o}", "to", m.target, "messages",
-		    messages));
-	}
+	m.target = xstrdup(to);
 	m.kind = xstrdup("reply");
-	m.fallback_to = xstrdup(m.target);
+	m.fallback_to = xstrdup(to);
 	return queue(hc, &m, json_pack("{s:s,s:o}", "replyToken", ev->reply_token, "messages",
 	    messages));
 }
@@ -147,4 +155,25 @@ chat_link_menu(struct handler_ctx *hc, const struct event *ev,
 	if (rc == -1)
 		hc->error = "cannot queue the rich menu link";
 	return rc;
+}
+
+/* The configured message called name, or fallback text where the config has none. */
+int
+chat_reply_named(struct handler_ctx *hc, const struct event *ev, const char *name,
+    const char *fallback, const struct msg_vars *vars)
+{
+	const struct config_message *m = config_message(hc->d->cfg, name);
+
+	return m != NULL ? chat_reply(hc, ev, m, vars) : chat_reply_text(hc, ev, fallback);
+}
+
+/* The same, pushed on LINE to someone who is not the one who just wrote. */
+int
+chat_push_named(struct handler_ctx *hc, const char *channel, const char *to,
+    const char *name, const char *fallback, const struct msg_vars *vars)
+{
+	const struct config_message *m = config_message(hc->d->cfg, name);
+
+	return chat_push(hc, channel, to, m != NULL ? msg_template_render(m->line, vars) :
+	    json_pack("[{s:s,s:s}]", "type", "text", "text", fallback));
 }

@@ -2,6 +2,7 @@
  * "not mine" decides what happens to an event. */
 #include "../daemon/shokaid.h"
 
+extern const struct handler handler_users;
 extern const struct handler handler_follow;
 extern const struct handler handler_postback;
 extern const struct handler handler_referral_claim;
@@ -11,6 +12,7 @@ extern const struct handler handler_autoreply;
 extern const struct handler handler_log_event;
 
 const struct handler *const handler_table[] = {
+	&handler_users,		/* notes the user, never decides */
 	&handler_follow,
 	&handler_postback,
 	&handler_referral_claim,

@@ -28,6 +28,23 @@ static const char *const claim_placeholders[] = { "code", "company_name", NULL }
 #define URI_MAX			1000	/* LINE's limit on a uri action */
 #define DISPLAY_NAME_MAX	20	/* LINE's limit on a display name */
 
+/* The other messages the referral flow sends by name, where each is sent, and what
+ * it may show: a placeholder it cannot fill is a load error, not a gap in a chat. */
+static const struct {
+	const char	*name;
+	enum platform	 platform;
+	const char	*provided[10];
+} named_messages[] = {
+	{ "claim_thanks_referee", PLATFORM_LINE, { "display_name", "company_name",
+	    "rep_name", "branch_name", "rep_contact_url", NULL } },
+	{ "claim_thanks_referrer", PLATFORM_LINE, { "company_name", "friend_name",
+	    "referral_id", "rep_name", "branch_name", "rep_contact_url", NULL } },
+	{ "claim_not_accepted", PLATFORM_LINE, { "display_name", "company_name", NULL } },
+	{ "claim_held", PLATFORM_LINE, { "display_name", "company_name", NULL } },
+	{ "rep_notify", PLATFORM_WORKS, { "referral_id", "referrer_name", "friend_name",
+	    "claimed_at", "rep_name", "company_name", NULL } },
+};
+
 /* What a reward message may show. */
 static const char *const reward_placeholders[] = { "display_name", "company_name",
     "coupon_code", "friend_name", NULL };
@@ -545,6 +562,16 @@ check_invite(struct cfg *c)
 	if (root_get(c, "messages", &msgs) && map_get(msgs, "claim_text", &at))
 		use_message(c, at, "messages.claim_text", "claim_text", PLATFORM_LINE,
 		    claim_placeholders);
+	for (size_t i = 0; i < sizeof(named_messages) / sizeof(named_messages[0]); i++) {
+		char *what;
+
+		if (!root_get(c, "messages", &msgs) || !map_get(msgs, named_messages[i].name, &at))
+			continue;
+		what = xasprintf("messages.%s", named_messages[i].name);
+		use_message(c, at, what, named_messages[i].name, named_messages[i].platform,
+		    named_messages[i].provided);
+		free(what);
+	}
 	if (inv == NULL || pre == NULL)
 		return;
 	for (size_t i = 0; i < cf->n_reps; i++) {

@@ -53,16 +53,15 @@ static const char *const good =
     "      referrer: { pool: quo-1000, message: reward_referrer }\n"
     "  - { id: spring, name: 春, starts: 2027-03-01, ends: 2027-05-31 }\n";
 
+/* Loads text as dir/shokai.yaml; *errors gets every error line, paths relative. */
 static struct config *
-load(const char *extra, char **errors)
+load_text(const char *text, char **errors)
 {
-	char path[512], *text = xasprintf("%s%s", base, extra);
+	char path[512];
 	struct config_errors errs = { 0 };
 	struct config *cf;
-	size_t len = 0;
 
 	test_write_file(dir, "shokai.yaml", text, 0644);
-	free(text);
 	snprintf(path, sizeof(path), "%s/shokai.yaml", dir);
 	cf = config_load(path, &errs);
 	*errors = xstrdup("");
@@ -71,9 +70,18 @@ load(const char *extra, char **errors)
 
 		free(*errors);
 		*errors = more;
-		len++;
 	}
 	config_errors_clear(&errs);
+	return cf;
+}
+
+static struct config *
+load(const char *extra, char **errors)
+{
+	char *text = xasprintf("%s%s", base, extra);
+	struct config *cf = load_text(text, errors);
+
+	free(text);
 	return cf;
 }
 
@@ -220,6 +228,26 @@ test_errors(void **state)
 	}
 }
 
+/* The referral flow's other messages may use only what their moment provides. */
+static void
+test_named_message_placeholders(void **state)
+{
+	char *text, *errors;
+	struct config *cf;
+	const char *insert = "messages:\n  claim_thanks_referrer: \"{coupon_code}を贈ります\"\n";
+	const char *at = strstr(base, "messages:\n");
+
+	(void)state;
+	text = xasprintf("%.*s%s%s%s", (int)(at - base), base, insert,
+	    at + strlen("messages:\n"), good);
+	cf = load_text(text, &errors);
+	assert_null(cf);
+	assert_non_null(strstr(errors, "messages.claim_thanks_referrer: message "
+	    "'claim_thanks_referrer' uses {coupon_code}, which is not known here"));
+	free(errors);
+	free(text);
+}
+
 int
 main(void)
 {
@@ -227,6 +255,7 @@ main(void)
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_reps_from_csv),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_named_message_placeholders),
 	};
 
 	log_init(LOG_ERROR);

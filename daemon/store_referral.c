@@ -61,8 +61,9 @@ static const char *const ref_sql[R_COUNT] = {
 	/* What the rewards tick may move: held long enough, or approved and waiting. */
 	[R_REWARDS_WORK] = "SELECT w.id, w.referral_id, w.side, w.user_id, w.campaign, w.pool, "
 	    "w.state, r.channel, r.referrer_id, r.referee_id, w.coupon_code, r.rep_code "
-	    "FROM rewards w JOIN referrals r ON r.id = w.referral_id WHERE (w.state = 'pending' AND "
-	    "w.approve_after <= ?) OR w.state = 'approved' ORDER BY w.id LIMIT ?",
+	    "FROM rewards w JOIN referrals r ON r.id = w.referral_id "
+	    "WHERE w.state IN ('pending', 'approved') AND "
+	    "(w.state = 'approved' OR w.approve_after <= ?) ORDER BY w.id LIMIT ?",
 	[R_REWARD_SET] = "UPDATE rewards SET state = ?2, coupon_code = coalesce(?3, coupon_code), "
 	    "issued_at = CASE WHEN ?2 = 'issued' THEN ?4 ELSE issued_at END, "
 	    "note = coalesce(?5, note) WHERE id = ?1 AND state = ?6",

@@ -218,27 +218,27 @@ platform_error(const struct http_response *r, char *out, size_t outlen)
 	json_decref(root);
 }
 
+/* The token entry itself, not its bot's config: a reload may drop the bot while the
+ * request is out, and the calls waiting on it must still get their answer. */
 struct token_fetch {
-	struct daemon	*d;
-	char		*bot;
+	struct daemon		*d;
+	struct works_token	*t;
 };
 
 static void
 on_token(const struct http_response *r, void *arg)
 {
 	struct token_fetch *tf = arg;
-	struct daemon *d = tf->d;
-	const struct config_works_bot *bot = config_works_bot(d->cfg, tf->bot);
-	struct works_token *t = bot ? token_for(d, bot) : NULL;
+	struct works_token *t = tf->t;
 	struct works_call *waiting;
 	json_t *root = NULL, *exp;
 	char why[WHY_MAX] = "";
 	int64_t expires_s = 0;
 
-	if (t == NULL)
-		goto free;
 	t->fetching = 0;
-	if (r->status == 200)
+	if (config_works_bot(tf->d->cfg, t->bot) == NULL)
+		snprintf(why, sizeof(why), "bot is no longer in the config");
+	else if (r->status == 200)
 		root = json_loadb(r->body, r->body_len, 0, NULL);
 	exp = json_object_get(root, "expires_in");
 	/* The endpoint has sent expires_in both as a number and as a string. */
@@ -246,7 +246,9 @@ on_token(const struct http_response *r, void *arg)
 		expires_s = json_integer_value(exp);
 	else if (json_is_string(exp))
 		expires_s = strtoll(json_string_value(exp), NULL, 10);
-	if (root != NULL && json_is_string(json_object_get(root, "access_token")) &&
+	if (why[0] != '\0') {
+		/* the bot is gone: nothing to store */
+	} else if (root != NULL && json_is_string(json_object_get(root, "access_token")) &&
 	    expires_s > 0) {
 		free(t->token);
 		t->token = xstrdup(json_string_value(json_object_get(root, "access_token")));
@@ -279,9 +281,7 @@ on_token(const struct http_response *r, void *arg)
 		else
 			call_send(c, t);
 	}
-free:
 	json_decref(root);
-	free(tf->bot);
 	free(tf);
 }
 
@@ -298,7 +298,7 @@ fetch_token(struct daemon *d, const struct config_works_bot *bot, struct works_t
 	    (time_t)(wall_ms() / 1000), err, sizeof(err));
 	tf = xcalloc(1, sizeof(*tf));
 	tf->d = d;
-	tf->bot = xstrdup(bot->id);
+	tf->t = t;
 	if (jwt == NULL) {
 		struct http_response r = { .status = 0, .body = "", .headers = "", .error = err };
 

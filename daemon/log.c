@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 #include "shokaid.h"
 
@@ -31,14 +32,10 @@ void
 log_init(enum log_level level)
 {
 	logger.level = level;
-	if (logger.keylen == 0) {
-		FILE *f = fopen("/dev/urandom", "rb");
-
-		if (f != NULL) {
-			logger.keylen = fread(logger.key, 1, 16, f);
-			fclose(f);
-		}
-	}
+	/* Until the database's secret is known, pseudonyms use a random key of their own;
+	 * the same source every other random value here comes from. */
+	if (logger.keylen == 0 && RAND_bytes(logger.key, 16) == 1)
+		logger.keylen = 16;
 }
 
 void

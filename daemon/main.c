@@ -204,8 +204,13 @@ run(struct daemon *d)
 		free(err);
 		goto done;
 	}
-	if (store_meta_salt(d->store, d->salt) == 0)
-		log_set_pseudonym_key(d->salt, sizeof(d->salt));
+	/* The database's secret keys log pseudonyms, client hashes and the signatures on
+	 * reps' buttons: without it the daemon does not run. */
+	if (store_meta_salt(d->store, d->salt) == -1) {
+		log_errorx("msg=\"cannot read the database's secret\"");
+		goto done;
+	}
+	log_set_pseudonym_key(d->salt, sizeof(d->salt));
 	d->checkpointer = store_checkpointer_start(d->cfg->sqlite_path, CHECKPOINT_INTERVAL_MS);
 
 	if ((ec = event_config_new()) == NULL)

@@ -877,27 +877,39 @@ done:
 int
 store_meta_salt(struct store *s, unsigned char out[16])
 {
+	unsigned char fresh[16];
 	sqlite3_stmt *st = NULL;
-	int rc = -1;
+	int rc = -1, step;
 
 	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'log_salt'", -1,
 	    &st, NULL) != SQLITE_OK)
 		goto done;
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 16) {
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 16) {
 		memcpy(out, sqlite3_column_blob(st, 0), 16);
 		rc = 0;
 		goto done;
 	}
+	/* Only a database that truly has none gets a new one: a busy or failing read
+	 * must not replace the secret that signs rep buttons and keys pseudonyms. */
+	if (step != SQLITE_DONE)
+		goto done;
 	sqlite3_finalize(st);
 	st = NULL;
-	if (RAND_bytes(out, 16) != 1)
+	if (RAND_bytes(fresh, sizeof(fresh)) != 1)
 		goto done;
-	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(key, value) "
-	    "VALUES ('log_salt', ?)", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO meta(key, value) VALUES ('log_salt', ?)",
+	    -1, &st, NULL) != SQLITE_OK)
 		goto done;
-	sqlite3_bind_blob(st, 1, out, 16, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_bind_blob(st, 1, fresh, sizeof(fresh), SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_DONE) {
+		memcpy(out, fresh, sizeof(fresh));
+		rc = 0;
+	}
 done:
+	if (rc == -1)
+		log_warnx("msg=\"cannot read or make the database secret\" detail=\"%s\"",
+		    sqlite3_errmsg(s->db));
 	sqlite3_finalize(st);
 	return rc;
 }

@@ -262,7 +262,7 @@ get_int(struct cfg *c, struct cnode m, const char *what, const char *key, long m
 
 int
 get_duration(struct cfg *c, struct cnode m, const char *what, const char *key,
-    int64_t min_ms, int64_t max_ms, int *out_ms)
+    int64_t min_ms, int64_t max_ms, int64_t *out_ms)
 {
 	struct cnode v;
 	int64_t ms;
@@ -280,7 +280,7 @@ get_duration(struct cfg *c, struct cnode m, const char *what, const char *key,
 		    scalar(v), (long long)min_ms, (long long)max_ms);
 		return -1;
 	}
-	*out_ms = (int)ms;
+	*out_ms = ms;
 	return 1;
 }
 
@@ -384,7 +384,10 @@ get_secret(struct cfg *c, struct cnode m, const char *what, const char *key, int
 		goto done;
 	}
 	if (!has_file && !has_env) {
-		if (required)
+		struct cnode inline_v;
+
+		/* The secret written inline is reported by check_mapping, with the fix. */
+		if (required && !map_get(m, key, &inline_v))
 			cfg_err(c, m, "%s: missing required key '%s' (or '%s')", what, file_key,
 			    env_key);
 		rc = required ? -1 : 0;
@@ -864,13 +867,15 @@ load_file(struct cfg *c, const char *path, struct cnode *from)
 		fclose(fp);
 		return NULL;
 	}
-	f->loaded = 1;
 	yaml_parser_delete(&parser);
 	fclose(fp);
+	/* Only a file with a root counts as loaded: every walk over the files reads it. */
 	if (yaml_document_get_root_node(&f->doc) == NULL) {
 		config_errors_add(c->errs, path, 1, 1, "the file is empty");
+		yaml_document_delete(&f->doc);
 		return NULL;
 	}
+	f->loaded = 1;
 	return f;
 }
 
@@ -1043,7 +1048,20 @@ config_load(const char *path, struct config_errors *errs)
 		goto done;
 	load_includes(&c, root);
 
-	/* Each section parser looks its key up in a root; walk the file that has it. */
+	/* Each section once, from whichever file has it (a second one is already an
+	 * error from load_includes; parsing it too would leak the first). */
+	if (root_get(&c, "server", &sec))
+		parse_server(&c, sec);
+	if (root_get(&c, "storage", &sec))
+		parse_storage(&c, sec);
+	if (root_get(&c, "log", &sec))
+		parse_log(&c, sec);
+	if (root_get(&c, "outbox", &sec))
+		parse_outbox(&c, sec);
+	if (root_get(&c, "line", &sec))
+		parse_line(&c, sec);
+	if (root_get(&c, "lineworks", &sec))
+		parse_lineworks(&c, sec);
 	for (size_t i = 0; i < c.nfiles; i++) {
 		struct cnode r;
 
@@ -1051,21 +1069,8 @@ config_load(const char *path, struct config_errors *errs)
 			continue;
 		r.file = &c.files[i];
 		r.node = yaml_document_get_root_node(&c.files[i].doc);
-		if (r.node->type != YAML_MAPPING_NODE)
-			continue;
-		if (map_get(r, "server", &sec))
-			parse_server(&c, sec);
-		if (map_get(r, "storage", &sec))
-			parse_storage(&c, sec);
-		if (map_get(r, "log", &sec))
-			parse_log(&c, sec);
-		if (map_get(r, "outbox", &sec))
-			parse_outbox(&c, sec);
-		if (map_get(r, "line", &sec))
-			parse_line(&c, sec);
-		if (map_get(r, "lineworks", &sec))
-			parse_lineworks(&c, sec);
-		parse_toplevel_strings(&c, r);
+		if (r.node->type == YAML_MAPPING_NODE)
+			parse_toplevel_strings(&c, r);
 	}
 	parse_chat_sections(&c);
 	parse_referral_sections(&c);
@@ -1093,7 +1098,7 @@ const struct config_line_channel *
 config_line_channel(const struct config *cf, const char *id)
 {
 	for (size_t i = 0; i < cf->n_line_channels; i++)
-		if (strcmp(cf->line_channels[i].id, id) == 0)
+		if (cf->line_channels[i].id != NULL && strcmp(cf->line_channels[i].id, id) == 0)
 			return &cf->line_channels[i];
 	return NULL;
 }
@@ -1102,7 +1107,7 @@ const struct config_works_bot *
 config_works_bot(const struct config *cf, const char *id)
 {
 	for (size_t i = 0; i < cf->n_works_bots; i++)
-		if (strcmp(cf->works_bots[i].id, id) == 0)
+		if (cf->works_bots[i].id != NULL && strcmp(cf->works_bots[i].id, id) == 0)
 			return &cf->works_bots[i];
 	return NULL;
 }

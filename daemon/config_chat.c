@@ -129,9 +129,6 @@ parse_messages(struct cfg *c, struct cnode m)
 			msg->works_error = xstrdup(err);
 		json_decref(spec);
 		msg->name = xstrdup(scalar(k));
-		msg->file = v.file->path;
-		msg->line_no = v.node->start_mark.line + 1;
-		msg->col = v.node->start_mark.column + 1;
 		cf->n_messages = ++n;
 	}
 }
@@ -326,7 +323,6 @@ parse_rule(struct cfg *c, struct cnode m, const char *what, struct config_rule *
 	    "channel", "platform", "hours", "cooldown", NULL };
 	struct cnode v, at;
 	char *s = NULL;
-	int cooldown = 0;
 	const char *const *provided;
 
 	r->platforms = 1u << PLATFORM_LINE;
@@ -369,7 +365,9 @@ parse_rule(struct cfg *c, struct cnode m, const char *what, struct config_rule *
 			cfg_err(c, at, "%s.action: no postback action '%s' under postbacks",
 			    what, r->action);
 		}
-		if ((r->reply == NULL) == (r->action == NULL) && !map_get(m, "reply", &at))
+		if (map_get(m, "reply", &at) && map_get(m, "action", &at))
+			cfg_err(c, at, "%s: give reply or action, not both", what);
+		else if (!map_get(m, "reply", &at) && !map_get(m, "action", &at))
 			cfg_err(c, m, "%s: give reply (a message) or action (a postback action)",
 			    what);
 	} else if (get_str(c, m, what, "fallback", &s) == 1) {
@@ -389,8 +387,7 @@ parse_rule(struct cfg *c, struct cnode m, const char *what, struct config_rule *
 		parse_hours(c, v, hours_what, r);
 		free(hours_what);
 	}
-	if (get_duration(c, m, what, "cooldown", 1000, 366LL * 86400 * 1000, &cooldown) == 1)
-		r->cooldown_ms = cooldown;
+	get_duration(c, m, what, "cooldown", 1000, 366LL * 86400 * 1000, &r->cooldown_ms);
 }
 
 static void
@@ -619,10 +616,12 @@ parse_bounds(struct cfg *c, struct cnode m, const char *what, int width, int hei
 			    what);
 			return NULL;
 		}
+		errno = 0;
 		if (n.node->type != YAML_SCALAR_NODE ||
 		    (v[i] = strtol(scalar(n), &end, 10), *end != '\0' || *scalar(n) == '\0') ||
-		    v[i] < 0) {
-			cfg_err(c, n, "%s.%s: expected a whole number of pixels", what, keys[i]);
+		    errno != 0 || v[i] < 0 || v[i] > 2500) {
+			cfg_err(c, n, "%s.%s: expected a whole number of pixels (0 to 2500)", what,
+			    keys[i]);
 			return NULL;
 		}
 	}

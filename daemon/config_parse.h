@@ -50,7 +50,7 @@ int get_bool(struct cfg *, struct cnode m, const char *what, const char *key, in
 int get_int(struct cfg *, struct cnode m, const char *what, const char *key, long min,
     long max, int *out);
 int get_duration(struct cfg *, struct cnode m, const char *what, const char *key,
-    int64_t min_ms, int64_t max_ms, int *out_ms);
+    int64_t min_ms, int64_t max_ms, int64_t *out_ms);
 char *resolve_path(const char *base_file, const char *path);
 int valid_id(const char *);
 int valid_http_url(const char *);

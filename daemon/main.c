@@ -120,8 +120,8 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	d->draining = 1;
 	d->drain_deadline_ms = clock_ms() + d->cfg->drain_timeout_ms;
 	log_notice("msg=\"stop signal: no new connections; finishing in-flight requests\" "
-	    "signal=%s drain_timeout_ms=%d", sig == SIGTERM ? "TERM" : "INT",
-	    d->cfg->drain_timeout_ms);
+	    "signal=%s drain_timeout_ms=%lld", sig == SIGTERM ? "TERM" : "INT",
+	    (long long)d->cfg->drain_timeout_ms);
 	http_stop_accepting(d);
 	drain_cb(-1, 0, d);
 }

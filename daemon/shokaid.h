@@ -125,11 +125,11 @@ struct config_campaign {
 	int	 max_claims;		/* per referrer per period; 0: no cap */
 	enum campaign_period max_claims_per;
 	int	 velocity_claims;	/* more claims than this for one code ... */
-	int	 velocity_within_ms;	/* ... within this: held for review */
+	int64_t	 velocity_within_ms;	/* ... within this: held for review */
 	int	 show_friend_name;	/* to the referrer; masked otherwise */
 	int	 due_on_won;		/* reward due on the rep's "won"; else on claim */
 	int	 approval_auto;
-	int	 hold_ms;		/* wait between due and approved */
+	int64_t	 hold_ms;		/* wait between due and approved */
 	struct config_reward_side referrer, referee;
 };
 struct config_referral {
@@ -146,18 +146,18 @@ struct config {
 	char	*public_url;
 	size_t	 max_body;
 	size_t	 max_headers;
-	int	 read_timeout_ms;
-	int	 idle_timeout_ms;
+	int64_t read_timeout_ms;
+	int64_t idle_timeout_ms;
 	int	 max_connections;
-	int	 drain_timeout_ms;
+	int64_t drain_timeout_ms;
 	char	*sqlite_path;		/* resolved against the config file's folder */
 	int	 synchronous_full;
-	int	 busy_timeout_ms;
+	int64_t busy_timeout_ms;
 	enum log_level log_level;
 	int	 outbox_line_concurrency;
 	int	 outbox_works_concurrency;
 	int	 outbox_max_attempts;
-	int	 outbox_request_timeout_ms;
+	int64_t outbox_request_timeout_ms;
 	int	 outbox_line_rate;		/* requests per second */
 	int	 outbox_works_rate;
 	char	*timezone;
@@ -192,8 +192,6 @@ struct config_message {
 	struct msg_template	*line;
 	struct msg_template	*works;		/* NULL when the spec uses LINE-only parts */
 	char			*works_error;	/* why works is NULL */
-	const char		*file;		/* where it is defined, for errors */
-	size_t			 line_no, col;
 };
 enum match_kind { MATCH_EXACT, MATCH_PREFIX, MATCH_CONTAINS, MATCH_REGEX, MATCH_ANY };
 struct config_rule {

@@ -329,6 +329,10 @@ def test_chat_config_errors_say_where():
         action: { type: richmenuswitch, alias: main, data: action=switch&to=main }""",
                           "    alias: info"),
              r"rich_menus\[1\]: missing required key 'areas'"),
+            (CHAT.replace("    action: faq\n", "    action: faq\n    reply: hours\n"),
+             r"auto_replies\[4\]: give reply or action, not both"),
+            (CHAT.replace("[0, 0, 1250, 1686]", "[9223372036854775807, 0, 1250, 1686]"),
+             r"rich_menus\[0\].areas\[0\].bounds.x: expected a whole number of pixels"),
             (CHAT.replace("action: faq", "action: nosuch"),
              r"auto_replies\[4\].action: no postback action 'nosuch'"),
             (CHAT.replace("postbacks:\n", "  - match: { contains: x }\n    hours: { days: mon-fry }"

@@ -49,7 +49,7 @@ static const char *const good =
     "    reward:\n"
     "      due_on: won\n"
     "      approval: manual\n"
-    "      hold: 14d\n"
+    "      hold: 60d\n"
     "      referrer: { pool: quo-1000, message: reward_referrer }\n"
     "  - { id: spring, name: 春, starts: 2027-03-01, ends: 2027-05-31 }\n";
 
@@ -130,7 +130,7 @@ test_good(void **state)
 	assert_int_equal(cp->velocity_within_ms, 600000);
 	assert_true(cp->due_on_won);
 	assert_false(cp->approval_auto);
-	assert_int_equal(cp->hold_ms, 14 * 86400 * 1000);
+	assert_true(cp->hold_ms == 60LL * 86400 * 1000);	/* past 2^31 ms */
 	assert_string_equal(cp->referrer.pool, "quo-1000");
 	assert_string_equal(cp->referrer.message->name, "reward_referrer");
 	assert_null(cp->referee.pool);

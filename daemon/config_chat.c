@@ -475,17 +475,6 @@ parse_postbacks(struct cfg *c, struct cnode m)
 	}
 }
 
-static size_t
-count_chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	return n;
-}
-
 /* A string field of an action: copied into out under LINE's name, length checked. */
 static int
 action_str(struct cfg *c, struct cnode m, const char *what, const char *key,
@@ -502,7 +491,7 @@ action_str(struct cfg *c, struct cnode m, const char *what, const char *key,
 	if (rc != 1)
 		return rc;
 	map_get(m, key, &v);
-	if (count_chars(s) > max_chars) {
+	if (utf8_chars(s) > max_chars) {
 		cfg_err(c, v, "%s.%s: longer than %zu characters", what, key, max_chars);
 		rc = -1;
 	} else
@@ -511,91 +500,18 @@ action_str(struct cfg *c, struct cnode m, const char *what, const char *key,
 	return rc;
 }
 
-static int
-valid_uri(const char *s)
-{
-	return strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0 ||
-	    strncmp(s, "line://", 7) == 0 || strncmp(s, "tel:", 4) == 0;
-}
-
-/* A rich menu area's action, in the config's words, as LINE's action object. */
+/* A rich menu area's action: message.c checks it as it checks a template's. */
 static json_t *
 parse_menu_action(struct cfg *c, struct cnode m, const char *what)
 {
-	static const char *const allowed[] = { "type", "label", "data", "display_text",
-	    "text", "uri", "alias", "mode", "initial", "min", "max", NULL };
-	static const char *const types[] = { "postback", "message", "uri", "richmenuswitch",
-	    "datetimepicker", NULL };
-	json_t *a = json_object();
-	char *type = NULL;
-	struct cnode v;
-	int ok = 1;
+	json_t *spec = yaml_to_json(m), *a;
+	char err[256];
 
-	if (check_mapping(c, m, what, allowed, (const char *const[]){ "type", NULL }) != 1 ||
-	    get_str(c, m, what, "type", &type) != 1)
-		goto fail;
-	map_get(m, "type", &v);
-	if (!name_in(type, types)) {
-		cfg_err(c, v, "%s.type: '%s' is not one of postback, message, uri, "
-		    "richmenuswitch, datetimepicker", what, type);
-		goto fail;
-	}
-	json_object_set_new(a, "type", json_string(type));
-	ok &= action_str(c, m, what, "label", "label", 20, 0, a) != -1;
-	if (strcmp(type, "postback") == 0) {
-		ok &= action_str(c, m, what, "data", "data", 300, 1, a) == 1;
-		ok &= action_str(c, m, what, "display_text", "displayText", 300, 0, a) != -1;
-	} else if (strcmp(type, "message") == 0) {
-		ok &= action_str(c, m, what, "text", "text", 300, 1, a) == 1;
-	} else if (strcmp(type, "uri") == 0) {
-		if ((ok &= action_str(c, m, what, "uri", "uri", 1000, 1, a) == 1) &&
-		    !valid_uri(json_string_value(json_object_get(a, "uri")))) {
-			map_get(m, "uri", &v);
-			cfg_err(c, v, "%s.uri: expected an http, https, line or tel URI", what);
-			ok = 0;
-		}
-	} else if (strcmp(type, "richmenuswitch") == 0) {
-		ok &= action_str(c, m, what, "alias", "richMenuAliasId", 32, 1, a) == 1;
-		ok &= action_str(c, m, what, "data", "data", 300, 1, a) == 1;
-	} else {
-		ok &= action_str(c, m, what, "data", "data", 300, 1, a) == 1;
-		ok &= action_str(c, m, what, "mode", "mode", 8, 1, a) == 1;
-		ok &= action_str(c, m, what, "initial", "initial", 16, 0, a) != -1;
-		ok &= action_str(c, m, what, "min", "min", 16, 0, a) != -1;
-		ok &= action_str(c, m, what, "max", "max", 16, 0, a) != -1;
-	}
-	for (const char *const *k = allowed; *k != NULL; k++) {
-		static const char *const per_type[][6] = {
-			{ "postback", "data", "display_text", NULL },
-			{ "message", "text", NULL },
-			{ "uri", "uri", NULL },
-			{ "richmenuswitch", "alias", "data", NULL },
-			{ "datetimepicker", "data", "mode", "initial", "min", "max" },
-		};
-
-		if (strcmp(*k, "type") == 0 || strcmp(*k, "label") == 0 || !map_get(m, *k, &v))
-			continue;
-		for (size_t t = 0; t < sizeof(per_type) / sizeof(per_type[0]); t++) {
-			if (strcmp(per_type[t][0], type) != 0)
-				continue;
-			int known = 0;
-
-			for (size_t f = 1; f < 6 && per_type[t][f] != NULL; f++)
-				known |= strcmp(per_type[t][f], *k) == 0;
-			if (!known) {
-				cfg_err(c, v, "%s.%s: not used by a %s action", what, *k, type);
-				ok = 0;
-			}
-		}
-	}
-	if (ok) {
-		free(type);
-		return a;
-	}
-fail:
-	free(type);
-	json_decref(a);
-	return NULL;
+	a = msg_menu_action_new(spec, err, sizeof(err));
+	json_decref(spec);
+	if (a == NULL)
+		cfg_err(c, m, "%s%s%s", what, err[0] == '[' ? "" : ".", err);
+	return a;
 }
 
 /* [x, y, width, height] or {x, y, width, height}, inside the menu. */
@@ -715,7 +631,7 @@ parse_richmenu(struct cfg *c, struct cnode m, const char *what, struct config_ri
 			    size_what);
 	}
 	free(size_what);
-	if (get_str(c, m, what, "chat_bar_text", &chat_bar) == 1 && count_chars(chat_bar) > 14) {
+	if (get_str(c, m, what, "chat_bar_text", &chat_bar) == 1 && utf8_chars(chat_bar) > 14) {
 		map_get(m, "chat_bar_text", &v);
 		cfg_err(c, v, "%s.chat_bar_text: longer than 14 characters", what);
 	}

@@ -48,6 +48,7 @@ static const struct field f_buttons_text = { UNIT_CHARS, 160, 0, SCHEME_NONE };
 static const struct field f_buttons_text_image = { UNIT_CHARS, 60, 0, SCHEME_NONE };
 static const struct field f_confirm_text = { UNIT_CHARS, 240, 0, SCHEME_NONE };
 static const struct field f_label = { UNIT_CHARS, 20, 0, SCHEME_NONE };
+static const struct field f_alias = { UNIT_CHARS, 32, 0, SCHEME_NONE };
 static const struct field f_300 = { UNIT_CHARS, 300, 0, SCHEME_NONE };
 static const struct field f_uri = { UNIT_CHARS, 1000, 1, SCHEME_LINK };
 static const struct field f_line_image = { UNIT_CHARS, 2000, 1, SCHEME_HTTPS };
@@ -103,6 +104,7 @@ struct msg_template {
 struct cc {
 	struct msg_template *t;
 	enum platform	 platform;
+	int		 richmenu;	/* an area's action: richmenuswitch, no label needed */
 	const char *const *allowed;
 	char		 path[SPEC_PATH_LEN];
 	size_t		 pathlen;
@@ -183,6 +185,14 @@ utf16_units(const char *utf8)
 	if (utf8 == NULL)
 		return 0;
 	return count_units(utf8, strlen(utf8), UNIT_UTF16);
+}
+
+size_t
+utf8_chars(const char *utf8)
+{
+	if (utf8 == NULL)
+		return 0;
+	return count_units(utf8, strlen(utf8), UNIT_CHARS);
 }
 
 void
@@ -734,7 +744,7 @@ action_new(struct cc *c, json_t *spec)
 		    "datetimepicker", type);
 		return NULL;
 	}
-	if (strcmp(type, "richmenuswitch") == 0) {
+	if (strcmp(type, "richmenuswitch") == 0 && !c->richmenu) {
 		fail(c, "richmenuswitch works only in rich menus");
 		return NULL;
 	}
@@ -754,7 +764,8 @@ action_new(struct cc *c, json_t *spec)
 
 	a = json_object();
 	json_object_set_new(a, "type", json_string(type));
-	if (field_put(c, a, "label", spec, "label", &f_label, 1, &label) == -1)
+	/* Rich menus read the label aloud for accessibility only: it may be left out. */
+	if (field_put(c, a, "label", spec, "label", &f_label, !c->richmenu, &label) == -1)
 		goto err;
 	if (strcmp(type, "postback") == 0 && c->platform == PLATFORM_WORKS) {
 		json_object_set_new(a, "type", json_string("message"));
@@ -776,6 +787,10 @@ action_new(struct cc *c, json_t *spec)
 			goto err;
 	} else if (strcmp(type, "uri") == 0) {
 		if (field_put(c, a, "uri", spec, "uri", &f_uri, 1, NULL) == -1)
+			goto err;
+	} else if (strcmp(type, "richmenuswitch") == 0) {
+		if (field_put(c, a, "richMenuAliasId", spec, "alias", &f_alias, 1, NULL) == -1 ||
+		    field_put(c, a, "data", spec, "data", &f_300, 1, NULL) == -1)
 			goto err;
 	} else {
 		if (field_put(c, a, "data", spec, "data", &f_300, 1, NULL) == -1)
@@ -1466,6 +1481,31 @@ err:
 	json_decref(out);
 	msg_template_free(c.t);
 	return NULL;
+}
+
+/* A rich menu area's action: the same words and checks as a template's, plus
+ * richmenuswitch, and no placeholders (a menu is the same for everyone). */
+json_t *
+msg_menu_action_new(const json_t *spec, char *err, size_t errlen)
+{
+	static const char *const none[] = { NULL };
+	struct cc c;
+	json_t *copy = json_deep_copy(spec), *a;
+
+	memset(&c, 0, sizeof(c));
+	c.t = xcalloc(1, sizeof(*c.t));
+	c.t->names = xcalloc(1, sizeof(*c.t->names));
+	c.platform = PLATFORM_LINE;
+	c.richmenu = 1;
+	c.allowed = none;
+	c.err = err;
+	c.errlen = errlen;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	a = action_new(&c, copy);
+	json_decref(copy);
+	msg_template_free(c.t);
+	return a;
 }
 
 void

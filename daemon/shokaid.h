@@ -778,6 +778,9 @@ struct msg_vars {
 struct msg_template *msg_template_new(const struct json_t *spec, enum platform,
     const char *const *allowed, char *err, size_t errlen);
 void msg_template_free(struct msg_template *);
+/* A rich menu area's action, checked like a template's and allowing richmenuswitch;
+ * NULL with err set to "PATH: what is wrong". */
+struct json_t *msg_menu_action_new(const struct json_t *spec, char *err, size_t errlen);
 /* A new JSON array of message objects as the platform takes them (LINE: 1-5 message
  * objects for one reply or push; LINE WORKS: one "content" object per element, each
  * sent as its own message). Rendered texts are cut to the platform's limits. */
@@ -787,6 +790,8 @@ const char *const *msg_template_placeholders(const struct msg_template *);
 void msg_vars_set(struct msg_vars *, const char *name, const char *value);
 /* Length of UTF-8 text in UTF-16 code units, as LINE counts text. */
 size_t utf16_units(const char *utf8);
+/* Length in characters (code points), as LINE counts labels. */
+size_t utf8_chars(const char *utf8);
 
 /* textmatch.c: what keyword rules compare. */
 /* Folds full-width ASCII and space to half-width, half-width katakana to full-width

@@ -322,13 +322,17 @@ def test_chat_config_errors_say_where():
             # the loader; found by make fuzz).
             (CHAT.replace("data: action=faq, display_text: よくある質問",
                           "data: action=faq, label: とても長いラベルはLINEが受け付けない二十文字超"),
-             r"rich_menus\[0\].areas\[0\].action.label: longer than 20 characters"),
+             r"rich_menus\[0\].areas\[0\].action.label: too long: 25 characters, at most 20"),
             (CHAT.replace("""    alias: info
     areas:
       - bounds: [0, 0, 2500, 843]
         action: { type: richmenuswitch, alias: main, data: action=switch&to=main }""",
                           "    alias: info"),
              r"rich_menus\[1\]: missing required key 'areas'"),
+            # A date picker in a menu is checked as one in a template is (it was not).
+            (CHAT.replace("action: { type: postback, data: action=faq, display_text: よくある質問 }",
+                          "action: { type: datetimepicker, data: action=book, mode: bogus }"),
+             r"rich_menus\[0\].areas\[0\].action.mode: must be date, time or datetime"),
             (CHAT.replace("    action: faq\n", "    action: faq\n    reply: hours\n"),
              r"auto_replies\[4\]: give reply or action, not both"),
             (CHAT.replace("[0, 0, 1250, 1686]", "[9223372036854775807, 0, 1250, 1686]"),

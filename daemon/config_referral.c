@@ -510,29 +510,38 @@ wide(size_t n)
 	return s;
 }
 
-/* One invite text rendered with the worst-case values must fit LINE's share link. */
-static void
-check_share(struct cfg *c, struct cnode at, const char *name,
-    const struct config_message *m, const struct msg_vars *vars)
+char *
+invite_share_url(const struct config_message *m, const struct msg_vars *vars)
 {
 	json_t *rendered = msg_template_render(m->line, vars);
 	const char *text = json_string_value(json_object_get(json_array_get(rendered, 0),
 	    "text"));
+	char *enc, *url = NULL;
 
-	if (json_array_size(rendered) != 1 || text == NULL)
-		cfg_err(c, at, "messages.%s: must be one text message (it is forwarded as it "
-		    "is)", name);
-	else {
-		char *enc = http_client_urlencode(text);
-		size_t len = strlen(SHARE_PREFIX) + strlen(enc);
-
-		if (len > URI_MAX)
-			cfg_err(c, at, "messages.%s: the share link can reach %zu characters with "
-			    "the longest names and URLs here; LINE takes %d: shorten the text",
-			    name, len, URI_MAX);
+	if (json_array_size(rendered) == 1 && text != NULL) {
+		enc = http_client_urlencode(text);
+		url = xasprintf(SHARE_PREFIX "%s", enc);
 		free(enc);
 	}
 	json_decref(rendered);
+	return url;
+}
+
+/* One invite rendered with the worst-case values must make a share link LINE takes. */
+static void
+check_share(struct cfg *c, struct cnode at, const char *name,
+    const struct config_message *m, const struct msg_vars *vars)
+{
+	char *url = invite_share_url(m, vars);
+
+	if (url == NULL)
+		cfg_err(c, at, "messages.%s: must be one text message (it is forwarded as it "
+		    "is)", name);
+	else if (strlen(url) > URI_MAX)
+		cfg_err(c, at, "messages.%s: the share link can reach %zu characters with "
+		    "the longest names and URLs here; LINE takes %d: shorten the text", name,
+		    strlen(url), URI_MAX);
+	free(url);
 }
 
 /* The invite is one text, forwarded through LINE's share picker as a uri of at most

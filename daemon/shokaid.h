@@ -785,6 +785,9 @@ struct json_t *msg_menu_action_new(const struct json_t *spec, char *err, size_t 
  * objects for one reply or push; LINE WORKS: one "content" object per element, each
  * sent as its own message). Rendered texts are cut to the platform's limits. */
 struct json_t *msg_template_render(const struct msg_template *, const struct msg_vars *);
+/* LINE's share-picker link carrying an invite message (one text, as config_referral.c
+ * checks at load) rendered with vars; NULL if it is not one text. Caller frees. */
+char *invite_share_url(const struct config_message *, const struct msg_vars *);
 /* Placeholder names the template uses, for config checks; NULL-terminated, borrowed. */
 const char *const *msg_template_placeholders(const struct msg_template *);
 void msg_vars_set(struct msg_vars *, const char *name, const char *value);

@@ -6,13 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#include <jansson.h>
 
 #include "handlers.h"
 
-#define SHARE_PREFIX	"https://line.me/R/share?text="
 #define NO_CAMPAIGN_TEXT \
 	"ただいまご紹介キャンペーンは実施していません。次回の開催をお待ちください。"
 
@@ -55,8 +51,8 @@ referral_invite(struct handler_ctx *hc, const struct event *ev)
 	const struct config_rep *rep;
 	struct msg_vars vars;
 	char today[11], code[REFCODE_LEN + 1], *name = NULL, *invite_url = NULL;
-	char *share_url = NULL, *enc, *contact = NULL;
-	json_t *invite;
+	char *share_url = NULL, *contact = NULL;
+	const struct config_message *invite;
 	int issued, rc = -1;
 
 	if (ev->user_id == NULL)
@@ -88,17 +84,12 @@ referral_invite(struct handler_ctx *hc, const struct event *ev)
 	msg_vars_set(&vars, "sender_name", name ? name : cf->referral.sender_name_fallback);
 	msg_vars_set(&vars, "code", code);
 	msg_vars_set(&vars, "invite_url", invite_url);
-	/* The friend gets the invite text; the customer sees the preview with the button. */
-	/* A customer with no rep yet gets invite_no_rep where the config has one. */
-	if (rep == NULL && config_message(cf, "invite_no_rep") != NULL)
-		invite = msg_template_render(config_message(cf, "invite_no_rep")->line, &vars);
-	else
-		invite = msg_template_render(config_message(cf, "invite")->line, &vars);
-	enc = http_client_urlencode(json_string_value(json_object_get(json_array_get(invite,
-	    0), "text")));
-	share_url = xasprintf(SHARE_PREFIX "%s", enc);
-	free(enc);
-	json_decref(invite);
+	/* The friend gets the invite text (invite_no_rep, where the config has one, for a
+	 * customer with no rep yet); the customer sees the preview with the button. */
+	invite = config_message(cf, "invite_no_rep");
+	if (rep != NULL || invite == NULL)
+		invite = config_message(cf, "invite");
+	share_url = invite_share_url(invite, &vars);
 	msg_vars_set(&vars, "share_url", share_url);
 	rc = chat_reply(hc, ev, config_message(cf, "invite_preview"), &vars);
 done:

@@ -19,8 +19,9 @@ HARDEN	:= -O2 -g -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE
 HARDEN_LD := -pie -Wl,-z,relro,-z,now
 ASAN	:= -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-CTL_SRC    := $(wildcard daemon/ctl*.c)
-DAEMON_SRC := $(filter-out daemon/main.c $(CTL_SRC),$(wildcard daemon/*.c)) $(wildcard handlers/*.c)
+CTL_SRC    := $(wildcard daemon/ctl/*.c)
+DAEMON_SRC := $(filter-out daemon/main.c $(CTL_SRC),$(wildcard daemon/*.c daemon/*/*.c)) \
+	      $(wildcard handlers/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 
 # $(call flavour,DIR,CC,CFLAGS,LDFLAGS) defines the objects and programs of one flavour.
@@ -39,7 +40,7 @@ $(1)/tests/%: $(1)/obj/tests/unit/%.o $(patsubst %.c,$(1)/obj/%.o,$(DAEMON_SRC))
 	@mkdir -p $$(dir $$@)
 	@printf '  LD      %s\n' $$@
 	@$(2) $(4) -o $$@ $$^ $(PKG_LIBS) $(CMOCKA_LIBS)
--include $$(wildcard $(1)/obj/*/*.d $(1)/obj/*/*/*.d)
+-include $$(wildcard $(1)/obj/*/*.d $(1)/obj/*/*/*.d $(1)/obj/*/*/*/*.d)
 endef
 
 $(eval $(call flavour,build,$(CC),$(HARDEN),$(HARDEN_LD)))
@@ -48,8 +49,8 @@ $(eval $(call flavour,build/asan,clang,$(ASAN) -DSHOKAI_FAULT_HOOKS,$(ASAN)))
 
 # The local platform simulator (plays the LINE and LINE WORKS APIs; sends webhooks).
 SIM_SRC := $(wildcard tests/sim/*.c)
-SIM_SHARED := daemon/xmalloc.c daemon/log.c daemon/sig.c daemon/clock.c
-build/shokaisim: $(SIM_SRC) $(SIM_SHARED) $(wildcard tests/sim/*.h) daemon/shokaid.h
+SIM_SHARED := daemon/base/xmalloc.c daemon/base/log.c daemon/base/sig.c daemon/base/clock.c
+build/shokaisim: $(SIM_SRC) $(SIM_SHARED) $(wildcard tests/sim/*.h) daemon/base/base.h
 	@mkdir -p $(dir $@)
 	@printf '  LD      %s\n' $@
 	@$(CC) $(BASE_CFLAGS) $(HARDEN) $(HARDEN_LD) -o $@ $(SIM_SRC) $(SIM_SHARED) $(PKG_LIBS)

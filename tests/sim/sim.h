@@ -12,7 +12,7 @@
 
 /* Allocation, HMAC signing, SHA-256 and clocks are the daemon's own (xmalloc.c,
  * sig.c, clock.c), linked in, so the simulator signs exactly as LINE and shokaid do. */
-#include "../../daemon/shokaid.h"
+#include "../../daemon/base/base.h"
 
 struct event;
 struct event_base;

@@ -1,0 +1,108 @@
+/* base.h: what every file may use: allocation, logs, clocks, signatures and hashes,
+ * fault points, and the few names every layer shares (the platforms, WHY_MAX). */
+#ifndef SHOKAI_BASE_H
+#define SHOKAI_BASE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define SHOKAI_VERSION "0.1.0"
+
+/* The two platforms; everything above the edges is platform-blind but for this. */
+enum platform { PLATFORM_LINE, PLATFORM_WORKS };
+/* The size of every reason buffer (`char *why, size_t whylen` or `char why[WHY_MAX]`). */
+#define WHY_MAX 256
+
+/* xmalloc.c: allocation that dies on failure, so callers never check. */
+void *xmalloc(size_t);
+void *xcalloc(size_t, size_t);
+void *xrealloc(void *, size_t);
+char *xstrdup(const char *);
+char *xstrndup(const char *, size_t);
+char *xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *, va_list) __attribute__((format(printf, 1, 0)));
+
+/* log.c: logfmt lines on stderr. log_warn() appends strerror(errno). */
+/* notice: lifecycle lines (listening, started, reloaded) that show at warn level too. */
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARN, LOG_ERROR };
+void log_init(enum log_level);
+void log_set_level(enum log_level);
+int log_level_parse(const char *, enum log_level *);
+int log_enabled(enum log_level);
+void log_set_pseudonym_key(const unsigned char *, size_t);
+void log_msg(enum log_level, const char *, ...) __attribute__((format(printf, 2, 3)));
+void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_notice(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_errorx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void log_flush(void);
+/* Writes a stable pseudonym for a platform user id ("u:1a2b3c4d") into out. */
+void log_user(const char *user_id, char out[16]);
+/* Returns 1 when a message of this kind may be logged now (at most one per second),
+ * 0 when it must be dropped; *suppressed counts the dropped ones since the last. */
+struct log_ratelimit {
+	int64_t		last_sec;
+	unsigned long	suppressed;
+};
+int log_ratelimit_ok(struct log_ratelimit *, unsigned long *suppressed);
+
+/* sig.c: webhook signatures. */
+#define SIG_MAC_LEN 32
+/* Verifies a base64 HMAC-SHA256 header value over body with key, in constant time.
+ * Returns 0 when it matches, -1 otherwise with *why set to a static reason. */
+int sig_verify(const char *key, size_t keylen, const void *body, size_t bodylen,
+    const char *header_b64, const char **why);
+/* The same with a key prepared once (sig_key_new), as channels do. */
+struct sig_key;
+struct sig_key *sig_key_new(const char *key, size_t keylen);
+void sig_key_free(struct sig_key *);
+int sig_verify_key(const struct sig_key *, const void *body, size_t bodylen,
+    const char *header_b64, const char **why);
+/* Writes the base64 HMAC-SHA256 of body (44 chars + NUL) into out. */
+void sig_sign(const char *key, size_t keylen, const void *body, size_t bodylen, char out[45]);
+/* Hex SHA-256 of prefix followed by data (prefix may be empty). */
+void sha256_hex(const void *prefix, size_t prefixlen, const void *data, size_t len,
+    char out[65]);
+
+
+/* utf8.c: the one UTF-8 decoder. */
+#define UTF8_REPLACEMENT_CP	0xfffd
+/* Decodes one well-formed code point from s (n bytes available): its length in bytes,
+ * or 0 when s does not start a well-formed sequence. */
+size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+/* The same, but a byte that does not start a valid sequence is taken alone as U+FFFD,
+ * so every caller makes progress (1 byte, cp U+FFFD: that byte was bad). */
+size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
+size_t utf8_encode(uint32_t cp, char out[4]);
+/* Code points in n bytes of s, counting those above U+FFFF twice when utf16. */
+size_t utf8_count(const char *s, size_t n, int utf16);
+/* Length of UTF-8 text in UTF-16 code units, as LINE counts text. */
+size_t utf16_units(const char *utf8);
+/* Length in characters (code points), as LINE counts labels. */
+size_t utf8_chars(const char *utf8);
+
+/* url.c: percent-encoding; everything but RFC 3986's unreserved characters. */
+int url_unreserved(unsigned char);
+/* Writes c, or its %XX form, into out; returns 1 or 3. */
+size_t url_encode_byte(unsigned char c, char out[3]);
+/* s percent-encoded, as a new string the caller frees. */
+char *url_encode(const char *s);
+
+/* clock.c */
+int64_t clock_ms(void);		/* monotonic */
+int64_t clock_us(void);		/* monotonic */
+int64_t wall_ms(void);
+/* Today, YYYY-MM-DD, in the config's time zone. */
+void local_date(char out[11]);
+
+
+/* fault.c: named crash points for tests (built only with -DSHOKAI_FAULT_HOOKS). */
+int fault_enabled(const char *point);
+
+#endif

@@ -1,0 +1,209 @@
+/* config.h: the immutable, validated configuration snapshot that config_load makes from
+ * the operator's YAML files, and the lookups every layer uses. */
+#ifndef SHOKAI_CONFIG_H
+#define SHOKAI_CONFIG_H
+
+#include <regex.h>
+
+#include "../base/base.h"
+#include "../model/model.h"
+
+/* config.c: the immutable, validated configuration snapshot. */
+struct config_line_channel {
+	char	*id;
+	char	*basic_id;
+	char	*channel_secret;	/* secret: never logged */
+	struct sig_key *secret_key;	/* channel_secret, ready for HMAC */
+	char	*access_token;		/* secret: never logged */
+	char	*bot_user_id;		/* optional: expected webhook "destination" */
+	char	*api_base;
+	char	*api_data_base;
+	int	 reply_fallback_to_push;
+};
+struct config_works_bot {
+	char	*id;
+	char	*bot_id;
+	char	*bot_secret;		/* secret */
+	struct sig_key *secret_key;	/* bot_secret, ready for HMAC */
+	char	*client_id;
+	char	*client_secret;		/* secret */
+	char	*service_account;
+	char	*private_key_pem;	/* secret */
+	char	*auth_url;
+	char	*api_base;
+	struct json_t *persistent_menu;	/* {"content":{"actions":[...]}}, or NULL */
+};
+/* The referral configuration (config_referral.c). */
+struct config_branch {
+	char	*code;
+	char	*name;
+	char	*contact_url;		/* for customers without a rep; may be NULL */
+	char	**managers;		/* rep codes that may act on every referral here */
+	size_t	 n_managers;
+};
+struct config_rep {
+	char	*code;			/* what customers send to be tied to the rep */
+	char	*name;
+	const struct config_branch *branch;
+	char	*works_user_id;		/* LINE WORKS member: notifications go here */
+	char	*contact_url;		/* NULL with contact_auto: fetched from LINE WORKS */
+	int	 contact_auto;
+};
+enum campaign_period { PERIOD_DAY, PERIOD_WEEK, PERIOD_MONTH };
+struct config_reward_side {
+	char	*pool;			/* coupon pool; NULL: no reward for this side */
+	const struct config_message *message;
+};
+struct config_campaign {
+	char	*id;
+	char	*name;
+	char	 starts[11], ends[11];	/* YYYY-MM-DD, local dates, both inclusive */
+	int	 exclude_existing_friends;
+	int	 max_claims;		/* per referrer per period; 0: no cap */
+	enum campaign_period max_claims_per;
+	int	 velocity_claims;	/* more claims than this for one code ... */
+	int64_t	 velocity_within_ms;	/* ... within this: held for review */
+	int	 show_friend_name;	/* to the referrer; masked otherwise */
+	int	 due_on_won;		/* reward due on the rep's "won"; else on claim */
+	int	 approval_auto;
+	int64_t	 hold_ms;		/* wait between due and approved */
+	struct config_reward_side referrer, referee;
+};
+struct config_referral {
+	char	*notify_bot;		/* LINE WORKS bot id that notifies reps */
+	char	*sender_name_fallback;	/* when LINE gives no profile */
+	char	*contact_url;		/* the company's, for customers with no rep or branch */
+	int	 invite_rate_per_min;	/* GET /r/{code} per client */
+};
+
+struct config {
+	char	*path;			/* the main file, as given */
+	char	*listen_host;
+	int	 listen_port;
+	char	*public_url;
+	size_t	 max_body;
+	size_t	 max_headers;
+	int64_t read_timeout_ms;
+	int64_t idle_timeout_ms;
+	int	 max_connections;
+	int64_t drain_timeout_ms;
+	char	*sqlite_path;		/* resolved against the config file's folder */
+	int	 synchronous_full;
+	int64_t busy_timeout_ms;
+	enum log_level log_level;
+	int	 outbox_line_concurrency;
+	int	 outbox_works_concurrency;
+	int	 outbox_max_attempts;
+	int64_t outbox_request_timeout_ms;
+	int	 outbox_line_rate;		/* requests per second */
+	int	 outbox_works_rate;
+	char	*timezone;
+	char	*company_name;
+	struct config_line_channel *line_channels;
+	size_t	 n_line_channels;
+	struct config_works_bot *works_bots;
+	size_t	 n_works_bots;
+	struct config_message *messages;
+	size_t	 n_messages;
+	struct config_rule *rules;
+	size_t	 n_rules;
+	struct config_postback *postbacks;
+	size_t	 n_postbacks;
+	struct config_richmenu *richmenus;
+	size_t	 n_richmenus;
+	struct config_menu_rule *menu_rules;
+	size_t	 n_menu_rules;
+	int	 replies_use_display_name;	/* some message other than a greeting shows
+						 * it ({display_name}, {sender_name}) */
+	struct config_branch *branches;
+	size_t	 n_branches;
+	struct config_rep *reps;
+	size_t	 n_reps;
+	struct config_campaign *campaigns;
+	size_t	 n_campaigns;
+	struct config_referral referral;
+};
+/* The chat configuration (config_chat.c): what customers and reps see. */
+struct config_message {
+	char			*name;
+	struct msg_template	*line;
+	struct msg_template	*works;		/* NULL when the spec uses LINE-only parts */
+	char			*works_error;	/* why works is NULL */
+};
+enum match_kind { MATCH_EXACT, MATCH_PREFIX, MATCH_CONTAINS, MATCH_REGEX, MATCH_ANY };
+struct config_rule {
+	size_t		 index;		/* position in auto_replies: names it in logs and
+					 * cooldowns */
+	enum match_kind	 kind;		/* MATCH_ANY: the fallback */
+	char		**words;	/* normalised (text_normalize) */
+	size_t		 nwords;
+	regex_t		*regex;		/* REG_EXTENDED, on normalised text */
+	unsigned	 platforms;	/* bits: 1 << PLATFORM_LINE, 1 << PLATFORM_WORKS */
+	char		*channel;	/* a channel or bot id; NULL: any */
+	unsigned	 days;		/* bit 0 Sunday ... bit 6 Saturday */
+	int		 from_min, to_min;	/* minutes after midnight; equal: all day */
+	int64_t		 cooldown_ms;	/* per user; 0: none */
+	const struct config_message *reply;
+	char		*action;	/* or a postback action to run, as if tapped */
+};
+struct config_postback {
+	char		*action;	/* the action=NAME it answers */
+	char		*flow;		/* a built-in flow ("reply", "menu", ...) */
+	const struct config_message *reply;
+	const struct config_richmenu *menu;	/* for "menu" */
+};
+struct config_richmenu {
+	char		*id;
+	char		*alias;		/* richMenuAliasId, or NULL */
+	int		 is_default;
+	struct json_t	*object;	/* LINE's rich menu object, without its name */
+	char		*image_path;
+	unsigned char	*image;
+	size_t		 image_len;
+	const char	*image_type;	/* its Content-Type */
+	char		 hash[17];	/* of object and image: a deploy sends what changed */
+};
+/* Per-user menus: who gets which menu linked, beyond the default. */
+struct config_menu_rule {
+	char		*when;		/* "follow" */
+	const struct config_richmenu *menu;
+};
+
+/* Errors are collected as "file:line:column: message" lines. */
+struct config_errors {
+	char	**lines;
+	size_t	  n;
+};
+void config_errors_add(struct config_errors *, const char *file, size_t line, size_t col,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void config_errors_clear(struct config_errors *);
+/* Loads and fully validates path. Returns a snapshot with one reference, or NULL with
+ * every problem in errs. */
+struct config *config_load(const char *path, struct config_errors *errs);
+/* config_load, then each error printed as a line on out (shokaid -t, shokaictl). */
+struct config *config_load_print(const char *path, FILE *out);
+void config_free(struct config *);
+const struct config_line_channel *config_line_channel(const struct config *, const char *id);
+const struct config_works_bot *config_works_bot(const struct config *, const char *id);
+const struct config_message *config_message(const struct config *, const char *name);
+const struct config_postback *config_postback(const struct config *, const char *action);
+const struct config_richmenu *config_richmenu(const struct config *, const char *id);
+const struct config_branch *config_branch(const struct config *, const char *code);
+const struct config_rep *config_rep(const struct config *, const char *code);
+/* The campaign running on a local date (YYYY-MM-DD): the first in file order whose
+ * window holds it; NULL when none does. */
+const struct config_campaign *config_campaign_on(const struct config *, const char *date);
+const struct config_campaign *config_campaign(const struct config *, const char *id);
+/* 1 when the campaign's window holds the local date. */
+int config_campaign_running(const struct config_campaign *, const char *date);
+/* Parses "10s", "500ms", "2m", "1h", "14d" into milliseconds; -1 if malformed. */
+int64_t config_parse_duration_ms(const char *);
+/* Parses "256KiB", "1MiB", "4096" into bytes; -1 if malformed. */
+int64_t config_parse_size(const char *);
+
+
+/* LINE's share-picker link carrying an invite message (one text, as config_referral.c
+ * checks at load) rendered with vars; NULL if it is not one text. Caller frees. */
+char *invite_share_url(const struct config_message *, const struct msg_vars *);
+
+#endif

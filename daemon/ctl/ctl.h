@@ -1,0 +1,38 @@
+/* ctl.h: what shokaictl's files share (ctl.c, ctl_richmenu.c). */
+#ifndef CTL_H
+#define CTL_H
+
+#include <jansson.h>
+
+#include "../shokaid.h"
+
+/* A completion callback's answer, for calls run to completion. */
+struct ctl_call {
+	int	 done;
+	int	 status;
+	char	*body;
+	char	*error;
+};
+
+struct store *open_store(const struct config *);
+/* A small daemon context of shokaictl's own: a loop and an HTTP client. */
+void net_open(struct daemon *, struct config *);
+void net_wait(struct daemon *, const int *done);
+void net_close(struct daemon *);
+void ctl_call_done(int status, const char *body, size_t len, const char *error, void *arg);
+int ctl_line_call(struct daemon *, const char *channel, enum line_host, const char *method,
+    const char *path, const char *content_type, const void *body, size_t len, json_t **out);
+
+/* ctl_richmenu.c */
+int richmenu_deploy_cmd(struct config *, int argc, char **argv);
+int works_menu_deploy(struct config *, const char *bot);
+
+/* ctl_referral.c: 2 for a usage error. */
+int referrals_cmd(struct config *, int argc, char **argv);
+int rewards_cmd(struct config *, int argc, char **argv);
+int import_cmd(struct config *, int argc, char **argv);
+int report_cmd(struct config *, int argc, char **argv);
+int rep_link_cmd(struct config *, int argc, char **argv);
+int forget_cmd(struct config *, int argc, char **argv);
+
+#endif

@@ -1,0 +1,411 @@
+/* http.c: the evhttp server. Binds the listener, sets every limit explicitly (libevent
+ * 2.1's defaults are unlimited), routes requests, checks webhook signatures before
+ * anything parses the body, hands verified requests to ingest, and writes every
+ * response and request log line. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <sys/queue.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+
+#include "../shokaid.h"
+
+#define LISTEN_BACKLOG 4096
+
+static const char *
+method_name(enum evhttp_cmd_type t)
+{
+	switch (t) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_TRACE: return "TRACE";
+	case EVHTTP_REQ_CONNECT: return "CONNECT";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	default: return "OTHER";
+	}
+}
+
+/* Request paths are attacker-chosen: log only a safe, short rendering. */
+static void
+safe_path(const char *path, char out[72])
+{
+	size_t i, o = 0;
+
+	for (i = 0; path != NULL && path[i] != '\0' && o < 64; i++) {
+		char ch = path[i];
+
+		out[o++] = ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '/' || ch == '-' || ch == '_' ||
+		    ch == '.') ? ch : '?';
+	}
+	if (path != NULL && path[i] != '\0')
+		out[o++] = '~';
+	out[o] = '\0';
+	if (o == 0)
+		strcpy(out, "-");
+}
+
+void
+http_log_request(struct evhttp_request *req, int code, const char *channel,
+    int64_t start_us, const char *extra)
+{
+	char path[72];
+	enum log_level level = code >= 500 ? LOG_WARN : LOG_INFO;
+
+	if (!log_enabled(level))
+		return;
+	safe_path(evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req)), path);
+	log_msg(level, "msg=request method=%s path=%s status=%d channel=%s latency_us=%lld%s%s",
+	    method_name(evhttp_request_get_command(req)), path, code,
+	    channel ? channel : "-", (long long)(clock_us() - start_us),
+	    extra ? " " : "", extra ? extra : "");
+}
+
+void
+http_reply(struct evhttp_request *req, int code, const char *json_body)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evbuffer *buf = evhttp_request_get_output_buffer(req);
+	const char *reason;
+
+	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	if (json_body != NULL)
+		evbuffer_add(buf, json_body, strlen(json_body));
+	switch (code) {
+	case 200: reason = "OK"; break;
+	case 401: reason = "Unauthorized"; break;
+	case 404: reason = "Not Found"; break;
+	case 405: reason = "Method Not Allowed"; break;
+	case 413: reason = "Payload Too Large"; break;
+	case 503: reason = "Service Unavailable"; break;
+	default: reason = "Error"; break;
+	}
+	evhttp_send_reply(req, code, reason, NULL);
+}
+
+/* Every error response goes through here: a generic body that never echoes input. */
+static void
+reply_error(struct evhttp_request *req, int code, const char *error, const char *channel,
+    int64_t start_us, const char *why)
+{
+	char body[96], extra[160];
+
+	snprintf(body, sizeof(body), "{\"error\":\"%s\"}", error);
+	snprintf(extra, sizeof(extra), "reason=\"%s\"", why ? why : error);
+	http_log_request(req, code, channel, start_us, extra);
+	http_reply(req, code, body);
+}
+
+static void
+wrong_method(struct evhttp_request *req, const char *allow, int64_t start_us)
+{
+	char error[32];
+
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+	snprintf(error, sizeof(error), "use %s", allow);
+	reply_error(req, 405, error, NULL, start_us, NULL);
+}
+
+/* Finds a header that must appear exactly once (two signatures could disagree). */
+static int
+header_once(struct evhttp_request *req, const char *name, const char **value)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	struct evkeyval *kv;
+	int n = 0;
+
+	*value = NULL;
+	TAILQ_FOREACH(kv, h, next) {
+		if (strcasecmp(kv->key, name) == 0) {
+			*value = kv->value;
+			n++;
+		}
+	}
+	return n > 1 ? -1 : 0;
+}
+
+static const char *
+request_body(struct evhttp_request *req, size_t *len)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+
+	*len = evbuffer_get_length(in);
+	if (*len == 0)
+		return "";
+	return (const char *)evbuffer_pullup(in, -1);
+}
+
+static void
+sig_failed(struct daemon *d, struct evhttp_request *req, const char *channel,
+    int64_t start_us, const char *why)
+{
+	unsigned long suppressed;
+	char extra[160];
+
+	d->stats.sig_failures++;
+	/* Forged traffic must not be able to flood the log: one line a second at most. */
+	if (log_ratelimit_ok(&d->rl_sig, &suppressed)) {
+		snprintf(extra, sizeof(extra), "reason=\"%s\" suppressed=%lu", why, suppressed);
+		http_log_request(req, 401, channel, start_us, extra);
+	}
+	http_reply(req, 401, "{\"error\":\"unauthorized\"}");
+}
+
+static void
+handle_line(struct daemon *d, struct evhttp_request *req, const char *id, int64_t start_us)
+{
+	const struct config_line_channel *ch = config_line_channel(d->cfg, id);
+	struct event_list events = { 0 };
+	const char *sig, *body, *why = NULL;
+	char reason[WHY_MAX];
+	size_t len;
+
+	if (ch == NULL) {
+		reply_error(req, 404, "not found", NULL, start_us, "unknown channel");
+		return;
+	}
+	body = request_body(req, &len);
+	if (header_once(req, "X-Line-Signature", &sig) == -1) {
+		sig_failed(d, req, ch->id, start_us, "X-Line-Signature header sent twice");
+		return;
+	}
+	if (sig_verify_key(ch->secret_key, body, len, sig, &why) == -1) {
+		sig_failed(d, req, ch->id, start_us, why);
+		return;
+	}
+	d->stats.json_parse_calls++;
+	if (webhook_line_parse(ch->id, body, len, ch->bot_user_id, &events, reason) == -1) {
+		ingest_add(d->ingest, req, PLATFORM_LINE, ch->id, body, len, NULL, reason,
+		    start_us);
+		return;
+	}
+	ingest_add(d->ingest, req, PLATFORM_LINE, ch->id, body, len, &events, NULL, start_us);
+}
+
+static void
+handle_works(struct daemon *d, struct evhttp_request *req, const char *id, int64_t start_us)
+{
+	const struct config_works_bot *bot = config_works_bot(d->cfg, id);
+	struct event_list events = { 0 };
+	const char *sig, *bot_hdr, *body, *why = NULL;
+	char reason[WHY_MAX];
+	size_t len;
+
+	if (bot == NULL) {
+		reply_error(req, 404, "not found", NULL, start_us, "unknown bot");
+		return;
+	}
+	if (header_once(req, "X-WORKS-BotId", &bot_hdr) == -1) {
+		sig_failed(d, req, bot->id, start_us, "X-WORKS-BotId header sent twice");
+		return;
+	}
+	if (bot_hdr == NULL || strcmp(bot_hdr, bot->bot_id) != 0) {
+		sig_failed(d, req, bot->id, start_us, bot_hdr == NULL ?
+		    "X-WORKS-BotId header missing" : "X-WORKS-BotId is not this bot's id");
+		return;
+	}
+	body = request_body(req, &len);
+	if (header_once(req, "X-WORKS-Signature", &sig) == -1) {
+		sig_failed(d, req, bot->id, start_us, "X-WORKS-Signature header sent twice");
+		return;
+	}
+	if (sig_verify_key(bot->secret_key, body, len, sig, &why) == -1) {
+		sig_failed(d, req, bot->id, start_us, why);
+		return;
+	}
+	d->stats.json_parse_calls++;
+	if (webhook_works_parse(bot->id, bot->bot_id, body, len, &events, reason) == -1) {
+		ingest_add(d->ingest, req, PLATFORM_WORKS, bot->id, body, len, NULL, reason,
+		    start_us);
+		return;
+	}
+	ingest_add(d->ingest, req, PLATFORM_WORKS, bot->id, body, len, &events, NULL, start_us);
+}
+
+static void
+handle_healthz(struct daemon *d, struct evhttp_request *req, int64_t start_us)
+{
+	char body[1024];
+	int64_t backlog = store_inbox_backlog(d->store);
+
+	snprintf(body, sizeof(body),
+	    "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%lld,\"inbox_backlog\":%lld,"
+	    "\"connections\":%d,\"events_stored\":%llu,\"events_duplicate\":%llu,"
+	    "\"quarantined\":%llu,\"signature_failures\":%llu,\"db_errors\":%llu,"
+	    "\"reloads\":%llu,\"reload_failures\":%llu,\"json_parse_calls\":%llu,"
+	    "\"events_done\":%llu,\"events_failed\":%llu,\"events_skipped\":%llu,"
+	    "\"events_unknown\":%llu,\"outbox_backlog\":%lld,"
+	    "\"outbox_in_flight\":%zu,\"loop_max_stall_us\":%lld,\"sqlite_synchronous\":%d,"
+	    "\"coupon_pool_empty\":%llu}",
+	    backlog < 0 ? "degraded" : (d->draining ? "draining" : "ok"), SHOKAI_VERSION,
+	    (long long)((clock_ms() - d->started_ms) / 1000), (long long)backlog,
+	    http_guard_connections(d->guard),
+	    (unsigned long long)d->stats.events_stored,
+	    (unsigned long long)d->stats.events_duplicate,
+	    (unsigned long long)d->stats.quarantined,
+	    (unsigned long long)d->stats.sig_failures,
+	    (unsigned long long)d->stats.db_errors,
+	    (unsigned long long)d->stats.reloads,
+	    (unsigned long long)d->stats.reload_failures,
+	    (unsigned long long)d->stats.json_parse_calls,
+	    (unsigned long long)d->stats.events_done,
+	    (unsigned long long)d->stats.events_failed,
+	    (unsigned long long)d->stats.events_skipped,
+	    (unsigned long long)d->stats.events_unknown,
+	    (long long)store_outbox_backlog(d->store), outbox_inflight(d->outbox),
+	    (long long)d->stats.loop_max_stall_us, store_synchronous(d->store),
+	    (unsigned long long)d->stats.coupon_pool_empty);
+	http_log_request(req, backlog < 0 ? 503 : 200, NULL, start_us, NULL);
+	http_reply(req, backlog < 0 ? 503 : 200, body);
+}
+
+static void
+route(struct evhttp_request *req, void *arg)
+{
+	struct daemon *d = arg;
+	int64_t start_us = clock_us();
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	enum evhttp_cmd_type method = evhttp_request_get_command(req);
+
+	http_guard_request_read(d->guard, req);
+	d->stats.requests++;
+	if (path == NULL)
+		path = "";
+	if (strcmp(path, "/healthz") == 0) {
+		if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD)
+			wrong_method(req, "GET, HEAD", start_us);
+		else
+			handle_healthz(d, req, start_us);
+	} else if (strncmp(path, "/line/", 6) == 0) {
+		if (method != EVHTTP_REQ_POST)
+			wrong_method(req, "POST", start_us);
+		else
+			handle_line(d, req, path + 6, start_us);
+	} else if (strncmp(path, "/works/", 7) == 0) {
+		if (method != EVHTTP_REQ_POST)
+			wrong_method(req, "POST", start_us);
+		else
+			handle_works(d, req, path + 7, start_us);
+	} else if (strncmp(path, "/r/", 3) == 0) {
+		if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD)
+			wrong_method(req, "GET, HEAD", start_us);
+		else
+			invite_link_handle(d, req, path + 3, start_us);
+	} else
+		reply_error(req, 404, "not found", NULL, start_us, NULL);
+}
+
+/* We open the socket ourselves: evhttp's own bind uses a backlog of 128, too small for
+ * a burst of webhook connections. */
+static int
+open_listener(const char *host, int port, char **err)
+{
+	struct addrinfo hints, *res = NULL;
+	char portstr[16];
+	int fd = -1, one = 1, rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	if ((rc = getaddrinfo(host, portstr, &hints, &res)) != 0) {
+		*err = xasprintf("server.listen %s:%d: %s", host, port, gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 || listen(fd, LISTEN_BACKLOG) == -1) {
+		*err = xasprintf("server.listen %s:%d: %s", host, port, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+static void
+log_listening(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[NI_MAXHOST], port[NI_MAXSERV];
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+	    getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port, sizeof(port),
+	    NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		log_notice("msg=listening addr=%s%s%s:%s", ss.ss_family == AF_INET6 ? "[" : "",
+		    host, ss.ss_family == AF_INET6 ? "]" : "", port);
+}
+
+void
+http_apply_config(struct daemon *d)
+{
+	struct timeval idle = { d->cfg->idle_timeout_ms / 1000,
+	    (d->cfg->idle_timeout_ms % 1000) * 1000 };
+
+	evhttp_set_max_body_size(d->http, (ev_ssize_t)d->cfg->max_body);
+	evhttp_set_max_headers_size(d->http, (ev_ssize_t)d->cfg->max_headers);
+	evhttp_set_timeout_tv(d->http, &idle);
+	http_guard_apply(d->guard, d->cfg->max_connections, d->cfg->read_timeout_ms);
+}
+
+int
+http_start(struct daemon *d, char **err)
+{
+	struct evhttp_bound_socket *bound;
+	int fd;
+
+	if ((fd = open_listener(d->cfg->listen_host, d->cfg->listen_port, err)) == -1)
+		return -1;
+	if ((d->http = evhttp_new(d->base)) == NULL)
+		fatalx("%s: evhttp_new failed", __func__);
+	/* Accept every method so that a wrong one gets our 405, not evhttp's 501. */
+	evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+	    EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+	evhttp_set_gencb(d->http, route, d);
+	if ((bound = evhttp_accept_socket_with_handle(d->http, fd)) == NULL) {
+		*err = xasprintf("server.listen: cannot accept on the socket");
+		close(fd);
+		return -1;
+	}
+	d->guard = http_guard_new(d, d->http, evhttp_bound_socket_get_listener(bound));
+	http_apply_config(d);
+	log_listening(fd);
+	return 0;
+}
+
+void
+http_stop_accepting(struct daemon *d)
+{
+	if (d->guard != NULL)
+		http_guard_stop_accepting(d->guard);
+}
+
+void
+http_free(struct daemon *d)
+{
+	if (d->http != NULL)
+		evhttp_free(d->http);
+	d->http = NULL;
+}

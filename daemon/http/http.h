@@ -1,0 +1,62 @@
+/* http.h: the listener side: the evhttp server and its limits, webhook parsing, group
+ * commit and the invite link. */
+#ifndef SHOKAI_HTTP_H
+#define SHOKAI_HTTP_H
+
+#include "../base/base.h"
+#include "../model/model.h"
+
+struct daemon;
+struct evhttp;
+struct evhttp_request;
+struct evconnlistener;
+
+/* webhook_line.c / webhook_works.c: raw bytes to normalised events. Both return 0 and
+ * fill out, or -1 with why saying what was wrong (the body then goes to quarantine).
+ * An empty list is a verification request. */
+int webhook_line_parse(const char *channel, const char *body, size_t len,
+    const char *expect_destination, struct event_list *out, char why[WHY_MAX]);
+int webhook_works_parse(const char *bot, const char *bot_id, const char *body, size_t len,
+    struct event_list *out, char why[WHY_MAX]);
+
+
+/* http.c: the evhttp server, its routes and every error response. */
+int http_start(struct daemon *, char **err);
+void http_apply_config(struct daemon *);
+void http_stop_accepting(struct daemon *);
+void http_free(struct daemon *);
+void http_reply(struct evhttp_request *, int code, const char *json_body);
+void http_log_request(struct evhttp_request *, int code, const char *channel,
+    int64_t start_us, const char *extra);
+
+
+/* invite_link.c: GET /r/{code}. */
+struct invite_links;
+struct invite_links *invite_links_new(void);
+void invite_links_free(struct invite_links *);
+void invite_link_handle(struct daemon *, struct evhttp_request *, const char *code,
+    int64_t start_us);
+
+/* http_guard.c: connection cap, whole-request deadline, EMFILE back-off: the limits
+ * that libevent 2.1's evhttp lacks. */
+struct evconnlistener;
+struct http_guard *http_guard_new(struct daemon *, struct evhttp *, struct evconnlistener *);
+void http_guard_apply(struct http_guard *, int max_conns, int read_timeout_ms);
+void http_guard_request_read(struct http_guard *, struct evhttp_request *);
+void http_guard_stop_accepting(struct http_guard *);
+int http_guard_connections(const struct http_guard *);
+int http_guard_busy(const struct http_guard *);	/* connections mid-request */
+void http_guard_free(struct http_guard *);
+
+/* ingest.c: group commit. Verified requests wait here until the end of the loop turn,
+ * then all their events are committed in one transaction and each request answered. */
+struct ingest *ingest_new(struct daemon *);
+void ingest_free(struct ingest *);
+/* Takes ownership of events; body must stay valid until req is answered. */
+void ingest_add(struct ingest *, struct evhttp_request *, enum platform, const char *channel,
+    const char *body, size_t len, struct event_list *events, const char *quarantine_reason,
+    int64_t start_us);
+size_t ingest_pending(const struct ingest *);
+
+
+#endif

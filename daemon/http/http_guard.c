@@ -1,0 +1,298 @@
+/* http_guard.c: the connection limits libevent 2.1's evhttp does not have. It caps
+ * open connections (accepts pause at the cap), gives each request a whole-request
+ * deadline (a client trickling one byte at a time is cut off), and backs off when
+ * accept() fails for lack of descriptors instead of spinning at 100% CPU.
+ *
+ * How, with evhttp's public hooks only: evhttp asks us for each new connection's
+ * bufferevent (evhttp_set_bevcb); we make a plain socket one, exactly as evhttp would,
+ * and keep a record beside it. Right after the accept, once evhttp has wired the
+ * connection up, we register a close callback on it (evhttp_connection_set_closecb), so
+ * the record lives exactly as long as the connection. A callback on the input buffer sees
+ * the first byte of each request, which starts the deadline; http.c tells us when the
+ * request was read whole, which stops it. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+
+#include "../shokaid.h"
+
+#define EMFILE_BACKOFF_MS	250
+
+struct conn {
+	struct http_guard		*g;
+	struct bufferevent		*bev;		/* owned by evhttp */
+	struct evhttp_connection	*evcon;		/* set once attached */
+	struct evbuffer_cb_entry	*input_cb;
+	int				 fd;
+	int				 reading;	/* bytes of a request seen, not done */
+	struct event			*attach;
+	struct event			*deadline;
+};
+
+struct http_guard {
+	struct evconnlistener	*listener;
+	struct conn		**by_fd;	/* index: fd; to find a request's connection */
+	size_t			 by_fd_len;
+	int			 nconns;
+	int			 reading;
+	int			 max_conns;
+	int			 read_timeout_ms;
+	int			 accepting;	/* 0 after stop_accepting */
+	int			 paused;	/* listener disabled (cap or EMFILE) */
+	struct event		*resume;
+	struct log_ratelimit	 rl_emfile, rl_deadline;
+};
+
+static void
+guard_update_listener(struct http_guard *g)
+{
+	int want = g->accepting && g->nconns < g->max_conns && !evtimer_pending(g->resume, NULL);
+
+	if (want && g->paused) {
+		evconnlistener_enable(g->listener);
+		g->paused = 0;
+	} else if (!want && !g->paused) {
+		evconnlistener_disable(g->listener);
+		g->paused = 1;
+	}
+}
+
+static void
+conn_stop_reading(struct conn *c)
+{
+	if (!c->reading)
+		return;
+	c->reading = 0;
+	c->g->reading--;
+	evtimer_del(c->deadline);
+}
+
+static void
+conn_free(struct conn *c)
+{
+	struct http_guard *g = c->g;
+
+	conn_stop_reading(c);
+	if (c->input_cb != NULL)
+		evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->input_cb);
+	if (c->fd >= 0 && (size_t)c->fd < g->by_fd_len && g->by_fd[c->fd] == c)
+		g->by_fd[c->fd] = NULL;
+	event_free(c->deadline);
+	event_free(c->attach);
+	g->nconns--;
+	free(c);
+	guard_update_listener(g);
+}
+
+/* evhttp is freeing the connection: the bufferevent is still valid here. */
+static void
+on_close(struct evhttp_connection *evcon, void *arg)
+{
+	(void)evcon;
+	conn_free(arg);
+}
+
+static void
+deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct bufferevent *bev = c->bev;
+	unsigned long suppressed;
+
+	(void)fd;
+	(void)what;
+	if (log_ratelimit_ok(&c->g->rl_deadline, &suppressed))
+		log_warnx("msg=\"request not complete within read_timeout; connection closed\" "
+		    "timeout_ms=%d suppressed=%lu", c->g->read_timeout_ms, suppressed);
+	conn_stop_reading(c);
+	/* evhttp closes the connection as for any read timeout, without a response; that
+	 * runs on_close, which frees c: touch nothing after this. */
+	bufferevent_trigger_event(bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, 0);
+}
+
+/* Runs whenever bytes arrive: the first of a request starts its deadline. */
+static void
+input_added(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = arg;
+	struct timeval tv;
+
+	(void)buf;
+	if (info->n_added == 0 || c->reading || c->evcon == NULL)
+		return;
+	tv.tv_sec = c->g->read_timeout_ms / 1000;
+	tv.tv_usec = (c->g->read_timeout_ms % 1000) * 1000;
+	c->reading = 1;
+	c->g->reading++;
+	evtimer_add(c->deadline, &tv);
+}
+
+/* Just after the accept: evhttp has set the bufferevent's callbacks, whose argument is
+ * the connection. We held a reference, so the bufferevent is valid even if evhttp gave
+ * up on the connection meanwhile (then its callbacks are cleared). */
+static void
+attach_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	bufferevent_data_cb readcb = NULL;
+	void *cbarg = NULL;
+
+	(void)fd;
+	(void)what;
+	bufferevent_getcb(c->bev, &readcb, NULL, NULL, &cbarg);
+	if (readcb == NULL || cbarg == NULL) {
+		struct bufferevent *bev = c->bev;
+
+		c->input_cb = NULL;
+		conn_free(c);
+		bufferevent_decref(bev);
+		return;
+	}
+	c->evcon = cbarg;
+	c->fd = bufferevent_getfd(c->bev);
+	if (c->fd >= 0 && (size_t)c->fd < c->g->by_fd_len)
+		c->g->by_fd[c->fd] = c;
+	evhttp_connection_set_closecb(c->evcon, on_close, c);
+	c->input_cb = evbuffer_add_cb(bufferevent_get_input(c->bev), input_added, c);
+	/* Bytes may have arrived with the connection. */
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
+		struct evbuffer_cb_info info = { 0, 1, 0 };
+
+		input_added(NULL, &info, c);
+	}
+	bufferevent_decref(c->bev);
+}
+
+static struct bufferevent *
+make_bev(struct event_base *base, void *arg)
+{
+	struct http_guard *g = arg;
+	struct conn *c = xcalloc(1, sizeof(*c));
+
+	c->g = g;
+	c->fd = -1;
+	/* As evhttp makes its own: no options; evhttp closes the fd after freeing it. */
+	c->bev = bufferevent_socket_new(base, -1, 0);
+	if (c->bev == NULL)
+		fatalx("%s: bufferevent_socket_new failed", __func__);
+	bufferevent_incref(c->bev);	/* until attach_cb has looked at it */
+	c->deadline = evtimer_new(base, deadline_cb, c);
+	c->attach = event_new(base, -1, 0, attach_cb, c);
+	event_priority_set(c->attach, PRIO_FIRST);
+	event_active(c->attach, 0, 0);
+	g->nconns++;
+	guard_update_listener(g);
+	return c->bev;
+}
+
+static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	guard_update_listener(arg);
+}
+
+/* libevent hands the listener's error callback the listener's user data, which evhttp
+ * owns (its struct evhttp), not ours; so the one guard of the process is found here.
+ * This is the only such pointer, set once in http_guard_new. */
+static struct http_guard *accept_guard;
+
+static void
+accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct http_guard *g = accept_guard;
+	struct timeval tv = { 0, EMFILE_BACKOFF_MS * 1000 };
+	unsigned long suppressed;
+	int err = EVUTIL_SOCKET_ERROR();
+
+	(void)lev;
+	(void)arg;
+	if (log_ratelimit_ok(&g->rl_emfile, &suppressed))
+		log_warnx("msg=\"accept failed; pausing accepts\" error=\"%s\" "
+		    "connections=%d backoff_ms=%d suppressed=%lu", strerror(err), g->nconns,
+		    EMFILE_BACKOFF_MS, suppressed);
+	/* The pending connection stays in the backlog, so a listener left enabled would be
+	 * woken again at once: pause it and retry after a moment. */
+	evtimer_add(g->resume, &tv);
+	guard_update_listener(g);
+}
+
+struct http_guard *
+http_guard_new(struct daemon *d, struct evhttp *http, struct evconnlistener *listener)
+{
+	struct http_guard *g = xcalloc(1, sizeof(*g));
+	struct rlimit rl;
+
+	g->listener = listener;
+	g->accepting = 1;
+	g->by_fd_len = 65536;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < g->by_fd_len)
+		g->by_fd_len = rl.rlim_cur;
+	g->by_fd = xcalloc(g->by_fd_len, sizeof(*g->by_fd));
+	g->resume = evtimer_new(d->base, resume_cb, g);
+	evhttp_set_bevcb(http, make_bev, g);
+	accept_guard = g;
+	evconnlistener_set_error_cb(listener, accept_error_cb);
+	return g;
+}
+
+void
+http_guard_apply(struct http_guard *g, int max_conns, int read_timeout_ms)
+{
+	g->max_conns = max_conns;
+	g->read_timeout_ms = read_timeout_ms;
+	guard_update_listener(g);
+}
+
+void
+http_guard_request_read(struct http_guard *g, struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	int fd = bev ? bufferevent_getfd(bev) : -1;
+
+	if (fd >= 0 && (size_t)fd < g->by_fd_len && g->by_fd[fd] != NULL &&
+	    g->by_fd[fd]->evcon == evcon)
+		conn_stop_reading(g->by_fd[fd]);
+}
+
+void
+http_guard_stop_accepting(struct http_guard *g)
+{
+	g->accepting = 0;
+	guard_update_listener(g);
+}
+
+int
+http_guard_connections(const struct http_guard *g)
+{
+	return g->nconns;
+}
+
+int
+http_guard_busy(const struct http_guard *g)
+{
+	return g->reading;
+}
+
+/* After evhttp_free, which closed every connection (and so freed every record). */
+void
+http_guard_free(struct http_guard *g)
+{
+	if (g == NULL)
+		return;
+	event_free(g->resume);
+	if (accept_guard == g)
+		accept_guard = NULL;
+	free(g->by_fd);
+	free(g);
+}

@@ -1,0 +1,137 @@
+/* outbound.h: everything that talks to LINE and LINE WORKS: the outbox sender, the
+ * platform clients, outbound HTTP (curl), profiles, reps' links and the rewards tick. */
+#ifndef SHOKAI_OUTBOUND_H
+#define SHOKAI_OUTBOUND_H
+
+#include "../base/base.h"
+#include "../config/config.h"
+#include "../store/store.h"
+
+struct daemon;
+struct event_base;
+struct json_t;
+
+/* rewards.c: approves and issues rewards on a timer. */
+struct rewards;
+struct rewards *rewards_new(struct daemon *);
+void rewards_free(struct rewards *);
+/* Gives an approved reward a coupon and sends it, inside the caller's transaction:
+ * 1 issued, 0 not (*empty: the pool is empty), -1 on error. */
+int rewards_issue(struct daemon *, const struct reward_row *, int *empty);
+/* A `reward` event ("approved:referrer", ...) under the referral's rep and branch. */
+int rewards_log(const struct config *, struct store *, const struct reward_row *,
+    const char *what, const char *actor);
+
+/* rep_links.c: reps' LINE WORKS contact links, fetched and kept. */
+struct rep_links;
+struct rep_links *rep_links_new(struct daemon *);
+void rep_links_free(struct rep_links *);
+
+
+/* http_client.c: outbound HTTP on the loop (curl multi). */
+struct http_client;
+struct http_request {
+	const char	 *method;		/* "GET", "POST", "DELETE" */
+	const char	 *url;
+	const char	**headers;		/* "Name: value" */
+	size_t		  nheaders;
+	const void	 *body;			/* NULL: none */
+	size_t		  body_len;
+	int		  timeout_ms;		/* whole transfer; 0: 10 s */
+};
+struct http_response {
+	int		 status;		/* 0: no answer (error says why) */
+	const char	*body;			/* NUL-terminated; valid during the callback */
+	size_t		 body_len;
+	const char	*headers;		/* raw header block */
+	const char	*error;
+	int		 timed_out;
+	int		 ambiguous;		/* failed after the request may have arrived */
+};
+typedef void (*http_done_cb)(const struct http_response *, void *arg);
+/* priority: for the client's events, or -1 for the base's default. */
+struct http_client *http_client_new(struct event_base *, int priority);
+/* Starts a request; done runs exactly once, later, from the loop. */
+int http_client_send(struct http_client *, const struct http_request *, http_done_cb,
+    void *arg);
+void http_client_free(struct http_client *);
+/* Copies a response header's value (case-insensitive name) into out; NULL if absent. */
+const char *http_response_header(const struct http_response *, const char *name,
+    char *out, size_t outlen);
+
+/* outbox.c: sends outbox rows, records outcomes, retries with backoff. */
+enum send_outcome {
+	SEND_OK,			/* delivered (or accepted earlier: 409 on a retry key) */
+	SEND_RETRY,			/* transport error, 5xx, 429, auth to renew: try later */
+	SEND_PERMANENT,			/* the platform refused the message itself */
+	SEND_REPLY_TOKEN_REFUSED,	/* LINE reply token used or expired */
+};
+struct send_result {
+	enum send_outcome outcome;
+	int		 status;		/* HTTP status, 0 if none */
+	int		 ambiguous;		/* may have been delivered */
+	int64_t		 retry_after_ms;	/* from Retry-After / rateLimit-reset */
+	int64_t		 latency_us;
+	char		 error[WHY_MAX];	/* the platform's message or the transport's */
+};
+typedef void (*send_done_cb)(const struct send_result *, void *arg);
+/* Fills res for what both platforms treat alike (no answer: retry; 2xx: sent) and
+ * returns 1; returns 0 when the platform's own rules must decide. */
+int send_result_common(struct send_result *, const struct http_response *,
+    int64_t start_us);
+struct outbox;
+struct outbox *outbox_new(struct daemon *);
+void outbox_free(struct outbox *);
+void outbox_kick(struct outbox *);
+size_t outbox_inflight(const struct outbox *);
+void outbox_uuid4(char out[37]);
+/* Adds a row inside the caller's transaction (fills retry_key if NULL); the caller
+ * commits, then kicks the daemon's outbox. A row whose dedupe_key exists already is not
+ * added again. */
+int outbox_put(struct store *, struct outbox_msg *);
+/* Queues a LINE push of messages (a JSON array, taken) to one user, group or room. */
+int outbox_push_line(struct store *, const char *channel, const char *to,
+    struct json_t *messages);
+
+/* line_api.c / works_api.c: one outbox row to one platform request, and the answer
+ * back to a send_result. done runs exactly once, from the loop. */
+void line_api_send(struct daemon *, const struct outbox_msg *, send_done_cb, void *arg);
+int line_api_fallback_enabled(struct daemon *, const char *channel);
+void works_api_send(struct daemon *, const struct outbox_msg *, send_done_cb, void *arg);
+/* LINE WORKS lookups: what is "user" (GET /users/{id}) or "link-url" (the user's
+ * external-contact link). done gets the HTTP status (0: no answer) and the body. */
+typedef void (*works_lookup_cb)(int status, const char *body, size_t len, const char *error,
+    void *arg);
+void works_api_lookup(struct daemon *, const char *bot, const char *what,
+    const char *user_id, works_lookup_cb, void *arg);
+void works_api_call(struct daemon *, const char *bot, const char *method, const char *path,
+    const char *body, works_lookup_cb, void *arg);
+struct works_tokens;
+void works_tokens_free(struct works_tokens *);
+/* An RS256 JWT for the token endpoint; NULL with err on a bad key. Caller frees. */
+char *works_jwt(const char *client_id, const char *service_account, const char *pem,
+    time_t now, char *err, size_t errlen);
+
+/* profile.c: display names for handlers, from the cache or LINE's profile API. cb runs
+ * exactly once: at once from a fresh cache entry, else when LINE answers; p is NULL
+ * when no name can be had (404, or LINE unreachable with nothing cached). */
+typedef void (*profile_cb)(const struct profile *p, void *arg);
+void profile_lookup(struct daemon *, const char *channel, const char *user_id, profile_cb,
+    void *arg);
+/* line_api.c: GET /v2/bot/profile/{userId}; status 0 on transport failure. */
+typedef void (*line_profile_cb)(int status, const struct profile *, const char *error,
+    void *arg);
+void line_api_get_profile(struct daemon *, const char *channel, const char *user_id,
+    line_profile_cb, void *arg);
+
+/* line_api.c: a management call (rich menus and their aliases) on either LINE host;
+ * done gets the status (0: no answer), the body and LINE's error message. */
+enum line_host { LINE_HOST_API, LINE_HOST_DATA };
+typedef void (*line_call_cb)(int status, const char *body, size_t len, const char *error,
+    void *arg);
+void line_api_call(struct daemon *, const char *channel, enum line_host, const char *method,
+    const char *path, const char *content_type, const void *body, size_t len,
+    line_call_cb, void *arg);
+
+
+#endif

@@ -1,0 +1,83 @@
+/* profile.c: LINE display names for handlers. A fresh cached profile answers at once;
+ * otherwise LINE's profile API is asked (without blocking the loop) and the answer
+ * cached. A 404 (the user blocked the account, or never was a friend) is cached too,
+ * for a shorter time, and answered as "no name"; handlers fall back to their default. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../shokaid.h"
+
+#define PROFILE_FRESH_MS	(24LL * 3600 * 1000)
+#define NOT_FOUND_FRESH_MS	(3600LL * 1000)
+
+struct lookup {
+	struct daemon	*d;
+	char		*channel;
+	char		*user_id;
+	struct profile	 stale;		/* served if LINE cannot be reached */
+	int		 have_stale;
+	profile_cb	 cb;
+	void		*arg;
+};
+
+void
+profile_clear(struct profile *p)
+{
+	free(p->display_name);
+	free(p->picture_url);
+	free(p->language);
+	memset(p, 0, sizeof(*p));
+}
+
+static void
+on_fetched(int status, const struct profile *p, const char *error, void *arg)
+{
+	struct lookup *lk = arg;
+	char user[16];
+
+	log_user(lk->user_id, user);
+	if (status == 200 || status == 404) {
+		struct profile store_p = *p;
+
+		store_p.found = status == 200;
+		if (store_profile_put(lk->d->store, lk->channel, lk->user_id, &store_p) == -1)
+			log_warnx("msg=\"cannot cache a profile\" user=%s", user);
+		lk->cb(status == 200 ? p : NULL, lk->arg);
+	} else {
+		log_warnx("msg=\"profile lookup failed\" channel=%s user=%s status=%d "
+		    "reason=\"%s\" stale=%d", lk->channel, user, status, error ? error : "-",
+		    lk->have_stale);
+		lk->cb(lk->have_stale && lk->stale.found ? &lk->stale : NULL, lk->arg);
+	}
+	profile_clear(&lk->stale);
+	free(lk->channel);
+	free(lk->user_id);
+	free(lk);
+}
+
+void
+profile_lookup(struct daemon *d, const char *channel, const char *user_id, profile_cb cb,
+    void *arg)
+{
+	struct lookup *lk;
+	struct profile cached;
+	int have = store_profile_get(d->store, channel, user_id, &cached);
+	int64_t age = have == 1 ? wall_ms() - cached.fetched_at : 0;
+
+	if (have == 1 && age < (cached.found ? PROFILE_FRESH_MS : NOT_FOUND_FRESH_MS)) {
+		cb(cached.found ? &cached : NULL, arg);
+		profile_clear(&cached);
+		return;
+	}
+	lk = xcalloc(1, sizeof(*lk));
+	lk->d = d;
+	lk->channel = xstrdup(channel);
+	lk->user_id = xstrdup(user_id);
+	lk->cb = cb;
+	lk->arg = arg;
+	if (have == 1) {
+		lk->stale = cached;
+		lk->have_stale = 1;
+	}
+	line_api_get_profile(d, channel, user_id, on_fetched, lk);
+}

@@ -1,0 +1,189 @@
+/* store.h: the SQLite database behind functions; nothing outside store/ knows SQL. */
+#ifndef SHOKAI_STORE_H
+#define SHOKAI_STORE_H
+
+#include "../base/base.h"
+#include "../model/model.h"
+
+/* store.c: owns the sqlite3 handle and every prepared statement. */
+struct store;
+struct store *store_open(const char *path, int synchronous_full, int busy_timeout_ms,
+    char **err);
+void store_close(struct store *);
+void store_set_busy_timeout(struct store *, int ms);
+int store_begin(struct store *);
+int store_commit(struct store *);
+void store_rollback(struct store *);
+/* A transaction whose commit skips the fsync; only for writes a replay repairs. */
+int store_begin_unsynced(struct store *);
+/* The live connection's PRAGMA synchronous (2: FULL, 1: NORMAL), or -1. */
+int store_synchronous(struct store *);
+/* Inserts a request's events; duplicates are ignored. On return *inserted is the number
+ * of new inbox rows. Must be inside store_begin/commit. */
+int store_inbox_put(struct store *, enum platform, const char *channel,
+    struct event_list *, int *inserted);
+int store_quarantine_put(struct store *, enum platform, const char *channel,
+    const char *reason, const char *body, size_t len);
+/* Reads up to max pending inbox rows, oldest first. */
+int store_inbox_pending(struct store *, size_t max, struct event_list *out);
+int store_inbox_mark(struct store *, int64_t id, const char *state, const char *error);
+int64_t store_inbox_backlog(struct store *);
+const char *store_errmsg(struct store *);
+int store_meta_salt(struct store *, unsigned char out[16]);
+/* One outbound message, as the outbox table holds it. */
+struct outbox_msg {
+	int64_t		 id;
+	enum platform	 platform;
+	char		*channel;
+	char		*kind;		/* "reply", "push", "multicast", "works_user", ... */
+	char		*target;
+	char		*body;		/* request body, sent as is */
+	char		*fallback_to;	/* reply only: push here if the token is refused */
+	char		*retry_key;
+	char		*dedupe_key;
+	int		 attempts;
+	int		 ambiguous;
+	int64_t		 created_at;
+	int64_t		 next_attempt_at;	/* 0: now */
+};
+void outbox_msg_clear(struct outbox_msg *);
+int store_outbox_put(struct store *, const struct outbox_msg *, int *inserted);
+int store_outbox_due(struct store *, enum platform, int64_t now, size_t max,
+    struct outbox_msg **out, size_t *n);
+int store_outbox_result(struct store *, const struct outbox_msg *, const char *state,
+    int64_t next_attempt_at, int status, const char *error);
+int64_t store_outbox_backlog(struct store *);
+/* Chat state (store.c): friends, reply cooldowns, deployed rich menus. */
+int store_user_follow(struct store *, const char *channel, const char *user_id, int64_t at,
+    int *follows);
+int store_user_unfollow(struct store *, const char *channel, const char *user_id,
+    int64_t at);
+int store_user_seen(struct store *, const char *channel, const char *user_id, int64_t at);
+int store_cooldown_take(struct store *, const char *channel, const char *user_id,
+    const char *rule, int64_t now, int64_t cooldown_ms);
+int store_richmenu_get(struct store *, const char *channel, const char *menu_id,
+    char **line_id, char **hash);
+int store_richmenu_put(struct store *, const char *channel, const char *menu_id,
+    const char *hash, const char *line_id);
+
+/* Referral state (store_referral.c). */
+struct refcode_owner {
+	char	*channel;
+	char	*user_id;
+	char	*campaign;
+	int64_t	 issued_at;
+};
+/* One row of referral_events: what happened, to whom, by whom and why. */
+struct ref_event {
+	int64_t		 at;		/* 0: now */
+	const char	*type;		/* issued, clicked, claimed, rejected, held, state, ... */
+	const char	*channel, *campaign, *code;
+	int64_t		 referral_id;
+	const char	*referrer_id, *referee_id, *rep_code, *branch;
+	const char	*reason, *actor, *client_hash;
+};
+/* The customer's stable code for the campaign; *issued is 1 when made just now. */
+int store_refcode_issue(struct store *, const char *channel, const char *user_id,
+    const char *campaign, int64_t at, char code[REFCODE_LEN + 1], int *issued);
+/* 1 with the code's owner, 0 for an unknown code, -1 on error. */
+int store_refcode_lookup(struct store *, const char *code, struct refcode_owner *);
+void refcode_owner_clear(struct refcode_owner *);
+/* 1 with the assigned rep's code (caller frees), 0 when the customer has none. */
+int store_customer_rep(struct store *, const char *channel, const char *user_id,
+    char **rep);
+int store_customer_assign(struct store *, const char *channel, const char *user_id,
+    const char *rep, const char *source, int64_t at);
+int store_ref_event(struct store *, const struct ref_event *);
+struct referral {
+	const char	*channel, *campaign, *code, *referrer_id, *referee_id, *rep_code;
+	enum ref_state	 state;
+	int64_t		 claimed_at;
+};
+struct user_record {
+	int64_t	 first_seen_at;
+	int	 follows;
+	int64_t	 unfollowed_at;		/* 0: never blocked */
+};
+int store_referral_of_referee(struct store *, const char *channel, const char *referee,
+    int64_t *id);
+int store_referral_pair(struct store *, const char *channel, const char *referrer,
+    const char *referee, int64_t *id);
+int64_t store_referrals_since(struct store *, const char *channel, const char *referrer,
+    int64_t since);
+int64_t store_code_claims_since(struct store *, const char *code, int64_t since);
+int store_referral_put(struct store *, const struct referral *, int64_t *id);
+int store_user_get(struct store *, const char *channel, const char *user_id,
+    struct user_record *);
+/* A referral as stored; the strings belong to it (referral_row_clear). */
+struct referral_row {
+	int64_t		 id;
+	char		*channel, *campaign, *code, *referrer_id, *referee_id, *rep_code;
+	enum ref_state	 state;
+	int64_t		 claimed_at;
+};
+void referral_row_clear(struct referral_row *);
+int store_referral_get(struct store *, int64_t id, struct referral_row *);
+int store_referral_set_state(struct store *, int64_t id, enum ref_state from,
+    enum ref_state to, int64_t at);
+int store_referrals_of_rep(struct store *, const char *rep_code, size_t max,
+    struct referral_row **out, size_t *n);
+/* Referrals claimed since: all, won, lost. */
+int store_rep_stats(struct store *, const char *rep_code, int64_t since, int64_t counts[3]);
+/* A pending reward; 0 when that referral and side has one already. */
+int store_reward_create(struct store *, int64_t referral_id, const char *side,
+    const char *user_id, const char *campaign, const char *pool, int64_t due_at,
+    int64_t approve_after);
+/* A reward with its referral's channel and people (reward_row_clear frees). */
+struct reward_row {
+	int64_t			 id, referral_id;
+	char			*side, *user_id, *campaign, *pool, *coupon_code;
+	char			*channel, *referrer_id, *referee_id, *rep_code;
+	enum reward_state	 state;
+};
+void reward_row_clear(struct reward_row *);
+/* Rewards the tick may move: pending past their hold, and approved ones. */
+int store_rewards_work(struct store *, int64_t now, size_t max, struct reward_row **out,
+    size_t *n);
+int store_reward_get(struct store *, int64_t id, struct reward_row *);
+int store_reward_set(struct store *, int64_t id, enum reward_state from,
+    enum reward_state to, const char *coupon, const char *note, int64_t at);
+int store_coupon_take(struct store *, const char *pool, int64_t reward_id, char **code);
+int store_coupon_put(struct store *, const char *pool, const char *code, int64_t at);
+/* Codes issued, friends who came, wins, rewards issued. */
+int store_referrer_stats(struct store *, const char *channel, const char *user_id,
+    int64_t counts[4]);
+/* A person's personal data removed, their id replaced by pseudonym where counted. */
+int64_t store_forget_user(struct store *, const char *user_id, const char *pseudonym);
+int64_t store_wrong_codes_since(struct store *, const char *channel, const char *user_id,
+    int64_t since);
+int store_rep_link_get(struct store *, const char *rep_code, char **url,
+    int64_t *fetched_at);
+int store_rep_link_put(struct store *, const char *rep_code, const char *url, int64_t at);
+enum print_format { PRINT_TABLE, PRINT_CSV, PRINT_JSON };
+int store_print_query(struct store *, FILE *, enum print_format, const char *sql,
+    const char *const *args, size_t nargs);
+/* A LINE user's profile as cached. */
+struct profile {
+	char	*display_name;
+	char	*picture_url;
+	char	*language;
+	int	 found;		/* 0: LINE answered 404 (blocked, unknown) */
+	int64_t	 fetched_at;	/* unix ms */
+};
+void profile_clear(struct profile *);
+/* 1 and out filled when cached, 0 when not, -1 on a database error. */
+int store_profile_get(struct store *, const char *channel, const char *user_id,
+    struct profile *out);
+int store_profile_put(struct store *, const char *channel, const char *user_id,
+    const struct profile *);
+int store_print_outbox(struct store *, FILE *, int all);
+int store_outbox_requeue(struct store *, int64_t id);
+int store_print_inbox_summary(struct store *, FILE *);
+int store_print_quarantine(struct store *, FILE *, int64_t id);
+/* Runs a PASSIVE WAL checkpoint on a private connection, off the event loop. */
+struct store_checkpointer;
+struct store_checkpointer *store_checkpointer_start(const char *path, int interval_ms);
+void store_checkpointer_stop(struct store_checkpointer *);
+
+
+#endif

@@ -96,7 +96,7 @@ char *
 text_normalize(const char *utf8)
 {
 	const unsigned char *s = (const unsigned char *)utf8, *end = s + strlen(utf8);
-	char *out = xmalloc(strlen(utf8) + 1), *o = out;
+	char *out = xmalloc((size_t)(end - s) + 1), *o = out;
 	int pending_space = 0;
 
 	while (*s != '\0') {

@@ -1,7 +1,9 @@
 """harness.py: shared helpers of the shokaid integration suite (Python standard library
 only). It starts a real shokaid per test in its own temp folder with its own config and
 database, signs bodies the way LINE and LINE WORKS do, speaks HTTP (http.client and raw
-sockets) and reads the SQLite database. Every wait is bounded by a deadline.
+sockets) and reads the SQLite database. Every wait is bounded by a deadline. Helpers
+for tests against the platform simulator (shokaisim, shokaictl, chat) are in sim.py;
+test modules import from these two only, never from each other.
 
 Environment:
   SHOKAID        the daemon binary (default <repo>/build/fault/shokaid, the fault-hook build)

@@ -444,8 +444,14 @@ def test_end_to_end_refer_click_claim_won_reward():
             rw = d.query("SELECT id, side, state FROM rewards ORDER BY id")
             expect([(s, st) for _, s, st in rw] == [("referrer", "pending"),
                                                    ("referee", "pending")], rw)
-            # Manual approval: nothing is issued until an operator approves.
-            time.sleep(1.5)
+            # Manual approval: nothing is issued until an operator approves. A rewards
+            # tick has seen both rewards due (hold 0s) and left them be.
+            wait_until(lambda: d.healthz()["reward_batches"] >= 1, 5,
+                       "a rewards tick over the due rewards")
+            got = d.query("SELECT state FROM rewards ORDER BY id")
+            expect(got == [("pending",), ("pending",)], f"before approval: {got}")
+            taken = d.query("SELECT pool, code FROM coupons WHERE reward_id IS NOT NULL")
+            expect(taken == [], f"coupons taken before approval: {taken}")
             expect(coupon_pushes(sim) == [], coupon_pushes(sim))
             for rid, _, _ in rw:
                 ctl(d, "rewards", "approve", str(rid))

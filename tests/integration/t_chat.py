@@ -106,6 +106,8 @@ def test_refollow_after_block_gets_the_other_greeting():
         got = wait_replies(sim, 2)
         expect(got[1] == [{"type": "text", "text": "佐藤さん、おかえりなさい!"}], got)
         expect(len(replies(sim)) == 2, "unfollow must send nothing")
+        queued = d.query("SELECT kind FROM outbox")
+        expect(queued == [("reply",), ("reply",)], f"unfollow must send nothing: {queued}")
 
 
 def test_greeting_without_profile_uses_the_fallback_name():
@@ -140,6 +142,9 @@ def test_cooldown_keeps_a_rule_quiet_per_user():
         send(d, line_event(text="解約", source={"type": "user", "userId": "U" + "e" * 32}))
         got = wait_replies(sim, 2)
         d.wait_processed()
+        # Replies are queued in the transaction that processes their event.
+        queued = d.query("SELECT kind FROM outbox")
+        expect(len(queued) == 2, f"the same user within the cooldown got a reply: {queued}")
         got = replies(sim)
         expect(len(got) == 2, f"the same user within the cooldown got a reply: {got}")
         expect(d.wait_log(r"auto-reply cooling down"), "no cooldown log line")
@@ -178,6 +183,8 @@ def test_tab_switch_postback_is_silent():
             "data": "action=switch&to=info",
             "params": {"newRichMenuAliasId": "info", "status": "SUCCESS"}}))
         d.wait_processed()
+        queued = d.query("SELECT kind FROM outbox")
+        expect(queued == [], f"a tab switch queued {queued}")
         expect(replies(sim) == [], replies(sim))
 
 

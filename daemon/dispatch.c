@@ -52,8 +52,10 @@ void
 dispatch_kick(struct dispatch *ds)
 {
 #ifdef SHOKAI_FAULT_HOOKS
-	if (fault_enabled("no_dispatch"))
+	if (fault_enabled("no_dispatch")) {
+		ds->d->stats.dispatch_fault_holds++;
 		return;
+	}
 #endif
 	if (!evtimer_pending(ds->ev_run, NULL)) {
 		struct timeval tv = { 0, DISPATCH_DELAY_US };

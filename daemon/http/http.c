@@ -253,7 +253,8 @@ handle_healthz(struct daemon *d, struct evhttp_request *req, int64_t start_us)
 	    "\"events_done\":%llu,\"events_failed\":%llu,\"events_skipped\":%llu,"
 	    "\"events_unknown\":%llu,\"outbox_backlog\":%lld,"
 	    "\"outbox_in_flight\":%zu,\"loop_max_stall_us\":%lld,\"sqlite_synchronous\":%d,"
-	    "\"coupon_pool_empty\":%llu}",
+	    "\"coupon_pool_empty\":%llu,\"reward_batches\":%llu,"
+	    "\"dispatch_fault_holds\":%llu}",
 	    backlog < 0 ? "degraded" : (d->draining ? "draining" : "ok"), SHOKAI_VERSION,
 	    (long long)((clock_ms() - d->started_ms) / 1000), (long long)backlog,
 	    http_guard_connections(d->guard),
@@ -271,7 +272,9 @@ handle_healthz(struct daemon *d, struct evhttp_request *req, int64_t start_us)
 	    (unsigned long long)d->stats.events_unknown,
 	    (long long)store_outbox_backlog(d->store), outbox_inflight(d->outbox),
 	    (long long)d->stats.loop_max_stall_us, store_synchronous(d->store),
-	    (unsigned long long)d->stats.coupon_pool_empty);
+	    (unsigned long long)d->stats.coupon_pool_empty,
+	    (unsigned long long)d->stats.reward_batches,
+	    (unsigned long long)d->stats.dispatch_fault_holds);
 	http_log_request(req, backlog < 0 ? 503 : 200, NULL, start_us, NULL);
 	http_reply(req, backlog < 0 ? 503 : 200, body);
 }

@@ -154,6 +154,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		log_warnx("msg=\"rewards could not be moved; retrying\"");
 		goto done;
 	}
+	d->stats.reward_batches++;
 	if (empty_pool != NULL && now - rw->last_alert_ms >= ALERT_EVERY_MS) {
 		rw->last_alert_ms = now;
 		log_warnx("msg=\"coupon pool empty: rewards wait approved\" pool=%s "

@@ -1,7 +1,9 @@
 """harness.py: shared helpers of the shokaid integration suite (Python standard library
 only). It starts a real shokaid per test in its own temp folder with its own config and
 database, signs bodies the way LINE and LINE WORKS do, speaks HTTP (http.client and raw
-sockets) and reads the SQLite database. Every wait is bounded by a deadline.
+sockets) and reads the SQLite database. Every wait is bounded by a deadline. Helpers
+for tests against the platform simulator (shokaisim, shokaictl, chat) are in sim.py;
+test modules import from these two only, never from each other.
 
 Environment:
   SHOKAID        the daemon binary (default <repo>/build/fault/shokaid, the fault-hook build)
@@ -414,6 +416,7 @@ class Daemon:
         self.env.update(env or {})
         self.autostart = start
         self.proc = None
+        self.reader = None
         self.port = None
         self.lines = []
         self.lock = threading.Lock()
@@ -455,6 +458,8 @@ class Daemon:
             else:
                 e[k] = v
         if self.proc is not None:
+            if self.proc.poll() is not None:
+                self._drain()
             self.old_logs.append(self.log_text())
         with self.lock:
             self.lines = []
@@ -468,7 +473,8 @@ class Daemon:
                                      stderr=subprocess.PIPE)
         with _live_lock:
             _live.add(self.proc)
-        threading.Thread(target=self._reader, args=(self.proc,), daemon=True).start()
+        self.reader = threading.Thread(target=self._reader, args=(self.proc,), daemon=True)
+        self.reader.start()
         line = self.wait_log(r"msg=listening addr=\S+:(\d+)", timeout=timeout)
         self.port = int(re.search(r"msg=listening addr=\S+:(\d+)", line).group(1))
         return self
@@ -479,6 +485,11 @@ class Daemon:
             with self.lock:
                 if proc is self.proc:
                     self.lines.append(line)
+
+    def _drain(self, timeout=5.0):
+        """Waits until the reader has every line of the exited daemon (EOF on its stderr)."""
+        if self.reader is not None:
+            self.reader.join(timeout)
 
     def log_text(self):
         with self.lock:
@@ -501,7 +512,7 @@ class Daemon:
                 if rx.search(line):
                     return line
             if self.proc.poll() is not None:
-                time.sleep(0.1)   # let the reader drain the pipe
+                self._drain()
                 for line in self.log_lines(start):
                     if rx.search(line):
                         return line
@@ -552,7 +563,8 @@ class Daemon:
                         problem = f"shokaid exited with {rc} on SIGTERM at the end of the test"
                 except Fail as e:
                     problem = str(e)
-            time.sleep(0.05)
+            if self.proc is not None and self.proc.poll() is not None:
+                self._drain()
             text = "\n".join(self.old_logs + [self.log_text()])
             for vg in sorted(glob.glob(os.path.join(self.dir, "valgrind.*.log"))):
                 with open(vg, errors="replace") as f:

@@ -8,9 +8,9 @@ import re
 import shutil
 import urllib.request
 
-from harness import REPO, USER, Daemon, expect, line_body, line_event, run_check, \
-    wait_until, works_message
-from t_outbox import CTL, Sim, config_for, contract_check, ctl
+from harness import REPO, USER, expect, line_event, run_check, wait_until, works_message
+from sim import Sim, chat_daemon, config_for, contract_check, ctl, replies, send, \
+    wait_replies
 
 CHAT = """
 company_name: 株式会社テスト
@@ -81,30 +81,8 @@ def line_get(sim, path):
         return json.loads(r.read())
 
 
-def chat_daemon(sim, extra=CHAT, **kw):
-    d = Daemon(config=config_for(sim) + extra, **kw)
-    for name in ("main.png", "info.png"):
-        shutil.copy(os.path.join(REPO, "config", "richmenu", name), d.path(name))
-    return d
-
-
-def replies(sim):
-    """The messages of every reply the simulator received, in order."""
-    return [json.loads(r["body"])["messages"] for r in sim.requests("/v2/bot/message/reply")]
-
-
-def send(d, *events):
-    r = d.post_line(line_body(*events))
-    expect(r.status == 200, r)
-
-
-def wait_replies(sim, n, timeout=10):
-    wait_until(lambda: len(replies(sim)) >= n, timeout, f"{n} replies")
-    return replies(sim)
-
-
 def test_follow_greets_with_display_name():
-    with Sim() as sim, chat_daemon(sim) as d:
+    with Sim() as sim, chat_daemon(sim, CHAT) as d:
         sim.call("POST", "/_sim/profile", {"userId": USER, "displayName": "山田 花子"})
         send(d, line_event(etype="follow"))
         got = wait_replies(sim, 1)
@@ -118,7 +96,7 @@ def test_follow_greets_with_display_name():
 
 
 def test_refollow_after_block_gets_the_other_greeting():
-    with Sim() as sim, chat_daemon(sim) as d:
+    with Sim() as sim, chat_daemon(sim, CHAT) as d:
         sim.call("POST", "/_sim/profile", {"userId": USER, "displayName": "佐藤"})
         send(d, line_event(etype="follow"))
         wait_replies(sim, 1)
@@ -128,10 +106,12 @@ def test_refollow_after_block_gets_the_other_greeting():
         got = wait_replies(sim, 2)
         expect(got[1] == [{"type": "text", "text": "佐藤さん、おかえりなさい!"}], got)
         expect(len(replies(sim)) == 2, "unfollow must send nothing")
+        queued = d.query("SELECT kind FROM outbox")
+        expect(queued == [("reply",), ("reply",)], f"unfollow must send nothing: {queued}")
 
 
 def test_greeting_without_profile_uses_the_fallback_name():
-    with Sim() as sim, chat_daemon(sim) as d:
+    with Sim() as sim, chat_daemon(sim, CHAT) as d:
         sim.call("POST", "/_sim/profile", {"userId": USER, "missing": True})
         send(d, line_event(etype="follow"))
         got = wait_replies(sim, 1)
@@ -139,7 +119,7 @@ def test_greeting_without_profile_uses_the_fallback_name():
 
 
 def test_keywords_reply_in_rule_order_normalised():
-    with Sim() as sim, chat_daemon(sim) as d:
+    with Sim() as sim, chat_daemon(sim, CHAT) as d:
         send(d, line_event(text="料金を教えて"))
         got = wait_replies(sim, 1)
         expect(got[0][0]["type"] == "template" and
@@ -155,27 +135,30 @@ def test_keywords_reply_in_rule_order_normalised():
 
 
 def test_cooldown_keeps_a_rule_quiet_per_user():
-    with Sim() as sim, chat_daemon(sim) as d:
+    with Sim() as sim, chat_daemon(sim, CHAT) as d:
         send(d, line_event(text="解約したい"))
         wait_replies(sim, 1)
         send(d, line_event(text="解約の方法"))
         send(d, line_event(text="解約", source={"type": "user", "userId": "U" + "e" * 32}))
         got = wait_replies(sim, 2)
         d.wait_processed()
+        # Replies are queued in the transaction that processes their event.
+        queued = d.query("SELECT kind FROM outbox")
+        expect(len(queued) == 2, f"the same user within the cooldown got a reply: {queued}")
         got = replies(sim)
         expect(len(got) == 2, f"the same user within the cooldown got a reply: {got}")
         expect(d.wait_log(r"auto-reply cooling down"), "no cooldown log line")
 
 
 def test_auto_reply_can_run_a_postback_action():
-    with Sim() as sim, chat_daemon(sim) as d:
+    with Sim() as sim, chat_daemon(sim, CHAT) as d:
         send(d, line_event(text="担当者"))
         got = wait_replies(sim, 1)
         expect(got[0][0]["text"] == "営業時間は平日9時から18時です。", got)
 
 
 def test_unknown_postback_gets_a_polite_reply():
-    with Sim() as sim, chat_daemon(sim) as d:
+    with Sim() as sim, chat_daemon(sim, CHAT) as d:
         send(d, line_event(etype="postback", text="action=nosuch&x=1"))
         got = wait_replies(sim, 1)
         expect(got[0] == [{"type": "text", "text": "申し訳ありません。この操作には対応していません。"}],
@@ -187,7 +170,7 @@ def test_unknown_postback_gets_a_polite_reply():
 
 
 def test_date_picker_choice_reaches_the_reply():
-    with Sim() as sim, chat_daemon(sim) as d:
+    with Sim() as sim, chat_daemon(sim, CHAT) as d:
         send(d, line_event(etype="postback", postback={
             "data": "action=book", "params": {"date": "2026-12-01"}}))
         got = wait_replies(sim, 1)
@@ -195,16 +178,18 @@ def test_date_picker_choice_reaches_the_reply():
 
 
 def test_tab_switch_postback_is_silent():
-    with Sim() as sim, chat_daemon(sim) as d:
+    with Sim() as sim, chat_daemon(sim, CHAT) as d:
         send(d, line_event(etype="postback", postback={
             "data": "action=switch&to=info",
             "params": {"newRichMenuAliasId": "info", "status": "SUCCESS"}}))
         d.wait_processed()
+        queued = d.query("SELECT kind FROM outbox")
+        expect(queued == [], f"a tab switch queued {queued}")
         expect(replies(sim) == [], replies(sim))
 
 
 def test_richmenu_deploy_is_idempotent_and_matches_the_contract():
-    with Sim() as sim, chat_daemon(sim) as d:
+    with Sim() as sim, chat_daemon(sim, CHAT) as d:
         plan = ctl(d, "richmenu", "deploy", "--dry-run")
         expect("create  menu main" in plan and "create  menu info" in plan, plan)
         expect(not [r for r in sim.requests("/v2/") if r["method"] != "GET"],
@@ -237,7 +222,7 @@ def test_richmenu_deploy_is_idempotent_and_matches_the_contract():
 
 
 def test_richmenu_deploy_replaces_a_changed_menu_and_deletes_the_old():
-    with Sim() as sim, chat_daemon(sim) as d:
+    with Sim() as sim, chat_daemon(sim, CHAT) as d:
         ctl(d, "richmenu", "deploy")
         old = {m["name"]: m["richMenuId"]
                for m in line_get(sim, "/v2/bot/richmenu/list")["richmenus"]}
@@ -255,7 +240,7 @@ def test_richmenu_deploy_replaces_a_changed_menu_and_deletes_the_old():
 
 
 def test_menu_postback_links_the_deployed_menu():
-    with Sim() as sim, chat_daemon(sim) as d:
+    with Sim() as sim, chat_daemon(sim, CHAT) as d:
         ctl(d, "richmenu", "deploy")
         info = d.query("SELECT line_id FROM richmenus WHERE menu_id = 'info'")[0][0]
         send(d, line_event(etype="postback", text="action=switch&to=info"))
@@ -265,7 +250,7 @@ def test_menu_postback_links_the_deployed_menu():
 
 
 def test_works_bot_answers_rep_commands():
-    with Sim() as sim, chat_daemon(sim) as d:
+    with Sim() as sim, chat_daemon(sim, CHAT) as d:
         r = d.post_works(works_message(text="HELP"))
         expect(r.status == 200, r)
         wait_until(lambda: sim.requests("/v1.0/bots/"), 10, "a LINE WORKS message")
@@ -283,10 +268,7 @@ def test_works_menu_deploy_sets_the_persistent_menu():
         cfg = config_for(sim).replace("lineworks:\n  bots:\n", "lineworks:\n  bots:\n", 1)
         # the persistent menu goes at the end of the first bot's mapping
         head, sep, tail = cfg.partition("\noutbox:")
-        d = Daemon(config=head + "\n" + menu + sep + tail + CHAT)
-        for name in ("main.png", "info.png"):
-            shutil.copy(os.path.join(REPO, "config", "richmenu", name), d.path(name))
-        with d:
+        with chat_daemon(sim, CHAT, config=head + "\n" + menu + sep + tail) as d:
             out = ctl(d, "works-menu", "deploy")
             expect("persistent menu set (2 actions)" in out, out)
             got = sim.requests("/v1.0/bots/")
@@ -296,7 +278,7 @@ def test_works_menu_deploy_sets_the_persistent_menu():
 
 
 def check_errors(sim, extra):
-    d = chat_daemon(sim, extra=extra, start=False)
+    d = chat_daemon(sim, extra, start=False)
     try:
         return run_check(d.config_path)
     finally:
@@ -366,7 +348,7 @@ def test_example_config_is_valid():
 
 def test_reload_changes_replies_live():
     import signal
-    with Sim() as sim, chat_daemon(sim) as d:
+    with Sim() as sim, chat_daemon(sim, CHAT) as d:
         send(d, line_event(text="料金"))
         got = wait_replies(sim, 1)
         expect(got[0][0]["type"] == "template", got)
@@ -394,7 +376,7 @@ def test_chat_replies_match_lines_contract():
         - { type: message, label: 料金, text: 料金 }
         - { type: postback, label: よくある質問, data: action=faq, display_text: よくある質問 }
         - { type: datetimepicker, label: 予約, data: action=book, mode: date }""")
-    with Sim() as sim, chat_daemon(sim, extra=extra) as d:
+    with Sim() as sim, chat_daemon(sim, extra) as d:
         ctl(d, "richmenu", "deploy")
         sim.call("POST", "/_sim/profile", {"userId": USER, "displayName": "山田"})
         send(d, line_event(etype="follow"), line_event(text="料金"),

@@ -1,6 +1,7 @@
 """t_lifecycle.py: config checking (shokaid -t), SIGHUP reloads, kill -9 recovery,
 SIGTERM/SIGINT shutdown and the connection guards (idle timeout, read timeout) of a real
 shokaid."""
+import json
 import os
 import re
 import signal
@@ -220,6 +221,7 @@ def test_sighup_new_secret_file():
 def test_kill9_pending_rows_done_after_restart():
     d = Daemon(env={"SHOKAI_FAULT": "no_dispatch"})
     with d:
+        holds = d.healthz()["dispatch_fault_holds"]
         ids = [new_event_id() for _ in range(3)]
         for e in ids:
             expect(d.post_line(line_body(line_event(e))).status == 200, "post")
@@ -228,7 +230,13 @@ def test_kill9_pending_rows_done_after_restart():
         expect(len(rows) == 4 and all(r[2] == "pending" for r in rows), f"before the kill: {rows}")
         h = d.healthz()
         expect(h.get("inbox_backlog") == 4, f"/healthz with 4 pending rows: {h}")
-        time.sleep(0.3)    # the fault must really hold dispatch back
+        # Each post was its own commit, and each commit asked for a dispatch pass: the
+        # fault must have refused all four (nothing else starts a pass).
+        wait_until(lambda: d.healthz()["dispatch_fault_holds"] >= holds + 4, 5,
+                   "the fault to refuse the four commits' dispatch passes")
+        h = d.healthz()
+        expect(h["events_done"] == 0 and h["events_failed"] == 0 and h["events_skipped"] == 0,
+               f"events dispatched although SHOKAI_FAULT=no_dispatch: {h}")
         expect(d.query("SELECT count(*) FROM inbox WHERE state = 'pending'")[0][0] == 4,
                "rows processed although SHOKAI_FAULT=no_dispatch")
         d.kill9()
@@ -415,25 +423,47 @@ def test_one_daemon_per_database():
 def test_max_connections_pauses_accepts():
     """Beyond the brief (README): accepts pause while max_connections are open."""
     with Daemon(server={"max_connections": 4}) as d:
-        held = [d.connect() for _ in range(4)]
-        try:
-            time.sleep(0.3)
-            result = []
+        held = [d.connect() for _ in range(3)]
+        probe = d.connect()     # the fourth, kept alive to ask /healthz on
+        fifth = None
 
-            def late():
-                try:
-                    result.append(d.post_line(line_body(line_event())).status)
-                except Exception as e:   # noqa: BLE001
-                    result.append(repr(e))
-            t = threading.Thread(target=late)
-            t.start()
-            time.sleep(0.5)
-            expect(result == [], f"a fifth connection was served while 4 were open: {result}")
+        def connections():
+            probe.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            r = read_response(probe, time.monotonic() + 5)
+            expect(r is not None and r.status == 200, f"healthz on the fourth connection: {r}")
+            return json.loads(r.body)["connections"]
+        try:
+            wait_until(lambda: connections() == 4, 5, "the daemon to hold 4 connections")
+            # The kernel completes the fifth connection (the socket still listens); the
+            # daemon must leave it in the backlog.
+            fifth = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+            body = line_body(line_event())
+            fifth.sendall(b"POST /line/main HTTP/1.1\r\nHost: x\r\n"
+                          b"Content-Type: application/json\r\nX-Line-Signature: " +
+                          sign(LINE_SECRET, body).encode() + b"\r\nContent-Length: " +
+                          str(len(body)).encode() + b"\r\n\r\n" + body)
+            # The fifth was ready to accept before these requests were sent: two answers
+            # later a listening daemon would have taken it.
+            for _ in range(2):
+                n = connections()
+                expect(n == 4, f"{n} connections open with max_connections 4")
+            fifth.setblocking(False)
+            try:
+                early = fifth.recv(4096)
+            except BlockingIOError:
+                early = None
+            fifth.setblocking(True)
+            expect(early is None, f"the fifth connection got {early!r} while 4 were open")
         finally:
-            for s in held:
+            for s in held + [probe]:
                 s.close()
-        t.join(8)
-        expect(result == [200], f"the fifth request after the others closed: {result}")
+        try:
+            r = read_response(fifth, time.monotonic() + 8)
+        finally:
+            fifth.close()
+        expect(r is not None and r.status == 200, f"the fifth request after the others "
+               f"closed: {r}")
+        expect(d.snapshot()["inbox"] == 1, f"inbox: {d.inbox()}")
 
 
 def test_fd_exhaustion_backs_off_and_recovers():
@@ -454,7 +484,7 @@ def test_fd_exhaustion_backs_off_and_recovers():
             return (int(f[13]) + int(f[14])) / os.sysconf("SC_CLK_TCK")
         d.wait_log("accept failed; pausing accepts")
         c0 = cpu()
-        time.sleep(2)
+        time.sleep(2)       # not a wait: CPU and log lines are measured over 2 s of EMFILE
         used = cpu() - c0
         for s in held:
             s.close()

@@ -2,93 +2,12 @@
 (build/shokaisim): retries with one retry key, backoff on 429, timeouts, permanent
 failures, a crash while a push is in flight, LINE WORKS tokens."""
 import json
-import os
 import re
-import subprocess
-import threading
 import time
 import urllib.request
 
-from harness import REPO, Daemon, default_bot, default_channel, expect, make_config, \
-    wait_until
-
-SIM = os.environ.get("SHOKAISIM", os.path.join(REPO, "build", "shokaisim"))
-CTL = os.environ.get("SHOKAICTL", os.path.join(REPO, "build", "fault", "shokaictl"))
-
-
-class Sim:
-    """A shokaisim serving both platforms on a free port."""
-
-    def __init__(self):
-        self.proc = subprocess.Popen([SIM, "serve", "--listen", "127.0.0.1:0"],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
-        self.port = None
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            line = self.proc.stderr.readline().decode(errors="replace")
-            m = re.search(r"msg=listening addr=\S+:(\d+)", line)
-            if m:
-                self.port = int(m.group(1))
-                break
-            if not line and self.proc.poll() is not None:
-                break
-        if self.port is None:
-            self.proc.kill()
-            raise AssertionError("shokaisim did not start")
-        threading.Thread(target=self.proc.stderr.read, daemon=True).start()
-
-    def url(self, path=""):
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def call(self, method, path, obj=None):
-        data = json.dumps(obj).encode() if obj is not None else None
-        req = urllib.request.Request(self.url(path), data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=5) as r:
-            body = r.read()
-        return json.loads(body) if body else None
-
-    def requests(self, path_prefix=""):
-        return [r for r in self.call("GET", "/_sim/requests")
-                if r["path"].startswith(path_prefix)]
-
-    def fault(self, **f):
-        self.call("POST", "/_sim/fault", f)
-
-    def stats(self):
-        return self.call("GET", "/_sim/stats")
-
-    def close(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-def config_for(sim, **outbox):
-    ob = {"line_concurrency": 8, "works_concurrency": 4, "max_attempts": 5,
-          "request_timeout": "1s"}
-    ob.update(outbox)
-    extra = "outbox:\n" + "".join(f"  {k}: {v}\n" for k, v in ob.items())
-    return make_config(
-        channels=[default_channel(api_base=sim.url(), api_data_base=sim.url())],
-        bots=[default_bot(auth_url=sim.url("/oauth2/v2.0/token"), api_base=sim.url("/v1.0"))],
-        extra=extra)
-
-
-def ctl(d, *args):
-    r = subprocess.run([CTL, "-c", d.config_path] + list(args), capture_output=True,
-                       timeout=10)
-    expect(r.returncode == 0, f"shokaictl {args}: {r.stderr.decode()}")
-    return r.stdout.decode()
+from harness import Daemon, expect, wait_until
+from sim import Sim, config_for, contract_check, ctl, ctl_run
 
 
 def outbox_rows(d):
@@ -206,28 +125,6 @@ def test_works_token_fetched_once_and_renewed_on_401():
         last = sim.requests("/v1.0/bots/")[-2:]
         expect(last[0]["status"] == 401 and last[1]["status"] == 201,
                [r["status"] for r in last])
-
-
-def contract_check(reqs):
-    """Replays recorded LINE requests against Prism and the message validator
-    (tests/contract/check.sh); skipped with a notice where node is not available."""
-    import tempfile
-    out = tempfile.mkdtemp(prefix="shokai-contract-")
-    for i, r in enumerate(reqs):
-        name = f"{i:03d}-{r['method']}-{r['path'].strip('/').replace('/', '_')}.json"
-        with open(os.path.join(out, name), "w") as f:
-            json.dump({"method": r["method"], "path": r["path"], "host": "api.line.me",
-                       "headers": r["headers"],
-                       "body": json.loads(r["body"]) if r["body"] else None}, f,
-                      ensure_ascii=False)
-    p = subprocess.run(["bash", os.path.join(REPO, "tests", "contract", "check.sh"), out],
-                       capture_output=True, timeout=300)
-    text = p.stdout.decode() + p.stderr.decode()
-    subprocess.run(["rm", "-rf", out])
-    if p.returncode == 3:
-        print("NOTICE contract test skipped: " + text.strip().splitlines()[-1], flush=True)
-        return
-    expect(p.returncode == 0, f"contract check failed:\n{text[-3000:]}")
 
 
 def test_outbound_line_requests_match_lines_contract():
@@ -403,8 +300,7 @@ def test_profile_lookup_cached_and_404():
         expect(ctl(d, "profile", "main", user).strip() == "田中 花子", "cached lookup")
         asked = sim.requests(f"/v2/bot/profile/{user}")
         expect(len(asked) == 1, f"LINE asked {len(asked)} times")
-        r = subprocess.run([CTL, "-c", d.config_path, "profile", "main", gone],
-                           capture_output=True, timeout=10)
+        r = ctl_run(d, "profile", "main", gone)
         expect(r.returncode == 1 and b"no profile" in r.stderr, r.stderr)
         rows = d.query("SELECT user_id, display_name, found FROM profiles ORDER BY user_id")
         expect(rows == [(user, "田中 花子", 1), (gone, None, 0)], rows)

@@ -6,9 +6,8 @@ import json
 import time
 import urllib.parse
 
-from harness import USER, expect, line_body, line_event, wait_until
-from t_chat import chat_daemon, replies, wait_replies
-from t_outbox import Sim, contract_check
+from harness import USER, expect, line_event, wait_until, works_message
+from sim import Sim, chat_daemon, contract_check, ctl, ctl_run, replies, send, wait_replies
 
 TODAY = datetime.date.today()
 
@@ -38,12 +37,7 @@ campaigns:
 
 
 def ref_daemon(sim):
-    return chat_daemon(sim, extra=REFERRAL)
-
-
-def send(d, *events):
-    r = d.post_line(line_body(*events))
-    expect(r.status == 200, r)
+    return chat_daemon(sim, REFERRAL)
 
 
 def test_invite_carries_sender_rep_contact_and_link():
@@ -81,7 +75,7 @@ def test_invite_carries_sender_rep_contact_and_link():
 def test_invite_without_rep_uses_invite_no_rep_where_configured():
     extra = REFERRAL.replace("  invite_preview:", "  invite_no_rep: \"{sender_name}さんから{company_name}"
                              "のご紹介です。{rep_contact_url} {invite_url}\"\n  invite_preview:")
-    with Sim() as sim, chat_daemon(sim, extra=extra) as d:
+    with Sim() as sim, chat_daemon(sim, extra) as d:
         sim.call("POST", "/_sim/profile", {"userId": USER, "displayName": "山田"})
         send(d, line_event(etype="postback", text="action=refer"))
         got = wait_replies(sim, 1)
@@ -101,7 +95,7 @@ def test_invite_without_rep_uses_the_company_contact():
 def test_no_campaign_running_says_so():
     extra = REFERRAL.replace(f"starts: {TODAY - datetime.timedelta(days=1)}",
                              f"starts: {TODAY + datetime.timedelta(days=10)}")
-    with Sim() as sim, chat_daemon(sim, extra=extra) as d:
+    with Sim() as sim, chat_daemon(sim, extra) as d:
         send(d, line_event(etype="postback", text="action=refer"))
         got = wait_replies(sim, 1)
         expect("キャンペーンは実施していません" in got[0][0]["text"], got)
@@ -163,7 +157,7 @@ def test_expired_campaign_link_says_so():
     ends: {TODAY - datetime.timedelta(days=30)}
 """
     code = with_check("7K2QP9XM")
-    with Sim() as sim, chat_daemon(sim, extra=old) as d:
+    with Sim() as sim, chat_daemon(sim, old) as d:
         con = d.db()
         con.execute("INSERT INTO referral_codes VALUES (?, 'main', ?, 'old', 1)", (code, USER))
         con.commit()
@@ -173,7 +167,7 @@ def test_expired_campaign_link_says_so():
 
 def test_invite_link_is_rate_limited_per_client():
     extra = REFERRAL + "referral: { invite_rate_per_min: 3 }\n"
-    with Sim() as sim, chat_daemon(sim, extra=extra) as d:
+    with Sim() as sim, chat_daemon(sim, extra) as d:
         code = issue_code(sim, d)
         statuses = [d.request("GET", f"/r/{code}").status for _ in range(5)]
         expect(statuses == [302, 302, 302, 429, 429], statuses)
@@ -192,7 +186,7 @@ def claim_daemon(sim, rules=""):
     extra += "referral: { notify_bot: sales }\n"
     if rules:
         extra = extra.replace("    ends: ", f"    rules: {rules}\n    ends: ", 1)
-    d = chat_daemon(sim, extra=extra)
+    d = chat_daemon(sim, extra)
     return d
 
 
@@ -276,8 +270,7 @@ def test_claim_rules_each_with_its_reason():
         send(d, line_event(text=claim_text(friend_code)))
         d.wait_processed()
         # Well-formed, but nobody's code.
-        import t_referral
-        send(d, line_event(text=t_referral.with_check("ABCDEFGH"),
+        send(d, line_event(text=with_check("ABCDEFGH"),
                            source={"type": "user", "userId": OTHER}))
         d.wait_processed()
         got = [(t, r) for t, r, _, _ in events(d)]
@@ -307,7 +300,6 @@ REP_WORKS = "takahashi@example.co.jp"
 
 
 def rep_says(d, text, user=REP_WORKS, **content):
-    from harness import works_message
     r = d.post_works(works_message(text=text, user=user, **content))
     expect(r.status == 200, r)
     d.wait_processed()
@@ -417,11 +409,6 @@ def reward_daemon(sim, approval="manual"):
     return d
 
 
-def ctl_ok(d, *args):
-    from t_outbox import ctl
-    return ctl(d, *args)
-
-
 def coupon_pushes(sim):
     return sorted((p["to"], p["messages"][0]["text"]) for p in pushes(sim)
                   if "特典です" in p["messages"][0]["text"])
@@ -436,12 +423,12 @@ def test_end_to_end_refer_click_claim_won_reward():
                 f.write("code\nQUO-0001\nQUO-0002\n")
             with open(d.path("gift.csv"), "w") as f:
                 f.write("GIFT-AAAA\n")
-            expect("2 coupon code(s) imported" in ctl_ok(d, "import", "coupons", "quo",
-                                                         d.path("quo.txt")), "quo import")
-            ctl_ok(d, "import", "coupons", "gift", d.path("gift.csv"))
+            expect("2 coupon code(s) imported" in ctl(d, "import", "coupons", "quo",
+                                                      d.path("quo.txt")), "quo import")
+            ctl(d, "import", "coupons", "gift", d.path("gift.csv"))
             # Importing again adds nothing: codes are unique per pool.
-            expect("0 coupon code(s) imported" in ctl_ok(d, "import", "coupons", "quo",
-                                                         d.path("quo.txt")), "re-import")
+            expect("0 coupon code(s) imported" in ctl(d, "import", "coupons", "quo",
+                                                      d.path("quo.txt")), "re-import")
             code = setup_referrer(sim, d)
             r = d.request("GET", f"/r/{code}")
             expect(r.status == 302 and code in urllib.parse.unquote(r.headers["location"]), r)
@@ -457,11 +444,17 @@ def test_end_to_end_refer_click_claim_won_reward():
             rw = d.query("SELECT id, side, state FROM rewards ORDER BY id")
             expect([(s, st) for _, s, st in rw] == [("referrer", "pending"),
                                                    ("referee", "pending")], rw)
-            # Manual approval: nothing is issued until an operator approves.
-            time.sleep(1.5)
+            # Manual approval: nothing is issued until an operator approves. A rewards
+            # tick has seen both rewards due (hold 0s) and left them be.
+            wait_until(lambda: d.healthz()["reward_batches"] >= 1, 5,
+                       "a rewards tick over the due rewards")
+            got = d.query("SELECT state FROM rewards ORDER BY id")
+            expect(got == [("pending",), ("pending",)], f"before approval: {got}")
+            taken = d.query("SELECT pool, code FROM coupons WHERE reward_id IS NOT NULL")
+            expect(taken == [], f"coupons taken before approval: {taken}")
             expect(coupon_pushes(sim) == [], coupon_pushes(sim))
             for rid, _, _ in rw:
-                ctl_ok(d, "rewards", "approve", str(rid))
+                ctl(d, "rewards", "approve", str(rid))
             wait_until(lambda: len(coupon_pushes(sim)) == 2, 10, "both coupons pushed")
             expect(coupon_pushes(sim) == sorted([(USER, "ご紹介特典です: QUO-0001"),
                                                  (FRIEND, "ご成約特典です: GIFT-AAAA")]),
@@ -473,23 +466,20 @@ def test_end_to_end_refer_click_claim_won_reward():
                             "IS NOT NULL ORDER BY pool")
             expect(given == [("gift", "GIFT-AAAA", 2), ("quo", "QUO-0001", 1)], given)
             # An issued reward cannot be voided.
-            from t_outbox import CTL
-            import subprocess
-            p = subprocess.run([CTL, "-c", d.config_path, "rewards", "void", "1"],
-                               capture_output=True, timeout=10)
+            p = ctl_run(d, "rewards", "void", "1")
             expect(p.returncode == 1 and b"cannot go from issued to voided" in p.stderr,
                    p.stderr)
             # The report adds up to what happened here.
-            rep = json.loads(ctl_ok(d, "report", "--by", "rep", "--format", "json"))
+            rep = json.loads(ctl(d, "report", "--by", "rep", "--format", "json"))
             expect(rep == [{"rep": "R001", "issued": 1, "clicked": 1, "claimed": 1, "held": 0,
                             "rejected": 0, "rej_self": 0, "rej_already": 0,
                             "rej_existing": 0, "rej_readded": 0, "rej_mutual": 0,
                             "rej_cap": 0, "rej_closed": 0, "rej_unknown": 0, "won": 1,
                             "lost": 0, "rewarded": 2}], rep)
-            branch = ctl_ok(d, "report", "--by", "branch", "--format", "csv")
+            branch = ctl(d, "report", "--by", "branch", "--format", "csv")
             expect(branch.splitlines()[1:] == ["shinjuku,1,1,1,0,0,0,0,0,0,0,0,0,0,1,0,2"],
                    branch)
-            shown = ctl_ok(d, "referrals", "show", "1")
+            shown = ctl(d, "referrals", "show", "1")
             for word in ("claimed", "state", "won", "rep:R001", "reward", "issued:referee"):
                 expect(word in shown, shown)
             os.remove(d.path("quo.txt"))
@@ -509,7 +499,7 @@ def test_empty_coupon_pool_holds_the_reward_approved():
             wait_until(lambda: d.healthz()["coupon_pool_empty"] >= 2, 5, "the counter")
             with open(d.path("quo.txt"), "w") as f:
                 f.write("QUO-9\n")
-            ctl_ok(d, "import", "coupons", "quo", d.path("quo.txt"))
+            ctl(d, "import", "coupons", "quo", d.path("quo.txt"))
             wait_until(lambda: d.query("SELECT side, state FROM rewards WHERE state = "
                                        "'issued'") == [("referrer", "issued")], 10,
                        "the referrer's reward issued once codes arrive")
@@ -517,7 +507,7 @@ def test_empty_coupon_pool_holds_the_reward_approved():
 
 def test_rep_link_ties_the_customer_to_the_rep_and_shows_in_the_invite():
     with Sim() as sim, ref_daemon(sim) as d:
-        link = ctl_ok(d, "rep-link", "R001").strip()
+        link = ctl(d, "rep-link", "R001").strip()
         prefix = "https://line.me/R/oaMessage/%40123abcde/?"
         expect(link.startswith(prefix), link)
         text = urllib.parse.unquote(link[len(prefix):])
@@ -554,15 +544,15 @@ def test_my_referrals_shows_counts_only():
 def test_forget_removes_personal_data_and_keeps_the_counts():
     with Sim() as sim, claim_daemon(sim) as d:
         claimed(sim, d)
-        before = ctl_ok(d, "report", "--by", "campaign", "--format", "csv")
-        out = ctl_ok(d, "forget", FRIEND)
+        before = ctl(d, "report", "--by", "campaign", "--format", "csv")
+        out = ctl(d, "forget", FRIEND)
         expect("counts kept as forgotten:" in out, out)
         dump = json.dumps([d.query(f"SELECT * FROM {t}") for t in (
             "profiles", "users", "customers", "referral_codes", "referrals",
             "referral_events", "rewards", "inbox", "outbox")], ensure_ascii=False)
         expect(FRIEND not in dump, "the friend's id is still stored")
         expect("鈴木" not in dump, "the friend's name is still stored")
-        expect(ctl_ok(d, "report", "--by", "campaign", "--format", "csv") == before,
+        expect(ctl(d, "report", "--by", "campaign", "--format", "csv") == before,
                "the counts changed")
         expect(USER in dump, "the referrer was forgotten too")
 

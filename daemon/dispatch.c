@@ -9,6 +9,7 @@
 #include <event2/event.h>
 
 #include "shokaid.h"
+#include "../handlers/handler.h"
 
 #define DISPATCH_BATCH		256
 #define DISPATCH_RETRY_MS	1000
@@ -69,8 +70,11 @@ static const char *
 run_handlers(struct daemon *d, const struct event *ev, const char **state, char *why,
     size_t whylen)
 {
+	int64_t now_ms = wall_ms();	/* one "now" for every handler that sees ev */
+
 	for (const struct handler *const *h = handler_table; *h != NULL; h++) {
-		struct handler_ctx hc = { d, NULL };
+		struct handler_ctx hc = { .cfg = d->cfg, .store = d->store, .salt = d->salt,
+		    .now_ms = now_ms };
 
 		switch ((*h)->handle(&hc, ev)) {
 		case HANDLER_NOT_MINE:

@@ -1,5 +1,5 @@
 /* shokaid.h: the daemon context (what the running process owns, reachable from one
- * place), the loop's priorities, dispatch and the handler interface. Included by the
+ * place), the loop's priorities and dispatch. Included by the
  * files that run the process; a layer below includes only its own header. */
 #ifndef SHOKAID_H
 #define SHOKAID_H
@@ -10,6 +10,7 @@
 #include "store/store.h"
 #include "http/http.h"
 #include "outbound/outbound.h"
+#include "outbound/outmsg.h"
 
 struct event_base;
 struct sqlite3;
@@ -65,10 +66,10 @@ struct daemon {
 	struct http_client	*http_client;	/* http_client.c */
 	struct outbox		*outbox;	/* outbox.c */
 	struct works_tokens	*works_tokens;	/* works_api.c */
-	struct invite_links	*invite_links;	/* invite_link.c: per-client rate limits */
-	struct rewards		*rewards;	/* rewards.c */
+	struct invite_links	*invite_links;	/* http_invite.c: per-client rate limits */
+	struct rewards		*rewards;	/* reward_tick.c */
 	struct rep_links	*rep_links;	/* rep_links.c */
-	unsigned char		 salt[16];	/* the database's secret: pseudonyms, hashes */
+	unsigned char		 salt[SALT_LEN];	/* the database's secret: pseudonyms, hashes */
 	struct event		*ev_signals[4];	/* main.c */
 	struct event		*ev_flush;
 	struct event		*ev_drain;
@@ -82,22 +83,15 @@ struct daemon {
 	struct log_ratelimit	 rl_sig;	/* http.c: signature failure lines */
 };
 
+/* reward_tick.c: approves and issues due rewards on a timer (handlers decide). */
+struct rewards;
+struct rewards *rewards_new(struct daemon *);
+void rewards_free(struct rewards *);
+
 /* dispatch.c: takes pending inbox rows to handlers, off the request path. */
 struct dispatch *dispatch_new(struct daemon *);
 void dispatch_kick(struct dispatch *);
 void dispatch_free(struct dispatch *);
-
-/* handlers/table.c: the handlers dispatch tries in order. */
-enum handler_result { HANDLER_DONE, HANDLER_NOT_MINE, HANDLER_FAILED };
-struct handler_ctx {
-	struct daemon	*d;
-	const char	*error;		/* set with HANDLER_FAILED: why */
-};
-struct handler {
-	const char	*name;
-	enum handler_result (*handle)(struct handler_ctx *, const struct event *);
-};
-extern const struct handler *const handler_table[];
 
 
 #endif

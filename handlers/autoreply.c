@@ -89,7 +89,7 @@ handle(struct handler_ctx *hc, const struct event *ev)
 	struct msg_vars vars;
 	char *text, *name = NULL, rule[32], user[16];
 	enum handler_result res = HANDLER_DONE;
-	int64_t now = wall_ms();
+	int64_t now = hc->now_ms;
 	int rc = 0;
 
 	if (strcmp(ev->type, "message") != 0 || ev->text == NULL || ev->user_id == NULL ||
@@ -100,13 +100,13 @@ handle(struct handler_ctx *hc, const struct event *ev)
 	    strcmp(ev->source_type, "user") != 0)
 		return HANDLER_NOT_MINE;
 	text = text_normalize(ev->text);
-	r = autoreply_match(hc->d->cfg, ev->platform, ev->channel, text, (time_t)(now / 1000));
+	r = autoreply_match(hc->cfg, ev->platform, ev->channel, text, (time_t)(now / 1000));
 	free(text);
 	if (r == NULL)
 		return HANDLER_DONE;
 	snprintf(rule, sizeof(rule), "auto_replies[%zu]", r->index);
 	if (r->cooldown_ms > 0) {
-		rc = store_cooldown_take(hc->d->store, ev->channel, ev->user_id, rule, now,
+		rc = store_cooldown_take(hc->store, ev->channel, ev->user_id, rule, now,
 		    r->cooldown_ms);
 		if (rc == -1) {
 			hc->error = "cannot read the reply cooldown";

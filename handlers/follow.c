@@ -10,14 +10,14 @@
 static enum handler_result
 on_follow(struct handler_ctx *hc, const struct event *ev)
 {
-	const struct config *cf = hc->d->cfg;
+	const struct config *cf = hc->cfg;
 	const struct config_message *msg = NULL;
 	struct msg_vars vars;
 	char *name = NULL;
 	int follows = 0, rc = 0;
 
-	if (store_user_follow(hc->d->store, ev->channel, ev->user_id, ev->timestamp_ms ?
-	    ev->timestamp_ms : wall_ms(), &follows) == -1) {
+	if (store_user_follow(hc->store, ev->channel, ev->user_id, ev->timestamp_ms ?
+	    ev->timestamp_ms : hc->now_ms, &follows) == -1) {
 		hc->error = "cannot record the follow";
 		return HANDLER_FAILED;
 	}
@@ -45,8 +45,8 @@ handle(struct handler_ctx *hc, const struct event *ev)
 	if (strcmp(ev->type, "follow") == 0)
 		return on_follow(hc, ev);
 	if (strcmp(ev->type, "unfollow") == 0) {
-		if (store_user_unfollow(hc->d->store, ev->channel, ev->user_id,
-		    ev->timestamp_ms ? ev->timestamp_ms : wall_ms()) == -1) {
+		if (store_user_unfollow(hc->store, ev->channel, ev->user_id,
+		    ev->timestamp_ms ? ev->timestamp_ms : hc->now_ms) == -1) {
 			hc->error = "cannot record the unfollow";
 			return HANDLER_FAILED;
 		}

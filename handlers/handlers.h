@@ -1,8 +1,8 @@
-/* handlers.h: what the chat handlers share (reply.c). */
+/* handlers.h: what the handlers share with each other (handler.h is what dispatch sees). */
 #ifndef HANDLERS_H
 #define HANDLERS_H
 
-#include "../daemon/shokaid.h"
+#include "handler.h"
 
 /* Shown for {display_name} when LINE gives no profile (blocked, or LINE is down). */
 #define DISPLAY_NAME_FALLBACK	"お客様"
@@ -44,7 +44,7 @@ enum handler_result referral_status(struct handler_ctx *, const struct event *);
 int referral_notify_rep(struct handler_ctx *, const struct event *,
     const struct config_rep *, int64_t referral_id, const char *referrer_id,
     const char *friend_name);
-void referral_button_sig(const struct daemon *, int64_t id, enum ref_state to,
+void referral_button_sig(const unsigned char *salt, int64_t id, enum ref_state to,
     char out[17]);
 
 /* referral_reward.c: a referral reached state to: rewards that fall due now. */

@@ -1,6 +1,6 @@
 /* log_event.c: the catch-all handler for documented event types: records that the
  * event was seen. Later handlers (chat flows, referrals) come before it in the table. */
-#include "../daemon/shokaid.h"
+#include "handler.h"
 
 static enum handler_result
 handle(struct handler_ctx *hc, const struct event *ev)

@@ -41,7 +41,7 @@ postback_run(struct handler_ctx *hc, const struct event *ev, const struct postba
 
 	if (pb->action == NULL)
 		return unknown_action(hc, ev, NULL, "no action in the data");
-	if ((cp = config_postback(hc->d->cfg, pb->action)) == NULL)
+	if ((cp = config_postback(hc->cfg, pb->action)) == NULL)
 		return unknown_action(hc, ev, pb->action, "no such action under postbacks");
 	if (strcmp(cp->flow, "reply") == 0) {
 		/* What a date/time picker chose: {date}, {time}, {datetime}. */
@@ -65,7 +65,7 @@ postback_run(struct handler_ctx *hc, const struct event *ev, const struct postba
 		const char *to = postback_get(pb, "to");
 
 		if (menu == NULL && (to == NULL ||
-		    (menu = config_richmenu(hc->d->cfg, to)) == NULL))
+		    (menu = config_richmenu(hc->cfg, to)) == NULL))
 			return unknown_action(hc, ev, pb->action, "no such rich menu");
 		rc = chat_link_menu(hc, ev, menu);
 	}

@@ -69,18 +69,18 @@ broken_rule(struct handler_ctx *hc, const struct event *ev, const struct refcode
 		return "campaign_closed";
 	if (strcmp(o->user_id, ev->user_id) == 0)
 		return "self_referral";
-	if (store_referral_of_referee(hc->d->store, ev->channel, ev->user_id, &id) != 0)
+	if (store_referral_of_referee(hc->store, ev->channel, ev->user_id, &id) != 0)
 		return "already_referred";
-	if (store_referral_pair(hc->d->store, ev->channel, ev->user_id, o->user_id, &id) != 0)
+	if (store_referral_pair(hc->store, ev->channel, ev->user_id, o->user_id, &id) != 0)
 		return "mutual_referral";
-	if (store_user_get(hc->d->store, ev->channel, ev->user_id, &u) == 1 &&
+	if (store_user_get(hc->store, ev->channel, ev->user_id, &u) == 1 &&
 	    u.first_seen_at < o->issued_at) {
 		if (u.unfollowed_at != 0)
 			return "re_added_after_block";
 		if (cp->exclude_existing_friends)
 			return "existing_friend";
 	}
-	if (cp->max_claims > 0 && ((n = store_referrals_since(hc->d->store, ev->channel,
+	if (cp->max_claims > 0 && ((n = store_referrals_since(hc->store, ev->channel,
 	    o->user_id, period_start(cp->max_claims_per, (time_t)(now / 1000)))) < 0 ||
 	    n >= cp->max_claims))
 		return "referrer_cap";
@@ -91,20 +91,20 @@ static enum handler_result
 claim(struct handler_ctx *hc, const struct event *ev, const char *code,
     struct refcode_owner *o)
 {
-	const struct config *cf = hc->d->cfg;
+	const struct config *cf = hc->cfg;
 	const struct config_campaign *cp;
 	const struct config_rep *rep = NULL;
 	struct msg_vars vars;
 	char today[11], *name = NULL, *rep_code = NULL, *masked = NULL, id_text[24];
 	char *contact = NULL;
 	const char *rule;
-	int64_t now = wall_ms(), id = 0, recent;
+	int64_t now = hc->now_ms, id = 0, recent;
 	int rc = 0, held = 0;
 	struct referral r;
 
 	cp = config_campaign(cf, o->campaign);
-	local_date(today);
-	if (store_customer_rep(hc->d->store, ev->channel, o->user_id, &rep_code) == 1)
+	local_date(hc->now_ms, today);
+	if (store_customer_rep(hc->store, ev->channel, o->user_id, &rep_code) == 1)
 		rep = config_rep(cf, rep_code);
 	chat_vars(hc, ev, &vars, &name);
 	if ((rule = broken_rule(hc, ev, o, cp, today, now)) != NULL) {
@@ -114,7 +114,7 @@ claim(struct handler_ctx *hc, const struct event *ev, const char *code,
 		    .branch = rep && rep->branch ? rep->branch->code : NULL, .reason = rule,
 		    .actor = "system" };
 
-		rc = store_ref_event(hc->d->store, &e);
+		rc = store_ref_event(hc->store, &e);
 		if (rc == 0)
 			rc = chat_reply_named(hc, ev, "claim_not_accepted", NOT_ACCEPTED_TEXT,
 			    &vars);
@@ -123,7 +123,7 @@ claim(struct handler_ctx *hc, const struct event *ev, const char *code,
 	/* Many claims on one code in a short time: real, perhaps, but an operator looks
 	 * first. Nothing is dropped. */
 	if (cp->velocity_claims > 0) {
-		recent = store_code_claims_since(hc->d->store, code, now - cp->velocity_within_ms);
+		recent = store_code_claims_since(hc->store, code, now - cp->velocity_within_ms);
 		held = recent < 0 || recent >= cp->velocity_claims;
 	}
 	memset(&r, 0, sizeof(r));
@@ -135,7 +135,7 @@ claim(struct handler_ctx *hc, const struct event *ev, const char *code,
 	r.rep_code = rep ? rep->code : NULL;
 	r.state = held ? REF_HELD : REF_CLAIMED;
 	r.claimed_at = now;
-	if ((rc = store_referral_put(hc->d->store, &r, &id)) != 1) {
+	if ((rc = store_referral_put(hc->store, &r, &id)) != 1) {
 		/* The friend was taken between the check and now: same as already referred. */
 		rc = rc == 0 ? chat_reply_named(hc, ev, "claim_not_accepted", NOT_ACCEPTED_TEXT,
 		    &vars) : -1;
@@ -149,7 +149,7 @@ claim(struct handler_ctx *hc, const struct event *ev, const char *code,
 		    .branch = rep && rep->branch ? rep->branch->code : NULL,
 		    .reason = held ? "velocity" : NULL, .actor = "friend" };
 
-		if ((rc = store_ref_event(hc->d->store, &e)) == -1)
+		if ((rc = store_ref_event(hc->store, &e)) == -1)
 			goto done;
 	}
 	if (held) {
@@ -159,7 +159,7 @@ claim(struct handler_ctx *hc, const struct event *ev, const char *code,
 	{
 		struct referral_row row;
 
-		if ((rc = store_referral_get(hc->d->store, id, &row)) != 1) {
+		if ((rc = store_referral_get(hc->store, id, &row)) != 1) {
 			rc = -1;
 			goto done;
 		}
@@ -172,9 +172,9 @@ claim(struct handler_ctx *hc, const struct event *ev, const char *code,
 	{
 		char *own = NULL;
 
-		if (rep != NULL && store_customer_rep(hc->d->store, ev->channel, ev->user_id,
+		if (rep != NULL && store_customer_rep(hc->store, ev->channel, ev->user_id,
 		    &own) == 0)
-			rc = store_customer_assign(hc->d->store, ev->channel, ev->user_id, rep->code,
+			rc = store_customer_assign(hc->store, ev->channel, ev->user_id, rep->code,
 			    "referral", now);
 		free(own);
 		if (rc == -1)
@@ -225,14 +225,14 @@ handle(struct handler_ctx *hc, const struct event *ev)
 		return HANDLER_NOT_MINE;
 	if ((n = refcode_find(ev->text, codes, CODES_MAX)) == 0)
 		return HANDLER_NOT_MINE;
-	wrong = store_wrong_codes_since(hc->d->store, ev->channel, ev->user_id,
-	    wall_ms() - 86400000LL);
+	wrong = store_wrong_codes_since(hc->store, ev->channel, ev->user_id,
+	    hc->now_ms - 86400000LL);
 	if (wrong >= WRONG_CODES_PER_DAY) {
 		struct ref_event e = { .type = "rejected", .channel = ev->channel,
 		    .code = codes[0], .referee_id = ev->user_id,
 		    .reason = "too_many_wrong_codes", .actor = "system" };
 
-		if (store_ref_event(hc->d->store, &e) == -1 ||
+		if (store_ref_event(hc->store, &e) == -1 ||
 		    chat_reply_text(hc, ev, NOT_ACCEPTED_TEXT) == -1) {
 			hc->error = "cannot answer a claim";
 			return HANDLER_FAILED;
@@ -241,7 +241,7 @@ handle(struct handler_ctx *hc, const struct event *ev)
 	}
 	for (size_t i = 0; i < n && res == HANDLER_NOT_MINE; i++) {
 		struct refcode_owner o;
-		int rc = store_refcode_lookup(hc->d->store, codes[i], &o);
+		int rc = store_refcode_lookup(hc->store, codes[i], &o);
 
 		if (rc == -1) {
 			hc->error = "cannot look the code up";
@@ -257,7 +257,7 @@ handle(struct handler_ctx *hc, const struct event *ev)
 		    .code = codes[0], .referee_id = ev->user_id, .reason = "unknown_code",
 		    .actor = "system" };
 
-		if (store_ref_event(hc->d->store, &e) == -1 ||
+		if (store_ref_event(hc->store, &e) == -1 ||
 		    chat_reply_text(hc, ev, UNKNOWN_CODE_TEXT) == -1) {
 			hc->error = "cannot answer an unknown code";
 			return HANDLER_FAILED;

@@ -22,7 +22,7 @@ referral_status(struct handler_ctx *hc, const struct event *ev)
 	static const char *const names[] = { "invites", "claims", "wins", "rewards" };
 	int rc;
 
-	if (store_referrer_stats(hc->d->store, ev->channel, ev->user_id, counts) == -1) {
+	if (store_referrer_stats(hc->store, ev->channel, ev->user_id, counts) == -1) {
 		hc->error = "cannot count the referrals";
 		return HANDLER_FAILED;
 	}
@@ -72,11 +72,11 @@ handle(struct handler_ctx *hc, const struct event *ev)
 
 	if (ev->platform != PLATFORM_LINE || strcmp(ev->type, "message") != 0 ||
 	    ev->text == NULL || ev->user_id == NULL || (ev->source_type != NULL &&
-	    strcmp(ev->source_type, "user") != 0) || (rep = rep_link(hc->d->cfg,
+	    strcmp(ev->source_type, "user") != 0) || (rep = rep_link(hc->cfg,
 	    ev->text)) == NULL)
 		return HANDLER_NOT_MINE;
-	if (store_customer_assign(hc->d->store, ev->channel, ev->user_id, rep->code,
-	    "rep_link", wall_ms()) == -1) {
+	if (store_customer_assign(hc->store, ev->channel, ev->user_id, rep->code,
+	    "rep_link", hc->now_ms) == -1) {
 		hc->error = "cannot assign the rep";
 		return HANDLER_FAILED;
 	}

@@ -18,19 +18,19 @@ void
 referral_rep_vars(struct handler_ctx *hc, const struct event *ev, struct msg_vars *vars,
     const struct config_rep **rep_out, char **owned)
 {
-	const struct config *cf = hc->d->cfg;
+	const struct config *cf = hc->cfg;
 	const struct config_rep *rep = NULL;
 	const char *contact = NULL;
 	char *code = NULL, *fetched = NULL;
 	int64_t fetched_at;
 
-	if (store_customer_rep(hc->d->store, ev->channel, ev->user_id, &code) == 1)
+	if (store_customer_rep(hc->store, ev->channel, ev->user_id, &code) == 1)
 		rep = config_rep(cf, code);
 	free(code);
 	if (rep != NULL && rep->contact_url != NULL)
 		contact = rep->contact_url;
 	else if (rep != NULL && rep->contact_auto &&
-	    store_rep_link_get(hc->d->store, rep->code, &fetched, &fetched_at) == 1)
+	    store_rep_link_get(hc->store, rep->code, &fetched, &fetched_at) == 1)
 		contact = fetched;	/* kept by rep_links.c */
 	if (contact == NULL && rep != NULL && rep->branch != NULL)
 		contact = rep->branch->contact_url;
@@ -46,7 +46,7 @@ referral_rep_vars(struct handler_ctx *hc, const struct event *ev, struct msg_var
 enum handler_result
 referral_invite(struct handler_ctx *hc, const struct event *ev)
 {
-	const struct config *cf = hc->d->cfg;
+	const struct config *cf = hc->cfg;
 	const struct config_campaign *cp;
 	const struct config_rep *rep;
 	struct msg_vars vars;
@@ -57,11 +57,11 @@ referral_invite(struct handler_ctx *hc, const struct event *ev)
 
 	if (ev->user_id == NULL)
 		return HANDLER_DONE;
-	local_date(today);
+	local_date(hc->now_ms, today);
 	if ((cp = config_campaign_on(cf, today)) == NULL)
 		return chat_reply_text(hc, ev, NO_CAMPAIGN_TEXT) == 0 ? HANDLER_DONE :
 		    HANDLER_FAILED;
-	if (store_refcode_issue(hc->d->store, ev->channel, ev->user_id, cp->id, wall_ms(),
+	if (store_refcode_issue(hc->store, ev->channel, ev->user_id, cp->id, hc->now_ms,
 	    code, &issued) == -1) {
 		hc->error = "cannot issue a referral code";
 		return HANDLER_FAILED;
@@ -75,7 +75,7 @@ referral_invite(struct handler_ctx *hc, const struct event *ev)
 		    .branch = rep && rep->branch ? rep->branch->code : NULL,
 		    .actor = "customer" };
 
-		if (store_ref_event(hc->d->store, &e) == -1) {
+		if (store_ref_event(hc->store, &e) == -1) {
 			hc->error = "cannot record the issued code";
 			goto done;
 		}

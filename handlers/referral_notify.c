@@ -11,7 +11,6 @@
 
 #include "handlers.h"
 
-#define CONTENT_TEXT_MAX	1000	/* LINE WORKS button_template contentText */
 
 static const struct {
 	const char	*label;
@@ -26,12 +25,12 @@ static const struct {
 
 /* The signature of a rep's button: the referral and the step, keyed by the salt. */
 void
-referral_button_sig(const struct daemon *d, int64_t id, enum ref_state to, char out[17])
+referral_button_sig(const unsigned char *salt, int64_t id, enum ref_state to, char out[17])
 {
 	char payload[64], hex[65];
 
 	snprintf(payload, sizeof(payload), "%lld:%s", (long long)id, ref_state_name(to));
-	sha256_hex(d->salt, sizeof(d->salt), payload, strlen(payload), hex);
+	sha256_hex(salt, SALT_LEN, payload, strlen(payload), hex);
 	memcpy(out, hex, 16);
 	out[16] = '\0';
 }
@@ -41,15 +40,14 @@ referral_notify_rep(struct handler_ctx *hc, const struct event *ev,
     const struct config_rep *rep, int64_t id, const char *referrer_id,
     const char *friend_name)
 {
-	const struct config *cf = hc->d->cfg;
+	const struct config *cf = hc->cfg;
 	const struct config_message *m = config_message(cf, "rep_notify");
 	struct msg_vars vars = { 0 };
 	struct profile p;
-	struct outbox_msg out;
-	char when[32], id_text[24], *text = NULL, *json;
-	time_t now = time(NULL);
+	char when[32], id_text[24], *text = NULL;
+	time_t now = (time_t)(hc->now_ms / 1000);
 	struct tm tm;
-	json_t *actions, *body;
+	json_t *actions;
 	int rc;
 
 	if (rep == NULL || rep->works_user_id == NULL || cf->referral.notify_bot == NULL) {
@@ -61,7 +59,7 @@ referral_notify_rep(struct handler_ctx *hc, const struct event *ev,
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
 	snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
 	memset(&p, 0, sizeof(p));
-	store_profile_get(hc->d->store, ev->channel, referrer_id, &p);
+	store_profile_get(hc->store, ev->channel, referrer_id, &p);
 	msg_vars_set(&vars, "referral_id", id_text);
 	msg_vars_set(&vars, "referrer_name", p.display_name ? p.display_name : "(名前未取得)");
 	msg_vars_set(&vars, "friend_name", friend_name ? friend_name : "(名前未取得)");
@@ -83,29 +81,17 @@ referral_notify_rep(struct handler_ctx *hc, const struct event *ev,
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		char sig[17], *cmd, *postback;
 
-		referral_button_sig(hc->d, id, steps[i].to, sig);
+		referral_button_sig(hc->salt, id, steps[i].to, sig);
 		cmd = xasprintf("%s #%lld", steps[i].label, (long long)id);
 		postback = xasprintf("ref=%lld&to=%s&sig=%s", (long long)id,
 		    ref_state_name(steps[i].to), sig);
-		json_array_append_new(actions, json_pack("{s:s,s:s,s:s,s:s}", "type", "message",
-		    "label", steps[i].label, "text", cmd, "postback", postback));
+		json_array_append_new(actions, outmsg_works_button(steps[i].label, cmd,
+		    postback));
 		free(cmd);
 		free(postback);
 	}
-	if (strlen(text) > CONTENT_TEXT_MAX)
-		text[CONTENT_TEXT_MAX] = '\0';	/* operators' text; ours is far shorter */
-	body = json_pack("{s:{s:s,s:s,s:o}}", "content", "type", "button_template",
-	    "contentText", text, "actions", actions);
-	json = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
+	rc = outmsg_works(hc->store, cf->referral.notify_bot, WORKS_TO_USER, rep->works_user_id,
+	    outmsg_works_buttons(text, actions));
 	free(text);
-	memset(&out, 0, sizeof(out));
-	out.platform = PLATFORM_WORKS;
-	out.channel = xstrdup(cf->referral.notify_bot);
-	out.kind = xstrdup("works_user");
-	out.target = xstrdup(rep->works_user_id);
-	out.body = json;
-	rc = outbox_put(hc->d->store, &out);
-	outbox_msg_clear(&out);
 	return rc;
 }

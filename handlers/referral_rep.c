@@ -69,13 +69,13 @@ move(struct handler_ctx *hc, const struct event *ev, const struct config_rep *re
 	char why[128], actor[48];
 	int rc;
 
-	if ((rc = store_referral_get(hc->d->store, id, &r)) != 1) {
+	if ((rc = store_referral_get(hc->store, id, &r)) != 1) {
 		if (rc == -1)
 			return HANDLER_FAILED;
 		return say(hc, ev, "紹介 #%lld は見つかりません。", (long long)id) == 0 ?
 		    HANDLER_DONE : HANDLER_FAILED;
 	}
-	if (!may_act(hc->d->cfg, rep, r.rep_code)) {
+	if (!may_act(hc->cfg, rep, r.rep_code)) {
 		log_notice("msg=\"rep may not act on a referral\" rep=%s referral_id=%lld "
 		    "owner=%s", rep->code, (long long)id, r.rep_code ? r.rep_code : "-");
 		rc = say(hc, ev, "紹介 #%lld は担当外のため変更できません。", (long long)id);
@@ -88,17 +88,17 @@ move(struct handler_ctx *hc, const struct event *ev, const struct config_rep *re
 		return rc == 0 ? HANDLER_DONE : HANDLER_FAILED;
 	}
 	snprintf(actor, sizeof(actor), "rep:%s", rep->code);
-	rc = store_referral_set_state(hc->d->store, id, r.state, to, wall_ms());
+	rc = store_referral_set_state(hc->store, id, r.state, to, hc->now_ms);
 	if (rc == 1) {
 		struct ref_event e = { .type = "state", .channel = r.channel,
 		    .campaign = r.campaign, .code = r.code, .referral_id = id,
 		    .referrer_id = r.referrer_id, .referee_id = r.referee_id,
 		    .rep_code = r.rep_code, .reason = ref_state_name(to), .actor = actor };
-		const struct config_rep *owner = r.rep_code ? config_rep(hc->d->cfg, r.rep_code) :
+		const struct config_rep *owner = r.rep_code ? config_rep(hc->cfg, r.rep_code) :
 		    NULL;
 
 		e.branch = owner && owner->branch ? owner->branch->code : NULL;
-		rc = store_ref_event(hc->d->store, &e);
+		rc = store_ref_event(hc->store, &e);
 		if (rc == 0)
 			rc = referral_reached(hc, &r, to);
 		if (rc == 0)
@@ -117,7 +117,7 @@ list_open(struct handler_ctx *hc, const struct event *ev, const struct config_re
 	char text[2000] = "";
 	int rc;
 
-	if (store_referrals_of_rep(hc->d->store, rep->code, LIST_MAX, &rows, &n) == -1)
+	if (store_referrals_of_rep(hc->store, rep->code, LIST_MAX, &rows, &n) == -1)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		char when[24];
@@ -142,7 +142,7 @@ list_open(struct handler_ctx *hc, const struct event *ev, const struct config_re
 static int
 stats(struct handler_ctx *hc, const struct event *ev, const struct config_rep *rep)
 {
-	time_t now = time(NULL);
+	time_t now = (time_t)(hc->now_ms / 1000);
 	struct tm tm;
 	int64_t counts[3];
 
@@ -150,7 +150,7 @@ stats(struct handler_ctx *hc, const struct event *ev, const struct config_rep *r
 	tm.tm_mday = 1;
 	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
 	tm.tm_isdst = -1;
-	if (store_rep_stats(hc->d->store, rep->code, (int64_t)mktime(&tm) * 1000, counts) == -1)
+	if (store_rep_stats(hc->store, rep->code, (int64_t)mktime(&tm) * 1000, counts) == -1)
 		return -1;
 	return say(hc, ev, "今月の実績: ご紹介 %lld件、成約 %lld件、失注 %lld件",
 	    (long long)counts[0], (long long)counts[1], (long long)counts[2]);
@@ -192,7 +192,7 @@ handle(struct handler_ctx *hc, const struct event *ev)
 	int rc = 1;
 
 	if (ev->platform != PLATFORM_WORKS || strcmp(ev->type, "message") != 0 ||
-	    ev->user_id == NULL || (rep = rep_of(hc->d->cfg, ev->user_id)) == NULL)
+	    ev->user_id == NULL || (rep = rep_of(hc->cfg, ev->user_id)) == NULL)
 		return HANDLER_NOT_MINE;
 	/* A notification's button: the payload must carry our signature for exactly this
 	 * referral and step. */
@@ -209,7 +209,7 @@ handle(struct handler_ctx *hc, const struct event *ev)
 		sigs = postback_get(&pb, "sig");
 		id = ids ? strtoll(ids, NULL, 10) : 0;
 		if (id <= 0 || tos == NULL || sigs == NULL || ref_state_parse(tos, &to) == -1 ||
-		    (referral_button_sig(hc->d, id, to, sig), strcmp(sig, sigs) != 0)) {
+		    (referral_button_sig(hc->salt, id, to, sig), strcmp(sig, sigs) != 0)) {
 			log_notice("msg=\"rep button with a bad signature\" rep=%s", rep->code);
 			postback_clear(&pb);
 			return say(hc, ev, "このボタンは使えません。") == 0 ? HANDLER_DONE :

@@ -10,9 +10,9 @@
 int
 referral_reached(struct handler_ctx *hc, const struct referral_row *r, enum ref_state to)
 {
-	const struct config *cf = hc->d->cfg;
+	const struct config *cf = hc->cfg;
 	const struct config_campaign *cp;
-	int64_t now = wall_ms();
+	int64_t now = hc->now_ms;
 	const struct {
 		const char			*side;
 		const struct config_reward_side	*cfg;
@@ -32,7 +32,7 @@ referral_reached(struct handler_ctx *hc, const struct referral_row *r, enum ref_
 
 		if (side->pool == NULL)
 			continue;
-		rc = store_reward_create(hc->d->store, r->id, sides[i].side, sides[i].user,
+		rc = store_reward_create(hc->store, r->id, sides[i].side, sides[i].user,
 		    r->campaign, side->pool, now, now + cp->hold_ms);
 		if (rc == -1)
 			return -1;
@@ -47,7 +47,7 @@ referral_reached(struct handler_ctx *hc, const struct referral_row *r, enum ref_
 			    .reason = reason, .actor = "system" };
 
 			snprintf(reason, sizeof(reason), "pending:%s", sides[i].side);
-			if (store_ref_event(hc->d->store, &e) == -1)
+			if (store_ref_event(hc->store, &e) == -1)
 				return -1;
 		}
 	}

@@ -1,6 +1,6 @@
 /* table.c: the handlers dispatch tries, in order; the first that does not answer
  * "not mine" decides what happens to an event. */
-#include "../daemon/shokaid.h"
+#include "handler.h"
 
 extern const struct handler handler_users;
 extern const struct handler handler_follow;

@@ -13,7 +13,7 @@ handle(struct handler_ctx *hc, const struct event *ev)
 	if (ev->platform != PLATFORM_LINE || ev->user_id == NULL ||
 	    strcmp(ev->type, "follow") == 0 || strcmp(ev->type, "unfollow") == 0)
 		return HANDLER_NOT_MINE;
-	if (store_user_seen(hc->d->store, ev->channel, ev->user_id, wall_ms()) == -1) {
+	if (store_user_seen(hc->store, ev->channel, ev->user_id, hc->now_ms) == -1) {
 		hc->error = "cannot record the user";
 		return HANDLER_FAILED;
 	}

@@ -67,6 +67,8 @@ int sig_verify_key(const struct sig_key *, const void *body, size_t bodylen,
 /* Writes the base64 HMAC-SHA256 of body (44 chars + NUL) into out. */
 void sig_sign(const char *key, size_t keylen, const void *body, size_t bodylen, char out[45]);
 /* Hex SHA-256 of prefix followed by data (prefix may be empty). */
+/* The database's secret salt (store.c makes it once): pseudonyms and hashes. */
+#define SALT_LEN	16
 void sha256_hex(const void *prefix, size_t prefixlen, const void *data, size_t len,
     char out[65]);
 
@@ -80,6 +82,8 @@ size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
  * so every caller makes progress (1 byte, cp U+FFFD: that byte was bad). */
 size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
 size_t utf8_encode(uint32_t cp, char out[4]);
+/* 1 when all n bytes of s are well-formed UTF-8. */
+int utf8_valid(const char *s, size_t n);
 /* Code points in n bytes of s, counting those above U+FFFF twice when utf16. */
 size_t utf8_count(const char *s, size_t n, int utf16);
 /* Length of UTF-8 text in UTF-16 code units, as LINE counts text. */
@@ -99,7 +103,7 @@ int64_t clock_ms(void);		/* monotonic */
 int64_t clock_us(void);		/* monotonic */
 int64_t wall_ms(void);
 /* Today, YYYY-MM-DD, in the config's time zone. */
-void local_date(char out[11]);
+void local_date(int64_t at_wall_ms, char out[11]);
 
 
 /* fault.c: named crash points for tests (built only with -DSHOKAI_FAULT_HOOKS). */

@@ -33,9 +33,9 @@ wall_ms(void)
 }
 
 void
-local_date(char out[11])
+local_date(int64_t at_wall_ms, char out[11])
 {
-	time_t now = time(NULL);
+	time_t now = (time_t)(at_wall_ms / 1000);
 	struct tm tm;
 
 	localtime_r(&now, &tm);

@@ -117,3 +117,18 @@ utf8_chars(const char *utf8)
 {
 	return utf8 == NULL ? 0 : utf8_count(utf8, strlen(utf8), 0);
 }
+
+int
+utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t at = 0, len;
+	uint32_t cp;
+
+	while (at < n) {
+		if ((len = utf8_decode(p + at, n - at, &cp)) == 0)
+			return 0;
+		at += len;
+	}
+	return 1;
+}

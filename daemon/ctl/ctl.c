@@ -94,56 +94,40 @@ static int
 send_cmd(const struct config *cf, const char *platform, const char *channel, const char *to,
     const char *text)
 {
-	struct outbox_msg m;
+	enum platform p = strcmp(platform, "line") == 0 ? PLATFORM_LINE : PLATFORM_WORKS;
 	struct store *s = NULL;
-	json_t *body = NULL;
-	char *json;
-	int rc = 1;
+	int rc;
 
-	memset(&m, 0, sizeof(m));
-	if (strcmp(platform, "line") == 0) {
-		if (config_line_channel(cf, channel) == NULL) {
-			fprintf(stderr, "shokaictl: send: no LINE channel '%s' in the config\n",
-			    channel);
-			return 1;
-		}
-		m.platform = PLATFORM_LINE;
-		m.kind = xstrdup("push");
-		body = json_pack("{s:s, s:[{s:s, s:s}]}", "to", to, "messages", "type", "text",
-		    "text", text);
-	} else if (strcmp(platform, "works") == 0) {
-		if (config_works_bot(cf, channel) == NULL) {
-			fprintf(stderr, "shokaictl: send: no LINE WORKS bot '%s' in the config\n",
-			    channel);
-			return 1;
-		}
-		m.platform = PLATFORM_WORKS;
-		m.kind = xstrdup("works_user");
-		body = json_pack("{s:{s:s, s:s}}", "content", "type", "text", "text", text);
-	} else
+	if (strcmp(platform, "line") != 0 && strcmp(platform, "works") != 0)
 		usage();
-	if (body == NULL) {
-		fprintf(stderr, "shokaictl: send: the text is not valid UTF-8\n");
-		outbox_msg_clear(&m);
+	if (p == PLATFORM_LINE && config_line_channel(cf, channel) == NULL) {
+		fprintf(stderr, "shokaictl: send: no LINE channel '%s' in the config\n", channel);
 		return 1;
 	}
-	json = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	m.channel = xstrdup(channel);
-	m.target = xstrdup(to);
-	m.body = xstrdup(json);
-	/* The same path handlers take: outbox_put gives the row its retry key. */
-	if ((s = open_store(cf)) != NULL && store_begin(s) == 0 &&
-	    outbox_put(s, &m) == 0 && store_commit(s) == 0) {
+	if (p == PLATFORM_WORKS && config_works_bot(cf, channel) == NULL) {
+		fprintf(stderr, "shokaictl: send: no LINE WORKS bot '%s' in the config\n",
+		    channel);
+		return 1;
+	}
+	if (utf8_valid(text, strlen(text)) == 0) {
+		fprintf(stderr, "shokaictl: send: the text is not valid UTF-8\n");
+		return 1;
+	}
+	if ((s = open_store(cf)) == NULL)
+		return 1;
+	/* The same path handlers take: the row gets its retry key there. */
+	if (store_begin(s) == 0 && (p == PLATFORM_LINE ?
+	    outmsg_line_push(s, channel, to, outmsg_line_text(text)) :
+	    outmsg_works(s, channel, WORKS_TO_USER, to, outmsg_works_text(text))) == 0 &&
+	    store_commit(s) == 0) {
 		printf("queued\n");
 		rc = 0;
-	} else if (s != NULL) {
+	} else {
 		fprintf(stderr, "shokaictl: send: %s\n", store_errmsg(s));
 		store_rollback(s);
+		rc = 1;
 	}
 	store_close(s);
-	outbox_msg_clear(&m);
-	free(json);
 	return rc;
 }
 

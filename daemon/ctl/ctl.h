@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "../shokaid.h"
+#include "../../handlers/handler.h"
 
 /* A completion callback's answer, for calls run to completion. */
 struct ctl_call {

@@ -92,11 +92,11 @@ referrals_cmd(struct config *cf, int argc, char **argv)
 
 /* An operator's move of one reward, checked by the reward state machine. */
 static int
-reward_move(const struct config *cf, struct store *s, int64_t id, enum reward_state to,
-    const char *note)
+operator_reward_move(const struct config *cf, struct store *s, int64_t id,
+    enum reward_state to, const char *note)
 {
 	struct reward_row w;
-	char why[128];
+	char why[WHY_MAX] = "";
 	int rc;
 
 	if ((rc = store_reward_get(s, id, &w)) != 1) {
@@ -104,19 +104,16 @@ reward_move(const struct config *cf, struct store *s, int64_t id, enum reward_st
 		    store_errmsg(s));
 		return 1;
 	}
-	if (reward_transition_check(w.state, to, ACTOR_OPERATOR, why, sizeof(why)) == -1) {
-		fprintf(stderr, "shokaictl: reward %lld: %s\n", (long long)id, why);
-		reward_row_clear(&w);
-		return 1;
+	{
+		struct handler_ctx hc = { .cfg = cf, .store = s, .now_ms = wall_ms() };
+
+		rc = store_begin(s) == 0 && reward_move(&hc, &w, to, ACTOR_OPERATOR, NULL, note,
+		    why, sizeof(why)) == 1 && store_commit(s) == 0 ? 0 : 1;
 	}
-	rc = store_begin(s) == 0 &&
-	    store_reward_set(s, id, w.state, to, NULL, note, wall_ms()) == 1 &&
-	    rewards_log(cf, s, &w, reward_state_name(to), "operator") == 0 &&
-	    store_commit(s) == 0 ? 0 : 1;
 	if (rc != 0) {
 		store_rollback(s);
 		fprintf(stderr, "shokaictl: reward %lld was not changed: %s\n", (long long)id,
-		    store_errmsg(s));
+		    why[0] ? why : store_errmsg(s));
 	} else
 		printf("reward %lld: %s (the daemon issues approved rewards within seconds)\n",
 		    (long long)id, reward_state_name(to));
@@ -145,9 +142,9 @@ rewards_cmd(struct config *cf, int argc, char **argv)
 
 		rc = store_print_query(s, stdout, PRINT_TABLE, list_sql, args, 1) == 0 ? 0 : 1;
 	} else if (strcmp(argv[0], "approve") == 0 && argc == 2)
-		rc = reward_move(cf, s, strtoll(argv[1], NULL, 10), REWARD_APPROVED, NULL);
+		rc = operator_reward_move(cf, s, strtoll(argv[1], NULL, 10), REWARD_APPROVED, NULL);
 	else if (strcmp(argv[0], "void") == 0 && (argc == 2 || argc == 3))
-		rc = reward_move(cf, s, strtoll(argv[1], NULL, 10), REWARD_VOIDED,
+		rc = operator_reward_move(cf, s, strtoll(argv[1], NULL, 10), REWARD_VOIDED,
 		    argc == 3 ? argv[2] : "voided by an operator");
 	else
 		rc = 2;

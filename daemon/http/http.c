@@ -1,7 +1,7 @@
 /* http.c: the evhttp server. Binds the listener, sets every limit explicitly (libevent
  * 2.1's defaults are unlimited), routes requests, checks webhook signatures before
- * anything parses the body, hands verified requests to ingest, and writes every
- * response and request log line. */
+ * anything parses the body and hands verified requests to ingest. Responses are written
+ * by http_reply.c. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,93 +24,14 @@
 
 #define LISTEN_BACKLOG 4096
 
-static const char *
-method_name(enum evhttp_cmd_type t)
-{
-	switch (t) {
-	case EVHTTP_REQ_GET: return "GET";
-	case EVHTTP_REQ_POST: return "POST";
-	case EVHTTP_REQ_HEAD: return "HEAD";
-	case EVHTTP_REQ_PUT: return "PUT";
-	case EVHTTP_REQ_DELETE: return "DELETE";
-	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-	case EVHTTP_REQ_TRACE: return "TRACE";
-	case EVHTTP_REQ_CONNECT: return "CONNECT";
-	case EVHTTP_REQ_PATCH: return "PATCH";
-	default: return "OTHER";
-	}
-}
-
-/* Request paths are attacker-chosen: log only a safe, short rendering. */
-static void
-safe_path(const char *path, char out[72])
-{
-	size_t i, o = 0;
-
-	for (i = 0; path != NULL && path[i] != '\0' && o < 64; i++) {
-		char ch = path[i];
-
-		out[o++] = ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '/' || ch == '-' || ch == '_' ||
-		    ch == '.') ? ch : '?';
-	}
-	if (path != NULL && path[i] != '\0')
-		out[o++] = '~';
-	out[o] = '\0';
-	if (o == 0)
-		strcpy(out, "-");
-}
-
-void
-http_log_request(struct evhttp_request *req, int code, const char *channel,
-    int64_t start_us, const char *extra)
-{
-	char path[72];
-	enum log_level level = code >= 500 ? LOG_WARN : LOG_INFO;
-
-	if (!log_enabled(level))
-		return;
-	safe_path(evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req)), path);
-	log_msg(level, "msg=request method=%s path=%s status=%d channel=%s latency_us=%lld%s%s",
-	    method_name(evhttp_request_get_command(req)), path, code,
-	    channel ? channel : "-", (long long)(clock_us() - start_us),
-	    extra ? " " : "", extra ? extra : "");
-}
-
-void
-http_reply(struct evhttp_request *req, int code, const char *json_body)
-{
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	struct evbuffer *buf = evhttp_request_get_output_buffer(req);
-	const char *reason;
-
-	evhttp_add_header(h, "Content-Type", "application/json");
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	if (json_body != NULL)
-		evbuffer_add(buf, json_body, strlen(json_body));
-	switch (code) {
-	case 200: reason = "OK"; break;
-	case 401: reason = "Unauthorized"; break;
-	case 404: reason = "Not Found"; break;
-	case 405: reason = "Method Not Allowed"; break;
-	case 413: reason = "Payload Too Large"; break;
-	case 503: reason = "Service Unavailable"; break;
-	default: reason = "Error"; break;
-	}
-	evhttp_send_reply(req, code, reason, NULL);
-}
-
-/* Every error response goes through here: a generic body that never echoes input. */
+/* Every error response of the routes: a generic body, the log line says why. */
 static void
 reply_error(struct evhttp_request *req, int code, const char *error, const char *channel,
     int64_t start_us, const char *why)
 {
-	char body[96], extra[160];
+	struct http_answer a = { .code = code, .channel = channel, .start_us = start_us };
 
-	snprintf(body, sizeof(body), "{\"error\":\"%s\"}", error);
-	snprintf(extra, sizeof(extra), "reason=\"%s\"", why ? why : error);
-	http_log_request(req, code, channel, start_us, extra);
-	http_reply(req, code, body);
+	http_reply_error(req, &a, error, why);
 }
 
 static void
@@ -156,16 +77,18 @@ static void
 sig_failed(struct daemon *d, struct evhttp_request *req, const char *channel,
     int64_t start_us, const char *why)
 {
+	struct http_answer a = { .code = 401, .channel = channel, .start_us = start_us };
 	unsigned long suppressed;
-	char extra[160];
+	char extra[WHY_MAX + 64];
 
 	d->stats.sig_failures++;
 	/* Forged traffic must not be able to flood the log: one line a second at most. */
-	if (log_ratelimit_ok(&d->rl_sig, &suppressed)) {
+	a.unlogged = !log_ratelimit_ok(&d->rl_sig, &suppressed);
+	if (!a.unlogged) {
 		snprintf(extra, sizeof(extra), "reason=\"%s\" suppressed=%lu", why, suppressed);
-		http_log_request(req, 401, channel, start_us, extra);
+		a.log_extra = extra;
 	}
-	http_reply(req, 401, "{\"error\":\"unauthorized\"}");
+	http_reply_error(req, &a, "unauthorized", why);
 }
 
 static void
@@ -275,8 +198,8 @@ handle_healthz(struct daemon *d, struct evhttp_request *req, int64_t start_us)
 	    (unsigned long long)d->stats.coupon_pool_empty,
 	    (unsigned long long)d->stats.reward_batches,
 	    (unsigned long long)d->stats.dispatch_fault_holds);
-	http_log_request(req, backlog < 0 ? 503 : 200, NULL, start_us, NULL);
-	http_reply(req, backlog < 0 ? 503 : 200, body);
+	http_reply_json(req, &(struct http_answer){ .code = backlog < 0 ? 503 : 200,
+	    .start_us = start_us }, body);
 }
 
 static void
@@ -310,7 +233,7 @@ route(struct evhttp_request *req, void *arg)
 		if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD)
 			wrong_method(req, "GET, HEAD", start_us);
 		else
-			invite_link_handle(d, req, path + 3, start_us);
+			http_invite_handle(d, req, path + 3, start_us);
 	} else
 		reply_error(req, 404, "not found", NULL, start_us, NULL);
 }

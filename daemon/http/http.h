@@ -3,6 +3,8 @@
 #ifndef SHOKAI_HTTP_H
 #define SHOKAI_HTTP_H
 
+#include <stdbool.h>
+
 #include "../base/base.h"
 #include "../model/model.h"
 
@@ -20,21 +22,37 @@ int webhook_works_parse(const char *bot, const char *bot_id, const char *body, s
     struct event_list *out, char why[WHY_MAX]);
 
 
-/* http.c: the evhttp server, its routes and every error response. */
+/* http.c: the evhttp server and its routes. */
 int http_start(struct daemon *, char **err);
 void http_apply_config(struct daemon *);
 void http_stop_accepting(struct daemon *);
 void http_free(struct daemon *);
-void http_reply(struct evhttp_request *, int code, const char *json_body);
-void http_log_request(struct evhttp_request *, int code, const char *channel,
-    int64_t start_us, const char *extra);
+
+/* http_reply.c: the one writer of responses and request log lines. Each function sends
+ * the response (headers, status, body) and writes the request's log line. */
+struct http_answer {
+	int		 code;
+	const char	*channel;	/* the channel or bot the request was for, or NULL */
+	int64_t		 start_us;	/* when the request was routed (clock_us) */
+	const char	*log_extra;	/* more key=value pairs for the log line, or NULL */
+	bool		 unlogged;	/* the caller rate-limits this line and skips it */
+};
+void http_reply_json(struct evhttp_request *, const struct http_answer *, const char *json);
+/* A generic body {"error": error} that never echoes input; the log line says why
+ * (or error when why is NULL) unless log_extra is set. */
+void http_reply_error(struct evhttp_request *, const struct http_answer *,
+    const char *error, const char *why);
+/* The page's HTML is already in the request's output buffer. */
+void http_reply_page(struct evhttp_request *, const struct http_answer *);
+void http_reply_redirect(struct evhttp_request *, const struct http_answer *,
+    const char *location);
 
 
-/* invite_link.c: GET /r/{code}. */
+/* http_invite.c: GET /r/{code}, the HTTP side (referral_click.c decides). */
 struct invite_links;
 struct invite_links *invite_links_new(void);
 void invite_links_free(struct invite_links *);
-void invite_link_handle(struct daemon *, struct evhttp_request *, const char *code,
+void http_invite_handle(struct daemon *, struct evhttp_request *, const char *code,
     int64_t start_us);
 
 /* http_guard.c: connection cap, whole-request deadline, EMFILE back-off: the limits

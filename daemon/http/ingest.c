@@ -115,11 +115,12 @@ store_item(struct daemon *d, struct ingest_item *it)
 static void
 answer(struct daemon *d, struct ingest_item *it, int ok)
 {
+	struct http_answer a = { .code = 200, .channel = it->channel, .start_us = it->start_us };
 	char extra[WHY_MAX + 64];
 
 	if (!ok) {
-		http_log_request(it->req, 503, it->channel, it->start_us, "reason=\"database\"");
-		http_reply(it->req, 503, "{\"error\":\"temporarily unavailable\"}");
+		a.code = 503;
+		http_reply_error(it->req, &a, "temporarily unavailable", "database");
 		return;
 	}
 	if (it->quarantine_reason != NULL) {
@@ -133,8 +134,8 @@ answer(struct daemon *d, struct ingest_item *it, int ok)
 		d->stats.events_duplicate += (uint64_t)(it->events.n - (size_t)it->inserted);
 		snprintf(extra, sizeof(extra), "events=%zu stored=%d", it->events.n, it->inserted);
 	}
-	http_log_request(it->req, 200, it->channel, it->start_us, extra);
-	http_reply(it->req, 200, "{}");
+	a.log_extra = extra;
+	http_reply_json(it->req, &a, "{}");
 }
 
 static void

@@ -1,5 +1,5 @@
 /* outbound.h: everything that talks to LINE and LINE WORKS: the outbox sender, the
- * platform clients, outbound HTTP (curl), profiles, reps' links and the rewards tick. */
+ * platform clients, outbound HTTP (curl), profiles and reps' links. */
 #ifndef SHOKAI_OUTBOUND_H
 #define SHOKAI_OUTBOUND_H
 
@@ -10,17 +10,6 @@
 struct daemon;
 struct event_base;
 struct json_t;
-
-/* rewards.c: approves and issues rewards on a timer. */
-struct rewards;
-struct rewards *rewards_new(struct daemon *);
-void rewards_free(struct rewards *);
-/* Gives an approved reward a coupon and sends it, inside the caller's transaction:
- * 1 issued, 0 not (*empty: the pool is empty), -1 on error. */
-int rewards_issue(struct daemon *, const struct reward_row *, int *empty);
-/* A `reward` event ("approved:referrer", ...) under the referral's rep and branch. */
-int rewards_log(const struct config *, struct store *, const struct reward_row *,
-    const char *what, const char *actor);
 
 /* rep_links.c: reps' LINE WORKS contact links, fetched and kept. */
 struct rep_links;
@@ -75,7 +64,7 @@ struct send_result {
 	char		 error[WHY_MAX];	/* the platform's message or the transport's */
 };
 typedef void (*send_done_cb)(const struct send_result *, void *arg);
-/* Fills res for what both platforms treat alike (no answer: retry; 2xx: sent) and
+/* send_result.c: fills res for what both platforms treat alike (no answer: retry; 2xx: sent) and
  * returns 1; returns 0 when the platform's own rules must decide. */
 int send_result_common(struct send_result *, const struct http_response *,
     int64_t start_us);
@@ -84,14 +73,6 @@ struct outbox *outbox_new(struct daemon *);
 void outbox_free(struct outbox *);
 void outbox_kick(struct outbox *);
 size_t outbox_inflight(const struct outbox *);
-void outbox_uuid4(char out[37]);
-/* Adds a row inside the caller's transaction (fills retry_key if NULL); the caller
- * commits, then kicks the daemon's outbox. A row whose dedupe_key exists already is not
- * added again. */
-int outbox_put(struct store *, struct outbox_msg *);
-/* Queues a LINE push of messages (a JSON array, taken) to one user, group or room. */
-int outbox_push_line(struct store *, const char *channel, const char *to,
-    struct json_t *messages);
 
 /* line_api.c / works_api.c: one outbox row to one platform request, and the answer
  * back to a send_result. done runs exactly once, from the loop. */

@@ -10,10 +10,10 @@
 #include <string.h>
 
 #include <event2/event.h>
-#include <jansson.h>
 #include <openssl/rand.h>
 
 #include "../shokaid.h"
+#include "outmsg.h"
 
 #define SCAN_INTERVAL_MS	250
 /* Requests started per loop turn: starting 64 at once would hold the loop for a few
@@ -149,37 +149,6 @@ backoff_ms(int attempts)
 	return (int64_t)(ms * (0.8 + 0.4 * (r / 4294967295.0)));
 }
 
-/* A reply token LINE refused: push the same messages to the user instead, unless an
- * earlier try may already have been delivered (then a push would say it twice). */
-static int
-reply_to_push(struct outbox_msg *m)
-{
-	json_t *body, *push;
-	char *text;
-
-	if (m->fallback_to == NULL || m->ambiguous)
-		return -1;
-	if ((body = json_loads(m->body, 0, NULL)) == NULL)
-		return -1;
-	push = json_pack("{s:s, s:O}", "to", m->fallback_to, "messages",
-	    json_object_get(body, "messages"));
-	json_decref(body);
-	if (push == NULL)
-		return -1;
-	text = json_dumps(push, JSON_COMPACT);
-	json_decref(push);
-	if (text == NULL)
-		return -1;
-	free(m->body);
-	m->body = xstrdup(text);
-	free(text);
-	free(m->kind);
-	m->kind = xstrdup("push");
-	free(m->target);
-	m->target = xstrdup(m->fallback_to);
-	return 0;
-}
-
 static void
 queue_result(struct outbox *ob, struct outbox_msg *msg, const char *state, int64_t next,
     int status, const char *error)
@@ -242,8 +211,10 @@ on_sent(const struct send_result *res, void *arg)
 		ob->sent++;
 		break;
 	case SEND_REPLY_TOKEN_REFUSED:
+		/* Push the same messages instead, unless an earlier try may already have
+		 * been delivered (then a push would say it twice). */
 		if (line_api_fallback_enabled(ob->d, m->channel) &&
-		    reply_to_push(m) == 0) {
+		    !m->ambiguous && outmsg_reply_to_push(m) == 0) {
 			state = "pending";
 			snprintf(error, sizeof(error), "reply token refused; pushing instead");
 			break;
@@ -423,76 +394,4 @@ size_t
 outbox_inflight(const struct outbox *ob)
 {
 	return ob->ninflight[0] + ob->ninflight[1];
-}
-
-int
-send_result_common(struct send_result *res, const struct http_response *r, int64_t start_us)
-{
-	memset(res, 0, sizeof(*res));
-	res->status = r->status;
-	res->latency_us = clock_us() - start_us;
-	if (r->status == 0) {
-		res->outcome = SEND_RETRY;
-		res->ambiguous = r->ambiguous;
-		snprintf(res->error, sizeof(res->error), "%s", r->error ? r->error : "no answer");
-		return 1;
-	}
-	if (r->status >= 200 && r->status < 300) {
-		res->outcome = SEND_OK;
-		return 1;
-	}
-	return 0;
-}
-
-/* A version 4 UUID, the form LINE wants in X-Line-Retry-Key. */
-void
-outbox_uuid4(char out[37])
-{
-	unsigned char b[16];
-
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		fatalx("%s: no randomness", __func__);
-	b[6] = (b[6] & 0x0f) | 0x40;
-	b[8] = (b[8] & 0x3f) | 0x80;
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8],
-	    b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-}
-
-int
-outbox_put(struct store *s, struct outbox_msg *m)
-{
-	char key[37];
-	int inserted = 0;
-
-	if (m->retry_key == NULL) {
-		outbox_uuid4(key);
-		m->retry_key = xstrdup(key);
-	}
-	if (store_outbox_put(s, m, &inserted) == -1)
-		return -1;
-	if (!inserted && m->dedupe_key != NULL)
-		log_info("msg=\"outbound message already queued\" dedupe_key=%s", m->dedupe_key);
-	return 0;
-}
-
-/* A LINE push of messages (a JSON array; taken) to a user, group or room: what every
- * message to someone who did not just write goes through. */
-int
-outbox_push_line(struct store *s, const char *channel, const char *to, json_t *messages)
-{
-	struct outbox_msg m;
-	json_t *body = json_pack("{s:s,s:o}", "to", to, "messages", messages);
-	int rc;
-
-	memset(&m, 0, sizeof(m));
-	m.platform = PLATFORM_LINE;
-	m.channel = xstrdup(channel);
-	m.kind = xstrdup("push");
-	m.target = xstrdup(to);
-	m.body = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	rc = outbox_put(s, &m);
-	outbox_msg_clear(&m);
-	return rc;
 }

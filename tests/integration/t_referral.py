@@ -3,6 +3,7 @@ forwards (their name, their rep, the rep's contact, their code and link), one st
 per customer and campaign, and every step in referral_events."""
 import datetime
 import json
+import signal
 import time
 import urllib.parse
 
@@ -22,6 +23,19 @@ messages:
         text: 紹介メッセージを送る
         actions:
           - {{ type: uri, label: 友だちに送る, uri: "{{share_url}}" }}
+  claim_text: "紹介コード {{code}} で問い合わせます"
+  invite_page_unknown:
+    - text: ご紹介リンクが見つかりません
+    - text: このリンクは正しくないようです。
+  invite_page_over:
+    - text: このご紹介キャンペーンは終了しました
+    - text: ご紹介リンクの有効期限が切れています。
+  invite_page_busy:
+    - text: しばらくお待ちください
+    - text: 少し時間をおいてからもう一度お試しください。
+  invite_page_error:
+    - text: ただいま混み合っています
+    - text: 少し時間をおいてからもう一度お試しください。
 postbacks:
   refer: referral.invite
 branches:
@@ -599,6 +613,46 @@ def test_rep_contact_auto_is_fetched_from_line_works():
             setup_referrer(sim, d)
             text = urllib.parse.unquote(replies(sim)[0][1]["template"]["actions"][0]["uri"])
             expect(f"▼担当者 {url} " in text, text)
+
+
+def test_rep_links_stay_with_their_rep_across_a_reload_that_reorders_reps():
+    """A reload while a link is being fetched must not file it under another rep."""
+    r1 = ('  - { code: R001, name: 高橋 美咲, branch: shinjuku, contact_url: auto,'
+          ' lineworks_user_id: takahashi@example.co.jp }\n')
+    r2 = ('  - { code: R002, name: 鈴木 一郎, branch: shinjuku, contact_url: auto,'
+          ' lineworks_user_id: suzuki@example.co.jp }\n')
+    with Sim() as sim:
+        d = claim_daemon(sim)
+        cfg = open(d.config_path).read()
+        start = cfg.index("  - { code: R001")
+        end = cfg.index("\n", start) + 1
+        d.write_config(cfg[:start] + r1 + r2 + cfg[end:])
+        # R001's answer is slow: the reload lands while it is out.
+        sim.fault(path="/v1.0/users/takahashi", mode="sleep", ms=700, count=1)
+        with d:
+            wait_until(lambda: sim.requests("/v1.0/users/takahashi"), 10,
+                       "R001's link asked for")
+            d.write_config(cfg[:start] + r2 + r1 + cfg[end:])
+            d.signal(signal.SIGHUP)
+            wait_until(lambda: len(d.query("SELECT rep_code FROM rep_links")) == 2, 15,
+                       "both reps' links fetched")
+            links = dict(d.query("SELECT rep_code, url FROM rep_links"))
+            asked = [r["path"] for r in sim.requests("/v1.0/users/")]
+            expect(sorted(asked) == ["/v1.0/users/suzuki%40example.co.jp/link-url",
+                                     "/v1.0/users/takahashi%40example.co.jp/link-url"],
+                   asked)
+            expect(links["R001"] != links["R002"], links)
+            # The simulator's link is stable per user: ask again, as the daemon did.
+            d.write_config(cfg[:start] + r1 + cfg[end:])
+        with Sim() as sim2:
+            d2 = claim_daemon(sim2)
+            d2.write_config(open(d2.config_path).read().replace(
+                'contact_url: "https://works.do/R0a1b2c",', 'contact_url: auto,'))
+            with d2:
+                wait_until(lambda: d2.query("SELECT url FROM rep_links"), 10,
+                           "R001's link fetched alone")
+                expect(d2.query("SELECT url FROM rep_links")[0][0] == links["R001"],
+                       (links, d2.query("SELECT url FROM rep_links")))
 
 
 def test_claims_after_the_campaign_and_after_a_block_are_rejected():

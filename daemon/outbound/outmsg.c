@@ -1,0 +1,182 @@
+/* outmsg.c: every outbox row kind and every JSON key of the platforms' request bodies
+ * (see outmsg.h). A row is only written here; outbox.c sends it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/rand.h>
+
+#include "outmsg.h"
+
+/* LINE WORKS counts contentText in characters. */
+#define WORKS_CONTENT_TEXT_MAX	1000
+
+void
+outmsg_uuid4(char out[37])
+{
+	unsigned char b[16];
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		fatalx("%s: no randomness", __func__);
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8],
+	    b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+/* Writes the row with body (taken) and a fresh retry key; m's strings are freed. A body
+ * jansson could not build (text that is not UTF-8) is refused here, once for all. */
+static int
+put(struct store *s, struct outbox_msg *m, json_t *body)
+{
+	char key[37];
+	int inserted = 0, rc = -1;
+
+	if (body == NULL) {
+		log_warnx("msg=\"outbound message not built\" kind=%s channel=%s "
+		    "detail=\"text is not valid UTF-8\"", m->kind, m->channel);
+		goto out;
+	}
+	if ((m->body = json_dumps(body, JSON_COMPACT)) == NULL)
+		goto out;
+	outmsg_uuid4(key);
+	m->retry_key = xstrdup(key);
+	if (store_outbox_put(s, m, &inserted) == -1)
+		goto out;
+	rc = 0;
+out:
+	json_decref(body);
+	outbox_msg_clear(m);
+	return rc;
+}
+
+static void
+row(struct outbox_msg *m, enum platform platform, const char *channel, const char *kind,
+    const char *target)
+{
+	memset(m, 0, sizeof(*m));
+	m->platform = platform;
+	m->channel = xstrdup(channel);
+	m->kind = xstrdup(kind);
+	m->target = xstrdup(target);
+}
+
+int
+outmsg_line_reply(struct store *s, const char *channel, const char *reply_token,
+    const char *fallback_to, json_t *messages)
+{
+	struct outbox_msg m;
+
+	row(&m, PLATFORM_LINE, channel, "reply", fallback_to);
+	m.fallback_to = xstrdup(fallback_to);
+	return put(s, &m, json_pack("{s:s,s:o}", "replyToken", reply_token, "messages",
+	    messages));
+}
+
+int
+outmsg_line_push(struct store *s, const char *channel, const char *to, json_t *messages)
+{
+	struct outbox_msg m;
+
+	row(&m, PLATFORM_LINE, channel, "push", to);
+	return put(s, &m, json_pack("{s:s,s:o}", "to", to, "messages", messages));
+}
+
+int
+outmsg_line_richmenu_link(struct store *s, const char *channel, const char *user_id,
+    const char *line_menu_id)
+{
+	struct outbox_msg m;
+	char key[37];
+	int inserted = 0, rc;
+
+	/* The body is LINE's menu id as is: the request itself has none. */
+	row(&m, PLATFORM_LINE, channel, "richmenu_link", user_id);
+	m.body = xstrdup(line_menu_id);
+	outmsg_uuid4(key);
+	m.retry_key = xstrdup(key);
+	rc = store_outbox_put(s, &m, &inserted);
+	outbox_msg_clear(&m);
+	return rc;
+}
+
+int
+outmsg_works(struct store *s, const char *bot, enum works_to to, const char *target,
+    json_t *content)
+{
+	struct outbox_msg m;
+
+	row(&m, PLATFORM_WORKS, bot, to == WORKS_TO_CHANNEL ? "works_channel" : "works_user",
+	    target);
+	return put(s, &m, json_pack("{s:o}", "content", content));
+}
+
+json_t *
+outmsg_line_text(const char *text)
+{
+	return json_pack("[{s:s,s:s}]", "type", "text", "text", text);
+}
+
+json_t *
+outmsg_works_text(const char *text)
+{
+	return json_pack("{s:s,s:s}", "type", "text", "text", text);
+}
+
+json_t *
+outmsg_works_buttons(const char *text, json_t *actions)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t len = strlen(text), at = 0, chars = 0;
+	uint32_t cp;
+	char *cut;
+	json_t *content;
+
+	/* Operators' text may be longer than the platform takes: cut whole characters. */
+	while (at < len && chars < WORKS_CONTENT_TEXT_MAX) {
+		at += utf8_next(p + at, len - at, &cp);
+		chars++;
+	}
+	cut = xasprintf("%.*s", (int)at, text);
+	content = json_pack("{s:s,s:s,s:o}", "type", "button_template", "contentText", cut,
+	    "actions", actions);
+	free(cut);
+	return content;
+}
+
+json_t *
+outmsg_works_button(const char *label, const char *text, const char *postback)
+{
+	return json_pack("{s:s,s:s,s:s,s:s}", "type", "message", "label", label, "text", text,
+	    "postback", postback);
+}
+
+int
+outmsg_reply_to_push(struct outbox_msg *m)
+{
+	json_t *body, *push;
+	char *text;
+
+	if (m->fallback_to == NULL)
+		return -1;
+	if ((body = json_loads(m->body, 0, NULL)) == NULL)
+		return -1;
+	push = json_pack("{s:s, s:O}", "to", m->fallback_to, "messages",
+	    json_object_get(body, "messages"));
+	json_decref(body);
+	if (push == NULL)
+		return -1;
+	text = json_dumps(push, JSON_COMPACT);
+	json_decref(push);
+	if (text == NULL)
+		return -1;
+	free(m->body);
+	m->body = xstrdup(text);
+	free(text);
+	free(m->kind);
+	m->kind = xstrdup("push");
+	free(m->target);
+	m->target = xstrdup(m->fallback_to);
+	return 0;
+}

@@ -1,0 +1,104 @@
+/* reward_tick.c: moves rewards along on their own, once a second: each due reward goes
+ * to handlers/reward_issue.c (approve, take a coupon, issue, queue the thanks) inside one
+ * transaction per batch. An empty pool leaves the reward approved, nothing lost, and
+ * raises an alert (a log line a minute per pool and the coupon_pool_empty counter). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "shokaid.h"
+#include "../handlers/handler.h"
+
+#define TICK_MS		1000
+#define BATCH		64
+#define ALERT_EVERY_MS	60000
+
+struct rewards {
+	struct daemon	*d;
+	struct event	*ev_tick;
+	int64_t		 last_alert_ms;
+};
+
+static void tick_cb(evutil_socket_t, short, void *);
+
+struct rewards *
+rewards_new(struct daemon *d)
+{
+	struct rewards *rw = xcalloc(1, sizeof(*rw));
+	struct timeval tv = { 0, TICK_MS * 1000 };
+
+	rw->d = d;
+	rw->ev_tick = event_new(d->base, -1, EV_PERSIST, tick_cb, rw);
+	event_priority_set(rw->ev_tick, PRIO_BACKGROUND);
+	evtimer_add(rw->ev_tick, &tv);
+	return rw;
+}
+
+void
+rewards_free(struct rewards *rw)
+{
+	if (rw == NULL)
+		return;
+	event_free(rw->ev_tick);
+	free(rw);
+}
+
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rewards *rw = arg;
+	struct daemon *d = rw->d;
+	struct reward_row *rows = NULL;
+	size_t n = 0;
+	int64_t now = wall_ms();
+	int ok = 1, sent = 0;
+	const char *empty_pool = NULL;
+
+	(void)fd;
+	(void)what;
+	if (d->draining || store_rewards_work(d->store, now, BATCH, &rows, &n) == -1 || n == 0)
+		goto done;
+	if (store_begin(d->store) == -1)
+		goto done;
+	for (size_t i = 0; ok && i < n; i++) {
+		struct handler_ctx hc = { .cfg = d->cfg, .store = d->store, .salt = d->salt,
+		    .now_ms = now };
+
+		switch (reward_advance(&hc, &rows[i])) {
+		case REWARD_STEP_ISSUED:
+			sent++;
+			break;
+		case REWARD_STEP_POOL_EMPTY:
+			d->stats.coupon_pool_empty++;
+			empty_pool = rows[i].pool;
+			break;
+		case REWARD_STEP_FAILED:
+			ok = 0;
+			log_warnx("msg=\"reward not moved\" reward_id=%lld detail=\"%s\"",
+			    (long long)rows[i].id, hc.error ? hc.error : "-");
+			break;
+		case REWARD_STEP_NONE:
+			break;
+		}
+	}
+	if (!ok || store_commit(d->store) == -1) {
+		store_rollback(d->store);
+		d->stats.db_errors++;
+		log_warnx("msg=\"rewards could not be moved; retrying\"");
+		goto done;
+	}
+	d->stats.reward_batches++;
+	if (empty_pool != NULL && now - rw->last_alert_ms >= ALERT_EVERY_MS) {
+		rw->last_alert_ms = now;
+		log_warnx("msg=\"coupon pool empty: rewards wait approved\" pool=%s "
+		    "hint=\"shokaictl import coupons %s FILE.csv\"", empty_pool, empty_pool);
+	}
+	if (sent > 0)
+		outbox_kick(d->outbox);
+done:
+	for (size_t i = 0; i < n; i++)
+		reward_row_clear(&rows[i]);
+	free(rows);
+}

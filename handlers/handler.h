@@ -1,0 +1,65 @@
+/* handler.h: the handler interface, what dispatch.c sees of handlers/. A handler gets
+ * one stored event and a narrow context: the config snapshot, the store (inside the
+ * event's transaction), the database's salt and the time. It cannot reach the network,
+ * the HTTP server or the daemon: what it sends, it writes to the outbox (outmsg.h), and
+ * a unit test drives it with a fixed clock. */
+#ifndef SHOKAI_HANDLER_H
+#define SHOKAI_HANDLER_H
+
+#include "../daemon/base/base.h"
+#include "../daemon/model/model.h"
+#include "../daemon/config/config.h"
+#include "../daemon/store/store.h"
+#include "../daemon/outbound/outmsg.h"
+
+enum handler_result { HANDLER_DONE, HANDLER_NOT_MINE, HANDLER_FAILED };
+
+struct handler_ctx {
+	const struct config	*cfg;		/* the snapshot current when the event ran */
+	struct store		*store;		/* inside the event's transaction */
+	const unsigned char	*salt;		/* 16 bytes: the database's secret */
+	int64_t			 now_ms;	/* wall clock: what "now" is for this event */
+	const char		*error;		/* set with HANDLER_FAILED: why */
+};
+
+struct handler {
+	const char	*name;
+	enum handler_result (*handle)(struct handler_ctx *, const struct event *);
+};
+
+/* table.c: the handlers dispatch tries, in order. */
+extern const struct handler *const handler_table[];
+
+/* referral_click.c: the one behaviour on the request path, for GET /r/{code}
+ * (http_invite.c). Runs inside the caller's transaction; CLICK_GO fills out. */
+enum click_result {
+	CLICK_GO,		/* redirect to out->url (hc->error: the click was
+				 * not recorded, roll back) */
+	CLICK_UNKNOWN,		/* no such code */
+	CLICK_OVER,		/* the campaign (or its channel) is over */
+	CLICK_ERROR,		/* the code could not be looked up: hc->error */
+};
+struct click_answer {
+	char		*url;		/* owned by the caller */
+	const char	*channel;	/* the snapshot's: valid while hc->cfg is */
+};
+enum click_result referral_click(struct handler_ctx *, const char *code,
+    const char *client_hash, struct click_answer *out);
+
+/* reward_issue.c: a reward's moves, each asked of the state machine first. */
+/* One move by actor (ACTOR_*), with the event that reports count: 1 moved, 0 the row
+ * changed meanwhile, -1 refused or a store error (why says which). */
+int reward_move(struct handler_ctx *, const struct reward_row *, enum reward_state to,
+    unsigned actor, const char *coupon, const char *note, char *why, size_t whylen);
+/* What the rewards tick does with one due reward, inside its transaction. */
+enum reward_step {
+	REWARD_STEP_NONE,	/* waits: an operator approves, or it moved meanwhile */
+	REWARD_STEP_ISSUED,	/* a coupon was taken and the thanks queued */
+	REWARD_STEP_POOL_EMPTY,	/* approved, waiting for coupons */
+	REWARD_STEP_FAILED,	/* a store error: hc->error; roll back */
+};
+enum reward_step reward_advance(struct handler_ctx *, struct reward_row *);
+int reward_log(const struct config *, struct store *, const struct reward_row *,
+    const char *what, const char *actor);
+
+#endif

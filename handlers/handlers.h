@@ -37,7 +37,7 @@ enum handler_result referral_invite(struct handler_ctx *, const struct event *);
 void referral_rep_vars(struct handler_ctx *, const struct event *, struct msg_vars *,
     const struct config_rep **rep, char **owned);
 
-/* referral_customer.c: the referral.status postback flow. */
+/* referral_status.c: the referral.status postback flow. */
 enum handler_result referral_status(struct handler_ctx *, const struct event *);
 
 /* referral_notify.c */

@@ -1,4 +1,4 @@
-/* ctl.h: what shokaictl's files share (ctl.c, ctl_richmenu.c). */
+/* ctl.h: what shokaictl's files share. */
 #ifndef CTL_H
 #define CTL_H
 
@@ -15,8 +15,9 @@ struct ctl_call {
 	char	*error;
 };
 
+/* ctl.c */
 struct store *open_store(const struct config *);
-/* A small daemon context of shokaictl's own: a loop and an HTTP client. */
+/* ctl_net.c: a small daemon context of shokaictl's own: a loop and an HTTP client. */
 void net_open(struct daemon *, struct config *);
 void net_wait(struct daemon *, const int *done);
 void net_close(struct daemon *);
@@ -26,6 +27,7 @@ int ctl_line_call(struct daemon *, const char *channel, enum line_host, const ch
 
 /* ctl_richmenu.c */
 int richmenu_deploy_cmd(struct config *, int argc, char **argv);
+int richmenu_list_cmd(struct config *, const char *channel);
 int works_menu_deploy(struct config *, const char *bot);
 
 /* ctl_referral.c: 2 for a usage error. */

@@ -343,3 +343,78 @@ works_menu_deploy(struct config *cf, const char *only)
 	net_close(&d);
 	return rc;
 }
+
+/* Beside what is live: each menu of the config, and whether LINE has it as it is now. */
+static void
+richmenu_compare(const struct config *cf, const json_t *menus)
+{
+	if (cf->n_richmenus > 0)
+		printf("%-12s %s\n", "CONFIG MENU", "ON LINE");
+	for (size_t i = 0; i < cf->n_richmenus; i++) {
+		const struct config_richmenu *rm = &cf->richmenus[i];
+		char *name = xasprintf("shokai:%s:%s", rm->id, rm->hash), *prefix =
+		    xasprintf("shokai:%s:", rm->id);
+		const char *state = "not deployed";
+		json_t *m;
+		size_t k;
+
+		json_array_foreach(json_object_get(menus, "richmenus"), k, m) {
+			const char *n = json_string_value(json_object_get(m, "name"));
+
+			if (n != NULL && strcmp(n, name) == 0)
+				state = json_string_value(json_object_get(m, "richMenuId"));
+			else if (n != NULL && strncmp(n, prefix, strlen(prefix)) == 0 &&
+			    strcmp(state, "not deployed") == 0)
+				state = "changed since the last deploy";
+		}
+		printf("%-12s %s\n", rm->id, state);
+		free(name);
+		free(prefix);
+	}
+}
+
+int
+richmenu_list_cmd(struct config *cf, const char *channel)
+{
+	struct daemon d;
+	json_t *menus = NULL, *aliases = NULL, *deflt = NULL, *m;
+	size_t i;
+	int rc = 1;
+
+	if (config_line_channel(cf, channel) == NULL) {
+		fprintf(stderr, "shokaictl: no LINE channel '%s' in the config\n", channel);
+		return 1;
+	}
+	net_open(&d, cf);
+	if (ctl_line_call(&d, channel, LINE_HOST_API, "GET", "/v2/bot/richmenu/list", NULL, NULL, 0,
+	    &menus) == 0 &&
+	    ctl_line_call(&d, channel, LINE_HOST_API, "GET", "/v2/bot/richmenu/alias/list", NULL,
+	    NULL, 0, &aliases) == 0 &&
+	    ctl_line_call(&d, channel, LINE_HOST_API, "GET", "/v2/bot/user/all/richmenu", NULL,
+	    NULL, 0, &deflt) == 0) {
+		const char *def = json_string_value(json_object_get(deflt, "richMenuId"));
+
+		printf("%-44s %-8s %-20s %s\n", "RICH MENU", "DEFAULT", "CHAT BAR", "NAME");
+		json_array_foreach(json_object_get(menus, "richmenus"), i, m) {
+			const char *id = json_string_value(json_object_get(m, "richMenuId"));
+
+			printf("%-44s %-8s %-20s %s\n", id ? id : "?",
+			    def && id && strcmp(def, id) == 0 ? "yes" : "",
+			    json_string_value(json_object_get(m, "chatBarText")) ?
+			    json_string_value(json_object_get(m, "chatBarText")) : "",
+			    json_string_value(json_object_get(m, "name")) ?
+			    json_string_value(json_object_get(m, "name")) : "");
+		}
+		json_array_foreach(json_object_get(aliases, "aliases"), i, m)
+			printf("alias %s -> %s\n",
+			    json_string_value(json_object_get(m, "richMenuAliasId")),
+			    json_string_value(json_object_get(m, "richMenuId")));
+		richmenu_compare(cf, menus);
+		rc = 0;
+	}
+	json_decref(menus);
+	json_decref(aliases);
+	json_decref(deflt);
+	net_close(&d);
+	return rc;
+}

@@ -1,43 +1,13 @@
-/* referral_customer.c: what a customer does besides inviting. "My referrals" (the
- * referral.status postback) answers with their counts: invites, friends who came, wins,
- * rewards; friends are never named. And a customer who sends a rep's code through the
- * link the rep shared (https://line.me/R/oaMessage/@account/?担当者コード%20R001) is
- * tied to that rep. */
+/* rep_assign.c: a customer who sends a rep's code through the link the rep shared
+ * (https://line.me/R/oaMessage/@account/?担当者コード%20R001) is tied to that rep. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "handlers.h"
 
 /* The words before a rep's code in the rep's shared link, as customers send them. */
 static const char *const rep_link_words[] = { "担当者コード", "担当者", "担当", "rep", NULL };
-
-enum handler_result
-referral_status(struct handler_ctx *hc, const struct event *ev)
-{
-	struct msg_vars vars;
-	int64_t counts[4];
-	char text[4][24], *name = NULL, *plain;
-	static const char *const names[] = { "invites", "claims", "wins", "rewards" };
-	int rc;
-
-	if (store_referrer_stats(hc->store, ev->channel, ev->user_id, counts) == -1) {
-		hc->error = "cannot count the referrals";
-		return HANDLER_FAILED;
-	}
-	chat_vars(hc, ev, &vars, &name);
-	for (int i = 0; i < 4; i++) {
-		snprintf(text[i], sizeof(text[i]), "%lld", (long long)counts[i]);
-		msg_vars_set(&vars, names[i], text[i]);
-	}
-	plain = xasprintf("ご紹介の状況\n紹介コードの発行: %s回\nご登録いただいたお友だち: %s人\n"
-	    "ご成約: %s件\nお届けした特典: %s件", text[0], text[1], text[2], text[3]);
-	rc = chat_reply_named(hc, ev, "referral_status", plain, &vars);
-	free(plain);
-	free(name);
-	return rc == 0 ? HANDLER_DONE : HANDLER_FAILED;
-}
 
 /* "担当者コード R001": the rep's code after one of the words, and nothing else. */
 static const struct config_rep *

@@ -192,7 +192,7 @@ run(struct daemon *d)
 	struct timeval flush_tv = { 0, FLUSH_INTERVAL_MS * 1000 };
 	struct timeval slice = { 0, BACKGROUND_SLICE_US };
 	struct event_config *ec;
-	char *err = NULL;
+	char *err = NULL, why[WHY_MAX];
 	int lock_fd = -1, rc = 1;
 
 	if (lock_instance(d->cfg->sqlite_path, &lock_fd) == -1)
@@ -229,9 +229,8 @@ run(struct daemon *d)
 	d->invite_links = invite_links_new();
 	d->rewards = rewards_new(d);
 	d->rep_links = rep_links_new(d);
-	if (http_start(d, &err) == -1) {
-		log_errorx("msg=\"cannot listen\" detail=\"%s\"", err);
-		free(err);
+	if (http_start(d, why, sizeof(why)) == -1) {
+		log_errorx("msg=\"cannot listen\" detail=\"%s\"", why);
 		goto done;
 	}
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {

@@ -14,7 +14,8 @@
 
 /* The two platforms; everything above the edges is platform-blind but for this. */
 enum platform { PLATFORM_LINE, PLATFORM_WORKS };
-/* The size of every reason buffer (`char *why, size_t whylen` or `char why[WHY_MAX]`). */
+/* Every function that can say what went wrong takes `char *why, size_t whylen` (a
+ * buffer of the caller's, usually WHY_MAX bytes) and fills it when it fails. */
 #define WHY_MAX 256
 
 /* xmalloc.c: allocation that dies on failure, so callers never check. */
@@ -55,15 +56,15 @@ int log_ratelimit_ok(struct log_ratelimit *, unsigned long *suppressed);
 /* sig.c: webhook signatures. */
 #define SIG_MAC_LEN 32
 /* Verifies a base64 HMAC-SHA256 header value over body with key, in constant time.
- * Returns 0 when it matches, -1 otherwise with *why set to a static reason. */
+ * Returns 0 when it matches, -1 otherwise with why saying what was wrong. */
 int sig_verify(const char *key, size_t keylen, const void *body, size_t bodylen,
-    const char *header_b64, const char **why);
+    const char *header_b64, char *why, size_t whylen);
 /* The same with a key prepared once (sig_key_new), as channels do. */
 struct sig_key;
 struct sig_key *sig_key_new(const char *key, size_t keylen);
 void sig_key_free(struct sig_key *);
 int sig_verify_key(const struct sig_key *, const void *body, size_t bodylen,
-    const char *header_b64, const char **why);
+    const char *header_b64, char *why, size_t whylen);
 /* Writes the base64 HMAC-SHA256 of body (44 chars + NUL) into out. */
 void sig_sign(const char *key, size_t keylen, const void *body, size_t bodylen, char out[45]);
 /* Hex SHA-256 of prefix followed by data (prefix may be empty). */

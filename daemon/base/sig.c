@@ -145,28 +145,38 @@ header_mac(const char *header_b64, unsigned char got[SIG_MAC_LEN], const char **
 	return decode_mac(header_b64, got, why);
 }
 
+/* The reasons above are static; the caller gets a copy in its own buffer. */
+static int
+refused(const char *reason, char *why, size_t whylen)
+{
+	snprintf(why, whylen, "%s", reason);
+	return -1;
+}
+
 int
 sig_verify(const char *key, size_t keylen, const void *body, size_t bodylen,
-    const char *header_b64, const char **why)
+    const char *header_b64, char *why, size_t whylen)
 {
 	unsigned char want[SIG_MAC_LEN], got[SIG_MAC_LEN];
+	const char *reason = NULL;
 
-	if (header_mac(header_b64, got, why) == -1)
-		return -1;
+	if (header_mac(header_b64, got, &reason) == -1)
+		return refused(reason, why, whylen);
 	hmac_sha256(key, keylen, body, bodylen, want);
-	return compare(want, got, why);
+	return compare(want, got, &reason) == -1 ? refused(reason, why, whylen) : 0;
 }
 
 int
 sig_verify_key(const struct sig_key *k, const void *body, size_t bodylen,
-    const char *header_b64, const char **why)
+    const char *header_b64, char *why, size_t whylen)
 {
 	unsigned char want[SIG_MAC_LEN], got[SIG_MAC_LEN];
+	const char *reason = NULL;
 
-	if (header_mac(header_b64, got, why) == -1)
-		return -1;
+	if (header_mac(header_b64, got, &reason) == -1)
+		return refused(reason, why, whylen);
 	keyed_mac(k, body, bodylen, want);
-	return compare(want, got, why);
+	return compare(want, got, &reason) == -1 ? refused(reason, why, whylen) : 0;
 }
 
 void

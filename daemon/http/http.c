@@ -96,8 +96,8 @@ handle_line(struct daemon *d, struct evhttp_request *req, const char *id, int64_
 {
 	const struct config_line_channel *ch = config_line_channel(d->cfg, id);
 	struct event_list events = { 0 };
-	const char *sig, *body, *why = NULL;
-	char reason[WHY_MAX];
+	const char *sig, *body;
+	char why[WHY_MAX];
 	size_t len;
 
 	if (ch == NULL) {
@@ -109,13 +109,14 @@ handle_line(struct daemon *d, struct evhttp_request *req, const char *id, int64_
 		sig_failed(d, req, ch->id, start_us, "X-Line-Signature header sent twice");
 		return;
 	}
-	if (sig_verify_key(ch->secret_key, body, len, sig, &why) == -1) {
+	if (sig_verify_key(ch->secret_key, body, len, sig, why, sizeof(why)) == -1) {
 		sig_failed(d, req, ch->id, start_us, why);
 		return;
 	}
 	d->stats.json_parse_calls++;
-	if (webhook_line_parse(ch->id, body, len, ch->bot_user_id, &events, reason) == -1) {
-		ingest_add(d->ingest, req, PLATFORM_LINE, ch->id, body, len, NULL, reason,
+	if (webhook_line_parse(ch->id, body, len, ch->bot_user_id, &events, why,
+	    sizeof(why)) == -1) {
+		ingest_add(d->ingest, req, PLATFORM_LINE, ch->id, body, len, NULL, why,
 		    start_us);
 		return;
 	}
@@ -127,8 +128,8 @@ handle_works(struct daemon *d, struct evhttp_request *req, const char *id, int64
 {
 	const struct config_works_bot *bot = config_works_bot(d->cfg, id);
 	struct event_list events = { 0 };
-	const char *sig, *bot_hdr, *body, *why = NULL;
-	char reason[WHY_MAX];
+	const char *sig, *bot_hdr, *body;
+	char why[WHY_MAX];
 	size_t len;
 
 	if (bot == NULL) {
@@ -149,13 +150,14 @@ handle_works(struct daemon *d, struct evhttp_request *req, const char *id, int64
 		sig_failed(d, req, bot->id, start_us, "X-WORKS-Signature header sent twice");
 		return;
 	}
-	if (sig_verify_key(bot->secret_key, body, len, sig, &why) == -1) {
+	if (sig_verify_key(bot->secret_key, body, len, sig, why, sizeof(why)) == -1) {
 		sig_failed(d, req, bot->id, start_us, why);
 		return;
 	}
 	d->stats.json_parse_calls++;
-	if (webhook_works_parse(bot->id, bot->bot_id, body, len, &events, reason) == -1) {
-		ingest_add(d->ingest, req, PLATFORM_WORKS, bot->id, body, len, NULL, reason,
+	if (webhook_works_parse(bot->id, bot->bot_id, body, len, &events, why,
+	    sizeof(why)) == -1) {
+		ingest_add(d->ingest, req, PLATFORM_WORKS, bot->id, body, len, NULL, why,
 		    start_us);
 		return;
 	}
@@ -241,7 +243,7 @@ route(struct evhttp_request *req, void *arg)
 /* We open the socket ourselves: evhttp's own bind uses a backlog of 128, too small for
  * a burst of webhook connections. */
 static int
-open_listener(const char *host, int port, char **err)
+open_listener(const char *host, int port, char *why, size_t whylen)
 {
 	struct addrinfo hints, *res = NULL;
 	char portstr[16];
@@ -253,14 +255,14 @@ open_listener(const char *host, int port, char **err)
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	snprintf(portstr, sizeof(portstr), "%d", port);
 	if ((rc = getaddrinfo(host, portstr, &hints, &res)) != 0) {
-		*err = xasprintf("server.listen %s:%d: %s", host, port, gai_strerror(rc));
+		snprintf(why, whylen, "server.listen %s:%d: %s", host, port, gai_strerror(rc));
 		return -1;
 	}
 	fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
 	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 || listen(fd, LISTEN_BACKLOG) == -1) {
-		*err = xasprintf("server.listen %s:%d: %s", host, port, strerror(errno));
+		snprintf(why, whylen, "server.listen %s:%d: %s", host, port, strerror(errno));
 		if (fd != -1)
 			close(fd);
 		fd = -1;
@@ -296,12 +298,12 @@ http_apply_config(struct daemon *d)
 }
 
 int
-http_start(struct daemon *d, char **err)
+http_start(struct daemon *d, char *why, size_t whylen)
 {
 	struct evhttp_bound_socket *bound;
 	int fd;
 
-	if ((fd = open_listener(d->cfg->listen_host, d->cfg->listen_port, err)) == -1)
+	if ((fd = open_listener(d->cfg->listen_host, d->cfg->listen_port, why, whylen)) == -1)
 		return -1;
 	if ((d->http = evhttp_new(d->base)) == NULL)
 		fatalx("%s: evhttp_new failed", __func__);
@@ -311,7 +313,7 @@ http_start(struct daemon *d, char **err)
 	    EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(d->http, route, d);
 	if ((bound = evhttp_accept_socket_with_handle(d->http, fd)) == NULL) {
-		*err = xasprintf("server.listen: cannot accept on the socket");
+		snprintf(why, whylen, "server.listen: cannot accept on the socket");
 		close(fd);
 		return -1;
 	}

@@ -17,13 +17,13 @@ struct evconnlistener;
  * fill out, or -1 with why saying what was wrong (the body then goes to quarantine).
  * An empty list is a verification request. */
 int webhook_line_parse(const char *channel, const char *body, size_t len,
-    const char *expect_destination, struct event_list *out, char why[WHY_MAX]);
+    const char *expect_destination, struct event_list *out, char *why, size_t whylen);
 int webhook_works_parse(const char *bot, const char *bot_id, const char *body, size_t len,
-    struct event_list *out, char why[WHY_MAX]);
+    struct event_list *out, char *why, size_t whylen);
 
 
 /* http.c: the evhttp server and its routes. */
-int http_start(struct daemon *, char **err);
+int http_start(struct daemon *, char *why, size_t whylen);
 void http_apply_config(struct daemon *);
 void http_stop_accepting(struct daemon *);
 void http_free(struct daemon *);

@@ -64,7 +64,7 @@ parse_event(json_t *je, struct event *ev)
 
 int
 webhook_line_parse(const char *channel, const char *body, size_t len,
-    const char *expect_destination, struct event_list *out, char why[WHY_MAX])
+    const char *expect_destination, struct event_list *out, char *why, size_t whylen)
 {
 	json_error_t jerr;
 	json_t *root, *events, *je;
@@ -75,27 +75,27 @@ webhook_line_parse(const char *channel, const char *body, size_t len,
 
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
-		snprintf(why, WHY_MAX, "body is not valid JSON: %s (line %d, column %d)",
+		snprintf(why, whylen, "body is not valid JSON: %s (line %d, column %d)",
 		    jerr.text, jerr.line, jerr.column);
 		return -1;
 	}
 	if (!json_is_object(root)) {
-		snprintf(why, WHY_MAX, "body is not a JSON object");
+		snprintf(why, whylen, "body is not a JSON object");
 		goto done;
 	}
 	events = json_object_get(root, "events");
 	if (!json_is_array(events)) {
-		snprintf(why, WHY_MAX, "body has no events array");
+		snprintf(why, whylen, "body has no events array");
 		goto done;
 	}
 	dest = json_string_value(json_object_get(root, "destination"));
 	if (expect_destination != NULL && (dest == NULL || strcmp(dest, expect_destination))) {
-		snprintf(why, WHY_MAX, "destination is not this channel's bot user id");
+		snprintf(why, whylen, "destination is not this channel's bot user id");
 		goto done;
 	}
 	json_array_foreach(events, i, je) {
 		if (!json_is_object(je) || !json_is_string(json_object_get(je, "type"))) {
-			snprintf(why, WHY_MAX, "events[%zu] is not an object with a string type", i);
+			snprintf(why, whylen, "events[%zu] is not an object with a string type", i);
 			goto done;
 		}
 	}

@@ -46,7 +46,7 @@ parse_issued_time(const char *s)
 
 int
 webhook_works_parse(const char *bot, const char *bot_id, const char *body, size_t len,
-    struct event_list *out, char why[WHY_MAX])
+    struct event_list *out, char *why, size_t whylen)
 {
 	json_error_t jerr;
 	json_t *root, *source, *content;
@@ -56,12 +56,12 @@ webhook_works_parse(const char *bot, const char *bot_id, const char *body, size_
 
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
-		snprintf(why, WHY_MAX, "body is not valid JSON: %s (line %d, column %d)",
+		snprintf(why, whylen, "body is not valid JSON: %s (line %d, column %d)",
 		    jerr.text, jerr.line, jerr.column);
 		return -1;
 	}
 	if (!json_is_object(root) || !json_is_string(json_object_get(root, "type"))) {
-		snprintf(why, WHY_MAX, "body is not a JSON object with a string type");
+		snprintf(why, whylen, "body is not a JSON object with a string type");
 		json_decref(root);
 		return -1;
 	}

@@ -16,24 +16,24 @@
 static int
 verify(const char *key, const char *body, const char *sig)
 {
-	const char *why = NULL;
+	char why[WHY_MAX] = "";
 
-	return sig_verify(key, strlen(key), body, strlen(body), sig, &why);
+	return sig_verify(key, strlen(key), body, strlen(body), sig, why, sizeof(why));
 }
 
 static void
 test_known_vectors(void **state)
 {
 	struct sig_key *k = sig_key_new("SECRET", 6);
-	const char *why = NULL;
+	char why[WHY_MAX] = "";
 
 	(void)state;
 	/* The prepared-key path the daemon uses, reused across calls. */
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(sig_verify_key(k, "{}", 2,
-		    "3q8QXTAGaey18yL8FWTqdVlbMr6hcuNvM4tefa0o9nA=", &why), 0);
+		    "3q8QXTAGaey18yL8FWTqdVlbMr6hcuNvM4tefa0o9nA=", why, sizeof(why)), 0);
 	assert_int_equal(sig_verify_key(k, "{ }", 3,
-	    "3q8QXTAGaey18yL8FWTqdVlbMr6hcuNvM4tefa0o9nA=", &why), -1);
+	    "3q8QXTAGaey18yL8FWTqdVlbMr6hcuNvM4tefa0o9nA=", why, sizeof(why)), -1);
 	assert_string_equal(why, "signature does not match the body");
 	sig_key_free(k);
 	assert_int_equal(verify("SECRET", "{}", "3q8QXTAGaey18yL8FWTqdVlbMr6hcuNvM4tefa0o9nA="), 0);
@@ -67,7 +67,7 @@ test_sdk_fixture_vectors(void **state)
 		char *file = strtok(line, "\t"), *secret = strtok(NULL, "\t");
 		char *sig = strtok(NULL, "\t");
 		char *body;
-		const char *why = NULL;
+		char why[WHY_MAX] = "";
 		size_t len = 0;
 
 		if (file == NULL || file[0] == '#' || secret == NULL || sig == NULL)
@@ -76,7 +76,7 @@ test_sdk_fixture_vectors(void **state)
 		    shared, file);
 		body = test_read_file(path, &len);
 		assert_non_null(body);
-		if (sig_verify(secret, strlen(secret), body, len, sig, &why) != 0)
+		if (sig_verify(secret, strlen(secret), body, len, sig, why, sizeof(why)) != 0)
 			fail_msg("vector %s: %s", file, why);
 		free(body);
 		n++;
@@ -127,7 +127,7 @@ test_sign_roundtrip(void **state)
 	srand(7);
 	for (int i = 0; i < 200; i++) {
 		size_t klen = 1 + (size_t)(rand() % 30), blen = (size_t)(rand() % 199);
-		const char *why = NULL;
+		char why[WHY_MAX] = "";
 
 		for (size_t j = 0; j < klen; j++)
 			key[j] = (char)('a' + rand() % 26);
@@ -135,9 +135,9 @@ test_sign_roundtrip(void **state)
 			body[j] = (char)(rand() % 256);
 		sig_sign(key, klen, body, blen, sig);
 		assert_int_equal(strlen(sig), 44);
-		assert_int_equal(sig_verify(key, klen, body, blen, sig, &why), 0);
+		assert_int_equal(sig_verify(key, klen, body, blen, sig, why, sizeof(why)), 0);
 		key[0] ^= 1;
-		assert_int_equal(sig_verify(key, klen, body, blen, sig, &why), -1);
+		assert_int_equal(sig_verify(key, klen, body, blen, sig, why, sizeof(why)), -1);
 	}
 }
 

@@ -21,7 +21,7 @@ parse_line(const char *body, struct event_list *out)
 	char why[WHY_MAX];
 
 	memset(out, 0, sizeof(*out));
-	return webhook_line_parse("main", body, strlen(body), NULL, out, why);
+	return webhook_line_parse("main", body, strlen(body), NULL, out, why, sizeof(why));
 }
 
 
@@ -173,7 +173,7 @@ test_quarantined_bodies(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct event_list l = { 0 };
 
-		if (webhook_line_parse("main", bad[i], strlen(bad[i]), NULL, &l, why) != -1)
+		if (webhook_line_parse("main", bad[i], strlen(bad[i]), NULL, &l, why, sizeof(why)) != -1)
 			fail_msg("body %zu was accepted: %s", i, bad[i]);
 		assert_int_equal(l.n, 0);
 		assert_true(strlen(why) > 0);
@@ -188,9 +188,9 @@ test_destination_check(void **state)
 	const char *body = "{\"destination\":\"Uaaaa\",\"events\":[]}";
 
 	(void)state;
-	assert_int_equal(webhook_line_parse("main", body, strlen(body), "Ubbbb", &l, why), -1);
+	assert_int_equal(webhook_line_parse("main", body, strlen(body), "Ubbbb", &l, why, sizeof(why)), -1);
 	assert_string_equal(why, "destination is not this channel's bot user id");
-	assert_int_equal(webhook_line_parse("main", body, strlen(body), "Uaaaa", &l, why), 0);
+	assert_int_equal(webhook_line_parse("main", body, strlen(body), "Uaaaa", &l, why, sizeof(why)), 0);
 }
 
 static void
@@ -207,7 +207,7 @@ test_deep_nesting(void **state)
 	for (size_t i = 0; i < depth; i++)
 		body[n++] = ']';
 	n += (size_t)sprintf(body + n, "}]}");
-	assert_int_equal(webhook_line_parse("main", body, n, NULL, &l, why), -1);
+	assert_int_equal(webhook_line_parse("main", body, n, NULL, &l, why, sizeof(why)), -1);
 	free(body);
 }
 
@@ -217,7 +217,7 @@ parse_works(const char *body, struct event_list *out)
 	char why[WHY_MAX];
 
 	memset(out, 0, sizeof(*out));
-	return webhook_works_parse("sales", "2000001", body, strlen(body), out, why);
+	return webhook_works_parse("sales", "2000001", body, strlen(body), out, why, sizeof(why));
 }
 
 static void

@@ -46,6 +46,36 @@ struct click_answer {
 enum click_result referral_click(struct handler_ctx *, const char *code,
     const char *client_hash, struct click_answer *out);
 
+/* referral_rules.c: the claim rules, one table that the claim handler, the store and
+ * the report read. Rules with a check are tried in table order against a found code. */
+enum claim_reason {
+	CLAIM_CAMPAIGN_CLOSED,
+	CLAIM_SELF_REFERRAL,
+	CLAIM_ALREADY_REFERRED,
+	CLAIM_MUTUAL_REFERRAL,
+	CLAIM_RE_ADDED_AFTER_BLOCK,
+	CLAIM_EXISTING_FRIEND,
+	CLAIM_REFERRER_CAP,
+	CLAIM_UNKNOWN_CODE,
+	CLAIM_TOO_MANY_WRONG_CODES,
+	CLAIM_REASON_COUNT
+};
+struct claim_facts {
+	const struct event		*ev;		/* the friend's message */
+	const struct refcode_owner	*owner;		/* the code's referrer */
+	const struct config_campaign	*campaign;	/* NULL: no longer configured */
+};
+struct claim_rule {
+	const char	*reason;	/* referral_events.reason of the rejection */
+	const char	*report_column;	/* rules may share a column */
+	/* 1 when the claim breaks the rule; NULL for rules decided elsewhere. */
+	int		(*check)(struct handler_ctx *, const struct claim_facts *);
+	int		 wrong_code;	/* counts toward the sender's wrong codes a day */
+};
+extern const struct claim_rule claim_rules[CLAIM_REASON_COUNT];
+/* The first rule the claim breaks, or NULL. */
+const struct claim_rule *claim_broken_rule(struct handler_ctx *, const struct claim_facts *);
+
 /* reward_issue.c: a reward's moves, each asked of the state machine first. */
 /* One move by actor (ACTOR_*), with the event that reports count: 1 moved, 0 the row
  * changed meanwhile, -1 refused or a store error (why says which). */

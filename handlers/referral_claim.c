@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
@@ -41,52 +40,6 @@ mask_name(const char *name)
 	return xasprintf("%.*s*", (int)first, name);
 }
 
-/* Start of the current cap period (local day, week from Monday, or month), unix ms. */
-static int64_t
-period_start(enum campaign_period per, time_t now)
-{
-	struct tm tm;
-
-	localtime_r(&now, &tm);
-	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-	if (per == PERIOD_WEEK)
-		tm.tm_mday -= (tm.tm_wday + 6) % 7;
-	else if (per == PERIOD_MONTH)
-		tm.tm_mday = 1;
-	tm.tm_isdst = -1;
-	return (int64_t)mktime(&tm) * 1000;
-}
-
-/* The first rule the claim breaks, or NULL. */
-static const char *
-broken_rule(struct handler_ctx *hc, const struct event *ev, const struct refcode_owner *o,
-    const struct config_campaign *cp, const char *today, int64_t now)
-{
-	struct user_record u;
-	int64_t id, n;
-
-	if (cp == NULL || !config_campaign_running(cp, today))
-		return "campaign_closed";
-	if (strcmp(o->user_id, ev->user_id) == 0)
-		return "self_referral";
-	if (store_referral_of_referee(hc->store, ev->channel, ev->user_id, &id) != 0)
-		return "already_referred";
-	if (store_referral_pair(hc->store, ev->channel, ev->user_id, o->user_id, &id) != 0)
-		return "mutual_referral";
-	if (store_user_get(hc->store, ev->channel, ev->user_id, &u) == 1 &&
-	    u.first_seen_at < o->issued_at) {
-		if (u.unfollowed_at != 0)
-			return "re_added_after_block";
-		if (cp->exclude_existing_friends)
-			return "existing_friend";
-	}
-	if (cp->max_claims > 0 && ((n = store_referrals_since(hc->store, ev->channel,
-	    o->user_id, period_start(cp->max_claims_per, (time_t)(now / 1000)))) < 0 ||
-	    n >= cp->max_claims))
-		return "referrer_cap";
-	return NULL;
-}
-
 static enum handler_result
 claim(struct handler_ctx *hc, const struct event *ev, const char *code,
     struct refcode_owner *o)
@@ -95,23 +48,24 @@ claim(struct handler_ctx *hc, const struct event *ev, const char *code,
 	const struct config_campaign *cp;
 	const struct config_rep *rep = NULL;
 	struct msg_vars vars;
-	char today[11], *name = NULL, *rep_code = NULL, *masked = NULL, id_text[24];
+	char *name = NULL, *rep_code = NULL, *masked = NULL, id_text[24];
 	char *contact = NULL;
-	const char *rule;
+	const struct claim_rule *rule;
 	int64_t now = hc->now_ms, id = 0, recent;
 	int rc = 0, held = 0;
 	struct referral r;
 
 	cp = config_campaign(cf, o->campaign);
-	local_date(hc->now_ms, today);
 	if (store_customer_rep(hc->store, ev->channel, o->user_id, &rep_code) == 1)
 		rep = config_rep(cf, rep_code);
 	chat_vars(hc, ev, &vars, &name);
-	if ((rule = broken_rule(hc, ev, o, cp, today, now)) != NULL) {
+	if ((rule = claim_broken_rule(hc, &(struct claim_facts){ .ev = ev, .owner = o,
+	    .campaign = cp })) != NULL) {
 		struct ref_event e = { .type = "rejected", .channel = ev->channel,
 		    .campaign = o->campaign, .code = code, .referrer_id = o->user_id,
 		    .referee_id = ev->user_id, .rep_code = rep ? rep->code : NULL,
-		    .branch = rep && rep->branch ? rep->branch->code : NULL, .reason = rule,
+		    .branch = rep && rep->branch ? rep->branch->code : NULL,
+		    .reason = rule->reason,
 		    .actor = "system" };
 
 		rc = store_ref_event(hc->store, &e);
@@ -230,7 +184,8 @@ handle(struct handler_ctx *hc, const struct event *ev)
 	if (wrong >= WRONG_CODES_PER_DAY) {
 		struct ref_event e = { .type = "rejected", .channel = ev->channel,
 		    .code = codes[0], .referee_id = ev->user_id,
-		    .reason = "too_many_wrong_codes", .actor = "system" };
+		    .reason = claim_rules[CLAIM_TOO_MANY_WRONG_CODES].reason,
+		    .actor = "system" };
 
 		if (store_ref_event(hc->store, &e) == -1 ||
 		    chat_reply_text(hc, ev, NOT_ACCEPTED_TEXT) == -1) {
@@ -254,8 +209,8 @@ handle(struct handler_ctx *hc, const struct event *ev)
 	if (res == HANDLER_NOT_MINE) {
 		/* Well-formed but unknown: a code from another account, or made up. */
 		struct ref_event e = { .type = "rejected", .channel = ev->channel,
-		    .code = codes[0], .referee_id = ev->user_id, .reason = "unknown_code",
-		    .actor = "system" };
+		    .code = codes[0], .referee_id = ev->user_id,
+		    .reason = claim_rules[CLAIM_UNKNOWN_CODE].reason, .actor = "system" };
 
 		if (store_ref_event(hc->store, &e) == -1 ||
 		    chat_reply_text(hc, ev, UNKNOWN_CODE_TEXT) == -1) {

@@ -257,22 +257,40 @@ import_cmd(struct config *cf, int argc, char **argv)
 	return rc;
 }
 
+static int
+parse_by(const char *s, enum report_by *by)
+{
+	if (strcmp(s, "branch") == 0)
+		*by = REPORT_BY_BRANCH;
+	else if (strcmp(s, "rep") == 0)
+		*by = REPORT_BY_REP;
+	else if (strcmp(s, "campaign") == 0)
+		*by = REPORT_BY_CAMPAIGN;
+	else if (strcmp(s, "referrer") == 0)
+		*by = REPORT_BY_REFERRER;
+	else {
+		fprintf(stderr, "shokaictl: report --by %s: expected branch, rep, campaign or "
+		    "referrer\n", s);
+		return -1;
+	}
+	return 0;
+}
+
 /* report --by branch|rep|campaign|referrer [--from D] [--to D] [--format F]: the funnel
- * issued → clicked → claimed (rejected, with each reason) → won → rewarded, counted from
- * referral_events over local dates, both inclusive. */
+ * issued → clicked → claimed (rejected, with each reason) → won → rewarded over local
+ * dates, both inclusive (store_report.c counts it). */
 int
 report_cmd(struct config *cf, int argc, char **argv)
 {
-	const char *by = "campaign", *from = "0000-00-00", *to = "9999-99-99";
+	const char *by_name = "campaign", *from = "0000-00-00", *to = "9999-99-99";
 	enum print_format format = PRINT_TABLE;
-	const char *column;
-	char *sql;
+	enum report_by by;
 	struct store *s;
 	int rc;
 
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--by") == 0 && i + 1 < argc)
-			by = argv[++i];
+			by_name = argv[++i];
 		else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
 			from = argv[++i];
 		else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
@@ -283,48 +301,12 @@ report_cmd(struct config *cf, int argc, char **argv)
 		} else
 			return 2;
 	}
-	if (strcmp(by, "branch") == 0)
-		column = "coalesce(branch, '-')";
-	else if (strcmp(by, "rep") == 0)
-		column = "coalesce(rep_code, '-')";
-	else if (strcmp(by, "campaign") == 0)
-		column = "coalesce(campaign, '-')";
-	else if (strcmp(by, "referrer") == 0)
-		column = "coalesce(referrer_id, '-')";
-	else {
-		fprintf(stderr, "shokaictl: report --by %s: expected branch, rep, campaign or "
-		    "referrer\n", by);
+	if (parse_by(by_name, &by) == -1)
 		return 2;
-	}
-	sql = xasprintf("SELECT %s AS %s, "
-	    "sum(type = 'issued') AS issued, sum(type = 'clicked') AS clicked, "
-	    "sum(type = 'claimed') AS claimed, sum(type = 'held') AS held, "
-	    "sum(type = 'rejected') AS rejected, "
-	    "sum(type = 'rejected' AND reason = 'self_referral') AS rej_self, "
-	    "sum(type = 'rejected' AND reason = 'already_referred') AS rej_already, "
-	    "sum(type = 'rejected' AND reason = 'existing_friend') AS rej_existing, "
-	    "sum(type = 'rejected' AND reason = 're_added_after_block') AS rej_readded, "
-	    "sum(type = 'rejected' AND reason = 'mutual_referral') AS rej_mutual, "
-	    "sum(type = 'rejected' AND reason = 'referrer_cap') AS rej_cap, "
-	    "sum(type = 'rejected' AND reason = 'campaign_closed') AS rej_closed, "
-	    "sum(type = 'rejected' AND reason IN ('unknown_code', 'too_many_wrong_codes')) "
-	    "AS rej_unknown, "
-	    "sum(type = 'state' AND reason = 'won') AS won, "
-	    "sum(type = 'state' AND reason = 'lost') AS lost, "
-	    "sum(type = 'reward' AND reason LIKE 'issued:%%') AS rewarded "
-	    "FROM referral_events WHERE date(at / 1000, 'unixepoch', 'localtime') "
-	    "BETWEEN ?1 AND ?2 GROUP BY 1 ORDER BY 1", column, by);
-	if ((s = open_store(cf)) == NULL) {
-		free(sql);
+	if ((s = open_store(cf)) == NULL)
 		return 1;
-	}
-	{
-		const char *args[] = { from, to };
-
-		rc = store_print_query(s, stdout, format, sql, args, 2) == 0 ? 0 : 1;
-	}
+	rc = store_report(s, stdout, format, by, from, to) == 0 ? 0 : 1;
 	store_close(s);
-	free(sql);
 	return rc;
 }
 

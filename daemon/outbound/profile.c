@@ -3,7 +3,6 @@
  * cached. A 404 (the user blocked the account, or never was a friend) is cached too,
  * for a shorter time, and answered as "no name"; handlers fall back to their default. */
 #include <stdlib.h>
-#include <string.h>
 
 #include "../shokaid.h"
 
@@ -19,15 +18,6 @@ struct lookup {
 	profile_cb	 cb;
 	void		*arg;
 };
-
-void
-profile_clear(struct profile *p)
-{
-	free(p->display_name);
-	free(p->picture_url);
-	free(p->language);
-	memset(p, 0, sizeof(*p));
-}
 
 static void
 on_fetched(int status, const struct profile *p, const char *error, void *arg)

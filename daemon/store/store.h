@@ -1,4 +1,5 @@
-/* store.h: the SQLite database behind functions; nothing outside store/ knows SQL. */
+/* store.h: the SQLite database behind functions; nothing outside store/ knows SQL. The
+ * one public header of daemon/store/, in sections named after the file that owns them. */
 #ifndef SHOKAI_STORE_H
 #define SHOKAI_STORE_H
 
@@ -18,6 +19,10 @@ void store_rollback(struct store *);
 int store_begin_unsynced(struct store *);
 /* The live connection's PRAGMA synchronous (2: FULL, 1: NORMAL), or -1. */
 int store_synchronous(struct store *);
+const char *store_errmsg(struct store *);
+int store_meta_salt(struct store *, unsigned char out[16]);
+
+/* store_inbox.c: the inbox and the quarantine. */
 /* Inserts a request's events; duplicates are ignored. On return *inserted is the number
  * of new inbox rows. Must be inside store_begin/commit. */
 int store_inbox_put(struct store *, enum platform, const char *channel,
@@ -28,8 +33,8 @@ int store_quarantine_put(struct store *, enum platform, const char *channel,
 int store_inbox_pending(struct store *, size_t max, struct event_list *out);
 int store_inbox_mark(struct store *, int64_t id, const char *state, const char *error);
 int64_t store_inbox_backlog(struct store *);
-const char *store_errmsg(struct store *);
-int store_meta_salt(struct store *, unsigned char out[16]);
+
+/* store_outbox.c: the transactional outbox. */
 /* One outbound message, as the outbox table holds it. */
 struct outbox_msg {
 	int64_t		 id;
@@ -53,12 +58,35 @@ int store_outbox_due(struct store *, enum platform, int64_t now, size_t max,
 int store_outbox_result(struct store *, const struct outbox_msg *, const char *state,
     int64_t next_attempt_at, int status, const char *error);
 int64_t store_outbox_backlog(struct store *);
-/* Chat state (store.c): friends, reply cooldowns, deployed rich menus. */
+int store_outbox_requeue(struct store *, int64_t id);
+
+/* store_chat.c: chat state: profiles, friends, reply cooldowns, deployed rich menus. */
+/* A LINE user's profile as cached. */
+struct profile {
+	char	*display_name;
+	char	*picture_url;
+	char	*language;
+	int	 found;		/* 0: LINE answered 404 (blocked, unknown) */
+	int64_t	 fetched_at;	/* unix ms */
+};
+void profile_clear(struct profile *);
+/* 1 and out filled when cached, 0 when not, -1 on a database error. */
+int store_profile_get(struct store *, const char *channel, const char *user_id,
+    struct profile *out);
+int store_profile_put(struct store *, const char *channel, const char *user_id,
+    const struct profile *);
+struct user_record {
+	int64_t	 first_seen_at;
+	int	 follows;
+	int64_t	 unfollowed_at;		/* 0: never blocked */
+};
 int store_user_follow(struct store *, const char *channel, const char *user_id, int64_t at,
     int *follows);
 int store_user_unfollow(struct store *, const char *channel, const char *user_id,
     int64_t at);
 int store_user_seen(struct store *, const char *channel, const char *user_id, int64_t at);
+int store_user_get(struct store *, const char *channel, const char *user_id,
+    struct user_record *);
 int store_cooldown_take(struct store *, const char *channel, const char *user_id,
     const char *rule, int64_t now, int64_t cooldown_ms);
 int store_richmenu_get(struct store *, const char *channel, const char *menu_id,
@@ -66,7 +94,7 @@ int store_richmenu_get(struct store *, const char *channel, const char *menu_id,
 int store_richmenu_put(struct store *, const char *channel, const char *menu_id,
     const char *hash, const char *line_id);
 
-/* Referral state (store_referral.c). */
+/* store_referral.c: referral state. */
 struct refcode_owner {
 	char	*channel;
 	char	*user_id;
@@ -99,11 +127,6 @@ struct referral {
 	enum ref_state	 state;
 	int64_t		 claimed_at;
 };
-struct user_record {
-	int64_t	 first_seen_at;
-	int	 follows;
-	int64_t	 unfollowed_at;		/* 0: never blocked */
-};
 int store_referral_of_referee(struct store *, const char *channel, const char *referee,
     int64_t *id);
 int store_referral_pair(struct store *, const char *channel, const char *referrer,
@@ -112,8 +135,6 @@ int64_t store_referrals_since(struct store *, const char *channel, const char *r
     int64_t since);
 int64_t store_code_claims_since(struct store *, const char *code, int64_t since);
 int store_referral_put(struct store *, const struct referral *, int64_t *id);
-int store_user_get(struct store *, const char *channel, const char *user_id,
-    struct user_record *);
 /* A referral as stored; the strings belong to it (referral_row_clear). */
 struct referral_row {
 	int64_t		 id;
@@ -129,6 +150,16 @@ int store_referrals_of_rep(struct store *, const char *rep_code, size_t max,
     struct referral_row **out, size_t *n);
 /* Referrals claimed since: all, won, lost. */
 int store_rep_stats(struct store *, const char *rep_code, int64_t since, int64_t counts[3]);
+/* Codes issued, friends who came, wins, rewards issued. */
+int store_referrer_stats(struct store *, const char *channel, const char *user_id,
+    int64_t counts[4]);
+int64_t store_wrong_codes_since(struct store *, const char *channel, const char *user_id,
+    int64_t since);
+int store_rep_link_get(struct store *, const char *rep_code, char **url,
+    int64_t *fetched_at);
+int store_rep_link_put(struct store *, const char *rep_code, const char *url, int64_t at);
+
+/* store_reward.c: rewards and coupon pools. */
 /* A pending reward; 0 when that referral and side has one already. */
 int store_reward_create(struct store *, int64_t referral_id, const char *side,
     const char *user_id, const char *campaign, const char *pool, int64_t due_at,
@@ -149,41 +180,33 @@ int store_reward_set(struct store *, int64_t id, enum reward_state from,
     enum reward_state to, const char *coupon, const char *note, int64_t at);
 int store_coupon_take(struct store *, const char *pool, int64_t reward_id, char **code);
 int store_coupon_put(struct store *, const char *pool, const char *code, int64_t at);
-/* Codes issued, friends who came, wins, rewards issued. */
-int store_referrer_stats(struct store *, const char *channel, const char *user_id,
-    int64_t counts[4]);
+
+/* store_forget.c */
 /* A person's personal data removed, their id replaced by pseudonym where counted. */
 int64_t store_forget_user(struct store *, const char *user_id, const char *pseudonym);
-int64_t store_wrong_codes_since(struct store *, const char *channel, const char *user_id,
-    int64_t since);
-int store_rep_link_get(struct store *, const char *rep_code, char **url,
-    int64_t *fetched_at);
-int store_rep_link_put(struct store *, const char *rep_code, const char *url, int64_t at);
+
+/* store_print.c: shokaictl's views. */
 enum print_format { PRINT_TABLE, PRINT_CSV, PRINT_JSON };
 int store_print_query(struct store *, FILE *, enum print_format, const char *sql,
     const char *const *args, size_t nargs);
-/* A LINE user's profile as cached. */
-struct profile {
-	char	*display_name;
-	char	*picture_url;
-	char	*language;
-	int	 found;		/* 0: LINE answered 404 (blocked, unknown) */
-	int64_t	 fetched_at;	/* unix ms */
-};
-void profile_clear(struct profile *);
-/* 1 and out filled when cached, 0 when not, -1 on a database error. */
-int store_profile_get(struct store *, const char *channel, const char *user_id,
-    struct profile *out);
-int store_profile_put(struct store *, const char *channel, const char *user_id,
-    const struct profile *);
 int store_print_outbox(struct store *, FILE *, int all);
-int store_outbox_requeue(struct store *, int64_t id);
 int store_print_inbox_summary(struct store *, FILE *);
 int store_print_quarantine(struct store *, FILE *, int64_t id);
-/* Runs a PASSIVE WAL checkpoint on a private connection, off the event loop. */
+
+/* store_report.c: the referral funnel, grouped by one of these. */
+enum report_by {
+	REPORT_BY_BRANCH, REPORT_BY_REP, REPORT_BY_CAMPAIGN, REPORT_BY_REFERRER
+};
+/* Prints the funnel (issued, clicked, claimed, held, rejected and each reason, won,
+ * lost, rewarded) per by, counted from referral_events over the local dates from..to
+ * (YYYY-MM-DD, both inclusive), as store_print_query does. 0, or -1 on an error. */
+int store_report(struct store *, FILE *, enum print_format, enum report_by,
+    const char *from, const char *to);
+
+/* store_checkpoint.c: runs a PASSIVE WAL checkpoint on a private connection, off the
+ * event loop. */
 struct store_checkpointer;
 struct store_checkpointer *store_checkpointer_start(const char *path, int interval_ms);
 void store_checkpointer_stop(struct store_checkpointer *);
-
 
 #endif

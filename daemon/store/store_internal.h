@@ -1,5 +1,5 @@
-/* store_internal.h: what the store's files share (store.c: the schema, inbox, outbox
- * and chat state; store_referral.c: the referral tables). Nothing else includes it. */
+/* store_internal.h: what the store's files share: the handle, the statement cache and
+ * the helpers that run statements. Nothing outside daemon/store/ includes it. */
 #ifndef STORE_INTERNAL_H
 #define STORE_INTERNAL_H
 
@@ -7,32 +7,66 @@
 
 #include "store.h"
 
-/* store.c's prepared statements, made at open. */
+/* Every statement the daemon runs again and again, grouped by the file whose SQL table
+ * (stmt_sql[], indexed by these ids) holds its text. Prepared at first use by
+ * store_stmt, kept, finalized by store_close. One-off statements (migrations, the
+ * operator's views and commands, the salt) are prepared and finalized where they run. */
 enum stmt_id {
+	/* store.c: made at open, so a rollback never waits on a prepare */
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
-	ST_INBOX_PUT, ST_QUARANTINE_PUT,
-	ST_INBOX_PENDING, ST_INBOX_MARK, ST_INBOX_BACKLOG,
+	/* store_inbox.c */
+	ST_INBOX_PUT, ST_QUARANTINE_PUT, ST_INBOX_PENDING, ST_INBOX_MARK, ST_INBOX_BACKLOG,
+	/* store_outbox.c */
 	ST_OUTBOX_PUT, ST_OUTBOX_DUE, ST_OUTBOX_RESULT, ST_OUTBOX_BACKLOG,
+	/* store_chat.c */
 	ST_PROFILE_GET, ST_PROFILE_PUT,
-	ST_USER_FOLLOW, ST_USER_UNFOLLOW, ST_USER_SEEN,
+	ST_USER_FOLLOW, ST_USER_UNFOLLOW, ST_USER_SEEN, ST_USER_GET,
 	ST_COOLDOWN_GET, ST_COOLDOWN_PUT,
 	ST_RICHMENU_GET, ST_RICHMENU_PUT, ST_RICHMENU_DELETE,
+	/* store_referral.c */
+	ST_CODE_GET, ST_CODE_PUT, ST_CODE_LOOKUP,
+	ST_CUSTOMER_REP, ST_CUSTOMER_ASSIGN,
+	ST_EVENT_PUT,
+	ST_REFERRAL_OF_REFEREE, ST_REFERRAL_PAIR, ST_REFERRALS_SINCE, ST_CODE_CLAIMS_SINCE,
+	ST_REFERRAL_PUT, ST_REFERRAL_GET, ST_REFERRAL_SET_STATE, ST_REFERRALS_OF_REP,
+	ST_REP_STATS, ST_REFERRER_STATS, ST_WRONG_CODES, ST_REP_LINK_GET, ST_REP_LINK_PUT,
+	/* store_reward.c */
+	ST_REWARD_CREATE, ST_REWARDS_WORK, ST_REWARD_SET, ST_REWARD_GET,
+	ST_COUPON_TAKE, ST_COUPON_PUT,
 	ST_COUNT
 };
 
-/* store_referral.c's, prepared at first use. */
-#define STORE_REF_STMTS	32
-
 struct store {
 	sqlite3		*db;
-	sqlite3_stmt	*st[ST_COUNT];
-	sqlite3_stmt	*ref[STORE_REF_STMTS];
+	sqlite3_stmt	*st[ST_COUNT];		/* the cache; NULL until first used */
 	int		 synchronous_full;	/* what the config asked for */
 	int		 unsynced;		/* this transaction commits without fsync */
 };
 
+/* store_schema.c: brings the database up to the newest schema; *err on failure. */
+int store_schema_migrate(sqlite3 *, char **err);
+
+/* store.c */
+/* Runs SQL text (one or more statements, no results); *err (caller frees) on failure. */
+int store_exec(sqlite3 *, const char *sql, char **err);
+/* The cached statement id, prepared from sql[id] at its first use; NULL (logged) if it
+ * cannot be prepared. sql is the calling file's table; an id it has no text for is a
+ * programming error (fatalx). */
+sqlite3_stmt *store_stmt(struct store *, enum stmt_id, const char *const sql[ST_COUNT]);
 /* Runs a statement that returns no rows and resets it; -1 (logged) on failure. */
 int store_step(struct store *, sqlite3_stmt *);
+/* Steps st once: 1 after read(st, out) for a row, 0 for none, -1 (logged) on error;
+ * st is reset and its bindings cleared either way. */
+int store_one_row(struct store *, sqlite3_stmt *, void (*read)(sqlite3_stmt *, void *),
+    void *out);
+/* Up to max rows, each read into the next size-byte element of the array returned
+ * (the caller frees it, after clearing each row, also on an error); *rc is 0, or -1 on
+ * an error. */
+void *store_many_rows(sqlite3_stmt *, void (*read)(sqlite3_stmt *, void *), size_t size,
+    size_t max, size_t *n, int *rc);
+/* One-row, one-column queries: 1 with *out (a text: caller frees), 0 if no row. */
+int store_query_text(struct store *, sqlite3_stmt *, char **out);
+int store_query_int(struct store *, sqlite3_stmt *, int64_t *out);
 void store_bind_text(sqlite3_stmt *, int i, const char *v);
 /* A text column as a new string, or NULL. */
 char *store_column_str(sqlite3_stmt *, int i);

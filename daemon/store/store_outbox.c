@@ -1,0 +1,141 @@
+/* store_outbox.c: the transactional outbox: rows written in the transaction of the state
+ * that caused them, the rows due to send, each try's outcome, and the operator's requeue
+ * of a failed row. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_OUTBOX_PUT] = "INSERT OR IGNORE INTO outbox(platform, channel, kind, target, body, "
+	    "fallback_to, retry_key, dedupe_key, next_attempt_at, created_at) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[ST_OUTBOX_DUE] = "SELECT id, channel, kind, target, body, fallback_to, retry_key, "
+	    "attempts, ambiguous, created_at FROM outbox WHERE state = 'pending' AND "
+	    "platform = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+	[ST_OUTBOX_RESULT] = "UPDATE outbox SET state = ?, attempts = ?, ambiguous = ?, "
+	    "next_attempt_at = ?, sent_at = ?, last_status = ?, last_error = ?, kind = ?, "
+	    "body = ? WHERE id = ?",
+	[ST_OUTBOX_BACKLOG] = "SELECT count(*) FROM outbox WHERE state = 'pending'",
+};
+
+int
+store_outbox_put(struct store *s, const struct outbox_msg *m, int *inserted)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_OUTBOX_PUT, stmt_sql);
+	int64_t now = wall_ms();
+
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, platform_name(m->platform));
+	store_bind_text(st, 2, m->channel);
+	store_bind_text(st, 3, m->kind);
+	store_bind_text(st, 4, m->target);
+	store_bind_text(st, 5, m->body);
+	store_bind_text(st, 6, m->fallback_to);
+	store_bind_text(st, 7, m->retry_key);
+	store_bind_text(st, 8, m->dedupe_key);
+	sqlite3_bind_int64(st, 9, m->next_attempt_at ? m->next_attempt_at : now);
+	sqlite3_bind_int64(st, 10, now);
+	if (store_step(s, st) == -1)
+		return -1;
+	*inserted = sqlite3_changes(s->db) > 0;
+	return 0;
+}
+
+static void
+row_outbox(sqlite3_stmt *st, void *out)
+{
+	struct outbox_msg *m = out;
+
+	m->id = sqlite3_column_int64(st, 0);
+	m->channel = store_column_str(st, 1);
+	m->kind = store_column_str(st, 2);
+	m->target = store_column_str(st, 3);
+	m->body = store_column_str(st, 4);
+	m->fallback_to = store_column_str(st, 5);
+	m->retry_key = store_column_str(st, 6);
+	m->attempts = sqlite3_column_int(st, 7);
+	m->ambiguous = sqlite3_column_int(st, 8);
+	m->created_at = sqlite3_column_int64(st, 9);
+}
+
+/* Up to max rows of platform p due by now, oldest first; *n rows in *out (the caller
+ * clears each and frees *out, also after an error). */
+int
+store_outbox_due(struct store *s, enum platform p, int64_t now, size_t max,
+    struct outbox_msg **out, size_t *n)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_OUTBOX_DUE, stmt_sql);
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, platform_name(p));
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, (int64_t)max);
+	*out = store_many_rows(st, row_outbox, sizeof(**out), max, n, &rc);
+	for (size_t i = 0; i < *n; i++)
+		(*out)[i].platform = p;
+	if (rc == -1) {
+		log_warnx("msg=\"reading the outbox failed\" detail=\"%s\"", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_outbox_result(struct store *s, const struct outbox_msg *m, const char *state,
+    int64_t next_attempt_at, int status, const char *error)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_OUTBOX_RESULT, stmt_sql);
+
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, state);
+	sqlite3_bind_int(st, 2, m->attempts);
+	sqlite3_bind_int(st, 3, m->ambiguous);
+	sqlite3_bind_int64(st, 4, next_attempt_at);
+	if (strcmp(state, "sent") == 0)
+		sqlite3_bind_int64(st, 5, wall_ms());
+	else
+		sqlite3_bind_null(st, 5);
+	sqlite3_bind_int(st, 6, status);
+	store_bind_text(st, 7, error);
+	store_bind_text(st, 8, m->kind);
+	store_bind_text(st, 9, m->body);
+	sqlite3_bind_int64(st, 10, m->id);
+	return store_step(s, st);
+}
+
+int64_t
+store_outbox_backlog(struct store *s)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_OUTBOX_BACKLOG, stmt_sql);
+	int64_t n = -1;
+
+	if (st == NULL)
+		return -1;
+	return store_query_int(s, st, &n) == 1 ? n : -1;
+}
+
+/* Puts a failed row back in the queue, due now; its retry key stays the same. */
+int
+store_outbox_requeue(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(s->db, "UPDATE outbox SET state = 'pending', attempts = 0, "
+	    "next_attempt_at = ? WHERE id = ? AND state = 'failed'", -1, &st, NULL) != SQLITE_OK)
+		goto done;
+	sqlite3_bind_int64(st, 1, wall_ms());
+	sqlite3_bind_int64(st, 2, id);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		rc = sqlite3_changes(s->db) == 1 ? 0 : 1;
+done:
+	sqlite3_finalize(st);
+	return rc;
+}

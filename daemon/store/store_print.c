@@ -1,0 +1,231 @@
+/* store_print.c: what shokaictl prints from the database: the outbox, the inbox summary,
+ * quarantined bodies, and any query as an aligned table, CSV or JSON. One-off statements,
+ * prepared and finalized here, never in the daemon's statement cache. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "store_internal.h"
+
+int
+store_print_outbox(struct store *s, FILE *out, int all)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(s->db, all ?
+	    "SELECT id, platform, channel, kind, state, attempts, last_status, last_error "
+	    "FROM outbox ORDER BY id DESC LIMIT 100" :
+	    "SELECT id, platform, channel, kind, state, attempts, last_status, last_error "
+	    "FROM outbox WHERE state = 'failed' ORDER BY id DESC LIMIT 100", -1, &st,
+	    NULL) != SQLITE_OK)
+		goto done;
+	fprintf(out, "%-6s %-6s %-10s %-10s %-8s %8s %6s  %s\n", "ID", "TO", "CHANNEL", "KIND",
+	    "STATE", "ATTEMPTS", "STATUS", "REASON");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fprintf(out, "%-6lld %-6s %-10s %-10s %-8s %8d %6d  %s\n",
+		    (long long)sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1),
+		    sqlite3_column_text(st, 2), sqlite3_column_text(st, 3),
+		    sqlite3_column_text(st, 4), sqlite3_column_int(st, 5),
+		    sqlite3_column_int(st, 6),
+		    sqlite3_column_text(st, 7) ? (const char *)sqlite3_column_text(st, 7) : "");
+	rc = rc == SQLITE_DONE ? 0 : -1;
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Operator views for shokaictl: plain text tables on out. */
+int
+store_print_inbox_summary(struct store *s, FILE *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT platform, channel, state, count(*) FROM inbox "
+	    "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3", -1, &st, NULL) != SQLITE_OK)
+		goto done;
+	fprintf(out, "%-8s %-16s %-8s %10s\n", "PLATFORM", "CHANNEL", "STATE", "EVENTS");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fprintf(out, "%-8s %-16s %-8s %10lld\n", sqlite3_column_text(st, 0),
+		    sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+		    (long long)sqlite3_column_int64(st, 3));
+	rc = rc == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc == -1 || sqlite3_prepare_v2(s->db, "SELECT id, platform, channel, type, "
+	    "error FROM inbox WHERE state = 'failed' ORDER BY id DESC LIMIT 50", -1, &st,
+	    NULL) != SQLITE_OK)
+		goto done;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fprintf(out, "failed #%lld %s/%s %s: %s\n", (long long)sqlite3_column_int64(st, 0),
+		    sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+		    sqlite3_column_text(st, 3), sqlite3_column_text(st, 4));
+	rc = rc == SQLITE_DONE ? 0 : -1;
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_print_quarantine(struct store *s, FILE *out, int64_t id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, rows = 0;
+
+	if (sqlite3_prepare_v2(s->db, id > 0 ?
+	    "SELECT id, platform, channel, received_at, reason, body FROM quarantine "
+	    "WHERE id = ?" :
+	    "SELECT id, platform, channel, received_at, reason, length(body) FROM quarantine "
+	    "ORDER BY id DESC LIMIT 100", -1, &st, NULL) != SQLITE_OK)
+		goto done;
+	if (id > 0)
+		sqlite3_bind_int64(st, 1, id);
+	else
+		fprintf(out, "%-6s %-24s %-6s %-12s %8s  %s\n", "ID", "RECEIVED (UTC)",
+		    "FROM", "CHANNEL", "BYTES", "REASON");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		time_t t = (time_t)(sqlite3_column_int64(st, 3) / 1000);
+		struct tm tm;
+		char when[32];
+
+		rows++;
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		if (id > 0) {
+			fprintf(out, "id: %lld\nreceived: %s\nplatform: %s\nchannel: %s\n"
+			    "reason: %s\nbody:\n", (long long)sqlite3_column_int64(st, 0), when,
+			    sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+			    sqlite3_column_text(st, 4));
+			fwrite(sqlite3_column_blob(st, 5), 1, (size_t)sqlite3_column_bytes(st, 5),
+			    out);
+			fputc('\n', out);
+		} else
+			fprintf(out, "%-6lld %-24s %-6s %-12s %8lld  %s\n",
+			    (long long)sqlite3_column_int64(st, 0), when,
+			    sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+			    (long long)sqlite3_column_int64(st, 5), sqlite3_column_text(st, 4));
+	}
+	rc = rc == SQLITE_DONE ? 0 : -1;
+	if (rc == 0 && id > 0 && rows == 0) {
+		fprintf(stderr, "shokaictl: no quarantined body with id %lld\n", (long long)id);
+		rc = -1;
+	}
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void
+csv_field(FILE *out, const char *v)
+{
+	if (strpbrk(v, ",\"\r\n") == NULL) {
+		fputs(v, out);
+		return;
+	}
+	fputc('"', out);
+	for (; *v != '\0'; v++) {
+		if (*v == '"')
+			fputc('"', out);
+		fputc(*v, out);
+	}
+	fputc('"', out);
+}
+
+/* Prints what sql returns (text arguments bound in order) as an aligned table, CSV
+ * with a header line, or a JSON array of objects: what operators read and what their
+ * spreadsheets and scripts read. */
+int
+store_print_query(struct store *s, FILE *out, enum print_format format, const char *sql,
+    const char *const *args, size_t nargs)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *rows = NULL;
+	int rc = -1, ncol;
+	size_t width[32] = { 0 };
+	char ***cells = NULL;
+	size_t nrows = 0, cap = 0;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_warnx("msg=\"report query failed\" detail=\"%s\"", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	for (size_t i = 0; i < nargs; i++)
+		store_bind_text(st, (int)i + 1, args[i]);
+	ncol = sqlite3_column_count(st);
+	if (ncol > 32)
+		ncol = 32;
+	if (format == PRINT_JSON)
+		rows = json_array();
+	if (format == PRINT_CSV)
+		for (int c = 0; c < ncol; c++) {
+			if (c)
+				fputc(',', out);
+			csv_field(out, sqlite3_column_name(st, c));
+		}
+	if (format == PRINT_CSV)
+		fputc('\n', out);
+	for (int c = 0; c < ncol; c++)
+		width[c] = strlen(sqlite3_column_name(st, c));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *obj = format == PRINT_JSON ? json_object() : NULL;
+
+		if (format == PRINT_TABLE && nrows == cap) {
+			cap = cap ? cap * 2 : 64;
+			cells = xrealloc(cells, cap * sizeof(*cells));
+		}
+		if (format == PRINT_TABLE)
+			cells[nrows] = xcalloc((size_t)ncol, sizeof(char *));
+		for (int c = 0; c < ncol; c++) {
+			const char *v = (const char *)sqlite3_column_text(st, c);
+
+			if (format == PRINT_JSON) {
+				int type = sqlite3_column_type(st, c);
+
+				json_object_set_new(obj, sqlite3_column_name(st, c),
+				    type == SQLITE_INTEGER ? json_integer(sqlite3_column_int64(st, c)) :
+				    v == NULL ? json_null() : json_string(v));
+			} else if (format == PRINT_CSV) {
+				if (c)
+					fputc(',', out);
+				csv_field(out, v ? v : "");
+			} else {
+				cells[nrows][c] = xstrdup(v ? v : "-");
+				if (strlen(cells[nrows][c]) > width[c])
+					width[c] = strlen(cells[nrows][c]);
+			}
+		}
+		if (format == PRINT_JSON)
+			json_array_append_new(rows, obj);
+		else if (format == PRINT_CSV)
+			fputc('\n', out);
+		nrows++;
+	}
+	rc = rc == SQLITE_DONE ? 0 : -1;
+	if (format == PRINT_JSON) {
+		char *text = json_dumps(rows, JSON_INDENT(2));
+
+		fprintf(out, "%s\n", text);
+		free(text);
+		json_decref(rows);
+	} else if (format == PRINT_TABLE) {
+		for (int c = 0; c < ncol; c++)
+			fprintf(out, "%-*s%s", (int)width[c], sqlite3_column_name(st, c),
+			    c + 1 < ncol ? "  " : "\n");
+		for (size_t r = 0; r < nrows; r++) {
+			for (int c = 0; c < ncol; c++) {
+				/* Pad by bytes: Japanese columns may not line up exactly. */
+				fprintf(out, "%-*s%s", (int)width[c], cells[r][c],
+				    c + 1 < ncol ? "  " : "\n");
+				free(cells[r][c]);
+			}
+			free(cells[r]);
+		}
+		free(cells);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}

@@ -1,0 +1,243 @@
+/* store_schema.c: the database schema as a list of forward migrations, and the code that
+ * brings a database up to the newest one at open. A new table or index is a new entry at
+ * the end; entries already shipped never change. */
+#include <stdlib.h>
+
+#include "store_internal.h"
+
+/* Forward migrations: entry i takes user_version i to i + 1, inside one transaction. */
+static const char *const migrations[] = {
+	"CREATE TABLE meta ("
+	"  key TEXT PRIMARY KEY,"
+	"  value BLOB NOT NULL);"
+	"CREATE TABLE inbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  platform TEXT NOT NULL CHECK (platform IN ('line', 'works')),"
+	"  channel TEXT NOT NULL,"
+	"  event_key TEXT NOT NULL,"
+	"  event_index INTEGER NOT NULL DEFAULT 0,"
+	"  type TEXT NOT NULL,"
+	"  known INTEGER NOT NULL DEFAULT 1,"
+	"  mode TEXT,"
+	"  redelivery INTEGER NOT NULL DEFAULT 0,"
+	"  source_type TEXT,"
+	"  user_id TEXT,"
+	"  group_id TEXT,"
+	"  reply_token TEXT,"
+	"  ts INTEGER,"
+	"  message_id TEXT,"
+	"  message_type TEXT,"
+	"  text TEXT,"
+	"  postback_data TEXT,"
+	"  postback_params TEXT,"
+	"  unblocked INTEGER NOT NULL DEFAULT 0,"
+	"  state TEXT NOT NULL DEFAULT 'pending'"
+	"    CHECK (state IN ('pending', 'done', 'failed', 'skipped')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  error TEXT,"
+	"  received_at INTEGER NOT NULL,"		/* unix ms, UTC, as every time here */
+	"  processed_at INTEGER,"
+	"  UNIQUE (platform, channel, event_key));"
+	"CREATE INDEX inbox_pending ON inbox(id) WHERE state = 'pending';"
+	"CREATE TABLE quarantine ("			/* signed bodies that did not parse */
+	"  id INTEGER PRIMARY KEY,"
+	"  platform TEXT NOT NULL,"
+	"  channel TEXT NOT NULL,"
+	"  received_at INTEGER NOT NULL,"
+	"  reason TEXT NOT NULL,"
+	"  body BLOB NOT NULL);",
+
+	/* 2: the transactional outbox. A row is written in the same transaction as the
+	 * state that caused it; the sender only ever updates it. */
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  platform TEXT NOT NULL CHECK (platform IN ('line', 'works')),"
+	"  channel TEXT NOT NULL,"			/* config id of the channel or bot */
+	"  kind TEXT NOT NULL,"				/* reply, push, multicast, ... */
+	"  target TEXT,"				/* user, group or room id */
+	"  body TEXT NOT NULL,"				/* the request body, as it is sent */
+	"  fallback_to TEXT,"				/* reply: user to push to instead */
+	"  retry_key TEXT NOT NULL UNIQUE,"		/* UUIDv4, fixed before the first try */
+	"  dedupe_key TEXT UNIQUE,"			/* a message that must exist once */
+	"  state TEXT NOT NULL DEFAULT 'pending'"
+	"    CHECK (state IN ('pending', 'sent', 'failed')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  ambiguous INTEGER NOT NULL DEFAULT 0,"	/* a try may have been delivered */
+	"  next_attempt_at INTEGER NOT NULL,"		/* unix ms */
+	"  created_at INTEGER NOT NULL,"
+	"  sent_at INTEGER,"
+	"  last_status INTEGER,"
+	"  last_error TEXT);"
+	"CREATE INDEX outbox_due ON outbox(platform, next_attempt_at) WHERE state = 'pending';",
+
+	/* 3: LINE profiles, cached with the time they were fetched. */
+	"CREATE TABLE profiles ("
+	"  channel TEXT NOT NULL,"
+	"  user_id TEXT NOT NULL,"
+	"  display_name TEXT,"
+	"  picture_url TEXT,"
+	"  language TEXT,"
+	"  found INTEGER NOT NULL,"			/* 0: LINE said 404 (unfollowed, unknown) */
+	"  fetched_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (channel, user_id));",
+
+	/* 4: chat flows: who is a friend since when, per-user reply cooldowns, and which
+	 * LINE rich menu holds each configured menu (written by shokaictl richmenu
+	 * deploy, read to link per-user menus). */
+	"CREATE TABLE users ("
+	"  channel TEXT NOT NULL,"
+	"  user_id TEXT NOT NULL,"
+	"  first_seen_at INTEGER NOT NULL,"
+	"  followed_at INTEGER,"			/* the latest follow */
+	"  unfollowed_at INTEGER,"			/* the latest block */
+	"  follows INTEGER NOT NULL DEFAULT 0,"		/* 2 or more: came back after a block */
+	"  is_friend INTEGER NOT NULL DEFAULT 1,"
+	"  PRIMARY KEY (channel, user_id));"
+	"CREATE TABLE reply_cooldowns ("
+	"  channel TEXT NOT NULL,"
+	"  user_id TEXT NOT NULL,"
+	"  rule TEXT NOT NULL,"
+	"  last_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (channel, user_id, rule));"
+	"CREATE TABLE richmenus ("
+	"  channel TEXT NOT NULL,"
+	"  menu_id TEXT NOT NULL,"			/* the config's id */
+	"  hash TEXT NOT NULL,"				/* of the object and image deployed */
+	"  line_id TEXT NOT NULL,"			/* richmenu-... */
+	"  deployed_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (channel, menu_id));",
+
+	/* 5: referrals. Every step is a referral_events row; the other tables hold the
+	 * current state, and their constraints make the rules that must never break
+	 * impossible to break: one code per customer and campaign, one referral per
+	 * referee (first touch wins), one reward per referral and side, one reward per
+	 * coupon. */
+	"CREATE TABLE customers ("
+	"  channel TEXT NOT NULL,"
+	"  user_id TEXT NOT NULL,"
+	"  rep_code TEXT,"				/* the assigned rep */
+	"  rep_source TEXT,"				/* rep_link, import, referral */
+	"  assigned_at INTEGER,"
+	"  PRIMARY KEY (channel, user_id));"
+	"CREATE TABLE referral_codes ("
+	"  code TEXT PRIMARY KEY,"
+	"  channel TEXT NOT NULL,"
+	"  user_id TEXT NOT NULL,"			/* the referrer */
+	"  campaign TEXT NOT NULL,"
+	"  issued_at INTEGER NOT NULL,"
+	"  UNIQUE (channel, user_id, campaign));"
+	"CREATE TABLE referrals ("
+	"  id INTEGER PRIMARY KEY,"
+	"  channel TEXT NOT NULL,"
+	"  campaign TEXT NOT NULL,"
+	"  code TEXT NOT NULL REFERENCES referral_codes(code),"
+	"  referrer_id TEXT NOT NULL,"
+	"  referee_id TEXT NOT NULL,"
+	"  rep_code TEXT,"
+	"  state TEXT NOT NULL,"
+	"  claimed_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  UNIQUE (channel, referee_id));"
+	"CREATE INDEX referrals_by_referrer ON referrals(channel, referrer_id, claimed_at);"
+	"CREATE TABLE referral_events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  type TEXT NOT NULL,"		/* issued clicked claimed rejected held state reward */
+	"  channel TEXT,"
+	"  campaign TEXT,"
+	"  code TEXT,"
+	"  referral_id INTEGER,"
+	"  referrer_id TEXT,"
+	"  referee_id TEXT,"
+	"  rep_code TEXT,"
+	"  branch TEXT,"
+	"  reason TEXT,"		/* why rejected or held; the new state */
+	"  actor TEXT,"			/* system, rep:CODE, operator */
+	"  client_hash TEXT);"		/* clicks: a salted hash, never the address */
+	"CREATE INDEX referral_events_by_type ON referral_events(type, at);"
+	"CREATE INDEX referral_events_by_code ON referral_events(code, type, at);"
+	"CREATE TABLE rewards ("
+	"  id INTEGER PRIMARY KEY,"
+	"  referral_id INTEGER NOT NULL REFERENCES referrals(id),"
+	"  side TEXT NOT NULL CHECK (side IN ('referrer', 'referee')),"
+	"  user_id TEXT NOT NULL,"
+	"  campaign TEXT NOT NULL,"
+	"  pool TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  due_at INTEGER NOT NULL,"
+	"  approve_after INTEGER NOT NULL,"		/* due_at + the campaign's hold */
+	"  coupon_code TEXT,"
+	"  issued_at INTEGER,"
+	"  note TEXT,"
+	"  UNIQUE (referral_id, side));"
+	"CREATE TABLE coupons ("
+	"  pool TEXT NOT NULL,"
+	"  code TEXT NOT NULL,"
+	"  reward_id INTEGER UNIQUE REFERENCES rewards(id),"
+	"  imported_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (pool, code));"
+	"CREATE INDEX coupons_free ON coupons(pool) WHERE reward_id IS NULL;",
+
+	/* 6: reps' LINE WORKS contact links (contact_url: auto), fetched and kept. */
+	"CREATE TABLE rep_links ("
+	"  rep_code TEXT PRIMARY KEY,"
+	"  url TEXT NOT NULL,"
+	"  fetched_at INTEGER NOT NULL);",
+
+	/* 7: the rewards tick looks every second for rewards still to move; issued and
+	 * voided ones, nearly all of them in time, are not read. */
+	"CREATE INDEX rewards_open ON rewards(state) WHERE state IN ('pending', 'approved');",
+};
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+static int
+user_version(sqlite3 *db, int *version)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* Each migration and its version bump commit together, or not at all. */
+int
+store_schema_migrate(sqlite3 *db, char **err)
+{
+	int version;
+
+	if (user_version(db, &version) == -1) {
+		*err = xasprintf("cannot read schema version: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	if (version > SCHEMA_VERSION) {
+		*err = xasprintf("database schema version %d is newer than this shokaid (%d)",
+		    version, SCHEMA_VERSION);
+		return -1;
+	}
+	for (; version < SCHEMA_VERSION; version++) {
+		char *bump = xasprintf("PRAGMA user_version = %d", version + 1);
+		int rc = 0;
+
+		if (store_exec(db, "BEGIN IMMEDIATE", err) == -1)
+			rc = -1;
+		else if (store_exec(db, migrations[version], err) == -1 ||
+		    store_exec(db, bump, err) == -1 || store_exec(db, "COMMIT", err) == -1) {
+			char *ignored = NULL;
+
+			store_exec(db, "ROLLBACK", &ignored);
+			free(ignored);
+			rc = -1;
+		}
+		free(bump);
+		if (rc == -1)
+			return -1;
+		log_notice("msg=\"database migrated\" version=%d", version + 1);
+	}
+	return 0;
+}

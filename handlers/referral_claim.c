@@ -168,6 +168,8 @@ done:
 static enum handler_result
 handle(struct handler_ctx *hc, const struct event *ev)
 {
+	const char *wrong_code_reasons[CLAIM_REASON_COUNT];
+	size_t wrong_code_n = 0;
 	char codes[CODES_MAX][REFCODE_LEN + 1];
 	size_t n;
 	int64_t wrong;
@@ -179,8 +181,11 @@ handle(struct handler_ctx *hc, const struct event *ev)
 		return HANDLER_NOT_MINE;
 	if ((n = refcode_find(ev->text, codes, CODES_MAX)) == 0)
 		return HANDLER_NOT_MINE;
+	for (size_t i = 0; i < CLAIM_REASON_COUNT; i++)
+		if (claim_rules[i].wrong_code)
+			wrong_code_reasons[wrong_code_n++] = claim_rules[i].reason;
 	wrong = store_wrong_codes_since(hc->store, ev->channel, ev->user_id,
-	    hc->now_ms - 86400000LL);
+	    hc->now_ms - 86400000LL, wrong_code_reasons, wrong_code_n);
 	if (wrong >= WRONG_CODES_PER_DAY) {
 		struct ref_event e = { .type = "rejected", .channel = ev->channel,
 		    .code = codes[0], .referee_id = ev->user_id,

@@ -305,7 +305,15 @@ report_cmd(struct config *cf, int argc, char **argv)
 		return 2;
 	if ((s = open_store(cf)) == NULL)
 		return 1;
-	rc = store_report(s, stdout, format, by, from, to) == 0 ? 0 : 1;
+	{
+		struct report_rejection rej[CLAIM_REASON_COUNT];
+
+		for (size_t i = 0; i < CLAIM_REASON_COUNT; i++)
+			rej[i] = (struct report_rejection){ claim_rules[i].reason,
+			    claim_rules[i].report_column };
+		rc = store_report(s, stdout, format, by, from, to, rej,
+		    CLAIM_REASON_COUNT) == 0 ? 0 : 1;
+	}
 	store_close(s);
 	return rc;
 }

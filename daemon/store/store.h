@@ -153,8 +153,9 @@ int store_rep_stats(struct store *, const char *rep_code, int64_t since, int64_t
 /* Codes issued, friends who came, wins, rewards issued. */
 int store_referrer_stats(struct store *, const char *channel, const char *user_id,
     int64_t counts[4]);
+/* Rejected claims this person made since a time whose reason is one of reasons. */
 int64_t store_wrong_codes_since(struct store *, const char *channel, const char *user_id,
-    int64_t since);
+    int64_t since, const char *const *reasons, size_t nreasons);
 int store_rep_link_get(struct store *, const char *rep_code, char **url,
     int64_t *fetched_at);
 int store_rep_link_put(struct store *, const char *rep_code, const char *url, int64_t at);
@@ -197,11 +198,18 @@ int store_print_quarantine(struct store *, FILE *, int64_t id);
 enum report_by {
 	REPORT_BY_BRANCH, REPORT_BY_REP, REPORT_BY_CAMPAIGN, REPORT_BY_REFERRER
 };
-/* Prints the funnel (issued, clicked, claimed, held, rejected and each reason, won,
- * lost, rewarded) per by, counted from referral_events over the local dates from..to
- * (YYYY-MM-DD, both inclusive), as store_print_query does. 0, or -1 on an error. */
+/* A column of rejected claims: those whose reason is one of the rules' reasons that
+ * name this column (the caller's rules table; several reasons may share a column). */
+struct report_rejection {
+	const char	*reason;
+	const char	*column;	/* [a-z0-9_] */
+};
+/* Prints the funnel (issued, clicked, claimed, held, rejected and a column per
+ * rejection column, won, lost, rewarded) per by, counted from referral_events over the
+ * local dates from..to (YYYY-MM-DD, both inclusive), as store_print_query does. 0, or
+ * -1 on an error. */
 int store_report(struct store *, FILE *, enum print_format, enum report_by,
-    const char *from, const char *to);
+    const char *from, const char *to, const struct report_rejection *, size_t n);
 
 /* store_checkpoint.c: runs a PASSIVE WAL checkpoint on a private connection, off the
  * event loop. */

@@ -50,9 +50,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "(SELECT count(*) FROM rewards w JOIN referrals r ON r.id = w.referral_id WHERE "
 	    "r.channel = ?1 AND w.user_id = ?2 AND w.state = 'issued')",
 	[ST_REP_LINK_GET] = "SELECT url, fetched_at FROM rep_links WHERE rep_code = ?",
-	[ST_WRONG_CODES] = "SELECT count(*) FROM referral_events WHERE type = 'rejected' AND "
-	    "reason IN ('unknown_code', 'too_many_wrong_codes') AND channel = ? AND "
-	    "referee_id = ? AND at >= ?",
 	[ST_REP_LINK_PUT] = "INSERT OR REPLACE INTO rep_links(rep_code, url, fetched_at) "
 	    "VALUES (?, ?, ?)",
 };
@@ -439,18 +436,37 @@ store_rep_link_put(struct store *s, const char *rep_code, const char *url, int64
 	return store_step(s, st);
 }
 
-/* How many codes this person sent that were nobody's, since a time. */
+/* How many claims this person made since a time that were rejected for one of reasons
+ * (the claim rules' wrong codes). The list is the caller's: prepared per call. */
 int64_t
 store_wrong_codes_since(struct store *s, const char *channel, const char *user_id,
-    int64_t since)
+    int64_t since, const char *const *reasons, size_t nreasons)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_WRONG_CODES, stmt_sql);
-	int64_t n = 0;
+	sqlite3_stmt *st = NULL;
+	char sql[512];
+	size_t at;
+	int64_t n = -1;
 
-	if (st == NULL)
+	at = (size_t)snprintf(sql, sizeof(sql), "SELECT count(*) FROM referral_events WHERE "
+	    "type = 'rejected' AND channel = ?1 AND referee_id = ?2 AND at >= ?3 AND "
+	    "reason IN (");
+	for (size_t i = 0; i < nreasons && at < sizeof(sql); i++)
+		at += (size_t)snprintf(sql + at, sizeof(sql) - at, "%s?%zu", i ? ", " : "",
+		    i + 4);
+	if (nreasons == 0 || at + 2 >= sizeof(sql))
+		fatalx("%s: %zu reasons do not fit", __func__, nreasons);
+	strcat(sql, ")");
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_warnx("msg=\"database query failed\" detail=\"%s\"", sqlite3_errmsg(s->db));
 		return -1;
+	}
 	store_bind_text(st, 1, channel);
 	store_bind_text(st, 2, user_id);
 	sqlite3_bind_int64(st, 3, since);
-	return store_query_int(s, st, &n) == -1 ? -1 : n;
+	for (size_t i = 0; i < nreasons; i++)
+		store_bind_text(st, (int)i + 4, reasons[i]);
+	if (store_query_int(s, st, &n) == -1)
+		n = -1;
+	sqlite3_finalize(st);
+	return n;
 }

@@ -83,7 +83,17 @@ check: build/shokaisim build/asan/shokaid build/asan/shokaictl $(call UNIT_BINS,
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  tests/run.sh build/asan
 
-bench: build/shokaid build/shokaisim
+# The ceiling server of `make bench`: the same per-request work as shokaid's LINE webhook
+# (evhttp, keyed HMAC-SHA256, jansson) without storage or handlers. See tests/bench/bare.c.
+BARE_PKGS := libevent jansson libcrypto
+build/bench-bare: tests/bench/bare.c
+	@mkdir -p $(dir $@)
+	@printf '  LD      %s\n' $@
+	@$(CC) $(WARN) -D_GNU_SOURCE $(HARDEN) $(HARDEN_LD) \
+	  $(shell pkg-config --cflags $(BARE_PKGS) 2>/dev/null) -o $@ $< \
+	  $(shell pkg-config --libs $(BARE_PKGS) 2>/dev/null)
+
+bench: build/shokaid build/shokaisim build/bench-bare
 	@tests/bench/run.sh
 	@tests/bench/outbox.py --count 30000
 

@@ -1,27 +1,45 @@
 #!/usr/bin/env bash
-# tests/bench/run.sh: `make bench`. Drives shokaid's LINE endpoint on loopback with wrk and,
-# in the same run and with the same load, a reference server on LINE's official Node.js SDK
-# (@line/bot-sdk 11.0.0 middleware + express 5), then prints a table and the ratio.
+# tests/bench/run.sh: `make bench`. Drives three servers' LINE endpoint on loopback with wrk,
+# one after the other, with the same load:
+#   shokaid  the daemon (build/shokaid): verifies, parses, stores every event durably
+#            (synchronous=full) before answering, then its dispatcher runs the handlers;
+#   node     the reference: LINE's official Node.js SDK (@line/bot-sdk 11.0.0 middleware +
+#            express 5, tests/bench/ref-server.js), verify + parse + answer, no storage;
+#   bare     the ceiling (build/bench-bare, tests/bench/bare.c): evhttp + keyed HMAC +
+#            json_loadb + answer 200 on the same C stack as shokaid, no storage;
+# then prints a table and the ratios shokaid/node and shokaid/bare.
+# Two rates per server:
+#   acknowledged  what wrk sees: 2xx responses per second (x events per body = events/s);
+#   processed     events per second that went all the way through. For shokaid: after every
+#                 wrk run, /healthz is polled until inbox_backlog is 0 (at most
+#                 BENCH_DRAIN_TIMEOUT s, or the benchmark fails), and the rate is the growth
+#                 of events_done + events_failed + events_skipped over the time from the wrk
+#                 run's start to the drained inbox. node and bare do nothing after the
+#                 answer, so theirs is acknowledged x events per body.
 # The method is shared/docs/benchmarking.md:
 #   - every request carries a body with unique webhookEventIds (pre-signed pools from
 #     gen_bodies.py, a fresh pool for every wrk run, so nothing hits the dedupe path);
 #   - server on core 1, wrk on core 0 (-t1 -c32); `sync` before every run; 1 s warm-up,
 #     then 3 runs of 5 s; the median is reported; peak RSS is VmHWM;
-#   - the non-2xx count must be 0, and shokaid's inbox must hold one row per event answered.
+#   - the non-2xx count must be 0, and shokaid's inbox must hold one row per event answered
+#     (and every stored event must have been processed once its inbox drained).
 # Each (server, events per body) pair gets a fresh server process (and a fresh database),
 # so its peak RSS is its own.
 #
-# Usage: bash tests/bench/run.sh
+# Usage: bash tests/bench/run.sh    (make bench builds build/shokaid and build/bench-bare)
 # Environment (all optional):
 #   SHOKAID=build/shokaid          the daemon binary
+#   BENCH_BARE=build/bench-bare    the ceiling server's binary
 #   BENCH_NODE_DIR=build/bench-node where npm installs the reference server's dependencies
-#   BENCH_SERVERS="shokaid node"   which servers to drive
+#   BENCH_SERVERS="shokaid node bare" which servers to drive
 #   BENCH_EVENTS="1 5"             events per body
 #   BENCH_DURATION=5 BENCH_WARMUP=1 BENCH_REPS=3 BENCH_CONNECTIONS=32
+#   BENCH_DRAIN_TIMEOUT=60         seconds shokaid's inbox may take to drain after a run
 #   BENCH_STRICT=1                 also exit 1 when shokaid misses a target
 #   BENCH_KEEP=1                   keep the temporary folder (pools, configs, logs)
 # Exit status: 0 when every run was valid (no non-2xx, no socket errors, no reused ids,
-# inbox rows matching), 1 otherwise.
+# inbox rows matching, every stored event processed), 1 otherwise (also when shokaid's
+# inbox does not drain in time).
 
 set -euo pipefail
 
@@ -30,12 +48,14 @@ cd "$ROOT"
 BENCH=tests/bench
 SHOKAID=${SHOKAID:-build/shokaid}
 NODE_DIR=${BENCH_NODE_DIR:-build/bench-node}
-SERVERS=${BENCH_SERVERS:-shokaid node}
+BARE=${BENCH_BARE:-build/bench-bare}
+SERVERS=${BENCH_SERVERS:-shokaid node bare}
 EVENTS=${BENCH_EVENTS:-1 5}
 DUR=${BENCH_DURATION:-5}
 WARM=${BENCH_WARMUP:-1}
 REPS=${BENCH_REPS:-3}
 CONNS=${BENCH_CONNECTIONS:-32}
+DRAIN_TIMEOUT=${BENCH_DRAIN_TIMEOUT:-60}
 PATH_LINE=/line/main
 T0=$SECONDS
 
@@ -66,6 +86,7 @@ cleanup() {
 	local rc=$?
 	local pid
 	for pid in "${GEN_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+	if [ -n "${POLLER_PID:-}" ]; then kill -TERM "$POLLER_PID" 2>/dev/null || true; fi
 	for pid in "${SERVER_PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null || true
 	done
@@ -110,6 +131,9 @@ if want node; then
 fi
 if want shokaid && [ ! -x "$SHOKAID" ]; then
 	die "$SHOKAID not found: build it first (make build/shokaid), or set SHOKAID=path"
+fi
+if want bare && [ ! -x "$BARE" ]; then
+	die "$BARE not found: build it first (make build/bench-bare), or set BENCH_BARE=path"
 fi
 [ -n "${SERVERS// /}" ] || die "no server to drive"
 
@@ -174,7 +198,7 @@ gen_pool() {
 }
 
 # pool EVENTS SLOT COUNT: prints the path of pool SLOT ("warm", "1", "2", ...) holding at
-# least COUNT bodies; the Node phase reuses shokaid's pools when they are big enough.
+# least COUNT bodies; later servers reuse the pools of earlier ones when they are big enough.
 pool() {
 	local ev=$1 slot=$2 need=$3 key="$1/$2"
 	if [ -n "${POOL_FILE[$key]:-}" ] && [ "${POOL_COUNT[$key]}" -ge "$need" ]; then
@@ -209,13 +233,9 @@ start_shokaid() {
 	tail -n 20 "$d/shokaid.log" >&2
 	die "shokaid did not log msg=listening addr=127.0.0.1:PORT (log: $d/shokaid.log)"
 }
-start_node() {
-	local log=$1
-	SRV_LOG=$log
-	LINE_CHANNEL_SECRET_FILE=$TMP/secrets/line-secret BENCH_NODE_DIR=$NODE_DIR \
-		"${PIN_SRV[@]}" node "$BENCH/ref-server.js" 0 >"$log" 2>&1 &
-	SRV_PID=$!
-	SERVER_PIDS+=("$SRV_PID")
+# wait_listening WHAT LOG: the port a server that prints "listening PORT" is on.
+wait_listening() {
+	local what=$1 log=$2
 	SRV_PORT=
 	for _ in $(seq 100); do
 		SRV_PORT=$(sed -n 's/^listening \([0-9][0-9]*\)$/\1/p' "$log" | head -n 1)
@@ -224,7 +244,24 @@ start_node() {
 		sleep 0.1
 	done
 	tail -n 20 "$log" >&2
-	die "the reference server did not print 'listening PORT' (log: $log)"
+	die "$what did not print 'listening PORT' (log: $log)"
+}
+start_node() {
+	local log=$1
+	SRV_LOG=$log
+	LINE_CHANNEL_SECRET_FILE=$TMP/secrets/line-secret BENCH_NODE_DIR=$NODE_DIR \
+		"${PIN_SRV[@]}" node "$BENCH/ref-server.js" 0 >"$log" 2>&1 &
+	SRV_PID=$!
+	SERVER_PIDS+=("$SRV_PID")
+	wait_listening "the reference server" "$log"
+}
+start_bare() {
+	local log=$1
+	SRV_LOG=$log
+	"${PIN_SRV[@]}" "$BARE" 0 "$TMP/secrets/line-secret" >"$log" 2>&1 &
+	SRV_PID=$!
+	SERVER_PIDS+=("$SRV_PID")
+	wait_listening "the bare server ($BARE)" "$log"
 }
 stop_server() {
 	local pid=$1
@@ -281,20 +318,109 @@ other_cpu() {
 }
 vmhwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
+# ---------------------------------------------------------------- shokaid's dispatcher
+# start_poller SECS: starts, on wrk's core, a /healthz poller for the wrk run about to
+# begin (SECS long) and returns once the poller has taken its snapshot of the counters and
+# waits for SIGUSR1 (Python takes up to a second to start on a busy machine: that must not
+# count as drain time). On SIGUSR1, sent the moment wrk exits, it polls /healthz until
+# inbox_backlog is 0 (every 0.1 s while more than 5,000 events wait, every 20 ms after) and
+# writes to $TMP/poller.out
+#   processed=N stored=M drained_at=EPOCH_S drain_s=S polls=K
+# N being the growth of events_done + events_failed + events_skipped since the snapshot, M
+# that of events_stored, drain_s the time from the signal; or, when the backlog is not 0
+# after BENCH_DRAIN_TIMEOUT s, "inbox_backlog=.. ..." and exit status 3.
+POLLER_PID=
+start_poller() {
+	local secs=$1
+	: >"$TMP/poller.out"
+	"${PIN_WRK[@]}" python3 - "$SRV_PORT" "$DRAIN_TIMEOUT" "$((secs + 120))" \
+		>"$TMP/poller.out" 2>"$TMP/poller.err" <<'EOF' &
+import json, signal, sys, time, urllib.error, urllib.request
+
+url = "http://127.0.0.1:%s/healthz" % sys.argv[1]
+timeout, wait_max = float(sys.argv[2]), float(sys.argv[3])
+
+
+def get():
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return json.load(r)
+    except urllib.error.HTTPError as e:  # 503 while degraded: the counters are still there
+        return json.load(e)
+
+
+def processed(h):
+    return h["events_done"] + h["events_failed"] + h["events_skipped"]
+
+
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+h = get()
+p0, s0 = processed(h), h["events_stored"]
+print("ready", flush=True)
+if signal.sigtimedwait({signal.SIGUSR1}, wait_max) is None:
+    print("no signal from run.sh", flush=True)
+    sys.exit(4)
+t0 = time.time()
+polls = 0
+while True:
+    h = get()
+    now = time.time()
+    polls += 1
+    backlog = h["inbox_backlog"]
+    if backlog == 0:
+        break
+    if now - t0 > timeout:
+        print("inbox_backlog=%d processed=%d stored=%d after %.1f s"
+              % (backlog, processed(h) - p0, h["events_stored"] - s0, now - t0), flush=True)
+        sys.exit(3)
+    time.sleep(0.1 if backlog > 5000 else 0.02)
+print("processed=%d stored=%d drained_at=%.6f drain_s=%.3f polls=%d"
+      % (processed(h) - p0, h["events_stored"] - s0, now, now - t0, polls), flush=True)
+EOF
+	POLLER_PID=$!
+	for _ in $(seq 300); do
+		grep -qx ready "$TMP/poller.out" && return 0
+		kill -0 "$POLLER_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$TMP/poller.err" >&2
+	die "the /healthz poller did not start (GET /healthz failed?; log: $SRV_LOG)"
+}
+# finish_poller: waits for the poller (signalled already) and sets POLLER_LINE to its
+# result line; fails the benchmark when the inbox did not drain.
+POLLER_LINE=
+finish_poller() {
+	local rc=0
+	wait "$POLLER_PID" || rc=$?
+	POLLER_PID=
+	POLLER_LINE=$(tail -n 1 "$TMP/poller.out")
+	if [ "$rc" -ne 0 ]; then
+		cat "$TMP/poller.err" >&2
+		die "shokaid's inbox did not drain within ${DRAIN_TIMEOUT} s after the run (BENCH_DRAIN_TIMEOUT): $POLLER_LINE; log: $SRV_LOG"
+	fi
+}
+now_s() { printf '%s\n' "${EPOCHREALTIME/,/.}"; }
+
 # ---------------------------------------------------------------- one wrk run
 # run_wrk SERVER EVENTS LABEL SECONDS POOL: appends a result line to $TMP/results.tsv and
-# sets LAST_RPS.
+# sets LAST_RPS. For shokaid it then waits for the inbox to drain and adds the processed
+# rate to the line (processed= stored= drained_at= drain_s= polls= proc_s= proc_eps=):
+# proc_s runs from the run's start, duration_us (wrk's own clock, which starts once its Lua
+# init has read the pool) before wrk exited, to drained_at.
 LAST_RPS=0
 run_wrk() {
 	local srv=$1 ev=$2 label=$3 secs=$4 poolf=$5 out line
 	out=$TMP/wrk-$srv-$ev-$label.txt
+	if [ "$srv" = shokaid ]; then start_poller "$secs"; fi
 	sync
-	local wrk_rc=0 cpu0 cpu1
+	local wrk_rc=0 cpu0 cpu1 wrk_end
 	cpu_snapshot
 	cpu0=$CPU_SNAP
 	timeout $((secs + 60)) "${PIN_WRK[@]}" wrk -t1 -c"$CONNS" -d"${secs}s" \
 		-s "$BENCH/signed.lua" "http://127.0.0.1:$SRV_PORT$PATH_LINE" -- "$poolf" 1 \
 		>"$out" 2>&1 || wrk_rc=$?
+	wrk_end=$(now_s)
+	if [ -n "$POLLER_PID" ]; then kill -USR1 "$POLLER_PID" 2>/dev/null || true; fi
 	cpu_snapshot
 	cpu1=$CPU_SNAP
 	if ! kill -0 "$SRV_PID" 2>/dev/null; then
@@ -315,6 +441,17 @@ run_wrk() {
 	line=$(grep '^BENCH ' "$out" | tail -n 1) || true
 	[ -n "$line" ] || { cat "$out" >&2; die "wrk printed no BENCH line ($out)"; }
 	line+=" other_cpu_pct=$(other_cpu "$cpu0" "$cpu1")"
+	if [ "$srv" = shokaid ]; then
+		local dur_us drained
+		finish_poller
+		drained=$POLLER_LINE
+		dur_us=$(sed -n 's/.* duration_us=\([0-9]*\).*/\1/p' <<<"$line")
+		[ -n "$dur_us" ] || die "wrk's BENCH line has no duration_us ($out)"
+		line+=" $drained $(awk -v e="$wrk_end" -v d="$dur_us" -v l="$drained" 'BEGIN {
+			n = split(l, f, " "); for (i = 1; i <= n; i++) { split(f[i], kv, "="); v[kv[1]] = kv[2] }
+			s = v["drained_at"] - (e - d / 1e6);
+			printf "proc_s=%.3f proc_eps=%.1f", s, (s > 0 ? v["processed"] / s : 0) }')"
+	fi
 	printf '%s\t%s\t%s\t%s\n' "$srv" "$ev" "$label" "$line" >>"$TMP/results.tsv"
 	LAST_RPS=$(sed -n 's/.* rps=\([0-9]*\).*/\1/p' <<<"$line")
 	python3 - "$line" "$srv" "$ev" "$label" <<'EOF'
@@ -327,6 +464,13 @@ print("  %-7s %d-event %-6s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  2xx %d  non
     "  POOL WRAPPED %s times: ids reused" % kv["wrapped"] if kv["wrapped"] != "0" else "")
     + ("  BUSY MACHINE: other processes used %s%% of the CPU" % kv["other_cpu_pct"]
        if int(kv["other_cpu_pct"]) >= 5 else ""))
+if "proc_eps" in kv:
+    print("  %-7s %d-event %-6s %9.0f events/s processed: %s events in %.2f s from the run's "
+          "start, inbox drained %.2f s after wrk%s" % (
+              sys.argv[2], int(sys.argv[3]), sys.argv[4], float(kv["proc_eps"]),
+              kv["processed"], float(kv["proc_s"]), float(kv["drain_s"]),
+              "" if kv["processed"] == kv["stored"] else
+              "  MISMATCH: %s events stored" % kv["stored"]))
 EOF
 }
 
@@ -336,7 +480,7 @@ run_size() { echo $(((${1:-0} * DUR * 3 + 1) / 2 + 2000)); }
 # ---------------------------------------------------------------- the phases
 : >"$TMP/results.tsv"
 : >"$TMP/phases.tsv"
-for srv in shokaid node; do
+for srv in shokaid node bare; do
 	want "$srv" || continue
 	for ev in $EVENTS; do
 		say ""
@@ -347,13 +491,15 @@ for srv in shokaid node; do
 		if [ "$busy" -gt 10 ]; then
 			notice "the machine is ${busy}% busy before this phase (other processes): numbers will be low and noisy"
 		fi
-		if [ "$srv" = shokaid ]; then
+		case $srv in
+		shokaid)
 			d=$TMP/shokaid-$ev
 			make_shokaid_dir "$d"
 			start_shokaid "$d"
-		else
-			start_node "$TMP/node-$ev.log"
-		fi
+			;;
+		node) start_node "$TMP/node-$ev.log" ;;
+		bare) start_bare "$TMP/bare-$ev.log" ;;
+		esac
 		say "  $srv pid $SRV_PID listening on 127.0.0.1:$SRV_PORT"
 		run_wrk "$srv" "$ev" warmup "$WARM" "${POOL_FILE[$ev/warm]}"
 		# The first run's pool is sized from the warm-up, which can be far slower than the
@@ -402,9 +548,15 @@ for ln in open(phases, encoding="utf-8"):
     non2xx, ok2xx, issued = tot("non2xx"), tot("ok2xx"), tot("issued")
     sockerr, wrapped = tot("sock_errors"), tot("wrapped")
     rps, p50, p99 = med("rps"), med("p50_us") / 1000, med("p99_us") / 1000
-    summary[(srv, ev)] = (rps, p99, hwm / 1024)
+    if srv == "shokaid":
+        # shokaid's dispatcher rate, measured until its inbox drained after each run
+        proc = med("proc_eps")
+    else:
+        # node and bare do nothing after the answer: processed = acknowledged
+        proc = rps * ev
+    summary[(srv, ev)] = (rps, p99, hwm / 1024, proc)
     busy = max(int(kv.get("other_cpu_pct", 0)) for kv in measured)
-    rows.append((srv, ev, rps, p50, p99, hwm / 1024, non2xx, sockerr, wrapped, busy))
+    rows.append((srv, ev, rps, proc, p50, p99, hwm / 1024, non2xx, sockerr, wrapped, busy))
     if non2xx or sockerr or wrapped or not ok2xx:
         ok = False
     if srv == "shokaid":
@@ -420,15 +572,25 @@ for ln in open(phases, encoding="utf-8"):
             ok = False
         print("inbox check, shokaid %d-event: inbox rows %d, 2xx responses x %d = %d "
               "(requests sent x %d = %d): %s" % (ev, inbox, ev, want, ev, most, verdict))
+        processed = tot("processed")
+        stored = tot("stored")
+        verdict = "equal" if processed == stored else "MISMATCH"
+        if processed != stored:
+            ok = False
+        print("processed check, shokaid %d-event: events processed once the inbox drained %d, "
+              "events stored %d: %s" % (ev, processed, stored, verdict))
 
 print()
 print("results: median of %s runs of %ss, wrk -t1 -c%s, server on core 1, wrk on core 0"
       % (reps, dur, conns))
-hdr = ("server", "events/body", "req/s", "p50 ms", "p99 ms", "peak RSS MiB", "non-2xx")
-fmt = "%-8s %11s %10s %8s %8s %13s %8s"
+hdr = ("server", "events/body", "ack req/s", "ack events/s", "processed ev/s", "p50 ms",
+       "p99 ms", "peak RSS MiB", "non-2xx")
+fmt = "%-8s %11s %10s %13s %15s %7s %7s %13s %8s"
 print(fmt % hdr)
 noisy = False
-for srv, ev, rps, p50, p99, rss, non2xx, sockerr, wrapped, busy in rows:
+order = {"shokaid": 0, "node": 1, "bare": 2}
+rows.sort(key=lambda r: (r[1], order.get(r[0], 9), r[0]))
+for srv, ev, rps, proc, p50, p99, rss, non2xx, sockerr, wrapped, busy in rows:
     extra = ""
     if busy >= 5:
         extra += "  NOISY: other processes took up to %d%% of the CPU" % busy
@@ -437,16 +599,22 @@ for srv, ev, rps, p50, p99, rss, non2xx, sockerr, wrapped, busy in rows:
         extra += "  socket errors: %d" % sockerr
     if wrapped:
         extra += "  POOL WRAPPED (ids reused): %d" % wrapped
-    print(fmt % (srv, ev, "%.0f" % rps, "%.2f" % p50, "%.2f" % p99, "%.1f" % rss, non2xx) + extra)
+    print(fmt % (srv, ev, "%.0f" % rps, "%.0f" % (rps * ev), "%.0f" % proc, "%.2f" % p50,
+                 "%.2f" % p99, "%.1f" % rss, non2xx) + extra)
+print("ack = acknowledged (2xx responses seen by wrk). processed ev/s: shokaid's events done,\n"
+      "failed or skipped by its dispatcher from the start of a run until its inbox drained;\n"
+      "node and bare store and process nothing, so theirs is ack req/s x events/body.")
 if noisy:
     print("NOTICE: something else ran on this machine during the benchmark; rerun on an idle machine")
 print()
 for ev in sorted({ev for _, ev in summary}):
-    if ("shokaid", ev) in summary and ("node", ev) in summary:
-        print("ratio shokaid/node req/s, %d-event bodies: %.2fx"
-              % (ev, summary[("shokaid", ev)][0] / summary[("node", ev)][0]))
+    for other in ("node", "bare"):
+        if ("shokaid", ev) in summary and (other, ev) in summary:
+            s, o = summary[("shokaid", ev)], summary[(other, ev)]
+            print("ratio shokaid/%-4s %d-event bodies: acknowledged req/s %.2fx, "
+                  "processed events/s %.2fx" % (other, ev, s[0] / o[0], s[3] / o[3]))
 missed = []
-for (srv, ev), (rps, p99, rss) in sorted(summary.items()):
+for (srv, ev), (rps, p99, rss, _) in sorted(summary.items()):
     if srv != "shokaid":
         continue
     checks = ["req/s %.0f %s 20000" % (rps, ">=" if rps >= 20000 else "<"),
@@ -457,7 +625,8 @@ for (srv, ev), (rps, p99, rss) in sorted(summary.items()):
         missed.append(ev)
     print("targets, shokaid %d-event: %s: %s" % (ev, ", ".join(checks), "met" if met else "MISSED"))
 if not ok:
-    print("\nINVALID: see non-2xx, socket errors, wrapped pools or the inbox check above")
+    print("\nINVALID: see non-2xx, socket errors, wrapped pools, the inbox check or the "
+          "processed check above")
     open(status_file, "w").write("invalid\n")
 elif missed:
     open(status_file + ".targets", "w").write("missed\n")

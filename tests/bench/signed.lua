@@ -10,7 +10,10 @@
 --
 -- done() prints one machine-readable line:
 --   BENCH rps=.. p50_us=.. p90_us=.. p99_us=.. max_us=.. responses=.. ok2xx=.. non2xx=..
---         issued=.. wrapped=.. pool=.. sock_errors=.. threads=..
+--         issued=.. wrapped=.. pool=.. sock_errors=.. threads=.. declared_threads=..
+--         duration_us=..
+-- duration_us is wrk's own clock from the first connection to the end of the run (init(),
+-- which reads the pool, comes before it): run.sh dates the run's start from it.
 -- A Lua table literal of this size would not load (LuaJIT's constant limit), and wrk then
 -- silently sends plain GETs; reading the file in init() avoids that, and the non-2xx count
 -- (from response()) catches anything else.
@@ -91,8 +94,10 @@ function done(summary, latency, requests)
    local secs = summary.duration / 1e6
    io.write(string.format(
       "BENCH rps=%.1f p50_us=%d p90_us=%d p99_us=%d max_us=%d responses=%d ok2xx=%d " ..
-      "non2xx=%d issued=%d wrapped=%d pool=%d sock_errors=%d threads=%d declared_threads=%d\n",
+      "non2xx=%d issued=%d wrapped=%d pool=%d sock_errors=%d threads=%d declared_threads=%d " ..
+      "duration_us=%d\n",
       summary.requests / secs, latency:percentile(50), latency:percentile(90),
       latency:percentile(99), latency.max, summary.requests, t.ok, t.non2xx, t.issued,
-      t.wrapped, t.pool, e.connect + e.read + e.write + e.timeout, #threads, declared))
+      t.wrapped, t.pool, e.connect + e.read + e.write + e.timeout, #threads, declared,
+      summary.duration))
 end

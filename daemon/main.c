@@ -226,8 +226,8 @@ run(struct daemon *d)
 	d->dispatch = dispatch_new(d);
 	d->http_client = http_client_new(d->base, PRIO_BACKGROUND);
 	d->outbox = outbox_new(d);
-	d->invite_links = invite_links_new();
-	d->rewards = rewards_new(d);
+	d->http_invite = http_invite_new();
+	d->reward_tick = reward_tick_new(d);
 	d->rep_links = rep_links_new(d);
 	if (http_start(d, why, sizeof(why)) == -1) {
 		log_errorx("msg=\"cannot listen\" detail=\"%s\"", why);
@@ -268,8 +268,8 @@ done:
 	http_guard_free(d->guard);
 	http_client_free(d->http_client);	/* before the base: it owns events on it */
 	outbox_free(d->outbox);
-	invite_links_free(d->invite_links);
-	rewards_free(d->rewards);
+	http_invite_free(d->http_invite);
+	reward_tick_free(d->reward_tick);
 	rep_links_free(d->rep_links);
 	works_tokens_free(d->works_tokens);
 	ingest_free(d->ingest);

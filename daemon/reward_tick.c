@@ -15,7 +15,7 @@
 #define BATCH		64
 #define ALERT_EVERY_MS	60000
 
-struct rewards {
+struct reward_tick {
 	struct daemon	*d;
 	struct event	*ev_tick;
 	int64_t		 last_alert_ms;
@@ -23,10 +23,10 @@ struct rewards {
 
 static void tick_cb(evutil_socket_t, short, void *);
 
-struct rewards *
-rewards_new(struct daemon *d)
+struct reward_tick *
+reward_tick_new(struct daemon *d)
 {
-	struct rewards *rw = xcalloc(1, sizeof(*rw));
+	struct reward_tick *rw = xcalloc(1, sizeof(*rw));
 	struct timeval tv = { 0, TICK_MS * 1000 };
 
 	rw->d = d;
@@ -37,7 +37,7 @@ rewards_new(struct daemon *d)
 }
 
 void
-rewards_free(struct rewards *rw)
+reward_tick_free(struct reward_tick *rw)
 {
 	if (rw == NULL)
 		return;
@@ -48,7 +48,7 @@ rewards_free(struct rewards *rw)
 static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct rewards *rw = arg;
+	struct reward_tick *rw = arg;
 	struct daemon *d = rw->d;
 	struct reward_row *rows = NULL;
 	size_t n = 0;

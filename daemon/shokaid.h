@@ -66,8 +66,8 @@ struct daemon {
 	struct http_client	*http_client;	/* http_client.c */
 	struct outbox		*outbox;	/* outbox.c */
 	struct works_tokens	*works_tokens;	/* works_api.c */
-	struct invite_links	*invite_links;	/* http_invite.c: per-client rate limits */
-	struct rewards		*rewards;	/* reward_tick.c */
+	struct http_invite	*http_invite;	/* http_invite.c: per-client rate limits */
+	struct reward_tick		*reward_tick;	/* reward_tick.c */
 	struct rep_links	*rep_links;	/* rep_links.c */
 	unsigned char		 salt[SALT_LEN];	/* the database's secret: pseudonyms, hashes */
 	struct event		*ev_signals[4];	/* main.c */
@@ -84,9 +84,9 @@ struct daemon {
 };
 
 /* reward_tick.c: approves and issues due rewards on a timer (handlers decide). */
-struct rewards;
-struct rewards *rewards_new(struct daemon *);
-void rewards_free(struct rewards *);
+struct reward_tick;
+struct reward_tick *reward_tick_new(struct daemon *);
+void reward_tick_free(struct reward_tick *);
 
 /* dispatch.c: takes pending inbox rows to handlers, off the request path. */
 struct dispatch *dispatch_new(struct daemon *);

@@ -48,7 +48,7 @@ usage(void)
 }
 
 struct store *
-open_store(const struct config *cf)
+ctl_open_store(const struct config *cf)
 {
 	char *err = NULL;
 	struct store *s = store_open(cf->sqlite_path, cf->synchronous_full,
@@ -71,7 +71,7 @@ outbox_cmd(const struct config *cf, int argc, char **argv)
 		usage();
 	if (argc == 2 && strcmp(argv[1], "all") != 0)
 		usage();
-	if ((s = open_store(cf)) == NULL)
+	if ((s = ctl_open_store(cf)) == NULL)
 		return 1;
 	if (argc == 3) {
 		int64_t id = strtoll(argv[2], NULL, 10);
@@ -113,7 +113,7 @@ send_cmd(const struct config *cf, const char *platform, const char *channel, con
 		fprintf(stderr, "shokaictl: send: the text is not valid UTF-8\n");
 		return 1;
 	}
-	if ((s = open_store(cf)) == NULL)
+	if ((s = ctl_open_store(cf)) == NULL)
 		return 1;
 	/* The same path handlers take: the row gets its retry key there. */
 	if (store_begin(s) == 0 && (p == PLATFORM_LINE ?
@@ -159,13 +159,13 @@ profile_cmd(struct config *cf, const char *channel, const char *user)
 		fprintf(stderr, "shokaictl: no LINE channel '%s' in the config\n", channel);
 		return 1;
 	}
-	net_open(&d, cf);
-	if ((d.store = open_store(cf)) == NULL) {
-		net_close(&d);
+	ctl_net_open(&d, cf);
+	if ((d.store = ctl_open_store(cf)) == NULL) {
+		ctl_net_close(&d);
 		return 1;
 	}
 	profile_lookup(&d, channel, user, ctl_profile_done, &c);
-	net_wait(&d, &c.done);
+	ctl_net_wait(&d, &c.done);
 	if (c.found) {
 		printf("%s\n", c.name ? c.name : "");
 		rc = 0;
@@ -173,7 +173,7 @@ profile_cmd(struct config *cf, const char *channel, const char *user)
 		fprintf(stderr, "shokaictl: no profile for that user (blocked the account, "
 		    "never a friend, or LINE unreachable)\n");
 	free(c.name);
-	net_close(&d);
+	ctl_net_close(&d);
 	return rc;
 }
 
@@ -191,9 +191,9 @@ works_link_cmd(struct config *cf, const char *bot, const char *user)
 		fprintf(stderr, "shokaictl: no LINE WORKS bot '%s' in the config\n", bot);
 		return 1;
 	}
-	net_open(&d, cf);
+	ctl_net_open(&d, cf);
 	works_api_lookup(&d, bot, "link-url", user, ctl_call_done, &c);
-	net_wait(&d, &c.done);
+	ctl_net_wait(&d, &c.done);
 	if (c.status == 200 && (root = json_loads(c.body, 0, NULL)) != NULL &&
 	    (url = json_string_value(json_object_get(root, "linkUrl"))) != NULL) {
 		printf("%s\n", url);
@@ -204,7 +204,7 @@ works_link_cmd(struct config *cf, const char *bot, const char *user)
 	json_decref(root);
 	free(c.body);
 	free(c.error);
-	net_close(&d);
+	ctl_net_close(&d);
 	return rc;
 }
 
@@ -237,7 +237,7 @@ main(int argc, char **argv)
 		printf("ok\n");
 		rc = 0;
 	} else if (strcmp(cmd, "inbox") == 0 && argc == 1) {
-		if ((s = open_store(cf)) != NULL)
+		if ((s = ctl_open_store(cf)) != NULL)
 			rc = store_print_inbox_summary(s, stdout) == 0 ? 0 : 1;
 	} else if (strcmp(cmd, "quarantine") == 0 && (argc == 1 ||
 	    (argc == 3 && strcmp(argv[1], "show") == 0))) {
@@ -245,7 +245,7 @@ main(int argc, char **argv)
 
 		if (argc == 3 && id <= 0) {
 			fprintf(stderr, "shokaictl: quarantine show: '%s' is not an id\n", argv[2]);
-		} else if ((s = open_store(cf)) != NULL)
+		} else if ((s = ctl_open_store(cf)) != NULL)
 			rc = store_print_quarantine(s, stdout, id) == 0 ? 0 : 1;
 	} else if (strcmp(cmd, "outbox") == 0 && argc <= 3) {
 		rc = outbox_cmd(cf, argc, argv);
@@ -256,7 +256,7 @@ main(int argc, char **argv)
 		rc = richmenu_deploy_cmd(cf, argc - 2, argv + 2);
 	} else if (strcmp(cmd, "works-menu") == 0 && argc >= 2 && argc <= 3 &&
 	    strcmp(argv[1], "deploy") == 0) {
-		rc = works_menu_deploy(cf, argc == 3 ? argv[2] : NULL);
+		rc = works_menu_deploy_cmd(cf, argc == 3 ? argv[2] : NULL);
 	} else if (strcmp(cmd, "referrals") == 0) {
 		rc = referrals_cmd(cf, argc - 1, argv + 1);
 	} else if (strcmp(cmd, "rewards") == 0) {

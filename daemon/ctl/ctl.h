@@ -16,11 +16,11 @@ struct ctl_call {
 };
 
 /* ctl.c */
-struct store *open_store(const struct config *);
+struct store *ctl_open_store(const struct config *);
 /* ctl_net.c: a small daemon context of shokaictl's own: a loop and an HTTP client. */
-void net_open(struct daemon *, struct config *);
-void net_wait(struct daemon *, const int *done);
-void net_close(struct daemon *);
+void ctl_net_open(struct daemon *, struct config *);
+void ctl_net_wait(struct daemon *, const int *done);
+void ctl_net_close(struct daemon *);
 void ctl_call_done(int status, const char *body, size_t len, const char *error, void *arg);
 int ctl_line_call(struct daemon *, const char *channel, enum line_host, const char *method,
     const char *path, const char *content_type, const void *body, size_t len, json_t **out);
@@ -28,7 +28,7 @@ int ctl_line_call(struct daemon *, const char *channel, enum line_host, const ch
 /* ctl_richmenu.c */
 int richmenu_deploy_cmd(struct config *, int argc, char **argv);
 int richmenu_list_cmd(struct config *, const char *channel);
-int works_menu_deploy(struct config *, const char *bot);
+int works_menu_deploy_cmd(struct config *, const char *bot);
 
 /* ctl_referral.c: 2 for a usage error. */
 int referrals_cmd(struct config *, int argc, char **argv);

@@ -10,7 +10,7 @@
 #include "ctl.h"
 
 void
-net_open(struct daemon *d, struct config *cf)
+ctl_net_open(struct daemon *d, struct config *cf)
 {
 	memset(d, 0, sizeof(*d));
 	d->cfg = cf;
@@ -20,14 +20,14 @@ net_open(struct daemon *d, struct config *cf)
 }
 
 void
-net_wait(struct daemon *d, const int *done)
+ctl_net_wait(struct daemon *d, const int *done)
 {
 	while (!*done && event_base_loop(d->base, EVLOOP_ONCE) == 0)
 		;
 }
 
 void
-net_close(struct daemon *d)
+ctl_net_close(struct daemon *d)
 {
 	works_tokens_free(d->works_tokens);
 	http_client_free(d->http_client);
@@ -59,7 +59,7 @@ ctl_line_call(struct daemon *d, const char *channel, enum line_host host, const 
 		*out = NULL;
 	line_api_call(d, channel, host, method, path, content_type, body, len, ctl_call_done,
 	    &c);
-	net_wait(d, &c.done);
+	ctl_net_wait(d, &c.done);
 	if (c.status >= 200 && c.status < 300) {
 		rc = 0;
 		if (out != NULL && c.body[0] != '\0' &&

@@ -60,7 +60,7 @@ referrals_cmd(struct config *cf, int argc, char **argv)
 		    "referrer, referee_id AS friend, coalesce(rep_code, '-') AS rep, state FROM "
 		    "referrals WHERE id = ?1";
 
-		if ((s = open_store(cf)) == NULL)
+		if ((s = ctl_open_store(cf)) == NULL)
 			return 1;
 		rc = store_print_query(s, stdout, PRINT_TABLE, one_sql, args, 1) == 0 &&
 		    printf("\n") > 0 &&
@@ -79,7 +79,7 @@ referrals_cmd(struct config *cf, int argc, char **argv)
 		} else
 			return 2;
 	}
-	if ((s = open_store(cf)) == NULL)
+	if ((s = ctl_open_store(cf)) == NULL)
 		return 1;
 	{
 		const char *args[] = { state };
@@ -135,7 +135,7 @@ rewards_cmd(struct config *cf, int argc, char **argv)
 
 	if (argc < 1)
 		return 2;
-	if ((s = open_store(cf)) == NULL)
+	if ((s = ctl_open_store(cf)) == NULL)
 		return 1;
 	if (strcmp(argv[0], "list") == 0 && argc <= 2) {
 		const char *args[] = { argc == 2 ? argv[1] : NULL };
@@ -198,7 +198,7 @@ import_cmd(struct config *cf, int argc, char **argv)
 		fprintf(stderr, "shokaictl: cannot open %s\n", argv[coupons ? 2 : 1]);
 		return 1;
 	}
-	if ((s = open_store(cf)) == NULL || store_begin(s) == -1) {
+	if ((s = ctl_open_store(cf)) == NULL || store_begin(s) == -1) {
 		fclose(fp);
 		store_close(s);
 		return 1;
@@ -303,7 +303,7 @@ report_cmd(struct config *cf, int argc, char **argv)
 	}
 	if (parse_by(by_name, &by) == -1)
 		return 2;
-	if ((s = open_store(cf)) == NULL)
+	if ((s = ctl_open_store(cf)) == NULL)
 		return 1;
 	{
 		struct report_rejection rej[CLAIM_REASON_COUNT];
@@ -361,7 +361,7 @@ forget_cmd(struct config *cf, int argc, char **argv)
 		fprintf(stderr, "shokaictl: forget: expected a LINE user id (U and 32 hex digits)\n");
 		return 1;
 	}
-	if ((s = open_store(cf)) == NULL)
+	if ((s = ctl_open_store(cf)) == NULL)
 		return 1;
 	if (store_meta_salt(s, salt) == -1) {
 		store_close(s);

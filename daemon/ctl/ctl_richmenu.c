@@ -288,27 +288,27 @@ richmenu_deploy_cmd(struct config *cf, int argc, char **argv)
 		fprintf(stderr, "shokaictl: the config has no rich_menus\n");
 		return 1;
 	}
-	net_open(&d, cf);
-	if (!dry_run && (d.store = open_store(cf)) == NULL) {
-		net_close(&d);
+	ctl_net_open(&d, cf);
+	if (!dry_run && (d.store = ctl_open_store(cf)) == NULL) {
+		ctl_net_close(&d);
 		return 1;
 	}
 	for (size_t i = 0; i < cf->n_line_channels && rc == 0; i++)
 		if (only == NULL || strcmp(only, cf->line_channels[i].id) == 0)
 			rc = deploy_channel(&d, cf->line_channels[i].id, dry_run) == 0 ? 0 : 1;
-	net_close(&d);
+	ctl_net_close(&d);
 	return rc;
 }
 
 /* works-menu deploy [BOT]: POST /bots/{botId}/persistentmenu for each bot that has
  * one in the config. Setting it again with the same content changes nothing. */
 int
-works_menu_deploy(struct config *cf, const char *only)
+works_menu_deploy_cmd(struct config *cf, const char *only)
 {
 	struct daemon d;
 	int rc = 0, any = 0;
 
-	net_open(&d, cf);
+	ctl_net_open(&d, cf);
 	for (size_t i = 0; i < cf->n_works_bots && rc == 0; i++) {
 		const struct config_works_bot *b = &cf->works_bots[i];
 		struct ctl_call c = { 0 };
@@ -320,7 +320,7 @@ works_menu_deploy(struct config *cf, const char *only)
 		path = xasprintf("/bots/%s/persistentmenu", b->bot_id);
 		body = json_dumps(b->persistent_menu, JSON_COMPACT);
 		works_api_call(&d, b->id, "POST", path, body, ctl_call_done, &c);
-		net_wait(&d, &c.done);
+		ctl_net_wait(&d, &c.done);
 		if (c.status >= 200 && c.status < 300)
 			printf("bot %s: persistent menu set (%zu actions)\n", b->id,
 			    json_array_size(json_object_get(json_object_get(b->persistent_menu,
@@ -340,7 +340,7 @@ works_menu_deploy(struct config *cf, const char *only)
 		    only ? " " : "", only ? only : "");
 		rc = 1;
 	}
-	net_close(&d);
+	ctl_net_close(&d);
 	return rc;
 }
 
@@ -385,7 +385,7 @@ richmenu_list_cmd(struct config *cf, const char *channel)
 		fprintf(stderr, "shokaictl: no LINE channel '%s' in the config\n", channel);
 		return 1;
 	}
-	net_open(&d, cf);
+	ctl_net_open(&d, cf);
 	if (ctl_line_call(&d, channel, LINE_HOST_API, "GET", "/v2/bot/richmenu/list", NULL, NULL, 0,
 	    &menus) == 0 &&
 	    ctl_line_call(&d, channel, LINE_HOST_API, "GET", "/v2/bot/richmenu/alias/list", NULL,
@@ -415,6 +415,6 @@ richmenu_list_cmd(struct config *cf, const char *channel)
 	json_decref(menus);
 	json_decref(aliases);
 	json_decref(deflt);
-	net_close(&d);
+	ctl_net_close(&d);
 	return rc;
 }

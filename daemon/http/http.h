@@ -49,9 +49,9 @@ void http_reply_redirect(struct evhttp_request *, const struct http_answer *,
 
 
 /* http_invite.c: GET /r/{code}, the HTTP side (referral_click.c decides). */
-struct invite_links;
-struct invite_links *invite_links_new(void);
-void invite_links_free(struct invite_links *);
+struct http_invite;
+struct http_invite *http_invite_new(void);
+void http_invite_free(struct http_invite *);
 void http_invite_handle(struct daemon *, struct evhttp_request *, const char *code,
     int64_t start_us);
 

@@ -23,25 +23,25 @@ struct client_slot {
 	int	 count;
 };
 
-struct invite_links {
+struct http_invite {
 	struct client_slot	 slots[CLIENTS_MAX];
 };
 
-struct invite_links *
-invite_links_new(void)
+struct http_invite *
+http_invite_new(void)
 {
-	return xcalloc(1, sizeof(struct invite_links));
+	return xcalloc(1, sizeof(struct http_invite));
 }
 
 void
-invite_links_free(struct invite_links *il)
+http_invite_free(struct http_invite *il)
 {
 	free(il);
 }
 
 /* 1 when the client may go on. Slots are found by the hash; an old window is reused. */
 static int
-rate_ok(struct invite_links *il, const char hash[17], int per_min, int64_t now)
+rate_ok(struct http_invite *il, const char hash[17], int per_min, int64_t now)
 {
 	size_t i = strtoul(hash + 8, NULL, 16) % CLIENTS_MAX;
 	struct client_slot *s = &il->slots[i];
@@ -133,7 +133,7 @@ http_invite_handle(struct daemon *d, struct evhttp_request *req, const char *cod
 	 * here, and nobody can turn it back into an address. */
 	sha256_hex(d->salt, SALT_LEN, addr ? addr : "", addr ? strlen(addr) : 0, hash);
 	hash[16] = '\0';
-	if (!rate_ok(d->invite_links, hash, d->cfg->referral.invite_rate_per_min, clock_ms())) {
+	if (!rate_ok(d->http_invite, hash, d->cfg->referral.invite_rate_per_min, clock_ms())) {
 		page(d, req, 429, "invite_page_busy", start_us, "rate limited");
 		return;
 	}

@@ -67,7 +67,7 @@ struct daemon {
 	struct outbox		*outbox;	/* outbox.c */
 	struct works_tokens	*works_tokens;	/* works_api.c */
 	struct http_invite	*http_invite;	/* http_invite.c: per-client rate limits */
-	struct reward_tick		*reward_tick;	/* reward_tick.c */
+	struct reward_tick	*reward_tick;	/* reward_tick.c */
 	struct rep_links	*rep_links;	/* rep_links.c */
 	unsigned char		 salt[SALT_LEN];	/* the database's secret: pseudonyms, hashes */
 	struct event		*ev_signals[4];	/* main.c */

@@ -52,19 +52,6 @@ struct send_ctx {
 static void scan_cb(evutil_socket_t, short, void *);
 static void flush_cb(evutil_socket_t, short, void *);
 
-void
-outbox_msg_clear(struct outbox_msg *m)
-{
-	free(m->channel);
-	free(m->kind);
-	free(m->target);
-	free(m->body);
-	free(m->fallback_to);
-	free(m->retry_key);
-	free(m->dedupe_key);
-	memset(m, 0, sizeof(*m));
-}
-
 struct outbox *
 outbox_new(struct daemon *d)
 {
@@ -343,8 +330,13 @@ send_due(struct outbox *ob, enum platform p, int64_t now)
 	if (room <= 0)
 		return;
 	if (store_outbox_due(ob->d->store, p, now, (size_t)room + ob->ninflight[p], &rows,
-	    &n) == -1)
+	    &n) == -1) {
+		for (size_t i = 0; i < n; i++)
+			outbox_msg_clear(&rows[i]);
+		free(rows);
+		ob->tokens[p] += room;	/* nothing was started */
 		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct send_ctx *ctx;
 

@@ -51,7 +51,7 @@ struct outbox_msg {
 	int64_t		 created_at;
 	int64_t		 next_attempt_at;	/* 0: now */
 };
-void outbox_msg_clear(struct outbox_msg *);
+void outbox_msg_clear(struct outbox_msg *);	/* store_outbox.c */
 int store_outbox_put(struct store *, const struct outbox_msg *, int *inserted);
 int store_outbox_due(struct store *, enum platform, int64_t now, size_t max,
     struct outbox_msg **out, size_t *n);

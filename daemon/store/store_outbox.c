@@ -19,6 +19,19 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_OUTBOX_BACKLOG] = "SELECT count(*) FROM outbox WHERE state = 'pending'",
 };
 
+void
+outbox_msg_clear(struct outbox_msg *m)
+{
+	free(m->channel);
+	free(m->kind);
+	free(m->target);
+	free(m->body);
+	free(m->fallback_to);
+	free(m->retry_key);
+	free(m->dedupe_key);
+	memset(m, 0, sizeof(*m));
+}
+
 int
 store_outbox_put(struct store *s, const struct outbox_msg *m, int *inserted)
 {

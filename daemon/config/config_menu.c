@@ -42,7 +42,7 @@ action_str(struct cfg *c, struct cnode m, const char *what, const char *key,
 	return rc;
 }
 
-/* A rich menu area's action: message.c checks it as it checks a template's. */
+/* A rich menu area's action: message_action.c checks it as it checks a template's. */
 static json_t *
 parse_menu_action(struct cfg *c, struct cnode m, const char *what)
 {

@@ -85,6 +85,8 @@ size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
 size_t utf8_encode(uint32_t cp, char out[4]);
 /* 1 when all n bytes of s are well-formed UTF-8. */
 int utf8_valid(const char *s, size_t n);
+/* What one code point counts for: 1, or 2 above U+FFFF when utf16 (a surrogate pair). */
+size_t utf8_cp_units(uint32_t cp, int utf16);
 /* Code points in n bytes of s, counting those above U+FFFF twice when utf16. */
 size_t utf8_count(const char *s, size_t n, int utf16);
 /* Length of UTF-8 text in UTF-16 code units, as LINE counts text. */
@@ -98,6 +100,9 @@ int url_unreserved(unsigned char);
 size_t url_encode_byte(unsigned char c, char out[3]);
 /* s percent-encoded, as a new string the caller frees. */
 char *url_encode(const char *s);
+/* The byte the two hex digits at p spell (either case: the XX of a %XX escape), or -1
+ * when they are not two hex digits; p[1] is read only when p[0] is one. */
+int url_hex_byte(const char *p);
 
 /* clock.c */
 int64_t clock_ms(void);		/* monotonic */

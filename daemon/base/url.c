@@ -1,6 +1,7 @@
 /* url.c: percent-encoding (RFC 3986), the one encoder for path segments, query and form
  * values, share links and the LINE URL schemes: everything but the unreserved
- * characters is encoded, byte by byte. */
+ * characters is encoded, byte by byte; and the reading of one %XX escape, for the
+ * decoder of postback data and the cutting of encoded URLs in messages. */
 #include <string.h>
 
 #include "base.h"
@@ -37,4 +38,25 @@ url_encode(const char *s)
 		o += url_encode_byte((unsigned char)s[i], out + o);
 	out[o] = '\0';
 	return out;
+}
+
+int
+url_hex_byte(const char *p)
+{
+	int v = 0;
+
+	for (int i = 0; i < 2; i++) {
+		char c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else
+			return -1;
+	}
+	return v;
 }

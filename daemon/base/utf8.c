@@ -93,6 +93,12 @@ utf8_encode(uint32_t cp, char out[4])
 }
 
 size_t
+utf8_cp_units(uint32_t cp, int utf16)
+{
+	return utf16 && cp >= 0x10000 ? 2 : 1;
+}
+
+size_t
 utf8_count(const char *s, size_t n, int utf16)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -101,7 +107,7 @@ utf8_count(const char *s, size_t n, int utf16)
 
 	while (i < n) {
 		i += utf8_next(p + i, n - i, &cp);
-		units += utf16 && cp >= 0x10000 ? 2 : 1;
+		units += utf8_cp_units(cp, utf16);
 	}
 	return units;
 }

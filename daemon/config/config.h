@@ -1,5 +1,11 @@
 /* config.h: the immutable, validated configuration snapshot that config_load makes from
- * the operator's YAML files, and the lookups every layer uses. */
+ * the operator's YAML files, and the lookups every layer uses.
+ *
+ * Lifetime: there is one current snapshot (struct daemon's cfg). A reload builds a new
+ * one and frees the old one at once (main.c, reload); nothing counts references. So no
+ * pointer into a snapshot survives an asynchronous hop: a handler or callback keeps ids
+ * (channel, bot, rep code, menu id) and looks them up again in the current snapshot
+ * after every hop; NULL then means a reload removed it. */
 #ifndef SHOKAI_CONFIG_H
 #define SHOKAI_CONFIG_H
 
@@ -8,7 +14,7 @@
 #include "../base/base.h"
 #include "../model/model.h"
 
-/* config.c: the immutable, validated configuration snapshot. */
+/* The platform sections (config_platform.c). */
 struct config_line_channel {
 	char	*id;
 	char	*basic_id;
@@ -33,7 +39,7 @@ struct config_works_bot {
 	char	*api_base;
 	struct json_t *persistent_menu;	/* {"content":{"actions":[...]}}, or NULL */
 };
-/* The referral configuration (config_referral.c). */
+/* Who sells (config_reps.c). */
 struct config_branch {
 	char	*code;
 	char	*name;
@@ -49,6 +55,7 @@ struct config_rep {
 	char	*contact_url;		/* NULL with contact_auto: fetched from LINE WORKS */
 	int	 contact_auto;
 };
+/* The referral configuration (config_referral.c). */
 enum campaign_period { PERIOD_DAY, PERIOD_WEEK, PERIOD_MONTH };
 struct config_reward_side {
 	char	*pool;			/* coupon pool; NULL: no reward for this side */
@@ -76,6 +83,7 @@ struct config_referral {
 	int	 invite_rate_per_min;	/* GET /r/{code} per client */
 };
 
+/* The snapshot (config.c reads the server, storage, log and outbox sections). */
 struct config {
 	char	*path;			/* the main file, as given */
 	char	*listen_host;
@@ -123,7 +131,8 @@ struct config {
 	size_t	 n_campaigns;
 	struct config_referral referral;
 };
-/* The chat configuration (config_chat.c): what customers and reps see. */
+/* The chat configuration (config_chat.c; menus in config_menu.c): what customers and
+ * reps see. */
 struct config_message {
 	char			*name;
 	struct msg_template	*line;
@@ -177,33 +186,39 @@ struct config_errors {
 void config_errors_add(struct config_errors *, const char *file, size_t line, size_t col,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void config_errors_clear(struct config_errors *);
-/* Loads and fully validates path. Returns a snapshot with one reference, or NULL with
- * every problem in errs. */
+/* Loads and fully validates path. Returns a new snapshot, which the caller owns until
+ * config_free (no reference counts: see the top of this file), or NULL with every
+ * problem in errs. */
 struct config *config_load(const char *path, struct config_errors *errs);
 /* config_load, then each error printed as a line on out (shokaid -t, shokaictl). */
 struct config *config_load_print(const char *path, FILE *out);
 void config_free(struct config *);
+/* Lookups by id: NULL when the current snapshot has no such thing. */
+/* config_platform.c */
 const struct config_line_channel *config_line_channel(const struct config *, const char *id);
 const struct config_works_bot *config_works_bot(const struct config *, const char *id);
+/* config_chat.c, config_menu.c */
 const struct config_message *config_message(const struct config *, const char *name);
 const struct config_postback *config_postback(const struct config *, const char *action);
 const struct config_richmenu *config_richmenu(const struct config *, const char *id);
+/* config_reps.c */
 const struct config_branch *config_branch(const struct config *, const char *code);
 const struct config_rep *config_rep(const struct config *, const char *code);
+/* config_referral.c */
 /* The campaign running on a local date (YYYY-MM-DD): the first in file order whose
  * window holds it; NULL when none does. */
 const struct config_campaign *config_campaign_on(const struct config *, const char *date);
 const struct config_campaign *config_campaign(const struct config *, const char *id);
 /* 1 when the campaign's window holds the local date. */
 int config_campaign_running(const struct config_campaign *, const char *date);
+/* config_yaml.c: the duration and size formats the getters read. */
 /* Parses "10s", "500ms", "2m", "1h", "14d" into milliseconds; -1 if malformed. */
 int64_t config_parse_duration_ms(const char *);
 /* Parses "256KiB", "1MiB", "4096" into bytes; -1 if malformed. */
 int64_t config_parse_size(const char *);
 
-
-/* LINE's share-picker link carrying an invite message (one text, as config_referral.c
- * checks at load) rendered with vars; NULL if it is not one text. Caller frees. */
+/* config_referral.c: LINE's share-picker link carrying an invite message (one text, as
+ * checked at load) rendered with vars; NULL if it is not one text. Caller frees. */
 char *invite_share_url(const struct config_message *, const struct msg_vars *);
 
 #endif

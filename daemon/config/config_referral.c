@@ -1,20 +1,14 @@
-/* config_referral.c: who sells (branches and reps, from YAML or a CSV file the YAML
- * names), the campaigns with their rules and rewards, and the referral settings. A
- * rep's unknown branch, a manager who is no rep, a reward message that cannot show its
- * coupon: each is a load error at its file and line. */
-#include <ctype.h>
-#include <errno.h>
+/* config_referral.c: the campaigns with their rules and rewards, the referral
+ * settings, and the invite that customers share; who sells (branches and reps) is
+ * config_reps.c's. A reward message that cannot show its coupon, an invite too long
+ * for LINE's share link: each is a load error at its file and line. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <jansson.h>
 
 #include "config_yaml.h"
-
-#define CSV_FIELDS_MAX	16
-#define CSV_LINE_MAX	4096
 
 /* What the invite and its preview may show. */
 static const char *const invite_placeholders[] = { "display_name", "company_name", "sender_name",
@@ -49,245 +43,6 @@ static const struct {
 static const char *const reward_placeholders[] = { "display_name", "company_name",
     "coupon_code", "friend_name", NULL };
 
-/* Rep codes are typed by customers into a prefilled message: letters, digits, '-'. */
-static int
-valid_code(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++, n++)
-		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
-			return 0;
-	return n > 0 && n <= 32;
-}
-
-static void
-parse_branch(struct cfg *c, struct cnode m, const char *what, struct config_branch *b)
-{
-	static const char *const allowed[] = { "code", "name", "contact_url", "managers",
-	    NULL };
-	static const char *const required[] = { "code", "name", NULL };
-	struct cnode v;
-
-	if (check_mapping(c, m, what, allowed, required) == -1)
-		return;
-	if (get_str(c, m, what, "code", &b->code) == 1 && !valid_id(b->code)) {
-		map_get(m, "code", &v);
-		cfg_err(c, v, "%s.code: '%s' may use only a-z, 0-9, '-' and '_'", what, b->code);
-	}
-	get_str(c, m, what, "name", &b->name);
-	if (map_get(m, "contact_url", &v))
-		get_url(c, m, what, "contact_url", &b->contact_url);
-	if (map_get(m, "managers", &v)) {
-		if (v.node->type != YAML_SEQUENCE_NODE) {
-			cfg_err(c, v, "%s.managers: expected a list of rep codes", what);
-			return;
-		}
-		b->managers = xcalloc(list_len(v) + 1, sizeof(*b->managers));
-		for (size_t i = 0; i < list_len(v); i++) {
-			struct cnode item = list_item(v, i);
-
-			if (item.node->type != YAML_SCALAR_NODE)
-				cfg_err(c, item, "%s.managers[%zu]: expected a rep code", what, i);
-			else
-				b->managers[b->n_managers++] = xstrdup(scalar(item));
-		}
-	}
-}
-
-/* Fields of one rep, from YAML or CSV alike; errors go to (file, line). */
-static void
-rep_fill(struct cfg *c, const char *file, size_t line, size_t col, struct config_rep *r,
-    const char *code, const char *name, const char *branch, const char *works_user,
-    const char *contact)
-{
-	if (code == NULL || !valid_code(code))
-		config_errors_add(c->errs, file, line, col, "rep code '%s': expected 1-32 "
-		    "letters, digits, '-' or '_'", code ? code : "");
-	if (name == NULL || *name == '\0')
-		config_errors_add(c->errs, file, line, col, "rep %s: missing name",
-		    code ? code : "?");
-	r->code = xstrdup(code ? code : "");
-	r->name = xstrdup(name ? name : "");
-	if (branch != NULL && *branch != '\0' &&
-	    (r->branch = config_branch(c->out, branch)) == NULL)
-		config_errors_add(c->errs, file, line, col, "rep %s: no branch '%s' under "
-		    "branches", r->code, branch);
-	if (works_user != NULL && *works_user != '\0')
-		r->works_user_id = xstrdup(works_user);
-	if (contact != NULL && strcmp(contact, "auto") == 0) {
-		r->contact_auto = 1;
-		if (r->works_user_id == NULL)
-			config_errors_add(c->errs, file, line, col, "rep %s: contact_url auto "
-			    "needs lineworks_user_id", r->code);
-	} else if (contact != NULL && *contact != '\0') {
-		if (!valid_http_url(contact))
-			config_errors_add(c->errs, file, line, col, "rep %s: contact_url '%s' is "
-			    "not an http:// or https:// URL", r->code, contact);
-		r->contact_url = xstrdup(contact);
-	}
-}
-
-/* 1 when r was filled (with errors reported if any), 0 when m was no mapping. */
-static int
-parse_rep(struct cfg *c, struct cnode m, const char *what, struct config_rep *r)
-{
-	static const char *const allowed[] = { "code", "name", "branch", "lineworks_user_id",
-	    "contact_url", NULL };
-	static const char *const required[] = { "code", "name", NULL };
-	char *code = NULL, *name = NULL, *branch = NULL, *works = NULL, *contact = NULL;
-
-	if (check_mapping(c, m, what, allowed, required) == -1)
-		return 0;
-	get_str(c, m, what, "code", &code);
-	get_str(c, m, what, "name", &name);
-	get_str(c, m, what, "branch", &branch);
-	get_str(c, m, what, "lineworks_user_id", &works);
-	get_str(c, m, what, "contact_url", &contact);
-	rep_fill(c, m.file->path, m.node->start_mark.line + 1, m.node->start_mark.column + 1,
-	    r, code, name, branch, works, contact);
-	free(code);
-	free(name);
-	free(branch);
-	free(works);
-	free(contact);
-	return 1;
-}
-
-/* Splits one CSV line (RFC 4180 quoting: "a ""b""" is a "b") in place. */
-static int
-csv_split(char *line, char **fields, int max)
-{
-	int n = 0;
-	char *p = line;
-
-	for (;;) {
-		char *out = p;
-
-		if (n == max)
-			return -1;
-		fields[n++] = out;
-		if (*p == '"') {
-			p++;
-			for (;;) {
-				if (*p == '\0')
-					return -1;	/* unterminated quote */
-				if (*p == '"' && p[1] == '"') {
-					*out++ = '"';
-					p += 2;
-				} else if (*p == '"') {
-					p++;
-					break;
-				} else
-					*out++ = *p++;
-			}
-			if (*p != ',' && *p != '\0')
-				return -1;
-		} else {
-			while (*p != ',' && *p != '\0')
-				*out++ = *p++;
-		}
-		if (*p == '\0') {
-			*out = '\0';
-			return n;
-		}
-		*out = '\0';
-		p++;
-	}
-}
-
-/* reps_csv: a header line naming the columns (code, name, branch, lineworks_user_id,
- * contact_url; any order), then one rep a line. */
-static void
-parse_reps_csv(struct cfg *c, struct cnode v)
-{
-	static const char *const columns[] = { "code", "name", "branch", "lineworks_user_id",
-	    "contact_url", NULL };
-	char *path = resolve_path(v.file->path, scalar(v)), line[CSV_LINE_MAX];
-	char *fields[CSV_FIELDS_MAX];
-	int col_of[5] = { -1, -1, -1, -1, -1 }, nhead = 0;
-	size_t lineno = 0, cap = 0;
-	FILE *fp = fopen(path, "r");
-	struct config *cf = c->out;
-
-	if (fp == NULL) {
-		cfg_err(c, v, "reps_csv: cannot open %s: %s", path, strerror(errno));
-		free(path);
-		return;
-	}
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		size_t len = strlen(line);
-		int n;
-
-		lineno++;
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = '\0';
-		if (lineno == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0)	/* Excel's BOM */
-			memmove(line, line + 3, len - 2);
-		if (line[0] == '\0')
-			continue;
-		if ((n = csv_split(line, fields, CSV_FIELDS_MAX)) < 0) {
-			config_errors_add(c->errs, path, lineno, 1, "cannot read this line as CSV "
-			    "(a quote left open, or more than %d columns)", CSV_FIELDS_MAX);
-			continue;
-		}
-		if (nhead == 0) {
-			for (int i = 0; i < n; i++) {
-				int k = -1;
-
-				for (int j = 0; columns[j] != NULL; j++)
-					if (strcmp(fields[i], columns[j]) == 0)
-						k = j;
-				if (k < 0)
-					config_errors_add(c->errs, path, lineno, 1, "unknown column "
-					    "'%s' (known: code, name, branch, lineworks_user_id, "
-					    "contact_url)", fields[i]);
-				else
-					col_of[k] = i;
-			}
-			nhead = n;
-			if (col_of[0] < 0 || col_of[1] < 0)
-				config_errors_add(c->errs, path, lineno, 1, "the header needs the "
-				    "columns code and name");
-			continue;
-		}
-		if (n != nhead) {
-			config_errors_add(c->errs, path, lineno, 1, "%d columns; the header has %d",
-			    n, nhead);
-			continue;
-		}
-		if (cf->n_reps == cap) {
-			cap = cap ? cap * 2 : 16;
-			cf->reps = xrealloc(cf->reps, cap * sizeof(*cf->reps));
-		}
-		memset(&cf->reps[cf->n_reps], 0, sizeof(cf->reps[0]));
-#define FIELD(k)	(col_of[k] >= 0 ? fields[col_of[k]] : NULL)
-		rep_fill(c, path, lineno, 1, &cf->reps[cf->n_reps++], FIELD(0), FIELD(1),
-		    FIELD(2), FIELD(3), FIELD(4));
-#undef FIELD
-	}
-	if (ferror(fp))
-		cfg_err(c, v, "reps_csv: cannot read %s", path);
-	fclose(fp);
-	free(path);
-}
-
-static void
-check_reps(struct cfg *c, struct cnode at)
-{
-	struct config *cf = c->out;
-
-	for (size_t i = 0; i < cf->n_reps; i++)
-		for (size_t j = 0; j < i; j++)
-			if (strcasecmp(cf->reps[i].code, cf->reps[j].code) == 0)
-				cfg_err(c, at, "reps: code '%s' is used twice", cf->reps[i].code);
-	for (size_t i = 0; i < cf->n_branches; i++)
-		for (size_t k = 0; k < cf->branches[i].n_managers; k++)
-			if (config_rep(cf, cf->branches[i].managers[k]) == NULL)
-				cfg_err(c, at, "branches[%zu].managers: no rep '%s' under reps", i,
-				    cf->branches[i].managers[k]);
-}
-
 static int
 valid_date(const char *s)
 {
@@ -304,9 +59,9 @@ get_date(struct cfg *c, struct cnode m, const char *what, const char *key, char 
 	char *s = NULL;
 	struct cnode v;
 
-	if (get_str(c, m, what, key, &s) != 1)
+	if (cfg_get_str(c, m, what, key, &s) != 1)
 		return;
-	map_get(m, key, &v);
+	cfg_map_get(m, key, &v);
 	if (!valid_date(s))
 		cfg_err(c, v, "%s.%s: expected a date such as 2026-12-01", what, key);
 	else
@@ -322,15 +77,15 @@ parse_reward_side(struct cfg *c, struct cnode m, const char *what,
 	char *message = NULL;
 	struct cnode v;
 
-	if (check_mapping(c, m, what, allowed, allowed) != 1)
+	if (cfg_check_mapping(c, m, what, allowed, allowed) != 1)
 		return;
-	if (get_str(c, m, what, "pool", &side->pool) == 1 && !valid_id(side->pool)) {
-		map_get(m, "pool", &v);
+	if (cfg_get_str(c, m, what, "pool", &side->pool) == 1 && !cfg_valid_id(side->pool)) {
+		cfg_map_get(m, "pool", &v);
 		cfg_err(c, v, "%s.pool: '%s' may use only a-z, 0-9, '-' and '_'", what,
 		    side->pool);
 	}
-	if (get_str(c, m, what, "message", &message) == 1 && map_get(m, "message", &v))
-		side->message = use_message(c, v, what, message, PLATFORM_LINE,
+	if (cfg_get_str(c, m, what, "message", &message) == 1 && cfg_map_get(m, "message", &v))
+		side->message = cfg_use_message(c, v, what, message, PLATFORM_LINE,
 		    reward_placeholders);
 	free(message);
 }
@@ -343,27 +98,27 @@ parse_rules(struct cfg *c, struct cnode m, const char *what, struct config_campa
 	struct cnode v;
 	char *s = NULL, *sub = NULL;
 
-	if (check_mapping(c, m, what, allowed, NULL) == -1)
+	if (cfg_check_mapping(c, m, what, allowed, NULL) == -1)
 		return;
-	if (get_str(c, m, what, "attribution", &s) == 1 && strcmp(s, "first_touch") != 0) {
-		map_get(m, "attribution", &v);
+	if (cfg_get_str(c, m, what, "attribution", &s) == 1 && strcmp(s, "first_touch") != 0) {
+		cfg_map_get(m, "attribution", &v);
 		cfg_err(c, v, "%s.attribution: only first_touch (the first valid claim wins)",
 		    what);
 	}
 	free(s);
 	s = NULL;
-	get_bool(c, m, what, "exclude_existing_friends", &cp->exclude_existing_friends);
-	get_bool(c, m, what, "show_friend_name_to_referrer", &cp->show_friend_name);
-	if (map_get(m, "max_claims_per_referrer", &v)) {
+	cfg_get_bool(c, m, what, "exclude_existing_friends", &cp->exclude_existing_friends);
+	cfg_get_bool(c, m, what, "show_friend_name_to_referrer", &cp->show_friend_name);
+	if (cfg_map_get(m, "max_claims_per_referrer", &v)) {
 		static const char *const keys[] = { "count", "per", NULL };
 
 		sub = xasprintf("%s.max_claims_per_referrer", what);
-		if (check_mapping(c, v, sub, keys, keys) == 1) {
-			get_int(c, v, sub, "count", 1, 100000, &cp->max_claims);
-			if (get_str(c, v, sub, "per", &s) == 1) {
+		if (cfg_check_mapping(c, v, sub, keys, keys) == 1) {
+			cfg_get_int(c, v, sub, "count", 1, 100000, &cp->max_claims);
+			if (cfg_get_str(c, v, sub, "per", &s) == 1) {
 				struct cnode p;
 
-				map_get(v, "per", &p);
+				cfg_map_get(v, "per", &p);
 				if (strcmp(s, "day") == 0)
 					cp->max_claims_per = PERIOD_DAY;
 				else if (strcmp(s, "week") == 0)
@@ -378,19 +133,19 @@ parse_rules(struct cfg *c, struct cnode m, const char *what, struct config_campa
 		}
 		free(sub);
 	}
-	if (map_get(m, "velocity", &v)) {
+	if (cfg_map_get(m, "velocity", &v)) {
 		static const char *const keys[] = { "claims", "within", "then", NULL };
 
 		sub = xasprintf("%s.velocity", what);
-		if (check_mapping(c, v, sub, keys, (const char *const[]){ "claims", "within",
+		if (cfg_check_mapping(c, v, sub, keys, (const char *const[]){ "claims", "within",
 		    NULL }) == 1) {
-			get_int(c, v, sub, "claims", 1, 100000, &cp->velocity_claims);
-			get_duration(c, v, sub, "within", 1000, 30LL * 86400 * 1000,
+			cfg_get_int(c, v, sub, "claims", 1, 100000, &cp->velocity_claims);
+			cfg_get_duration(c, v, sub, "within", 1000, 30LL * 86400 * 1000,
 			    &cp->velocity_within_ms);
-			if (get_str(c, v, sub, "then", &s) == 1 && strcmp(s, "review") != 0) {
+			if (cfg_get_str(c, v, sub, "then", &s) == 1 && strcmp(s, "review") != 0) {
 				struct cnode t;
 
-				map_get(v, "then", &t);
+				cfg_map_get(v, "then", &t);
 				cfg_err(c, t, "%s.then: only review (held for an operator); claims "
 				    "are never dropped silently", sub);
 			}
@@ -412,30 +167,30 @@ parse_campaign(struct cfg *c, struct cnode m, const char *what, struct config_ca
 	char *s = NULL, *sub;
 
 	cp->exclude_existing_friends = 1;
-	if (check_mapping(c, m, what, allowed, required) == -1)
+	if (cfg_check_mapping(c, m, what, allowed, required) == -1)
 		return;
-	if (get_str(c, m, what, "id", &cp->id) == 1 && !valid_id(cp->id)) {
-		map_get(m, "id", &v);
+	if (cfg_get_str(c, m, what, "id", &cp->id) == 1 && !cfg_valid_id(cp->id)) {
+		cfg_map_get(m, "id", &v);
 		cfg_err(c, v, "%s.id: '%s' may use only a-z, 0-9, '-' and '_'", what, cp->id);
 	}
-	get_str(c, m, what, "name", &cp->name);
+	cfg_get_str(c, m, what, "name", &cp->name);
 	get_date(c, m, what, "starts", cp->starts);
 	get_date(c, m, what, "ends", cp->ends);
 	if (cp->starts[0] && cp->ends[0] && strcmp(cp->starts, cp->ends) > 0) {
-		map_get(m, "ends", &v);
+		cfg_map_get(m, "ends", &v);
 		cfg_err(c, v, "%s: ends (%s) is before starts (%s)", what, cp->ends, cp->starts);
 	}
-	if (map_get(m, "rules", &v)) {
+	if (cfg_map_get(m, "rules", &v)) {
 		sub = xasprintf("%s.rules", what);
 		parse_rules(c, v, sub, cp);
 		free(sub);
 	}
-	if (!map_get(m, "reward", &r))
+	if (!cfg_map_get(m, "reward", &r))
 		return;
 	sub = xasprintf("%s.reward", what);
-	if (check_mapping(c, r, sub, reward_keys, NULL) != -1) {
-		if (get_str(c, r, sub, "due_on", &s) == 1) {
-			map_get(r, "due_on", &v);
+	if (cfg_check_mapping(c, r, sub, reward_keys, NULL) != -1) {
+		if (cfg_get_str(c, r, sub, "due_on", &s) == 1) {
+			cfg_map_get(r, "due_on", &v);
 			if (strcmp(s, "won") == 0)
 				cp->due_on_won = 1;
 			else if (strcmp(s, "claim") != 0)
@@ -443,22 +198,22 @@ parse_campaign(struct cfg *c, struct cnode m, const char *what, struct config_ca
 		}
 		free(s);
 		s = NULL;
-		if (get_str(c, r, sub, "approval", &s) == 1) {
-			map_get(r, "approval", &v);
+		if (cfg_get_str(c, r, sub, "approval", &s) == 1) {
+			cfg_map_get(r, "approval", &v);
 			if (strcmp(s, "auto") == 0)
 				cp->approval_auto = 1;
 			else if (strcmp(s, "manual") != 0)
 				cfg_err(c, v, "%s.approval: expected auto or manual", sub);
 		}
 		free(s);
-		get_duration(c, r, sub, "hold", 0, 366LL * 86400 * 1000, &cp->hold_ms);
-		if (map_get(r, "referrer", &v)) {
+		cfg_get_duration(c, r, sub, "hold", 0, 366LL * 86400 * 1000, &cp->hold_ms);
+		if (cfg_map_get(r, "referrer", &v)) {
 			char *side = xasprintf("%s.referrer", sub);
 
 			parse_reward_side(c, v, side, &cp->referrer);
 			free(side);
 		}
-		if (map_get(r, "referee", &v)) {
+		if (cfg_map_get(r, "referee", &v)) {
 			char *side = xasprintf("%s.referee", sub);
 
 			parse_reward_side(c, v, side, &cp->referee);
@@ -476,18 +231,18 @@ parse_referral(struct cfg *c, struct cnode m)
 	struct config_referral *r = &c->out->referral;
 	struct cnode v;
 
-	if (check_mapping(c, m, "referral", allowed, NULL) == -1)
+	if (cfg_check_mapping(c, m, "referral", allowed, NULL) == -1)
 		return;
-	if (get_str(c, m, "referral", "notify_bot", &r->notify_bot) == 1 &&
+	if (cfg_get_str(c, m, "referral", "notify_bot", &r->notify_bot) == 1 &&
 	    config_works_bot(c->out, r->notify_bot) == NULL) {
-		map_get(m, "notify_bot", &v);
+		cfg_map_get(m, "notify_bot", &v);
 		cfg_err(c, v, "referral.notify_bot: no LINE WORKS bot '%s' under lineworks.bots",
 		    r->notify_bot);
 	}
-	get_str(c, m, "referral", "sender_name_fallback", &r->sender_name_fallback);
-	if (map_get(m, "contact_url", &v))
-		get_url(c, m, "referral", "contact_url", &r->contact_url);
-	get_int(c, m, "referral", "invite_rate_per_min", 1, 100000, &r->invite_rate_per_min);
+	cfg_get_str(c, m, "referral", "sender_name_fallback", &r->sender_name_fallback);
+	if (cfg_map_get(m, "contact_url", &v))
+		cfg_get_url(c, m, "referral", "contact_url", &r->contact_url);
+	cfg_get_int(c, m, "referral", "invite_rate_per_min", 1, 100000, &r->invite_rate_per_min);
 }
 
 static size_t
@@ -558,26 +313,27 @@ check_invite(struct cfg *c)
 	char *sender, *rep, *branch, *url, *invite_url, code[REFCODE_LEN + 1];
 
 	/* Errors point at the message, or at campaigns when it is missing. */
-	root_get(c, "campaigns", &at);
+	cfg_root_get(c, "campaigns", &at);
 	inv_at = pre_at = at;
-	if (root_get(c, "messages", &msgs)) {
-		map_get(msgs, "invite", &inv_at);
-		map_get(msgs, "invite_preview", &pre_at);
+	if (cfg_root_get(c, "messages", &msgs)) {
+		cfg_map_get(msgs, "invite", &inv_at);
+		cfg_map_get(msgs, "invite_preview", &pre_at);
 	}
-	inv = use_message(c, inv_at, "messages.invite", "invite", PLATFORM_LINE,
+	inv = cfg_use_message(c, inv_at, "messages.invite", "invite", PLATFORM_LINE,
 	    invite_placeholders);
-	pre = use_message(c, pre_at, "messages.invite_preview", "invite_preview",
+	pre = cfg_use_message(c, pre_at, "messages.invite_preview", "invite_preview",
 	    PLATFORM_LINE, preview_placeholders);
-	if (root_get(c, "messages", &msgs) && map_get(msgs, "claim_text", &at))
-		use_message(c, at, "messages.claim_text", "claim_text", PLATFORM_LINE,
+	if (cfg_root_get(c, "messages", &msgs) && cfg_map_get(msgs, "claim_text", &at))
+		cfg_use_message(c, at, "messages.claim_text", "claim_text", PLATFORM_LINE,
 		    claim_placeholders);
 	for (size_t i = 0; i < sizeof(named_messages) / sizeof(named_messages[0]); i++) {
 		char *what;
 
-		if (!root_get(c, "messages", &msgs) || !map_get(msgs, named_messages[i].name, &at))
+		if (!cfg_root_get(c, "messages", &msgs) ||
+		    !cfg_map_get(msgs, named_messages[i].name, &at))
 			continue;
 		what = xasprintf("messages.%s", named_messages[i].name);
-		use_message(c, at, what, named_messages[i].name, named_messages[i].platform,
+		cfg_use_message(c, at, what, named_messages[i].name, named_messages[i].platform,
 		    named_messages[i].provided);
 		free(what);
 	}
@@ -612,8 +368,8 @@ check_invite(struct cfg *c)
 	msg_vars_set(&vars, "code", code);
 	msg_vars_set(&vars, "invite_url", invite_url);
 	check_share(c, inv_at, "invite", inv, &vars);
-	if (root_get(c, "messages", &msgs) && map_get(msgs, "invite_no_rep", &at) &&
-	    (inv = use_message(c, at, "messages.invite_no_rep", "invite_no_rep",
+	if (cfg_root_get(c, "messages", &msgs) && cfg_map_get(msgs, "invite_no_rep", &at) &&
+	    (inv = cfg_use_message(c, at, "messages.invite_no_rep", "invite_no_rep",
 	    PLATFORM_LINE, invite_placeholders)) != NULL)
 		check_share(c, at, "invite_no_rep", inv, &vars);
 	free(sender);
@@ -623,79 +379,40 @@ check_invite(struct cfg *c)
 	free(invite_url);
 }
 
-/* Branches before reps (reps name them), reps before branch managers are checked,
- * messages (config_chat.c) before campaigns (their rewards name messages). */
+/* Branches and reps (config_reps.c) before the referral settings and campaigns, which
+ * name them; messages (config_chat.c) before campaigns (their rewards name messages). */
 void
-parse_referral_sections(struct cfg *c)
+cfg_parse_referral(struct cfg *c)
 {
 	struct config *cf = c->out;
-	struct cnode sec, csv;
-	int has_list, has_csv;
+	struct cnode sec;
 
 	cf->referral.invite_rate_per_min = 30;
 	cf->referral.sender_name_fallback = xstrdup("お客様");
-	if (root_get(c, "branches", &sec)) {
-		if (sec.node->type != YAML_SEQUENCE_NODE)
-			cfg_err(c, sec, "branches: expected a list, got %s", node_kind(sec.node));
-		else {
-			cf->branches = xcalloc(list_len(sec) + 1, sizeof(*cf->branches));
-			for (size_t i = 0; i < list_len(sec); i++) {
-				char *what = xasprintf("branches[%zu]", i);
-				struct config_branch *b = &cf->branches[cf->n_branches];
-
-				parse_branch(c, list_item(sec, i), what, b);
-				cf->n_branches++;
-				if (b->code != NULL && config_branch(cf, b->code) != b)
-					cfg_err(c, list_item(sec, i), "%s: code '%s' is used twice",
-					    what, b->code);
-				free(what);
-			}
-		}
-	}
-	has_list = root_get(c, "reps", &sec);
-	has_csv = root_get(c, "reps_csv", &csv);
-	if (has_list && has_csv)
-		cfg_err(c, csv, "reps_csv: give reps or reps_csv, not both");
-	else if (has_list && sec.node->type != YAML_SEQUENCE_NODE)
-		cfg_err(c, sec, "reps: expected a list, got %s", node_kind(sec.node));
-	else if (has_list) {
-		cf->reps = xcalloc(list_len(sec) + 1, sizeof(*cf->reps));
-		for (size_t i = 0; i < list_len(sec); i++) {
-			char *what = xasprintf("reps[%zu]", i);
-
-			cf->n_reps += (size_t)parse_rep(c, list_item(sec, i), what,
-			    &cf->reps[cf->n_reps]);
-			free(what);
-		}
-		check_reps(c, sec);
-	} else if (has_csv && csv.node->type != YAML_SCALAR_NODE)
-		cfg_err(c, csv, "reps_csv: expected a file name");
-	else if (has_csv) {
-		parse_reps_csv(c, csv);
-		check_reps(c, csv);
-	}
-	if (root_get(c, "referral", &sec))
+	cfg_parse_reps(c);
+	if (cfg_root_get(c, "referral", &sec))
 		parse_referral(c, sec);
-	if (root_get(c, "campaigns", &sec) && sec.node->type == YAML_SEQUENCE_NODE &&
-	    list_len(sec) > 0) {
+	if (cfg_root_get(c, "campaigns", &sec) && sec.node->type == YAML_SEQUENCE_NODE &&
+	    cfg_list_len(sec) > 0) {
 		if (cf->public_url == NULL)
 			cfg_err(c, sec, "campaigns: server.public_url is needed for invite links");
 		check_invite(c);
 	}
-	if (root_get(c, "campaigns", &sec)) {
+	if (cfg_root_get(c, "campaigns", &sec)) {
 		if (sec.node->type != YAML_SEQUENCE_NODE)
-			cfg_err(c, sec, "campaigns: expected a list, got %s", node_kind(sec.node));
+			cfg_err(c, sec, "campaigns: expected a list, got %s",
+			    cfg_node_kind(sec.node));
 		else {
-			cf->campaigns = xcalloc(list_len(sec) + 1, sizeof(*cf->campaigns));
-			for (size_t i = 0; i < list_len(sec); i++) {
+			cf->campaigns = xcalloc(cfg_list_len(sec) + 1, sizeof(*cf->campaigns));
+			for (size_t i = 0; i < cfg_list_len(sec); i++) {
 				char *what = xasprintf("campaigns[%zu]", i);
 				struct config_campaign *cp = &cf->campaigns[cf->n_campaigns++];
 
-				parse_campaign(c, list_item(sec, i), what, cp);
+				parse_campaign(c, cfg_list_item(sec, i), what, cp);
 				for (size_t j = 0; cp->id != NULL && j + 1 < cf->n_campaigns; j++)
 					if (cf->campaigns[j].id != NULL &&
 					    strcmp(cf->campaigns[j].id, cp->id) == 0)
-						cfg_err(c, list_item(sec, i), "%s: id '%s' is used "
+						cfg_err(c, cfg_list_item(sec, i), "%s: id '%s' is used "
 						    "twice", what, cp->id);
 				free(what);
 			}
@@ -704,26 +421,9 @@ parse_referral_sections(struct cfg *c)
 }
 
 void
-free_referral(struct config *cf)
+cfg_free_referral(struct config *cf)
 {
-	for (size_t i = 0; i < cf->n_branches; i++) {
-		struct config_branch *b = &cf->branches[i];
-
-		free(b->code);
-		free(b->name);
-		free(b->contact_url);
-		for (size_t k = 0; k < b->n_managers; k++)
-			free(b->managers[k]);
-		free(b->managers);
-	}
-	free(cf->branches);
-	for (size_t i = 0; i < cf->n_reps; i++) {
-		free(cf->reps[i].code);
-		free(cf->reps[i].name);
-		free(cf->reps[i].works_user_id);
-		free(cf->reps[i].contact_url);
-	}
-	free(cf->reps);
+	cfg_free_reps(cf);
 	for (size_t i = 0; i < cf->n_campaigns; i++) {
 		free(cf->campaigns[i].id);
 		free(cf->campaigns[i].name);
@@ -734,24 +434,6 @@ free_referral(struct config *cf)
 	free(cf->referral.notify_bot);
 	free(cf->referral.sender_name_fallback);
 	free(cf->referral.contact_url);
-}
-
-const struct config_branch *
-config_branch(const struct config *cf, const char *code)
-{
-	for (size_t i = 0; i < cf->n_branches; i++)
-		if (cf->branches[i].code != NULL && strcmp(cf->branches[i].code, code) == 0)
-			return &cf->branches[i];
-	return NULL;
-}
-
-const struct config_rep *
-config_rep(const struct config *cf, const char *code)
-{
-	for (size_t i = 0; i < cf->n_reps; i++)
-		if (strcasecmp(cf->reps[i].code, code) == 0)
-			return &cf->reps[i];
-	return NULL;
 }
 
 int

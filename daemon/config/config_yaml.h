@@ -1,5 +1,6 @@
-/* config_yaml.h: what the config readers share (config.c for the platform sections,
- * config_chat.c for messages, keyword rules, postbacks and menus). Private to them. */
+/* config_yaml.h: what the config readers share, private to daemon/config/: the load
+ * state, the YAML node helpers (config_yaml.c, all named cfg_*), and each section
+ * reader's entry point, called by config.c in the order the sections depend on. */
 #ifndef CONFIG_YAML_H
 #define CONFIG_YAML_H
 
@@ -30,50 +31,78 @@ struct cnode {
 	yaml_node_t	*node;
 };
 
+/* config_yaml.c: the node helpers. */
 void cfg_err(struct cfg *, struct cnode, const char *, ...)
     __attribute__((format(printf, 3, 4)));
-const char *node_kind(const yaml_node_t *);
-struct cnode cnode_at(struct cnode parent, int index);
-const char *scalar(const struct cnode);
-int is_null_scalar(const struct cnode);
+const char *cfg_node_kind(const yaml_node_t *);
+struct cnode cfg_cnode_at(struct cnode parent, int index);
+const char *cfg_scalar(const struct cnode);
+int cfg_is_null_scalar(const struct cnode);
 /* Looks key up in mapping m; returns 1 and the value when present. */
-int map_get(struct cnode m, const char *key, struct cnode *val);
-int name_in(const char *name, const char *const *list);
+int cfg_map_get(struct cnode m, const char *key, struct cnode *val);
+int cfg_name_in(const char *name, const char *const *list);
 /* 1: a mapping with known keys and every required one; 0: problems reported;
  * -1: not a mapping at all. */
-int check_mapping(struct cfg *, struct cnode m, const char *what,
+int cfg_check_mapping(struct cfg *, struct cnode m, const char *what,
     const char *const *allowed, const char *const *required);
+/* 1 when parent[key] is a non-empty list (in *list); 0 after reporting why not. */
+int cfg_check_list(struct cfg *, struct cnode parent, const char *what, const char *key,
+    struct cnode *list);
+size_t cfg_list_len(struct cnode list);
+struct cnode cfg_list_item(struct cnode list, size_t i);
 /* Typed getters: 1 when present and valid, 0 when absent (out untouched), -1 after
  * reporting an error. */
-int get_str(struct cfg *, struct cnode m, const char *what, const char *key, char **out);
-int get_bool(struct cfg *, struct cnode m, const char *what, const char *key, int *out);
-int get_int(struct cfg *, struct cnode m, const char *what, const char *key, long min,
+int cfg_get_str(struct cfg *, struct cnode m, const char *what, const char *key,
+    char **out);
+int cfg_get_bool(struct cfg *, struct cnode m, const char *what, const char *key,
+    int *out);
+int cfg_get_int(struct cfg *, struct cnode m, const char *what, const char *key, long min,
     long max, int *out);
-int get_duration(struct cfg *, struct cnode m, const char *what, const char *key,
+int cfg_get_duration(struct cfg *, struct cnode m, const char *what, const char *key,
     int64_t min_ms, int64_t max_ms, int64_t *out_ms);
-char *resolve_path(const char *base_file, const char *path);
-int valid_id(const char *);
-int valid_http_url(const char *);
+int cfg_get_size(struct cfg *, struct cnode m, const char *what, const char *key,
+    int64_t min, int64_t max, size_t *out);
 /* A URL (http or https) without its trailing '/'. */
-void get_url(struct cfg *, struct cnode m, const char *what, const char *key, char **out);
-size_t list_len(struct cnode list);
-struct cnode list_item(struct cnode list, size_t i);
+void cfg_get_url(struct cfg *, struct cnode m, const char *what, const char *key,
+    char **out);
+int cfg_valid_id(const char *);
+int cfg_valid_http_url(const char *);
+char *cfg_resolve_path(const char *base_file, const char *path);
+/* The node as JSON: plain true/false and whole numbers typed, anything quoted a string. */
+struct json_t *cfg_yaml_to_json(struct cnode);
 
-/* Finds a top-level key in the main file or any included one. */
-int root_get(struct cfg *, const char *key, struct cnode *out);
+/* config.c: finds a top-level key in the main file or any included one. */
+int cfg_root_get(struct cfg *, const char *key, struct cnode *out);
 
-/* config_chat.c: the chat sections, read after the platform sections. */
-void parse_chat_sections(struct cfg *);
-struct json_t *parse_persistent_menu(struct cfg *, struct cnode list, const char *what);
-void free_chat(struct config *);
+/* config_platform.c: line.channels and lineworks.bots, read first. */
+void cfg_parse_platform(struct cfg *);
+void cfg_free_platform(struct config *);
+
+/* config_chat.c: messages, auto-replies, postbacks, and the order of all chat
+ * sections, read after the platform sections. */
+void cfg_parse_chat(struct cfg *);
+void cfg_free_chat(struct config *);
 /* Checks that message name exists and uses only the placeholders provided. */
-const struct config_message *use_message(struct cfg *, struct cnode at, const char *what,
-    const char *name, enum platform, const char *const *provided);
+const struct config_message *cfg_use_message(struct cfg *, struct cnode at,
+    const char *what, const char *name, enum platform, const char *const *provided);
+/* What greetings and auto-replies may show on each platform. */
+extern const char *const cfg_chat_placeholders_line[];
+extern const char *const cfg_chat_placeholders_works[];
 
-/* config_referral.c: branches, reps, campaigns and the referral settings. */
-void parse_referral_sections(struct cfg *);
-void free_referral(struct config *);
-extern const char *const chat_placeholders_line[];
-extern const char *const chat_placeholders_works[];
+/* config_menu.c: rich menus, rich menu rules and LINE WORKS persistent menus. */
+void cfg_parse_rich_menus(struct cfg *, struct cnode list);
+void cfg_parse_menu_rules(struct cfg *, struct cnode list);
+struct json_t *cfg_parse_persistent_menu(struct cfg *, struct cnode list,
+    const char *what);
+void cfg_free_menus(struct config *);
+
+/* config_reps.c: branches and reps (YAML or CSV); read first by cfg_parse_referral. */
+void cfg_parse_reps(struct cfg *);
+void cfg_free_reps(struct config *);
+
+/* config_referral.c: branches and reps (through config_reps.c), the referral settings
+ * and campaigns, read after the chat sections. */
+void cfg_parse_referral(struct cfg *);
+void cfg_free_referral(struct config *);
 
 #endif

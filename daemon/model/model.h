@@ -43,8 +43,9 @@ char *event_json_str(struct json_t *obj, const char *key);
 
 
 #define MSG_VARS_MAX	32
-/* message.c: message templates. An operator's message spec (YAML turned into JSON by
- * config.c, keys as written) is checked once at load and rendered for each send.
+/* message.c (with message_*.c): message templates. An operator's message spec (YAML
+ * turned into JSON by config_chat.c, keys as written) is checked once at load and
+ * rendered for each send (message_render.c).
  * Placeholders are {name} ([a-z_][a-z0-9_]*); a template may use only the names it is
  * given at load. */
 struct msg_template;
@@ -75,7 +76,7 @@ void msg_vars_set(struct msg_vars *, const char *name, const char *value);
  * Returns a new string the caller frees. Invalid UTF-8 bytes are kept as they are. */
 char *text_normalize(const char *utf8);
 
-/* postback.c: LINE postback data "action=NAME&key=value" (URL-encoded). */
+/* postback_data.c: LINE postback data "action=NAME&key=value" (URL-encoded). */
 #define POSTBACK_PARAMS_MAX	16
 struct postback {
 	char	*action;			/* NULL when data has no action */

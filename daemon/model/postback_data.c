@@ -1,4 +1,4 @@
-/* postback.c: LINE postback data ("action=refer&campaign=winter%202026"), the string an
+/* postback_data.c: LINE postback data ("action=refer&campaign=winter%202026"), the string an
  * operator put into a rich menu area or button and LINE hands back on a tap. It is
  * parsed like an HTML form body because that is how operators write it. */
 #include <stdio.h>
@@ -9,18 +9,6 @@
 
 #define POSTBACK_DATA_MAX	300	/* LINE's limit on an action's data */
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes data[from..to) into a new string. Offsets in errors count from the start
  * of the whole data, so an operator can find the spot in what they configured. */
 static char *
@@ -29,7 +17,7 @@ decode(const char *data, size_t from, size_t to, char *why, size_t whylen)
 	char *out = xmalloc(to - from + 1), *o = out;
 
 	for (size_t i = from; i < to; i++) {
-		int hi, lo;
+		int v;
 
 		if (data[i] == '+') {
 			*o++ = ' ';
@@ -40,17 +28,16 @@ decode(const char *data, size_t from, size_t to, char *why, size_t whylen)
 			continue;
 		}
 		/* i + 2 < to also keeps the escape inside this part: "%4&1" is bad. */
-		if (i + 2 >= to || (hi = hexval(data[i + 1])) == -1 ||
-		    (lo = hexval(data[i + 2])) == -1) {
+		if (i + 2 >= to || (v = url_hex_byte(data + i + 1)) == -1) {
 			snprintf(why, whylen, "bad %%-escape at offset %zu", i);
 			goto err;
 		}
 		/* A NUL would cut the C string short and make two datas compare equal. */
-		if (hi == 0 && lo == 0) {
+		if (v == 0) {
 			snprintf(why, whylen, "decoded NUL byte at offset %zu", i);
 			goto err;
 		}
-		*o++ = (char)(hi << 4 | lo);
+		*o++ = (char)v;
 		i += 2;
 	}
 	*o = '\0';

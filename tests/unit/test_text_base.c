@@ -96,6 +96,9 @@ test_counts_as_line_does(void **state)
 	assert_int_equal(utf8_chars("\xff" "a"), 2);	/* a bad byte counts as one */
 	assert_int_equal(utf8_chars(NULL), 0);
 	assert_int_equal(utf8_count("紹介😀", 3, 1), 1);
+	assert_int_equal(utf8_cp_units(0x1f600, 1), 2);
+	assert_int_equal(utf8_cp_units(0x1f600, 0), 1);
+	assert_int_equal(utf8_cp_units(0xffff, 1), 1);
 }
 
 static void
@@ -118,6 +121,25 @@ test_percent_encoding(void **state)
 	free(s);
 }
 
+/* The XX of a %XX escape, read from an exact-size buffer: a bad first digit stops the
+ * read before the second byte. */
+static void
+test_hex_byte(void **state)
+{
+	char *b = malloc(1);
+
+	(void)state;
+	assert_int_equal(url_hex_byte("E7"), 0xe7);
+	assert_int_equal(url_hex_byte("bf"), 0xbf);
+	assert_int_equal(url_hex_byte("00"), 0);
+	assert_int_equal(url_hex_byte("0g"), -1);
+	assert_int_equal(url_hex_byte("%4"), -1);
+	assert_int_equal(url_hex_byte(""), -1);
+	b[0] = 'x';
+	assert_int_equal(url_hex_byte(b), -1);
+	free(b);
+}
+
 int
 main(void)
 {
@@ -128,6 +150,7 @@ main(void)
 		cmocka_unit_test(test_encode_round_trips),
 		cmocka_unit_test(test_counts_as_line_does),
 		cmocka_unit_test(test_percent_encoding),
+		cmocka_unit_test(test_hex_byte),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

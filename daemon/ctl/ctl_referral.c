@@ -105,10 +105,13 @@ operator_reward_move(const struct config *cf, struct store *s, int64_t id,
 		return 1;
 	}
 	{
-		struct handler_ctx hc = { .cfg = cf, .store = s, .now_ms = wall_ms() };
+		unsigned char salt[SALT_LEN];
+		struct handler_ctx hc = { .cfg = cf, .store = s, .salt = salt,
+		    .now_ms = wall_ms() };
 
-		rc = store_begin(s) == 0 && reward_move(&hc, &w, to, ACTOR_OPERATOR, NULL, note,
-		    why, sizeof(why)) == 1 && store_commit(s) == 0 ? 0 : 1;
+		rc = store_meta_salt(s, salt) == 0 && store_begin(s) == 0 &&
+		    reward_move(&hc, &w, to, ACTOR_OPERATOR, NULL, note, why, sizeof(why)) == 1 &&
+		    store_commit(s) == 0 ? 0 : 1;
 	}
 	if (rc != 0) {
 		store_rollback(s);
@@ -350,7 +353,7 @@ rep_link_cmd(struct config *cf, int argc, char **argv)
 int
 forget_cmd(struct config *cf, int argc, char **argv)
 {
-	unsigned char salt[16];
+	unsigned char salt[SALT_LEN];
 	char hex[65], pseudonym[32];
 	struct store *s;
 	int64_t n;

@@ -277,7 +277,7 @@ store_column_str(sqlite3_stmt *st, int i)
 /* The pseudonym key for logs lives in the database, so a user's pseudonym stays the
  * same across restarts without another secret file to manage. */
 int
-store_meta_salt(struct store *s, unsigned char out[16])
+store_meta_salt(struct store *s, unsigned char out[SALT_LEN])
 {
 	unsigned char fresh[16];
 	sqlite3_stmt *st = NULL;

@@ -20,7 +20,7 @@ int store_begin_unsynced(struct store *);
 /* The live connection's PRAGMA synchronous (2: FULL, 1: NORMAL), or -1. */
 int store_synchronous(struct store *);
 const char *store_errmsg(struct store *);
-int store_meta_salt(struct store *, unsigned char out[16]);
+int store_meta_salt(struct store *, unsigned char out[SALT_LEN]);
 
 /* store_inbox.c: the inbox and the quarantine. */
 /* Inserts a request's events; duplicates are ignored. On return *inserted is the number

@@ -192,16 +192,15 @@ run(struct daemon *d)
 	struct timeval flush_tv = { 0, FLUSH_INTERVAL_MS * 1000 };
 	struct timeval slice = { 0, BACKGROUND_SLICE_US };
 	struct event_config *ec;
-	char *err = NULL, why[WHY_MAX];
+	char why[WHY_MAX];
 	int lock_fd = -1, rc = 1;
 
 	if (lock_instance(d->cfg->sqlite_path, &lock_fd) == -1)
 		return 1;
 	d->store = store_open(d->cfg->sqlite_path, d->cfg->synchronous_full,
-	    d->cfg->busy_timeout_ms, &err);
+	    d->cfg->busy_timeout_ms, why, sizeof(why));
 	if (d->store == NULL) {
-		log_errorx("msg=\"cannot open the database\" detail=\"%s\"", err);
-		free(err);
+		log_errorx("msg=\"cannot open the database\" detail=\"%s\"", why);
 		goto done;
 	}
 	/* The database's secret keys log pseudonyms, client hashes and the signatures on

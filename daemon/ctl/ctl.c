@@ -50,14 +50,12 @@ usage(void)
 struct store *
 ctl_open_store(const struct config *cf)
 {
-	char *err = NULL;
+	char why[WHY_MAX];
 	struct store *s = store_open(cf->sqlite_path, cf->synchronous_full,
-	    cf->busy_timeout_ms, &err);
+	    cf->busy_timeout_ms, why, sizeof(why));
 
-	if (s == NULL) {
-		fprintf(stderr, "shokaictl: %s\n", err);
-		free(err);
-	}
+	if (s == NULL)
+		fprintf(stderr, "shokaictl: %s\n", why);
 	return s;
 }
 

@@ -22,12 +22,12 @@ store_errmsg(struct store *s)
 }
 
 int
-store_exec(sqlite3 *db, const char *sql, char **err)
+store_exec(sqlite3 *db, const char *sql, char *why, size_t whylen)
 {
 	char *msg = NULL;
 
 	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		*err = xasprintf("%s", msg ? msg : sqlite3_errmsg(db));
+		snprintf(why, whylen, "%s", msg ? msg : sqlite3_errmsg(db));
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -49,14 +49,15 @@ store_stmt(struct store *s, enum stmt_id id, const char *const sql[ST_COUNT])
 }
 
 struct store *
-store_open(const char *path, int synchronous_full, int busy_timeout_ms, char **err)
+store_open(const char *path, int synchronous_full, int busy_timeout_ms, char *why,
+    size_t whylen)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
 	char *pragmas;
 
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		*err = xasprintf("cannot open %s: %s", path,
+		snprintf(why, whylen, "cannot open %s: %s", path,
 		    s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		goto fail;
 	}
@@ -67,22 +68,22 @@ store_open(const char *path, int synchronous_full, int busy_timeout_ms, char **e
 	pragmas = xasprintf("PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; "
 	    "PRAGMA wal_autocheckpoint = 0; PRAGMA foreign_keys = ON;",
 	    synchronous_full ? "FULL" : "NORMAL");
-	if (store_exec(s->db, pragmas, err) == -1) {
-		char *e = *err;
+	if (store_exec(s->db, pragmas, why, whylen) == -1) {
+		char detail[WHY_MAX];
 
-		*err = xasprintf("%s: %s", path, e);
-		free(e);
+		snprintf(detail, sizeof(detail), "%s", why);
+		snprintf(why, whylen, "%s: %s", path, detail);
 		free(pragmas);
 		goto fail;
 	}
 	free(pragmas);
-	if (store_schema_migrate(s->db, err) == -1)
+	if (store_schema_migrate(s->db, why, whylen) == -1)
 		goto fail;
 	/* The transaction statements are made now, so that a rollback never depends on a
 	 * prepare that could fail; every other statement at its first use. */
 	for (int i = ST_BEGIN; i <= ST_ROLLBACK; i++) {
 		if (store_stmt(s, (enum stmt_id)i, stmt_sql) == NULL) {
-			*err = xasprintf("cannot prepare statement %d: %s", i,
+			snprintf(why, whylen, "cannot prepare statement %d: %s", i,
 			    sqlite3_errmsg(s->db));
 			goto fail;
 		}

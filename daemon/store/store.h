@@ -8,8 +8,9 @@
 
 /* store.c: owns the sqlite3 handle and every prepared statement. */
 struct store;
+/* NULL with why saying what was wrong (the file, a pragma, the schema). */
 struct store *store_open(const char *path, int synchronous_full, int busy_timeout_ms,
-    char **err);
+    char *why, size_t whylen);
 void store_close(struct store *);
 void store_set_busy_timeout(struct store *, int ms);
 int store_begin(struct store *);

@@ -44,11 +44,11 @@ struct store {
 };
 
 /* store_schema.c: brings the database up to the newest schema; *err on failure. */
-int store_schema_migrate(sqlite3 *, char **err);
+int store_schema_migrate(sqlite3 *, char *why, size_t whylen);
 
 /* store.c */
 /* Runs SQL text (one or more statements, no results); *err (caller frees) on failure. */
-int store_exec(sqlite3 *, const char *sql, char **err);
+int store_exec(sqlite3 *, const char *sql, char *why, size_t whylen);
 /* The cached statement id, prepared from sql[id] at its first use; NULL (logged) if it
  * cannot be prepared. sql is the calling file's table; an id it has no text for is a
  * programming error (fatalx). */

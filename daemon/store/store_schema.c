@@ -207,16 +207,16 @@ user_version(sqlite3 *db, int *version)
 
 /* Each migration and its version bump commit together, or not at all. */
 int
-store_schema_migrate(sqlite3 *db, char **err)
+store_schema_migrate(sqlite3 *db, char *why, size_t whylen)
 {
 	int version;
 
 	if (user_version(db, &version) == -1) {
-		*err = xasprintf("cannot read schema version: %s", sqlite3_errmsg(db));
+		snprintf(why, whylen, "cannot read schema version: %s", sqlite3_errmsg(db));
 		return -1;
 	}
 	if (version > SCHEMA_VERSION) {
-		*err = xasprintf("database schema version %d is newer than this shokaid (%d)",
+		snprintf(why, whylen, "database schema version %d is newer than this shokaid (%d)",
 		    version, SCHEMA_VERSION);
 		return -1;
 	}
@@ -224,14 +224,14 @@ store_schema_migrate(sqlite3 *db, char **err)
 		char *bump = xasprintf("PRAGMA user_version = %d", version + 1);
 		int rc = 0;
 
-		if (store_exec(db, "BEGIN IMMEDIATE", err) == -1)
+		if (store_exec(db, "BEGIN IMMEDIATE", why, whylen) == -1)
 			rc = -1;
-		else if (store_exec(db, migrations[version], err) == -1 ||
-		    store_exec(db, bump, err) == -1 || store_exec(db, "COMMIT", err) == -1) {
-			char *ignored = NULL;
+		else if (store_exec(db, migrations[version], why, whylen) == -1 ||
+		    store_exec(db, bump, why, whylen) == -1 ||
+		    store_exec(db, "COMMIT", why, whylen) == -1) {
+			char ignored[WHY_MAX];
 
-			store_exec(db, "ROLLBACK", &ignored);
-			free(ignored);
+			store_exec(db, "ROLLBACK", ignored, sizeof(ignored));
 			rc = -1;
 		}
 		free(bump);

@@ -163,13 +163,13 @@ test_platform_scope(void **state)
 static void
 test_cooldown_per_user_and_rule(void **state)
 {
-	char path[512], *err = NULL;
+	char path[512], why[WHY_MAX];
 	struct store *s;
 	int64_t t = 1767225600000;
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/cooldown.db", dir);
-	s = store_open(path, 0, 1000, &err);
+	s = store_open(path, 0, 1000, why, sizeof(why));
 	assert_non_null(s);
 	assert_int_equal(store_cooldown_take(s, "main", "U1", "auto_replies[3]", t, 3600000), 1);
 	assert_int_equal(store_cooldown_take(s, "main", "U1", "auto_replies[3]", t + 1000,

@@ -22,13 +22,13 @@ static struct store *s;
 static int
 setup(void **state)
 {
-	char path[512], *err = NULL;
+	char path[512], why[WHY_MAX];
 
 	(void)state;
 	snprintf(dir, sizeof(dir), "/tmp/shokai-test-storeref-XXXXXX");
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/shokai.db", dir);
-	s = store_open(path, 0, 1000, &err);
+	s = store_open(path, 0, 1000, why, sizeof(why));
 	assert_non_null(s);
 	return 0;
 }

@@ -97,20 +97,22 @@ referrer_cap(struct handler_ctx *hc, const struct claim_facts *f)
 	return n < 0 || n >= cp->max_claims;
 }
 
+#define RULE(r, col, fn)	{ .reason = r, .report_column = col, .check = fn }
+#define WRONG_CODE(r, col)	{ .reason = r, .report_column = col, .wrong_code = 1 }
+
 const struct claim_rule claim_rules[CLAIM_REASON_COUNT] = {
-	[CLAIM_CAMPAIGN_CLOSED] = { "campaign_closed", "rej_closed", campaign_closed },
-	[CLAIM_SELF_REFERRAL] = { "self_referral", "rej_self", self_referral },
-	[CLAIM_ALREADY_REFERRED] = { "already_referred", "rej_already", already_referred },
-	[CLAIM_MUTUAL_REFERRAL] = { "mutual_referral", "rej_mutual", mutual_referral },
-	[CLAIM_RE_ADDED_AFTER_BLOCK] = { "re_added_after_block", "rej_readded",
-	    re_added_after_block },
-	[CLAIM_EXISTING_FRIEND] = { "existing_friend", "rej_existing", existing_friend },
-	[CLAIM_REFERRER_CAP] = { "referrer_cap", "rej_cap", referrer_cap },
+	[CLAIM_CAMPAIGN_CLOSED] = RULE("campaign_closed", "rej_closed", campaign_closed),
+	[CLAIM_SELF_REFERRAL] = RULE("self_referral", "rej_self", self_referral),
+	[CLAIM_ALREADY_REFERRED] = RULE("already_referred", "rej_already", already_referred),
+	[CLAIM_MUTUAL_REFERRAL] = RULE("mutual_referral", "rej_mutual", mutual_referral),
+	[CLAIM_RE_ADDED_AFTER_BLOCK] = RULE("re_added_after_block", "rej_readded",
+	    re_added_after_block),
+	[CLAIM_EXISTING_FRIEND] = RULE("existing_friend", "rej_existing", existing_friend),
+	[CLAIM_REFERRER_CAP] = RULE("referrer_cap", "rej_cap", referrer_cap),
 	/* Decided before a code is found: the code is not one of ours, or the sender has
 	 * sent too many such codes today. Both are wrong codes. */
-	[CLAIM_UNKNOWN_CODE] = { "unknown_code", "rej_unknown", NULL, .wrong_code = 1 },
-	[CLAIM_TOO_MANY_WRONG_CODES] = { "too_many_wrong_codes", "rej_unknown", NULL,
-	    .wrong_code = 1 },
+	[CLAIM_UNKNOWN_CODE] = WRONG_CODE("unknown_code", "rej_unknown"),
+	[CLAIM_TOO_MANY_WRONG_CODES] = WRONG_CODE("too_many_wrong_codes", "rej_unknown"),
 };
 
 const struct claim_rule *

@@ -26,7 +26,7 @@ rejection_columns(const struct report_rejection *rej, size_t n, const char **arg
 	char *sql = xstrdup(""), *next;
 
 	for (size_t i = 0; i < n; i++) {
-		char *in = xstrdup("");
+		char *in;
 		size_t k;
 
 		for (k = 0; k < i; k++)
@@ -34,6 +34,7 @@ rejection_columns(const struct report_rejection *rej, size_t n, const char **arg
 				break;
 		if (k < i)
 			continue;	/* counted with the first reason of its column */
+		in = xstrdup("");
 		for (k = i; k < n; k++) {
 			if (strcmp(rej[k].column, rej[i].column) != 0)
 				continue;

@@ -89,7 +89,5 @@ enum reward_step {
 	REWARD_STEP_FAILED,	/* a store error: hc->error; roll back */
 };
 enum reward_step reward_advance(struct handler_ctx *, struct reward_row *);
-int reward_log(const struct config *, struct store *, const struct reward_row *,
-    const char *what, const char *actor);
 
 #endif

@@ -65,8 +65,7 @@ claim(struct handler_ctx *hc, const struct event *ev, const char *code,
 		    .campaign = o->campaign, .code = code, .referrer_id = o->user_id,
 		    .referee_id = ev->user_id, .rep_code = rep ? rep->code : NULL,
 		    .branch = rep && rep->branch ? rep->branch->code : NULL,
-		    .reason = rule->reason,
-		    .actor = "system" };
+		    .reason = rule->reason, .actor = "system", .at = hc->now_ms };
 
 		rc = store_ref_event(hc->store, &e);
 		if (rc == 0)
@@ -101,7 +100,8 @@ claim(struct handler_ctx *hc, const struct event *ev, const char *code,
 		    .referrer_id = o->user_id, .referee_id = ev->user_id,
 		    .rep_code = rep ? rep->code : NULL,
 		    .branch = rep && rep->branch ? rep->branch->code : NULL,
-		    .reason = held ? "velocity" : NULL, .actor = "friend" };
+		    .reason = held ? "velocity" : NULL, .actor = "friend",
+		    .at = hc->now_ms };
 
 		if ((rc = store_ref_event(hc->store, &e)) == -1)
 			goto done;
@@ -190,7 +190,7 @@ handle(struct handler_ctx *hc, const struct event *ev)
 		struct ref_event e = { .type = "rejected", .channel = ev->channel,
 		    .code = codes[0], .referee_id = ev->user_id,
 		    .reason = claim_rules[CLAIM_TOO_MANY_WRONG_CODES].reason,
-		    .actor = "system" };
+		    .actor = "system", .at = hc->now_ms };
 
 		if (store_ref_event(hc->store, &e) == -1 ||
 		    chat_reply_text(hc, ev, NOT_ACCEPTED_TEXT) == -1) {
@@ -215,7 +215,8 @@ handle(struct handler_ctx *hc, const struct event *ev)
 		/* Well-formed but unknown: a code from another account, or made up. */
 		struct ref_event e = { .type = "rejected", .channel = ev->channel,
 		    .code = codes[0], .referee_id = ev->user_id,
-		    .reason = claim_rules[CLAIM_UNKNOWN_CODE].reason, .actor = "system" };
+		    .reason = claim_rules[CLAIM_UNKNOWN_CODE].reason, .actor = "system",
+		    .at = hc->now_ms };
 
 		if (store_ref_event(hc->store, &e) == -1 ||
 		    chat_reply_text(hc, ev, UNKNOWN_CODE_TEXT) == -1) {

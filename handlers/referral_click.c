@@ -45,7 +45,7 @@ record_click(struct handler_ctx *hc, const struct refcode_owner *owner, const ch
 	    .campaign = owner->campaign, .code = code, .referrer_id = owner->user_id,
 	    .rep_code = rep ? rep->code : NULL,
 	    .branch = rep && rep->branch ? rep->branch->code : NULL,
-	    .client_hash = client_hash, .actor = "friend" };
+	    .client_hash = client_hash, .actor = "friend", .at = hc->now_ms };
 	int rc = store_ref_event(hc->store, &e);
 
 	free(rep_code);

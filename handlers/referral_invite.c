@@ -73,7 +73,7 @@ referral_invite(struct handler_ctx *hc, const struct event *ev)
 		    .campaign = cp->id, .code = code, .referrer_id = ev->user_id,
 		    .rep_code = rep ? rep->code : NULL,
 		    .branch = rep && rep->branch ? rep->branch->code : NULL,
-		    .actor = "customer" };
+		    .actor = "customer", .at = hc->now_ms };
 
 		if (store_ref_event(hc->store, &e) == -1) {
 			hc->error = "cannot record the issued code";

@@ -93,7 +93,8 @@ move(struct handler_ctx *hc, const struct event *ev, const struct config_rep *re
 		struct ref_event e = { .type = "state", .channel = r.channel,
 		    .campaign = r.campaign, .code = r.code, .referral_id = id,
 		    .referrer_id = r.referrer_id, .referee_id = r.referee_id,
-		    .rep_code = r.rep_code, .reason = ref_state_name(to), .actor = actor };
+		    .rep_code = r.rep_code, .reason = ref_state_name(to), .actor = actor,
+		    .at = hc->now_ms };
 		const struct config_rep *owner = r.rep_code ? config_rep(hc->cfg, r.rep_code) :
 		    NULL;
 

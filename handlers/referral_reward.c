@@ -44,7 +44,7 @@ referral_reached(struct handler_ctx *hc, const struct referral_row *r, enum ref_
 			    .referrer_id = r->referrer_id, .referee_id = r->referee_id,
 			    .rep_code = r->rep_code,
 			    .branch = rep && rep->branch ? rep->branch->code : NULL,
-			    .reason = reason, .actor = "system" };
+			    .reason = reason, .actor = "system", .at = hc->now_ms };
 
 			snprintf(reason, sizeof(reason), "pending:%s", sides[i].side);
 			if (store_ref_event(hc->store, &e) == -1)

@@ -13,20 +13,22 @@
 
 #include "handlers.h"
 
-int
-reward_log(const struct config *cf, struct store *s, const struct reward_row *w,
-    const char *what, const char *actor)
+/* A `reward` event ("approved:referrer", ...), counted under the referral's rep and
+ * branch. */
+static int
+reward_log(struct handler_ctx *hc, const struct reward_row *w, const char *what,
+    const char *actor)
 {
-	const struct config_rep *rep = w->rep_code ? config_rep(cf, w->rep_code) : NULL;
+	const struct config_rep *rep = w->rep_code ? config_rep(hc->cfg, w->rep_code) : NULL;
 	char reason[48];
 	struct ref_event e = { .type = "reward", .channel = w->channel,
 	    .campaign = w->campaign, .referral_id = w->referral_id,
 	    .referrer_id = w->referrer_id, .referee_id = w->referee_id,
 	    .rep_code = w->rep_code, .branch = rep && rep->branch ? rep->branch->code : NULL,
-	    .reason = reason, .actor = actor };
+	    .reason = reason, .actor = actor, .at = hc->now_ms };
 
 	snprintf(reason, sizeof(reason), "%s:%s", what, w->side);
-	return store_ref_event(s, &e);
+	return store_ref_event(hc->store, &e);
 }
 
 static const char *
@@ -44,8 +46,7 @@ reward_move(struct handler_ctx *hc, const struct reward_row *w, enum reward_stat
 	if (reward_transition_check(w->state, to, actor, why, whylen) == -1)
 		return -1;
 	rc = store_reward_set(hc->store, w->id, w->state, to, coupon, note, hc->now_ms);
-	if (rc == 1 && reward_log(hc->cfg, hc->store, w, reward_state_name(to),
-	    actor_name(actor)) == -1)
+	if (rc == 1 && reward_log(hc, w, reward_state_name(to), actor_name(actor)) == -1)
 		rc = -1;
 	if (rc == -1)
 		snprintf(why, whylen, "%s", store_errmsg(hc->store));

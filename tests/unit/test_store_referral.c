@@ -124,6 +124,43 @@ test_events_and_first_touch(void **state)
 	sqlite3_close(db);
 }
 
+/* The report's rejection columns are the caller's rules: a new rule's column appears
+ * by itself, and rules sharing a column add up in it. */
+static void
+test_report_columns_come_from_the_rules(void **state)
+{
+	static const struct report_rejection rej[] = {
+		{ "self_referral", "rej_self" },
+		{ "brand_new_rule", "rej_new" },
+		{ "unknown_code", "rej_unknown" },
+		{ "too_many_wrong_codes", "rej_unknown" },
+	};
+	static const char *const reasons[] = { "brand_new_rule", "unknown_code",
+	    "too_many_wrong_codes", "too_many_wrong_codes", "self_referral" };
+	char buf[2048] = "";
+	FILE *out;
+	int64_t now = wall_ms();
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
+		struct ref_event e = { .at = now, .type = "rejected", .channel = "main",
+		    .campaign = "spring", .code = "K7Q4M2XPC", .referee_id = "Udave",
+		    .reason = reasons[i], .actor = "system" };
+
+		assert_int_equal(store_ref_event(s, &e), 0);
+	}
+	assert_non_null(out = fmemopen(buf, sizeof(buf) - 1, "w"));
+	assert_int_equal(store_report(s, out, PRINT_CSV, REPORT_BY_CAMPAIGN, "2000-01-01",
+	    "2999-12-31", rej, sizeof(rej) / sizeof(rej[0])), 0);
+	fclose(out);
+	assert_non_null(strstr(buf, "campaign,issued,clicked,claimed,held,rejected,rej_self,"
+	    "rej_new,rej_unknown,won,lost,rewarded\n"));
+	assert_non_null(strstr(buf, "spring,0,0,0,0,5,1,1,3,0,0,0\n"));
+	/* The wrong codes a person sent are the reasons the caller names. */
+	assert_int_equal(store_wrong_codes_since(s, "main", "Udave", now - 1, reasons + 1, 2),
+	    3);
+}
+
 int
 main(void)
 {
@@ -131,6 +168,7 @@ main(void)
 		cmocka_unit_test(test_code_is_stable_per_customer_and_campaign),
 		cmocka_unit_test(test_customer_rep),
 		cmocka_unit_test(test_events_and_first_touch),
+		cmocka_unit_test(test_report_columns_come_from_the_rules),
 	};
 
 	log_init(LOG_ERROR);

@@ -1,0 +1,865 @@
+/* test_handlers.c: the real handlers, driven through handler_table as dispatch.c drives
+ * them (each event in its own transaction, handlers tried in order until one does not
+ * answer "not mine"), on a real SQLite store in a temp folder, a config loaded from YAML
+ * text and a fixed clock. What they did is read back from the database: referrals,
+ * referral_events, customers, rewards, coupons and the outbox rows with their JSON. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <sqlite3.h>
+
+#include "../../handlers/handlers.h"
+#include "testutil.h"
+
+/* 2027-01-15 12:00 in Tokyo (03:00 UTC): inside the campaign, 2027-01-01 to 01-31. */
+#define T	1799982000000LL
+#define MIN	60000LL
+#define HOUR	(60 * MIN)
+#define DAY	(24 * HOUR)
+
+#define ALICE	"Ualice"	/* the referrer: a customer of rep R001 */
+#define FRIEND	"Ufriend"
+#define REP	"takahashi@example.co.jp"	/* R001 on LINE WORKS */
+
+#define NOT_ACCEPTED \
+	"ご連絡ありがとうございます。恐れ入りますが、このご紹介コードはご利用いただけません" \
+	"でした。"
+#define UNKNOWN_CODE \
+	"ご紹介コードが見つかりませんでした。お手数ですが、届いたメッセージのコードをもう一度" \
+	"ご確認ください。"
+#define HELD "ご連絡ありがとうございます。担当者が確認してからご案内します。少しお待ちください。"
+#define THANKS_REFEREE	"ご連絡ありがとうございます。担当者よりご案内します。"
+
+static const unsigned char salt[SALT_LEN] = { 0x5a, 0x11, 0x7e, 0x42, 0x09, 0xc3, 0x88,
+    0x1f, 0x60, 0xd4, 0x2b, 0x97, 0x3e, 0xa5, 0x70, 0x0c };
+static char *key_pem;		/* the LINE WORKS bot's key: made once, checked at load */
+
+/* The config: one LINE channel, the LINE WORKS bot "sales" that notifies reps, a branch
+ * with a manager, three reps and the campaign "winter" whose rules and reward each test
+ * gives (the two %s). */
+static const char *const config_text =
+    TEST_CONFIG_HEAD
+    "lineworks:\n"
+    "  bots:\n"
+    "    - { id: sales, bot_id: \"2000001\", bot_secret_file: secret, client_id: cid,\n"
+    "        client_secret_file: secret, service_account: a.serviceaccount@example.com,\n"
+    "        private_key_file: key.pem, auth_url: \"http://127.0.0.1:9/token\",\n"
+    "        api_base: \"http://127.0.0.1:9/v1.0\" }\n"
+    "company_name: 株式会社テスト\n"
+    "messages:\n"
+    "  invite: \"{sender_name}さんからのご紹介です。担当: {rep_name} {rep_contact_url} "
+    "紹介コード{code} {invite_url}\"\n"
+    "  invite_preview:\n"
+    "    - template: { type: buttons, text: 友だちに送る, actions: [{ type: uri, label: 送る,"
+    " uri: \"{share_url}\" }] }\n"
+    "  claim_thanks_referrer: \"{friend_name}さんが登録されました(#{referral_id})\"\n"
+    "  reward_referrer: \"ご紹介特典です: {coupon_code}\"\n"
+    "  reward_referee: \"ご成約特典です: {coupon_code}\"\n"
+    "postbacks:\n"
+    "  refer: referral.invite\n"
+    "branches:\n"
+    "  - { code: shinjuku, name: 新宿支店, managers: [R009] }\n"
+    "reps:\n"
+    "  - { code: R001, name: 高橋 美咲, branch: shinjuku, lineworks_user_id: " REP ",\n"
+    "      contact_url: \"https://works.do/R0a1b2c\" }\n"
+    "  - { code: R012, name: 佐藤 健, lineworks_user_id: sato }\n"
+    "  - { code: R009, name: 部長, branch: shinjuku, lineworks_user_id: boss }\n"
+    "referral: { notify_bot: sales }\n"
+    "campaigns:\n"
+    "  - id: winter\n"
+    "    name: 冬のご紹介キャンペーン\n"
+    "    starts: 2027-01-01\n"
+    "    ends: 2027-01-31\n"
+    "    rules: %s\n"
+    "    reward: %s\n";
+
+struct world {
+	char		 dir[256];
+	struct store	*store;
+	sqlite3		*db;		/* the test's own connection, to read what was done */
+	struct config	*cfg;
+	char		 rows[16384];	/* q()'s answer */
+};
+
+static int
+group_setup(void **state)
+{
+	EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data;
+	long n;
+
+	(void)state;
+	if (pkey == NULL || bio == NULL ||
+	    PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) != 1)
+		return -1;
+	n = BIO_get_mem_data(bio, &data);
+	key_pem = xasprintf("%.*s", (int)n, data);
+	BIO_free(bio);
+	EVP_PKEY_free(pkey);
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	free(key_pem);
+	return 0;
+}
+
+static int
+setup(void **state)
+{
+	struct world *w = xcalloc(1, sizeof(*w));
+	char path[512], why[WHY_MAX];
+
+	snprintf(w->dir, sizeof(w->dir), "/tmp/shokai-test-handlers-XXXXXX");
+	if (mkdtemp(w->dir) == NULL || test_write_file(w->dir, "secret", "s3cret\n", 0600) ||
+	    test_write_file(w->dir, "key.pem", key_pem, 0600))
+		return -1;
+	snprintf(path, sizeof(path), "%s/shokai.db", w->dir);
+	if ((w->store = store_open(path, 0, 1000, why, sizeof(why))) == NULL ||
+	    sqlite3_open(path, &w->db) != SQLITE_OK)
+		return -1;
+	*state = w;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct world *w = *state;
+	int rc;
+
+	config_free(w->cfg);
+	sqlite3_close(w->db);
+	store_close(w->store);
+	rc = test_rmdir(w->dir);
+	free(w);
+	return rc;
+}
+
+/* Loads the config with the campaign's rules and reward (YAML flow mappings). */
+static void
+load(struct world *w, const char *rules, const char *reward)
+{
+	char path[512], *text = xasprintf(config_text, rules, reward);
+	struct config_errors errs = { 0 };
+
+	test_write_file(w->dir, "shokai.yaml", text, 0644);
+	free(text);
+	snprintf(path, sizeof(path), "%s/shokai.yaml", w->dir);
+	w->cfg = config_load(path, &errs);
+	if (w->cfg == NULL)
+		fail_msg("config: %s", errs.n > 0 ? errs.lines[0] : "?");
+	config_errors_clear(&errs);
+}
+
+/* What a query returns: one line a row, columns joined by '|', NULL shown as '-'. */
+static const char *q(struct world *, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static const char *
+q(struct world *w, const char *fmt, ...)
+{
+	va_list ap;
+	char *sql;
+	sqlite3_stmt *st;
+	size_t at = 0;
+
+	va_start(ap, fmt);
+	sql = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (sqlite3_prepare_v2(w->db, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(w->db));
+	w->rows[0] = '\0';
+	while (sqlite3_step(st) == SQLITE_ROW)
+		for (int c = 0; c < sqlite3_column_count(st); c++) {
+			const char *v = (const char *)sqlite3_column_text(st, c);
+
+			at += (size_t)snprintf(w->rows + at, sizeof(w->rows) - at, "%s%s",
+			    v ? v : "-", c + 1 < sqlite3_column_count(st) ? "|" : "\n");
+			assert_true(at < sizeof(w->rows));
+		}
+	sqlite3_finalize(st);
+	free(sql);
+	return w->rows;
+}
+
+/* Expected text with numbers in it (times): a buffer of its own, valid until the next
+ * call. */
+static const char *fmt(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+static const char *
+fmt(const char *f, ...)
+{
+	static char out[4096];
+	va_list ap;
+
+	va_start(ap, f);
+	vsnprintf(out, sizeof(out), f, ap);
+	va_end(ap);
+	return out;
+}
+
+/* The newest outbox row's id: rows after it are what came next. */
+static long long
+outbox_mark(struct world *w)
+{
+	return atoll(q(w, "SELECT coalesce(max(id), 0) FROM outbox"));
+}
+
+static struct event
+line_event(const char *type, const char *user, const char *text, int64_t now)
+{
+	static int serial;
+	struct event ev;
+	char buf[48];
+
+	memset(&ev, 0, sizeof(ev));
+	ev.platform = PLATFORM_LINE;
+	ev.channel = xstrdup("main");
+	snprintf(buf, sizeof(buf), "event-%d", ++serial);
+	ev.event_key = xstrdup(buf);
+	ev.type = xstrdup(type);
+	ev.known = 1;
+	ev.mode = xstrdup("active");
+	ev.source_type = xstrdup("user");
+	ev.user_id = xstrdup(user);
+	ev.timestamp_ms = now;
+	if (strcmp(type, "unfollow") != 0) {
+		snprintf(buf, sizeof(buf), "token-%d", serial);
+		ev.reply_token = xstrdup(buf);
+	}
+	if (strcmp(type, "message") == 0) {
+		ev.message_type = xstrdup("text");
+		ev.text = xstrdup(text);
+	} else if (strcmp(type, "postback") == 0)
+		ev.postback_data = xstrdup(text);
+	return ev;
+}
+
+/* A LINE WORKS member's message to the bot "sales", with a button's postback or not. */
+static struct event
+works_event(const char *user, const char *text, const char *postback)
+{
+	struct event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.platform = PLATFORM_WORKS;
+	ev.channel = xstrdup("sales");
+	ev.event_key = xstrdup(text);
+	ev.type = xstrdup("message");
+	ev.known = 1;
+	ev.source_type = xstrdup("user");
+	ev.user_id = xstrdup(user);
+	ev.message_type = xstrdup("text");
+	ev.text = xstrdup(text);
+	ev.postback_data = postback ? xstrdup(postback) : NULL;
+	return ev;
+}
+
+/* dispatch.c's run_handlers for one event, in one transaction: the handler that decided
+ * must be want, and it must have answered "done". The event is cleared. */
+static void
+run(struct world *w, struct event *ev, int64_t now, const char *want)
+{
+	const char *decided = "-", *state = "skipped", *error = NULL;
+
+	assert_int_equal(store_begin(w->store), 0);
+	for (const struct handler *const *h = handler_table; *h != NULL; h++) {
+		struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = salt,
+		    .now_ms = now };
+		enum handler_result res = (*h)->handle(&hc, ev);
+
+		if (res == HANDLER_NOT_MINE)
+			continue;
+		decided = (*h)->name;
+		state = res == HANDLER_DONE ? "done" : "failed";
+		error = hc.error;
+		break;
+	}
+	assert_int_equal(store_commit(w->store), 0);
+	if (strcmp(decided, want) != 0 || strcmp(state, "done") != 0)
+		fail_msg("event %s '%s': %s %s (%s), want %s done", ev->type,
+		    ev->text ? ev->text : "", decided, state, error ? error : "-", want);
+	event_clear(ev);
+}
+
+static void
+line_says(struct world *w, const char *user, const char *text, int64_t now, const char *want)
+{
+	struct event ev = line_event("message", user, text, now);
+
+	run(w, &ev, now, want);
+}
+
+static void
+claim(struct world *w, const char *user, const char *code, int64_t now)
+{
+	char *text = xasprintf("紹介コード %s で問い合わせます", code);
+
+	line_says(w, user, text, now, "referral_claim");
+	free(text);
+}
+
+static void
+rep_says(struct world *w, const char *user, const char *text, const char *postback,
+    int64_t now)
+{
+	struct event ev = works_event(user, text, postback);
+
+	run(w, &ev, now, "referral_rep");
+}
+
+static void
+follow(struct world *w, const char *type, const char *user, int64_t now)
+{
+	struct event ev = line_event(type, user, NULL, now);
+
+	run(w, &ev, now, "follow");
+}
+
+/* The customer taps "refer": their code for the campaign, issued at now. */
+static void
+issue_code(struct world *w, const char *user, int64_t now, char code[REFCODE_LEN + 1])
+{
+	struct event ev = line_event("postback", user, "action=refer", now);
+	const char *got;
+
+	run(w, &ev, now, "postback");
+	got = q(w, "SELECT code FROM referral_codes WHERE user_id = '%s'", user);
+	assert_int_equal(strlen(got), REFCODE_LEN + 1);
+	snprintf(code, REFCODE_LEN + 1, "%s", got);
+}
+
+static void
+profile(struct world *w, const char *user, const char *name)
+{
+	struct profile p = { .display_name = xstrdup(name), .found = 1, .fetched_at = T };
+
+	assert_int_equal(store_profile_put(w->store, "main", user, &p), 0);
+	profile_clear(&p);
+}
+
+/* ALICE, named and tied to R001, gets her code an hour before T. */
+static void
+referrer(struct world *w, char code[REFCODE_LEN + 1])
+{
+	profile(w, ALICE, "山田 花子");
+	profile(w, FRIEND, "鈴木 一郎");
+	assert_int_equal(store_customer_assign(w->store, "main", ALICE, "R001", "import", 1),
+	    0);
+	issue_code(w, ALICE, T - HOUR, code);
+}
+
+/* The rejected and held events after the issued ones: type, reason, referee. */
+static const char *
+verdicts(struct world *w)
+{
+	return q(w, "SELECT type, coalesce(reason, '-'), referee_id FROM referral_events "
+	    "WHERE type IN ('claimed', 'rejected', 'held') ORDER BY id");
+}
+
+/* The text of the last answer to user on LINE. */
+static const char *
+last_answer(struct world *w, const char *user)
+{
+	return q(w, "SELECT json_extract(body, '$.messages[0].text') FROM outbox WHERE "
+	    "platform = 'line' AND target = '%s' ORDER BY id DESC LIMIT 1", user);
+}
+
+/* The rewards tick (reward_tick.c) at now: each due reward advanced in one transaction;
+ * what each step was, as "id:step " in order. */
+static const char *
+tick(struct world *w, int64_t now)
+{
+	static const char *const names[] = { "none", "issued", "pool_empty", "failed" };
+	static char out[256];
+	struct reward_row *rows;
+	size_t n, at = 0;
+
+	out[0] = '\0';
+	assert_int_equal(store_rewards_work(w->store, now, 16, &rows, &n), 0);
+	assert_int_equal(store_begin(w->store), 0);
+	for (size_t i = 0; i < n; i++) {
+		struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = salt,
+		    .now_ms = now };
+		enum reward_step step = reward_advance(&hc, &rows[i]);
+
+		at += (size_t)snprintf(out + at, sizeof(out) - at, "%lld:%s ",
+		    (long long)rows[i].id, names[step]);
+		reward_row_clear(&rows[i]);
+	}
+	free(rows);
+	assert_int_equal(store_commit(w->store), 0);
+	return out;
+}
+
+/* An operator's move (shokaictl rewards approve/void): 1, 0 or -1 with why. */
+static int
+operator_move(struct world *w, int64_t id, enum reward_state to, int64_t now, char *why,
+    size_t whylen)
+{
+	struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = salt,
+	    .now_ms = now };
+	struct reward_row r;
+	int rc;
+
+	assert_int_equal(store_reward_get(w->store, id, &r), 1);
+	assert_int_equal(store_begin(w->store), 0);
+	rc = reward_move(&hc, &r, to, ACTOR_OPERATOR, NULL, "test", why, whylen);
+	assert_int_equal(store_commit(w->store), 0);
+	reward_row_clear(&r);
+	return rc;
+}
+
+/* A friend's good claim: the referral with its rep, the claimed event, the friend tied
+ * to the rep, a reply to the friend, a push to the referrer (friend's name masked) and
+ * the rep's notification on LINE WORKS with a signed button per next step. */
+static void
+test_claim_accepted(void **state)
+{
+	struct world *w = *state;
+	char code[REFCODE_LEN + 1], sig[17], *want;
+	long long mark;
+
+	load(w, "{}", "{}");
+	referrer(w, code);
+	assert_string_equal(q(w, "SELECT channel, user_id, campaign, issued_at FROM "
+	    "referral_codes"), "main|" ALICE "|winter|1799978400000\n");
+	assert_string_equal(q(w, "SELECT type, code = '%s', referrer_id, rep_code, branch, "
+	    "actor, at FROM referral_events", code),
+	    "issued|1|" ALICE "|R001|shinjuku|customer|1799978400000\n");
+	/* The invite: a share link carrying the code and the rep's contact. */
+	assert_string_equal(q(w, "SELECT kind, target, instr(json_extract(body, "
+	    "'$.messages[0].template.actions[0].uri'), '%s') > 0, json_extract(body, "
+	    "'$.messages[0].template.actions[0].uri') LIKE 'https://line.me/R/share?text=%%' "
+	    "FROM outbox", code), "reply|" ALICE "|1|1\n");
+
+	mark = outbox_mark(w);
+	claim(w, FRIEND, code, T);
+	assert_string_equal(q(w, "SELECT id, campaign, code = '%s', referrer_id, referee_id, "
+	    "rep_code, state, claimed_at FROM referrals", code),
+	    "1|winter|1|" ALICE "|" FRIEND "|R001|claimed|1799982000000\n");
+	assert_string_equal(q(w, "SELECT type, referral_id, referrer_id, referee_id, rep_code, "
+	    "branch, coalesce(reason, '-'), actor, at FROM referral_events WHERE id > 1"),
+	    "claimed|1|" ALICE "|" FRIEND "|R001|shinjuku|-|friend|1799982000000\n");
+	assert_string_equal(q(w, "SELECT user_id, rep_code, rep_source, assigned_at FROM "
+	    "customers ORDER BY user_id"), ALICE "|R001|import|1\n"
+	    FRIEND "|R001|referral|1799982000000\n");
+	assert_string_equal(q(w, "SELECT first_seen_at FROM users WHERE user_id = '" FRIEND
+	    "'"), "1799982000000\n");
+	assert_string_equal(q(w, "SELECT platform, channel, kind, target, "
+	    "json_extract(body, '$.replyToken') IS NOT NULL, json_extract(body, '$.to'), "
+	    "json_extract(body, '$.messages[0].text'), json_extract(body, '$.content.type') "
+	    "FROM outbox WHERE id > %lld ORDER BY id", mark),
+	    "line|main|reply|" FRIEND "|1|-|" THANKS_REFEREE "|-\n"
+	    "line|main|push|" ALICE "|0|" ALICE "|鈴*さんが登録されました(#1)|-\n"
+	    "works|sales|works_user|" REP "|0|-|-|button_template\n");
+	/* The rep's notification: who, whom, when (Tokyo time), and five signed buttons. */
+	assert_string_equal(q(w, "SELECT json_extract(body, '$.content.contentText') FROM "
+	    "outbox WHERE kind = 'works_user'"), "新しいご紹介 #1\n紹介者: 山田 花子 様\n"
+	    "お友だち: 鈴木 一郎 様\n2027-01-15 12:00\n");
+	assert_string_equal(q(w, "SELECT json_extract(a.value, '$.label'), "
+	    "json_extract(a.value, '$.text') FROM outbox, json_each(json_extract(body, "
+	    "'$.content.actions')) AS a WHERE kind = 'works_user' ORDER BY a.key"),
+	    "対応開始|対応開始 #1\n面談設定|面談設定 #1\n成約|成約 #1\n失注|失注 #1\n"
+	    "不正の疑い|不正の疑い #1\n");
+	referral_button_sig(salt, 1, REF_WON, sig);
+	want = xasprintf("ref=1&to=won&sig=%s\n", sig);
+	assert_string_equal(q(w, "SELECT json_extract(body, '$.content.actions[2].postback') "
+	    "FROM outbox WHERE kind = 'works_user'"), want);
+	free(want);
+	assert_int_equal(strlen(sig), 16);
+}
+
+/* Every rule a claim can break, each a `rejected` event with its reason, no referral,
+ * and the same answer to the friend (never which rule). */
+static void
+test_claim_rejections(void **state)
+{
+	struct world *w = *state;
+	char code[REFCODE_LEN + 1], friend_code[REFCODE_LEN + 1], unknown[REFCODE_LEN + 1];
+
+	load(w, "{}", "{}");
+	/* Uold wrote to the account before ALICE's code existed: an existing friend. */
+	line_says(w, "Uold", "こんにちは", T - 2 * HOUR, "autoreply");
+	/* Uback was a friend, blocked the account, and came back. */
+	follow(w, "follow", "Uback", T - 3 * HOUR);
+	follow(w, "unfollow", "Uback", T - 2 * HOUR);
+	referrer(w, code);
+	follow(w, "follow", "Uback", T);
+
+	claim(w, ALICE, code, T + 1 * MIN);
+	assert_string_equal(last_answer(w, ALICE), NOT_ACCEPTED "\n");
+	claim(w, "Uold", code, T + 2 * MIN);
+	assert_string_equal(last_answer(w, "Uold"), NOT_ACCEPTED "\n");
+	claim(w, "Uback", code, T + 3 * MIN);
+	assert_string_equal(last_answer(w, "Uback"), NOT_ACCEPTED "\n");
+	claim(w, FRIEND, code, T + 4 * MIN);
+	assert_string_equal(last_answer(w, FRIEND), THANKS_REFEREE "\n");
+	/* The same friend again, lower case and with other words: first touch won. */
+	for (char *p = code; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+	{
+		char *text = xasprintf("%s です", code);
+
+		line_says(w, FRIEND, text, T + 5 * MIN, "referral_claim");
+		free(text);
+	}
+	assert_string_equal(last_answer(w, FRIEND), NOT_ACCEPTED "\n");
+	/* The referrer sends the code of the friend she referred. */
+	issue_code(w, FRIEND, T + 6 * MIN, friend_code);
+	claim(w, ALICE, friend_code, T + 7 * MIN);
+	/* Well-formed, but nobody's. */
+	do
+		assert_int_equal(refcode_new(unknown), 0);
+	while (strcmp(unknown, friend_code) == 0 || strcasecmp(unknown, code) == 0);
+	claim(w, "Ustranger", unknown, T + 8 * MIN);
+	assert_string_equal(last_answer(w, "Ustranger"), UNKNOWN_CODE "\n");
+
+	assert_string_equal(verdicts(w),
+	    "rejected|self_referral|" ALICE "\n"
+	    "rejected|existing_friend|Uold\n"
+	    "rejected|re_added_after_block|Uback\n"
+	    "claimed|-|" FRIEND "\n"
+	    "rejected|already_referred|" FRIEND "\n"
+	    "rejected|mutual_referral|" ALICE "\n"
+	    "rejected|unknown_code|Ustranger\n");
+	assert_string_equal(q(w, "SELECT referee_id FROM referrals"), FRIEND "\n");
+	/* What a rejection records: the code's owner and campaign, the rep, the time. */
+	assert_string_equal(q(w, "SELECT campaign, referrer_id, rep_code, branch, actor, "
+	    "referral_id, at FROM referral_events WHERE reason = 'existing_friend'"),
+	    fmt("winter|" ALICE "|R001|shinjuku|system|-|%lld\n", T + 2 * MIN));
+	assert_string_equal(q(w, "SELECT coalesce(campaign, '-'), coalesce(referrer_id, '-'), "
+	    "code = '%s' FROM referral_events WHERE reason = 'unknown_code'", unknown),
+	    "-|-|1\n");
+}
+
+/* The campaign's window is local dates (Asia/Tokyo): the last second of 01-31 in Tokyo
+ * is in, the next is not, whatever the date is in UTC. */
+static void
+test_claim_campaign_window(void **state)
+{
+	struct world *w = *state;
+	char code[REFCODE_LEN + 1];
+	const int64_t last = 1801407599000LL;	/* 2027-01-31 23:59:59 JST */
+
+	load(w, "{}", "{}");
+	referrer(w, code);
+	claim(w, "Ulate", code, last);
+	claim(w, "Utoolate", code, last + 1000);
+	assert_string_equal(verdicts(w), "claimed|-|Ulate\nrejected|campaign_closed|Utoolate\n");
+	assert_string_equal(q(w, "SELECT referee_id, claimed_at FROM referrals"),
+	    "Ulate|1801407599000\n");
+	assert_string_equal(last_answer(w, "Utoolate"), NOT_ACCEPTED "\n");
+}
+
+/* max_claims_per_referrer per day: the day is Tokyo's, and the next day counts anew. */
+static void
+test_claim_referrer_cap_per_day(void **state)
+{
+	struct world *w = *state;
+	char code[REFCODE_LEN + 1];
+	const int64_t midnight = 1800025200000LL;	/* 2027-01-16 00:00 JST */
+
+	load(w, "{ max_claims_per_referrer: { count: 1, per: day } }", "{}");
+	referrer(w, code);
+	claim(w, "Uone", code, T);
+	claim(w, "Utwo", code, midnight - 1000);
+	claim(w, "Uthree", code, midnight);
+	assert_string_equal(verdicts(w), "claimed|-|Uone\nrejected|referrer_cap|Utwo\n"
+	    "claimed|-|Uthree\n");
+	assert_string_equal(q(w, "SELECT referee_id, state FROM referrals ORDER BY id"),
+	    "Uone|claimed\nUthree|claimed\n");
+}
+
+/* velocity: more claims on one code than allowed within the window are held for an
+ * operator; once the window has passed, claims go through again. The window is measured
+ * with the clock the handlers are given. */
+static void
+test_claim_velocity_window(void **state)
+{
+	struct world *w = *state;
+	char code[REFCODE_LEN + 1];
+
+	load(w, "{ velocity: { claims: 1, within: 10m } }", "{}");
+	referrer(w, code);
+	claim(w, "Uone", code, T);
+	claim(w, "Utwo", code, T + 9 * MIN);
+	claim(w, "Uthree", code, T + 20 * MIN);
+	assert_string_equal(verdicts(w), "claimed|-|Uone\nheld|velocity|Utwo\n"
+	    "claimed|-|Uthree\n");
+	assert_string_equal(q(w, "SELECT referee_id, state FROM referrals ORDER BY id"),
+	    "Uone|claimed\nUtwo|held\nUthree|claimed\n");
+	assert_string_equal(last_answer(w, "Utwo"), HELD "\n");
+	/* A held claim tells nobody else: no push to the referrer, no rep notification. */
+	assert_string_equal(q(w, "SELECT count(*) FROM outbox WHERE kind = 'push'"), "2\n");
+	assert_string_equal(q(w, "SELECT count(*) FROM outbox WHERE kind = 'works_user'"),
+	    "2\n");
+}
+
+/* Five wrong codes in a day and a person's codes are not looked up, even a right one,
+ * until a day after the last try. */
+static void
+test_claim_wrong_codes_per_day(void **state)
+{
+	struct world *w = *state;
+	char code[REFCODE_LEN + 1], wrong[REFCODE_LEN + 1];
+
+	load(w, "{}", "{}");
+	referrer(w, code);
+	for (int i = 0; i < 6; i++) {
+		do
+			assert_int_equal(refcode_new(wrong), 0);
+		while (strcmp(wrong, code) == 0);
+		claim(w, FRIEND, wrong, T + i * MIN);
+	}
+	claim(w, FRIEND, code, T + 6 * MIN);
+	assert_string_equal(last_answer(w, FRIEND), NOT_ACCEPTED "\n");
+	claim(w, FRIEND, code, T + 6 * MIN + DAY + 1000);
+	assert_string_equal(verdicts(w),
+	    "rejected|unknown_code|" FRIEND "\n" "rejected|unknown_code|" FRIEND "\n"
+	    "rejected|unknown_code|" FRIEND "\n" "rejected|unknown_code|" FRIEND "\n"
+	    "rejected|unknown_code|" FRIEND "\n"
+	    "rejected|too_many_wrong_codes|" FRIEND "\n"
+	    "rejected|too_many_wrong_codes|" FRIEND "\n"
+	    "claimed|-|" FRIEND "\n");
+	assert_string_equal(q(w, "SELECT referee_id, claimed_at FROM referrals"),
+	    fmt(FRIEND "|%lld\n", T + 6 * MIN + DAY + 1000));
+}
+
+/* The postback of the notification's button at index (0: 対応開始, 2: 成約). */
+static char *
+button(struct world *w, int index)
+{
+	const char *pb = q(w, "SELECT json_extract(body, '$.content.actions[%d].postback') "
+	    "FROM outbox WHERE kind = 'works_user' ORDER BY id LIMIT 1", index);
+
+	return xasprintf("%.*s", (int)strlen(pb) - 1, pb);
+}
+
+static const char *
+rep_answer(struct world *w, const char *user)
+{
+	return q(w, "SELECT json_extract(body, '$.content.text') FROM outbox WHERE "
+	    "kind = 'works_user' AND target = '%s' ORDER BY id DESC LIMIT 1", user);
+}
+
+/* The rep's buttons move the referral only with this database's signature for exactly
+ * that referral and step; another rep may not; a final state stays final. Reaching won
+ * makes the rewards due after their holding period, and manual approval keeps them
+ * pending however late the tick comes. */
+static void
+test_rep_buttons(void **state)
+{
+	struct world *w = *state;
+	char code[REFCODE_LEN + 1], *contacted, *won, *forged;
+
+	load(w, "{}", "{ due_on: won, approval: manual, hold: 14d, referrer: { pool: quo, "
+	    "message: reward_referrer }, referee: { pool: gift, message: reward_referee } }");
+	referrer(w, code);
+	claim(w, FRIEND, code, T);
+	contacted = button(w, 0);
+	won = button(w, 2);
+	assert_true(strncmp(won, "ref=1&to=won&sig=", 17) == 0);
+
+	/* A forged signature, a signature moved to another step, and to another referral. */
+	forged = xasprintf("%.*s0000", (int)strlen(won) - 4, won);
+	assert_string_not_equal(forged, won);
+	rep_says(w, REP, "成約 #1", forged, T + HOUR);
+	assert_string_equal(rep_answer(w, REP), "このボタンは使えません。\n");
+	free(forged);
+	forged = xasprintf("ref=1&to=won&sig=%s", strstr(contacted, "sig=") + 4);
+	rep_says(w, REP, "成約 #1", forged, T + HOUR);
+	assert_string_equal(rep_answer(w, REP), "このボタンは使えません。\n");
+	free(forged);
+	forged = xasprintf("ref=2&to=won&sig=%s", strstr(won, "sig=") + 4);
+	rep_says(w, REP, "成約 #2", forged, T + HOUR);
+	assert_string_equal(rep_answer(w, REP), "このボタンは使えません。\n");
+	free(forged);
+	assert_string_equal(q(w, "SELECT state, claimed_at, updated_at FROM referrals"),
+	    fmt("claimed|%lld|%lld\n", T, T));
+
+	/* The real button. */
+	rep_says(w, REP, "対応開始 #1", contacted, T + 2 * HOUR);
+	assert_string_equal(rep_answer(w, REP), "紹介 #1 を「対応開始」にしました。\n");
+	assert_string_equal(q(w, "SELECT state, updated_at FROM referrals"),
+	    fmt("contacted|%lld\n", T + 2 * HOUR));
+	/* Another rep, with a good button: not theirs. */
+	rep_says(w, "sato", "成約 #1", won, T + 3 * HOUR);
+	assert_string_equal(rep_answer(w, "sato"), "紹介 #1 は担当外のため変更できません。\n");
+	assert_string_equal(q(w, "SELECT state FROM referrals"), "contacted\n");
+	/* Won: the rewards fall due, held 14 days. */
+	rep_says(w, REP, "成約 #1", won, T + 4 * HOUR);
+	assert_string_equal(rep_answer(w, REP), "紹介 #1 を「成約」にしました。\n");
+	assert_string_equal(q(w, "SELECT state, updated_at FROM referrals"),
+	    fmt("won|%lld\n", T + 4 * HOUR));
+	rep_says(w, REP, "lost 1", NULL, T + 5 * HOUR);
+	assert_string_equal(rep_answer(w, REP), "紹介 #1 は変更できません(a referral cannot go "
+	    "from won to lost)。\n");
+	assert_string_equal(q(w, "SELECT state FROM referrals"), "won\n");
+	assert_string_equal(q(w, "SELECT type, reason, actor, at FROM referral_events WHERE "
+	    "type IN ('state', 'reward') ORDER BY id"),
+	    fmt("state|contacted|rep:R001|%lld\nstate|won|rep:R001|%lld\n"
+	    "reward|pending:referrer|system|%lld\nreward|pending:referee|system|%lld\n",
+	    T + 2 * HOUR, T + 4 * HOUR, T + 4 * HOUR, T + 4 * HOUR));
+	assert_string_equal(q(w, "SELECT side, user_id, pool, state, due_at, approve_after "
+	    "FROM rewards ORDER BY id"),
+	    fmt("referrer|" ALICE "|quo|pending|%lld|%lld\n"
+	    "referee|" FRIEND "|gift|pending|%lld|%lld\n", T + 4 * HOUR,
+	    T + 4 * HOUR + 14 * DAY, T + 4 * HOUR, T + 4 * HOUR + 14 * DAY));
+
+	/* Manual approval: due or not, the tick leaves them for an operator. */
+	assert_int_equal(store_coupon_put(w->store, "quo", "QUO-0001", T), 1);
+	assert_string_equal(tick(w, T + 4 * HOUR + 14 * DAY - 1), "");
+	assert_string_equal(tick(w, T + 4 * HOUR + 14 * DAY), "1:none 2:none ");
+	assert_string_equal(q(w, "SELECT state FROM rewards ORDER BY id"), "pending\npending\n");
+	assert_string_equal(q(w, "SELECT count(*) FROM coupons WHERE reward_id IS NOT NULL"),
+	    "0\n");
+	free(contacted);
+	free(won);
+}
+
+/* Automatic approval: after the hold, a reward with a coupon in its pool is issued (the
+ * coupon given to it, the thanks pushed with the code); one whose pool is empty waits
+ * approved and is issued when codes arrive. An issued reward can never be voided. */
+static void
+test_reward_issue_and_empty_pool(void **state)
+{
+	struct world *w = *state;
+	char code[REFCODE_LEN + 1], why[WHY_MAX];
+	const long long won_at = T + HOUR, due = won_at + 14 * DAY;
+	long long mark;
+
+	load(w, "{}", "{ due_on: won, approval: auto, hold: 14d, referrer: { pool: quo, "
+	    "message: reward_referrer }, referee: { pool: gift, message: reward_referee } }");
+	referrer(w, code);
+	claim(w, FRIEND, code, T);
+	assert_string_equal(q(w, "SELECT count(*) FROM rewards"), "0\n");	/* due on won */
+	rep_says(w, REP, "成約 #1", NULL, won_at);		/* typed, not tapped */
+	assert_string_equal(q(w, "SELECT state FROM referrals"), "won\n");
+	assert_int_equal(store_coupon_put(w->store, "quo", "QUO-0001", T), 1);
+	assert_int_equal(store_coupon_put(w->store, "quo", "QUO-0002", T + 1), 1);
+
+	mark = outbox_mark(w);
+	assert_string_equal(tick(w, due - 1), "");
+	assert_string_equal(tick(w, due), "1:issued 2:pool_empty ");
+	assert_string_equal(q(w, "SELECT id, side, state, coalesce(coupon_code, '-'), "
+	    "coalesce(issued_at, '-') FROM rewards ORDER BY id"),
+	    fmt("1|referrer|issued|QUO-0001|%lld\n2|referee|approved|-|-\n", due));
+	assert_string_equal(q(w, "SELECT pool, code, coalesce(reward_id, '-') FROM coupons "
+	    "ORDER BY code"), "quo|QUO-0001|1\nquo|QUO-0002|-\n");
+	assert_string_equal(q(w, "SELECT kind, target, json_extract(body, '$.to'), "
+	    "json_extract(body, '$.messages[0].text') FROM outbox WHERE id > %lld", mark),
+	    "push|" ALICE "|" ALICE "|ご紹介特典です: QUO-0001\n");
+	assert_string_equal(q(w, "SELECT reason, actor FROM referral_events WHERE type = "
+	    "'reward' ORDER BY id"), "pending:referrer|system\npending:referee|system\n"
+	    "approved:referrer|system\nissued:referrer|system\napproved:referee|system\n");
+
+	/* The empty pool again: nothing moves, nothing is sent. */
+	mark = outbox_mark(w);
+	assert_string_equal(tick(w, due + MIN), "2:pool_empty ");
+	assert_string_equal(q(w, "SELECT count(*) FROM outbox WHERE id > %lld", mark), "0\n");
+	/* Only the tick issues: an operator cannot. */
+	assert_int_equal(operator_move(w, 2, REWARD_ISSUED, due + MIN, why, sizeof(why)), -1);
+	assert_string_equal(why, "an operator cannot move a reward from approved to issued");
+	/* Codes arrive. */
+	assert_int_equal(store_coupon_put(w->store, "gift", "GIFT-AAAA", due + 2 * MIN), 1);
+	assert_string_equal(tick(w, due + 3 * MIN), "2:issued ");
+	assert_string_equal(q(w, "SELECT state, coupon_code, issued_at FROM rewards WHERE "
+	    "id = 2"), fmt("issued|GIFT-AAAA|%lld\n", due + 3 * MIN));
+	assert_string_equal(q(w, "SELECT target, json_extract(body, '$.messages[0].text') "
+	    "FROM outbox WHERE id > %lld", mark), FRIEND "|ご成約特典です: GIFT-AAAA\n");
+	assert_string_equal(tick(w, due + 4 * MIN), "");
+
+	/* issued -> voided is refused and changes nothing. */
+	assert_int_equal(operator_move(w, 1, REWARD_VOIDED, due + 5 * MIN, why, sizeof(why)),
+	    -1);
+	assert_string_equal(why, "a reward cannot go from issued to voided");
+	assert_string_equal(q(w, "SELECT state, coupon_code, coalesce(note, '-') FROM rewards "
+	    "WHERE id = 1"), "issued|QUO-0001|-\n");
+	assert_string_equal(q(w, "SELECT count(*) FROM referral_events WHERE reason LIKE "
+	    "'voided%%'"), "0\n");
+}
+
+/* A reward the tick read as approved (its pool was empty) but an operator voided before
+ * the tick ran takes no coupon and sends nothing. */
+static void
+test_reward_voided_meanwhile(void **state)
+{
+	struct world *w = *state;
+	char code[REFCODE_LEN + 1], why[WHY_MAX];
+	struct reward_row *rows;
+	size_t n;
+	long long mark;
+
+	load(w, "{}", "{ due_on: claim, approval: auto, hold: 0s, referrer: { pool: quo, "
+	    "message: reward_referrer } }");
+	referrer(w, code);
+	claim(w, FRIEND, code, T);
+	assert_string_equal(q(w, "SELECT side, state, due_at, approve_after FROM rewards"),
+	    fmt("referrer|pending|%lld|%lld\n", T, T));
+	assert_string_equal(tick(w, T + MIN), "1:pool_empty ");
+	assert_int_equal(store_coupon_put(w->store, "quo", "QUO-0001", T + 2 * MIN), 1);
+	assert_int_equal(store_rewards_work(w->store, T + 3 * MIN, 16, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].state, REWARD_APPROVED);
+	assert_int_equal(operator_move(w, rows[0].id, REWARD_VOIDED, T + 3 * MIN, why,
+	    sizeof(why)), 1);
+	mark = outbox_mark(w);
+	{
+		struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = salt,
+		    .now_ms = T + 3 * MIN };
+
+		assert_int_equal(store_begin(w->store), 0);
+		assert_int_equal(reward_advance(&hc, &rows[0]), REWARD_STEP_NONE);
+		assert_int_equal(store_commit(w->store), 0);
+	}
+	reward_row_clear(&rows[0]);
+	free(rows);
+	assert_string_equal(q(w, "SELECT state, coalesce(coupon_code, '-'), note FROM rewards"),
+	    "voided|-|test\n");
+	assert_string_equal(q(w, "SELECT code, coalesce(reward_id, '-') FROM coupons"),
+	    "QUO-0001|-\n");
+	assert_string_equal(q(w, "SELECT count(*) FROM outbox WHERE id > %lld", mark), "0\n");
+	assert_string_equal(q(w, "SELECT reason, actor FROM referral_events WHERE type = "
+	    "'reward' ORDER BY id"), "pending:referrer|system\napproved:referrer|system\n"
+	    "voided:referrer|operator\n");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_claim_accepted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_rejections, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_campaign_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_referrer_cap_per_day, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_claim_velocity_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_wrong_codes_per_day, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_rep_buttons, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reward_issue_and_empty_pool, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_reward_voided_meanwhile, setup, teardown),
+	};
+
+	/* Dates are the operator's: main.c makes the config's timezone the process's. */
+	setenv("TZ", "Asia/Tokyo", 1);
+	tzset();
+	log_init(LOG_ERROR);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -175,9 +175,17 @@ run_cb(evutil_socket_t fd, short what, void *arg)
 		const char *state;
 		char why[WHY_MAX] = "";
 		int64_t start_us = clock_us();
-		const char *handler = run_handlers(d, ev, &state, why, sizeof(why));
+		const char *handler;
 
-		ok = store_inbox_mark(d->store, ev->inbox_id, state, why[0] ? why : NULL) == 0;
+		/* An event's writes stand or fall together: a handler that fails halfway
+		 * leaves nothing behind but the failure on its inbox row. */
+		if (store_unit_begin(d->store) == -1) {
+			ok = 0;
+			break;
+		}
+		handler = run_handlers(d, ev, &state, why, sizeof(why));
+		ok = store_unit_end(d->store, strcmp(state, "failed") != 0) == 0 &&
+		    store_inbox_mark(d->store, ev->inbox_id, state, why[0] ? why : NULL) == 0;
 		if (ok) {
 			log_event(ev, handler, state, why, start_us);
 			if (strcmp(state, "done") == 0)

@@ -30,8 +30,8 @@ chat_vars(struct handler_ctx *hc, const struct event *ev, struct msg_vars *vars,
 	msg_vars_set(vars, "display_name", *name_owned ? *name_owned : DISPLAY_NAME_FALLBACK);
 }
 
-/* A store error while queueing is the handler's failure: the event's transaction
- * rolls back and the event is tried again. */
+/* A store error while queueing is the handler's failure: dispatch undoes everything
+ * the event wrote and marks it failed. */
 static int
 queued(struct handler_ctx *hc, int rc)
 {

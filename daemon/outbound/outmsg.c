@@ -38,6 +38,11 @@ put(struct store *s, struct outbox_msg *m, json_t *body)
 		    "detail=\"text is not valid UTF-8\"", m->kind, m->channel);
 		goto out;
 	}
+#ifdef SHOKAI_FAULT_HOOKS
+	/* A store error at an event's last write, after its others. */
+	if (fault_enabled("outbox_put_fails"))
+		goto out;
+#endif
 	if ((m->body = json_dumps(body, JSON_COMPACT)) == NULL)
 		goto out;
 	outmsg_uuid4(key);

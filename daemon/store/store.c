@@ -13,6 +13,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_SAVEPOINT] = "SAVEPOINT unit",
+	[ST_RELEASE] = "RELEASE unit",
+	[ST_ROLLBACK_TO] = "ROLLBACK TO unit",
 };
 
 const char *
@@ -81,7 +84,7 @@ store_open(const char *path, int synchronous_full, int busy_timeout_ms, char *wh
 		goto fail;
 	/* The transaction statements are made now, so that a rollback never depends on a
 	 * prepare that could fail; every other statement at its first use. */
-	for (int i = ST_BEGIN; i <= ST_ROLLBACK; i++) {
+	for (int i = ST_BEGIN; i <= ST_ROLLBACK_TO; i++) {
 		if (store_stmt(s, (enum stmt_id)i, stmt_sql) == NULL) {
 			snprintf(why, whylen, "cannot prepare statement %d: %s", i,
 			    sqlite3_errmsg(s->db));
@@ -256,6 +259,20 @@ store_rollback(struct store *s)
 	if (!sqlite3_get_autocommit(s->db))
 		store_step(s, s->st[ST_ROLLBACK]);
 	end_unsynced(s);
+}
+
+int
+store_unit_begin(struct store *s)
+{
+	return store_step(s, s->st[ST_SAVEPOINT]);
+}
+
+int
+store_unit_end(struct store *s, int keep)
+{
+	if (!keep && store_step(s, s->st[ST_ROLLBACK_TO]) == -1)
+		return -1;
+	return store_step(s, s->st[ST_RELEASE]);
 }
 
 void

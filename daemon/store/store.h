@@ -15,6 +15,10 @@ void store_close(struct store *);
 void store_set_busy_timeout(struct store *, int ms);
 int store_begin(struct store *);
 int store_commit(struct store *);
+/* A unit inside the open transaction (a savepoint): store_unit_end keeps its writes, or
+ * with keep 0 undoes them and leaves the rest of the transaction as it was. */
+int store_unit_begin(struct store *);
+int store_unit_end(struct store *, int keep);
 void store_rollback(struct store *);
 /* A transaction whose commit skips the fsync; only for writes a replay repairs. */
 int store_begin_unsynced(struct store *);

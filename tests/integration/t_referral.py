@@ -655,6 +655,29 @@ def test_rep_links_stay_with_their_rep_across_a_reload_that_reorders_reps():
                        (links, d2.query("SELECT url FROM rep_links")))
 
 
+def test_a_claim_that_fails_halfway_leaves_nothing_behind():
+    """The claim writes the referral, then cannot queue its thanks: the whole event is
+    undone and marked failed, not a referral that nobody was told about."""
+    with Sim() as sim:
+        d = claim_daemon(sim)
+        with d:
+            code = setup_referrer(sim, d)
+            d.stop()
+            d.start(env={"SHOKAI_FAULT": "outbox_put_fails"})
+            inbox = d.query("SELECT count(*) FROM inbox")[0][0]
+            send(d, line_event(text=claim_text(code),
+                               source={"type": "user", "userId": FRIEND}))
+            d.wait_processed()
+            expect(d.query("SELECT state, error FROM inbox WHERE id > ?", (inbox,))[0][0] ==
+                   "failed", d.query("SELECT state, error FROM inbox"))
+            expect(d.query("SELECT count(*) FROM referrals") == [(0,)],
+                   d.query("SELECT * FROM referrals"))
+            expect(d.query("SELECT type FROM referral_events") == [("issued",)],
+                   d.query("SELECT type, reason FROM referral_events"))
+            expect(d.query("SELECT user_id FROM customers") == [(USER,)],
+                   d.query("SELECT * FROM customers"))
+
+
 def test_claims_after_the_campaign_and_after_a_block_are_rejected():
     old = f"""  - id: old
     name: 前回

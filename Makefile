@@ -20,8 +20,10 @@ HARDEN_LD := -pie -Wl,-z,relro,-z,now
 ASAN	:= -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 CTL_SRC    := $(wildcard daemon/ctl/*.c)
+# Generated sources live under build/gen/, never in the tree.
+GEN_SRC    := build/gen/default_wording.c
 DAEMON_SRC := $(filter-out daemon/main.c $(CTL_SRC),$(wildcard daemon/*.c daemon/*/*.c)) \
-	      $(wildcard handlers/*.c)
+	      $(wildcard handlers/*.c) $(GEN_SRC)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 
 # $(call flavour,DIR,CC,CFLAGS,LDFLAGS) defines the objects and programs of one flavour.
@@ -42,6 +44,13 @@ $(1)/tests/%: $(1)/obj/tests/unit/%.o $(patsubst %.c,$(1)/obj/%.o,$(DAEMON_SRC))
 	@$(2) $(4) -o $$@ $$^ $(PKG_LIBS) $(CMOCKA_LIBS)
 -include $$(wildcard $(1)/obj/*/*.d $(1)/obj/*/*/*.d $(1)/obj/*/*/*/*.d)
 endef
+
+# The product's default wording (daemon/config/default_wording.yaml), built into the
+# binaries as a byte array that config_load reads before the operator's files.
+build/gen/default_wording.c: daemon/config/default_wording.yaml scripts/embed.sh
+	@mkdir -p $(dir $@)
+	@printf '  GEN     %s\n' $@
+	@scripts/embed.sh cfg_default_wording $< >$@.tmp && mv $@.tmp $@
 
 $(eval $(call flavour,build,$(CC),$(HARDEN),$(HARDEN_LD)))
 $(eval $(call flavour,build/fault,$(CC),$(HARDEN) -DSHOKAI_FAULT_HOOKS,$(HARDEN_LD)))

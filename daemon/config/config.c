@@ -4,7 +4,8 @@
  * Here: loading the main file and its includes, the order the sections are read in,
  * the server, storage, log and outbox sections, and freeing a snapshot. The other
  * sections are read by config_platform.c, config_chat.c (with config_menu.c),
- * config_reps.c and config_referral.c, all through the helpers in config_yaml.c. */
+ * config_reps.c and config_referral.c, all through the helpers in config_yaml.c; the
+ * built-in wording they start from is config_wording.c's. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -307,6 +308,7 @@ config_free(struct config *cf)
 	cfg_free_platform(cf);
 	cfg_free_chat(cf);
 	cfg_free_referral(cf);
+	cfg_free_wording(cf);
 	free(cf);
 }
 
@@ -367,6 +369,7 @@ config_load(const char *path, struct config_errors *errs)
 		if (r.node->type == YAML_MAPPING_NODE)
 			parse_toplevel_strings(&c, r);
 	}
+	cfg_parse_wording(&c);
 	cfg_parse_chat(&c);
 	cfg_parse_referral(&c);
 	if (!cfg_root_get(&c, "server", &sec))
@@ -381,6 +384,9 @@ done:
 			yaml_document_delete(&c.files[i].doc);
 		free(c.files[i].path);
 	}
+	if (c.builtin.loaded)
+		yaml_document_delete(&c.builtin.doc);
+	free(c.builtin.path);
 	if (errs->n > nerr_before) {
 		config_free(c.out);
 		return NULL;

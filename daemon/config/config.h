@@ -83,6 +83,26 @@ struct config_referral {
 	int	 invite_rate_per_min;	/* GET /r/{code} per client */
 };
 
+/* The product's wording beyond messages (config_wording.c, from the built-in
+ * default_wording.yaml): names shown when none is known, what reps read for a state and
+ * the words reps and customers type. Word lists are NULL-terminated and normalised
+ * (text_normalize), as the text they are compared with is. */
+struct config_state_text {
+	char	*label;			/* what reps read: 成約 */
+	char	**words;		/* what a rep may type for it; NULL: none */
+};
+struct config_wording {
+	char	*display_name;		/* {display_name} when LINE gives none */
+	char	*sender_name;		/* referral.sender_name_fallback's default */
+	char	*friend_name;		/* a friend without a name, to the referrer */
+	char	*unknown_name;		/* a name not known, to reps */
+	struct config_state_text states[REF_STATE_COUNT];
+	char	**rep_list_words;	/* a rep's "my open referrals" */
+	char	**rep_stats_words;	/* a rep's "this month" */
+	char	**rep_link_words;	/* before a rep's code, tying a customer to the rep */
+	char	*rep_link_word;		/* the first of them as written: a rep's link */
+};
+
 /* The snapshot (config.c reads the server, storage, log and outbox sections). */
 struct config {
 	char	*path;			/* the main file, as given */
@@ -130,6 +150,7 @@ struct config {
 	struct config_campaign *campaigns;
 	size_t	 n_campaigns;
 	struct config_referral referral;
+	struct config_wording wording;
 };
 /* The chat configuration (config_chat.c; menus in config_menu.c): what customers and
  * reps see. */
@@ -138,6 +159,7 @@ struct config_message {
 	struct msg_template	*line;
 	struct msg_template	*works;		/* NULL when the spec uses LINE-only parts */
 	char			*works_error;	/* why works is NULL */
+	int			 builtin;	/* 1: default_wording.yaml's, not replaced */
 };
 enum match_kind { MATCH_EXACT, MATCH_PREFIX, MATCH_CONTAINS, MATCH_REGEX, MATCH_ANY };
 struct config_rule {
@@ -211,6 +233,14 @@ const struct config_campaign *config_campaign_on(const struct config *, const ch
 const struct config_campaign *config_campaign(const struct config *, const char *id);
 /* 1 when the campaign's window holds the local date. */
 int config_campaign_running(const struct config_campaign *, const char *date);
+/* config_wording.c */
+/* What reps read for a state (成約). */
+const char *config_state_label(const struct config *, enum ref_state);
+/* The state a rep's word means (成約, won: normalised, as text_normalize gives it);
+ * 0, or -1 when the word means none. */
+int config_state_from_word(const struct config *, const char *word, enum ref_state *);
+/* 1 when the normalised text is one of words (a NULL-terminated list). */
+int config_words_has(char *const *words, const char *text);
 /* config_yaml.c: the duration and size formats the getters read. */
 /* Parses "10s", "500ms", "2m", "1h", "14d" into milliseconds; -1 if malformed. */
 int64_t config_parse_duration_ms(const char *);

@@ -15,7 +15,8 @@
 static const char *const all_placeholders[] = { "display_name", "company_name",
     "sender_name", "rep_name", "rep_contact_url", "branch_name", "code", "invite_url",
     "share_url", "friend_name", "referral_id", "referrer_name", "claimed_at",
-    "coupon_code", "date", "time", "datetime", "invites", "claims", "wins", "rewards", NULL };
+    "coupon_code", "date", "time", "datetime", "invites", "claims", "wins", "rewards",
+    "losses", "state", "reason", "count", "list", NULL };
 /* What greetings, auto-replies and postback replies provide. */
 const char *const cfg_chat_placeholders_line[] = { "display_name", "company_name", NULL };
 /* Postback replies also have what a date/time picker chose. */
@@ -23,17 +24,80 @@ static const char *const postback_placeholders[] = { "display_name", "company_na
     "time", "datetime", NULL };
 const char *const cfg_chat_placeholders_works[] = { "company_name", NULL };
 
+/* The messages shokai sends by name, where each is sent and what it may show there. The
+ * built-in wording (default_wording.yaml) has every one marked builtin, and an
+ * operator's message of the same name replaces it; the others are sent only when the
+ * operator has them. The invite's messages are config_referral.c's: they are checked
+ * with the longest names the config can give. */
+#define CUSTOMER_VARS	"display_name", "company_name"
+#define REP_VARS	"company_name", "rep_name"
+static const struct {
+	const char	*name;
+	int		 builtin;
+	enum platform	 platform;
+	const char	*provided[10];
+} sent_by_name[] = {
+	{ "greeting", 0, PLATFORM_LINE, { CUSTOMER_VARS, NULL } },
+	{ "greeting_again", 0, PLATFORM_LINE, { CUSTOMER_VARS, NULL } },
+	{ "postback_unknown", 1, PLATFORM_LINE, { CUSTOMER_VARS, NULL } },
+	{ "referral_status", 1, PLATFORM_LINE, { CUSTOMER_VARS, "invites", "claims", "wins",
+	    "rewards", NULL } },
+	{ "referral_no_campaign", 1, PLATFORM_LINE, { CUSTOMER_VARS, NULL } },
+	{ "claim_not_accepted", 1, PLATFORM_LINE, { CUSTOMER_VARS, NULL } },
+	{ "claim_unknown_code", 1, PLATFORM_LINE, { CUSTOMER_VARS, NULL } },
+	{ "claim_held", 1, PLATFORM_LINE, { CUSTOMER_VARS, NULL } },
+	{ "claim_thanks_referee", 1, PLATFORM_LINE, { CUSTOMER_VARS, "rep_name", "branch_name",
+	    "rep_contact_url", NULL } },
+	/* Pushed to the referrer: the display name at hand is the friend's. */
+	{ "claim_thanks_referrer", 1, PLATFORM_LINE, { "company_name", "friend_name",
+	    "referral_id", "rep_name", "branch_name", "rep_contact_url", NULL } },
+	{ "rep_link_thanks", 1, PLATFORM_LINE, { CUSTOMER_VARS, "rep_name", "branch_name",
+	    NULL } },
+	{ "rep_link_thanks_no_branch", 1, PLATFORM_LINE, { CUSTOMER_VARS, "rep_name", NULL } },
+	{ "reward_coupon", 1, PLATFORM_LINE, { "company_name", "coupon_code", NULL } },
+	{ "rep_notify", 1, PLATFORM_WORKS, { "referral_id", "referrer_name", "friend_name",
+	    "claimed_at", "rep_name", "company_name", NULL } },
+	{ "rep_referral_not_found", 1, PLATFORM_WORKS, { REP_VARS, "referral_id", NULL } },
+	{ "rep_referral_not_yours", 1, PLATFORM_WORKS, { REP_VARS, "referral_id", NULL } },
+	{ "rep_referral_refused", 1, PLATFORM_WORKS, { REP_VARS, "referral_id", "reason",
+	    NULL } },
+	{ "rep_referral_moved", 1, PLATFORM_WORKS, { REP_VARS, "referral_id", "state", NULL } },
+	{ "rep_list_empty", 1, PLATFORM_WORKS, { REP_VARS, NULL } },
+	{ "rep_list", 1, PLATFORM_WORKS, { REP_VARS, "count", "list", NULL } },
+	{ "rep_stats", 1, PLATFORM_WORKS, { REP_VARS, "claims", "wins", "losses", NULL } },
+	{ "rep_button_unreadable", 1, PLATFORM_WORKS, { REP_VARS, NULL } },
+	{ "rep_button_invalid", 1, PLATFORM_WORKS, { REP_VARS, NULL } },
+};
+
 /* Built-in postback flows; the referral issue adds its own. */
 static const char *const postback_flows[] = { "reply", "menu", "referral.invite",
     "referral.status", NULL };
 
 static const char *const day_names[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
 
+static struct config_message *
+find_message(struct config *cf, const char *name)
+{
+	for (size_t i = 0; i < cf->n_messages; i++)
+		if (strcmp(cf->messages[i].name, name) == 0)
+			return &cf->messages[i];
+	return NULL;
+}
+
+static size_t
+mapping_len(struct cnode m)
+{
+	return m.node->type != YAML_MAPPING_NODE ? 0 : (size_t)(m.node->data.mapping.pairs.top -
+	    m.node->data.mapping.pairs.start);
+}
+
+/* One file's messages: the built-in ones first, then the operator's, each of which
+ * replaces a built-in one of the same name (in place: nothing points into the list
+ * yet, and its room was counted before). */
 static void
-parse_messages(struct cfg *c, struct cnode m)
+add_messages(struct cfg *c, struct cnode m, int builtin)
 {
 	struct config *cf = c->out;
-	size_t n = 0;
 	char err[512];
 
 	if (m.node->type != YAML_MAPPING_NODE) {
@@ -41,12 +105,11 @@ parse_messages(struct cfg *c, struct cnode m)
 		    cfg_node_kind(m.node));
 		return;
 	}
-	cf->messages = xcalloc((size_t)(m.node->data.mapping.pairs.top -
-	    m.node->data.mapping.pairs.start) + 1, sizeof(*cf->messages));
 	for (yaml_node_pair_t *p = m.node->data.mapping.pairs.start;
 	    p < m.node->data.mapping.pairs.top; p++) {
 		struct cnode k = cfg_cnode_at(m, p->key), v = cfg_cnode_at(m, p->value);
-		struct config_message *msg;
+		struct config_message *msg, *prev;
+		struct msg_template *line, *works;
 		json_t *spec;
 
 		if (k.node->type != YAML_SCALAR_NODE || !cfg_valid_id(cfg_scalar(k))) {
@@ -54,27 +117,70 @@ parse_messages(struct cfg *c, struct cnode m)
 			    "'_'");
 			continue;
 		}
-		if (config_message(cf, cfg_scalar(k)) != NULL) {
+		prev = find_message(cf, cfg_scalar(k));
+		if (prev != NULL && (builtin || !prev->builtin)) {
 			cfg_err(c, k, "messages: '%s' is defined twice", cfg_scalar(k));
 			continue;
 		}
 		spec = cfg_yaml_to_json(v);
-		msg = &cf->messages[n];
-		msg->line = msg_template_new(spec, PLATFORM_LINE, all_placeholders, err,
-		    sizeof(err));
-		if (msg->line == NULL) {
+		line = msg_template_new(spec, PLATFORM_LINE, all_placeholders, err, sizeof(err));
+		if (line == NULL) {
 			cfg_err(c, v, "messages.%s%s%s", cfg_scalar(k), err[0] == '[' ? "" : ": ",
 			    err);
 			json_decref(spec);
 			continue;
 		}
-		msg->works = msg_template_new(spec, PLATFORM_WORKS, all_placeholders, err,
+		works = msg_template_new(spec, PLATFORM_WORKS, all_placeholders, err,
 		    sizeof(err));
-		if (msg->works == NULL)
-			msg->works_error = xstrdup(err);
 		json_decref(spec);
-		msg->name = xstrdup(cfg_scalar(k));
-		cf->n_messages = ++n;
+		if (prev != NULL) {		/* the operator's replaces the built-in one */
+			msg = prev;
+			msg_template_free(msg->line);
+			msg_template_free(msg->works);
+			free(msg->works_error);
+		} else {
+			msg = &cf->messages[cf->n_messages++];
+			msg->name = xstrdup(cfg_scalar(k));
+		}
+		msg->line = line;
+		msg->works = works;
+		msg->works_error = works == NULL ? xstrdup(err) : NULL;
+		msg->builtin = builtin;
+	}
+}
+
+/* The built-in messages, then the operator's. */
+static void
+parse_messages(struct cfg *c)
+{
+	struct cnode builtin, own;
+	int have_builtin = cfg_builtin_get(c, "messages", &builtin);
+	int have_own = cfg_root_get(c, "messages", &own);
+
+	c->out->messages = xcalloc((have_builtin ? mapping_len(builtin) : 0) +
+	    (have_own ? mapping_len(own) : 0) + 1, sizeof(*c->out->messages));
+	if (have_builtin)
+		add_messages(c, builtin, 1);
+	if (have_own)
+		add_messages(c, own, 0);
+}
+
+/* Each message sent by name may show only what its moment provides, and a built-in
+ * one must exist. Errors point at the operator's message, else at the built-in one. */
+static void
+check_sent_by_name(struct cfg *c)
+{
+	for (size_t i = 0; i < sizeof(sent_by_name) / sizeof(sent_by_name[0]); i++) {
+		struct cnode at;
+		char *what;
+
+		if (!cfg_message_node(c, sent_by_name[i].name, &at) &&
+		    (!sent_by_name[i].builtin || !cfg_builtin_get(c, "messages", &at)))
+			continue;	/* optional, or the built-in file is broken */
+		what = xasprintf("messages.%s", sent_by_name[i].name);
+		cfg_use_message(c, at, what, sent_by_name[i].name, sent_by_name[i].platform,
+		    sent_by_name[i].provided);
+		free(what);
 	}
 }
 
@@ -423,17 +529,15 @@ parse_postbacks(struct cfg *c, struct cnode m)
 	}
 }
 
-/* Order matters: rules name messages and postback actions, postbacks name messages
- * and menus, and each is looked up in every included file. */
+/* Order matters: messages (the built-in ones, then the operator's) first, as rules
+ * name messages and postback actions, postbacks name messages and menus, and each is
+ * looked up in every included file. */
 void
 cfg_parse_chat(struct cfg *c)
 {
-	static const char *const status_placeholders[] = { "display_name", "company_name",
-	    "invites", "claims", "wins", "rewards", NULL };
-	struct cnode sec, at0;
+	struct cnode sec;
 
-	if (cfg_root_get(c, "messages", &sec))
-		parse_messages(c, sec);
+	parse_messages(c);
 	if (cfg_root_get(c, "rich_menus", &sec))
 		cfg_parse_rich_menus(c, sec);
 	if (cfg_root_get(c, "postbacks", &sec))
@@ -451,22 +555,7 @@ cfg_parse_chat(struct cfg *c)
 		    cfg_name_in("sender_name", msg_template_placeholders(m->line))))
 			c->out->replies_use_display_name = 1;
 	}
-	if (cfg_root_get(c, "messages", &at0) && cfg_map_get(at0, "referral_status", &at0))
-		cfg_use_message(c, at0, "messages", "referral_status", PLATFORM_LINE,
-		    status_placeholders);
-	/* Event messages by their fixed names: their placeholders are checked too. */
-	for (size_t i = 0; i < c->out->n_messages; i++) {
-		const struct config_message *m = &c->out->messages[i];
-		struct cnode at;
-
-		if (strcmp(m->name, "greeting") != 0 && strcmp(m->name, "greeting_again") != 0 &&
-		    strcmp(m->name, "postback_unknown") != 0)
-			continue;
-		cfg_root_get(c, "messages", &at);
-		cfg_map_get(at, m->name, &at);
-		cfg_use_message(c, at, "messages", m->name, PLATFORM_LINE,
-		    cfg_chat_placeholders_line);
-	}
+	check_sent_by_name(c);
 }
 
 void

@@ -22,23 +22,6 @@ static const char *const claim_placeholders[] = { "code", "company_name", NULL }
 #define URI_MAX			1000	/* LINE's limit on a uri action */
 #define DISPLAY_NAME_MAX	20	/* LINE's limit on a display name */
 
-/* The other messages the referral flow sends by name, where each is sent, and what
- * it may show: a placeholder it cannot fill is a load error, not a gap in a chat. */
-static const struct {
-	const char	*name;
-	enum platform	 platform;
-	const char	*provided[10];
-} named_messages[] = {
-	{ "claim_thanks_referee", PLATFORM_LINE, { "display_name", "company_name",
-	    "rep_name", "branch_name", "rep_contact_url", NULL } },
-	{ "claim_thanks_referrer", PLATFORM_LINE, { "company_name", "friend_name",
-	    "referral_id", "rep_name", "branch_name", "rep_contact_url", NULL } },
-	{ "claim_not_accepted", PLATFORM_LINE, { "display_name", "company_name", NULL } },
-	{ "claim_held", PLATFORM_LINE, { "display_name", "company_name", NULL } },
-	{ "rep_notify", PLATFORM_WORKS, { "referral_id", "referrer_name", "friend_name",
-	    "claimed_at", "rep_name", "company_name", NULL } },
-};
-
 /* What a reward message may show. */
 static const char *const reward_placeholders[] = { "display_name", "company_name",
     "coupon_code", "friend_name", NULL };
@@ -326,17 +309,6 @@ check_invite(struct cfg *c)
 	if (cfg_root_get(c, "messages", &msgs) && cfg_map_get(msgs, "claim_text", &at))
 		cfg_use_message(c, at, "messages.claim_text", "claim_text", PLATFORM_LINE,
 		    claim_placeholders);
-	for (size_t i = 0; i < sizeof(named_messages) / sizeof(named_messages[0]); i++) {
-		char *what;
-
-		if (!cfg_root_get(c, "messages", &msgs) ||
-		    !cfg_map_get(msgs, named_messages[i].name, &at))
-			continue;
-		what = xasprintf("messages.%s", named_messages[i].name);
-		cfg_use_message(c, at, what, named_messages[i].name, named_messages[i].platform,
-		    named_messages[i].provided);
-		free(what);
-	}
 	if (inv == NULL || pre == NULL)
 		return;
 	for (size_t i = 0; i < cf->n_reps; i++) {
@@ -380,7 +352,9 @@ check_invite(struct cfg *c)
 }
 
 /* Branches and reps (config_reps.c) before the referral settings and campaigns, which
- * name them; messages (config_chat.c) before campaigns (their rewards name messages). */
+ * name them; messages (config_chat.c) before campaigns (their rewards name messages);
+ * the built-in wording (config_wording.c) before the fallback name. The other messages
+ * the referral flow sends by name are checked with the chat's (config_chat.c). */
 void
 cfg_parse_referral(struct cfg *c)
 {
@@ -388,7 +362,7 @@ cfg_parse_referral(struct cfg *c)
 	struct cnode sec;
 
 	cf->referral.invite_rate_per_min = 30;
-	cf->referral.sender_name_fallback = xstrdup("お客様");
+	cf->referral.sender_name_fallback = xstrdup(cf->wording.sender_name);
 	cfg_parse_reps(c);
 	if (cfg_root_get(c, "referral", &sec))
 		parse_referral(c, sec);

@@ -21,6 +21,8 @@ struct cfg_file {
 struct cfg {
 	struct cfg_file		 files[1 + MAX_INCLUDES];
 	size_t			 nfiles;
+	struct cfg_file		 builtin;	/* default_wording.yaml: never in files[], so
+						 * cfg_root_get sees only the operator's */
 	struct config_errors	*errs;
 	struct config		*out;
 };
@@ -73,6 +75,20 @@ struct json_t *cfg_yaml_to_json(struct cnode);
 
 /* config.c: finds a top-level key in the main file or any included one. */
 int cfg_root_get(struct cfg *, const char *key, struct cnode *out);
+
+/* config_wording.c: the built-in wording (daemon/config/default_wording.yaml, embedded
+ * at build time as build/gen/default_wording.c), read before the operator's sections:
+ * its names, state labels and words into the snapshot's wording; its messages are
+ * config_chat.c's, read before the operator's, which replace them by name. */
+extern const unsigned char cfg_default_wording[];
+extern const size_t cfg_default_wording_len;
+#define CFG_WORDING_PATH	"built-in daemon/config/default_wording.yaml"
+void cfg_parse_wording(struct cfg *);
+void cfg_free_wording(struct config *);
+/* Finds a top-level key of the built-in file. */
+int cfg_builtin_get(struct cfg *, const char *key, struct cnode *out);
+/* Where message name is defined: the operator's messages, else the built-in ones. */
+int cfg_message_node(struct cfg *, const char *name, struct cnode *out);
 
 /* config_platform.c: line.channels and lineworks.bots, read first. */
 void cfg_parse_platform(struct cfg *);

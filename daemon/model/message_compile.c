@@ -147,7 +147,7 @@ name_index(struct msg_template *t, const char *name, size_t len)
 static int
 unknown_placeholder(struct cc *c, const char *name, size_t len)
 {
-	char list[256] = "";
+	char list[512] = "";
 	size_t n = 0;
 
 	for (const char *const *a = c->allowed; a != NULL && *a != NULL; a++) {

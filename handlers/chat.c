@@ -27,7 +27,8 @@ chat_vars(struct handler_ctx *hc, const struct event *ev, struct msg_vars *vars,
 		p.display_name = NULL;
 	}
 	profile_clear(&p);
-	msg_vars_set(vars, "display_name", *name_owned ? *name_owned : DISPLAY_NAME_FALLBACK);
+	msg_vars_set(vars, "display_name", *name_owned ? *name_owned :
+	    cf->wording.display_name);
 }
 
 /* A store error while queueing is the handler's failure: dispatch undoes everything
@@ -85,14 +86,6 @@ chat_reply(struct handler_ctx *hc, const struct event *ev, const struct config_m
 	return queue_answer(hc, ev, NULL, msg_template_render(msg->works, vars));
 }
 
-int
-chat_reply_text(struct handler_ctx *hc, const struct event *ev, const char *text)
-{
-	if (ev->platform == PLATFORM_LINE)
-		return queue_answer(hc, ev, outmsg_line_text(text), NULL);
-	return queue_answer(hc, ev, NULL, json_pack("[o]", outmsg_works_text(text)));
-}
-
 /* Links the LINE menu that `shokaictl richmenu deploy` made for menu; 0 when the menu
  * is not deployed yet (logged: the operator has a deploy to run). */
 int
@@ -119,23 +112,58 @@ chat_link_menu(struct handler_ctx *hc, const struct event *ev,
 	return rc;
 }
 
-/* The configured message called name, or fallback text where the config has none. */
-int
-chat_reply_named(struct handler_ctx *hc, const struct event *ev, const char *name,
-    const char *fallback, const struct msg_vars *vars)
+/* The message called name. The built-in wording has every name a handler sends, so a
+ * missing one is a bug: the event fails (and is tried again) rather than go unanswered. */
+static const struct config_message *
+named(struct handler_ctx *hc, const char *name, enum platform platform)
 {
 	const struct config_message *m = config_message(hc->cfg, name);
 
-	return m != NULL ? chat_reply(hc, ev, m, vars) : chat_reply_text(hc, ev, fallback);
+	if (m == NULL || (platform == PLATFORM_WORKS && m->works == NULL)) {
+		log_warnx("msg=\"no message to send\" name=%s platform=%s", name,
+		    platform_name(platform));
+		hc->error = "a message sent by name is missing";
+		return NULL;
+	}
+	return m;
+}
+
+int
+chat_reply_named(struct handler_ctx *hc, const struct event *ev, const char *name,
+    const struct msg_vars *vars)
+{
+	const struct config_message *m = named(hc, name, ev->platform);
+
+	return m != NULL ? chat_reply(hc, ev, m, vars) : -1;
 }
 
 /* The same, pushed on LINE to someone who is not the one who just wrote. */
 int
 chat_push_named(struct handler_ctx *hc, const char *channel, const char *to,
-    const char *name, const char *fallback, const struct msg_vars *vars)
+    const char *name, const struct msg_vars *vars)
 {
-	const struct config_message *m = config_message(hc->cfg, name);
+	const struct config_message *m = named(hc, name, PLATFORM_LINE);
 
-	return queued(hc, outmsg_line_push(hc->store, channel, to, m != NULL ?
-	    msg_template_render(m->line, vars) : outmsg_line_text(fallback)));
+	if (m == NULL)
+		return -1;
+	return queued(hc, outmsg_line_push(hc->store, channel, to,
+	    msg_template_render(m->line, vars)));
+}
+
+char *
+chat_text_named(struct handler_ctx *hc, const char *name, enum platform platform,
+    const struct msg_vars *vars)
+{
+	const struct config_message *m = named(hc, name, platform);
+	json_t *r;
+	const char *text;
+	char *out;
+
+	if (m == NULL)
+		return NULL;
+	r = msg_template_render(platform == PLATFORM_WORKS ? m->works : m->line, vars);
+	text = json_string_value(json_object_get(json_array_get(r, 0), "text"));
+	out = xstrdup(text != NULL ? text : "");
+	json_decref(r);
+	return out;
 }

@@ -4,23 +4,26 @@
 
 #include "handler.h"
 
-/* Shown for {display_name} when LINE gives no profile (blocked, or LINE is down). */
-#define DISPLAY_NAME_FALLBACK	"お客様"
-
+/* {company_name}, and {display_name} on LINE (the config's names.display_name when
+ * LINE gives no profile: blocked, or LINE is down). */
 void chat_vars(struct handler_ctx *, const struct event *, struct msg_vars *,
     char **name_owned);
 /* Renders msg and queues it: a reply (push if the token is refused) on LINE, one
  * message per content on LINE WORKS. 0, or -1 with hc->error set. */
 int chat_reply(struct handler_ctx *, const struct event *, const struct config_message *,
     const struct msg_vars *);
-/* The configured message called name, or the built-in fallback text. */
+/* The message called name, as chat_reply: the built-in one (default_wording.yaml) unless
+ * the operator's config has its own. Every name a handler sends is in the built-in
+ * file (tests/unit/test_wording.c checks it); a missing one is -1 with hc->error. */
 int chat_reply_named(struct handler_ctx *, const struct event *, const char *name,
-    const char *fallback, const struct msg_vars *);
+    const struct msg_vars *);
 /* As chat_reply_named, pushed on LINE to another person (the referrer). */
 int chat_push_named(struct handler_ctx *, const char *channel, const char *to,
-    const char *name, const char *fallback, const struct msg_vars *);
-/* A fixed text (the built-in answers), on either platform. */
-int chat_reply_text(struct handler_ctx *, const struct event *, const char *text);
+    const char *name, const struct msg_vars *);
+/* The first text of the message called name, rendered for platform (a LINE WORKS
+ * notification's text, under its buttons). The caller frees it; NULL with hc->error. */
+char *chat_text_named(struct handler_ctx *, const char *name, enum platform,
+    const struct msg_vars *);
 int chat_link_menu(struct handler_ctx *, const struct event *,
     const struct config_richmenu *);
 /* The first rule that applies to already normalised text (autoreply.c). */

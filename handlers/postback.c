@@ -9,10 +9,6 @@
 
 #include "handlers.h"
 
-/* Said when an action is unknown and messages.postback_unknown is not set. */
-#define UNKNOWN_ACTION_TEXT \
-	"申し訳ありません。この操作にはお答えできませんでした。メニューからもう一度お試しください。"
-
 static enum handler_result
 unknown_action(struct handler_ctx *hc, const struct event *ev, const char *action,
     const char *why)
@@ -25,7 +21,7 @@ unknown_action(struct handler_ctx *hc, const struct event *ev, const char *actio
 	log_notice("msg=\"postback not understood\" channel=%s user=%s action=\"%.64s\" "
 	    "reason=\"%s\"", ev->channel, user, action ? action : "", why);
 	chat_vars(hc, ev, &vars, &name);
-	rc = chat_reply_named(hc, ev, "postback_unknown", UNKNOWN_ACTION_TEXT, &vars);
+	rc = chat_reply_named(hc, ev, "postback_unknown", &vars);
 	free(name);
 	return rc == 0 ? HANDLER_DONE : HANDLER_FAILED;
 }

@@ -16,25 +16,16 @@
 /* Wrong codes a person may send in a day before their codes are not looked up at all:
  * guessing is slowed to nothing, and every try is still recorded. */
 #define WRONG_CODES_PER_DAY	5
-#define NOT_ACCEPTED_TEXT \
-	"ご連絡ありがとうございます。恐れ入りますが、このご紹介コードはご利用いただけません" \
-	"でした。"
-#define UNKNOWN_CODE_TEXT \
-	"ご紹介コードが見つかりませんでした。お手数ですが、届いたメッセージのコードをもう一度" \
-	"ご確認ください。"
-#define HELD_TEXT \
-	"ご連絡ありがとうございます。担当者が確認してからご案内します。少しお待ちください。"
-#define THANKS_REFEREE_TEXT	"ご連絡ありがとうございます。担当者よりご案内します。"
-#define THANKS_REFERRER_TEXT	"ご紹介いただいたお友だちが登録されました。ありがとうございます!"
 
-/* A friend's name as the referrer may see it: the first character, then '*'. */
+/* A friend's name as the referrer may see it: the first character, then '*'. Without a
+ * name: the config's names.friend_name. */
 static char *
-mask_name(const char *name)
+mask_name(const struct config *cf, const char *name)
 {
 	size_t first = 1;
 
 	if (name == NULL || *name == '\0')
-		return xstrdup("お友だち");
+		return xstrdup(cf->wording.friend_name);
 	while (((unsigned char)name[first] & 0xC0) == 0x80)
 		first++;
 	return xasprintf("%.*s*", (int)first, name);
@@ -69,8 +60,7 @@ claim(struct handler_ctx *hc, const struct event *ev, const char *code,
 
 		rc = store_ref_event(hc->store, &e);
 		if (rc == 0)
-			rc = chat_reply_named(hc, ev, "claim_not_accepted", NOT_ACCEPTED_TEXT,
-			    &vars);
+			rc = chat_reply_named(hc, ev, "claim_not_accepted", &vars);
 		goto done;
 	}
 	/* Many claims on one code in a short time: real, perhaps, but an operator looks
@@ -90,8 +80,7 @@ claim(struct handler_ctx *hc, const struct event *ev, const char *code,
 	r.claimed_at = now;
 	if ((rc = store_referral_put(hc->store, &r, &id)) != 1) {
 		/* The friend was taken between the check and now: same as already referred. */
-		rc = rc == 0 ? chat_reply_named(hc, ev, "claim_not_accepted", NOT_ACCEPTED_TEXT,
-		    &vars) : -1;
+		rc = rc == 0 ? chat_reply_named(hc, ev, "claim_not_accepted", &vars) : -1;
 		goto done;
 	}
 	{
@@ -107,7 +96,7 @@ claim(struct handler_ctx *hc, const struct event *ev, const char *code,
 			goto done;
 	}
 	if (held) {
-		rc = chat_reply_named(hc, ev, "claim_held", HELD_TEXT, &vars);
+		rc = chat_reply_named(hc, ev, "claim_held", &vars);
 		goto done;
 	}
 	{
@@ -143,16 +132,16 @@ claim(struct handler_ctx *hc, const struct event *ev, const char *code,
 		msg_vars_set(&vars, "rep_name", rep->name);
 		msg_vars_set(&vars, "branch_name", rep->branch ? rep->branch->name : "");
 	}
-	if ((rc = chat_reply_named(hc, ev, "claim_thanks_referee", THANKS_REFEREE_TEXT,
-	    &vars)) == -1)
+	if ((rc = chat_reply_named(hc, ev, "claim_thanks_referee", &vars)) == -1)
 		goto done;
-	masked = cp->show_friend_name ? xstrdup(name ? name : "お友だち") : mask_name(name);
+	masked = cp->show_friend_name ? xstrdup(name ? name : cf->wording.friend_name) :
+	    mask_name(cf, name);
 	msg_vars_set(&vars, "friend_name", masked);
 	snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
 	msg_vars_set(&vars, "referral_id", id_text);
 	/* The referrer is told by push: their chat with the account is not this one. */
 	if ((rc = chat_push_named(hc, ev->channel, o->user_id, "claim_thanks_referrer",
-	    THANKS_REFERRER_TEXT, &vars)) == -1)
+	    &vars)) == -1)
 		goto done;
 	rc = referral_notify_rep(hc, ev, rep, id, o->user_id, name);
 done:
@@ -163,6 +152,20 @@ done:
 	if (rc == -1 && hc->error == NULL)
 		hc->error = "cannot record the claim";
 	return rc == -1 ? HANDLER_FAILED : HANDLER_DONE;
+}
+
+/* The message called name, to the friend who sent the code. */
+static int
+answer(struct handler_ctx *hc, const struct event *ev, const char *name)
+{
+	struct msg_vars vars;
+	char *display = NULL;
+	int rc;
+
+	chat_vars(hc, ev, &vars, &display);
+	rc = chat_reply_named(hc, ev, name, &vars);
+	free(display);
+	return rc;
 }
 
 static enum handler_result
@@ -193,7 +196,7 @@ handle(struct handler_ctx *hc, const struct event *ev)
 		    .actor = "system", .at = hc->now_ms };
 
 		if (store_ref_event(hc->store, &e) == -1 ||
-		    chat_reply_text(hc, ev, NOT_ACCEPTED_TEXT) == -1) {
+		    answer(hc, ev, "claim_not_accepted") == -1) {
 			hc->error = "cannot answer a claim";
 			return HANDLER_FAILED;
 		}
@@ -219,7 +222,7 @@ handle(struct handler_ctx *hc, const struct event *ev)
 		    .at = hc->now_ms };
 
 		if (store_ref_event(hc->store, &e) == -1 ||
-		    chat_reply_text(hc, ev, UNKNOWN_CODE_TEXT) == -1) {
+		    answer(hc, ev, "claim_unknown_code") == -1) {
 			hc->error = "cannot answer an unknown code";
 			return HANDLER_FAILED;
 		}

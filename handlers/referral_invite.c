@@ -9,9 +9,6 @@
 
 #include "handlers.h"
 
-#define NO_CAMPAIGN_TEXT \
-	"ただいまご紹介キャンペーンは実施していません。次回の開催をお待ちください。"
-
 /* The customer's rep and the way to reach them: the rep's own link, else the branch's,
  * else the company's. */
 void
@@ -58,15 +55,16 @@ referral_invite(struct handler_ctx *hc, const struct event *ev)
 	if (ev->user_id == NULL)
 		return HANDLER_DONE;
 	local_date(hc->now_ms, today);
-	if ((cp = config_campaign_on(cf, today)) == NULL)
-		return chat_reply_text(hc, ev, NO_CAMPAIGN_TEXT) == 0 ? HANDLER_DONE :
-		    HANDLER_FAILED;
+	chat_vars(hc, ev, &vars, &name);
+	if ((cp = config_campaign_on(cf, today)) == NULL) {
+		rc = chat_reply_named(hc, ev, "referral_no_campaign", &vars);
+		goto done;
+	}
 	if (store_refcode_issue(hc->store, ev->channel, ev->user_id, cp->id, hc->now_ms,
 	    code, &issued) == -1) {
 		hc->error = "cannot issue a referral code";
-		return HANDLER_FAILED;
+		goto done;
 	}
-	chat_vars(hc, ev, &vars, &name);
 	referral_rep_vars(hc, ev, &vars, &rep, &contact);
 	if (issued) {
 		struct ref_event e = { .type = "issued", .channel = ev->channel,

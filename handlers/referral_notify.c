@@ -1,7 +1,9 @@
-/* referral_notify.c: tells the rep of a new referral on LINE WORKS: who referred whom,
- * when, the referral's number, and a button per next step (contacted, meeting, won,
- * lost, suspicious). Each button carries a payload signed with the database's secret,
- * so a forwarded or edited tap cannot change another referral. */
+/* referral_notify.c: tells the rep of a new referral on LINE WORKS (the message
+ * rep_notify): who referred whom, when, the referral's number, and a button per state
+ * the rep may move it to (contacted, meeting, won, lost, suspicious: the state machine
+ * says which, the config's state labels what they read). Each button carries a payload
+ * signed with the database's secret, so a forwarded or edited tap cannot change another
+ * referral. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,18 +12,6 @@
 #include <jansson.h>
 
 #include "handlers.h"
-
-
-static const struct {
-	const char	*label;
-	enum ref_state	 to;
-} steps[] = {
-	{ "対応開始", REF_CONTACTED },
-	{ "面談設定", REF_MEETING },
-	{ "成約", REF_WON },
-	{ "失注", REF_LOST },
-	{ "不正の疑い", REF_SUSPICIOUS },
-};
 
 /* The signature of a rep's button: the referral and the step, keyed by the salt. */
 void
@@ -41,10 +31,9 @@ referral_notify_rep(struct handler_ctx *hc, const struct event *ev,
     const char *friend_name)
 {
 	const struct config *cf = hc->cfg;
-	const struct config_message *m = config_message(cf, "rep_notify");
 	struct msg_vars vars = { 0 };
 	struct profile p;
-	char when[32], id_text[24], *text = NULL;
+	char when[32], id_text[24], why[WHY_MAX], *text;
 	time_t now = (time_t)(hc->now_ms / 1000);
 	struct tm tm;
 	json_t *actions;
@@ -61,32 +50,31 @@ referral_notify_rep(struct handler_ctx *hc, const struct event *ev,
 	memset(&p, 0, sizeof(p));
 	store_profile_get(hc->store, ev->channel, referrer_id, &p);
 	msg_vars_set(&vars, "referral_id", id_text);
-	msg_vars_set(&vars, "referrer_name", p.display_name ? p.display_name : "(名前未取得)");
-	msg_vars_set(&vars, "friend_name", friend_name ? friend_name : "(名前未取得)");
+	msg_vars_set(&vars, "referrer_name", p.display_name ? p.display_name :
+	    cf->wording.unknown_name);
+	msg_vars_set(&vars, "friend_name", friend_name ? friend_name :
+	    cf->wording.unknown_name);
 	msg_vars_set(&vars, "claimed_at", when);
 	msg_vars_set(&vars, "rep_name", rep->name);
 	msg_vars_set(&vars, "company_name", cf->company_name ? cf->company_name : "");
-	if (m != NULL && m->works != NULL) {
-		json_t *r = msg_template_render(m->works, &vars);
-
-		text = xstrdup(json_string_value(json_object_get(json_array_get(r, 0), "text")) ?
-		    json_string_value(json_object_get(json_array_get(r, 0), "text")) : "");
-		json_decref(r);
-	} else
-		text = xasprintf("新しいご紹介 #%s\n紹介者: %s 様\nお友だち: %s 様\n%s", id_text,
-		    p.display_name ? p.display_name : "(名前未取得)",
-		    friend_name ? friend_name : "(名前未取得)", when);
+	text = chat_text_named(hc, "rep_notify", PLATFORM_WORKS, &vars);
 	profile_clear(&p);
+	if (text == NULL)
+		return -1;
+	/* A button per state a rep may move a new referral to, in the machine's order. */
 	actions = json_array();
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+	for (int to = 0; to < REF_STATE_COUNT; to++) {
+		const char *label = config_state_label(cf, (enum ref_state)to);
 		char sig[17], *cmd, *postback;
 
-		referral_button_sig(hc->salt, id, steps[i].to, sig);
-		cmd = xasprintf("%s #%lld", steps[i].label, (long long)id);
+		if (ref_transition_check(REF_CLAIMED, (enum ref_state)to, ACTOR_REP, why,
+		    sizeof(why)) == -1)
+			continue;
+		referral_button_sig(hc->salt, id, (enum ref_state)to, sig);
+		cmd = xasprintf("%s #%lld", label, (long long)id);
 		postback = xasprintf("ref=%lld&to=%s&sig=%s", (long long)id,
-		    ref_state_name(steps[i].to), sig);
-		json_array_append_new(actions, outmsg_works_button(steps[i].label, cmd,
-		    postback));
+		    ref_state_name((enum ref_state)to), sig);
+		json_array_append_new(actions, outmsg_works_button(label, cmd, postback));
 		free(cmd);
 		free(postback);
 	}

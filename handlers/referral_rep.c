@@ -1,9 +1,10 @@
 /* referral_rep.c: reps working their referrals from the LINE WORKS bot. A tap on a
- * notification's button arrives with a signed payload; a rep can also type
- * "成約 #12" / "won 12", "一覧" / "list" (my open referrals) and "実績" / "stats" (this
- * month). Only the referral's rep, or a manager of the rep's branch, may move it, and
- * only as the state machine allows; each move is a `state` event with the rep as actor. */
-#include <ctype.h>
+ * notification's button arrives with a signed payload; a rep can also type a state's
+ * word and a referral's number ("成約 #12", "won 12"), or a command alone: list (my
+ * open referrals) or stats (this month). The words are the config's (the built-in
+ * default_wording.yaml's referral section), and so are the answers (messages rep_*).
+ * Only the referral's rep, or a manager of the rep's branch, may move it, and only as
+ * the state machine allows; each move is a `state` event with the rep as actor. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,23 +43,28 @@ may_act(const struct config *cf, const struct config_rep *rep, const char *owner
 	return 0;
 }
 
+/* The message called name to the rep who wrote, with {company_name}, {rep_name} and
+ * the placeholders given as name, value pairs (a NULL name ends them). */
 static int
-say(struct handler_ctx *hc, const struct event *ev, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+say(struct handler_ctx *hc, const struct event *ev, const struct config_rep *rep,
+    const char *name, ...) __attribute__((sentinel));
 
 static int
-say(struct handler_ctx *hc, const struct event *ev, const char *fmt, ...)
+say(struct handler_ctx *hc, const struct event *ev, const struct config_rep *rep,
+    const char *name, ...)
 {
+	struct msg_vars vars = { 0 };
+	const char *key;
 	va_list ap;
-	char *text;
-	int rc;
 
-	va_start(ap, fmt);
-	text = xvasprintf(fmt, ap);
+	msg_vars_set(&vars, "company_name", hc->cfg->company_name ? hc->cfg->company_name :
+	    "");
+	msg_vars_set(&vars, "rep_name", rep->name);
+	va_start(ap, name);
+	while ((key = va_arg(ap, const char *)) != NULL)
+		msg_vars_set(&vars, key, va_arg(ap, const char *));
 	va_end(ap);
-	rc = chat_reply_text(hc, ev, text);
-	free(text);
-	return rc;
+	return chat_reply_named(hc, ev, name, &vars);
 }
 
 static enum handler_result
@@ -66,24 +72,26 @@ move(struct handler_ctx *hc, const struct event *ev, const struct config_rep *re
     int64_t id, enum ref_state to)
 {
 	struct referral_row r;
-	char why[128], actor[48];
+	char why[128], actor[48], id_text[24];
 	int rc;
 
+	snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
 	if ((rc = store_referral_get(hc->store, id, &r)) != 1) {
 		if (rc == -1)
 			return HANDLER_FAILED;
-		return say(hc, ev, "紹介 #%lld は見つかりません。", (long long)id) == 0 ?
-		    HANDLER_DONE : HANDLER_FAILED;
+		return say(hc, ev, rep, "rep_referral_not_found", "referral_id", id_text,
+		    NULL) == 0 ? HANDLER_DONE : HANDLER_FAILED;
 	}
 	if (!may_act(hc->cfg, rep, r.rep_code)) {
 		log_notice("msg=\"rep may not act on a referral\" rep=%s referral_id=%lld "
 		    "owner=%s", rep->code, (long long)id, r.rep_code ? r.rep_code : "-");
-		rc = say(hc, ev, "紹介 #%lld は担当外のため変更できません。", (long long)id);
+		rc = say(hc, ev, rep, "rep_referral_not_yours", "referral_id", id_text, NULL);
 		referral_row_clear(&r);
 		return rc == 0 ? HANDLER_DONE : HANDLER_FAILED;
 	}
 	if (ref_transition_check(r.state, to, ACTOR_REP, why, sizeof(why)) == -1) {
-		rc = say(hc, ev, "紹介 #%lld は変更できません(%s)。", (long long)id, why);
+		rc = say(hc, ev, rep, "rep_referral_refused", "referral_id", id_text, "reason",
+		    why, NULL);
 		referral_row_clear(&r);
 		return rc == 0 ? HANDLER_DONE : HANDLER_FAILED;
 	}
@@ -103,8 +111,8 @@ move(struct handler_ctx *hc, const struct event *ev, const struct config_rep *re
 		if (rc == 0)
 			rc = referral_reached(hc, &r, to);
 		if (rc == 0)
-			rc = say(hc, ev, "紹介 #%lld を「%s」にしました。", (long long)id,
-			    ref_state_label(to));
+			rc = say(hc, ev, rep, "rep_referral_moved", "referral_id", id_text,
+			    "state", config_state_label(hc->cfg, to), NULL);
 	}
 	referral_row_clear(&r);
 	return rc < 0 ? HANDLER_FAILED : HANDLER_DONE;
@@ -115,7 +123,7 @@ list_open(struct handler_ctx *hc, const struct event *ev, const struct config_re
 {
 	struct referral_row *rows;
 	size_t n;
-	char text[2000] = "";
+	char text[2000] = "", count[24];
 	int rc;
 
 	if (store_referrals_of_rep(hc->store, rep->code, LIST_MAX, &rows, &n) == -1)
@@ -128,15 +136,15 @@ list_open(struct handler_ctx *hc, const struct event *ev, const struct config_re
 		localtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%m/%d", &tm);
 		snprintf(text + strlen(text), sizeof(text) - strlen(text), "#%lld %s %s\n",
-		    (long long)rows[i].id, when, ref_state_label(rows[i].state));
+		    (long long)rows[i].id, when, config_state_label(hc->cfg, rows[i].state));
 		referral_row_clear(&rows[i]);
 	}
 	free(rows);
+	snprintf(count, sizeof(count), "%zu", n);
 	if (n == 0)
-		rc = say(hc, ev, "対応中のご紹介はありません。");
+		rc = say(hc, ev, rep, "rep_list_empty", NULL);
 	else
-		rc = say(hc, ev, "対応中のご紹介 (%zu件):\n%s「成約 #番号」のように送ると状態を"
-		    "変えられます。", n, text);
+		rc = say(hc, ev, rep, "rep_list", "count", count, "list", text, NULL);
 	return rc;
 }
 
@@ -146,6 +154,7 @@ stats(struct handler_ctx *hc, const struct event *ev, const struct config_rep *r
 	time_t now = (time_t)(hc->now_ms / 1000);
 	struct tm tm;
 	int64_t counts[3];
+	char text[3][24];
 
 	localtime_r(&now, &tm);
 	tm.tm_mday = 1;
@@ -153,13 +162,15 @@ stats(struct handler_ctx *hc, const struct event *ev, const struct config_rep *r
 	tm.tm_isdst = -1;
 	if (store_rep_stats(hc->store, rep->code, (int64_t)mktime(&tm) * 1000, counts) == -1)
 		return -1;
-	return say(hc, ev, "今月の実績: ご紹介 %lld件、成約 %lld件、失注 %lld件",
-	    (long long)counts[0], (long long)counts[1], (long long)counts[2]);
+	for (int i = 0; i < 3; i++)
+		snprintf(text[i], sizeof(text[i]), "%lld", (long long)counts[i]);
+	return say(hc, ev, rep, "rep_stats", "claims", text[0], "wins", text[1], "losses",
+	    text[2], NULL);
 }
 
-/* "成約 #12", "won 12", "#12 成約": a state word and a number, in either order. */
+/* "成約 #12", "won 12", "#12 成約": a state's word and a number, in either order. */
 static int
-parse_command(const char *text, enum ref_state *to, int64_t *id)
+parse_command(const struct config *cf, const char *text, enum ref_state *to, int64_t *id)
 {
 	char *norm = text_normalize(text), *save = NULL, *tok;
 	int have_to = 0, have_id = 0;
@@ -172,7 +183,7 @@ parse_command(const char *text, enum ref_state *to, int64_t *id)
 		if (*p != '\0' && *end == '\0' && v > 0) {
 			*id = v;
 			have_id++;
-		} else if (ref_state_from_word(tok, to) == 0)
+		} else if (config_state_from_word(cf, tok, to) == 0)
 			have_to++;
 		else {
 			have_to = 9;	/* something else: not a command */
@@ -203,7 +214,7 @@ handle(struct handler_ctx *hc, const struct event *ev)
 		const char *ids, *tos, *sigs;
 
 		if (postback_parse(ev->postback_data, &pb, why, sizeof(why)) == -1)
-			return say(hc, ev, "ボタンの内容を読めませんでした。") == 0 ?
+			return say(hc, ev, rep, "rep_button_unreadable", NULL) == 0 ?
 			    HANDLER_DONE : HANDLER_FAILED;
 		ids = postback_get(&pb, "ref");
 		tos = postback_get(&pb, "to");
@@ -213,20 +224,20 @@ handle(struct handler_ctx *hc, const struct event *ev)
 		    (referral_button_sig(hc->salt, id, to, sig), strcmp(sig, sigs) != 0)) {
 			log_notice("msg=\"rep button with a bad signature\" rep=%s", rep->code);
 			postback_clear(&pb);
-			return say(hc, ev, "このボタンは使えません。") == 0 ? HANDLER_DONE :
-			    HANDLER_FAILED;
+			return say(hc, ev, rep, "rep_button_invalid", NULL) == 0 ?
+			    HANDLER_DONE : HANDLER_FAILED;
 		}
 		postback_clear(&pb);
 		return move(hc, ev, rep, id, to);
 	}
 	if (ev->text == NULL)
 		return HANDLER_NOT_MINE;
-	if (parse_command(ev->text, &to, &id) == 0)
+	if (parse_command(hc->cfg, ev->text, &to, &id) == 0)
 		return move(hc, ev, rep, id, to);
 	norm = text_normalize(ev->text);
-	if (strcmp(norm, "一覧") == 0 || strcmp(norm, "list") == 0)
+	if (config_words_has(hc->cfg->wording.rep_list_words, norm))
 		rc = list_open(hc, ev, rep);
-	else if (strcmp(norm, "実績") == 0 || strcmp(norm, "stats") == 0)
+	else if (config_words_has(hc->cfg->wording.rep_stats_words, norm))
 		rc = stats(hc, ev, rep);
 	free(norm);
 	if (rc == 1)

@@ -11,7 +11,7 @@ referral_status(struct handler_ctx *hc, const struct event *ev)
 {
 	struct msg_vars vars;
 	int64_t counts[4];
-	char text[4][24], *name = NULL, *plain;
+	char text[4][24], *name = NULL;
 	static const char *const names[] = { "invites", "claims", "wins", "rewards" };
 	int rc;
 
@@ -24,10 +24,7 @@ referral_status(struct handler_ctx *hc, const struct event *ev)
 		snprintf(text[i], sizeof(text[i]), "%lld", (long long)counts[i]);
 		msg_vars_set(&vars, names[i], text[i]);
 	}
-	plain = xasprintf("ご紹介の状況\n紹介コードの発行: %s回\nご登録いただいたお友だち: %s人\n"
-	    "ご成約: %s件\nお届けした特典: %s件", text[0], text[1], text[2], text[3]);
-	rc = chat_reply_named(hc, ev, "referral_status", plain, &vars);
-	free(plain);
+	rc = chat_reply_named(hc, ev, "referral_status", &vars);
 	free(name);
 	return rc == 0 ? HANDLER_DONE : HANDLER_FAILED;
 }

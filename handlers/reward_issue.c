@@ -55,7 +55,8 @@ reward_move(struct handler_ctx *hc, const struct reward_row *w, enum reward_stat
 	return rc;
 }
 
-/* The thank-you with the coupon, pushed to the person. */
+/* The thank-you with the coupon, pushed to the person: the campaign side's message,
+ * else reward_coupon. */
 static int
 send_coupon(struct handler_ctx *hc, const struct reward_row *w, const char *coupon)
 {
@@ -63,20 +64,14 @@ send_coupon(struct handler_ctx *hc, const struct reward_row *w, const char *coup
 	const struct config_reward_side *side = cp == NULL ? NULL :
 	    strcmp(w->side, "referrer") == 0 ? &cp->referrer : &cp->referee;
 	struct msg_vars vars = { 0 };
-	json_t *messages;
 
 	msg_vars_set(&vars, "coupon_code", coupon);
 	msg_vars_set(&vars, "company_name", hc->cfg->company_name ? hc->cfg->company_name :
 	    "");
 	if (side != NULL && side->message != NULL)
-		messages = msg_template_render(side->message->line, &vars);
-	else {
-		char *text = xasprintf("ご紹介特典をお届けします。クーポンコード: %s", coupon);
-
-		messages = outmsg_line_text(text);
-		free(text);
-	}
-	return outmsg_line_push(hc->store, w->channel, w->user_id, messages);
+		return outmsg_line_push(hc->store, w->channel, w->user_id,
+		    msg_template_render(side->message->line, &vars));
+	return chat_push_named(hc, w->channel, w->user_id, "reward_coupon", &vars);
 }
 
 static enum reward_step

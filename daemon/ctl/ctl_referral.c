@@ -341,7 +341,8 @@ rep_link_cmd(struct config *cf, int argc, char **argv)
 		fprintf(stderr, "shokaictl: no LINE channel '%s'\n", argv[1]);
 		return 1;
 	}
-	text = xasprintf("担当者コード %s", rep->code);
+	/* What rep_assign.c recognises: the first of the config's rep-link words. */
+	text = xasprintf("%s %s", cf->wording.rep_link_word, rep->code);
 	enc = url_encode(text);
 	printf("https://line.me/R/oaMessage/%%40%s/?%s\n", ch->basic_id + 1, enc);
 	free(enc);

@@ -109,13 +109,12 @@ int ref_transition_check(enum ref_state from, enum ref_state to, unsigned actor,
 int reward_transition_check(enum reward_state from, enum reward_state to, unsigned actor,
     char *why, size_t whylen);
 int ref_state_final(enum ref_state);
+/* The stored names (claimed, won, ...); what people read and type for a state is
+ * wording, in the config (config_state_label, config_state_from_word). */
 const char *ref_state_name(enum ref_state);
-const char *ref_state_label(enum ref_state);	/* in Japanese, for people */
 const char *reward_state_name(enum reward_state);
 int ref_state_parse(const char *name, enum ref_state *);
 int reward_state_parse(const char *name, enum reward_state *);
-/* A rep's word (対応開始, 成約, won, ...) for the state it means; -1 if none. */
-int ref_state_from_word(const char *word, enum ref_state *);
 
 /* refcode.c: referral codes: 8 Crockford base32 characters (40 random bits) and a
  * check character. */

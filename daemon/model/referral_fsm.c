@@ -1,9 +1,10 @@
 /* referral_fsm.c: the referral and reward state machines, each one table: which state
  * may follow which, and who may make the move. Everything that changes a referral or a
- * reward asks here first; an illegal move is refused with a reason and changes nothing. */
+ * reward asks here first; an illegal move is refused with a reason and changes nothing.
+ * The states' names here are the stored ones; what people read and type for them is
+ * wording (default_wording.yaml, through config_state_label and config_state_from_word). */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "model.h"
 
@@ -44,18 +45,6 @@ static const unsigned ref_allowed[REF_STATE_COUNT][REF_STATE_COUNT] = {
 	[REF_SUSPICIOUS] = {
 		[REF_CLAIMED] = OP, [REF_REJECTED] = OP,
 	},
-};
-
-/* What reps and customers read. */
-static const char *const ref_labels[REF_STATE_COUNT] = {
-	[REF_HELD] = "確認待ち",
-	[REF_CLAIMED] = "新規",
-	[REF_CONTACTED] = "対応開始",
-	[REF_MEETING] = "面談設定",
-	[REF_WON] = "成約",
-	[REF_LOST] = "失注",
-	[REF_SUSPICIOUS] = "不正の疑い",
-	[REF_REJECTED] = "対象外",
 };
 
 static const char *const reward_names[REWARD_STATE_COUNT] = {
@@ -130,12 +119,6 @@ ref_state_name(enum ref_state s)
 }
 
 const char *
-ref_state_label(enum ref_state s)
-{
-	return ref_labels[s];
-}
-
-const char *
 reward_state_name(enum reward_state s)
 {
 	return reward_names[s];
@@ -168,29 +151,4 @@ reward_state_parse(const char *name, enum reward_state *out)
 	if (i >= 0)
 		*out = (enum reward_state)i;
 	return i >= 0 ? 0 : -1;
-}
-
-/* What reps type or tap, in Japanese or English, for the state they mean. */
-static const struct {
-	const char	*word;
-	enum ref_state	 state;
-} rep_words[] = {
-	{ "対応開始", REF_CONTACTED }, { "連絡済み", REF_CONTACTED },
-	{ "contacted", REF_CONTACTED },
-	{ "面談設定", REF_MEETING }, { "面談", REF_MEETING }, { "meeting", REF_MEETING },
-	{ "成約", REF_WON }, { "won", REF_WON },
-	{ "失注", REF_LOST }, { "lost", REF_LOST },
-	{ "不正の疑い", REF_SUSPICIOUS }, { "不正", REF_SUSPICIOUS },
-	{ "suspicious", REF_SUSPICIOUS },
-};
-
-int
-ref_state_from_word(const char *word, enum ref_state *out)
-{
-	for (size_t i = 0; i < sizeof(rep_words) / sizeof(rep_words[0]); i++)
-		if (strcasecmp(rep_words[i].word, word) == 0) {
-			*out = rep_words[i].state;
-			return 0;
-		}
-	return -1;
 }

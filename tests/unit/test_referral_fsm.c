@@ -111,15 +111,7 @@ test_names_and_words(void **state)
 		assert_int_equal(r, i);
 	}
 	assert_int_equal(ref_state_parse("closed", &s), -1);
-	assert_int_equal(ref_state_from_word("成約", &s), 0);
-	assert_int_equal(s, REF_WON);
-	assert_int_equal(ref_state_from_word("WON", &s), 0);
-	assert_int_equal(s, REF_WON);
-	assert_int_equal(ref_state_from_word("対応開始", &s), 0);
-	assert_int_equal(s, REF_CONTACTED);
-	assert_int_equal(ref_state_from_word("不正の疑い", &s), 0);
-	assert_int_equal(s, REF_SUSPICIOUS);
-	assert_int_equal(ref_state_from_word("保留", &s), -1);
+	/* What reps read and type for a state is wording: test_wording.c. */
 }
 
 int

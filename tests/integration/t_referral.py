@@ -723,3 +723,51 @@ def test_wrong_codes_are_limited_per_person():
         got = [r for t, r, _, _ in events(d)]
         expect(got == ["unknown_code"] * 5 + ["too_many_wrong_codes"] * 2, got)
         expect(d.query("SELECT count(*) FROM referrals") == [(0,)], "a claim got through")
+
+
+# The built-in wording (daemon/config/default_wording.yaml): what shokai says when the
+# operator's config has no message of that name, and the operator's replacing it.
+NOT_ACCEPTED = "ご連絡ありがとうございます。恐れ入りますが、このご紹介コードはご利用いただけませんでした。"
+UNKNOWN_CODE = ("ご紹介コードが見つかりませんでした。お手数ですが、届いたメッセージのコードをもう一度"
+                "ご確認ください。")
+
+
+def claim_answers(sim, d, code):
+    """A self-referral and a made-up code, from the referrer: the two replies' texts."""
+    n = len(replies(sim))
+    send(d, line_event(text=claim_text(code)))
+    d.wait_processed()
+    send(d, line_event(text=with_check("ABCDEFGH")))
+    got = wait_replies(sim, n + 2)
+    return [m[0]["text"] for m in got[n:n + 2]]
+
+
+def test_replies_come_from_the_built_in_wording_when_the_config_has_none():
+    with Sim() as sim, claim_daemon(sim) as d:
+        expect("claim_not_accepted" not in open(d.config_path).read(), "the config has it")
+        code = setup_referrer(sim, d)
+        texts = claim_answers(sim, d, code)
+        expect(texts == [NOT_ACCEPTED, UNKNOWN_CODE], texts)
+        rep_says(d, "一覧")
+        wait_until(lambda: works_texts(sim), 10, "an answer to the rep")
+        expect(works_texts(sim) == ["対応中のご紹介はありません。"], works_texts(sim))
+
+
+def test_an_operators_message_replaces_the_built_in_one_of_that_name():
+    with Sim() as sim:
+        d = claim_daemon(sim)
+        d.write_config(open(d.config_path).read().replace("messages:\n", (
+            "messages:\n"
+            "  claim_not_accepted: \"{company_name}です。このコードはご利用いただけません。\"\n"
+            "  rep_list_empty:\n"
+            "    - text: \"{rep_name}さん、対応中のご紹介はまだありません。\"\n"), 1))
+        with d:
+            code = setup_referrer(sim, d)
+            texts = claim_answers(sim, d, code)
+            # Replaced by name; the message next to it is still the built-in one.
+            expect(texts == ["株式会社テストです。このコードはご利用いただけません。",
+                             UNKNOWN_CODE], texts)
+            rep_says(d, "list")
+            wait_until(lambda: works_texts(sim), 10, "an answer to the rep")
+            expect(works_texts(sim) == ["高橋 美咲さん、対応中のご紹介はまだありません。"],
+                   works_texts(sim))

@@ -67,6 +67,12 @@ static const struct {
 	{ "rep_stats", 1, PLATFORM_WORKS, { REP_VARS, "claims", "wins", "losses", NULL } },
 	{ "rep_button_unreadable", 1, PLATFORM_WORKS, { REP_VARS, NULL } },
 	{ "rep_button_invalid", 1, PLATFORM_WORKS, { REP_VARS, NULL } },
+	/* The pages a friend sees when an invite link cannot send them on (http_invite.c):
+	 * the first text is the heading, the others are paragraphs. */
+	{ "invite_page_unknown", 1, PLATFORM_LINE, { "company_name", NULL } },
+	{ "invite_page_over", 1, PLATFORM_LINE, { "company_name", NULL } },
+	{ "invite_page_busy", 1, PLATFORM_LINE, { "company_name", NULL } },
+	{ "invite_page_error", 1, PLATFORM_LINE, { "company_name", NULL } },
 };
 
 /* Built-in postback flows; the referral issue adds its own. */

@@ -23,19 +23,6 @@ messages:
         text: 紹介メッセージを送る
         actions:
           - {{ type: uri, label: 友だちに送る, uri: "{{share_url}}" }}
-  claim_text: "紹介コード {{code}} で問い合わせます"
-  invite_page_unknown:
-    - text: ご紹介リンクが見つかりません
-    - text: このリンクは正しくないようです。
-  invite_page_over:
-    - text: このご紹介キャンペーンは終了しました
-    - text: ご紹介リンクの有効期限が切れています。
-  invite_page_busy:
-    - text: しばらくお待ちください
-    - text: 少し時間をおいてからもう一度お試しください。
-  invite_page_error:
-    - text: ただいま混み合っています
-    - text: 少し時間をおいてからもう一度お試しください。
 postbacks:
   refer: referral.invite
 branches:

@@ -198,6 +198,14 @@ store_query_int(struct store *s, sqlite3_stmt *st, int64_t *out)
 	return store_one_row(s, st, read_int, out);
 }
 
+int64_t
+store_count(struct store *s, sqlite3_stmt *st)
+{
+	int64_t n = -1;
+
+	return st != NULL && store_query_int(s, st, &n) == 1 ? n : -1;
+}
+
 int
 store_begin(struct store *s)
 {

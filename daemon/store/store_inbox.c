@@ -143,11 +143,6 @@ store_inbox_mark(struct store *s, int64_t id, const char *state, const char *err
 int64_t
 store_inbox_backlog(struct store *s)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_INBOX_BACKLOG, stmt_sql);
-	int64_t n = -1;
-
-	if (st == NULL)
-		return -1;
-	return store_query_int(s, st, &n) == 1 ? n : -1;
+	return store_count(s, store_stmt(s, ST_INBOX_BACKLOG, stmt_sql));
 }
 

@@ -67,6 +67,8 @@ void *store_many_rows(sqlite3_stmt *, void (*read)(sqlite3_stmt *, void *), size
 /* One-row, one-column queries: 1 with *out (a text: caller frees), 0 if no row. */
 int store_query_text(struct store *, sqlite3_stmt *, char **out);
 int store_query_int(struct store *, sqlite3_stmt *, int64_t *out);
+/* A count(*) statement's answer, or -1 when st is NULL or the query fails. */
+int64_t store_count(struct store *, sqlite3_stmt *st);
 void store_bind_text(sqlite3_stmt *, int i, const char *v);
 /* A text column as a new string, or NULL. */
 char *store_column_str(sqlite3_stmt *, int i);

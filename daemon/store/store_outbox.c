@@ -126,12 +126,7 @@ store_outbox_result(struct store *s, const struct outbox_msg *m, const char *sta
 int64_t
 store_outbox_backlog(struct store *s)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_OUTBOX_BACKLOG, stmt_sql);
-	int64_t n = -1;
-
-	if (st == NULL)
-		return -1;
-	return store_query_int(s, st, &n) == 1 ? n : -1;
+	return store_count(s, store_stmt(s, ST_OUTBOX_BACKLOG, stmt_sql));
 }
 
 /* Puts a failed row back in the queue, due now; its retry key stays the same. */

@@ -125,11 +125,13 @@ def test_keywords_reply_in_rule_order_normalised():
         expect(got[0][0]["type"] == "template" and
                got[0][0]["template"]["actions"][0]["uri"] == "https://example.co.jp/price",
                got)
-        send(d, line_event(text="営業時間は?"))     # regex
-        send(d, line_event(text="ＡＢＣ"))           # full-width, upper case: exact abc
-        send(d, line_event(text="こんにちは"))       # fallback
-        got = wait_replies(sim, 4)
-        texts = [m[0].get("text") for m in got[1:]]
+        # One at a time: replies in flight together may arrive in any order.
+        texts = []
+        for n, text in enumerate(["営業時間は?",   # regex
+                                  "ＡＢＣ",         # full-width, upper case: exact abc
+                                  "こんにちは"]):   # fallback
+            send(d, line_event(text=text))
+            texts.append(wait_replies(sim, n + 2)[-1][0].get("text"))
         expect(texts == ["営業時間は平日9時から18時です。", "営業時間は平日9時から18時です。",
                          "メッセージありがとうございます。"], texts)
 

@@ -22,6 +22,7 @@ struct dispatch {
 	struct event	*ev_run;
 	struct event	*ev_retry;
 	int		 fetching;	/* profile lookups the batch waits for */
+	struct log_ratelimit rl_retry;	/* "could not run" lines: one a second */
 	int		 fetched;	/* the batch's lookups are done: run it as it is */
 };
 
@@ -212,8 +213,14 @@ retry:
 	/* The database is busy or failing: the rows stay pending; try again shortly. */
 	event_list_free(&batch);
 	d->stats.db_errors++;
-	log_warnx("msg=\"dispatch could not run; retrying\" retry_ms=%d detail=\"%s\"",
-	    DISPATCH_RETRY_MS, store_errmsg(d->store));
+	{
+		unsigned long suppressed;
+
+		if (log_ratelimit_ok(&ds->rl_retry, &suppressed))
+			log_warnx("msg=\"dispatch could not run; retrying\" retry_ms=%d "
+			    "detail=\"%s\" suppressed=%lu", DISPATCH_RETRY_MS,
+			    store_errmsg(d->store), suppressed);
+	}
 	{
 		struct timeval tv = { DISPATCH_RETRY_MS / 1000, 0 };
 

@@ -47,8 +47,10 @@ enum handler_result referral_status(struct handler_ctx *, const struct event *);
 int referral_notify_rep(struct handler_ctx *, const struct event *,
     const struct config_rep *, int64_t referral_id, const char *referrer_id,
     const char *friend_name);
+/* A button's signature: HMAC-SHA256 keyed by the salt, 64 hex chars + NUL. */
+#define BUTTON_SIG_LEN 64
 void referral_button_sig(const unsigned char *salt, int64_t id, enum ref_state to,
-    char out[17]);
+    char out[BUTTON_SIG_LEN + 1]);
 
 /* referral_reward.c: a referral reached state to: rewards that fall due now. */
 int referral_reached(struct handler_ctx *, const struct referral_row *, enum ref_state to);

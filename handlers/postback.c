@@ -17,9 +17,13 @@ unknown_action(struct handler_ctx *hc, const struct event *ev, const char *actio
 	char *name = NULL, user[16];
 	int rc;
 
+	/* The data's length, never its bytes: whatever a tap carries may have been typed
+	 * by the customer (a forged or edited postback) and stays out of the log. */
 	log_user(ev->user_id, user);
-	log_notice("msg=\"postback not understood\" channel=%s user=%s action=\"%.64s\" "
-	    "reason=\"%s\"", ev->channel, user, action ? action : "", why);
+	log_notice("msg=\"postback not understood\" channel=%s user=%s data_bytes=%zu "
+	    "action_bytes=%zu reason=\"%s\"", ev->channel, user,
+	    ev->postback_data ? strlen(ev->postback_data) : 0, action ? strlen(action) : 0,
+	    why);
 	chat_vars(hc, ev, &vars, &name);
 	rc = chat_reply_named(hc, ev, "postback_unknown", &vars);
 	free(name);

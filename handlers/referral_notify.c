@@ -13,16 +13,17 @@
 
 #include "handlers.h"
 
-/* The signature of a rep's button: the referral and the step, keyed by the salt. */
+/* The signature of a rep's button: the referral and the step, a full HMAC-SHA256 keyed
+ * by the salt (a hash of salt||payload cut to 64 bits was forgeable by extension and
+ * by search). 64 hex chars keep the payload far below LINE WORKS' 1000-char limit. */
 void
-referral_button_sig(const unsigned char *salt, int64_t id, enum ref_state to, char out[17])
+referral_button_sig(const unsigned char *salt, int64_t id, enum ref_state to,
+    char out[BUTTON_SIG_LEN + 1])
 {
-	char payload[64], hex[65];
+	char payload[64];
 
 	snprintf(payload, sizeof(payload), "%lld:%s", (long long)id, ref_state_name(to));
-	sha256_hex(salt, SALT_LEN, payload, strlen(payload), hex);
-	memcpy(out, hex, 16);
-	out[16] = '\0';
+	sig_hmac_hex(salt, SALT_LEN, payload, strlen(payload), out);
 }
 
 int
@@ -65,7 +66,7 @@ referral_notify_rep(struct handler_ctx *hc, const struct event *ev,
 	actions = json_array();
 	for (int to = 0; to < REF_STATE_COUNT; to++) {
 		const char *label = config_state_label(cf, (enum ref_state)to);
-		char sig[17], *cmd, *postback;
+		char sig[BUTTON_SIG_LEN + 1], *cmd, *postback;
 
 		if (ref_transition_check(REF_CLAIMED, (enum ref_state)to, ACTOR_REP, why,
 		    sizeof(why)) == -1)

@@ -210,7 +210,7 @@ handle(struct handler_ctx *hc, const struct event *ev)
 	 * referral and step. */
 	if (ev->postback_data != NULL && strncmp(ev->postback_data, "ref=", 4) == 0) {
 		struct postback pb;
-		char why[96], sig[17];
+		char why[96], sig[BUTTON_SIG_LEN + 1];
 		const char *ids, *tos, *sigs;
 
 		if (postback_parse(ev->postback_data, &pb, why, sizeof(why)) == -1)
@@ -221,7 +221,7 @@ handle(struct handler_ctx *hc, const struct event *ev)
 		sigs = postback_get(&pb, "sig");
 		id = ids ? strtoll(ids, NULL, 10) : 0;
 		if (id <= 0 || tos == NULL || sigs == NULL || ref_state_parse(tos, &to) == -1 ||
-		    (referral_button_sig(hc->salt, id, to, sig), strcmp(sig, sigs) != 0)) {
+		    (referral_button_sig(hc->salt, id, to, sig), !sig_hex_equal(sig, sigs))) {
 			log_notice("msg=\"rep button with a bad signature\" rep=%s", rep->code);
 			postback_clear(&pb);
 			return say(hc, ev, rep, "rep_button_invalid", NULL) == 0 ?

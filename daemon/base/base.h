@@ -67,6 +67,11 @@ int sig_verify_key(const struct sig_key *, const void *body, size_t bodylen,
     const char *header_b64, char *why, size_t whylen);
 /* Writes the base64 HMAC-SHA256 of body (44 chars + NUL) into out. */
 void sig_sign(const char *key, size_t keylen, const void *body, size_t bodylen, char out[45]);
+/* Hex HMAC-SHA256 of data keyed by key (64 chars + NUL), for signatures we check
+ * ourselves, and their comparison: 1 when got is exactly want, in constant time. */
+void sig_hmac_hex(const void *key, size_t keylen, const void *data, size_t len,
+    char out[65]);
+int sig_hex_equal(const char *want, const char *got);
 /* Hex SHA-256 of prefix followed by data (prefix may be empty). */
 /* The database's secret salt (store.c makes it once): pseudonyms and hashes. */
 #define SALT_LEN	16

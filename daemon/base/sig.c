@@ -1,5 +1,6 @@
 /* sig.c: HMAC-SHA256 webhook signatures (LINE X-Line-Signature and LINE WORKS
- * X-WORKS-Signature share one algorithm) and SHA-256 content hashes. */
+ * X-WORKS-Signature share one algorithm), our own hex HMACs (rep buttons) with their
+ * constant-time compare, and SHA-256 content hashes. */
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -197,4 +198,30 @@ sha256_hex(const void *prefix, size_t prefixlen, const void *data, size_t len, c
 		out[2 * i + 1] = hex[md[i] & 0xf];
 	}
 	out[64] = '\0';
+}
+
+void
+sig_hmac_hex(const void *key, size_t keylen, const void *data, size_t len, char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char mac[SIG_MAC_LEN];
+
+	hmac_sha256(key, keylen, data, len, mac);
+	for (size_t i = 0; i < SIG_MAC_LEN; i++) {
+		out[2 * i] = hex[mac[i] >> 4];
+		out[2 * i + 1] = hex[mac[i] & 0xf];
+	}
+	out[64] = '\0';
+}
+
+int
+sig_hex_equal(const char *want, const char *got)
+{
+	size_t n = strlen(want);
+
+	/* The length is not secret (it is always 64); the bytes are compared in constant
+	 * time so a forger learns nothing from how long a refusal took. */
+	if (got == NULL || strlen(got) != n)
+		return 0;
+	return CRYPTO_memcmp(want, got, n) == 0;
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config_yaml.h"
@@ -188,13 +189,21 @@ load_file(struct cfg *c, const char *path, struct cnode *from)
 {
 	struct cfg_file *f = &c->files[c->nfiles];
 	yaml_parser_t parser;
-	FILE *fp;
+	FILE *fp = NULL;
+	struct stat st;
+	char why[64];
+	int fd;
 
-	if ((fp = fopen(path, "rb")) == NULL) {
+	if ((fd = cfg_open_regular(path, &st, why, sizeof(why))) == -1 ||
+	    (fp = fdopen(fd, "rb")) == NULL) {
+		if (fd != -1) {
+			snprintf(why, sizeof(why), "%s", strerror(errno));
+			close(fd);
+		}
 		if (from != NULL)
-			cfg_err(c, *from, "include: cannot open %s: %s", path, strerror(errno));
+			cfg_err(c, *from, "include: cannot open %s: %s", path, why);
 		else
-			config_errors_add(c->errs, path, 0, 0, "cannot open: %s", strerror(errno));
+			config_errors_add(c->errs, path, 0, 0, "cannot open: %s", why);
 		return NULL;
 	}
 	f->path = xstrdup(path);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -101,15 +102,19 @@ load_menu_image(struct cfg *c, struct cnode v, const char *what, struct config_r
 	enum image_type type;
 	unsigned w, h;
 	char why[128];
-	FILE *fp;
+	FILE *fp = NULL;
 	struct stat st;
+	char ewhy[64];
+	int fd;
 
 	rm->image_path = cfg_resolve_path(v.file->path, cfg_scalar(v));
-	if ((fp = fopen(rm->image_path, "rb")) == NULL || fstat(fileno(fp), &st) == -1) {
-		cfg_err(c, v, "%s.image: cannot open %s: %s", what, rm->image_path,
-		    strerror(errno));
-		if (fp != NULL)
-			fclose(fp);
+	if ((fd = cfg_open_regular(rm->image_path, &st, ewhy, sizeof(ewhy))) == -1 ||
+	    (fp = fdopen(fd, "rb")) == NULL) {
+		if (fd != -1) {
+			snprintf(ewhy, sizeof(ewhy), "%s", strerror(errno));
+			close(fd);
+		}
+		cfg_err(c, v, "%s.image: cannot open %s: %s", what, rm->image_path, ewhy);
 		return;
 	}
 	if (st.st_size > RICHMENU_IMAGE_MAX) {

@@ -33,6 +33,7 @@ get_secret(struct cfg *c, struct cnode m, const char *what, const char *key, int
 	int has_file = cfg_map_get(m, file_key, &fv), has_env = cfg_map_get(m, env_key, &ev);
 	int rc = -1, fd = -1;
 	struct stat st;
+	char why[64];
 	ssize_t n;
 
 	if (has_file && has_env) {
@@ -68,13 +69,8 @@ get_secret(struct cfg *c, struct cnode m, const char *what, const char *key, int
 			goto done;
 		path = cfg_resolve_path(fv.file->path, rel);
 		free(rel);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-			cfg_err(c, fv, "%s.%s: cannot open %s: %s", what, file_key, path,
-			    strerror(errno));
-			goto done;
-		}
-		if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-			cfg_err(c, fv, "%s.%s: %s is not a regular file", what, file_key, path);
+		if ((fd = cfg_open_regular(path, &st, why, sizeof(why))) == -1) {
+			cfg_err(c, fv, "%s.%s: cannot open %s: %s", what, file_key, path, why);
 			goto done;
 		}
 		if ((st.st_mode & 077) != 0) {

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config_yaml.h"
 
@@ -171,11 +173,19 @@ parse_reps_csv(struct cfg *c, struct cnode v)
 	char *fields[CSV_FIELDS_MAX];
 	int col_of[5] = { -1, -1, -1, -1, -1 }, nhead = 0;
 	size_t lineno = 0, cap = 0;
-	FILE *fp = fopen(path, "r");
+	FILE *fp = NULL;
 	struct config *cf = c->out;
+	struct stat st;
+	char why[64];
+	int fd;
 
-	if (fp == NULL) {
-		cfg_err(c, v, "reps_csv: cannot open %s: %s", path, strerror(errno));
+	if ((fd = cfg_open_regular(path, &st, why, sizeof(why))) == -1 ||
+	    (fp = fdopen(fd, "r")) == NULL) {
+		if (fd != -1) {
+			snprintf(why, sizeof(why), "%s", strerror(errno));
+			close(fd);
+		}
+		cfg_err(c, v, "reps_csv: cannot open %s: %s", path, why);
 		free(path);
 		return;
 	}

@@ -4,8 +4,12 @@
  * handed on to LINE as they are. Nothing here knows a section. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -340,6 +344,30 @@ cfg_valid_http_url(const char *s)
 {
 	return (strncmp(s, "http://", 7) == 0 && s[7] != '\0') ||
 	    (strncmp(s, "https://", 8) == 0 && s[8] != '\0');
+}
+
+int
+cfg_open_regular(const char *path, struct stat *st, char *why, size_t whylen)
+{
+	/* O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting;
+	 * on a regular file it changes nothing. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd == -1) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, st) == -1) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		snprintf(why, whylen, "not a regular file");
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* Relative paths in a file are relative to that file's folder. */

@@ -70,6 +70,12 @@ void cfg_get_url(struct cfg *, struct cnode m, const char *what, const char *key
 int cfg_valid_id(const char *);
 int cfg_valid_http_url(const char *);
 char *cfg_resolve_path(const char *base_file, const char *path);
+/* Opens a file the config names (the config and its includes, secrets, CSV, images)
+ * for reading: never blocks (a FIFO or a device would freeze the loop on SIGHUP), never
+ * leaks into children, and refuses anything but a regular file. The descriptor (its
+ * stat in st), or -1 with why saying what was wrong. */
+struct stat;
+int cfg_open_regular(const char *path, struct stat *st, char *why, size_t whylen);
 /* The node as JSON: plain true/false and whole numbers typed, anything quoted a string. */
 struct json_t *cfg_yaml_to_json(struct cnode);
 

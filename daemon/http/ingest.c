@@ -29,6 +29,7 @@ struct ingest {
 	struct event		*ev_commit;
 	struct ingest_item	*items;
 	size_t			 n, cap;
+	struct log_ratelimit	 rl_fail;	/* commit failure lines: one a second */
 };
 
 static void commit_cb(evutil_socket_t, short, void *);
@@ -159,9 +160,14 @@ commit_cb(evutil_socket_t fd, short what, void *arg)
 	if (ok)
 		ok = store_commit(d->store) == 0;
 	if (!ok) {
+		unsigned long suppressed;
+
+		/* A full disk fails every commit; db_errors in /healthz counts them all. */
 		d->stats.db_errors++;
-		log_warnx("msg=\"inbox commit failed; answering 503\" requests=%zu detail=\"%s\"",
-		    in->n, store_errmsg(d->store));
+		if (log_ratelimit_ok(&in->rl_fail, &suppressed))
+			log_warnx("msg=\"inbox commit failed; answering 503\" requests=%zu "
+			    "detail=\"%s\" suppressed=%lu", in->n, store_errmsg(d->store),
+			    suppressed);
 		store_rollback(d->store);
 	}
 	for (size_t i = 0; i < in->n; i++) {

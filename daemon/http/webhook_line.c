@@ -75,8 +75,11 @@ webhook_line_parse(const char *channel, const char *body, size_t len,
 
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
-		snprintf(why, whylen, "body is not valid JSON: %s (line %d, column %d)",
-		    jerr.text, jerr.line, jerr.column);
+		/* Not jansson's text: it quotes the body near the error, and the reason
+		 * goes to the log. Where it went wrong is enough to find it in the
+		 * quarantined row. */
+		snprintf(why, whylen, "body is not valid JSON (error %d at line %d, column %d)",
+		    (int)json_error_code(&jerr), jerr.line, jerr.column);
 		return -1;
 	}
 	if (!json_is_object(root)) {

@@ -37,6 +37,12 @@ store_exec(sqlite3 *db, const char *sql, char *why, size_t whylen)
 	return 0;
 }
 
+int
+store_log_ok(struct store *s, unsigned long *suppressed)
+{
+	return log_ratelimit_ok(&s->rl_err, suppressed);
+}
+
 sqlite3_stmt *
 store_stmt(struct store *s, enum stmt_id id, const char *const sql[ST_COUNT])
 {
@@ -44,8 +50,11 @@ store_stmt(struct store *s, enum stmt_id id, const char *const sql[ST_COUNT])
 		fatalx("%s: statement %d has no SQL", __func__, (int)id);
 	if (s->st[id] == NULL && sqlite3_prepare_v3(s->db, sql[id], -1,
 	    SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL) != SQLITE_OK) {
-		log_warnx("msg=\"cannot prepare a statement\" id=%d detail=\"%s\"", (int)id,
-		    sqlite3_errmsg(s->db));
+		unsigned long suppressed;
+
+		if (store_log_ok(s, &suppressed))
+			log_warnx("msg=\"cannot prepare a statement\" id=%d detail=\"%s\" "
+			    "suppressed=%lu", (int)id, sqlite3_errmsg(s->db), suppressed);
 		return NULL;
 	}
 	return s->st[id];
@@ -128,8 +137,12 @@ store_step(struct store *s, sqlite3_stmt *st)
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE) {
-		log_warnx("msg=\"database statement failed\" sql=\"%.40s\" detail=\"%s\"",
-		    sqlite3_sql(st), sqlite3_errmsg(s->db));
+		unsigned long suppressed;
+
+		if (store_log_ok(s, &suppressed))
+			log_warnx("msg=\"database statement failed\" sql=\"%.40s\" "
+			    "detail=\"%s\" suppressed=%lu", sqlite3_sql(st),
+			    sqlite3_errmsg(s->db), suppressed);
 		return -1;
 	}
 	return 0;
@@ -148,7 +161,11 @@ store_one_row(struct store *s, sqlite3_stmt *st, void (*read)(sqlite3_stmt *, vo
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		log_warnx("msg=\"database query failed\" detail=\"%s\"", sqlite3_errmsg(s->db));
+		unsigned long suppressed;
+
+		if (store_log_ok(s, &suppressed))
+			log_warnx("msg=\"database query failed\" detail=\"%s\" suppressed=%lu",
+			    sqlite3_errmsg(s->db), suppressed);
 		return -1;
 	}
 	return rc == SQLITE_ROW ? 1 : 0;
@@ -221,7 +238,11 @@ store_begin_unsynced(struct store *s)
 {
 	if (s->synchronous_full &&
 	    sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
-		log_warnx("msg=\"sqlite error\" detail=\"%s\"", sqlite3_errmsg(s->db));
+		unsigned long suppressed;
+
+		if (store_log_ok(s, &suppressed))
+			log_warnx("msg=\"sqlite error\" detail=\"%s\" suppressed=%lu",
+			    sqlite3_errmsg(s->db), suppressed);
 		return -1;
 	}
 	s->unsynced = s->synchronous_full;

@@ -120,7 +120,11 @@ store_inbox_pending(struct store *s, size_t max, struct event_list *out)
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		log_warnx("msg=\"reading the inbox failed\" detail=\"%s\"", sqlite3_errmsg(s->db));
+		unsigned long suppressed;
+
+		if (store_log_ok(s, &suppressed))
+			log_warnx("msg=\"reading the inbox failed\" detail=\"%s\" suppressed=%lu",
+			    sqlite3_errmsg(s->db), suppressed);
 		return -1;
 	}
 	return 0;

@@ -41,12 +41,17 @@ struct store {
 	sqlite3_stmt	*st[ST_COUNT];		/* the cache; NULL until first used */
 	int		 synchronous_full;	/* what the config asked for */
 	int		 unsynced;		/* this transaction commits without fsync */
+	struct log_ratelimit rl_err;		/* store_log_ok: error lines */
 };
 
 /* store_schema.c: brings the database up to the newest schema; *err on failure. */
 int store_schema_migrate(sqlite3 *, char *why, size_t whylen);
 
 /* store.c */
+/* A database error line may be written now: one a second, the others counted into
+ * *suppressed for the next one. A full disk fails every write of every event, and a
+ * line per failure buried the log (4,493 lines for 1,493 failures). */
+int store_log_ok(struct store *, unsigned long *suppressed);
 /* Runs SQL text (one or more statements, no results); *err (caller frees) on failure. */
 int store_exec(sqlite3 *, const char *sql, char *why, size_t whylen);
 /* The cached statement id, prepared from sql[id] at its first use; NULL (logged) if it

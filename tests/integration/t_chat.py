@@ -165,7 +165,7 @@ def test_unknown_postback_gets_a_polite_reply():
         got = wait_replies(sim, 1)
         expect(got[0] == [{"type": "text", "text": "申し訳ありません。この操作には対応していません。"}],
                got)
-        expect(d.wait_log(r'postback not understood.*action="nosuch"'), "no log line")
+        expect(d.wait_log(r'postback not understood.*action_bytes=6 '), "no log line")
         send(d, line_event(etype="postback", text="action=faq"))
         got = wait_replies(sim, 2)
         expect(got[1][0]["text"] == "営業時間は平日9時から18時です。", got)
@@ -388,3 +388,32 @@ def test_chat_replies_match_lines_contract():
         wait_until(lambda: sim.requests(f"/v2/bot/user/{USER}/richmenu/"), 10, "a link")
         contract_check(sim.requests("/v2/bot/message/reply") +
                        sim.requests(f"/v2/bot/user/{USER}/richmenu/"))
+
+
+def test_customer_text_never_reaches_the_log():
+    """Nothing a customer typed appears in a log line at any level (issue 10, 7): not a
+    text message, not a postback's data, not a quarantined body. The daemon runs at
+    debug, its most verbose level; lengths, kinds and ids are logged instead."""
+    canary = "CANARY-7f3a紹介したい"
+    with Sim() as sim, chat_daemon(sim, CHAT) as d:
+        send(d, line_event(text=canary))
+        send(d, line_event(etype="postback", text="action=" + canary + "&x=" + canary))
+        send(d, line_event(etype="postback", text="action=faq&x=" + canary))
+        send(d, line_event(etype="postback", text=canary + "%zz"))
+        send(d, line_event(etype="postback", text="action=menu&to=" + canary))
+        for body in ('{"events": [' + canary + ']}', canary,
+                     '{"destination": "' + canary + '", "events": 1}'):
+            r = d.post_line(body.encode())
+            expect(r.status == 200, r)
+        r = d.post_works(works_message(text=canary))
+        expect(r.status == 200, r)
+        r = d.post_works(("{" + canary).encode())
+        expect(r.status == 200, r)
+        d.wait_processed()
+        wait_until(lambda: d.query("SELECT count(*) FROM quarantine")[0][0] == 4, 5,
+                   "4 quarantined bodies")
+        expect(d.wait_log(r"postback not understood"), "no postback log line")
+        expect(d.wait_log(r"msg=quarantined"), "no quarantine log line")
+        d.stop()
+        leaked = [ln for ln in d.log_lines() if "CANARY" in ln or "紹介" in ln]
+        expect(not leaked, leaked)

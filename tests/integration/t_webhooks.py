@@ -4,6 +4,7 @@ import base64
 import glob
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -674,6 +675,37 @@ def test_healthz_json():
         d.wait_processed()
         h = d.healthz()
         expect(h.get("inbox_backlog") == 0, f"after dispatch: {h}")
+
+
+def test_store_failure_lines_are_rate_limited():
+    """A failing database (a full disk, here a lock) fails every commit: the warning
+    lines come at most one a second each, the next one saying how many were suppressed;
+    /healthz's db_errors still counts every failure (issue 10, 9)."""
+    with Daemon(storage={"busy_timeout": "0ms"}) as d:
+        c = sqlite3.connect(d.db_path, timeout=5, isolation_level=None, check_same_thread=False)
+        start = d.nlines()
+        try:
+            c.execute("BEGIN IMMEDIATE")
+            t0 = time.monotonic()
+            n = 0
+            while time.monotonic() - t0 < 0.8 or n < 30:
+                r = d.post_line(line_body(line_event()))
+                expect(r.status == 503, f"webhook while the database is locked: {r}")
+                n += 1
+            time.sleep(1.1)
+            expect(d.post_line(line_body(line_event())).status == 503, "one more")
+            n += 1
+        finally:
+            c.execute("ROLLBACK")
+        h = d.healthz()
+        expect(h.get("db_errors", 0) >= n, f"db_errors {h.get('db_errors')} < {n}")
+        lines = d.log_lines(start)
+        for msg in ("inbox commit failed", "database statement failed"):
+            got = [ln for ln in lines if msg in ln]
+            expect(1 <= len(got) <= 4, f"{len(got)} '{msg}' lines for {n} failures")
+        sup = [int(m.group(1)) for ln in lines if "inbox commit failed" in ln
+               for m in [re.search(r"suppressed=(\d+)", ln)] if m]
+        expect(sum(sup) + len(sup) == n, f"{n} failures, lines say {sup}")
 
 
 def test_database_locked_503_then_200():

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -225,6 +226,48 @@ test_missing_secret_file(void **state)
 	free(y);
 }
 
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A FIFO named as a secret or an include (nobody writing to it) is refused at once,
+ * by name: opening it used to wait for a writer, freezing the loop on SIGHUP. */
+static void
+test_fifo_is_refused(void **state)
+{
+	char *y = with("      channel_secret_file: secret\n",
+	    "      channel_secret_file: fifo\n"), *inc;
+	char want[700], path[512];
+	struct config_errors errs;
+	struct config *cf;
+	double t0 = now_s();
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	snprintf(want, sizeof(want), "10:28: line.channels[0].channel_secret_file: cannot "
+	    "open %s/fifo: not a regular file", dir);
+	expect_error(y, want);
+	free(y);
+
+	inc = xasprintf("include:\n  - fifo\n%s", base_yaml);
+	cf = load(inc, &errs);
+	assert_null(cf);
+	snprintf(want, sizeof(want), "include: cannot open %s/fifo: not a regular file", dir);
+	assert_true(errs.n >= 1);
+	if (strstr(errs.lines[0], want) == NULL)
+		fail_msg("got: %s", errs.lines[0]);
+	config_errors_clear(&errs);
+	free(inc);
+	assert_true(now_s() - t0 < 2.0);
+	unlink(path);
+}
+
 static void
 test_secret_env(void **state)
 {
@@ -376,6 +419,7 @@ main(void)
 		cmocka_unit_test(test_open_secret_file),
 		cmocka_unit_test(test_inline_secret),
 		cmocka_unit_test(test_missing_secret_file),
+		cmocka_unit_test(test_fifo_is_refused),
 		cmocka_unit_test(test_secret_env),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_syntax_error),

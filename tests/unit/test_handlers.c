@@ -431,7 +431,7 @@ static void
 test_claim_accepted(void **state)
 {
 	struct world *w = *state;
-	char code[REFCODE_LEN + 1], sig[17], *want;
+	char code[REFCODE_LEN + 1], sig[BUTTON_SIG_LEN + 1], *want;
 	long long mark;
 
 	load(w, "{}", "{}");
@@ -481,7 +481,9 @@ test_claim_accepted(void **state)
 	assert_string_equal(q(w, "SELECT json_extract(body, '$.content.actions[2].postback') "
 	    "FROM outbox WHERE kind = 'works_user'"), want);
 	free(want);
-	assert_int_equal(strlen(sig), 16);
+	/* The full HMAC-SHA256 of "1:won" keyed by the salt (Python's hmac module agrees). */
+	assert_string_equal(sig,
+	    "8061285a83d528c706ee5c562763b5d03dd6e88e85865e1eeb25469c79f2291f");
 }
 
 /* Every rule a claim can break, each a `rejected` event with its reason, no referral,
@@ -687,6 +689,18 @@ test_rep_buttons(void **state)
 	free(forged);
 	forged = xasprintf("ref=2&to=won&sig=%s", strstr(won, "sig=") + 4);
 	rep_says(w, REP, "成約 #2", forged, T + HOUR);
+	assert_string_equal(rep_answer(w, REP), "このボタンは使えません。\n");
+	free(forged);
+	/* A prefix of the real signature (the old 16-char buttons were one), the old
+	 * salt||payload hash, and the real one with a byte more: the length is checked. */
+	forged = xasprintf("%.*s", (int)strlen(won) - 48, won);
+	rep_says(w, REP, "成約 #1", forged, T + HOUR);
+	assert_string_equal(rep_answer(w, REP), "このボタンは使えません。\n");
+	free(forged);
+	rep_says(w, REP, "成約 #1", "ref=1&to=won&sig=d924604f1537a977", T + HOUR);
+	assert_string_equal(rep_answer(w, REP), "このボタンは使えません。\n");
+	forged = xasprintf("%s0", won);
+	rep_says(w, REP, "成約 #1", forged, T + HOUR);
 	assert_string_equal(rep_answer(w, REP), "このボタンは使えません。\n");
 	free(forged);
 	assert_string_equal(q(w, "SELECT state, claimed_at, updated_at FROM referrals"),

@@ -39,6 +39,7 @@ struct daemon_stats {
 	uint64_t	events_skipped;
 	uint64_t	coupon_pool_empty;	/* rewards that found their pool empty */
 	uint64_t	reward_batches;		/* rewards ticks that found work and committed */
+	uint64_t	outbox_unknown;		/* replies that may or may not have arrived */
 	uint64_t	dispatch_fault_holds;	/* kicks SHOKAI_FAULT=no_dispatch refused */
 	int64_t		loop_max_stall_us;
 };

@@ -179,7 +179,7 @@ handle_healthz(struct daemon *d, struct evhttp_request *req, int64_t start_us)
 	    "\"events_unknown\":%llu,\"outbox_backlog\":%lld,"
 	    "\"outbox_in_flight\":%zu,\"loop_max_stall_us\":%lld,\"sqlite_synchronous\":%d,"
 	    "\"coupon_pool_empty\":%llu,\"reward_batches\":%llu,"
-	    "\"dispatch_fault_holds\":%llu}",
+	    "\"outbox_unknown\":%llu,\"dispatch_fault_holds\":%llu}",
 	    backlog < 0 ? "degraded" : (d->draining ? "draining" : "ok"), SHOKAI_VERSION,
 	    (long long)((clock_ms() - d->started_ms) / 1000), (long long)backlog,
 	    http_guard_connections(d->guard),
@@ -199,6 +199,7 @@ handle_healthz(struct daemon *d, struct evhttp_request *req, int64_t start_us)
 	    (long long)d->stats.loop_max_stall_us, store_synchronous(d->store),
 	    (unsigned long long)d->stats.coupon_pool_empty,
 	    (unsigned long long)d->stats.reward_batches,
+	    (unsigned long long)d->stats.outbox_unknown,
 	    (unsigned long long)d->stats.dispatch_fault_holds);
 	http_reply_json(req, &(struct http_answer){ .code = backlog < 0 ? 503 : 200,
 	    .start_us = start_us }, body);

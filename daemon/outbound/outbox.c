@@ -2,8 +2,11 @@
  * transaction of the state that caused them); this file takes due rows, sends them
  * through line_api / works_api with bounded concurrency per platform, and records each
  * outcome: sent, retried later with exponential backoff and jitter, or failed with the
- * platform's reason. A row's retry key is fixed before the first try, so a row sent again
- * after a crash is recognised by LINE (409) instead of delivered twice. */
+ * platform's reason. A row's retry key is fixed before the first try, so a push sent
+ * again after a crash is recognised by LINE (409) instead of delivered twice. A reply has
+ * no retry key: each try is written down before it starts, so a reply found mid-try
+ * after a crash counts as possibly delivered, and if LINE then refuses its used token it
+ * ends "unknown" rather than being pushed a second time. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,7 +164,8 @@ static void
 log_outcome(const struct outbox_msg *m, const char *state, const struct send_result *res,
     int64_t next_in_ms)
 {
-	enum log_level level = strcmp(state, "failed") == 0 ? LOG_WARN : LOG_INFO;
+	enum log_level level = strcmp(state, "failed") == 0 || strcmp(state, "unknown") == 0 ?
+	    LOG_WARN : LOG_INFO;
 
 	if (!log_enabled(level))
 		return;
@@ -199,16 +203,23 @@ on_sent(const struct send_result *res, void *arg)
 		break;
 	case SEND_REPLY_TOKEN_REFUSED:
 		/* Push the same messages instead, unless an earlier try may already have
-		 * been delivered (then a push would say it twice). */
+		 * been delivered (then a push would say it twice, and the token was most
+		 * likely refused because that try used it): nobody can tell whether the
+		 * customer has it, so the row says so for the operator. */
+		if (m->ambiguous) {
+			state = "unknown";
+			snprintf(error, sizeof(error), "%s (an earlier try may have been "
+			    "delivered; not pushed)", res->error);
+			ob->d->stats.outbox_unknown++;
+			break;
+		}
 		if (line_api_fallback_enabled(ob->d, m->channel) &&
-		    !m->ambiguous && outmsg_reply_to_push(m) == 0) {
+		    outmsg_reply_to_push(m) == 0) {
 			state = "pending";
 			snprintf(error, sizeof(error), "reply token refused; pushing instead");
 			break;
 		}
 		state = "failed";
-		snprintf(error, sizeof(error), "%s%s", res->error, m->ambiguous ?
-		    " (an earlier try may have been delivered)" : "");
 		ob->failed++;
 		break;
 	case SEND_PERMANENT:
@@ -315,6 +326,33 @@ take_tokens(struct outbox *ob, enum platform p, int want)
 	return n;
 }
 
+/* Writes down that a try of each of rows[0..n) starts, in one commit, before any request
+ * leaves: a row still marked after a crash may have been delivered. The commit need not
+ * wait for the disk (store_begin_unsynced): it is there against the process dying, and
+ * the requests go out after it, so a process crash cannot lose it. */
+static int
+mark_trying(struct outbox *ob, const struct outbox_msg *rows, size_t n)
+{
+	struct store *s = ob->d->store;
+	int ok;
+
+	if (n == 0)
+		return 0;
+	ok = store_begin_unsynced(s) == 0;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = store_outbox_trying(s, rows[i].id) == 0;
+	if (ok)
+		ok = store_commit(s) == 0;
+	if (!ok) {
+		store_rollback(s);
+		ob->d->stats.db_errors++;
+		log_warnx("msg=\"marking outbox rows as tried failed; not sending them now\" "
+		    "rows=%zu", n);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 send_due(struct outbox *ob, enum platform p, int64_t now)
 {
@@ -337,13 +375,26 @@ send_due(struct outbox *ob, enum platform p, int64_t now)
 		ob->tokens[p] += room;	/* nothing was started */
 		return;
 	}
-	for (size_t i = 0; i < n; i++) {
-		struct send_ctx *ctx;
+	/* Keep the rows we start at the front, then mark them all before sending any. */
+	size_t start = 0;
 
-		if (room <= 0 || is_inflight(ob, p, rows[i].id)) {
+	for (size_t i = 0; i < n; i++) {
+		if ((int)start >= room || is_inflight(ob, p, rows[i].id)) {
 			outbox_msg_clear(&rows[i]);
 			continue;
 		}
+		rows[start++] = rows[i];
+	}
+	if (mark_trying(ob, rows, start) == -1) {
+		for (size_t i = 0; i < start; i++)
+			outbox_msg_clear(&rows[i]);
+		free(rows);
+		ob->tokens[p] += room;	/* nothing was started */
+		return;
+	}
+	for (size_t i = 0; i < start; i++) {
+		struct send_ctx *ctx;
+
 		ob->inflight[p][ob->ninflight[p]++] = rows[i].id;
 		room--;
 		ctx = xcalloc(1, sizeof(*ctx));

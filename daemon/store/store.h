@@ -52,7 +52,7 @@ struct outbox_msg {
 	char		*retry_key;
 	char		*dedupe_key;
 	int		 attempts;
-	int		 ambiguous;
+	int		 ambiguous;	/* an earlier try may have been delivered */
 	int64_t		 created_at;
 	int64_t		 next_attempt_at;	/* 0: now */
 };
@@ -60,6 +60,7 @@ void outbox_msg_clear(struct outbox_msg *);	/* store_outbox.c */
 int store_outbox_put(struct store *, const struct outbox_msg *, int *inserted);
 int store_outbox_due(struct store *, enum platform, int64_t now, size_t max,
     struct outbox_msg **out, size_t *n);
+int store_outbox_trying(struct store *, int64_t id);
 int store_outbox_result(struct store *, const struct outbox_msg *, const char *state,
     int64_t next_attempt_at, int status, const char *error);
 int64_t store_outbox_backlog(struct store *);

@@ -1,6 +1,6 @@
 /* store_outbox.c: the transactional outbox: rows written in the transaction of the state
- * that caused them, the rows due to send, each try's outcome, and the operator's requeue
- * of a failed row. */
+ * that caused them, the rows due to send, the mark that a try has started, each try's
+ * outcome, and the operator's requeue of a failed row. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,11 +11,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "fallback_to, retry_key, dedupe_key, next_attempt_at, created_at) "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_OUTBOX_DUE] = "SELECT id, channel, kind, target, body, fallback_to, retry_key, "
-	    "attempts, ambiguous, created_at FROM outbox WHERE state = 'pending' AND "
+	    "attempts, ambiguous, created_at, trying FROM outbox WHERE state = 'pending' AND "
 	    "platform = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+	[ST_OUTBOX_TRYING] = "UPDATE outbox SET trying = 1 WHERE id = ?",
 	[ST_OUTBOX_RESULT] = "UPDATE outbox SET state = ?, attempts = ?, ambiguous = ?, "
 	    "next_attempt_at = ?, sent_at = ?, last_status = ?, last_error = ?, kind = ?, "
-	    "body = ? WHERE id = ?",
+	    "body = ?, trying = 0 WHERE id = ?",
 	[ST_OUTBOX_BACKLOG] = "SELECT count(*) FROM outbox WHERE state = 'pending'",
 };
 
@@ -71,6 +72,10 @@ row_outbox(sqlite3_stmt *st, void *out)
 	m->attempts = sqlite3_column_int(st, 7);
 	m->ambiguous = sqlite3_column_int(st, 8);
 	m->created_at = sqlite3_column_int64(st, 9);
+	/* A try started and its outcome was never written (we died): it may have been
+	 * delivered, exactly like a try that timed out. */
+	if (sqlite3_column_int(st, 10))
+		m->ambiguous = 1;
 }
 
 /* Up to max rows of platform p due by now, oldest first; *n rows in *out (the caller
@@ -97,6 +102,18 @@ store_outbox_due(struct store *s, enum platform p, int64_t now, size_t max,
 		return -1;
 	}
 	return 0;
+}
+
+/* Writes down that a try of row id starts now, before the request leaves. */
+int
+store_outbox_trying(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_OUTBOX_TRYING, stmt_sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return store_step(s, st);
 }
 
 int

@@ -20,7 +20,7 @@ store_print_outbox(struct store *s, FILE *out, int all)
 	    "SELECT id, platform, channel, kind, state, attempts, last_status, last_error "
 	    "FROM outbox ORDER BY id DESC LIMIT 100" :
 	    "SELECT id, platform, channel, kind, state, attempts, last_status, last_error "
-	    "FROM outbox WHERE state = 'failed' ORDER BY id DESC LIMIT 100", -1, &st,
+	    "FROM outbox WHERE state IN ('failed', 'unknown') ORDER BY id DESC LIMIT 100", -1, &st,
 	    NULL) != SQLITE_OK)
 		goto done;
 	fprintf(out, "%-6s %-6s %-10s %-10s %-8s %8s %6s  %s\n", "ID", "TO", "CHANNEL", "KIND",

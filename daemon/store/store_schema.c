@@ -187,6 +187,40 @@ static const char *const migrations[] = {
 	/* 7: the rewards tick looks every second for rewards still to move; issued and
 	 * voided ones, nearly all of them in time, are not read. */
 	"CREATE INDEX rewards_open ON rewards(state) WHERE state IN ('pending', 'approved');",
+
+	/* 8: a try is written down before it starts (trying = 1 until its outcome is), so a
+	 * row found trying after a restart may have been delivered; a reply in that case
+	 * whose token LINE then refuses ends 'unknown' instead of being pushed a second
+	 * time. SQLite cannot change a CHECK in place: the table is copied. */
+	"CREATE TABLE outbox_new ("
+	"  id INTEGER PRIMARY KEY,"
+	"  platform TEXT NOT NULL CHECK (platform IN ('line', 'works')),"
+	"  channel TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  target TEXT,"
+	"  body TEXT NOT NULL,"
+	"  fallback_to TEXT,"
+	"  retry_key TEXT NOT NULL UNIQUE,"
+	"  dedupe_key TEXT UNIQUE,"
+	"  state TEXT NOT NULL DEFAULT 'pending'"
+	"    CHECK (state IN ('pending', 'sent', 'failed', 'unknown')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  ambiguous INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt_at INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  sent_at INTEGER,"
+	"  last_status INTEGER,"
+	"  last_error TEXT,"
+	"  trying INTEGER NOT NULL DEFAULT 0);"		/* a try started, no outcome yet */
+	"INSERT INTO outbox_new(id, platform, channel, kind, target, body, fallback_to, "
+	"  retry_key, dedupe_key, state, attempts, ambiguous, next_attempt_at, created_at, "
+	"  sent_at, last_status, last_error) "
+	"  SELECT id, platform, channel, kind, target, body, fallback_to, retry_key, "
+	"  dedupe_key, state, attempts, ambiguous, next_attempt_at, created_at, sent_at, "
+	"  last_status, last_error FROM outbox;"
+	"DROP TABLE outbox;"
+	"ALTER TABLE outbox_new RENAME TO outbox;"
+	"CREATE INDEX outbox_due ON outbox(platform, next_attempt_at) WHERE state = 'pending';",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -197,7 +197,7 @@ def test_refused_reply_after_ambiguous_try_is_not_pushed():
         queue(d, "reply", {"replyToken": "c" * 32,
                            "messages": [{"type": "text", "text": "一度だけ"}]},
               fallback_to="U" + "a" * 32)
-        wait_state(d, "failed", timeout=15)
+        wait_state(d, "unknown", timeout=15)
         expect(sim.requests("/v2/bot/message/push") == [], "pushed after an ambiguous reply")
         row = outbox_rows(d)[0]
         expect("earlier try may have been delivered" in row[5], row)
@@ -225,6 +225,48 @@ def test_crash_after_send_before_mark_delivers_once():
             pushes = sim.requests("/v2/bot/message/push")
             expect([p["status"] for p in pushes] == [200, 409], [p["status"] for p in pushes])
             expect(list(sim.stats()["delivered_by_key"].values()) == [1], sim.stats())
+        finally:
+            d.__exit__(None, None, None)
+
+
+def test_crash_after_reply_before_mark_not_pushed_again():
+    """Issue 10: a reply delivered just before a crash is tried again after the restart;
+    LINE refuses the used token, and the row, written down as tried before the crash,
+    is not pushed instead: the customer reads it once, the row ends "unknown", and the
+    operator sees it. A push after the same crash is still delivered once (retry key)."""
+    with Sim() as sim:
+        d = Daemon(config=config_for(sim), start=False)
+        try:
+            user, other = "U" + "e" * 32, "U" + "f" * 32
+            d.start(env={"SHOKAI_FAULT": "after_outbox_send_before_mark"})
+            queue(d, "reply", {"replyToken": "e" * 32,
+                               "messages": [{"type": "text", "text": "一度だけの返事"}]},
+                  fallback_to=user)
+            wait_until(lambda: d.proc.poll() is not None, 10, "the fault to kill the daemon")
+            expect(outbox_rows(d)[0][2] == "pending", outbox_rows(d))
+            d.start(env={"SHOKAI_FAULT": None})
+            wait_state(d, "unknown")
+            expect([r["status"] for r in sim.requests("/v2/bot/message/reply")] == [200, 400],
+                   sim.requests("/v2/bot/message/reply"))
+            expect(sim.requests("/v2/bot/message/push") == [], "the reply was pushed as well")
+            row = outbox_rows(d)[0]
+            expect(row[1] == "reply" and "not pushed" in (row[5] or ""), row)
+            out = ctl(d, "outbox")
+            expect("unknown" in out, out)
+            expect(d.healthz()["outbox_unknown"] == 1, d.healthz())
+            d.stop()
+
+            d.start(env={"SHOKAI_FAULT": "after_outbox_send_before_mark"})
+            queue(d, "push", {"to": other, "messages": [{"type": "text", "text": "お知らせ"}]},
+                  target=other)
+            wait_until(lambda: d.proc.poll() is not None, 10, "the fault to kill it again")
+            d.start(env={"SHOKAI_FAULT": None})
+            wait_state(d, "sent")
+            pushes = sim.requests("/v2/bot/message/push")
+            expect([p["status"] for p in pushes] == [200, 409], [p["status"] for p in pushes])
+            expect(all(json.loads(p["body"])["to"] == other for p in pushes), pushes)
+            expect(list(sim.stats()["delivered_by_key"].values()) == [1], sim.stats())
+            expect(outbox_rows(d)[0][2] == "unknown", outbox_rows(d))
         finally:
             d.__exit__(None, None, None)
 

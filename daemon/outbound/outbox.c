@@ -43,6 +43,7 @@ struct outbox {
 	struct result	*results;
 	size_t		 nresults, cap;
 	uint64_t	 sent, failed, retried;
+	struct log_ratelimit rl_store;	/* store failure lines: one a second */
 	double		 tokens[2];	/* requests we may start now, per platform */
 	int64_t		 refilled_us[2];
 };
@@ -279,12 +280,15 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 	if (ok)
 		ok = store_commit(s) == 0;
 	if (!ok) {
+		unsigned long suppressed;
+
 		/* The rows stay in flight here and are written at the next turn; if we die
 		 * first, they are sent again with the same retry key. */
 		store_rollback(s);
 		ob->d->stats.db_errors++;
-		log_warnx("msg=\"writing outbox results failed; retrying\" results=%zu",
-		    ob->nresults);
+		if (log_ratelimit_ok(&ob->rl_store, &suppressed))
+			log_warnx("msg=\"writing outbox results failed; retrying\" results=%zu "
+			    "suppressed=%lu", ob->nresults, suppressed);
 		{
 			struct timeval tv = { 0, 200000 };
 
@@ -344,10 +348,13 @@ mark_trying(struct outbox *ob, const struct outbox_msg *rows, size_t n)
 	if (ok)
 		ok = store_commit(s) == 0;
 	if (!ok) {
+		unsigned long suppressed;
+
 		store_rollback(s);
 		ob->d->stats.db_errors++;
-		log_warnx("msg=\"marking outbox rows as tried failed; not sending them now\" "
-		    "rows=%zu", n);
+		if (log_ratelimit_ok(&ob->rl_store, &suppressed))
+			log_warnx("msg=\"marking outbox rows as tried failed; not sending them "
+			    "now\" rows=%zu suppressed=%lu", n, suppressed);
 		return -1;
 	}
 	return 0;

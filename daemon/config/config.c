@@ -6,6 +6,7 @@
  * sections are read by config_platform.c, config_chat.c (with config_menu.c),
  * config_reps.c and config_referral.c, all through the helpers in config_yaml.c; the
  * built-in wording they start from is config_wording.c's. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,12 +81,55 @@ done:
 	free(s);
 }
 
+/* server.trusted_proxies: the reverse proxies whose X-Forwarded-For is believed. Only
+ * exact addresses: a range would trust strangers by accident. Empty (the default)
+ * believes no one. */
+static void
+parse_trusted_proxies(struct cfg *c, struct cnode m)
+{
+	struct config *cf = c->out;
+	struct cnode list;
+	size_t i, n;
+
+	if (!cfg_map_get(m, "trusted_proxies", &list))
+		return;
+	if (list.node->type != YAML_SEQUENCE_NODE) {
+		cfg_err(c, list, "server.trusted_proxies: expected a list of IP addresses, got %s",
+		    cfg_node_kind(list.node));
+		return;
+	}
+	n = cfg_list_len(list);
+	cf->trusted_proxies = n ? xcalloc(n, sizeof(*cf->trusted_proxies)) : NULL;
+	for (i = 0; i < n; i++) {
+		struct cnode item = cfg_list_item(list, i);
+		struct config_addr *a = &cf->trusted_proxies[cf->n_trusted_proxies];
+		const char *s;
+
+		if (item.node->type != YAML_SCALAR_NODE) {
+			cfg_err(c, item, "server.trusted_proxies[%zu]: expected an IP address, "
+			    "got %s", i, cfg_node_kind(item.node));
+			continue;
+		}
+		s = cfg_scalar(item);
+		if (inet_pton(AF_INET, s, a->bytes) == 1)
+			a->family = AF_INET;
+		else if (inet_pton(AF_INET6, s, a->bytes) == 1)
+			a->family = AF_INET6;
+		else {
+			cfg_err(c, item, "server.trusted_proxies[%zu]: '%s' is not an IPv4 or "
+			    "IPv6 address", i, s);
+			continue;
+		}
+		cf->n_trusted_proxies++;
+	}
+}
+
 static void
 parse_server(struct cfg *c, struct cnode m)
 {
 	static const char *const allowed[] = { "listen", "public_url", "max_body",
 	    "max_headers", "read_timeout", "idle_timeout", "max_connections",
-	    "drain_timeout", NULL };
+	    "drain_timeout", "trusted_proxies", NULL };
 	static const char *const required[] = { "listen", "max_body", NULL };
 	struct config *cf = c->out;
 
@@ -99,6 +143,7 @@ parse_server(struct cfg *c, struct cnode m)
 	cfg_get_duration(c, m, "server", "idle_timeout", 100, 3600000, &cf->idle_timeout_ms);
 	cfg_get_int(c, m, "server", "max_connections", 1, 1000000, &cf->max_connections);
 	cfg_get_duration(c, m, "server", "drain_timeout", 0, 600000, &cf->drain_timeout_ms);
+	parse_trusted_proxies(c, m);
 }
 
 static void
@@ -311,6 +356,7 @@ config_free(struct config *cf)
 	free(cf->path);
 	free(cf->listen_host);
 	free(cf->public_url);
+	free(cf->trusted_proxies);
 	free(cf->sqlite_path);
 	free(cf->timezone);
 	free(cf->company_name);

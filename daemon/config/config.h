@@ -103,6 +103,12 @@ struct config_wording {
 	char	*rep_link_word;		/* the first of them as written: a rep's link */
 };
 
+/* A trusted proxy's address, as inet_pton wrote it (4 or 16 bytes used). */
+struct config_addr {
+	int		 family;	/* AF_INET or AF_INET6 */
+	unsigned char	 bytes[16];
+};
+
 /* The snapshot (config.c reads the server, storage, log and outbox sections). */
 struct config {
 	char	*path;			/* the main file, as given */
@@ -115,6 +121,8 @@ struct config {
 	int64_t idle_timeout_ms;
 	int	 max_connections;
 	int64_t drain_timeout_ms;
+	struct config_addr *trusted_proxies;	/* X-Forwarded-For is believed from these */
+	size_t	 n_trusted_proxies;
 	char	*sqlite_path;		/* resolved against the config file's folder */
 	int	 synchronous_full;
 	int64_t busy_timeout_ms;

@@ -36,6 +36,7 @@ struct http_answer {
 	int64_t		 start_us;	/* when the request was routed (clock_us) */
 	const char	*log_extra;	/* more key=value pairs for the log line, or NULL */
 	bool		 unlogged;	/* the caller rate-limits this line and skips it */
+	int		 retry_after_s;	/* > 0: a Retry-After header, in seconds */
 };
 void http_reply_json(struct evhttp_request *, const struct http_answer *, const char *json);
 /* A generic body {"error": error} that never echoes input; the log line says why

@@ -3,34 +3,55 @@
  * address itself), asks handlers/referral_click.c where the friend goes, and answers
  * with the redirect or a page whose words are the operator's (messages.invite_page_*:
  * the first text is the heading, the others are paragraphs). */
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/util.h>
 #include <jansson.h>
 
 #include "../shokaid.h"
 #include "../../handlers/handler.h"
 
-#define CLIENTS_MAX	4096	/* rate-limit slots; a full table forgets the oldest */
+#define CLIENTS_MAX	4096	/* clients remembered; far above real clicks a minute */
+#define BUCKETS		4096	/* chain heads, indexed by the client hash */
 #define WINDOW_MS	60000
+#define NONE		(-1)
 
-struct client_slot {
-	char	 hash[17];
+/* One client's window. Found by exact match on its hash, so a different client can
+ * never land on it and reset its count; every entry is also on a list from most to
+ * least recently seen, which says whom to forget when the table is full. */
+struct client {
+	uint64_t key;		/* the salted hash's first 64 bits */
 	int64_t	 window_start;
 	int	 count;
+	int	 next;		/* in its bucket's chain */
+	int	 newer, older;	/* on the recently-seen list */
 };
 
 struct http_invite {
-	struct client_slot	 slots[CLIENTS_MAX];
+	struct client	 clients[CLIENTS_MAX];
+	int		 bucket[BUCKETS];
+	int		 newest, oldest;
+	int		 n_used;
 };
 
 struct http_invite *
 http_invite_new(void)
 {
-	return xcalloc(1, sizeof(struct http_invite));
+	struct http_invite *il = xcalloc(1, sizeof(struct http_invite));
+	size_t i;
+
+	for (i = 0; i < BUCKETS; i++)
+		il->bucket[i] = NONE;
+	il->newest = il->oldest = NONE;
+	return il;
 }
 
 void
@@ -39,19 +60,160 @@ http_invite_free(struct http_invite *il)
 	free(il);
 }
 
-/* 1 when the client may go on. Slots are found by the hash; an old window is reused. */
-static int
-rate_ok(struct http_invite *il, const char hash[17], int per_min, int64_t now)
+static void
+lru_unlink(struct http_invite *il, int i)
 {
-	size_t i = strtoul(hash + 8, NULL, 16) % CLIENTS_MAX;
-	struct client_slot *s = &il->slots[i];
+	struct client *c = &il->clients[i];
 
-	if (strcmp(s->hash, hash) != 0 || now - s->window_start >= WINDOW_MS) {
-		memcpy(s->hash, hash, sizeof(s->hash));
-		s->window_start = now;
-		s->count = 0;
+	if (c->newer != NONE)
+		il->clients[c->newer].older = c->older;
+	else
+		il->newest = c->older;
+	if (c->older != NONE)
+		il->clients[c->older].newer = c->newer;
+	else
+		il->oldest = c->newer;
+}
+
+static void
+lru_push_newest(struct http_invite *il, int i)
+{
+	struct client *c = &il->clients[i];
+
+	c->newer = NONE;
+	c->older = il->newest;
+	if (il->newest != NONE)
+		il->clients[il->newest].newer = i;
+	il->newest = i;
+	if (il->oldest == NONE)
+		il->oldest = i;
+}
+
+static void
+bucket_unlink(struct http_invite *il, int i)
+{
+	int *p = &il->bucket[il->clients[i].key % BUCKETS];
+
+	while (*p != i)
+		p = &il->clients[*p].next;
+	*p = il->clients[i].next;
+}
+
+/* The client's entry, made when it is new. A full table forgets the least recently
+ * seen client, whose window then starts again. That is the choice that cannot be
+ * turned against others: refusing new clients when full would let one party with
+ * 4096 addresses lock every friend out, while forgetting the oldest only helps a
+ * client that has been quiet while 4096 others clicked, more distinct clients in a
+ * minute than a campaign sees, and a client still clicking stays recently seen. */
+static struct client *
+client_get(struct http_invite *il, uint64_t key, int64_t now)
+{
+	int i;
+
+	for (i = il->bucket[key % BUCKETS]; i != NONE; i = il->clients[i].next)
+		if (il->clients[i].key == key)
+			break;
+	if (i != NONE)
+		lru_unlink(il, i);
+	else {
+		if (il->n_used < CLIENTS_MAX)
+			i = il->n_used++;
+		else {
+			i = il->oldest;
+			lru_unlink(il, i);
+			bucket_unlink(il, i);
+		}
+		il->clients[i] = (struct client){ .key = key, .window_start = now };
+		il->clients[i].next = il->bucket[key % BUCKETS];
+		il->bucket[key % BUCKETS] = i;
 	}
-	return ++s->count <= per_min;
+	lru_push_newest(il, i);
+	return &il->clients[i];
+}
+
+/* 1 when the client may go on; 0 with *retry_s, the seconds until its window ends. */
+static int
+rate_ok(struct http_invite *il, const char hash[17], int per_min, int64_t now,
+    int *retry_s)
+{
+	struct client *c = client_get(il, strtoull(hash, NULL, 16), now);
+	int64_t left;
+
+	if (now - c->window_start >= WINDOW_MS) {
+		c->window_start = now;
+		c->count = 0;
+	}
+	if (c->count < per_min) {
+		c->count++;
+		return 1;
+	}
+	left = c->window_start + WINDOW_MS - now;
+	*retry_s = (int)((left + 999) / 1000);
+	if (*retry_s < 1)
+		*retry_s = 1;
+	return 0;
+}
+
+static bool
+is_trusted(const struct config *cf, const char *addr)
+{
+	unsigned char b[16];
+	int family;
+	size_t i;
+
+	if (inet_pton(AF_INET, addr, b) == 1)
+		family = AF_INET;
+	else if (inet_pton(AF_INET6, addr, b) == 1) {
+		family = AF_INET6;
+		/* An IPv4 peer on an IPv6 socket is ::ffff:a.b.c.d; compare it as IPv4. */
+		if (memcmp(b, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
+			memmove(b, b + 12, 4);
+			family = AF_INET;
+		}
+	} else
+		return false;
+	for (i = 0; i < cf->n_trusted_proxies; i++)
+		if (cf->trusted_proxies[i].family == family &&
+		    memcmp(cf->trusted_proxies[i].bytes, b,
+		    family == AF_INET ? 4 : 16) == 0)
+			return true;
+	return false;
+}
+
+/* Who the client is, into out. The peer, unless the peer is a trusted proxy: then the
+ * right-most X-Forwarded-For entry that is not a trusted proxy, the one the nearest
+ * proxy we trust saw (entries left of it are whatever the client chose to send). */
+static void
+client_address(const struct config *cf, struct evhttp_request *req, const char *peer,
+    char *out, size_t outlen)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	struct evkeyval *kv;
+
+	snprintf(out, outlen, "%s", peer ? peer : "");
+	if (peer == NULL || cf->n_trusted_proxies == 0 || !is_trusted(cf, peer))
+		return;
+	/* Several X-Forwarded-For lines are one list, in order. */
+	for (kv = h->tqh_first; kv != NULL; kv = kv->next.tqe_next) {
+		const char *p = kv->value;
+
+		if (evutil_ascii_strcasecmp(kv->key, "X-Forwarded-For") != 0)
+			continue;
+		while (*p != '\0') {
+			char one[64];
+			size_t n;
+
+			p += strspn(p, " \t,");
+			n = strcspn(p, ",");
+			if (n == 0)
+				break;
+			snprintf(one, sizeof(one), "%.*s", (int)n, p);
+			one[strcspn(one, " \t")] = '\0';
+			if (one[0] != '\0' && !is_trusted(cf, one))
+				snprintf(out, outlen, "%s", one);
+			p += n;
+		}
+	}
 }
 
 static void
@@ -72,7 +234,7 @@ html_escape(struct evbuffer *b, const char *s)
  * heading and paragraphs. Without one, the status line's words are all there is. */
 static void
 page(struct daemon *d, struct evhttp_request *req, int code, const char *name,
-    int64_t start_us, const char *why)
+    int64_t start_us, const char *why, int retry_after_s)
 {
 	const struct config_message *m = config_message(d->cfg, name);
 	struct evbuffer *b = evhttp_request_get_output_buffer(req);
@@ -112,7 +274,7 @@ page(struct daemon *d, struct evhttp_request *req, int code, const char *name,
 	json_decref(texts);
 	snprintf(extra, sizeof(extra), "reason=\"%s\"", why);
 	http_reply_page(req, &(struct http_answer){ .code = code, .start_us = start_us,
-	    .log_extra = extra });
+	    .log_extra = extra, .retry_after_s = retry_after_s });
 }
 
 void
@@ -123,23 +285,26 @@ http_invite_handle(struct daemon *d, struct evhttp_request *req, const char *cod
 	struct handler_ctx hc = { .cfg = d->cfg, .store = d->store, .salt = d->salt,
 	    .now_ms = wall_ms() };
 	struct click_answer to = { 0 };
-	char *addr = NULL, hash[65];
+	char *addr = NULL, client[64], hash[65];
 	ev_uint16_t port;
 	enum click_result res;
+	int retry_s = 0;
 
 	if (con != NULL)
 		evhttp_connection_get_peer(con, &addr, &port);	/* addr: evhttp's */
+	client_address(d->cfg, req, addr, client, sizeof(client));
 	/* Keyed with the database's secret salt: the same client always looks the same
 	 * here, and nobody can turn it back into an address. */
-	sha256_hex(d->salt, SALT_LEN, addr ? addr : "", addr ? strlen(addr) : 0, hash);
+	sha256_hex(d->salt, SALT_LEN, client, strlen(client), hash);
 	hash[16] = '\0';
-	if (!rate_ok(d->http_invite, hash, d->cfg->referral.invite_rate_per_min, clock_ms())) {
-		page(d, req, 429, "invite_page_busy", start_us, "rate limited");
+	if (!rate_ok(d->http_invite, hash, d->cfg->referral.invite_rate_per_min, clock_ms(),
+	    &retry_s)) {
+		page(d, req, 429, "invite_page_busy", start_us, "rate limited", retry_s);
 		return;
 	}
 	/* Clicks are counts for the funnel: they need not wait for the disk. */
 	if (store_begin_unsynced(d->store) == -1) {
-		page(d, req, 503, "invite_page_error", start_us, "database error");
+		page(d, req, 503, "invite_page_error", start_us, "database error", 0);
 		return;
 	}
 	res = referral_click(&hc, code, hash, &to);
@@ -154,13 +319,13 @@ http_invite_handle(struct daemon *d, struct evhttp_request *req, const char *cod
 		    .channel = to.channel, .start_us = start_us }, to.url);
 		break;
 	case CLICK_UNKNOWN:
-		page(d, req, 404, "invite_page_unknown", start_us, "unknown code");
+		page(d, req, 404, "invite_page_unknown", start_us, "unknown code", 0);
 		break;
 	case CLICK_OVER:
-		page(d, req, 410, "invite_page_over", start_us, "campaign over");
+		page(d, req, 410, "invite_page_over", start_us, "campaign over", 0);
 		break;
 	case CLICK_ERROR:
-		page(d, req, 503, "invite_page_error", start_us, "database error");
+		page(d, req, 503, "invite_page_error", start_us, "database error", 0);
 		break;
 	}
 	free(to.url);

@@ -90,6 +90,12 @@ answer(struct evhttp_request *req, const struct http_answer *a, const char *cont
 	if (content_type != NULL)
 		evhttp_add_header(h, "Content-Type", content_type);
 	evhttp_add_header(h, "Cache-Control", "no-store");
+	if (a->retry_after_s > 0) {
+		char s[16];
+
+		snprintf(s, sizeof(s), "%d", a->retry_after_s);
+		evhttp_add_header(h, "Retry-After", s);
+	}
 	if (!a->unlogged)
 		log_request(req, a->code, a->channel, a->start_us, a->log_extra);
 	evhttp_send_reply(req, a->code, reason_phrase(a->code), NULL);

@@ -8,7 +8,7 @@ import time
 import urllib.parse
 
 from harness import USER, expect, line_event, wait_until, works_message
-from sim import Sim, chat_daemon, contract_check, ctl, ctl_run, replies, send, wait_replies
+from sim import Sim, chat_daemon, config_for, contract_check, ctl, ctl_run, replies, send, wait_replies
 
 TODAY = datetime.date.today()
 
@@ -174,6 +174,61 @@ def test_invite_link_is_rate_limited_per_client():
         expect(statuses == [302, 302, 302, 429, 429], statuses)
         r = d.request("GET", f"/r/{code}")
         expect("しばらくお待ちください" in r.body.decode(), r.body)
+
+
+def proxied_daemon(sim, extra, proxies):
+    """chat_daemon whose server section lists trusted_proxies."""
+    config = config_for(sim).replace("server:\n", f"server:\n  trusted_proxies: {proxies}\n", 1)
+    return chat_daemon(sim, extra, config=config)
+
+
+def test_interleaved_clients_cannot_reset_a_limited_one():
+    extra = REFERRAL + "referral: { invite_rate_per_min: 3 }\n"
+    with Sim() as sim, proxied_daemon(sim, extra, "[127.0.0.1]") as d:
+        code = issue_code(sim, d)
+
+        def click(client):
+            return d.request("GET", f"/r/{code}",
+                             headers={"X-Forwarded-For": f"{client}, 127.0.0.1"}).status
+        victim = "198.51.100.7"
+        statuses = [click(victim) for _ in range(3)]
+        expect(statuses == [302, 302, 302], statuses)
+        # 200 other clients, each clicking four times round-robin with the limited one
+        # between every click: each gets exactly its own three, and nobody's clicks
+        # (a hash landing on the same slot, as before) give the limited one more.
+        others = [f"10.{i // 250}.{i % 250}.{1 + i % 7}" for i in range(200)]
+        for rnd in range(4):
+            for i, other in enumerate(others):
+                st = click(other)
+                expect(st == (302 if rnd < 3 else 429), (rnd, i, st))
+                st = click(victim)
+                expect(st == 429, ("victim", rnd, i, st))
+        # Who the client is comes from the proxy's entry, not the forged left ones.
+        r = d.request("GET", f"/r/{code}",
+                      headers={"X-Forwarded-For": f"203.0.113.9, {victim}"})
+        expect(r.status == 429, r)
+
+
+def test_limited_answer_says_when_to_retry():
+    extra = REFERRAL + "referral: { invite_rate_per_min: 1 }\n"
+    with Sim() as sim, chat_daemon(sim, extra) as d:
+        code = issue_code(sim, d)
+        r = d.request("GET", f"/r/{code}")
+        expect(r.status == 302, r)
+        r = d.request("GET", f"/r/{code}")
+        expect(r.status == 429, r)
+        retry = int(r.headers.get("retry-after", "0"))
+        expect(1 <= retry <= 60, r.headers)
+
+
+def test_forwarded_for_is_ignored_without_trusted_proxies():
+    extra = REFERRAL + "referral: { invite_rate_per_min: 3 }\n"
+    with Sim() as sim, chat_daemon(sim, extra) as d:
+        code = issue_code(sim, d)
+        statuses = [d.request("GET", f"/r/{code}",
+                              headers={"X-Forwarded-For": f"192.0.2.{i % 2 + 1}"}).status
+                    for i in range(5)]
+        expect(statuses == [302, 302, 302, 429, 429], statuses)
 
 
 FRIEND = "U" + "f" * 32

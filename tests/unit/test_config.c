@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -123,6 +124,7 @@ test_good(void **state)
 	assert_int_equal(cf->max_body, 256 * 1024);
 	assert_int_equal(cf->read_timeout_ms, 10000);	/* documented default */
 	assert_int_equal(cf->synchronous_full, 1);
+	assert_int_equal(cf->n_trusted_proxies, 0);	/* believes no X-Forwarded-For */
 	snprintf(want_db, sizeof(want_db), "%s/test.db", dir);
 	assert_string_equal(cf->sqlite_path, want_db);
 	assert_int_equal(cf->n_line_channels, 1);
@@ -171,6 +173,38 @@ test_bad_duration(void **state)
 	(void)state;
 	expect_error(y, "4:17: server.read_timeout: expected a duration such as 500ms, 10s, "
 	    "5m, 1h or 14d");
+	free(y);
+}
+
+static void
+test_bad_trusted_proxy(void **state)
+{
+	char *y = with("  max_body: 256KiB\n",
+	    "  max_body: 256KiB\n  trusted_proxies:\n    - 127.0.0.1\n    - ::1\n"
+	    "    - 10.0.0.0/8\n");
+
+	(void)state;
+	expect_error(y, "7:7: server.trusted_proxies[2]: '10.0.0.0/8' is not an IPv4 or "
+	    "IPv6 address");
+	free(y);
+}
+
+static void
+test_trusted_proxies_read(void **state)
+{
+	char *y = with("  max_body: 256KiB\n",
+	    "  max_body: 256KiB\n  trusted_proxies: [127.0.0.1, \"::1\"]\n");
+	struct config_errors errs;
+	struct config *cf;
+
+	(void)state;
+	cf = load(y, &errs);
+	assert_int_equal(errs.n, 0);
+	assert_non_null(cf);
+	assert_int_equal(cf->n_trusted_proxies, 2);
+	assert_int_equal(cf->trusted_proxies[0].family, AF_INET);
+	assert_int_equal(cf->trusted_proxies[1].family, AF_INET6);
+	config_free(cf);
 	free(y);
 }
 
@@ -416,6 +450,8 @@ main(void)
 		cmocka_unit_test(test_missing_required),
 		cmocka_unit_test(test_bad_duration),
 		cmocka_unit_test(test_bad_listen),
+		cmocka_unit_test(test_bad_trusted_proxy),
+		cmocka_unit_test(test_trusted_proxies_read),
 		cmocka_unit_test(test_open_secret_file),
 		cmocka_unit_test(test_inline_secret),
 		cmocka_unit_test(test_missing_secret_file),

@@ -64,17 +64,19 @@ struct claim_facts {
 	const struct event		*ev;		/* the friend's message */
 	const struct refcode_owner	*owner;		/* the code's referrer */
 	const struct config_campaign	*campaign;	/* NULL: no longer configured */
+	/* Filled by the rules as they go, so two rules never read the same row twice. */
+	int				 known_before;	/* 0 not yet read, else 1 + kind */
 };
 struct claim_rule {
 	const char	*reason;	/* referral_events.reason of the rejection */
 	const char	*report_column;	/* rules may share a column */
 	/* 1 when the claim breaks the rule; NULL for rules decided elsewhere. */
-	int		(*check)(struct handler_ctx *, const struct claim_facts *);
+	int		(*check)(struct handler_ctx *, struct claim_facts *);
 	int		 wrong_code;	/* counts toward the sender's wrong codes a day */
 };
 extern const struct claim_rule claim_rules[CLAIM_REASON_COUNT];
 /* The first rule the claim breaks, or NULL. */
-const struct claim_rule *claim_broken_rule(struct handler_ctx *, const struct claim_facts *);
+const struct claim_rule *claim_broken_rule(struct handler_ctx *, struct claim_facts *);
 
 /* reward_issue.c: a reward's moves, each asked of the state machine first. */
 /* One move by actor (ACTOR_*), with the event that reports count: 1 moved, 0 the row

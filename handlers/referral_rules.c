@@ -26,7 +26,7 @@ period_start(enum campaign_period per, time_t now)
 }
 
 static int
-campaign_closed(struct handler_ctx *hc, const struct claim_facts *f)
+campaign_closed(struct handler_ctx *hc, struct claim_facts *f)
 {
 	char today[11];
 
@@ -35,7 +35,7 @@ campaign_closed(struct handler_ctx *hc, const struct claim_facts *f)
 }
 
 static int
-self_referral(struct handler_ctx *hc, const struct claim_facts *f)
+self_referral(struct handler_ctx *hc, struct claim_facts *f)
 {
 	(void)hc;
 	return strcmp(f->owner->user_id, f->ev->user_id) == 0;
@@ -43,7 +43,7 @@ self_referral(struct handler_ctx *hc, const struct claim_facts *f)
 
 /* A store error counts as broken: a claim is refused rather than paid twice. */
 static int
-already_referred(struct handler_ctx *hc, const struct claim_facts *f)
+already_referred(struct handler_ctx *hc, struct claim_facts *f)
 {
 	int64_t id;
 
@@ -51,7 +51,7 @@ already_referred(struct handler_ctx *hc, const struct claim_facts *f)
 }
 
 static int
-mutual_referral(struct handler_ctx *hc, const struct claim_facts *f)
+mutual_referral(struct handler_ctx *hc, struct claim_facts *f)
 {
 	int64_t id;
 
@@ -60,32 +60,34 @@ mutual_referral(struct handler_ctx *hc, const struct claim_facts *f)
 }
 
 /* A friend who was on the account before the code was issued: 1 if they blocked it and
- * came back (then unfollowed_at says so), 2 if they never left. */
+ * came back (then unfollowed_at says so), 2 if they never left, 0 if new. Read once per
+ * claim: two rules ask. */
 static int
-known_before(struct handler_ctx *hc, const struct claim_facts *f)
+known_before(struct handler_ctx *hc, struct claim_facts *f)
 {
 	struct user_record u;
 
-	if (store_user_get(hc->store, f->ev->channel, f->ev->user_id, &u) != 1 ||
-	    u.first_seen_at >= f->owner->issued_at)
-		return 0;
-	return u.unfollowed_at != 0 ? 1 : 2;
+	if (f->known_before == 0)
+		f->known_before = 1 + (store_user_get(hc->store, f->ev->channel, f->ev->user_id,
+		    &u) != 1 || u.first_seen_at >= f->owner->issued_at ? 0 :
+		    u.unfollowed_at != 0 ? 1 : 2);
+	return f->known_before - 1;
 }
 
 static int
-re_added_after_block(struct handler_ctx *hc, const struct claim_facts *f)
+re_added_after_block(struct handler_ctx *hc, struct claim_facts *f)
 {
 	return known_before(hc, f) == 1;
 }
 
 static int
-existing_friend(struct handler_ctx *hc, const struct claim_facts *f)
+existing_friend(struct handler_ctx *hc, struct claim_facts *f)
 {
 	return f->campaign->exclude_existing_friends && known_before(hc, f) == 2;
 }
 
 static int
-referrer_cap(struct handler_ctx *hc, const struct claim_facts *f)
+referrer_cap(struct handler_ctx *hc, struct claim_facts *f)
 {
 	const struct config_campaign *cp = f->campaign;
 	int64_t n;
@@ -116,7 +118,7 @@ const struct claim_rule claim_rules[CLAIM_REASON_COUNT] = {
 };
 
 const struct claim_rule *
-claim_broken_rule(struct handler_ctx *hc, const struct claim_facts *f)
+claim_broken_rule(struct handler_ctx *hc, struct claim_facts *f)
 {
 	for (size_t i = 0; i < CLAIM_REASON_COUNT; i++)
 		if (claim_rules[i].check != NULL && claim_rules[i].check(hc, f))

@@ -39,6 +39,8 @@ struct http_answer {
 	int		 retry_after_s;	/* > 0: a Retry-After header, in seconds */
 };
 void http_reply_json(struct evhttp_request *, const struct http_answer *, const char *json);
+/* The status line's words for code ("Not Found"). */
+const char *http_reason_phrase(int code);
 /* A generic body {"error": error} that never echoes input; the log line says why
  * (or error when why is NULL) unless log_extra is set. */
 void http_reply_error(struct evhttp_request *, const struct http_answer *,

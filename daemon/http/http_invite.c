@@ -249,9 +249,8 @@ page(struct daemon *d, struct evhttp_request *req, int code, const char *name,
 		texts = msg_template_render(m->line, &vars);
 		title = json_string_value(json_object_get(json_array_get(texts, 0), "text"));
 	}
-	if (title == NULL)
-		title = code == 404 ? "Not Found" : code == 410 ? "Gone" :
-		    code == 429 ? "Too Many Requests" : "Service Unavailable";
+	if (title == NULL)	/* the built-in words always exist; a render can fail */
+		title = http_reason_phrase(code);
 	evbuffer_add_printf(b, "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\">"
 	    "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
 	    "<title>");

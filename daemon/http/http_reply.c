@@ -27,8 +27,8 @@ method_name(enum evhttp_cmd_type t)
 	}
 }
 
-static const char *
-reason_phrase(int code)
+const char *
+http_reason_phrase(int code)
 {
 	switch (code) {
 	case 200: return "OK";
@@ -98,7 +98,7 @@ answer(struct evhttp_request *req, const struct http_answer *a, const char *cont
 	}
 	if (!a->unlogged)
 		log_request(req, a->code, a->channel, a->start_us, a->log_extra);
-	evhttp_send_reply(req, a->code, reason_phrase(a->code), NULL);
+	evhttp_send_reply(req, a->code, http_reason_phrase(a->code), NULL);
 }
 
 void

@@ -257,6 +257,19 @@ on_sent(const struct send_result *res, void *arg)
 	free(ctx);
 }
 
+/* A failed outbox transaction: undone, counted, and logged at most once a second (a
+ * full disk fails every one). */
+static void
+txn_failed(struct outbox *ob, const char *what, size_t rows)
+{
+	unsigned long suppressed;
+
+	store_rollback(ob->d->store);
+	ob->d->stats.db_errors++;
+	if (log_ratelimit_ok(&ob->rl_store, &suppressed))
+		log_warnx("msg=\"%s\" rows=%zu suppressed=%lu", what, rows, suppressed);
+}
+
 /* Writes every queued outcome in one transaction, then lets the rows go. The commit
  * does not wait for the disk: store_begin_unsynced says why that is safe here. */
 static void
@@ -280,15 +293,9 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 	if (ok)
 		ok = store_commit(s) == 0;
 	if (!ok) {
-		unsigned long suppressed;
-
 		/* The rows stay in flight here and are written at the next turn; if we die
 		 * first, they are sent again with the same retry key. */
-		store_rollback(s);
-		ob->d->stats.db_errors++;
-		if (log_ratelimit_ok(&ob->rl_store, &suppressed))
-			log_warnx("msg=\"writing outbox results failed; retrying\" results=%zu "
-			    "suppressed=%lu", ob->nresults, suppressed);
+		txn_failed(ob, "writing outbox results failed; retrying", ob->nresults);
 		{
 			struct timeval tv = { 0, 200000 };
 
@@ -348,13 +355,7 @@ mark_trying(struct outbox *ob, const struct outbox_msg *rows, size_t n)
 	if (ok)
 		ok = store_commit(s) == 0;
 	if (!ok) {
-		unsigned long suppressed;
-
-		store_rollback(s);
-		ob->d->stats.db_errors++;
-		if (log_ratelimit_ok(&ob->rl_store, &suppressed))
-			log_warnx("msg=\"marking outbox rows as tried failed; not sending them "
-			    "now\" rows=%zu suppressed=%lu", n, suppressed);
+		txn_failed(ob, "marking outbox rows as tried failed; not sending them now", n);
 		return -1;
 	}
 	return 0;

@@ -25,35 +25,44 @@ outmsg_uuid4(char out[37])
 	    b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
-/* Writes the row with body (taken) and a fresh retry key; m's strings are freed. A body
- * jansson could not build (text that is not UTF-8) is refused here, once for all. */
+/* Writes the row (its body already set) with a fresh retry key; m's strings are freed.
+ * Every row kind goes through here. */
 static int
-put(struct store *s, struct outbox_msg *m, json_t *body)
+put_row(struct store *s, struct outbox_msg *m)
 {
 	char key[37];
 	int inserted = 0, rc = -1;
 
+	if (fault_enabled("outbox_put_fails")) {
+		/* A store error at an event's last write, after its others (tests only). */
+		outbox_msg_clear(m);
+		return -1;
+	}
+	outmsg_uuid4(key);
+	m->retry_key = xstrdup(key);
+	rc = store_outbox_put(s, m, &inserted);
+	outbox_msg_clear(m);
+	return rc;
+}
+
+/* The row with a JSON body (taken). A body jansson could not build (text that is not
+ * UTF-8) is refused here, once for all. */
+static int
+put(struct store *s, struct outbox_msg *m, json_t *body)
+{
 	if (body == NULL) {
 		log_warnx("msg=\"outbound message not built\" kind=%s channel=%s "
 		    "detail=\"text is not valid UTF-8\"", m->kind, m->channel);
-		goto out;
+		outbox_msg_clear(m);
+		return -1;
 	}
-#ifdef SHOKAI_FAULT_HOOKS
-	/* A store error at an event's last write, after its others. */
-	if (fault_enabled("outbox_put_fails"))
-		goto out;
-#endif
-	if ((m->body = json_dumps(body, JSON_COMPACT)) == NULL)
-		goto out;
-	outmsg_uuid4(key);
-	m->retry_key = xstrdup(key);
-	if (store_outbox_put(s, m, &inserted) == -1)
-		goto out;
-	rc = 0;
-out:
+	m->body = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
-	outbox_msg_clear(m);
-	return rc;
+	if (m->body == NULL) {
+		outbox_msg_clear(m);
+		return -1;
+	}
+	return put_row(s, m);
 }
 
 static void
@@ -93,17 +102,11 @@ outmsg_line_richmenu_link(struct store *s, const char *channel, const char *user
     const char *line_menu_id)
 {
 	struct outbox_msg m;
-	char key[37];
-	int inserted = 0, rc;
 
 	/* The body is LINE's menu id as is: the request itself has none. */
 	row(&m, PLATFORM_LINE, channel, "richmenu_link", user_id);
 	m.body = xstrdup(line_menu_id);
-	outmsg_uuid4(key);
-	m.retry_key = xstrdup(key);
-	rc = store_outbox_put(s, &m, &inserted);
-	outbox_msg_clear(&m);
-	return rc;
+	return put_row(s, &m);
 }
 
 int

@@ -67,7 +67,7 @@ build/shokaisim: $(SIM_SRC) $(SIM_SHARED) $(wildcard tests/sim/*.h) daemon/base/
 UNIT_BINS = $(patsubst tests/unit/%.c,$(1)/tests/%,$(UNIT_SRC))
 
 .SECONDARY:
-.PHONY: all run test check bench fuzz deps clean install
+.PHONY: all run test soak check bench fuzz deps clean install
 all: build/shokaid build/shokaictl
 
 deps:
@@ -88,9 +88,17 @@ test: build/shokaid build/shokaictl build/shokaisim build/fault/shokaid build/fa
       $(call UNIT_BINS,build/fault)
 	@tests/run.sh build/fault
 
+# The soak suite alone (tests/soak): long loads, each bounded in time. `make test` runs it
+# too; `make check` does not (ASan is too slow for load), but it runs the integration
+# suite's drain-under-load test.
+soak: build/shokaid build/shokaictl build/shokaisim build/fault/shokaid build/fault/shokaictl
+	@SHOKAID=$(CURDIR)/build/fault/shokaid SHOKAICTL=$(CURDIR)/build/fault/shokaictl \
+	  SHOKAISIM=$(CURDIR)/build/shokaisim SHOKAI_TEST_TIMEOUT=$${SHOKAI_SOAK_TIMEOUT:-300} \
+	  python3 tests/integration/run.py --soak
+
 check: build/shokaisim build/asan/shokaid build/asan/shokaictl $(call UNIT_BINS,build/asan)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  tests/run.sh build/asan
+	  SOAK=0 tests/run.sh build/asan
 
 # The ceiling server of `make bench`: the same per-request work as shokaid's LINE webhook
 # (evhttp, keyed HMAC-SHA256, jansson) without storage or handlers. See tests/bench/bare.c.

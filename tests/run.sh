@@ -1,7 +1,8 @@
 #!/bin/bash
 # run.sh FLAVOUR_DIR: runs every unit test binary of a build flavour (cmocka), then the
-# integration suite against that flavour's shokaid, and prints one closing summary line
-# "N passed, N failed" over both. Exits non-zero if anything failed.
+# integration suite against that flavour's shokaid, then the soak suite (SOAK=0 skips it),
+# and prints one closing summary line "N passed, N failed" over all. Exits non-zero if
+# anything failed.
 set -u
 flavour=${1:?usage: tests/run.sh build/fault}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,6 +57,20 @@ if [ -n "$ip" ]; then
 else
 	echo "FAIL integration suite did not finish"
 	failed=$((failed + 1))
+fi
+
+if [ "${SOAK:-1}" != 0 ]; then
+	echo "== soak tests ($flavour; SOAK=0 skips them)"
+	SHOKAI_TEST_TIMEOUT=${SHOKAI_SOAK_TIMEOUT:-300} python3 tests/integration/run.py --soak 2>&1 |
+		tee "$logdir/soak.log"
+	sp=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$logdir/soak.log" | tail -1)
+	if [ -n "$sp" ]; then
+		passed=$((passed + $(echo "$sp" | awk '{print $1}')))
+		failed=$((failed + $(echo "$sp" | awk '{print $3}')))
+	else
+		echo "FAIL soak suite did not finish"
+		failed=$((failed + 1))
+	fi
 fi
 
 echo "== contract tooling self-test (Prism + message validator)"

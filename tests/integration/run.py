@@ -5,7 +5,9 @@ temp folder, prints one line per test on stdout, `PASS name` or `FAIL name: reas
 ends with the line `N passed, N failed`; exits 1 if any test failed. Details of a failure
 (the daemon's last log lines, the traceback) go to stderr.
 
-usage: run.py [-k SUBSTRING] [-x SUBSTRING] [-l] [-v]
+usage: run.py [--soak] [-k SUBSTRING] [-x SUBSTRING] [-l] [-v]
+  --soak        run the soak suite instead: the s_*.py modules of tests/soak (long,
+                load-bearing tests, each bounded in time; `make soak`, and `make test`)
   -k SUBSTRING  run only the tests whose name contains SUBSTRING (may be repeated)
   -x SUBSTRING  skip the tests whose name contains SUBSTRING (may be repeated)
   -l            list the test names and exit
@@ -28,10 +30,16 @@ sys.path.insert(0, HERE)
 import harness  # noqa: E402
 
 
-def collect():
+SOAK_DIR = os.path.join(os.path.dirname(HERE), "soak")
+
+
+def collect(soak=False):
+    folder, prefix = (SOAK_DIR, "s_") if soak else (HERE, "t_")
+    if soak:
+        sys.path.insert(0, folder)
     tests = []
-    for mod_name in sorted(f[:-3] for f in os.listdir(HERE)
-                           if f.startswith("t_") and f.endswith(".py")):
+    for mod_name in sorted(f[:-3] for f in os.listdir(folder)
+                           if f.startswith(prefix) and f.endswith(".py")):
         mod = importlib.import_module(mod_name)
         fns = [f for n, f in vars(mod).items()
                if n.startswith("test_") and inspect.isfunction(f) and f.__module__ == mod_name]
@@ -77,7 +85,7 @@ def run_one(fn, limit):
 
 
 def main(argv):
-    patterns, excludes, listing, verbose = [], [], False, False
+    patterns, excludes, listing, verbose, soak = [], [], False, False, False
     args = list(argv)
     while args:
         a = args.pop(0)
@@ -91,10 +99,12 @@ def main(argv):
             listing = True
         elif a == "-v":
             verbose = True
+        elif a == "--soak":
+            soak = True
         else:
             print(__doc__, file=sys.stderr)
             return 2
-    tests = [f for f in collect() if (not patterns or any(p in f.__name__ for p in patterns))
+    tests = [f for f in collect(soak) if (not patterns or any(p in f.__name__ for p in patterns))
              and not any(x in f.__name__ for x in excludes)]
     if listing:
         for f in tests:

@@ -376,6 +376,159 @@ def wait_closed(sock, timeout):
         got += chunk
 
 
+def read_answer(sock, deadline):
+    """Reads one HTTP response and classifies it: ("answer", status, headers) for a whole
+    response, ("closed", b"") for a close (EOF or reset) before any byte of one,
+    ("broken", bytes) for a close in the middle of one, ("timeout", bytes) at the
+    deadline, ("extra", bytes) for bytes beyond the response."""
+    buf = b""
+    need = None
+    while True:
+        if need is None and b"\r\n\r\n" in buf:
+            head = buf.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+            headers = {}
+            for l in head[1:]:
+                k, _, v = l.partition(":")
+                headers[k.strip().lower()] = v.strip()
+            status = int(head[0].split()[1])
+            need = len(buf.split(b"\r\n\r\n", 1)[0]) + 4 + \
+                int(headers.get("content-length", "0"))
+        if need is not None and len(buf) > need:
+            return ("extra", buf[need:])     # bytes beyond the one answer asked for
+        if need is not None and len(buf) == need:
+            return ("answer", status, headers)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return ("timeout", buf)
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            return ("timeout", buf)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            return ("closed", b"") if not buf else ("broken", buf)
+        buf += chunk
+
+
+class KeepAliveLoad:
+    """Client threads that each keep one HTTP/1.1 connection open and send signed LINE
+    webhooks on it back to back, one event per request (fresh webhookEventIds). Each
+    request's outcome is recorded as (event ids, read_answer's result); a connection that
+    answered `Connection: close`, closed or failed is replaced by a new one. After the
+    daemon is gone, connects fail and the threads wait for stop()."""
+
+    def __init__(self, port, threads=4, secret=LINE_SECRET, channel="main", text="hi",
+                 answer_timeout=15.0):
+        self.port, self.secret, self.channel, self.text = port, secret, channel, text
+        self.answer_timeout = answer_timeout
+        self.results = []
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def stop(self, timeout=20.0):
+        self.stopping.set()
+        for t in self.threads:
+            t.join(timeout)
+        expect(not any(t.is_alive() for t in self.threads), "a load thread did not stop")
+
+    def answered(self):
+        with self.lock:
+            return sum(1 for _, r in self.results if r[0] == "answer")
+
+    def _request(self, sock):
+        eid = new_event_id()
+        body = line_body(line_event(eid, text=self.text))
+        head = ("POST /line/%s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                "X-Line-Signature: %s\r\nContent-Length: %d\r\n\r\n" %
+                (self.channel, sign(self.secret, body), len(body))).encode()
+        try:
+            sock.sendall(head + body)
+        except OSError:
+            r = ("closed", b"")    # nothing of an answer can have been sent
+        else:
+            r = read_answer(sock, time.monotonic() + self.answer_timeout)
+        with self.lock:
+            self.results.append(([eid], r))
+        return r[0] == "answer" and r[2].get("connection", "").lower() != "close"
+
+    def _run(self):
+        sock = None
+        while not self.stopping.is_set():
+            if sock is None:
+                try:
+                    sock = socket.create_connection(("127.0.0.1", self.port), timeout=2)
+                except OSError:
+                    time.sleep(0.02)
+                    continue
+            if not self._request(sock):
+                sock.close()
+                sock = None
+        if sock is not None:
+            sock.close()
+
+
+def drain_under_load(d, threads=4, warmup_answers=50, warmup_timeout=10.0, exit_timeout=None):
+    """One deploy under load: starts d if it is not running, lets KeepAliveLoad threads
+    send until warmup_answers requests were answered, sends SIGTERM mid-load, waits for the
+    exit, stops the clients. Returns (exit code, seconds from SIGTERM to exit, results,
+    the daemon's log text)."""
+    if not d.alive():
+        d.start()
+    load = KeepAliveLoad(d.port, threads=threads).start()
+    try:
+        wait_until(lambda: load.answered() >= warmup_answers, warmup_timeout,
+                   f"{warmup_answers} answered requests before SIGTERM")
+        t0 = time.monotonic()
+        d.signal(_signal.SIGTERM)
+        try:
+            rc = d.proc.wait(timeout=exit_timeout or 15)
+        except subprocess.TimeoutExpired:
+            raise Fail(f"shokaid still running {exit_timeout or 15}s after SIGTERM under load")
+        took = time.monotonic() - t0
+    finally:
+        load.stop()
+    d._drain()
+    return rc, took, list(load.results), d.log_text()
+
+
+REQUEST_LOG_RX = re.compile(r"msg=request method=POST path=/line/main status=(\d+)")
+
+
+def check_drain_results(rc, took, results, log, drain_timeout_s):
+    """The drain's exactness: exit 0 within drain_timeout, every request answered once
+    whole or closed before any byte of an answer, and as many answers logged as received.
+    Returns (event ids answered 200, every event id sent, counts)."""
+    expect(rc == 0, f"exit code {rc} after SIGTERM under load")
+    expect(took <= drain_timeout_s + 1, f"exited {took:.1f}s after SIGTERM "
+           f"(drain_timeout {drain_timeout_s}s)")
+    expect("drain timeout" not in log, "the drain timed out: " +
+           "".join(l for l in log.split("\n") if "drain timeout" in l))
+    bad = [r for _, r in results if r[0] not in ("answer", "closed")]
+    expect(not bad, f"{len(bad)} requests got a broken or no answer, e.g. {bad[:3]!r}")
+    ok, sent, statuses = set(), set(), {}
+    for eids, r in results:
+        sent.update(eids)
+        if r[0] == "answer":
+            statuses[r[1]] = statuses.get(r[1], 0) + 1
+            if r[1] == 200:
+                ok.update(eids)
+    answers = sum(statuses.values())
+    logged = len(REQUEST_LOG_RX.findall(log))
+    expect(logged == answers, f"the daemon logged {logged} answers, the clients received "
+           f"{answers} ({statuses})")
+    closed = sum(1 for _, r in results if r[0] == "closed")
+    return ok, sent, {"requests": len(results), "answers": answers, "closed": closed,
+                      "statuses": statuses}
+
+
 # ----------------------------------------------------------------------------- daemon
 
 _live = set()

@@ -10,8 +10,8 @@ import subprocess
 import threading
 import time
 
-from harness import (LINE_SECRET, SHOKAID, WORKS_SECRET, Daemon, Fail, default_bot,
-                     default_channel, expect, line_body, line_event, make_config,
+from harness import (LINE_SECRET, SHOKAID, WORKS_SECRET, Daemon, Fail, check_drain_results,
+                     default_bot, default_channel, drain_under_load, expect, line_body, line_event, make_config,
                      new_event_id, private_key_pem, read_response, run_check, sign,
                      wait_closed, wait_until, works_message)
 
@@ -312,6 +312,24 @@ def test_sigterm_drains_in_flight_and_exits_0():
         expect(took <= 3 + 1, f"exited {took:.1f}s after SIGTERM (drain_timeout 3s)")
         expect(refused_problem is None, refused_problem or "")
         expect(d.inbox("event_key") == [(eid,)], f"the in-flight event: {d.inbox()}")
+
+
+def test_sigterm_under_keepalive_load_is_exact():
+    """Three deploys in a row on one database, each SIGTERM sent while keep-alive clients
+    post continuously: exit 0 well within drain_timeout, every request answered exactly
+    once (or its connection closed before any byte of an answer), every 200'd event
+    stored, and nothing stored that no client sent."""
+    ok, sent = set(), set()
+    with Daemon(server={"drain_timeout": "5s"}) as d:
+        for i in range(3):
+            rc, took, results, log = drain_under_load(d, threads=4, warmup_answers=40)
+            got_ok, got_sent, n = check_drain_results(rc, took, results, log, 5)
+            expect(n["answers"] > 0, f"drain {i + 1}: no request answered: {n}")
+            ok |= got_ok
+            sent |= got_sent
+        stored = {k for (k,) in d.inbox("event_key")}
+        expect(ok <= stored, f"{len(ok - stored)} events answered 200 are not in the inbox")
+        expect(stored <= sent, f"{len(stored - sent)} inbox events no client sent")
 
 
 def test_sigterm_and_sigint_idle_exit_0():

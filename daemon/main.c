@@ -77,24 +77,27 @@ reload(struct daemon *d)
 	log_notice("msg=\"config reloaded\" file=%s", d->config_path);
 }
 
+/* The drain is over when the last connection is gone: http_drain closed the idle ones,
+ * and evhttp closes each other one only once the answer to its last request is written
+ * whole, so no answer is left behind and no request can still arrive. */
 static void
 drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 	struct timeval tv = { 0, DRAIN_POLL_MS * 1000 };
-	int busy = http_guard_busy(d->guard), queued = (int)ingest_pending(d->ingest);
+	int conns = http_guard_connections(d->guard), queued = (int)ingest_pending(d->ingest);
 	int sending = (int)outbox_inflight(d->outbox);
 
 	(void)fd;
 	(void)what;
-	if (busy == 0 && queued == 0 && sending == 0) {
+	if (conns == 0 && queued == 0 && sending == 0) {
 		log_notice("msg=\"drained; exiting\"");
-		event_base_loopexit(d->base, &tv);	/* one more turn flushes the answers */
+		event_base_loopexit(d->base, NULL);
 		return;
 	}
 	if (clock_ms() >= d->drain_deadline_ms) {
-		log_warnx("msg=\"drain timeout; exiting with requests unfinished\" reading=%d "
-		    "queued=%d sending=%d", busy, queued, sending);
+		log_warnx("msg=\"drain timeout; exiting with requests unfinished\" "
+		    "connections=%d queued=%d sending=%d", conns, queued, sending);
 		event_base_loopexit(d->base, NULL);
 		return;
 	}
@@ -119,10 +122,10 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	d->draining = 1;
 	d->drain_deadline_ms = clock_ms() + d->cfg->drain_timeout_ms;
-	log_notice("msg=\"stop signal: no new connections; finishing in-flight requests\" "
-	    "signal=%s drain_timeout_ms=%lld", sig == SIGTERM ? "TERM" : "INT",
+	log_notice("msg=\"stop signal: no new connections or requests; finishing in-flight "
+	    "requests\" signal=%s drain_timeout_ms=%lld", sig == SIGTERM ? "TERM" : "INT",
 	    (long long)d->cfg->drain_timeout_ms);
-	http_stop_accepting(d);
+	http_drain(d);
 	drain_cb(-1, 0, d);
 }
 
@@ -264,6 +267,10 @@ done:
 	http_free(d);
 	if (d->base != NULL)	/* let libevent run the connection finalizers */
 		event_base_loop(d->base, EVLOOP_NONBLOCK);
+	/* After a drain timeout: events whose requests were still waiting are kept, though
+	 * their connections are gone and they get no answer. */
+	if (d->ingest != NULL && d->store != NULL)
+		ingest_flush(d->ingest);
 	http_guard_free(d->guard);
 	http_client_free(d->http_client);	/* before the base: it owns events on it */
 	outbox_free(d->outbox);

@@ -325,15 +325,21 @@ http_start(struct daemon *d, char *why, size_t whylen)
 }
 
 void
-http_stop_accepting(struct daemon *d)
+http_drain(struct daemon *d)
 {
 	if (d->guard != NULL)
-		http_guard_stop_accepting(d->guard);
+		http_guard_drain(d->guard);
 }
 
+/* Closes every connection left (after a drain timeout or a second signal): a request
+ * still waiting in ingest is forgotten by the guard's close hook before evhttp frees it. */
 void
 http_free(struct daemon *d)
 {
+	/* evhttp_free frees the listener before the connections, whose close hooks must
+	 * then find it paused already. */
+	if (d->guard != NULL)
+		http_guard_stop_accepting(d->guard);
 	if (d->http != NULL)
 		evhttp_free(d->http);
 	d->http = NULL;

@@ -25,7 +25,10 @@ int webhook_works_parse(const char *bot, const char *bot_id, const char *body, s
 /* http.c: the evhttp server and its routes. */
 int http_start(struct daemon *, char *why, size_t whylen);
 void http_apply_config(struct daemon *);
-void http_stop_accepting(struct daemon *);
+/* SIGTERM: no new connection is accepted and no new request is read; idle connections
+ * close now, every other one after the answer to the request it carries, which says
+ * `Connection: close`. */
+void http_drain(struct daemon *);
 void http_free(struct daemon *);
 
 /* http_reply.c: the one writer of responses and request log lines. Each function sends
@@ -65,18 +68,25 @@ struct http_guard *http_guard_new(struct daemon *, struct evhttp *, struct evcon
 void http_guard_apply(struct http_guard *, int max_conns, int read_timeout_ms);
 void http_guard_request_read(struct http_guard *, struct evhttp_request *);
 void http_guard_stop_accepting(struct http_guard *);
+void http_guard_drain(struct http_guard *);
 int http_guard_connections(const struct http_guard *);
-int http_guard_busy(const struct http_guard *);	/* connections mid-request */
 void http_guard_free(struct http_guard *);
 
 /* ingest.c: group commit. Verified requests wait here until the end of the loop turn,
  * then all their events are committed in one transaction and each request answered. */
 struct ingest *ingest_new(struct daemon *);
 void ingest_free(struct ingest *);
-/* Takes ownership of events; body must stay valid until req is answered. */
+/* Takes ownership of events and copies what it keeps of body (a quarantined body), so
+ * req is used for nothing but its answer. */
 void ingest_add(struct ingest *, struct evhttp_request *, enum platform, const char *channel,
     const char *body, size_t len, struct event_list *events, const char *quarantine_reason,
     int64_t start_us);
+/* req's connection is closing (http_guard.c): its events are still committed with the
+ * batch, but req is never answered or touched again; if evhttp left req to us, it is
+ * freed here. */
+void ingest_forget(struct ingest *, struct evhttp_request *req);
+/* Commits what is waiting now, as the end of the loop turn would (at exit). */
+void ingest_flush(struct ingest *);
 size_t ingest_pending(const struct ingest *);
 
 

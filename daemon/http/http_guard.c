@@ -9,16 +9,24 @@
  * connection up, we register a close callback on it (evhttp_connection_set_closecb), so
  * the record lives exactly as long as the connection. A callback on the input buffer sees
  * the first byte of each request, which starts the deadline; http.c tells us when the
- * request was read whole, which stops it. */
+ * request was read whole, which stops it.
+ *
+ * It also knows each connection's request from the moment it is routed until its answer
+ * is written whole (evhttp_request_set_on_complete_cb) or the connection dies, which is
+ * what an exact SIGTERM drain needs: idle connections are closed at once, busy ones end
+ * with their answer (`Connection: close`), and a request whose connection dies while it
+ * waits in ingest's batch is taken out of the batch before evhttp frees it. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/resource.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
 #include "../shokaid.h"
@@ -26,18 +34,23 @@
 #define EMFILE_BACKOFF_MS	250
 
 struct conn {
+	LIST_ENTRY(conn)		 entry;
 	struct http_guard		*g;
 	struct bufferevent		*bev;		/* owned by evhttp */
 	struct evhttp_connection	*evcon;		/* set once attached */
 	struct evbuffer_cb_entry	*input_cb;
 	int				 fd;
 	int				 reading;	/* bytes of a request seen, not done */
+	struct evhttp_request		*req;		/* routed, answer not yet written
+							   whole; owned by evhttp */
 	struct event			*attach;
 	struct event			*deadline;
 };
 
 struct http_guard {
+	struct daemon		*d;
 	struct evconnlistener	*listener;
+	LIST_HEAD(, conn)	 conns;
 	struct conn		**by_fd;	/* index: fd; to find a request's connection */
 	size_t			 by_fd_len;
 	int			 nconns;
@@ -45,6 +58,7 @@ struct http_guard {
 	int			 max_conns;
 	int			 read_timeout_ms;
 	int			 accepting;	/* 0 after stop_accepting */
+	int			 draining;	/* no new request is read */
 	int			 paused;	/* listener disabled (cap or EMFILE) */
 	struct event		*resume;
 	struct log_ratelimit	 rl_emfile, rl_deadline;
@@ -86,17 +100,54 @@ conn_free(struct conn *c)
 		g->by_fd[c->fd] = NULL;
 	event_free(c->deadline);
 	event_free(c->attach);
+	LIST_REMOVE(c, entry);
 	g->nconns--;
 	free(c);
 	guard_update_listener(g);
 }
 
-/* evhttp is freeing the connection: the bufferevent is still valid here. */
+/* evhttp is freeing the connection: the bufferevent is still valid here, and so is a
+ * request still waiting for its answer. evhttp frees that request right after this, or,
+ * if the client went away, leaves it to its holder; either way ingest must let go of it
+ * now and never answer it. */
 static void
 on_close(struct evhttp_connection *evcon, void *arg)
 {
+	struct conn *c = arg;
+
 	(void)evcon;
-	conn_free(arg);
+	if (c->req != NULL) {
+		evhttp_request_set_on_complete_cb(c->req, NULL, NULL);
+		ingest_forget(c->g->d->ingest, c->req);
+		c->req = NULL;
+	}
+	conn_free(c);
+}
+
+/* The request's answer has been written whole. */
+static void
+on_complete(struct evhttp_request *req, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)req;
+	c->req = NULL;
+}
+
+/* The answer says `Connection: close`, and evhttp, which looks at the answer's headers
+ * once it is written, closes the connection instead of reading another request. Safe
+ * while the answer is being written too: only that last check reads the header then. */
+static void
+request_last_on_connection(struct evhttp_request *req)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+
+	evhttp_remove_header(out, "Connection");
+	evhttp_add_header(out, "Connection", "close");
+	/* An HTTP/1.0 client's "Connection: keep-alive" would make evhttp add that header
+	 * beside ours; without it evhttp treats the request as one that ends the
+	 * connection, which it is. */
+	evhttp_remove_header(evhttp_request_get_input_headers(req), "Connection");
 }
 
 static void
@@ -141,6 +192,7 @@ static void
 attach_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
+	struct bufferevent *bev = c->bev;
 	bufferevent_data_cb readcb = NULL;
 	void *cbarg = NULL;
 
@@ -148,8 +200,6 @@ attach_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	bufferevent_getcb(c->bev, &readcb, NULL, NULL, &cbarg);
 	if (readcb == NULL || cbarg == NULL) {
-		struct bufferevent *bev = c->bev;
-
 		c->input_cb = NULL;
 		conn_free(c);
 		bufferevent_decref(bev);
@@ -157,6 +207,7 @@ attach_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	c->evcon = cbarg;
 	c->fd = bufferevent_getfd(c->bev);
+	bev = c->bev;
 	if (c->fd >= 0 && (size_t)c->fd < c->g->by_fd_len)
 		c->g->by_fd[c->fd] = c;
 	evhttp_connection_set_closecb(c->evcon, on_close, c);
@@ -167,7 +218,10 @@ attach_cb(evutil_socket_t fd, short what, void *arg)
 
 		input_added(NULL, &info, c);
 	}
-	bufferevent_decref(c->bev);
+	/* Accepted just as the drain began, nothing sent yet: no request will be read. */
+	if (c->g->draining && !c->reading)
+		evhttp_connection_free(c->evcon);	/* runs on_close, which frees c */
+	bufferevent_decref(bev);
 }
 
 static struct bufferevent *
@@ -178,6 +232,7 @@ make_bev(struct event_base *base, void *arg)
 
 	c->g = g;
 	c->fd = -1;
+	LIST_INSERT_HEAD(&g->conns, c, entry);
 	/* As evhttp makes its own: no options; evhttp closes the fd after freeing it. */
 	c->bev = bufferevent_socket_new(base, -1, 0);
 	if (c->bev == NULL)
@@ -231,6 +286,8 @@ http_guard_new(struct daemon *d, struct evhttp *http, struct evconnlistener *lis
 	struct http_guard *g = xcalloc(1, sizeof(*g));
 	struct rlimit rl;
 
+	g->d = d;
+	LIST_INIT(&g->conns);
 	g->listener = listener;
 	g->accepting = 1;
 	g->by_fd_len = 65536;
@@ -259,10 +316,17 @@ http_guard_request_read(struct http_guard *g, struct evhttp_request *req)
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
 	int fd = bev ? bufferevent_getfd(bev) : -1;
+	struct conn *c;
 
-	if (fd >= 0 && (size_t)fd < g->by_fd_len && g->by_fd[fd] != NULL &&
-	    g->by_fd[fd]->evcon == evcon)
-		conn_stop_reading(g->by_fd[fd]);
+	if (fd < 0 || (size_t)fd >= g->by_fd_len || g->by_fd[fd] == NULL ||
+	    g->by_fd[fd]->evcon != evcon)
+		return;
+	c = g->by_fd[fd];
+	conn_stop_reading(c);
+	c->req = req;
+	evhttp_request_set_on_complete_cb(req, on_complete, c);
+	if (g->draining)
+		request_last_on_connection(req);
 }
 
 void
@@ -272,16 +336,29 @@ http_guard_stop_accepting(struct http_guard *g)
 	guard_update_listener(g);
 }
 
+void
+http_guard_drain(struct http_guard *g)
+{
+	struct conn *c, *next;
+
+	http_guard_stop_accepting(g);
+	g->draining = 1;
+	for (c = LIST_FIRST(&g->conns); c != NULL; c = next) {
+		next = LIST_NEXT(c, entry);	/* closing c frees c, and only c */
+		if (c->evcon == NULL)		/* attach_cb decides */
+			continue;
+		if (c->req != NULL)		/* ends with its answer */
+			request_last_on_connection(c->req);
+		else if (!c->reading)		/* idle: nothing to answer */
+			evhttp_connection_free(c->evcon);
+		/* else a request is arriving: it is read, routed and marked then */
+	}
+}
+
 int
 http_guard_connections(const struct http_guard *g)
 {
 	return g->nconns;
-}
-
-int
-http_guard_busy(const struct http_guard *g)
-{
-	return g->reading;
 }
 
 /* After evhttp_free, which closed every connection (and so freed every record). */

@@ -2,7 +2,12 @@
  * the current loop turn; then one transaction stores the events (or quarantines the
  * body) of every request that arrived in that turn, and only after COMMIT returns is
  * each answered: 200, or 503 for all of them if the database failed. One fsync then
- * covers many requests, which is what makes synchronous=FULL affordable. */
+ * covers many requests, which is what makes synchronous=FULL affordable.
+ *
+ * A request's connection can die while it waits (the daemon closing every connection at
+ * exit): http_guard.c's close hook calls ingest_forget, and the item is committed but
+ * never answered. So an item holds everything it commits itself, and its req only for
+ * the answer. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +18,11 @@
 #include "../shokaid.h"
 
 struct ingest_item {
-	struct evhttp_request	*req;		/* answered by us, exactly once */
+	struct evhttp_request	*req;		/* answered by us, exactly once; NULL once
+						   its connection closed */
 	enum platform		 platform;
 	char			*channel;
-	const char		*body;		/* owned by req's input buffer */
+	char			*body;		/* a quarantined body's copy, else NULL */
 	size_t			 len;
 	struct event_list	 events;
 	char			*quarantine_reason;	/* set: body goes to quarantine */
@@ -50,6 +56,7 @@ static void
 item_clear(struct ingest_item *it)
 {
 	free(it->channel);
+	free(it->body);
 	free(it->quarantine_reason);
 	event_list_free(&it->events);
 }
@@ -88,17 +95,34 @@ ingest_add(struct ingest *in, struct evhttp_request *req, enum platform platform
 	it->req = req;
 	it->platform = platform;
 	it->channel = xstrdup(channel);
-	it->body = body;
 	it->len = len;
 	it->start_us = start_us;
 	if (events != NULL) {
 		it->events = *events;
 		memset(events, 0, sizeof(*events));
 	}
-	if (quarantine_reason != NULL)
+	if (quarantine_reason != NULL) {
 		it->quarantine_reason = xstrdup(quarantine_reason);
+		it->body = xmalloc(len + 1);
+		memcpy(it->body, body, len);
+	}
 	if (in->n == 1)
 		event_active(in->ev_commit, 0, 0);
+}
+
+void
+ingest_forget(struct ingest *in, struct evhttp_request *req)
+{
+	for (size_t i = 0; i < in->n; i++) {
+		if (in->items[i].req != req)
+			continue;
+		in->items[i].req = NULL;
+		/* A client that went away makes evhttp detach the request it was waiting
+		 * for and leave it to its holder instead of freeing it. */
+		if (evhttp_request_get_connection(req) == NULL)
+			evhttp_request_free(req);
+		return;
+	}
 }
 
 static int
@@ -119,6 +143,12 @@ answer(struct daemon *d, struct ingest_item *it, int ok)
 	struct http_answer a = { .code = 200, .channel = it->channel, .start_us = it->start_us };
 	char extra[WHY_MAX + 64];
 
+	if (it->req == NULL) {
+		log_info("msg=\"connection closed before the answer\" platform=%s channel=%s "
+		    "committed=%d events=%zu", platform_name(it->platform), it->channel, ok,
+		    it->events.n);
+		return;
+	}
 	if (!ok) {
 		a.code = 503;
 		http_reply_error(it->req, &a, "temporarily unavailable", "database");
@@ -142,13 +172,20 @@ answer(struct daemon *d, struct ingest_item *it, int ok)
 static void
 commit_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct ingest *in = arg;
-	struct daemon *d = in->d;
-	int ok = store_begin(d->store) == 0;
-	int stored = 0;
-
 	(void)fd;
 	(void)what;
+	ingest_flush(arg);
+}
+
+void
+ingest_flush(struct ingest *in)
+{
+	struct daemon *d = in->d;
+	int ok, stored = 0;
+
+	if (in->n == 0)
+		return;
+	ok = store_begin(d->store) == 0;
 	for (size_t i = 0; ok && i < in->n; i++) {
 		ok = store_item(d, &in->items[i]) == 0;
 		stored += in->items[i].inserted;

@@ -412,16 +412,29 @@ def read_answer(sock, deadline):
         buf += chunk
 
 
+def event_user(eid):
+    """The LINE user id KeepAliveLoad(user_per_event=True) sends event eid as."""
+    return "U" + hashlib.md5(("user:" + eid).encode()).hexdigest()
+
+
+def reply_token(eid):
+    """The replyToken line_event gives event eid."""
+    return hashlib.md5(eid.encode()).hexdigest()
+
+
 class KeepAliveLoad:
     """Client threads that each keep one HTTP/1.1 connection open and send signed LINE
     webhooks on it back to back, one event per request (fresh webhookEventIds). Each
     request's outcome is recorded as (event ids, read_answer's result); a connection that
     answered `Connection: close`, closed or failed is replaced by a new one. After the
-    daemon is gone, connects fail and the threads wait for stop()."""
+    daemon is gone, connects fail and the threads wait for stop(). user_per_event: each
+    event comes from its own user, event_user(event id), so that what the bot sends
+    because of it can be told apart."""
 
     def __init__(self, port, threads=4, secret=LINE_SECRET, channel="main", text="hi",
-                 answer_timeout=15.0):
+                 answer_timeout=15.0, user_per_event=False):
         self.port, self.secret, self.channel, self.text = port, secret, channel, text
+        self.user_per_event = user_per_event
         self.answer_timeout = answer_timeout
         self.results = []
         self.lock = threading.Lock()
@@ -445,7 +458,8 @@ class KeepAliveLoad:
 
     def _request(self, sock):
         eid = new_event_id()
-        body = line_body(line_event(eid, text=self.text))
+        user = event_user(eid) if self.user_per_event else USER
+        body = line_body(line_event(eid, text=self.text, user=user))
         head = ("POST /line/%s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 "X-Line-Signature: %s\r\nContent-Length: %d\r\n\r\n" %
                 (self.channel, sign(self.secret, body), len(body))).encode()
@@ -475,11 +489,12 @@ class KeepAliveLoad:
             sock.close()
 
 
-def drain_under_load(d, threads=4, warmup_answers=50, warmup_timeout=10.0, exit_timeout=None):
+def drain_under_load(d, threads=4, warmup_answers=50, warmup_timeout=10.0, exit_timeout=None,
+                     signals=1):
     """One deploy under load: starts d if it is not running, lets KeepAliveLoad threads
-    send until warmup_answers requests were answered, sends SIGTERM mid-load, waits for the
-    exit, stops the clients. Returns (exit code, seconds from SIGTERM to exit, results,
-    the daemon's log text)."""
+    send until warmup_answers requests were answered, sends SIGTERM mid-load (signals=2:
+    twice in a row, the operator's "now"), waits for the exit, stops the clients. Returns
+    (exit code, seconds from SIGTERM to exit, results, the daemon's log text)."""
     if not d.alive():
         d.start()
     load = KeepAliveLoad(d.port, threads=threads).start()
@@ -487,7 +502,8 @@ def drain_under_load(d, threads=4, warmup_answers=50, warmup_timeout=10.0, exit_
         wait_until(lambda: load.answered() >= warmup_answers, warmup_timeout,
                    f"{warmup_answers} answered requests before SIGTERM")
         t0 = time.monotonic()
-        d.signal(_signal.SIGTERM)
+        for _ in range(signals):
+            d.signal(_signal.SIGTERM)
         try:
             rc = d.proc.wait(timeout=exit_timeout or 15)
         except subprocess.TimeoutExpired:

@@ -207,7 +207,6 @@ attach_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	c->evcon = cbarg;
 	c->fd = bufferevent_getfd(c->bev);
-	bev = c->bev;
 	if (c->fd >= 0 && (size_t)c->fd < c->g->by_fd_len)
 		c->g->by_fd[c->fd] = c;
 	evhttp_connection_set_closecb(c->evcon, on_close, c);

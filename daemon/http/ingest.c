@@ -103,7 +103,7 @@ ingest_add(struct ingest *in, struct evhttp_request *req, enum platform platform
 	}
 	if (quarantine_reason != NULL) {
 		it->quarantine_reason = xstrdup(quarantine_reason);
-		it->body = xmalloc(len + 1);
+		it->body = xmalloc(len + 1);	/* + 1: an empty body is still an allocation */
 		memcpy(it->body, body, len);
 	}
 	if (in->n == 1)
@@ -143,7 +143,18 @@ answer(struct daemon *d, struct ingest_item *it, int ok)
 	struct http_answer a = { .code = 200, .channel = it->channel, .start_us = it->start_us };
 	char extra[WHY_MAX + 64];
 
-	if (it->req == NULL) {
+	if (ok && it->quarantine_reason != NULL) {
+		d->stats.quarantined++;
+		/* Quarantine is rare and needs an operator's eyes: warn, with the reason. */
+		log_warnx("msg=quarantined platform=%s channel=%s bytes=%zu reason=\"%s\"",
+		    platform_name(it->platform), it->channel, it->len, it->quarantine_reason);
+		snprintf(extra, sizeof(extra), "quarantined=1");
+	} else if (ok) {
+		d->stats.events_stored += (uint64_t)it->inserted;
+		d->stats.events_duplicate += (uint64_t)(it->events.n - (size_t)it->inserted);
+		snprintf(extra, sizeof(extra), "events=%zu stored=%d", it->events.n, it->inserted);
+	}
+	if (it->req == NULL) {		/* ingest_forget: nobody to answer */
 		log_info("msg=\"connection closed before the answer\" platform=%s channel=%s "
 		    "committed=%d events=%zu", platform_name(it->platform), it->channel, ok,
 		    it->events.n);
@@ -153,17 +164,6 @@ answer(struct daemon *d, struct ingest_item *it, int ok)
 		a.code = 503;
 		http_reply_error(it->req, &a, "temporarily unavailable", "database");
 		return;
-	}
-	if (it->quarantine_reason != NULL) {
-		d->stats.quarantined++;
-		/* Quarantine is rare and needs an operator's eyes: warn, with the reason. */
-		log_warnx("msg=quarantined platform=%s channel=%s bytes=%zu reason=\"%s\"",
-		    platform_name(it->platform), it->channel, it->len, it->quarantine_reason);
-		snprintf(extra, sizeof(extra), "quarantined=1");
-	} else {
-		d->stats.events_stored += (uint64_t)it->inserted;
-		d->stats.events_duplicate += (uint64_t)(it->events.n - (size_t)it->inserted);
-		snprintf(extra, sizeof(extra), "events=%zu stored=%d", it->events.n, it->inserted);
 	}
 	a.log_extra = extra;
 	http_reply_json(it->req, &a, "{}");

@@ -62,12 +62,15 @@ void http_invite_handle(struct daemon *, struct evhttp_request *, const char *co
     int64_t start_us);
 
 /* http_guard.c: connection cap, whole-request deadline, EMFILE back-off: the limits
- * that libevent 2.1's evhttp lacks. */
+ * that libevent 2.1's evhttp lacks; and the drain, which needs to know each
+ * connection's request until its answer is written. */
 struct evconnlistener;
 struct http_guard *http_guard_new(struct daemon *, struct evhttp *, struct evconnlistener *);
 void http_guard_apply(struct http_guard *, int max_conns, int read_timeout_ms);
 void http_guard_request_read(struct http_guard *, struct evhttp_request *);
 void http_guard_stop_accepting(struct http_guard *);
+/* Stops accepting; closes idle connections now; a request in flight or arriving gets
+ * `Connection: close` on its answer, so its connection ends with it. */
 void http_guard_drain(struct http_guard *);
 int http_guard_connections(const struct http_guard *);
 void http_guard_free(struct http_guard *);

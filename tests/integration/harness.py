@@ -521,7 +521,9 @@ REQUEST_LOG_RX = re.compile(r"msg=request method=POST path=/line/main status=(\d
 def check_drain_results(rc, took, results, log, drain_timeout_s):
     """The drain's exactness: exit 0 within drain_timeout, every request answered once
     whole or closed before any byte of an answer, and as many answers logged as received.
-    Returns (event ids answered 200, every event id sent, counts)."""
+    Returns (event ids answered 200, every event id sent, counts); counts["closed_ids"]
+    holds the event ids of requests closed without an answer, which a drain must not
+    have stored (it answers every request it reads)."""
     expect(rc == 0, f"exit code {rc} after SIGTERM under load")
     expect(took <= drain_timeout_s + 1, f"exited {took:.1f}s after SIGTERM "
            f"(drain_timeout {drain_timeout_s}s)")
@@ -540,9 +542,9 @@ def check_drain_results(rc, took, results, log, drain_timeout_s):
     logged = len(REQUEST_LOG_RX.findall(log))
     expect(logged == answers, f"the daemon logged {logged} answers, the clients received "
            f"{answers} ({statuses})")
-    closed = sum(1 for _, r in results if r[0] == "closed")
-    return ok, sent, {"requests": len(results), "answers": answers, "closed": closed,
-                      "statuses": statuses}
+    closed = {e for eids, r in results if r[0] == "closed" for e in eids}
+    return ok, sent, {"requests": len(results), "answers": answers, "closed": len(closed),
+                      "statuses": statuses, "closed_ids": closed}
 
 
 # ----------------------------------------------------------------------------- daemon

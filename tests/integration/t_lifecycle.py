@@ -340,7 +340,7 @@ def test_sigterm_under_keepalive_load_is_exact():
     post continuously: exit 0 well within drain_timeout, every request answered exactly
     once (or its connection closed before any byte of an answer), every 200'd event
     stored, and nothing stored that no client sent."""
-    ok, sent = set(), set()
+    ok, sent, unanswered = set(), set(), set()
     with Daemon(server={"drain_timeout": "5s"}) as d:
         for i in range(3):
             rc, took, results, log = drain_under_load(d, threads=4, warmup_answers=40)
@@ -348,9 +348,12 @@ def test_sigterm_under_keepalive_load_is_exact():
             expect(n["answers"] > 0, f"drain {i + 1}: no request answered: {n}")
             ok |= got_ok
             sent |= got_sent
+            unanswered |= n["closed_ids"]
         stored = {k for (k,) in d.inbox("event_key")}
         expect(ok <= stored, f"{len(ok - stored)} events answered 200 are not in the inbox")
         expect(stored <= sent, f"{len(stored - sent)} inbox events no client sent")
+        expect(not stored & unanswered, f"{len(stored & unanswered)} events stored whose "
+               "requests got no answer")
 
 
 def test_second_sigterm_under_load_exits_0_at_once():

@@ -13,7 +13,7 @@ def test_twenty_drains_under_keepalive_load_are_exact():
     """Every drain exits 0 well within drain_timeout; every request gets exactly one whole
     answer or its connection closes before any byte of one; every event answered 200 is
     stored, and nothing is stored that no client sent."""
-    ok, sent = set(), set()
+    ok, sent, unanswered = set(), set(), set()
     totals = {"requests": 0, "answers": 0, "closed": 0}
     t0 = time.monotonic()
     with Daemon(server={"drain_timeout": f"{DRAIN_TIMEOUT_S}s"}) as d:
@@ -30,12 +30,16 @@ def test_twenty_drains_under_keepalive_load_are_exact():
             expect(n["answers"] > 0, f"drain {i + 1}: nothing answered: {n}")
             ok |= got_ok
             sent |= got_sent
+            unanswered |= n["closed_ids"]
             for k in totals:
                 totals[k] += n[k]
         stored = {k for (k,) in d.inbox("event_key")}
         expect(ok <= stored, f"{len(ok - stored)} events answered 200 are not in the inbox")
         expect(stored <= sent, f"{len(stored - sent)} inbox events no client sent")
+        expect(not stored & unanswered, f"{len(stored & unanswered)} events stored whose "
+               "requests got no answer")
     print(f"NOTICE {DRAINS} drains exit 0: {totals['requests']} requests, "
           f"{totals['answers']} answered once, {totals['closed']} closed before any byte "
-          f"of an answer, 0 unanswered; {len(ok)} events answered 200, all stored "
+          f"of an answer (none stored), 0 half or missing answers; {len(ok)} events "
+          f"answered 200, all stored "
           f"({time.monotonic() - t0:.0f}s)", flush=True)

@@ -65,7 +65,7 @@ parse_branch(struct cfg *c, struct cnode m, const char *what, struct config_bran
  * messages, CSV exports and terminals: well-formed UTF-8, no control characters, at most
  * REP_FIELD_MAX bytes, and nothing a spreadsheet would run. 0, or -1 with the error
  * added (the value is not echoed: it may hold the very bytes refused). */
-#define REP_FIELD_MAX	256
+#define REP_FIELD_MAX	1024
 
 static int
 rep_field_ok(struct cfg *c, const char *file, size_t line, size_t col, const char *code,

@@ -170,6 +170,9 @@ rewards_cmd(struct config *cf, int argc, char **argv)
  * group commit) sleeps in SQLite's busy handler, 1, 2, 5 ... 25 ms at a time during
  * its first 128 ms; a gap as long as its longest sleep is sure to let it in. */
 #define IMPORT_GAP_MS		25
+/* The importer waits its turn as long as it takes: it is the daemon that must not wait.
+ * With the config's busy_timeout (200 ms in tests) a busy daemon starved it midway. */
+#define IMPORT_BUSY_MS		60000
 
 /* The records the check pass accepted, each field NUL-terminated, one after another in
  * one buffer (2 million coupon codes are about 30 MB), so the write pass writes exactly
@@ -463,6 +466,7 @@ import_cmd(struct config *cf, int argc, char **argv)
 	}
 	if ((s = ctl_open_store(cf)) == NULL)
 		goto done;
+	store_set_busy_timeout(s, IMPORT_BUSY_MS);
 	t0 = clock_us();
 	if (import_write(s, &im, &res) == -1) {
 		fprintf(stderr, "shokaictl: %s: stopped by a database error (%s) after %zu of "

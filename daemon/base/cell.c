@@ -14,13 +14,14 @@ int
 cell_getline(FILE *fp, char *buf, size_t cap, size_t *len)
 {
 	size_t n = 0;
-	int c = EOF;
+	int c = EOF, cr = 0;
 
 	/* getc_unlocked: a 2-million-line import reads every byte through here. */
 	while ((c = getc_unlocked(fp)) != EOF && c != '\n') {
 		if (n + 1 < cap)
 			buf[n] = (char)c;
 		n++;
+		cr = c == '\r';
 	}
 	if (c == EOF && (ferror(fp) || n == 0)) {
 		buf[0] = '\0';
@@ -29,7 +30,7 @@ cell_getline(FILE *fp, char *buf, size_t cap, size_t *len)
 	}
 	/* CRLF (Excel, Windows) ends a line like LF; a CR anywhere else stays in the line,
 	 * where cell_check refuses it. */
-	if (n > 0 && n < cap && buf[n - 1] == '\r')
+	if (cr)
 		n--;
 	buf[n < cap ? n : cap - 1] = '\0';
 	*len = n;

@@ -47,6 +47,9 @@ test_getline(void **state)
 	 * and the next line is read whole (no split into several lines). */
 	read_lines("123456789\nok\n", 13, 5, out, sizeof(out));
 	assert_string_equal(out, "9:1234|2:ok|");
+	/* At the limit: a CRLF does not count against it. */
+	read_lines("1234\r\n12345\r\n", 13, 5, out, sizeof(out));
+	assert_string_equal(out, "4:1234|5:1234|");
 	/* A CR inside a line stays, for the check to refuse. */
 	read_lines("a\rb\n", 4, 8, out, sizeof(out));
 	assert_string_equal(out, "3:a\rb|");

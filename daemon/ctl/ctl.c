@@ -20,7 +20,7 @@ usage(void)
 	    "  check                 validate the config; print ok or every error\n"
 	    "  inbox                 events per platform, channel and state; recent failures\n"
 	    "  quarantine            signed bodies that could not be parsed\n"
-	    "  quarantine show ID    one quarantined body, byte for byte\n"
+	    "  quarantine show ID    one quarantined body as received, controls escaped\n"
 	    "  outbox [all]          outbound messages that failed or may not have arrived\n"
 	    "                        (state unknown), or the latest 100\n"
 	    "  outbox retry ID       send a failed message again (same retry key)\n"

@@ -229,9 +229,15 @@ def test_listings_escape_control_characters():
         c.execute("INSERT INTO outbox(platform, channel, kind, target, body, retry_key, state, "
                   "attempts, next_attempt_at, created_at, last_error) VALUES ('line', 'main', "
                   "'push', ?, '{}', 'k1', 'failed', 1, 0, 0, ?)", (USER, ESC_NAME))
+        c.execute("INSERT INTO quarantine(platform, channel, received_at, reason, body) "
+                  "VALUES ('line', 'main', 0, 'not JSON', ?)",
+                  (("{\n\t\"a\": \"" + ESC_NAME + "\"\n}").encode() + b"\xff",))
         c.commit()
         c.close()
         want = "\\x1b]0;owned\\x07鈴木\\x1b[2J\\u202e一郎\\u009b"
+        # A quarantined body keeps its line breaks and tabs; the rest is escaped.
+        out = ctl(d, "quarantine", "show", "1")
+        expect(out.endswith("body:\n{\n\t\"a\": \"" + want + "\"\n}\\xff\n"), repr(out))
         for args in (["profile", "main", USER], ["referrals", "list"],
                      ["referrals", "show", "1"], ["rewards", "list"], ["outbox"]):
             out = ctl(d, *args)

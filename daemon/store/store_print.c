@@ -120,9 +120,7 @@ store_print_quarantine(struct store *s, FILE *out, int64_t id)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		time_t t = (time_t)(sqlite3_column_int64(st, 3) / 1000);
 		struct tm tm;
-		char when[32];
-
-		char *platform = col_term(st, 1), *channel = col_term(st, 2),
+		char when[32], *platform = col_term(st, 1), *channel = col_term(st, 2),
 		    *reason = col_term(st, 4);
 
 		rows++;
@@ -200,9 +198,9 @@ store_print_query(struct store *s, FILE *out, enum print_format format, const ch
 		if (format == PRINT_TABLE)
 			cells[nrows] = xcalloc((size_t)ncol, sizeof(char *));
 		for (int c = 0; c < ncol; c++) {
-			const char *v = (const char *)sqlite3_column_text(st, c);
-
+			/* The type before the text: reading a number as text may convert it. */
 			int type = sqlite3_column_type(st, c);
+			const char *v = (const char *)sqlite3_column_text(st, c);
 
 			if (format == PRINT_JSON) {
 				json_t *j = type == SQLITE_INTEGER ?

@@ -117,6 +117,36 @@ int64_t wall_ms(void);
 void local_date(int64_t at_wall_ms, char out[11]);
 
 
+/* cell.c: text crossing the operator's boundary: imported files, CSV exports, the
+ * terminal. */
+/* Reads one line of fp (to "\n"; a "\r\n" ends it too) into buf of cap bytes,
+ * NUL-terminated: 1 with *len its length in bytes (NULs included), 0 at the end of the
+ * file, -1 on a read error. A line of cap bytes or more is read to its end but only its
+ * first cap - 1 bytes are kept: *len >= cap says it was too long. Memory stays bounded
+ * whatever the file holds. */
+int cell_getline(FILE *fp, char *buf, size_t cap, size_t *len);
+/* 0 when the n bytes of s are well-formed UTF-8 without a control character (C0, NUL,
+ * tab and CR included; DEL; C1); else -1 and why says what and where, 1-based:
+ * "invalid UTF-8 at byte 5", "control character U+001B (ESC) at byte 3". */
+int cell_check(const char *s, size_t n, char *why, size_t whylen);
+/* 1 when a spreadsheet could read s as a formula: it starts with '=', '+', '-', '@',
+ * tab or CR (OWASP, CSV injection). */
+int cell_formula_like(const char *s);
+/* Splits one CSV line in place (RFC 4180 quoting, "a ""b""" is a "b", within the line):
+ * the number of fields, or -1 for a quote left open, text after a closing quote or
+ * more than max fields. */
+int cell_split(char *line, char **fields, int max);
+/* Writes s as one CSV cell: quoted when it holds ',', '"', CR or LF; a formula-like
+ * cell gets a leading ' and quotes. Every CSV shokaictl writes goes through here. */
+void cell_csv(FILE *out, const char *s);
+/* For a terminal: C0 controls, DEL and bytes that are not UTF-8 as \xNN, C1 controls
+ * and bidirectional overrides as \uNNNN; with CELL_TERM_KEEP_NL, LF and tab stay.
+ * cell_term_dup returns a new string (caller frees). Every listing of stored text goes
+ * through one of these. */
+#define CELL_TERM_KEEP_NL	0x1
+void cell_term(FILE *out, const char *s, size_t n, int flags);
+char *cell_term_dup(const char *s, size_t n, int flags);
+
 /* fault.c: named crash points for tests (built only with -DSHOKAI_FAULT_HOOKS). */
 int fault_enabled(const char *point);
 

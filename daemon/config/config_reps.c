@@ -61,16 +61,59 @@ parse_branch(struct cfg *c, struct cnode m, const char *what, struct config_bran
 	}
 }
 
+/* Every field of a rep, from YAML or CSV alike, is operator text that reaches customers'
+ * messages, CSV exports and terminals: well-formed UTF-8, no control characters, at most
+ * REP_FIELD_MAX bytes, and nothing a spreadsheet would run. 0, or -1 with the error
+ * added (the value is not echoed: it may hold the very bytes refused). */
+#define REP_FIELD_MAX	1024
+
+static int
+rep_field_ok(struct cfg *c, const char *file, size_t line, size_t col, const char *code,
+    const char *field, const char *v)
+{
+	char why[WHY_MAX], what[96];
+
+	if (v == NULL)
+		return 0;
+	if (field == NULL)
+		snprintf(what, sizeof(what), "rep code");
+	else
+		snprintf(what, sizeof(what), "rep %s: %s", code, field);
+	if (cell_check(v, strlen(v), why, sizeof(why)) == -1)
+		config_errors_add(c->errs, file, line, col, "%s: %s", what, why);
+	else if (strlen(v) > REP_FIELD_MAX)
+		config_errors_add(c->errs, file, line, col, "%s: longer than %d bytes", what,
+		    REP_FIELD_MAX);
+	else if (cell_formula_like(v))
+		config_errors_add(c->errs, file, line, col, "%s '%s' starts with '%c', which a "
+		    "spreadsheet reads as a formula", what, v, v[0]);
+	else
+		return 0;
+	return -1;
+}
+
 /* Fields of one rep, from YAML or CSV alike; errors go to (file, line). */
 static void
 rep_fill(struct cfg *c, const char *file, size_t line, size_t col, struct config_rep *r,
     const char *code, const char *name, const char *branch, const char *works_user,
     const char *contact)
 {
-	if (code == NULL || !valid_code(code))
+	int bad = 0;
+
+	/* The code first and alone: the other errors name the rep by it. */
+	if (code != NULL && rep_field_ok(c, file, line, col, NULL, NULL, code) == -1)
+		code = NULL;
+	else if (code == NULL || !valid_code(code))
 		config_errors_add(c->errs, file, line, col, "rep code '%s': expected 1-32 "
 		    "letters, digits, '-' or '_'", code ? code : "");
-	if (name == NULL || *name == '\0')
+	bad |= rep_field_ok(c, file, line, col, code ? code : "?", "name", name);
+	bad |= rep_field_ok(c, file, line, col, code ? code : "?", "branch", branch);
+	bad |= rep_field_ok(c, file, line, col, code ? code : "?", "lineworks_user_id",
+	    works_user);
+	bad |= rep_field_ok(c, file, line, col, code ? code : "?", "contact_url", contact);
+	if (bad)
+		name = branch = works_user = contact = NULL;
+	else if (name == NULL || *name == '\0')
 		config_errors_add(c->errs, file, line, col, "rep %s: missing name",
 		    code ? code : "?");
 	r->code = xstrdup(code ? code : "");
@@ -120,48 +163,6 @@ parse_rep(struct cfg *c, struct cnode m, const char *what, struct config_rep *r)
 	return 1;
 }
 
-/* Splits one CSV line (RFC 4180 quoting: "a ""b""" is a "b") in place. */
-static int
-csv_split(char *line, char **fields, int max)
-{
-	int n = 0;
-	char *p = line;
-
-	for (;;) {
-		char *out = p;
-
-		if (n == max)
-			return -1;
-		fields[n++] = out;
-		if (*p == '"') {
-			p++;
-			for (;;) {
-				if (*p == '\0')
-					return -1;	/* unterminated quote */
-				if (*p == '"' && p[1] == '"') {
-					*out++ = '"';
-					p += 2;
-				} else if (*p == '"') {
-					p++;
-					break;
-				} else
-					*out++ = *p++;
-			}
-			if (*p != ',' && *p != '\0')
-				return -1;
-		} else {
-			while (*p != ',' && *p != '\0')
-				*out++ = *p++;
-		}
-		if (*p == '\0') {
-			*out = '\0';
-			return n;
-		}
-		*out = '\0';
-		p++;
-	}
-}
-
 /* reps_csv: a header line naming the columns (code, name, branch, lineworks_user_id,
  * contact_url; any order), then one rep a line. */
 static void
@@ -172,12 +173,12 @@ parse_reps_csv(struct cfg *c, struct cnode v)
 	char *path = cfg_resolve_path(v.file->path, cfg_scalar(v)), line[CSV_LINE_MAX];
 	char *fields[CSV_FIELDS_MAX];
 	int col_of[5] = { -1, -1, -1, -1, -1 }, nhead = 0;
-	size_t lineno = 0, cap = 0;
+	size_t lineno = 0, cap = 0, len;
 	FILE *fp = NULL;
 	struct config *cf = c->out;
 	struct stat st;
 	char why[64];
-	int fd;
+	int fd, r;
 
 	if ((fd = cfg_open_regular(path, &st, why, sizeof(why))) == -1 ||
 	    (fp = fdopen(fd, "r")) == NULL) {
@@ -189,18 +190,28 @@ parse_reps_csv(struct cfg *c, struct cnode v)
 		free(path);
 		return;
 	}
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		size_t len = strlen(line);
+	while ((r = cell_getline(fp, line, sizeof(line), &len)) == 1) {
+		char bad[WHY_MAX];
 		int n;
 
 		lineno++;
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = '\0';
-		if (lineno == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0)	/* Excel's BOM */
-			memmove(line, line + 3, len - 2);
+		if (len >= sizeof(line)) {
+			config_errors_add(c->errs, path, lineno, 1, "a line of %zu bytes; at most "
+			    "%zu", len, sizeof(line) - 1);
+			continue;
+		}
+		if (lineno == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0) {	/* Excel's BOM */
+			len -= 3;
+			memmove(line, line + 3, len + 1);
+		}
+		/* Before the split: a NUL would end a field early and hide the rest. */
+		if (cell_check(line, len, bad, sizeof(bad)) == -1) {
+			config_errors_add(c->errs, path, lineno, 1, "%s", bad);
+			continue;
+		}
 		if (line[0] == '\0')
 			continue;
-		if ((n = csv_split(line, fields, CSV_FIELDS_MAX)) < 0) {
+		if ((n = cell_split(line, fields, CSV_FIELDS_MAX)) < 0) {
 			config_errors_add(c->errs, path, lineno, 1, "cannot read this line as CSV "
 			    "(a quote left open, or more than %d columns)", CSV_FIELDS_MAX);
 			continue;
@@ -240,7 +251,7 @@ parse_reps_csv(struct cfg *c, struct cnode v)
 		    FIELD(2), FIELD(3), FIELD(4));
 #undef FIELD
 	}
-	if (ferror(fp))
+	if (r == -1)
 		cfg_err(c, v, "reps_csv: cannot read %s", path);
 	fclose(fp);
 	free(path);
@@ -251,9 +262,11 @@ check_reps(struct cfg *c, struct cnode at)
 {
 	struct config *cf = c->out;
 
+	/* A code refused at its line is empty here and was reported there. */
 	for (size_t i = 0; i < cf->n_reps; i++)
 		for (size_t j = 0; j < i; j++)
-			if (strcasecmp(cf->reps[i].code, cf->reps[j].code) == 0)
+			if (cf->reps[i].code[0] != '\0' &&
+			    strcasecmp(cf->reps[i].code, cf->reps[j].code) == 0)
 				cfg_err(c, at, "reps: code '%s' is used twice", cf->reps[i].code);
 	for (size_t i = 0; i < cf->n_branches; i++)
 		for (size_t k = 0; k < cf->branches[i].n_managers; k++)

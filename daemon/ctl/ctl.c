@@ -20,7 +20,7 @@ usage(void)
 	    "  check                 validate the config; print ok or every error\n"
 	    "  inbox                 events per platform, channel and state; recent failures\n"
 	    "  quarantine            signed bodies that could not be parsed\n"
-	    "  quarantine show ID    one quarantined body, byte for byte\n"
+	    "  quarantine show ID    one quarantined body as received, controls escaped\n"
 	    "  outbox [all]          outbound messages that failed or may not have arrived\n"
 	    "                        (state unknown), or the latest 100\n"
 	    "  outbox retry ID       send a failed message again (same retry key)\n"
@@ -166,7 +166,9 @@ profile_cmd(struct config *cf, const char *channel, const char *user)
 	profile_lookup(&d, channel, user, ctl_profile_done, &c);
 	ctl_net_wait(&d, &c.done);
 	if (c.found) {
-		printf("%s\n", c.name ? c.name : "");
+		/* A display name is whatever the customer typed into LINE. */
+		cell_term(stdout, c.name ? c.name : "", c.name ? strlen(c.name) : 0, 0);
+		putchar('\n');
 		rc = 0;
 	} else
 		fprintf(stderr, "shokaictl: no profile for that user (blocked the account, "
@@ -195,7 +197,8 @@ works_link_cmd(struct config *cf, const char *bot, const char *user)
 	ctl_net_wait(&d, &c.done);
 	if (c.status == 200 && (root = json_loads(c.body, 0, NULL)) != NULL &&
 	    (url = json_string_value(json_object_get(root, "linkUrl"))) != NULL) {
-		printf("%s\n", url);
+		cell_term(stdout, url, strlen(url), 0);
+		putchar('\n');
 		rc = 0;
 	} else
 		fprintf(stderr, "shokaictl: works-link: %s\n", c.error ? c.error :

@@ -373,6 +373,17 @@ richmenu_compare(const struct config *cf, const json_t *menus)
 	}
 }
 
+/* A string member of a LINE answer, escaped for the terminal (cell.c); "" when absent.
+ * The caller frees it. */
+static char *
+json_term(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	const char *s = json_string_value(v);
+
+	return cell_term_dup(s ? s : "", s ? json_string_length(v) : 0, 0);
+}
+
 int
 richmenu_list_cmd(struct config *cf, const char *channel)
 {
@@ -395,20 +406,26 @@ richmenu_list_cmd(struct config *cf, const char *channel)
 		const char *def = json_string_value(json_object_get(deflt, "richMenuId"));
 
 		printf("%-44s %-8s %-20s %s\n", "RICH MENU", "DEFAULT", "CHAT BAR", "NAME");
+		/* Names and chat-bar texts may have been typed in LINE's own manager. */
 		json_array_foreach(json_object_get(menus, "richmenus"), i, m) {
-			const char *id = json_string_value(json_object_get(m, "richMenuId"));
+			const char *raw = json_string_value(json_object_get(m, "richMenuId"));
+			char *id = json_term(m, "richMenuId"), *bar = json_term(m, "chatBarText"),
+			    *name = json_term(m, "name");
 
-			printf("%-44s %-8s %-20s %s\n", id ? id : "?",
-			    def && id && strcmp(def, id) == 0 ? "yes" : "",
-			    json_string_value(json_object_get(m, "chatBarText")) ?
-			    json_string_value(json_object_get(m, "chatBarText")) : "",
-			    json_string_value(json_object_get(m, "name")) ?
-			    json_string_value(json_object_get(m, "name")) : "");
+			printf("%-44s %-8s %-20s %s\n", id[0] ? id : "?",
+			    def && raw && strcmp(def, raw) == 0 ? "yes" : "", bar, name);
+			free(id);
+			free(bar);
+			free(name);
 		}
-		json_array_foreach(json_object_get(aliases, "aliases"), i, m)
-			printf("alias %s -> %s\n",
-			    json_string_value(json_object_get(m, "richMenuAliasId")),
-			    json_string_value(json_object_get(m, "richMenuId")));
+		json_array_foreach(json_object_get(aliases, "aliases"), i, m) {
+			char *alias = json_term(m, "richMenuAliasId"), *id = json_term(m,
+			    "richMenuId");
+
+			printf("alias %s -> %s\n", alias, id);
+			free(alias);
+			free(id);
+		}
 		richmenu_compare(cf, menus);
 		rc = 0;
 	}

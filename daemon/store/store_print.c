@@ -10,6 +10,17 @@
 
 #include "store_internal.h"
 
+/* A text column escaped for the terminal (cell.c), as a new string; "" for NULL. Every
+ * stored string a listing prints comes through here: a display name, a code or a
+ * platform's error message with an ESC in it must not drive the operator's terminal. */
+static char *
+col_term(sqlite3_stmt *st, int i)
+{
+	const char *v = (const char *)sqlite3_column_text(st, i);
+
+	return cell_term_dup(v ? v : "", v ? (size_t)sqlite3_column_bytes(st, i) : 0, 0);
+}
+
 int
 store_print_outbox(struct store *s, FILE *out, int all)
 {
@@ -25,13 +36,19 @@ store_print_outbox(struct store *s, FILE *out, int all)
 		goto done;
 	fprintf(out, "%-6s %-6s %-10s %-10s %-8s %8s %6s  %s\n", "ID", "TO", "CHANNEL", "KIND",
 	    "STATE", "ATTEMPTS", "STATUS", "REASON");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char *to = col_term(st, 1), *channel = col_term(st, 2), *kind = col_term(st, 3),
+		    *state = col_term(st, 4), *reason = col_term(st, 7);
+
 		fprintf(out, "%-6lld %-6s %-10s %-10s %-8s %8d %6d  %s\n",
-		    (long long)sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1),
-		    sqlite3_column_text(st, 2), sqlite3_column_text(st, 3),
-		    sqlite3_column_text(st, 4), sqlite3_column_int(st, 5),
-		    sqlite3_column_int(st, 6),
-		    sqlite3_column_text(st, 7) ? (const char *)sqlite3_column_text(st, 7) : "");
+		    (long long)sqlite3_column_int64(st, 0), to, channel, kind, state,
+		    sqlite3_column_int(st, 5), sqlite3_column_int(st, 6), reason);
+		free(to);
+		free(channel);
+		free(kind);
+		free(state);
+		free(reason);
+	}
 	rc = rc == SQLITE_DONE ? 0 : -1;
 done:
 	sqlite3_finalize(st);
@@ -49,10 +66,16 @@ store_print_inbox_summary(struct store *s, FILE *out)
 	    "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3", -1, &st, NULL) != SQLITE_OK)
 		goto done;
 	fprintf(out, "%-8s %-16s %-8s %10s\n", "PLATFORM", "CHANNEL", "STATE", "EVENTS");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		fprintf(out, "%-8s %-16s %-8s %10lld\n", sqlite3_column_text(st, 0),
-		    sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char *platform = col_term(st, 0), *channel = col_term(st, 1),
+		    *state = col_term(st, 2);
+
+		fprintf(out, "%-8s %-16s %-8s %10lld\n", platform, channel, state,
 		    (long long)sqlite3_column_int64(st, 3));
+		free(platform);
+		free(channel);
+		free(state);
+	}
 	rc = rc == SQLITE_DONE ? 0 : -1;
 	sqlite3_finalize(st);
 	st = NULL;
@@ -60,10 +83,17 @@ store_print_inbox_summary(struct store *s, FILE *out)
 	    "error FROM inbox WHERE state = 'failed' ORDER BY id DESC LIMIT 50", -1, &st,
 	    NULL) != SQLITE_OK)
 		goto done;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char *platform = col_term(st, 1), *channel = col_term(st, 2),
+		    *type = col_term(st, 3), *error = col_term(st, 4);
+
 		fprintf(out, "failed #%lld %s/%s %s: %s\n", (long long)sqlite3_column_int64(st, 0),
-		    sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
-		    sqlite3_column_text(st, 3), sqlite3_column_text(st, 4));
+		    platform, channel, type, error);
+		free(platform);
+		free(channel);
+		free(type);
+		free(error);
+	}
 	rc = rc == SQLITE_DONE ? 0 : -1;
 done:
 	sqlite3_finalize(st);
@@ -90,7 +120,8 @@ store_print_quarantine(struct store *s, FILE *out, int64_t id)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		time_t t = (time_t)(sqlite3_column_int64(st, 3) / 1000);
 		struct tm tm;
-		char when[32];
+		char when[32], *platform = col_term(st, 1), *channel = col_term(st, 2),
+		    *reason = col_term(st, 4);
 
 		rows++;
 		gmtime_r(&t, &tm);
@@ -98,16 +129,19 @@ store_print_quarantine(struct store *s, FILE *out, int64_t id)
 		if (id > 0) {
 			fprintf(out, "id: %lld\nreceived: %s\nplatform: %s\nchannel: %s\n"
 			    "reason: %s\nbody:\n", (long long)sqlite3_column_int64(st, 0), when,
-			    sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
-			    sqlite3_column_text(st, 4));
-			fwrite(sqlite3_column_blob(st, 5), 1, (size_t)sqlite3_column_bytes(st, 5),
-			    out);
+			    platform, channel, reason);
+			/* The body as received, but a terminal's controls made visible: the
+			 * line breaks and tabs of a JSON body stay. */
+			cell_term(out, sqlite3_column_blob(st, 5),
+			    (size_t)sqlite3_column_bytes(st, 5), CELL_TERM_KEEP_NL);
 			fputc('\n', out);
 		} else
 			fprintf(out, "%-6lld %-24s %-6s %-12s %8lld  %s\n",
-			    (long long)sqlite3_column_int64(st, 0), when,
-			    sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
-			    (long long)sqlite3_column_int64(st, 5), sqlite3_column_text(st, 4));
+			    (long long)sqlite3_column_int64(st, 0), when, platform, channel,
+			    (long long)sqlite3_column_int64(st, 5), reason);
+		free(platform);
+		free(channel);
+		free(reason);
 	}
 	rc = rc == SQLITE_DONE ? 0 : -1;
 	if (rc == 0 && id > 0 && rows == 0) {
@@ -117,22 +151,6 @@ store_print_quarantine(struct store *s, FILE *out, int64_t id)
 done:
 	sqlite3_finalize(st);
 	return rc;
-}
-
-static void
-csv_field(FILE *out, const char *v)
-{
-	if (strpbrk(v, ",\"\r\n") == NULL) {
-		fputs(v, out);
-		return;
-	}
-	fputc('"', out);
-	for (; *v != '\0'; v++) {
-		if (*v == '"')
-			fputc('"', out);
-		fputc(*v, out);
-	}
-	fputc('"', out);
 }
 
 /* Prints what sql returns (text arguments bound in order) as an aligned table, CSV
@@ -164,7 +182,7 @@ store_print_query(struct store *s, FILE *out, enum print_format format, const ch
 		for (int c = 0; c < ncol; c++) {
 			if (c)
 				fputc(',', out);
-			csv_field(out, sqlite3_column_name(st, c));
+			cell_csv(out, sqlite3_column_name(st, c));
 		}
 	if (format == PRINT_CSV)
 		fputc('\n', out);
@@ -180,20 +198,35 @@ store_print_query(struct store *s, FILE *out, enum print_format format, const ch
 		if (format == PRINT_TABLE)
 			cells[nrows] = xcalloc((size_t)ncol, sizeof(char *));
 		for (int c = 0; c < ncol; c++) {
+			/* The type before the text: reading a number as text may convert it. */
+			int type = sqlite3_column_type(st, c);
 			const char *v = (const char *)sqlite3_column_text(st, c);
 
 			if (format == PRINT_JSON) {
-				int type = sqlite3_column_type(st, c);
+				json_t *j = type == SQLITE_INTEGER ?
+				    json_integer(sqlite3_column_int64(st, c)) :
+				    v == NULL ? json_null() : json_string(v);
 
-				json_object_set_new(obj, sqlite3_column_name(st, c),
-				    type == SQLITE_INTEGER ? json_integer(sqlite3_column_int64(st, c)) :
-				    v == NULL ? json_null() : json_string(v));
+				/* Text that is not UTF-8 cannot be a JSON string: its escaped
+				 * form stands in rather than the key going missing. */
+				if (j == NULL) {
+					char *e = col_term(st, c);
+
+					j = json_string(e);
+					free(e);
+				}
+				json_object_set_new(obj, sqlite3_column_name(st, c), j);
 			} else if (format == PRINT_CSV) {
 				if (c)
 					fputc(',', out);
-				csv_field(out, v ? v : "");
+				/* Numbers are the database's own ("-3" is no formula); text is
+				 * neutralised. */
+				if (type == SQLITE_INTEGER || type == SQLITE_FLOAT)
+					fputs(v, out);
+				else
+					cell_csv(out, v ? v : "");
 			} else {
-				cells[nrows][c] = xstrdup(v ? v : "-");
+				cells[nrows][c] = v ? col_term(st, c) : xstrdup("-");
 				if (strlen(cells[nrows][c]) > width[c])
 					width[c] = strlen(cells[nrows][c]);
 			}

@@ -212,6 +212,31 @@ test_errors(void **state)
 		    "reps.csv:2:1: cannot read this line as CSV (a quote left open, or more than "
 		    "16 columns)\n"
 		    "reps.csv:3:1: 3 columns; the header has 2\n" },
+		/* Formula-like fields, controls and bad UTF-8: a reps CSV is opened in
+		 * spreadsheets and its names reach customers' messages. */
+		{ "reps_csv: reps.csv\n", "code,name,lineworks_user_id\n=1+2,X,\n-R2,Y,\n"
+		    "R3,@SUM(A1),\nR4,\"+cmd|' /C calc'!A0\",\nR5,Z,=a@example.com\n",
+		    "reps.csv:2:1: rep code '=1+2' starts with '=', which a spreadsheet reads as "
+		    "a formula\n"
+		    "reps.csv:3:1: rep code '-R2' starts with '-', which a spreadsheet reads as "
+		    "a formula\n"
+		    "reps.csv:4:1: rep R3: name '@SUM(A1)' starts with '@', which a spreadsheet "
+		    "reads as a formula\n"
+		    "reps.csv:5:1: rep R4: name '+cmd|' /C calc'!A0' starts with '+', which a "
+		    "spreadsheet reads as a formula\n"
+		    "reps.csv:6:1: rep R5: lineworks_user_id '=a@example.com' starts with '=', "
+		    "which a spreadsheet reads as a formula\n" },
+		{ "reps_csv: reps.csv\n", "code,name\nR1,A\x1b" "[31mB\nR2,\"A\tB\"\n"
+		    "R3,A\rB\nR4,\xff" "X\n",
+		    "reps.csv:2:1: control character U+001B (ESC) at byte 5\n"
+		    "reps.csv:3:1: control character U+0009 (tab) at byte 6\n"
+		    "reps.csv:4:1: control character U+000D (CR) at byte 5\n"
+		    "reps.csv:5:1: invalid UTF-8 at byte 4\n" },
+		{ "reps: [{ code: R1, name: \"=cmd\" }, { code: R2, name: \"A\\eB\" }]\n",
+		    NULL,
+		    "shokai.yaml:15:8: rep R1: name '=cmd' starts with '=', which a spreadsheet "
+		    "reads as a formula\n"
+		    "shokai.yaml:15:36: rep R2: name: control character U+001B (ESC) at byte 2\n" },
 	};
 
 	(void)state;

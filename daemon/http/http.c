@@ -295,7 +295,8 @@ http_apply_config(struct daemon *d)
 	evhttp_set_max_body_size(d->http, (ev_ssize_t)d->cfg->max_body);
 	evhttp_set_max_headers_size(d->http, (ev_ssize_t)d->cfg->max_headers);
 	evhttp_set_timeout_tv(d->http, &idle);
-	http_guard_apply(d->guard, d->cfg->max_connections, d->cfg->read_timeout_ms);
+	http_guard_apply(d->guard, d->cfg->max_connections, d->cfg->read_timeout_ms,
+	    d->cfg->max_headers);
 }
 
 int

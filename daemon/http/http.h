@@ -58,11 +58,25 @@ void http_invite_free(struct http_invite *);
 void http_invite_handle(struct daemon *, struct evhttp_request *, const char *code,
     int64_t start_us);
 
-/* http_guard.c: connection cap, whole-request deadline, EMFILE back-off: the limits
- * that libevent 2.1's evhttp lacks. */
+/* http_head.c: the strict check of a request head before evhttp reads it. buf holds
+ * the bytes of one request from its first byte on (more may follow the head); *pos is
+ * where checking resumes (0 for a new head; whole lines before it were already found
+ * good). COMPLETE sets *head_len to the head's length with its empty line; BAD says
+ * why (never quoting the request); INCOMPLETE wants more bytes. */
+enum http_head {
+	HTTP_HEAD_INCOMPLETE,
+	HTTP_HEAD_COMPLETE,
+	HTTP_HEAD_BAD
+};
+enum http_head http_head_check(const char *buf, size_t len, size_t *pos, size_t *head_len,
+    char *why, size_t whylen);
+
+/* http_guard.c: connection cap, whole-request deadline, EMFILE back-off and the strict
+ * request-head check (http_head.c): the limits that libevent 2.1's evhttp lacks. */
 struct evconnlistener;
 struct http_guard *http_guard_new(struct daemon *, struct evhttp *, struct evconnlistener *);
-void http_guard_apply(struct http_guard *, int max_conns, int read_timeout_ms);
+void http_guard_apply(struct http_guard *, int max_conns, int read_timeout_ms,
+    size_t max_headers);
 void http_guard_request_read(struct http_guard *, struct evhttp_request *);
 void http_guard_stop_accepting(struct http_guard *);
 int http_guard_connections(const struct http_guard *);

@@ -12,14 +12,16 @@
  * request was read whole, which stops it.
  *
  * The same callback keeps a copy of each request head as it arrives and checks it with
- * http_head_check before evhttp reads it: evhttp reads a head line by line as its LF
- * arrives, and our callback runs before evhttp's read callback, so a line we refuse is
- * never parsed. A head starts with the connection's first byte and, on a keep-alive
+ * http_head_check before evhttp reads it (and a chunked body's framing with
+ * http_chunked_check): evhttp reads a head line by line as its LF arrives, and our
+ * callback runs before evhttp's read callback, so a line we refuse is never parsed. A head starts with the connection's first byte and, on a keep-alive
  * connection, right after the previous request was read whole (evhttp reads one request
  * at a time and drains exactly its bytes). A refused head is answered by evhttp itself:
  * we replace the unread input with a line its parser rejects, so evhttp answers
  * 400 with Connection: close at exactly the point of the stream where the bad request
- * began (after any earlier request on the connection is answered) and then closes. */
+ * began (after any earlier request on the connection is answered) and then closes. In a
+ * chunked body the same line makes evhttp answer 413 (its one answer for a corrupt
+ * body) with Connection: close. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +45,8 @@
 
 enum head_state {
 	HEAD_READING,		/* copying and checking a request head */
-	HEAD_PASSED,		/* the head was good; evhttp reads the body */
+	HEAD_CHUNKED,		/* the head was good; checking its chunked body */
+	HEAD_PASSED,		/* the request was good; evhttp reads the rest */
 	HEAD_REFUSED		/* evhttp will answer 400 and close */
 };
 
@@ -58,6 +61,7 @@ struct conn {
 	char				*head_buf;	/* the current request head so far */
 	size_t				 head_len, head_cap;
 	size_t				 head_pos;	/* http_head_check's progress */
+	struct http_chunked		 chunked;
 	int				 poisoning;	/* our own change to the input */
 	struct event			*attach;
 	struct event			*deadline;
@@ -154,7 +158,7 @@ head_refuse(struct conn *c, struct evbuffer *in, const char *why)
 	unsigned long suppressed;
 
 	if (log_ratelimit_ok(&c->g->rl_head, &suppressed))
-		log_warnx("msg=\"request head refused; answering 400 and closing\" "
+		log_warnx("msg=\"request refused: strict framing; answering 4xx and closing\" "
 		    "reason=\"%s\" suppressed=%lu", why, suppressed);
 	c->head = HEAD_REFUSED;
 	free(c->head_buf);
@@ -167,16 +171,39 @@ head_refuse(struct conn *c, struct evbuffer *in, const char *why)
 	c->poisoning = 0;
 }
 
+/* Checks a chunked body's bytes from offset from to the end of the input. */
+static void
+chunked_feed(struct conn *c, struct evbuffer *in, size_t from)
+{
+	size_t len = evbuffer_get_length(in), n, used;
+	struct evbuffer_ptr ptr;
+	enum http_head r = HTTP_HEAD_INCOMPLETE;
+	char slice[4096], why[WHY_MAX];
+
+	while (c->head == HEAD_CHUNKED && from < len) {
+		n = len - from < sizeof(slice) ? len - from : sizeof(slice);
+		if (evbuffer_ptr_set(in, &ptr, from, EVBUFFER_PTR_SET) == -1 ||
+		    evbuffer_copyout_from(in, &ptr, slice, n) != (ev_ssize_t)n)
+			fatalx("%s: cannot copy the input buffer", __func__);
+		r = http_chunked_check(&c->chunked, slice, n, &used, why, sizeof(why));
+		if (r == HTTP_HEAD_BAD)
+			head_refuse(c, in, why);
+		else if (r == HTTP_HEAD_COMPLETE)
+			c->head = HEAD_PASSED;
+		from += n;
+	}
+}
+
 /* Copies the input's bytes from offset from on into the head being read and checks it
  * when a line has ended. */
 static void
 head_feed(struct conn *c, struct evbuffer *in, size_t from)
 {
-	size_t len = evbuffer_get_length(in), n, head_len;
+	size_t len = evbuffer_get_length(in), n, head_len = 0, old_len = c->head_len;
 	struct evbuffer_ptr ptr;
 	enum http_head r;
 	char why[WHY_MAX];
-	int line_ended;
+	int line_ended, chunked = 0;
 
 	if (c->head != HEAD_READING || from >= len)
 		return;
@@ -198,7 +225,7 @@ head_feed(struct conn *c, struct evbuffer *in, size_t from)
 	c->head_len += n;
 	/* Only a whole line can change the verdict (evhttp too waits for the LF). */
 	r = line_ended ? http_head_check(c->head_buf, c->head_len, &c->head_pos, &head_len,
-	    why, sizeof(why)) : HTTP_HEAD_INCOMPLETE;
+	    &chunked, why, sizeof(why)) : HTTP_HEAD_INCOMPLETE;
 	if (r == HTTP_HEAD_INCOMPLETE && c->head_len >= c->g->head_max) {
 		snprintf(why, sizeof(why), "request head longer than server.max_headers");
 		r = HTTP_HEAD_BAD;
@@ -206,10 +233,14 @@ head_feed(struct conn *c, struct evbuffer *in, size_t from)
 	if (r == HTTP_HEAD_BAD)
 		head_refuse(c, in, why);
 	else if (r == HTTP_HEAD_COMPLETE) {
-		c->head = HEAD_PASSED;
+		c->head = chunked ? HEAD_CHUNKED : HEAD_PASSED;
 		free(c->head_buf);	/* idle keep-alive connections hold no copy */
 		c->head_buf = NULL;
 		c->head_len = c->head_cap = 0;
+		memset(&c->chunked, 0, sizeof(c->chunked));
+		/* The body starts right after the head: input offset from held byte
+		 * old_len of the request. */
+		chunked_feed(c, in, from + (head_len - old_len));
 	}
 }
 
@@ -241,7 +272,10 @@ input_added(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg
 		evtimer_add(c->deadline, &tv);
 	}
 	/* The callback runs after each change, so the new bytes are the last ones. */
-	head_feed(c, buf, evbuffer_get_length(buf) - info->n_added);
+	if (c->head == HEAD_READING)
+		head_feed(c, buf, evbuffer_get_length(buf) - info->n_added);
+	else if (c->head == HEAD_CHUNKED)
+		chunked_feed(c, buf, evbuffer_get_length(buf) - info->n_added);
 }
 
 /* Just after the accept: evhttp has set the bufferevent's callbacks, whose argument is

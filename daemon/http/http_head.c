@@ -13,7 +13,8 @@
  * collapsing them is one more rule for two parsers to disagree on); a Transfer-Encoding
  * other than one `chunked`, one with Content-Length, or one in an HTTP/1.0 request; a
  * body on HEAD or TRACE (evhttp would read it as the next request); an HTTP/1.1
- * request without exactly one Host (RFC 9112 3.2). */
+ * request without exactly one Host (RFC 9112 3.2). http_chunked_check below does the
+ * same for a chunked body. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -151,7 +152,7 @@ check_field(const char *p, size_t n, struct head_fields *f, char *why, size_t wh
 
 /* The rules that need the whole head: how the body is framed, Host. */
 static int
-check_whole(const char *buf, size_t head_len, char *why, size_t whylen)
+check_whole(const char *buf, size_t head_len, int *chunked, char *why, size_t whylen)
 {
 	struct head_fields f = { 0 };
 	const char *line = buf, *end = buf + head_len - 2;	/* before the empty line */
@@ -185,11 +186,12 @@ check_whole(const char *buf, size_t head_len, char *why, size_t whylen)
 		snprintf(why, whylen, "HTTP/1.1 request without Host");
 		return -1;
 	}
+	*chunked = f.transfer_encoding;
 	return 0;
 }
 
 enum http_head
-http_head_check(const char *buf, size_t len, size_t *pos, size_t *head_len,
+http_head_check(const char *buf, size_t len, size_t *pos, size_t *head_len, int *chunked,
     char *why, size_t whylen)
 {
 	size_t i = *pos, start = *pos;
@@ -217,7 +219,7 @@ http_head_check(const char *buf, size_t len, size_t *pos, size_t *head_len,
 					return HTTP_HEAD_BAD;
 				}
 				*head_len = i + 1;
-				return check_whole(buf, i + 1, why, whylen) == 0 ?
+				return check_whole(buf, i + 1, chunked, why, whylen) == 0 ?
 				    HTTP_HEAD_COMPLETE : HTTP_HEAD_BAD;
 			}
 			/* A whole line: the request line or a field, checked as it comes so
@@ -246,5 +248,104 @@ http_head_check(const char *buf, size_t len, size_t *pos, size_t *head_len,
 			return HTTP_HEAD_BAD;
 		}
 	}
+	return HTTP_HEAD_INCOMPLETE;
+}
+
+/* The chunked body, RFC 9112 7.1 without its options: 1*HEXDIG CRLF, data, CRLF; the
+ * last chunk "0" CRLF and then CRLF. Refused too: chunk extensions, whitespace, a size
+ * of more than 15 hex digits, trailer fields, and a bare LF anywhere, all of which
+ * evhttp reads leniently (a size "+5" or " 5", an LF for a CRLF, a missing CRLF after
+ * the data). */
+enum {
+	CHUNK_SIZE,		/* the first byte of a chunk-size line */
+	CHUNK_SIZE_MORE,	/* hex digits, or the CR that ends them */
+	CHUNK_SIZE_LF,
+	CHUNK_DATA,
+	CHUNK_DATA_CR,
+	CHUNK_DATA_LF,
+	CHUNK_LAST_CR,		/* after the last chunk: the CRLF that ends the body */
+	CHUNK_LAST_LF
+};
+
+static int
+hex_value(unsigned char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+enum http_head
+http_chunked_check(struct http_chunked *c, const char *p, size_t n, size_t *used,
+    char *why, size_t whylen)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char ch = (unsigned char)p[i];
+
+		switch (c->state) {
+		case CHUNK_SIZE:
+		case CHUNK_SIZE_MORE:
+			if (hex_value(ch) >= 0 && c->digits < 15) {
+				c->left = c->left * 16 + (uint64_t)hex_value(ch);
+				c->digits++;
+				c->state = CHUNK_SIZE_MORE;
+			} else if (ch == '\r' && c->state == CHUNK_SIZE_MORE)
+				c->state = CHUNK_SIZE_LF;
+			else {
+				snprintf(why, whylen, "chunk size is not 1 to 15 hex digits and CRLF");
+				return HTTP_HEAD_BAD;
+			}
+			break;
+		case CHUNK_SIZE_LF:
+			if (ch != '\n') {
+				snprintf(why, whylen, "bare CR after a chunk size");
+				return HTTP_HEAD_BAD;
+			}
+			c->state = c->left == 0 ? CHUNK_LAST_CR : CHUNK_DATA;
+			break;
+		case CHUNK_DATA: {
+			/* The data is opaque: skip it whole. */
+			size_t k = n - i < c->left ? n - i : (size_t)c->left;
+
+			c->left -= k;
+			i += k;
+			if (c->left == 0)
+				c->state = CHUNK_DATA_CR;
+			continue;
+		}
+		case CHUNK_DATA_CR:
+		case CHUNK_DATA_LF:
+			if (ch != (c->state == CHUNK_DATA_CR ? '\r' : '\n')) {
+				snprintf(why, whylen, "chunk data not followed by CRLF");
+				return HTTP_HEAD_BAD;
+			}
+			if (c->state == CHUNK_DATA_LF) {
+				c->digits = 0;
+				c->state = CHUNK_SIZE;
+			} else
+				c->state = CHUNK_DATA_LF;
+			break;
+		case CHUNK_LAST_CR:
+		case CHUNK_LAST_LF:
+			if (ch != (c->state == CHUNK_LAST_CR ? '\r' : '\n')) {
+				snprintf(why, whylen, "trailer fields or no CRLF after the last chunk");
+				return HTTP_HEAD_BAD;
+			}
+			if (c->state == CHUNK_LAST_LF) {
+				*used = i + 1;
+				return HTTP_HEAD_COMPLETE;
+			}
+			c->state = CHUNK_LAST_LF;
+			break;
+		}
+		i++;
+	}
+	*used = n;
 	return HTTP_HEAD_INCOMPLETE;
 }

@@ -881,18 +881,22 @@ def _read_responses(sock, count, deadline):
     return out
 
 
-def _expect_refused(d, raw, what, before=b""):
+def _expect_refused(d, raw, what, before=b"", status=400, then=b""):
     """Sends before + raw on one connection: the requests in before are answered first
-    (200 each), then raw gets 400 with Connection: close and the connection is closed."""
+    (200 each), then raw gets status (400) with Connection: close and the connection is
+    closed. then, if given, is sent after a pause, as a second piece of raw."""
     deadline = time.monotonic() + 5
     s = d.connect()
     try:
         s.sendall(before + raw)
+        if then:
+            time.sleep(0.05)    # not a wait: the server must read raw before then
+            s.sendall(then)
         got = _read_responses(s, before.count(b"POST ") + 1, deadline)
         for i, r in enumerate(got[:-1]):
             expect(r.status == 200, f"{what}: request {i + 1} before: {r}")
         r = got[-1]
-        expect(r.status == 400, f"{what}: want 400, got {r}")
+        expect(r.status == status, f"{what}: want {status}, got {r}")
         expect(r.headers.get("connection", "").lower() == "close",
                f"{what}: 400 without Connection: close: {r.headers}")
         took, extra = wait_closed(s, 3)
@@ -970,7 +974,7 @@ def test_lenient_framing_refused_400_and_closed():
             _expect_refused(d, raw, what)
         expect(d.snapshot() == {"inbox": 0, "quarantine": 0, "outbox": 0},
                f"something stored: {d.snapshot()}")
-        d.wait_log(r"request head refused", start=log0)
+        d.wait_log(r"request refused: strict framing", start=log0)
         expect("smuggled" not in d.log_text(), "request content in the log")
         # A good request still works, on the same daemon.
         r = d.post_line(line_body(line_event()))
@@ -1029,3 +1033,32 @@ def test_pipelined_requests_each_head_checked():
         finally:
             s.close()
         expect(d.snapshot()["inbox"] == 5, f"inbox: {d.inbox()}")
+
+
+def test_lenient_chunked_bodies_refused_and_closed():
+    """A chunked body whose framing a lenient parser reads one way and a strict one
+    another (a size "+N" or " N", an extension, an LF for a CRLF, no CRLF after the
+    data, trailer fields) is refused and the connection closed; nothing stored. With
+    the head in the same write it is 400; once evhttp has read the head, its one answer
+    for a corrupt body is 413 (with Connection: close)."""
+    with Daemon() as d:
+        body = line_body(line_event(text="smuggled"))
+        head = _signed_head(body, b"Transfer-Encoding: chunked")
+        n = b"%x" % len(body)
+        cases = {
+            "size +N": b"+" + n + b"\r\n" + body + b"\r\n0\r\n\r\n",
+            "size with a space": b" " + n + b"\r\n" + body + b"\r\n0\r\n\r\n",
+            "size 0x": b"0x" + n + b"\r\n" + body + b"\r\n0\r\n\r\n",
+            "chunk extension": n + b";a=b\r\n" + body + b"\r\n0\r\n\r\n",
+            "bare LF after the size": n + b"\n" + body + b"\r\n0\r\n\r\n",
+            "bare LF after the data": n + b"\r\n" + body + b"\n0\r\n\r\n",
+            "no CRLF after the data": n + b"\r\n" + body + b"0\r\n\r\n",
+            "trailer field": n + b"\r\n" + body + b"\r\n0\r\nX-T: 1\r\n\r\n",
+        }
+        for what, chunks in cases.items():
+            _expect_refused(d, head + chunks, what)
+            _expect_refused(d, head, what + ", after the head", status=413, then=chunks)
+        expect(d.snapshot() == {"inbox": 0, "quarantine": 0, "outbox": 0},
+               f"something stored: {d.snapshot()}")
+        r = d.post_line(line_body(line_event()))
+        expect(r.status == 200, f"good request after the refused ones: {r}")

@@ -1,6 +1,6 @@
-/* test_http_head.c: the strict request-head check (http_head.c): good heads pass with
- * their length, each kind of lenient framing is refused with its reason, and a head fed
- * a piece at a time gets the same verdict as the whole. */
+/* test_http_head.c: the strict framing checks (http_head.c): good heads pass with their
+ * length, each kind of lenient framing is refused with its reason, a head fed a piece at
+ * a time gets the same verdict as the whole, and so does a chunked body. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +14,8 @@
 #include "../../daemon/shokaid.h"
 
 /* The verdict on buf as one piece; why gets the reason. */
+static int chunked;
+
 static enum http_head
 check(const char *buf, size_t len, size_t *head_len, char *why, size_t whylen)
 {
@@ -21,7 +23,8 @@ check(const char *buf, size_t len, size_t *head_len, char *why, size_t whylen)
 
 	*head_len = 0;
 	why[0] = '\0';
-	return http_head_check(buf, len, &pos, head_len, why, whylen);
+	chunked = -1;
+	return http_head_check(buf, len, &pos, head_len, &chunked, why, whylen);
 }
 
 static void
@@ -168,7 +171,7 @@ test_incremental(void **state)
 
 	(void)state;
 	for (i = 1; i <= sizeof(good) - 1 && r == HTTP_HEAD_INCOMPLETE; i++)
-		r = http_head_check(good, i, &pos, &head_len, why, sizeof(why));
+		r = http_head_check(good, i, &pos, &head_len, &chunked, why, sizeof(why));
 	assert_int_equal(r, HTTP_HEAD_COMPLETE);
 	assert_int_equal(head_len, sizeof(good) - 3);
 	assert_int_equal(i - 1, sizeof(good) - 3);
@@ -176,18 +179,85 @@ test_incremental(void **state)
 	pos = 0;
 	r = HTTP_HEAD_INCOMPLETE;
 	for (i = 1; i <= sizeof(bad) - 1 && r == HTTP_HEAD_INCOMPLETE; i++)
-		r = http_head_check(bad, i, &pos, &head_len, why, sizeof(why));
+		r = http_head_check(bad, i, &pos, &head_len, &chunked, why, sizeof(why));
 	assert_int_equal(r, HTTP_HEAD_BAD);
 	/* Refused when the Content-Length line ended, before the Host line came. */
 	assert_int_equal(i - 1, strstr(bad, "Host") - bad);
 
 	/* A CR at the end waits for its LF; a partial line is no verdict yet. */
 	pos = 0;
-	assert_int_equal(http_head_check("GET / HTTP/1.1\r", 15, &pos, &head_len, why,
+	assert_int_equal(http_head_check("GET / HTTP/1.1\r", 15, &pos, &head_len, &chunked, why,
 	    sizeof(why)), HTTP_HEAD_INCOMPLETE);
 	pos = 0;
-	assert_int_equal(http_head_check("GET / HTTP/1.2", 14, &pos, &head_len, why,
+	assert_int_equal(http_head_check("GET / HTTP/1.2", 14, &pos, &head_len, &chunked, why,
 	    sizeof(why)), HTTP_HEAD_INCOMPLETE);
+}
+
+/* The verdict on a chunked body fed in pieces of step bytes; *end gets the body's
+ * length when it is complete. */
+static enum http_head
+chunked_check(const char *body, size_t step, size_t *end, char *why)
+{
+	struct http_chunked c = { 0 };
+	size_t len = strlen(body), off = 0, used = 0;
+	enum http_head r = HTTP_HEAD_INCOMPLETE;
+
+	while (off < len && r == HTTP_HEAD_INCOMPLETE) {
+		size_t k = len - off < step ? len - off : step;
+
+		r = http_chunked_check(&c, body + off, k, &used, why, WHY_MAX);
+		off += r == HTTP_HEAD_COMPLETE ? used : k;
+	}
+	*end = off;
+	return r;
+}
+
+static void
+test_chunked(void **state)
+{
+	static const char *const good[] = {
+		"0\r\n\r\n",
+		"2\r\n{}\r\n0\r\n\r\n",
+		"A\r\n0123456789\r\n1\r\n\n\r\n000\r\n\r\n",
+		"00000000000000f\r\n0123456789abcde\r\n0\r\n\r\n",
+	};
+	static const struct { const char *body, *reason; } bad[] = {
+		{ "+2\r\n{}\r\n0\r\n\r\n", "hex" },
+		{ " 2\r\n{}\r\n0\r\n\r\n", "hex" },
+		{ "0x2\r\n{}\r\n0\r\n\r\n", "hex" },
+		{ "2 \r\n{}\r\n0\r\n\r\n", "hex" },
+		{ "2;ext=1\r\n{}\r\n0\r\n\r\n", "hex" },
+		{ "\r\n2\r\n{}\r\n0\r\n\r\n", "hex" },
+		{ "2\n{}\r\n0\r\n\r\n", "hex" },
+		{ "2\r{}\r\n0\r\n\r\n", "bare CR" },
+		{ "2\r\n{}\n0\r\n\r\n", "CRLF" },
+		{ "2\r\n{}0\r\n\r\n", "CRLF" },
+		{ "2\r\n{}\r\n0\r\nX-T: 1\r\n\r\n", "trailer" },
+		{ "2\r\n{}\r\n0\r\n\n", "trailer" },
+		{ "1000000000000000\r\n", "hex" },
+	};
+	char why[WHY_MAX];
+	size_t end, step;
+
+	(void)state;
+	for (step = 1; step <= 64; step *= 4) {
+		for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+			char buf[256];
+
+			/* What follows the body is the next request's. */
+			snprintf(buf, sizeof(buf), "%sGET / HTTP/1.1\r\n", good[i]);
+			if (chunked_check(buf, step, &end, why) != HTTP_HEAD_COMPLETE)
+				fail_msg("refused: %s (%s)", good[i], why);
+			assert_int_equal(end, strlen(good[i]));
+		}
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			if (chunked_check(bad[i].body, step, &end, why) != HTTP_HEAD_BAD)
+				fail_msg("accepted: %s", bad[i].body);
+			if (strstr(why, bad[i].reason) == NULL)
+				fail_msg("reason \"%s\", want \"%s\"", why, bad[i].reason);
+		}
+	}
+	assert_int_equal(chunked_check("5\r\nhel", 2, &end, why), HTTP_HEAD_INCOMPLETE);
 }
 
 int
@@ -200,6 +270,7 @@ main(void)
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_framing),
 		cmocka_unit_test(test_incremental),
+		cmocka_unit_test(test_chunked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

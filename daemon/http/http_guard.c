@@ -14,14 +14,15 @@
  * The same callback keeps a copy of each request head as it arrives and checks it with
  * http_head_check before evhttp reads it (and a chunked body's framing with
  * http_chunked_check): evhttp reads a head line by line as its LF arrives, and our
- * callback runs before evhttp's read callback, so a line we refuse is never parsed. A head starts with the connection's first byte and, on a keep-alive
- * connection, right after the previous request was read whole (evhttp reads one request
- * at a time and drains exactly its bytes). A refused head is answered by evhttp itself:
- * we replace the unread input with a line its parser rejects, so evhttp answers
- * 400 with Connection: close at exactly the point of the stream where the bad request
- * began (after any earlier request on the connection is answered) and then closes. In a
- * chunked body the same line makes evhttp answer 413 (its one answer for a corrupt
- * body) with Connection: close. */
+ * callback runs before evhttp's read callback, so a line we refuse is never parsed. A
+ * head starts with the connection's first byte and, on a keep-alive connection, right
+ * after the previous request was read whole (evhttp reads one request at a time and
+ * drains exactly its bytes). A refused request is answered by evhttp itself: we replace
+ * the unread input with a line its parser rejects, so evhttp answers 400 with
+ * Connection: close at exactly the point of the stream where the bad request began
+ * (after any earlier request on the connection is answered) and then closes. In a
+ * chunked body the same line makes evhttp answer 413 (its one answer for a corrupt body)
+ * with Connection: close. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +48,7 @@ enum head_state {
 	HEAD_READING,		/* copying and checking a request head */
 	HEAD_CHUNKED,		/* the head was good; checking its chunked body */
 	HEAD_PASSED,		/* the request was good; evhttp reads the rest */
-	HEAD_REFUSED		/* evhttp will answer 400 and close */
+	HEAD_REFUSED		/* evhttp will answer 400 (or 413) and close */
 };
 
 struct conn {
@@ -177,7 +178,7 @@ chunked_feed(struct conn *c, struct evbuffer *in, size_t from)
 {
 	size_t len = evbuffer_get_length(in), n, used;
 	struct evbuffer_ptr ptr;
-	enum http_head r = HTTP_HEAD_INCOMPLETE;
+	enum http_head r;
 	char slice[4096], why[WHY_MAX];
 
 	while (c->head == HEAD_CHUNKED && from < len) {
@@ -199,7 +200,7 @@ chunked_feed(struct conn *c, struct evbuffer *in, size_t from)
 static void
 head_feed(struct conn *c, struct evbuffer *in, size_t from)
 {
-	size_t len = evbuffer_get_length(in), n, head_len = 0, old_len = c->head_len;
+	size_t len = evbuffer_get_length(in), n, room, head_len = 0, old_len = c->head_len;
 	struct evbuffer_ptr ptr;
 	enum http_head r;
 	char why[WHY_MAX];
@@ -207,22 +208,26 @@ head_feed(struct conn *c, struct evbuffer *in, size_t from)
 
 	if (c->head != HEAD_READING || from >= len)
 		return;
-	n = len - from;
-	if (n > c->g->head_max - c->head_len)
-		n = c->g->head_max - c->head_len;
-	if (c->head_len + n > c->head_cap) {
-		size_t cap = c->head_cap ? c->head_cap : 512;
+	/* A reload may have lowered head_max below what this head already holds. */
+	room = c->head_len < c->g->head_max ? c->g->head_max - c->head_len : 0;
+	n = len - from < room ? len - from : room;
+	line_ended = 0;
+	if (n > 0) {
+		if (c->head_len + n > c->head_cap) {
+			size_t cap = c->head_cap ? c->head_cap : 512;
 
-		while (cap < c->head_len + n)
-			cap *= 2;
-		c->head_buf = xrealloc(c->head_buf, cap);
-		c->head_cap = cap;
+			while (cap < c->head_len + n)
+				cap *= 2;
+			c->head_buf = xrealloc(c->head_buf, cap);
+			c->head_cap = cap;
+		}
+		if (evbuffer_ptr_set(in, &ptr, from, EVBUFFER_PTR_SET) == -1 ||
+		    evbuffer_copyout_from(in, &ptr, c->head_buf + c->head_len, n) !=
+		    (ev_ssize_t)n)
+			fatalx("%s: cannot copy the input buffer", __func__);
+		line_ended = memchr(c->head_buf + c->head_len, '\n', n) != NULL;
+		c->head_len += n;
 	}
-	if (evbuffer_ptr_set(in, &ptr, from, EVBUFFER_PTR_SET) == -1 ||
-	    evbuffer_copyout_from(in, &ptr, c->head_buf + c->head_len, n) != (ev_ssize_t)n)
-		fatalx("%s: cannot copy the input buffer", __func__);
-	line_ended = memchr(c->head_buf + c->head_len, '\n', n) != NULL;
-	c->head_len += n;
 	/* Only a whole line can change the verdict (evhttp too waits for the LF). */
 	r = line_ended ? http_head_check(c->head_buf, c->head_len, &c->head_pos, &head_len,
 	    &chunked, why, sizeof(why)) : HTTP_HEAD_INCOMPLETE;

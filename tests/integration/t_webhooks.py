@@ -968,6 +968,8 @@ def test_lenient_framing_refused_400_and_closed():
             "empty line first": b"\r\n" + _signed_head(body, b"Content-Length: " + n) + body,
             "HEAD with a body":
                 b"HEAD /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+            "head over max_headers":
+                _signed_head(body, b"Content-Length: " + n, b"X-Big: " + b"a" * 24000) + body,
         }
         log0 = d.nlines()
         for what, raw in cases.items():

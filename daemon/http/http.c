@@ -213,6 +213,8 @@ route(struct evhttp_request *req, void *arg)
 	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	enum evhttp_cmd_type method = evhttp_request_get_command(req);
 
+	/* First, for every request: the guard stops its deadline and checks the next
+	 * request's head on this connection from here. */
 	http_guard_request_read(d->guard, req);
 	d->stats.requests++;
 	if (path == NULL)

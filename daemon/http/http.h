@@ -88,6 +88,8 @@ struct evconnlistener;
 struct http_guard *http_guard_new(struct daemon *, struct evhttp *, struct evconnlistener *);
 void http_guard_apply(struct http_guard *, int max_conns, int read_timeout_ms,
     size_t max_headers);
+/* Every request evhttp read whole, before anything else: stops its deadline, and what
+ * is left in the input begins the next request, whose head is checked from here on. */
 void http_guard_request_read(struct http_guard *, struct evhttp_request *);
 void http_guard_stop_accepting(struct http_guard *);
 int http_guard_connections(const struct http_guard *);

@@ -60,10 +60,12 @@ test_good_heads(void **state)
 	(void)state;
 	assert_good("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", "");
 	assert_good("GET /healthz HTTP/1.0\r\n\r\n", "");
+	assert_int_equal(chunked, 0);
 	assert_good("POST /line/main HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
 	    "X-Line-Signature: abc+/=\r\n\r\n", "{}");
 	assert_good("POST /line/main HTTP/1.1\r\nhost: x\r\ntransfer-encoding: CHUNKED\r\n\r\n",
 	    "2\r\n{}\r\n0\r\n\r\n");
+	assert_int_equal(chunked, 1);
 	/* Optional whitespace around values, empty values, obs-text, tchars in names. */
 	assert_good("POST /w HTTP/1.1\r\nHost:x\r\nContent-Length: \t7 \r\nX-E:\r\n"
 	    "X-U: caf\xc3\xa9\r\nX!#$%&'*+-.^_`|~9: 1\r\n\r\n", "");

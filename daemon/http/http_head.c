@@ -1,9 +1,9 @@
-/* http_head.c: the strict check of a request head (request line and header fields) that
- * runs before evhttp parses it. libevent 2.1's parser is lenient where a proxy in front
- * may be strict in another way, which is how requests get smuggled: it takes a bare LF
- * as a line end, reads the first of two Content-Length headers, "+5" as 5, and any
- * Transfer-Encoding naming chunked last as chunked. Here a head either frames its body
- * in exactly one way (RFC 9112 section 6) or is refused.
+/* http_head.c: the strict check of a request's framing (request line, header fields, a
+ * chunked body) that runs before evhttp parses it. libevent 2.1's parser is lenient where
+ * a proxy in front may be strict in another way, which is how requests get smuggled: it
+ * takes a bare LF as a line end, reads the first of two Content-Length headers and "+5"
+ * as 5, and passes over a Transfer-Encoding that is not exactly "chunked". Here a head
+ * either frames its body in exactly one way (RFC 9112 section 6) or is refused.
  *
  * Refused: a bare CR or LF anywhere; NUL and other control characters; a request line
  * other than `METHOD SP target SP HTTP/1.0|HTTP/1.1`; a leading empty line; obs-fold (a

@@ -4,8 +4,10 @@
  *
  * LLVMFuzzerInitialize sets the daemon up as main.c does, in a temp folder, with one
  * LINE channel whose secret is "fuzz-secret" (so seeds may carry good signatures and
- * reach the store). Each input is written on a fresh connection, which is then
- * half-closed; the loop runs until the server closes it. The server must close every
+ * reach the store). The first byte of an input says how the rest is written on a fresh
+ * connection: 0 in one go, n > 0 in pieces of n bytes with a loop turn between them (so
+ * heads and bodies arrive split anywhere); then the connection is half-closed and the
+ * loop runs until the server closes it. The server must close every
  * connection within CLOSE_WITHIN_S (a head it cannot frame gets 400, a partial request
  * meets EOF or read_timeout): a connection still held open then is reported as a crash,
  * as is any ASan or UBSan finding. */
@@ -43,6 +45,7 @@ struct client {
 	struct event	*ev_wr;
 	const uint8_t	*data;
 	size_t		 size, sent;
+	size_t		 piece;		/* bytes per send; 0 for all at once */
 	int		 closed;	/* the server closed (EOF or reset) */
 	int		 timed_out;
 };
@@ -160,7 +163,11 @@ client_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (what & EV_WRITE) {
 		if (c->sent < c->size) {
-			n = send(fd, c->data + c->sent, c->size - c->sent, MSG_NOSIGNAL);
+			size_t k = c->size - c->sent;
+
+			if (c->piece > 0 && k > c->piece)
+				k = c->piece;
+			n = send(fd, c->data + c->sent, k, MSG_NOSIGNAL);
 			if (n > 0)
 				c->sent += (size_t)n;
 			else if (n == -1 && errno != EAGAIN && errno != EINTR)
@@ -195,11 +202,16 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct client c = { .fd = -1, .data = data, .size = size };
+	struct client c = { .fd = -1 };
 	struct sockaddr_in sin;
 	struct timeval limit = { CLOSE_WITHIN_S, 0 };
 	struct event *ev_rd, *ev_timeout;
 
+	if (size < 1)
+		return 0;
+	c.piece = data[0];
+	c.data = data + 1;
+	c.size = size - 1;
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -215,7 +227,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	event_add(ev_rd, NULL);
 	evtimer_add(ev_timeout, &limit);
 	c.ev_wr = event_new(fz.base, c.fd, EV_WRITE | EV_PERSIST, client_cb, &c);
-	if (size == 0)
+	if (c.size == 0)
 		shutdown(c.fd, SHUT_WR);
 	else
 		event_add(c.ev_wr, NULL);

@@ -117,8 +117,10 @@ check_field(const char *p, size_t n, struct head_fields *f, char *why, size_t wh
 			return -1;
 		}
 	}
-	/* The value without its optional whitespace (OWS) on either side. */
-	while (vs < n && (p[vs] == ' ' || p[vs] == '\t'))
+	/* The value without the whitespace around it, trimmed as evhttp trims it (spaces
+	 * before, spaces and tabs after), so that a framing value means the same to both:
+	 * evhttp would read Transfer-Encoding: <HTAB>chunked as not chunked. */
+	while (vs < n && p[vs] == ' ')
 		vs++;
 	for (ve = n; ve > vs && (p[ve - 1] == ' ' || p[ve - 1] == '\t'); ve--)
 		;

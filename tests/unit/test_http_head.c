@@ -67,7 +67,7 @@ test_good_heads(void **state)
 	    "2\r\n{}\r\n0\r\n\r\n");
 	assert_int_equal(chunked, 1);
 	/* Optional whitespace around values, empty values, obs-text, tchars in names. */
-	assert_good("POST /w HTTP/1.1\r\nHost:x\r\nContent-Length: \t7 \r\nX-E:\r\n"
+	assert_good("POST /w HTTP/1.1\r\nHost:x\r\nContent-Length:  7 \t\r\nX-E:\r\n"
 	    "X-U: caf\xc3\xa9\r\nX!#$%&'*+-.^_`|~9: 1\r\n\r\n", "");
 	assert_good("HEAD /r/abc HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", "");
 	/* A pipelined second request is not part of the head. */
@@ -146,6 +146,10 @@ test_framing(void **state)
 	BAD("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\ncontent-length: 3\r\n\r\n",
 	    "more than once");
 	BAD("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +3\r\n\r\n", "digits");
+	/* evhttp keeps a tab before a value: these would not frame the same to it. */
+	BAD("POST / HTTP/1.1\r\nHost: x\r\nContent-Length:\t3\r\n\r\n", "digits");
+	BAD("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\tchunked\r\n\r\n",
+	    "not exactly chunked");
 	BAD("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", "digits");
 	BAD("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 3\r\n\r\n", "digits");
 	BAD("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0x3\r\n\r\n", "digits");

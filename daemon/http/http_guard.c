@@ -167,8 +167,15 @@ head_refuse(struct conn *c, struct evbuffer *in, const char *why)
 	c->head_len = c->head_cap = 0;
 	c->poisoning = 1;
 	if (evbuffer_drain(in, evbuffer_get_length(in)) == -1 ||
-	    evbuffer_prepend(in, HEAD_POISON, strlen(HEAD_POISON)) == -1)
-		fatalx("%s: cannot rewrite the input buffer", __func__);
+	    evbuffer_prepend(in, HEAD_POISON, strlen(HEAD_POISON)) == -1) {
+		struct timeval now = { 0, 0 };
+
+		/* Not expected (only the end of a socket bufferevent's input is frozen);
+		 * the deadline closes the connection at once, from the loop rather than
+		 * from inside evhttp's callbacks. */
+		log_warnx("msg=\"cannot rewrite a refused request's input; closing\"");
+		evtimer_add(c->deadline, &now);
+	}
 	c->poisoning = 0;
 }
 

@@ -1,5 +1,6 @@
-"""t_webhooks.py: the webhook contract of shokaid end to end: signatures, limits,
-quarantine, dedupe, storage, dispatch, routes, /healthz and a locked database."""
+"""t_webhooks.py: the webhook contract of shokaid end to end: signatures, limits, strict
+HTTP framing, quarantine, dedupe, storage, dispatch, routes, /healthz and a locked
+database."""
 import base64
 import glob
 import json

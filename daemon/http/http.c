@@ -213,6 +213,8 @@ route(struct evhttp_request *req, void *arg)
 	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	enum evhttp_cmd_type method = evhttp_request_get_command(req);
 
+	/* First, for every request: the guard stops its deadline and checks the next
+	 * request's head on this connection from here. */
 	http_guard_request_read(d->guard, req);
 	d->stats.requests++;
 	if (path == NULL)
@@ -295,7 +297,8 @@ http_apply_config(struct daemon *d)
 	evhttp_set_max_body_size(d->http, (ev_ssize_t)d->cfg->max_body);
 	evhttp_set_max_headers_size(d->http, (ev_ssize_t)d->cfg->max_headers);
 	evhttp_set_timeout_tv(d->http, &idle);
-	http_guard_apply(d->guard, d->cfg->max_connections, d->cfg->read_timeout_ms);
+	http_guard_apply(d->guard, d->cfg->max_connections, d->cfg->read_timeout_ms,
+	    d->cfg->max_headers);
 }
 
 int

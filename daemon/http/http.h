@@ -61,12 +61,39 @@ void http_invite_free(struct http_invite *);
 void http_invite_handle(struct daemon *, struct evhttp_request *, const char *code,
     int64_t start_us);
 
-/* http_guard.c: connection cap, whole-request deadline, EMFILE back-off: the limits
- * that libevent 2.1's evhttp lacks; and the drain, which needs to know each
- * connection's request until its answer is written. */
+/* http_head.c: the strict check of a request's framing before evhttp reads it. buf holds
+ * the bytes of one request from its first byte on (more may follow the head); *pos is
+ * where checking resumes (0 for a new head; whole lines before it were already found
+ * good). COMPLETE sets *head_len to the head's length with its empty line and *chunked
+ * to 1 for a chunked body; BAD says why (never quoting the request); INCOMPLETE wants
+ * more bytes. */
+enum http_head {
+	HTTP_HEAD_INCOMPLETE,
+	HTTP_HEAD_COMPLETE,
+	HTTP_HEAD_BAD
+};
+enum http_head http_head_check(const char *buf, size_t len, size_t *pos, size_t *head_len,
+    int *chunked, char *why, size_t whylen);
+/* A chunked body's framing, fed in pieces from the first byte after the head (zero c to
+ * start). COMPLETE sets *used to the body's bytes in this piece (what follows is the next
+ * request); INCOMPLETE took the whole piece; BAD says why. */
+struct http_chunked {
+	int		 state;
+	int		 digits;
+	uint64_t	 left;
+};
+enum http_head http_chunked_check(struct http_chunked *c, const char *p, size_t n,
+    size_t *used, char *why, size_t whylen);
+
+/* http_guard.c: connection cap, whole-request deadline, EMFILE back-off and the strict
+ * request-head check (http_head.c): the limits that libevent 2.1's evhttp lacks; and the
+ * drain, which needs to know each connection's request until its answer is written. */
 struct evconnlistener;
 struct http_guard *http_guard_new(struct daemon *, struct evhttp *, struct evconnlistener *);
-void http_guard_apply(struct http_guard *, int max_conns, int read_timeout_ms);
+void http_guard_apply(struct http_guard *, int max_conns, int read_timeout_ms,
+    size_t max_headers);
+/* Every request evhttp read whole, before anything else: stops its deadline, and what
+ * is left in the input begins the next request, whose head is checked from here on. */
 void http_guard_request_read(struct http_guard *, struct evhttp_request *);
 void http_guard_stop_accepting(struct http_guard *);
 /* Stops accepting; closes idle connections now; a request in flight or arriving gets

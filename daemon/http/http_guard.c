@@ -15,8 +15,22 @@
  * is written whole (evhttp_request_set_on_complete_cb) or the connection dies, which is
  * what an exact SIGTERM drain needs: idle connections are closed at once, busy ones end
  * with their answer (`Connection: close`), and a request whose connection dies while it
- * waits in ingest's batch is taken out of the batch before evhttp frees it. */
+ * waits in ingest's batch is taken out of the batch before evhttp frees it.
+ *
+ * The same input callback keeps a copy of each request head as it arrives and checks it
+ * with http_head_check before evhttp reads it (and a chunked body's framing with
+ * http_chunked_check): evhttp reads a head line by line as its LF arrives, and our
+ * callback runs before evhttp's read callback, so a line we refuse is never parsed. A
+ * head starts with the connection's first byte and, on a keep-alive connection, right
+ * after the previous request was read whole (evhttp reads one request at a time and
+ * drains exactly its bytes). A refused request is answered by evhttp itself: we replace
+ * the unread input with a line its parser rejects, so evhttp answers 400 with
+ * Connection: close at exactly the point of the stream where the bad request began
+ * (after any earlier request on the connection is answered) and then closes. In a
+ * chunked body the same line makes evhttp answer 413 (its one answer for a corrupt body)
+ * with Connection: close. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -32,6 +46,18 @@
 #include "../shokaid.h"
 
 #define EMFILE_BACKOFF_MS	250
+/* Room for the request line and line ends, which evhttp's max_headers does not count. */
+#define HEAD_SLACK		4096
+/* Neither a request line nor a header field: evhttp's parser refuses it in either state
+ * (no space, no colon) and answers 400 with Connection: close. */
+#define HEAD_POISON		"X\r\n"
+
+enum head_state {
+	HEAD_READING,		/* copying and checking a request head */
+	HEAD_CHUNKED,		/* the head was good; checking its chunked body */
+	HEAD_PASSED,		/* the request was good; evhttp reads the rest */
+	HEAD_REFUSED		/* evhttp will answer 400 (or 413) and close */
+};
 
 struct conn {
 	LIST_ENTRY(conn)		 entry;
@@ -43,6 +69,12 @@ struct conn {
 	int				 reading;	/* bytes of a request seen, not done */
 	struct evhttp_request		*req;		/* routed, answer not yet written
 							   whole; owned by evhttp */
+	enum head_state			 head;
+	char				*head_buf;	/* the current request head so far */
+	size_t				 head_len, head_cap;
+	size_t				 head_pos;	/* http_head_check's progress */
+	struct http_chunked		 chunked;
+	int				 poisoning;	/* our own change to the input */
 	struct event			*attach;
 	struct event			*deadline;
 };
@@ -57,11 +89,12 @@ struct http_guard {
 	int			 reading;
 	int			 max_conns;
 	int			 read_timeout_ms;
+	size_t			 head_max;	/* longest request head we copy */
 	int			 accepting;	/* 0 after stop_accepting */
 	int			 draining;	/* no new request is read */
 	int			 paused;	/* listener disabled (cap or EMFILE) */
 	struct event		*resume;
-	struct log_ratelimit	 rl_emfile, rl_deadline;
+	struct log_ratelimit	 rl_emfile, rl_deadline, rl_head;
 };
 
 static void
@@ -101,6 +134,7 @@ conn_free(struct conn *c)
 	event_free(c->deadline);
 	event_free(c->attach);
 	LIST_REMOVE(c, entry);
+	free(c->head_buf);
 	g->nconns--;
 	free(c);
 	guard_update_listener(g);
@@ -168,21 +202,143 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 	bufferevent_trigger_event(bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, 0);
 }
 
-/* Runs whenever bytes arrive: the first of a request starts its deadline. */
+/* The head is refused: the unread input becomes HEAD_POISON (see the top of the file).
+ * Only the front of the input buffer changes: a socket bufferevent freezes its end. */
+static void
+head_refuse(struct conn *c, struct evbuffer *in, const char *why)
+{
+	unsigned long suppressed;
+
+	if (log_ratelimit_ok(&c->g->rl_head, &suppressed))
+		log_warnx("msg=\"request refused: strict framing; answering 4xx and closing\" "
+		    "reason=\"%s\" suppressed=%lu", why, suppressed);
+	c->head = HEAD_REFUSED;
+	free(c->head_buf);
+	c->head_buf = NULL;
+	c->head_len = c->head_cap = 0;
+	c->poisoning = 1;
+	if (evbuffer_drain(in, evbuffer_get_length(in)) == -1 ||
+	    evbuffer_prepend(in, HEAD_POISON, strlen(HEAD_POISON)) == -1) {
+		struct timeval now = { 0, 0 };
+
+		/* Not expected (only the end of a socket bufferevent's input is frozen);
+		 * the deadline closes the connection at once, from the loop rather than
+		 * from inside evhttp's callbacks. */
+		log_warnx("msg=\"cannot rewrite a refused request's input; closing\"");
+		evtimer_add(c->deadline, &now);
+	}
+	c->poisoning = 0;
+}
+
+/* Checks a chunked body's bytes from offset from to the end of the input. */
+static void
+chunked_feed(struct conn *c, struct evbuffer *in, size_t from)
+{
+	size_t len = evbuffer_get_length(in), n, used;
+	struct evbuffer_ptr ptr;
+	enum http_head r;
+	char slice[4096], why[WHY_MAX];
+
+	while (c->head == HEAD_CHUNKED && from < len) {
+		n = len - from < sizeof(slice) ? len - from : sizeof(slice);
+		if (evbuffer_ptr_set(in, &ptr, from, EVBUFFER_PTR_SET) == -1 ||
+		    evbuffer_copyout_from(in, &ptr, slice, n) != (ev_ssize_t)n)
+			fatalx("%s: cannot copy the input buffer", __func__);
+		r = http_chunked_check(&c->chunked, slice, n, &used, why, sizeof(why));
+		if (r == HTTP_HEAD_BAD)
+			head_refuse(c, in, why);
+		else if (r == HTTP_HEAD_COMPLETE)
+			c->head = HEAD_PASSED;
+		from += n;
+	}
+}
+
+/* Copies the input's bytes from offset from on into the head being read and checks it
+ * when a line has ended. */
+static void
+head_feed(struct conn *c, struct evbuffer *in, size_t from)
+{
+	size_t len = evbuffer_get_length(in), n, room, head_len = 0, old_len = c->head_len;
+	struct evbuffer_ptr ptr;
+	enum http_head r;
+	char why[WHY_MAX];
+	int line_ended, chunked = 0;
+
+	if (c->head != HEAD_READING || from >= len)
+		return;
+	/* A reload may have lowered head_max below what this head already holds. */
+	room = c->head_len < c->g->head_max ? c->g->head_max - c->head_len : 0;
+	n = len - from < room ? len - from : room;
+	line_ended = 0;
+	if (n > 0) {
+		if (c->head_len + n > c->head_cap) {
+			size_t cap = c->head_cap ? c->head_cap : 512;
+
+			while (cap < c->head_len + n)
+				cap *= 2;
+			c->head_buf = xrealloc(c->head_buf, cap);
+			c->head_cap = cap;
+		}
+		if (evbuffer_ptr_set(in, &ptr, from, EVBUFFER_PTR_SET) == -1 ||
+		    evbuffer_copyout_from(in, &ptr, c->head_buf + c->head_len, n) !=
+		    (ev_ssize_t)n)
+			fatalx("%s: cannot copy the input buffer", __func__);
+		line_ended = memchr(c->head_buf + c->head_len, '\n', n) != NULL;
+		c->head_len += n;
+	}
+	/* Only a whole line can change the verdict (evhttp too waits for the LF). */
+	r = line_ended ? http_head_check(c->head_buf, c->head_len, &c->head_pos, &head_len,
+	    &chunked, why, sizeof(why)) : HTTP_HEAD_INCOMPLETE;
+	if (r == HTTP_HEAD_INCOMPLETE && c->head_len >= c->g->head_max) {
+		snprintf(why, sizeof(why), "request head longer than server.max_headers");
+		r = HTTP_HEAD_BAD;
+	}
+	if (r == HTTP_HEAD_BAD)
+		head_refuse(c, in, why);
+	else if (r == HTTP_HEAD_COMPLETE) {
+		c->head = chunked ? HEAD_CHUNKED : HEAD_PASSED;
+		free(c->head_buf);	/* idle keep-alive connections hold no copy */
+		c->head_buf = NULL;
+		c->head_len = c->head_cap = 0;
+		memset(&c->chunked, 0, sizeof(c->chunked));
+		/* The body starts right after the head: input offset from held byte
+		 * old_len of the request. */
+		chunked_feed(c, in, from + (head_len - old_len));
+	}
+}
+
+/* The next request starts at the front of the input buffer. */
+static void
+head_restart(struct conn *c, struct evbuffer *in)
+{
+	c->head = HEAD_READING;
+	c->head_len = 0;
+	c->head_pos = 0;
+	head_feed(c, in, 0);
+}
+
+/* Runs whenever bytes arrive (before evhttp's read callback sees them): the first of a
+ * request starts its deadline, and the head is copied and checked. */
 static void
 input_added(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct conn *c = arg;
 	struct timeval tv;
 
-	(void)buf;
-	if (info->n_added == 0 || c->reading || c->evcon == NULL)
+	if (info->n_added == 0 || c->evcon == NULL || c->poisoning)
 		return;
-	tv.tv_sec = c->g->read_timeout_ms / 1000;
-	tv.tv_usec = (c->g->read_timeout_ms % 1000) * 1000;
-	c->reading = 1;
-	c->g->reading++;
-	evtimer_add(c->deadline, &tv);
+	if (!c->reading) {
+		tv.tv_sec = c->g->read_timeout_ms / 1000;
+		tv.tv_usec = (c->g->read_timeout_ms % 1000) * 1000;
+		c->reading = 1;
+		c->g->reading++;
+		evtimer_add(c->deadline, &tv);
+	}
+	/* The callback runs after each change, so the new bytes are the last ones. */
+	if (c->head == HEAD_READING)
+		head_feed(c, buf, evbuffer_get_length(buf) - info->n_added);
+	else if (c->head == HEAD_CHUNKED)
+		chunked_feed(c, buf, evbuffer_get_length(buf) - info->n_added);
 }
 
 /* Just after the accept: evhttp has set the bufferevent's callbacks, whose argument is
@@ -211,11 +367,12 @@ attach_cb(evutil_socket_t fd, short what, void *arg)
 		c->g->by_fd[c->fd] = c;
 	evhttp_connection_set_closecb(c->evcon, on_close, c);
 	c->input_cb = evbuffer_add_cb(bufferevent_get_input(c->bev), input_added, c);
-	/* Bytes may have arrived with the connection. */
+	/* Bytes may have arrived with the connection: all of them are new. */
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
-		struct evbuffer_cb_info info = { 0, 1, 0 };
+		struct evbuffer *in = bufferevent_get_input(c->bev);
+		struct evbuffer_cb_info info = { 0, evbuffer_get_length(in), 0 };
 
-		input_added(NULL, &info, c);
+		input_added(in, &info, c);
 	}
 	/* Accepted just as the drain began, nothing sent yet: no request will be read. */
 	if (c->g->draining && !c->reading)
@@ -302,10 +459,12 @@ http_guard_new(struct daemon *d, struct evhttp *http, struct evconnlistener *lis
 }
 
 void
-http_guard_apply(struct http_guard *g, int max_conns, int read_timeout_ms)
+http_guard_apply(struct http_guard *g, int max_conns, int read_timeout_ms,
+    size_t max_headers)
 {
 	g->max_conns = max_conns;
 	g->read_timeout_ms = read_timeout_ms;
+	g->head_max = max_headers + HEAD_SLACK;
 	guard_update_listener(g);
 }
 
@@ -322,6 +481,9 @@ http_guard_request_read(struct http_guard *g, struct evhttp_request *req)
 		return;
 	c = g->by_fd[fd];
 	conn_stop_reading(c);
+	/* evhttp drained exactly this request: what is left begins the next one. */
+	if (c->head != HEAD_REFUSED)
+		head_restart(c, bufferevent_get_input(bev));
 	c->req = req;
 	evhttp_request_set_on_complete_cb(req, on_complete, c);
 	if (g->draining)

@@ -1,19 +1,22 @@
-"""t_webhooks.py: the webhook contract of shokaid end to end: signatures, limits,
-quarantine, dedupe, storage, dispatch, routes, /healthz and a locked database."""
+"""t_webhooks.py: the webhook contract of shokaid end to end: signatures, limits, strict
+HTTP framing, quarantine, dedupe, storage, dispatch, routes, /healthz and a locked
+database."""
 import base64
 import glob
 import json
 import os
 import re
+import socket
 import sqlite3
 import threading
 import time
 
 from harness import (DESTINATION, LINE_SECRET, OTHER_BOT_ID, OTHER_BOT_SECRET, USER,
-                     WORKS_BOT_ID, WORKS_SECRET, Daemon, Fail, default_bot, default_channel,
-                     digest_line_examples, digest_works_examples, expect, flip_bit,
+                     WORKS_BOT_ID, WORKS_SECRET, Daemon, Fail, Response, default_bot,
+                     default_channel, digest_line_examples, digest_works_examples, expect, flip_bit,
                      line_body, line_event, new_event_id, other_bot, raw_exchange,
-                     read_fixture, sign, signature_vectors, works_message, FIXTURES)
+                     read_fixture, read_response, sign, signature_vectors, wait_closed,
+                     works_message, FIXTURES)
 
 # LINE event types the daemon must handle (digest section 1.4); everything else is
 # "unknown" and must end 'skipped'. messageEdited is newer than most SDKs: either is fine.
@@ -832,3 +835,233 @@ def test_connection_close_and_http10_clients():
         used = cpu() - c0
         expect(used < 0.2, f"idle daemon used {used:.2f} CPU seconds in 0.5 s (spinning?)")
         expect(d.snapshot()["inbox"] == 1, f"inbox: {d.inbox()}")
+
+
+# ------------------------------------------------------------------- strict framing
+
+def _signed_head(body, *fields, version=b"HTTP/1.1", eol=b"\r\n"):
+    """A LINE webhook head with a good signature for body and the given extra fields
+    (bytes, without line ends); no framing header unless given."""
+    lines = [b"POST /line/main " + version, b"Host: x",
+             b"X-Line-Signature: " + sign(LINE_SECRET, body).encode()] + list(fields)
+    return eol.join(lines) + eol + eol
+
+
+def _chunked(body):
+    return b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+
+
+def _read_responses(sock, count, deadline):
+    """Reads count responses (each with Content-Length) from sock; harness.read_response
+    reads one and drops whatever came with it, which pipelined answers do."""
+    buf, out = b"", []
+    while len(out) < count:
+        head_end = buf.find(b"\r\n\r\n")
+        if head_end >= 0:
+            lines = buf[:head_end].decode("latin-1").split("\r\n")
+            headers = {}
+            for l in lines[1:]:
+                k, _, v = l.partition(":")
+                headers[k.strip().lower()] = v.strip()
+            end = head_end + 4 + int(headers.get("content-length", "0"))
+            if len(buf) >= end:
+                out.append(Response(int(lines[0].split()[1]), headers, buf[head_end + 4:end]))
+                buf = buf[end:]
+                continue
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            raise Fail(f"{len(out)} of {count} responses before the deadline: {buf[:200]!r}")
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            raise Fail(f"closed after {len(out)} of {count} responses: {out} {buf[:200]!r}")
+        buf += chunk
+    expect(buf == b"", f"bytes after {count} responses: {buf[:80]!r}")
+    return out
+
+
+def _expect_refused(d, raw, what, before=b"", status=400, then=b""):
+    """Sends before + raw on one connection: the requests in before are answered first
+    (200 each), then raw gets status (400) with Connection: close and the connection is
+    closed. then, if given, is sent after a pause, as a second piece of raw."""
+    deadline = time.monotonic() + 5
+    s = d.connect()
+    try:
+        s.sendall(before + raw)
+        if then:
+            time.sleep(0.05)    # not a wait: the server must read raw before then
+            s.sendall(then)
+        got = _read_responses(s, before.count(b"POST ") + 1, deadline)
+        for i, r in enumerate(got[:-1]):
+            expect(r.status == 200, f"{what}: request {i + 1} before: {r}")
+        r = got[-1]
+        expect(r.status == status, f"{what}: want {status}, got {r}")
+        expect(r.headers.get("connection", "").lower() == "close",
+               f"{what}: 400 without Connection: close: {r.headers}")
+        took, extra = wait_closed(s, 3)
+        expect(took is not None, f"{what}: connection still open after the 400")
+        expect(extra == b"", f"{what}: bytes after the 400: {extra[:80]!r}")
+    finally:
+        s.close()
+
+
+def test_lenient_framing_refused_400_and_closed():
+    """Request-smuggling material (issue 10, point 8): each head that a lenient parser and
+    a strict proxy could frame differently gets 400 and a closed connection, and nothing
+    is stored even though the body's signature is good. The log says why, never the
+    request."""
+    with Daemon() as d:
+        body = line_body(line_event(text="smuggled"))
+        n = str(len(body)).encode()
+        cases = {
+            "Transfer-Encoding: gzip, chunked":
+                _signed_head(body, b"Transfer-Encoding: gzip, chunked") + _chunked(body),
+            "Transfer-Encoding: chunked, chunked":
+                _signed_head(body, b"Transfer-Encoding: chunked, chunked") + _chunked(body),
+            "two Transfer-Encoding chunked":
+                _signed_head(body, b"Transfer-Encoding: chunked",
+                             b"Transfer-Encoding: chunked") + _chunked(body),
+            "Transfer-Encoding with Content-Length":
+                _signed_head(body, b"Transfer-Encoding: chunked",
+                             b"Content-Length: " + n) + _chunked(body),
+            "Transfer-Encoding in HTTP/1.0":
+                _signed_head(body, b"Transfer-Encoding: chunked", version=b"HTTP/1.0") +
+                _chunked(body),
+            "two conflicting Content-Length":
+                _signed_head(body, b"Content-Length: " + n, b"Content-Length: 1") + body,
+            "two equal Content-Length":
+                _signed_head(body, b"Content-Length: " + n, b"Content-Length: " + n) + body,
+            "Content-Length list":
+                _signed_head(body, b"Content-Length: " + n + b", " + n) + body,
+            "Content-Length: +N": _signed_head(body, b"Content-Length: +" + n) + body,
+            "Content-Length: -1": _signed_head(body, b"Content-Length: -1") + body,
+            "Content-Length hex": _signed_head(body, b"Content-Length: 0x10") + body,
+            "bare LF line ends":
+                _signed_head(body, b"Content-Length: " + n, eol=b"\n") + body,
+            "one bare LF":
+                _signed_head(body, b"Content-Length: " + n).replace(b"Host: x\r\n",
+                                                                    b"Host: x\n") + body,
+            "bare CR": _signed_head(body, b"Content-Length: " + n).replace(
+                b"Host: x\r\n", b"Host: x\rY: z\r\n") + body,
+            "HTTP/1.2": _signed_head(body, b"Content-Length: " + n, version=b"HTTP/1.2") + body,
+            "HTTP/2.0": _signed_head(body, b"Content-Length: " + n, version=b"HTTP/2.0") + body,
+            "lower-case version":
+                _signed_head(body, b"Content-Length: " + n, version=b"http/1.1") + body,
+            "two spaces in the request line":
+                _signed_head(body, b"Content-Length: " + n).replace(b"POST /", b"POST  /") +
+                body,
+            "obs-fold": _signed_head(body, b"Content-Length: " + n, b"X-A: 1",
+                                     b" folded") + body,
+            "space before the colon":
+                _signed_head(body, b"Content-Length : " + n, b"Content-Length: " + n) + body,
+            "NUL in a header":
+                _signed_head(body, b"Content-Length: " + n, b"X-A: a\0b") + body,
+            "control character in a header":
+                _signed_head(body, b"Content-Length: " + n, b"X-A: a\x01b") + body,
+            "bad header name":
+                _signed_head(body, b"Content-Length: " + n, b"X(A): 1") + body,
+            "no Host in HTTP/1.1":
+                _signed_head(body, b"Content-Length: " + n).replace(b"Host: x\r\n", b"") +
+                body,
+            "two Host": _signed_head(body, b"Content-Length: " + n, b"Host: y") + body,
+            "empty line first": b"\r\n" + _signed_head(body, b"Content-Length: " + n) + body,
+            "HEAD with a body":
+                b"HEAD /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+            "head over max_headers":
+                _signed_head(body, b"Content-Length: " + n, b"X-Big: " + b"a" * 24000) + body,
+        }
+        log0 = d.nlines()
+        for what, raw in cases.items():
+            _expect_refused(d, raw, what)
+        expect(d.snapshot() == {"inbox": 0, "quarantine": 0, "outbox": 0},
+               f"something stored: {d.snapshot()}")
+        d.wait_log(r"request refused: strict framing", start=log0)
+        expect("smuggled" not in d.log_text(), "request content in the log")
+        # A good request still works, on the same daemon.
+        r = d.post_line(line_body(line_event()))
+        expect(r.status == 200, f"good request after the refused ones: {r}")
+
+
+def test_pipelined_requests_each_head_checked():
+    """Keep-alive pipelining: two good requests in one write are both answered, in order,
+    and stored; a bad head after a good one gets 400 after the good one's 200, and only
+    the good one is stored."""
+    with Daemon() as d:
+        evs = [line_event(text="one"), line_event(text="two")]
+        raws = []
+        for ev in evs:
+            body = line_body(ev)
+            raws.append(_signed_head(body, b"Content-Length: " + str(len(body)).encode()) +
+                        body)
+        ev3 = line_event(text="three")
+        b3 = line_body(ev3)
+        raws.append(_signed_head(b3, b"Transfer-Encoding: chunked") + _chunked(b3))
+        deadline = time.monotonic() + 5
+        s = d.connect()
+        try:
+            s.sendall(b"".join(raws))
+            for i, r in enumerate(_read_responses(s, 3, deadline)):
+                expect(r.status == 200, f"pipelined request {i + 1}: {r}")
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            r = read_response(s, deadline)
+            expect(r is not None and r.status == 200, f"a fourth on the same connection: {r}")
+        finally:
+            s.close()
+        keys = {k for (k,) in d.query("SELECT event_key FROM inbox")}
+        expect(keys == {e["webhookEventId"] for e in evs + [ev3]}, f"stored: {keys}")
+
+        good = line_event(text="good")
+        gb = line_body(good)
+        bad = line_body(line_event(text="bad"))
+        _expect_refused(d, _signed_head(bad, b"Content-Length: +" + str(len(bad)).encode()) +
+                        bad, "bad head after a good one",
+                        before=_signed_head(gb, b"Content-Length: " + str(len(gb)).encode()) +
+                        gb)
+        # The bad head split across writes, after a good request: the same.
+        s = d.connect()
+        try:
+            g2 = line_body(line_event(text="good2"))
+            s.sendall(_signed_head(g2, b"Content-Length: " + str(len(g2)).encode()) + g2)
+            r = read_response(s, time.monotonic() + 5)
+            expect(r is not None and r.status == 200, f"good before the split bad head: {r}")
+            s.sendall(b"POST /line/main HTTP/1.1\r\nHost: x\r\nContent-")
+            time.sleep(0.05)    # not a wait: the head must arrive in two pieces
+            s.sendall(b"Length: 1\r\nContent-Length: 2\r\n\r\nab")
+            r = read_response(s, time.monotonic() + 5)
+            expect(r is not None and r.status == 400, f"split bad head: {r}")
+            took, _ = wait_closed(s, 3)
+            expect(took is not None, "split bad head: connection still open")
+        finally:
+            s.close()
+        expect(d.snapshot()["inbox"] == 5, f"inbox: {d.inbox()}")
+
+
+def test_lenient_chunked_bodies_refused_and_closed():
+    """A chunked body whose framing a lenient parser reads one way and a strict one
+    another (a size "+N" or " N", an extension, an LF for a CRLF, no CRLF after the
+    data, trailer fields) is refused and the connection closed; nothing stored. With
+    the head in the same write it is 400; once evhttp has read the head, its one answer
+    for a corrupt body is 413 (with Connection: close)."""
+    with Daemon() as d:
+        body = line_body(line_event(text="smuggled"))
+        head = _signed_head(body, b"Transfer-Encoding: chunked")
+        n = b"%x" % len(body)
+        cases = {
+            "size +N": b"+" + n + b"\r\n" + body + b"\r\n0\r\n\r\n",
+            "size with a space": b" " + n + b"\r\n" + body + b"\r\n0\r\n\r\n",
+            "size 0x": b"0x" + n + b"\r\n" + body + b"\r\n0\r\n\r\n",
+            "chunk extension": n + b";a=b\r\n" + body + b"\r\n0\r\n\r\n",
+            "bare LF after the size": n + b"\n" + body + b"\r\n0\r\n\r\n",
+            "bare LF after the data": n + b"\r\n" + body + b"\n0\r\n\r\n",
+            "no CRLF after the data": n + b"\r\n" + body + b"0\r\n\r\n",
+            "trailer field": n + b"\r\n" + body + b"\r\n0\r\nX-T: 1\r\n\r\n",
+        }
+        for what, chunks in cases.items():
+            _expect_refused(d, head + chunks, what)
+            _expect_refused(d, head, what + ", after the head", status=413, then=chunks)
+        expect(d.snapshot() == {"inbox": 0, "quarantine": 0, "outbox": 0},
+               f"something stored: {d.snapshot()}")
+        r = d.post_line(line_body(line_event()))
+        expect(r.status == 200, f"good request after the refused ones: {r}")

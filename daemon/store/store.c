@@ -76,10 +76,13 @@ store_open(const char *path, int synchronous_full, int busy_timeout_ms, char *wh
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, busy_timeout_ms);
 	s->synchronous_full = synchronous_full;
-	/* Checkpoints run on the checkpointer's connection, never inside a commit here. */
+	/* Checkpoints run on the checkpointer's connection, never inside a commit here.
+	 * When the WAL starts over after one, this connection's next commit cuts the file
+	 * back to journal_size_limit (SQLite does that on the writing connection). */
 	pragmas = xasprintf("PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; "
-	    "PRAGMA wal_autocheckpoint = 0; PRAGMA foreign_keys = ON;",
-	    synchronous_full ? "FULL" : "NORMAL");
+	    "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = %lld; "
+	    "PRAGMA foreign_keys = ON;", synchronous_full ? "FULL" : "NORMAL",
+	    (long long)STORE_WAL_LIMIT);
 	if (store_exec(s->db, pragmas, why, whylen) == -1) {
 		char detail[WHY_MAX];
 

@@ -217,10 +217,22 @@ struct report_rejection {
 int store_report(struct store *, FILE *, enum print_format, enum report_by,
     const char *from, const char *to, const struct report_rejection *, size_t n);
 
-/* store_checkpoint.c: runs a PASSIVE WAL checkpoint on a private connection, off the
- * event loop. */
+/* store_checkpoint.c: WAL checkpoints on a private connection and thread, off the event
+ * loop: PASSIVE every interval_ms, RESTART when the WAL has taken STORE_WAL_LIMIT since
+ * it last started over, TRUNCATE (to zero bytes) when nothing was written for 0.5 s. */
+#define STORE_WAL_LIMIT		(16LL * 1024 * 1024)
 struct store_checkpointer;
 struct store_checkpointer *store_checkpointer_start(const char *path, int interval_ms);
 void store_checkpointer_stop(struct store_checkpointer *);
+/* What the checkpointer saw, for /healthz; all zero without a checkpointer. */
+struct store_checkpoint_stats {
+	int64_t		wal_bytes;	/* the -wal file's size at the last tick */
+	int64_t		wal_max_bytes;	/* the largest size seen since start */
+	uint64_t	truncates;	/* idle TRUNCATE checkpoints */
+	uint64_t	restarts;	/* RESTART checkpoints (the WAL passed its bound) */
+	uint64_t	blocked;	/* RESTART/TRUNCATE put off: a reader held a snapshot */
+};
+void store_checkpointer_stats(const struct store_checkpointer *,
+    struct store_checkpoint_stats *);
 
 #endif

@@ -24,8 +24,29 @@ void store_rollback(struct store *);
 int store_begin_unsynced(struct store *);
 /* The live connection's PRAGMA synchronous (2: FULL, 1: NORMAL), or -1. */
 int store_synchronous(struct store *);
+/* The last database error, or why the store refuses writes (store_health). */
 const char *store_errmsg(struct store *);
 int store_meta_salt(struct store *, unsigned char out[SALT_LEN]);
+
+/* store_health.c: is the storage what the daemon needs? A database that cannot record
+ * what happens must not half-work: while it cannot be written every transaction is
+ * refused (store_begin fails: webhooks get 503, the outbox sends nothing), until a
+ * write goes through again. */
+/* Checks, before anything opens them, that the database's folder can be written and
+ * that the database, its -wal and its -shm, where they exist, are regular files owned
+ * by this user that it can read and write. 0, or -1 with why naming the file and what
+ * is wrong. */
+int store_check_files(const char *path, char *why, size_t whylen);
+/* Proves the open store can be written (a committed write to meta), remembers which
+ * files it uses and turns on health tracking. 0, or -1 with why. */
+int store_watch_start(struct store *, const char *path, char *why, size_t whylen);
+/* Looks again (a timer on the loop, every half second): the files still checkable and
+ * the same ones; when unhealthy, a write probe, and healthy again if it goes through.
+ * Logs each change of state. */
+#define STORE_WATCH_MS	500
+void store_watch(struct store *);
+/* NULL while the database takes writes; else why not, for /healthz and logs. */
+const char *store_health(const struct store *);
 
 /* store_inbox.c: the inbox and the quarantine. */
 /* Inserts a request's events; duplicates are ignored. On return *inserted is the number

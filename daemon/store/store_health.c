@@ -6,6 +6,8 @@
  * record. A probe write lets transactions through again once the storage is fixed;
  * a deleted or replaced file needs a restart. */
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +155,51 @@ same_file(const char *path, const struct store_file_id *id)
 	return file_id(path, &now) == 0 && now.dev == id->dev && now.ino == id->ino;
 }
 
+/* SQLite maps the -shm file and writes it as memory. When it cannot be written any more
+ * (made immutable, its file system remounted read-only) the kernel answers the next
+ * write to it with SIGBUS: there is no error to return, and it comes on reads too. The
+ * handler says so and exits as a crash would (whatever was answered 200 is in the
+ * WAL); any other SIGBUS keeps its default action and its core dump. The path is the
+ * one value a signal handler can reach: process-wide, set once at start. */
+static char sigbus_shm_path[PATH_MAX];
+
+static void
+say(const char *text)
+{
+	ssize_t n = write(STDERR_FILENO, text, strlen(text));
+
+	(void)n;	/* nothing to do if stderr is gone */
+}
+
+static void
+sigbus_handler(int sig)
+{
+	if (sigbus_shm_path[0] != '\0' && access(sigbus_shm_path, W_OK) == -1) {
+		say("level=error msg=\"SIGBUS: the database's shared-memory file cannot be "
+		    "written any more (immutable? a read-only file system?); exiting: restart "
+		    "shokaid once it is fixed\" path=");
+		say(sigbus_shm_path);
+		say("\n");
+		_exit(1);
+	}
+	signal(sig, SIG_DFL);	/* returning re-runs the access: default action, core */
+}
+
+static void
+guard_sigbus(const char *path)
+{
+	struct sigaction sa;
+
+	if ((size_t)snprintf(sigbus_shm_path, sizeof(sigbus_shm_path), "%s-shm", path) >=
+	    sizeof(sigbus_shm_path))
+		sigbus_shm_path[0] = '\0';
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = sigbus_handler;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, NULL) == -1)
+		log_warn("%s: sigaction SIGBUS", __func__);
+}
+
 int
 store_watch_start(struct store *s, const char *path, char *why, size_t whylen)
 {
@@ -173,6 +220,7 @@ store_watch_start(struct store *s, const char *path, char *why, size_t whylen)
 	}
 	s->path = xstrdup(path);
 	s->wal_path = wal;
+	guard_sigbus(path);
 	return 0;
 }
 

@@ -211,3 +211,59 @@ def test_storage_wal_deleted_while_running():
         expect(kept["webhookEventId"] in keys, f"event answered 200 lost: {keys}")
         r = d.post_line(line_body(line_event()))
         expect(r.status == 200, r)
+
+
+def test_storage_immutable_shm_while_running():
+    """SQLite writes the -shm as mapped memory: made unwritable under the daemon, the
+    kernel answers with SIGBUS (there is no error code). The daemon says why and exits
+    1 instead of dying silently, or, if its pages are still writable, is unhealthy; either
+    way the next start is refused until it is fixed, and nothing answered 200 is lost."""
+    d = Daemon()
+    with d:
+        kept = line_event()
+        expect(d.post_line(line_body(kept)).status == 200, "first webhook")
+        shm = d.db_path + "-shm"
+        with unwritable(shm):
+            deadline = time.monotonic() + 5
+            statuses = []
+            while d.alive() and time.monotonic() < deadline:
+                try:
+                    statuses.append(d.post_line(line_body(line_event())).status)
+                except OSError:
+                    statuses.append("closed")
+                    time.sleep(0.05)
+            if d.alive():
+                status, h = health_raw(d)
+                expect(status == 503 and f"{shm} cannot be written" in h["storage_error"], h)
+                expect(200 not in statuses, f"answers while unwritable: {statuses}")
+                d.kill9()
+            else:
+                expect(d.proc.returncode == 1, f"exit code {d.proc.returncode} (a signal "
+                       "is negative: the SIGBUS was not caught)")
+                d._drain()
+                expect(re.search(r'level=error msg="SIGBUS: the database\'s shared-memory '
+                                 r'file cannot be written.*path=' + re.escape(shm),
+                                 d.log_text()), d.log_text()[-1000:])
+                expect(200 not in statuses, f"answers before the exit: {statuses}")
+            start_refused(d, r'level=error msg="storage not usable" detail="the '
+                          r'shared-memory file ' + re.escape(shm) + ' cannot be written')
+        d.start()
+        keys = [k for (k,) in d.query("SELECT event_key FROM inbox")]
+        expect(kept["webhookEventId"] in keys, f"event answered 200 lost: {keys}")
+        expect(d.post_line(line_body(line_event())).status == 200, "after the fix")
+
+
+def test_storage_readonly_wal_while_running_503_then_recovers():
+    """A commit that fails in the storage (here the WAL's write: an I/O error) makes the
+    daemon unhealthy at once, not at the next look of the watch."""
+    with Daemon() as d:
+        expect(d.post_line(line_body(line_event())).status == 200, "first webhook")
+        before = d.snapshot()
+        with unwritable(d.db_path + "-wal"):
+            answers = [d.post_line(line_body(line_event())).status for _ in range(10)]
+            expect(set(answers) == {503}, f"webhooks while the WAL is unwritable: {answers}")
+            status, h = health_raw(d)
+            expect(status == 503 and h["status"] == "error" and h["storage_error"], h)
+        expect(d.snapshot() == before, f"rows changed: {before} -> {d.snapshot()}")
+        wait_until(lambda: health_raw(d)[0] == 200, 5, "/healthz ok again")
+        expect(d.post_line(line_body(line_event())).status == 200, "after the fix")

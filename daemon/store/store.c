@@ -240,13 +240,13 @@ store_begin(struct store *s)
 	return store_step(s, s->st[ST_BEGIN]);
 }
 
+static void end_unsynced(struct store *);
+
 /* For writes a replay makes good again (the outbox's outcomes: a lost "sent" is sent
  * again with the same retry key and LINE answers 409), or that guard against the process
  * dying (the outbox's marks that a try started). In WAL mode a NORMAL commit
  * survives a crash of the process; only a power loss can take it, and the next FULL
  * commit's fsync makes it durable too. It keeps a 1-5 ms fsync off the event loop. */
-static void end_unsynced(struct store *);
-
 int
 store_begin_unsynced(struct store *s)
 {

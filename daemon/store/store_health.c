@@ -205,23 +205,26 @@ store_watch_start(struct store *s, const char *path, char *why, size_t whylen)
 {
 	char detail[WHY_MAX];
 	char *wal = xasprintf("%s-wal", path);
+	int rc = -1;
 
+	guard_sigbus(path);	/* the probe is the first write to the -shm */
 	if (probe_write(s, detail, sizeof(detail)) == -1) {
 		set_reason(why, whylen, "cannot write to the database %s: %s", path, detail);
-		free(wal);
-		return -1;
+		goto done;
 	}
 	/* The probe's commit made the WAL if it was not there. */
 	if (file_id(path, &s->db_id) == -1 || file_id(wal, &s->wal_id) == -1) {
 		set_reason(why, whylen, "the database %s or its WAL vanished at start: %s",
 		    path, strerror(errno));
-		free(wal);
-		return -1;
+		goto done;
 	}
 	s->path = xstrdup(path);
 	s->wal_path = wal;
-	guard_sigbus(path);
-	return 0;
+	wal = NULL;
+	rc = 0;
+done:
+	free(wal);
+	return rc;
 }
 
 const char *

@@ -22,13 +22,18 @@
 #define IDLE_MS			500
 /* A RESTART or TRUNCATE that found a reader in the way is tried again after this, twice
  * as long after each refusal in a row up to the cap: soon after a short reader, seldom
- * while one holds a snapshot for minutes (each try holds the writer lock WAIT_MS). */
+ * while one holds a snapshot for minutes (each try holds the writer lock WAIT_MS). Past
+ * twice the restart size the bound is at stake: every tick tries, however often it is
+ * refused (under heavy load a few refusals in a row, spaced by the back-off, let the
+ * WAL reach 83 MiB). */
 #define RETRY_MIN_MS		100
 #define RETRY_MAX_MS		2000
-/* How long a RESTART or TRUNCATE may wait for the writer lock and for readers. It holds
- * the writer lock meanwhile, so the loop's next commit waits as long: keep it short and
- * try again later instead. */
-#define WAIT_MS			10
+#define URGENT_BYTES		(2 * RESTART_BYTES)
+/* How long a RESTART or TRUNCATE may wait for the writer lock and for readers. Waiting
+ * for the lock costs the loop nothing; once it has it, the loop's next commit waits as
+ * long as it waits for readers: keep it short and try again later instead. Under load
+ * the loop holds the lock through each commit's fsync, a few ms, more on a busy disk. */
+#define WAIT_MS			20
 
 /* The checkpointer: a thread with its own connection, so the 3-5 ms a checkpoint takes
  * never lands on a webhook's latency. */
@@ -70,36 +75,41 @@ file_size(const char *path)
 struct tick_state {
 	int	last_frames;	/* frames in the WAL at the last tick */
 	int64_t	changed_ms;	/* when that number last changed */
+	int	restarted_at;	/* frames when a RESTART last went through */
 	int64_t	retry_ms;	/* no RESTART/TRUNCATE before this */
 	int64_t	backoff_ms;	/* the wait after the next refusal */
 };
 
-/* One tick: a PASSIVE checkpoint always; a RESTART when the WAL has grown past its
- * bound; a TRUNCATE when the loop has been idle. */
+/* One tick: a PASSIVE checkpoint always; a TRUNCATE when the loop has been idle; else a
+ * RESTART when the WAL has grown past its restart size. */
 static void
 tick(struct store_checkpointer *cp, struct tick_state *ts)
 {
 	int frames = 0, copied = 0, mode = -1, rc;
-	int64_t now = mono_ms(), size;
+	int64_t now = mono_ms(), size, wal_bytes;
 
 	sqlite3_wal_checkpoint_v2(cp->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
 	size = file_size(cp->wal_path);
+	wal_bytes = (int64_t)frames * cp->frame_bytes;
 	if (frames != ts->last_frames) {
 		ts->last_frames = frames;
 		ts->changed_ms = now;
 	}
-	if (now >= ts->retry_ms) {
-		if ((int64_t)frames * cp->frame_bytes >= RESTART_BYTES)
-			mode = SQLITE_CHECKPOINT_RESTART;
-		else if (size > 0 && now - ts->changed_ms >= IDLE_MS)
+	/* A RESTART only lets the next commit start the WAL over: until one comes, the
+	 * WAL still counts its frames, and another RESTART would do nothing. */
+	if (now >= ts->retry_ms || wal_bytes >= URGENT_BYTES) {
+		if (size > 0 && now - ts->changed_ms >= IDLE_MS)
 			mode = SQLITE_CHECKPOINT_TRUNCATE;
+		else if (wal_bytes >= RESTART_BYTES && frames != ts->restarted_at)
+			mode = SQLITE_CHECKPOINT_RESTART;
 	}
 	if (mode != -1) {
 		rc = sqlite3_wal_checkpoint_v2(cp->db, NULL, mode, &frames, &copied);
 		if (rc == SQLITE_OK) {
-			if (mode == SQLITE_CHECKPOINT_RESTART)
+			if (mode == SQLITE_CHECKPOINT_RESTART) {
 				cp->restarts++;
-			else
+				ts->restarted_at = frames;
+			} else
 				cp->truncates++;
 			ts->backoff_ms = RETRY_MIN_MS;
 		} else {
@@ -122,12 +132,12 @@ checkpointer_main(void *arg)
 {
 	struct store_checkpointer *cp = arg;
 	struct tick_state ts = { .last_frames = -1, .changed_ms = mono_ms(),
-	    .backoff_ms = RETRY_MIN_MS };
+	    .restarted_at = -1, .backoff_ms = RETRY_MIN_MS };
 	struct timespec deadline;
 
 	pthread_mutex_lock(&cp->lock);
 	while (!cp->stop) {
-		clock_gettime(CLOCK_REALTIME, &deadline);
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
 		deadline.tv_sec += cp->interval_ms / 1000;
 		deadline.tv_nsec += (long)(cp->interval_ms % 1000) * 1000000L;
 		if (deadline.tv_nsec >= 1000000000L) {
@@ -158,6 +168,7 @@ store_checkpointer_start(const char *path, int interval_ms)
 {
 	struct store_checkpointer *cp = xcalloc(1, sizeof(*cp));
 	sqlite3_stmt *st = NULL;
+	pthread_condattr_t ca;
 
 	cp->wal_path = xasprintf("%s-wal", path);
 	if (sqlite3_open_v2(path, &cp->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
@@ -180,7 +191,13 @@ store_checkpointer_start(const char *path, int interval_ms)
 	sqlite3_finalize(st);
 	cp->interval_ms = interval_ms;
 	pthread_mutex_init(&cp->lock, NULL);
-	pthread_cond_init(&cp->wake, NULL);
+	/* The wait's deadline is on the monotonic clock: a wall clock stepped back (NTP)
+	 * would otherwise hold the checkpoints, and let the WAL grow, for as long. */
+	if (pthread_condattr_init(&ca) != 0 ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&cp->wake, &ca) != 0)
+		fatalx("%s: cannot make a monotonic condition variable", __func__);
+	pthread_condattr_destroy(&ca);
 	if (pthread_create(&cp->thread, NULL, checkpointer_main, cp) != 0) {
 		log_warnx("msg=\"checkpointer thread did not start\"");
 		pthread_mutex_destroy(&cp->lock);

@@ -267,3 +267,20 @@ def test_storage_readonly_wal_while_running_503_then_recovers():
         expect(d.snapshot() == before, f"rows changed: {before} -> {d.snapshot()}")
         wait_until(lambda: health_raw(d)[0] == 200, 5, "/healthz ok again")
         expect(d.post_line(line_body(line_event())).status == 200, "after the fix")
+
+
+def test_storage_db_replaced_while_running():
+    """A database file swapped under the daemon (a restore copied over it): its open
+    descriptors write into the old file, so it stops and says a restart is needed."""
+    with Daemon() as d:
+        expect(d.post_line(line_body(line_event())).status == 200, "first webhook")
+        c = d.db()
+        try:
+            c.execute("VACUUM INTO ?", (d.db_path + ".copy",))
+        finally:
+            c.close()
+        os.replace(d.db_path + ".copy", d.db_path)
+        status, h = wait_until(lambda: (lambda s: s if s[0] == 503 else None)(
+            health_raw(d)), 3, "/healthz to report the replaced database")
+        expect(f"the database {d.db_path} was deleted or replaced" in h["storage_error"], h)
+        expect(d.post_line(line_body(line_event())).status == 503, "accepted after the swap")

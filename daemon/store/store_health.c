@@ -22,6 +22,9 @@
 
 /* The reason as /healthz (JSON) and log lines (logfmt, quoted) can carry it as is: a
  * path with a quote, a backslash or a control character in it is shown with '?'. */
+static void set_reason(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void
 set_reason(char *why, size_t whylen, const char *fmt, ...)
 {

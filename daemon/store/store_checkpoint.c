@@ -55,15 +55,6 @@ struct store_checkpointer {
 };
 
 static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
 file_size(const char *path)
 {
 	struct stat st;
@@ -86,7 +77,7 @@ static void
 tick(struct store_checkpointer *cp, struct tick_state *ts)
 {
 	int frames = 0, copied = 0, mode = -1, rc;
-	int64_t now = mono_ms(), size, wal_bytes;
+	int64_t now = clock_ms(), size, wal_bytes;
 
 	sqlite3_wal_checkpoint_v2(cp->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
 	size = file_size(cp->wal_path);
@@ -131,7 +122,7 @@ static void *
 checkpointer_main(void *arg)
 {
 	struct store_checkpointer *cp = arg;
-	struct tick_state ts = { .last_frames = -1, .changed_ms = mono_ms(),
+	struct tick_state ts = { .last_frames = -1, .changed_ms = clock_ms(),
 	    .restarted_at = -1, .backoff_ms = RETRY_MIN_MS };
 	struct timespec deadline;
 

@@ -54,15 +54,15 @@ why_unwritable(int err)
 	}
 }
 
-/* One of the database's files: absent is fine unless required; present, it must be a
+/* One of the database's files: absent is fine (SQLite makes it); present, it must be a
  * regular file of ours that we can read and write. */
 static int
-check_file(const char *path, const char *what, int required, char *why, size_t whylen)
+check_file(const char *path, const char *what, char *why, size_t whylen)
 {
 	struct stat st;
 
 	if (stat(path, &st) == -1) {
-		if (errno == ENOENT && !required)
+		if (errno == ENOENT)
 			return 0;
 		set_reason(why, whylen, "%s %s: %s", what, path, strerror(errno));
 		return -1;
@@ -111,9 +111,9 @@ store_check_files(const char *path, char *why, size_t whylen)
 		    "and -shm files are made there): %s", dir, why_unwritable(errno));
 		goto done;
 	}
-	if (check_file(path, "the database", 0, why, whylen) == -1 ||
-	    check_file(wal, "the WAL", 0, why, whylen) == -1 ||
-	    check_file(shm, "the shared-memory file", 0, why, whylen) == -1)
+	if (check_file(path, "the database", why, whylen) == -1 ||
+	    check_file(wal, "the WAL", why, whylen) == -1 ||
+	    check_file(shm, "the shared-memory file", why, whylen) == -1)
 		goto done;
 	rc = 0;
 done:

@@ -156,6 +156,18 @@ stall_cb(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(d->ev_stall, &tv);
 }
 
+/* Storage that stopped being writable (or was deleted) under the running daemon: see
+ * store_health.c. */
+static void
+storage_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)fd;
+	(void)what;
+	store_watch(d->store);
+}
+
 static void
 flush_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -194,16 +206,27 @@ run(struct daemon *d)
 	static const int signals[] = { SIGHUP, SIGTERM, SIGINT };
 	struct timeval flush_tv = { 0, FLUSH_INTERVAL_MS * 1000 };
 	struct timeval slice = { 0, BACKGROUND_SLICE_US };
+	struct timeval watch_tv = { 0, STORE_WATCH_MS * 1000 };
 	struct event_config *ec;
 	char why[WHY_MAX];
 	int lock_fd = -1, rc = 1;
 
+	/* Storage that cannot be written is refused here, with the file and what is
+	 * wrong, rather than found out by the first webhook (or a SIGBUS). */
+	if (store_check_files(d->cfg->sqlite_path, why, sizeof(why)) == -1) {
+		log_errorx("msg=\"storage not usable\" detail=\"%s\"", why);
+		return 1;
+	}
 	if (lock_instance(d->cfg->sqlite_path, &lock_fd) == -1)
 		return 1;
 	d->store = store_open(d->cfg->sqlite_path, d->cfg->synchronous_full,
 	    d->cfg->busy_timeout_ms, why, sizeof(why));
 	if (d->store == NULL) {
 		log_errorx("msg=\"cannot open the database\" detail=\"%s\"", why);
+		goto done;
+	}
+	if (store_watch_start(d->store, d->cfg->sqlite_path, why, sizeof(why)) == -1) {
+		log_errorx("msg=\"storage not usable\" detail=\"%s\"", why);
 		goto done;
 	}
 	/* The database's secret keys log pseudonyms, client hashes and the signatures on
@@ -242,6 +265,8 @@ run(struct daemon *d)
 	d->ev_flush = event_new(d->base, -1, EV_PERSIST, flush_cb, d);
 	evtimer_add(d->ev_flush, &flush_tv);
 	d->ev_drain = evtimer_new(d->base, drain_cb, d);
+	d->ev_storage = event_new(d->base, -1, EV_PERSIST, storage_cb, d);
+	evtimer_add(d->ev_storage, &watch_tv);
 	d->ev_stall = evtimer_new(d->base, stall_cb, d);
 	d->stall_floor_us = -1;
 	d->started_ms = clock_ms();
@@ -287,6 +312,8 @@ done:
 		event_free(d->ev_flush);
 	if (d->ev_drain != NULL)
 		event_free(d->ev_drain);
+	if (d->ev_storage != NULL)
+		event_free(d->ev_storage);
 	if (d->ev_stall != NULL)
 		event_free(d->ev_stall);
 	if (d->base != NULL)

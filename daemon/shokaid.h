@@ -74,6 +74,7 @@ struct daemon {
 	struct event		*ev_signals[4];	/* main.c */
 	struct event		*ev_flush;
 	struct event		*ev_drain;
+	struct event		*ev_storage;	/* main.c: store_watch */
 	struct event		*ev_stall;
 	int64_t			 stall_due_us;
 	int64_t			 stall_floor_us;

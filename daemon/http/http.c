@@ -167,8 +167,13 @@ handle_works(struct daemon *d, struct evhttp_request *req, const char *id, int64
 static void
 handle_healthz(struct daemon *d, struct evhttp_request *req, int64_t start_us)
 {
-	char body[1024];
+	char body[2048];
 	int64_t backlog = store_inbox_backlog(d->store);
+	const char *storage = store_health(d->store);	/* no quotes: store_health.c */
+	struct store_checkpoint_stats wal;
+	int code = storage != NULL || backlog < 0 ? 503 : 200;
+
+	store_checkpointer_stats(d->checkpointer, &wal);
 
 	snprintf(body, sizeof(body),
 	    "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%lld,\"inbox_backlog\":%lld,"
@@ -179,8 +184,11 @@ handle_healthz(struct daemon *d, struct evhttp_request *req, int64_t start_us)
 	    "\"events_unknown\":%llu,\"outbox_backlog\":%lld,"
 	    "\"outbox_in_flight\":%zu,\"loop_max_stall_us\":%lld,\"sqlite_synchronous\":%d,"
 	    "\"coupon_pool_empty\":%llu,\"reward_batches\":%llu,"
-	    "\"outbox_unknown\":%llu,\"dispatch_fault_holds\":%llu}",
-	    backlog < 0 ? "degraded" : (d->draining ? "draining" : "ok"), SHOKAI_VERSION,
+	    "\"outbox_unknown\":%llu,\"dispatch_fault_holds\":%llu,"
+	    "\"wal_bytes\":%lld,\"wal_max_bytes\":%lld,\"wal_restarts\":%llu,"
+	    "\"wal_truncates\":%llu,\"wal_checkpoints_blocked\":%llu%s%s%s}",
+	    storage != NULL ? "error" : backlog < 0 ? "degraded" :
+	    (d->draining ? "draining" : "ok"), SHOKAI_VERSION,
 	    (long long)((clock_ms() - d->started_ms) / 1000), (long long)backlog,
 	    http_guard_connections(d->guard),
 	    (unsigned long long)d->stats.events_stored,
@@ -200,9 +208,14 @@ handle_healthz(struct daemon *d, struct evhttp_request *req, int64_t start_us)
 	    (unsigned long long)d->stats.coupon_pool_empty,
 	    (unsigned long long)d->stats.reward_batches,
 	    (unsigned long long)d->stats.outbox_unknown,
-	    (unsigned long long)d->stats.dispatch_fault_holds);
-	http_reply_json(req, &(struct http_answer){ .code = backlog < 0 ? 503 : 200,
-	    .start_us = start_us }, body);
+	    (unsigned long long)d->stats.dispatch_fault_holds,
+	    (long long)wal.wal_bytes, (long long)wal.wal_max_bytes,
+	    (unsigned long long)wal.restarts, (unsigned long long)wal.truncates,
+	    (unsigned long long)wal.blocked,
+	    storage != NULL ? ",\"storage_error\":\"" : "", storage != NULL ? storage : "",
+	    storage != NULL ? "\"" : "");
+	http_reply_json(req, &(struct http_answer){ .code = code, .start_us = start_us },
+	    body);
 }
 
 static void

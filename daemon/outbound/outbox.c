@@ -435,8 +435,11 @@ scan_cb(evutil_socket_t fd, short what, void *arg)
 #endif
 	if (ob->d->draining)	/* finish what is in flight; the rest waits for the restart */
 		return;
-	send_due(ob, PLATFORM_LINE, now);
-	send_due(ob, PLATFORM_WORKS, now);
+	/* A send whose outcome the database could not record must not start. */
+	if (store_health(ob->d->store) == NULL) {
+		send_due(ob, PLATFORM_LINE, now);
+		send_due(ob, PLATFORM_WORKS, now);
+	}
 	/* Rows come due by time (retries) or are requeued by shokaictl: look again. */
 	evtimer_add(ob->ev_scan, &tv);
 }

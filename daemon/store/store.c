@@ -21,7 +21,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 const char *
 store_errmsg(struct store *s)
 {
-	return sqlite3_errmsg(s->db);
+	return s->health[0] != '\0' ? s->health : sqlite3_errmsg(s->db);
 }
 
 int
@@ -76,10 +76,13 @@ store_open(const char *path, int synchronous_full, int busy_timeout_ms, char *wh
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, busy_timeout_ms);
 	s->synchronous_full = synchronous_full;
-	/* Checkpoints run on the checkpointer's connection, never inside a commit here. */
+	/* Checkpoints run on the checkpointer's connection, never inside a commit here.
+	 * When the WAL starts over after one, this connection's next commit cuts the file
+	 * back to journal_size_limit (SQLite does that on the writing connection). */
 	pragmas = xasprintf("PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; "
-	    "PRAGMA wal_autocheckpoint = 0; PRAGMA foreign_keys = ON;",
-	    synchronous_full ? "FULL" : "NORMAL");
+	    "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = %lld; "
+	    "PRAGMA foreign_keys = ON;", synchronous_full ? "FULL" : "NORMAL",
+	    (long long)STORE_WAL_LIMIT);
 	if (store_exec(s->db, pragmas, why, whylen) == -1) {
 		char detail[WHY_MAX];
 
@@ -119,6 +122,8 @@ store_close(struct store *s)
 		sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		sqlite3_close(s->db);
 	}
+	free(s->path);
+	free(s->wal_path);
 	free(s);
 }
 
@@ -139,6 +144,7 @@ store_step(struct store *s, sqlite3_stmt *st)
 	if (rc != SQLITE_DONE) {
 		unsigned long suppressed;
 
+		store_note_error(s, rc);
 		if (store_log_ok(s, &suppressed))
 			log_warnx("msg=\"database statement failed\" sql=\"%.40s\" "
 			    "detail=\"%s\" suppressed=%lu", sqlite3_sql(st),
@@ -163,6 +169,7 @@ store_one_row(struct store *s, sqlite3_stmt *st, void (*read)(sqlite3_stmt *, vo
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		unsigned long suppressed;
 
+		store_note_error(s, rc);
 		if (store_log_ok(s, &suppressed))
 			log_warnx("msg=\"database query failed\" detail=\"%s\" suppressed=%lu",
 			    sqlite3_errmsg(s->db), suppressed);
@@ -223,11 +230,17 @@ store_count(struct store *s, sqlite3_stmt *st)
 	return st != NULL && store_query_int(s, st, &n) == 1 ? n : -1;
 }
 
+/* Refused while the storage is unhealthy (store_health.c): a transaction that cannot
+ * be recorded must not start, nor what would follow it (an answer, a send). */
 int
 store_begin(struct store *s)
 {
+	if (s->health[0] != '\0')
+		return -1;
 	return store_step(s, s->st[ST_BEGIN]);
 }
+
+static void end_unsynced(struct store *);
 
 /* For writes a replay makes good again (the outbox's outcomes: a lost "sent" is sent
  * again with the same retry key and LINE answers 409), or that guard against the process
@@ -237,6 +250,8 @@ store_begin(struct store *s)
 int
 store_begin_unsynced(struct store *s)
 {
+	if (s->health[0] != '\0')
+		return -1;
 	if (s->synchronous_full &&
 	    sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
 		unsigned long suppressed;
@@ -247,7 +262,11 @@ store_begin_unsynced(struct store *s)
 		return -1;
 	}
 	s->unsynced = s->synchronous_full;
-	return store_begin(s);
+	if (store_begin(s) == -1) {
+		end_unsynced(s);
+		return -1;
+	}
+	return 0;
 }
 
 /* Puts back the configured setting, so every other commit is as durable as asked. */
@@ -274,12 +293,16 @@ store_synchronous(struct store *s)
 	return v;
 }
 
+/* A commit into a WAL that was deleted under us would be gone at the next start: it
+ * counts as failed (a webhook gets 503 and is redelivered), and the store is broken. */
 int
 store_commit(struct store *s)
 {
 	int rc = store_step(s, s->st[ST_COMMIT]);
 
 	end_unsynced(s);
+	if (rc == 0 && !store_wal_intact(s))
+		rc = -1;
 	return rc;
 }
 

@@ -24,8 +24,29 @@ void store_rollback(struct store *);
 int store_begin_unsynced(struct store *);
 /* The live connection's PRAGMA synchronous (2: FULL, 1: NORMAL), or -1. */
 int store_synchronous(struct store *);
+/* The last database error, or why the store refuses writes (store_health). */
 const char *store_errmsg(struct store *);
 int store_meta_salt(struct store *, unsigned char out[SALT_LEN]);
+
+/* store_health.c: is the storage what the daemon needs? A database that cannot record
+ * what happens must not half-work: while it cannot be written every transaction is
+ * refused (store_begin fails: webhooks get 503, the outbox sends nothing), until a
+ * write goes through again. */
+/* Checks, before anything opens them, that the database's folder can be written and
+ * that the database, its -wal and its -shm, where they exist, are regular files owned
+ * by this user that it can read and write. 0, or -1 with why naming the file and what
+ * is wrong. */
+int store_check_files(const char *path, char *why, size_t whylen);
+/* Proves the open store can be written (a committed write to meta), remembers which
+ * files it uses and turns on health tracking. 0, or -1 with why. */
+int store_watch_start(struct store *, const char *path, char *why, size_t whylen);
+/* Looks again (a timer on the loop, every half second): the files still checkable and
+ * the same ones; when unhealthy, a write probe, and healthy again if it goes through.
+ * Logs each change of state. */
+#define STORE_WATCH_MS	500
+void store_watch(struct store *);
+/* NULL while the database takes writes; else why not, for /healthz and logs. */
+const char *store_health(const struct store *);
 
 /* store_inbox.c: the inbox and the quarantine. */
 /* Inserts a request's events; duplicates are ignored. On return *inserted is the number
@@ -217,10 +238,22 @@ struct report_rejection {
 int store_report(struct store *, FILE *, enum print_format, enum report_by,
     const char *from, const char *to, const struct report_rejection *, size_t n);
 
-/* store_checkpoint.c: runs a PASSIVE WAL checkpoint on a private connection, off the
- * event loop. */
+/* store_checkpoint.c: WAL checkpoints on a private connection and thread, off the event
+ * loop: PASSIVE every interval_ms, RESTART when the WAL has taken STORE_WAL_LIMIT since
+ * it last started over, TRUNCATE (to zero bytes) when nothing was written for 0.5 s. */
+#define STORE_WAL_LIMIT		(16LL * 1024 * 1024)
 struct store_checkpointer;
 struct store_checkpointer *store_checkpointer_start(const char *path, int interval_ms);
 void store_checkpointer_stop(struct store_checkpointer *);
+/* What the checkpointer saw, for /healthz; all zero without a checkpointer. */
+struct store_checkpoint_stats {
+	int64_t		wal_bytes;	/* the -wal file's size at the last tick */
+	int64_t		wal_max_bytes;	/* the largest size seen since start */
+	uint64_t	truncates;	/* idle TRUNCATE checkpoints */
+	uint64_t	restarts;	/* RESTART checkpoints (the WAL passed its bound) */
+	uint64_t	blocked;	/* RESTART/TRUNCATE put off: a reader held a snapshot */
+};
+void store_checkpointer_stats(const struct store_checkpointer *,
+    struct store_checkpoint_stats *);
 
 #endif

@@ -3,6 +3,8 @@
 #ifndef STORE_INTERNAL_H
 #define STORE_INTERNAL_H
 
+#include <sys/types.h>
+
 #include <sqlite3.h>
 
 #include "store.h"
@@ -36,13 +38,35 @@ enum stmt_id {
 	ST_COUNT
 };
 
+/* A file's identity, to notice it was deleted or replaced under the running daemon. */
+struct store_file_id {
+	dev_t		dev;
+	ino_t		ino;
+};
+
 struct store {
 	sqlite3		*db;
 	sqlite3_stmt	*st[ST_COUNT];		/* the cache; NULL until first used */
 	int		 synchronous_full;	/* what the config asked for */
 	int		 unsynced;		/* this transaction commits without fsync */
 	struct log_ratelimit rl_err;		/* store_log_ok: error lines */
+	/* Storage health (store_watch_start): set only for the daemon's store. */
+	char		*path;			/* the database file; NULL: not watched */
+	char		*wal_path;
+	struct store_file_id db_id, wal_id;	/* as they were at start */
+	char		 health[WHY_MAX];	/* why writes are refused; "" when healthy */
+	int		 broken;		/* a file was replaced: only a restart helps */
+	int64_t		 unhealthy_since_ms;
+	int64_t		 reminded_ms;		/* the last "still unhealthy" line */
 };
+
+/* store_health.c */
+/* A statement failed with rc: an error of the storage (read-only, I/O, full, corrupt)
+ * makes the store unhealthy; others (busy, constraints) are the statement's own. */
+void store_note_error(struct store *, int rc);
+/* 1 while the WAL is the file the store started with; else 0, and the store is broken
+ * for good (a restart is needed). Cheap: one stat(). */
+int store_wal_intact(struct store *);
 
 /* store_schema.c: brings the database up to the newest schema; *err on failure. */
 int store_schema_migrate(sqlite3 *, char *why, size_t whylen);

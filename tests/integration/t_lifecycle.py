@@ -555,3 +555,37 @@ def test_fd_exhaustion_backs_off_and_recovers():
         wait_until(lambda: d.healthz().get("status") == "ok", 3, "service to come back")
     finally:
         d.__exit__(None, None, None)
+
+
+def test_wal_truncated_when_idle():
+    """After a burst the WAL is folded into the database and cut to zero bytes within a
+    few seconds of idling (issue 10, point 3: it used to keep its largest size)."""
+    import http.client
+    with Daemon(log_level="warn") as d:
+        wal = d.db_path + "-wal"
+        biggest = 0
+        c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=10)
+        try:
+            for _ in range(300):
+                body = line_body(*[line_event(text="x" * 200) for _ in range(5)])
+                c.request("POST", "/line/main", body, {"Content-Type": "application/json",
+                          "X-Line-Signature": sign(LINE_SECRET, body)})
+                r = c.getresponse()
+                r.read()
+                expect(r.status == 200, f"burst webhook got {r.status}")
+                biggest = max(biggest, os.path.getsize(wal))
+        finally:
+            c.close()
+        expect(biggest >= 1 << 20, f"the burst left only {biggest} bytes of WAL: too "
+               "small to show it shrinking")
+        t0 = time.monotonic()
+        wait_until(lambda: os.path.getsize(wal) < 64 * 1024, 5,
+                   "the WAL to be truncated after the burst")
+        took = time.monotonic() - t0
+        # The checkpointer counts it just after the file shrinks.
+        h = wait_until(lambda: (lambda h: h if h["wal_truncates"] >= 1 else None)(
+            d.healthz()), 2, "/healthz to count the truncation")
+        expect(h["wal_max_bytes"] >= biggest and h["wal_bytes"] < 64 * 1024, h)
+        print(f"NOTICE test_wal_truncated_when_idle: WAL {biggest / 2**20:.1f} MiB -> "
+              f"{os.path.getsize(wal)} bytes {took:.1f} s after the burst",
+              flush=True)

@@ -16,6 +16,12 @@
 #                 of events_done + events_failed + events_skipped over the time from the wrk
 #                 run's start to the drained inbox. node and bare do nothing after the
 #                 answer, so theirs is acknowledged x events per body.
+# And the CPU time each server spent per request answered ("CPU µs/req"): the growth of
+# utime + stime of the server process (all its threads; /proc/PID/stat, in clock ticks)
+# over the run, divided by its 2xx responses. For shokaid the span runs from just before
+# wrk starts to its drained inbox, so the dispatcher's work for those requests counts too
+# (the /healthz polls of the drain wait are included: a few dozen cheap requests). The
+# report prints the ratio shokaid/bare of CPU per request (issue 11's target: <= 2x).
 # The method is shared/docs/benchmarking.md:
 #   - every request carries a body with unique webhookEventIds (pre-signed pools from
 #     gen_bodies.py, a fresh pool for every wrk run, so nothing hits the dedupe path);
@@ -307,8 +313,11 @@ print(int(c[1]) + int(c[2]) + int(c[3]) - k)')
 	times >"$TMP/times" # in this shell: a subshell would only see its own children
 	ch=$(sed -n 2p "$TMP/times" | awk '{ n = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/);
 		n += a[1] * 60 + a[2] }; printf "%d", n * 100 }')
-	CPU_SNAP="$t $(awk '{print $14 + $15}' "/proc/$SRV_PID/stat" 2>/dev/null || echo 0) $ch $(date +%s%N)"
+	CPU_SNAP="$t $(srv_ticks) $ch $(date +%s%N)"
 }
+# The server process's utime + stime so far, all threads, in clock ticks (CLK_TCK).
+srv_ticks() { awk '{print $14 + $15}' "/proc/$SRV_PID/stat" 2>/dev/null || echo 0; }
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 other_cpu() {
 	awk -v a="$1" -v b="$2" -v ncpu="$(nproc)" 'BEGIN { split(a, x, " "); split(b, y, " ");
 		other = (y[1] - x[1]) - (y[2] - x[2]) - (y[3] - x[3]);
@@ -441,9 +450,13 @@ run_wrk() {
 	line=$(grep '^BENCH ' "$out" | tail -n 1) || true
 	[ -n "$line" ] || { cat "$out" >&2; die "wrk printed no BENCH line ($out)"; }
 	line+=" other_cpu_pct=$(other_cpu "$cpu0" "$cpu1")"
+	local srv_t0 srv_t1
+	srv_t0=$(cut -d' ' -f2 <<<"$cpu0")
+	srv_t1=$(cut -d' ' -f2 <<<"$cpu1")
 	if [ "$srv" = shokaid ]; then
 		local dur_us drained
 		finish_poller
+		srv_t1=$(srv_ticks) # the dispatcher's work until the inbox drained counts too
 		drained=$POLLER_LINE
 		dur_us=$(sed -n 's/.* duration_us=\([0-9]*\).*/\1/p' <<<"$line")
 		[ -n "$dur_us" ] || die "wrk's BENCH line has no duration_us ($out)"
@@ -452,14 +465,18 @@ run_wrk() {
 			s = v["drained_at"] - (e - d / 1e6);
 			printf "proc_s=%.3f proc_eps=%.1f", s, (s > 0 ? v["processed"] / s : 0) }')"
 	fi
+	line+=" cpu_ticks=$((srv_t1 - srv_t0)) clk_tck=$CLK_TCK"
 	printf '%s\t%s\t%s\t%s\n' "$srv" "$ev" "$label" "$line" >>"$TMP/results.tsv"
 	LAST_RPS=$(sed -n 's/.* rps=\([0-9]*\).*/\1/p' <<<"$line")
 	python3 - "$line" "$srv" "$ev" "$label" <<'EOF'
 import sys
 kv = dict(f.split("=", 1) for f in sys.argv[1].split()[1:])
-print("  %-7s %d-event %-6s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  2xx %d  non-2xx %s%s%s" % (
+ok2xx = int(kv["ok2xx"])
+cpu_us = int(kv["cpu_ticks"]) * 1e6 / int(kv["clk_tck"]) / ok2xx if ok2xx else 0
+print("  %-7s %d-event %-6s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  2xx %d  non-2xx %s"
+      "  CPU %.1f µs/req%s%s" % (
     sys.argv[2], int(sys.argv[3]), sys.argv[4], float(kv["rps"]), int(kv["p50_us"]) / 1000,
-    int(kv["p99_us"]) / 1000, int(kv["ok2xx"]), kv["non2xx"],
+    int(kv["p99_us"]) / 1000, ok2xx, kv["non2xx"], cpu_us,
     "  socket errors %s" % kv["sock_errors"] if kv["sock_errors"] != "0" else "",
     "  POOL WRAPPED %s times: ids reused" % kv["wrapped"] if kv["wrapped"] != "0" else "")
     + ("  BUSY MACHINE: other processes used %s%% of the CPU" % kv["other_cpu_pct"]
@@ -544,6 +561,9 @@ for ln in open(phases, encoding="utf-8"):
     all_runs = runs[(srv, ev)]
     measured = [kv for label, kv in all_runs if label != "warmup"]
     med = lambda k: statistics.median(float(kv[k]) for kv in measured)
+    # CPU time (utime + stime) per 2xx response, median over the measured runs
+    cpu_us = statistics.median(int(kv["cpu_ticks"]) * 1e6 / int(kv["clk_tck"])
+                               / max(int(kv["ok2xx"]), 1) for kv in measured)
     tot = lambda k: sum(int(kv[k]) for _, kv in all_runs)
     non2xx, ok2xx, issued = tot("non2xx"), tot("ok2xx"), tot("issued")
     sockerr, wrapped = tot("sock_errors"), tot("wrapped")
@@ -554,9 +574,10 @@ for ln in open(phases, encoding="utf-8"):
     else:
         # node and bare do nothing after the answer: processed = acknowledged
         proc = rps * ev
-    summary[(srv, ev)] = (rps, p99, hwm / 1024, proc)
+    summary[(srv, ev)] = (rps, p99, hwm / 1024, proc, cpu_us)
     busy = max(int(kv.get("other_cpu_pct", 0)) for kv in measured)
-    rows.append((srv, ev, rps, proc, p50, p99, hwm / 1024, non2xx, sockerr, wrapped, busy))
+    rows.append((srv, ev, rps, proc, p50, p99, hwm / 1024, non2xx, sockerr, wrapped, busy,
+                 cpu_us))
     if non2xx or sockerr or wrapped or not ok2xx:
         ok = False
     if srv == "shokaid":
@@ -584,13 +605,13 @@ print()
 print("results: median of %s runs of %ss, wrk -t1 -c%s, server on core 1, wrk on core 0"
       % (reps, dur, conns))
 hdr = ("server", "events/body", "ack req/s", "ack events/s", "processed ev/s", "p50 ms",
-       "p99 ms", "peak RSS MiB", "non-2xx")
-fmt = "%-8s %11s %10s %13s %15s %7s %7s %13s %8s"
+       "p99 ms", "peak RSS MiB", "non-2xx", "CPU µs/req")
+fmt = "%-8s %11s %10s %13s %15s %7s %7s %13s %8s %11s"
 print(fmt % hdr)
 noisy = False
 order = {"shokaid": 0, "node": 1, "bare": 2}
 rows.sort(key=lambda r: (r[1], order.get(r[0], 9), r[0]))
-for srv, ev, rps, proc, p50, p99, rss, non2xx, sockerr, wrapped, busy in rows:
+for srv, ev, rps, proc, p50, p99, rss, non2xx, sockerr, wrapped, busy, cpu_us in rows:
     extra = ""
     if busy >= 5:
         extra += "  NOISY: other processes took up to %d%% of the CPU" % busy
@@ -600,10 +621,12 @@ for srv, ev, rps, proc, p50, p99, rss, non2xx, sockerr, wrapped, busy in rows:
     if wrapped:
         extra += "  POOL WRAPPED (ids reused): %d" % wrapped
     print(fmt % (srv, ev, "%.0f" % rps, "%.0f" % (rps * ev), "%.0f" % proc, "%.2f" % p50,
-                 "%.2f" % p99, "%.1f" % rss, non2xx) + extra)
+                 "%.2f" % p99, "%.1f" % rss, non2xx, "%.1f" % cpu_us) + extra)
 print("ack = acknowledged (2xx responses seen by wrk). processed ev/s: shokaid's events done,\n"
       "failed or skipped by its dispatcher from the start of a run until its inbox drained;\n"
-      "node and bare store and process nothing, so theirs is ack req/s x events/body.")
+      "node and bare store and process nothing, so theirs is ack req/s x events/body.\n"
+      "CPU µs/req: the server process's utime + stime (all threads) per 2xx response; for\n"
+      "shokaid from the run's start until its inbox drained (the dispatcher's work included).")
 if noisy:
     print("NOTICE: something else ran on this machine during the benchmark; rerun on an idle machine")
 print()
@@ -613,8 +636,12 @@ for ev in sorted({ev for _, ev in summary}):
             s, o = summary[("shokaid", ev)], summary[(other, ev)]
             print("ratio shokaid/%-4s %d-event bodies: acknowledged req/s %.2fx, "
                   "processed events/s %.2fx" % (other, ev, s[0] / o[0], s[3] / o[3]))
+    if ("shokaid", ev) in summary and ("bare", ev) in summary and summary[("bare", ev)][4] > 0:
+        # issue 11's target: at most 2x
+        print("ratio shokaid/bare CPU per request %d-event: %.2fx"
+              % (ev, summary[("shokaid", ev)][4] / summary[("bare", ev)][4]))
 missed = []
-for (srv, ev), (rps, p99, rss, _) in sorted(summary.items()):
+for (srv, ev), (rps, p99, rss, _, _) in sorted(summary.items()):
     if srv != "shokaid":
         continue
     checks = ["req/s %.0f %s 20000" % (rps, ">=" if rps >= 20000 else "<"),

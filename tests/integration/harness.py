@@ -744,7 +744,8 @@ class Daemon:
                     i = vtext.find("Invalid ") if "Invalid " in vtext else vtext.find("uninitialised")
                     problem = f"valgrind report: {vtext[max(0, i - 20):i + 3000]}"
                     break
-            for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:",
+                           "WARNING: ThreadSanitizer", "ThreadSanitizer:"):
                 if marker in text:
                     i = text.index(marker)
                     problem = f"sanitizer report: {text[max(0, i - 200):i + 2000]}"

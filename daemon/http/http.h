@@ -62,18 +62,27 @@ void http_invite_handle(struct daemon *, struct evhttp_request *, const char *co
     int64_t start_us);
 
 /* http_head.c: the strict check of a request's framing before evhttp reads it. buf holds
- * the bytes of one request from its first byte on (more may follow the head); *pos is
- * where checking resumes (0 for a new head; whole lines before it were already found
- * good). COMPLETE sets *head_len to the head's length with its empty line and *chunked
- * to 1 for a chunked body; BAD says why (never quoting the request); INCOMPLETE wants
- * more bytes. */
+ * the bytes of one request from its first byte on (more may follow the head); st, zeroed
+ * for a new head, carries what the lines checked so far said, so each line is read once.
+ * COMPLETE sets *head_len to the head's length with its empty line and *chunked to 1 for
+ * a chunked body; BAD says why (never quoting the request); INCOMPLETE wants more
+ * bytes. */
 enum http_head {
 	HTTP_HEAD_INCOMPLETE,
 	HTTP_HEAD_COMPLETE,
 	HTTP_HEAD_BAD
 };
-enum http_head http_head_check(const char *buf, size_t len, size_t *pos, size_t *head_len,
-    int *chunked, char *why, size_t whylen);
+struct http_head_state {
+	size_t	 pos;			/* where checking resumes: whole lines before it
+					   were good */
+	int	 http10, no_body;	/* from the request line */
+	int	 content_length;	/* how many Content-Length fields */
+	int	 transfer_encoding;
+	int	 host;
+	int	 body;			/* a Content-Length above 0, or chunked */
+};
+enum http_head http_head_check(const char *buf, size_t len, struct http_head_state *st,
+    size_t *head_len, int *chunked, char *why, size_t whylen);
 /* A chunked body's framing, fed in pieces from the first byte after the head (zero c to
  * start). COMPLETE sets *used to the body's bytes in this piece (what follows is the next
  * request); INCOMPLETE took the whole piece; BAD says why. */

@@ -72,7 +72,7 @@ struct conn {
 	enum head_state			 head;
 	char				*head_buf;	/* the current request head so far */
 	size_t				 head_len, head_cap;
-	size_t				 head_pos;	/* http_head_check's progress */
+	struct http_head_state		 head_state;	/* http_head_check's progress */
 	struct http_chunked		 chunked;
 	int				 poisoning;	/* our own change to the input */
 	struct event			*attach;
@@ -287,7 +287,7 @@ head_feed(struct conn *c, struct evbuffer *in, size_t from)
 		c->head_len += n;
 	}
 	/* Only a whole line can change the verdict (evhttp too waits for the LF). */
-	r = line_ended ? http_head_check(c->head_buf, c->head_len, &c->head_pos, &head_len,
+	r = line_ended ? http_head_check(c->head_buf, c->head_len, &c->head_state, &head_len,
 	    &chunked, why, sizeof(why)) : HTTP_HEAD_INCOMPLETE;
 	if (r == HTTP_HEAD_INCOMPLETE && c->head_len >= c->g->head_max) {
 		snprintf(why, sizeof(why), "request head longer than server.max_headers");
@@ -313,7 +313,7 @@ head_restart(struct conn *c, struct evbuffer *in)
 {
 	c->head = HEAD_READING;
 	c->head_len = 0;
-	c->head_pos = 0;
+	memset(&c->head_state, 0, sizeof(c->head_state));
 	head_feed(c, in, 0);
 }
 

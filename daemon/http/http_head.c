@@ -21,13 +21,6 @@
 
 #include "http.h"
 
-struct head_fields {
-	int	 content_length;	/* how many Content-Length fields */
-	int	 transfer_encoding;
-	int	 host;
-	int	 body;			/* a Content-Length above 0, or chunked */
-};
-
 static int
 is_tchar(unsigned char ch)
 {
@@ -96,7 +89,7 @@ check_content_length(const char *v, size_t n, int *body)
 
 /* One header field line (without its CRLF): name, colon, value. */
 static int
-check_field(const char *p, size_t n, struct head_fields *f, char *why, size_t whylen)
+check_field(const char *p, size_t n, struct http_head_state *f, char *why, size_t whylen)
 {
 	size_t i = 0, name_len, vs, ve;
 
@@ -154,49 +147,33 @@ check_field(const char *p, size_t n, struct head_fields *f, char *why, size_t wh
 
 /* The rules that need the whole head: how the body is framed, Host. */
 static int
-check_whole(const char *buf, size_t head_len, int *chunked, char *why, size_t whylen)
+check_framing(const struct http_head_state *f, int *chunked, char *why, size_t whylen)
 {
-	struct head_fields f = { 0 };
-	const char *line = buf, *end = buf + head_len - 2;	/* before the empty line */
-	int http10 = 0, no_body = 0, first = 1;
-
-	while (line < end) {
-		const char *eol = memchr(line, '\r', (size_t)(end - line));
-		size_t n = (size_t)(eol - line);
-
-		if (first) {
-			if (check_request_line(line, n, &http10, &no_body, why, whylen) == -1)
-				return -1;
-			first = 0;
-		} else if (check_field(line, n, &f, why, whylen) == -1)
-			return -1;
-		line = eol + 2;
-	}
-	if (f.transfer_encoding && f.content_length) {
+	if (f->transfer_encoding && f->content_length) {
 		snprintf(why, whylen, "both Transfer-Encoding and Content-Length");
 		return -1;
 	}
-	if (f.transfer_encoding && http10) {
+	if (f->transfer_encoding && f->http10) {
 		snprintf(why, whylen, "Transfer-Encoding in an HTTP/1.0 request");
 		return -1;
 	}
-	if (f.body && no_body) {
+	if (f->body && f->no_body) {
 		snprintf(why, whylen, "a body on HEAD or TRACE");
 		return -1;
 	}
-	if (!http10 && f.host != 1) {
+	if (!f->http10 && f->host != 1) {
 		snprintf(why, whylen, "HTTP/1.1 request without Host");
 		return -1;
 	}
-	*chunked = f.transfer_encoding;
+	*chunked = f->transfer_encoding;
 	return 0;
 }
 
 enum http_head
-http_head_check(const char *buf, size_t len, size_t *pos, size_t *head_len, int *chunked,
-    char *why, size_t whylen)
+http_head_check(const char *buf, size_t len, struct http_head_state *st, size_t *head_len,
+    int *chunked, char *why, size_t whylen)
 {
-	size_t i = *pos, start = *pos;
+	size_t i = st->pos, start = st->pos;
 
 	for (; i < len; i++) {
 		unsigned char ch = (unsigned char)buf[i];
@@ -221,24 +198,19 @@ http_head_check(const char *buf, size_t len, size_t *pos, size_t *head_len, int 
 					return HTTP_HEAD_BAD;
 				}
 				*head_len = i + 1;
-				return check_whole(buf, i + 1, chunked, why, whylen) == 0 ?
+				return check_framing(st, chunked, why, whylen) == 0 ?
 				    HTTP_HEAD_COMPLETE : HTTP_HEAD_BAD;
 			}
-			/* A whole line: the request line or a field, checked as it comes so
-			 * that a bad head is refused before evhttp reads that line. */
+			/* A whole line: the request line or a field, checked once, as it
+			 * comes, so that a bad head is refused before evhttp reads that line;
+			 * what the framing rules need is kept in st. */
 			if (start == 0) {
-				int http10, no_body;
-
-				if (check_request_line(buf, i - 1, &http10, &no_body, why,
-				    whylen) == -1)
+				if (check_request_line(buf, i - 1, &st->http10, &st->no_body,
+				    why, whylen) == -1)
 					return HTTP_HEAD_BAD;
-			} else {
-				struct head_fields f = { 0 };
-
-				if (check_field(buf + start, i - 1 - start, &f, why, whylen) == -1)
-					return HTTP_HEAD_BAD;
-			}
-			start = *pos = i + 1;
+			} else if (check_field(buf + start, i - 1 - start, st, why, whylen) == -1)
+				return HTTP_HEAD_BAD;
+			start = st->pos = i + 1;
 			continue;
 		}
 		if (ch < 0x20 && ch != '\t') {

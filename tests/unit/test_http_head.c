@@ -19,7 +19,7 @@ static int chunked;
 static enum http_head
 check(const char *buf, size_t len, size_t *head_len, char *why, size_t whylen)
 {
-	size_t pos = 0;
+	struct http_head_state pos = { 0 };
 
 	*head_len = 0;
 	why[0] = '\0';
@@ -172,7 +172,8 @@ test_incremental(void **state)
 	static const char bad[] = "POST /line/main HTTP/1.1\r\nContent-Length: +2\r\n"
 	    "Host: x\r\n";
 	char why[WHY_MAX];
-	size_t pos = 0, head_len = 0, i;
+	struct http_head_state pos = { 0 };
+	size_t head_len = 0, i;
 	enum http_head r = HTTP_HEAD_INCOMPLETE;
 
 	(void)state;
@@ -182,7 +183,7 @@ test_incremental(void **state)
 	assert_int_equal(head_len, sizeof(good) - 3);
 	assert_int_equal(i - 1, sizeof(good) - 3);
 
-	pos = 0;
+	memset(&pos, 0, sizeof(pos));
 	r = HTTP_HEAD_INCOMPLETE;
 	for (i = 1; i <= sizeof(bad) - 1 && r == HTTP_HEAD_INCOMPLETE; i++)
 		r = http_head_check(bad, i, &pos, &head_len, &chunked, why, sizeof(why));
@@ -191,10 +192,10 @@ test_incremental(void **state)
 	assert_int_equal(i - 1, strstr(bad, "Host") - bad);
 
 	/* A CR at the end waits for its LF; a partial line is no verdict yet. */
-	pos = 0;
+	memset(&pos, 0, sizeof(pos));
 	assert_int_equal(http_head_check("GET / HTTP/1.1\r", 15, &pos, &head_len, &chunked, why,
 	    sizeof(why)), HTTP_HEAD_INCOMPLETE);
-	pos = 0;
+	memset(&pos, 0, sizeof(pos));
 	assert_int_equal(http_head_check("GET / HTTP/1.2", 14, &pos, &head_len, &chunked, why,
 	    sizeof(why)), HTTP_HEAD_INCOMPLETE);
 }

@@ -234,17 +234,11 @@ load_file(struct cfg *c, const char *path, struct cnode *from)
 {
 	struct cfg_file *f = &c->files[c->nfiles];
 	yaml_parser_t parser;
-	FILE *fp = NULL;
+	FILE *fp;
 	struct stat st;
 	char why[64];
-	int fd;
 
-	if ((fd = cfg_open_regular(path, &st, why, sizeof(why))) == -1 ||
-	    (fp = fdopen(fd, "rb")) == NULL) {
-		if (fd != -1) {
-			snprintf(why, sizeof(why), "%s", strerror(errno));
-			close(fd);
-		}
+	if ((fp = cfg_fopen_regular(path, "rb", &st, why, sizeof(why))) == NULL) {
 		if (from != NULL)
 			cfg_err(c, *from, "include: cannot open %s: %s", path, why);
 		else

@@ -102,18 +102,12 @@ load_menu_image(struct cfg *c, struct cnode v, const char *what, struct config_r
 	enum image_type type;
 	unsigned w, h;
 	char why[128];
-	FILE *fp = NULL;
+	FILE *fp;
 	struct stat st;
 	char ewhy[64];
-	int fd;
 
 	rm->image_path = cfg_resolve_path(v.file->path, cfg_scalar(v));
-	if ((fd = cfg_open_regular(rm->image_path, &st, ewhy, sizeof(ewhy))) == -1 ||
-	    (fp = fdopen(fd, "rb")) == NULL) {
-		if (fd != -1) {
-			snprintf(ewhy, sizeof(ewhy), "%s", strerror(errno));
-			close(fd);
-		}
+	if ((fp = cfg_fopen_regular(rm->image_path, "rb", &st, ewhy, sizeof(ewhy))) == NULL) {
 		cfg_err(c, v, "%s.image: cannot open %s: %s", what, rm->image_path, ewhy);
 		return;
 	}

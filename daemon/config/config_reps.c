@@ -2,13 +2,11 @@
  * list or as a CSV file the YAML names. A rep's unknown branch, a manager who is no
  * rep, a code used twice: each is a load error at its file and line. */
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "config_yaml.h"
 
@@ -174,18 +172,13 @@ parse_reps_csv(struct cfg *c, struct cnode v)
 	char *fields[CSV_FIELDS_MAX];
 	int col_of[5] = { -1, -1, -1, -1, -1 }, nhead = 0;
 	size_t lineno = 0, cap = 0, len;
-	FILE *fp = NULL;
+	FILE *fp;
 	struct config *cf = c->out;
 	struct stat st;
 	char why[64];
-	int fd, r;
+	int r;
 
-	if ((fd = cfg_open_regular(path, &st, why, sizeof(why))) == -1 ||
-	    (fp = fdopen(fd, "r")) == NULL) {
-		if (fd != -1) {
-			snprintf(why, sizeof(why), "%s", strerror(errno));
-			close(fd);
-		}
+	if ((fp = cfg_fopen_regular(path, "r", &st, why, sizeof(why))) == NULL) {
 		cfg_err(c, v, "reps_csv: cannot open %s: %s", path, why);
 		free(path);
 		return;

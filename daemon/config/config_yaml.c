@@ -370,6 +370,22 @@ cfg_open_regular(const char *path, struct stat *st, char *why, size_t whylen)
 	return fd;
 }
 
+FILE *
+cfg_fopen_regular(const char *path, const char *mode, struct stat *st, char *why,
+    size_t whylen)
+{
+	int fd = cfg_open_regular(path, st, why, whylen);
+	FILE *fp;
+
+	if (fd == -1)
+		return NULL;
+	if ((fp = fdopen(fd, mode)) == NULL) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		close(fd);
+	}
+	return fp;
+}
+
 /* Relative paths in a file are relative to that file's folder. */
 char *
 cfg_resolve_path(const char *base_file, const char *path)

@@ -4,6 +4,8 @@
 #ifndef CONFIG_YAML_H
 #define CONFIG_YAML_H
 
+#include <stdio.h>
+
 #include <yaml.h>
 
 #include "config.h"
@@ -76,6 +78,9 @@ char *cfg_resolve_path(const char *base_file, const char *path);
  * stat in st), or -1 with why saying what was wrong. */
 struct stat;
 int cfg_open_regular(const char *path, struct stat *st, char *why, size_t whylen);
+/* The same as a stdio stream (mode "r" or "rb"): NULL with why on failure. */
+FILE *cfg_fopen_regular(const char *path, const char *mode, struct stat *st, char *why,
+    size_t whylen);
 /* The node as JSON: plain true/false and whole numbers typed, anything quoted a string. */
 struct json_t *cfg_yaml_to_json(struct cnode);
 

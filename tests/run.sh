@@ -48,44 +48,39 @@ else
 	failed=$((failed + 1))
 fi
 
+# add_summary LOG WHAT: adds a suite's closing "N passed, N failed" line to the totals, or
+# counts the suite as one failure when it never printed one.
+add_summary() {
+	local line
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
+	if [ -n "$line" ]; then
+		passed=$((passed + $(echo "$line" | awk '{print $1}')))
+		failed=$((failed + $(echo "$line" | awk '{print $3}')))
+	else
+		echo "FAIL $2 did not finish"
+		failed=$((failed + 1))
+	fi
+}
+
 echo "== integration tests ($flavour)"
 python3 tests/integration/run.py 2>&1 | tee "$logdir/integration.log"
-ip=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$logdir/integration.log" | tail -1)
-if [ -n "$ip" ]; then
-	passed=$((passed + $(echo "$ip" | awk '{print $1}')))
-	failed=$((failed + $(echo "$ip" | awk '{print $3}')))
-else
-	echo "FAIL integration suite did not finish"
-	failed=$((failed + 1))
-fi
+add_summary "$logdir/integration.log" "integration suite"
 
 if [ "${SOAK:-1}" != 0 ]; then
 	echo "== soak tests ($flavour; SOAK=0 skips them)"
 	SHOKAI_TEST_TIMEOUT=${SHOKAI_SOAK_TIMEOUT:-300} python3 tests/integration/run.py --soak 2>&1 |
 		tee "$logdir/soak.log"
-	sp=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$logdir/soak.log" | tail -1)
-	if [ -n "$sp" ]; then
-		passed=$((passed + $(echo "$sp" | awk '{print $1}')))
-		failed=$((failed + $(echo "$sp" | awk '{print $3}')))
-	else
-		echo "FAIL soak suite did not finish"
-		failed=$((failed + 1))
-	fi
+	add_summary "$logdir/soak.log" "soak suite"
 fi
 
 echo "== contract tooling self-test (Prism + message validator)"
 bash tests/contract/selftest.sh >"$logdir/contract.log" 2>&1
 rc=$?
 tail -3 "$logdir/contract.log"
-cp=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$logdir/contract.log" | tail -1)
 if [ "$rc" -eq 3 ] || grep -q 'contract: SKIPPED' "$logdir/contract.log"; then
 	echo "NOTICE contract tests skipped (node or npm unavailable)"
-elif [ -n "$cp" ]; then
-	passed=$((passed + $(echo "$cp" | awk '{print $1}')))
-	failed=$((failed + $(echo "$cp" | awk '{print $3}')))
 else
-	echo "FAIL contract self-test did not finish"
-	failed=$((failed + 1))
+	add_summary "$logdir/contract.log" "contract self-test"
 fi
 
 echo

@@ -424,17 +424,18 @@ def reply_token(eid):
 
 class KeepAliveLoad:
     """Client threads that each keep one HTTP/1.1 connection open and send signed LINE
-    webhooks on it back to back, one event per request (fresh webhookEventIds). Each
-    request's outcome is recorded as (event ids, read_answer's result); a connection that
+    webhooks on it back to back, `events` events per request (fresh webhookEventIds). Each
+    request's outcome is recorded as (event ids, read_answer's result, seconds it took
+    from sending to the answer); a connection that
     answered `Connection: close`, closed or failed is replaced by a new one. After the
     daemon is gone, connects fail and the threads wait for stop(). user_per_event: each
     event comes from its own user, event_user(event id), so that what the bot sends
     because of it can be told apart."""
 
     def __init__(self, port, threads=4, secret=LINE_SECRET, channel="main", text="hi",
-                 answer_timeout=15.0, user_per_event=False):
+                 answer_timeout=15.0, user_per_event=False, events=1):
         self.port, self.secret, self.channel, self.text = port, secret, channel, text
-        self.user_per_event = user_per_event
+        self.user_per_event, self.events = user_per_event, events
         self.answer_timeout = answer_timeout
         self.results = []
         self.lock = threading.Lock()
@@ -454,23 +455,36 @@ class KeepAliveLoad:
 
     def answered(self):
         with self.lock:
-            return sum(1 for _, r in self.results if r[0] == "answer")
+            return sum(1 for _, r, _ in self.results if r[0] == "answer")
+
+    def not_ok(self):
+        """Every outcome but a 200: statuses, closes, timeouts."""
+        with self.lock:
+            return [r[1] if r[0] == "answer" else r[0] for _, r, _ in self.results
+                    if r[0] != "answer" or r[1] != 200]
+
+    def latencies(self):
+        """Seconds from sending to the answer, of every request answered."""
+        with self.lock:
+            return [s for _, r, s in self.results if r[0] == "answer"]
 
     def _request(self, sock):
-        eid = new_event_id()
-        user = event_user(eid) if self.user_per_event else USER
-        body = line_body(line_event(eid, text=self.text, user=user))
+        eids = [new_event_id() for _ in range(self.events)]
+        body = line_body(*[line_event(eid, text=self.text,
+                                      user=event_user(eid) if self.user_per_event else USER)
+                           for eid in eids])
         head = ("POST /line/%s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 "X-Line-Signature: %s\r\nContent-Length: %d\r\n\r\n" %
                 (self.channel, sign(self.secret, body), len(body))).encode()
+        t0 = time.monotonic()
         try:
             sock.sendall(head + body)
         except OSError:
             r = ("closed", b"")    # nothing of an answer can have been sent
         else:
-            r = read_answer(sock, time.monotonic() + self.answer_timeout)
+            r = read_answer(sock, t0 + self.answer_timeout)
         with self.lock:
-            self.results.append(([eid], r))
+            self.results.append((eids, r, time.monotonic() - t0))
         return r[0] == "answer" and r[2].get("connection", "").lower() != "close"
 
     def _run(self):
@@ -529,10 +543,10 @@ def check_drain_results(rc, took, results, log, drain_timeout_s):
            f"(drain_timeout {drain_timeout_s}s)")
     expect("drain timeout" not in log, "the drain timed out: " +
            "".join(l for l in log.split("\n") if "drain timeout" in l))
-    bad = [r for _, r in results if r[0] not in ("answer", "closed")]
+    bad = [r for _, r, _ in results if r[0] not in ("answer", "closed")]
     expect(not bad, f"{len(bad)} requests got a broken or no answer, e.g. {bad[:3]!r}")
     ok, sent, statuses = set(), set(), {}
-    for eids, r in results:
+    for eids, r, _ in results:
         sent.update(eids)
         if r[0] == "answer":
             statuses[r[1]] = statuses.get(r[1], 0) + 1
@@ -542,7 +556,7 @@ def check_drain_results(rc, took, results, log, drain_timeout_s):
     logged = len(REQUEST_LOG_RX.findall(log))
     expect(logged == answers, f"the daemon logged {logged} answers, the clients received "
            f"{answers} ({statuses})")
-    closed = {e for eids, r in results if r[0] == "closed" for e in eids}
+    closed = {e for eids, r, _ in results if r[0] == "closed" for e in eids}
     return ok, sent, {"requests": len(results), "answers": answers, "closed": len(closed),
                       "statuses": statuses, "closed_ids": closed}
 

@@ -368,8 +368,8 @@ def test_second_sigterm_under_load_exits_0_at_once():
                                                       signals=2)
             expect(rc == 0, f"round {i + 1}: exit code {rc} after two SIGTERMs")
             expect(took < 2, f"round {i + 1}: exited {took:.1f}s after two SIGTERMs")
-            ok |= {e for eids, r in results if r[0] == "answer" and r[1] == 200 for e in eids}
-            sent |= {e for eids, _ in results for e in eids}
+            ok |= {e for eids, r, _ in results if r[0] == "answer" and r[1] == 200 for e in eids}
+            sent |= {e for eids, *_ in results for e in eids}
         stored = {k for (k,) in d.inbox("event_key")}
         expect(ok <= stored, f"{len(ok - stored)} events answered 200 are not in the inbox")
         expect(stored <= sent, f"{len(stored - sent)} inbox events no client sent")

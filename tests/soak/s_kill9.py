@@ -97,8 +97,8 @@ def test_kill9_loop_under_load_loses_nothing_and_delivers_once():
             rc = d.stop()
             expect(rc == 0, f"the last daemon exited with {rc} on SIGTERM")
 
-            sent = {e for eids, _ in results for e in eids}
-            acked = {e for eids, r in results if r[0] == "answer" and r[1] == 200 for e in eids}
+            sent = {e for eids, *_ in results for e in eids}
+            acked = {e for eids, r, _ in results if r[0] == "answer" and r[1] == 200 for e in eids}
             stored = {k for (k,) in d.inbox("event_key")}
             lost = acked - stored
             expect(not lost, f"{len(lost)} of {len(acked)} acknowledged events lost")

@@ -4,13 +4,12 @@ from several keep-alive connections load the daemon for a bounded time while the
 file's size is sampled every 100 ms; then a reader holds an old snapshot (as a slow
 shokaictl would), which stops the WAL from starting over, and the bound must come back
 once it lets go."""
-import http.client
 import os
 import sqlite3
 import threading
 import time
 
-from harness import LINE_SECRET, Daemon, expect, line_body, line_event, sign, wait_until
+from harness import Daemon, KeepAliveLoad, expect, wait_until
 
 MIB = 1 << 20
 BOUND = 64 * MIB        # the README's bound
@@ -18,42 +17,9 @@ LOAD_S = 25             # the sustained-load phase
 THREADS = 4
 
 
-class Load:
-    """THREADS keep-alive connections posting 5-event webhooks until stop()."""
-
-    def __init__(self, d, threads=THREADS):
-        self.d, self.stopping = d, threading.Event()
-        self.ok, self.other = 0, []
-        self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(threads)]
-        for t in self.threads:
-            t.start()
-
-    def run(self):
-        c = http.client.HTTPConnection("127.0.0.1", self.d.port, timeout=10)
-        try:
-            while not self.stopping.is_set():
-                body = line_body(*[line_event(text="x" * 200) for _ in range(5)])
-                c.request("POST", "/line/main", body, {
-                    "Content-Type": "application/json",
-                    "X-Line-Signature": sign(LINE_SECRET, body)})
-                r = c.getresponse()
-                r.read()
-                with self.lock:
-                    if r.status == 200:
-                        self.ok += 1
-                    else:
-                        self.other.append(r.status)
-        except OSError as e:
-            with self.lock:
-                self.other.append(repr(e))
-        finally:
-            c.close()
-
-    def stop(self):
-        self.stopping.set()
-        for t in self.threads:
-            t.join(15)
+def load(d, threads=THREADS):
+    """Keep-alive connections posting 5-event webhooks until stop()."""
+    return KeepAliveLoad(d.port, threads=threads, text="x" * 200, events=5).start()
 
 
 class Sampler:
@@ -84,18 +50,19 @@ def test_wal_bounded_under_load_and_shrinks_when_idle():
     with Daemon(log_level="warn") as d:
         wal = d.db_path + "-wal"
         sampler = Sampler(wal)
-        load = Load(d)
+        busy = load(d)
         time.sleep(LOAD_S)      # not a wait: the load runs for a fixed time
-        load.stop()
+        busy.stop()
         peak = sampler.stop()
-        rate = load.ok / LOAD_S
+        ok = busy.answered() - len(busy.not_ok())
+        rate = ok / LOAD_S
         h = d.healthz()
         db_mib = os.path.getsize(d.db_path) / MIB
-        print(f"NOTICE s_wal: {load.ok} webhooks in {LOAD_S} s ({rate:.0f}/s, 5 events "
+        print(f"NOTICE s_wal: {ok} webhooks in {LOAD_S} s ({rate:.0f}/s, 5 events "
               f"each), database {db_mib:.0f} MiB, WAL peak {peak / MIB:.1f} MiB "
               f"(bound {BOUND // MIB} MiB), {h['wal_restarts']} restarts, "
               f"{h['wal_checkpoints_blocked']} put off", flush=True)
-        expect(not load.other, f"webhooks under load got {load.other[:10]}")
+        expect(not busy.not_ok(), f"webhooks under load got {busy.not_ok()[:10]}")
         # The load must be heavy enough to matter: the WAL passed its restart point
         # again and again (without the bound it would be hundreds of MiB by now).
         expect(h["wal_restarts"] >= 2, f"too light a load to test the bound: {h}")
@@ -115,7 +82,7 @@ def test_wal_bounded_under_load_and_shrinks_when_idle():
         reader = sqlite3.connect(d.db_path, timeout=5, isolation_level=None)
         reader.execute("BEGIN")
         reader.execute("SELECT count(*) FROM inbox").fetchall()
-        load = Load(d, threads=2)
+        busy = load(d, threads=2)
         sampler = Sampler(wal)
         # Held until the WAL is well past its restart size (it cannot start over).
         wait_until(lambda: os.path.getsize(wal) >= 24 * MIB, 15,
@@ -129,9 +96,10 @@ def test_wal_bounded_under_load_and_shrinks_when_idle():
                    "the WAL back to its restart size under load after the reader ended",
                    interval=0.1)
         back = time.monotonic() - t0
-        load.stop()
+        busy.stop()
         sampler.stop()
-        expect(not load.other, f"webhooks during the reader phase got {load.other[:10]}")
+        expect(not busy.not_ok(), f"webhooks during the reader phase got "
+               f"{busy.not_ok()[:10]}")
         h = d.healthz()
         expect(h["wal_checkpoints_blocked"] > blocked, f"the reader never got in the way: {h}")
         wait_until(lambda: os.path.getsize(wal) < MIB, 5,

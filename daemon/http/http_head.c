@@ -295,28 +295,28 @@ http_chunked_check(struct http_chunked *c, const char *p, size_t n, size_t *used
 		}
 		case CHUNK_DATA_CR:
 		case CHUNK_DATA_LF:
-			if (ch != (c->state == CHUNK_DATA_CR ? '\r' : '\n')) {
-				snprintf(why, whylen, "chunk data not followed by CRLF");
-				return HTTP_HEAD_BAD;
-			}
-			if (c->state == CHUNK_DATA_LF) {
-				c->digits = 0;
-				c->state = CHUNK_SIZE;
-			} else
-				c->state = CHUNK_DATA_LF;
-			break;
 		case CHUNK_LAST_CR:
-		case CHUNK_LAST_LF:
-			if (ch != (c->state == CHUNK_LAST_CR ? '\r' : '\n')) {
-				snprintf(why, whylen, "trailer fields or no CRLF after the last chunk");
+		case CHUNK_LAST_LF: {
+			/* The CRLF after a chunk's data, or the one that ends the body. */
+			int last = c->state == CHUNK_LAST_CR || c->state == CHUNK_LAST_LF;
+			int want_cr = c->state == CHUNK_DATA_CR || c->state == CHUNK_LAST_CR;
+
+			if (ch != (want_cr ? '\r' : '\n')) {
+				snprintf(why, whylen, "%s", last ? "trailer fields or no CRLF after "
+				    "the last chunk" : "chunk data not followed by CRLF");
 				return HTTP_HEAD_BAD;
 			}
-			if (c->state == CHUNK_LAST_LF) {
+			if (want_cr)
+				c->state = last ? CHUNK_LAST_LF : CHUNK_DATA_LF;
+			else if (last) {
 				*used = i + 1;
 				return HTTP_HEAD_COMPLETE;
+			} else {
+				c->digits = 0;
+				c->state = CHUNK_SIZE;
 			}
-			c->state = CHUNK_LAST_LF;
 			break;
+		}
 		}
 		i++;
 	}

@@ -217,7 +217,11 @@ def test_storage_immutable_shm_while_running():
     """SQLite writes the -shm as mapped memory: made unwritable under the daemon, the
     kernel answers with SIGBUS (there is no error code). The daemon says why and exits
     1 instead of dying silently, or, if its pages are still writable, is unhealthy; either
-    way the next start is refused until it is fixed, and nothing answered 200 is lost."""
+    way the next start is refused until it is fixed, and nothing answered 200 is lost.
+    Pages SQLite mapped before still take writes until the watch (every 0.5 s) sees the
+    file: commits in that window really are in the WAL and are answered 200; once a
+    webhook got 503 none may get 200, and every event answered 200 must be there after
+    the restart."""
     d = Daemon()
     with d:
         kept = line_event()
@@ -225,17 +229,23 @@ def test_storage_immutable_shm_while_running():
         shm = d.db_path + "-shm"
         with unwritable(shm):
             deadline = time.monotonic() + 5
-            statuses = []
+            statuses, answered = [], [kept["webhookEventId"]]
             while d.alive() and time.monotonic() < deadline:
+                ev = line_event()
                 try:
-                    statuses.append(d.post_line(line_body(line_event())).status)
+                    statuses.append(d.post_line(line_body(ev)).status)
                 except OSError:
                     statuses.append("closed")
                     time.sleep(0.05)
+                if statuses[-1] == 200:
+                    answered.append(ev["webhookEventId"])
+            refused = next((i for i, st in enumerate(statuses) if st != 200), len(statuses))
+            expect(200 not in statuses[refused:], f"200 after a refusal: {statuses}")
             if d.alive():
                 status, h = health_raw(d)
                 expect(status == 503 and f"{shm} cannot be written" in h["storage_error"], h)
-                expect(200 not in statuses, f"answers while unwritable: {statuses}")
+                expect(refused < len(statuses), f"never refused while unwritable: "
+                       f"{statuses[:20]}")
                 d.kill9()
             else:
                 expect(d.proc.returncode == 1, f"exit code {d.proc.returncode} (a signal "
@@ -244,12 +254,12 @@ def test_storage_immutable_shm_while_running():
                 expect(re.search(r'level=error msg="SIGBUS: the database\'s shared-memory '
                                  r'file cannot be written.*path=' + re.escape(shm),
                                  d.log_text()), d.log_text()[-1000:])
-                expect(200 not in statuses, f"answers before the exit: {statuses}")
             start_refused(d, r'level=error msg="storage not usable" detail="the '
                           r'shared-memory file ' + re.escape(shm) + ' cannot be written')
         d.start()
-        keys = [k for (k,) in d.query("SELECT event_key FROM inbox")]
-        expect(kept["webhookEventId"] in keys, f"event answered 200 lost: {keys}")
+        keys = {k for (k,) in d.query("SELECT event_key FROM inbox")}
+        lost = [e for e in answered if e not in keys]
+        expect(not lost, f"{len(lost)} of {len(answered)} events answered 200 lost")
         expect(d.post_line(line_body(line_event())).status == 200, "after the fix")
 
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/thread.h>
 
 #include "shokaid.h"
 
@@ -20,6 +21,8 @@
 #define DRAIN_POLL_MS		20
 #define CHECKPOINT_INTERVAL_MS	100
 #define STALL_PROBE_MS		2
+/* Letters per loop wakeup: each may start up to 16 sends or answer a batch. */
+#define LOOP_LETTERS_PER_TURN	8
 
 static void
 usage(void)
@@ -43,10 +46,16 @@ warn_restart_only(const struct config *old, const struct config *new)
 }
 
 /* Keyword rules' hours are in the configured zone (Asia/Tokyo by default), whatever
- * the host's zone is: the process takes it as its own. */
+ * the host's zone is: the process takes it as its own. The environment is not safe to
+ * change while the storage thread reads the local time, so a reload changes it only
+ * * when the zone itself changed. */
 static void
 apply_timezone(const struct config *cf)
 {
+	const char *tz = getenv("TZ");
+
+	if (tz != NULL && strcmp(tz, cf->timezone) == 0)
+		return;
 	setenv("TZ", cf->timezone, 1);
 	tzset();
 }
@@ -67,26 +76,29 @@ reload(struct daemon *d)
 		return;
 	}
 	warn_restart_only(d->cfg, new);
-	config_free(d->cfg);
+	/* Events handed over before this point run on the old snapshot, later ones on the
+	 * new: the letter takes its place in the storage side's queue. */
+	storage_set_config(d->storage, new);
+	config_unref(d->cfg);
 	d->cfg = new;
 	apply_timezone(new);
 	log_set_level(new->log_level);
-	store_set_busy_timeout(d->store, new->busy_timeout_ms);
 	http_apply_config(d);
 	d->stats.reloads++;
 	log_notice("msg=\"config reloaded\" file=%s", d->config_path);
 }
 
-/* The drain is over when the last connection is gone: http_drain closed the idle ones,
+/* The drain is over when the last connection is gone (http_drain closed the idle ones,
  * and evhttp closes each other one only once the answer to its last request is written
- * whole, so no answer is left behind and no request can still arrive. */
+ * whole, so no answer is left behind and no request can still arrive), the storage side
+ * has handed back every batch, and no send is in flight or on its way to the loop. */
 static void
 drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 	struct timeval tv = { 0, DRAIN_POLL_MS * 1000 };
 	int conns = http_guard_connections(d->guard), queued = (int)ingest_pending(d->ingest);
-	int sending = (int)outbox_inflight(d->outbox);
+	int sending = (int)(outbox_inflight(d->outbox) + d->sends_queued);
 
 	(void)fd;
 	(void)what;
@@ -156,18 +168,6 @@ stall_cb(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(d->ev_stall, &tv);
 }
 
-/* Storage that stopped being writable (or was deleted) under the running daemon: see
- * store_health.c. */
-static void
-storage_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct daemon *d = arg;
-
-	(void)fd;
-	(void)what;
-	store_watch(d->store);
-}
-
 static void
 flush_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -200,14 +200,40 @@ lock_instance(const char *sqlite_path, int *lock_fd)
 	return 0;
 }
 
+/* What is left when the loop has stopped, in order: connections closed (their waiting
+ * requests forgotten), the last gathered requests handed over, sends cancelled (their
+ * rows handed back), then the storage side finishes: every letter it was sent, the
+ * commit they bring, the outbox's last outcomes; then its answers are taken (nobody is
+ * left to answer) and the threads are gone. */
+static void
+shutdown_sides(struct daemon *d)
+{
+	d->draining = 1;
+	http_free(d);
+	if (d->base != NULL)	/* let libevent run the connection finalizers */
+		event_base_loop(d->base, EVLOOP_NONBLOCK);
+	if (d->ingest != NULL && d->storage != NULL)
+		ingest_flush(d->ingest);
+	http_client_free(d->http_client);	/* before the base: it owns events on it */
+	d->http_client = NULL;
+	if (d->loop_mail != NULL)
+		mailbox_run_all(d->loop_mail);	/* rows on their way back, untried */
+	reader_stop(d->reader);
+	d->reader = NULL;
+	storage_stop(d->storage);
+	d->storage = NULL;
+	if (d->loop_mail != NULL)
+		mailbox_run_all(d->loop_mail);	/* the last batches, committed or not */
+}
+
 static int
 run(struct daemon *d)
 {
 	static const int signals[] = { SIGHUP, SIGTERM, SIGINT };
 	struct timeval flush_tv = { 0, FLUSH_INTERVAL_MS * 1000 };
 	struct timeval slice = { 0, BACKGROUND_SLICE_US };
-	struct timeval watch_tv = { 0, STORE_WATCH_MS * 1000 };
 	struct event_config *ec;
+	struct store *store;
 	char why[WHY_MAX];
 	int lock_fd = -1, rc = 1;
 
@@ -219,25 +245,30 @@ run(struct daemon *d)
 	}
 	if (lock_instance(d->cfg->sqlite_path, &lock_fd) == -1)
 		return 1;
-	d->store = store_open(d->cfg->sqlite_path, d->cfg->synchronous_full,
-	    d->cfg->busy_timeout_ms, why, sizeof(why));
-	if (d->store == NULL) {
+	store = store_open(d->cfg->sqlite_path, d->cfg->synchronous_full,
+	    (int)d->cfg->busy_timeout_ms, why, sizeof(why));
+	if (store == NULL) {
 		log_errorx("msg=\"cannot open the database\" detail=\"%s\"", why);
 		goto done;
 	}
-	if (store_watch_start(d->store, d->cfg->sqlite_path, why, sizeof(why)) == -1) {
+	if (store_watch_start(store, d->cfg->sqlite_path, why, sizeof(why)) == -1) {
 		log_errorx("msg=\"storage not usable\" detail=\"%s\"", why);
+		store_close(store);
 		goto done;
 	}
 	/* The database's secret keys log pseudonyms, client hashes and the signatures on
 	 * reps' buttons: without it the daemon does not run. */
-	if (store_meta_salt(d->store, d->salt) == -1) {
+	if (store_meta_salt(store, d->salt) == -1) {
 		log_errorx("msg=\"cannot read the database's secret\"");
+		store_close(store);
 		goto done;
 	}
 	log_set_pseudonym_key(d->salt, sizeof(d->salt));
 	d->checkpointer = store_checkpointer_start(d->cfg->sqlite_path, CHECKPOINT_INTERVAL_MS);
 
+	/* The loop and the storage threads wake each other with event_active. */
+	if (evthread_use_pthreads() == -1)
+		fatalx("%s: evthread_use_pthreads failed", __func__);
 	if ((ec = event_config_new()) == NULL)
 		fatalx("%s: event_config_new failed", __func__);
 	event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
@@ -247,13 +278,28 @@ run(struct daemon *d)
 	if (d->base == NULL)
 		fatalx("%s: event_base_new failed", __func__);
 	event_base_priority_init(d->base, PRIO_COUNT);
+	/* Letters from the storage side: answers first, then the next I/O. */
+	d->loop_mail = mailbox_new(d->base, PRIO_IO, d, LOOP_LETTERS_PER_TURN);
+	d->waits = http_waits_new();
 	d->ingest = ingest_new(d);
-	d->dispatch = dispatch_new(d);
 	d->http_client = http_client_new(d->base, PRIO_BACKGROUND);
 	d->outbox = outbox_new(d);
 	d->http_invite = http_invite_new();
-	d->reward_tick = reward_tick_new(d);
 	d->rep_links = rep_links_new(d);
+	{
+		int64_t backlog = store_inbox_backlog(store);
+
+		log_notice("msg=started version=%s config=%s database=%s synchronous=%s "
+		    "inbox_backlog=%lld", SHOKAI_VERSION, d->config_path, d->cfg->sqlite_path,
+		    d->cfg->synchronous_full ? "full" : "normal", (long long)backlog);
+	}
+	d->started_ms = clock_ms();
+	/* From here on the storage thread owns the write connection. */
+	d->storage = storage_start(d, store, d->cfg);
+	if ((d->reader = reader_start(d, d->cfg->sqlite_path, why, sizeof(why))) == NULL) {
+		log_errorx("msg=\"cannot open the database for reading\" detail=\"%s\"", why);
+		goto done;
+	}
 	if (http_start(d, why, sizeof(why)) == -1) {
 		log_errorx("msg=\"cannot listen\" detail=\"%s\"", why);
 		goto done;
@@ -265,46 +311,23 @@ run(struct daemon *d)
 	d->ev_flush = event_new(d->base, -1, EV_PERSIST, flush_cb, d);
 	evtimer_add(d->ev_flush, &flush_tv);
 	d->ev_drain = evtimer_new(d->base, drain_cb, d);
-	d->ev_storage = event_new(d->base, -1, EV_PERSIST, storage_cb, d);
-	evtimer_add(d->ev_storage, &watch_tv);
 	d->ev_stall = evtimer_new(d->base, stall_cb, d);
 	d->stall_floor_us = -1;
-	d->started_ms = clock_ms();
-
-	{
-		int64_t backlog = store_inbox_backlog(d->store);
-
-		log_notice("msg=started version=%s config=%s database=%s synchronous=%s "
-		    "inbox_backlog=%lld", SHOKAI_VERSION, d->config_path, d->cfg->sqlite_path,
-		    d->cfg->synchronous_full ? "full" : "normal", (long long)backlog);
-	}
 	stall_cb(-1, 0, d);
-	/* Events stored before a crash or stop and not yet processed go first; so do
-	 * outbound messages that were due or in flight. */
-	dispatch_kick(d->dispatch);
-	outbox_kick(d->outbox);
 	if (event_base_dispatch(d->base) == -1)
 		log_errorx("msg=\"event loop failed\"");
 	else
 		rc = 0;
 	log_notice("msg=stopped");
 done:
-	http_free(d);
-	if (d->base != NULL)	/* let libevent run the connection finalizers */
-		event_base_loop(d->base, EVLOOP_NONBLOCK);
-	/* After a drain timeout: events whose requests were still waiting are kept, though
-	 * their connections are gone and they get no answer. */
-	if (d->ingest != NULL && d->store != NULL)
-		ingest_flush(d->ingest);
+	shutdown_sides(d);
 	http_guard_free(d->guard);
-	http_client_free(d->http_client);	/* before the base: it owns events on it */
 	outbox_free(d->outbox);
 	http_invite_free(d->http_invite);
-	reward_tick_free(d->reward_tick);
 	rep_links_free(d->rep_links);
 	works_tokens_free(d->works_tokens);
 	ingest_free(d->ingest);
-	dispatch_free(d->dispatch);
+	http_waits_free(d->waits);
 	for (size_t i = 0; i < sizeof(d->ev_signals) / sizeof(d->ev_signals[0]); i++)
 		if (d->ev_signals[i] != NULL)
 			event_free(d->ev_signals[i]);
@@ -312,14 +335,12 @@ done:
 		event_free(d->ev_flush);
 	if (d->ev_drain != NULL)
 		event_free(d->ev_drain);
-	if (d->ev_storage != NULL)
-		event_free(d->ev_storage);
 	if (d->ev_stall != NULL)
 		event_free(d->ev_stall);
+	mailbox_free(d->loop_mail);
 	if (d->base != NULL)
 		event_base_free(d->base);
 	store_checkpointer_stop(d->checkpointer);
-	store_close(d->store);
 	if (lock_fd != -1)
 		close(lock_fd);
 	log_flush();
@@ -361,14 +382,14 @@ main(int argc, char **argv)
 		return 1;
 	if (check_only) {
 		printf("ok\n");
-		config_free(d.cfg);
+		config_unref(d.cfg);
 		return 0;
 	}
 	log_set_level(d.cfg->log_level);
 	apply_timezone(d.cfg);
 	d.config_path = xstrdup(path);
 	rc = run(&d);
-	config_free(d.cfg);
+	config_unref(d.cfg);
 	free(d.config_path);
 	return rc;
 }

@@ -11,37 +11,44 @@
 #include "http/http.h"
 #include "outbound/outbound.h"
 #include "outbound/outmsg.h"
+#include "base/mailbox.h"
+#include "storage/storage.h"
+
+#include <stdatomic.h>
 
 struct event_base;
 struct sqlite3;
 struct json_t;
 
 /* The daemon context: everything the running process owns, reachable from one place.
- * Set up in main.c; each field's owner is the file named beside it. */
+ * Set up in main.c; each field's owner is the file named beside it. The loop thread
+ * owns every field but these, which the storage threads use too: the counters (atomic),
+ * draining and sends_queued (atomic), salt (written once before the threads start) and
+ * the mailboxes (storage.h). */
 struct http_guard;
 struct ingest;
-struct dispatch;
+struct http_waits;
 struct evhttp;
 struct event;
 struct daemon_stats {
-	uint64_t	requests;
-	uint64_t	sig_failures;
-	uint64_t	events_stored;
-	uint64_t	events_duplicate;
-	uint64_t	events_unknown;
-	uint64_t	quarantined;
-	uint64_t	db_errors;
-	uint64_t	json_parse_calls;
-	uint64_t	reloads;
-	uint64_t	reload_failures;
-	uint64_t	events_done;
-	uint64_t	events_failed;
-	uint64_t	events_skipped;
-	uint64_t	coupon_pool_empty;	/* rewards that found their pool empty */
-	uint64_t	reward_batches;		/* rewards ticks that found work and committed */
-	uint64_t	outbox_unknown;		/* replies that may or may not have arrived */
-	uint64_t	dispatch_fault_holds;	/* kicks SHOKAI_FAULT=no_dispatch refused */
-	int64_t		loop_max_stall_us;
+	atomic_ullong	requests;
+	atomic_ullong	sig_failures;
+	atomic_ullong	events_stored;
+	atomic_ullong	events_duplicate;
+	atomic_ullong	events_unknown;
+	atomic_ullong	quarantined;
+	atomic_ullong	db_errors;
+	atomic_ullong	json_parse_calls;
+	atomic_ullong	reloads;
+	atomic_ullong	reload_failures;
+	atomic_ullong	events_done;
+	atomic_ullong	events_failed;
+	atomic_ullong	events_skipped;
+	atomic_ullong	coupon_pool_empty;	/* rewards that found their pool empty */
+	atomic_ullong	reward_batches;		/* rewards ticks that found work and committed */
+	atomic_ullong	outbox_unknown;		/* replies that may or may not have arrived */
+	atomic_ullong	dispatch_fault_holds;	/* kicks SHOKAI_FAULT=no_dispatch refused */
+	atomic_llong	loop_max_stall_us;
 };
 /* The loop's priorities. Background work is cut into slices of at most
  * BACKGROUND_SLICE_US, after which the loop looks for new I/O again, so a burst of
@@ -58,42 +65,54 @@ struct daemon {
 	struct event_base	*base;
 	struct config		*cfg;		/* main.c: current snapshot; swapped on SIGHUP */
 	char			*config_path;
-	struct store		*store;		/* store.c */
+	struct store		*store;		/* shokaictl's connection; shokaid hands its
+						   own to the storage thread and keeps NULL */
+	struct storage		*storage;	/* storage.c: owns the write connection */
+	struct reader		*reader;	/* reader.c: /healthz's figures */
+	struct mailbox		*loop_mail;	/* letters for the loop (loop_post) */
+	struct http_waits	*waits;		/* http_wait.c: requests waiting on a letter */
 	struct store_checkpointer *checkpointer;
 	struct evhttp		*http;		/* http.c */
 	struct http_guard	*guard;		/* http_guard.c */
 	struct ingest		*ingest;	/* ingest.c */
-	struct dispatch		*dispatch;	/* dispatch.c */
 	struct http_client	*http_client;	/* http_client.c */
 	struct outbox		*outbox;	/* outbox.c */
 	struct works_tokens	*works_tokens;	/* works_api.c */
 	struct http_invite	*http_invite;	/* http_invite.c: per-client rate limits */
-	struct reward_tick	*reward_tick;	/* reward_tick.c */
 	struct rep_links	*rep_links;	/* rep_links.c */
 	unsigned char		 salt[SALT_LEN];	/* the database's secret: pseudonyms, hashes */
 	struct event		*ev_signals[4];	/* main.c */
 	struct event		*ev_flush;
 	struct event		*ev_drain;
-	struct event		*ev_storage;	/* main.c: store_watch */
 	struct event		*ev_stall;
 	int64_t			 stall_due_us;
 	int64_t			 stall_floor_us;
-	int			 draining;
+	atomic_int		 draining;
+	atomic_size_t		 sends_queued;	/* outbox rows posted to the loop, not yet
+						   received (outbox_book.c, outbox.c) */
 	int64_t			 drain_deadline_ms;
 	int64_t			 started_ms;
 	struct daemon_stats	 stats;
 	struct log_ratelimit	 rl_sig;	/* http.c: signature failure lines */
 };
 
-/* reward_tick.c: approves and issues due rewards on a timer (handlers decide). */
-struct reward_tick;
-struct reward_tick *reward_tick_new(struct daemon *);
-void reward_tick_free(struct reward_tick *);
+/* Any thread: fn runs on the loop with the daemon as ctx (mailbox.h). */
+static inline void
+loop_post(struct daemon *d, mail_fn fn, void *arg)
+{
+	mailbox_post(d->loop_mail, fn, arg);
+}
 
-/* dispatch.c: takes pending inbox rows to handlers, off the request path. */
-struct dispatch *dispatch_new(struct daemon *);
-void dispatch_kick(struct dispatch *);
-void dispatch_free(struct dispatch *);
+/* The loop's letters from the storage side. */
+/* http/ingest.c: a batch committed (or not): answers its requests. */
+void ingest_committed(void *daemon, void *batch);
+/* outbound/profile.c: asks LINE for a profile (struct profile_answer with channel and
+ * user_id) and posts the answer back to the storage side. */
+void profile_fetch(void *daemon, void *answer);
+/* http/http_invite.c: a click recorded: answers its request. */
+void http_invite_clicked(void *daemon, void *click_job);
+/* http/http.c: /healthz's figures read: answers its request. */
+void http_healthz_answer(void *daemon, void *healthz_job);
 
 
 #endif

@@ -2,9 +2,14 @@
  * and rate limits for messages an attacker could otherwise flood.
  *
  * The logger is the one piece of process-wide state outside the daemon context: like
- * stderr itself it is used from every file, and threading a handle through every call
- * would buy nothing. It is set once at start and on reload. */
+ * stderr itself it is used from every file and every thread, and threading a handle
+ * through every call would buy nothing. It is set once at start and on reload. Its
+ * buffer and clock text are guarded by one mutex, held only to copy a formatted line in
+ * or to write the buffer out; the level is atomic because the loop changes it on reload
+ * while the storage thread reads it. */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,14 +22,17 @@
 #include "base.h"
 
 static struct {
-	enum log_level	level;
+	_Atomic unsigned level;	/* an enum log_level */
+	pthread_mutex_t	lock;		/* buf and used */
 	unsigned char	key[32];	/* pseudonym key; random until the store sets it */
 	size_t		keylen;
 	char		buf[1 << 16];	/* lines are batched and flushed per loop turn */
 	size_t		used;
-	time_t		ts_sec;		/* the second ts_text was formatted for */
-	char		ts_text[32];	/* "2026-11-24T16:30:00" */
-} logger = { .level = LOG_INFO };
+} logger = { .level = LOG_INFO, .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* Each thread formats the date once a second for its own lines. */
+static _Thread_local time_t ts_sec;		/* the second ts_text was formatted for */
+static _Thread_local char ts_text[32];		/* "2026-11-24T16:30:00" */
 
 static const char *level_names[] = { "debug", "info", "notice", "warn", "error" };
 
@@ -86,14 +94,22 @@ log_user(const char *user_id, char out[16])
 	snprintf(out, 16, "u:%02x%02x%02x%02x", mac[0], mac[1], mac[2], mac[3]);
 }
 
-void
-log_flush(void)
+static void
+flush_locked(void)
 {
 	if (logger.used > 0) {
 		fwrite(logger.buf, 1, logger.used, stderr);
 		logger.used = 0;
 	}
 	fflush(stderr);
+}
+
+void
+log_flush(void)
+{
+	pthread_mutex_lock(&logger.lock);
+	flush_locked();
+	pthread_mutex_unlock(&logger.lock);
 }
 
 /* A value needs quotes when it holds spaces, quotes or '='; bare otherwise. The caller
@@ -113,12 +129,12 @@ vlog(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 	if (level < logger.level && !(level == LOG_NOTICE && logger.level < LOG_ERROR))
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	if (ts.tv_sec != logger.ts_sec) {	/* busy logs format the date once a second */
+	if (ts.tv_sec != ts_sec) {	/* busy logs format the date once a second */
 		gmtime_r(&ts.tv_sec, &tm);
-		strftime(logger.ts_text, sizeof(logger.ts_text), "%Y-%m-%dT%H:%M:%S", &tm);
-		logger.ts_sec = ts.tv_sec;
+		strftime(ts_text, sizeof(ts_text), "%Y-%m-%dT%H:%M:%S", &tm);
+		ts_sec = ts.tv_sec;
 	}
-	n = snprintf(line, sizeof(line), "ts=%s.%03ldZ level=%s ", logger.ts_text,
+	n = snprintf(line, sizeof(line), "ts=%s.%03ldZ level=%s ", ts_text,
 	    ts.tv_nsec / 1000000, level_names[level]);
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	if (m < 0)
@@ -129,13 +145,15 @@ vlog(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 	if (errstr != NULL)
 		n += snprintf(line + n, sizeof(line) - (size_t)n, " error=\"%s\"", errstr);
 	line[n++] = '\n';
+	pthread_mutex_lock(&logger.lock);
 	if (logger.used + (size_t)n > sizeof(logger.buf))
-		log_flush();
+		flush_locked();
 	memcpy(logger.buf + logger.used, line, (size_t)n);
 	logger.used += (size_t)n;
 	/* Warnings and errors are rare and must survive a crash that follows them. */
 	if (level >= LOG_WARN)
-		log_flush();
+		flush_locked();
+	pthread_mutex_unlock(&logger.lock);
 }
 
 void

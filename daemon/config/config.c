@@ -342,7 +342,23 @@ load_includes(struct cfg *c, struct cnode root)
 	}
 }
 
+struct config *
+config_ref(struct config *cf)
+{
+	atomic_fetch_add(&cf->refs, 1);
+	return cf;
+}
+
+static void config_free(struct config *);
+
 void
+config_unref(struct config *cf)
+{
+	if (cf != NULL && atomic_fetch_sub(&cf->refs, 1) == 1)
+		config_free(cf);
+}
+
+static void
 config_free(struct config *cf)
 {
 	if (cf == NULL)
@@ -372,6 +388,7 @@ config_load(const char *path, struct config_errors *errs)
 	memset(&c, 0, sizeof(c));
 	c.errs = errs;
 	c.out = xcalloc(1, sizeof(*c.out));
+	atomic_init(&c.out->refs, 1);
 	c.out->path = xstrdup(path);
 	c.out->max_headers = 16 * 1024;
 	c.out->read_timeout_ms = 10000;

@@ -1,15 +1,19 @@
 /* config.h: the immutable, validated configuration snapshot that config_load makes from
  * the operator's YAML files, and the lookups every layer uses.
  *
- * Lifetime: there is one current snapshot (struct daemon's cfg). A reload builds a new
- * one and frees the old one at once (main.c, reload); nothing counts references. So no
- * pointer into a snapshot survives an asynchronous hop: a handler or callback keeps ids
- * (channel, bot, rep code, menu id) and looks them up again in the current snapshot
- * after every hop; NULL then means a reload removed it. */
+ * Lifetime: a snapshot never changes once loaded, and it is counted: the loop holds a
+ * reference to the current one (struct daemon's cfg) and the storage thread one to its
+ * own (storage.c), taken by letter in order with the events. A reload builds a new
+ * snapshot, hands it to the storage side and drops the loop's old reference; the old
+ * snapshot goes when its last holder lets go. Within a thread, no pointer into a
+ * snapshot survives an asynchronous hop: a callback keeps ids (channel, bot, rep code,
+ * menu id) and looks them up again in its thread's current snapshot after every hop;
+ * NULL then means a reload removed it. */
 #ifndef SHOKAI_CONFIG_H
 #define SHOKAI_CONFIG_H
 
 #include <regex.h>
+#include <stdatomic.h>
 
 #include "../base/base.h"
 #include "../model/model.h"
@@ -111,6 +115,7 @@ struct config_addr {
 
 /* The snapshot (config.c reads the server, storage, log and outbox sections). */
 struct config {
+	atomic_int refs;		/* config_ref / config_unref */
 	char	*path;			/* the main file, as given */
 	char	*listen_host;
 	int	 listen_port;
@@ -217,12 +222,14 @@ void config_errors_add(struct config_errors *, const char *file, size_t line, si
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void config_errors_clear(struct config_errors *);
 /* Loads and fully validates path. Returns a new snapshot, which the caller owns until
- * config_free (no reference counts: see the top of this file), or NULL with every
- * problem in errs. */
+ * config_unref (it holds one reference), or NULL with every problem in errs. */
 struct config *config_load(const char *path, struct config_errors *errs);
 /* config_load, then each error printed as a line on out (shokaid -t, shokaictl). */
 struct config *config_load_print(const char *path, FILE *out);
-void config_free(struct config *);
+/* Any thread. */
+struct config *config_ref(struct config *);
+/* Any thread; the last reference frees the snapshot. */
+void config_unref(struct config *);
 /* Lookups by id: NULL when the current snapshot has no such thing. */
 /* config_platform.c */
 const struct config_line_channel *config_line_channel(const struct config *, const char *id);

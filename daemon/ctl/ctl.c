@@ -282,7 +282,7 @@ main(int argc, char **argv)
 	if (rc == 2)
 		usage();
 	store_close(s);
-	config_free(cf);
+	config_unref(cf);
 	log_flush();
 	return rc;
 }

@@ -165,60 +165,6 @@ handle_works(struct daemon *d, struct evhttp_request *req, const char *id, int64
 }
 
 static void
-handle_healthz(struct daemon *d, struct evhttp_request *req, int64_t start_us)
-{
-	char body[2048];
-	int64_t backlog = store_inbox_backlog(d->store);
-	const char *storage = store_health(d->store);	/* no quotes: store_health.c */
-	struct store_checkpoint_stats wal;
-	int code = storage != NULL || backlog < 0 ? 503 : 200;
-
-	store_checkpointer_stats(d->checkpointer, &wal);
-
-	snprintf(body, sizeof(body),
-	    "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%lld,\"inbox_backlog\":%lld,"
-	    "\"connections\":%d,\"events_stored\":%llu,\"events_duplicate\":%llu,"
-	    "\"quarantined\":%llu,\"signature_failures\":%llu,\"db_errors\":%llu,"
-	    "\"reloads\":%llu,\"reload_failures\":%llu,\"json_parse_calls\":%llu,"
-	    "\"events_done\":%llu,\"events_failed\":%llu,\"events_skipped\":%llu,"
-	    "\"events_unknown\":%llu,\"outbox_backlog\":%lld,"
-	    "\"outbox_in_flight\":%zu,\"loop_max_stall_us\":%lld,\"sqlite_synchronous\":%d,"
-	    "\"coupon_pool_empty\":%llu,\"reward_batches\":%llu,"
-	    "\"outbox_unknown\":%llu,\"dispatch_fault_holds\":%llu,"
-	    "\"wal_bytes\":%lld,\"wal_max_bytes\":%lld,\"wal_restarts\":%llu,"
-	    "\"wal_truncates\":%llu,\"wal_checkpoints_blocked\":%llu%s%s%s}",
-	    storage != NULL ? "error" : backlog < 0 ? "degraded" :
-	    (d->draining ? "draining" : "ok"), SHOKAI_VERSION,
-	    (long long)((clock_ms() - d->started_ms) / 1000), (long long)backlog,
-	    http_guard_connections(d->guard),
-	    (unsigned long long)d->stats.events_stored,
-	    (unsigned long long)d->stats.events_duplicate,
-	    (unsigned long long)d->stats.quarantined,
-	    (unsigned long long)d->stats.sig_failures,
-	    (unsigned long long)d->stats.db_errors,
-	    (unsigned long long)d->stats.reloads,
-	    (unsigned long long)d->stats.reload_failures,
-	    (unsigned long long)d->stats.json_parse_calls,
-	    (unsigned long long)d->stats.events_done,
-	    (unsigned long long)d->stats.events_failed,
-	    (unsigned long long)d->stats.events_skipped,
-	    (unsigned long long)d->stats.events_unknown,
-	    (long long)store_outbox_backlog(d->store), outbox_inflight(d->outbox),
-	    (long long)d->stats.loop_max_stall_us, store_synchronous(d->store),
-	    (unsigned long long)d->stats.coupon_pool_empty,
-	    (unsigned long long)d->stats.reward_batches,
-	    (unsigned long long)d->stats.outbox_unknown,
-	    (unsigned long long)d->stats.dispatch_fault_holds,
-	    (long long)wal.wal_bytes, (long long)wal.wal_max_bytes,
-	    (unsigned long long)wal.restarts, (unsigned long long)wal.truncates,
-	    (unsigned long long)wal.blocked,
-	    storage != NULL ? ",\"storage_error\":\"" : "", storage != NULL ? storage : "",
-	    storage != NULL ? "\"" : "");
-	http_reply_json(req, &(struct http_answer){ .code = code, .start_us = start_us },
-	    body);
-}
-
-static void
 route(struct evhttp_request *req, void *arg)
 {
 	struct daemon *d = arg;
@@ -236,7 +182,7 @@ route(struct evhttp_request *req, void *arg)
 		if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD)
 			wrong_method(req, "GET, HEAD", start_us);
 		else
-			handle_healthz(d, req, start_us);
+			http_healthz_handle(d, req, start_us);
 	} else if (strncmp(path, "/line/", 6) == 0) {
 		if (method != EVHTTP_REQ_POST)
 			wrong_method(req, "POST", start_us);

@@ -111,21 +111,34 @@ void http_guard_drain(struct http_guard *);
 int http_guard_connections(const struct http_guard *);
 void http_guard_free(struct http_guard *);
 
+/* http_healthz.c: GET /healthz, its figures read on the reader thread. */
+void http_healthz_handle(struct daemon *, struct evhttp_request *, int64_t start_us);
+
+/* http_wait.c: requests waiting for another thread's answer, by ticket. */
+struct http_waits;
+struct http_waits *http_waits_new(void);
+void http_waits_free(struct http_waits *);
+uint64_t http_wait_park(struct http_waits *, struct evhttp_request *);
+/* The parked request, or NULL when its connection closed meanwhile; the ticket is
+ * spent either way. */
+struct evhttp_request *http_wait_take(struct http_waits *, uint64_t ticket);
+/* req's connection is closing (http_guard.c): whatever it waits for still happens, but
+ * req is never answered or touched again; if evhttp left req to us, it is freed here. */
+void http_wait_forget(struct http_waits *, struct evhttp_request *req);
+size_t http_wait_count(const struct http_waits *);
+
 /* ingest.c: group commit. Verified requests wait here until the end of the loop turn,
- * then all their events are committed in one transaction and each request answered. */
+ * then go to the storage side as one batch; each is answered when it comes back. */
 struct ingest *ingest_new(struct daemon *);
 void ingest_free(struct ingest *);
 /* Takes ownership of events and copies what it keeps of body (a quarantined body), so
- * req is used for nothing but its answer. */
+ * req is used for nothing but its answer (parked in http_wait.c meanwhile). */
 void ingest_add(struct ingest *, struct evhttp_request *, enum platform, const char *channel,
     const char *body, size_t len, struct event_list *events, const char *quarantine_reason,
     int64_t start_us);
-/* req's connection is closing (http_guard.c): its events are still committed with the
- * batch, but req is never answered or touched again; if evhttp left req to us, it is
- * freed here. */
-void ingest_forget(struct ingest *, struct evhttp_request *req);
-/* Commits what is waiting now, as the end of the loop turn would (at exit). */
+/* Hands what is waiting now to the storage side, as the end of the loop turn would. */
 void ingest_flush(struct ingest *);
+/* Requests gathering or with the storage side. */
 size_t ingest_pending(const struct ingest *);
 
 

@@ -15,7 +15,7 @@
  * is written whole (evhttp_request_set_on_complete_cb) or the connection dies, which is
  * what an exact SIGTERM drain needs: idle connections are closed at once, busy ones end
  * with their answer (`Connection: close`), and a request whose connection dies while it
- * waits in ingest's batch is taken out of the batch before evhttp frees it.
+ * waits for the storage side is forgotten (http_wait.c) before evhttp frees it.
  *
  * The same input callback keeps a copy of each request head as it arrives and checks it
  * with http_head_check before evhttp reads it (and a chunked body's framing with
@@ -142,8 +142,8 @@ conn_free(struct conn *c)
 
 /* evhttp is freeing the connection: the bufferevent is still valid here, and so is a
  * request still waiting for its answer. evhttp frees that request right after this, or,
- * if the client went away, leaves it to its holder; either way ingest must let go of it
- * now and never answer it. */
+ * if the client went away, leaves it to its holder; either way whoever parked it
+ * (http_wait.c) must let go of it now and never answer it. */
 static void
 on_close(struct evhttp_connection *evcon, void *arg)
 {
@@ -152,7 +152,7 @@ on_close(struct evhttp_connection *evcon, void *arg)
 	(void)evcon;
 	if (c->req != NULL) {
 		evhttp_request_set_on_complete_cb(c->req, NULL, NULL);
-		ingest_forget(c->g->d->ingest, c->req);
+		http_wait_forget(c->g->d->waits, c->req);
 		c->req = NULL;
 	}
 	conn_free(c);

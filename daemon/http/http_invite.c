@@ -281,12 +281,9 @@ http_invite_handle(struct daemon *d, struct evhttp_request *req, const char *cod
     int64_t start_us)
 {
 	struct evhttp_connection *con = evhttp_request_get_connection(req);
-	struct handler_ctx hc = { .cfg = d->cfg, .store = d->store, .salt = d->salt,
-	    .now_ms = wall_ms() };
-	struct click_answer to = { 0 };
+	struct click_job *job;
 	char *addr = NULL, client[64], hash[65];
 	ev_uint16_t port;
-	enum click_result res;
 	int retry_s = 0;
 
 	if (con != NULL)
@@ -301,31 +298,45 @@ http_invite_handle(struct daemon *d, struct evhttp_request *req, const char *cod
 		page(d, req, 429, "invite_page_busy", start_us, "rate limited", retry_s);
 		return;
 	}
-	/* Clicks are counts for the funnel: they need not wait for the disk. */
-	if (store_begin_unsynced(d->store) == -1) {
-		page(d, req, 503, "invite_page_error", start_us, "database error", 0);
-		return;
-	}
-	res = referral_click(&hc, code, hash, &to);
-	if (hc.error != NULL || store_commit(d->store) == -1) {
-		store_rollback(d->store);
-		log_warnx("msg=\"cannot record a click\" detail=\"%s\"",
-		    hc.error ? hc.error : store_errmsg(d->store));
-	}
-	switch (res) {
+	/* handlers/referral_click.c decides and records, on the storage side. */
+	job = xcalloc(1, sizeof(*job));
+	job->ticket = http_wait_park(d->waits, req);
+	job->start_us = start_us;
+	job->code = xstrdup(code);
+	memcpy(job->client_hash, hash, sizeof(job->client_hash));
+	storage_post(d->storage, storage_click, job);
+}
+
+void
+http_invite_clicked(void *ctx, void *arg)
+{
+	struct daemon *d = ctx;
+	struct click_job *job = arg;
+	struct evhttp_request *req = http_wait_take(d->waits, job->ticket);
+
+	if (job->error != NULL)
+		log_warnx("msg=\"cannot record a click\" detail=\"%s\"", job->error);
+	if (req == NULL)
+		goto done;		/* the client went away */
+	switch ((enum click_result)job->result) {
 	case CLICK_GO:
 		http_reply_redirect(req, &(struct http_answer){ .code = 302,
-		    .channel = to.channel, .start_us = start_us }, to.url);
+		    .channel = job->channel, .start_us = job->start_us }, job->url);
 		break;
 	case CLICK_UNKNOWN:
-		page(d, req, 404, "invite_page_unknown", start_us, "unknown code", 0);
+		page(d, req, 404, "invite_page_unknown", job->start_us, "unknown code", 0);
 		break;
 	case CLICK_OVER:
-		page(d, req, 410, "invite_page_over", start_us, "campaign over", 0);
+		page(d, req, 410, "invite_page_over", job->start_us, "campaign over", 0);
 		break;
 	case CLICK_ERROR:
-		page(d, req, 503, "invite_page_error", start_us, "database error", 0);
+		page(d, req, 503, "invite_page_error", job->start_us, "database error", 0);
 		break;
 	}
-	free(to.url);
+done:
+	free(job->code);
+	free(job->url);
+	free(job->channel);
+	free(job->error);
+	free(job);
 }

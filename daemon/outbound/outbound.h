@@ -71,8 +71,18 @@ int send_result_common(struct send_result *, const struct http_response *,
 struct outbox;
 struct outbox *outbox_new(struct daemon *);
 void outbox_free(struct outbox *);
-void outbox_kick(struct outbox *);
+/* Requests started and not yet answered. */
 size_t outbox_inflight(const struct outbox *);
+/* What the storage side (storage/outbox_book.c) posts: rows already marked as being
+ * tried, for the loop to send. */
+struct outbox_sends {
+	enum platform		 platform;
+	struct outbox_msg	*rows;
+	size_t			 n;
+};
+/* A letter (ctx: the daemon): starts each row's request, or while draining, hands the
+ * rows straight back untried. */
+void outbox_send(void *daemon, void *sends);
 
 /* line_api.c / works_api.c: one outbox row to one platform request, and the answer
  * back to a send_result. done runs exactly once, from the loop. */

@@ -1,8 +1,11 @@
-/* profile.c: LINE display names for handlers. A fresh cached profile answers at once;
- * otherwise LINE's profile API is asked (without blocking the loop) and the answer
- * cached. A 404 (the user blocked the account, or never was a friend) is cached too,
- * for a shorter time, and answered as "no name"; handlers fall back to their default. */
+/* profile.c: LINE display names. In shokaid the storage side decides which names a
+ * batch needs and caches the answers (storage/dispatch.c); the loop only asks LINE
+ * (profile_fetch). shokaictl profile uses profile_lookup: a fresh cached profile answers
+ * at once; otherwise LINE's profile API is asked and the answer cached. A 404 (the user
+ * blocked the account, or never was a friend) is cached too, for a shorter time, and
+ * answered as "no name". */
 #include <stdlib.h>
+#include <string.h>
 
 #include "../shokaid.h"
 
@@ -70,4 +73,46 @@ profile_lookup(struct daemon *d, const char *channel, const char *user_id, profi
 		lk->have_stale = 1;
 	}
 	line_api_get_profile(d, channel, user_id, on_fetched, lk);
+}
+
+static void
+fetched_for_storage(int status, const struct profile *p, const char *error, void *arg)
+{
+	struct profile_answer *a = arg;
+	struct daemon *d = a->daemon;
+
+	a->status = status;
+	if (status == 200 && p != NULL) {
+		a->profile.display_name = p->display_name ? xstrdup(p->display_name) : NULL;
+		a->profile.picture_url = p->picture_url ? xstrdup(p->picture_url) : NULL;
+		a->profile.language = p->language ? xstrdup(p->language) : NULL;
+	} else if (status != 404) {
+		char user[16];
+
+		log_user(a->user_id, user);
+		log_warnx("msg=\"profile lookup failed\" channel=%s user=%s status=%d "
+		    "reason=\"%s\"", a->channel, user, status, error ? error : "-");
+	}
+	storage_post(d->storage, storage_profile_answer, a);
+}
+
+void
+profile_fetch(void *ctx, void *arg)
+{
+	struct daemon *d = ctx;
+	struct profile_answer *a = arg;
+
+	a->daemon = d;
+	if (d->storage == NULL) {	/* stopped: nobody waits for the name */
+		free(a->channel);
+		free(a->user_id);
+		free(a);
+		return;
+	}
+	if (d->draining) {		/* no new requests: the batch runs without it */
+		a->status = 0;
+		storage_post(d->storage, storage_profile_answer, a);
+		return;
+	}
+	line_api_get_profile(d, a->channel, a->user_id, fetched_for_storage, a);
 }

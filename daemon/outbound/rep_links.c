@@ -108,9 +108,14 @@ fetched(int status, const char *body, size_t len, const char *error, void *arg)
 	if (rep == NULL || strcmp(rep->works_user_id, rl->asked_user) != 0)
 		log_info("msg=\"rep contact link dropped: the rep changed meanwhile\" rep=%s",
 		    code);
-	else if (url != NULL && store_rep_link_put(rl->d->store, code, url, wall_ms()) == 0)
-		log_info("msg=\"rep contact link fetched\" rep=%s", code);
-	else
+	else if (url != NULL) {
+		struct rep_link_job *job = xcalloc(1, sizeof(*job));
+
+		job->rep_code = xstrdup(code);
+		job->url = xstrdup(url);
+		job->at = wall_ms();
+		storage_post(rl->d->storage, storage_rep_link, job);	/* it logs */
+	} else
 		log_warnx("msg=\"rep contact link not fetched\" rep=%s status=%d "
 		    "reason=\"%s\"", code, status, error ? error : "no linkUrl");
 	json_decref(root);

@@ -109,6 +109,26 @@ fail:
 	return NULL;
 }
 
+/* A read-only connection for questions asked beside the writer (in WAL mode a reader
+ * never waits for a commit, nor holds one up). No schema work: the writer did it. */
+struct store *
+store_open_reader(const char *path, int busy_timeout_ms, char *why, size_t whylen)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+	    NULL) != SQLITE_OK) {
+		snprintf(why, whylen, "cannot open %s for reading: %s", path,
+		    s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		store_close(s);
+		return NULL;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, busy_timeout_ms);
+	s->reader = 1;
+	return s;
+}
+
 void
 store_close(struct store *s)
 {
@@ -116,7 +136,9 @@ store_close(struct store *s)
 		return;
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
-	if (s->db != NULL) {
+	if (s->db != NULL && s->reader)
+		sqlite3_close(s->db);
+	else if (s->db != NULL) {
 		/* Fold the WAL back into the database for the next start and for backups;
 		 * PASSIVE, so a concurrent reader (shokaictl) never makes us wait. */
 		sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);

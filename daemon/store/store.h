@@ -11,6 +11,9 @@ struct store;
 /* NULL with why saying what was wrong (the file, a pragma, the schema). */
 struct store *store_open(const char *path, int synchronous_full, int busy_timeout_ms,
     char *why, size_t whylen);
+/* A read-only connection beside the writer (reader.c). */
+struct store *store_open_reader(const char *path, int busy_timeout_ms, char *why,
+    size_t whylen);
 void store_close(struct store *);
 void store_set_busy_timeout(struct store *, int ms);
 int store_begin(struct store *);
@@ -81,7 +84,9 @@ void outbox_msg_clear(struct outbox_msg *);	/* store_outbox.c */
 int store_outbox_put(struct store *, const struct outbox_msg *, int *inserted);
 int store_outbox_due(struct store *, enum platform, int64_t now, size_t max,
     struct outbox_msg **out, size_t *n);
+int store_outbox_recover(struct store *);
 int store_outbox_trying(struct store *, int64_t id);
+int store_outbox_untry(struct store *, int64_t id);
 int store_outbox_result(struct store *, const struct outbox_msg *, const char *state,
     int64_t next_attempt_at, int status, const char *error);
 int64_t store_outbox_backlog(struct store *);

@@ -19,7 +19,7 @@ enum stmt_id {
 	/* store_inbox.c */
 	ST_INBOX_PUT, ST_QUARANTINE_PUT, ST_INBOX_PENDING, ST_INBOX_MARK, ST_INBOX_BACKLOG,
 	/* store_outbox.c */
-	ST_OUTBOX_PUT, ST_OUTBOX_DUE, ST_OUTBOX_TRYING, ST_OUTBOX_RESULT, ST_OUTBOX_BACKLOG,
+	ST_OUTBOX_PUT, ST_OUTBOX_DUE, ST_OUTBOX_TRYING, ST_OUTBOX_UNTRY, ST_OUTBOX_RECOVER, ST_OUTBOX_RESULT, ST_OUTBOX_BACKLOG,
 	/* store_chat.c */
 	ST_PROFILE_GET, ST_PROFILE_PUT,
 	ST_USER_FOLLOW, ST_USER_UNFOLLOW, ST_USER_SEEN, ST_USER_GET,
@@ -45,6 +45,7 @@ struct store_file_id {
 };
 
 struct store {
+	int		 reader;	/* store_open_reader: no writes, no checkpoint at close */
 	sqlite3		*db;
 	sqlite3_stmt	*st[ST_COUNT];		/* the cache; NULL until first used */
 	int		 synchronous_full;	/* what the config asked for */

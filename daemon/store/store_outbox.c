@@ -12,8 +12,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_OUTBOX_DUE] = "SELECT id, channel, kind, target, body, fallback_to, retry_key, "
 	    "attempts, ambiguous, created_at, trying FROM outbox WHERE state = 'pending' AND "
-	    "platform = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+	    "platform = ? AND next_attempt_at <= ? AND trying = 0 "
+	    "ORDER BY next_attempt_at, id LIMIT ?",
 	[ST_OUTBOX_TRYING] = "UPDATE outbox SET trying = 1 WHERE id = ?",
+	[ST_OUTBOX_UNTRY] = "UPDATE outbox SET trying = 0 WHERE id = ?",
+	[ST_OUTBOX_RECOVER] = "UPDATE outbox SET ambiguous = 1, trying = 0 WHERE trying = 1",
 	[ST_OUTBOX_RESULT] = "UPDATE outbox SET state = ?, attempts = ?, ambiguous = ?, "
 	    "next_attempt_at = ?, sent_at = ?, last_status = ?, last_error = ?, kind = ?, "
 	    "body = ?, trying = 0 WHERE id = ?",
@@ -78,7 +81,19 @@ row_outbox(sqlite3_stmt *st, void *out)
 		m->ambiguous = 1;
 }
 
-/* Up to max rows of platform p due by now, oldest first; *n rows in *out (the caller
+/* At start, before any send: a try that started and whose outcome was never written
+ * (the process died) may have been delivered, exactly like a try that timed out. After
+ * this, trying = 1 means a try of this process is in flight, and the due query skips
+ * those rows. */
+int
+store_outbox_recover(struct store *s)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_OUTBOX_RECOVER, stmt_sql);
+
+	return st == NULL ? -1 : store_step(s, st);
+}
+
+/* Up to max rows of platform p due by now and not being tried, oldest first; *n rows in *out (the caller
  * clears each and frees *out, also after an error). */
 int
 store_outbox_due(struct store *s, enum platform p, int64_t now, size_t max,
@@ -109,6 +124,18 @@ int
 store_outbox_trying(struct store *s, int64_t id)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_OUTBOX_TRYING, stmt_sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return store_step(s, st);
+}
+
+/* A row marked trying whose send never started after all (the daemon stopping). */
+int
+store_outbox_untry(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_OUTBOX_UNTRY, stmt_sql);
 
 	if (st == NULL)
 		return -1;

@@ -26,7 +26,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	close(fd);
 	cf = config_load(path, &errs);
-	config_free(cf);
+	config_unref(cf);
 	config_errors_clear(&errs);
 	unlink(path);
 	return 0;

@@ -70,7 +70,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	config_free(cf);
+	config_unref(cf);
 	return test_rmdir(dir);
 }
 

@@ -132,7 +132,7 @@ test_good(void **state)
 	assert_string_equal(cf->line_channels[0].api_data_base, "http://127.0.0.1:9");
 	assert_non_null(config_line_channel(cf, "main"));
 	assert_null(config_line_channel(cf, "other"));
-	config_free(cf);
+	config_unref(cf);
 }
 
 static void
@@ -204,7 +204,7 @@ test_trusted_proxies_read(void **state)
 	assert_int_equal(cf->n_trusted_proxies, 2);
 	assert_int_equal(cf->trusted_proxies[0].family, AF_INET);
 	assert_int_equal(cf->trusted_proxies[1].family, AF_INET6);
-	config_free(cf);
+	config_unref(cf);
 	free(y);
 }
 
@@ -318,7 +318,7 @@ test_secret_env(void **state)
 	cf = load(y, &errs);
 	assert_non_null(cf);
 	assert_string_equal(cf->line_channels[0].channel_secret, "from-env");
-	config_free(cf);
+	config_unref(cf);
 	free(y);
 }
 

@@ -141,7 +141,7 @@ teardown(void **state)
 	struct world *w = *state;
 	int rc;
 
-	config_free(w->cfg);
+	config_unref(w->cfg);
 	sqlite3_close(w->db);
 	store_close(w->store);
 	rc = test_rmdir(w->dir);

@@ -141,7 +141,7 @@ test_good(void **state)
 	assert_true(cf->campaigns[1].exclude_existing_friends);	/* the default */
 	assert_string_equal(cf->referral.sender_name_fallback, "お客様");
 	free(errors);
-	config_free(cf);
+	config_unref(cf);
 }
 
 static void
@@ -164,7 +164,7 @@ test_reps_from_csv(void **state)
 	assert_string_equal(cf->reps[1].name, "佐藤 \"健\"");
 	assert_null(cf->reps[1].branch);
 	free(errors);
-	config_free(cf);
+	config_unref(cf);
 }
 
 static void

@@ -133,7 +133,7 @@ test_builtin_alone_loads(void **state)
 	assert_true(config_words_has(cf->wording.rep_link_words, "担当"));
 	assert_true(config_words_has(cf->wording.rep_link_words, "rep"));
 	free(errors);
-	config_free(cf);
+	config_unref(cf);
 }
 
 /* The string literals of the argument that holds a call's first literal (a ternary
@@ -230,7 +230,7 @@ test_every_message_a_handler_names_is_built_in(void **state)
 		if (strncmp(cf->messages[i].name, "rep_", 4) == 0)
 			assert_non_null(cf->messages[i].works);
 	free(errors);
-	config_free(cf);
+	config_unref(cf);
 }
 
 /* The built-in texts are the wording that was in C, word for word. */
@@ -282,7 +282,7 @@ test_builtin_texts(void **state)
 	assert_renders(cf, "reward_coupon", PLATFORM_LINE, &v,
 	    "ご紹介特典をお届けします。クーポンコード: QUO-1");
 	free(errors);
-	config_free(cf);
+	config_unref(cf);
 }
 
 /* An operator's message of the same name replaces the built-in one; the others stay,
@@ -319,8 +319,8 @@ test_operator_message_overrides_by_name(void **state)
 	assert_renders(cf, "claim_held", PLATFORM_LINE, &v, "ご連絡ありがとうございます。"
 	    "担当者が確認してからご案内します。少しお待ちください。");
 	free(errors);
-	config_free(cf);
-	config_free(plain);
+	config_unref(cf);
+	config_unref(plain);
 }
 
 /* An override is checked as any message is: errors at the operator's file and line. */

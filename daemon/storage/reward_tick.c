@@ -1,22 +1,23 @@
 /* reward_tick.c: moves rewards along on their own, once a second: each due reward goes
  * to handlers/reward_issue.c (approve, take a coupon, issue, queue the thanks) inside one
  * transaction per batch. An empty pool leaves the reward approved, nothing lost, and
- * raises an alert (a log line a minute per pool and the coupon_pool_empty counter). */
+ * raises an alert (a log line a minute per pool and the coupon_pool_empty counter).
+ * Storage thread only. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
 
-#include "shokaid.h"
-#include "../handlers/handler.h"
+#include "storage_internal.h"
+#include "../../handlers/handler.h"
 
 #define TICK_MS		1000
 #define BATCH		64
 #define ALERT_EVERY_MS	60000
 
 struct reward_tick {
-	struct daemon	*d;
+	struct storage	*st;
 	struct event	*ev_tick;
 	int64_t		 last_alert_ms;
 };
@@ -24,14 +25,13 @@ struct reward_tick {
 static void tick_cb(evutil_socket_t, short, void *);
 
 struct reward_tick *
-reward_tick_new(struct daemon *d)
+reward_tick_new(struct storage *st)
 {
 	struct reward_tick *rw = xcalloc(1, sizeof(*rw));
 	struct timeval tv = { 0, TICK_MS * 1000 };
 
-	rw->d = d;
-	rw->ev_tick = event_new(d->base, -1, EV_PERSIST, tick_cb, rw);
-	event_priority_set(rw->ev_tick, PRIO_BACKGROUND);
+	rw->st = st;
+	rw->ev_tick = event_new(st->base, -1, EV_PERSIST, tick_cb, rw);
 	evtimer_add(rw->ev_tick, &tv);
 	return rw;
 }
@@ -49,7 +49,8 @@ static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct reward_tick *rw = arg;
-	struct daemon *d = rw->d;
+	struct storage *st = rw->st;
+	struct daemon *d = st->d;
 	struct reward_row *rows = NULL;
 	size_t n = 0;
 	int64_t now = wall_ms();
@@ -58,12 +59,12 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (d->draining || store_rewards_work(d->store, now, BATCH, &rows, &n) == -1 || n == 0)
+	if (d->draining || store_rewards_work(st->store, now, BATCH, &rows, &n) == -1 || n == 0)
 		goto done;
-	if (store_begin(d->store) == -1)
+	if (store_begin(st->store) == -1)
 		goto done;
 	for (size_t i = 0; ok && i < n; i++) {
-		struct handler_ctx hc = { .cfg = d->cfg, .store = d->store, .salt = d->salt,
+		struct handler_ctx hc = { .cfg = st->cfg, .store = st->store, .salt = d->salt,
 		    .now_ms = now };
 
 		switch (reward_advance(&hc, &rows[i])) {
@@ -83,8 +84,8 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 			break;
 		}
 	}
-	if (!ok || store_commit(d->store) == -1) {
-		store_rollback(d->store);
+	if (!ok || store_commit(st->store) == -1) {
+		store_rollback(st->store);
 		d->stats.db_errors++;
 		log_warnx("msg=\"rewards could not be moved; retrying\"");
 		goto done;
@@ -96,7 +97,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		    "hint=\"shokaictl import coupons %s FILE.csv\"", empty_pool, empty_pool);
 	}
 	if (sent > 0)
-		outbox_kick(d->outbox);
+		storage_outbox_kick(st);
 done:
 	for (size_t i = 0; i < n; i++)
 		reward_row_clear(&rows[i]);

@@ -1,0 +1,347 @@
+/* dispatch.c: takes pending inbox rows to handlers on the storage thread, in batches,
+ * one transaction per batch: the handlers' state changes and the rows' new states
+ * commit together, so a crash replays a batch whole or not at all. Rows are taken in
+ * inbox order by one thread, so each user's events are handled in the order they
+ * arrived. The display names handlers greet people with are asked of LINE by the loop
+ * (a letter each way) before the batch runs; the answers are cached in the batch's own
+ * transaction. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "storage_internal.h"
+#include "../../handlers/handler.h"
+
+#define DISPATCH_BATCH		256
+/* A batch stops taking events after this much handler time, so that the commits of
+ * webhooks waiting behind it are not held up for long. */
+#define DISPATCH_BUDGET_US	4000
+#define DISPATCH_RETRY_MS	1000
+/* Events wait this long so that one dispatch transaction (one fsync) covers the events
+ * of many group commits instead of one each. */
+#define DISPATCH_DELAY_US	2000
+#define PROFILE_FRESH_MS	(24LL * 3600 * 1000)
+#define NOT_FOUND_FRESH_MS	(3600LL * 1000)
+
+struct dispatch {
+	struct storage		*st;
+	struct event		*ev_run;
+	struct event		*ev_retry;
+	int			 fetching;	/* profile answers the batch waits for */
+	int			 fetched;	/* they came: run the batch as it is */
+	struct profile_answer	**answers;	/* to cache in the next transaction */
+	size_t			 nanswers, capanswers;
+	struct log_ratelimit	 rl_retry;	/* "could not run" lines: one a second */
+};
+
+static void run_cb(evutil_socket_t, short, void *);
+
+struct dispatch *
+dispatch_new(struct storage *st)
+{
+	struct dispatch *ds = xcalloc(1, sizeof(*ds));
+
+	ds->st = st;
+	ds->ev_run = evtimer_new(st->base, run_cb, ds);
+	ds->ev_retry = evtimer_new(st->base, run_cb, ds);
+	return ds;
+}
+
+static void
+answer_free(struct profile_answer *a)
+{
+	free(a->channel);
+	free(a->user_id);
+	profile_clear(&a->profile);
+	free(a);
+}
+
+void
+dispatch_free(struct dispatch *ds)
+{
+	if (ds == NULL)
+		return;
+	for (size_t i = 0; i < ds->nanswers; i++)
+		answer_free(ds->answers[i]);
+	free(ds->answers);
+	event_free(ds->ev_run);
+	event_free(ds->ev_retry);
+	free(ds);
+}
+
+void
+storage_dispatch_kick(struct storage *st)
+{
+	struct dispatch *ds = st->dispatch;
+
+#ifdef SHOKAI_FAULT_HOOKS
+	if (fault_enabled("no_dispatch")) {
+		st->d->stats.dispatch_fault_holds++;
+		return;
+	}
+#endif
+	if (!evtimer_pending(ds->ev_run, NULL)) {
+		struct timeval tv = { 0, DISPATCH_DELAY_US };
+
+		evtimer_add(ds->ev_run, &tv);
+	}
+}
+
+/* Tries the handlers in table order; the first that does not say "not mine" decides. */
+static const char *
+run_handlers(struct storage *st, const struct event *ev, const char **state, char *why,
+    size_t whylen)
+{
+	int64_t now_ms = wall_ms();	/* one "now" for every handler that sees ev */
+
+	for (const struct handler *const *h = handler_table; *h != NULL; h++) {
+		struct handler_ctx hc = { .cfg = st->cfg, .store = st->store,
+		    .salt = st->d->salt, .now_ms = now_ms };
+
+		switch ((*h)->handle(&hc, ev)) {
+		case HANDLER_NOT_MINE:
+			continue;
+		case HANDLER_DONE:
+			*state = "done";
+			return (*h)->name;
+		case HANDLER_FAILED:
+			*state = "failed";
+			snprintf(why, whylen, "%s: %s", (*h)->name, hc.error ? hc.error : "failed");
+			return (*h)->name;
+		}
+	}
+	*state = "skipped";
+	snprintf(why, whylen, ev->known ? "no handler for event type '%s'" :
+	    "unknown event type '%s'", ev->type);
+	return "-";
+}
+
+static void
+log_event(const struct event *ev, const char *handler, const char *state, const char *why,
+    int64_t start_us)
+{
+	char user[16];
+	enum log_level level = strcmp(state, "failed") == 0 ? LOG_WARN : LOG_INFO;
+
+	if (!log_enabled(level))
+		return;
+	log_user(ev->user_id, user);
+	log_msg(level, "msg=event platform=%s channel=%s type=%.40s inbox_id=%lld user=%s "
+	    "handler=%s outcome=%s latency_us=%lld%s%s%s", platform_name(ev->platform),
+	    ev->channel, ev->type, (long long)ev->inbox_id, user, handler, state,
+	    (long long)(clock_us() - start_us), why[0] ? " reason=\"" : "", why,
+	    why[0] ? "\"" : "");
+}
+
+/* A letter from the loop: LINE's answer to one profile question. */
+void
+storage_profile_answer(void *ctx, void *arg)
+{
+	struct storage *st = ctx;
+	struct dispatch *ds = st->dispatch;
+	struct profile_answer *a = arg;
+
+	if (a->status == 200 || a->status == 404) {
+		if (ds->nanswers == ds->capanswers) {
+			ds->capanswers = ds->capanswers ? ds->capanswers * 2 : 16;
+			ds->answers = xrealloc(ds->answers, ds->capanswers * sizeof(*ds->answers));
+		}
+		ds->answers[ds->nanswers++] = a;
+	} else {
+		answer_free(a);		/* a stale name, if cached, serves */
+	}
+	if (ds->fetching > 0 && --ds->fetching == 0) {
+		ds->fetched = 1;
+		event_active(ds->ev_run, 0, 0);
+	}
+}
+
+/* Caches the profiles LINE gave, inside the batch's transaction. */
+static int
+cache_answers(struct dispatch *ds)
+{
+	for (size_t i = 0; i < ds->nanswers; i++) {
+		struct profile_answer *a = ds->answers[i];
+
+		a->profile.found = a->status == 200;
+		if (store_profile_put(ds->st->store, a->channel, a->user_id, &a->profile) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+answers_clear(struct dispatch *ds)
+{
+	for (size_t i = 0; i < ds->nanswers; i++)
+		answer_free(ds->answers[i]);
+	ds->nanswers = 0;
+}
+
+static int
+wants_profile(const struct config *cf, const struct event *ev)
+{
+	if (ev->platform != PLATFORM_LINE || ev->user_id == NULL || ev->reply_token == NULL)
+		return 0;
+	if (strcmp(ev->type, "follow") == 0)
+		return 1;
+	return cf->replies_use_display_name && (strcmp(ev->type, "message") == 0 ||
+	    strcmp(ev->type, "postback") == 0);
+}
+
+static int
+asked_before(const struct event_list *batch, const unsigned char *asked, size_t upto,
+    const struct event *ev)
+{
+	for (size_t j = 0; j < upto; j++) {
+		const struct event *o = &batch->v[j];
+
+		if (asked[j] && strcmp(o->user_id, ev->user_id) == 0 &&
+		    strcmp(o->channel, ev->channel) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Asks the loop for the names the batch's handlers will greet people with and that
+ * the cache does not have fresh. Returns 1 when the batch must wait for answers. A name
+ * LINE cannot give is not waited for twice: the batch then runs without it. */
+static int
+prefetch_profiles(struct dispatch *ds, const struct event_list *batch)
+{
+	struct storage *st = ds->st;
+	int64_t now = wall_ms();
+	unsigned char *asked;
+
+	if (ds->fetched) {
+		ds->fetched = 0;
+		return 0;
+	}
+	asked = xcalloc(batch->n, 1);
+	for (size_t i = 0; i < batch->n; i++) {
+		const struct event *ev = &batch->v[i];
+		struct profile cached;
+		int have;
+
+		if (!wants_profile(st->cfg, ev) || asked_before(batch, asked, i, ev))
+			continue;
+		have = store_profile_get(st->store, ev->channel, ev->user_id, &cached);
+		if (have == 1 && now - cached.fetched_at < (cached.found ? PROFILE_FRESH_MS :
+		    NOT_FOUND_FRESH_MS)) {
+			profile_clear(&cached);
+			continue;
+		}
+		profile_clear(&cached);
+		if (have == -1)
+			continue;
+		{
+			struct profile_answer *q = xcalloc(1, sizeof(*q));
+
+			q->channel = xstrdup(ev->channel);
+			q->user_id = xstrdup(ev->user_id);
+			asked[i] = 1;
+			ds->fetching++;
+			loop_post(st->d, profile_fetch, q);
+		}
+	}
+	free(asked);
+	return ds->fetching > 0;
+}
+
+static void
+count_outcome(struct storage *st, const struct event *ev, const char *state)
+{
+	if (strcmp(state, "done") == 0)
+		st->d->stats.events_done++;
+	else if (strcmp(state, "failed") == 0)
+		st->d->stats.events_failed++;
+	else
+		st->d->stats.events_skipped++;
+	if (!ev->known)
+		st->d->stats.events_unknown++;
+}
+
+static void
+run_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dispatch *ds = arg;
+	struct storage *st = ds->st;
+	struct store *s = st->store;
+	struct event_list batch = { 0 };
+	int64_t began_us = clock_us();
+	size_t ran = 0;
+	int ok;
+
+	(void)fd;
+	(void)what;
+	if (ds->fetching > 0)
+		return;		/* the last answer runs the batch */
+	if (store_inbox_pending(s, DISPATCH_BATCH, &batch) == -1)
+		goto retry;
+	if (batch.n == 0)
+		goto out;
+	if (prefetch_profiles(ds, &batch))
+		goto out;
+	if (store_begin(s) == -1)
+		goto retry;
+	ok = cache_answers(ds) == 0;
+	for (size_t i = 0; ok && i < batch.n; i++) {
+		const struct event *ev = &batch.v[i];
+		const char *state;
+		char why[WHY_MAX] = "";
+		int64_t start_us = clock_us();
+		const char *handler;
+
+		if (i > 0 && start_us - began_us > DISPATCH_BUDGET_US)
+			break;	/* the rest in the next batch, in the same order */
+		/* An event's writes stand or fall together: a handler that fails halfway
+		 * leaves nothing behind but the failure on its inbox row. */
+		if (store_unit_begin(s) == -1) {
+			ok = 0;
+			break;
+		}
+		handler = run_handlers(st, ev, &state, why, sizeof(why));
+		ok = store_unit_end(s, strcmp(state, "failed") != 0) == 0 &&
+		    store_inbox_mark(s, ev->inbox_id, state, why[0] ? why : NULL) == 0;
+		if (ok) {
+			log_event(ev, handler, state, why, start_us);
+			count_outcome(st, ev, state);
+			ran++;
+		}
+#ifdef SHOKAI_FAULT_HOOKS
+		if (fault_enabled("crash_in_dispatch"))
+			raise(SIGKILL);
+#endif
+	}
+	if (!ok || store_commit(s) == -1) {
+		store_rollback(s);
+		goto retry;
+	}
+	answers_clear(ds);
+	storage_outbox_kick(st);	/* handlers may have queued messages */
+	if (ran < batch.n || batch.n == DISPATCH_BATCH)
+		event_active(ds->ev_run, 0, 0);	/* more are waiting: after the commits */
+out:
+	event_list_free(&batch);
+	return;
+retry:
+	/* The database is busy or failing: the rows stay pending; try again shortly. */
+	event_list_free(&batch);
+	st->d->stats.db_errors++;
+	{
+		unsigned long suppressed;
+
+		if (log_ratelimit_ok(&ds->rl_retry, &suppressed))
+			log_warnx("msg=\"dispatch could not run; retrying\" retry_ms=%d "
+			    "detail=\"%s\" suppressed=%lu", DISPATCH_RETRY_MS, store_errmsg(s),
+			    suppressed);
+	}
+	{
+		struct timeval tv = { DISPATCH_RETRY_MS / 1000, 0 };
+
+		evtimer_add(ds->ev_retry, &tv);
+	}
+}

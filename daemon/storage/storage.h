@@ -1,0 +1,118 @@
+/* storage.h: the storage side. One thread owns the database's write connection and
+ * runs everything that writes it: the group commit of webhooks (storage_ingest.c),
+ * dispatch to the handlers (dispatch.c), the outbox's bookkeeping (outbox_book.c), the
+ * rewards tick (reward_tick.c) and the storage watch; a second thread (reader.c) answers
+ * the loop's read-only questions on a connection of its own. The event loop reads,
+ * verifies, parses, talks to LINE and answers; it never runs SQL.
+ *
+ * The two sides share nothing mutable but the mailboxes (base/mailbox.h: a letter's
+ * argument belongs to whoever runs it), the daemon's counters (atomic) and the flags
+ * named below. The config snapshot is shared by reference count: each side holds its
+ * own reference, and the storage side takes a new snapshot by letter, in order with
+ * the events, so every event runs against one whole snapshot. */
+#ifndef SHOKAI_STORAGE_H
+#define SHOKAI_STORAGE_H
+
+#include "../base/base.h"
+#include "../base/mailbox.h"
+#include "../model/model.h"
+#include "../store/store.h"
+
+struct daemon;
+struct config;
+struct storage;
+
+/* Opens nothing: takes the open store (its thread owns it from now on) and a reference
+ * to cfg, and starts the thread. */
+struct storage *storage_start(struct daemon *, struct store *, struct config *cfg);
+/* Runs every letter already posted, commits what they brought, writes the outbox's
+ * last results, then stops the thread and closes the store. */
+void storage_stop(struct storage *);
+/* Any thread; fn runs on the storage thread with the struct storage * as ctx. */
+void storage_post(struct storage *, mail_fn fn, void *arg);
+/* Loop thread: the snapshot from now on (the storage side takes its own reference). */
+void storage_set_config(struct storage *, struct config *);
+/* Any thread: why the database takes no writes now (copied into buf; the length is
+ * returned), or 0 while it is healthy. */
+int storage_health(struct storage *, char *buf, size_t len);
+/* Any thread: the write connection's PRAGMA synchronous (2: FULL, 1: NORMAL). */
+int storage_synchronous(const struct storage *);
+
+/* storage_ingest.c: one verified request as the loop hands it over. The loop fills
+ * everything but inserted; the storage side sets inserted, then hands the batch back
+ * whole (ok says whether it was committed). */
+struct ingest_item {
+	uint64_t		 ticket;	/* http_wait.c: the loop's; opaque here */
+	enum platform		 platform;
+	char			*channel;
+	char			*body;		/* a quarantined body's copy, else NULL */
+	size_t			 len;
+	struct event_list	 events;
+	char			*quarantine_reason;	/* set: body goes to quarantine */
+	int64_t			 start_us;
+	int			 inserted;
+};
+struct ingest_batch {
+	struct ingest_item	*items;
+	size_t			 n;
+	int			 ok;
+	struct ingest_batch	*next;		/* the storage side's queue */
+};
+/* A letter: commits batch with every other batch waiting (one transaction, one
+ * fsync), then posts it back to the loop (ingest_committed). */
+void storage_ingest(void *storage, void *batch);
+
+/* The storage thread's side of the outbox (outbox_book.c). */
+struct outbox_book;
+/* A letter from the loop: one try's outcome, or (state NULL) a row the loop did not
+ * start after all. */
+struct outbox_result {
+	struct outbox_msg	 msg;		/* owned: kind/body may have changed */
+	const char		*state;		/* a string literal, or NULL */
+	int64_t			 next_attempt_at;
+	int			 status;
+	char			*error;
+};
+void storage_outbox_result(void *storage, void *result);
+/* Storage thread: look for due rows now (handlers queued some). */
+void storage_outbox_kick(struct storage *);
+
+/* dispatch.c: a LINE profile the storage side asked the loop for, as a letter back. */
+struct profile_answer {
+	struct daemon	*daemon;	/* the loop's, while it asks */
+	char		*channel, *user_id;
+	int		 status;	/* 200, 404, or anything else: not known */
+	struct profile	 profile;
+};
+void storage_profile_answer(void *storage, void *answer);
+void storage_dispatch_kick(struct storage *);
+
+/* storage_jobs.c: small writes and reads the loop asks for. */
+/* A click on /r/{code}: recorded (unsynced), and the answer posted back to the loop
+ * (http_invite_clicked) with the same struct. */
+struct click_job {
+	uint64_t	 ticket;
+	int64_t		 start_us;
+	char		*code;
+	char		 client_hash[17];
+	int		 result;	/* enum click_result, set by the storage side */
+	char		*url;		/* set with CLICK_GO */
+	char		*channel;
+	char		*error;		/* the click could not be recorded */
+};
+void storage_click(void *storage, void *job);
+/* A rep's LINE WORKS contact link, fetched by the loop (rep_links.c). */
+struct rep_link_job {
+	char	*rep_code, *url;
+	int64_t	 at;
+};
+void storage_rep_link(void *storage, void *job);
+
+/* reader.c: the loop's read-only questions, on a connection and thread of their own,
+ * so that they never wait for a commit nor hold one up. */
+struct reader;
+struct reader *reader_start(struct daemon *, const char *path, char *why, size_t whylen);
+void reader_stop(struct reader *);
+void reader_post(struct reader *, mail_fn fn, void *arg);
+
+#endif

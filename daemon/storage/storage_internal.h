@@ -1,0 +1,57 @@
+/* storage_internal.h: what the storage side's files share. Storage thread only. */
+#ifndef SHOKAI_STORAGE_INTERNAL_H
+#define SHOKAI_STORAGE_INTERNAL_H
+
+#include <pthread.h>
+
+#include "../shokaid.h"
+
+struct dispatch;
+struct reward_tick;
+
+struct storage {
+	struct daemon		*d;		/* for its counters and flags only */
+	struct event_base	*base;		/* the storage thread's loop */
+	pthread_t		 thread;
+	int			 started;
+	struct mailbox		*mail;
+	struct store		*store;		/* the write connection */
+	struct config		*cfg;		/* this side's reference */
+	int			 synchronous;	/* read at start; never changes */
+	struct dispatch		*dispatch;
+	struct outbox_book	*book;
+	struct reward_tick	*tick;
+	struct event		*ev_watch;
+	/* storage_ingest.c */
+	struct event		*ev_commit;
+	struct ingest_batch	*queue, *queue_tail;
+	struct log_ratelimit	 rl_commit;
+	/* what storage_health tells the loop */
+	pthread_mutex_t		 health_lock;
+	char			 health[WHY_MAX];
+};
+
+/* storage.c: copies the store's health for storage_health (after a watch or a failed
+ * commit). */
+void storage_publish_health(struct storage *);
+
+/* dispatch.c */
+struct dispatch *dispatch_new(struct storage *);
+void dispatch_free(struct dispatch *);
+
+/* outbox_book.c */
+struct outbox_book *outbox_book_new(struct storage *);
+/* Writes the results still waiting (at stop). */
+void outbox_book_flush(struct outbox_book *);
+void outbox_book_free(struct outbox_book *);
+
+/* reward_tick.c */
+struct reward_tick *reward_tick_new(struct storage *);
+void reward_tick_free(struct reward_tick *);
+
+/* storage_ingest.c */
+void storage_ingest_init(struct storage *);
+/* Commits what is queued now (at stop). */
+void storage_ingest_flush(struct storage *);
+
+#endif

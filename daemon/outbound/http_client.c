@@ -15,6 +15,9 @@
 #define RESPONSE_MAX		(1024 * 1024)	/* larger answers are cut off: an error */
 #define HEADERS_MAX		(32 * 1024)
 #define CONNECT_TIMEOUT_MS	3000
+/* Finished easy handles kept for the next transfers: making one costs more than
+ * resetting it, and the outbox starts thousands a second. */
+#define SPARE_MAX		64
 
 struct transfer;
 
@@ -25,6 +28,8 @@ struct http_client {
 	int			 priority;	/* of every event here; -1: default */
 	size_t			 inflight;
 	struct transfer		*transfers;	/* in flight, for cleanup at exit */
+	CURL			*spare[SPARE_MAX];
+	size_t			 nspare;
 };
 
 /* One transfer: owns the easy handle, the request headers and what comes back. */
@@ -131,7 +136,12 @@ transfer_free(struct transfer *t)
 		c->transfers = t->next;
 	if (t->next != NULL)
 		t->next->prev = t->prev;
-	curl_easy_cleanup(t->easy);
+	if (t->easy != NULL && c->nspare < SPARE_MAX) {
+		curl_easy_reset(t->easy);
+		c->spare[c->nspare++] = t->easy;
+	} else {
+		curl_easy_cleanup(t->easy);
+	}
 	curl_slist_free_all(t->req_headers);
 	free(t->req_body);
 	free(t->body);
@@ -291,7 +301,9 @@ http_client_send(struct http_client *c, const struct http_request *req, http_don
 	struct transfer *t = xcalloc(1, sizeof(*t));
 	CURL *e;
 
-	if ((e = t->easy = curl_easy_init()) == NULL)
+	if (c->nspare > 0)
+		e = t->easy = c->spare[--c->nspare];
+	else if ((e = t->easy = curl_easy_init()) == NULL)
 		fatalx("%s: curl_easy_init failed", __func__);
 	t->client = c;
 	t->done = done;
@@ -353,6 +365,8 @@ http_client_free(struct http_client *c)
 		curl_multi_remove_handle(c->multi, t->easy);
 		transfer_free(t);
 	}
+	while (c->nspare > 0)
+		curl_easy_cleanup(c->spare[--c->nspare]);
 	curl_multi_cleanup(c->multi);
 	event_free(c->timer);
 	curl_global_cleanup();

@@ -16,6 +16,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_SAVEPOINT] = "SAVEPOINT unit",
 	[ST_RELEASE] = "RELEASE unit",
 	[ST_ROLLBACK_TO] = "ROLLBACK TO unit",
+	[ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+	[ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
 };
 
 const char *
@@ -96,7 +98,7 @@ store_open(const char *path, int synchronous_full, int busy_timeout_ms, char *wh
 		goto fail;
 	/* The transaction statements are made now, so that a rollback never depends on a
 	 * prepare that could fail; every other statement at its first use. */
-	for (int i = ST_BEGIN; i <= ST_ROLLBACK_TO; i++) {
+	for (int i = ST_BEGIN; i <= ST_SYNC_FULL; i++) {
 		if (store_stmt(s, (enum stmt_id)i, stmt_sql) == NULL) {
 			snprintf(why, whylen, "cannot prepare statement %d: %s", i,
 			    sqlite3_errmsg(s->db));
@@ -274,15 +276,8 @@ store_begin_unsynced(struct store *s)
 {
 	if (s->health[0] != '\0')
 		return -1;
-	if (s->synchronous_full &&
-	    sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
-		unsigned long suppressed;
-
-		if (store_log_ok(s, &suppressed))
-			log_warnx("msg=\"sqlite error\" detail=\"%s\" suppressed=%lu",
-			    sqlite3_errmsg(s->db), suppressed);
+	if (s->synchronous_full && store_step(s, s->st[ST_SYNC_NORMAL]) == -1)
 		return -1;
-	}
 	s->unsynced = s->synchronous_full;
 	if (store_begin(s) == -1) {
 		end_unsynced(s);
@@ -298,7 +293,7 @@ end_unsynced(struct store *s)
 	if (!s->unsynced)
 		return;
 	s->unsynced = 0;
-	if (sqlite3_exec(s->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK)
+	if (store_step(s, s->st[ST_SYNC_FULL]) == -1)
 		fatalx("cannot restore synchronous = FULL: %s", sqlite3_errmsg(s->db));
 }
 

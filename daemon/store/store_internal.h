@@ -16,6 +16,7 @@
 enum stmt_id {
 	/* store.c: made at open, so a rollback never waits on a prepare */
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO,
+	ST_SYNC_NORMAL, ST_SYNC_FULL,
 	/* store_inbox.c */
 	ST_INBOX_PUT, ST_QUARANTINE_PUT, ST_INBOX_PENDING, ST_INBOX_MARK, ST_INBOX_BACKLOG,
 	/* store_outbox.c */

@@ -1,8 +1,12 @@
 /* ingest.c: the loop's side of the group commit. A verified request waits here for the
- * end of the current loop turn; then the requests of that turn go to the storage thread
- * as one batch (storage/storage_ingest.c), and the loop goes on reading while it
- * commits. When the batch comes back, each request is answered: 200, or 503 for all of
- * them if the database failed. Nothing is answered before the commit that holds it.
+ * end of the current loop turn; then the requests gathered go to the storage thread as
+ * one batch (storage/storage_ingest.c), and the loop goes on reading while it commits.
+ * One batch is with the storage side at a time: the next one gathers meanwhile and goes
+ * as soon as the last one comes back, so each commit (each fsync) covers everything that
+ * arrived while the one before it synced, and each costs one letter each way however
+ * fast requests come. When the batch comes back, each request is answered: 200, or 503
+ * for all of them if the database failed. Nothing is answered before the commit that
+ * holds it.
  *
  * Only a ticket for the request crosses to the storage side (http_wait.c): if its
  * connection dies meanwhile (the daemon closing every connection at exit), the events
@@ -23,9 +27,11 @@ struct ingest {
 	struct ingest_batch	*gathering;	/* this turn's requests */
 	size_t			 cap;
 	size_t			 in_flight;	/* requests the storage side holds */
+	int			 batch_out;	/* a batch is with the storage side */
 };
 
 static void turn_end_cb(evutil_socket_t, short, void *);
+static void hand_over(struct ingest *);
 
 struct ingest *
 ingest_new(struct daemon *d)
@@ -153,25 +159,37 @@ ingest_committed(void *ctx, void *arg)
 	for (size_t i = 0; i < b->n; i++)
 		answer(d, &b->items[i], b->ok);
 	d->ingest->in_flight -= b->n;
+	d->ingest->batch_out = 0;
 	batch_free(b);
+	if (d->ingest->gathering != NULL)
+		hand_over(d->ingest);
+}
+
+static void
+hand_over(struct ingest *in)
+{
+	struct ingest_batch *b = in->gathering;
+
+	in->gathering = NULL;
+	in->in_flight += b->n;
+	in->batch_out = 1;
+	storage_post(in->d->storage, storage_ingest, b);
 }
 
 static void
 turn_end_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct ingest *in = arg;
+
 	(void)fd;
 	(void)what;
-	ingest_flush(arg);
+	if (in->gathering != NULL && !in->batch_out)
+		hand_over(in);
 }
 
 void
 ingest_flush(struct ingest *in)
 {
-	struct ingest_batch *b = in->gathering;
-
-	if (b == NULL)
-		return;
-	in->gathering = NULL;
-	in->in_flight += b->n;
-	storage_post(in->d->storage, storage_ingest, b);
+	if (in->gathering != NULL)
+		hand_over(in);
 }

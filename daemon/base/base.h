@@ -42,6 +42,7 @@ void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_errorx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* Writes out the calling thread's batched lines. */
 void log_flush(void);
 /* Writes a stable pseudonym for a platform user id ("u:1a2b3c4d") into out. */
 void log_user(const char *user_id, char out[16]);
@@ -63,6 +64,8 @@ int sig_verify(const char *key, size_t keylen, const void *body, size_t bodylen,
 struct sig_key;
 struct sig_key *sig_key_new(const char *key, size_t keylen);
 void sig_key_free(struct sig_key *);
+void sig_key_mac(const struct sig_key *, const void *body, size_t bodylen,
+    unsigned char mac[32]);
 int sig_verify_key(const struct sig_key *, const void *body, size_t bodylen,
     const char *header_b64, char *why, size_t whylen);
 /* Writes the base64 HMAC-SHA256 of body (44 chars + NUL) into out. */

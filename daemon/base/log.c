@@ -3,12 +3,12 @@
  *
  * The logger is the one piece of process-wide state outside the daemon context: like
  * stderr itself it is used from every file and every thread, and threading a handle
- * through every call would buy nothing. It is set once at start and on reload. Its
- * buffer and clock text are guarded by one mutex, held only to copy a formatted line in
- * or to write the buffer out; the level is atomic because the loop changes it on reload
- * while the storage thread reads it. */
+ * through every call would buy nothing. It is set once at start and on reload. Each
+ * thread batches its own lines (no lock per line) and writes them out whole on its
+ * log_flush (every loop turn or tenth of a second), when its buffer is full, and at once
+ * for warnings; lines of different threads may so appear up to a flush apart. The level
+ * is atomic because the loop changes it on reload while the storage thread reads it. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,12 +23,14 @@
 
 static struct {
 	_Atomic unsigned level;	/* an enum log_level */
-	pthread_mutex_t	lock;		/* buf and used */
 	unsigned char	key[32];	/* pseudonym key; random until the store sets it */
 	size_t		keylen;
-	char		buf[1 << 16];	/* lines are batched and flushed per loop turn */
-	size_t		used;
-} logger = { .level = LOG_INFO, .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct sig_key	*pseudonym;	/* key, prepared once the store set it */
+} logger = { .level = LOG_INFO };
+
+/* This thread's lines not yet written. */
+static _Thread_local char tl_buf[1 << 15];
+static _Thread_local size_t tl_used;
 
 /* Each thread formats the date once a second for its own lines. */
 static _Thread_local time_t ts_sec;		/* the second ts_text was formatted for */
@@ -77,6 +79,8 @@ log_set_pseudonym_key(const unsigned char *key, size_t len)
 		len = sizeof(logger.key);
 	memcpy(logger.key, key, len);
 	logger.keylen = len;
+	sig_key_free(logger.pseudonym);
+	logger.pseudonym = sig_key_new((const char *)logger.key, logger.keylen);
 }
 
 void
@@ -89,27 +93,23 @@ log_user(const char *user_id, char out[16])
 		snprintf(out, 16, "-");
 		return;
 	}
-	HMAC(EVP_sha256(), logger.key, (int)logger.keylen, (const unsigned char *)user_id,
-	    strlen(user_id), mac, &maclen);
+	if (logger.pseudonym != NULL)
+		sig_key_mac(logger.pseudonym, user_id, strlen(user_id), mac);
+	else
+		HMAC(EVP_sha256(), logger.key, (int)logger.keylen,
+		    (const unsigned char *)user_id, strlen(user_id), mac, &maclen);
 	snprintf(out, 16, "u:%02x%02x%02x%02x", mac[0], mac[1], mac[2], mac[3]);
 }
 
-static void
-flush_locked(void)
-{
-	if (logger.used > 0) {
-		fwrite(logger.buf, 1, logger.used, stderr);
-		logger.used = 0;
-	}
-	fflush(stderr);
-}
-
+/* One fwrite per batch: stdio's own lock keeps batches of different threads whole. */
 void
 log_flush(void)
 {
-	pthread_mutex_lock(&logger.lock);
-	flush_locked();
-	pthread_mutex_unlock(&logger.lock);
+	if (tl_used > 0) {
+		fwrite(tl_buf, 1, tl_used, stderr);
+		tl_used = 0;
+	}
+	fflush(stderr);
 }
 
 /* A value needs quotes when it holds spaces, quotes or '='; bare otherwise. The caller
@@ -145,15 +145,13 @@ vlog(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 	if (errstr != NULL)
 		n += snprintf(line + n, sizeof(line) - (size_t)n, " error=\"%s\"", errstr);
 	line[n++] = '\n';
-	pthread_mutex_lock(&logger.lock);
-	if (logger.used + (size_t)n > sizeof(logger.buf))
-		flush_locked();
-	memcpy(logger.buf + logger.used, line, (size_t)n);
-	logger.used += (size_t)n;
+	if (tl_used + (size_t)n > sizeof(tl_buf))
+		log_flush();
+	memcpy(tl_buf + tl_used, line, (size_t)n);
+	tl_used += (size_t)n;
 	/* Warnings and errors are rare and must survive a crash that follows them. */
 	if (level >= LOG_WARN)
-		flush_locked();
-	pthread_mutex_unlock(&logger.lock);
+		log_flush();
 }
 
 void

@@ -55,8 +55,8 @@ sig_key_free(struct sig_key *k)
 	free(k);
 }
 
-static void
-keyed_mac(const struct sig_key *k, const void *body, size_t bodylen,
+void
+sig_key_mac(const struct sig_key *k, const void *body, size_t bodylen,
     unsigned char mac[SIG_MAC_LEN])
 {
 	EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(k->ctx);
@@ -176,7 +176,7 @@ sig_verify_key(const struct sig_key *k, const void *body, size_t bodylen,
 
 	if (header_mac(header_b64, got, &reason) == -1)
 		return refused(reason, why, whylen);
-	keyed_mac(k, body, bodylen, want);
+	sig_key_mac(k, body, bodylen, want);
 	return compare(want, got, &reason) == -1 ? refused(reason, why, whylen) : 0;
 }
 

@@ -15,6 +15,7 @@ struct reader {
 	pthread_t		 thread;
 	struct mailbox		*mail;
 	struct store		*store;
+	struct event		*ev_log;
 };
 
 static void *
@@ -24,6 +25,7 @@ thread_main(void *arg)
 
 	if (event_base_loop(r->base, EVLOOP_NO_EXIT_ON_EMPTY) == -1)
 		log_errorx("msg=\"reader loop failed\"");
+	log_flush();
 	return NULL;
 }
 
@@ -40,6 +42,7 @@ reader_start(struct daemon *d, const char *path, char *why, size_t whylen)
 	if ((r->base = event_base_new()) == NULL)
 		fatalx("%s: event_base_new failed", __func__);
 	r->mail = mailbox_new(r->base, 0, r->store, 64);
+	r->ev_log = storage_log_flusher(r->base);
 	if (pthread_create(&r->thread, NULL, thread_main, r) != 0)
 		fatalx("%s: pthread_create failed", __func__);
 	return r;
@@ -67,6 +70,7 @@ reader_stop(struct reader *r)
 	pthread_join(r->thread, NULL);
 	mailbox_run_all(r->mail);	/* questions still waiting: answered, late */
 	mailbox_free(r->mail);
+	event_free(r->ev_log);
 	event_base_free(r->base);
 	store_close(r->store);
 	free(r);

@@ -75,6 +75,27 @@ storage_set_config(struct storage *st, struct config *cf)
 	storage_post(st, config_letter, config_ref(cf));
 }
 
+/* This thread's log lines (log.c batches them per thread). */
+static void
+log_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_flush();
+}
+
+struct event *
+storage_log_flusher(struct event_base *base)
+{
+	struct timeval tv = { 0, LOG_FLUSH_MS * 1000 };
+	struct event *ev = event_new(base, -1, EV_PERSIST, log_flush_cb, NULL);
+
+	if (ev == NULL || evtimer_add(ev, &tv) == -1)
+		fatalx("%s: cannot arm the log flush timer", __func__);
+	return ev;
+}
+
 static void *
 thread_main(void *arg)
 {
@@ -86,6 +107,7 @@ thread_main(void *arg)
 	storage_outbox_kick(st);
 	if (event_base_loop(st->base, EVLOOP_NO_EXIT_ON_EMPTY) == -1)
 		log_errorx("msg=\"storage loop failed\"");
+	log_flush();
 	return NULL;
 }
 
@@ -110,6 +132,7 @@ storage_start(struct daemon *d, struct store *s, struct config *cfg)
 	st->dispatch = dispatch_new(st);
 	st->book = outbox_book_new(st);
 	st->tick = reward_tick_new(st);
+	st->ev_log = storage_log_flusher(st->base);
 	st->ev_watch = event_new(st->base, -1, EV_PERSIST, watch_cb, st);
 	evtimer_add(st->ev_watch, &watch_tv);
 	storage_publish_health(st);
@@ -149,6 +172,7 @@ storage_stop(struct storage *st)
 	outbox_book_free(st->book);
 	dispatch_free(st->dispatch);
 	event_free(st->ev_watch);
+	event_free(st->ev_log);
 	event_free(st->ev_commit);
 	mailbox_free(st->mail);
 	event_base_free(st->base);

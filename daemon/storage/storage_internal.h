@@ -22,6 +22,7 @@ struct storage {
 	struct outbox_book	*book;
 	struct reward_tick	*tick;
 	struct event		*ev_watch;
+	struct event		*ev_log;
 	/* storage_ingest.c */
 	struct event		*ev_commit;
 	struct ingest_batch	*queue, *queue_tail;
@@ -31,6 +32,9 @@ struct storage {
 	char			 health[WHY_MAX];
 };
 
+/* storage.c: a timer on base that writes out this thread's log lines. */
+#define LOG_FLUSH_MS	100
+struct event *storage_log_flusher(struct event_base *);
 /* storage.c: copies the store's health for storage_health (after a watch or a failed
  * commit). */
 void storage_publish_health(struct storage *);

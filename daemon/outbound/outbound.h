@@ -107,6 +107,8 @@ char *works_jwt(const char *client_id, const char *service_account, const char *
  * exactly once: at once from a fresh cache entry, else when LINE answers; p is NULL
  * when no name can be had (404, or LINE unreachable with nothing cached). */
 typedef void (*profile_cb)(const struct profile *p, void *arg);
+/* A cached profile young enough to use as it is (a day; an hour for "not found"). */
+int profile_fresh(const struct profile *, int64_t now);
 void profile_lookup(struct daemon *, const char *channel, const char *user_id, profile_cb,
     void *arg);
 /* line_api.c: GET /v2/bot/profile/{userId}; status 0 on transport failure. */

@@ -48,6 +48,12 @@ on_fetched(int status, const struct profile *p, const char *error, void *arg)
 	free(lk);
 }
 
+int
+profile_fresh(const struct profile *p, int64_t now)
+{
+	return now - p->fetched_at < (p->found ? PROFILE_FRESH_MS : NOT_FOUND_FRESH_MS);
+}
+
 void
 profile_lookup(struct daemon *d, const char *channel, const char *user_id, profile_cb cb,
     void *arg)
@@ -55,9 +61,8 @@ profile_lookup(struct daemon *d, const char *channel, const char *user_id, profi
 	struct lookup *lk;
 	struct profile cached;
 	int have = store_profile_get(d->store, channel, user_id, &cached);
-	int64_t age = have == 1 ? wall_ms() - cached.fetched_at : 0;
 
-	if (have == 1 && age < (cached.found ? PROFILE_FRESH_MS : NOT_FOUND_FRESH_MS)) {
+	if (have == 1 && profile_fresh(&cached, wall_ms())) {
 		cb(cached.found ? &cached : NULL, arg);
 		profile_clear(&cached);
 		return;

@@ -23,8 +23,6 @@
 /* Events wait this long so that one dispatch transaction (one fsync) covers the events
  * of many group commits instead of one each. */
 #define DISPATCH_DELAY_US	2000
-#define PROFILE_FRESH_MS	(24LL * 3600 * 1000)
-#define NOT_FOUND_FRESH_MS	(3600LL * 1000)
 
 struct dispatch {
 	struct storage		*st;
@@ -229,8 +227,7 @@ prefetch_profiles(struct dispatch *ds, const struct event_list *batch)
 		if (!wants_profile(st->cfg, ev) || asked_before(batch, asked, i, ev))
 			continue;
 		have = store_profile_get(st->store, ev->channel, ev->user_id, &cached);
-		if (have == 1 && now - cached.fetched_at < (cached.found ? PROFILE_FRESH_MS :
-		    NOT_FOUND_FRESH_MS)) {
+		if (have == 1 && profile_fresh(&cached, now)) {
 			profile_clear(&cached);
 			continue;
 		}

@@ -119,11 +119,11 @@ store_outbox_due(struct store *s, enum platform p, int64_t now, size_t max,
 	return 0;
 }
 
-/* Writes down that a try of row id starts now, before the request leaves. */
-int
-store_outbox_trying(struct store *s, int64_t id)
+/* Runs one of the row-id updates below on row id. */
+static int
+step_row(struct store *s, enum stmt_id which, int64_t id)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_OUTBOX_TRYING, stmt_sql);
+	sqlite3_stmt *st = store_stmt(s, which, stmt_sql);
 
 	if (st == NULL)
 		return -1;
@@ -131,16 +131,18 @@ store_outbox_trying(struct store *s, int64_t id)
 	return store_step(s, st);
 }
 
+/* Writes down that a try of row id starts now, before the request leaves. */
+int
+store_outbox_trying(struct store *s, int64_t id)
+{
+	return step_row(s, ST_OUTBOX_TRYING, id);
+}
+
 /* A row marked trying whose send never started after all (the daemon stopping). */
 int
 store_outbox_untry(struct store *s, int64_t id)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_OUTBOX_UNTRY, stmt_sql);
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	return store_step(s, st);
+	return step_row(s, ST_OUTBOX_UNTRY, id);
 }
 
 int

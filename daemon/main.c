@@ -219,6 +219,8 @@ shutdown_sides(struct daemon *d)
 	d->http_client = NULL;
 	if (d->loop_mail != NULL)
 		mailbox_run_all(d->loop_mail);	/* rows on their way back, untried */
+	if (d->outbox != NULL)
+		outbox_hand_over(d->outbox);	/* with the outcomes of the last turn */
 	reader_stop(d->reader);
 	d->reader = NULL;
 	storage_stop(d->storage);

@@ -73,6 +73,9 @@ struct outbox *outbox_new(struct daemon *);
 void outbox_free(struct outbox *);
 /* Requests started and not yet answered. */
 size_t outbox_inflight(const struct outbox *);
+/* Hands the outcomes gathered so far to the storage side now (at stop), as the end of
+ * the loop turn would. */
+void outbox_hand_over(struct outbox *);
 /* What the storage side (storage/outbox_book.c) posts: rows already marked as being
  * tried, for the loop to send. */
 struct outbox_sends {

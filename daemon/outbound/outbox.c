@@ -26,9 +26,11 @@
 #define RETRY_KEY_MAX_AGE_MS	(23LL * 3600 * 1000)	/* LINE honours a key for 24 h */
 
 struct outbox {
-	struct daemon	*d;
-	size_t		 sending;	/* requests started, not yet answered */
-	uint64_t	 sent, failed, retried;
+	struct daemon		*d;
+	size_t			 sending;	/* requests started, not yet answered */
+	uint64_t		 sent, failed, retried;
+	struct outbox_results	*done;		/* outcomes of this loop turn */
+	struct event		*ev_hand;	/* hands them over at the turn's end */
 };
 
 struct send_ctx {
@@ -36,19 +38,70 @@ struct send_ctx {
 	struct outbox_msg	 msg;
 };
 
+static void hand_over_cb(evutil_socket_t, short, void *);
+
 struct outbox *
 outbox_new(struct daemon *d)
 {
 	struct outbox *ob = xcalloc(1, sizeof(*ob));
 
 	ob->d = d;
+	ob->ev_hand = event_new(d->base, -1, 0, hand_over_cb, ob);
+	event_priority_set(ob->ev_hand, PRIO_BACKGROUND);
 	return ob;
 }
 
+static void
+results_free(struct outbox_results *rs)
+{
+	if (rs == NULL)
+		return;
+	for (size_t i = 0; i < rs->n; i++) {
+		outbox_msg_clear(&rs->v[i].msg);
+		free(rs->v[i].error);
+	}
+	free(rs->v);
+	free(rs);
+}
+
+/* Outcomes still here could not be handed over (the storage side had stopped): their
+ * rows stay marked as tried, which the next start reads as "may have been delivered". */
 void
 outbox_free(struct outbox *ob)
 {
+	if (ob == NULL)
+		return;
+	results_free(ob->done);
+	if (ob->ev_hand != NULL)
+		event_free(ob->ev_hand);
 	free(ob);
+}
+
+/* One letter per loop turn carries every outcome of the turn: the storage side then
+ * writes them in one transaction, and is woken once instead of once per answer. */
+static void
+hand_over(struct outbox *ob)
+{
+	struct outbox_results *rs = ob->done;
+
+	if (rs == NULL || ob->d->storage == NULL)
+		return;
+	ob->done = NULL;
+	storage_post(ob->d->storage, storage_outbox_results, rs);
+}
+
+static void
+hand_over_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	hand_over(arg);
+}
+
+void
+outbox_hand_over(struct outbox *ob)
+{
+	hand_over(ob);
 }
 
 /* 1 s, 2 s, 4 s ... capped at 5 minutes, each ±20 % so that a burst of failures does
@@ -66,28 +119,29 @@ backoff_ms(int attempts)
 	return (int64_t)(ms * (0.8 + 0.4 * (r / 4294967295.0)));
 }
 
-/* Hands the row and its outcome (state NULL: never started) to the storage side. */
+/* Queues the row and its outcome (state NULL: never started) for the storage side. */
 static void
-post_result(struct daemon *d, struct outbox_msg *msg, const char *state, int64_t next,
+post_result(struct outbox *ob, struct outbox_msg *msg, const char *state, int64_t next,
     int status, const char *error)
 {
-	struct outbox_result *r = xcalloc(1, sizeof(*r));
+	struct outbox_results *rs = ob->done;
+	struct outbox_result *r;
 
+	if (rs == NULL) {
+		rs = ob->done = xcalloc(1, sizeof(*rs));
+		event_active(ob->ev_hand, 0, 0);
+	}
+	if (rs->n == rs->cap) {
+		rs->cap = rs->cap ? rs->cap * 2 : 16;
+		rs->v = xrealloc(rs->v, rs->cap * sizeof(*rs->v));
+	}
+	r = &rs->v[rs->n++];
 	r->msg = *msg;
 	memset(msg, 0, sizeof(*msg));
 	r->state = state;
 	r->next_attempt_at = next;
 	r->status = status;
 	r->error = error ? xstrdup(error) : NULL;
-	if (d->storage == NULL) {
-		/* The storage side has stopped: the row stays marked as tried, which the
-		 * next start reads as "may have been delivered". */
-		outbox_msg_clear(&r->msg);
-		free(r->error);
-		free(r);
-		return;
-	}
-	storage_post(d->storage, storage_outbox_result, r);
 }
 
 static void
@@ -182,7 +236,7 @@ on_sent(const struct send_result *res, void *arg)
 		break;
 	}
 	log_outcome(m, state, res, next - now);
-	post_result(ob->d, m, state, next, res->status, error[0] ? error : NULL);
+	post_result(ob, m, state, next, res->status, error[0] ? error : NULL);
 	ob->sending--;
 	free(ctx);
 }
@@ -200,7 +254,7 @@ outbox_send(void *ctx, void *arg)
 
 		/* Stopping: the row is not tried now; it waits for the restart. */
 		if (d->draining) {
-			post_result(d, &s->rows[i], NULL, 0, 0, NULL);
+			post_result(ob, &s->rows[i], NULL, 0, 0, NULL);
 			continue;
 		}
 		sc = xcalloc(1, sizeof(*sc));

@@ -22,7 +22,7 @@ struct outbox_book {
 	struct event		*ev_pump;	/* write results, then take due rows */
 	struct event		*ev_scan;	/* rows come due by time, or by shokaictl */
 	size_t			 inflight[2];	/* rows posted to the loop, per platform */
-	struct outbox_result	**results;
+	struct outbox_results	**results;	/* letters from the loop, not yet written */
 	size_t			 nresults, cap;
 	double			 tokens[2];	/* requests we may start now, per platform */
 	int64_t			 refilled_us[2];
@@ -46,11 +46,14 @@ outbox_book_new(struct storage *st)
 }
 
 static void
-result_free(struct outbox_result *r)
+results_free(struct outbox_results *rs)
 {
-	outbox_msg_clear(&r->msg);
-	free(r->error);
-	free(r);
+	for (size_t i = 0; i < rs->n; i++) {
+		outbox_msg_clear(&rs->v[i].msg);
+		free(rs->v[i].error);
+	}
+	free(rs->v);
+	free(rs);
 }
 
 void
@@ -59,7 +62,7 @@ outbox_book_free(struct outbox_book *ob)
 	if (ob == NULL)
 		return;
 	for (size_t i = 0; i < ob->nresults; i++)
-		result_free(ob->results[i]);
+		results_free(ob->results[i]);
 	free(ob->results);
 	event_free(ob->ev_pump);
 	event_free(ob->ev_scan);
@@ -73,7 +76,7 @@ storage_outbox_kick(struct storage *st)
 }
 
 void
-storage_outbox_result(void *ctx, void *arg)
+storage_outbox_results(void *ctx, void *arg)
 {
 	struct storage *st = ctx;
 	struct outbox_book *ob = st->book;
@@ -124,13 +127,15 @@ write_results(struct outbox_book *ob)
 	struct store *s = ob->st->store;
 
 	for (size_t i = 0; i < ob->nresults; i++) {
-		struct outbox_result *r = ob->results[i];
-		int rc = r->state == NULL ? store_outbox_untry(s, r->msg.id) :
-		    store_outbox_result(s, &r->msg, r->state, r->next_attempt_at, r->status,
-		    r->error);
+		for (size_t j = 0; j < ob->results[i]->n; j++) {
+			struct outbox_result *r = &ob->results[i]->v[j];
+			int rc = r->state == NULL ? store_outbox_untry(s, r->msg.id) :
+			    store_outbox_result(s, &r->msg, r->state, r->next_attempt_at,
+			    r->status, r->error);
 
-		if (rc == -1)
-			return -1;
+			if (rc == -1)
+				return -1;
+		}
 	}
 	return 0;
 }
@@ -236,10 +241,9 @@ pump(struct outbox_book *ob)
 	}
 	ob->recovered = 1;
 	for (size_t i = 0; i < ob->nresults; i++) {
-		struct outbox_result *r = ob->results[i];
-
-		ob->inflight[r->msg.platform]--;
-		result_free(r);
+		for (size_t j = 0; j < ob->results[i]->n; j++)
+			ob->inflight[ob->results[i]->v[j].msg.platform]--;
+		results_free(ob->results[i]);
 	}
 	ob->nresults = 0;
 	for (int p = 0; p < 2; p++) {

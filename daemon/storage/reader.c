@@ -23,6 +23,7 @@ thread_main(void *arg)
 {
 	struct reader *r = arg;
 
+	storage_thread_yields();
 	if (event_base_loop(r->base, EVLOOP_NO_EXIT_ON_EMPTY) == -1)
 		log_errorx("msg=\"reader loop failed\"");
 	log_flush();

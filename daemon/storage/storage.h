@@ -64,8 +64,7 @@ void storage_ingest(void *storage, void *batch);
 
 /* The storage thread's side of the outbox (outbox_book.c). */
 struct outbox_book;
-/* A letter from the loop: one try's outcome, or (state NULL) a row the loop did not
- * start after all. */
+/* One try's outcome, or (state NULL) a row the loop did not start after all. */
 struct outbox_result {
 	struct outbox_msg	 msg;		/* owned: kind/body may have changed */
 	const char		*state;		/* a string literal, or NULL */
@@ -73,7 +72,12 @@ struct outbox_result {
 	int			 status;
 	char			*error;
 };
-void storage_outbox_result(void *storage, void *result);
+/* A letter from the loop: the outcomes of one loop turn. */
+struct outbox_results {
+	struct outbox_result	*v;
+	size_t			 n, cap;
+};
+void storage_outbox_results(void *storage, void *results);
 /* Storage thread: look for due rows now (handlers queued some). */
 void storage_outbox_kick(struct storage *);
 

@@ -69,6 +69,11 @@ store_open(const char *path, int synchronous_full, int busy_timeout_ms, char *wh
 	struct store *s = xcalloc(1, sizeof(*s));
 	char *pragmas;
 
+	/* Without memory statistics SQLite's allocations take no process-wide mutex, which
+	 * the storage, reader and checkpointer threads would otherwise contend for. Only
+	 * possible before the library's first use (the first open, before any thread):
+	 * later calls are refused and change nothing. */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(why, whylen, "cannot open %s: %s", path,

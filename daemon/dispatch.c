@@ -2,6 +2,7 @@
  * priority so the loop keeps answering webhooks. Each batch is one transaction: the
  * handlers' state changes and the rows' new states commit together, so a crash
  * replays a batch whole or not at all. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,6 +188,11 @@ run_cb(evutil_socket_t fd, short what, void *arg)
 		handler = run_handlers(d, ev, &state, why, sizeof(why));
 		ok = store_unit_end(d->store, strcmp(state, "failed") != 0) == 0 &&
 		    store_inbox_mark(d->store, ev->inbox_id, state, why[0] ? why : NULL) == 0;
+#ifdef SHOKAI_FAULT_HOOKS
+		/* The first event's handlers ran; nothing of the batch is committed yet. */
+		if (fault_enabled("crash_in_dispatch"))
+			raise(SIGKILL);
+#endif
 		if (ok) {
 			log_event(ev, handler, state, why, start_us);
 			if (strcmp(state, "done") == 0)

@@ -3,6 +3,7 @@
  * close), the helpers that run them, transactions, and the database's own secret. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/rand.h>
 #include <sqlite3.h>
@@ -320,7 +321,16 @@ store_synchronous(struct store *s)
 int
 store_commit(struct store *s)
 {
-	int rc = store_step(s, s->st[ST_COMMIT]);
+	int rc;
+
+#ifdef SHOKAI_FAULT_HOOKS
+	if (fault_enabled("slow_commit")) {	/* a slow disk: every commit takes 20 ms more */
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+#endif
+	rc = store_step(s, s->st[ST_COMMIT]);
 
 	end_unsynced(s);
 	if (rc == 0 && !store_wal_intact(s))

@@ -430,13 +430,17 @@ class KeepAliveLoad:
     answered `Connection: close`, closed or failed is replaced by a new one. After the
     daemon is gone, connects fail and the threads wait for stop(). user_per_event: each
     event comes from its own user, event_user(event id), so that what the bot sends
-    because of it can be told apart."""
+    because of it can be told apart. etype: the events' type (line_event's). requests: send
+    that many requests in all, then stop sending (done() tells when each was sent and
+    answered or failed); None: until stop()."""
 
     def __init__(self, port, threads=4, secret=LINE_SECRET, channel="main", text="hi",
-                 answer_timeout=15.0, user_per_event=False, events=1):
+                 answer_timeout=15.0, user_per_event=False, events=1, etype="message",
+                 requests=None):
         self.port, self.secret, self.channel, self.text = port, secret, channel, text
-        self.user_per_event, self.events = user_per_event, events
+        self.user_per_event, self.events, self.etype = user_per_event, events, etype
         self.answer_timeout = answer_timeout
+        self.tickets = self.limit = requests
         self.results = []
         self.lock = threading.Lock()
         self.stopping = threading.Event()
@@ -452,6 +456,11 @@ class KeepAliveLoad:
         for t in self.threads:
             t.join(timeout)
         expect(not any(t.is_alive() for t in self.threads), "a load thread did not stop")
+
+    def done(self):
+        """Whether every request of a bounded load (requests=N) has its outcome."""
+        with self.lock:
+            return self.tickets == 0 and len(self.results) == self.limit
 
     def answered(self):
         with self.lock:
@@ -470,7 +479,7 @@ class KeepAliveLoad:
 
     def _request(self, sock):
         eids = [new_event_id() for _ in range(self.events)]
-        body = line_body(*[line_event(eid, text=self.text,
+        body = line_body(*[line_event(eid, etype=self.etype, text=self.text,
                                       user=event_user(eid) if self.user_per_event else USER)
                            for eid in eids])
         head = ("POST /line/%s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -487,6 +496,15 @@ class KeepAliveLoad:
             self.results.append((eids, r, time.monotonic() - t0))
         return r[0] == "answer" and r[2].get("connection", "").lower() != "close"
 
+    def _take_ticket(self):
+        with self.lock:
+            if self.tickets is None:
+                return True
+            if self.tickets == 0:
+                return False
+            self.tickets -= 1
+            return True
+
     def _run(self):
         sock = None
         while not self.stopping.is_set():
@@ -496,6 +514,8 @@ class KeepAliveLoad:
                 except OSError:
                     time.sleep(0.02)
                     continue
+            if not self._take_ticket():
+                break
             if not self._request(sock):
                 sock.close()
                 sock = None

@@ -1,0 +1,66 @@
+"""s_slow_disk.py: a burst of 10,000 events while every commit takes 20 ms longer than it
+should (SHOKAI_FAULT=slow_commit: a slow disk), issue 11: no request is refused, every
+one is answered, every event is stored, and the loop keeps reading webhooks while a
+commit waits for the disk (the stall probe, /healthz loop_max_stall_us, stays below the
+commit's 20 ms)."""
+import collections
+import time
+
+from harness import Daemon, KeepAliveLoad, expect
+
+REQUESTS = 2000
+EVENTS_PER_REQUEST = 5
+CONNECTIONS = 32
+BUDGET_S = 90           # the whole burst, sent and answered
+STALL_BOUND_US = 15000  # below the 20 ms each commit sleeps
+
+
+def test_burst_on_slow_disk_refuses_nothing_and_keeps_reading():
+    """32 keep-alive connections send 2,000 signed 5-event webhooks (10,000 events) as
+    fast as they are answered, against a daemon whose every COMMIT first sleeps 20 ms.
+    Every request is answered 200 (none 503, none closed or timed out), all 10,000
+    events are in the inbox, the fastest answer took at least the 20 ms of a commit (so
+    the fault really fired), and the longest loop stall stays below 15 ms: webhooks are
+    read while commits wait. The stall assertion fails as long as commits run on the
+    event loop (each one stalls it 20 ms); the storage thread of issue 11 makes it pass."""
+    total = REQUESTS * EVENTS_PER_REQUEST
+    with Daemon(env={"SHOKAI_FAULT": "slow_commit"}, log_level="info") as d:
+        load = KeepAliveLoad(d.port, threads=CONNECTIONS, events=EVENTS_PER_REQUEST,
+                             requests=REQUESTS, answer_timeout=30).start()
+        t0 = time.monotonic()
+        try:
+            while not load.done() and time.monotonic() - t0 < BUDGET_S:
+                time.sleep(0.05)
+        finally:
+            load.stop()
+        took = time.monotonic() - t0
+        results = list(load.results)
+        expect(len(results) == REQUESTS, f"only {len(results)} of the {REQUESTS} requests "
+               f"of the burst had an outcome within {BUDGET_S}s")
+        statuses = collections.Counter(r[1] if r[0] == "answer" else r[0]
+                                       for _, r, _ in results)
+        expect(statuses.get(503, 0) == 0, f"{statuses[503]} of {REQUESTS} requests refused "
+               f"with 503 on a slow disk ({dict(statuses)})")
+        expect(set(statuses) == {200}, f"not every request was answered 200: "
+               f"{dict(statuses)}")
+
+        sent = {e for eids, _, _ in results for e in eids}
+        expect(len(sent) == total, f"test bug: {len(sent)} distinct events sent, not {total}")
+        stored = {k for (k,) in d.inbox("event_key")}
+        expect(len(stored) == total and stored == sent, f"{len(stored)} events in the inbox "
+               f"after {total} were answered 200 ({len(sent - stored)} missing)")
+
+        lat = sorted(load.latencies())
+        expect(lat[0] >= 0.020, f"the fastest answer took {lat[0] * 1000:.1f} ms, less than "
+               "a 20 ms commit: SHOKAI_FAULT=slow_commit did not fire (not a fault build?)")
+        stall = d.healthz()["loop_max_stall_us"]
+        print(f"NOTICE slow-disk burst: {REQUESTS} requests, {total} events over "
+              f"{CONNECTIONS} connections in {took:.1f}s ({REQUESTS / took:.0f} req/s), "
+              f"latency p50 {lat[len(lat) // 2] * 1000:.0f} ms p99 "
+              f"{lat[int(len(lat) * 0.99)] * 1000:.0f} ms max {lat[-1] * 1000:.0f} ms; "
+              f"loop_max_stall_us {stall}", flush=True)
+        # EXPECTED TO FAIL until commits leave the event loop (issue 11's storage thread):
+        # today every COMMIT, and the 20 ms it sleeps here, runs on the loop. Do not loosen.
+        expect(stall < STALL_BOUND_US, f"loop stalled {stall} µs during commits (bound "
+               f"{STALL_BOUND_US} µs, each commit sleeps 20 ms): webhook reads wait for the "
+               "disk (expected to fail until commits leave the event loop, issue 11)")

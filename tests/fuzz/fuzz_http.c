@@ -25,6 +25,7 @@
 
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/thread.h>
 
 #include "../../daemon/shokaid.h"
 
@@ -92,6 +93,7 @@ int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char cfgpath[512], why[WHY_MAX];
+	struct store *store;
 
 	(void)argc;
 	(void)argv;
@@ -129,16 +131,23 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if ((fz.cfg = config_load_print(cfgpath, stderr)) == NULL)
 		abort();
 	fz.config_path = xstrdup(cfgpath);
-	fz.store = store_open(fz.cfg->sqlite_path, 0, fz.cfg->busy_timeout_ms, why, sizeof(why));
-	if (fz.store == NULL || store_meta_salt(fz.store, fz.salt) == -1) {
+	store = store_open(fz.cfg->sqlite_path, 0, (int)fz.cfg->busy_timeout_ms, why, sizeof(why));
+	if (store == NULL || store_meta_salt(store, fz.salt) == -1) {
 		fprintf(stderr, "fuzz_http: store: %s\n", why);
 		abort();
 	}
-	if ((fz.base = event_base_new()) == NULL ||
+	if (evthread_use_pthreads() == -1 || (fz.base = event_base_new()) == NULL ||
 	    event_base_priority_init(fz.base, PRIO_COUNT) == -1)
 		abort();
+	/* As shokaid runs: the storage thread owns the store, the reader answers /healthz. */
+	fz.loop_mail = mailbox_new(fz.base, PRIO_IO, &fz, 2);
+	fz.waits = http_waits_new();
+	fz.storage = storage_start(&fz, store, fz.cfg);
+	if ((fz.reader = reader_start(&fz, fz.cfg->sqlite_path, why, sizeof(why))) == NULL) {
+		fprintf(stderr, "fuzz_http: reader: %s\n", why);
+		abort();
+	}
 	fz.ingest = ingest_new(&fz);
-	fz.dispatch = dispatch_new(&fz);
 	fz.http_client = http_client_new(fz.base, PRIO_BACKGROUND);
 	fz.outbox = outbox_new(&fz);
 	fz.http_invite = http_invite_new();

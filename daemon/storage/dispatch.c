@@ -20,6 +20,10 @@
  * webhooks waiting behind it are not held up for long. */
 #define DISPATCH_BUDGET_US	4000
 #define DISPATCH_RETRY_MS	1000
+/* Past this many unhandled events the next webhook commit waits for a dispatch batch
+ * first (storage_dispatch_catch_up): acknowledging faster than the handlers keep up
+ * would only grow the backlog. */
+#define DISPATCH_BACKLOG_BOUND	1024
 /* Events wait this long so that one dispatch transaction (one fsync) covers the events
  * of many group commits instead of one each. */
 #define DISPATCH_DELAY_US	2000
@@ -33,6 +37,8 @@ struct dispatch {
 	struct profile_answer	**answers;	/* to cache in the next transaction */
 	size_t			 nanswers, capanswers;
 	struct log_ratelimit	 rl_retry;	/* "could not run" lines: one a second */
+	int64_t			 backlog;	/* events stored and not yet handled, as far
+						   as this thread knows */
 };
 
 static void run_cb(evutil_socket_t, short, void *);
@@ -68,6 +74,22 @@ dispatch_free(struct dispatch *ds)
 	event_free(ds->ev_run);
 	event_free(ds->ev_retry);
 	free(ds);
+}
+
+void
+storage_dispatch_stored(struct storage *st, int n)
+{
+	st->dispatch->backlog += n;
+	storage_dispatch_kick(st);
+}
+
+void
+storage_dispatch_catch_up(struct storage *st)
+{
+	struct dispatch *ds = st->dispatch;
+
+	if (ds->backlog > DISPATCH_BACKLOG_BOUND && ds->fetching == 0)
+		run_cb(-1, 0, ds);
 }
 
 void
@@ -318,6 +340,9 @@ run_cb(evutil_socket_t fd, short what, void *arg)
 		goto retry;
 	}
 	answers_clear(ds);
+	/* A short batch took every pending row: the count is exact again. */
+	ds->backlog = batch.n < DISPATCH_BATCH && ran == batch.n ? 0 :
+	    (ds->backlog > (int64_t)ran ? ds->backlog - (int64_t)ran : (int64_t)(batch.n - ran));
 	storage_outbox_kick(st);	/* handlers may have queued messages */
 	if (ran < batch.n || batch.n == DISPATCH_BATCH)
 		event_active(ds->ev_run, 0, 0);	/* more are waiting: after the commits */

@@ -90,6 +90,12 @@ struct profile_answer {
 };
 void storage_profile_answer(void *storage, void *answer);
 void storage_dispatch_kick(struct storage *);
+/* n events were stored: handle them soon. */
+void storage_dispatch_stored(struct storage *, int n);
+/* Before a webhook commit: when the handlers are far behind, one batch of them first,
+ * so that acknowledgement slows to the pace of processing and the backlog stays
+ * bounded. */
+void storage_dispatch_catch_up(struct storage *);
 
 /* storage_jobs.c: small writes and reads the loop asks for. */
 /* A click on /r/{code}: recorded (unsynced), and the answer posted back to the loop

@@ -92,7 +92,7 @@ storage_ingest_flush(struct storage *st)
 	}
 	st->queue = st->queue_tail = NULL;
 	if (ok && stored > 0)
-		storage_dispatch_kick(st);
+		storage_dispatch_stored(st, stored);
 }
 
 static void
@@ -100,5 +100,6 @@ commit_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
+	storage_dispatch_catch_up(arg);
 	storage_ingest_flush(arg);
 }

@@ -12,9 +12,10 @@ user id the database has never seen), each code used at most twice. Two keep-ali
 connections, one request at a time each, for at most --seconds.
 
 latency: reads shokaid's `msg=event ... handler=referral_claim ... latency_us=N` lines
-after line --from-line and prints "p50_ms p99_ms max_ms count outcomes": outcomes are
-the handler outcomes (done, failed) and, with --db and --since-ms, the referral_events
-the claims wrote since then (claimed, held, rejected:REASON).
+after line --from-line (or in the --range FROM:TO line ranges) and prints "p50_ms p99_ms
+max_ms count outcomes": the handler outcomes of those lines (done, failed) and, with --db
+and --since-ms, the referral_events all claims wrote since then (claimed, held,
+rejected:REASON).
 """
 
 import argparse
@@ -116,20 +117,22 @@ def send(a):
 def latency(a):
     lat, outcomes = [], {}
     pat = re.compile(r"msg=event .*handler=referral_claim outcome=(\S+) latency_us=(\d+)")
+    ranges = [tuple(int(x) for x in r.split(":")) for r in a.range] or [(a.from_line, 0)]
     with open(a.log, encoding="utf-8", errors="replace") as f:
         for n, line in enumerate(f):
-            if n < a.from_line:
+            if not any(lo <= n and (hi == 0 or n < hi) for lo, hi in ranges):
                 continue
             m = pat.search(line)
             if m:
                 lat.append(int(m.group(2)))
                 outcomes[m.group(1)] = outcomes.get(m.group(1), 0) + 1
+    dbo = {}
     if a.db:
         con = sqlite3.connect("file:%s?mode=ro" % a.db, uri=True)
         for typ, reason, n in con.execute(
                 "SELECT type, reason, count(*) FROM referral_events WHERE at >= ? AND type IN "
                 "('claimed', 'held', 'rejected') GROUP BY 1, 2", (a.since_ms,)):
-            outcomes[typ if typ != "rejected" else "rejected:" + reason] = n
+            dbo[typ if typ != "rejected" else "rejected:" + reason] = n
         con.close()
     if not lat:
         print("0 0 0 0 none")
@@ -139,8 +142,10 @@ def latency(a):
     def pct(p):
         return lat[min(len(lat) - 1, int(len(lat) * p / 100.0))] / 1000.0
 
-    print("%.3f %.3f %.3f %d %s" % (pct(50), pct(99), lat[-1] / 1000.0, len(lat),
-                                   ",".join("%s=%d" % kv for kv in sorted(outcomes.items()))))
+    said = "outcomes:" + ",".join("%s=%d" % kv for kv in sorted(outcomes.items()))
+    if dbo:
+        said += ";referral_events_since:" + ",".join("%s=%d" % kv for kv in sorted(dbo.items()))
+    print("%.3f %.3f %.3f %d %s" % (pct(50), pct(99), lat[-1] / 1000.0, len(lat), said))
     return 0
 
 
@@ -157,6 +162,9 @@ def main(argv=None):
     l = sub.add_parser("latency")
     l.add_argument("--log", required=True)
     l.add_argument("--from-line", type=int, default=0)
+    l.add_argument("--range", action="append", default=[],
+                   help="FROM:TO, lines FROM (0-based) to TO (excluded; 0: the end); "
+                        "may be repeated; instead of --from-line")
     l.add_argument("--db")
     l.add_argument("--since-ms", type=int, default=0)
     a = ap.parse_args(argv)

@@ -9,8 +9,9 @@ The database must already carry shokaid's schema (scale.sh opens it once with sh
 which runs the migrations of daemon/store/store_schema.c); the generator only inserts
 rows. It also writes --config-dir/referral.yaml: the example config's branches and reps
 (shinjuku, yokohama; R001, R012, Y003) and more of them (6 branches, 48 reps), and five
-three-month campaigns, the first starting on the first of the month twelve months ago
-(Asia/Tokyo), the last one running today, so the data fits the config on any day.
+three-month campaigns, the first starting on the first of the month 14 months ago
+(Asia/Tokyo), the last one running today, so the data fits the config on any day. The
+data covers the twelve months from the first of the month a year ago to a minute ago.
 
 What it makes (channel `main`; N = --customers):
   users, customers   N people; first seen over the last 15 months, 5 % blocked the
@@ -98,9 +99,20 @@ def reps():
     return out
 
 
-def campaigns(now_ms):
+def month_start(now_ms, back):
+    """Unix ms of the first of the month `back` months before now_ms's, Asia/Tokyo."""
     now = datetime.datetime.fromtimestamp(now_ms / 1000, TZ)
-    y, m = now.year, now.month - 12
+    y, m = now.year, now.month - back
+    while m < 1:
+        y, m = y - 1, m + 12
+    return int(datetime.datetime(y, m, 1, tzinfo=TZ).timestamp() * 1000)
+
+
+def campaigns(now_ms):
+    """Five three-month campaigns, the first from the first of the month 14 months ago:
+    the one running today started 2 months ago at most, so it has codes on any day."""
+    now = datetime.datetime.fromtimestamp(now_ms / 1000, TZ)
+    y, m = now.year, now.month - 14
     while m < 1:
         y, m = y - 1, m + 12
     out = []
@@ -189,7 +201,7 @@ def main(argv=None):
     N, E = a.customers, a.events
     C, R = N * 2 // 5, N // 4
     END = now - 60000                       # everything generated is at least a minute old
-    START = camps[0][3]
+    START = month_start(now, 12)
     SPAN = END - START
 
     def pick_code(at):

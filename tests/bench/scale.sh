@@ -4,8 +4,9 @@
 # 5 million referral events, 2 million inbox rows, 1 million sent messages) under
 # build/bench-scale/, then measures on it, each figure printed with its target:
 #
-#   (c) report   `shokaictl report --by rep` over last month (local dates): wall time of
-#                each of 3 runs; the median counts. Target <= 1 s.
+#   (c) report   `shokaictl report --by rep` over last month (local dates): wall time,
+#                runs until 3 had other processes under 5 % of the CPU (at most 8); the
+#                median of those. Target <= 1 s.
 #   (a) webhooks make bench's 1-event load (gen_bodies.py pools, wrk -t1 -c32 with
 #                signed.lua, make bench's config) against two shokaid processes, one on an
 #                empty database and one on the generated one, runs alternating (warm-up
@@ -278,10 +279,17 @@ d = datetime.datetime.now(zoneinfo.ZoneInfo("Asia/Tokyo")).date().replace(day=1)
 last = d - datetime.timedelta(days=1)
 print(last.replace(day=1).isoformat(), last.isoformat())')
 say ""
-say "== (c) shokaictl report --by rep --from $FROM --to $TO (3 runs, the median counts)"
+say "== (c) shokaictl report --by rep --from $FROM --to $TO (the median of 3 quiet runs)"
 scale_config "$CFG/full.yaml" "$DB" 9
+# Runs until 3 had other processes under 5 % of the CPU (the report is CPU-bound: a
+# neighbour on the other core and the machine's shared caches slow it down), at most 8.
 REPORT_TIMES=()
-for i in 1 2 3; do
+QUIET_TIMES=()
+i=0
+while [ "${#QUIET_TIMES[@]}" -lt 3 ] && [ "$i" -lt 8 ]; do
+	i=$((i + 1))
+	cpu_snap
+	c0=$CPU_SNAP
 	t=$(python3 - "$SHOKAICTL" "$CFG/full.yaml" "$FROM" "$TO" "$OUT/report.txt" <<'EOF'
 import subprocess, sys, time
 ctl, cfg, frm, to, out = sys.argv[1:6]
@@ -292,10 +300,21 @@ with open(out, "w") as f:
 print("%.3f" % (time.monotonic() - t))
 EOF
 ) || die "shokaictl report failed"
-	say "  run $i: $t s"
+	cpu_snap
+	other=$(other_cpu "$c0" "$CPU_SNAP")
+	say "  run $i: $t s, other processes $other % of the CPU"
 	REPORT_TIMES+=("$t")
+	[ "$other" -lt "$NOISE_PCT" ] && QUIET_TIMES+=("$t")
 done
-REPORT_MED=$(printf '%s\n' "${REPORT_TIMES[@]}" | sort -n | sed -n 2p)
+if [ "${#QUIET_TIMES[@]}" -gt 0 ]; then
+	REPORT_USE=("${QUIET_TIMES[@]}")
+	REPORT_SAID="median of ${#QUIET_TIMES[@]} quiet runs of $i"
+else
+	REPORT_USE=("${REPORT_TIMES[@]}")
+	REPORT_SAID="median of $i runs, NOISY: other processes used 5 % or more of the CPU in every run"
+fi
+REPORT_MED=$(printf '%s\n' "${REPORT_USE[@]}" | sort -n | awk '{ v[NR] = $1 } END {
+	print (NR % 2 ? v[(NR + 1) / 2] : sprintf("%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2)) }')
 say "  $(($(wc -l <"$OUT/report.txt") - 1)) rows; the first ones:"
 head -n 4 "$OUT/report.txt" | cut -c1-150 | sed 's/^/    /'
 REPORT_OK=$(awk -v w="$REPORT_MED" 'BEGIN { print (w <= 1.0 ? "PASS" : "FAIL") }')
@@ -495,7 +514,7 @@ if part a; then
 fi
 part a && result "(a) webhooks 1-event, $pairs_said: empty $RPS_EMPTY req/s, full $RPS_FULL req/s, ratio $RATIO (target >= 0.90): $WEBHOOK_OK"
 part b && result "(b) claim handler time, $CLAIM_N claims of $CLAIM_NOISE, after $WARM_N of warm-up ($CLAIM_SUMMARY), shokaid on cores $CLAIM_CPUS: p50 $CLAIM_P50 ms, p99 $CLAIM_P99 ms, max $CLAIM_MAX ms (target p99 <= 2 ms): $CLAIM_OK"
-part c && result "(c) report --by rep $FROM..$TO: median of 3 runs $REPORT_MED s (runs ${REPORT_TIMES[*]} s) (target <= 1 s): $REPORT_OK"
+part c && result "(c) report --by rep $FROM..$TO, $REPORT_SAID: $REPORT_MED s (runs ${REPORT_TIMES[*]} s) (target <= 1 s): $REPORT_OK"
 say "bench-scale: done in $((SECONDS - T0)) s; logs and results in $OUT"
 if [ "${SCALE_STRICT:-0}" = 1 ]; then
 	for ok in ${WEBHOOK_OK:-} ${CLAIM_OK:-} ${REPORT_OK:-}; do [ "$ok" = PASS ] || exit 1; done

@@ -70,7 +70,7 @@ build/shokaisim: $(SIM_SRC) $(SIM_SHARED) $(wildcard tests/sim/*.h) daemon/base/
 UNIT_BINS = $(patsubst tests/unit/%.c,$(1)/tests/%,$(UNIT_SRC))
 
 .SECONDARY:
-.PHONY: all run test soak check bench fuzz deps clean install
+.PHONY: all run test soak check bench bench-scale fuzz deps clean install
 all: build/shokaid build/shokaictl
 
 deps:
@@ -126,6 +126,12 @@ build/bench-bare: tests/bench/bare.c
 bench: build/shokaid build/shokaisim build/bench-bare
 	@tests/bench/run.sh
 	@tests/bench/outbox.py --count 30000
+
+# `make bench-scale`: a year of data (1 million customers, 5 million referral events,
+# 2 million inbox rows) in build/bench-scale/, then webhook throughput against an empty
+# database, a claim's handler time and the report's wall time on it. See tests/bench/scale.sh.
+bench-scale: build/shokaid build/shokaictl build/shokaisim
+	@tests/bench/scale.sh
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 build/fuzz/%: tests/fuzz/%.c $(DAEMON_SRC)

@@ -87,10 +87,14 @@ store_open(const char *path, int synchronous_full, int busy_timeout_ms, char *wh
 	/* Checkpoints run on the checkpointer's connection, never inside a commit here.
 	 * When the WAL starts over after one, this connection's next commit cuts the file
 	 * back to journal_size_limit (SQLite does that on the writing connection). */
+	/* A 4 MiB page cache (SQLite's default is 2 MiB): with a year of data (make
+	 * bench-scale: 2 million inbox rows, 1 million users) webhooks were 7-12 % slower
+	 * than on an empty database with the default, within 5 % with 4 MiB (most likely
+	 * the big indexes' pages no longer read again from the OS for every batch). */
 	pragmas = xasprintf("PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; "
 	    "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = %lld; "
-	    "PRAGMA foreign_keys = ON;", synchronous_full ? "FULL" : "NORMAL",
-	    (long long)STORE_WAL_LIMIT);
+	    "PRAGMA foreign_keys = ON; PRAGMA cache_size = -4096;",
+	    synchronous_full ? "FULL" : "NORMAL", (long long)STORE_WAL_LIMIT);
 	if (store_exec(s->db, pragmas, why, whylen) == -1) {
 		char detail[WHY_MAX];
 

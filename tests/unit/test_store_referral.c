@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -161,6 +162,70 @@ test_report_columns_come_from_the_rules(void **state)
 	    3);
 }
 
+/* The report counts events by their local date, whatever the zone: the range on `at`
+ * that lets it use an index never cuts off an event of the first or last day, at -12 h
+ * or +14 h from UTC, and open or malformed ends leave the range open. */
+static void
+test_report_local_date_edges(void **state)
+{
+	static const char *const zones[] = { "Etc/GMT+12", "UTC", "Asia/Tokyo",
+	    "Pacific/Kiritimati" };
+	static const struct report_rejection rej[] = { { "self_referral", "rej_self" } };
+	char *old_tz = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+
+	(void)state;
+	for (size_t z = 0; z < sizeof(zones) / sizeof(zones[0]); z++) {
+		char buf[4096] = "", campaign[32], want[128];
+		struct tm tm = { .tm_year = 2026 - 1900, .tm_mon = 10, .tm_mday = 1,
+		    .tm_isdst = -1 };
+		int64_t first, end;
+		FILE *out;
+
+		setenv("TZ", zones[z], 1);
+		tzset();
+		first = (int64_t)mktime(&tm) * 1000;		/* 2026-11-01 00:00 local */
+		tm = (struct tm){ .tm_year = 2026 - 1900, .tm_mon = 11, .tm_mday = 1,
+		    .tm_isdst = -1 };
+		end = (int64_t)mktime(&tm) * 1000;		/* 2026-12-01 00:00 local */
+		snprintf(campaign, sizeof(campaign), "edge%zu", z);
+		/* in: the first and last ms of November; out: a ms either side */
+		const int64_t at[] = { first, end - 1, first - 1, end };
+		for (size_t i = 0; i < 4; i++) {
+			struct ref_event e = { .at = at[i], .type = "issued", .channel = "main",
+			    .campaign = campaign, .code = "K7Q4M2XPC", .referrer_id = "Uedge",
+			    .actor = "customer" };
+
+			assert_int_equal(store_ref_event(s, &e), 0);
+		}
+		assert_non_null(out = fmemopen(buf, sizeof(buf) - 1, "w"));
+		assert_int_equal(store_report(s, out, PRINT_CSV, REPORT_BY_CAMPAIGN, "2026-11-01",
+		    "2026-11-30", rej, 1), 0);
+		fclose(out);
+		snprintf(want, sizeof(want), "%s,2,0,0,0,0,0,0,0,0\n", campaign);
+		assert_non_null(strstr(buf, want));
+		/* open ends (shokaictl's defaults) and a malformed date: all four */
+		memset(buf, 0, sizeof(buf));
+		assert_non_null(out = fmemopen(buf, sizeof(buf) - 1, "w"));
+		assert_int_equal(store_report(s, out, PRINT_CSV, REPORT_BY_CAMPAIGN, "0000-00-00",
+		    "9999-99-99", rej, 1), 0);
+		fclose(out);
+		snprintf(want, sizeof(want), "%s,4,", campaign);
+		assert_non_null(strstr(buf, want));
+		memset(buf, 0, sizeof(buf));
+		assert_non_null(out = fmemopen(buf, sizeof(buf) - 1, "w"));
+		assert_int_equal(store_report(s, out, PRINT_CSV, REPORT_BY_CAMPAIGN, "2026-1",
+		    "2026-12-31", rej, 1), 0);
+		fclose(out);
+		assert_non_null(strstr(buf, want));
+	}
+	if (old_tz != NULL)
+		setenv("TZ", old_tz, 1);
+	else
+		unsetenv("TZ");
+	tzset();
+	free(old_tz);
+}
+
 int
 main(void)
 {
@@ -169,6 +234,7 @@ main(void)
 		cmocka_unit_test(test_customer_rep),
 		cmocka_unit_test(test_events_and_first_touch),
 		cmocka_unit_test(test_report_columns_come_from_the_rules),
+		cmocka_unit_test(test_report_local_date_edges),
 	};
 
 	log_init(LOG_ERROR);

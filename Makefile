@@ -123,9 +123,8 @@ build/bench-bare: tests/bench/bare.c
 	  $(shell pkg-config --cflags $(BARE_PKGS) 2>/dev/null) -o $@ $< \
 	  $(shell pkg-config --libs $(BARE_PKGS) 2>/dev/null)
 
-bench: build/shokaid build/shokaisim build/bench-bare
+bench: build/shokaid build/shokaictl build/shokaisim build/bench-bare
 	@tests/bench/run.sh
-	@tests/bench/outbox.py --count 30000
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 build/fuzz/%: tests/fuzz/%.c $(DAEMON_SRC)

@@ -123,9 +123,8 @@ build/bench-bare: tests/bench/bare.c
 	  $(shell pkg-config --cflags $(BARE_PKGS) 2>/dev/null) -o $@ $< \
 	  $(shell pkg-config --libs $(BARE_PKGS) 2>/dev/null)
 
-bench: build/shokaid build/shokaisim build/bench-bare
+bench: build/shokaid build/shokaictl build/shokaisim build/bench-bare
 	@tests/bench/run.sh
-	@tests/bench/outbox.py --count 30000
 
 # `make bench-scale`: a year of data (1 million customers, 5 million referral events,
 # 2 million inbox rows) in build/bench-scale/, then webhook throughput against an empty

@@ -3,7 +3,22 @@
 
 One line per body: base64(HMAC-SHA256(channel secret, body))<TAB>body<LF>, the body
 being a one-line UTF-8 JSON delivery {"destination":"U...","events":[...]} with
---events-per-body message/text events, as LINE's Messaging API sends them.
+--events-per-body events, as LINE's Messaging API sends them.
+
+--mix replies (the default, what `make bench` sends): events that make the example
+config (config/messages.yaml, richmenus.yaml, referral.yaml) answer, drawn per event:
+  70 % message/text: 45 % a keyword of an auto-reply (every rule of messages.yaml: price,
+       hours, estimate, documents, access, claims, cancel (1 h cooldown), jobs, property,
+       referral campaign, thanks (sticker, 10 min cooldown), contact rep), 10 % a referral
+       code ("紹介コード ABC123", a code nobody issued: the claim is refused with a reply),
+       15 % free text that only the fallback auto-reply answers;
+  10 % follow (greeting with {display_name}: a profile lookup, then a reply);
+  20 % postback from the rich menu: 6 % action=refer (issues the user's referral code,
+       replies the invite), 5 % action=my_referrals, 4 % action=contact_rep (replies),
+       5 % action=switch&to=info|main (links a rich menu to the user; no reply).
+So up to 95 % of events queue a reply (less the cooldowns' repeats: 94 % in a trial), 5 % a
+rich-menu link.
+--mix text: message/text events only, texts as a customer writes them (the old pool).
 
 Every event gets its own webhookEventId, a 26-character ULID (10 characters of
 millisecond time, 16 of "randomness"). The randomness part is a 30-bit pool prefix
@@ -57,6 +72,21 @@ TEXTS = [
 ]
 
 
+# --mix replies: a keyword of every auto-reply rule in config/messages.yaml (written as
+# customers do, around the keyword), and free texts only the fallback answers.
+KEYWORDS = [
+    "料金はいくらですか", "プランの値段を教えて", "営業時間", "何時までですか", "見積もりをお願いします",
+    "必要な書類は?", "持ち物を教えてください", "アクセス", "住所を教えてください", "事故にあいました",
+    "保険金の請求をしたい", "解約したいです", "名義変更の手続き", "仕事を探しています", "転職の相談",
+    "賃貸の物件を探しています", "引っ越しを考えています", "紹介キャンペーンについて", "特典はありますか",
+    "ありがとう", "ありがとうございます", "担当者",
+]
+FREE = [
+    "こんにちは", "明日の15時に伺います。よろしくお願いします。", "了解です", "またご連絡します",
+    "ちょっと質問があります", "写真を送りました",
+]
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     g = ap.add_mutually_exclusive_group(required=True)
@@ -70,6 +100,8 @@ def main(argv=None):
                     help="6 Crockford base32 characters placed in every webhookEventId "
                          "(default: derived from the seed); pools must differ in it")
     ap.add_argument("--destination", default=None, help="bot user id (default: from seed)")
+    ap.add_argument("--mix", choices=("replies", "text"), default="replies",
+                    help="event mix (see above; default: replies)")
     ap.add_argument("output", help="output path, '-' for stdout")
     a = ap.parse_args(argv)
 
@@ -96,7 +128,9 @@ def main(argv=None):
 
     destination = a.destination or "U%032x" % rng.getrandbits(128)
     users = ["U%032x" % rng.getrandbits(128) for _ in range(2000)]
-    texts = [json_str(t) for t in TEXTS]
+    texts = TEXTS
+    keywords = KEYWORDS
+    free = FREE
     letters = "ABCDEFGHJKLMNPQRSTUVWXYZ"
     qt_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
@@ -104,6 +138,7 @@ def main(argv=None):
     b64 = base64.b64encode
     getrandbits = rng.getrandbits
     choice = rng.choice
+    random_ = rng.random
     randrange = rng.randrange
 
     out = sys.stdout.buffer if a.output == "-" else open(a.output, "wb", buffering=1 << 20)
@@ -115,17 +150,42 @@ def main(argv=None):
         for _ in range(a.events_per_body):
             ts = now_ms + n // 16  # ~16 events per ms, like a busy channel
             ulid = b32(ts, 10) + prefix + b32(((n + 1) * SCRAMBLE) & MASK50, 10)
-            text = choice(texts)
+            r = random_() if a.mix == "replies" else 0.0
+            common = ('"webhookEventId":"%s","deliveryContext":{"isRedelivery":false},'
+                      '"timestamp":%d,"source":{"type":"user","userId":"%s"},'
+                      '"replyToken":"%032x","mode":"active"'
+                      % (ulid, ts, choice(users), getrandbits(128)))
+            if r >= 0.80:  # postback: 20 %
+                if r >= 0.95:
+                    data = "action=switch&to=" + choice(("info", "main"))
+                elif r >= 0.91:
+                    data = "action=contact_rep"
+                elif r >= 0.86:
+                    data = "action=my_referrals"
+                else:
+                    data = "action=refer"
+                evs.append('{"type":"postback","postback":{"data":"%s"},%s}' % (data, common))
+                n += 1
+                continue
+            if r >= 0.70:  # follow: 10 %
+                evs.append('{"type":"follow","follow":{"isUnblocked":false},%s}' % common)
+                n += 1
+                continue
+            if a.mix == "text":
+                text = choice(texts)
+            elif r < 0.45:
+                text = choice(keywords)
+            elif r < 0.55:
+                text = "紹介コード {code}"
+            else:
+                text = choice(free)
             if "{code}" in text:
                 code = choice(letters) + choice(letters) + choice(letters) + "%03d" % randrange(1000)
                 text = text.replace("{code}", code)
             qt = "".join(qt_alphabet[(getrandbits(6))] for _ in range(22))
             evs.append(
                 '{"type":"message","message":{"type":"text","id":"%d","quoteToken":"q3Plxr4AgKd%s",'
-                '"text":%s},"webhookEventId":"%s","deliveryContext":{"isRedelivery":false},'
-                '"timestamp":%d,"source":{"type":"user","userId":"%s"},'
-                '"replyToken":"%032x","mode":"active"}'
-                % (msg_base + n, qt, text, ulid, ts, choice(users), getrandbits(128)))
+                '"text":%s},%s}' % (msg_base + n, qt, json_str(text), common))
             n += 1
         body = ('{"destination":"%s","events":[%s]}' % (destination, ",".join(evs))).encode()
         m = mac0.copy()

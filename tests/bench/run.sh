@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # tests/bench/run.sh: `make bench`. Drives three servers' LINE endpoint on loopback with wrk,
-# one after the other, with the same load:
-#   shokaid  the daemon (build/shokaid): verifies, parses, stores every event durably
-#            (synchronous=full) before answering, then its dispatcher runs the handlers;
+# one after the other, with the same load, then runs tests/bench/outbox.py, and prints
+# issue 11's targets as PASS/FAIL lines:
+#   shokaid  the daemon (build/shokaid) as issue 11 asks: the example config's chat flows
+#            (config/messages.yaml, richmenus.yaml, referral.yaml copied next to the bench
+#            config: every auto-reply, postback and rich menu, the referral engine),
+#            synchronous=full, its LINE API base URL a fresh simulator (build/shokaisim
+#            serve, on wrk's core; rich menus deployed into it with shokaictl) that answers
+#            the replies; outbox.line_rate raised to 100000 (LINE's pacing out of the way,
+#            as in outbox.py: this measures the daemon, not the rate limit). It verifies,
+#            parses, stores every event durably before answering, then its dispatcher runs
+#            the handlers and its outbox sends the replies;
 #   node     the reference: LINE's official Node.js SDK (@line/bot-sdk 11.0.0 middleware +
 #            express 5, tests/bench/ref-server.js), verify + parse + answer, no storage;
 #   bare     the ceiling (build/bench-bare, tests/bench/bare.c): evhttp + keyed HMAC +
@@ -11,15 +19,22 @@
 # Two rates per server:
 #   acknowledged  what wrk sees: 2xx responses per second (x events per body = events/s);
 #   processed     events per second that went all the way through. For shokaid: after every
-#                 wrk run, /healthz is polled until inbox_backlog is 0 (at most
-#                 BENCH_DRAIN_TIMEOUT s, or the benchmark fails), and the rate is the growth
-#                 of events_done + events_failed + events_skipped over the time from the wrk
-#                 run's start to the drained inbox. node and bare do nothing after the
-#                 answer, so theirs is acknowledged x events per body.
+#                 wrk run, /healthz is polled until inbox_backlog, outbox_backlog and
+#                 outbox_in_flight are all 0, or BENCH_DRAIN_TIMEOUT s have passed (the
+#                 backlog left is then reported), and the rate is the growth of
+#                 events_done + events_failed + events_skipped over the time from the wrk
+#                 run's start to the drain (or the end of the wait). node and bare do
+#                 nothing after the answer, so theirs is acknowledged x events per body.
+# The bodies (gen_bodies.py --mix replies, its docstring has the mix) are text messages
+# hitting every keyword auto-reply, referral codes, free text for the fallback reply,
+# follows and rich-menu postbacks, each event with a unique reply token. After each shokaid
+# phase the outbox table says how many replies were sent, fell back to push, failed or are
+# still pending, next to the simulator's count of delivered messages.
 # And the CPU time each server spent per request answered ("CPU µs/req"): the growth of
 # utime + stime of the server process (all its threads; /proc/PID/stat, in clock ticks)
 # over the run, divided by its 2xx responses. For shokaid the span runs from just before
-# wrk starts to its drained inbox, so the dispatcher's work for those requests counts too
+# wrk starts to its drained inbox and outbox, so the dispatcher's and the outbox's work
+# for those requests counts too
 # (the /healthz polls of the drain wait are included: a few dozen cheap requests). The
 # report prints the ratio shokaid/bare of CPU per request (issue 11's target: <= 2x).
 # The method is shared/docs/benchmarking.md:
@@ -40,12 +55,14 @@
 #   BENCH_SERVERS="shokaid node bare" which servers to drive
 #   BENCH_EVENTS="1 5"             events per body
 #   BENCH_DURATION=5 BENCH_WARMUP=1 BENCH_REPS=3 BENCH_CONNECTIONS=32
-#   BENCH_DRAIN_TIMEOUT=60         seconds shokaid's inbox may take to drain after a run
+#   BENCH_DRAIN_TIMEOUT=20         seconds shokaid's inbox and outbox may take to drain
+#                                  after a run (what is left is reported as the backlog)
+#   BENCH_OUTBOX=1                 also run outbox.py (0: skip; its targets print SKIP)
 #   BENCH_STRICT=1                 also exit 1 when shokaid misses a target
 #   BENCH_KEEP=1                   keep the temporary folder (pools, configs, logs)
 # Exit status: 0 when every run was valid (no non-2xx, no socket errors, no reused ids,
-# inbox rows matching, every stored event processed), 1 otherwise (also when shokaid's
-# inbox does not drain in time).
+# inbox rows matching, every stored event processed once drained, no reply failed),
+# 1 otherwise.
 
 set -euo pipefail
 
@@ -53,6 +70,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 BENCH=tests/bench
 SHOKAID=${SHOKAID:-build/shokaid}
+SHOKAICTL=${SHOKAICTL:-build/shokaictl}
+SHOKAISIM=${SHOKAISIM:-build/shokaisim}
 NODE_DIR=${BENCH_NODE_DIR:-build/bench-node}
 BARE=${BENCH_BARE:-build/bench-bare}
 SERVERS=${BENCH_SERVERS:-shokaid node bare}
@@ -61,7 +80,7 @@ DUR=${BENCH_DURATION:-5}
 WARM=${BENCH_WARMUP:-1}
 REPS=${BENCH_REPS:-3}
 CONNS=${BENCH_CONNECTIONS:-32}
-DRAIN_TIMEOUT=${BENCH_DRAIN_TIMEOUT:-60}
+DRAIN_TIMEOUT=${BENCH_DRAIN_TIMEOUT:-20}
 PATH_LINE=/line/main
 T0=$SECONDS
 
@@ -138,6 +157,9 @@ fi
 if want shokaid && [ ! -x "$SHOKAID" ]; then
 	die "$SHOKAID not found: build it first (make build/shokaid), or set SHOKAID=path"
 fi
+if want shokaid && { [ ! -x "$SHOKAISIM" ] || [ ! -x "$SHOKAICTL" ]; }; then
+	die "$SHOKAISIM or $SHOKAICTL not found: make build/shokaisim build/shokaictl"
+fi
 if want bare && [ ! -x "$BARE" ]; then
 	die "$BARE not found: build it first (make build/bench-bare), or set BENCH_BARE=path"
 fi
@@ -155,22 +177,34 @@ openssl rand -hex 16 >"$TMP/secrets/works-client-secret"
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
 	-out "$TMP/secrets/works-key.pem" 2>/dev/null
 
-# A folder with the config, its secrets (mode 0600) and, once shokaid ran, its database.
+# make_shokaid_DIR DIR API: a folder with the config, its secrets (mode 0600), the example
+# config's includes (config/messages.yaml, richmenus.yaml with its images, referral.yaml:
+# every chat flow and the referral engine) and, once shokaid ran, its database. API is the
+# simulator's base URL: the LINE channel's api_base and the LINE WORKS bot's endpoints.
+# As config/shokai.yaml, but: loopback port 0, the database here, outbox.line_rate out of
+# the way (LINE's pacing would cap the replies at 1,000/s).
 make_shokaid_dir() {
-	local d=$1
+	local d=$1 api=$2
 	mkdir -p "$d"
 	cp "$TMP"/secrets/* "$d/"
 	chmod 600 "$d"/*
-	cat >"$d/shokai.yaml" <<'EOF'
+	cp config/messages.yaml config/richmenus.yaml config/referral.yaml "$d/"
+	mkdir -p "$d/richmenu"
+	cp config/richmenu/*.png "$d/richmenu/"
+	cat >"$d/shokai.yaml" <<EOF
 server: {listen: 127.0.0.1:0, public_url: http://127.0.0.1, max_body: 256KiB, max_headers: 16KiB, read_timeout: 10s, idle_timeout: 5s, max_connections: 2048, drain_timeout: 10s}
 storage: {sqlite: shokai.db, synchronous: full, busy_timeout: 2s}
 log: {level: info}
+timezone: Asia/Tokyo
+company_name: 株式会社サンプル
+include: [messages.yaml, richmenus.yaml, referral.yaml]
+outbox: {line_rate: 100000}
 line:
   channels:
-    - {id: main, basic_id: "@123abcde", channel_secret_file: line-secret, access_token_file: line-token, api_base: "http://127.0.0.1:9", api_data_base: "http://127.0.0.1:9"}
+    - {id: main, basic_id: "@123abcde", channel_secret_file: line-secret, access_token_file: line-token, api_base: "$api", api_data_base: "$api", reply_fallback_to_push: true}
 lineworks:
   bots:
-    - {id: sales, bot_id: "2000001", bot_secret_file: works-secret, client_id: cid, client_secret_file: works-client-secret, service_account: a.serviceaccount@example.com, private_key_file: works-key.pem, auth_url: "http://127.0.0.1:9/token", api_base: "http://127.0.0.1:9/v1.0"}
+    - {id: sales, bot_id: "2000001", bot_secret_file: works-secret, client_id: cid, client_secret_file: works-client-secret, service_account: a.serviceaccount@example.com, private_key_file: works-key.pem, auth_url: "$api/oauth2/v2.0/token", api_base: "$api/v1.0"}
 EOF
 }
 
@@ -238,6 +272,26 @@ start_shokaid() {
 	done
 	tail -n 20 "$d/shokaid.log" >&2
 	die "shokaid did not log msg=listening addr=127.0.0.1:PORT (log: $d/shokaid.log)"
+}
+# start_sim DIR: a fresh platform simulator for one shokaid phase (reply tokens are
+# accepted once per simulator; its records are bounded at 100,000 requests), on wrk's core.
+SIM_PID=
+SIM_PORT=
+start_sim() {
+	local d=$1
+	"${PIN_WRK[@]}" "$SHOKAISIM" serve --listen 127.0.0.1:0 2>"$d/sim.log" &
+	SIM_PID=$!
+	SERVER_PIDS+=("$SIM_PID")
+	SIM_PORT=
+	for _ in $(seq 100); do
+		SIM_PORT=$(sed -n 's/.*msg=listening addr=127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
+			"$d/sim.log" | head -n 1)
+		[ -n "$SIM_PORT" ] && return 0
+		kill -0 "$SIM_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	tail -n 20 "$d/sim.log" >&2
+	die "shokaisim did not log msg=listening addr=127.0.0.1:PORT (log: $d/sim.log)"
 }
 # wait_listening WHAT LOG: the port a server that prints "listening PORT" is on.
 wait_listening() {
@@ -332,12 +386,14 @@ vmhwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0
 # begin (SECS long) and returns once the poller has taken its snapshot of the counters and
 # waits for SIGUSR1 (Python takes up to a second to start on a busy machine: that must not
 # count as drain time). On SIGUSR1, sent the moment wrk exits, it polls /healthz until
-# inbox_backlog is 0 (every 0.1 s while more than 5,000 events wait, every 20 ms after) and
-# writes to $TMP/poller.out
-#   processed=N stored=M drained_at=EPOCH_S drain_s=S polls=K
+# inbox_backlog, outbox_backlog and outbox_in_flight are 0 (every 0.1 s while more than
+# 5,000 rows wait, every 20 ms after) or BENCH_DRAIN_TIMEOUT s have passed, and writes to
+# $TMP/poller.out
+#   processed=N stored=M drained_at=EPOCH_S drain_s=S polls=K inbox_left=I outbox_left=O
+#   timed_out=0|1
 # N being the growth of events_done + events_failed + events_skipped since the snapshot, M
-# that of events_stored, drain_s the time from the signal; or, when the backlog is not 0
-# after BENCH_DRAIN_TIMEOUT s, "inbox_backlog=.. ..." and exit status 3.
+# that of events_stored, drained_at the moment of the drain (or of the wait's end),
+# drain_s the time from the signal, I and O the backlog then (0 when drained).
 POLLER_PID=
 start_poller() {
 	local secs=$1
@@ -375,16 +431,16 @@ while True:
     h = get()
     now = time.time()
     polls += 1
-    backlog = h["inbox_backlog"]
-    if backlog == 0:
+    inbox_left = h["inbox_backlog"]
+    outbox_left = h["outbox_backlog"] + h["outbox_in_flight"]
+    timed_out = int(now - t0 > timeout)
+    if (inbox_left == 0 and outbox_left == 0) or timed_out:
         break
-    if now - t0 > timeout:
-        print("inbox_backlog=%d processed=%d stored=%d after %.1f s"
-              % (backlog, processed(h) - p0, h["events_stored"] - s0, now - t0), flush=True)
-        sys.exit(3)
-    time.sleep(0.1 if backlog > 5000 else 0.02)
-print("processed=%d stored=%d drained_at=%.6f drain_s=%.3f polls=%d"
-      % (processed(h) - p0, h["events_stored"] - s0, now, now - t0, polls), flush=True)
+    time.sleep(0.1 if inbox_left + outbox_left > 5000 else 0.02)
+print("processed=%d stored=%d drained_at=%.6f drain_s=%.3f polls=%d inbox_left=%d "
+      "outbox_left=%d timed_out=%d" % (processed(h) - p0, h["events_stored"] - s0, now,
+                                       now - t0, polls, inbox_left, outbox_left, timed_out),
+      flush=True)
 EOF
 	POLLER_PID=$!
 	for _ in $(seq 300); do
@@ -396,7 +452,7 @@ EOF
 	die "the /healthz poller did not start (GET /healthz failed?; log: $SRV_LOG)"
 }
 # finish_poller: waits for the poller (signalled already) and sets POLLER_LINE to its
-# result line; fails the benchmark when the inbox did not drain.
+# result line.
 POLLER_LINE=
 finish_poller() {
 	local rc=0
@@ -405,7 +461,7 @@ finish_poller() {
 	POLLER_LINE=$(tail -n 1 "$TMP/poller.out")
 	if [ "$rc" -ne 0 ]; then
 		cat "$TMP/poller.err" >&2
-		die "shokaid's inbox did not drain within ${DRAIN_TIMEOUT} s after the run (BENCH_DRAIN_TIMEOUT): $POLLER_LINE; log: $SRV_LOG"
+		die "the /healthz poller failed: $POLLER_LINE; log: $SRV_LOG"
 	fi
 }
 now_s() { printf '%s\n' "${EPOCHREALTIME/,/.}"; }
@@ -456,7 +512,7 @@ run_wrk() {
 	if [ "$srv" = shokaid ]; then
 		local dur_us drained
 		finish_poller
-		srv_t1=$(srv_ticks) # the dispatcher's work until the inbox drained counts too
+		srv_t1=$(srv_ticks) # the dispatcher's and outbox's work until drained counts too
 		drained=$POLLER_LINE
 		dur_us=$(sed -n 's/.* duration_us=\([0-9]*\).*/\1/p' <<<"$line")
 		[ -n "$dur_us" ] || die "wrk's BENCH line has no duration_us ($out)"
@@ -483,16 +539,20 @@ print("  %-7s %d-event %-6s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  2xx %d  non
        if int(kv["other_cpu_pct"]) >= 5 else ""))
 if "proc_eps" in kv:
     print("  %-7s %d-event %-6s %9.0f events/s processed: %s events in %.2f s from the run's "
-          "start, inbox drained %.2f s after wrk%s" % (
+          "start, %s %.2f s after wrk%s" % (
               sys.argv[2], int(sys.argv[3]), sys.argv[4], float(kv["proc_eps"]),
-              kv["processed"], float(kv["proc_s"]), float(kv["drain_s"]),
-              "" if kv["processed"] == kv["stored"] else
+              kv["processed"], float(kv["proc_s"]),
+              "NOT DRAINED (backlog left: inbox %s, outbox %s) when the wait ended"
+              % (kv["inbox_left"], kv["outbox_left"]) if kv["timed_out"] == "1" else
+              "inbox and outbox drained", float(kv["drain_s"]),
+              "" if kv["processed"] == kv["stored"] or kv["timed_out"] == "1" else
               "  MISMATCH: %s events stored" % kv["stored"]))
 EOF
 }
 
-# Pool size for a run: 1.5 times the fastest rate seen in this phase, plus slack.
-run_size() { echo $(((${1:-0} * DUR * 3 + 1) / 2 + 2000)); }
+# Pool size for a run: 2.5 times the fastest rate seen in this phase, plus slack (1.5 times
+# wrapped on a machine shared with other work, where runs of one phase differ 2-3x).
+run_size() { echo $(((${1:-0} * DUR * 5 + 1) / 2 + 3000)); }
 
 # ---------------------------------------------------------------- the phases
 : >"$TMP/results.tsv"
@@ -511,8 +571,14 @@ for srv in shokaid node bare; do
 		case $srv in
 		shokaid)
 			d=$TMP/shokaid-$ev
-			make_shokaid_dir "$d"
+			mkdir -p "$d"
+			start_sim "$d"
+			make_shokaid_dir "$d" "http://127.0.0.1:$SIM_PORT"
+			# the rich menus (and their aliases) the postbacks switch between
+			timeout 60 "$SHOKAICTL" -c "$d/shokai.yaml" richmenu deploy >"$d/richmenu.log" 2>&1 ||
+				{ cat "$d/richmenu.log" >&2; die "shokaictl richmenu deploy failed"; }
 			start_shokaid "$d"
+			say "  simulator pid $SIM_PID on 127.0.0.1:$SIM_PORT (rich menus deployed)"
 			;;
 		node) start_node "$TMP/node-$ev.log" ;;
 		bare) start_bare "$TMP/bare-$ev.log" ;;
@@ -534,19 +600,54 @@ for srv in shokaid node bare; do
 		pid=$SRV_PID
 		stop_server "$pid"
 		rows=-1
+		outbox=-
 		if [ "$srv" = shokaid ]; then
 			rows=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from inbox").fetchone()[0])' \
 				"$d/shokai.db") || rows=-2
+			# What the outbox did with the replies (a refused reply token turns the row
+			# into a push to fallback_to), and what the simulator says it delivered.
+			outbox=$(python3 - "$d/shokai.db" "$SIM_PORT" <<'EOF'
+import json, sqlite3, sys, urllib.request
+db = sqlite3.connect(sys.argv[1])
+q = lambda sql: db.execute(sql).fetchone()[0]
+with urllib.request.urlopen("http://127.0.0.1:%s/_sim/stats" % sys.argv[2], timeout=10) as r:
+    st = json.load(r)
+print("replies_sent=%d push_fallbacks=%d fallbacks_sent=%d failed=%d unknown=%d pending=%d "
+      "links_sent=%d rows=%d sim_delivered=%d sim_requests=%d sim_records_dropped=%d" % (
+    q("select count(*) from outbox where kind='reply' and state='sent'"),
+    q("select count(*) from outbox where kind='push' and fallback_to is not null"),
+    q("select count(*) from outbox where kind='push' and fallback_to is not null and state='sent'"),
+    q("select count(*) from outbox where state='failed'"),
+    q("select count(*) from outbox where state='unknown'"),
+    q("select count(*) from outbox where state='pending'"),
+    q("select count(*) from outbox where kind like 'richmenu%' and state='sent'"),
+    q("select count(*) from outbox"),
+    st["line_delivered"], st["requests"], st["records_dropped"]))
+EOF
+			) || outbox=-
+			stop_server "$SIM_PID"
 		fi
-		printf '%s\t%s\t%s\t%s\n' "$srv" "$ev" "$hwm" "$rows" >>"$TMP/phases.tsv"
+		printf '%s\t%s\t%s\t%s\t%s\n' "$srv" "$ev" "$hwm" "$rows" "$outbox" >>"$TMP/phases.tsv"
 	done
 done
 
+# ---------------------------------------------------------------- the outbox
+# outbox.py: pushes/s through the outbox to the simulator and the worst loop stall.
+: >"$TMP/outbox.txt"
+if want shokaid && [ "${BENCH_OUTBOX:-1}" = 1 ]; then
+	say ""
+	say "== outbox: 30,000 pushes queued while shokaid is down, then sent to the simulator"
+	sync
+	timeout 200 python3 "$BENCH/outbox.py" --count 30000 | tee "$TMP/outbox.txt" ||
+		say "  outbox.py FAILED (exit status ${PIPESTATUS[0]})"
+fi
+
 # ---------------------------------------------------------------- the report
 say ""
-python3 - "$TMP/results.tsv" "$TMP/phases.tsv" "$CONNS" "$REPS" "$DUR" "$STATUS_FILE" <<'EOF'
-import statistics, sys
-results, phases, conns, reps, dur, status_file = sys.argv[1:7]
+python3 - "$TMP/results.tsv" "$TMP/phases.tsv" "$CONNS" "$REPS" "$DUR" "$STATUS_FILE" \
+	"$TMP/outbox.txt" <<'EOF'
+import re, statistics, sys
+results, phases, conns, reps, dur, status_file, outbox_txt = sys.argv[1:8]
 runs = {}
 for ln in open(results, encoding="utf-8"):
     srv, ev, label, bench = ln.rstrip("\n").split("\t")
@@ -555,8 +656,9 @@ for ln in open(results, encoding="utf-8"):
 ok = True
 rows = []
 summary = {}
+outboxes = {}
 for ln in open(phases, encoding="utf-8"):
-    srv, ev, hwm, inbox = ln.rstrip("\n").split("\t")
+    srv, ev, hwm, inbox, outbox = ln.rstrip("\n").split("\t")
     ev, hwm, inbox = int(ev), int(hwm), int(inbox)
     all_runs = runs[(srv, ev)]
     measured = [kv for label, kv in all_runs if label != "warmup"]
@@ -568,16 +670,21 @@ for ln in open(phases, encoding="utf-8"):
     non2xx, ok2xx, issued = tot("non2xx"), tot("ok2xx"), tot("issued")
     sockerr, wrapped = tot("sock_errors"), tot("wrapped")
     rps, p50, p99 = med("rps"), med("p50_us") / 1000, med("p99_us") / 1000
+    backlog = "-"
     if srv == "shokaid":
-        # shokaid's dispatcher rate, measured until its inbox drained after each run
+        # shokaid's dispatcher rate, measured until its inbox and outbox drained (or the
+        # bounded wait ended) after each run
         proc = med("proc_eps")
+        # the backlog at the end of the wait after the last measured run
+        last = measured[-1]
+        backlog = "%s+%s" % (last["inbox_left"], last["outbox_left"])
     else:
         # node and bare do nothing after the answer: processed = acknowledged
         proc = rps * ev
     summary[(srv, ev)] = (rps, p99, hwm / 1024, proc, cpu_us)
     busy = max(int(kv.get("other_cpu_pct", 0)) for kv in measured)
     rows.append((srv, ev, rps, proc, p50, p99, hwm / 1024, non2xx, sockerr, wrapped, busy,
-                 cpu_us))
+                 cpu_us, backlog))
     if non2xx or sockerr or wrapped or not ok2xx:
         ok = False
     if srv == "shokaid":
@@ -595,23 +702,52 @@ for ln in open(phases, encoding="utf-8"):
               "(requests sent x %d = %d): %s" % (ev, inbox, ev, want, ev, most, verdict))
         processed = tot("processed")
         stored = tot("stored")
-        verdict = "equal" if processed == stored else "MISMATCH"
-        if processed != stored:
+        undrained = sum(kv["timed_out"] == "1" for _, kv in all_runs)
+        if undrained:
+            verdict = ("not checked: %d run(s) of %d did not drain within the wait"
+                       % (undrained, len(all_runs)))
+        elif processed == stored:
+            verdict = "equal"
+        else:
+            verdict = "MISMATCH"
             ok = False
-        print("processed check, shokaid %d-event: events processed once the inbox drained %d, "
+        print("processed check, shokaid %d-event: events processed by the end of each wait %d, "
               "events stored %d: %s" % (ev, processed, stored, verdict))
+        if outbox == "-":
+            print("replies, shokaid %d-event: the outbox table or the simulator could not be read"
+                  % ev)
+            ok = False
+        else:
+            o = {k: int(v) for k, v in (f.split("=") for f in outbox.split())}
+            outboxes[ev] = o
+            print("replies, shokaid %d-event: %d replies sent, %d push fallbacks (reply token "
+                  "refused; %d of them sent), %d failed, %d unknown, %d still pending; %d rich "
+                  "menu links sent; %d outbox rows for %d events stored; the simulator "
+                  "delivered %d messages (reply + push) in %d API requests%s" % (
+                      ev, o["replies_sent"], o["push_fallbacks"], o["fallbacks_sent"],
+                      o["failed"], o["unknown"], o["pending"], o["links_sent"], o["rows"],
+                      stored, o["sim_delivered"], o["sim_requests"],
+                      ", %d records dropped" % o["sim_records_dropped"]
+                      if o["sim_records_dropped"] else ""))
+            if o["push_fallbacks"] or o["failed"] or o["unknown"]:
+                print("  REPLIES NOT ACCEPTED AS REPLIES: see the outbox table in the kept folder")
+                ok = False
+            if o["sim_delivered"] != o["replies_sent"] + o["fallbacks_sent"]:
+                print("  MISMATCH: the simulator delivered %d, the outbox says %d"
+                      % (o["sim_delivered"], o["replies_sent"] + o["fallbacks_sent"]))
+                ok = False
 
 print()
 print("results: median of %s runs of %ss, wrk -t1 -c%s, server on core 1, wrk on core 0"
       % (reps, dur, conns))
-hdr = ("server", "events/body", "ack req/s", "ack events/s", "processed ev/s", "p50 ms",
-       "p99 ms", "peak RSS MiB", "non-2xx", "CPU µs/req")
-fmt = "%-8s %11s %10s %13s %15s %7s %7s %13s %8s %11s"
+hdr = ("server", "events/body", "ack req/s", "ack events/s", "processed ev/s", "backlog",
+       "p50 ms", "p99 ms", "peak RSS MiB", "non-2xx", "CPU µs/req")
+fmt = "%-8s %11s %10s %13s %15s %11s %7s %7s %13s %8s %11s"
 print(fmt % hdr)
 noisy = False
 order = {"shokaid": 0, "node": 1, "bare": 2}
 rows.sort(key=lambda r: (r[1], order.get(r[0], 9), r[0]))
-for srv, ev, rps, proc, p50, p99, rss, non2xx, sockerr, wrapped, busy, cpu_us in rows:
+for srv, ev, rps, proc, p50, p99, rss, non2xx, sockerr, wrapped, busy, cpu_us, backlog in rows:
     extra = ""
     if busy >= 5:
         extra += "  NOISY: other processes took up to %d%% of the CPU" % busy
@@ -620,13 +756,17 @@ for srv, ev, rps, proc, p50, p99, rss, non2xx, sockerr, wrapped, busy, cpu_us in
         extra += "  socket errors: %d" % sockerr
     if wrapped:
         extra += "  POOL WRAPPED (ids reused): %d" % wrapped
-    print(fmt % (srv, ev, "%.0f" % rps, "%.0f" % (rps * ev), "%.0f" % proc, "%.2f" % p50,
+    if any(kv.get("timed_out") == "1" for _, kv in runs[(srv, ev)]):
+        extra += "  NOT DRAINED in a run: its processed rate and CPU cover the bounded wait only"
+    print(fmt % (srv, ev, "%.0f" % rps, "%.0f" % (rps * ev), "%.0f" % proc, backlog, "%.2f" % p50,
                  "%.2f" % p99, "%.1f" % rss, non2xx, "%.1f" % cpu_us) + extra)
 print("ack = acknowledged (2xx responses seen by wrk). processed ev/s: shokaid's events done,\n"
-      "failed or skipped by its dispatcher from the start of a run until its inbox drained;\n"
-      "node and bare store and process nothing, so theirs is ack req/s x events/body.\n"
-      "CPU µs/req: the server process's utime + stime (all threads) per 2xx response; for\n"
-      "shokaid from the run's start until its inbox drained (the dispatcher's work included).")
+      "failed or skipped by its dispatcher from the start of a run until its inbox and outbox\n"
+      "drained (or the bounded wait ended); node and bare store and process nothing, so\n"
+      "theirs is ack req/s x events/body. backlog: shokaid's inbox+outbox rows left when the\n"
+      "wait after the last run ended (0+0: drained). CPU µs/req: the server process's utime +\n"
+      "stime (all threads) per 2xx response; for shokaid from the run's start until drained\n"
+      "(the dispatcher's and the outbox's work included).")
 if noisy:
     print("NOTICE: something else ran on this machine during the benchmark; rerun on an idle machine")
 print()
@@ -640,22 +780,75 @@ for ev in sorted({ev for _, ev in summary}):
         # issue 11's target: at most 2x
         print("ratio shokaid/bare CPU per request %d-event: %.2fx"
               % (ev, summary[("shokaid", ev)][4] / summary[("bare", ev)][4]))
+ob = None
+for ln in open(outbox_txt, encoding="utf-8"):
+    m = re.search(r"= (\d+) pushes/s.*worst loop stall ([\d.]+) ms; peak RSS ([\d.]+) MiB", ln)
+    if m:
+        ob = (int(m.group(1)), float(m.group(2)), float(m.group(3)))
+# issue 11's targets. shokaid's rate is its processed events/s (what kept up with the
+# load, as the issue asks when processing lags acknowledgement), compared with node's and
+# bare's events/s (acknowledged = processed for them).
+print()
+print("targets (issue 11; shokaid's rate = processed events/s, node's and bare's = ack events/s)")
 missed = []
-for (srv, ev), (rps, p99, rss, _, _) in sorted(summary.items()):
-    if srv != "shokaid":
-        continue
-    checks = ["req/s %.0f %s 20000" % (rps, ">=" if rps >= 20000 else "<"),
-              "p99 %.2f ms %s 5 ms" % (p99, "<" if p99 < 5 else ">="),
-              "RSS %.1f MiB %s 20 MiB" % (rss, "<" if rss < 20 else ">=")]
-    met = rps >= 20000 and p99 < 5 and rss < 20
-    if not met:
-        missed.append(ev)
-    print("targets, shokaid %d-event: %s: %s" % (ev, ", ".join(checks), "met" if met else "MISSED"))
+def target(name, ok_, figures):
+    if ok_ is None:
+        print("SKIP %s: %s" % (name, figures))
+        return
+    print("%s %s: %s" % ("PASS" if ok_ else "FAIL", name, figures))
+    if not ok_:
+        missed.append(name)
+def ratio_target(ev, other, want):
+    s_, o_ = summary.get(("shokaid", ev)), summary.get((other, ev))
+    name = "%d-event >= %gx %s" % (ev, want, other)
+    if s_ is None or o_ is None:
+        target(name, None, "not measured")
+        return
+    r = s_[3] / o_[3] if o_[3] else 0
+    target(name, r >= want, "%.2fx (shokaid %.0f ev/s processed, %.0f acknowledged; %s %.0f ev/s)"
+           % (r, s_[3], s_[0] * ev, other, o_[3]))
+for ev in sorted({ev for _, ev in summary}):
+    s_, b_ = summary.get(("shokaid", ev)), summary.get(("bare", ev))
+    name = "%d-event CPU per request <= 2x bare" % ev
+    if s_ is None or b_ is None or not b_[4]:
+        target(name, None, "not measured")
+    else:
+        target(name, s_[4] <= 2 * b_[4], "%.2fx (shokaid %.1f µs/req, bare %.1f µs/req)"
+               % (s_[4] / b_[4], s_[4], b_[4]))
+    if ev == 1:
+        ratio_target(1, "node", 4)
+        ratio_target(1, "bare", 0.5)
+    elif ev == 5:
+        ratio_target(5, "node", 2.5)
+        ratio_target(5, "bare", 0.5)
+    if s_ is not None:
+        lim = 5 if ev == 1 else 10
+        target("%d-event p99 <= %d ms" % (ev, lim), s_[1] <= lim, "%.2f ms" % s_[1])
+for ev in sorted(outboxes):
+    o = outboxes[ev]
+    # not one of the issue's numbers, but what "processing keeps up" means
+    target("%d-event backlog bounded (drained within the wait after every run)" % ev,
+           all(kv["timed_out"] == "0" for _, kv in runs[("shokaid", ev)]),
+           "inbox+outbox left after the last run: %s"
+           % [r for r in rows if r[0] == "shokaid" and r[1] == ev][0][12])
+if ob is None:
+    target("outbox >= 20000 pushes/s with worst loop stall <= 2 ms", None,
+           "outbox.py did not run or printed no result")
+else:
+    target("outbox >= 20000 pushes/s with worst loop stall <= 2 ms",
+           ob[0] >= 20000 and ob[1] <= 2, "%d pushes/s, worst loop stall %.2f ms" % ob[:2])
+rss = [(ev, v[2]) for (srv, ev), v in sorted(summary.items()) if srv == "shokaid"]
+if ob is not None:
+    rss.append(("outbox", ob[2]))
+if rss:
+    target("peak RSS <= 20 MiB", all(r <= 20 for _, r in rss),
+           ", ".join("%s %.1f MiB" % ("%d-event" % k if k != "outbox" else k, r)
+                     for k, r in rss))
 if not ok:
     print("\nINVALID: see non-2xx, socket errors, wrapped pools, the inbox check or the "
           "processed check above")
     open(status_file, "w").write("invalid\n")
-elif missed:
+if missed:
     open(status_file + ".targets", "w").write("missed\n")
 EOF
 say ""

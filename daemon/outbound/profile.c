@@ -87,6 +87,8 @@ fetched_for_storage(int status, const struct profile *p, const char *error, void
 	struct daemon *d = a->daemon;
 
 	a->status = status;
+	/* When LINE answered: what makes the cached copy fresh or stale. */
+	a->profile.fetched_at = p != NULL && p->fetched_at != 0 ? p->fetched_at : wall_ms();
 	if (status == 200 && p != NULL) {
 		a->profile.display_name = p->display_name ? xstrdup(p->display_name) : NULL;
 		a->profile.picture_url = p->picture_url ? xstrdup(p->picture_url) : NULL;

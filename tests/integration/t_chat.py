@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import time
 import urllib.request
 
 from harness import REPO, USER, expect, line_event, run_check, wait_until, works_message
@@ -108,6 +109,11 @@ def test_refollow_after_block_gets_the_other_greeting():
         expect(len(replies(sim)) == 2, "unfollow must send nothing")
         queued = d.query("SELECT kind FROM outbox")
         expect(queued == [("reply",), ("reply",)], f"unfollow must send nothing: {queued}")
+        # The second greeting used the name cached at the first: fresh for a day, so
+        # LINE was asked once (a cached copy dated 0 would be asked for every event).
+        expect(len(sim.requests("/v2/bot/profile/")) == 1, sim.requests("/v2/bot/profile/"))
+        age = d.query("SELECT ? - fetched_at FROM profiles", (int(time.time() * 1000),))
+        expect(len(age) == 1 and 0 <= age[0][0] < 60000, f"cached profile's age: {age}")
 
 
 def test_greeting_without_profile_uses_the_fallback_name():

@@ -15,7 +15,7 @@
 #include "storage_internal.h"
 #include "../../handlers/handler.h"
 
-#define DISPATCH_BATCH		256
+#define DISPATCH_BATCH		128
 /* A batch stops taking events after this much handler time, so that the commits of
  * webhooks waiting behind it are not held up for long. */
 #define DISPATCH_BUDGET_US	4000
@@ -39,6 +39,8 @@ struct dispatch {
 	struct log_ratelimit	 rl_retry;	/* "could not run" lines: one a second */
 	int64_t			 backlog;	/* events stored and not yet handled, as far
 						   as this thread knows */
+	int64_t			 checked_upto;	/* inbox ids up to this one had their names
+						   looked at already */
 };
 
 static void run_cb(evutil_socket_t, short, void *);
@@ -246,7 +248,9 @@ prefetch_profiles(struct dispatch *ds, const struct event_list *batch)
 		struct profile cached;
 		int have;
 
-		if (!wants_profile(st->cfg, ev) || asked_before(batch, asked, i, ev))
+		/* A batch cut short by its time budget comes back: its rest was seen. */
+		if (ev->inbox_id <= ds->checked_upto || !wants_profile(st->cfg, ev) ||
+		    asked_before(batch, asked, i, ev))
 			continue;
 		have = store_profile_get(st->store, ev->channel, ev->user_id, &cached);
 		if (have == 1 && profile_fresh(&cached, now)) {
@@ -267,6 +271,8 @@ prefetch_profiles(struct dispatch *ds, const struct event_list *batch)
 		}
 	}
 	free(asked);
+	if (ds->fetching == 0 && batch->n > 0)
+		ds->checked_upto = batch->v[batch->n - 1].inbox_id;
 	return ds->fetching > 0;
 }
 
@@ -298,14 +304,18 @@ run_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (ds->fetching > 0)
 		return;		/* the last answer runs the batch */
-	if (store_inbox_pending(s, DISPATCH_BATCH, &batch) == -1)
-		goto retry;
-	if (batch.n == 0)
-		goto out;
-	if (prefetch_profiles(ds, &batch))
-		goto out;
+	/* The batch's reads (its rows, the cached names) share its transaction: one read
+	 * lock instead of one per statement. Nothing is written before the names are in. */
 	if (store_begin(s) == -1)
 		goto retry;
+	if (store_inbox_pending(s, DISPATCH_BATCH, &batch) == -1) {
+		store_rollback(s);
+		goto retry;
+	}
+	if (batch.n == 0 || prefetch_profiles(ds, &batch)) {
+		store_rollback(s);
+		goto out;
+	}
 	ok = cache_answers(ds) == 0;
 	for (size_t i = 0; ok && i < batch.n; i++) {
 		const struct event *ev = &batch.v[i];

@@ -3,6 +3,7 @@
  * SIGINT drain and exit. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -376,6 +377,12 @@ main(int argc, char **argv)
 		usage();
 	/* The database, its WAL and the lock file hold personal data: owner only. */
 	umask(077);
+	/* One malloc arena for the few threads (each would otherwise get its own, grown
+	 * and trimmed with mmap and madvise calls that cost the storage thread 15 % of its
+	 * time, and add to the resident size), and free memory kept up to 4 MiB instead
+	 * of handed back at every turn. */
+	mallopt(M_ARENA_MAX, 1);
+	mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
 	/* libevent writes without MSG_NOSIGNAL: a client that resets must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	log_init(LOG_INFO);

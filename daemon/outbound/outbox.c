@@ -51,19 +51,6 @@ outbox_new(struct daemon *d)
 	return ob;
 }
 
-static void
-results_free(struct outbox_results *rs)
-{
-	if (rs == NULL)
-		return;
-	for (size_t i = 0; i < rs->n; i++) {
-		outbox_msg_clear(&rs->v[i].msg);
-		free(rs->v[i].error);
-	}
-	free(rs->v);
-	free(rs);
-}
-
 /* Outcomes still here could not be handed over (the storage side had stopped): their
  * rows stay marked as tried, which the next start reads as "may have been delivered". */
 void
@@ -71,7 +58,7 @@ outbox_free(struct outbox *ob)
 {
 	if (ob == NULL)
 		return;
-	results_free(ob->done);
+	outbox_results_free(ob->done);
 	if (ob->ev_hand != NULL)
 		event_free(ob->ev_hand);
 	free(ob);

@@ -45,9 +45,11 @@ outbox_book_new(struct storage *st)
 	return ob;
 }
 
-static void
-results_free(struct outbox_results *rs)
+void
+outbox_results_free(struct outbox_results *rs)
 {
+	if (rs == NULL)
+		return;
 	for (size_t i = 0; i < rs->n; i++) {
 		outbox_msg_clear(&rs->v[i].msg);
 		free(rs->v[i].error);
@@ -62,7 +64,7 @@ outbox_book_free(struct outbox_book *ob)
 	if (ob == NULL)
 		return;
 	for (size_t i = 0; i < ob->nresults; i++)
-		results_free(ob->results[i]);
+		outbox_results_free(ob->results[i]);
 	free(ob->results);
 	event_free(ob->ev_pump);
 	event_free(ob->ev_scan);
@@ -243,7 +245,7 @@ pump(struct outbox_book *ob)
 	for (size_t i = 0; i < ob->nresults; i++) {
 		for (size_t j = 0; j < ob->results[i]->n; j++)
 			ob->inflight[ob->results[i]->v[j].msg.platform]--;
-		results_free(ob->results[i]);
+		outbox_results_free(ob->results[i]);
 	}
 	ob->nresults = 0;
 	for (int p = 0; p < 2; p++) {

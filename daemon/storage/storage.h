@@ -78,6 +78,8 @@ struct outbox_results {
 	size_t			 n, cap;
 };
 void storage_outbox_results(void *storage, void *results);
+/* Any thread: frees the outcomes and their rows. */
+void outbox_results_free(struct outbox_results *);
 /* Storage thread: look for due rows now (handlers queued some). */
 void storage_outbox_kick(struct storage *);
 

@@ -226,8 +226,8 @@ static const char *const migrations[] = {
 	 * 3.5 s for a month of 5 million), and by referee, for a claim's count of the
 	 * sender's wrong codes of the last day (it read every rejection of the day: 800 a
 	 * day at a year's 300,000). Measured by make bench-scale. */
-	"CREATE INDEX referral_events_by_at ON referral_events(at);"
-	"CREATE INDEX referral_events_by_referee ON referral_events(referee_id, type, at);",
+	("CREATE INDEX referral_events_by_at ON referral_events(at);"
+	 "CREATE INDEX referral_events_by_referee ON referral_events(referee_id, type, at);"),
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

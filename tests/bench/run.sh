@@ -69,6 +69,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 BENCH=tests/bench
+# shellcheck source=tests/bench/listen_port.sh
+. "$BENCH/listen_port.sh"
 SHOKAID=${SHOKAID:-build/shokaid}
 SHOKAICTL=${SHOKAICTL:-build/shokaictl}
 SHOKAISIM=${SHOKAISIM:-build/shokaisim}
@@ -262,16 +264,8 @@ start_shokaid() {
 	"${PIN_SRV[@]}" "$SHOKAID" -c "$d/shokai.yaml" 2>"$d/shokaid.log" &
 	SRV_PID=$!
 	SERVER_PIDS+=("$SRV_PID")
-	SRV_PORT=
-	for _ in $(seq 100); do
-		SRV_PORT=$(sed -n 's/.*msg=listening .*addr=127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
-			"$d/shokaid.log" | head -n 1)
-		[ -n "$SRV_PORT" ] && return 0
-		kill -0 "$SRV_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	tail -n 20 "$d/shokaid.log" >&2
-	die "shokaid did not log msg=listening addr=127.0.0.1:PORT (log: $d/shokaid.log)"
+	SRV_PORT=$(listen_port "$SRV_PID" "$d/shokaid.log" 100) ||
+		die "shokaid did not log msg=listening addr=127.0.0.1:PORT (log: $d/shokaid.log)"
 }
 # start_sim DIR: a fresh platform simulator for one shokaid phase (reply tokens are
 # accepted once per simulator; its records are bounded at 100,000 requests), on wrk's core.
@@ -282,16 +276,8 @@ start_sim() {
 	"${PIN_WRK[@]}" "$SHOKAISIM" serve --listen 127.0.0.1:0 2>"$d/sim.log" &
 	SIM_PID=$!
 	SERVER_PIDS+=("$SIM_PID")
-	SIM_PORT=
-	for _ in $(seq 100); do
-		SIM_PORT=$(sed -n 's/.*msg=listening addr=127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
-			"$d/sim.log" | head -n 1)
-		[ -n "$SIM_PORT" ] && return 0
-		kill -0 "$SIM_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	tail -n 20 "$d/sim.log" >&2
-	die "shokaisim did not log msg=listening addr=127.0.0.1:PORT (log: $d/sim.log)"
+	SIM_PORT=$(listen_port "$SIM_PID" "$d/sim.log" 100) ||
+		die "shokaisim did not log msg=listening addr=127.0.0.1:PORT (log: $d/sim.log)"
 }
 # wait_listening WHAT LOG: the port a server that prints "listening PORT" is on.
 wait_listening() {

@@ -45,6 +45,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 BENCH=tests/bench
+# shellcheck source=tests/bench/listen_port.sh
+. "$BENCH/listen_port.sh"
 SHOKAID=${SHOKAID:-build/shokaid}
 SHOKAICTL=${SHOKAICTL:-build/shokaictl}
 SHOKAISIM=${SHOKAISIM:-build/shokaisim}
@@ -188,16 +190,7 @@ start_shokaid() { # CONFIG LOG [CPUS]
 	"${pin[@]}" "$SHOKAID" -c "$1" 2>"$2" &
 	SRV_PID=$!
 	PIDS+=("$SRV_PID")
-	SRV_PORT=
-	for _ in $(seq 300); do
-		SRV_PORT=$(sed -n 's/.*msg=listening .*addr=127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
-			"$2" | head -n 1)
-		[ -n "$SRV_PORT" ] && return 0
-		kill -0 "$SRV_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	tail -n 20 "$2" >&2
-	die "shokaid did not start (log: $2)"
+	SRV_PORT=$(listen_port "$SRV_PID" "$2" 300) || die "shokaid did not start (log: $2)"
 }
 stop_pid() {
 	kill -TERM "$1" 2>/dev/null || true
@@ -427,14 +420,8 @@ say "== (b) claims with valid codes on the generated database (scale config, sim
 "${PIN_LOAD[@]}" "$SHOKAISIM" serve --listen 127.0.0.1:0 2>"$OUT/sim.log" &
 SIM_PID=$!
 PIDS+=("$SIM_PID")
-SIM_PORT=
-for _ in $(seq 100); do
-	SIM_PORT=$(sed -n 's/.*msg=listening .*addr=127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
-		"$OUT/sim.log" | head -n 1)
-	[ -n "$SIM_PORT" ] && break
-	sleep 0.1
-done
-[ -n "$SIM_PORT" ] || die "the simulator did not start ($OUT/sim.log)"
+SIM_PORT=$(listen_port "$SIM_PID" "$OUT/sim.log" 100) ||
+	die "the simulator did not start ($OUT/sim.log)"
 scale_config "$CFG/full.yaml" "$DB" "$SIM_PORT"
 sync # the (a) runs' dirty pages, written back during the claims, would add to their time
 # Both cores: the loop runs the claims, and the WAL checkpointer (a thread of its own)

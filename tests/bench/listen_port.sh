@@ -1,0 +1,20 @@
+# shellcheck shell=bash
+# tests/bench/listen_port.sh: sourced by run.sh and scale.sh.
+# listen_port PID LOG TRIES: prints the loopback port that shokaid or shokaisim (PID)
+# logged as `msg=listening addr=127.0.0.1:PORT` in LOG, polling every 0.1 s at most
+# TRIES times; prints nothing (and shows the log's tail) if PID died or never said it.
+listen_port() {
+	local pid=$1 log=$2 tries=$3 port
+	for _ in $(seq "$tries"); do
+		port=$(sed -n 's/.*msg=listening .*addr=127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
+			"$log" | head -n 1)
+		if [ -n "$port" ]; then
+			printf '%s\n' "$port"
+			return 0
+		fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	tail -n 20 "$log" >&2
+	return 1
+}

@@ -12,7 +12,10 @@ REQUESTS = 2000
 EVENTS_PER_REQUEST = 5
 CONNECTIONS = 32
 BUDGET_S = 90           # the whole burst, sent and answered
-STALL_BOUND_US = 15000  # below the 20 ms each commit sleeps
+# A loop that waited for a commit would stall at least the 20 ms the commit sleeps; with
+# the storage thread the worst stall seen was 6-15 ms, which is scheduling on two cores
+# shared with this test's own 32 client threads, not a commit.
+STALL_BOUND_US = 20000
 
 
 def test_burst_on_slow_disk_refuses_nothing_and_keeps_reading():
@@ -20,9 +23,9 @@ def test_burst_on_slow_disk_refuses_nothing_and_keeps_reading():
     fast as they are answered, against a daemon whose every COMMIT first sleeps 20 ms.
     Every request is answered 200 (none 503, none closed or timed out), all 10,000
     events are in the inbox, the fastest answer took at least the 20 ms of a commit (so
-    the fault really fired), and the longest loop stall stays below 15 ms: webhooks are
-    read while commits wait. The stall assertion fails as long as commits run on the
-    event loop (each one stalls it 20 ms); the storage thread of issue 11 makes it pass."""
+    the fault really fired), and the longest loop stall stays below the 20 ms of one
+    commit: webhooks are read while commits wait. With commits on the event loop (before
+    issue 11's storage thread) it stalled 26-86 ms."""
     total = REQUESTS * EVENTS_PER_REQUEST
     with Daemon(env={"SHOKAI_FAULT": "slow_commit"}, log_level="info") as d:
         load = KeepAliveLoad(d.port, threads=CONNECTIONS, events=EVENTS_PER_REQUEST,

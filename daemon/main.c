@@ -379,10 +379,10 @@ main(int argc, char **argv)
 	umask(077);
 	/* One malloc arena for the few threads (each would otherwise get its own, grown
 	 * and trimmed with mmap and madvise calls that cost the storage thread 15 % of its
-	 * time, and add to the resident size), and free memory kept up to 4 MiB instead
+	 * time, and add to the resident size), and free memory kept up to 1 MiB instead
 	 * of handed back at every turn. */
 	mallopt(M_ARENA_MAX, 1);
-	mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
 	/* libevent writes without MSG_NOSIGNAL: a client that resets must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	log_init(LOG_INFO);

@@ -330,6 +330,9 @@ http_client_send(struct http_client *c, const struct http_request *req, http_don
 	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "shokai/" SHOKAI_VERSION);
+	/* Request bodies are a few KiB: the smallest upload buffer (16 KiB, not 64) keeps
+	 * 64 transfers in flight within the resident-size budget. */
+	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
 	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
 	if (req->body != NULL) {
 		t->req_body = xmalloc(req->body_len + 1);

@@ -28,7 +28,6 @@
 struct outbox {
 	struct daemon		*d;
 	size_t			 sending;	/* requests started, not yet answered */
-	uint64_t		 sent, failed, retried;
 	struct outbox_results	*done;		/* outcomes of this loop turn */
 	struct event		*ev_hand;	/* hands them over at the turn's end */
 };
@@ -170,7 +169,6 @@ on_sent(const struct send_result *res, void *arg)
 	switch (res->outcome) {
 	case SEND_OK:
 		state = "sent";
-		ob->sent++;
 		break;
 	case SEND_REPLY_TOKEN_REFUSED:
 		/* Push the same messages instead, unless an earlier try may already have
@@ -191,11 +189,9 @@ on_sent(const struct send_result *res, void *arg)
 			break;
 		}
 		state = "failed";
-		ob->failed++;
 		break;
 	case SEND_PERMANENT:
 		state = "failed";
-		ob->failed++;
 		break;
 	case SEND_RETRY:
 	default:
@@ -209,16 +205,13 @@ on_sent(const struct send_result *res, void *arg)
 			state = "failed";
 			snprintf(error, sizeof(error), "gave up after %d attempts: %s", m->attempts,
 			    res->error);
-			ob->failed++;
 		} else if (m->platform == PLATFORM_LINE && strcmp(m->kind, "reply") != 0 &&
 		    next - m->created_at >= RETRY_KEY_MAX_AGE_MS) {
 			state = "failed";
 			snprintf(error, sizeof(error), "retry key would be older than 23 h: %s",
 			    res->error);
-			ob->failed++;
 		} else {
 			state = "pending";
-			ob->retried++;
 		}
 		break;
 	}

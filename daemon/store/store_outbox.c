@@ -11,7 +11,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "fallback_to, retry_key, dedupe_key, next_attempt_at, created_at) "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_OUTBOX_DUE] = "SELECT id, channel, kind, target, body, fallback_to, retry_key, "
-	    "attempts, ambiguous, created_at, trying FROM outbox WHERE state = 'pending' AND "
+	    "attempts, ambiguous, created_at FROM outbox WHERE state = 'pending' AND "
 	    "platform = ? AND next_attempt_at <= ? AND trying = 0 "
 	    "ORDER BY next_attempt_at, id LIMIT ?",
 	[ST_OUTBOX_TRYING] = "UPDATE outbox SET trying = 1 WHERE id = ?",
@@ -75,10 +75,6 @@ row_outbox(sqlite3_stmt *st, void *out)
 	m->attempts = sqlite3_column_int(st, 7);
 	m->ambiguous = sqlite3_column_int(st, 8);
 	m->created_at = sqlite3_column_int64(st, 9);
-	/* A try started and its outcome was never written (we died): it may have been
-	 * delivered, exactly like a try that timed out. */
-	if (sqlite3_column_int(st, 10))
-		m->ambiguous = 1;
 }
 
 /* At start, before any send: a try that started and whose outcome was never written

@@ -157,16 +157,14 @@ storage_start(struct daemon *d, struct store *s, struct config *cfg)
 	return st;
 }
 
+/* Every letter posted before this one has run; what they queued is committed by
+ * storage_stop once the thread is gone. */
 static void
 stop_letter(void *ctx, void *arg)
 {
 	struct storage *st = ctx;
 
 	(void)arg;
-	/* Every letter posted before this one has run: what they queued is committed
-	 * now, not left to a later turn that will not come. */
-	storage_ingest_flush(st);
-	outbox_book_flush(st->book);
 	event_base_loopbreak(st->base);
 }
 
@@ -179,7 +177,8 @@ storage_stop(struct storage *st)
 		storage_post(st, stop_letter, NULL);
 		pthread_join(st->thread, NULL);
 	}
-	/* The thread is gone: what is left runs here, on the same connection. */
+	/* The thread is gone: what is left runs here, on the same connection, and what
+	 * the letters queued is committed now, not left to a turn that will not come. */
 	mailbox_run_all(st->mail);
 	storage_ingest_flush(st);
 	outbox_book_flush(st->book);

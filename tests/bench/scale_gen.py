@@ -395,7 +395,11 @@ def main(argv=None):
          seq(nclk) + "INSERT INTO ck SELECT i, NULL, %d + %s FROM s" % (START, rnd(SPAN)),
          "UPDATE ck SET k = " + pick_code("at"),
          "INSERT INTO ev SELECT ck.at, 'clicked', o.campaign, o.code, NULL, o.uid, NULL, "
-         "o.rep, o.branch, NULL, 'friend', printf('%%016x', random()) FROM ck JOIN owner o "
+         # a client's salted hash: mostly a new client, every 8th click the code's own
+         # one again (a friend who opens the link twice; counted once a day). The
+         # string is not %-formatted: one % each.
+         "o.rep, o.branch, NULL, 'friend', CASE WHEN ck.i % 8 = 0 THEN "
+         "printf('%016x', ck.k) ELSE printf('%016x', random()) END FROM ck JOIN owner o "
          "ON o.k = ck.k")
     step("referral_events in time order",
          "INSERT INTO referral_events(at, type, channel, campaign, code, referral_id, "

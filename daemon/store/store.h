@@ -243,6 +243,112 @@ struct report_rejection {
 int store_report(struct store *, FILE *, enum print_format, enum report_by,
     const char *from, const char *to, const struct report_rejection *, size_t n);
 
+/* store_figures.c: the console's figures (console-sketch.md, "The figures"), one
+ * definition each, for a period, a campaign and a set of branches. shokaictl report
+ * counts from the same definitions (store_report.c). */
+/* What a figure is counted over. Dates are local (the process's TZ), both inclusive;
+ * the events counted are those whose `at` is in [local midnight of from, local
+ * midnight of the day after to). */
+struct figures_review {
+	const char	*campaign;
+	int64_t		 within_ms;	/* the campaign's review_within_ms */
+};
+struct figures_query {
+	char			 from[11], to[11];
+	const char		*campaign;	/* NULL: every campaign */
+	/* all_branches 1: no branch filter (events without a branch too); else the
+	 * events recorded with one of these branches, the customers and referrals of
+	 * one of these reps (the caller's config maps branches to reps). */
+	int			 all_branches;
+	const char *const	*branches;
+	size_t			 n_branches;
+	const char *const	*reps;
+	size_t			 n_reps;
+	/* held_overdue: a held claim older than its campaign's deadline at now_ms */
+	const struct figures_review *reviews;
+	size_t			 n_reviews;
+	int64_t			 review_default_ms;	/* a campaign not in reviews */
+	int64_t			 now_ms;
+};
+struct figures_reason {
+	char	*reason;
+	int64_t	 n;
+};
+/* One period's figures. */
+struct figures {
+	int64_t	 issued, referrers, friends, clicks, claimed, held, held_overdue;
+	int64_t	 rejected, contacted, meeting, won, lost;
+	int64_t	 rewards_issued, rewards_pending, rewards_approved, rewards_voided;
+	int64_t	 claimed_won;		/* of the period's claims, those won today */
+	int64_t	 funnel_contacted;	/* referrals moved to contacted or meeting */
+	int64_t	 first_action_median_s;	/* -1: no claim of the period acted on yet */
+	struct figures_reason *rejected_by;	/* by reason, in reason order */
+	size_t	 n_rejected_by;
+};
+/* A leaderboard row: the period's claims and wins recorded with a branch or a rep. */
+struct figures_group {
+	char	*code;			/* NULL: events without a branch / rep */
+	char	*branch;		/* rep rows: the branch of the rep's events */
+	int64_t	 claimed, won, claimed_won;
+	int64_t	 first_action_median_s;	/* -1: none */
+};
+/* Referrals open now (claimed, contacted, meeting) per rep, campaign-filtered. */
+struct figures_open {
+	char	*rep_code;		/* NULL: no rep */
+	int64_t	 n;
+};
+struct figures_day {
+	char	 date[11];
+	int64_t	 clicks, claimed, won;
+};
+struct figures_detail {
+	struct figures_group	*branches, *reps;
+	size_t			 n_branches, n_reps;
+	struct figures_open	*open;
+	size_t			 n_open;
+	struct figures_day	*days;		/* every day of the period, in order */
+	size_t			 n_days;
+};
+/* 0 with *out (and *detail when not NULL: leaderboards, open referrals, the days),
+ * -1 on a database error or dates that are not YYYY-MM-DD (from after to included).
+ * The caller clears both, also after an error. */
+int store_figures(struct store *, const struct figures_query *, struct figures *out,
+    struct figures_detail *detail);
+void figures_clear(struct figures *);
+void figures_detail_clear(struct figures_detail *);
+/* Unix ms of local midnight starting YYYY-MM-DD (plus shift days): 0, or -1 when date
+ * is not a date. */
+int store_local_midnight(const char *date, int shift, int64_t *ms);
+/* The referrers with the most claims in the period (with their wins), most first. */
+struct figures_referrer {
+	char	*channel, *user_id;
+	int64_t	 claimed, won;
+};
+int store_top_referrers(struct store *, const struct figures_query *, size_t limit,
+    struct figures_referrer **out, size_t *n);
+void figures_referrers_free(struct figures_referrer *, size_t n);
+/* The people who reached a funnel stage (issued, clicked, claimed, contacted, won) in
+ * the period and went no further, newest first: for issued and clicked the referrer
+ * (whose code was not clicked / not claimed), for the others the friend. */
+struct funnel_item {
+	char	*channel, *user_id, *code, *rep_code;	/* rep_code may be NULL */
+	int64_t	 at;				/* when the stage was reached */
+	int64_t	 referral_id;			/* 0: none (issued, clicked) */
+};
+int store_funnel_list(struct store *, const struct figures_query *, const char *stage,
+    size_t limit, struct funnel_item **out, size_t *n);
+void funnel_items_free(struct funnel_item *, size_t n);
+/* Claimed referrals no one has moved yet (waiting for the rep's first action), oldest
+ * first, at most per_rep for each of the query's reps (all reps with all_branches);
+ * since is when they became claimed. The campaign filter applies, not the period. */
+struct figures_waiting {
+	char	*rep_code;
+	int64_t	 referral_id, since;
+};
+int store_rep_waiting(struct store *, const struct figures_query *, size_t per_rep,
+    struct figures_waiting **out, size_t *n);
+void figures_waiting_free(struct figures_waiting *, size_t n);
+
 /* store_checkpoint.c: WAL checkpoints on a private connection and thread, off the event
  * loop: PASSIVE every interval_ms, RESTART when the WAL has taken STORE_WAL_LIMIT since
  * it last started over, TRUNCATE (to zero bytes) when nothing was written for 0.5 s. */

@@ -73,6 +73,28 @@ int store_wal_intact(struct store *);
 /* store_schema.c: brings the database up to the newest schema; *err on failure. */
 int store_schema_migrate(sqlite3 *, char *why, size_t whylen);
 
+/* store_figures.c: the figures' definitions, shared with store_report.c. */
+enum fig_id {
+	FIG_ISSUED, FIG_CLAIMED, FIG_HELD, FIG_REJECTED, FIG_CONTACTED, FIG_MEETING,
+	FIG_WON, FIG_LOST, FIG_REWARDS_ISSUED, FIG_REWARDS_PENDING, FIG_REWARDS_APPROVED,
+	FIG_REWARDS_VOIDED, FIG_COUNT
+};
+/* A figure counted from events: the referral_events rows whose columns (unqualified:
+ * type, reason) meet cond. */
+struct fig_def {
+	const char	*name;
+	const char	*cond;
+};
+extern const struct fig_def fig_defs[FIG_COUNT];
+/* Clicks: one per code, client and local day. Reads the clicks in [lo, hi) (lo, hi:
+ * unix ms, any range) of the campaign (NULL: all) and branches (a JSON array; NULL:
+ * all) in time order, and calls counted(arg, at, group) for each click that counts,
+ * group being the value of the SQL expression group_sql over the event (alias e; NULL:
+ * none). 0, or -1 (logged). */
+int store_clicks_scan(struct store *, const char *group_sql, int64_t lo, int64_t hi,
+    const char *campaign, const char *branches_json,
+    void (*counted)(void *arg, int64_t at, const char *group), void *arg);
+
 /* store.c */
 /* A database error line may be written now: one a second, the others counted into
  * *suppressed for the next one. A full disk fails every write of every event, and a

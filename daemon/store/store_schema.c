@@ -284,6 +284,14 @@ static const char *const migrations[] = {
 	 "CREATE INDEX referral_notes_by_referral ON referral_notes(referral_id);"
 	 "CREATE INDEX referrals_by_state ON referrals(state, claimed_at);"
 	 "CREATE INDEX referrals_by_rep ON referrals(rep_code, state);"),
+
+	/* 11: the console's figures (store_figures.c): a referral's events, for the rep's
+	 * first action after each claim of a period (a month's 20,000 claims each read
+	 * every state event of the day otherwise), and customers by rep, for the friends
+	 * of a branch's reps (the referrer rate's denominator). */
+	("CREATE INDEX referral_events_by_referral ON referral_events(referral_id, type, at) "
+	 "WHERE referral_id IS NOT NULL;"
+	 "CREATE INDEX customers_by_rep ON customers(rep_code);"),
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

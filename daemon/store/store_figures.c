@@ -1,0 +1,947 @@
+/* store_figures.c: the figures of console-sketch.md ("The figures"), one definition each,
+ * counted from referral_events (what happened, with the branch and rep recorded at the
+ * time), referrals (where each one stands today) and users (who was a friend). The
+ * console's dashboard, funnel and rep pages read them here; shokaictl report
+ * (store_report.c) counts its columns from the same fig_defs[] and the same click scan.
+ *
+ * A period is local dates from..to; the events counted are those whose `at` lies in
+ * [local midnight of from, local midnight of the day after to), both computed here with
+ * mktime: exact for any time zone (daylight saving included), answered by the indexes
+ * on `at`, and no date() call per row. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "store_internal.h"
+
+/* The figures counted from events: each a condition on one referral_events row. The
+ * report sums the same conditions (store_report.c). */
+const struct fig_def fig_defs[FIG_COUNT] = {
+	[FIG_ISSUED] = { "issued", "type = 'issued'" },
+	[FIG_CLAIMED] = { "claimed", "type = 'claimed'" },
+	[FIG_HELD] = { "held", "type = 'held'" },
+	[FIG_REJECTED] = { "rejected", "type = 'rejected'" },
+	[FIG_CONTACTED] = { "contacted", "type = 'state' AND reason = 'contacted'" },
+	[FIG_MEETING] = { "meeting", "type = 'state' AND reason = 'meeting'" },
+	[FIG_WON] = { "won", "type = 'state' AND reason = 'won'" },
+	[FIG_LOST] = { "lost", "type = 'state' AND reason = 'lost'" },
+	[FIG_REWARDS_ISSUED] = { "rewards_issued", "type = 'reward' AND reason LIKE 'issued:%'" },
+	[FIG_REWARDS_PENDING] = { "rewards_pending",
+	    "type = 'reward' AND reason LIKE 'pending:%'" },
+	[FIG_REWARDS_APPROVED] = { "rewards_approved",
+	    "type = 'reward' AND reason LIKE 'approved:%'" },
+	[FIG_REWARDS_VOIDED] = { "rewards_voided", "type = 'reward' AND reason LIKE 'voided:%'" },
+};
+
+/* The filters every event query ends with, on the alias e. */
+#define EV_FILTER \
+	" AND e.at >= :lo AND e.at < :hi" \
+	" AND (:campaign IS NULL OR e.campaign = :campaign)" \
+	" AND (:branches IS NULL OR e.branch IN (SELECT value FROM json_each(:branches)))"
+/* Referrals a rep works on now. */
+#define OPEN_STATES "('claimed', 'contacted', 'meeting')"
+/* The first move of a referral by its rep after its claim (an operator's does not
+ * count), in ms after the claim event e, or NULL. */
+#define FIRST_ACTION \
+	"(SELECT min(a.at) FROM referral_events a WHERE a.referral_id = e.referral_id " \
+	"AND a.type = 'state' AND a.at >= e.at AND substr(a.actor, 1, 4) = 'rep:') - e.at"
+
+/* A query's bound values, by name; statements use the ones they name. */
+struct fq {
+	int64_t		 lo, hi, now, review_default, limit;
+	const char	*campaign;
+	const char	*branches, *reps, *reviews;	/* JSON, or NULL */
+	char		*own[3];			/* what fq_clear frees */
+};
+
+int
+store_local_midnight(const char *date, int shift, int64_t *ms)
+{
+	struct tm tm;
+	int v[3] = { 0, 0, 0 };
+	static const int len[3] = { 4, 2, 2 };
+	const char *p = date;
+	time_t t;
+
+	for (int f = 0; f < 3; f++) {
+		for (int i = 0; i < len[f]; i++, p++) {
+			if (*p < '0' || *p > '9')
+				return -1;
+			v[f] = v[f] * 10 + (*p - '0');
+		}
+		if (*p++ != (f < 2 ? '-' : '\0'))
+			return -1;
+	}
+	if (v[0] < 1900 || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = v[0] - 1900;
+	tm.tm_mon = v[1] - 1;
+	tm.tm_mday = v[2] + shift;
+	tm.tm_isdst = -1;	/* whichever is in force at that midnight */
+	if ((t = mktime(&tm)) == (time_t)-1)
+		return -1;
+	*ms = (int64_t)t * 1000;
+	return 0;
+}
+
+/* The local day [*start, *end) that holds at. */
+static void
+day_of(int64_t at, int64_t *start, int64_t *end)
+{
+	time_t t = (time_t)(at >= 0 ? at / 1000 : (at - 999) / 1000);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	*start = (int64_t)mktime(&tm) * 1000;
+	tm.tm_mday++;
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	*end = (int64_t)mktime(&tm) * 1000;
+	if (*end <= at)		/* cannot happen; never loop on it */
+		*end = at + 1;
+}
+
+static char *
+json_list(const char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	char *s;
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	s = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return s;
+}
+
+static void
+bind_named(sqlite3_stmt *st, const char *name, const char *text, int64_t v, int is_text)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+
+	if (i == 0)
+		return;
+	if (is_text)
+		store_bind_text(st, i, text);
+	else
+		sqlite3_bind_int64(st, i, v);
+}
+
+/* Runs sql with b's values, row(st, arg) for each row until it returns 1 (enough).
+ * 0, or -1 (logged). */
+static int
+run(struct store *s, const char *sql, const struct fq *b, int (*row)(sqlite3_stmt *, void *),
+    void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_warnx("msg=\"figures query failed\" detail=\"%s\"", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	bind_named(st, ":lo", NULL, b->lo, 0);
+	bind_named(st, ":hi", NULL, b->hi, 0);
+	bind_named(st, ":now", NULL, b->now, 0);
+	bind_named(st, ":review_default", NULL, b->review_default, 0);
+	bind_named(st, ":limit", NULL, b->limit, 0);
+	bind_named(st, ":campaign", b->campaign, 0, 1);
+	bind_named(st, ":branches", b->branches, 0, 1);
+	bind_named(st, ":reps", b->reps, 0, 1);
+	bind_named(st, ":reviews", b->reviews, 0, 1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (row(st, arg) == 1) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	if (rc != SQLITE_DONE) {
+		store_note_error(s, rc);
+		log_warnx("msg=\"figures query failed\" detail=\"%s\"", sqlite3_errmsg(s->db));
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The bound values of a query; fq_clear frees them. -1 when the dates are not dates or
+ * from is after to. */
+static int
+fq_make(const struct figures_query *q, struct fq *b)
+{
+	memset(b, 0, sizeof(*b));
+	if (store_local_midnight(q->from, 0, &b->lo) == -1 ||
+	    store_local_midnight(q->to, 1, &b->hi) == -1 || b->hi <= b->lo)
+		return -1;
+	b->now = q->now_ms;
+	b->review_default = q->review_default_ms;
+	b->campaign = q->campaign;
+	if (!q->all_branches) {
+		b->branches = b->own[0] = json_list(q->branches, q->n_branches);
+		b->reps = b->own[1] = json_list(q->reps, q->n_reps);
+	}
+	{
+		json_t *a = json_array();
+
+		for (size_t i = 0; i < q->n_reviews; i++)
+			json_array_append_new(a, json_pack("[sI]", q->reviews[i].campaign,
+			    (json_int_t)q->reviews[i].within_ms));
+		b->reviews = b->own[2] = json_dumps(a, JSON_COMPACT);
+		json_decref(a);
+	}
+	return 0;
+}
+
+static void
+fq_clear(struct fq *b)
+{
+	for (size_t i = 0; i < sizeof(b->own) / sizeof(b->own[0]); i++)
+		free(b->own[i]);
+	memset(b, 0, sizeof(*b));
+}
+
+/* ---- clicks: once per code, client and local day */
+
+/* The day's clients of each code seen so far: an open-addressed set of "code|client"
+ * keys, emptied when the scan (in time order) passes into the next day. */
+struct click_set {
+	char	**keys;
+	size_t	  cap, n;
+};
+
+static uint64_t
+fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static void
+click_set_empty(struct click_set *cs)
+{
+	for (size_t i = 0; i < cs->cap; i++) {
+		free(cs->keys[i]);
+		cs->keys[i] = NULL;
+	}
+	cs->n = 0;
+}
+
+/* 1 when key is new (and now kept), 0 when seen already. */
+static int
+click_set_add(struct click_set *cs, const char *key)
+{
+	size_t i;
+
+	if (2 * (cs->n + 1) > cs->cap) {	/* at most half full: short probes */
+		struct click_set grown = { xcalloc(cs->cap ? 2 * cs->cap : 1024,
+		    sizeof(char *)), cs->cap ? 2 * cs->cap : 1024, 0 };
+
+		for (i = 0; i < cs->cap; i++)
+			if (cs->keys[i] != NULL) {
+				size_t j = fnv1a(cs->keys[i]) & (grown.cap - 1);
+
+				while (grown.keys[j] != NULL)
+					j = (j + 1) & (grown.cap - 1);
+				grown.keys[j] = cs->keys[i];
+				grown.n++;
+			}
+		free(cs->keys);
+		*cs = grown;
+	}
+	for (i = fnv1a(key) & (cs->cap - 1); cs->keys[i] != NULL; i = (i + 1) & (cs->cap - 1))
+		if (strcmp(cs->keys[i], key) == 0)
+			return 0;
+	cs->keys[i] = xstrdup(key);
+	cs->n++;
+	return 1;
+}
+
+struct click_scan {
+	struct click_set set;
+	int64_t		 day_start, day_end;
+	void		(*counted)(void *, int64_t, const char *);
+	void		*arg;
+};
+
+static int
+click_row(sqlite3_stmt *st, void *arg)
+{
+	struct click_scan *cs = arg;
+	int64_t at = sqlite3_column_int64(st, 0);
+	const char *code = (const char *)sqlite3_column_text(st, 1);
+	const char *client = (const char *)sqlite3_column_text(st, 2);
+	char key[256];
+
+	if (at < cs->day_start || at >= cs->day_end) {
+		day_of(at, &cs->day_start, &cs->day_end);
+		click_set_empty(&cs->set);
+	}
+	snprintf(key, sizeof(key), "%s|%s", code ? code : "", client ? client : "");
+	if (click_set_add(&cs->set, key))
+		cs->counted(cs->arg, at, (const char *)sqlite3_column_text(st, 3));
+	return 0;
+}
+
+/* Why in C and not count(DISTINCT ...): SQLite's distinct is a b-tree insert per row,
+ * 0.35 s for a month's 250,000 clicks on the scale database; a hash set over the rows
+ * read in time order (the (type, at) index) is a fraction of that. */
+int
+store_clicks_scan(struct store *s, const char *group_sql, int64_t lo, int64_t hi,
+    const char *campaign, const char *branches_json,
+    void (*counted)(void *, int64_t at, const char *group), void *arg)
+{
+	struct fq b = { .lo = lo, .hi = hi, .campaign = campaign, .branches = branches_json };
+	struct click_scan cs = { .counted = counted, .arg = arg, .day_start = 0,
+	    .day_end = 0 };
+	char *sql;
+	int rc;
+
+	sql = xasprintf("SELECT e.at, e.code, e.client_hash, %s FROM referral_events e "
+	    "WHERE e.type = 'clicked'" EV_FILTER " ORDER BY e.at",
+	    group_sql ? group_sql : "NULL");
+	rc = run(s, sql, &b, click_row, &cs);
+	click_set_empty(&cs.set);
+	free(cs.set.keys);
+	free(sql);
+	return rc;
+}
+
+/* ---- the period's figures */
+
+/* Durations (ms) to take a median of. */
+struct durations {
+	int64_t	*v;
+	size_t	 n, cap;
+};
+
+static void
+durations_add(struct durations *d, int64_t ms)
+{
+	if (d->n == d->cap) {
+		d->cap = d->cap ? 2 * d->cap : 16;
+		d->v = xrealloc(d->v, d->cap * sizeof(*d->v));
+	}
+	d->v[d->n++] = ms;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The median in whole seconds (the mean of the middle two for an even count), -1 for
+ * none; frees d. */
+static int64_t
+durations_median_s(struct durations *d)
+{
+	int64_t m = -1;
+
+	if (d->n > 0) {
+		qsort(d->v, d->n, sizeof(*d->v), cmp_i64);
+		m = d->n % 2 ? d->v[d->n / 2] : (d->v[d->n / 2 - 1] + d->v[d->n / 2]) / 2;
+		m /= 1000;
+	}
+	free(d->v);
+	memset(d, 0, sizeof(*d));
+	return m;
+}
+
+/* A leaderboard row while it is counted. */
+struct acc {
+	struct figures_group	 g;
+	struct durations	 first;
+};
+struct accs {
+	struct acc	*v;
+	size_t		 n;
+};
+
+static int
+same(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+static struct acc *
+acc_get(struct accs *a, const char *code)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (same(a->v[i].g.code, code))
+			return &a->v[i];
+	a->v = xrealloc(a->v, (a->n + 1) * sizeof(*a->v));
+	memset(&a->v[a->n], 0, sizeof(a->v[a->n]));
+	a->v[a->n].g.code = code ? xstrdup(code) : NULL;
+	a->v[a->n].g.first_action_median_s = -1;
+	return &a->v[a->n++];
+}
+
+/* Moves the rows out as figures_group[], medians taken. */
+static struct figures_group *
+accs_finish(struct accs *a, size_t *n)
+{
+	struct figures_group *out = a->n ? xcalloc(a->n, sizeof(*out)) : NULL;
+
+	for (size_t i = 0; i < a->n; i++) {
+		out[i] = a->v[i].g;
+		out[i].first_action_median_s = durations_median_s(&a->v[i].first);
+	}
+	*n = a->n;
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+	return out;
+}
+
+static void
+accs_free(struct accs *a)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		free(a->v[i].g.code);
+		free(a->v[i].g.branch);
+		free(a->v[i].first.v);
+	}
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+struct work {
+	struct figures		*f;
+	struct figures_detail	*d;		/* NULL: totals only */
+	struct accs		 branches, reps;
+	struct durations	 first;
+	int64_t			*day_start;	/* d->n_days + 1 boundaries */
+};
+
+/* The day of the period holding at (the rows come in any order: a binary search). */
+static struct figures_day *
+day_at(struct work *w, int64_t at)
+{
+	size_t lo = 0, hi = w->d->n_days;
+
+	if (at < w->day_start[0] || at >= w->day_start[hi])
+		return NULL;
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+
+		if (w->day_start[mid] <= at)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return &w->d->days[lo];
+}
+
+static void
+click_counted(void *arg, int64_t at, const char *group)
+{
+	struct work *w = arg;
+	struct figures_day *day;
+
+	(void)group;
+	w->f->clicks++;
+	if (w->d != NULL && (day = day_at(w, at)) != NULL)
+		day->clicks++;
+}
+
+/* Columns: branch, rep_code, then one sum per fig_defs[] entry. */
+static int
+grouped_row(sqlite3_stmt *st, void *arg)
+{
+	struct work *w = arg;
+	int64_t v[FIG_COUNT];
+	int64_t *total[FIG_COUNT] = {
+		[FIG_ISSUED] = &w->f->issued, [FIG_CLAIMED] = &w->f->claimed,
+		[FIG_HELD] = &w->f->held, [FIG_REJECTED] = &w->f->rejected,
+		[FIG_CONTACTED] = &w->f->contacted, [FIG_MEETING] = &w->f->meeting,
+		[FIG_WON] = &w->f->won, [FIG_LOST] = &w->f->lost,
+		[FIG_REWARDS_ISSUED] = &w->f->rewards_issued,
+		[FIG_REWARDS_PENDING] = &w->f->rewards_pending,
+		[FIG_REWARDS_APPROVED] = &w->f->rewards_approved,
+		[FIG_REWARDS_VOIDED] = &w->f->rewards_voided,
+	};
+
+	for (int i = 0; i < FIG_COUNT; i++) {
+		v[i] = sqlite3_column_int64(st, 2 + i);
+		*total[i] += v[i];
+	}
+	if (w->d != NULL && (v[FIG_CLAIMED] != 0 || v[FIG_WON] != 0)) {
+		const char *branch = (const char *)sqlite3_column_text(st, 0);
+		const char *rep = (const char *)sqlite3_column_text(st, 1);
+		struct acc *b = acc_get(&w->branches, branch), *r = acc_get(&w->reps, rep);
+
+		b->g.claimed += v[FIG_CLAIMED];
+		b->g.won += v[FIG_WON];
+		r->g.claimed += v[FIG_CLAIMED];
+		r->g.won += v[FIG_WON];
+		if (r->g.branch == NULL && branch != NULL)
+			r->g.branch = xstrdup(branch);
+	}
+	return 0;
+}
+
+static int
+rejected_row(sqlite3_stmt *st, void *arg)
+{
+	struct figures *f = arg;
+	const char *reason = (const char *)sqlite3_column_text(st, 0);
+
+	f->rejected_by = xrealloc(f->rejected_by, (f->n_rejected_by + 1) *
+	    sizeof(*f->rejected_by));
+	f->rejected_by[f->n_rejected_by].reason = xstrdup(reason ? reason : "");
+	f->rejected_by[f->n_rejected_by++].n = sqlite3_column_int64(st, 1);
+	return 0;
+}
+
+static int
+int_row(sqlite3_stmt *st, void *arg)
+{
+	*(int64_t *)arg = sqlite3_column_int64(st, 0);
+	return 1;
+}
+
+/* Columns: at, branch, rep_code, won today, first action (ms, NULL). */
+static int
+cohort_row(sqlite3_stmt *st, void *arg)
+{
+	struct work *w = arg;
+	int won = sqlite3_column_int(st, 3);
+	int acted = sqlite3_column_type(st, 4) != SQLITE_NULL;
+	int64_t first = sqlite3_column_int64(st, 4);
+
+	w->f->claimed_won += won;
+	if (acted)
+		durations_add(&w->first, first);
+	if (w->d != NULL) {
+		struct acc *b = acc_get(&w->branches, (const char *)sqlite3_column_text(st, 1));
+		struct acc *r = acc_get(&w->reps, (const char *)sqlite3_column_text(st, 2));
+		struct figures_day *day = day_at(w, sqlite3_column_int64(st, 0));
+
+		b->g.claimed_won += won;
+		r->g.claimed_won += won;
+		if (acted) {
+			durations_add(&b->first, first);
+			durations_add(&r->first, first);
+		}
+		if (day != NULL)
+			day->claimed++;
+	}
+	return 0;
+}
+
+static int
+won_row(sqlite3_stmt *st, void *arg)
+{
+	struct work *w = arg;
+	struct figures_day *day = day_at(w, sqlite3_column_int64(st, 0));
+
+	if (day != NULL)
+		day->won++;
+	return 0;
+}
+
+static int
+open_row(sqlite3_stmt *st, void *arg)
+{
+	struct figures_detail *d = arg;
+
+	d->open = xrealloc(d->open, (d->n_open + 1) * sizeof(*d->open));
+	d->open[d->n_open].rep_code = store_column_str(st, 0);
+	d->open[d->n_open++].n = sqlite3_column_int64(st, 1);
+	return 0;
+}
+
+/* The period's days, each with its local midnight; w->day_start[n] ends the last. */
+static int
+make_days(struct work *w, const struct figures_query *q)
+{
+	size_t n = 0, cap = 32;
+	int64_t at;
+
+	w->d->days = xcalloc(cap, sizeof(*w->d->days));
+	w->day_start = xcalloc(cap + 1, sizeof(*w->day_start));
+	for (;;) {
+		char date[11];
+		time_t t;
+		struct tm tm;
+
+		if (store_local_midnight(q->from, (int)n, &at) == -1)
+			return -1;
+		t = (time_t)(at / 1000);
+		localtime_r(&t, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+		if (strcmp(date, q->to) > 0 || n > 3660)	/* ten years: enough */
+			break;
+		if (n == cap) {
+			cap *= 2;
+			w->d->days = xrealloc(w->d->days, cap * sizeof(*w->d->days));
+			w->day_start = xrealloc(w->day_start, (cap + 1) * sizeof(*w->day_start));
+		}
+		memset(&w->d->days[n], 0, sizeof(w->d->days[n]));
+		memcpy(w->d->days[n].date, date, sizeof(date));
+		w->day_start[n++] = at;
+	}
+	w->day_start[n] = at;
+	w->d->n_days = n;
+	return 0;
+}
+
+int
+store_figures(struct store *s, const struct figures_query *q, struct figures *out,
+    struct figures_detail *detail)
+{
+	struct work w = { .f = out, .d = detail };
+	struct fq b;
+	char *grouped = xstrdup(""), *sql = NULL, *next;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	out->first_action_median_s = -1;
+	if (detail != NULL)
+		memset(detail, 0, sizeof(*detail));
+	if (fq_make(q, &b) == -1)
+		goto done;
+	if (detail != NULL && make_days(&w, q) == -1)
+		goto done;
+	for (int i = 0; i < FIG_COUNT; i++) {
+		next = xasprintf("%s, sum(CASE WHEN %s THEN n ELSE 0 END)", grouped,
+		    fig_defs[i].cond);
+		free(grouped);
+		grouped = next;
+	}
+	/* Counted per branch, rep, type and reason first, the figures summed from those
+	 * few rows (as the report does): a dozen sums per event cost more than the scan. */
+	sql = xasprintf("SELECT branch, rep_code%s FROM (SELECT e.branch, e.rep_code, e.type, "
+	    "e.reason, count(*) AS n FROM referral_events e WHERE e.type IN ('issued', "
+	    "'claimed', 'held', 'rejected', 'state', 'reward')" EV_FILTER
+	    " GROUP BY 1, 2, 3, 4) GROUP BY 1, 2", grouped);
+	if (run(s, sql, &b, grouped_row, &w) == -1)
+		goto done;
+	free(sql);
+	sql = xasprintf("SELECT e.reason, count(*) FROM referral_events e WHERE %s" EV_FILTER
+	    " GROUP BY 1 ORDER BY 1", fig_defs[FIG_REJECTED].cond);
+	if (run(s, sql, &b, rejected_row, out) == -1)
+		goto done;
+	free(sql);
+	sql = xasprintf("SELECT count(DISTINCT e.referrer_id) FROM referral_events e WHERE %s"
+	    EV_FILTER, fig_defs[FIG_ISSUED].cond);
+	if (run(s, sql, &b, int_row, &out->referrers) == -1)
+		goto done;
+	free(sql);
+	sql = xasprintf("SELECT count(DISTINCT e.referral_id) FROM referral_events e WHERE "
+	    "((%s) OR (%s))" EV_FILTER, fig_defs[FIG_CONTACTED].cond,
+	    fig_defs[FIG_MEETING].cond);
+	if (run(s, sql, &b, int_row, &out->funnel_contacted) == -1)
+		goto done;
+	free(sql);
+	/* The claims of the period followed to today: won now (the win rate), and the
+	 * rep's first move (the first-action time). */
+	sql = xasprintf("SELECT e.at, e.branch, e.rep_code, coalesce(r.state = 'won', 0), "
+	    FIRST_ACTION " FROM referral_events e LEFT JOIN referrals r ON r.id = "
+	    "e.referral_id WHERE %s" EV_FILTER, fig_defs[FIG_CLAIMED].cond);
+	if (run(s, sql, &b, cohort_row, &w) == -1)
+		goto done;
+	out->first_action_median_s = durations_median_s(&w.first);
+	free(sql);
+	/* Held claims still held whose campaign's review deadline has passed. */
+	sql = xasprintf("SELECT count(*) FROM referral_events e JOIN referrals r ON r.id = "
+	    "e.referral_id WHERE %s" EV_FILTER " AND r.state = 'held' AND r.claimed_at + "
+	    "coalesce((SELECT json_extract(j.value, '$[1]') FROM json_each(:reviews) j WHERE "
+	    "json_extract(j.value, '$[0]') = r.campaign), :review_default) < :now",
+	    fig_defs[FIG_HELD].cond);
+	if (run(s, sql, &b, int_row, &out->held_overdue) == -1)
+		goto done;
+	/* Who was a friend at some time in the period: followed by its end, and still a
+	 * friend or blocked only after it began. With branches: the customers of their
+	 * reps. */
+	if (run(s, b.reps == NULL ?
+	    "SELECT count(*) FROM users u WHERE u.followed_at < :hi AND "
+	    "(u.is_friend OR u.unfollowed_at >= :lo)" :
+	    "SELECT count(*) FROM customers c JOIN users u ON u.channel = c.channel AND "
+	    "u.user_id = c.user_id WHERE c.rep_code IN (SELECT value FROM json_each(:reps)) "
+	    "AND u.followed_at < :hi AND (u.is_friend OR u.unfollowed_at >= :lo)",
+	    &b, int_row, &out->friends) == -1)
+		goto done;
+	if (store_clicks_scan(s, NULL, b.lo, b.hi, b.campaign, b.branches, click_counted,
+	    &w) == -1)
+		goto done;
+	if (detail != NULL) {
+		free(sql);
+		sql = xasprintf("SELECT e.at FROM referral_events e WHERE %s" EV_FILTER,
+		    fig_defs[FIG_WON].cond);
+		if (run(s, sql, &b, won_row, &w) == -1)
+			goto done;
+		if (run(s, "SELECT rep_code, count(*) FROM referrals WHERE state IN "
+		    OPEN_STATES " AND (:campaign IS NULL OR campaign = :campaign) AND "
+		    "(:reps IS NULL OR rep_code IN (SELECT value FROM json_each(:reps))) "
+		    "GROUP BY 1 ORDER BY 1", &b, open_row, detail) == -1)
+			goto done;
+		detail->branches = accs_finish(&w.branches, &detail->n_branches);
+		detail->reps = accs_finish(&w.reps, &detail->n_reps);
+	}
+	rc = 0;
+done:
+	accs_free(&w.branches);
+	accs_free(&w.reps);
+	free(w.first.v);
+	free(w.day_start);
+	free(grouped);
+	free(sql);
+	fq_clear(&b);
+	return rc;
+}
+
+void
+figures_clear(struct figures *f)
+{
+	for (size_t i = 0; i < f->n_rejected_by; i++)
+		free(f->rejected_by[i].reason);
+	free(f->rejected_by);
+	memset(f, 0, sizeof(*f));
+}
+
+static void
+groups_free(struct figures_group *g, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(g[i].code);
+		free(g[i].branch);
+	}
+	free(g);
+}
+
+void
+figures_detail_clear(struct figures_detail *d)
+{
+	groups_free(d->branches, d->n_branches);
+	groups_free(d->reps, d->n_reps);
+	for (size_t i = 0; i < d->n_open; i++)
+		free(d->open[i].rep_code);
+	free(d->open);
+	free(d->days);
+	memset(d, 0, sizeof(*d));
+}
+
+/* ---- top referrers */
+
+struct referrers {
+	struct figures_referrer	*v;
+	size_t			 n;
+};
+
+static int
+referrer_row(sqlite3_stmt *st, void *arg)
+{
+	struct referrers *r = arg;
+
+	r->v = xrealloc(r->v, (r->n + 1) * sizeof(*r->v));
+	r->v[r->n].channel = store_column_str(st, 0);
+	r->v[r->n].user_id = store_column_str(st, 1);
+	r->v[r->n].claimed = sqlite3_column_int64(st, 2);
+	r->v[r->n++].won = sqlite3_column_int64(st, 3);
+	return 0;
+}
+
+int
+store_top_referrers(struct store *s, const struct figures_query *q, size_t limit,
+    struct figures_referrer **out, size_t *n)
+{
+	struct referrers r = { NULL, 0 };
+	struct fq b;
+	char *sql;
+	int rc = -1;
+
+	*out = NULL;
+	*n = 0;
+	if (fq_make(q, &b) == -1)
+		return -1;
+	b.limit = (int64_t)limit;
+	sql = xasprintf("SELECT e.channel, e.referrer_id, sum(CASE WHEN %s THEN 1 ELSE 0 END) "
+	    "AS c, sum(CASE WHEN %s THEN 1 ELSE 0 END) AS w FROM referral_events e WHERE "
+	    "e.type IN ('claimed', 'state') AND e.referrer_id IS NOT NULL" EV_FILTER
+	    " GROUP BY 1, 2 HAVING c > 0 ORDER BY c DESC, w DESC, 2 LIMIT :limit",
+	    fig_defs[FIG_CLAIMED].cond, fig_defs[FIG_WON].cond);
+	rc = run(s, sql, &b, referrer_row, &r);
+	free(sql);
+	fq_clear(&b);
+	*out = r.v;
+	*n = r.n;
+	return rc;
+}
+
+void
+figures_referrers_free(struct figures_referrer *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(r[i].channel);
+		free(r[i].user_id);
+	}
+	free(r);
+}
+
+/* ---- the funnel's lists */
+
+struct items {
+	struct funnel_item	*v;
+	size_t			 n, limit;
+	int			 distinct_codes;	/* clicked: one row per code */
+};
+
+/* Columns: channel, user_id, code, rep_code, at, referral_id. */
+static int
+item_row(sqlite3_stmt *st, void *arg)
+{
+	struct items *it = arg;
+	const char *code = (const char *)sqlite3_column_text(st, 2);
+
+	if (it->distinct_codes)
+		for (size_t i = 0; i < it->n; i++)
+			if (code != NULL && strcmp(it->v[i].code, code) == 0)
+				return 0;
+	it->v = xrealloc(it->v, (it->n + 1) * sizeof(*it->v));
+	it->v[it->n].channel = store_column_str(st, 0);
+	it->v[it->n].user_id = store_column_str(st, 1);
+	it->v[it->n].code = xstrdup(code ? code : "");
+	it->v[it->n].rep_code = store_column_str(st, 3);
+	it->v[it->n].at = sqlite3_column_int64(st, 4);
+	it->v[it->n++].referral_id = sqlite3_column_int64(st, 5);
+	if (it->v[it->n - 1].channel == NULL)
+		it->v[it->n - 1].channel = xstrdup("");
+	if (it->v[it->n - 1].user_id == NULL)
+		it->v[it->n - 1].user_id = xstrdup("");
+	return it->n >= it->limit;
+}
+
+int
+store_funnel_list(struct store *s, const struct figures_query *q, const char *stage,
+    size_t limit, struct funnel_item **out, size_t *n)
+{
+	struct items it = { NULL, 0, limit, 0 };
+	struct fq b;
+	char *sql = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	*n = 0;
+	if (limit == 0 || fq_make(q, &b) == -1)
+		return -1;
+	b.limit = (int64_t)limit;
+	if (strcmp(stage, "issued") == 0)
+		/* Codes of the period nobody clicked or claimed with since. */
+		sql = xasprintf("SELECT e.channel, e.referrer_id, e.code, e.rep_code, e.at, 0 "
+		    "FROM referral_events e WHERE %s" EV_FILTER " AND NOT EXISTS (SELECT 1 "
+		    "FROM referral_events x WHERE x.code = e.code AND x.type IN ('clicked', "
+		    "'claimed', 'held')) ORDER BY e.at DESC LIMIT :limit",
+		    fig_defs[FIG_ISSUED].cond);
+	else if (strcmp(stage, "clicked") == 0) {
+		/* Codes clicked in the period and not claimed with since the period began,
+		 * newest click first, each once, with its first click of the period. */
+		it.distinct_codes = 1;
+		sql = xasprintf("SELECT e.channel, e.referrer_id, e.code, e.rep_code, "
+		    "(SELECT min(c.at) FROM referral_events c WHERE c.code = e.code AND "
+		    "c.type = 'clicked' AND c.at >= :lo AND c.at < :hi), 0 FROM "
+		    "referral_events e WHERE e.type = 'clicked'" EV_FILTER " AND NOT EXISTS "
+		    "(SELECT 1 FROM referral_events x WHERE x.code = e.code AND x.type IN "
+		    "('claimed', 'held') AND x.at >= :lo) ORDER BY e.at DESC");
+	} else if (strcmp(stage, "claimed") == 0)
+		/* Claims of the period no one has moved since. */
+		sql = xasprintf("SELECT e.channel, e.referee_id, e.code, r.rep_code, e.at, "
+		    "e.referral_id FROM referral_events e JOIN referrals r ON r.id = "
+		    "e.referral_id WHERE %s" EV_FILTER " AND r.state = 'claimed' ORDER BY "
+		    "e.at DESC LIMIT :limit", fig_defs[FIG_CLAIMED].cond);
+	else if (strcmp(stage, "contacted") == 0)
+		/* Referrals moved to contacted or meeting in the period, not won today. */
+		sql = xasprintf("SELECT e.channel, e.referee_id, e.code, r.rep_code, "
+		    "min(e.at) AS first, e.referral_id FROM referral_events e JOIN referrals r "
+		    "ON r.id = e.referral_id WHERE ((%s) OR (%s))" EV_FILTER " AND r.state != "
+		    "'won' GROUP BY e.referral_id ORDER BY first DESC LIMIT :limit",
+		    fig_defs[FIG_CONTACTED].cond, fig_defs[FIG_MEETING].cond);
+	else if (strcmp(stage, "won") == 0)
+		sql = xasprintf("SELECT e.channel, e.referee_id, e.code, r.rep_code, e.at, "
+		    "e.referral_id FROM referral_events e LEFT JOIN referrals r ON r.id = "
+		    "e.referral_id WHERE %s" EV_FILTER " ORDER BY e.at DESC LIMIT :limit",
+		    fig_defs[FIG_WON].cond);
+	if (sql != NULL)
+		rc = run(s, sql, &b, item_row, &it);
+	free(sql);
+	fq_clear(&b);
+	*out = it.v;
+	*n = it.n;
+	return rc;
+}
+
+void
+funnel_items_free(struct funnel_item *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].channel);
+		free(v[i].user_id);
+		free(v[i].code);
+		free(v[i].rep_code);
+	}
+	free(v);
+}
+
+/* ---- reps waiting */
+
+struct waits {
+	struct figures_waiting	*v;
+	size_t			 n;
+};
+
+static int
+wait_row(sqlite3_stmt *st, void *arg)
+{
+	struct waits *w = arg;
+
+	w->v = xrealloc(w->v, (w->n + 1) * sizeof(*w->v));
+	w->v[w->n].rep_code = store_column_str(st, 0);
+	w->v[w->n].referral_id = sqlite3_column_int64(st, 1);
+	w->v[w->n++].since = sqlite3_column_int64(st, 2);
+	return 0;
+}
+
+int
+store_rep_waiting(struct store *s, const struct figures_query *q, size_t per_rep,
+    struct figures_waiting **out, size_t *n)
+{
+	struct waits w = { NULL, 0 };
+	struct fq b;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	/* The period does not matter here; only the filters do. */
+	memset(&b, 0, sizeof(b));
+	b.campaign = q->campaign;
+	b.limit = (int64_t)per_rep;
+	if (!q->all_branches)
+		b.reps = b.own[0] = json_list(q->reps, q->n_reps);
+	/* updated_at: a referral an operator sent back to claimed waits from then. */
+	rc = run(s, "SELECT rep_code, id, updated_at FROM (SELECT rep_code, id, updated_at, "
+	    "row_number() OVER (PARTITION BY rep_code ORDER BY updated_at, id) AS k FROM "
+	    "referrals WHERE state = 'claimed' AND rep_code IS NOT NULL AND (:campaign IS "
+	    "NULL OR campaign = :campaign) AND (:reps IS NULL OR rep_code IN (SELECT value "
+	    "FROM json_each(:reps)))) WHERE k <= :limit ORDER BY rep_code, updated_at, id",
+	    &b, wait_row, &w);
+	fq_clear(&b);
+	*out = w.v;
+	*n = w.n;
+	return rc;
+}
+
+void
+figures_waiting_free(struct figures_waiting *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].rep_code);
+	free(v);
+}

@@ -123,6 +123,11 @@ build/bench-bare: tests/bench/bare.c
 	  $(shell pkg-config --cflags $(BARE_PKGS) 2>/dev/null) -o $@ $< \
 	  $(shell pkg-config --libs $(BARE_PKGS) 2>/dev/null)
 
+# The console's figures queries timed on a database (tests/bench/figures_time.c).
+build/figures-time: build/obj/tests/bench/figures_time.o $(patsubst %.c,build/obj/%.o,$(DAEMON_SRC))
+	@printf '  LD      %s\n' $@
+	@$(CC) $(HARDEN_LD) -o $@ $^ $(PKG_LIBS)
+
 bench: build/shokaid build/shokaictl build/shokaisim build/bench-bare
 	@tests/bench/run.sh
 

@@ -39,6 +39,12 @@ const struct fig_def fig_defs[FIG_COUNT] = {
 /* The filters every event query ends with, on the alias e. */
 #define EV_FILTER \
 	" AND e.at >= :lo AND e.at < :hi" \
+	" AND e.type != 'clicked'"	/* referral_events_figures' condition, said */ \
+	" AND (:campaign IS NULL OR e.campaign = :campaign)" \
+	" AND (:branches IS NULL OR e.branch IN (SELECT value FROM json_each(:branches)))"
+/* The same for clicks (answered by referral_events_clicks). */
+#define CLICK_FILTER \
+	" AND e.at >= :lo AND e.at < :hi" \
 	" AND (:campaign IS NULL OR e.campaign = :campaign)" \
 	" AND (:branches IS NULL OR e.branch IN (SELECT value FROM json_each(:branches)))"
 /* Referrals a rep works on now. */
@@ -53,7 +59,7 @@ const struct fig_def fig_defs[FIG_COUNT] = {
 struct fq {
 	int64_t		 lo, hi, now, review_default, limit;
 	const char	*campaign;
-	const char	*branches, *reps, *reviews;	/* JSON, or NULL */
+	const char	*branches, *reps, *reviews, *ids;	/* JSON, or NULL */
 	char		*own[3];			/* what fq_clear frees */
 };
 
@@ -140,6 +146,7 @@ run(struct store *s, const char *sql, const struct fq *b, int (*row)(sqlite3_stm
     void *arg)
 {
 	sqlite3_stmt *st = NULL;
+	int64_t t0 = clock_us();
 	int rc;
 
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -155,6 +162,7 @@ run(struct store *s, const char *sql, const struct fq *b, int (*row)(sqlite3_stm
 	bind_named(st, ":branches", b->branches, 0, 1);
 	bind_named(st, ":reps", b->reps, 0, 1);
 	bind_named(st, ":reviews", b->reviews, 0, 1);
+	bind_named(st, ":ids", b->ids, 0, 1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if (row(st, arg) == 1) {
 			rc = SQLITE_DONE;
@@ -165,6 +173,10 @@ run(struct store *s, const char *sql, const struct fq *b, int (*row)(sqlite3_stm
 		log_warnx("msg=\"figures query failed\" detail=\"%s\"", sqlite3_errmsg(s->db));
 	}
 	sqlite3_finalize(st);
+	/* Each query's time, for make bench-scale's figures and a slow console page. */
+	if (log_enabled(LOG_DEBUG))
+		log_msg(LOG_DEBUG, "msg=\"figures query\" ms=%.1f sql=\"%.70s\"",
+		    (double)(clock_us() - t0) / 1000.0, sql);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -304,7 +316,7 @@ store_clicks_scan(struct store *s, const char *group_sql, int64_t lo, int64_t hi
 	int rc;
 
 	sql = xasprintf("SELECT e.at, e.code, e.client_hash, %s FROM referral_events e "
-	    "WHERE e.type = 'clicked'" EV_FILTER " ORDER BY e.at",
+	    "WHERE e.type = 'clicked'" CLICK_FILTER " ORDER BY e.at",
 	    group_sql ? group_sql : "NULL");
 	rc = run(s, sql, &b, click_row, &cs);
 	click_set_empty(&cs.set);
@@ -452,40 +464,37 @@ click_counted(void *arg, int64_t at, const char *group)
 		day->clicks++;
 }
 
-/* Columns: branch, rep_code, then one sum per fig_defs[] entry. */
+/* Columns: one count per fig_defs[] entry. */
 static int
-grouped_row(sqlite3_stmt *st, void *arg)
+totals_row(sqlite3_stmt *st, void *arg)
 {
-	struct work *w = arg;
-	int64_t v[FIG_COUNT];
+	struct figures *f = arg;
 	int64_t *total[FIG_COUNT] = {
-		[FIG_ISSUED] = &w->f->issued, [FIG_CLAIMED] = &w->f->claimed,
-		[FIG_HELD] = &w->f->held, [FIG_REJECTED] = &w->f->rejected,
-		[FIG_CONTACTED] = &w->f->contacted, [FIG_MEETING] = &w->f->meeting,
-		[FIG_WON] = &w->f->won, [FIG_LOST] = &w->f->lost,
-		[FIG_REWARDS_ISSUED] = &w->f->rewards_issued,
-		[FIG_REWARDS_PENDING] = &w->f->rewards_pending,
-		[FIG_REWARDS_APPROVED] = &w->f->rewards_approved,
-		[FIG_REWARDS_VOIDED] = &w->f->rewards_voided,
+		[FIG_ISSUED] = &f->issued, [FIG_CLAIMED] = &f->claimed,
+		[FIG_HELD] = &f->held, [FIG_REJECTED] = &f->rejected,
+		[FIG_CONTACTED] = &f->contacted, [FIG_MEETING] = &f->meeting,
+		[FIG_WON] = &f->won, [FIG_LOST] = &f->lost,
+		[FIG_REWARDS_ISSUED] = &f->rewards_issued,
+		[FIG_REWARDS_PENDING] = &f->rewards_pending,
+		[FIG_REWARDS_APPROVED] = &f->rewards_approved,
+		[FIG_REWARDS_VOIDED] = &f->rewards_voided,
 	};
 
-	for (int i = 0; i < FIG_COUNT; i++) {
-		v[i] = sqlite3_column_int64(st, 2 + i);
-		*total[i] += v[i];
-	}
-	if (w->d != NULL && (v[FIG_CLAIMED] != 0 || v[FIG_WON] != 0)) {
-		const char *branch = (const char *)sqlite3_column_text(st, 0);
-		const char *rep = (const char *)sqlite3_column_text(st, 1);
-		struct acc *b = acc_get(&w->branches, branch), *r = acc_get(&w->reps, rep);
+	for (int i = 0; i < FIG_COUNT; i++)
+		*total[i] = sqlite3_column_int64(st, i);
+	return 1;
+}
 
-		b->g.claimed += v[FIG_CLAIMED];
-		b->g.won += v[FIG_WON];
-		r->g.claimed += v[FIG_CLAIMED];
-		r->g.won += v[FIG_WON];
-		if (r->g.branch == NULL && branch != NULL)
-			r->g.branch = xstrdup(branch);
-	}
-	return 0;
+/* A leaderboard row of each kind for an event's branch and rep. */
+static void
+accs_pair(struct work *w, sqlite3_stmt *st, int col, struct acc **b, struct acc **r)
+{
+	const char *branch = (const char *)sqlite3_column_text(st, col);
+
+	*b = acc_get(&w->branches, branch);
+	*r = acc_get(&w->reps, (const char *)sqlite3_column_text(st, col + 1));
+	if ((*r)->g.branch == NULL && branch != NULL)
+		(*r)->g.branch = xstrdup(branch);
 }
 
 static int
@@ -508,7 +517,22 @@ int_row(sqlite3_stmt *st, void *arg)
 	return 1;
 }
 
-/* Columns: at, branch, rep_code, won today, first action (ms, NULL). */
+struct friends_out {
+	int64_t	*v;
+	size_t	 n;
+};
+
+static int
+friends_row(sqlite3_stmt *st, void *arg)
+{
+	struct friends_out *fo = arg;
+
+	for (size_t i = 0; i < fo->n; i++)
+		fo->v[i] = sqlite3_column_int64(st, (int)i);
+	return 1;
+}
+
+/* Columns: at, branch, rep_code, won today, first action (ms, NULL): a claim. */
 static int
 cohort_row(sqlite3_stmt *st, void *arg)
 {
@@ -521,10 +545,12 @@ cohort_row(sqlite3_stmt *st, void *arg)
 	if (acted)
 		durations_add(&w->first, first);
 	if (w->d != NULL) {
-		struct acc *b = acc_get(&w->branches, (const char *)sqlite3_column_text(st, 1));
-		struct acc *r = acc_get(&w->reps, (const char *)sqlite3_column_text(st, 2));
 		struct figures_day *day = day_at(w, sqlite3_column_int64(st, 0));
+		struct acc *b, *r;
 
+		accs_pair(w, st, 1, &b, &r);
+		b->g.claimed++;
+		r->g.claimed++;
 		b->g.claimed_won += won;
 		r->g.claimed_won += won;
 		if (acted) {
@@ -542,7 +568,11 @@ won_row(sqlite3_stmt *st, void *arg)
 {
 	struct work *w = arg;
 	struct figures_day *day = day_at(w, sqlite3_column_int64(st, 0));
+	struct acc *b, *r;
 
+	accs_pair(w, st, 1, &b, &r);
+	b->g.won++;
+	r->g.won++;
 	if (day != NULL)
 		day->won++;
 	return 0;
@@ -594,62 +624,42 @@ make_days(struct work *w, const struct figures_query *q)
 	return 0;
 }
 
-int
-store_figures(struct store *s, const struct figures_query *q, struct figures *out,
-    struct figures_detail *detail)
+/* The totals counted from events alone, friends and clicks: what the leaderboards do
+ * not need. */
+static int
+figures_totals(struct store *s, struct work *w, const struct fq *b)
 {
-	struct work w = { .f = out, .d = detail };
-	struct fq b;
-	char *grouped = xstrdup(""), *sql = NULL, *next;
+	struct figures *out = w->f;
+	char *sql = xstrdup(""), *next;
 	int rc = -1;
 
-	memset(out, 0, sizeof(*out));
-	out->first_action_median_s = -1;
-	if (detail != NULL)
-		memset(detail, 0, sizeof(*detail));
-	if (fq_make(q, &b) == -1)
-		goto done;
-	if (detail != NULL && make_days(&w, q) == -1)
-		goto done;
+	/* A count per figure, each a range of referral_events_figures (type, at) read
+	 * alone: 15 ms for a month of the scale database, where grouping the month's
+	 * events took 200 ms (a sort of 150,000 rows) and a sum per figure and event 100. */
 	for (int i = 0; i < FIG_COUNT; i++) {
-		next = xasprintf("%s, sum(CASE WHEN %s THEN n ELSE 0 END)", grouped,
-		    fig_defs[i].cond);
-		free(grouped);
-		grouped = next;
+		next = xasprintf("%s%s(SELECT count(*) FROM referral_events e WHERE %s"
+		    EV_FILTER ")", sql, i ? ", " : "SELECT ", fig_defs[i].cond);
+		free(sql);
+		sql = next;
 	}
-	/* Counted per branch, rep, type and reason first, the figures summed from those
-	 * few rows (as the report does): a dozen sums per event cost more than the scan. */
-	sql = xasprintf("SELECT branch, rep_code%s FROM (SELECT e.branch, e.rep_code, e.type, "
-	    "e.reason, count(*) AS n FROM referral_events e WHERE e.type IN ('issued', "
-	    "'claimed', 'held', 'rejected', 'state', 'reward')" EV_FILTER
-	    " GROUP BY 1, 2, 3, 4) GROUP BY 1, 2", grouped);
-	if (run(s, sql, &b, grouped_row, &w) == -1)
+	if (run(s, sql, b, totals_row, out) == -1)
 		goto done;
 	free(sql);
 	sql = xasprintf("SELECT e.reason, count(*) FROM referral_events e WHERE %s" EV_FILTER
 	    " GROUP BY 1 ORDER BY 1", fig_defs[FIG_REJECTED].cond);
-	if (run(s, sql, &b, rejected_row, out) == -1)
+	if (run(s, sql, b, rejected_row, out) == -1)
 		goto done;
 	free(sql);
 	sql = xasprintf("SELECT count(DISTINCT e.referrer_id) FROM referral_events e WHERE %s"
 	    EV_FILTER, fig_defs[FIG_ISSUED].cond);
-	if (run(s, sql, &b, int_row, &out->referrers) == -1)
+	if (run(s, sql, b, int_row, &out->referrers) == -1)
 		goto done;
 	free(sql);
 	sql = xasprintf("SELECT count(DISTINCT e.referral_id) FROM referral_events e WHERE "
 	    "((%s) OR (%s))" EV_FILTER, fig_defs[FIG_CONTACTED].cond,
 	    fig_defs[FIG_MEETING].cond);
-	if (run(s, sql, &b, int_row, &out->funnel_contacted) == -1)
+	if (run(s, sql, b, int_row, &out->funnel_contacted) == -1)
 		goto done;
-	free(sql);
-	/* The claims of the period followed to today: won now (the win rate), and the
-	 * rep's first move (the first-action time). */
-	sql = xasprintf("SELECT e.at, e.branch, e.rep_code, coalesce(r.state = 'won', 0), "
-	    FIRST_ACTION " FROM referral_events e LEFT JOIN referrals r ON r.id = "
-	    "e.referral_id WHERE %s" EV_FILTER, fig_defs[FIG_CLAIMED].cond);
-	if (run(s, sql, &b, cohort_row, &w) == -1)
-		goto done;
-	out->first_action_median_s = durations_median_s(&w.first);
 	free(sql);
 	/* Held claims still held whose campaign's review deadline has passed. */
 	sql = xasprintf("SELECT count(*) FROM referral_events e JOIN referrals r ON r.id = "
@@ -657,44 +667,130 @@ store_figures(struct store *s, const struct figures_query *q, struct figures *ou
 	    "coalesce((SELECT json_extract(j.value, '$[1]') FROM json_each(:reviews) j WHERE "
 	    "json_extract(j.value, '$[0]') = r.campaign), :review_default) < :now",
 	    fig_defs[FIG_HELD].cond);
-	if (run(s, sql, &b, int_row, &out->held_overdue) == -1)
+	if (run(s, sql, b, int_row, &out->held_overdue) == -1)
 		goto done;
-	/* Who was a friend at some time in the period: followed by its end, and still a
-	 * friend or blocked only after it began. With branches: the customers of their
-	 * reps. */
-	if (run(s, b.reps == NULL ?
-	    "SELECT count(*) FROM users u WHERE u.followed_at < :hi AND "
-	    "(u.is_friend OR u.unfollowed_at >= :lo)" :
-	    "SELECT count(*) FROM customers c JOIN users u ON u.channel = c.channel AND "
-	    "u.user_id = c.user_id WHERE c.rep_code IN (SELECT value FROM json_each(:reps)) "
-	    "AND u.followed_at < :hi AND (u.is_friend OR u.unfollowed_at >= :lo)",
-	    &b, int_row, &out->friends) == -1)
-		goto done;
-	if (store_clicks_scan(s, NULL, b.lo, b.hi, b.campaign, b.branches, click_counted,
-	    &w) == -1)
-		goto done;
-	if (detail != NULL) {
-		free(sql);
-		sql = xasprintf("SELECT e.at FROM referral_events e WHERE %s" EV_FILTER,
-		    fig_defs[FIG_WON].cond);
-		if (run(s, sql, &b, won_row, &w) == -1)
+	rc = store_clicks_scan(s, NULL, b->lo, b->hi, b->campaign, b->branches, click_counted,
+	    w);
+done:
+	free(sql);
+	return rc;
+}
+
+int
+store_friends(struct store *s, const struct figures_query *const *qs, size_t n,
+    int64_t *out)
+{
+	struct fq *b = xcalloc(n + 1, sizeof(*b));
+	char *sql = xstrdup(""), *next;
+	int rc = -1;
+	size_t made = 0;
+
+	for (; made < n; made++)
+		if (fq_make(qs[made], &b[made]) == -1)
 			goto done;
-		if (run(s, "SELECT rep_code, count(*) FROM referrals WHERE state IN "
+	for (size_t i = 0; i < n; i++) {
+		out[i] = 0;
+		/* Who was a friend at some time in the period: followed by its end, and still
+		 * a friend or blocked only after it began. Without branches: those followed
+		 * by the end less those who left before the start, two index ranges. */
+		if (b[0].reps == NULL) {
+			if (run(s, "SELECT (SELECT count(*) FROM users WHERE followed_at < :hi) - "
+			    "(SELECT count(*) FROM users WHERE is_friend = 0 AND unfollowed_at < :lo "
+			    "AND followed_at < :hi)", &b[i], int_row, &out[i]) == -1)
+				goto done;
+			continue;
+		}
+		next = xasprintf("%s%ssum(u.followed_at < %lld AND (u.is_friend OR "
+		    "u.unfollowed_at >= %lld))", sql, i ? ", " : "", (long long)b[i].hi,
+		    (long long)b[i].lo);
+		free(sql);
+		sql = next;
+	}
+	/* With branches: the customers of their reps, every period in one pass. */
+	if (b[0].reps != NULL && n > 0) {
+		struct friends_out fo = { out, n };
+
+		next = xasprintf("SELECT %s FROM customers c JOIN users u ON u.channel = "
+		    "c.channel AND u.user_id = c.user_id WHERE c.rep_code IN (SELECT value FROM "
+		    "json_each(:reps))", sql);
+		free(sql);
+		sql = next;
+		if (run(s, sql, &b[0], friends_row, &fo) == -1)
+			goto done;
+	}
+	rc = 0;
+done:
+	for (size_t i = 0; i < made; i++)
+		fq_clear(&b[i]);
+	free(b);
+	free(sql);
+	return rc;
+}
+
+/* The claims of the period followed to today: won now (the win rate) and the rep's
+ * first move (the first-action time), in total and per branch and rep. */
+static int
+figures_claims(struct store *s, struct work *w, const struct fq *b)
+{
+	char *sql = xasprintf("SELECT e.at, e.branch, e.rep_code, coalesce(r.state = 'won', "
+	    "0), " FIRST_ACTION " FROM referral_events e LEFT JOIN referrals r ON r.id = "
+	    "e.referral_id WHERE %s" EV_FILTER, fig_defs[FIG_CLAIMED].cond);
+	int rc = run(s, sql, b, cohort_row, w);
+
+	w->f->first_action_median_s = durations_median_s(&w->first);
+	free(sql);
+	return rc;
+}
+
+/* Wins by day, branch and rep, and the referrals open now by rep. */
+static int
+figures_detail(struct store *s, struct work *w, const struct fq *b)
+{
+	char *sql = xasprintf("SELECT e.at, e.branch, e.rep_code FROM referral_events e WHERE "
+	    "%s" EV_FILTER, fig_defs[FIG_WON].cond);
+	int rc = run(s, sql, b, won_row, w);
+
+	if (rc == 0)
+		rc = run(s, "SELECT rep_code, count(*) FROM referrals WHERE state IN "
 		    OPEN_STATES " AND (:campaign IS NULL OR campaign = :campaign) AND "
 		    "(:reps IS NULL OR rep_code IN (SELECT value FROM json_each(:reps))) "
-		    "GROUP BY 1 ORDER BY 1", &b, open_row, detail) == -1)
-			goto done;
-		detail->branches = accs_finish(&w.branches, &detail->n_branches);
-		detail->reps = accs_finish(&w.reps, &detail->n_reps);
+		    "GROUP BY 1 ORDER BY 1", b, open_row, w->d);
+	if (rc == 0) {
+		w->d->branches = accs_finish(&w->branches, &w->d->n_branches);
+		w->d->reps = accs_finish(&w->reps, &w->d->n_reps);
 	}
+	free(sql);
+	return rc;
+}
+
+int
+store_figures(struct store *s, const struct figures_query *q, struct figures *out,
+    struct figures_detail *detail)
+{
+	struct work w = { .f = out, .d = detail };
+	struct fq b;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	out->first_action_median_s = -1;
+	if (detail != NULL)
+		memset(detail, 0, sizeof(*detail));
+	if (fq_make(q, &b) == -1 || (q->leaders_only && detail == NULL))
+		goto done;
+	if (detail != NULL && make_days(&w, q) == -1)
+		goto done;
+	if (!q->leaders_only && figures_totals(s, &w, &b) == -1)
+		goto done;
+	if (figures_claims(s, &w, &b) == -1)
+		goto done;
+	if (detail != NULL && figures_detail(s, &w, &b) == -1)
+		goto done;
 	rc = 0;
 done:
 	accs_free(&w.branches);
 	accs_free(&w.reps);
 	free(w.first.v);
 	free(w.day_start);
-	free(grouped);
-	free(sql);
 	fq_clear(&b);
 	return rc;
 }
@@ -750,27 +846,57 @@ referrer_row(sqlite3_stmt *st, void *arg)
 	return 0;
 }
 
+static int
+referrer_won_row(sqlite3_stmt *st, void *arg)
+{
+	struct referrers *r = arg;
+	const char *channel = (const char *)sqlite3_column_text(st, 0);
+	const char *user = (const char *)sqlite3_column_text(st, 1);
+
+	for (size_t i = 0; i < r->n; i++)
+		if (channel != NULL && user != NULL && strcmp(r->v[i].channel, channel) == 0 &&
+		    strcmp(r->v[i].user_id, user) == 0)
+			r->v[i].won = sqlite3_column_int64(st, 2);
+	return 0;
+}
+
+/* The most claims first (ties by id, for a stable order), then the wins of those few:
+ * grouping the period's claims alone sorts a third of the rows wins and claims would. */
 int
 store_top_referrers(struct store *s, const struct figures_query *q, size_t limit,
     struct figures_referrer **out, size_t *n)
 {
 	struct referrers r = { NULL, 0 };
 	struct fq b;
-	char *sql;
+	json_t *ids = json_array();
+	char *sql, *list = NULL;
 	int rc = -1;
 
 	*out = NULL;
 	*n = 0;
-	if (fq_make(q, &b) == -1)
+	if (fq_make(q, &b) == -1) {
+		json_decref(ids);
 		return -1;
+	}
 	b.limit = (int64_t)limit;
-	sql = xasprintf("SELECT e.channel, e.referrer_id, sum(CASE WHEN %s THEN 1 ELSE 0 END) "
-	    "AS c, sum(CASE WHEN %s THEN 1 ELSE 0 END) AS w FROM referral_events e WHERE "
-	    "e.type IN ('claimed', 'state') AND e.referrer_id IS NOT NULL" EV_FILTER
-	    " GROUP BY 1, 2 HAVING c > 0 ORDER BY c DESC, w DESC, 2 LIMIT :limit",
-	    fig_defs[FIG_CLAIMED].cond, fig_defs[FIG_WON].cond);
-	rc = run(s, sql, &b, referrer_row, &r);
+	sql = xasprintf("SELECT e.channel, e.referrer_id, count(*) AS c, 0 FROM "
+	    "referral_events e WHERE %s AND e.referrer_id IS NOT NULL" EV_FILTER
+	    " GROUP BY 1, 2 ORDER BY c DESC, 2 LIMIT :limit", fig_defs[FIG_CLAIMED].cond);
+	if (run(s, sql, &b, referrer_row, &r) == -1)
+		goto done;
+	for (size_t i = 0; i < r.n; i++)
+		json_array_append_new(ids, json_string(r.v[i].user_id));
+	list = json_dumps(ids, JSON_COMPACT);
 	free(sql);
+	sql = xasprintf("SELECT e.channel, e.referrer_id, count(*) FROM referral_events e "
+	    "WHERE %s AND e.referrer_id IN (SELECT value FROM json_each(:ids))" EV_FILTER
+	    " GROUP BY 1, 2", fig_defs[FIG_WON].cond);
+	b.ids = list;
+	rc = run(s, sql, &b, referrer_won_row, &r);
+done:
+	free(sql);
+	free(list);
+	json_decref(ids);
 	fq_clear(&b);
 	*out = r.v;
 	*n = r.n;
@@ -848,7 +974,7 @@ store_funnel_list(struct store *s, const struct figures_query *q, const char *st
 		sql = xasprintf("SELECT e.channel, e.referrer_id, e.code, e.rep_code, "
 		    "(SELECT min(c.at) FROM referral_events c WHERE c.code = e.code AND "
 		    "c.type = 'clicked' AND c.at >= :lo AND c.at < :hi), 0 FROM "
-		    "referral_events e WHERE e.type = 'clicked'" EV_FILTER " AND NOT EXISTS "
+		    "referral_events e WHERE e.type = 'clicked'" CLICK_FILTER " AND NOT EXISTS "
 		    "(SELECT 1 FROM referral_events x WHERE x.code = e.code AND x.type IN "
 		    "('claimed', 'held') AND x.at >= :lo) ORDER BY e.at DESC");
 	} else if (strcmp(stage, "claimed") == 0)

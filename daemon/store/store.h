@@ -339,7 +339,8 @@ int store_top_referrers(struct store *, const struct figures_query *, size_t lim
 void figures_referrers_free(struct figures_referrer *, size_t n);
 /* The people who reached a funnel stage (issued, clicked, claimed, contacted, won) in
  * the period and went no further, newest first: for issued and clicked the referrer
- * (whose code was not clicked / not claimed), for the others the friend. */
+ * (whose code was not clicked / not claimed), for the others the friend as the
+ * referral names them now (a forgotten friend's pseudonym). */
 struct funnel_item {
 	char	*channel, *user_id, *code, *rep_code;	/* rep_code may be NULL */
 	int64_t	 at;				/* when the stage was reached */

@@ -86,10 +86,18 @@ store_local_midnight(const char *date, int shift, int64_t *ms)
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = v[0] - 1900;
 	tm.tm_mon = v[1] - 1;
-	tm.tm_mday = v[2] + shift;
+	tm.tm_mday = v[2];
 	tm.tm_isdst = -1;	/* whichever is in force at that midnight */
-	if ((t = mktime(&tm)) == (time_t)-1)
+	/* mktime would take 2027-02-30 for March 2nd: a date it moved is no date */
+	if ((t = mktime(&tm)) == (time_t)-1 || tm.tm_mday != v[2] || tm.tm_mon != v[1] - 1)
 		return -1;
+	if (shift != 0) {
+		tm.tm_mday += shift;
+		tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+		tm.tm_isdst = -1;
+		if ((t = mktime(&tm)) == (time_t)-1)
+			return -1;
+	}
 	*ms = (int64_t)t * 1000;
 	return 0;
 }
@@ -979,20 +987,20 @@ store_funnel_list(struct store *s, const struct figures_query *q, const char *st
 		    "('claimed', 'held') AND x.at >= :lo) ORDER BY e.at DESC");
 	} else if (strcmp(stage, "claimed") == 0)
 		/* Claims of the period no one has moved since. */
-		sql = xasprintf("SELECT e.channel, e.referee_id, e.code, r.rep_code, e.at, "
+		sql = xasprintf("SELECT r.channel, r.referee_id, r.code, r.rep_code, e.at, "
 		    "e.referral_id FROM referral_events e JOIN referrals r ON r.id = "
 		    "e.referral_id WHERE %s" EV_FILTER " AND r.state = 'claimed' ORDER BY "
 		    "e.at DESC LIMIT :limit", fig_defs[FIG_CLAIMED].cond);
 	else if (strcmp(stage, "contacted") == 0)
 		/* Referrals moved to contacted or meeting in the period, not won today. */
-		sql = xasprintf("SELECT e.channel, e.referee_id, e.code, r.rep_code, "
+		sql = xasprintf("SELECT r.channel, r.referee_id, r.code, r.rep_code, "
 		    "min(e.at) AS first, e.referral_id FROM referral_events e JOIN referrals r "
 		    "ON r.id = e.referral_id WHERE ((%s) OR (%s))" EV_FILTER " AND r.state != "
 		    "'won' GROUP BY e.referral_id ORDER BY first DESC LIMIT :limit",
 		    fig_defs[FIG_CONTACTED].cond, fig_defs[FIG_MEETING].cond);
 	else if (strcmp(stage, "won") == 0)
-		sql = xasprintf("SELECT e.channel, e.referee_id, e.code, r.rep_code, e.at, "
-		    "e.referral_id FROM referral_events e LEFT JOIN referrals r ON r.id = "
+		sql = xasprintf("SELECT r.channel, r.referee_id, r.code, r.rep_code, e.at, "
+		    "e.referral_id FROM referral_events e JOIN referrals r ON r.id = "
 		    "e.referral_id WHERE %s" EV_FILTER " ORDER BY e.at DESC LIMIT :limit",
 		    fig_defs[FIG_WON].cond);
 	if (sql != NULL)

@@ -134,7 +134,7 @@ bench: build/shokaid build/shokaictl build/shokaisim build/bench-bare
 # `make bench-scale`: a year of data (1 million customers, 5 million referral events,
 # 2 million inbox rows) in build/bench-scale/, then webhook throughput against an empty
 # database, a claim's handler time and the report's wall time on it. See tests/bench/scale.sh.
-bench-scale: build/shokaid build/shokaictl build/shokaisim
+bench-scale: build/shokaid build/shokaictl build/shokaisim build/figures-time
 	@tests/bench/scale.sh
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))

@@ -167,6 +167,15 @@ store_set_busy_timeout(struct store *s, int ms)
 	sqlite3_busy_timeout(s->db, ms);
 }
 
+int
+store_set_cache_mb(struct store *s, int mb)
+{
+	char sql[64], why[WHY_MAX];
+
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", mb * 1024);
+	return store_exec(s->db, sql, why, sizeof(why));
+}
+
 /* Runs a statement that returns no rows and resets it. */
 int
 store_step(struct store *s, sqlite3_stmt *st)

@@ -52,6 +52,18 @@ once(const struct job *j)
 		fprintf(stderr, "%s: %d %s\n", j->name, status, why);
 		return -1;
 	}
+	/* FIGURES_DUMP=DIR: each answer kept, to check against console/openapi.yaml */
+	if (getenv("FIGURES_DUMP") != NULL) {
+		char path[512], *n;
+
+		n = xasprintf("%s%s", j->sc->role == ROLE_ADMIN ? "admin" : "manager", j->name);
+		for (char *c = n; *c != '\0'; c++)
+			if (*c == '/' || *c == ' ')
+				*c = '_';
+		snprintf(path, sizeof(path), "%s/%s.json", getenv("FIGURES_DUMP"), n);
+		json_dump_file(o, path, JSON_INDENT(1));
+		free(n);
+	}
 	json_decref(o);
 	return 0;
 }
@@ -104,6 +116,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s\n", why);
 		return 1;
 	}
+	/* as the console's reader should (store.h) */
+	if (store_set_cache_mb(s, 64) == -1)
+		return 1;
 	mb[0] = argc > 4 ? argv[4] : cf->branches[0].code;
 	memset(&flt, 0, sizeof(flt));
 	snprintf(flt.from, sizeof(flt.from), "%s", argv[2]);

@@ -7,6 +7,10 @@
 #   (c) report   `shokaictl report --by rep` over last month (local dates): wall time,
 #                runs until 3 had other processes under 5 % of the CPU (at most 8); the
 #                median of those. Target <= 1 s.
+#   (d) figures  the console's API answers (GET /dashboard, /funnel/{stage}, /reps) over
+#                last month, as an admin and as the manager of one branch, on a reader
+#                connection (tests/bench/figures_time.c): best, median and worst of 5
+#                runs each. Target: every median <= 300 ms.
 #   (a) webhooks make bench's 1-event load (gen_bodies.py pools, wrk -t1 -c32 with
 #                signed.lua, make bench's config) against two shokaid processes, one on an
 #                empty database and one on the generated one, runs alternating (warm-up
@@ -38,7 +42,7 @@
 #   SCALE_CLAIMS=1000 (a batch) SCALE_CLAIM_QUIET=3 SCALE_CLAIM_BATCHES=8
 #   SCALE_CLAIM_WARMUP=300 SCALE_CLAIM_SECONDS=30 (at most, each batch)
 #   SCALE_CLAIM_CPUS=0,1          the claims' shokaid's cores (taskset -c; 1 pins it)
-#   SCALE_PARTS="c a b"           which measurements to make
+#   SCALE_PARTS="c d a b"         which measurements to make
 #   SCALE_STRICT=1                exit 1 when a target fails (invalid runs always do)
 set -euo pipefail
 
@@ -50,6 +54,7 @@ BENCH=tests/bench
 SHOKAID=${SHOKAID:-build/shokaid}
 SHOKAICTL=${SHOKAICTL:-build/shokaictl}
 SHOKAISIM=${SHOKAISIM:-build/shokaisim}
+FIGURES_TIME=${FIGURES_TIME:-build/figures-time}
 OUT=${SCALE_DIR:-build/bench-scale}
 CUSTOMERS=${SCALE_CUSTOMERS:-1000000}
 EVENTS=${SCALE_EVENTS:-5000000}
@@ -75,8 +80,8 @@ die() { printf 'bench-scale: %s\n' "$*" >&2; exit 1; }
 for tool in wrk python3 openssl; do
 	command -v "$tool" >/dev/null || die "$tool is not installed (apt-get install $tool)"
 done
-for b in "$SHOKAID" "$SHOKAICTL" "$SHOKAISIM"; do
-	[ -x "$b" ] || die "$b not found: make build/shokaid build/shokaictl build/shokaisim"
+for b in "$SHOKAID" "$SHOKAICTL" "$SHOKAISIM" "$FIGURES_TIME"; do
+	[ -x "$b" ] || die "$b not found: make build/shokaid build/shokaictl build/shokaisim build/figures-time"
 done
 if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
 	PIN_LOAD=(taskset -c 0)
@@ -260,7 +265,7 @@ other_cpu() { # SNAP0 SNAP1: % of both cores' time used by other processes
 		cap = (y[4] - x[4]) / 1e7 * ncpu; pct = cap > 0 ? 100 * other / cap : 0;
 		if (pct < 0) pct = 0; printf "%d", pct }'
 }
-PARTS=" ${SCALE_PARTS:-c a b} "
+PARTS=" ${SCALE_PARTS:-c d a b} "
 part() { case $PARTS in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 # ---------------------------------------------------------------- (c) the report
@@ -489,6 +494,25 @@ stop_pid "$SIM_PID"
 CLAIM_OK=$(awk -v p="$CLAIM_P99" 'BEGIN { print (p <= 2.0 ? "PASS" : "FAIL") }')
 fi
 
+# ---------------------------------------------------------------- (d) the console's figures
+if part d; then
+read -r FROM TO < <(python3 -c '
+import datetime, zoneinfo
+d = datetime.datetime.now(zoneinfo.ZoneInfo("Asia/Tokyo")).date().replace(day=1)
+last = d - datetime.timedelta(days=1)
+print(last.replace(day=1).isoformat(), last.isoformat())')
+say ""
+say "== (d) the console's API answers over $FROM..$TO (build/figures-time: 5 runs each after a warm-up)"
+scale_config "$CFG/full.yaml" "$DB" 9
+"$FIGURES_TIME" "$CFG/full.yaml" "$FROM" "$TO" shinjuku >"$OUT/figures.txt" ||
+	die "figures-time failed"
+sed 's/^/  /' "$OUT/figures.txt"
+# the slowest answer's median
+FIG_MAX=$(awk '/median/ { for (i = 1; i < NF; i++) if ($i == "median") v = $(i + 1);
+	if (v > m) m = v } END { printf "%.1f", m }' "$OUT/figures.txt")
+FIG_OK=$(awk -v m="$FIG_MAX" 'BEGIN { print (m <= 300 ? "PASS" : "FAIL") }')
+fi
+
 # ---------------------------------------------------------------- the figures
 say ""
 result "bench-scale: $STAMP ($(du -sh "$DB" | cut -f1)), $(nproc) cores, $(date -u +%FT%TZ)"
@@ -502,8 +526,9 @@ fi
 part a && result "(a) webhooks 1-event, $pairs_said: empty $RPS_EMPTY req/s, full $RPS_FULL req/s, ratio $RATIO (target >= 0.90): $WEBHOOK_OK"
 part b && result "(b) claim handler time, $CLAIM_N claims of $CLAIM_NOISE, after $WARM_N of warm-up ($CLAIM_SUMMARY), shokaid on cores $CLAIM_CPUS: p50 $CLAIM_P50 ms, p99 $CLAIM_P99 ms, max $CLAIM_MAX ms (target p99 <= 2 ms): $CLAIM_OK"
 part c && result "(c) report --by rep $FROM..$TO, $REPORT_SAID: $REPORT_MED s (runs ${REPORT_TIMES[*]} s) (target <= 1 s): $REPORT_OK"
+part d && result "(d) console API answers $FROM..$TO, admin and a branch's manager: the slowest median $FIG_MAX ms (target <= 300 ms): $FIG_OK"
 say "bench-scale: done in $((SECONDS - T0)) s; logs and results in $OUT"
 if [ "${SCALE_STRICT:-0}" = 1 ]; then
-	for ok in ${WEBHOOK_OK:-} ${CLAIM_OK:-} ${REPORT_OK:-}; do [ "$ok" = PASS ] || exit 1; done
+	for ok in ${WEBHOOK_OK:-} ${CLAIM_OK:-} ${REPORT_OK:-} ${FIG_OK:-}; do [ "$ok" = PASS ] || exit 1; done
 fi
 exit 0

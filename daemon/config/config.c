@@ -41,27 +41,30 @@ config_errors_clear(struct config_errors *errs)
 	errs->n = 0;
 }
 
-static void
-parse_listen(struct cfg *c, struct cnode m)
+/* A host:port (server.listen, admin.listen): [::1]:8080 for IPv6. */
+int
+cfg_parse_listen(struct cfg *c, struct cnode m, const char *what, char **host_out,
+    int *port_out)
 {
 	struct cnode v;
 	char *s = NULL, *colon, *end;
 	const char *host;
 	long port;
+	int rc = -1;
 
-	if (cfg_get_str(c, m, "server", "listen", &s) != 1)
-		return;
+	if (cfg_get_str(c, m, what, "listen", &s) != 1)
+		return -1;
 	cfg_map_get(m, "listen", &v);
 	colon = strrchr(s, ':');
 	if (colon == NULL || colon == s) {
-		cfg_err(c, v, "server.listen: expected host:port, got '%s'", s);
+		cfg_err(c, v, "%s.listen: expected host:port, got '%s'", what, s);
 		goto done;
 	}
 	*colon = '\0';
 	errno = 0;
 	port = strtol(colon + 1, &end, 10);
 	if (colon[1] == '\0' || *end != '\0' || errno != 0 || port < 0 || port > 65535) {
-		cfg_err(c, v, "server.listen: port '%s' is not a number from 0 to 65535",
+		cfg_err(c, v, "%s.listen: port '%s' is not a number from 0 to 65535", what,
 		    colon + 1);
 		goto done;
 	}
@@ -70,15 +73,17 @@ parse_listen(struct cfg *c, struct cnode m)
 		size_t hl = strlen(host);
 
 		if (hl < 3 || host[hl - 1] != ']') {
-			cfg_err(c, v, "server.listen: bad IPv6 address '%s'", host);
+			cfg_err(c, v, "%s.listen: bad IPv6 address '%s'", what, host);
 			goto done;
 		}
-		c->out->listen_host = xstrndup(host + 1, hl - 2);
+		*host_out = xstrndup(host + 1, hl - 2);
 	} else
-		c->out->listen_host = xstrdup(host);
-	c->out->listen_port = (int)port;
+		*host_out = xstrdup(host);
+	*port_out = (int)port;
+	rc = 0;
 done:
 	free(s);
+	return rc;
 }
 
 /* server.trusted_proxies: the reverse proxies whose X-Forwarded-For is believed. Only
@@ -135,7 +140,7 @@ parse_server(struct cfg *c, struct cnode m)
 
 	if (cfg_check_mapping(c, m, "server", allowed, required) == -1)
 		return;
-	parse_listen(c, m);
+	cfg_parse_listen(c, m, "server", &cf->listen_host, &cf->listen_port);
 	cfg_get_url(c, m, "server", "public_url", &cf->public_url);
 	cfg_get_size(c, m, "server", "max_body", 1024, 64 << 20, &cf->max_body);
 	cfg_get_size(c, m, "server", "max_headers", 1024, 1 << 20, &cf->max_headers);
@@ -276,7 +281,7 @@ load_file(struct cfg *c, const char *path, struct cnode *from)
 static const char *const toplevel_keys[] = { "server", "storage", "log", "timezone",
     "company_name", "include", "line", "lineworks", "outbox", "messages", "auto_replies",
     "postbacks", "rich_menus", "rich_menu_rules", "branches", "reps", "reps_csv", "campaigns",
-    "referral", NULL };
+    "referral", "admin", NULL };
 
 int
 cfg_root_get(struct cfg *c, const char *key, struct cnode *out)
@@ -365,6 +370,7 @@ config_free(struct config *cf)
 		return;
 	free(cf->path);
 	free(cf->listen_host);
+	free(cf->admin_host);
 	free(cf->public_url);
 	free(cf->trusted_proxies);
 	free(cf->sqlite_path);
@@ -424,6 +430,7 @@ config_load(const char *path, struct config_errors *errs)
 		parse_log(&c, sec);
 	if (cfg_root_get(&c, "outbox", &sec))
 		parse_outbox(&c, sec);
+	cfg_parse_admin(&c);
 	cfg_parse_platform(&c);
 	for (size_t i = 0; i < c.nfiles; i++) {
 		struct cnode r;

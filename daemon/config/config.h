@@ -50,6 +50,7 @@ struct config_branch {
 	char	*contact_url;		/* for customers without a rep; may be NULL */
 	char	**managers;		/* rep codes that may act on every referral here */
 	size_t	 n_managers;
+	int	 monthly_target;	/* won referrals a month; 0: none set */
 };
 struct config_rep {
 	char	*code;			/* what customers send to be tied to the rep */
@@ -61,6 +62,8 @@ struct config_rep {
 };
 /* The referral configuration (config_referral.c). */
 enum campaign_period { PERIOD_DAY, PERIOD_WEEK, PERIOD_MONTH };
+/* What becomes of a held claim nobody decided within review_within_ms. */
+enum review_default { REVIEW_NONE, REVIEW_APPROVE, REVIEW_REJECT };
 struct config_reward_side {
 	char	*pool;			/* coupon pool; NULL: no reward for this side */
 	const struct config_message *message;
@@ -75,6 +78,8 @@ struct config_campaign {
 	int	 velocity_claims;	/* more claims than this for one code ... */
 	int64_t	 velocity_within_ms;	/* ... within this: held for review */
 	int	 show_friend_name;	/* to the referrer; masked otherwise */
+	int64_t	 review_within_ms;	/* a held claim's deadline */
+	enum review_default review_default;
 	int	 due_on_won;		/* reward due on the rep's "won"; else on claim */
 	int	 approval_auto;
 	int64_t	 hold_ms;		/* wait between due and approved */
@@ -85,6 +90,7 @@ struct config_referral {
 	char	*sender_name_fallback;	/* when LINE gives no profile */
 	char	*contact_url;		/* the company's, for customers with no rep or branch */
 	int	 invite_rate_per_min;	/* GET /r/{code} per client */
+	int	 coupon_low_stock;	/* the console warns below this many free codes */
 };
 
 /* The product's wording beyond messages (config_wording.c, from the built-in
@@ -119,6 +125,14 @@ struct config {
 	char	*path;			/* the main file, as given */
 	char	*listen_host;
 	int	 listen_port;
+	char	*admin_host;		/* admin.listen: the console; NULL: no console */
+	int	 admin_port;
+	int64_t	 admin_session_idle_ms;
+	int64_t	 admin_session_max_ms;
+	int	 admin_login_failures;	/* per account, within admin_login_window_ms */
+	int	 admin_client_failures;	/* per client address, likewise */
+	int64_t	 admin_login_window_ms;
+	int	 admin_secure_cookie;	/* Secure on the session cookie (behind TLS) */
 	char	*public_url;
 	size_t	 max_body;
 	size_t	 max_headers;

@@ -77,7 +77,8 @@ static void
 parse_rules(struct cfg *c, struct cnode m, const char *what, struct config_campaign *cp)
 {
 	static const char *const allowed[] = { "attribution", "exclude_existing_friends",
-	    "max_claims_per_referrer", "velocity", "show_friend_name_to_referrer", NULL };
+	    "max_claims_per_referrer", "velocity", "show_friend_name_to_referrer", "review",
+	    NULL };
 	struct cnode v;
 	char *s = NULL, *sub = NULL;
 
@@ -136,6 +137,33 @@ parse_rules(struct cfg *c, struct cnode m, const char *what, struct config_campa
 		}
 		free(sub);
 	}
+	if (cfg_map_get(m, "review", &v)) {
+		static const char *const keys[] = { "within", "default", NULL };
+
+		s = NULL;
+		sub = xasprintf("%s.review", what);
+		if (cfg_check_mapping(c, v, sub, keys, NULL) == 1) {
+			cfg_get_duration(c, v, sub, "within", 60000, 90LL * 86400 * 1000,
+			    &cp->review_within_ms);
+			if (cfg_get_str(c, v, sub, "default", &s) == 1) {
+				struct cnode t;
+
+				cfg_map_get(v, "default", &t);
+				if (strcmp(s, "approve") == 0)
+					cp->review_default = REVIEW_APPROVE;
+				else if (strcmp(s, "reject") == 0)
+					cp->review_default = REVIEW_REJECT;
+				else if (strcmp(s, "none") == 0)
+					cp->review_default = REVIEW_NONE;
+				else
+					cfg_err(c, t, "%s.default: expected approve, reject or none "
+					    "(what happens to a held claim nobody decided by the "
+					    "deadline)", sub);
+			}
+			free(s);
+		}
+		free(sub);
+	}
 }
 
 static void
@@ -150,6 +178,7 @@ parse_campaign(struct cfg *c, struct cnode m, const char *what, struct config_ca
 	char *s = NULL, *sub;
 
 	cp->exclude_existing_friends = 1;
+	cp->review_within_ms = 3LL * 86400 * 1000;
 	if (cfg_check_mapping(c, m, what, allowed, required) == -1)
 		return;
 	if (cfg_get_str(c, m, what, "id", &cp->id) == 1 && !cfg_valid_id(cp->id)) {
@@ -210,7 +239,7 @@ static void
 parse_referral(struct cfg *c, struct cnode m)
 {
 	static const char *const allowed[] = { "notify_bot", "sender_name_fallback",
-	    "contact_url", "invite_rate_per_min", NULL };
+	    "contact_url", "invite_rate_per_min", "coupon_low_stock", NULL };
 	struct config_referral *r = &c->out->referral;
 	struct cnode v;
 
@@ -226,6 +255,7 @@ parse_referral(struct cfg *c, struct cnode m)
 	if (cfg_map_get(m, "contact_url", &v))
 		cfg_get_url(c, m, "referral", "contact_url", &r->contact_url);
 	cfg_get_int(c, m, "referral", "invite_rate_per_min", 1, 100000, &r->invite_rate_per_min);
+	cfg_get_int(c, m, "referral", "coupon_low_stock", 0, 10000000, &r->coupon_low_stock);
 }
 
 static size_t
@@ -362,6 +392,7 @@ cfg_parse_referral(struct cfg *c)
 	struct cnode sec;
 
 	cf->referral.invite_rate_per_min = 30;
+	cf->referral.coupon_low_stock = 20;
 	cf->referral.sender_name_fallback = xstrdup(cf->wording.sender_name);
 	cfg_parse_reps(c);
 	if (cfg_root_get(c, "referral", &sec))

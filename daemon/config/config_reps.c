@@ -29,7 +29,7 @@ static void
 parse_branch(struct cfg *c, struct cnode m, const char *what, struct config_branch *b)
 {
 	static const char *const allowed[] = { "code", "name", "contact_url", "managers",
-	    NULL };
+	    "monthly_target", NULL };
 	static const char *const required[] = { "code", "name", NULL };
 	struct cnode v;
 
@@ -40,6 +40,7 @@ parse_branch(struct cfg *c, struct cnode m, const char *what, struct config_bran
 		cfg_err(c, v, "%s.code: '%s' may use only a-z, 0-9, '-' and '_'", what, b->code);
 	}
 	cfg_get_str(c, m, what, "name", &b->name);
+	cfg_get_int(c, m, what, "monthly_target", 0, 1000000, &b->monthly_target);
 	if (cfg_map_get(m, "contact_url", &v))
 		cfg_get_url(c, m, what, "contact_url", &b->contact_url);
 	if (cfg_map_get(m, "managers", &v)) {

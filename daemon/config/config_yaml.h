@@ -101,6 +101,14 @@ int cfg_builtin_get(struct cfg *, const char *key, struct cnode *out);
 /* Where message name is defined: the operator's messages, else the built-in ones. */
 int cfg_message_node(struct cfg *, const char *name, struct cnode *out);
 
+/* config.c: a section's listen: host:port into *host (the caller frees) and *port;
+ * -1 (an error added) when missing or bad. */
+int cfg_parse_listen(struct cfg *, struct cnode m, const char *what, char **host,
+    int *port);
+
+/* config_admin.c: the console's section (admin:). */
+void cfg_parse_admin(struct cfg *);
+
 /* config_platform.c: line.channels and lineworks.bots, read first. */
 void cfg_parse_platform(struct cfg *);
 void cfg_free_platform(struct config *);

@@ -38,4 +38,9 @@ int report_cmd(struct config *, int argc, char **argv);
 int rep_link_cmd(struct config *, int argc, char **argv);
 int forget_cmd(struct config *, int argc, char **argv);
 
+/* ctl_console.c: 2 for a usage error. */
+int user_cmd(struct config *, int argc, char **argv);
+int token_cmd(struct config *, int argc, char **argv);
+int audit_cmd(struct config *, int argc, char **argv);
+
 #endif

@@ -261,4 +261,42 @@ struct store_checkpoint_stats {
 void store_checkpointer_stats(const struct store_checkpointer *,
     struct store_checkpoint_stats *);
 
+/* store_console.c: the console's accounts, sessions, tokens, audit log and the one-off
+ * query runner its lists use. */
+struct json_t;
+/* An argument of a one-off statement: text (NULL binds NULL) or an integer. */
+struct store_arg {
+	const char	*text;
+	int64_t		 num;
+	int		 is_num;
+};
+#define SARG_TEXT(s)	((struct store_arg){ .text = (s) })
+#define SARG_INT(n)	((struct store_arg){ .num = (n), .is_num = 1 })
+/* Every row sql returns as a JSON object keyed by column name, in *rows (an array the
+ * caller owns). 0, or -1 (logged). */
+int store_query_json(struct store *, const char *sql, const struct store_arg *,
+    size_t nargs, struct json_t **rows);
+/* The first row only: 1 with *row set, 0 when none, -1. */
+int store_query_one(struct store *, const char *sql, const struct store_arg *,
+    size_t nargs, struct json_t **row);
+/* Runs a statement: rows changed, or -1 (logged). */
+int64_t store_run(struct store *, const char *sql, const struct store_arg *, size_t nargs);
+int64_t store_last_id(struct store *);
+struct console_account {
+	int64_t	 id;
+	char	*login, *name, *role, *branches, *password;
+	int	 disabled;
+};
+void console_account_clear(struct console_account *);
+/* 1 found, 0 not, -1. */
+int store_account_get(struct store *, const char *login, struct console_account *);
+int store_session_get(struct store *, const char *token_hash, struct console_account *,
+    char **csrf, int64_t *created_at, int64_t *last_seen_at);
+int store_token_get(struct store *, const char *token_hash, struct console_account *);
+int store_audit(struct store *, int64_t at, const char *actor, const char *action,
+    const char *target, const char *detail, const char *client);
+/* Failed logins since a time, for one login and for one client address. */
+int store_failed_logins(struct store *, const char *login, const char *client,
+    int64_t since, int64_t *by_login, int64_t *by_client);
+
 #endif

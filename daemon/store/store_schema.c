@@ -228,6 +228,62 @@ static const char *const migrations[] = {
 	 * day at a year's 300,000). Measured by make bench-scale. */
 	("CREATE INDEX referral_events_by_at ON referral_events(at);"
 	 "CREATE INDEX referral_events_by_referee ON referral_events(referee_id, type, at);"),
+
+	/* 10: the console: accounts (a scrypt hash each; managers name their branches),
+	 * sessions (the cookie's SHA-256, never the cookie), API tokens (their SHA-256,
+	 * with their own role and branches), the audit log (every operator action, login
+	 * and failed login; failed logins are counted from it for the rate limit, so a
+	 * restart forgets nothing), and operators' notes on referrals. Lists by state and
+	 * by rep are indexed for the console's pages. */
+	("CREATE TABLE console_users ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  login TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	 "  name TEXT NOT NULL,"
+	 "  role TEXT NOT NULL CHECK (role IN ('admin', 'manager', 'viewer')),"
+	 "  branches TEXT NOT NULL DEFAULT '',"		/* managers: codes, comma-separated */
+	 "  password TEXT NOT NULL,"			/* $scrypt$ln=..,r=..,p=..$salt$hash */
+	 "  disabled INTEGER NOT NULL DEFAULT 0,"
+	 "  created_at INTEGER NOT NULL,"
+	 "  password_changed_at INTEGER NOT NULL,"
+	 "  last_login_at INTEGER);"
+	 "CREATE TABLE console_sessions ("
+	 "  token_hash TEXT PRIMARY KEY,"
+	 "  user_id INTEGER NOT NULL REFERENCES console_users(id),"
+	 "  csrf TEXT NOT NULL,"
+	 "  client TEXT,"
+	 "  created_at INTEGER NOT NULL,"
+	 "  last_seen_at INTEGER NOT NULL);"
+	 "CREATE INDEX console_sessions_by_user ON console_sessions(user_id);"
+	 "CREATE TABLE console_tokens ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  name TEXT NOT NULL UNIQUE,"
+	 "  token_hash TEXT NOT NULL UNIQUE,"
+	 "  role TEXT NOT NULL CHECK (role IN ('admin', 'manager', 'viewer')),"
+	 "  branches TEXT NOT NULL DEFAULT '',"
+	 "  created_at INTEGER NOT NULL,"
+	 "  last_used_at INTEGER,"
+	 "  revoked_at INTEGER);"
+	 "CREATE TABLE audit_log ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  at INTEGER NOT NULL,"
+	 "  actor TEXT NOT NULL,"			/* login name, token:NAME, shokaictl */
+	 "  action TEXT NOT NULL,"
+	 "  target TEXT,"
+	 "  detail TEXT,"
+	 "  client TEXT);"				/* the client's address */
+	 "CREATE INDEX audit_failed_logins ON audit_log(target, at) "
+	 "  WHERE action = 'login_failed';"
+	 "CREATE INDEX audit_failed_clients ON audit_log(client, at) "
+	 "  WHERE action = 'login_failed';"
+	 "CREATE TABLE referral_notes ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  referral_id INTEGER NOT NULL REFERENCES referrals(id),"
+	 "  at INTEGER NOT NULL,"
+	 "  author TEXT NOT NULL,"
+	 "  text TEXT NOT NULL);"
+	 "CREATE INDEX referral_notes_by_referral ON referral_notes(referral_id);"
+	 "CREATE INDEX referrals_by_state ON referrals(state, claimed_at);"
+	 "CREATE INDEX referrals_by_rep ON referrals(rep_code, state);"),
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -1,0 +1,54 @@
+/* config_admin.c: the console's section: where it listens (never the webhook port), how
+ * long a session lives, and how many failed logins an account or a client gets. Without
+ * the section the console listens on 127.0.0.1:8081; `listen: off` turns it off. */
+#include <string.h>
+
+#include "config_yaml.h"
+
+void
+cfg_parse_admin(struct cfg *c)
+{
+	static const char *const allowed[] = { "listen", "session_idle", "session_max",
+	    "login_failures_per_account", "login_failures_per_client", "login_window",
+	    "secure_cookie", NULL };
+	struct config *cf = c->out;
+	struct cnode m, v;
+
+	cf->admin_session_idle_ms = 30 * 60 * 1000;
+	cf->admin_session_max_ms = 12 * 3600 * 1000;
+	cf->admin_login_failures = 5;
+	cf->admin_client_failures = 20;
+	cf->admin_login_window_ms = 15 * 60 * 1000;
+	if (!cfg_root_get(c, "admin", &m)) {
+		cf->admin_host = xstrdup("127.0.0.1");
+		cf->admin_port = 8081;
+		return;
+	}
+	if (cfg_check_mapping(c, m, "admin", allowed, NULL) == -1)
+		return;
+	if (cfg_map_get(m, "listen", &v) && v.node->type == YAML_SCALAR_NODE &&
+	    strcmp(cfg_scalar(v), "off") == 0)
+		;	/* no console */
+	else if (!cfg_map_get(m, "listen", &v)) {
+		cf->admin_host = xstrdup("127.0.0.1");
+		cf->admin_port = 8081;
+	} else
+		cfg_parse_listen(c, m, "admin", &cf->admin_host, &cf->admin_port);
+	cfg_get_duration(c, m, "admin", "session_idle", 60000, 7LL * 86400 * 1000,
+	    &cf->admin_session_idle_ms);
+	cfg_get_duration(c, m, "admin", "session_max", 60000, 30LL * 86400 * 1000,
+	    &cf->admin_session_max_ms);
+	cfg_get_int(c, m, "admin", "login_failures_per_account", 1, 1000,
+	    &cf->admin_login_failures);
+	cfg_get_int(c, m, "admin", "login_failures_per_client", 1, 100000,
+	    &cf->admin_client_failures);
+	cfg_get_duration(c, m, "admin", "login_window", 1000, 86400 * 1000,
+	    &cf->admin_login_window_ms);
+	cfg_get_bool(c, m, "admin", "secure_cookie", &cf->admin_secure_cookie);
+	if (cf->admin_host != NULL && cf->listen_host != NULL &&
+	    cf->admin_port == cf->listen_port && cf->admin_port != 0) {
+		cfg_map_get(m, "listen", &v);
+		cfg_err(c, v, "admin.listen: the console never shares the webhook port %d",
+		    cf->listen_port);
+	}
+}

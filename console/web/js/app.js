@@ -87,7 +87,12 @@ async function show(cur) {
   if (cleanup) { cleanup(); cleanup = null; }
   for (const a of nav.querySelectorAll('a')) {
     const item = NAV.find((n) => n.path === a.dataset.path);
-    a.classList.toggle('active', item.match.test(cur.path));
+    const on = item.match.test(cur.path);
+    a.classList.toggle('active', on);
+    // On a phone the navigation is a sideways strip: keep the current page's tab in view.
+    if (on && (a.offsetLeft < nav.scrollLeft || a.offsetLeft + a.offsetWidth > nav.scrollLeft + nav.clientWidth)) {
+      nav.scrollLeft = a.offsetLeft - 12;
+    }
   }
   // Each visit draws into a fresh element, so a slow answer for a page the user already
   // left lands in a detached node instead of over the new page.

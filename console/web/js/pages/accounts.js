@@ -7,7 +7,7 @@ import { dateTime } from '../format.js';
 import { session } from '../session.js';
 import { table, badge, empty, csvLink, errorBox } from '../ui.js';
 
-const AUDIT_PAGE = 50;
+const AUDIT_PAGE = 20;
 
 export function accounts(items) {
   if (!items.length) return empty('ops.no_users');

@@ -17,9 +17,20 @@ function poolCard(p) {
     p.low ? h('div', { class: 'alert alert-warn small' }, t('coupons.low', { n: num(p.low_stock) })) : null);
 }
 
+// The import's reasons are English sentences from the shared CSV checker (the same text
+// shokaictl prints); the page says in Japanese that the line was refused and keeps the
+// reason beside it for whoever fixes the file.
+function lineError(why) {
+  const code = String(why || '');
+  if (/^[a-z_]+$/.test(code)) return tOr('import_error.' + code, code);
+  return [t('coupons.bad_line'), ' ', h('small', { class: 'muted' }, '(' + code + ')')];
+}
+
 function uploadForm(pools, onDone) {
   const pool = h('select', { name: 'pool' }, pools.map((p) => h('option', { value: p.pool }, p.pool)));
-  const file = h('input', { type: 'file', name: 'file', accept: '.csv,.txt,text/csv,text/plain' });
+  const file = h('input', { type: 'file', name: 'file', class: 'file-input', accept: '.csv,.txt,text/csv,text/plain' });
+  const fileName = h('span', { class: 'file-name muted' }, t('coupons.no_file'));
+  file.addEventListener('change', () => replace(fileName, file.files[0] ? file.files[0].name : t('coupons.no_file')));
   const result = h('div', { class: 'upload-result' });
   const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, t('coupons.upload'));
   const form = h('form', { class: 'upload-form', onsubmit: async (e) => {
@@ -33,6 +44,7 @@ function uploadForm(pools, onDone) {
       replace(result, notice(t('coupons.imported', { added: num(r.added), dup: num(r.duplicates) }), 'ok'));
       toast(t('coupons.imported', { added: num(r.added), dup: num(r.duplicates) }));
       file.value = '';
+      replace(fileName, t('coupons.no_file'));
       onDone();
     } catch (err) {
       const body = err.body;
@@ -42,8 +54,7 @@ function uploadForm(pools, onDone) {
             h('strong', null, t('coupons.bad_lines', { n: num(body.errors.length) })),
             h('div', { class: 'alert-sub' }, t('coupons.kept_none'))),
           h('ul', { class: 'error-lines' }, body.errors.map((x) =>
-            h('li', null, h('b', null, t('coupons.line', { n: num(x.line) })), ' ',
-              tOr('import_error.' + x.error, x.error)))));
+            h('li', null, h('b', null, t('coupons.line', { n: num(x.line) })), ' ', lineError(x.error)))));
       } else {
         replace(result, errorBox(err, 'coupons.kept_none'));
       }
@@ -52,7 +63,8 @@ function uploadForm(pools, onDone) {
     }
   } },
   h('label', { class: 'field' }, h('span', { class: 'field-label' }, t('coupons.pool')), pool),
-  h('label', { class: 'field' }, h('span', { class: 'field-label' }, t('coupons.file')), file),
+  h('div', { class: 'field' }, h('span', { class: 'field-label' }, t('coupons.file')),
+    h('div', { class: 'file-pick' }, h('label', { class: 'btn' }, file, t('coupons.choose')), fileName)),
   submit);
   return h('div', { class: 'upload' }, h('h3', null, t('coupons.upload_title')),
     h('p', { class: 'muted small' }, t('coupons.upload_hint')), form, result);

@@ -5,8 +5,10 @@
 //
 //   node tests/browser/console.test.mjs --url http://127.0.0.1:PORT --login admin \
 //     --password PW [--manager-login L --manager-password PW] \
-//     [--viewer-login L --viewer-password PW] [--shots DIR]
+//     [--viewer-login L --viewer-password PW] [--shots DIR] [--part all|admin|roles]
 //
+// --part splits the run so each half fits a test runner's time limit: admin (login
+// errors, the admin at both widths with the actions) or roles (manager and viewer).
 // The server must hold: at least one pending reward, one held claim, one coupon pool.
 // Prints one line per check and "N passed, N failed"; exits 1 on any failure.
 import { createRequire } from 'node:module';
@@ -384,12 +386,15 @@ async function loginErrors() {
   await page.ctx.close();
 }
 
+const part = opts.part || 'all';
 try {
-  await loginErrors();
-  await adminRun(1280);
-  await adminRun(375);
-  if (opts['manager-login']) await roleRun('manager', opts['manager-login'], opts['manager-password']);
-  if (opts['viewer-login']) await roleRun('viewer', opts['viewer-login'], opts['viewer-password']);
+  if (part !== 'roles') {
+    await loginErrors();
+    await adminRun(1280);
+    await adminRun(375);
+  }
+  if (part !== 'admin' && opts['manager-login']) await roleRun('manager', opts['manager-login'], opts['manager-password']);
+  if (part !== 'admin' && opts['viewer-login']) await roleRun('viewer', opts['viewer-login'], opts['viewer-password']);
 } catch (e) {
   failed++;
   console.log('FAIL test run stopped: ' + (e && e.stack || e));

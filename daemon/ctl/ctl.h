@@ -6,6 +6,7 @@
 
 #include "../shokaid.h"
 #include "../../handlers/handler.h"
+#include "../ops/ops.h"
 
 /* A completion callback's answer, for calls run to completion. */
 struct ctl_call {

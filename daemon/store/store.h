@@ -286,6 +286,7 @@ struct console_account {
 	int64_t	 id;
 	char	*login, *name, *role, *branches, *password;
 	int	 disabled;
+	int64_t	 seen_at;		/* a token's last use */
 };
 void console_account_clear(struct console_account *);
 /* 1 found, 0 not, -1. */
@@ -298,5 +299,33 @@ int store_audit(struct store *, int64_t at, const char *actor, const char *actio
 /* Failed logins since a time, for one login and for one client address. */
 int store_failed_logins(struct store *, const char *login, const char *client,
     int64_t since, int64_t *by_login, int64_t *by_client);
+
+/* store_console_lists.c: the console's lists (rows as JSON objects). A filter left
+ * NULL or 0 is not applied; reps_json is a JSON array of rep codes (a scope). */
+struct console_list_query {
+	const char	*state, *campaign, *reps_json, *like, *states_json, *code, *user_id;
+	int64_t		 from_ms, to_ms, id;
+	int		 limit, offset;
+};
+int store_console_referrals(struct store *, const struct console_list_query *,
+    struct json_t **rows, int64_t *total);
+int store_console_referral(struct store *, int64_t id, struct json_t **row);
+int store_console_timeline(struct store *, int64_t id, struct json_t **rows);
+int store_console_notes(struct store *, int64_t id, struct json_t **rows);
+int store_console_held_at(struct store *, int64_t id, struct json_t **row);
+int store_console_rewards(struct store *, const struct console_list_query *,
+    struct json_t **rows, int64_t *total);
+int store_console_reward_refs(struct store *, int64_t id, struct json_t **row);
+int store_console_pools(struct store *, struct json_t **rows);
+int store_console_customers(struct store *, const struct console_list_query *,
+    struct json_t **rows, int64_t *total);
+int store_console_customer(struct store *, const char *channel, const char *user_id,
+    struct json_t **row);
+int store_console_referrals_of(struct store *, const char *channel, const char *user_id,
+    struct json_t **made, struct json_t **came_from);
+int store_console_ops(struct store *, struct json_t **failed, struct json_t **quarantine);
+int store_console_deployed_menus(struct store *, struct json_t **rows);
+int store_console_audit(struct store *, int64_t before, int limit, struct json_t **rows);
+int store_console_accounts(struct store *, struct json_t **rows);
 
 #endif

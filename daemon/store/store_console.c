@@ -132,6 +132,7 @@ account_from_row(const json_t *row, struct console_account *a)
 	a->branches = xstrdup(json_string_value(json_object_get(row, "branches")));
 	a->password = xstrdup(json_string_value(json_object_get(row, "password")));
 	a->disabled = (int)json_integer_value(json_object_get(row, "disabled"));
+	a->seen_at = json_integer_value(json_object_get(row, "seen_at"));
 }
 
 void
@@ -188,7 +189,8 @@ store_token_get(struct store *s, const char *token_hash, struct console_account 
 	struct store_arg arg = SARG_TEXT(token_hash);
 	json_t *row;
 	int rc = store_query_one(s, "SELECT id, 'token:' || name AS login, name, role, "
-	    "branches, '' AS password, revoked_at IS NOT NULL AS disabled FROM console_tokens "
+	    "branches, '' AS password, revoked_at IS NOT NULL AS disabled, "
+	    "coalesce(last_used_at, 0) AS seen_at FROM console_tokens "
 	    "WHERE token_hash = ?1 AND revoked_at IS NULL", &arg, 1, &row);
 
 	if (rc == 1)

@@ -30,6 +30,9 @@ BROWSER = os.path.join(REPO, "tests", "browser")
 CONFIG = f"""
 company_name: 株式会社テスト
 messages:
+  invite: "{{sender_name}}さんから{{company_name}}のご紹介です。紹介コード{{code}} {{invite_url}}"
+  invite_preview:
+    - text: ご紹介ありがとうございます。
   reward_referrer: "ご紹介特典です: {{coupon_code}}"
   reward_referee: "ご成約特典です: {{coupon_code}}"
 postbacks:
@@ -41,6 +44,28 @@ reps:
   - {{ code: R001, name: 高橋 美咲, branch: shinjuku, contact_url: "https://works.do/R0a1b2c", lineworks_user_id: {REP_WORKS} }}
   - {{ code: R002, name: 佐藤 健, branch: shibuya, contact_url: "https://works.do/R0a1b2d" }}
 referral: {{ notify_bot: sales }}
+rich_menus:
+  - id: main
+    default: true
+    image: main.png
+    size: {{ width: 2500, height: 1686 }}
+    chat_bar_text: メニュー
+    alias: main
+    areas:
+      - bounds: [0, 0, 1250, 843]
+        action: {{ type: postback, data: action=refer, display_text: 友だちに紹介する, label: 友だちに紹介 }}
+      - bounds: [1250, 0, 1250, 843]
+        action: {{ type: postback, data: action=my_referrals, display_text: 紹介状況, label: 紹介状況 }}
+      - bounds: [0, 843, 2500, 843]
+        action: {{ type: richmenuswitch, alias: info, data: action=switch&to=info, label: その他 }}
+  - id: info
+    image: info.png
+    size: {{ width: 2500, height: 843 }}
+    chat_bar_text: メニュー
+    alias: info
+    areas:
+      - bounds: [0, 0, 2500, 843]
+        action: {{ type: richmenuswitch, alias: main, data: action=switch&to=main, label: 戻る }}
 campaigns:
   - id: now
     name: いまのキャンペーン

@@ -199,3 +199,13 @@ def test_console_roles_in_a_browser():
         journey(sim, d)
         accounts(d)
         run_browser(port, "roles")
+
+
+def test_console_words_live_in_the_text_file():
+    """No Japanese in the pages' code, every text key in ja.json, no inline script or
+    style in index.html (tests/browser/check-text.mjs; node only, no browser)."""
+    p = subprocess.run(["node", os.path.join(BROWSER, "check-text.mjs")], capture_output=True,
+                       timeout=30)
+    out = p.stdout.decode() + p.stderr.decode()
+    fails = [line for line in out.splitlines() if line.startswith("FAIL")]
+    expect(p.returncode == 0, "; ".join(fails[:3]) or out[-1000:])

@@ -9,25 +9,34 @@ import * as router from '../router.js';
 import { pageHeader, section, personLink, stateBadge, errorBox, toast, askNote, empty } from '../ui.js';
 import { rewardTable } from './reward-table.js';
 
-function actor(a) {
+// The customer (referrer) and the friend (referee) act under their own names, which the
+// events leave out because the referral already carries them.
+function actor(a, r) {
   const kind = t('actor.' + a.kind);
-  return a.name && a.kind !== 'system' ? kind + ' ' + a.name : kind;
+  const name = a.name || (a.kind === 'customer' ? r.referrer.name : a.kind === 'friend' ? r.referee.name : null);
+  return name && a.kind !== 'system' ? kind + ' ' + name : kind;
 }
 
 function eventText(ev) {
   const what = tOr('event.' + ev.type, ev.type);
   if (!ev.reason) return what;
+  // A reward event's reason is "state:side" (pending:referrer).
+  const rw = /^([a-z]+):(referrer|referee)$/.exec(ev.reason);
+  if (ev.type === 'reward' && rw) {
+    return what + ': ' + t('referral.reward_event', { side: t('side.' + rw[2]),
+      state: tOr('reward_state.' + rw[1], rw[1]) });
+  }
   const st = session.meta.states.find((s) => s.id === ev.reason);
   return what + ': ' + (st ? st.label : tOr('reason.' + ev.reason, ev.reason));
 }
 
-function timeline(events) {
+function timeline(events, r) {
   if (!events.length) return empty('referral.no_events');
   return h('ol', { class: 'timeline' }, events.map((ev) =>
     h('li', { class: 'tl-item tl-' + ev.type },
       h('div', { class: 'tl-when' }, dateTime(ev.at)),
       h('div', { class: 'tl-what' }, eventText(ev)),
-      h('div', { class: 'tl-who muted' }, actor(ev.actor)))));
+      h('div', { class: 'tl-who muted' }, actor(ev.actor, r)))));
 }
 
 function facts(r) {
@@ -89,7 +98,7 @@ function draw(root, d) {
       section(t('referral.facts'), facts(r)),
       moves || section(t('referral.moves'), empty(can('act') ? 'referral.no_moves' : 'referral.read_only'))),
     h('div', { class: 'grid-2' },
-      section(t('referral.timeline'), timeline(d.events)),
+      section(t('referral.timeline'), timeline(d.events, r)),
       section(t('referral.notes'), noteForm, d.notes.length || noteForm ? null : empty('referral.no_notes'), noteMsg, notes)),
     section(t('referral.rewards'), d.rewards.length ? rewardTable(d.rewards) : empty('referral.no_rewards')));
 }

@@ -93,6 +93,9 @@ int reward_move(struct handler_ctx *, const struct reward_row *, enum reward_sta
  * says what. */
 int referral_operator_move(struct handler_ctx *, int64_t id, enum ref_state to,
     char *why, size_t whylen);
+/* A held claim past its campaign's review deadline gets the campaign's default outcome
+ * (the rewards tick asks once a minute). 1 moved, 0 not due, -1 a store error. */
+int referral_review_expired(struct handler_ctx *, const struct referral_row *);
 
 /* What the rewards tick does with one due reward, inside its transaction. */
 enum reward_step {

@@ -87,3 +87,29 @@ referral_operator_move(struct handler_ctx *hc, int64_t id, enum ref_state to, ch
 	referral_row_clear(&r);
 	return rc;
 }
+
+/* A held claim nobody decided by its campaign's deadline gets the campaign's default
+ * (review: default): approved or rejected as an operator would, the actor saying it was
+ * the deadline. 1 moved, 0 not due (or no default), -1 a store error. */
+int
+referral_review_expired(struct handler_ctx *hc, const struct referral_row *r)
+{
+	const struct config_campaign *cp = config_campaign(hc->cfg, r->campaign);
+	const char *saved = hc->operator_name;
+	char why[WHY_MAX];
+	int rc;
+
+	if (r->state != REF_HELD || cp == NULL || cp->review_default == REVIEW_NONE ||
+	    hc->now_ms < r->claimed_at + cp->review_within_ms)
+		return 0;
+	hc->operator_name = "system:review_deadline";
+	rc = referral_operator_move(hc, r->id, cp->review_default == REVIEW_APPROVE ?
+	    REF_CLAIMED : REF_REJECTED, why, sizeof(why));
+	hc->operator_name = saved;
+	if (rc == -2 || rc == 0)
+		return 0;	/* moved meanwhile */
+	if (rc == 1)
+		log_notice("msg=\"held claim decided at its deadline\" referral_id=%lld outcome=%s",
+		    (long long)r->id, cp->review_default == REVIEW_APPROVE ? "approve" : "reject");
+	return rc;
+}

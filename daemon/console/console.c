@@ -11,6 +11,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "../storage/storage.h"
 #include "console_api.h"
 #include "console_assets.h"
 #include "console_internal.h"
@@ -275,6 +276,7 @@ route(struct evhttp_request *req, void *arg)
 	else
 		serve_asset(req, "");	/* 404 */
 	free(decoded);
+	log_flush();	/* this thread's lines: a request is rare enough to flush each */
 }
 
 static void *
@@ -282,6 +284,7 @@ thread_main(void *arg)
 {
 	struct console *c = arg;
 
+	storage_thread_yields();
 	if (event_base_loop(c->base, EVLOOP_NO_EXIT_ON_EMPTY) == -1)
 		log_errorx("msg=\"console loop failed\"");
 	log_flush();

@@ -74,8 +74,8 @@ actor_json(const struct config *cf, const char *actor)
 {
 	const char *kind, *name = NULL;
 
-	if (actor == NULL || strcmp(actor, "system") == 0)
-		kind = "system";
+	if (actor == NULL || strcmp(actor, "system") == 0 || strncmp(actor, "system:", 7) == 0)
+		kind = "system";	/* system:review_deadline: a default outcome */
 	else if (strcmp(actor, "friend") == 0)
 		kind = "friend";
 	else if (strcmp(actor, "customer") == 0)

@@ -55,7 +55,7 @@ static int
 parse_opts(const struct config *cf, int argc, char **argv, struct account_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	for (int i = 0; i < argc; i++) {
+	for (int i = 0; i < argc; i += 2) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (v == NULL) {
@@ -84,7 +84,6 @@ parse_opts(const struct config *cf, int argc, char **argv, struct account_opts *
 			fprintf(stderr, "shokaictl: unknown option %s\n", argv[i]);
 			return -1;
 		}
-		i++;
 	}
 	if (o->role != NULL && !role_ok(o->role)) {
 		fprintf(stderr, "shokaictl: --role must be admin, manager or viewer, not '%s'\n",
@@ -397,7 +396,7 @@ audit_cmd(struct config *cf, int argc, char **argv)
 	struct store *s;
 	int rc;
 
-	for (int i = 0; i < argc; i++) {
+	for (int i = 0; i < argc; i += 2) {
 		if (i + 1 >= argc)
 			return 2;
 		if (strcmp(argv[i], "--limit") == 0 && atoi(argv[i + 1]) > 0)
@@ -408,7 +407,6 @@ audit_cmd(struct config *cf, int argc, char **argv)
 			format = PRINT_JSON;
 		else if (!(strcmp(argv[i], "--format") == 0 && strcmp(argv[i + 1], "table") == 0))
 			return 2;
-		i++;
 	}
 	args[0] = limit;
 	if ((s = ctl_open_store(cf)) == NULL)

@@ -23,7 +23,7 @@ TSAN	:= -O1 -g -fsanitize=thread -fno-omit-frame-pointer
 
 CTL_SRC    := $(wildcard daemon/ctl/*.c)
 # Generated sources live under build/gen/, never in the tree.
-GEN_SRC    := build/gen/default_wording.c
+GEN_SRC    := build/gen/default_wording.c build/gen/console_assets.c
 DAEMON_SRC := $(filter-out daemon/main.c $(CTL_SRC),$(wildcard daemon/*.c daemon/*/*.c)) \
 	      $(wildcard handlers/*.c) $(GEN_SRC)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
@@ -53,6 +53,13 @@ build/gen/default_wording.c: daemon/config/default_wording.yaml scripts/embed.sh
 	@mkdir -p $(dir $@)
 	@printf '  GEN     %s\n' $@
 	@scripts/embed.sh cfg_default_wording $< >$@.tmp && mv $@.tmp $@
+
+# The console's pages (console/web/) and its API's OpenAPI file, built into shokaid.
+CONSOLE_FILES := $(shell find console/web -type f ! -name '.*' 2>/dev/null) console/openapi.yaml
+build/gen/console_assets.c: $(CONSOLE_FILES) scripts/embed-dir.sh
+	@mkdir -p $(dir $@)
+	@printf '  GEN     %s\n' $@
+	@scripts/embed-dir.sh console/web console/openapi.yaml=openapi.yaml >$@.tmp && mv $@.tmp $@
 
 $(eval $(call flavour,build,$(CC),$(HARDEN),$(HARDEN_LD)))
 $(eval $(call flavour,build/fault,$(CC),$(HARDEN) -DSHOKAI_FAULT_HOOKS,$(HARDEN_LD)))

@@ -45,6 +45,10 @@ warn_restart_only(const struct config *old, const struct config *new)
 		log_warnx("msg=\"server.listen changed; it takes effect after a restart\"");
 	if (strcmp(old->sqlite_path, new->sqlite_path) != 0)
 		log_warnx("msg=\"storage.sqlite changed; it takes effect after a restart\"");
+	if ((old->admin_host == NULL) != (new->admin_host == NULL) ||
+	    (old->admin_host != NULL && (strcmp(old->admin_host, new->admin_host) != 0 ||
+	    old->admin_port != new->admin_port)))
+		log_warnx("msg=\"admin.listen changed; it takes effect after a restart\"");
 }
 
 /* Keyword rules' hours are in the configured zone (Asia/Tokyo by default), whatever
@@ -74,6 +78,7 @@ reload(struct daemon *d)
 			log_errorx("msg=\"config error\" detail=\"%s\"", errs.lines[i]);
 		log_errorx("msg=\"reload failed; the old config stays in force\" errors=%zu",
 		    errs.n);
+		console_config_failed(d->console, &errs, wall_ms());
 		config_errors_clear(&errs);
 		return;
 	}
@@ -81,6 +86,7 @@ reload(struct daemon *d)
 	/* Events handed over before this point run on the old snapshot, later ones on the
 	 * new: the letter takes its place in the storage side's queue. */
 	storage_set_config(d->storage, new);
+	console_config_loaded(d->console, new, wall_ms());
 	config_unref(d->cfg);
 	d->cfg = new;
 	apply_timezone(new);
@@ -222,6 +228,8 @@ shutdown_sides(struct daemon *d)
 		mailbox_run_all(d->loop_mail);	/* rows on their way back, untried */
 	if (d->outbox != NULL)
 		outbox_hand_over(d->outbox);	/* with the outcomes of the last turn */
+	console_stop(d->console);	/* its last requests answered */
+	d->console = NULL;
 	reader_stop(d->reader);
 	d->reader = NULL;
 	storage_stop(d->storage);
@@ -302,6 +310,11 @@ run(struct daemon *d)
 	d->storage = storage_start(d, store, d->cfg);
 	if ((d->reader = reader_start(d, d->cfg->sqlite_path, why, sizeof(why))) == NULL) {
 		log_errorx("msg=\"cannot open the database for reading\" detail=\"%s\"", why);
+		goto done;
+	}
+	if ((d->console = console_start(d->cfg, d->salt, why, sizeof(why))) == NULL &&
+	    why[0] != '\0') {
+		log_errorx("msg=\"cannot start the console\" detail=\"%s\"", why);
 		goto done;
 	}
 	if (http_start(d, why, sizeof(why)) == -1) {

@@ -13,6 +13,7 @@
 #include "outbound/outmsg.h"
 #include "base/mailbox.h"
 #include "storage/storage.h"
+#include "console/console.h"
 
 #include <stdatomic.h>
 
@@ -69,6 +70,7 @@ struct daemon {
 						   own to the storage thread and keeps NULL */
 	struct storage		*storage;	/* storage.c: owns the write connection */
 	struct reader		*reader;	/* reader.c: /healthz's figures */
+	struct console		*console;	/* console.c: the operator console's thread */
 	struct mailbox		*loop_mail;	/* letters for the loop (loop_post) */
 	struct http_waits	*waits;		/* http_wait.c: requests waiting on a letter */
 	struct store_checkpointer *checkpointer;

@@ -20,6 +20,8 @@ struct handler_ctx {
 	const unsigned char	*salt;		/* 16 bytes: the database's secret */
 	int64_t			 now_ms;	/* wall clock: what "now" is for this event */
 	const char		*error;		/* set with HANDLER_FAILED: why */
+	const char		*operator_name;	/* who acts as ACTOR_OPERATOR (a console
+						   login, shokaictl:USER); NULL: "operator" */
 };
 
 struct handler {
@@ -83,6 +85,18 @@ const struct claim_rule *claim_broken_rule(struct handler_ctx *, struct claim_fa
  * changed meanwhile, -1 refused or a store error (why says which). */
 int reward_move(struct handler_ctx *, const struct reward_row *, enum reward_state to,
     unsigned actor, const char *coupon, const char *note, char *why, size_t whylen);
+/* referral_operator.c: an operator's move of a referral (the console): asked of the
+ * state machine, written as a `state` event with the operator as actor; rewards that
+ * fall due follow, and a held claim let through is completed as a claim would have
+ * been (the friend tied to the rep, the rep notified). 1 moved, 0 it changed meanwhile,
+ * -1 a store error, -2 refused (no such referral, or the state machine said no); why
+ * says what. */
+int referral_operator_move(struct handler_ctx *, int64_t id, enum ref_state to,
+    char *why, size_t whylen);
+/* A held claim past its campaign's review deadline gets the campaign's default outcome
+ * (the rewards tick asks once a minute). 1 moved, 0 not due, -1 a store error. */
+int referral_review_expired(struct handler_ctx *, const struct referral_row *);
+
 /* What the rewards tick does with one due reward, inside its transaction. */
 enum reward_step {
 	REWARD_STEP_NONE,	/* waits: an operator approves, or it moved meanwhile */

@@ -17,20 +17,6 @@
  * guessing is slowed to nothing, and every try is still recorded. */
 #define WRONG_CODES_PER_DAY	5
 
-/* A friend's name as the referrer may see it: the first character, then '*'. Without a
- * name: the config's names.friend_name. */
-static char *
-mask_name(const struct config *cf, const char *name)
-{
-	size_t first = 1;
-
-	if (name == NULL || *name == '\0')
-		return xstrdup(cf->wording.friend_name);
-	while (((unsigned char)name[first] & 0xC0) == 0x80)
-		first++;
-	return xasprintf("%.*s*", (int)first, name);
-}
-
 static enum handler_result
 claim(struct handler_ctx *hc, const struct event *ev, const char *code,
     struct refcode_owner *o)
@@ -135,7 +121,7 @@ claim(struct handler_ctx *hc, const struct event *ev, const char *code,
 	if ((rc = chat_reply_named(hc, ev, "claim_thanks_referee", &vars)) == -1)
 		goto done;
 	masked = cp->show_friend_name ? xstrdup(name ? name : cf->wording.friend_name) :
-	    mask_name(cf, name);
+	    config_mask_name(cf, name);
 	msg_vars_set(&vars, "friend_name", masked);
 	snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
 	msg_vars_set(&vars, "referral_id", id_text);

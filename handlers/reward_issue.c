@@ -32,9 +32,11 @@ reward_log(struct handler_ctx *hc, const struct reward_row *w, const char *what,
 }
 
 static const char *
-actor_name(unsigned actor)
+actor_name(const struct handler_ctx *hc, unsigned actor)
 {
-	return actor == ACTOR_OPERATOR ? "operator" : actor == ACTOR_REP ? "rep" : "system";
+	if (actor == ACTOR_OPERATOR)
+		return hc->operator_name != NULL ? hc->operator_name : "operator";
+	return actor == ACTOR_REP ? "rep" : "system";
 }
 
 int
@@ -46,7 +48,7 @@ reward_move(struct handler_ctx *hc, const struct reward_row *w, enum reward_stat
 	if (reward_transition_check(w->state, to, actor, why, whylen) == -1)
 		return -1;
 	rc = store_reward_set(hc->store, w->id, w->state, to, coupon, note, hc->now_ms);
-	if (rc == 1 && reward_log(hc, w, reward_state_name(to), actor_name(actor)) == -1)
+	if (rc == 1 && reward_log(hc, w, reward_state_name(to), actor_name(hc, actor)) == -1)
 		rc = -1;
 	if (rc == -1)
 		snprintf(why, whylen, "%s", store_errmsg(hc->store));

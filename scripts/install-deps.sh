@@ -8,10 +8,13 @@ set -eu
 # libcurl (outbound API calls), jansson (JSON), OpenSSL (HMAC, JWT, TLS), SQLite
 # (storage), libyaml (config); tests: cmocka (unit), python3 (integration), sqlite3 CLI,
 # openssl CLI (test keys), clang (sanitizer and fuzz builds), wrk (benchmark),
-# nodejs and npm (contract tests and the benchmark's reference server).
+# nodejs and npm (contract tests, the benchmark's reference server, the console's browser
+# test); chromium (the console's browser test drives Debian's build through puppeteer-core,
+# which never downloads a browser) and fonts-noto-cjk (so its screenshots show Japanese
+# rather than empty boxes).
 PACKAGES="build-essential pkg-config libevent-dev libcurl4-openssl-dev libjansson-dev \
 libssl-dev libsqlite3-dev libyaml-dev libcmocka-dev python3 sqlite3 openssl curl \
-clang libclang-rt-dev wrk nodejs npm ca-certificates"
+clang libclang-rt-dev wrk nodejs npm ca-certificates chromium fonts-noto-cjk"
 
 missing=""
 for p in $PACKAGES; do

@@ -82,6 +82,18 @@ void sha256_hex(const void *prefix, size_t prefixlen, const void *data, size_t l
     char out[65]);
 
 
+/* secret.c: console passwords (scrypt) and random tokens (base64url of 32 bytes). */
+#define SECRET_SCRYPT_LN	15	/* N = 2^15, r = 8: 32 MiB and about 0.1 s a hash */
+#define SECRET_TOKEN_LEN	43
+/* "$scrypt$ln=15,r=8,p=1$SALT$HASH", or NULL when OpenSSL failed. The caller frees. */
+char *secret_password_hash(const char *password);
+/* 1 when password matches stored (constant time), else 0 (a malformed stored is 0). */
+int secret_password_verify(const char *password, const char *stored);
+int secret_token(char out[SECRET_TOKEN_LEN + 1]);
+/* 1 when a and b are equal, in time that depends on their lengths only. */
+int secret_equal(const char *a, const char *b);
+
+
 /* utf8.c: the one UTF-8 decoder. */
 #define UTF8_REPLACEMENT_CP	0xfffd
 /* Decodes one well-formed code point from s (n bytes available): its length in bytes,

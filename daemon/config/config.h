@@ -261,6 +261,8 @@ const struct config_rep *config_rep(const struct config *, const char *code);
 const struct config_campaign *config_campaign_on(const struct config *, const char *date);
 const struct config_campaign *config_campaign(const struct config *, const char *id);
 /* 1 when the campaign's window holds the local date. */
+/* A friend's name masked for the referrer (山田 → 山*); the caller frees. */
+char *config_mask_name(const struct config *, const char *name);
 int config_campaign_running(const struct config_campaign *, const char *date);
 /* config_wording.c */
 /* What reps read for a state (成約). */

@@ -34,9 +34,9 @@ cfg_parse_admin(struct cfg *c)
 		cf->admin_port = 8081;
 	} else
 		cfg_parse_listen(c, m, "admin", &cf->admin_host, &cf->admin_port);
-	cfg_get_duration(c, m, "admin", "session_idle", 60000, 7LL * 86400 * 1000,
+	cfg_get_duration(c, m, "admin", "session_idle", 1000, 7LL * 86400 * 1000,
 	    &cf->admin_session_idle_ms);
-	cfg_get_duration(c, m, "admin", "session_max", 60000, 30LL * 86400 * 1000,
+	cfg_get_duration(c, m, "admin", "session_max", 1000, 30LL * 86400 * 1000,
 	    &cf->admin_session_max_ms);
 	cfg_get_int(c, m, "admin", "login_failures_per_account", 1, 1000,
 	    &cf->admin_login_failures);

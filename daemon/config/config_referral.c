@@ -464,3 +464,17 @@ config_campaign(const struct config *cf, const char *id)
 			return &cf->campaigns[i];
 	return NULL;
 }
+
+/* A friend's name as the referrer may see it: the first character, then '*'. Without a
+ * name: the wording's friend_name. */
+char *
+config_mask_name(const struct config *cf, const char *name)
+{
+	size_t first = 1;
+
+	if (name == NULL || *name == '\0')
+		return xstrdup(cf->wording.friend_name);
+	while (((unsigned char)name[first] & 0xC0) == 0x80)
+		first++;
+	return xasprintf("%.*s*", (int)first, name);
+}

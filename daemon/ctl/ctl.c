@@ -44,6 +44,13 @@ usage(void)
 	    "         [--to YYYY-MM-DD] [--format table|csv|json]   the referral funnel\n"
 	    "  profile CHANNEL USER        a LINE user's display name (cache, else LINE)\n"
 	    "  works-link BOT USER         a LINE WORKS member's external-contact link\n"
+	    "  user add LOGIN --role admin|manager|viewer [--branch B]... [--name NAME]\n"
+	    "       [--password-file F]   a console account (password from F or stdin)\n"
+	    "  user list | user disable LOGIN | user enable LOGIN\n"
+	    "  user passwd LOGIN [--password-file F]\n"
+	    "  token add NAME --role R [--branch B]...   an API token (printed once)\n"
+	    "  token list | token revoke NAME\n"
+	    "  audit [--limit N] [--format table|csv|json]   what operators did\n"
 	    "  -c FILE               config file (default /etc/shokai/shokai.yaml)\n");
 	exit(2);
 }
@@ -275,6 +282,12 @@ main(int argc, char **argv)
 		rc = works_link_cmd(cf, argv[1], argv[2]);
 	} else if (strcmp(cmd, "profile") == 0 && argc == 3) {
 		rc = profile_cmd(cf, argv[1], argv[2]);
+	} else if (strcmp(cmd, "user") == 0) {
+		rc = user_cmd(cf, argc - 1, argv + 1);
+	} else if (strcmp(cmd, "token") == 0) {
+		rc = token_cmd(cf, argc - 1, argv + 1);
+	} else if (strcmp(cmd, "audit") == 0) {
+		rc = audit_cmd(cf, argc - 1, argv + 1);
 	} else if (strcmp(cmd, "send") == 0 && argc == 5) {
 		rc = send_cmd(cf, argv[1], argv[2], argv[3], argv[4]);
 	} else

@@ -6,6 +6,7 @@
 
 #include "../shokaid.h"
 #include "../../handlers/handler.h"
+#include "../ops/ops.h"
 
 /* A completion callback's answer, for calls run to completion. */
 struct ctl_call {
@@ -37,5 +38,10 @@ int import_cmd(struct config *, int argc, char **argv);
 int report_cmd(struct config *, int argc, char **argv);
 int rep_link_cmd(struct config *, int argc, char **argv);
 int forget_cmd(struct config *, int argc, char **argv);
+
+/* ctl_console.c: 2 for a usage error. */
+int user_cmd(struct config *, int argc, char **argv);
+int token_cmd(struct config *, int argc, char **argv);
+int audit_cmd(struct config *, int argc, char **argv);
 
 #endif

@@ -2,7 +2,8 @@
  * to handlers/reward_issue.c (approve, take a coupon, issue, queue the thanks) inside one
  * transaction per batch. An empty pool leaves the reward approved, nothing lost, and
  * raises an alert (a log line a minute per pool and the coupon_pool_empty counter).
- * Storage thread only. */
+ * Once a minute it also gives held claims past their campaign's review deadline the
+ * campaign's default outcome (handlers/referral_operator.c). Storage thread only. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +16,13 @@
 #define TICK_MS		1000
 #define BATCH		64
 #define ALERT_EVERY_MS	60000
+#define REVIEW_EVERY_MS	60000
 
 struct reward_tick {
 	struct storage	*st;
 	struct event	*ev_tick;
 	int64_t		 last_alert_ms;
+	int64_t		 last_review_ms;
 };
 
 static void tick_cb(evutil_socket_t, short, void *);
@@ -45,6 +48,41 @@ reward_tick_free(struct reward_tick *rw)
 	free(rw);
 }
 
+/* Held claims past their deadline, in one transaction; a store error retries at the
+ * next minute. */
+static void
+review_deadlines(struct reward_tick *rw, int64_t now)
+{
+	struct storage *st = rw->st;
+	struct referral_row *rows = NULL;
+	size_t n = 0;
+	int ok = 1, moved = 0;
+
+	rw->last_review_ms = now;
+	if (store_referrals_held(st->store, BATCH, &rows, &n) == -1 || n == 0)
+		goto done;
+	if (store_begin(st->store) == -1)
+		goto done;
+	for (size_t i = 0; ok && i < n; i++) {
+		struct handler_ctx hc = { .cfg = st->cfg, .store = st->store,
+		    .salt = st->d->salt, .now_ms = now };
+		int rc = referral_review_expired(&hc, &rows[i]);
+
+		ok = rc != -1;
+		moved += rc == 1;
+	}
+	if (!ok || store_commit(st->store) == -1) {
+		store_rollback(st->store);
+		st->d->stats.db_errors++;
+		log_warnx("msg=\"held claims past their deadline could not be decided; retrying\"");
+	} else if (moved > 0)
+		storage_outbox_kick(st);
+done:
+	for (size_t i = 0; i < n; i++)
+		referral_row_clear(&rows[i]);
+	free(rows);
+}
+
 static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -59,6 +97,8 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (!d->draining && now - rw->last_review_ms >= REVIEW_EVERY_MS)
+		review_deadlines(rw, now);
 	if (d->draining || store_rewards_work(st->store, now, BATCH, &rows, &n) == -1 || n == 0)
 		goto done;
 	if (store_begin(st->store) == -1)

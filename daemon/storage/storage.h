@@ -127,4 +127,8 @@ struct reader *reader_start(struct daemon *, const char *path, char *why, size_t
 void reader_stop(struct reader *);
 void reader_post(struct reader *, mail_fn fn, void *arg);
 
+/* The calling thread stops preempting the loop when woken (SCHED_BATCH): the storage
+ * side's threads and the console's, which must never take the core from webhooks. */
+void storage_thread_yields(void);
+
 #endif

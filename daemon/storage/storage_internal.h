@@ -32,8 +32,6 @@ struct storage {
 	char			 health[WHY_MAX];
 };
 
-/* storage.c: makes the calling thread SCHED_BATCH (why: storage.c). */
-void storage_thread_yields(void);
 /* storage.c: a timer on base that writes out this thread's log lines. */
 #define LOG_FLUSH_MS	100
 struct event *storage_log_flusher(struct event_base *);

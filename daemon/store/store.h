@@ -185,6 +185,7 @@ int store_referral_set_state(struct store *, int64_t id, enum ref_state from,
     enum ref_state to, int64_t at);
 int store_referrals_of_rep(struct store *, const char *rep_code, size_t max,
     struct referral_row **out, size_t *n);
+int store_referrals_held(struct store *, size_t max, struct referral_row **out, size_t *n);
 /* Referrals claimed since: all, won, lost. */
 int store_rep_stats(struct store *, const char *rep_code, int64_t since, int64_t counts[3]);
 /* Codes issued, friends who came, wins, rewards issued. */
@@ -382,5 +383,72 @@ struct store_checkpoint_stats {
 };
 void store_checkpointer_stats(const struct store_checkpointer *,
     struct store_checkpoint_stats *);
+
+/* store_console.c: the console's accounts, sessions, tokens, audit log and the one-off
+ * query runner its lists use. */
+struct json_t;
+/* An argument of a one-off statement: text (NULL binds NULL) or an integer. */
+struct store_arg {
+	const char	*text;
+	int64_t		 num;
+	int		 is_num;
+};
+#define SARG_TEXT(s)	((struct store_arg){ .text = (s) })
+#define SARG_INT(n)	((struct store_arg){ .num = (n), .is_num = 1 })
+/* Every row sql returns as a JSON object keyed by column name, in *rows (an array the
+ * caller owns). 0, or -1 (logged). */
+int store_query_json(struct store *, const char *sql, const struct store_arg *,
+    size_t nargs, struct json_t **rows);
+/* The first row only: 1 with *row set, 0 when none, -1. */
+int store_query_one(struct store *, const char *sql, const struct store_arg *,
+    size_t nargs, struct json_t **row);
+/* Runs a statement: rows changed, or -1 (logged). */
+int64_t store_run(struct store *, const char *sql, const struct store_arg *, size_t nargs);
+int64_t store_last_id(struct store *);
+struct console_account {
+	int64_t	 id;
+	char	*login, *name, *role, *branches, *password;
+	int	 disabled;
+	int64_t	 seen_at;		/* a token's last use */
+};
+void console_account_clear(struct console_account *);
+/* 1 found, 0 not, -1. */
+int store_account_get(struct store *, const char *login, struct console_account *);
+int store_session_get(struct store *, const char *token_hash, struct console_account *,
+    char **csrf, int64_t *created_at, int64_t *last_seen_at);
+int store_token_get(struct store *, const char *token_hash, struct console_account *);
+int store_audit(struct store *, int64_t at, const char *actor, const char *action,
+    const char *target, const char *detail, const char *client);
+/* Failed logins since a time, for one login and for one client address. */
+int store_failed_logins(struct store *, const char *login, const char *client,
+    int64_t since, int64_t *by_login, int64_t *by_client);
+
+/* store_console_lists.c: the console's lists (rows as JSON objects). A filter left
+ * NULL or 0 is not applied; reps_json is a JSON array of rep codes (a scope). */
+struct console_list_query {
+	const char	*state, *campaign, *reps_json, *like, *states_json, *code, *user_id;
+	int64_t		 from_ms, to_ms, id;
+	int		 limit, offset;
+};
+int store_console_referrals(struct store *, const struct console_list_query *,
+    struct json_t **rows, int64_t *total);
+int store_console_referral(struct store *, int64_t id, struct json_t **row);
+int store_console_timeline(struct store *, int64_t id, struct json_t **rows);
+int store_console_notes(struct store *, int64_t id, struct json_t **rows);
+int store_console_held_at(struct store *, int64_t id, struct json_t **row);
+int store_console_rewards(struct store *, const struct console_list_query *,
+    struct json_t **rows, int64_t *total);
+int store_console_reward_refs(struct store *, int64_t id, struct json_t **row);
+int store_console_pools(struct store *, struct json_t **rows);
+int store_console_customers(struct store *, const struct console_list_query *,
+    struct json_t **rows, int64_t *total);
+int store_console_customer(struct store *, const char *channel, const char *user_id,
+    struct json_t **row);
+int store_console_referrals_of(struct store *, const char *channel, const char *user_id,
+    struct json_t **made, struct json_t **came_from);
+int store_console_ops(struct store *, struct json_t **failed, struct json_t **quarantine);
+int store_console_deployed_menus(struct store *, struct json_t **rows);
+int store_console_audit(struct store *, int64_t before, int limit, struct json_t **rows);
+int store_console_accounts(struct store *, struct json_t **rows);
 
 #endif

@@ -351,6 +351,26 @@ store_referrals_of_rep(struct store *s, const char *rep_code, size_t max,
 	return rc;
 }
 
+/* Held claims, oldest first: the review tick looks for those past their deadline.
+ * Once a minute, so a one-off statement. */
+int
+store_referrals_held(struct store *s, size_t max, struct referral_row **out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT id, channel, campaign, code, referrer_id, "
+	    "referee_id, rep_code, state, claimed_at FROM referrals WHERE state = 'held' ORDER "
+	    "BY claimed_at LIMIT ?", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+	*out = store_many_rows(st, row_referral, sizeof(**out), max, n, &rc);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* Every column of the row as an integer, into an array as long as the row. */
 static void
 row_counts(sqlite3_stmt *st, void *out)

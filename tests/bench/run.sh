@@ -197,6 +197,7 @@ make_shokaid_dir() {
 server: {listen: 127.0.0.1:0, public_url: http://127.0.0.1, max_body: 256KiB, max_headers: 16KiB, read_timeout: 10s, idle_timeout: 5s, max_connections: 2048, drain_timeout: 10s}
 storage: {sqlite: shokai.db, synchronous: full, busy_timeout: 2s}
 log: {level: info}
+admin: {listen: "127.0.0.1:0"}
 timezone: Asia/Tokyo
 company_name: 株式会社サンプル
 include: [messages.yaml, richmenus.yaml, referral.yaml]

@@ -128,6 +128,7 @@ scale_config() { # PATH DB SIMPORT
 server: {listen: 127.0.0.1:0, public_url: http://127.0.0.1:8080, max_body: 256KiB, max_headers: 16KiB, read_timeout: 10s, idle_timeout: 5s, max_connections: 2048, drain_timeout: 10s}
 storage: {sqlite: $2, synchronous: full, busy_timeout: 2s}
 log: {level: info}
+admin: {listen: "127.0.0.1:0"}
 timezone: Asia/Tokyo
 company_name: 株式会社サンプル
 include: [messages.yaml, richmenus.yaml, referral.yaml]
@@ -144,6 +145,7 @@ bench_config() { # PATH DB: make bench's config (tests/bench/run.sh), with this 
 server: {listen: 127.0.0.1:0, public_url: http://127.0.0.1, max_body: 256KiB, max_headers: 16KiB, read_timeout: 10s, idle_timeout: 5s, max_connections: 2048, drain_timeout: 10s}
 storage: {sqlite: $2, synchronous: full, busy_timeout: 2s}
 log: {level: info}
+admin: {listen: "127.0.0.1:0"}
 line:
   channels:
     - {id: main, basic_id: "@123abcde", channel_secret_file: line-channel-secret, access_token_file: line-access-token, api_base: "http://127.0.0.1:9", api_data_base: "http://127.0.0.1:9"}

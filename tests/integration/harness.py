@@ -642,7 +642,11 @@ class Daemon:
         return p
 
     def write_config(self, text):
-        """Replaces the config atomically (write a temp file, rename)."""
+        """Replaces the config atomically (write a temp file, rename). A config without
+        an admin section gets the console on a free port (its default, 8081, would
+        collide between tests running side by side)."""
+        if not re.search(r"(?m)^admin:", text):
+            text = text.rstrip("\n") + "\nadmin:\n  listen: 127.0.0.1:0\n"
         tmp = self.config_path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
@@ -682,6 +686,8 @@ class Daemon:
         self.reader.start()
         line = self.wait_log(r"msg=listening addr=\S+:(\d+)", timeout=timeout)
         self.port = int(re.search(r"msg=listening addr=\S+:(\d+)", line).group(1))
+        m = re.search(r"msg=\"console listening\" listen=\S+:(\d+)", self.log_text())
+        self.admin_port = int(m.group(1)) if m else None
         return self
 
     def _reader(self, proc):

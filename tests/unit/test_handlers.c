@@ -612,6 +612,75 @@ test_claim_velocity_window(void **state)
 	    "2\n");
 }
 
+/* Held claims past the campaign's review deadline, as the rewards tick decides them:
+ * "names" of the held referrals moved, in order. */
+static const char *
+review_tick(struct world *w, int64_t now)
+{
+	static char out[256];
+	struct referral_row *rows;
+	size_t n, at = 0;
+
+	out[0] = '\0';
+	assert_int_equal(store_referrals_held(w->store, 16, &rows, &n), 0);
+	assert_int_equal(store_begin(w->store), 0);
+	for (size_t i = 0; i < n; i++) {
+		struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = salt,
+		    .now_ms = now };
+
+		if (referral_review_expired(&hc, &rows[i]) == 1)
+			at += (size_t)snprintf(out + at, sizeof(out) - at, "%lld ",
+			    (long long)rows[i].id);
+		referral_row_clear(&rows[i]);
+	}
+	free(rows);
+	assert_int_equal(store_commit(w->store), 0);
+	return out;
+}
+
+/* An operator lets a held claim through (the console's 審査): it becomes the claim it
+ * would have been (rewards due on the claim, the friend tied to the rep, the rep told),
+ * with the operator as the actor; what the state machine forbids changes nothing. A
+ * held claim nobody decided gets the campaign's default at its deadline. */
+static void
+test_held_claims_decided_by_operator_or_deadline(void **state)
+{
+	struct world *w = *state;
+	char code[REFCODE_LEN + 1], why[WHY_MAX];
+	struct handler_ctx hc = { .salt = salt, .operator_name = "operator:alice" };
+
+	load(w, "{ velocity: { claims: 1, within: 10m }, review: { within: 2d, default: reject } }",
+	    "{ due_on: claim, approval: manual, hold: 0s, referrer: { pool: quo, message: reward_referrer } }");
+	hc.cfg = w->cfg;
+	hc.store = w->store;
+	referrer(w, code);
+	claim(w, "Uone", code, T);
+	claim(w, "Utwo", code, T + MIN);
+	claim(w, "Uthree", code, T + 2 * MIN);
+	assert_string_equal(q(w, "SELECT id, state FROM referrals ORDER BY id"),
+	    "1|claimed\n2|held\n3|held\n");
+	hc.now_ms = T + HOUR;
+	assert_int_equal(store_begin(w->store), 0);
+	assert_int_equal(referral_operator_move(&hc, 2, REF_WON, why, sizeof(why)), -2);
+	assert_string_equal(why, "a referral cannot go from held to won");
+	assert_int_equal(referral_operator_move(&hc, 2, REF_CLAIMED, why, sizeof(why)), 1);
+	assert_int_equal(store_commit(w->store), 0);
+	assert_string_equal(q(w, "SELECT type, reason, actor FROM referral_events WHERE "
+	    "referral_id = 2 ORDER BY id"), "held|velocity|friend\nstate|claimed|operator:alice\n"
+	    "reward|pending:referrer|system\n");
+	assert_string_equal(q(w, "SELECT rep_code, rep_source FROM customers WHERE user_id = "
+	    "'Utwo'"), "R001|referral\n");
+	assert_string_equal(q(w, "SELECT count(*) FROM outbox WHERE kind = 'works_user' AND "
+	    "body LIKE '%%ref=2&%%'"), "1\n");
+	/* The deadline: nothing before it; at it, the campaign's default (reject). */
+	assert_string_equal(review_tick(w, T + 2 * MIN + 2 * DAY - 1), "");
+	assert_string_equal(review_tick(w, T + 2 * MIN + 2 * DAY), "3 ");
+	assert_string_equal(q(w, "SELECT state FROM referrals WHERE id = 3"), "rejected\n");
+	assert_string_equal(q(w, "SELECT actor FROM referral_events WHERE referral_id = 3 AND "
+	    "type = 'state'"), "system:review_deadline\n");
+	assert_string_equal(review_tick(w, T + 3 * DAY), "");
+}
+
 /* Five wrong codes in a day and a person's codes are not looked up, even a right one,
  * until a day after the last try. */
 static void
@@ -863,6 +932,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_claim_referrer_cap_per_day, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_claim_velocity_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_held_claims_decided_by_operator_or_deadline,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claim_wrong_codes_per_day, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_rep_buttons, setup, teardown),

@@ -1,0 +1,169 @@
+/* console_rows.c: database rows into the API's objects (console/openapi.yaml): people
+ * by name (a forgotten person by pseudonym, a friend masked for everyone but admins
+ * where the campaign says so), referrals, rewards; and a caller's scope as the rep codes
+ * the store's queries filter on. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "console_rows.h"
+
+json_t *
+console_person_json(const struct config *cf, const char *channel, const char *user_id,
+    const char *display_name, int masked)
+{
+	int forgotten = user_id != NULL && strncmp(user_id, "forgotten:", 10) == 0;
+	char *name;
+	json_t *j;
+
+	if (forgotten)
+		name = xstrdup(user_id);
+	else if (masked)
+		name = config_mask_name(cf, display_name);
+	else
+		name = xstrdup(display_name != NULL && display_name[0] != '\0' ? display_name :
+		    cf->wording.unknown_name);
+	j = json_pack("{s:s, s:s, s:s, s:b}", "channel", channel ? channel : "", "user_id",
+	    user_id ? user_id : "", "name", name, "forgotten", forgotten);
+	free(name);
+	return j;
+}
+
+static const char *
+str(const json_t *row, const char *key)
+{
+	return json_string_value(json_object_get(row, key));
+}
+
+json_t *
+console_rep_json(const struct config *cf, const char *code)
+{
+	const struct config_rep *rep = code ? config_rep(cf, code) : NULL;
+
+	if (code == NULL)
+		return json_null();
+	return json_pack("{s:s, s:s}", "code", code, "name", rep ? rep->name : code);
+}
+
+json_t *
+console_branch_json(const struct config *cf, const char *rep_code)
+{
+	const struct config_rep *rep = rep_code ? config_rep(cf, rep_code) : NULL;
+
+	if (rep == NULL || rep->branch == NULL)
+		return json_null();
+	return json_pack("{s:s, s:s}", "code", rep->branch->code, "name", rep->branch->name);
+}
+
+/* The referee's name is masked unless the caller is an admin or the campaign shows it
+ * to referrers. */
+static int
+mask_friend(const struct console_scope *scope, const struct config *cf,
+    const char *campaign)
+{
+	const struct config_campaign *cp = campaign ? config_campaign(cf, campaign) : NULL;
+
+	return scope->role != ROLE_ADMIN && (cp == NULL || !cp->show_friend_name);
+}
+
+json_t *
+console_referral_json(const struct console_scope *scope, const struct config *cf,
+    const json_t *row)
+{
+	const char *state = str(row, "state"), *channel = str(row, "channel");
+	enum ref_state st;
+
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:I}",
+	    "id", (json_int_t)json_integer_value(json_object_get(row, "id")),
+	    "state", state, "state_label", ref_state_parse(state, &st) == 0 ?
+	    config_state_label(cf, st) : state,
+	    "campaign", str(row, "campaign"), "code", str(row, "code"),
+	    "referrer", console_person_json(cf, channel, str(row, "referrer_id"),
+	    str(row, "referrer_name"), 0),
+	    "referee", console_person_json(cf, channel, str(row, "referee_id"),
+	    str(row, "referee_name"), mask_friend(scope, cf, str(row, "campaign"))),
+	    "rep", console_rep_json(cf, str(row, "rep_code")),
+	    "branch", console_branch_json(cf, str(row, "rep_code")),
+	    "claimed_at", (json_int_t)json_integer_value(json_object_get(row, "claimed_at")),
+	    "updated_at", (json_int_t)json_integer_value(json_object_get(row, "updated_at")));
+}
+
+json_t *
+console_reward_json(const struct console_scope *scope, const struct config *cf,
+    const json_t *row)
+{
+	const char *side = str(row, "side");
+	json_t *issued = json_object_get(row, "issued_at"), *note = json_object_get(row, "note");
+
+	return json_pack("{s:I, s:I, s:s, s:o, s:s, s:s, s:s, s:I, s:I, s:O, s:O, s:o}",
+	    "id", (json_int_t)json_integer_value(json_object_get(row, "id")),
+	    "referral_id", (json_int_t)json_integer_value(json_object_get(row, "referral_id")),
+	    "side", side,
+	    "person", console_person_json(cf, str(row, "channel"), str(row, "user_id"),
+	    str(row, "display_name"), strcmp(side, "referee") == 0 &&
+	    mask_friend(scope, cf, str(row, "campaign"))),
+	    "campaign", str(row, "campaign"), "pool", str(row, "pool"),
+	    "state", str(row, "state"),
+	    "due_at", (json_int_t)json_integer_value(json_object_get(row, "due_at")),
+	    "approve_after", (json_int_t)json_integer_value(json_object_get(row,
+	    "approve_after")),
+	    "issued_at", issued ? issued : json_null(), "note", note ? note : json_null(),
+	    "branch", console_branch_json(cf, str(row, "rep_code")));
+}
+
+/* Rep codes as a JSON array text for the store's json_each, or NULL for no limit. */
+char *
+console_scope_reps(const struct console_scope *scope, const struct config *cf,
+    const struct console_filter *f)
+{
+	json_t *list;
+	char *text;
+
+	if (f != NULL && f->rep != NULL) {
+		list = json_pack("[s]", f->rep);
+		text = json_dumps(list, JSON_COMPACT);
+		json_decref(list);
+		return text;
+	}
+	if ((f == NULL || f->branch == NULL) && scope->role != ROLE_MANAGER)
+		return NULL;
+	list = json_array();
+	for (size_t i = 0; i < cf->n_reps; i++) {
+		const char *b = cf->reps[i].branch ? cf->reps[i].branch->code : NULL;
+
+		if (f != NULL && f->branch != NULL && (b == NULL || strcmp(b, f->branch) != 0))
+			continue;
+		if (!console_scope_has(scope, b))
+			continue;
+		json_array_append_new(list, json_string(cf->reps[i].code));
+	}
+	text = json_dumps(list, JSON_COMPACT);
+	json_decref(list);
+	return text;
+}
+
+int
+console_rep_in_scope(const struct console_scope *scope, const struct config *cf,
+    const char *rep_code)
+{
+	const struct config_rep *rep = rep_code ? config_rep(cf, rep_code) : NULL;
+
+	return console_scope_has(scope, rep && rep->branch ? rep->branch->code : NULL);
+}
+
+/* Local midnight of a YYYY-MM-DD date plus days, as unix ms (the process's TZ is the
+ * config's). */
+int64_t
+console_date_ms(const char *date, int plus_days)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(date, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	tm.tm_mday += plus_days;
+	tm.tm_isdst = -1;
+	return (int64_t)mktime(&tm) * 1000;
+}

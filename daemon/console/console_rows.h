@@ -1,0 +1,24 @@
+/* console_rows.h: rows into the API's objects (console_rows.c). */
+#ifndef SHOKAI_CONSOLE_ROWS_H
+#define SHOKAI_CONSOLE_ROWS_H
+
+#include <time.h>
+
+#include "console_internal.h"
+
+/* A Person: display_name NULL gives the wording's unknown name. */
+json_t *console_person_json(const struct config *, const char *channel,
+    const char *user_id, const char *display_name, int masked);
+json_t *console_rep_json(const struct config *, const char *code);
+json_t *console_branch_json(const struct config *, const char *rep_code);
+json_t *console_referral_json(const struct console_scope *, const struct config *,
+    const json_t *row);
+json_t *console_reward_json(const struct console_scope *, const struct config *,
+    const json_t *row);
+char *console_scope_reps(const struct console_scope *, const struct config *,
+    const struct console_filter *);
+int console_rep_in_scope(const struct console_scope *, const struct config *,
+    const char *rep_code);
+int64_t console_date_ms(const char *date, int plus_days);
+
+#endif

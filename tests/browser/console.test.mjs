@@ -1,0 +1,406 @@
+#!/usr/bin/env node
+// console.test.mjs: drives the web console in headless Chromium (Debian's chromium through
+// puppeteer-core, installed by tests/browser/setup.sh) as an operator would, at 1280 px
+// and at 375 px, and keeps a screenshot of every page.
+//
+//   node tests/browser/console.test.mjs --url http://127.0.0.1:PORT --login admin \
+//     --password PW [--manager-login L --manager-password PW] \
+//     [--viewer-login L --viewer-password PW] [--shots DIR] [--part all|admin|roles]
+//
+// --part splits the run so each half fits a test runner's time limit: admin (login
+// errors, the admin at both widths with the actions) or roles (manager and viewer).
+// The server must hold: at least one pending reward, one held claim, one coupon pool.
+// Prints one line per check and "N passed, N failed"; exits 1 on any failure.
+import { createRequire } from 'node:module';
+import { mkdirSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const top = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const opts = {};
+for (let i = 2; i < process.argv.length; i += 2) opts[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
+if (!opts.url || !opts.login || !opts.password) {
+  console.error('usage: console.test.mjs --url URL --login L --password PW [--shots DIR] ...');
+  process.exit(2);
+}
+const BASE = opts.url.replace(/\/$/, '');
+const SHOTS = opts.shots || join(top, 'build', 'console-shots');
+mkdirSync(SHOTS, { recursive: true });
+const nodeDir = process.env.BROWSER_NODE_DIR || join(top, 'build', 'browser-node');
+const puppeteer = createRequire(join(nodeDir, 'package.json'))('puppeteer-core');
+const TIMEOUT = 15000;
+
+let passed = 0, failed = 0;
+async function check(name, fn) {
+  try {
+    const note = await fn();
+    passed++;
+    console.log('PASS ' + name + (note ? ' (' + note + ')' : ''));
+    return true;
+  } catch (e) {
+    failed++;
+    console.log('FAIL ' + name + ': ' + String(e && e.message || e).split('\n')[0]);
+    return false;
+  }
+}
+const must = (cond, msg) => { if (!cond) throw new Error(msg); };
+
+const browser = await puppeteer.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: [
+    ...(process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : []),
+    '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--no-default-browser-check',
+    '--font-render-hinting=none', '--lang=ja-JP',
+  ],
+});
+
+// A fresh browser context (own cookies) with every console error, page error and CSP
+// violation recorded.
+async function openPage(width) {
+  const ctx = await browser.createBrowserContext();
+  const page = await ctx.newPage();
+  const mobile = width < 500;
+  await page.setViewport({ width, height: mobile ? 812 : 900, isMobile: mobile, hasTouch: mobile });
+  page.setDefaultTimeout(TIMEOUT);
+  page.problems = [];
+  page.on('console', (m) => {
+    const text = m.text();
+    if (m.type() === 'error' || /Content.Security.Policy/i.test(text)) {
+      // Chromium logs every 4xx answer; the API's 4xx are answers the pages handle (401
+      // before login, 400 for a bad coupon file). Missing assets are caught below.
+      if (/Failed to load resource: the server responded with a status of 4\d\d/.test(text)) return;
+      page.problems.push(`console.${m.type()}: ${text}`);
+    }
+  });
+  page.on('pageerror', (e) => page.problems.push('pageerror: ' + e.message));
+  page.on('response', (r) => {
+    const u = r.url();
+    if (r.status() >= 400 && (u.includes('/admin/static/') || /\/admin\/?$/.test(u))) {
+      page.problems.push(`asset ${r.status()}: ${u}`);
+    }
+    if (r.status() >= 500) page.problems.push(`server ${r.status()}: ${u}`);
+  });
+  await page.evaluateOnNewDocument(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      (window.__csp = window.__csp || []).push(`${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+  page.ctx = ctx;
+  return page;
+}
+
+async function ready(page) {
+  await page.waitForFunction(() => {
+    const p = document.querySelector('#main .page');
+    return p && !p.querySelector('.loading');
+  });
+}
+
+async function go(page, hash) {
+  await page.evaluate((h) => { location.hash = h; }, hash);
+  await page.waitForFunction((h) => location.hash === h, {}, hash);
+  await ready(page);
+}
+
+async function shot(page, name) {
+  await new Promise((r) => setTimeout(r, 150));
+  await page.screenshot({ path: join(SHOTS, name + '.png'), fullPage: true });
+}
+
+async function login(page, user, password) {
+  await page.goto(BASE + '/admin/', { waitUntil: 'domcontentloaded' });
+  await page.waitForSelector('input[name=login]');
+  await page.type('input[name=login]', user);
+  await page.type('input[name=password]', password);
+  await Promise.all([page.waitForSelector('nav.nav'), page.click('.login-form button[type=submit]')]);
+  await ready(page);
+}
+
+async function cspAndErrors(page) {
+  const csp = await page.evaluate(() => window.__csp || []);
+  const all = [...page.problems, ...csp.map((c) => 'csp: ' + c)];
+  must(!all.length, all.slice(0, 3).join(' | '));
+}
+
+async function chartsDrawn(page) {
+  return page.evaluate(() => [...document.querySelectorAll('.chart-box canvas')].map((c) => {
+    if (!c.width || !c.height) return 0;
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i]) n++;
+    return n;
+  }));
+}
+
+// Answers a note dialog opened by an action button.
+async function answerDialog(page, note) {
+  await page.waitForSelector('dialog[open] textarea');
+  if (note) await page.type('dialog[open] textarea', note);
+  await page.click('dialog[open] .dialog-actions .btn:last-child');
+  await page.waitForFunction(() => !document.querySelector('dialog[open]'));
+}
+
+async function toastSeen(page) {
+  await page.waitForFunction(() => {
+    const t = document.getElementById('toast');
+    return t && t.classList.contains('show');
+  });
+  return page.$eval('#toast', (t) => t.textContent);
+}
+
+async function apiGet(page, path) {
+  return page.evaluate(async (p) => {
+    const r = await fetch('/admin/api/v1' + p, { credentials: 'same-origin' });
+    return { status: r.status, body: await r.json().catch(() => null) };
+  }, path);
+}
+
+const PAGES = [['dashboard', '#/'], ['referrals', '#/referrals'], ['review', '#/review'],
+  ['rewards', '#/rewards'], ['customers', '#/customers'], ['reps', '#/reps'], ['ops', '#/ops']];
+
+async function adminRun(width) {
+  const tag = width + 'px';
+  const page = await openPage(width);
+  const ok = await check(`${tag} login`, async () => { await login(page, opts.login, opts.password); });
+  if (!ok) { await shot(page, `${width}-login-failed`); await page.ctx.close(); return; }
+
+  await check(`${tag} dashboard: cards and both charts drawn`, async () => {
+    await page.waitForSelector('.cards .card');
+    await page.waitForFunction(() => document.querySelectorAll('.chart-box canvas').length === 2);
+    const px = await chartsDrawn(page);
+    must(px.length === 2 && px.every((n) => n > 0), 'canvas pixels ' + JSON.stringify(px));
+    const cards = await page.$$eval('.cards .card', (c) => c.length);
+    must(cards >= 7, cards + ' cards');
+    return `${cards} cards, pixels ${px.join('/')}`;
+  });
+  await shot(page, `${width}-dashboard`);
+
+  await check(`${tag} dashboard: leaderboard sorts by a column`, async () => {
+    const btn = await page.$('.table-wrap th[data-key=win_rate] .sort-btn');
+    must(btn, 'no sortable 成約率 column');
+    await btn.click();
+    const sort = await page.$eval('.table-wrap th[data-key=win_rate]', (th) => th.getAttribute('aria-sort'));
+    must(sort === 'descending' || sort === 'ascending', 'aria-sort ' + sort);
+  });
+
+  await check(`${tag} funnel: a stage opens its list`, async () => {
+    if (width >= 1000) {
+      // Click the bar itself on the desktop; the buttons below are the phone's way.
+      const pos = await page.evaluate(() => {
+        const c = document.querySelectorAll('.chart-box canvas')[1];
+        const chart = window.Chart.getChart(c);
+        const bar = chart.getDatasetMeta(0).data[2];
+        const r = c.getBoundingClientRect();
+        return { x: r.left + (bar.base + bar.x) / 2, y: r.top + bar.y };
+      });
+      await page.mouse.click(pos.x, pos.y);
+    } else {
+      await page.click('.stage-buttons a[data-stage=claimed]');
+    }
+    await page.waitForFunction(() => location.hash.startsWith('#/funnel/claimed'));
+    await ready(page);
+    must(await page.$('.tabs .tab.active'), 'no stage tabs');
+    const rows = await page.$$eval('table.data tbody tr', (r) => r.length);
+    return rows + ' people';
+  });
+  await shot(page, `${width}-funnel`);
+
+  for (const [name, hash] of PAGES.slice(1)) {
+    await check(`${tag} ${name} page opens`, async () => {
+      await go(page, hash);
+      must(!(await page.$('#main .alert-error')), await page.$eval('#main .alert-error', (e) => e.textContent).catch(() => 'error shown'));
+    });
+    if (name === 'ops') {
+      await page.waitForFunction(() => [...document.querySelectorAll('.rm-image')].every((i) => i.complete), { timeout: 5000 }).catch(() => {});
+    }
+    await shot(page, `${width}-${name}`);
+  }
+
+  await check(`${tag} referral detail shows its timeline`, async () => {
+    await go(page, '#/referrals');
+    const link = await page.$('table.data tbody tr td:first-child a');
+    must(link, 'no referral in the list');
+    await link.click();
+    await page.waitForFunction(() => /^#\/referrals\/\d+/.test(location.hash));
+    await ready(page);
+    await page.waitForSelector('.timeline, .empty');
+  });
+  await shot(page, `${width}-referral`);
+
+  await check(`${tag} customer detail opens`, async () => {
+    await go(page, '#/customers');
+    const link = await page.$('table.data tbody tr td:first-child a');
+    must(link, 'no customer in the list');
+    await link.click();
+    await page.waitForFunction(() => location.hash.startsWith('#/customers/'));
+    await ready(page);
+    await page.waitForSelector('dl.facts');
+  });
+  await shot(page, `${width}-customer`);
+
+  if (width >= 1000) await actions(page, tag);
+
+  await check(`${tag} no console errors or CSP violations`, () => cspAndErrors(page));
+
+  await check(`${tag} an expired session goes back to the login page`, async () => {
+    const cookies = await page.cookies(BASE + '/admin/');
+    await page.deleteCookie(...cookies);
+    await page.evaluate(() => { location.hash = '#/reps?x=1'; });
+    await page.waitForSelector('input[name=login]');
+  });
+  await page.ctx.close();
+}
+
+// The state-changing journeys, once (at the desktop width).
+async function actions(page, tag) {
+  await check(`${tag} approve a pending reward`, async () => {
+    await go(page, '#/rewards?state=pending');
+    const btn = await page.$('[data-approve]');
+    must(btn, 'no pending reward to approve');
+    const id = Number(await btn.evaluate((b) => b.dataset.approve));
+    await btn.click();
+    await answerDialog(page, '');
+    await toastSeen(page);
+    const r = await apiGet(page, '/rewards?state=approved&limit=500');
+    must(r.body.items.some((x) => x.id === id), `reward ${id} is not approved`);
+    return 'reward ' + id;
+  });
+  await shot(page, '1280-rewards-approved');
+
+  await check(`${tag} reject a held claim with a note`, async () => {
+    await go(page, '#/review');
+    const btn = await page.$('[data-reject]');
+    must(btn, 'no held claim to reject');
+    const id = Number(await btn.evaluate((b) => b.dataset.reject));
+    await btn.click();
+    await answerDialog(page, 'ブラウザテストによる却下');
+    await toastSeen(page);
+    const r = await apiGet(page, '/referrals/' + id);
+    must(r.body && r.body.referral.state === 'rejected', `referral ${id} is ${r.body && r.body.referral.state}`);
+    return 'referral ' + id;
+  });
+
+  const dir = mkdtempSync(join(tmpdir(), 'shokai-coupons-'));
+  const bad = join(dir, 'bad.csv');
+  const good = join(dir, 'good.csv');
+  const stamp = Date.now().toString(36).toUpperCase();
+  writeFileSync(bad, 'code\nGOOD-' + stamp + '-1\nbad code with spaces\n' + 'X'.repeat(300) + '\n');
+  writeFileSync(good, 'code\n' + [1, 2, 3].map((i) => `BT-${stamp}-${i}`).join('\n') + '\n');
+  await check(`${tag} coupon upload: a bad file lists its bad lines`, async () => {
+    await go(page, '#/rewards');
+    const input = await page.$('.upload-form input[type=file]');
+    must(input, 'no upload form');
+    await input.uploadFile(bad);
+    await page.click('.upload-form button[type=submit]');
+    await page.waitForSelector('.upload-result .error-lines li');
+    const lines = await page.$$eval('.upload-result .error-lines li', (l) => l.map((x) => x.textContent));
+    must(lines.length >= 1, 'no error lines');
+    return lines.length + ' bad lines';
+  });
+  await shot(page, '1280-coupons-bad');
+  await check(`${tag} coupon upload: a good file is added`, async () => {
+    const input = await page.$('.upload-form input[type=file]');
+    await input.uploadFile(good);
+    await page.click('.upload-form button[type=submit]');
+    await page.waitForSelector('.upload-result .alert-ok');
+  });
+
+  await check(`${tag} CSV export has a BOM and a header`, async () => {
+    await go(page, '#/referrals');
+    const href = await page.$eval('a[data-csv]', (a) => a.getAttribute('href'));
+    const r = await page.evaluate(async (u) => {
+      const res = await fetch(u, { credentials: 'same-origin' });
+      const b = new Uint8Array(await res.arrayBuffer());
+      return { status: res.status, type: res.headers.get('Content-Type'), head: [...b.slice(0, 3)],
+        first: new TextDecoder().decode(b).replace(/^\ufeff/, '').split(/\r?\n/)[0] };
+    }, href);
+    must(r.status === 200, 'HTTP ' + r.status);
+    must(/text\/csv/.test(r.type || ''), 'Content-Type ' + r.type);
+    must(r.head.join() === '239,187,191', 'no UTF-8 BOM');
+    must(r.first.split(',').length >= 2, 'header ' + r.first);
+    return r.first.slice(0, 40);
+  });
+
+  await check(`${tag} retry a failed message (when one exists)`, async () => {
+    await go(page, '#/ops');
+    const btn = await page.$('[data-retry]');
+    if (!btn) return 'none failed';
+    await btn.click();
+    await toastSeen(page);
+  });
+}
+
+async function roleRun(role, user, password) {
+  const page = await openPage(1280);
+  await check(`${role} login`, () => login(page, user, password));
+  const navs = await page.$$eval('nav.nav a', (a) => a.map((x) => x.getAttribute('href')));
+  await check(`${role} navigation has no 運用`, async () => { must(!navs.includes('#/ops'), navs.join(' ')); });
+  await check(`${role} dashboard charts drawn`, async () => {
+    await page.waitForFunction(() => document.querySelectorAll('.chart-box canvas').length === 2);
+    const px = await chartsDrawn(page);
+    must(px.every((n) => n > 0), JSON.stringify(px));
+  });
+  await shot(page, `1280-${role}-dashboard`);
+  await check(`${role} rewards page has no coupon upload`, async () => {
+    await go(page, '#/rewards');
+    must(!(await page.$('.upload-form')), 'upload form shown');
+  });
+  if (role === 'viewer') {
+    await check('viewer sees no action buttons', async () => {
+      must(!(await page.$('[data-approve], [data-void], [data-bulk]')), 'reward actions shown');
+      await go(page, '#/review');
+      must(!(await page.$('[data-approve], [data-reject], [data-bulk]')), 'review actions shown');
+      await go(page, '#/referrals');
+      const link = await page.$('table.data tbody tr td:first-child a');
+      if (link) {
+        await link.click();
+        await page.waitForFunction(() => /^#\/referrals\/\d+/.test(location.hash));
+        await ready(page);
+        must(!(await page.$('.move-buttons, .note-form')), 'move or note controls shown');
+      }
+    });
+  }
+  await shot(page, `1280-${role}-last`);
+  await check(`${role} #/ops is refused in the page`, async () => {
+    await go(page, '#/ops');
+    must(await page.$('#main .alert-error'), 'ops page drawn');
+  });
+  await check(`${role} no console errors or CSP violations`, () => cspAndErrors(page));
+  await page.ctx.close();
+}
+
+async function loginErrors() {
+  const page = await openPage(375);
+  await check('login: a wrong password says so', async () => {
+    await page.goto(BASE + '/admin/', { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('input[name=login]');
+    await page.type('input[name=login]', opts.login);
+    await page.type('input[name=password]', 'wrong-password-for-the-test');
+    await page.click('.login-form button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('.login-msg').textContent.length > 0);
+  });
+  await shot(page, '375-login');
+  await check('login page: no console errors or CSP violations', () => cspAndErrors(page));
+  await page.ctx.close();
+}
+
+const part = opts.part || 'all';
+try {
+  if (part !== 'roles') {
+    await loginErrors();
+    await adminRun(1280);
+    await adminRun(375);
+  }
+  if (part !== 'admin' && opts['manager-login']) await roleRun('manager', opts['manager-login'], opts['manager-password']);
+  if (part !== 'admin' && opts['viewer-login']) await roleRun('viewer', opts['viewer-login'], opts['viewer-password']);
+} catch (e) {
+  failed++;
+  console.log('FAIL test run stopped: ' + (e && e.stack || e));
+} finally {
+  await browser.close();
+}
+console.log(`screenshots: ${SHOTS}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

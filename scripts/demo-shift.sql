@@ -97,9 +97,9 @@ UPDATE customers SET assigned_at = assigned_at - 86400000 * coalesce(
    AND d.user_id = customers.user_id), 0);
 UPDATE coupons SET imported_at = imported_at - 86400000 * (SELECT m FROM span);
 
--- Every check must count 0, or the CHECK fails, sqlite3 -bail stops before COMMIT and
--- nothing above is kept.
-CREATE TEMP TABLE must_be_zero (what TEXT, n INTEGER CHECK (n = 0));
+-- Every check must count 0: the ones that do not are printed, then the guard's CHECK
+-- fails, sqlite3 -bail stops before COMMIT and nothing above is kept.
+CREATE TEMP TABLE must_be_zero (what TEXT, n INTEGER);
 INSERT INTO must_be_zero SELECT 'an event in the future', count(*) FROM referral_events
   WHERE at > unixepoch('now') * 1000;
 INSERT INTO must_be_zero SELECT 'an event before the campaign', count(*)
@@ -124,6 +124,10 @@ INSERT INTO must_be_zero SELECT 'a coupon given before its import', count(*)
   FROM coupons c JOIN rewards w ON w.id = c.reward_id WHERE w.issued_at < c.imported_at;
 INSERT INTO must_be_zero SELECT 'a held claim past its review deadline', count(*)
   FROM referrals WHERE state = 'held' AND claimed_at < unixepoch('now') * 1000 - 2 * 86400000;
+
+SELECT 'demo-shift.sql: refused, ' || what || ': ' || n FROM must_be_zero WHERE n != 0;
+CREATE TEMP TABLE guard (failed INTEGER CHECK (failed = 0));
+INSERT INTO guard SELECT count(*) FROM must_be_zero WHERE n != 0;
 
 -- The mark that the demo is complete (scripts/demo.sh tells a run stopped midway by its
 -- absence); shokaid reads only its own keys of meta.

@@ -20,6 +20,10 @@
 #      shokaid received and sent, and when) are not shifted: they show today's play.
 #   4. prints the console's URL, the logins and what the demo holds.
 #
+# The password is published here and in the README: the accounts are for a local demo
+# (the console listens on 127.0.0.1); disable them (shokaictl user disable demo) on any
+# database that matters.
+#
 # A second run reuses the accounts and the data (a database with referrals is never
 # played into). To start over: stop `make run`, `rm -f var/shokai.db*`, run it again.
 # Every wait is bounded; the script starts no process that outlives it.
@@ -287,7 +291,7 @@ else
 	fi
 	TZ=${tz:-Asia/Tokyo} sqlite3 -batch -bail -cmd '.timeout 10000' \
 	    -cmd ".parameter set @start_ms $start_ms" -cmd ".parameter set @max_days 42" \
-	    "$DB" <scripts/demo-shift.sql >/dev/null || die "the demo's times could not be shifted"
+	    "$DB" <scripts/demo-shift.sql >&2 || die "the demo's times could not be shifted"
 	say "times shifted for the demo: the program now spans $(sql "SELECT (max(at) - min(at)) / 86400000 FROM referral_events") days"
 fi
 
@@ -302,9 +306,9 @@ counts=$(sql "SELECT
   (SELECT count(*) FROM referral_events WHERE type = 'rejected'),
   (SELECT count(*) FROM rewards WHERE state = 'pending'),
   (SELECT count(*) FROM rewards WHERE state = 'issued'),
-  (SELECT count(*) FROM coupons WHERE reward_id IS NULL)")
+  (SELECT count(*) FROM users WHERE is_friend)")
 read -r n_customers n_codes n_clicks n_refs n_review n_won n_rejected n_pending n_issued \
-    n_free <<<"$counts"
+    n_friends <<<"$counts"
 states=$(sql "SELECT group_concat(state || ' ' || n, ', ') FROM (SELECT state, count(*) AS n
   FROM referrals GROUP BY state ORDER BY n DESC, state)")
 reasons=$(sql "SELECT group_concat(reason || ' ' || n, ', ') FROM (SELECT reason, count(*) AS n
@@ -319,7 +323,8 @@ cat <<EOF
     demo-shinjuku  / $PASSWORD   manager of 新宿支店 (新宿 店長): shinjuku only
 
   In the database ($DB):
-    $n_customers customers, $n_codes referral codes, $n_clicks invite-link clicks
+    $n_friends LINE friends, $n_customers of them customers with a rep
+    $n_codes referral codes, $n_clicks invite-link clicks
     $n_refs referrals: ${states:-none}
     $n_review waiting for review (held or flagged), $n_won won
     $n_rejected claims rejected: ${reasons:-none}

@@ -84,15 +84,29 @@ deps:
 	@scripts/install-deps.sh
 
 # The simulator plays LINE and LINE WORKS on 127.0.0.1:8091 (where the example config
-# points); the daemon serves 127.0.0.1:8080. Try it from another terminal:
+# points); the daemon serves 127.0.0.1:8080 and its console 127.0.0.1:8081/admin/.
+# scripts/demo.sh then makes the demo accounts and, into a database without referrals,
+# plays a demo referral program (its times shifted back for the console's figures).
+# Try it from another terminal:
 #   build/shokaisim send line --url http://127.0.0.1:8080/line/main \
 #     --secret-file config/secrets/line-channel-secret --text こんにちは
+# Both servers run in the background of this recipe's shell, which waits on the daemon:
+# Ctrl-C reaches every process of the terminal's group (the daemon drains; the demo stops
+# where it is), so INT only keeps the shell waiting for the drain; a TERM to make (which
+# passes it on) stops both. A failed demo leaves the daemon running.
 run: all build/shokaisim
 	@chmod 600 config/secrets/*
 	@mkdir -p var
 	@build/shokaisim serve --listen 127.0.0.1:8091 & sim=$$!; \
-	  trap 'kill $$sim 2>/dev/null' EXIT INT TERM; \
-	  build/shokaid -c config/shokai.yaml
+	  build/shokaid -c config/shokai.yaml & daemon=$$!; \
+	  trap 'kill $$sim 2>/dev/null' EXIT; \
+	  trap ':' INT; \
+	  trap 'kill $$daemon $$sim 2>/dev/null' TERM; \
+	  SHOKAI_PID=$$daemon scripts/demo.sh || [ $$? -gt 128 ] || \
+	    echo "make run: no demo (see above); shokaid runs on" >&2; \
+	  wait $$daemon; rc=$$?; \
+	  while kill -0 $$daemon 2>/dev/null; do wait $$daemon; rc=$$?; done; \
+	  exit $$rc
 
 test: build/shokaid build/shokaictl build/shokaisim build/fault/shokaid build/fault/shokaictl \
       $(call UNIT_BINS,build/fault)

@@ -89,6 +89,16 @@ struct period {
 	int	 months;		/* whole calendar months; 0: not */
 };
 
+/* A day's month as y * 12 + (m - 1). */
+static int
+civil_month(int64_t days)
+{
+	int y, m, d;
+
+	civil_from_days(days, &y, &m, &d);
+	return y * 12 + m - 1;
+}
+
 static int
 period_make(const struct console_filter *f, int64_t now_ms, struct period *p, char *why,
     size_t whylen)
@@ -126,9 +136,19 @@ period_make(const struct console_filter *f, int64_t now_ms, struct period *p, ch
 		p->months = (y2 * 12 + m2) - (y * 12 + m);
 		back = y * 12 + (m - 1) - p->months;
 		days_date(days_from_civil(back / 12, back % 12 + 1, 1), p->prev_from);
-	} else
+		days_date(a - 1, p->prev_to);
+	} else if (d == 1 && b - a < 31 && civil_month(b) == y * 12 + m - 1) {
+		/* This month so far (12/01-12/05): last month's same days (11/01-11/05),
+		 * as far as last month has them, the comparison operators make. */
+		int py = m == 1 ? y - 1 : y, pm = m == 1 ? 12 : m - 1;
+		int64_t pfirst = days_from_civil(py, pm, 1), plen = a - pfirst;
+
+		days_date(pfirst, p->prev_from);
+		days_date(pfirst + (b - a < plen ? b - a : plen - 1), p->prev_to);
+	} else {
 		days_date(a - p->days, p->prev_from);
-	days_date(a - 1, p->prev_to);
+		days_date(a - 1, p->prev_to);
+	}
 	return 0;
 }
 

@@ -502,7 +502,8 @@ test_manager_scope(void **state)
 }
 
 /* The previous period: the month before for a whole month (February's 28 days before
- * March's 31), else as many days just before; rates are counts, 1 of 1 stays 1/1. */
+ * March's 31), last month's same days for this month so far, else as many days just
+ * before; rates are counts, 1 of 1 stays 1/1. */
 static void
 test_previous_period_and_small_rates(void **state)
 {
@@ -541,6 +542,18 @@ test_previous_period_and_small_rates(void **state)
 	    "2027-02-09");
 	assert_int_equal(num(o, "funnel.1.count"), 1);	/* clicked */
 	assert_int_equal(num(o, "funnel.2.count"), 1);	/* claimed */
+	json_decref(o);
+	/* This month so far: last month's same days, cut to the days it has. */
+	o = dashboard(w, &admin, "2027-03-01", "2027-03-10", NULL, &status);
+	assert_string_equal(json_string_value(json_object_get(o, "previous_from")),
+	    "2027-02-01");
+	assert_string_equal(json_string_value(json_object_get(o, "previous_to")),
+	    "2027-02-10");
+	assert_int_equal(num(o, "previous.claimed"), 1);
+	json_decref(o);
+	o = dashboard(w, &admin, "2027-03-01", "2027-03-30", NULL, &status);
+	assert_string_equal(json_string_value(json_object_get(o, "previous_to")),
+	    "2027-02-28");
 	json_decref(o);
 	/* a quarter: by week, Mondays (2027-01-04 was one) */
 	o = dashboard(w, &admin, "2027-01-01", "2027-03-31", NULL, &status);

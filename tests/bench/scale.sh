@@ -19,6 +19,10 @@
 #                pairs); the medians of acknowledged req/s over the quiet pairs (over
 #                all, marked NOISY, when none was quiet) and their ratio. Target: full
 #                >= 0.90 x empty.
+#   (e) console  make bench's 1-event load against shokaid on the generated database, three
+#                pairs of runs: alone, and while tests/bench/console_clicks.py walks every
+#                page's API calls as a logged-in admin; the medians of wrk's p99 and their
+#                difference. Target: <= 1 ms more.
 #   (b) claims   shokaid on the generated database with the scale config (its campaigns,
 #                branches, reps, messages) and the simulator: webhooks whose texts carry
 #                valid codes of the running campaign, each from a new friend (2 keep-alive
@@ -42,7 +46,7 @@
 #   SCALE_CLAIMS=1000 (a batch) SCALE_CLAIM_QUIET=3 SCALE_CLAIM_BATCHES=8
 #   SCALE_CLAIM_WARMUP=300 SCALE_CLAIM_SECONDS=30 (at most, each batch)
 #   SCALE_CLAIM_CPUS=0,1          the claims' shokaid's cores (taskset -c; 1 pins it)
-#   SCALE_PARTS="c d a b"         which measurements to make
+#   SCALE_PARTS="c d a b e"       which measurements to make
 #   SCALE_STRICT=1                exit 1 when a target fails (invalid runs always do)
 set -euo pipefail
 
@@ -267,9 +271,46 @@ other_cpu() { # SNAP0 SNAP1: % of both cores' time used by other processes
 		cap = (y[4] - x[4]) / 1e7 * ncpu; pct = cap > 0 ? 100 * other / cap : 0;
 		if (pct < 0) pct = 0; printf "%d", pct }'
 }
-PARTS=" ${SCALE_PARTS:-c d a b} "
+PARTS=" ${SCALE_PARTS:-c d a b e} "
 part() { case $PARTS in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
+# ---------------------------------------------------------------- webhook load (a, e)
+CROCK=0123456789ABCDEFGHJKMNPQRSTVWXYZ
+RUNTAG=
+for _ in 1 2 3; do RUNTAG+=${CROCK:$((RANDOM % 32)):1}; done
+POOL_SEQ=0
+gen_pool() { # COUNT OUT: a fresh pool of 1-event bodies (two generators, both cores)
+	local half=$((($1 + 1) / 2)) i pids=()
+	for i in 0 1; do
+		local pfx=$RUNTAG"1"${CROCK:$((POOL_SEQ / 32 % 32)):1}${CROCK:$((POOL_SEQ % 32)):1}
+		POOL_SEQ=$((POOL_SEQ + 1))
+		timeout 120 python3 "$BENCH/gen_bodies.py" --secret-file "$SECRET_FILE" \
+			--events-per-body 1 --count "$half" --seed "$RANDOM$RANDOM$i" --prefix "$pfx" \
+			"$2.$i" &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i" || die "gen_bodies.py failed"; done
+	cat "$2.0" "$2.1" >"$2"
+	rm -f "$2.0" "$2.1"
+}
+: >"$OUT/wrk.tsv"
+LAST_RPS=0
+run_wrk() { # NAME PORT LABEL SECONDS POOL
+	local out=$OUT/wrk-$1-$3.txt line c0
+	sync
+	cpu_snap ${PID_EMPTY:-} ${PID_FULL:-}
+	c0=$CPU_SNAP
+	timeout $(($4 + 60)) "${PIN_LOAD[@]}" wrk -t1 -c"$CONNS" -d"$4s" -s "$BENCH/signed.lua" \
+		"http://127.0.0.1:$2/line/main" -- "$5" 1 >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
+	cpu_snap ${PID_EMPTY:-} ${PID_FULL:-}
+	line=$(grep '^BENCH ' "$out" | tail -n 1) || die "wrk printed no BENCH line ($out)"
+	line+=" other_cpu_pct=$(other_cpu "$c0" "$CPU_SNAP")"
+	drain "$2"
+	printf '%s\t%s\t%s\n' "$1" "$3" "$line" >>"$OUT/wrk.tsv"
+	LAST_RPS=$(sed -n 's/.* rps=\([0-9]*\).*/\1/p' <<<"$line")
+	LAST_OTHER=$(sed -n 's/.* other_cpu_pct=\([0-9]*\).*/\1/p' <<<"$line")
+	say "  $(printf '%-5s %-7s' "$1" "$3") $(sed 's/^BENCH //; s/ p90_us.*ok2xx/ ok2xx/; s/ issued.* other/ other/' <<<"$line")"
+}
 # ---------------------------------------------------------------- (c) the report
 if part c; then
 # Last month in Asia/Tokyo (the config's timezone), as the operator would ask for it.
@@ -334,42 +375,6 @@ start_shokaid "$CFG/bench-full.yaml" "$OUT/shokaid-full.log"
 PID_FULL=$SRV_PID PORT_FULL=$SRV_PORT
 say "  empty: pid $PID_EMPTY port $PORT_EMPTY; full: pid $PID_FULL port $PORT_FULL"
 
-CROCK=0123456789ABCDEFGHJKMNPQRSTVWXYZ
-RUNTAG=
-for _ in 1 2 3; do RUNTAG+=${CROCK:$((RANDOM % 32)):1}; done
-POOL_SEQ=0
-gen_pool() { # COUNT OUT: a fresh pool of 1-event bodies (two generators, both cores)
-	local half=$((($1 + 1) / 2)) i pids=()
-	for i in 0 1; do
-		local pfx=$RUNTAG"1"${CROCK:$((POOL_SEQ / 32 % 32)):1}${CROCK:$((POOL_SEQ % 32)):1}
-		POOL_SEQ=$((POOL_SEQ + 1))
-		timeout 120 python3 "$BENCH/gen_bodies.py" --secret-file "$SECRET_FILE" \
-			--events-per-body 1 --count "$half" --seed "$RANDOM$RANDOM$i" --prefix "$pfx" \
-			"$2.$i" &
-		pids+=($!)
-	done
-	for i in "${pids[@]}"; do wait "$i" || die "gen_bodies.py failed"; done
-	cat "$2.0" "$2.1" >"$2"
-	rm -f "$2.0" "$2.1"
-}
-: >"$OUT/wrk.tsv"
-LAST_RPS=0
-run_wrk() { # NAME PORT LABEL SECONDS POOL
-	local out=$OUT/wrk-$1-$3.txt line c0
-	sync
-	cpu_snap "$PID_EMPTY" "$PID_FULL"
-	c0=$CPU_SNAP
-	timeout $(($4 + 60)) "${PIN_LOAD[@]}" wrk -t1 -c"$CONNS" -d"$4s" -s "$BENCH/signed.lua" \
-		"http://127.0.0.1:$2/line/main" -- "$5" 1 >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
-	cpu_snap "$PID_EMPTY" "$PID_FULL"
-	line=$(grep '^BENCH ' "$out" | tail -n 1) || die "wrk printed no BENCH line ($out)"
-	line+=" other_cpu_pct=$(other_cpu "$c0" "$CPU_SNAP")"
-	drain "$2"
-	printf '%s\t%s\t%s\n' "$1" "$3" "$line" >>"$OUT/wrk.tsv"
-	LAST_RPS=$(sed -n 's/.* rps=\([0-9]*\).*/\1/p' <<<"$line")
-	LAST_OTHER=$(sed -n 's/.* other_cpu_pct=\([0-9]*\).*/\1/p' <<<"$line")
-	say "  $(printf '%-5s %-7s' "$1" "$3") $(sed 's/^BENCH //; s/ p90_us.*ok2xx/ ok2xx/; s/ issued.* other/ other/' <<<"$line")"
-}
 gen_pool 60000 "$OUT/pool-warm-empty.tsv"
 gen_pool 60000 "$OUT/pool-warm-full.tsv"
 run_wrk empty "$PORT_EMPTY" warmup 1 "$OUT/pool-warm-empty.tsv"
@@ -515,6 +520,54 @@ FIG_MAX=$(awk '/median/ { for (i = 1; i < NF; i++) if ($i == "median") v = $(i +
 FIG_OK=$(awk -v m="$FIG_MAX" 'BEGIN { print (m <= 300 ? "PASS" : "FAIL") }')
 fi
 
+# ---------------------------------------------------------------- (e) webhooks while the console is used
+if part e; then
+say ""
+say "== (e) webhook p99 on the generated database, alone and while someone clicks through the console"
+bench_config "$CFG/bench-full.yaml" "$DB"
+PW_FILE=$OUT/console-password
+printf 'bench-console-2026\n' >"$PW_FILE"
+"$SHOKAICTL" -c "$CFG/bench-full.yaml" user add bench-admin --role admin \
+	--password-file "$PW_FILE" >/dev/null 2>&1 || true	# there from an earlier run
+start_shokaid "$CFG/bench-full.yaml" "$OUT/shokaid-console.log"
+PID_FULL=$SRV_PID
+ADMIN_PORT=$(sed -n 's/.*msg="console listening" listen=[^ ]*:\([0-9]*\).*/\1/p' \
+	"$OUT/shokaid-console.log" | head -n 1)
+[ -n "$ADMIN_PORT" ] || die "shokaid logged no console port ($OUT/shokaid-console.log)"
+: >"$OUT/wrk.tsv"
+gen_pool 30000 "$OUT/pool-warm-console.tsv"
+run_wrk console "$SRV_PORT" warmup 1 "$OUT/pool-warm-console.tsv"
+P99_ALONE=()
+P99_CLICKS=()
+CLICK_WALKS=0
+for pair in 1 2 3; do
+	for with in alone clicks; do
+		gen_pool $((LAST_RPS * DUR * 3 / 2 + 2000)) "$OUT/pool-console.tsv"
+		cp=
+		if [ "$with" = clicks ]; then
+			timeout $((DUR + 60)) "${PIN_LOAD[@]}" python3 "$BENCH/console_clicks.py" \
+				"$ADMIN_PORT" bench-admin "$PW_FILE" "$DUR" "$OUT/clicks-$pair.json" &
+			cp=$!
+		fi
+		run_wrk console "$SRV_PORT" "$with$pair" "$DUR" "$OUT/pool-console.tsv"
+		if [ -n "$cp" ]; then
+			wait "$cp" || die "the console walk failed ($OUT/clicks-$pair.json)"
+			CLICK_WALKS=$((CLICK_WALKS + $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["walks"])' "$OUT/clicks-$pair.json")))
+		fi
+		p=$(tail -n 1 "$OUT/wrk.tsv" | sed -n 's/.* p99_us=\([0-9]*\).*/\1/p')
+		if [ "$with" = alone ]; then P99_ALONE+=("$p"); else P99_CLICKS+=("$p"); fi
+	done
+done
+rm -f "$OUT"/pool-*console*.tsv
+stop_pid "$PID_FULL"
+PID_FULL=
+med() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+P99A=$(med "${P99_ALONE[@]}")
+P99C=$(med "${P99_CLICKS[@]}")
+P99_DELTA=$(awk -v a="$P99A" -v c="$P99C" 'BEGIN { printf "%.2f", (c - a) / 1000 }')
+CLICK_OK=$(awk -v d="$P99_DELTA" 'BEGIN { print (d <= 1.0 ? "PASS" : "FAIL") }')
+fi
+
 # ---------------------------------------------------------------- the figures
 say ""
 result "bench-scale: $STAMP ($(du -sh "$DB" | cut -f1)), $(nproc) cores, $(date -u +%FT%TZ)"
@@ -529,8 +582,9 @@ part a && result "(a) webhooks 1-event, $pairs_said: empty $RPS_EMPTY req/s, ful
 part b && result "(b) claim handler time, $CLAIM_N claims of $CLAIM_NOISE, after $WARM_N of warm-up ($CLAIM_SUMMARY), shokaid on cores $CLAIM_CPUS: p50 $CLAIM_P50 ms, p99 $CLAIM_P99 ms, max $CLAIM_MAX ms (target p99 <= 2 ms): $CLAIM_OK"
 part c && result "(c) report --by rep $FROM..$TO, $REPORT_SAID: $REPORT_MED s (runs ${REPORT_TIMES[*]} s) (target <= 1 s): $REPORT_OK"
 part d && result "(d) console API answers $FROM..$TO, admin and a branch's manager: the slowest median $FIG_MAX ms (target <= 300 ms): $FIG_OK"
+part e && result "(e) webhook p99 (1-event, ${DUR}s runs, median of 3 each): alone $(awk -v v="$P99A" 'BEGIN { printf "%.2f", v / 1000 }') ms, while the console was walked ($CLICK_WALKS walks of every page's calls) $(awk -v v="$P99C" 'BEGIN { printf "%.2f", v / 1000 }') ms: $P99_DELTA ms more (target <= 1 ms): $CLICK_OK"
 say "bench-scale: done in $((SECONDS - T0)) s; logs and results in $OUT"
 if [ "${SCALE_STRICT:-0}" = 1 ]; then
-	for ok in ${WEBHOOK_OK:-} ${CLAIM_OK:-} ${REPORT_OK:-} ${FIG_OK:-}; do [ "$ok" = PASS ] || exit 1; done
+	for ok in ${WEBHOOK_OK:-} ${CLAIM_OK:-} ${REPORT_OK:-} ${FIG_OK:-} ${CLICK_OK:-}; do [ "$ok" = PASS ] || exit 1; done
 fi
 exit 0

@@ -545,7 +545,9 @@ for pair in 1 2 3; do
 		gen_pool $((LAST_RPS * DUR * 3 / 2 + 2000)) "$OUT/pool-console.tsv"
 		cp=
 		if [ "$with" = clicks ]; then
-			timeout $((DUR + 60)) "${PIN_LOAD[@]}" python3 "$BENCH/console_clicks.py" \
+			# On the server's core, not wrk's: a client that steals wrk's core
+			# shows up as the server's latency.
+			timeout $((DUR + 60)) "${PIN_SRV[@]}" python3 "$BENCH/console_clicks.py" \
 				"$ADMIN_PORT" bench-admin "$PW_FILE" "$DUR" "$OUT/clicks-$pair.json" &
 			cp=$!
 		fi

@@ -54,8 +54,7 @@ console_api_customers(struct console_req *r)
 	q.reps_json = reps;
 	q.like = like;
 	q.code = f.q;
-	q.limit = console_query(r, "format") != NULL ? 100000 : f.limit;
-	q.offset = f.offset;
+	console_list_window(r, &f, &q);
 	if (store_console_customers(r->c->store, &q, &rows, &total) == -1)
 		console_answer_error(r, 503, "storage", "the customers could not be read");
 	else {

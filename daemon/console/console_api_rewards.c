@@ -44,12 +44,7 @@ console_api_rewards(struct console_req *r)
 	q.state = f.state;
 	q.campaign = f.campaign;
 	q.reps_json = reps;
-	if (console_query(r, "from") != NULL || console_query(r, "to") != NULL) {
-		q.from_ms = console_date_ms(f.from, 0);
-		q.to_ms = console_date_ms(f.to, 1);
-	}
-	q.limit = console_query(r, "format") != NULL ? 100000 : f.limit;
-	q.offset = f.offset;
+	console_list_window(r, &f, &q);
 	if (store_console_rewards(r->c->store, &q, &rows, &total) == -1)
 		console_answer_error(r, 503, "storage", "the rewards could not be read");
 	else {

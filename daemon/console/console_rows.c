@@ -167,3 +167,17 @@ console_date_ms(const char *date, int plus_days)
 	tm.tm_isdst = -1;
 	return (int64_t)mktime(&tm) * 1000;
 }
+
+/* A list's period (only when the request named one: lists default to everything), and
+ * its page; an export takes every row. */
+void
+console_list_window(struct console_req *r, const struct console_filter *f,
+    struct console_list_query *q)
+{
+	if (console_query(r, "from") != NULL || console_query(r, "to") != NULL) {
+		q->from_ms = console_date_ms(f->from, 0);
+		q->to_ms = console_date_ms(f->to, 1);
+	}
+	q->limit = console_query(r, "format") != NULL ? 100000 : f->limit;
+	q->offset = f->offset;
+}

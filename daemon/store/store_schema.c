@@ -308,6 +308,9 @@ static const char *const migrations[] = {
 	 "unfollowed_at);"
 	 "CREATE INDEX users_followed ON users(followed_at);"
 	 "CREATE INDEX users_left ON users(unfollowed_at, followed_at) WHERE is_friend = 0;"),
+
+	/* 12: a customer's page lists their rewards (a scan of every reward before). */
+	"CREATE INDEX rewards_by_user ON rewards(user_id);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

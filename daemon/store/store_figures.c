@@ -700,19 +700,32 @@ store_friends(struct store *s, const struct figures_query *const *qs, size_t n,
 		out[i] = 0;
 		/* Who was a friend at some time in the period: followed by its end, and still
 		 * a friend or blocked only after it began. Without branches: those followed
-		 * by the end less those who left before the start, two index ranges. */
-		if (b[0].reps == NULL) {
-			if (run(s, "SELECT (SELECT count(*) FROM users WHERE followed_at < :hi) - "
-			    "(SELECT count(*) FROM users WHERE is_friend = 0 AND unfollowed_at < :lo "
-			    "AND followed_at < :hi)", &b[i], int_row, &out[i]) == -1)
-				goto done;
-			continue;
-		}
-		next = xasprintf("%s%ssum(u.followed_at < %lld AND (u.is_friend OR "
-		    "u.unfollowed_at >= %lld))", sql, i ? ", " : "", (long long)b[i].hi,
-		    (long long)b[i].lo);
+		 * by the end less those who left before the start. Those followed by the
+		 * end are every user less those never followed and those followed after:
+		 * count(*) of a whole index walks its pages, not its rows, and the two
+		 * ranges are short (40 ms a period on the scale database as the range of
+		 * everyone followed before the end, 15 ms for both periods so). */
+		if (b[0].reps == NULL)
+			next = xasprintf("%s%st.n - (SELECT count(*) FROM users WHERE followed_at "
+			    ">= %lld) - (SELECT count(*) FROM users WHERE is_friend = 0 AND "
+			    "unfollowed_at < %lld AND followed_at < %lld)", sql, i ? ", " : "",
+			    (long long)b[i].hi, (long long)b[i].lo, (long long)b[i].hi);
+		else
+			next = xasprintf("%s%ssum(u.followed_at < %lld AND (u.is_friend OR "
+			    "u.unfollowed_at >= %lld))", sql, i ? ", " : "", (long long)b[i].hi,
+			    (long long)b[i].lo);
 		free(sql);
 		sql = next;
+	}
+	if (b[0].reps == NULL && n > 0) {
+		struct friends_out fo = { out, n };
+
+		next = xasprintf("SELECT %s FROM (SELECT (SELECT count(*) FROM users) - (SELECT "
+		    "count(*) FROM users WHERE followed_at IS NULL) AS n) t", sql);
+		free(sql);
+		sql = next;
+		if (run(s, sql, &b[0], friends_row, &fo) == -1)
+			goto done;
 	}
 	/* With branches: the users whose customer's rep is one of theirs (users.rep_code,
 	 * kept equal to customers.rep_code by triggers: schema 13), every period in one

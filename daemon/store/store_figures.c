@@ -60,6 +60,7 @@ struct fq {
 	int64_t		 lo, hi, now, review_default, limit;
 	const char	*campaign;
 	const char	*branches, *reps, *reviews, *ids;	/* JSON, or NULL */
+	size_t		 n_branches;			/* in branches */
 	char		*own[3];			/* what fq_clear frees */
 };
 
@@ -103,8 +104,8 @@ store_local_midnight(const char *date, int shift, int64_t *ms)
 }
 
 /* The local day [*start, *end) that holds at. */
-static void
-day_of(int64_t at, int64_t *start, int64_t *end)
+void
+store_day_of(int64_t at, int64_t *start, int64_t *end)
 {
 	time_t t = (time_t)(at >= 0 ? at / 1000 : (at - 999) / 1000);
 	struct tm tm;
@@ -202,6 +203,7 @@ fq_make(const struct figures_query *q, struct fq *b)
 	b->campaign = q->campaign;
 	if (!q->all_branches) {
 		b->branches = b->own[0] = json_list(q->branches, q->n_branches);
+		b->n_branches = q->n_branches;
 		b->reps = b->own[1] = json_list(q->reps, q->n_reps);
 	}
 	{
@@ -300,7 +302,7 @@ click_row(sqlite3_stmt *st, void *arg)
 	char key[256];
 
 	if (at < cs->day_start || at >= cs->day_end) {
-		day_of(at, &cs->day_start, &cs->day_end);
+		store_day_of(at, &cs->day_start, &cs->day_end);
 		click_set_empty(&cs->set);
 	}
 	snprintf(key, sizeof(key), "%s|%s", code ? code : "", client ? client : "");
@@ -632,6 +634,39 @@ make_days(struct work *w, const struct figures_query *q)
 	return 0;
 }
 
+static int
+click_day_row(sqlite3_stmt *st, void *arg)
+{
+	struct work *w = arg;
+	struct figures_day *day;
+	int64_t n = sqlite3_column_int64(st, 1);
+
+	w->f->clicks += n;
+	if (w->d != NULL && (day = day_at(w, sqlite3_column_int64(st, 0))) != NULL)
+		day->clicks += n;
+	return 0;
+}
+
+/* The clicks: from click_counts (store_clicks.c) when it has them all in this time
+ * zone and the question is all branches or one (its scopes), else by the scan. */
+static int
+figures_clicks(struct store *s, struct work *w, const struct fq *b)
+{
+	int counted;
+
+	if (b->branches != NULL && b->n_branches > 1)
+		counted = 0;
+	else if ((counted = store_clicks_counted(s)) == -1)
+		return -1;
+	if (!counted)
+		return store_clicks_scan(s, NULL, b->lo, b->hi, b->campaign, b->branches,
+		    click_counted, w);
+	return run(s, "SELECT day, sum(n) FROM click_counts WHERE scope = (:branches IS NOT "
+	    "NULL) AND day >= :lo AND day < :hi AND (:campaign IS NULL OR campaign = "
+	    ":campaign) AND (:branches IS NULL OR branch IN (SELECT value FROM "
+	    "json_each(:branches))) GROUP BY 1", b, click_day_row, w);
+}
+
 /* The totals counted from events alone, friends and clicks: what the leaderboards do
  * not need. */
 static int
@@ -677,8 +712,7 @@ figures_totals(struct store *s, struct work *w, const struct fq *b)
 	    fig_defs[FIG_HELD].cond);
 	if (run(s, sql, b, int_row, &out->held_overdue) == -1)
 		goto done;
-	rc = store_clicks_scan(s, NULL, b->lo, b->hi, b->campaign, b->branches, click_counted,
-	    w);
+	rc = figures_clicks(s, w, b);
 done:
 	free(sql);
 	return rc;

@@ -339,6 +339,19 @@ static const char *const migrations[] = {
 	 "CREATE TRIGGER users_rep_on_delete AFTER DELETE ON customers BEGIN "
 	 "  UPDATE users SET rep_code = NULL WHERE channel = OLD.channel AND "
 	 "  user_id = OLD.user_id; END;"),
+
+	/* 14: clicks (once per code, client and local day) counted as they are written,
+	 * per local day (its local midnight, ms), campaign and branch: scope 0 counts a
+	 * key once, scope 1 once per branch (store_clicks.c, which fills it at the first
+	 * open and keeps it). The dashboard's scan of every click of two periods took
+	 * 170 ms of its 300 on the scale database. */
+	"CREATE TABLE click_counts ("
+	"  scope INTEGER NOT NULL,"
+	"  day INTEGER NOT NULL,"
+	"  campaign TEXT NOT NULL,"			/* '' for none */
+	"  branch TEXT NOT NULL,"			/* '' for none, and in scope 0 */
+	"  n INTEGER NOT NULL,"
+	"  PRIMARY KEY (scope, day, campaign, branch)) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -101,8 +101,6 @@ void store_day_of(int64_t at, int64_t *start, int64_t *end);
 /* store_clicks.c: clicks counted per local day, campaign and branch as they are
  * written (click_counts). */
 int store_clicks_register(sqlite3 *);
-int store_clicks_count_new(struct store *);
-int store_clicks_counted(struct store *);
 
 /* store.c */
 /* A database error line may be written now: one a second, the others counted into

@@ -104,8 +104,15 @@ store_open(const char *path, int synchronous_full, int busy_timeout_ms, char *wh
 		goto fail;
 	}
 	free(pragmas);
-	if (store_schema_migrate(s->db, why, whylen) == -1)
+	if (store_clicks_register(s->db) == -1 ||
+	    store_schema_migrate(s->db, why, whylen) == -1)
 		goto fail;
+	/* Clicks written by others (a generator, an older shokaid) or in another time
+	 * zone are counted now, not on a webhook's time. */
+	if (store_clicks_count_new(s) == -1) {
+		snprintf(why, whylen, "cannot count clicks: %s", sqlite3_errmsg(s->db));
+		goto fail;
+	}
 	/* The transaction statements are made now, so that a rollback never depends on a
 	 * prepare that could fail; every other statement at its first use. */
 	for (int i = ST_BEGIN; i <= ST_SYNC_FULL; i++) {

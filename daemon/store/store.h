@@ -21,6 +21,11 @@ void store_set_busy_timeout(struct store *, int ms);
  * 60 MiB on the scale database, 0.37 s read through the kernel, 0.20 s from SQLite's
  * own cache once warm. 0, or -1. */
 int store_set_cache_mb(struct store *, int mb);
+/* store_clicks.c: clicks counted per local day as they are written (click_counts):
+ * count those not yet counted (0, or -1); 1 when every event's are, in this process's
+ * time zone, 0 when not (the figures scan instead), -1 on error. */
+int store_clicks_count_new(struct store *);
+int store_clicks_counted(struct store *);
 int store_begin(struct store *);
 int store_commit(struct store *);
 /* A unit inside the open transaction (a savepoint): store_unit_end keeps its writes, or

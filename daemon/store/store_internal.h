@@ -95,6 +95,13 @@ int store_clicks_scan(struct store *, const char *group_sql, int64_t lo, int64_t
     const char *campaign, const char *branches_json,
     void (*counted)(void *arg, int64_t at, const char *group), void *arg);
 
+/* The local day [*start, *end) (ms) holding at, in this process's time zone. */
+void store_day_of(int64_t at, int64_t *start, int64_t *end);
+
+/* store_clicks.c: clicks counted per local day, campaign and branch as they are
+ * written (click_counts). */
+int store_clicks_register(sqlite3 *);
+
 /* store.c */
 /* A database error line may be written now: one a second, the others counted into
  * *suppressed for the next one. A full disk fails every write of every event, and a

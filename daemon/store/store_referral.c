@@ -183,7 +183,10 @@ store_ref_event(struct store *s, const struct ref_event *e)
 	store_bind_text(st, 11, e->reason);
 	store_bind_text(st, 12, e->actor);
 	store_bind_text(st, 13, e->client_hash);
-	return store_step(s, st);
+	if (store_step(s, st) == -1)
+		return -1;
+	/* In the same transaction: click_counts stays whole (store_clicks.c). */
+	return store_clicks_count_new(s);
 }
 
 /* 1 with the id of the referral that already has this friend, 0 if none. */

@@ -280,6 +280,115 @@ test_clicks_once_per_code_client_and_day(void **state)
 	figures_detail_clear(&d);
 }
 
+/* The clicks of a period and of each branch, and its first day's. */
+static void
+clicks_of(struct world *w, int64_t out[4])
+{
+	static const char *const shinjuku[] = { "shinjuku" }, *const yokohama[] = { "yokohama" };
+	struct figures_query q = query("2027-01-10", "2027-01-11", 0);
+	struct figures_detail d;
+	struct figures f;
+
+	assert_int_equal(store_figures(w->store, &q, &f, &d), 0);
+	out[0] = f.clicks;
+	out[3] = d.days[0].clicks;
+	figures_clear(&f);
+	figures_detail_clear(&d);
+	q.all_branches = 0;
+	q.n_branches = 1;
+	q.branches = shinjuku;
+	f = figures(w, &q);
+	out[1] = f.clicks;
+	figures_clear(&f);
+	q.branches = yokohama;
+	f = figures(w, &q);
+	out[2] = f.clicks;
+	figures_clear(&f);
+}
+
+/* Clicks written by shokaid are counted as they are (click_counts) and read from
+ * there; the counts equal the scan's, all branches and one, day by day; clicks written
+ * by others are counted at the next check; another time zone is counted afresh. */
+static void
+test_click_counts_equal_the_scan(void **state)
+{
+	static const struct {
+		int		 day, hour;
+		const char	*code, *client, *branch;
+	} clicks[] = {
+		{ 10, 9, "C1", "aa", "shinjuku" },
+		{ 10, 23, "C1", "aa", "shinjuku" },	/* again: not counted */
+		{ 10, 8, "C1", "aa", "shinjuku" },	/* earlier, written later: not counted */
+		{ 10, 10, "C1", "aa", "yokohama" },	/* the rep moved: once more for yokohama */
+		{ 11, 0, "C1", "aa", "shinjuku" },	/* the next day */
+		{ 10, 9, "C1", "bb", "shinjuku" },
+		{ 10, 9, "C2", "aa", NULL },
+		{ 10, 9, "C3", NULL, "yokohama" },
+		{ 10, 9, "C3", NULL, "yokohama" },
+		{ 12, 0, "C2", "aa", "shinjuku" },	/* after the period */
+	};
+	struct world *w = *state;
+	int64_t counted[4], scanned[4], again[4];
+
+	for (size_t i = 0; i < sizeof(clicks) / sizeof(clicks[0]); i++) {
+		char date[11];
+
+		snprintf(date, sizeof(date), "2027-01-%02d", clicks[i].day);
+		assert_int_equal(store_ref_event(w->store, &(struct ref_event){ .at = at(date,
+		    clicks[i].hour, 0), .type = "clicked", .channel = "main", .campaign =
+		    "winter", .code = clicks[i].code, .branch = clicks[i].branch, .client_hash =
+		    clicks[i].client }), 0);
+	}
+	assert_int_equal(store_clicks_counted(w->store), 1);
+	clicks_of(w, counted);
+	/* another time zone's counts are not read: the scan answers */
+	exec(w, "UPDATE meta SET value = 'UTC' WHERE key = 'click_counts_tz'");
+	assert_int_equal(store_clicks_counted(w->store), 0);
+	clicks_of(w, scanned);
+	assert_memory_equal(counted, scanned, sizeof(counted));
+	assert_int_equal(counted[0], 5);	/* C1 aa on two days, C1 bb, C2 aa, C3 */
+	assert_int_equal(counted[1], 3);	/* shinjuku: C1 aa on two days, C1 bb */
+	assert_int_equal(counted[2], 2);	/* yokohama: C1 aa, C3 */
+	assert_int_equal(counted[3], 4);
+	/* counted afresh; then a click written by another connection, caught up */
+	assert_int_equal(store_clicks_count_new(w->store), 0);
+	ev(w, (struct ev){ .at = at("2027-01-11", 5, 0), .type = "clicked", .code = "C9",
+	    .client = "zz", .branch = "yokohama" });
+	assert_int_equal(store_clicks_counted(w->store), 0);
+	assert_int_equal(store_clicks_count_new(w->store), 0);
+	assert_int_equal(store_clicks_counted(w->store), 1);
+	clicks_of(w, again);
+	assert_int_equal(again[0], 6);
+	assert_int_equal(again[1], 3);
+	assert_int_equal(again[2], 3);
+	assert_int_equal(again[3], 4);
+}
+
+/* users.rep_code follows the customer's rep (schema 13's triggers). */
+static void
+test_users_follow_the_customers_rep(void **state)
+{
+	struct world *w = *state;
+	sqlite3_stmt *st;
+
+	exec(w, "INSERT INTO users(channel, user_id, first_seen_at, followed_at) VALUES "
+	    "('main', 'Ua', 0, 0), ('main', 'Ub', 0, 0)");
+	exec(w, "INSERT INTO customers(channel, user_id, rep_code) VALUES ('main', 'Ua', "
+	    "'R001'), ('main', 'Uc', 'Y003')");
+	exec(w, "INSERT INTO users(channel, user_id, first_seen_at, followed_at) VALUES "
+	    "('main', 'Uc', 0, 0)");
+	exec(w, "UPDATE customers SET rep_code = 'R012' WHERE user_id = 'Ua'");
+	exec(w, "INSERT INTO customers(channel, user_id, rep_code) VALUES ('main', 'Ub', "
+	    "'R001')");
+	exec(w, "DELETE FROM customers WHERE user_id = 'Ub'");
+	assert_int_equal(sqlite3_prepare_v2(w->db, "SELECT group_concat(user_id || '=' || "
+	    "coalesce(rep_code, '-'), ',') FROM (SELECT * FROM users ORDER BY user_id)", -1,
+	    &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "Ua=R012,Ub=-,Uc=Y003");
+	sqlite3_finalize(st);
+}
+
 /* The claims, the review, the rejections, the moves and the rewards of a month, and
  * the figures that follow a claim to today. */
 static void
@@ -710,6 +819,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_period_boundary_is_local_midnight, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_clicks_once_per_code_client_and_day, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_click_counts_equal_the_scan, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_users_follow_the_customers_rep, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_each_figure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leaders_and_a_referral_with_no_rep, setup,

@@ -1,0 +1,159 @@
+/* store_clicks.c: the clicks of console-sketch.md (once per code, client and local day)
+ * counted as they are written, per local day, campaign and branch, in click_counts
+ * (schema 14), so the dashboard reads a few hundred rows where the scan of
+ * store_clicks_scan read every click of both periods (85 ms each on the scale
+ * database). The scan stays the definition: a reader uses click_counts only when it
+ * covers every event (meta click_counts_upto) and was counted in the reader's time
+ * zone (meta click_counts_tz), else it scans; tests compare the two.
+ *
+ * A click counts when no click of the same code and client, on the same local day, has
+ * a smaller id (scope 0), and for its branch when none of that branch has (scope 1: a
+ * branch's figures count its clicks once, as the scan filtered to the branch does). A
+ * code belongs to one campaign (referral_codes), so its clicks all name the same one. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store_internal.h"
+
+/* shokai_local_day(at, 0|1): the start or the end of the local day holding at, in ms,
+ * computed as store_figures.c's scan does (mktime, this process's TZ). */
+static void
+local_day_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	int64_t at = sqlite3_value_int64(argv[0]), start, end;
+
+	(void)argc;
+	store_day_of(at, &start, &end);
+	sqlite3_result_int64(ctx, sqlite3_value_int(argv[1]) ? end : start);
+}
+
+int
+store_clicks_register(sqlite3 *db)
+{
+	return sqlite3_create_function(db, "shokai_local_day", 2, SQLITE_UTF8, NULL,
+	    local_day_fn, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+static const char *
+tz_name(void)
+{
+	const char *tz = getenv("TZ");
+
+	return tz ? tz : "";
+}
+
+/* Counts the clicks with ids above meta click_counts_upto (all of them, counted
+ * afresh, when the time zone changed) and moves the mark to the last event. On the
+ * writer, inside the caller's transaction or alone. 0, or -1 (logged). */
+int
+store_clicks_count_new(struct store *s)
+{
+	/* The key's first click (smallest id) above upto counts; a key seen below it
+	 * was counted then. Said to the planner, who otherwise walks every click per
+	 * event written: the new events by id (NOT INDEXED: a rowid range), and the
+	 * code's clicks of the day by referral_events_by_code. */
+	static const char *const add[2] = {
+		"INSERT INTO click_counts(scope, day, campaign, branch, n) SELECT 0, "
+		"shokai_local_day(e.at, 0), coalesce(e.campaign, ''), '', count(*) FROM "
+		"referral_events e NOT INDEXED WHERE e.type = 'clicked' AND e.id > :upto AND NOT "
+		"EXISTS (SELECT 1 FROM referral_events x INDEXED BY referral_events_by_code WHERE "
+		"x.code IS e.code AND x.type = 'clicked' "
+		"AND x.at >= shokai_local_day(e.at, 0) AND x.at < shokai_local_day(e.at, 1) AND "
+		"coalesce(x.client_hash, '') = coalesce(e.client_hash, '') AND x.id < e.id) "
+		"GROUP BY 2, 3 ON CONFLICT DO UPDATE SET n = n + excluded.n",
+		"INSERT INTO click_counts(scope, day, campaign, branch, n) SELECT 1, "
+		"shokai_local_day(e.at, 0), coalesce(e.campaign, ''), coalesce(e.branch, ''), "
+		"count(*) FROM referral_events e NOT INDEXED WHERE e.type = 'clicked' AND e.id > "
+		":upto AND NOT EXISTS (SELECT 1 FROM referral_events x INDEXED BY "
+		"referral_events_by_code WHERE x.code IS e.code AND x.type = "
+		"'clicked' AND x.at >= shokai_local_day(e.at, 0) AND x.at < shokai_local_day(e.at, "
+		"1) AND coalesce(x.client_hash, '') = coalesce(e.client_hash, '') AND x.branch IS "
+		"e.branch AND x.id < e.id) GROUP BY 2, 3, 4 ON CONFLICT DO UPDATE SET n = n + "
+		"excluded.n",
+	};
+	/* Everything afresh: the day's distinct keys by grouping, a sort, where a probe
+	 * per click reads the table at random (the first open after the migration). */
+	static const char *const all[2] = {
+		"INSERT INTO click_counts(scope, day, campaign, branch, n) SELECT 0, d, c, '', "
+		"count(*) FROM (SELECT shokai_local_day(at, 0) AS d, min(coalesce(campaign, '')) "
+		"AS c FROM referral_events WHERE type = 'clicked' GROUP BY 1, code, "
+		"coalesce(client_hash, '')) GROUP BY 2, 3",
+		"INSERT INTO click_counts(scope, day, campaign, branch, n) SELECT 1, d, c, b, "
+		"count(*) FROM (SELECT shokai_local_day(at, 0) AS d, min(coalesce(campaign, '')) "
+		"AS c, coalesce(branch, '') AS b FROM referral_events WHERE type = 'clicked' "
+		"GROUP BY 1, code, coalesce(client_hash, ''), branch) GROUP BY 2, 3, 4",
+	};
+	sqlite3_stmt *st = NULL;
+	int64_t upto = -1, last = 0;
+	char *tz = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT (SELECT value FROM meta WHERE key = "
+	    "'click_counts_tz'), (SELECT value FROM meta WHERE key = 'click_counts_upto'), "
+	    "(SELECT max(id) FROM referral_events)", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW)
+		goto done;
+	tz = store_column_str(st, 0);
+	if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+		upto = sqlite3_column_int64(st, 1);
+	last = sqlite3_column_int64(st, 2);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (upto >= last && tz != NULL && strcmp(tz, tz_name()) == 0) {
+		rc = 0;
+		goto done;
+	}
+	if (tz == NULL || strcmp(tz, tz_name()) != 0 || upto < 0) {
+		char why[WHY_MAX];
+
+		if (store_exec(s->db, "DELETE FROM click_counts", why, sizeof(why)) == -1)
+			goto done;
+		for (int i = 0; i < 2; i++)
+			if (store_exec(s->db, all[i], why, sizeof(why)) == -1)
+				goto done;
+	} else
+		for (int i = 0; i < 2; i++) {
+			if (sqlite3_prepare_v2(s->db, add[i], -1, &st, NULL) != SQLITE_OK)
+				goto done;
+			sqlite3_bind_int64(st, 1, upto);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				goto done;
+			sqlite3_finalize(st);
+			st = NULL;
+		}
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(key, value) VALUES "
+	    "('click_counts_tz', ?1), ('click_counts_upto', ?2)", -1, &st, NULL) != SQLITE_OK)
+		goto done;
+	sqlite3_bind_text(st, 1, tz_name(), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, last);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		rc = 0;
+done:
+	if (rc == -1)
+		log_warnx("msg=\"click counts failed\" detail=\"%s\"", sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	free(tz);
+	return rc;
+}
+
+/* 1 when click_counts holds every event's clicks counted in this process's time
+ * zone, 0 when not (the caller scans), -1 on error. */
+int
+store_clicks_counted(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT (SELECT value FROM meta WHERE key = "
+	    "'click_counts_tz') = ?1 AND (SELECT value FROM meta WHERE key = "
+	    "'click_counts_upto') >= coalesce((SELECT max(id) FROM referral_events), 0)", -1,
+	    &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, tz_name(), -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			rc = sqlite3_column_int(st, 0) == 1;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}

@@ -138,22 +138,41 @@ done:
 	return rc;
 }
 
-/* 1 when click_counts holds every event's clicks counted in this process's time
+/* 1 when click_counts holds every click (none above the mark: other events do not
+ * move it) counted in this process's time
  * zone, 0 when not (the caller scans), -1 on error. */
 int
 store_clicks_counted(struct store *s)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = -1;
+	int64_t upto = -1;
+	int rc = -1, same_tz = 0;
 
+	/* The mark first, then the events above it by rowid (NOT INDEXED): with the mark
+	 * in a subquery the planner walked every click by type (0.44 s). */
 	if (sqlite3_prepare_v2(s->db, "SELECT (SELECT value FROM meta WHERE key = "
-	    "'click_counts_tz') = ?1 AND (SELECT value FROM meta WHERE key = "
-	    "'click_counts_upto') >= coalesce((SELECT max(id) FROM referral_events), 0)", -1,
-	    &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, tz_name(), -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			rc = sqlite3_column_int(st, 0) == 1;
+	    "'click_counts_tz') = ?1, (SELECT value FROM meta WHERE key = "
+	    "'click_counts_upto')", -1, &st, NULL) != SQLITE_OK)
+		goto done;
+	sqlite3_bind_text(st, 1, tz_name(), -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		goto done;
+	same_tz = sqlite3_column_int(st, 0) == 1;
+	if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+		upto = sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (!same_tz || upto < 0) {
+		rc = 0;
+		goto done;
 	}
+	if (sqlite3_prepare_v2(s->db, "SELECT NOT EXISTS (SELECT 1 FROM referral_events NOT "
+	    "INDEXED WHERE id > ?1 AND type = 'clicked')", -1, &st, NULL) != SQLITE_OK)
+		goto done;
+	sqlite3_bind_int64(st, 1, upto);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		rc = sqlite3_column_int(st, 0) == 1;
+done:
 	sqlite3_finalize(st);
 	return rc;
 }

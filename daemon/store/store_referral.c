@@ -185,8 +185,10 @@ store_ref_event(struct store *s, const struct ref_event *e)
 	store_bind_text(st, 13, e->client_hash);
 	if (store_step(s, st) == -1)
 		return -1;
-	/* In the same transaction: click_counts stays whole (store_clicks.c). */
-	return store_clicks_count_new(s);
+	/* A click is counted in the same transaction: click_counts stays whole
+	 * (store_clicks.c). Other events leave it alone: a claim pays nothing for it. */
+	return e->type != NULL && strcmp(e->type, "clicked") == 0 ?
+	    store_clicks_count_new(s) : 0;
 }
 
 /* 1 with the id of the referral that already has this friend, 0 if none. */

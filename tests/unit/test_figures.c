@@ -340,6 +340,11 @@ test_click_counts_equal_the_scan(void **state)
 		    clicks[i].client }), 0);
 	}
 	assert_int_equal(store_clicks_counted(w->store), 1);
+	/* other events after the clicks do not move the mark, and the counts still hold */
+	assert_int_equal(store_ref_event(w->store, &(struct ref_event){ .at = at("2027-01-12",
+	    1, 0), .type = "claimed", .channel = "main", .campaign = "winter", .code = "C1" }),
+	    0);
+	assert_int_equal(store_clicks_counted(w->store), 1);
 	clicks_of(w, counted);
 	/* another time zone's counts are not read: the scan answers */
 	exec(w, "UPDATE meta SET value = 'UTC' WHERE key = 'click_counts_tz'");

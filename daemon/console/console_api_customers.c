@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "console_api.h"
+#include "console_figures.h"
 #include "console_rows.h"
 
 static const struct console_csv_col customer_cols[] = {
@@ -24,7 +25,7 @@ customer_json(const struct config *cf, const json_t *row)
 	    "rep_source");
 
 	return json_pack("{s:o, s:O, s:b, s:O, s:O, s:o, s:o, s:O, s:I}",
-	    "person", console_person_json(cf, channel, json_string_value(json_object_get(row,
+	    "person", console_person_named(cf, channel, json_string_value(json_object_get(row,
 	    "user_id")), json_string_value(json_object_get(row, "display_name")), 0),
 	    "code", code ? code : json_null(),
 	    "friend", json_integer_value(json_object_get(row, "is_friend")) == 1,

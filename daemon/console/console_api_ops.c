@@ -10,6 +10,7 @@
 #include <event2/http.h>
 
 #include "console_api.h"
+#include "console_figures.h"
 #include "console_rows.h"
 
 static json_t *
@@ -29,7 +30,7 @@ failed_items(const struct config *cf, json_t *rows)
 		    "created_at", json_object_get(row, "created_at"));
 
 		if (target != NULL && target[0] == 'U')
-			json_object_set_new(item, "target", console_person_json(cf,
+			json_object_set_new(item, "target", console_person_named(cf,
 			    json_string_value(json_object_get(row, "channel")), target,
 			    json_string_value(json_object_get(row, "display_name")), 0));
 		json_array_append_new(items, item);

@@ -180,8 +180,7 @@ scope_make(const struct config *cf, const struct console_scope *sc, const char *
 	memset(ss, 0, sizeof(*ss));
 	if (branch != NULL && *branch == '\0')
 		branch = NULL;
-	if (sc->role == ROLE_MANAGER && branch != NULL &&
-	    !in_list((const char *const *)sc->branches, sc->n_branches, branch)) {
+	if (branch != NULL && !console_scope_has(sc, branch)) {
 		snprintf(why, whylen, "branch %s is not one of this account's", branch);
 		return 403;
 	}
@@ -200,7 +199,7 @@ scope_make(const struct config *cf, const struct console_scope *sc, const char *
 			const char *code = cf->branches[i].code;
 
 			if (branch != NULL ? strcmp(code, branch) == 0 :
-			    in_list((const char *const *)sc->branches, sc->n_branches, code))
+			    console_scope_has(sc, code))
 				ss->branches[ss->n_branches++] = code;
 		}
 	for (size_t i = 0; i < cf->n_reps; i++) {
@@ -533,7 +532,7 @@ console_dashboard(struct store *s, const struct config *cf, const struct console
 	tops = json_array();
 	for (size_t i = 0; i < ntop; i++)
 		json_array_append_new(tops, json_pack("{s:o, s:I, s:I}", "person",
-		    console_person(s, cf, top[i].channel, top[i].user_id), "claimed",
+		    console_person(s, cf, top[i].channel, top[i].user_id, 0), "claimed",
 		    (json_int_t)top[i].claimed, "won", (json_int_t)top[i].won));
 	out = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 	    "from", p.from, "to", p.to, "previous_from", p.prev_from, "previous_to", p.prev_to,
@@ -590,7 +589,8 @@ console_funnel_list(struct store *s, const struct config *cf,
 	items = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(items, json_pack("{s:o, s:s, s:I, s:o, s:o}", "person",
-		    console_person(s, cf, it[i].channel, it[i].user_id), "code", it[i].code,
+		    console_person(s, cf, it[i].channel, it[i].user_id, it[i].referral_id > 0 &&
+		    console_friend_masked(sc, cf, it[i].campaign)), "code", it[i].code,
 		    "at", (json_int_t)it[i].at, "referral_id", it[i].referral_id > 0 ?
 		    json_integer(it[i].referral_id) : json_null(), "rep",
 		    rep_ref(cf, it[i].rep_code)));

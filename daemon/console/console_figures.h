@@ -34,8 +34,16 @@ json_t *console_reps(struct store *, const struct config *, const struct console
     const struct console_filter *, int *status, char *why, size_t whylen);
 
 /* console_people.c: a Person: the LINE display name, a forgotten person's pseudonym
- * (forgotten: true), or the config's wording.unknown_name. Never NULL. */
+ * (forgotten: true), or the config's wording.unknown_name; masked (山*) when asked.
+ * Never NULL. console_person looks the profile up; console_person_named takes the
+ * name a query already joined (NULL: none). */
 json_t *console_person(struct store *, const struct config *, const char *channel,
-    const char *user_id);
+    const char *user_id, int masked);
+json_t *console_person_named(const struct config *, const char *channel,
+    const char *user_id, const char *display_name, int masked);
+/* 1 when a friend's name is masked for this caller: the campaign hides it from
+ * referrers, and the caller is not an admin. */
+int console_friend_masked(const struct console_scope *, const struct config *,
+    const char *campaign);
 
 #endif

@@ -6,28 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "console_figures.h"
 #include "console_rows.h"
-
-json_t *
-console_person_json(const struct config *cf, const char *channel, const char *user_id,
-    const char *display_name, int masked)
-{
-	int forgotten = user_id != NULL && strncmp(user_id, "forgotten:", 10) == 0;
-	char *name;
-	json_t *j;
-
-	if (forgotten)
-		name = xstrdup(user_id);
-	else if (masked)
-		name = config_mask_name(cf, display_name);
-	else
-		name = xstrdup(display_name != NULL && display_name[0] != '\0' ? display_name :
-		    cf->wording.unknown_name);
-	j = json_pack("{s:s, s:s, s:s, s:b}", "channel", channel ? channel : "", "user_id",
-	    user_id ? user_id : "", "name", name, "forgotten", forgotten);
-	free(name);
-	return j;
-}
 
 static const char *
 str(const json_t *row, const char *key)
@@ -55,17 +35,6 @@ console_branch_json(const struct config *cf, const char *rep_code)
 	return json_pack("{s:s, s:s}", "code", rep->branch->code, "name", rep->branch->name);
 }
 
-/* The referee's name is masked unless the caller is an admin or the campaign shows it
- * to referrers. */
-static int
-mask_friend(const struct console_scope *scope, const struct config *cf,
-    const char *campaign)
-{
-	const struct config_campaign *cp = campaign ? config_campaign(cf, campaign) : NULL;
-
-	return scope->role != ROLE_ADMIN && (cp == NULL || !cp->show_friend_name);
-}
-
 json_t *
 console_referral_json(const struct console_scope *scope, const struct config *cf,
     const json_t *row)
@@ -78,10 +47,10 @@ console_referral_json(const struct console_scope *scope, const struct config *cf
 	    "state", state, "state_label", ref_state_parse(state, &st) == 0 ?
 	    config_state_label(cf, st) : state,
 	    "campaign", str(row, "campaign"), "code", str(row, "code"),
-	    "referrer", console_person_json(cf, channel, str(row, "referrer_id"),
+	    "referrer", console_person_named(cf, channel, str(row, "referrer_id"),
 	    str(row, "referrer_name"), 0),
-	    "referee", console_person_json(cf, channel, str(row, "referee_id"),
-	    str(row, "referee_name"), mask_friend(scope, cf, str(row, "campaign"))),
+	    "referee", console_person_named(cf, channel, str(row, "referee_id"),
+	    str(row, "referee_name"), console_friend_masked(scope, cf, str(row, "campaign"))),
 	    "rep", console_rep_json(cf, str(row, "rep_code")),
 	    "branch", console_branch_json(cf, str(row, "rep_code")),
 	    "claimed_at", (json_int_t)json_integer_value(json_object_get(row, "claimed_at")),
@@ -99,9 +68,9 @@ console_reward_json(const struct console_scope *scope, const struct config *cf,
 	    "id", (json_int_t)json_integer_value(json_object_get(row, "id")),
 	    "referral_id", (json_int_t)json_integer_value(json_object_get(row, "referral_id")),
 	    "side", side,
-	    "person", console_person_json(cf, str(row, "channel"), str(row, "user_id"),
+	    "person", console_person_named(cf, str(row, "channel"), str(row, "user_id"),
 	    str(row, "display_name"), strcmp(side, "referee") == 0 &&
-	    mask_friend(scope, cf, str(row, "campaign"))),
+	    console_friend_masked(scope, cf, str(row, "campaign"))),
 	    "campaign", str(row, "campaign"), "pool", str(row, "pool"),
 	    "state", str(row, "state"),
 	    "due_at", (json_int_t)json_integer_value(json_object_get(row, "due_at")),

@@ -6,9 +6,6 @@
 
 #include "console_internal.h"
 
-/* A Person: display_name NULL gives the wording's unknown name. */
-json_t *console_person_json(const struct config *, const char *channel,
-    const char *user_id, const char *display_name, int masked);
 json_t *console_rep_json(const struct config *, const char *code);
 json_t *console_branch_json(const struct config *, const char *rep_code);
 json_t *console_referral_json(const struct console_scope *, const struct config *,

@@ -354,6 +354,7 @@ void figures_referrers_free(struct figures_referrer *, size_t n);
  * referral names them now (a forgotten friend's pseudonym). */
 struct funnel_item {
 	char	*channel, *user_id, *code, *rep_code;	/* rep_code may be NULL */
+	char	*campaign;			/* may be NULL */
 	int64_t	 at;				/* when the stage was reached */
 	int64_t	 referral_id;			/* 0: none (issued, clicked) */
 };

@@ -1000,6 +1000,7 @@ item_row(sqlite3_stmt *st, void *arg)
 	it->v[it->n].code = xstrdup(code ? code : "");
 	it->v[it->n].rep_code = store_column_str(st, 3);
 	it->v[it->n].at = sqlite3_column_int64(st, 4);
+	it->v[it->n].campaign = store_column_str(st, 6);
 	it->v[it->n++].referral_id = sqlite3_column_int64(st, 5);
 	if (it->v[it->n - 1].channel == NULL)
 		it->v[it->n - 1].channel = xstrdup("");
@@ -1024,8 +1025,8 @@ store_funnel_list(struct store *s, const struct figures_query *q, const char *st
 	b.limit = (int64_t)limit;
 	if (strcmp(stage, "issued") == 0)
 		/* Codes of the period nobody clicked or claimed with since. */
-		sql = xasprintf("SELECT e.channel, e.referrer_id, e.code, e.rep_code, e.at, 0 "
-		    "FROM referral_events e WHERE %s" EV_FILTER " AND NOT EXISTS (SELECT 1 "
+		sql = xasprintf("SELECT e.channel, e.referrer_id, e.code, e.rep_code, e.at, 0, "
+		    "e.campaign FROM referral_events e WHERE %s" EV_FILTER " AND NOT EXISTS (SELECT 1 "
 		    "FROM referral_events x WHERE x.code = e.code AND x.type IN ('clicked', "
 		    "'claimed', 'held')) ORDER BY e.at DESC LIMIT :limit",
 		    fig_defs[FIG_ISSUED].cond);
@@ -1035,26 +1036,27 @@ store_funnel_list(struct store *s, const struct figures_query *q, const char *st
 		it.distinct_codes = 1;
 		sql = xasprintf("SELECT e.channel, e.referrer_id, e.code, e.rep_code, "
 		    "(SELECT min(c.at) FROM referral_events c WHERE c.code = e.code AND "
-		    "c.type = 'clicked' AND c.at >= :lo AND c.at < :hi), 0 FROM "
+		    "c.type = 'clicked' AND c.at >= :lo AND c.at < :hi), 0, e.campaign FROM "
 		    "referral_events e WHERE e.type = 'clicked'" CLICK_FILTER " AND NOT EXISTS "
 		    "(SELECT 1 FROM referral_events x WHERE x.code = e.code AND x.type IN "
 		    "('claimed', 'held') AND x.at >= :lo) ORDER BY e.at DESC");
 	} else if (strcmp(stage, "claimed") == 0)
 		/* Claims of the period no one has moved since. */
 		sql = xasprintf("SELECT r.channel, r.referee_id, r.code, r.rep_code, e.at, "
-		    "e.referral_id FROM referral_events e JOIN referrals r ON r.id = "
+		    "e.referral_id, r.campaign FROM referral_events e JOIN referrals r ON r.id = "
 		    "e.referral_id WHERE %s" EV_FILTER " AND r.state = 'claimed' ORDER BY "
 		    "e.at DESC LIMIT :limit", fig_defs[FIG_CLAIMED].cond);
 	else if (strcmp(stage, "contacted") == 0)
 		/* Referrals moved to contacted or meeting in the period, not won today. */
 		sql = xasprintf("SELECT r.channel, r.referee_id, r.code, r.rep_code, "
-		    "min(e.at) AS first, e.referral_id FROM referral_events e JOIN referrals r "
+		    "min(e.at) AS first, e.referral_id, r.campaign FROM referral_events e JOIN "
+		    "referrals r "
 		    "ON r.id = e.referral_id WHERE ((%s) OR (%s))" EV_FILTER " AND r.state != "
 		    "'won' GROUP BY e.referral_id ORDER BY first DESC LIMIT :limit",
 		    fig_defs[FIG_CONTACTED].cond, fig_defs[FIG_MEETING].cond);
 	else if (strcmp(stage, "won") == 0)
 		sql = xasprintf("SELECT r.channel, r.referee_id, r.code, r.rep_code, e.at, "
-		    "e.referral_id FROM referral_events e JOIN referrals r ON r.id = "
+		    "e.referral_id, r.campaign FROM referral_events e JOIN referrals r ON r.id = "
 		    "e.referral_id WHERE %s" EV_FILTER " ORDER BY e.at DESC LIMIT :limit",
 		    fig_defs[FIG_WON].cond);
 	if (sql != NULL)
@@ -1074,6 +1076,7 @@ funnel_items_free(struct funnel_item *v, size_t n)
 		free(v[i].user_id);
 		free(v[i].code);
 		free(v[i].rep_code);
+		free(v[i].campaign);
 	}
 	free(v);
 }

@@ -520,21 +520,21 @@ test_person_names(void **state)
 
 	exec(w, "INSERT INTO profiles(channel, user_id, display_name, found, fetched_at) "
 	    "VALUES ('main', 'Ualice', '鈴木 花子', 1, 0), ('main', 'Ugone', NULL, 0, 0)");
-	p = console_person(w->store, w->cfg, "main", "Ualice");
+	p = console_person(w->store, w->cfg, "main", "Ualice", 0);
 	assert_string_equal(json_string_value(json_object_get(p, "name")), "鈴木 花子");
 	assert_false(json_boolean_value(json_object_get(p, "forgotten")));
 	json_decref(p);
-	p = console_person(w->store, w->cfg, "main", "forgotten:1a2b3c");
+	p = console_person(w->store, w->cfg, "main", "forgotten:1a2b3c", 0);
 	assert_string_equal(json_string_value(json_object_get(p, "name")), "forgotten:1a2b3c");
 	assert_true(json_boolean_value(json_object_get(p, "forgotten")));
 	assert_string_equal(json_string_value(json_object_get(p, "user_id")),
 	    "forgotten:1a2b3c");
 	json_decref(p);
-	p = console_person(w->store, w->cfg, "main", "Ugone");
+	p = console_person(w->store, w->cfg, "main", "Ugone", 0);
 	assert_string_equal(json_string_value(json_object_get(p, "name")),
 	    w->cfg->wording.unknown_name);
 	json_decref(p);
-	p = console_person(w->store, w->cfg, "main", "Unever");
+	p = console_person(w->store, w->cfg, "main", "Unever", 0);
 	assert_string_equal(json_string_value(json_object_get(p, "name")),
 	    w->cfg->wording.unknown_name);
 	json_decref(p);
@@ -702,6 +702,8 @@ test_funnel_lists(void **state)
 	ev(w, (struct ev){ .at = at("2027-01-03", 10, 0), .type = "clicked", .code = "CCLICK",
 	    .referrer = "Uclick", .client = "bb" });
 	referral(w, 1, "Uf1", "R001", "shinjuku", "claimed", at("2027-01-05", 10, 0));
+	exec(w, "INSERT INTO profiles(channel, user_id, display_name, found, fetched_at) "
+	    "VALUES ('main', 'Uf1', '鈴木 一郎', 1, 1)");
 	referral(w, 2, "forgotten:9f", "R001", "shinjuku", "claimed", at("2027-01-05", 11, 0));
 	move(w, 2, "contacted", at("2027-01-06", 10, 0), "rep:R001", "R001", "shinjuku");
 	memset(&flt, 0, sizeof(flt));
@@ -725,7 +727,20 @@ test_funnel_lists(void **state)
 	assert_int_equal(num(o, "items.0.referral_id"), 1);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(
 	    json_object_get(o, "items"), 0), "rep"), "name")), "高橋 美咲");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(
+	    json_object_get(o, "items"), 0), "person"), "name")), "鈴木 一郎");
 	json_decref(o);
+	/* A manager reads the friend's name as referrers do: masked (the campaign hides it). */
+	{
+		char shinjuku[] = "shinjuku", *branches[] = { shinjuku };
+		struct console_scope mgr = { ROLE_MANAGER, branches, 1 };
+
+		o = console_funnel_list(w->store, w->cfg, &mgr, &flt, "claimed", &status, why,
+		    sizeof(why));
+		assert_string_equal(json_string_value(json_object_get(json_object_get(
+		    json_array_get(json_object_get(o, "items"), 0), "person"), "name")), "鈴*");
+		json_decref(o);
+	}
 	o = console_funnel_list(w->store, w->cfg, &admin, &flt, "contacted", &status, why,
 	    sizeof(why));
 	assert_int_equal(json_array_size(json_object_get(o, "items")), 1);

@@ -94,6 +94,20 @@ int secret_token(char out[SECRET_TOKEN_LEN + 1]);
 int secret_equal(const char *a, const char *b);
 
 
+/* strcount.c: counts per string key. Zero it to start; keys[i] NULL is an empty slot
+ * (walk i < cap to read every key and its n[i]). */
+struct strcount {
+	char	**keys;
+	int64_t	 *n;
+	size_t	  cap, used;
+};
+/* The key's count after this one: 1 when it was new. */
+int64_t strcount_add(struct strcount *, const char *key);
+/* Empties it, keeping its room. */
+void strcount_clear(struct strcount *);
+void strcount_free(struct strcount *);
+
+
 /* utf8.c: the one UTF-8 decoder. */
 #define UTF8_REPLACEMENT_CP	0xfffd
 /* Decodes one well-formed code point from s (n bytes available): its length in bytes,

@@ -120,33 +120,17 @@ console_rep_in_scope(const struct console_scope *scope, const struct config *cf,
 	return console_scope_has(scope, rep && rep->branch ? rep->branch->code : NULL);
 }
 
-/* Local midnight of a YYYY-MM-DD date plus days, as unix ms (the process's TZ is the
- * config's). */
-int64_t
-console_date_ms(const char *date, int plus_days)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	if (sscanf(date, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
-		return 0;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	tm.tm_mday += plus_days;
-	tm.tm_isdst = -1;
-	return (int64_t)mktime(&tm) * 1000;
-}
-
 /* A list's period (only when the request named one: lists default to everything), and
  * its page; an export takes every row. */
 void
 console_list_window(struct console_req *r, const struct console_filter *f,
     struct console_list_query *q)
 {
-	if (console_query(r, "from") != NULL || console_query(r, "to") != NULL) {
-		q->from_ms = console_date_ms(f->from, 0);
-		q->to_ms = console_date_ms(f->to, 1);
-	}
+	/* The dates passed console_filter_parse, which read them so. */
+	if ((console_query(r, "from") != NULL || console_query(r, "to") != NULL) &&
+	    (store_local_midnight(f->from, 0, &q->from_ms) == -1 ||
+	    store_local_midnight(f->to, 1, &q->to_ms) == -1))
+		q->from_ms = q->to_ms = 0;
 	q->limit = console_query(r, "format") != NULL ? 100000 : f->limit;
 	q->offset = f->offset;
 }

@@ -16,7 +16,6 @@ char *console_scope_reps(const struct console_scope *, const struct config *,
     const struct console_filter *);
 int console_rep_in_scope(const struct console_scope *, const struct config *,
     const char *rep_code);
-int64_t console_date_ms(const char *date, int plus_days);
 void console_list_window(struct console_req *, const struct console_filter *,
     struct console_list_query *);
 

@@ -228,65 +228,10 @@ fq_clear(struct fq *b)
 
 /* ---- clicks: once per code, client and local day */
 
-/* The day's clients of each code seen so far: an open-addressed set of "code|client"
- * keys, emptied when the scan (in time order) passes into the next day. */
-struct click_set {
-	char	**keys;
-	size_t	  cap, n;
-};
-
-static uint64_t
-fnv1a(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
-static void
-click_set_empty(struct click_set *cs)
-{
-	for (size_t i = 0; i < cs->cap; i++) {
-		free(cs->keys[i]);
-		cs->keys[i] = NULL;
-	}
-	cs->n = 0;
-}
-
-/* 1 when key is new (and now kept), 0 when seen already. */
-static int
-click_set_add(struct click_set *cs, const char *key)
-{
-	size_t i;
-
-	if (2 * (cs->n + 1) > cs->cap) {	/* at most half full: short probes */
-		struct click_set grown = { xcalloc(cs->cap ? 2 * cs->cap : 1024,
-		    sizeof(char *)), cs->cap ? 2 * cs->cap : 1024, 0 };
-
-		for (i = 0; i < cs->cap; i++)
-			if (cs->keys[i] != NULL) {
-				size_t j = fnv1a(cs->keys[i]) & (grown.cap - 1);
-
-				while (grown.keys[j] != NULL)
-					j = (j + 1) & (grown.cap - 1);
-				grown.keys[j] = cs->keys[i];
-				grown.n++;
-			}
-		free(cs->keys);
-		*cs = grown;
-	}
-	for (i = fnv1a(key) & (cs->cap - 1); cs->keys[i] != NULL; i = (i + 1) & (cs->cap - 1))
-		if (strcmp(cs->keys[i], key) == 0)
-			return 0;
-	cs->keys[i] = xstrdup(key);
-	cs->n++;
-	return 1;
-}
-
+/* The day's clients of each code seen so far are a strcount of "code|client" keys,
+ * emptied when the scan (in time order) passes into the next day. */
 struct click_scan {
-	struct click_set set;
+	struct strcount	 set;
 	int64_t		 day_start, day_end;
 	void		(*counted)(void *, int64_t, const char *);
 	void		*arg;
@@ -303,10 +248,10 @@ click_row(sqlite3_stmt *st, void *arg)
 
 	if (at < cs->day_start || at >= cs->day_end) {
 		store_day_of(at, &cs->day_start, &cs->day_end);
-		click_set_empty(&cs->set);
+		strcount_clear(&cs->set);
 	}
 	snprintf(key, sizeof(key), "%s|%s", code ? code : "", client ? client : "");
-	if (click_set_add(&cs->set, key))
+	if (strcount_add(&cs->set, key) == 1)
 		cs->counted(cs->arg, at, (const char *)sqlite3_column_text(st, 3));
 	return 0;
 }
@@ -329,8 +274,7 @@ store_clicks_scan(struct store *s, const char *group_sql, int64_t lo, int64_t hi
 	    "WHERE e.type = 'clicked'" CLICK_FILTER " ORDER BY e.at",
 	    group_sql ? group_sql : "NULL");
 	rc = run(s, sql, &b, click_row, &cs);
-	click_set_empty(&cs.set);
-	free(cs.set.keys);
+	strcount_free(&cs.set);
 	free(sql);
 	return rc;
 }

@@ -19,74 +19,11 @@ static const struct {
 	[REPORT_BY_REFERRER] = { "referrer", "coalesce(referrer_id, '-')" },
 };
 
-/* Clicks per group, counted by store_clicks_scan: a string-keyed open-addressed map. */
-struct group_counts {
-	char	**keys;
-	int64_t	 *n;
-	size_t	  cap, used;
-};
-
-static uint64_t
-str_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
-static size_t
-slot(char **keys, size_t cap, const char *key)
-{
-	size_t i = str_hash(key) & (cap - 1);
-
-	while (keys[i] != NULL && strcmp(keys[i], key) != 0)
-		i = (i + 1) & (cap - 1);
-	return i;
-}
-
 static void
 click_counted(void *arg, int64_t at, const char *group)
 {
-	struct group_counts *gc = arg;
-	size_t i;
-
 	(void)at;
-	if (group == NULL)
-		group = "-";
-	if (2 * (gc->used + 1) > gc->cap) {
-		size_t cap = gc->cap ? 2 * gc->cap : 256;
-		char **keys = xcalloc(cap, sizeof(*keys));
-		int64_t *n = xcalloc(cap, sizeof(*n));
-
-		for (size_t k = 0; k < gc->cap; k++)
-			if (gc->keys[k] != NULL) {
-				i = slot(keys, cap, gc->keys[k]);
-				keys[i] = gc->keys[k];
-				n[i] = gc->n[k];
-			}
-		free(gc->keys);
-		free(gc->n);
-		gc->keys = keys;
-		gc->n = n;
-		gc->cap = cap;
-	}
-	i = slot(gc->keys, gc->cap, group);
-	if (gc->keys[i] == NULL) {
-		gc->keys[i] = xstrdup(group);
-		gc->used++;
-	}
-	gc->n[i]++;
-}
-
-static void
-group_counts_free(struct group_counts *gc)
-{
-	for (size_t i = 0; i < gc->cap; i++)
-		free(gc->keys[i]);
-	free(gc->keys);
-	free(gc->n);
+	strcount_add(arg, group != NULL ? group : "-");
 }
 
 /* The clicks per group into temp.report_clicks, which the report's query reads as
@@ -94,7 +31,7 @@ group_counts_free(struct group_counts *gc)
 static int
 clicks_table(struct store *s, const char *group_sql, int64_t lo, int64_t hi)
 {
-	struct group_counts gc = { NULL, NULL, 0, 0 };
+	struct strcount gc = { 0 };
 	sqlite3_stmt *st = NULL;
 	char why[WHY_MAX];
 	int rc = -1;
@@ -123,7 +60,7 @@ done:
 	if (rc == -1)
 		log_warnx("msg=\"report query failed\" detail=\"%s\"", sqlite3_errmsg(s->db));
 	sqlite3_finalize(st);
-	group_counts_free(&gc);
+	strcount_free(&gc);
 	return rc;
 }
 

@@ -44,96 +44,96 @@ tz_name(void)
 	return tz ? tz : "";
 }
 
+/* The statements every click written runs, cached: the mark, the new clicks counted
+ * in both scopes, the mark moved. A key's first click (smallest id) above the mark
+ * counts; a key seen below it was counted then. Said to the planner, who otherwise
+ * walks every click per event written: the new events by id (NOT INDEXED: a rowid
+ * range), and the code's clicks of the day by referral_events_by_code. */
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_CLICKS_MARK] = "SELECT (SELECT value FROM meta WHERE key = 'click_counts_tz'), "
+	    "(SELECT value FROM meta WHERE key = 'click_counts_upto'), "
+	    "(SELECT max(id) FROM referral_events)",
+	[ST_CLICKS_ADD_ALL] = "INSERT INTO click_counts(scope, day, campaign, branch, n) "
+	    "SELECT 0, shokai_local_day(e.at, 0), coalesce(e.campaign, ''), '', count(*) FROM "
+	    "referral_events e NOT INDEXED WHERE e.type = 'clicked' AND e.id > ?1 AND NOT "
+	    "EXISTS (SELECT 1 FROM referral_events x INDEXED BY referral_events_by_code WHERE "
+	    "x.code IS e.code AND x.type = 'clicked' AND x.at >= shokai_local_day(e.at, 0) AND "
+	    "x.at < shokai_local_day(e.at, 1) AND coalesce(x.client_hash, '') = "
+	    "coalesce(e.client_hash, '') AND x.id < e.id) GROUP BY 2, 3 "
+	    "ON CONFLICT DO UPDATE SET n = n + excluded.n",
+	[ST_CLICKS_ADD_BRANCH] = "INSERT INTO click_counts(scope, day, campaign, branch, n) "
+	    "SELECT 1, shokai_local_day(e.at, 0), coalesce(e.campaign, ''), "
+	    "coalesce(e.branch, ''), count(*) FROM referral_events e NOT INDEXED WHERE e.type "
+	    "= 'clicked' AND e.id > ?1 AND NOT EXISTS (SELECT 1 FROM referral_events x "
+	    "INDEXED BY referral_events_by_code WHERE x.code IS e.code AND x.type = 'clicked' "
+	    "AND x.at >= shokai_local_day(e.at, 0) AND x.at < shokai_local_day(e.at, 1) AND "
+	    "coalesce(x.client_hash, '') = coalesce(e.client_hash, '') AND x.branch IS "
+	    "e.branch AND x.id < e.id) GROUP BY 2, 3, 4 ON CONFLICT DO UPDATE SET n = n + "
+	    "excluded.n",
+	[ST_CLICKS_SET_MARK] = "INSERT OR REPLACE INTO meta(key, value) VALUES "
+	    "('click_counts_tz', ?1), ('click_counts_upto', ?2)",
+};
+
+/* Everything afresh: the day's distinct keys by grouping, a sort, where a probe per
+ * click reads the table at random (the first open after the migration, or a new time
+ * zone). Seldom: one-off statements. */
+static const char *const count_all =
+    "DELETE FROM click_counts;"
+    "INSERT INTO click_counts(scope, day, campaign, branch, n) SELECT 0, d, c, '', "
+    "count(*) FROM (SELECT shokai_local_day(at, 0) AS d, min(coalesce(campaign, '')) "
+    "AS c FROM referral_events WHERE type = 'clicked' GROUP BY 1, code, "
+    "coalesce(client_hash, '')) GROUP BY 2, 3;"
+    "INSERT INTO click_counts(scope, day, campaign, branch, n) SELECT 1, d, c, b, "
+    "count(*) FROM (SELECT shokai_local_day(at, 0) AS d, min(coalesce(campaign, '')) "
+    "AS c, coalesce(branch, '') AS b FROM referral_events WHERE type = 'clicked' "
+    "GROUP BY 1, code, coalesce(client_hash, ''), branch) GROUP BY 2, 3, 4;";
+
 /* Counts the clicks with ids above meta click_counts_upto (all of them, counted
  * afresh, when the time zone changed) and moves the mark to the last event. On the
  * writer, inside the caller's transaction or alone. 0, or -1 (logged). */
 int
 store_clicks_count_new(struct store *s)
 {
-	/* The key's first click (smallest id) above upto counts; a key seen below it
-	 * was counted then. Said to the planner, who otherwise walks every click per
-	 * event written: the new events by id (NOT INDEXED: a rowid range), and the
-	 * code's clicks of the day by referral_events_by_code. */
-	static const char *const add[2] = {
-		"INSERT INTO click_counts(scope, day, campaign, branch, n) SELECT 0, "
-		"shokai_local_day(e.at, 0), coalesce(e.campaign, ''), '', count(*) FROM "
-		"referral_events e NOT INDEXED WHERE e.type = 'clicked' AND e.id > :upto AND NOT "
-		"EXISTS (SELECT 1 FROM referral_events x INDEXED BY referral_events_by_code WHERE "
-		"x.code IS e.code AND x.type = 'clicked' "
-		"AND x.at >= shokai_local_day(e.at, 0) AND x.at < shokai_local_day(e.at, 1) AND "
-		"coalesce(x.client_hash, '') = coalesce(e.client_hash, '') AND x.id < e.id) "
-		"GROUP BY 2, 3 ON CONFLICT DO UPDATE SET n = n + excluded.n",
-		"INSERT INTO click_counts(scope, day, campaign, branch, n) SELECT 1, "
-		"shokai_local_day(e.at, 0), coalesce(e.campaign, ''), coalesce(e.branch, ''), "
-		"count(*) FROM referral_events e NOT INDEXED WHERE e.type = 'clicked' AND e.id > "
-		":upto AND NOT EXISTS (SELECT 1 FROM referral_events x INDEXED BY "
-		"referral_events_by_code WHERE x.code IS e.code AND x.type = "
-		"'clicked' AND x.at >= shokai_local_day(e.at, 0) AND x.at < shokai_local_day(e.at, "
-		"1) AND coalesce(x.client_hash, '') = coalesce(e.client_hash, '') AND x.branch IS "
-		"e.branch AND x.id < e.id) GROUP BY 2, 3, 4 ON CONFLICT DO UPDATE SET n = n + "
-		"excluded.n",
-	};
-	/* Everything afresh: the day's distinct keys by grouping, a sort, where a probe
-	 * per click reads the table at random (the first open after the migration). */
-	static const char *const all[2] = {
-		"INSERT INTO click_counts(scope, day, campaign, branch, n) SELECT 0, d, c, '', "
-		"count(*) FROM (SELECT shokai_local_day(at, 0) AS d, min(coalesce(campaign, '')) "
-		"AS c FROM referral_events WHERE type = 'clicked' GROUP BY 1, code, "
-		"coalesce(client_hash, '')) GROUP BY 2, 3",
-		"INSERT INTO click_counts(scope, day, campaign, branch, n) SELECT 1, d, c, b, "
-		"count(*) FROM (SELECT shokai_local_day(at, 0) AS d, min(coalesce(campaign, '')) "
-		"AS c, coalesce(branch, '') AS b FROM referral_events WHERE type = 'clicked' "
-		"GROUP BY 1, code, coalesce(client_hash, ''), branch) GROUP BY 2, 3, 4",
-	};
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = store_stmt(s, ST_CLICKS_MARK, stmt_sql);
 	int64_t upto = -1, last = 0;
-	char *tz = NULL;
-	int rc = -1;
+	char *tz = NULL, why[WHY_MAX];
+	int rc = -1, fresh;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT (SELECT value FROM meta WHERE key = "
-	    "'click_counts_tz'), (SELECT value FROM meta WHERE key = 'click_counts_upto'), "
-	    "(SELECT max(id) FROM referral_events)", -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW)
+	if (st == NULL)
+		return -1;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
 		goto done;
+	}
 	tz = store_column_str(st, 0);
 	if (sqlite3_column_type(st, 1) != SQLITE_NULL)
 		upto = sqlite3_column_int64(st, 1);
 	last = sqlite3_column_int64(st, 2);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (upto >= last && tz != NULL && strcmp(tz, tz_name()) == 0) {
+	sqlite3_reset(st);
+	fresh = tz == NULL || strcmp(tz, tz_name()) != 0 || upto < 0;
+	if (!fresh && upto >= last) {
 		rc = 0;
 		goto done;
 	}
-	if (tz == NULL || strcmp(tz, tz_name()) != 0 || upto < 0) {
-		char why[WHY_MAX];
-
-		if (store_exec(s->db, "DELETE FROM click_counts", why, sizeof(why)) == -1)
+	if (fresh) {
+		if (store_exec(s->db, count_all, why, sizeof(why)) == -1)
 			goto done;
-		for (int i = 0; i < 2; i++)
-			if (store_exec(s->db, all[i], why, sizeof(why)) == -1)
-				goto done;
 	} else
-		for (int i = 0; i < 2; i++) {
-			if (sqlite3_prepare_v2(s->db, add[i], -1, &st, NULL) != SQLITE_OK)
+		for (enum stmt_id id = ST_CLICKS_ADD_ALL; id <= ST_CLICKS_ADD_BRANCH; id++) {
+			if ((st = store_stmt(s, id, stmt_sql)) == NULL)
 				goto done;
 			sqlite3_bind_int64(st, 1, upto);
-			if (sqlite3_step(st) != SQLITE_DONE)
+			if (store_step(s, st) == -1)
 				goto done;
-			sqlite3_finalize(st);
-			st = NULL;
 		}
-	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(key, value) VALUES "
-	    "('click_counts_tz', ?1), ('click_counts_upto', ?2)", -1, &st, NULL) != SQLITE_OK)
+	if ((st = store_stmt(s, ST_CLICKS_SET_MARK, stmt_sql)) == NULL)
 		goto done;
 	sqlite3_bind_text(st, 1, tz_name(), -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, last);
-	if (sqlite3_step(st) == SQLITE_DONE)
-		rc = 0;
+	rc = store_step(s, st);
 done:
 	if (rc == -1)
 		log_warnx("msg=\"click counts failed\" detail=\"%s\"", sqlite3_errmsg(s->db));
-	sqlite3_finalize(st);
 	free(tz);
 	return rc;
 }

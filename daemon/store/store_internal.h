@@ -36,6 +36,8 @@ enum stmt_id {
 	/* store_reward.c */
 	ST_REWARD_CREATE, ST_REWARDS_WORK, ST_REWARD_SET, ST_REWARD_GET,
 	ST_COUPON_TAKE, ST_COUPON_PUT,
+	/* store_clicks.c: every click written runs these */
+	ST_CLICKS_MARK, ST_CLICKS_ADD_ALL, ST_CLICKS_ADD_BRANCH, ST_CLICKS_SET_MARK,
 	ST_COUNT
 };
 

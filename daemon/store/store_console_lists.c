@@ -31,6 +31,23 @@
 	"AND (?6 IS NULL OR r.code LIKE ?6 OR pr.display_name LIKE ?6 OR " \
 	"pe.display_name LIKE ?6) "
 
+/* A list's total (count_sql, its first ncount arguments) and one page of it (page_sql,
+ * every argument). 0, or -1 (logged). */
+static int
+count_then_page(struct store *s, const char *count_sql, size_t ncount,
+    const char *page_sql, const struct store_arg *a, size_t npage, json_t **rows,
+    int64_t *total)
+{
+	json_t *count = NULL;
+	int rc = store_query_one(s, count_sql, a, ncount, &count);
+
+	*rows = NULL;
+	if (rc == 1)
+		*total = json_integer_value(json_object_get(count, "n"));
+	json_decref(count);
+	return rc == 1 ? store_query_json(s, page_sql, a, npage, rows) : -1;
+}
+
 static void
 referral_args(const struct console_list_query *q, struct store_arg a[9])
 {
@@ -50,24 +67,15 @@ store_console_referrals(struct store *s, const struct console_list_query *q, jso
     int64_t *total)
 {
 	struct store_arg a[9];
-	json_t *count = NULL;
-	int rc;
 
 	referral_args(q, a);
 	/* The total without the name joins unless a name is searched: counting a million
 	 * rows through two joins would be most of the answer's time. */
-	rc = store_query_one(s, q->like != NULL ?
+	return count_then_page(s, q->like != NULL ?
 	    "SELECT count(*) AS n " REFERRAL_FROM REFERRAL_WHERE REFERRAL_LIKE :
-	    "SELECT count(*) AS n FROM referrals r " REFERRAL_WHERE "AND ?6 IS NULL", a, 7,
-	    &count);
-	if (rc != 1) {
-		json_decref(count);
-		return -1;
-	}
-	*total = json_integer_value(json_object_get(count, "n"));
-	json_decref(count);
-	return store_query_json(s, "SELECT " REFERRAL_COLUMNS REFERRAL_FROM REFERRAL_WHERE
-	    REFERRAL_LIKE "ORDER BY r.id DESC LIMIT ?8 OFFSET ?9", a, 9, rows);
+	    "SELECT count(*) AS n FROM referrals r " REFERRAL_WHERE "AND ?6 IS NULL", 7,
+	    "SELECT " REFERRAL_COLUMNS REFERRAL_FROM REFERRAL_WHERE REFERRAL_LIKE
+	    "ORDER BY r.id DESC LIMIT ?8 OFFSET ?9", a, 9, rows, total);
 }
 
 int
@@ -135,24 +143,14 @@ store_console_rewards(struct store *s, const struct console_list_query *q, json_
 	    "w.campaign = ?2) AND (?3 IS NULL OR r.rep_code IN (SELECT value FROM "
 	    "json_each(?3))) AND (?4 IS NULL OR w.due_at >= ?4) AND (?5 IS NULL OR w.due_at < "
 	    "?5) AND (?6 IS NULL OR w.referral_id = ?6) AND (?7 IS NULL OR w.user_id = ?7) ";
-	char *sql;
-	json_t *count = NULL;
-	int rc;
+	char *count = xasprintf("SELECT count(*) AS n FROM rewards w JOIN referrals r ON "
+	    "r.id = w.referral_id %s", where);
+	char *page = xasprintf("SELECT " REWARD_COLUMNS REWARD_FROM "%s ORDER BY w.id DESC "
+	    "LIMIT ?8 OFFSET ?9", where);
+	int rc = count_then_page(s, count, 7, page, a, 9, rows, total);
 
-	sql = xasprintf("SELECT count(*) AS n FROM rewards w JOIN referrals r ON r.id = "
-	    "w.referral_id %s", where);
-	rc = store_query_one(s, sql, a, 7, &count);
-	free(sql);
-	if (rc != 1) {
-		json_decref(count);
-		return -1;
-	}
-	*total = json_integer_value(json_object_get(count, "n"));
-	json_decref(count);
-	sql = xasprintf("SELECT " REWARD_COLUMNS REWARD_FROM "%s ORDER BY w.id DESC LIMIT ?8 "
-	    "OFFSET ?9", where);
-	rc = store_query_json(s, sql, a, 9, rows);
-	free(sql);
+	free(count);
+	free(page);
 	return rc;
 }
 
@@ -195,7 +193,6 @@ store_console_customers(struct store *s, const struct console_list_query *q, jso
 	struct store_arg a[] = { SARG_TEXT(q->reps_json), SARG_TEXT(q->like),
 	    SARG_TEXT(q->code), SARG_INT(q->limit > 0 ? q->limit : 100), SARG_INT(q->offset) };
 	char *where, *sql;
-	json_t *count = NULL;
 	int rc;
 
 	where = xasprintf("WHERE 1 %s %s", q->reps_json ? "AND c.rep_code IN (SELECT value "
@@ -222,19 +219,14 @@ store_console_customers(struct store *s, const struct console_list_query *q, jso
 			return -1;
 		}
 	}
-	sql = xasprintf("SELECT count(*) AS n FROM customers c %s", where);
-	rc = store_query_one(s, sql, a, 3, &count);
-	free(sql);
-	if (rc != 1) {
-		json_decref(count);
-		free(where);
-		return -1;
+	{
+		char *count = xasprintf("SELECT count(*) AS n FROM customers c %s", where);
+
+		sql = xasprintf("SELECT " CUSTOMER_COLUMNS CUSTOMER_FROM "%s ORDER BY c.rowid "
+		    "DESC LIMIT ?4 OFFSET ?5", where);
+		rc = count_then_page(s, count, 3, sql, a, 5, rows, total);
+		free(count);
 	}
-	*total = json_integer_value(json_object_get(count, "n"));
-	json_decref(count);
-	sql = xasprintf("SELECT " CUSTOMER_COLUMNS CUSTOMER_FROM "%s ORDER BY c.rowid DESC "
-	    "LIMIT ?4 OFFSET ?5", where);
-	rc = store_query_json(s, sql, a, 5, rows);
 	free(sql);
 	free(where);
 	return rc;

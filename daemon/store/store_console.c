@@ -28,8 +28,8 @@ prepare_bound(struct store *s, const char *sql, const struct store_arg *args, si
 
 /* A column as JSON: integers and reals as numbers, NULL as null, text as a string
  * (text that is not UTF-8 becomes its terminal-escaped form rather than vanishing). */
-static json_t *
-column_json(sqlite3_stmt *st, int c)
+json_t *
+store_column_json(sqlite3_stmt *st, int c)
 {
 	int type = sqlite3_column_type(st, c);
 	const char *v;
@@ -68,7 +68,7 @@ store_query_json(struct store *s, const char *sql, const struct store_arg *args,
 		json_t *obj = json_object();
 
 		for (int c = 0; c < ncol; c++)
-			json_object_set_new(obj, sqlite3_column_name(st, c), column_json(st, c));
+			json_object_set_new(obj, sqlite3_column_name(st, c), store_column_json(st, c));
 		json_array_append_new(rows, obj);
 	}
 	if (rc != SQLITE_DONE) {

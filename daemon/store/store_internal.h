@@ -134,5 +134,8 @@ int64_t store_count(struct store *, sqlite3_stmt *st);
 void store_bind_text(sqlite3_stmt *, int i, const char *v);
 /* A text column as a new string, or NULL. */
 char *store_column_str(sqlite3_stmt *, int i);
+/* A column as JSON (store_console.c): numbers as numbers, NULL as null, text that is
+ * not UTF-8 as its terminal-escaped form rather than missing. */
+struct json_t *store_column_json(sqlite3_stmt *, int i);
 
 #endif

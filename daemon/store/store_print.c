@@ -198,24 +198,15 @@ store_print_query(struct store *s, FILE *out, enum print_format format, const ch
 		if (format == PRINT_TABLE)
 			cells[nrows] = xcalloc((size_t)ncol, sizeof(char *));
 		for (int c = 0; c < ncol; c++) {
-			/* The type before the text: reading a number as text may convert it. */
+			/* The type before the text: reading a number as text may convert it
+			 * (and JSON reads the column afresh). */
 			int type = sqlite3_column_type(st, c);
-			const char *v = (const char *)sqlite3_column_text(st, c);
+			const char *v = format == PRINT_JSON ? NULL :
+			    (const char *)sqlite3_column_text(st, c);
 
 			if (format == PRINT_JSON) {
-				json_t *j = type == SQLITE_INTEGER ?
-				    json_integer(sqlite3_column_int64(st, c)) :
-				    v == NULL ? json_null() : json_string(v);
-
-				/* Text that is not UTF-8 cannot be a JSON string: its escaped
-				 * form stands in rather than the key going missing. */
-				if (j == NULL) {
-					char *e = col_term(st, c);
-
-					j = json_string(e);
-					free(e);
-				}
-				json_object_set_new(obj, sqlite3_column_name(st, c), j);
+				json_object_set_new(obj, sqlite3_column_name(st, c),
+				    store_column_json(st, c));
 			} else if (format == PRINT_CSV) {
 				if (c)
 					fputc(',', out);

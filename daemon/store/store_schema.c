@@ -352,6 +352,16 @@ static const char *const migrations[] = {
 	"  branch TEXT NOT NULL,"			/* '' for none, and in scope 0 */
 	"  n INTEGER NOT NULL,"
 	"  PRIMARY KEY (scope, day, campaign, branch)) WITHOUT ROWID;",
+
+	/* 15: a new users row (every first message or follow: the webhook path) copied
+	 * its customer's rep with an UPDATE of the row just written; a new person has no
+	 * customers row yet, nearly always, so the trigger now asks first. */
+	("DROP TRIGGER users_rep_on_user;"
+	 "CREATE TRIGGER users_rep_on_user AFTER INSERT ON users WHEN EXISTS (SELECT 1 FROM "
+	 "  customers c WHERE c.channel = NEW.channel AND c.user_id = NEW.user_id) BEGIN "
+	 "  UPDATE users SET rep_code = (SELECT c.rep_code FROM customers c WHERE c.channel = "
+	 "  NEW.channel AND c.user_id = NEW.user_id) WHERE channel = NEW.channel AND "
+	 "  user_id = NEW.user_id; END;"),
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -46,5 +46,7 @@ export function filterBar(query, spec, onchange, extra = {}) {
       parts.push(field(t('filter.q'), form));
     }
   }
-  return h('div', { class: 'filters' }, parts);
+  // A page whose only filter the caller may not use (a manager's branch) shows none,
+  // not an empty box.
+  return parts.length > 0 ? h('div', { class: 'filters' }, parts) : null;
 }

@@ -20,3 +20,9 @@ export function showBranchSelector() {
   if (u.role === 'manager' && (u.branches || []).length <= 1) return false;
   return (session.meta && session.meta.branches.length > 1) || u.role !== 'manager';
 }
+
+// A campaign's name from the config (its id when the config no longer has it).
+export function campaignName(id) {
+  const c = session.meta && session.meta.campaigns.find((x) => x.id === id);
+  return c ? c.name : id;
+}

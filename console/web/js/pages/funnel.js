@@ -28,8 +28,9 @@ export async function render(root, { params, query }) {
     h('p', { class: 'crumbs' }, h('a', { href: router.href('/', {}) }, t('nav.dashboard')), ' / '),
     pageHeader(t('funnel.title', { stage: t('funnel.' + stage) }),
       csvLink('/funnel/' + encodeURIComponent(stage), scope)),
-    h('p', { class: 'muted' }, t('funnel.lead', { stage: t('funnel.' + stage),
-      from: scope.from ? ymd(scope.from) : t('period.this_month'), to: scope.to ? ymd(scope.to) : '' })),
+    h('p', { class: 'muted' }, scope.from && scope.to
+      ? t('funnel.lead', { stage: t('funnel.' + stage), from: ymd(scope.from), to: ymd(scope.to) })
+      : t('funnel.lead_this_month', { stage: t('funnel.' + stage) })),
     tabs,
     h('p', { class: 'muted small' }, t('common.total', { n: num(d.items.length) })),
     list);

@@ -4,7 +4,7 @@ import { h, replace } from '../dom.js';
 import { t, tOr } from '../text.js';
 import { api } from '../api.js';
 import { dateTime } from '../format.js';
-import { session, can } from '../session.js';
+import { session, can, campaignName } from '../session.js';
 import * as router from '../router.js';
 import { pageHeader, section, personLink, stateBadge, errorBox, toast, askNote, empty } from '../ui.js';
 import { rewardTable } from './reward-table.js';
@@ -45,7 +45,7 @@ function facts(r) {
     row(t('col.referrer'), personLink(r.referrer)),
     row(t('col.referee'), personLink(r.referee)),
     row(t('col.code'), h('code', null, r.code)),
-    row(t('col.campaign'), r.campaign),
+    row(t('col.campaign'), campaignName(r.campaign)),
     row(t('col.rep'), r.rep ? r.rep.name : t('common.unassigned')),
     row(t('col.branch'), r.branch ? r.branch.name : t('common.none')),
     row(t('col.claimed_at'), dateTime(r.claimed_at)),

@@ -6,6 +6,7 @@ import { dateTime } from '../format.js';
 import * as router from '../router.js';
 import { filterBar } from '../filters.js';
 import { pageHeader, table, personLink, refLink, stateBadge, csvLink, empty, pager } from '../ui.js';
+import { campaignName } from '../session.js';
 
 const LIMIT = 100;
 
@@ -17,7 +18,7 @@ export function referralColumns() {
     { key: 'referee', label: t('col.referee'), render: (x) => personLink(x.referee) },
     { key: 'rep', label: t('col.rep'), render: (x) => (x.rep ? x.rep.name : t('common.unassigned')) },
     { key: 'branch', label: t('col.branch'), render: (x) => (x.branch ? x.branch.name : t('common.none')) },
-    { key: 'campaign', label: t('col.campaign'), render: (x) => x.campaign },
+    { key: 'campaign', label: t('col.campaign'), render: (x) => campaignName(x.campaign) },
     { key: 'claimed_at', label: t('col.claimed_at'), render: (x) => dateTime(x.claimed_at) },
     { key: 'updated_at', label: t('col.updated_at'), render: (x) => dateTime(x.updated_at) },
   ];

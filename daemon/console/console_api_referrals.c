@@ -316,51 +316,40 @@ static const struct console_csv_col review_cols[] = {
 	{ "default_outcome", "default_outcome" },
 };
 
-/* Held claims (velocity) and referrals a rep flagged suspicious, oldest first. */
+/* Held claims (velocity) and referrals a rep flagged suspicious, oldest first. Only a
+ * held claim has a deadline and a default outcome (the rewards tick applies it); a
+ * flagged one waits for an operator. */
 void
 console_api_review(struct console_req *r)
 {
 	struct console_filter f;
-	struct console_list_query q;
 	json_t *rows = NULL, *items, *row;
-	int64_t total;
 	char *reps;
 	size_t i;
 
 	if (console_filter_parse(r, &f) == -1)
 		return;
-	memset(&q, 0, sizeof(q));
 	reps = console_scope_reps(&r->scope, r->cf, &f);
-	q.campaign = f.campaign;
-	q.reps_json = reps;
-	q.states_json = "[\"held\",\"suspicious\"]";
-	q.limit = 500;
-	if (store_console_referrals(r->c->store, &q, &rows, &total) == -1) {
+	if (store_console_review(r->c->store, f.campaign, reps, &rows) == -1) {
 		console_answer_error(r, 503, "storage", "the review queue could not be read");
 		goto done;
 	}
 	items = json_array();
-	for (i = json_array_size(rows); i-- > 0;) {
-		const struct config_campaign *cp;
-		json_t *held = NULL;
-		int64_t at;
-		const char *reason;
-
-		row = json_array_get(rows, i);
-		cp = config_campaign(r->cf, json_string_value(json_object_get(row, "campaign")));
-		store_console_held_at(r->c->store, json_integer_value(json_object_get(row, "id")),
-		    &held);
-		at = held ? json_integer_value(json_object_get(held, "at")) :
+	json_array_foreach(rows, i, row) {
+		const struct config_campaign *cp = config_campaign(r->cf,
+		    json_string_value(json_object_get(row, "campaign")));
+		int held = strcmp(json_string_value(json_object_get(row, "state")), "held") == 0;
+		json_t *at = json_object_get(row, "review_at");
+		int64_t since = json_is_integer(at) ? json_integer_value(at) :
 		    json_integer_value(json_object_get(row, "claimed_at"));
-		reason = held && strcmp(json_string_value(json_object_get(held, "type")),
-		    "held") == 0 ? json_string_value(json_object_get(held, "reason")) :
-		    "flagged_by_rep";
+		const char *reason = held ? json_string_value(json_object_get(row,
+		    "held_reason")) : "flagged_by_rep";
+
 		json_array_append_new(items, json_pack("{s:o, s:s, s:I, s:o, s:s}", "referral",
 		    console_referral_json(&r->scope, r->cf, row), "reason", reason ? reason :
-		    "review", "held_at", (json_int_t)at, "deadline", cp ? json_integer(at +
-		    cp->review_within_ms) : json_null(), "default_outcome",
-		    default_outcome(cp)));
-		json_decref(held);
+		    "review", "held_at", (json_int_t)since, "deadline", held && cp ?
+		    json_integer(since + cp->review_within_ms) : json_null(), "default_outcome",
+		    held ? default_outcome(cp) : "none"));
 	}
 	console_answer_list(r, items, -1, review_cols, sizeof(review_cols) /
 	    sizeof(review_cols[0]), "review");

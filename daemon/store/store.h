@@ -432,7 +432,7 @@ int store_failed_logins(struct store *, const char *login, const char *client,
 /* store_console_lists.c: the console's lists (rows as JSON objects). A filter left
  * NULL or 0 is not applied; reps_json is a JSON array of rep codes (a scope). */
 struct console_list_query {
-	const char	*state, *campaign, *reps_json, *like, *states_json, *code, *user_id;
+	const char	*state, *campaign, *reps_json, *like, *code, *user_id;
 	int64_t		 from_ms, to_ms, id;
 	int		 limit, offset;
 };
@@ -441,7 +441,8 @@ int store_console_referrals(struct store *, const struct console_list_query *,
 int store_console_referral(struct store *, int64_t id, struct json_t **row);
 int store_console_timeline(struct store *, int64_t id, struct json_t **rows);
 int store_console_notes(struct store *, int64_t id, struct json_t **rows);
-int store_console_held_at(struct store *, int64_t id, struct json_t **row);
+int store_console_review(struct store *, const char *campaign, const char *reps_json,
+    struct json_t **rows);
 int store_console_rewards(struct store *, const struct console_list_query *,
     struct json_t **rows, int64_t *total);
 int store_console_reward_refs(struct store *, int64_t id, struct json_t **row);

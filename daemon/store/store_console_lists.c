@@ -20,13 +20,12 @@
 	"FROM referrals r " \
 	"LEFT JOIN profiles pr ON pr.channel = r.channel AND pr.user_id = r.referrer_id " \
 	"LEFT JOIN profiles pe ON pe.channel = r.channel AND pe.user_id = r.referee_id "
-/* ?1 state, ?2 campaign, ?3 rep codes (JSON), ?4/?5 claimed_at range, ?6 LIKE pattern,
- * ?7 states (JSON) */
+/* ?1 state, ?2 campaign, ?3 rep codes (JSON), ?4/?5 claimed_at range; ?6 a LIKE
+ * pattern (REFERRAL_LIKE) */
 #define REFERRAL_WHERE \
 	"WHERE (?1 IS NULL OR r.state = ?1) AND (?2 IS NULL OR r.campaign = ?2) " \
 	"AND (?3 IS NULL OR r.rep_code IN (SELECT value FROM json_each(?3))) " \
-	"AND (?4 IS NULL OR r.claimed_at >= ?4) AND (?5 IS NULL OR r.claimed_at < ?5) " \
-	"AND (?7 IS NULL OR r.state IN (SELECT value FROM json_each(?7))) "
+	"AND (?4 IS NULL OR r.claimed_at >= ?4) AND (?5 IS NULL OR r.claimed_at < ?5) "
 #define REFERRAL_LIKE \
 	"AND (?6 IS NULL OR r.code LIKE ?6 OR pr.display_name LIKE ?6 OR " \
 	"pe.display_name LIKE ?6) "
@@ -49,7 +48,7 @@ count_then_page(struct store *s, const char *count_sql, size_t ncount,
 }
 
 static void
-referral_args(const struct console_list_query *q, struct store_arg a[9])
+referral_args(const struct console_list_query *q, struct store_arg a[8])
 {
 	a[0] = SARG_TEXT(q->state);
 	a[1] = SARG_TEXT(q->campaign);
@@ -57,25 +56,24 @@ referral_args(const struct console_list_query *q, struct store_arg a[9])
 	a[3] = q->from_ms ? SARG_INT(q->from_ms) : SARG_TEXT(NULL);
 	a[4] = q->to_ms ? SARG_INT(q->to_ms) : SARG_TEXT(NULL);
 	a[5] = SARG_TEXT(q->like);
-	a[6] = SARG_TEXT(q->states_json);
-	a[7] = SARG_INT(q->limit > 0 ? q->limit : 100);
-	a[8] = SARG_INT(q->offset);
+	a[6] = SARG_INT(q->limit > 0 ? q->limit : 100);
+	a[7] = SARG_INT(q->offset);
 }
 
 int
 store_console_referrals(struct store *s, const struct console_list_query *q, json_t **rows,
     int64_t *total)
 {
-	struct store_arg a[9];
+	struct store_arg a[8];
 
 	referral_args(q, a);
 	/* The total without the name joins unless a name is searched: counting a million
 	 * rows through two joins would be most of the answer's time. */
 	return count_then_page(s, q->like != NULL ?
 	    "SELECT count(*) AS n " REFERRAL_FROM REFERRAL_WHERE REFERRAL_LIKE :
-	    "SELECT count(*) AS n FROM referrals r " REFERRAL_WHERE "AND ?6 IS NULL", 7,
+	    "SELECT count(*) AS n FROM referrals r " REFERRAL_WHERE "AND ?6 IS NULL", 6,
 	    "SELECT " REFERRAL_COLUMNS REFERRAL_FROM REFERRAL_WHERE REFERRAL_LIKE
-	    "ORDER BY r.id DESC LIMIT ?8 OFFSET ?9", a, 9, rows, total);
+	    "ORDER BY r.id DESC LIMIT ?7 OFFSET ?8", a, 8, rows, total);
 }
 
 int
@@ -111,14 +109,23 @@ store_console_notes(struct store *s, int64_t id, json_t **rows)
 	    "referral_id = ?1 ORDER BY id", &a, 1, rows);
 }
 
+/* Held claims and flagged referrals, oldest first, each with when and why it came to
+ * review (its latest held event, or the rep's move to suspicious): one query, where the
+ * queue read each referral's events one by one. ?1 campaign, ?2 rep codes. */
 int
-store_console_held_at(struct store *s, int64_t id, json_t **row)
+store_console_review(struct store *s, const char *campaign, const char *reps_json,
+    json_t **rows)
 {
-	struct store_arg a = SARG_INT(id);
+	struct store_arg a[] = { SARG_TEXT(campaign), SARG_TEXT(reps_json) };
 
-	return store_query_one(s, "SELECT at, type, reason FROM referral_events WHERE "
-	    "referral_id = ?1 AND (type = 'held' OR (type = 'state' AND reason = "
-	    "'suspicious')) ORDER BY id DESC LIMIT 1", &a, 1, row);
+	return store_query_json(s, "SELECT " REFERRAL_COLUMNS ", (SELECT e.at FROM "
+	    "referral_events e WHERE e.referral_id = r.id AND (e.type = 'held' OR (e.type = "
+	    "'state' AND e.reason = 'suspicious')) ORDER BY e.id DESC LIMIT 1) AS review_at, "
+	    "(SELECT e.reason FROM referral_events e WHERE e.referral_id = r.id AND e.type = "
+	    "'held' ORDER BY e.id DESC LIMIT 1) AS held_reason " REFERRAL_FROM
+	    "WHERE r.state IN ('held', 'suspicious') AND (?1 IS NULL OR r.campaign = ?1) AND "
+	    "(?2 IS NULL OR r.rep_code IN (SELECT value FROM json_each(?2))) "
+	    "ORDER BY r.claimed_at LIMIT 500", a, 2, rows);
 }
 
 #define REWARD_COLUMNS \

@@ -311,6 +311,16 @@ def test_operator_actions_go_through_the_state_machines_and_are_audited():
         wait_until(lambda: d.query("SELECT count(*) FROM rewards WHERE referral_id = ?",
                                    (held,))[0][0] == 1, 5, "the reward of the approved claim")
         wait_until(lambda: len(sim.requests("/v1.0/bots/")) >= 2, 10, "the rep's notification")
+        # A flagged referral waits for an operator: no deadline, no default outcome.
+        first = d.query("SELECT id FROM referrals WHERE referee_id = ?", (FRIENDS[0],))[0][0]
+        expect(mgr.call("POST", f"referrals/{first}/state", {"to": "suspicious"}).status
+               == 200, "flag")
+        flagged = [i for i in mgr.get("review")["items"] if i["referral"]["id"] == first]
+        expect(len(flagged) == 1 and flagged[0]["deadline"] is None and
+               flagged[0]["default_outcome"] == "none" and
+               flagged[0]["reason"] == "flagged_by_rep", flagged)
+        expect(mgr.call("POST", f"review/{first}", {"decision": "approve"}).status == 200,
+               "settle the flag")
         r = mgr.call("POST", f"referrals/{held}/notes", {"text": "電話済み"})
         expect(r.status == 201 and r.json["author"] == "shinjuku-mgr", r)
         rewards = [w["id"] for w in mgr.get("rewards?state=pending")["items"]]
@@ -324,6 +334,8 @@ def test_operator_actions_go_through_the_state_machines_and_are_audited():
         audit = d.query("SELECT actor, action, target FROM audit_log WHERE actor = "
                         "'shinjuku-mgr' AND action NOT LIKE 'log%' ORDER BY id")
         expect(audit == [("shinjuku-mgr", "review_approve", f"referral:{held}"),
+                         ("shinjuku-mgr", "referral_state", f"referral:{first}"),
+                         ("shinjuku-mgr", "review_approve", f"referral:{first}"),
                          ("shinjuku-mgr", "referral_note", f"referral:{held}")] +
                [("shinjuku-mgr", "reward_approve", f"reward:{i}") for i in rewards] +
                [("shinjuku-mgr", "reward_void", f"reward:{rewards[0]}")], audit)

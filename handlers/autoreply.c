@@ -35,30 +35,6 @@ words_match(const struct config_rule *r, const char *text)
 	return 0;
 }
 
-/* Hours are local (the config's time zone); "to" before "from" runs past midnight,
- * and then the day that counts is the one the window started on. */
-static int
-in_hours(const struct config_rule *r, time_t now)
-{
-	struct tm tm;
-	int minute, day;
-
-	if (r->days == 0x7f && r->from_min == r->to_min)
-		return 1;
-	localtime_r(&now, &tm);
-	minute = tm.tm_hour * 60 + tm.tm_min;
-	day = tm.tm_wday;
-	if (r->from_min == r->to_min)
-		return (r->days >> day) & 1;
-	if (r->from_min < r->to_min)
-		return ((r->days >> day) & 1) && minute >= r->from_min && minute < r->to_min;
-	if (minute >= r->from_min)
-		return (r->days >> day) & 1;
-	if (minute < r->to_min)
-		return (r->days >> ((day + 6) % 7)) & 1;
-	return 0;
-}
-
 /* The first rule that applies to this text, here and now; NULL when none does. */
 const struct config_rule *
 autoreply_match(const struct config *cf, enum platform platform, const char *channel,
@@ -71,7 +47,7 @@ autoreply_match(const struct config *cf, enum platform platform, const char *cha
 			continue;
 		if (r->channel != NULL && strcmp(r->channel, channel) != 0)
 			continue;
-		if (!in_hours(r, now))
+		if (!config_hours_open(&r->hours, (int64_t)now * 1000))
 			continue;
 		if (r->kind == MATCH_ANY ||
 		    (r->kind == MATCH_REGEX && r->regex != NULL &&

@@ -144,6 +144,9 @@ int64_t clock_us(void);		/* monotonic */
 int64_t wall_ms(void);
 /* Today, YYYY-MM-DD, in the config's time zone. */
 void local_date(int64_t at_wall_ms, char out[11]);
+/* Unix ms of local midnight starting YYYY-MM-DD (plus shift days): 0, or -1 when date
+ * is not a date (2027-02-30 is none). */
+int local_midnight(const char *date, int shift, int64_t *ms);
 
 
 /* cell.c: text crossing the operator's boundary: imported files, CSV exports, the

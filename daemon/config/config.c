@@ -281,7 +281,7 @@ load_file(struct cfg *c, const char *path, struct cnode *from)
 static const char *const toplevel_keys[] = { "server", "storage", "log", "timezone",
     "company_name", "include", "line", "lineworks", "outbox", "messages", "auto_replies",
     "postbacks", "rich_menus", "rich_menu_rules", "branches", "reps", "reps_csv", "campaigns",
-    "referral", "admin", NULL };
+    "referral", "admin", "business_hours", NULL };
 
 int
 cfg_root_get(struct cfg *c, const char *key, struct cnode *out)
@@ -376,6 +376,7 @@ config_free(struct config *cf)
 	free(cf->sqlite_path);
 	free(cf->timezone);
 	free(cf->company_name);
+	config_hours_clear(&cf->business_hours);
 	cfg_free_platform(cf);
 	cfg_free_chat(cf);
 	cfg_free_referral(cf);
@@ -431,6 +432,7 @@ config_load(const char *path, struct config_errors *errs)
 	if (cfg_root_get(&c, "outbox", &sec))
 		parse_outbox(&c, sec);
 	cfg_parse_admin(&c);
+	cfg_parse_business_hours(&c);
 	cfg_parse_platform(&c);
 	for (size_t i = 0; i < c.nfiles; i++) {
 		struct cnode r;

@@ -113,6 +113,19 @@ struct config_wording {
 	char	*rep_link_word;		/* the first of them as written: a rep's link */
 };
 
+/* Opening hours (config_hours.c): a rule's hours, the company's business hours. */
+struct config_hours {
+	unsigned	 days;		/* bit 0 Sunday ... bit 6 Saturday */
+	int		 from_min, to_min;	/* minutes after midnight; equal: all day */
+	char		(*holidays)[11];	/* YYYY-MM-DD, closed all day */
+	size_t		 n_holidays;
+};
+/* 1 when at (unix ms) is inside the hours, in local time. */
+int config_hours_open(const struct config_hours *, int64_t at_ms);
+/* The time at which open_ms of open time has passed since start_ms: "2 business hours"
+ * from Friday 17:00 is Monday 10:00 with mon-fri 09:00-18:00. */
+int64_t config_hours_add(const struct config_hours *, int64_t start_ms, int64_t open_ms);
+
 /* A trusted proxy's address, as inet_pton wrote it (4 or 16 bytes used). */
 struct config_addr {
 	int		 family;	/* AF_INET or AF_INET6 */
@@ -154,6 +167,7 @@ struct config {
 	int	 outbox_works_rate;
 	char	*timezone;
 	char	*company_name;
+	struct config_hours business_hours;	/* every day, all day when not set */
 	struct config_line_channel *line_channels;
 	size_t	 n_line_channels;
 	struct config_works_bot *works_bots;
@@ -198,8 +212,7 @@ struct config_rule {
 	regex_t		*regex;		/* REG_EXTENDED, on normalised text */
 	unsigned	 platforms;	/* bits: 1 << PLATFORM_LINE, 1 << PLATFORM_WORKS */
 	char		*channel;	/* a channel or bot id; NULL: any */
-	unsigned	 days;		/* bit 0 Sunday ... bit 6 Saturday */
-	int		 from_min, to_min;	/* minutes after midnight; equal: all day */
+	struct config_hours hours;	/* when the rule applies */
 	int64_t		 cooldown_ms;	/* per user; 0: none */
 	const struct config_message *reply;
 	char		*action;	/* or a postback action to run, as if tapped */

@@ -79,7 +79,6 @@ static const struct {
 static const char *const postback_flows[] = { "reply", "menu", "referral.invite",
     "referral.status", NULL };
 
-static const char *const day_names[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
 
 static struct config_message *
 find_message(struct config *cf, const char *name)
@@ -224,95 +223,6 @@ cfg_use_message(struct cfg *c, struct cnode at, const char *what, const char *na
 	return msg;
 }
 
-/* "mon-fri", "sat,sun", [mon, wed], "every day". */
-static int
-parse_days(const char *s, unsigned *days)
-{
-	char buf[128], *save = NULL, *tok;
-
-	*days = 0;
-	if (strcmp(s, "every day") == 0 || strcmp(s, "all") == 0) {
-		*days = 0x7f;
-		return 0;
-	}
-	snprintf(buf, sizeof(buf), "%s", s);
-	for (tok = strtok_r(buf, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save)) {
-		char *dash = strchr(tok, '-');
-		int from = -1, to = -1;
-
-		if (dash != NULL)
-			*dash = '\0';
-		for (int i = 0; i < 7; i++) {
-			if (strcmp(tok, day_names[i]) == 0)
-				from = i;
-			if (dash != NULL && strcmp(dash + 1, day_names[i]) == 0)
-				to = i;
-		}
-		if (from < 0 || (dash != NULL && to < 0))
-			return -1;
-		if (dash == NULL)
-			to = from;
-		for (int d = from;; d = (d + 1) % 7) {	/* fri-mon wraps over the weekend */
-			*days |= 1u << d;
-			if (d == to)
-				break;
-		}
-	}
-	return *days == 0 ? -1 : 0;
-}
-
-static int
-parse_clock(const char *s, int *minutes)
-{
-	int h, m;
-	char tail;
-
-	if (sscanf(s, "%d:%d%c", &h, &m, &tail) != 2 || h < 0 || h > 24 || m < 0 || m > 59 ||
-	    (h == 24 && m != 0))
-		return -1;
-	*minutes = h * 60 + m;
-	return 0;
-}
-
-static void
-parse_hours(struct cfg *c, struct cnode m, const char *what, struct config_rule *r)
-{
-	static const char *const allowed[] = { "days", "from", "to", NULL };
-	struct cnode v;
-	char *from = NULL, *to = NULL;
-
-	r->days = 0x7f;
-	if (cfg_check_mapping(c, m, what, allowed, NULL) == -1)
-		return;
-	if (cfg_map_get(m, "days", &v)) {
-		char buf[128] = "";
-
-		if (v.node->type == YAML_SEQUENCE_NODE) {
-			for (size_t i = 0; i < cfg_list_len(v); i++)
-				if (cfg_list_item(v, i).node->type == YAML_SCALAR_NODE)
-					snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s",
-					    i ? "," : "", cfg_scalar(cfg_list_item(v, i)));
-		} else if (v.node->type == YAML_SCALAR_NODE)
-			snprintf(buf, sizeof(buf), "%s", cfg_scalar(v));
-		if (parse_days(buf, &r->days) == -1)
-			cfg_err(c, v, "%s.days: expected days such as mon-fri, sat,sun or "
-			    "[mon, wed] (sun mon tue wed thu fri sat)", what);
-	}
-	if (cfg_get_str(c, m, what, "from", &from) == 1 &&
-	    parse_clock(from, &r->from_min) == -1) {
-		cfg_map_get(m, "from", &v);
-		cfg_err(c, v, "%s.from: expected a time such as \"09:00\"", what);
-	}
-	if (cfg_get_str(c, m, what, "to", &to) == 1 && parse_clock(to, &r->to_min) == -1) {
-		cfg_map_get(m, "to", &v);
-		cfg_err(c, v, "%s.to: expected a time such as \"18:00\"", what);
-	}
-	if ((from == NULL) != (to == NULL))
-		cfg_err(c, m, "%s: give both from and to, or neither", what);
-	free(from);
-	free(to);
-}
-
 /* match: { exact|prefix|contains: word or [words], or regex: pattern } */
 static void
 parse_match(struct cfg *c, struct cnode m, const char *what, struct config_rule *r)
@@ -384,7 +294,7 @@ parse_rule(struct cfg *c, struct cnode m, const char *what, struct config_rule *
 	const char *const *provided;
 
 	r->platforms = 1u << PLATFORM_LINE;
-	r->days = 0x7f;
+	r->hours.days = 0x7f;
 	if (cfg_check_mapping(c, m, what, allowed, NULL) == -1)
 		return;
 	if (cfg_get_str(c, m, what, "platform", &s) == 1) {
@@ -442,7 +352,7 @@ parse_rule(struct cfg *c, struct cnode m, const char *what, struct config_rule *
 	if (cfg_map_get(m, "hours", &v)) {
 		char *hours_what = xasprintf("%s.hours", what);
 
-		parse_hours(c, v, hours_what, r);
+		cfg_parse_hours(c, v, hours_what, &r->hours, 0);
 		free(hours_what);
 	}
 	cfg_get_duration(c, m, what, "cooldown", 1000, 366LL * 86400 * 1000, &r->cooldown_ms);
@@ -585,6 +495,7 @@ cfg_free_chat(struct config *cf)
 		free(r->regex);
 		free(r->channel);
 		free(r->action);
+		config_hours_clear(&r->hours);
 	}
 	free(cf->rules);
 	for (size_t i = 0; i < cf->n_postbacks; i++) {

@@ -106,6 +106,13 @@ int cfg_message_node(struct cfg *, const char *name, struct cnode *out);
 int cfg_parse_listen(struct cfg *, struct cnode m, const char *what, char **host,
     int *port);
 
+/* config_hours.c: a mapping {days, from, to[, holidays]} into h (holidays only where
+ * allowed); the top-level business_hours:. */
+void cfg_parse_hours(struct cfg *, struct cnode m, const char *what, struct config_hours *h,
+    int holidays);
+void cfg_parse_business_hours(struct cfg *);
+void config_hours_clear(struct config_hours *);
+
 /* config_admin.c: the console's section (admin:). */
 void cfg_parse_admin(struct cfg *);
 

@@ -23,7 +23,7 @@ valid_date(const char *s)
 {
 	int64_t ms;
 
-	return store_local_midnight(s, 0, &ms) == 0;
+	return local_midnight(s, 0, &ms) == 0;
 }
 
 /* This month, in local dates. */

@@ -128,8 +128,8 @@ console_list_window(struct console_req *r, const struct console_filter *f,
 {
 	/* The dates passed console_filter_parse, which read them so. */
 	if ((console_query(r, "from") != NULL || console_query(r, "to") != NULL) &&
-	    (store_local_midnight(f->from, 0, &q->from_ms) == -1 ||
-	    store_local_midnight(f->to, 1, &q->to_ms) == -1))
+	    (local_midnight(f->from, 0, &q->from_ms) == -1 ||
+	    local_midnight(f->to, 1, &q->to_ms) == -1))
 		q->from_ms = q->to_ms = 0;
 	q->limit = console_query(r, "format") != NULL ? 100000 : f->limit;
 	q->offset = f->offset;

@@ -337,9 +337,6 @@ int store_friends(struct store *, const struct figures_query *const *, size_t n,
     int64_t *out);
 void figures_clear(struct figures *);
 void figures_detail_clear(struct figures_detail *);
-/* Unix ms of local midnight starting YYYY-MM-DD (plus shift days): 0, or -1 when date
- * is not a date. */
-int store_local_midnight(const char *date, int shift, int64_t *ms);
 /* The referrers with the most claims in the period (with their wins), most first. */
 struct figures_referrer {
 	char	*channel, *user_id;

@@ -64,45 +64,6 @@ struct fq {
 	char		*own[3];			/* what fq_clear frees */
 };
 
-int
-store_local_midnight(const char *date, int shift, int64_t *ms)
-{
-	struct tm tm;
-	int v[3] = { 0, 0, 0 };
-	static const int len[3] = { 4, 2, 2 };
-	const char *p = date;
-	time_t t;
-
-	for (int f = 0; f < 3; f++) {
-		for (int i = 0; i < len[f]; i++, p++) {
-			if (*p < '0' || *p > '9')
-				return -1;
-			v[f] = v[f] * 10 + (*p - '0');
-		}
-		if (*p++ != (f < 2 ? '-' : '\0'))
-			return -1;
-	}
-	if (v[0] < 1900 || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = v[0] - 1900;
-	tm.tm_mon = v[1] - 1;
-	tm.tm_mday = v[2];
-	tm.tm_isdst = -1;	/* whichever is in force at that midnight */
-	/* mktime would take 2027-02-30 for March 2nd: a date it moved is no date */
-	if ((t = mktime(&tm)) == (time_t)-1 || tm.tm_mday != v[2] || tm.tm_mon != v[1] - 1)
-		return -1;
-	if (shift != 0) {
-		tm.tm_mday += shift;
-		tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-		tm.tm_isdst = -1;
-		if ((t = mktime(&tm)) == (time_t)-1)
-			return -1;
-	}
-	*ms = (int64_t)t * 1000;
-	return 0;
-}
-
 /* The local day [*start, *end) that holds at. */
 void
 store_day_of(int64_t at, int64_t *start, int64_t *end)
@@ -195,8 +156,8 @@ static int
 fq_make(const struct figures_query *q, struct fq *b)
 {
 	memset(b, 0, sizeof(*b));
-	if (store_local_midnight(q->from, 0, &b->lo) == -1 ||
-	    store_local_midnight(q->to, 1, &b->hi) == -1 || b->hi <= b->lo)
+	if (local_midnight(q->from, 0, &b->lo) == -1 ||
+	    local_midnight(q->to, 1, &b->hi) == -1 || b->hi <= b->lo)
 		return -1;
 	b->now = q->now_ms;
 	b->review_default = q->review_default_ms;
@@ -557,7 +518,7 @@ make_days(struct work *w, const struct figures_query *q)
 		time_t t;
 		struct tm tm;
 
-		if (store_local_midnight(q->from, (int)n, &at) == -1)
+		if (local_midnight(q->from, (int)n, &at) == -1)
 			return -1;
 		t = (time_t)(at / 1000);
 		localtime_r(&t, &tm);

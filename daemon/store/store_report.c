@@ -116,9 +116,9 @@ store_report(struct store *s, FILE *out, enum print_format format, enum report_b
 	rejected = rejection_columns(rej, nrej, args);
 	/* Local dates as the exact range of `at` between their midnights (an open end,
 	 * 0000-00-00 or 9999-99-99 or anything not a date, is no bound). */
-	if (store_local_midnight(from, 0, &lo) == -1)
+	if (local_midnight(from, 0, &lo) == -1)
 		lo = INT64_MIN;
-	if (store_local_midnight(to, 1, &hi) == -1)
+	if (local_midnight(to, 1, &hi) == -1)
 		hi = INT64_MAX;
 	if (clicks_table(s, groupings[by].column, lo, hi) == -1) {
 		free(rejected);

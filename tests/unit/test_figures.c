@@ -66,7 +66,7 @@ at(const char *date, int hour, int min)
 {
 	int64_t ms;
 
-	assert_int_equal(store_local_midnight(date, 0, &ms), 0);
+	assert_int_equal(local_midnight(date, 0, &ms), 0);
 	return ms + hour * HOUR + min * MIN;
 }
 

@@ -371,6 +371,7 @@ config_free(struct config *cf)
 	free(cf->path);
 	free(cf->listen_host);
 	free(cf->admin_host);
+	free(cf->admin_public_url);
 	free(cf->public_url);
 	free(cf->trusted_proxies);
 	free(cf->sqlite_path);

@@ -146,6 +146,7 @@ struct config {
 	int	 admin_client_failures;	/* per client address, likewise */
 	int64_t	 admin_login_window_ms;
 	int	 admin_secure_cookie;	/* Secure on the session cookie (behind TLS) */
+	char	*admin_public_url;	/* the console as people reach it; NULL: no console */
 	char	*public_url;
 	size_t	 max_body;
 	size_t	 max_headers;
@@ -277,6 +278,9 @@ const struct config_campaign *config_campaign(const struct config *, const char 
 /* A friend's name masked for the referrer (山田 → 山*); the caller frees. */
 char *config_mask_name(const struct config *, const char *name);
 int config_campaign_running(const struct config_campaign *, const char *date);
+/* config_admin.c: a link to a console page ("/customers/main/U..."), for notices on
+ * LINE WORKS; NULL without a console. The caller frees. */
+char *config_console_link(const struct config *, const char *page);
 /* config_wording.c */
 /* What reps read for a state (成約). */
 const char *config_state_label(const struct config *, enum ref_state);

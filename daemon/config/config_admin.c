@@ -10,7 +10,7 @@ cfg_parse_admin(struct cfg *c)
 {
 	static const char *const allowed[] = { "listen", "session_idle", "session_max",
 	    "login_failures_per_account", "login_failures_per_client", "login_window",
-	    "secure_cookie", NULL };
+	    "secure_cookie", "public_url", NULL };
 	struct config *cf = c->out;
 	struct cnode m, v;
 
@@ -22,7 +22,7 @@ cfg_parse_admin(struct cfg *c)
 	if (!cfg_root_get(c, "admin", &m)) {
 		cf->admin_host = xstrdup("127.0.0.1");
 		cf->admin_port = 8081;
-		return;
+		goto url;
 	}
 	if (cfg_check_mapping(c, m, "admin", allowed, NULL) == -1)
 		return;
@@ -45,10 +45,25 @@ cfg_parse_admin(struct cfg *c)
 	cfg_get_duration(c, m, "admin", "login_window", 1000, 86400 * 1000,
 	    &cf->admin_login_window_ms);
 	cfg_get_bool(c, m, "admin", "secure_cookie", &cf->admin_secure_cookie);
+	cfg_get_url(c, m, "admin", "public_url", &cf->admin_public_url);
 	if (cf->admin_host != NULL && cf->listen_host != NULL &&
 	    cf->admin_port == cf->listen_port && cf->admin_port != 0) {
 		cfg_map_get(m, "listen", &v);
 		cfg_err(c, v, "admin.listen: the console never shares the webhook port %d",
 		    cf->listen_port);
 	}
+url:
+	/* Links in LINE WORKS notices open the console: where people reach it, which is
+	 * its listener unless a proxy or a name stands in front. */
+	if (cf->admin_public_url == NULL && cf->admin_host != NULL)
+		cf->admin_public_url = xasprintf(strchr(cf->admin_host, ':') != NULL ?
+		    "http://[%s]:%d" : "http://%s:%d", cf->admin_host, cf->admin_port);
+}
+
+char *
+config_console_link(const struct config *cf, const char *page)
+{
+	if (cf->admin_public_url == NULL)
+		return NULL;
+	return xasprintf("%s/admin/#%s", cf->admin_public_url, page);
 }

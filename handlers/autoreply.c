@@ -1,7 +1,9 @@
 /* autoreply.c: keyword auto-replies. A text message (LINE from a user, or a LINE WORKS
  * member writing to the bot) is normalised (full/half width, case) and tried against
  * the config's rules in file order; the first rule that matches decides: it answers
- * with its message or runs its postback action, or stays quiet while cooling down. */
+ * with its message (handing the customer off to a person when it says so) or runs its
+ * postback action, or stays quiet while cooling down. While a person has the
+ * customer's conversation (an open handoff), no rule answers. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +77,15 @@ handle(struct handler_ctx *hc, const struct event *ev)
 	if (ev->platform == PLATFORM_LINE && ev->source_type != NULL &&
 	    strcmp(ev->source_type, "user") != 0)
 		return HANDLER_NOT_MINE;
+	/* A person has the conversation: the bot does not talk over them. */
+	if ((rc = handoff_quiet(hc, ev)) != 0) {
+		if (rc == 1) {
+			log_user(ev->user_id, user);
+			log_info("msg=\"bot quiet: a person has the conversation\" channel=%s "
+			    "user=%s", ev->channel, user);
+		}
+		return rc == 1 ? HANDLER_DONE : HANDLER_FAILED;
+	}
 	text = text_normalize(ev->text);
 	r = autoreply_match(hc->cfg, ev->platform, ev->channel, text, (time_t)(now / 1000));
 	free(text);
@@ -102,6 +113,8 @@ handle(struct handler_ctx *hc, const struct event *ev)
 		pb.action = r->action;
 		return postback_run(hc, ev, &pb);
 	}
+	if (r->handoff && handoff_start(hc, ev, rule) == -1)
+		return HANDLER_FAILED;
 	chat_vars(hc, ev, &vars, &name);
 	if (chat_reply(hc, ev, r->reply, &vars) == -1)
 		res = HANDLER_FAILED;

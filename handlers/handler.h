@@ -97,6 +97,27 @@ int referral_operator_move(struct handler_ctx *, int64_t id, enum ref_state to,
  * (the rewards tick asks once a minute). 1 moved, 0 not due, -1 a store error. */
 int referral_review_expired(struct handler_ctx *, const struct referral_row *);
 
+/* handoff.c: a customer waiting for a person. */
+/* Opens a handoff for the event's customer and tells who answers (nothing new while one
+ * is open). reason: what asked (auto_replies[3], postback:contact_rep). 0, or -1 with
+ * hc->error. */
+int handoff_start(struct handler_ctx *, const struct event *, const char *reason);
+/* 1 while the bot stays quiet for the event's customer, 0, or -1 with hc->error. */
+int handoff_quiet(struct handler_ctx *, const struct event *);
+/* One of store_handoffs_due's rows (the handoff tick): expired, or escalated to the
+ * branch's managers. 1 moved, 0 it changed meanwhile, -1 a store error. */
+int handoff_due(struct handler_ctx *, const struct json_t *row);
+/* The console, inside its transaction: a person's answer pushed under their name
+ * (login: operator:LOGIN in the log), resolving, and having seen the conversation
+ * (LINE's mark-as-read when conversations.mark_as_read). 0, or -1 with hc->error;
+ * handoff_close: 1 resolved, 0 none open, -1. */
+int handoff_reply(struct handler_ctx *, const char *channel, const char *user,
+    const char *text, const char *login, const char *name);
+int handoff_close(struct handler_ctx *, const char *channel, const char *user,
+    const char *by);
+int handoff_seen(struct handler_ctx *, const char *channel, const char *user,
+    const char *by);
+
 /* What the rewards tick does with one due reward, inside its transaction. */
 enum reward_step {
 	REWARD_STEP_NONE,	/* waits: an operator approves, or it moved meanwhile */

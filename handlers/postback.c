@@ -45,8 +45,16 @@ postback_run(struct handler_ctx *hc, const struct event *ev, const struct postba
 		return unknown_action(hc, ev, pb->action, "no such action under postbacks");
 	if (strcmp(cp->flow, "reply") == 0) {
 		/* What a date/time picker chose: {date}, {time}, {datetime}. */
-		json_t *params = ev->postback_params ? json_loads(ev->postback_params, 0, NULL) :
-		    NULL;
+		json_t *params;
+
+		if (cp->handoff) {
+			char reason[96];
+
+			snprintf(reason, sizeof(reason), "postback:%s", cp->action);
+			if (handoff_start(hc, ev, reason) == -1)
+				return HANDLER_FAILED;
+		}
+		params = ev->postback_params ? json_loads(ev->postback_params, 0, NULL) : NULL;
 
 		chat_vars(hc, ev, &vars, &name);
 		for (size_t i = 0; i < sizeof(picked) / sizeof(picked[0]); i++)

@@ -3,6 +3,7 @@
 #include "handler.h"
 
 extern const struct handler handler_users;
+extern const struct handler handler_conversation;
 extern const struct handler handler_follow;
 extern const struct handler handler_postback;
 extern const struct handler handler_referral_claim;
@@ -13,6 +14,7 @@ extern const struct handler handler_log_event;
 
 const struct handler *const handler_table[] = {
 	&handler_users,		/* notes the user, never decides */
+	&handler_conversation,	/* writes the customer's side of the chat, never decides */
 	&handler_follow,
 	&handler_postback,
 	&handler_referral_claim,

@@ -50,6 +50,8 @@ struct config_branch {
 	char	*contact_url;		/* for customers without a rep; may be NULL */
 	char	**managers;		/* rep codes that may act on every referral here */
 	size_t	 n_managers;
+	char	**on_duty;		/* rep codes told of a handoff whose rep cannot be */
+	size_t	 n_on_duty;
 	int	 monthly_target;	/* won referrals a month; 0: none set */
 };
 struct config_rep {
@@ -93,6 +95,23 @@ struct config_referral {
 	int	 coupon_low_stock;	/* the console warns below this many free codes */
 };
 
+/* Conversations and handoffs (config_handoff.c). */
+enum handoff_sender { SENDER_OPERATOR, SENDER_REP, SENDER_NONE };
+struct config_handoff {
+	int64_t	 quiet_ms;		/* the bot stays quiet this long, unless resolved */
+	int64_t	 escalate_ms;		/* of business hours; 0: never escalated */
+	char	*bot;			/* the LINE WORKS bot that tells people */
+	char	*operators_channel;	/* its room for customers without a rep */
+	int	 line_chat;		/* people answer in LINE's own chat, not the console */
+	enum handoff_sender sender;	/* the name a person's reply carries */
+	char	*sender_icon_url;	/* and the icon; NULL: the account's */
+	int	 used;			/* some rule or postback hands off */
+};
+struct config_conversations {
+	int64_t	 retention_ms;		/* message text is kept this long */
+	int	 mark_as_read;		/* LINE's 既読 when a person opened it */
+};
+
 /* The product's wording beyond messages (config_wording.c, from the built-in
  * default_wording.yaml): names shown when none is known, what reps read for a state and
  * the words reps and customers type. Word lists are NULL-terminated and normalised
@@ -106,6 +125,7 @@ struct config_wording {
 	char	*sender_name;		/* referral.sender_name_fallback's default */
 	char	*friend_name;		/* a friend without a name, to the referrer */
 	char	*unknown_name;		/* a name not known, to reps */
+	char	*no_rep;		/* {rep_name} of a customer without one */
 	struct config_state_text states[REF_STATE_COUNT];
 	char	**rep_list_words;	/* a rep's "my open referrals" */
 	char	**rep_stats_words;	/* a rep's "this month" */
@@ -193,6 +213,8 @@ struct config {
 	size_t	 n_campaigns;
 	struct config_referral referral;
 	struct config_wording wording;
+	struct config_handoff handoff;
+	struct config_conversations conversations;
 };
 /* The chat configuration (config_chat.c; menus in config_menu.c): what customers and
  * reps see. */
@@ -217,12 +239,14 @@ struct config_rule {
 	int64_t		 cooldown_ms;	/* per user; 0: none */
 	const struct config_message *reply;
 	char		*action;	/* or a postback action to run, as if tapped */
+	int		 handoff;	/* and the customer waits for a person */
 };
 struct config_postback {
 	char		*action;	/* the action=NAME it answers */
 	char		*flow;		/* a built-in flow ("reply", "menu", ...) */
 	const struct config_message *reply;
 	const struct config_richmenu *menu;	/* for "menu" */
+	int		 handoff;	/* "reply", and the customer waits for a person */
 };
 struct config_richmenu {
 	char		*id;

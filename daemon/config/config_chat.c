@@ -16,7 +16,8 @@ static const char *const all_placeholders[] = { "display_name", "company_name",
     "sender_name", "rep_name", "rep_contact_url", "branch_name", "code", "invite_url",
     "share_url", "friend_name", "referral_id", "referrer_name", "claimed_at",
     "coupon_code", "date", "time", "datetime", "invites", "claims", "wins", "rewards",
-    "losses", "state", "reason", "count", "list", NULL };
+    "losses", "state", "reason", "count", "list", "customer_name", "opened_at",
+    "last_messages", "console_url", NULL };
 /* What greetings, auto-replies and postback replies provide. */
 const char *const cfg_chat_placeholders_line[] = { "display_name", "company_name", NULL };
 /* Postback replies also have what a date/time picker chose. */
@@ -57,6 +58,10 @@ static const struct {
 	{ "reward_coupon", 1, PLATFORM_LINE, { "company_name", "coupon_code", NULL } },
 	{ "rep_notify", 1, PLATFORM_WORKS, { "referral_id", "referrer_name", "friend_name",
 	    "claimed_at", "rep_name", "company_name", NULL } },
+	{ "handoff_notice", 1, PLATFORM_WORKS, { "company_name", "customer_name", "rep_name",
+	    "opened_at", "last_messages", "console_url", NULL } },
+	{ "handoff_escalation", 1, PLATFORM_WORKS, { "company_name", "customer_name",
+	    "rep_name", "opened_at", "last_messages", "console_url", NULL } },
 	{ "rep_referral_not_found", 1, PLATFORM_WORKS, { REP_VARS, "referral_id", NULL } },
 	{ "rep_referral_not_yours", 1, PLATFORM_WORKS, { REP_VARS, "referral_id", NULL } },
 	{ "rep_referral_refused", 1, PLATFORM_WORKS, { REP_VARS, "referral_id", "reason",
@@ -288,7 +293,7 @@ static void
 parse_rule(struct cfg *c, struct cnode m, const char *what, struct config_rule *r)
 {
 	static const char *const allowed[] = { "match", "fallback", "reply", "action",
-	    "channel", "platform", "hours", "cooldown", NULL };
+	    "channel", "platform", "hours", "cooldown", "handoff", NULL };
 	struct cnode v, at;
 	char *s = NULL;
 	const char *const *provided;
@@ -356,6 +361,17 @@ parse_rule(struct cfg *c, struct cnode m, const char *what, struct config_rule *
 		free(hours_what);
 	}
 	cfg_get_duration(c, m, what, "cooldown", 1000, 366LL * 86400 * 1000, &r->cooldown_ms);
+	if (cfg_get_bool(c, m, what, "handoff", &r->handoff) == 1 && r->handoff) {
+		cfg_map_get(m, "handoff", &v);
+		if (r->platforms & (1u << PLATFORM_WORKS))
+			cfg_err(c, v, "%s.handoff: reps on LINE WORKS are the people; only a "
+			    "LINE rule hands a customer off", what);
+		else if (r->action != NULL)
+			cfg_err(c, v, "%s.handoff: the action '%s' decides; give handoff: true "
+			    "under postbacks.%s instead", what, r->action, r->action);
+		else
+			c->out->handoff.used = 1;
+	}
 }
 
 static void
@@ -393,7 +409,7 @@ parse_postbacks(struct cfg *c, struct cnode m)
 	    m.node->data.mapping.pairs.start) + 1, sizeof(*cf->postbacks));
 	for (yaml_node_pair_t *p = m.node->data.mapping.pairs.start;
 	    p < m.node->data.mapping.pairs.top; p++) {
-		static const char *const allowed[] = { "reply", "menu", NULL };
+		static const char *const allowed[] = { "reply", "menu", "handoff", NULL };
 		struct cnode k = cfg_cnode_at(m, p->key), v = cfg_cnode_at(m, p->value), at;
 		struct config_postback *pb;
 		char *what, *s = NULL;
@@ -440,6 +456,15 @@ parse_postbacks(struct cfg *c, struct cnode m)
 			if (pb->flow == NULL)
 				cfg_err(c, v, "%s: give reply (a message) or menu (a rich menu id)",
 				    what);
+			if (cfg_get_bool(c, v, what, "handoff", &pb->handoff) == 1 &&
+			    pb->handoff) {
+				cfg_map_get(v, "handoff", &at);
+				if (pb->flow == NULL || strcmp(pb->flow, "reply") != 0)
+					cfg_err(c, at, "%s.handoff: a handoff answers with a reply "
+					    "(give reply: MESSAGE)", what);
+				else
+					c->out->handoff.used = 1;
+			}
 		}
 		free(what);
 	}

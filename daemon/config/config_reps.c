@@ -25,11 +25,35 @@ valid_code(const char *s)
 	return n > 0 && n <= 32;
 }
 
+/* A list of rep codes (managers, on_duty), checked against reps once they are read. */
+static void
+rep_codes(struct cfg *c, struct cnode m, const char *what, const char *key, char ***out,
+    size_t *n)
+{
+	struct cnode v;
+
+	if (!cfg_map_get(m, key, &v))
+		return;
+	if (v.node->type != YAML_SEQUENCE_NODE) {
+		cfg_err(c, v, "%s.%s: expected a list of rep codes", what, key);
+		return;
+	}
+	*out = xcalloc(cfg_list_len(v) + 1, sizeof(**out));
+	for (size_t i = 0; i < cfg_list_len(v); i++) {
+		struct cnode item = cfg_list_item(v, i);
+
+		if (item.node->type != YAML_SCALAR_NODE)
+			cfg_err(c, item, "%s.%s[%zu]: expected a rep code", what, key, i);
+		else
+			(*out)[(*n)++] = xstrdup(cfg_scalar(item));
+	}
+}
+
 static void
 parse_branch(struct cfg *c, struct cnode m, const char *what, struct config_branch *b)
 {
 	static const char *const allowed[] = { "code", "name", "contact_url", "managers",
-	    "monthly_target", NULL };
+	    "monthly_target", "on_duty", NULL };
 	static const char *const required[] = { "code", "name", NULL };
 	struct cnode v;
 
@@ -43,21 +67,8 @@ parse_branch(struct cfg *c, struct cnode m, const char *what, struct config_bran
 	cfg_get_int(c, m, what, "monthly_target", 0, 1000000, &b->monthly_target);
 	if (cfg_map_get(m, "contact_url", &v))
 		cfg_get_url(c, m, what, "contact_url", &b->contact_url);
-	if (cfg_map_get(m, "managers", &v)) {
-		if (v.node->type != YAML_SEQUENCE_NODE) {
-			cfg_err(c, v, "%s.managers: expected a list of rep codes", what);
-			return;
-		}
-		b->managers = xcalloc(cfg_list_len(v) + 1, sizeof(*b->managers));
-		for (size_t i = 0; i < cfg_list_len(v); i++) {
-			struct cnode item = cfg_list_item(v, i);
-
-			if (item.node->type != YAML_SCALAR_NODE)
-				cfg_err(c, item, "%s.managers[%zu]: expected a rep code", what, i);
-			else
-				b->managers[b->n_managers++] = xstrdup(cfg_scalar(item));
-		}
-	}
+	rep_codes(c, m, what, "managers", &b->managers, &b->n_managers);
+	rep_codes(c, m, what, "on_duty", &b->on_duty, &b->n_on_duty);
 }
 
 /* Every field of a rep, from YAML or CSV alike, is operator text that reaches customers'
@@ -262,11 +273,16 @@ check_reps(struct cfg *c, struct cnode at)
 			if (cf->reps[i].code[0] != '\0' &&
 			    strcasecmp(cf->reps[i].code, cf->reps[j].code) == 0)
 				cfg_err(c, at, "reps: code '%s' is used twice", cf->reps[i].code);
-	for (size_t i = 0; i < cf->n_branches; i++)
+	for (size_t i = 0; i < cf->n_branches; i++) {
 		for (size_t k = 0; k < cf->branches[i].n_managers; k++)
 			if (config_rep(cf, cf->branches[i].managers[k]) == NULL)
 				cfg_err(c, at, "branches[%zu].managers: no rep '%s' under reps", i,
 				    cf->branches[i].managers[k]);
+		for (size_t k = 0; k < cf->branches[i].n_on_duty; k++)
+			if (config_rep(cf, cf->branches[i].on_duty[k]) == NULL)
+				cfg_err(c, at, "branches[%zu].on_duty: no rep '%s' under reps", i,
+				    cf->branches[i].on_duty[k]);
+	}
 }
 
 /* Branches before reps (reps name them), reps before branch managers are checked. */
@@ -332,6 +348,9 @@ cfg_free_reps(struct config *cf)
 		for (size_t k = 0; k < b->n_managers; k++)
 			free(b->managers[k]);
 		free(b->managers);
+		for (size_t k = 0; k < b->n_on_duty; k++)
+			free(b->on_duty[k]);
+		free(b->on_duty);
 	}
 	free(cf->branches);
 	for (size_t i = 0; i < cf->n_reps; i++) {

@@ -104,10 +104,10 @@ static void
 parse_names(struct cfg *c, struct cnode m)
 {
 	static const char *const keys[] = { "display_name", "sender_name", "friend_name",
-	    "unknown_name", NULL };
+	    "unknown_name", "no_rep", NULL };
 	struct config_wording *w = &c->out->wording;
 	char **out[] = { &w->display_name, &w->sender_name, &w->friend_name,
-	    &w->unknown_name };
+	    &w->unknown_name, &w->no_rep };
 
 	if (cfg_check_mapping(c, m, "names", keys, keys) == -1)
 		return;
@@ -211,7 +211,7 @@ static void
 fill_missing(struct config_wording *w)
 {
 	char **strings[] = { &w->display_name, &w->sender_name, &w->friend_name,
-	    &w->unknown_name, &w->rep_link_word };
+	    &w->unknown_name, &w->no_rep, &w->rep_link_word };
 	char ***lists[] = { &w->rep_list_words, &w->rep_stats_words, &w->rep_link_words };
 
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
@@ -262,6 +262,7 @@ cfg_free_wording(struct config *cf)
 	free(w->sender_name);
 	free(w->friend_name);
 	free(w->unknown_name);
+	free(w->no_rep);
 	for (int s = 0; s < REF_STATE_COUNT; s++) {
 		free(w->states[s].label);
 		free_words(w->states[s].words);

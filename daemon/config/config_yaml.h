@@ -113,6 +113,12 @@ void cfg_parse_hours(struct cfg *, struct cnode m, const char *what, struct conf
 void cfg_parse_business_hours(struct cfg *);
 void config_hours_clear(struct config_hours *);
 
+/* config_handoff.c: conversations: and handoff:, after the chat and referral sections
+ * (rules and postbacks say whether they hand off; referral.notify_bot is the default
+ * bot). */
+void cfg_parse_handoff(struct cfg *);
+void cfg_free_handoff(struct config *);
+
 /* config_admin.c: the console's section (admin:). */
 void cfg_parse_admin(struct cfg *);
 

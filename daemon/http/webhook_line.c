@@ -24,6 +24,29 @@ known_type(const char *type)
 	return 0;
 }
 
+/* What the conversation log shows of a message beyond its text, and the token that
+ * marks it read: a sticker's ids, a file's name, a location's title and address. The
+ * rest (content, emojis, mentions) is not kept. NULL when the message has none. */
+static char *
+message_meta(json_t *msg)
+{
+	static const char *const keep[] = { "packageId", "stickerId", "fileName", "title",
+	    "address", "markAsReadToken" };
+	json_t *meta = json_object();
+	char *out = NULL;
+
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		json_t *v = json_object_get(msg, keep[i]);
+
+		if (json_is_string(v) && json_string_length(v) <= 512)
+			json_object_set(meta, keep[i], v);
+	}
+	if (json_object_size(meta) > 0)
+		out = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(meta);
+	return out;
+}
+
 static void
 parse_event(json_t *je, struct event *ev)
 {
@@ -50,6 +73,7 @@ parse_event(json_t *je, struct event *ev)
 		ev->message_id = event_json_str(msg, "id");
 		ev->message_type = event_json_str(msg, "type");
 		ev->text = event_json_str(msg, "text");
+		ev->message_meta = message_meta(msg);
 	} else if (json_is_object(unsend))
 		ev->message_id = event_json_str(unsend, "messageId");
 	if (json_is_object(pb)) {

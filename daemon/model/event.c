@@ -29,6 +29,7 @@ event_clear(struct event *ev)
 	free(ev->text);
 	free(ev->postback_data);
 	free(ev->postback_params);
+	free(ev->message_meta);
 	memset(ev, 0, sizeof(*ev));
 }
 

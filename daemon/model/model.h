@@ -28,6 +28,8 @@ struct event {
 	char	*text;
 	char	*postback_data;
 	char	*postback_params;	/* JSON text of LINE postback.params */
+	char	*message_meta;		/* JSON: a message's other fields the conversation
+					 * log keeps (sticker ids, file name, markAsReadToken) */
 	int	 unblocked;		/* LINE follow.isUnblocked */
 };
 struct event_list {

@@ -131,6 +131,8 @@ line_api_send(struct daemon *d, const struct outbox_msg *m, send_done_cb done, v
 	} else if (strcmp(m->kind, "push") == 0 || strcmp(m->kind, "multicast") == 0) {
 		url = xasprintf("%s/v2/bot/message/%s", ch->api_base, m->kind);
 		call->with_retry_key = 1;
+	} else if (strcmp(m->kind, "mark_read") == 0) {
+		url = xasprintf("%s/v2/bot/chat/markAsRead", ch->api_base);
 	} else if (strcmp(m->kind, "richmenu_link") == 0) {
 		/* body holds the rich menu id; the request itself has no body. */
 		url = xasprintf("%s/v2/bot/user/%s/richmenu/%s", ch->api_base, m->target, m->body);

@@ -26,13 +26,14 @@ outmsg_uuid4(char out[37])
 }
 
 /* Writes the row (its body already set) with a fresh retry key; m's strings are freed.
- * Every row kind goes through here. */
+ * Every row kind goes through here. *id: the new row's, 0 when none was written. */
 static int
-put_row(struct store *s, struct outbox_msg *m)
+put_row(struct store *s, struct outbox_msg *m, int64_t *id)
 {
 	char key[37];
 	int inserted = 0, rc = -1;
 
+	*id = 0;
 	if (fault_enabled("outbox_put_fails")) {
 		/* A store error at an event's last write, after its others (tests only). */
 		outbox_msg_clear(m);
@@ -41,15 +42,68 @@ put_row(struct store *s, struct outbox_msg *m)
 	outmsg_uuid4(key);
 	m->retry_key = xstrdup(key);
 	rc = store_outbox_put(s, m, &inserted);
+	if (rc == 0 && inserted)
+		*id = m->id;
 	outbox_msg_clear(m);
 	return rc;
 }
 
-/* The row with a JSON body (taken). A body jansson could not build (text that is not
- * UTF-8) is refused here, once for all. */
-static int
-put(struct store *s, struct outbox_msg *m, json_t *body)
+/* What a person reads in messages, for the conversation log's text: each text, and a
+ * template's or flex message's alternative text. */
+static char *
+messages_text(json_t *messages)
 {
+	json_t *item;
+	size_t i;
+	char *out = xstrdup(""), *next;
+
+	json_array_foreach(messages, i, item) {
+		const char *t = json_string_value(json_object_get(item, "text"));
+
+		if (t == NULL)
+			t = json_string_value(json_object_get(item, "altText"));
+		if (t == NULL)
+			continue;
+		next = xasprintf("%s%s%s", out, out[0] ? "\n" : "", t);
+		free(out);
+		out = next;
+	}
+	return out;
+}
+
+/* A message to one LINE user (not a group or room) is part of their conversation. */
+static int
+log_out(struct store *s, const char *channel, const char *to, json_t *messages,
+    int64_t outbox_id, const char *author)
+{
+	struct conversation_row c = { .channel = channel, .user_id = to, .outbound = 1,
+	    .kind = "message", .outbox_id = outbox_id, .author = author };
+	char *text, *body;
+	int rc;
+
+	if (to == NULL || to[0] != 'U' || outbox_id == 0 || !json_is_array(messages))
+		return 0;
+	text = messages_text(messages);
+	body = json_dumps(messages, JSON_COMPACT);
+	c.text = text;
+	c.body = body;
+	rc = store_conversation_put(s, &c);
+	free(text);
+	free(body);
+	return rc;
+}
+
+/* The row with a JSON body (taken). A body jansson could not build (text that is not
+ * UTF-8) is refused here, once for all. log_to: the LINE user whose conversation the
+ * body's messages join (NULL: none), with author (NULL: the bot). */
+static int
+put(struct store *s, struct outbox_msg *m, json_t *body, const char *log_to,
+    const char *author)
+{
+	char *channel;
+	int64_t id;
+	int rc;
+
 	if (body == NULL) {
 		log_warnx("msg=\"outbound message not built\" kind=%s channel=%s "
 		    "detail=\"text is not valid UTF-8\"", m->kind, m->channel);
@@ -57,12 +111,18 @@ put(struct store *s, struct outbox_msg *m, json_t *body)
 		return -1;
 	}
 	m->body = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
 	if (m->body == NULL) {
+		json_decref(body);
 		outbox_msg_clear(m);
 		return -1;
 	}
-	return put_row(s, m);
+	channel = xstrdup(m->channel);
+	rc = put_row(s, m, &id);
+	if (rc == 0 && log_to != NULL)
+		rc = log_out(s, channel, log_to, json_object_get(body, "messages"), id, author);
+	free(channel);
+	json_decref(body);
+	return rc;
 }
 
 static void
@@ -85,16 +145,33 @@ outmsg_line_reply(struct store *s, const char *channel, const char *reply_token,
 	row(&m, PLATFORM_LINE, channel, "reply", fallback_to);
 	m.fallback_to = xstrdup(fallback_to);
 	return put(s, &m, json_pack("{s:s,s:o}", "replyToken", reply_token, "messages",
-	    messages));
+	    messages), fallback_to, NULL);
 }
 
 int
 outmsg_line_push(struct store *s, const char *channel, const char *to, json_t *messages)
 {
+	return outmsg_line_push_by(s, channel, to, messages, NULL);
+}
+
+int
+outmsg_line_push_by(struct store *s, const char *channel, const char *to,
+    json_t *messages, const char *author)
+{
 	struct outbox_msg m;
 
 	row(&m, PLATFORM_LINE, channel, "push", to);
-	return put(s, &m, json_pack("{s:s,s:o}", "to", to, "messages", messages));
+	return put(s, &m, json_pack("{s:s,s:o}", "to", to, "messages", messages), to, author);
+}
+
+int
+outmsg_line_mark_read(struct store *s, const char *channel, const char *user_id,
+    const char *token)
+{
+	struct outbox_msg m;
+
+	row(&m, PLATFORM_LINE, channel, "mark_read", user_id);
+	return put(s, &m, json_pack("{s:s}", "markAsReadToken", token), NULL, NULL);
 }
 
 int
@@ -105,8 +182,10 @@ outmsg_line_richmenu_link(struct store *s, const char *channel, const char *user
 
 	/* The body is LINE's menu id as is: the request itself has none. */
 	row(&m, PLATFORM_LINE, channel, "richmenu_link", user_id);
+	int64_t id;
+
 	m.body = xstrdup(line_menu_id);
-	return put_row(s, &m);
+	return put_row(s, &m, &id);
 }
 
 int
@@ -117,7 +196,7 @@ outmsg_works(struct store *s, const char *bot, enum works_to to, const char *tar
 
 	row(&m, PLATFORM_WORKS, bot, to == WORKS_TO_CHANNEL ? "works_channel" : "works_user",
 	    target);
-	return put(s, &m, json_pack("{s:o}", "content", content));
+	return put(s, &m, json_pack("{s:o}", "content", content), NULL, NULL);
 }
 
 json_t *

@@ -1,8 +1,10 @@
 /* outmsg.h: the one API that turns a message into an outbox row. Every row kind
- * ("reply", "push", "works_user", "works_channel", "richmenu_link") and every JSON key
- * of a platform's request body is spelled here, and nowhere else: handlers, the rewards
- * tick, shokaictl and the outbox's reply fallback all go through it. It writes rows only
- * (inside the caller's transaction); sending them is outbox.c's job. */
+ * ("reply", "push", "works_user", "works_channel", "richmenu_link", "mark_read") and
+ * every JSON key of a platform's request body is spelled here, and nowhere else:
+ * handlers, the rewards tick, shokaictl, the console and the outbox's reply fallback
+ * all go through it. It writes rows only (inside the caller's transaction); sending them
+ * is outbox.c's job. A reply or push to one LINE user also joins their conversation
+ * log, in the same transaction. */
 #ifndef SHOKAI_OUTMSG_H
 #define SHOKAI_OUTMSG_H
 
@@ -21,6 +23,13 @@ int outmsg_line_reply(struct store *, const char *channel, const char *reply_tok
 /* LINE: a push to a user, group or room who did not just write. */
 int outmsg_line_push(struct store *, const char *channel, const char *to,
     struct json_t *messages);
+/* The same, written by a person (author: operator:LOGIN), as their conversation shows. */
+int outmsg_line_push_by(struct store *, const char *channel, const char *to,
+    struct json_t *messages, const char *author);
+/* LINE: marks a user's messages read up to the one token came with (a person has seen
+ * them in the console). */
+int outmsg_line_mark_read(struct store *, const char *channel, const char *user_id,
+    const char *token);
 /* LINE: links a deployed rich menu (LINE's id) to one user. */
 int outmsg_line_richmenu_link(struct store *, const char *channel, const char *user_id,
     const char *line_menu_id);

@@ -91,7 +91,8 @@ struct outbox_msg {
 	int64_t		 next_attempt_at;	/* 0: now */
 };
 void outbox_msg_clear(struct outbox_msg *);	/* store_outbox.c */
-int store_outbox_put(struct store *, const struct outbox_msg *, int *inserted);
+/* A new row (m->id set when inserted; a dedupe_key already there inserts nothing). */
+int store_outbox_put(struct store *, struct outbox_msg *, int *inserted);
 int store_outbox_due(struct store *, enum platform, int64_t now, size_t max,
     struct outbox_msg **out, size_t *n);
 int store_outbox_recover(struct store *);
@@ -224,6 +225,66 @@ int store_reward_set(struct store *, int64_t id, enum reward_state from,
     enum reward_state to, const char *coupon, const char *note, int64_t at);
 int store_coupon_take(struct store *, const char *pool, int64_t reward_id, char **code);
 int store_coupon_put(struct store *, const char *pool, const char *code, int64_t at);
+
+/* store_conversation.c: the conversation log and handoffs. */
+/* One message a customer wrote (in) or was sent (out). */
+struct conversation_row {
+	const char	*channel, *user_id;
+	int64_t		 at;		/* 0: now */
+	int		 outbound;
+	const char	*kind;		/* in: text, sticker, image, ..., postback, follow,
+					 * unfollow; out: message */
+	const char	*text;		/* in: the text, or a tap's action; out: the texts */
+	const char	*body;		/* in: message_meta; out: the messages as sent */
+	int64_t		 inbox_id, outbox_id;	/* 0: none */
+	const char	*author;	/* out: NULL the bot, operator:LOGIN */
+};
+int store_conversation_put(struct store *, const struct conversation_row *);
+/* The last n messages the customer wrote, oldest first ({at, kind, text}). */
+int store_conversation_last_in(struct store *, const char *channel, const char *user_id,
+    int n, struct json_t **rows);
+/* The newest unread message with LINE's mark-as-read token: 1 with *upto (its id) and
+ * *token (caller frees), 0 when none. Then store_conversation_read marks it and those
+ * before it read. */
+int store_conversation_unread(struct store *, const char *channel, const char *user_id,
+    int64_t *upto, char **token);
+int store_conversation_read(struct store *, const char *channel, const char *user_id,
+    int64_t upto, int64_t at);
+/* Retention: the text and bodies of up to max messages older than before (and of
+ * their inbox rows) deleted; the rows stay. Rows changed, or -1. */
+int store_conversation_forget_text(struct store *, int64_t before, int max);
+/* 1 while the customer has an open handoff whose quiet time runs past now. */
+int store_handoff_quiet(struct store *, const char *channel, const char *user_id,
+    int64_t now);
+struct handoff_new {
+	const char	*channel, *user_id, *reason, *rep_code, *branch, *notified;
+	int64_t		 opened_at, quiet_until;
+	int64_t		 escalate_at;		/* 0: never */
+};
+int store_handoff_open(struct store *, const struct handoff_new *, int64_t *id);
+/* A handoff as a JSON object (its columns): the customer's open one, or latest one:
+ * 1 with *row, 0 none, -1. */
+int store_handoff_open_get(struct store *, const char *channel, const char *user_id,
+    struct json_t **row);
+int store_handoff_latest(struct store *, const char *channel, const char *user_id,
+    struct json_t **row);
+/* Open handoffs due for escalation (nobody answered) or past their quiet time. */
+int store_handoffs_due(struct store *, int64_t now, int limit, struct json_t **rows);
+enum handoff_field {
+	HANDOFF_ESCALATED,	/* by: who was told, appended to notified */
+	HANDOFF_SEEN, HANDOFF_ANSWERED, HANDOFF_RESOLVED, HANDOFF_EXPIRED
+};
+/* Rows changed (0: it had been already, or is no longer open), or -1. */
+int store_handoff_update(struct store *, int64_t id, enum handoff_field, int64_t at,
+    const char *by);
+
+/* The console's lists: handoffs (open ones oldest first, else the closed ones newest
+ * first; reps_json: a scope), and a page of a conversation (older than before; 0: the
+ * newest), oldest first, outbound messages with their outbox state. */
+int store_console_handoffs(struct store *, int open, const char *reps_json, int limit,
+    struct json_t **rows);
+int store_console_conversation(struct store *, const char *channel, const char *user_id,
+    int64_t before, int limit, struct json_t **rows);
 
 /* store_forget.c */
 /* A person's personal data removed, their id replaced by pseudonym where counted. */

@@ -10,13 +10,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_INBOX_PUT] = "INSERT OR IGNORE INTO inbox(platform, channel, event_key, "
 	    "event_index, type, known, mode, redelivery, source_type, user_id, "
 	    "group_id, reply_token, ts, message_id, message_type, text, postback_data, "
-	    "postback_params, unblocked, received_at) "
-	    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	    "postback_params, unblocked, received_at, message_meta) "
+	    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[ST_QUARANTINE_PUT] = "INSERT INTO quarantine(platform, channel, received_at, "
 	    "reason, body) VALUES (?, ?, ?, ?, ?)",
 	[ST_INBOX_PENDING] = "SELECT id, platform, channel, event_key, type, known, mode, "
 	    "redelivery, source_type, user_id, group_id, reply_token, ts, message_id, "
-	    "message_type, text, postback_data, postback_params, unblocked "
+	    "message_type, text, postback_data, postback_params, unblocked, message_meta "
 	    "FROM inbox WHERE state = 'pending' ORDER BY id LIMIT ?",
 	[ST_INBOX_MARK] = "UPDATE inbox SET state = ?, error = ?, processed_at = ?, "
 	    "attempts = attempts + 1 WHERE id = ?",
@@ -59,6 +59,7 @@ store_inbox_put(struct store *s, enum platform p, const char *channel,
 		store_bind_text(st, 18, ev->postback_params);
 		sqlite3_bind_int(st, 19, ev->unblocked);
 		sqlite3_bind_int64(st, 20, now);
+		store_bind_text(st, 21, ev->message_meta);
 		if (store_step(s, st) == -1)
 			return -1;
 		if (sqlite3_changes(s->db) > 0) {
@@ -117,6 +118,7 @@ store_inbox_pending(struct store *s, size_t max, struct event_list *out)
 		ev->postback_data = store_column_str(st, 16);
 		ev->postback_params = store_column_str(st, 17);
 		ev->unblocked = sqlite3_column_int(st, 18);
+		ev->message_meta = store_column_str(st, 19);
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {

@@ -38,6 +38,8 @@ enum stmt_id {
 	ST_COUPON_TAKE, ST_COUPON_PUT,
 	/* store_clicks.c: every click written runs these */
 	ST_CLICKS_MARK, ST_CLICKS_ADD_ALL, ST_CLICKS_ADD_BRANCH, ST_CLICKS_SET_MARK,
+	/* store_conversation.c */
+	ST_CONV_PUT, ST_HANDOFF_QUIET,
 	ST_COUNT
 };
 

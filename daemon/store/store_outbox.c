@@ -37,7 +37,7 @@ outbox_msg_clear(struct outbox_msg *m)
 }
 
 int
-store_outbox_put(struct store *s, const struct outbox_msg *m, int *inserted)
+store_outbox_put(struct store *s, struct outbox_msg *m, int *inserted)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_OUTBOX_PUT, stmt_sql);
 	int64_t now = wall_ms();
@@ -57,6 +57,8 @@ store_outbox_put(struct store *s, const struct outbox_msg *m, int *inserted)
 	if (store_step(s, st) == -1)
 		return -1;
 	*inserted = sqlite3_changes(s->db) > 0;
+	if (*inserted)
+		m->id = sqlite3_last_insert_rowid(s->db);
 	return 0;
 }
 

@@ -362,6 +362,50 @@ static const char *const migrations[] = {
 	 "  UPDATE users SET rep_code = (SELECT c.rep_code FROM customers c WHERE c.channel = "
 	 "  NEW.channel AND c.user_id = NEW.user_id) WHERE channel = NEW.channel AND "
 	 "  user_id = NEW.user_id; END;"),
+
+	/* 16: conversations and handoffs. Every message a customer wrote or was sent, one
+	 * row each (the outbox is a queue, this is the log: a reply's state joins from its
+	 * outbox row); text and bodies go after the retention period, the rows stay, so
+	 * counts remain. A handoff is a customer waiting for a person: at most one open
+	 * per customer. The inbox keeps what a message carried beyond its text (a
+	 * sticker's ids, LINE's mark-as-read token) as JSON. */
+	("ALTER TABLE inbox ADD COLUMN message_meta TEXT;"
+	 "CREATE TABLE conversation ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  channel TEXT NOT NULL,"
+	 "  user_id TEXT NOT NULL,"
+	 "  at INTEGER NOT NULL,"
+	 "  direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),"
+	 "  kind TEXT NOT NULL,"		/* in: text sticker image ... postback follow
+						 * unfollow; out: message */
+	 "  text TEXT,"				/* in: what was written, or the tap's action */
+	 "  body TEXT,"				/* in: message_meta; out: the messages sent */
+	 "  inbox_id INTEGER,"
+	 "  outbox_id INTEGER,"
+	 "  author TEXT,"			/* out: NULL the bot, operator:LOGIN, rep:CODE */
+	 "  read_at INTEGER);"			/* in: marked read on LINE (a person saw it) */
+	 "CREATE INDEX conversation_by_user ON conversation(channel, user_id, id);"
+	 "CREATE INDEX conversation_kept ON conversation(at) WHERE text IS NOT NULL OR "
+	 "  body IS NOT NULL;"
+	 "CREATE TABLE handoffs ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  channel TEXT NOT NULL,"
+	 "  user_id TEXT NOT NULL,"
+	 "  state TEXT NOT NULL CHECK (state IN ('open', 'resolved', 'expired')),"
+	 "  reason TEXT,"			/* what opened it: auto_replies[3], postback:NAME */
+	 "  rep_code TEXT,"
+	 "  branch TEXT,"
+	 "  notified TEXT,"			/* rep:CODE, on_duty:BRANCH, operators, none */
+	 "  opened_at INTEGER NOT NULL,"
+	 "  quiet_until INTEGER NOT NULL,"
+	 "  escalate_at INTEGER,"		/* NULL: never, or done */
+	 "  escalated_at INTEGER,"
+	 "  seen_at INTEGER, seen_by TEXT,"
+	 "  answered_at INTEGER, answered_by TEXT,"
+	 "  resolved_at INTEGER, resolved_by TEXT);"
+	 "CREATE UNIQUE INDEX handoffs_open ON handoffs(channel, user_id) WHERE state = 'open';"
+	 "CREATE INDEX handoffs_by_state ON handoffs(state, opened_at);"
+	 "CREATE INDEX handoffs_by_user ON handoffs(channel, user_id, id);"),
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -664,6 +664,26 @@ alias_delete(struct sim_req *rq, char caps[][SIM_SEG_MAX])
 	serve_json(rq, 200, json_object());
 }
 
+/* ------------------------------------------------------------------ chat */
+
+/* Mark as read: LINE takes the token a message event carried (markAsReadMode manual). */
+static void
+mark_read(struct sim_req *rq, char caps[][SIM_SEG_MAX])
+{
+	json_t *j;
+	const char *token;
+
+	(void)caps;
+	if ((j = serve_body_json(rq, SIM_MAX_BODY)) == NULL)
+		return;
+	token = json_string_value(json_object_get(j, "markAsReadToken"));
+	if (token == NULL || token[0] == '\0')
+		serve_error(rq, 400, "An invalid markAsReadToken is specified.");
+	else
+		serve_json(rq, 200, json_object());
+	json_decref(j);
+}
+
 /* ------------------------------------------------------------------ routing */
 
 static const struct {
@@ -676,6 +696,7 @@ static const struct {
 	{ EVHTTP_REQ_POST, "/v2/bot/message/reply", 1, reply },
 	{ EVHTTP_REQ_POST, "/v2/bot/message/push", 1, push },
 	{ EVHTTP_REQ_POST, "/v2/bot/message/multicast", 1, multicast },
+	{ EVHTTP_REQ_POST, "/v2/bot/chat/markAsRead", 1, mark_read },
 	{ EVHTTP_REQ_GET, "/v2/bot/profile/*", 0, profile },
 	{ EVHTTP_REQ_POST, "/v2/bot/richmenu", 1, menu_create },
 	{ EVHTTP_REQ_POST, "/v2/bot/richmenu/validate", 1, menu_validate },

@@ -1,0 +1,278 @@
+/* console_api_conversations.c: 会話: the customers waiting for a person (open handoffs,
+ * how long each has waited, who was told, whether it went to the managers) and one
+ * customer's conversation as a chat thread, where people who act answer (a push under
+ * their name, through the outbox), mark it resolved, and record that they saw it.
+ * Managers see the customers of their branches' reps only. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "console_api.h"
+#include "console_figures.h"
+#include "console_rows.h"
+#include "../../handlers/handler.h"
+
+#define PAGE_MESSAGES	100
+#define REPLY_MAX_UNITS	5000	/* LINE's limit for a text message, in UTF-16 units */
+
+static json_t *
+handoff_json(const struct config *cf, const json_t *row, int64_t now)
+{
+	const char *channel = json_string_value(json_object_get(row, "channel"));
+	const char *rep = json_string_value(json_object_get(row, "rep_code"));
+	const char *state = json_string_value(json_object_get(row, "state"));
+	int64_t opened = json_integer_value(json_object_get(row, "opened_at"));
+	int64_t closed = json_integer_value(json_object_get(row, "resolved_at"));
+	json_t *out = json_object(), *v;
+	static const char *const copied[] = { "id", "state", "reason", "notified",
+	    "opened_at", "quiet_until", "escalate_at", "escalated_at", "seen_at", "seen_by",
+	    "answered_at", "answered_by", "resolved_at", "resolved_by", "last_text",
+	    "last_at" };
+
+	for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
+		v = json_object_get(row, copied[i]);
+		json_object_set(out, copied[i], v ? v : json_null());
+	}
+	json_object_set_new(out, "channel", json_string(channel));
+	json_object_set_new(out, "person", console_person_named(cf, channel,
+	    json_string_value(json_object_get(row, "user_id")),
+	    json_string_value(json_object_get(row, "display_name")), 0));
+	json_object_set_new(out, "rep", console_rep_json(cf, rep));
+	json_object_set_new(out, "branch", console_branch_json(cf, rep));
+	/* How long the customer has waited, or waited in all. */
+	json_object_set_new(out, "waited_s", json_integer(((strcmp(state, "open") == 0 ||
+	    closed == 0 ? now : closed) - opened) / 1000));
+	return out;
+}
+
+void
+console_api_conversations(struct console_req *r)
+{
+	const char *state = console_query(r, "state");
+	struct console_filter f;
+	json_t *rows = NULL, *items, *row;
+	char *reps;
+	size_t i;
+
+	if (state != NULL && strcmp(state, "open") != 0 && strcmp(state, "closed") != 0) {
+		console_answer_error(r, 400, "bad_state", "state is open or closed");
+		return;
+	}
+	memset(&f, 0, sizeof(f));
+	reps = console_scope_reps(&r->scope, r->cf, &f);
+	if (store_console_handoffs(r->c->store, state == NULL || strcmp(state, "open") == 0,
+	    reps, 200, &rows) == -1)
+		console_answer_error(r, 503, "storage", "the handoffs could not be read");
+	else {
+		items = json_array();
+		json_array_foreach(rows, i, row)
+			json_array_append_new(items, handoff_json(r->cf, row, r->now_ms));
+		console_answer_json(r, 200, json_pack("{s:o}", "items", items));
+	}
+	json_decref(rows);
+	free(reps);
+}
+
+/* The customer of the path, known and in the caller's scope: 1, or answered and 0. */
+static int
+customer_in_scope(struct console_req *r, const char *channel, const char *user,
+    json_t **customer)
+{
+	*customer = NULL;
+	if (config_line_channel(r->cf, channel) == NULL) {
+		console_answer_error(r, 404, "not_found", "no such LINE channel in the config");
+		return 0;
+	}
+	if (store_console_customer(r->c->store, channel, user, customer) != 1) {
+		console_answer_error(r, 503, "storage", "the customer could not be read");
+		return 0;
+	}
+	if (json_integer_value(json_object_get(*customer, "known")) == 0) {
+		console_answer_error(r, 404, "not_found", "no such customer");
+		return 0;
+	}
+	if (!console_rep_in_scope(&r->scope, r->cf, json_string_value(json_object_get(
+	    *customer, "rep_code")))) {
+		console_answer_error(r, 403, "out_of_scope", "that customer is not in your "
+		    "branches");
+		return 0;
+	}
+	return 1;
+}
+
+/* A message of the log for the thread: the bot's and people's messages as LINE got
+ * them (the page renders text, buttons and the invite), the customer's with what kind
+ * they were. */
+static json_t *
+message_json(const json_t *row)
+{
+	json_t *out = json_object(), *v;
+	const char *body = json_string_value(json_object_get(row, "body"));
+	static const char *const copied[] = { "id", "at", "direction", "kind", "text",
+	    "author", "read_at", "send_state", "send_error" };
+
+	for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
+		v = json_object_get(row, copied[i]);
+		json_object_set(out, copied[i], v ? v : json_null());
+	}
+	v = body != NULL ? json_loads(body, 0, NULL) : NULL;
+	if (v != NULL)
+		json_object_del(v, "markAsReadToken");	/* LINE's, not the page's */
+	json_object_set_new(out, strcmp(json_string_value(json_object_get(row, "direction")),
+	    "out") == 0 ? "messages" : "meta", v ? v : json_null());
+	return out;
+}
+
+static void
+answer_conversation(struct console_req *r, const char *channel, const char *user,
+    json_t *customer, int64_t before)
+{
+	const char *rep = json_string_value(json_object_get(customer, "rep_code"));
+	json_t *rows = NULL, *handoff = NULL, *messages, *row;
+	size_t i;
+	int can_reply;
+
+	if (store_console_conversation(r->c->store, channel, user, before, PAGE_MESSAGES + 1,
+	    &rows) == -1 || store_handoff_latest(r->c->store, channel, user, &handoff) == -1) {
+		console_answer_error(r, 503, "storage", "the conversation could not be read");
+		goto done;
+	}
+	messages = json_array();
+	json_array_foreach(rows, i, row)
+		if (json_array_size(rows) <= PAGE_MESSAGES || i > 0)	/* the extra one: more */
+			json_array_append_new(messages, message_json(row));
+	can_reply = r->scope.role != ROLE_VIEWER && !r->via_token && !r->cf->handoff.line_chat;
+	console_answer_json(r, 200, json_pack("{s:o, s:s, s:o, s:o, s:o, s:o, s:b, s:b, s:b}",
+	    "person", console_person_named(r->cf, channel, user, json_string_value(
+	    json_object_get(customer, "display_name")), 0), "channel", channel,
+	    "rep", console_rep_json(r->cf, rep), "branch", console_branch_json(r->cf, rep),
+	    "handoff", handoff ? handoff_json(r->cf, handoff, r->now_ms) : json_null(),
+	    "messages", messages,
+	    "more", json_array_size(rows) > PAGE_MESSAGES, "can_reply", can_reply,
+	    "line_chat", r->cf->handoff.line_chat));
+done:
+	json_decref(rows);
+	json_decref(handoff);
+}
+
+void
+console_api_conversation(struct console_req *r)
+{
+	const char *before = console_query(r, "before");
+	json_t *customer;
+	char *end;
+	long long b = before ? strtoll(before, &end, 10) : 0;
+
+	if (before != NULL && (*end != '\0' || b <= 0)) {
+		console_answer_error(r, 400, "bad_before", "before is a message id");
+		return;
+	}
+	if (customer_in_scope(r, r->args[0], r->args[1], &customer))
+		answer_conversation(r, r->args[0], r->args[1], customer, b);
+	json_decref(customer);
+}
+
+/* What a person's action needs: the customer in scope and a transaction open on the
+ * console's connection, with a handler context acting as them. 1, or answered and 0. */
+static int
+act_begin(struct console_req *r, json_t **customer, struct handler_ctx *hc,
+    unsigned char salt[SALT_LEN], char *actor, size_t actorlen)
+{
+	if (!customer_in_scope(r, r->args[0], r->args[1], customer))
+		return 0;
+	if (store_begin(r->c->store) == -1) {
+		console_answer_error(r, 503, "storage", store_errmsg(r->c->store));
+		return 0;
+	}
+	memcpy(salt, r->c->salt, SALT_LEN);
+	snprintf(actor, actorlen, "operator:%s", r->acct.login);
+	memset(hc, 0, sizeof(*hc));
+	hc->cfg = r->cf;
+	hc->store = r->c->store;
+	hc->salt = salt;
+	hc->now_ms = r->now_ms;
+	hc->operator_name = actor;
+	return 1;
+}
+
+/* Commits with the audit row and answers the conversation as it is now. */
+static void
+act_end(struct console_req *r, json_t *customer, struct handler_ctx *hc, int rc,
+    const char *action, const char *detail)
+{
+	char target[160];
+
+	snprintf(target, sizeof(target), "customer:%s/%s", r->args[0], r->args[1]);
+	if (rc != -1 && console_audit(r, action, target, detail) == 0 &&
+	    store_commit(r->c->store) == 0) {
+		answer_conversation(r, r->args[0], r->args[1], customer, 0);
+		return;
+	}
+	store_rollback(r->c->store);
+	console_answer_error(r, 503, "storage", hc->error ? hc->error :
+	    store_errmsg(r->c->store));
+}
+
+void
+console_api_conversation_reply(struct console_req *r)
+{
+	json_t *t = json_object_get(r->body, "text"), *customer = NULL;
+	unsigned char salt[SALT_LEN];
+	char actor[96];
+	struct handler_ctx hc;
+	const char *text = json_string_value(t);
+	size_t units;
+
+	if (text == NULL || !utf8_valid(text, json_string_length(t)) ||
+	    strlen(text) != json_string_length(t) || (units = utf16_units(text)) == 0 ||
+	    units > REPLY_MAX_UNITS) {
+		console_answer_error(r, 400, "bad_text", "send {\"text\": TEXT}: 1 to 5000 "
+		    "characters");
+		return;
+	}
+	if (r->cf->handoff.line_chat) {
+		console_answer_error(r, 409, "line_chat", "handoff.line_chat: people answer in "
+		    "LINE Official Account Manager's chat");
+		return;
+	}
+	if (act_begin(r, &customer, &hc, salt, actor, sizeof(actor)))
+		act_end(r, customer, &hc, handoff_reply(&hc, r->args[0], r->args[1], text,
+		    r->acct.login, r->acct.name), "conversation_reply", NULL);
+	json_decref(customer);
+}
+
+void
+console_api_conversation_resolve(struct console_req *r)
+{
+	json_t *customer = NULL;
+	unsigned char salt[SALT_LEN];
+	char actor[96];
+	struct handler_ctx hc;
+	int rc;
+
+	if (!act_begin(r, &customer, &hc, salt, actor, sizeof(actor)))
+		goto done;
+	if ((rc = handoff_close(&hc, r->args[0], r->args[1], actor)) == 0) {
+		store_rollback(r->c->store);
+		console_answer_error(r, 409, "not_waiting", "the customer is not waiting for "
+		    "a person");
+		goto done;
+	}
+	act_end(r, customer, &hc, rc, "handoff_resolve", NULL);
+done:
+	json_decref(customer);
+}
+
+void
+console_api_conversation_seen(struct console_req *r)
+{
+	json_t *customer = NULL;
+	unsigned char salt[SALT_LEN];
+	char actor[96];
+	struct handler_ctx hc;
+
+	if (act_begin(r, &customer, &hc, salt, actor, sizeof(actor)))
+		act_end(r, customer, &hc, handoff_seen(&hc, r->args[0], r->args[1], actor),
+		    "conversation_seen", NULL);
+	json_decref(customer);
+}

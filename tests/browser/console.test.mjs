@@ -158,7 +158,8 @@ async function apiGet(page, path) {
 }
 
 const PAGES = [['dashboard', '#/'], ['referrals', '#/referrals'], ['review', '#/review'],
-  ['rewards', '#/rewards'], ['customers', '#/customers'], ['reps', '#/reps'], ['ops', '#/ops']];
+  ['rewards', '#/rewards'], ['conversations', '#/conversations'], ['customers', '#/customers'],
+  ['reps', '#/reps'], ['ops', '#/ops']];
 
 async function adminRun(width) {
   const tag = width + 'px';
@@ -240,6 +241,29 @@ async function adminRun(width) {
   });
   await shot(page, `${width}-customer`);
 
+  // The desktop run answers and resolves the wait (actions below); the phone run, after
+  // it, opens the same conversation from the closed tab.
+  await check(`${tag} a waiting customer's conversation reads as a chat`, async () => {
+    await go(page, width >= 1000 ? '#/conversations' : '#/conversations?state=closed');
+    const link = await page.$('table.data tbody tr td:first-child a');
+    must(link, 'no customer in the list');
+    await link.click();
+    await page.waitForFunction(() => location.hash.startsWith('#/conversations/'));
+    await ready(page);
+    await page.waitForSelector('ol.chat .chat-row');
+    const rows = await page.$$eval('ol.chat .chat-row', (r) => r.map((x) => [x.classList.contains('chat-in') ? 'in' : 'out',
+      x.querySelector('.bubble').textContent]));
+    const last = rows[rows.length - 1];
+    must(rows.some((r) => r[0] === 'out'), 'no bot message in the thread');
+    if (width >= 1000) {
+      must(last[0] === 'in' && last[1].startsWith('見積もりをお願い'), 'newest at the bottom: ' + JSON.stringify(last));
+      must(await page.$('.handoff-bar'), 'no waiting bar');
+    } else {
+      must(last[0] === 'out' && last[1].includes('火曜日の14時'), 'the answer at the bottom: ' + JSON.stringify(last));
+    }
+  });
+  await shot(page, `${width}-conversation`);
+
   if (width >= 1000) await actions(page, tag);
 
   await check(`${tag} no console errors or CSP violations`, () => cspAndErrors(page));
@@ -255,6 +279,25 @@ async function adminRun(width) {
 
 // The state-changing journeys, once (at the desktop width).
 async function actions(page, tag) {
+  await check(`${tag} answer a waiting customer and resolve`, async () => {
+    await go(page, '#/conversations');
+    await (await page.$('table.data tbody tr td:first-child a')).click();
+    await page.waitForSelector('form.composer textarea');
+    const before = await page.$$eval('ol.chat .chat-row', (r) => r.length);
+    await page.type('form.composer textarea', '担当の高橋です。火曜日の14時はいかがでしょうか。');
+    await page.click('form.composer button[type=submit]');
+    await toastSeen(page);
+    await page.waitForFunction((n) => document.querySelectorAll('ol.chat .chat-row').length === n + 1, {}, before);
+    const mine = await page.$eval('ol.chat .chat-row:last-child', (x) => [x.className, x.textContent]);
+    must(mine[0].includes('chat-person') && mine[1].includes('火曜日の14時'), 'the answer: ' + JSON.stringify(mine));
+    await page.click('[data-resolve]');
+    await toastSeen(page);
+    await page.waitForFunction(() => !document.querySelector('.handoff-bar'));
+    const api = await apiGet(page, '/conversations?state=open');
+    must(api.status === 200 && api.body.items.length === 0, 'still waiting: ' + JSON.stringify(api.body));
+  });
+  await shot(page, `${tag}-conversation-answered`);
+
   await check(`${tag} approve a pending reward`, async () => {
     await go(page, '#/rewards?state=pending');
     const btn = await page.$('[data-approve]');

@@ -1,7 +1,7 @@
 """t_console_browser.py: the web console in a real browser. A shokaid with its console
 listener, accounts made with `shokaictl user add`, a referral journey through the
 simulator (a code, a click, a claim the rep wins with two pending rewards, claims held by
-the velocity rule, coupon pools), then tests/browser/console.test.mjs drives the pages in
+the velocity rule, coupon pools, a customer waiting for a person), then tests/browser/console.test.mjs drives the pages in
 headless Chromium. Before the browser acts, the dashboard's figures must equal
 `shokaictl report` for the same period.
 
@@ -34,6 +34,12 @@ messages:
     - text: ご紹介ありがとうございます。
   reward_referrer: "ご紹介特典です: {{coupon_code}}"
   reward_referee: "ご成約特典です: {{coupon_code}}"
+  contact_rep: 担当者におつなぎします。ご用件をお送りください。
+  price: 料金はこちらです。
+auto_replies:
+  - {{ match: {{ exact: 料金 }}, reply: price }}
+  - {{ match: {{ exact: 担当者 }}, reply: contact_rep, handoff: true }}
+handoff: {{ operators_channel: ops-room }}
 postbacks:
   refer: referral.invite
 branches:
@@ -114,6 +120,11 @@ def journey(sim, d):
         d.wait_processed()
     held = d.query("SELECT count(*) FROM referrals WHERE state = 'held'")[0][0]
     expect(held == 2, f"{held} held claims")
+    # The referrer asks for a person and writes while waiting (the bot stays quiet).
+    for text in ("料金", "担当者", "見積もりをお願いできますか。来週の火曜日の午後が空いています。"):
+        send(d, line_event(text=text))
+        d.wait_processed()
+    expect(d.query("SELECT count(*) FROM handoffs WHERE state = 'open'") == [(1,)], "no handoff")
 
 
 def accounts(d):

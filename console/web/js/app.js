@@ -17,6 +17,8 @@ import * as rewards from './pages/rewards.js';
 import * as customers from './pages/customers.js';
 import * as customer from './pages/customer.js';
 import * as reps from './pages/reps.js';
+import * as conversations from './pages/conversations.js';
+import * as conversation from './pages/conversation.js';
 import * as ops from './pages/ops.js';
 
 const app = document.getElementById('app');
@@ -25,6 +27,7 @@ const NAV = [
   { path: '/referrals', key: 'nav.referrals', match: /^\/referrals/ },
   { path: '/review', key: 'nav.review', match: /^\/review/ },
   { path: '/rewards', key: 'nav.rewards', match: /^\/rewards/ },
+  { path: '/conversations', key: 'nav.conversations', match: /^\/conversations/ },
   { path: '/customers', key: 'nav.customers', match: /^\/customers/ },
   { path: '/reps', key: 'nav.reps', match: /^\/reps/ },
   { path: '/ops', key: 'nav.ops', match: /^\/ops/, need: 'admin' },
@@ -38,6 +41,8 @@ router.add('/review', { page: review });
 router.add('/rewards', { page: rewards });
 router.add('/customers', { page: customers });
 router.add('/customers/:channel/:user', { page: customer });
+router.add('/conversations', { page: conversations });
+router.add('/conversations/:channel/:user', { page: conversation });
 router.add('/reps', { page: reps });
 router.add('/ops', { page: ops, need: 'admin' });
 

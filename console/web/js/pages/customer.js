@@ -17,7 +17,8 @@ export async function render(root, { params }) {
   const title = c.person.forgotten ? c.person.name + ' ' + t('common.forgotten_mark') : c.person.name;
   replace(root,
     h('p', { class: 'crumbs' }, h('a', { href: router.href('/customers') }, t('nav.customers')), ' / '),
-    pageHeader(title, friendBadge(c)),
+    pageHeader(title, friendBadge(c), h('a', { class: 'btn btn-ghost', href: router.href('/conversations/' +
+      encodeURIComponent(c.person.channel) + '/' + encodeURIComponent(c.person.user_id)) }, t('customer.conversation'))),
     c.person.forgotten ? h('p', { class: 'alert alert-info' }, t('customer.forgotten')) : null,
     section(t('customer.facts'), h('dl', { class: 'facts' },
       row(t('col.code'), c.code ? h('code', null, c.code) : t('common.none')),

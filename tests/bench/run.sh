@@ -183,8 +183,9 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
 # config's includes (config/messages.yaml, richmenus.yaml with its images, referral.yaml:
 # every chat flow and the referral engine) and, once shokaid ran, its database. API is the
 # simulator's base URL: the LINE channel's api_base and the LINE WORKS bot's endpoints.
-# As config/shokai.yaml, but: loopback port 0, the database here, outbox.line_rate out of
-# the way (LINE's pacing would cap the replies at 1,000/s).
+# As config/shokai.yaml, but: loopback port 0, the database here, outbox.line_rate and
+# works_rate out of the way (LINE's pacing would cap the replies at 1,000/s, LINE WORKS's
+# the handoff notices the fallback sends at 2/s).
 make_shokaid_dir() {
 	local d=$1 api=$2
 	mkdir -p "$d"
@@ -201,7 +202,8 @@ admin: {listen: "127.0.0.1:0"}
 timezone: Asia/Tokyo
 company_name: 株式会社サンプル
 include: [messages.yaml, richmenus.yaml, referral.yaml]
-outbox: {line_rate: 100000}
+outbox: {line_rate: 100000, works_rate: 100000}
+handoff: {operators_channel: ops-room}
 line:
   channels:
     - {id: main, basic_id: "@123abcde", channel_secret_file: line-secret, access_token_file: line-token, api_base: "$api", api_data_base: "$api", reply_fallback_to_push: true}

@@ -136,6 +136,7 @@ admin: {listen: "127.0.0.1:0"}
 timezone: Asia/Tokyo
 company_name: 株式会社サンプル
 include: [messages.yaml, richmenus.yaml, referral.yaml]
+handoff: {operators_channel: ops-room}
 line:
   channels:
     - {id: main, basic_id: "@123abcde", channel_secret_file: line-channel-secret, access_token_file: line-access-token, api_base: "http://127.0.0.1:$3", api_data_base: "http://127.0.0.1:$3", reply_fallback_to_push: true}

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <sqlite3.h>
@@ -44,8 +45,9 @@ static const unsigned char salt[SALT_LEN] = { 0x5a, 0x11, 0x7e, 0x42, 0x09, 0xc3
 static char *key_pem;		/* the LINE WORKS bot's key: made once, checked at load */
 
 /* The config: one LINE channel, the LINE WORKS bot "sales" that notifies reps, a branch
- * with a manager, three reps and the campaign "winter" whose rules and reward each test
- * gives (the two %s). */
+ * with a manager, three reps, a keyword that hands the customer to a person (office
+ * hours on weekdays) and the campaign "winter" whose rules and reward each test gives
+ * (the two %s). */
 static const char *const config_text =
     TEST_CONFIG_HEAD
     "lineworks:\n"
@@ -64,6 +66,12 @@ static const char *const config_text =
     "  claim_thanks_referrer: \"{friend_name}さんが登録されました(#{referral_id})\"\n"
     "  reward_referrer: \"ご紹介特典です: {coupon_code}\"\n"
     "  reward_referee: \"ご成約特典です: {coupon_code}\"\n"
+    "  contact_rep: 担当者におつなぎします。\n"
+    "auto_replies:\n"
+    "  - { match: { exact: 担当者 }, reply: contact_rep, handoff: true }\n"
+    "handoff: { quiet_for: 3d, escalate_after: 1h, operators_channel: ops-room }\n"
+    "business_hours: { days: mon-fri, from: \"09:00\", to: \"18:00\" }\n"
+    "admin: { public_url: \"https://console.example.jp\" }\n"
     "postbacks:\n"
     "  refer: referral.invite\n"
     "branches:\n"
@@ -922,6 +930,78 @@ test_reward_voided_meanwhile(void **state)
 	    "voided:referrer|operator\n");
 }
 
+
+/* The handoff tick (handoff_tick.c) at now: each due handoff in one transaction; how
+ * many moved. */
+static int
+handoff_tick(struct world *w, int64_t now)
+{
+	json_t *rows = NULL, *row;
+	size_t i;
+	int moved = 0;
+
+	assert_int_equal(store_handoffs_due(w->store, now, 16, &rows), 0);
+	assert_int_equal(store_begin(w->store), 0);
+	json_array_foreach(rows, i, row) {
+		struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = salt,
+		    .now_ms = now };
+		int rc = handoff_due(&hc, row);
+
+		assert_int_not_equal(rc, -1);
+		moved += rc;
+	}
+	assert_int_equal(store_commit(w->store), 0);
+	json_decref(rows);
+	return moved;
+}
+
+/* A customer asks for a person on a Friday evening: the rep hears with her last words
+ * and the console link, the bot stays quiet, asking again tells nobody twice; nobody
+ * answering reaches the branch's manager once, after one business hour (Monday 09:30,
+ * not Friday 18:30); the quiet time running out lets the bot answer again. */
+static void
+test_handoff(void **state)
+{
+	struct world *w = *state;
+	int64_t fri_1730 = T + 5 * HOUR + 30 * MIN, mon_0930 = T + 3 * DAY - 150 * MIN;
+	long long mark;
+
+	load(w, "{}", "{}");
+	profile(w, ALICE, "山田 花子");
+	assert_int_equal(store_customer_assign(w->store, "main", ALICE, "R001", "import", 1),
+	    0);
+	line_says(w, ALICE, "見積もりの相談です", fri_1730 - MIN, "autoreply");
+	mark = outbox_mark(w);
+	line_says(w, ALICE, "担当者", fri_1730, "autoreply");
+	assert_string_equal(last_answer(w, ALICE), "担当者におつなぎします。\n");
+	assert_string_equal(q(w, "SELECT target, json_extract(body, '$.content.text') FROM "
+	    "outbox WHERE platform = 'works' AND id > %lld", mark), fmt("%s|山田 花子 様が担当者"
+	    "との会話を希望しています(担当: 高橋 美咲)。\n> 見積もりの相談です\n> 担当者\n"
+	    "▼会話を開いて返信する\nhttps://console.example.jp/admin/#/conversations/main/"
+	    ALICE "\n", REP));
+	assert_string_equal(q(w, "SELECT state, notified, escalate_at - %lld, quiet_until - "
+	    "%lld FROM handoffs", (long long)fri_1730, (long long)fri_1730),
+	    fmt("open|rep:R001|%lld|%lld\n", (long long)(mon_0930 - fri_1730), 3 * DAY));
+	/* Quiet: no answer, no second notice; the conversation has it all. */
+	mark = outbox_mark(w);
+	line_says(w, ALICE, "担当者", fri_1730 + MIN, "autoreply");
+	assert_string_equal(q(w, "SELECT count(*) FROM outbox WHERE id > %lld", mark), "0\n");
+	assert_string_equal(q(w, "SELECT direction, text FROM conversation ORDER BY id"),
+	    "in|見積もりの相談です\nin|担当者\nout|担当者におつなぎします。\nin|担当者\n");
+	/* Escalation: not before Monday 09:30, then to the manager (R009) once. */
+	assert_int_equal(handoff_tick(w, mon_0930 - MIN), 0);
+	assert_int_equal(handoff_tick(w, mon_0930), 1);
+	assert_string_equal(q(w, "SELECT target, substr(json_extract(body, '$.content.text'), "
+	    "1, 6) FROM outbox WHERE platform = 'works' AND id > %lld", mark),
+	    "boss|【未対応】山\n");
+	assert_int_equal(handoff_tick(w, mon_0930 + HOUR), 0);
+	assert_string_equal(q(w, "SELECT notified FROM handoffs"), "rep:R001,managers:shinjuku\n");
+	/* The quiet time runs out: expired, and the bot answers (and hands off) again. */
+	assert_int_equal(handoff_tick(w, fri_1730 + 3 * DAY), 1);
+	line_says(w, ALICE, "担当者", fri_1730 + 3 * DAY + MIN, "autoreply");
+	assert_string_equal(q(w, "SELECT state FROM handoffs ORDER BY id"), "expired\nopen\n");
+}
+
 int
 main(void)
 {
@@ -940,6 +1020,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reward_issue_and_empty_pool, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reward_voided_meanwhile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_handoff, setup, teardown),
 	};
 
 	/* Dates are the operator's: main.c makes the config's timezone the process's. */

@@ -278,6 +278,19 @@ else
 	wait_for "the approved rewards to be issued" issued
 	settle
 
+	# Customers who ask for a person (handoff: true in config/messages.yaml): 中村 大輔
+	# (R001's) asks for an estimate and writes on while waiting (the bot stays quiet),
+	# 森 美穂 (Y003's) asks for her rep, 佐々木 光 (no rep) writes something no rule
+	# answers. Their reps and the operators' room hear on LINE WORKS; the console's 会話
+	# lists all three, waiting.
+	line message "$(uid 2)" --text "見積もりをお願いしたいです"
+	settle
+	line message "$(uid 2)" --text "来週の火曜日の午後なら伺えます。駐車場はありますか?"
+	line message "$(uid 20)" --text "担当者"
+	friend 30 "佐々木 光"
+	line message "$(uid 30)" --text "土曜日も相談できますか"
+	settle
+
 	# Spread the program over the last weeks (see the header).
 	campaign=$(sql "SELECT campaign FROM referral_codes ORDER BY issued_at LIMIT 1")
 	tz=$(sed -n 's/^timezone:[[:space:]]*\([^[:space:]#]*\).*/\1/p' "$CONFIG" | head -n 1)
@@ -306,9 +319,10 @@ counts=$(sql "SELECT
   (SELECT count(*) FROM referral_events WHERE type = 'rejected'),
   (SELECT count(*) FROM rewards WHERE state = 'pending'),
   (SELECT count(*) FROM rewards WHERE state = 'issued'),
-  (SELECT count(*) FROM users WHERE is_friend)")
+  (SELECT count(*) FROM users WHERE is_friend),
+  (SELECT count(*) FROM handoffs WHERE state = 'open')")
 read -r n_customers n_codes n_clicks n_refs n_review n_won n_rejected n_pending n_issued \
-    n_friends <<<"$counts"
+    n_friends n_waiting <<<"$counts"
 states=$(sql "SELECT group_concat(state || ' ' || n, ', ') FROM (SELECT state, count(*) AS n
   FROM referrals GROUP BY state ORDER BY n DESC, state)")
 reasons=$(sql "SELECT group_concat(reason || ' ' || n, ', ') FROM (SELECT reason, count(*) AS n
@@ -327,6 +341,7 @@ cat <<EOF
     $n_codes referral codes, $n_clicks invite-link clicks
     $n_refs referrals: ${states:-none}
     $n_review waiting for review (held or flagged), $n_won won
+    $n_waiting customers waiting for a person (会話)
     $n_rejected claims rejected: ${reasons:-none}
     rewards: $n_pending pending approval, $n_issued issued; free coupons: ${pools:-none}
   The demo's times are shifted back over the last weeks (scripts/demo-shift.sql);

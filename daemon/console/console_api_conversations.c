@@ -109,7 +109,7 @@ message_json(const json_t *row)
 	json_t *out = json_object(), *v;
 	const char *body = json_string_value(json_object_get(row, "body"));
 	static const char *const copied[] = { "id", "at", "direction", "kind", "text",
-	    "author", "read_at", "send_state", "send_error" };
+	    "author", "author_name", "read_at", "send_state", "send_error" };
 
 	for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
 		v = json_object_get(row, copied[i]);

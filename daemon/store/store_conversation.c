@@ -233,8 +233,9 @@ store_console_conversation(struct store *s, const char *channel, const char *use
 
 	/* The newest page, oldest first; an outbound message with its outbox row's state. */
 	return store_query_json(s, "SELECT * FROM (SELECT c.id, c.at, c.direction, c.kind, "
-	    "c.text, c.body, c.author, c.read_at, o.state AS send_state, o.last_error AS "
-	    "send_error FROM conversation c LEFT JOIN outbox o ON o.id = c.outbox_id WHERE "
-	    "c.channel = ? AND c.user_id = ? AND c.id < ? ORDER BY c.id DESC LIMIT ?) "
-	    "ORDER BY id", a, 4, rows);
+	    "c.text, c.body, c.author, u.name AS author_name, c.read_at, o.state AS "
+	    "send_state, o.last_error AS send_error FROM conversation c LEFT JOIN outbox o ON "
+	    "o.id = c.outbox_id LEFT JOIN console_users u ON c.author = 'operator:' || "
+	    "u.login WHERE c.channel = ? AND c.user_id = ? AND c.id < ? ORDER BY c.id DESC "
+	    "LIMIT ?) ORDER BY id", a, 4, rows);
 }

@@ -47,7 +47,7 @@ function inbound(m) {
 function who(m) {
   if (m.direction === 'in') return null;
   if (!m.author) return t('conversation.bot');
-  return t('conversation.person', { login: m.author.replace(/^operator:/, '') });
+  return t('conversation.person', { name: m.author_name || m.author.replace(/^operator:/, '') });
 }
 
 function messageRow(m) {

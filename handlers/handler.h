@@ -109,8 +109,9 @@ int handoff_quiet(struct handler_ctx *, const struct event *);
 int handoff_due(struct handler_ctx *, const struct json_t *row);
 /* The console, inside its transaction: a person's answer pushed under their name
  * (login: operator:LOGIN in the log), resolving, and having seen the conversation
- * (LINE's mark-as-read when conversations.mark_as_read). 0, or -1 with hc->error;
- * handoff_close: 1 resolved, 0 none open, -1. */
+ * (LINE's mark-as-read when conversations.mark_as_read). handoff_reply: 0, or -1 with
+ * hc->error; handoff_close: 1 resolved, 0 none open, -1; handoff_seen: 1 when it
+ * recorded something (the first look at an open handoff, a mark-as-read), 0, -1. */
 int handoff_reply(struct handler_ctx *, const char *channel, const char *user,
     const char *text, const char *login, const char *name);
 int handoff_close(struct handler_ctx *, const char *channel, const char *user,

@@ -355,20 +355,25 @@ handoff_seen(struct handler_ctx *hc, const char *channel, const char *user,
 	json_t *open = NULL;
 	char *token = NULL;
 	int64_t upto = 0;
-	int rc = store_handoff_open_get(hc->store, channel, user, &open);
+	int rc, changed = 0;
 
-	if (rc == 1)
-		rc = store_handoff_update(hc->store, json_integer_value(json_object_get(open,
-		    "id")), HANDOFF_SEEN, hc->now_ms, by) == -1 ? -1 : 0;
+	rc = store_handoff_open_get(hc->store, channel, user, &open);
+	if (rc == 1 && (rc = store_handoff_update(hc->store, json_integer_value(
+	    json_object_get(open, "id")), HANDOFF_SEEN, hc->now_ms, by)) == 1)
+		changed = 1;
 	json_decref(open);
 	/* LINE shows 既読 once a person has seen the messages, not when the bot got them. */
 	if (rc != -1 && hc->cfg->conversations.mark_as_read &&
-	    (rc = store_conversation_unread(hc->store, channel, user, &upto, &token)) == 1)
+	    (rc = store_conversation_unread(hc->store, channel, user, &upto, &token)) == 1) {
 		rc = outmsg_line_mark_read(hc->store, channel, user, token) == -1 ||
 		    store_conversation_read(hc->store, channel, user, upto, hc->now_ms) == -1 ?
 		    -1 : 0;
+		changed = 1;
+	}
 	free(token);
-	if (rc == -1)
+	if (rc == -1) {
 		hc->error = "cannot record that the conversation was seen";
-	return rc == -1 ? -1 : 0;
+		return -1;
+	}
+	return changed;
 }

@@ -195,15 +195,16 @@ act_begin(struct console_req *r, json_t **customer, struct handler_ctx *hc,
 	return 1;
 }
 
-/* Commits with the audit row and answers the conversation as it is now. */
+/* Commits with the audit row (action NULL: nothing to audit) and answers the
+ * conversation as it is now. */
 static void
 act_end(struct console_req *r, json_t *customer, struct handler_ctx *hc, int rc,
-    const char *action, const char *detail)
+    const char *action)
 {
 	char target[160];
 
 	snprintf(target, sizeof(target), "customer:%s/%s", r->args[0], r->args[1]);
-	if (rc != -1 && console_audit(r, action, target, detail) == 0 &&
+	if (rc != -1 && (action == NULL || console_audit(r, action, target, NULL) == 0) &&
 	    store_commit(r->c->store) == 0) {
 		answer_conversation(r, r->args[0], r->args[1], customer, 0);
 		return;
@@ -237,7 +238,7 @@ console_api_conversation_reply(struct console_req *r)
 	}
 	if (act_begin(r, &customer, &hc, salt, actor, sizeof(actor)))
 		act_end(r, customer, &hc, handoff_reply(&hc, r->args[0], r->args[1], text,
-		    r->acct.login, r->acct.name), "conversation_reply", NULL);
+		    r->acct.login, r->acct.name), "conversation_reply");
 	json_decref(customer);
 }
 
@@ -258,7 +259,7 @@ console_api_conversation_resolve(struct console_req *r)
 		    "a person");
 		goto done;
 	}
-	act_end(r, customer, &hc, rc, "handoff_resolve", NULL);
+	act_end(r, customer, &hc, rc, "handoff_resolve");
 done:
 	json_decref(customer);
 }
@@ -271,8 +272,12 @@ console_api_conversation_seen(struct console_req *r)
 	char actor[96];
 	struct handler_ctx hc;
 
-	if (act_begin(r, &customer, &hc, salt, actor, sizeof(actor)))
-		act_end(r, customer, &hc, handoff_seen(&hc, r->args[0], r->args[1], actor),
-		    "conversation_seen", NULL);
+	int rc;
+
+	if (act_begin(r, &customer, &hc, salt, actor, sizeof(actor))) {
+		/* Audited when it changed something: every look would bury the log. */
+		rc = handoff_seen(&hc, r->args[0], r->args[1], actor);
+		act_end(r, customer, &hc, rc, rc == 1 ? "conversation_seen" : NULL);
+	}
 	json_decref(customer);
 }

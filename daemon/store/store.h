@@ -251,7 +251,7 @@ int store_conversation_unread(struct store *, const char *channel, const char *u
 int store_conversation_read(struct store *, const char *channel, const char *user_id,
     int64_t upto, int64_t at);
 /* Retention: the text and bodies of up to max messages older than before (and of
- * their inbox rows) deleted; the rows stay. Rows changed, or -1. */
+ * their inbox rows and sent outbox rows) deleted; the rows stay. Rows changed, or -1. */
 int store_conversation_forget_text(struct store *, int64_t before, int max);
 /* 1 while the customer has an open handoff whose quiet time runs past now. */
 int store_handoff_quiet(struct store *, const char *channel, const char *user_id,

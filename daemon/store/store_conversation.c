@@ -190,11 +190,14 @@ store_conversation_forget_text(struct store *s, int64_t before, int max)
 	const struct store_arg a[] = { SARG_INT(before), SARG_INT(max) };
 	int64_t n;
 
-	/* The inbox row keeps the same text: it goes with it. */
+	/* The inbox row and the sent outbox row keep the same text: it goes with them. */
 	if (store_run(s, "UPDATE inbox SET text = NULL, postback_data = NULL, "
 	    "postback_params = NULL, message_meta = NULL WHERE id IN (SELECT inbox_id FROM "
 	    "conversation WHERE at < ? AND (text IS NOT NULL OR body IS NOT NULL) AND "
-	    "inbox_id IS NOT NULL ORDER BY at LIMIT ?)", a, 2) == -1)
+	    "inbox_id IS NOT NULL ORDER BY at LIMIT ?)", a, 2) == -1 ||
+	    store_run(s, "UPDATE outbox SET body = '{}' WHERE state != 'pending' AND id IN "
+	    "(SELECT outbox_id FROM conversation WHERE at < ? AND (text IS NOT NULL OR body IS "
+	    "NOT NULL) AND outbox_id IS NOT NULL ORDER BY at LIMIT ?)", a, 2) == -1)
 		return -1;
 	n = store_run(s, "UPDATE conversation SET text = NULL, body = NULL WHERE id IN "
 	    "(SELECT id FROM conversation WHERE at < ? AND (text IS NOT NULL OR body IS NOT "

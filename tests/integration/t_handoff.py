@@ -241,6 +241,8 @@ def test_retention_deletes_old_text_and_keeps_the_counts():
                [("in", "text"), ("out", "message")], d.query("SELECT * FROM conversation"))
         expect(d.query("SELECT count(*) FROM inbox WHERE text IS NOT NULL") == [(0,)],
                "the inbox kept the text")
+        expect(d.query("SELECT body FROM outbox WHERE platform = 'line'") == [("{}",)],
+               "the outbox kept the reply's text")
         write(d, "料金")
         wait_replies(sim, 2)
         expect(d.query("SELECT count(*) FROM conversation WHERE text IS NOT NULL") == [(2,)],

@@ -189,7 +189,7 @@ handoff_start(struct handler_ctx *hc, const struct event *ev, const char *reason
 
 	if (ev->platform != PLATFORM_LINE || ev->user_id == NULL)
 		return 0;
-	if ((rc = store_handoff_open_get(hc->store, ev->channel, ev->user_id, &open)) == -1)
+	if ((rc = store_handoff_get(hc->store, ev->channel, ev->user_id, 1, &open)) == -1)
 		goto fail;
 	if (rc == 1) {
 		int64_t quiet = json_integer_value(json_object_get(open, "quiet_until"));
@@ -319,7 +319,7 @@ handoff_reply(struct handler_ctx *hc, const char *channel, const char *user,
 	if (outmsg_line_push_by(hc->store, channel, user, json_pack("[o]", msg),
 	    author) == -1)
 		goto done;
-	rc = store_handoff_open_get(hc->store, channel, user, &open);
+	rc = store_handoff_get(hc->store, channel, user, 1, &open);
 	if (rc == 1)
 		rc = store_handoff_update(hc->store, json_integer_value(json_object_get(open,
 		    "id")), HANDOFF_ANSWERED, hc->now_ms, author) == -1 ? -1 : 0;
@@ -337,7 +337,7 @@ handoff_close(struct handler_ctx *hc, const char *channel, const char *user,
     const char *by)
 {
 	json_t *open = NULL;
-	int rc = store_handoff_open_get(hc->store, channel, user, &open);
+	int rc = store_handoff_get(hc->store, channel, user, 1, &open);
 
 	if (rc == 1)
 		rc = store_handoff_update(hc->store, json_integer_value(json_object_get(open,
@@ -357,7 +357,7 @@ handoff_seen(struct handler_ctx *hc, const char *channel, const char *user,
 	int64_t upto = 0;
 	int rc, changed = 0;
 
-	rc = store_handoff_open_get(hc->store, channel, user, &open);
+	rc = store_handoff_get(hc->store, channel, user, 1, &open);
 	if (rc == 1 && (rc = store_handoff_update(hc->store, json_integer_value(
 	    json_object_get(open, "id")), HANDOFF_SEEN, hc->now_ms, by)) == 1)
 		changed = 1;

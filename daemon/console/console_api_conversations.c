@@ -133,7 +133,7 @@ answer_conversation(struct console_req *r, const char *channel, const char *user
 	int can_reply;
 
 	if (store_console_conversation(r->c->store, channel, user, before, PAGE_MESSAGES + 1,
-	    &rows) == -1 || store_handoff_latest(r->c->store, channel, user, &handoff) == -1) {
+	    &rows) == -1 || store_handoff_get(r->c->store, channel, user, 0, &handoff) == -1) {
 		console_answer_error(r, 503, "storage", "the conversation could not be read");
 		goto done;
 	}

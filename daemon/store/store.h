@@ -262,11 +262,9 @@ struct handoff_new {
 	int64_t		 escalate_at;		/* 0: never */
 };
 int store_handoff_open(struct store *, const struct handoff_new *, int64_t *id);
-/* A handoff as a JSON object (its columns): the customer's open one, or latest one:
- * 1 with *row, 0 none, -1. */
-int store_handoff_open_get(struct store *, const char *channel, const char *user_id,
-    struct json_t **row);
-int store_handoff_latest(struct store *, const char *channel, const char *user_id,
+/* A handoff as a JSON object (its columns): the customer's open one (open 1), or their
+ * latest one (open 0): 1 with *row, 0 none, -1. */
+int store_handoff_get(struct store *, const char *channel, const char *user_id, int open,
     struct json_t **row);
 /* Open handoffs due for escalation (nobody answered) or past their quiet time. */
 int store_handoffs_due(struct store *, int64_t now, int limit, struct json_t **rows);

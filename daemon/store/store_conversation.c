@@ -82,23 +82,15 @@ store_conversation_last_in(struct store *s, const char *channel, const char *use
 	"h.seen_at, h.seen_by, h.answered_at, h.answered_by, h.resolved_at, h.resolved_by"
 
 int
-store_handoff_open_get(struct store *s, const char *channel, const char *user_id,
+store_handoff_get(struct store *s, const char *channel, const char *user_id, int open,
     json_t **row)
 {
-	const struct store_arg a[] = { SARG_TEXT(channel), SARG_TEXT(user_id) };
+	const struct store_arg a[] = { SARG_TEXT(channel), SARG_TEXT(user_id),
+	    SARG_INT(open) };
 
 	return store_query_one(s, "SELECT " HANDOFF_COLS " FROM handoffs h WHERE "
-	    "h.channel = ? AND h.user_id = ? AND h.state = 'open'", a, 2, row);
-}
-
-int
-store_handoff_latest(struct store *s, const char *channel, const char *user_id,
-    json_t **row)
-{
-	const struct store_arg a[] = { SARG_TEXT(channel), SARG_TEXT(user_id) };
-
-	return store_query_one(s, "SELECT " HANDOFF_COLS " FROM handoffs h WHERE "
-	    "h.channel = ? AND h.user_id = ? ORDER BY h.id DESC LIMIT 1", a, 2, row);
+	    "h.channel = ? AND h.user_id = ? AND (?3 = 0 OR h.state = 'open') "
+	    "ORDER BY h.id DESC LIMIT 1", a, 3, row);
 }
 
 int

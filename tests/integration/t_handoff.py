@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from harness import USER, expect, line_event, wait_until
 from sim import Sim, chat_daemon, ctl, replies, send, wait_replies
-from t_console import PASSWORD, Console, check_openapi
+from t_console import Console, add_accounts, check_openapi
 
 OTHER = "U" + "c" * 32          # a customer without a rep
 
@@ -51,20 +51,15 @@ def program(sim, quiet="1h", escalate="1h", line_chat="false"):
 
 
 def setup(sim, d):
-    """The customer (USER) is R001's; three console accounts."""
+    """The customer (USER) is R001's; t_console's accounts and a yokohama manager."""
     sim.call("POST", "/_sim/profile", {"userId": USER, "displayName": "山田 花子"})
     con = d.db()
     con.execute("INSERT INTO customers(channel, user_id, rep_code, rep_source, assigned_at) "
                 "VALUES ('main', ?, 'R001', 'import', 1)", (USER,))
     con.commit()
-    pw = d.path("pw")
-    with open(pw, "w") as f:
-        f.write(PASSWORD + "\n")
-    ctl(d, "user", "add", "admin", "--role", "admin", "--name", "運用 太郎",
-        "--password-file", pw)
+    add_accounts(d)
     ctl(d, "user", "add", "yokohama-mgr", "--role", "manager", "--branch", "yokohama",
-        "--password-file", pw)
-    ctl(d, "user", "add", "viewer", "--role", "viewer", "--password-file", pw)
+        "--password-file", d.path("pw"))
 
 
 def works_to(sim, path_part):

@@ -16,6 +16,20 @@ function path(params) {
   return '/conversations/' + encodeURIComponent(params.channel) + '/' + encodeURIComponent(params.user);
 }
 
+const SHARE = 'https://line.me/R/share?text=';
+
+// The invite a customer forwards rides in the share button's link: shown as they send it.
+function sharedText(actions) {
+  const a = (actions || []).find((x) => x.type === 'uri' && typeof x.uri === 'string' && x.uri.startsWith(SHARE));
+  if (!a) return null;
+  try {
+    return h('div', { class: 'bubble-invite' }, h('div', { class: 'small muted' }, t('conversation.invite_text')),
+      decodeURIComponent(a.uri.slice(SHARE.length)));
+  } catch (e) {
+    return null;
+  }
+}
+
 // A LINE message object as a person reads it.
 function lineMessage(m) {
   if (m.type === 'text') return h('div', { class: 'bubble-text' }, m.text);
@@ -29,7 +43,7 @@ function lineMessage(m) {
     }
     return h('div', { class: 'bubble-card' },
       tp.title ? h('div', { class: 'bubble-title' }, tp.title) : null,
-      tp.text ? h('div', { class: 'bubble-text' }, tp.text) : null, actions);
+      tp.text ? h('div', { class: 'bubble-text' }, tp.text) : null, actions, sharedText(tp.actions));
   }
   if (m.type === 'flex') return h('div', { class: 'bubble-card' }, h('div', { class: 'bubble-alt' }, m.altText || ''));
   return h('div', { class: 'bubble-note' }, tOr('conversation.kind_' + m.type, m.type));

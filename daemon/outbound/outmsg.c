@@ -73,7 +73,7 @@ row(struct outbox_msg *m, enum platform platform, const char *channel, const cha
 	m->platform = platform;
 	m->channel = xstrdup(channel);
 	m->kind = xstrdup(kind);
-	m->target = xstrdup(target);
+	m->target = target ? xstrdup(target) : NULL;
 }
 
 int
@@ -95,6 +95,28 @@ outmsg_line_push(struct store *s, const char *channel, const char *to, json_t *m
 
 	row(&m, PLATFORM_LINE, channel, "push", to);
 	return put(s, &m, json_pack("{s:s,s:o}", "to", to, "messages", messages));
+}
+
+int
+outmsg_line_multicast(struct store *s, const char *channel, const char *const *to, size_t n,
+    json_t *messages, const char *dedupe_key)
+{
+	struct outbox_msg m;
+	json_t *ids;
+
+	if (n == 0 || n > OUTMSG_MULTICAST_MAX) {
+		log_warnx("msg=\"multicast not built\" channel=%s recipients=%zu "
+		    "detail=\"1-%d recipients a call\"", channel, n, OUTMSG_MULTICAST_MAX);
+		json_decref(messages);
+		return -1;
+	}
+	ids = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(ids, json_string(to[i]));
+	/* No single target: the people are the body's "to". */
+	row(&m, PLATFORM_LINE, channel, "multicast", NULL);
+	m.dedupe_key = dedupe_key ? xstrdup(dedupe_key) : NULL;
+	return put(s, &m, json_pack("{s:o,s:o}", "to", ids, "messages", messages));
 }
 
 int

@@ -22,6 +22,12 @@ int outmsg_line_reply(struct store *, const char *channel, const char *reply_tok
 int outmsg_line_push(struct store *, const char *channel, const char *to,
     struct json_t *messages);
 /* LINE: links a deployed rich menu (LINE's id) to one user. */
+/* One multicast row: messages (taken) to to[0..n) (1 to OUTMSG_MULTICAST_MAX LINE user
+ * ids), with its own retry key; dedupe_key (may be NULL) makes a second row of the same
+ * key a no-op. */
+#define OUTMSG_MULTICAST_MAX	500
+int outmsg_line_multicast(struct store *, const char *channel, const char *const *to,
+    size_t n, struct json_t *messages, const char *dedupe_key);
 int outmsg_line_richmenu_link(struct store *, const char *channel, const char *user_id,
     const char *line_menu_id);
 /* LINE WORKS: one message content to a member (user_id) or a room (channel_id). */

@@ -282,6 +282,9 @@ const struct config_announcement *config_announcement(const struct config *, con
  * array, NULL for the others; -1 with why. */
 int config_announce_target(const struct config *, const struct config_announcement *,
     const struct segment *, char **reps_json, char *why, size_t whylen);
+/* The LINE messages every recipient gets (the same for all: {company_name} only). */
+struct json_t *config_announce_messages(const struct config *,
+    const struct config_announcement *);
 /* config_wording.c */
 /* What reps read for a state (成約). */
 const char *config_state_label(const struct config *, enum ref_state);

@@ -160,3 +160,13 @@ config_announce_target(const struct config *cf, const struct config_announcement
 	json_decref(codes);
 	return 0;
 }
+
+json_t *
+config_announce_messages(const struct config *cf, const struct config_announcement *a)
+{
+	struct msg_vars vars;
+
+	memset(&vars, 0, sizeof(vars));
+	msg_vars_set(&vars, "company_name", cf->company_name ? cf->company_name : "");
+	return msg_template_render(a->message->line, &vars);
+}

@@ -38,6 +38,7 @@ usage(void)
 	    "  rewards void ID [REASON]    void a pending or approved reward\n"
 	    "  import coupons POOL FILE    add coupon codes (one a line, or CSV 'code')\n"
 	    "  import customers FILE       assign reps: CSV user_id,rep_code[,channel]\n"
+	    "  import tags FILE            tag people for announcements: CSV user_id,tag[,channel]\n"
 	    "  rep-link REP [CHANNEL]      the link a rep shares to be a customer's rep\n"
 	    "  forget USER                 remove a person's personal data; counts stay\n"
 	    "  report [--by branch|rep|campaign|referrer] [--from YYYY-MM-DD]\n"

@@ -19,7 +19,8 @@
  * one buffer (2 million coupon codes are about 30 MB), so the write pass writes exactly
  * what was checked even if the file changes under us. */
 struct import {
-	const char	*pool;		/* coupons; NULL for customers */
+	const char	*pool;		/* coupons; NULL for customers or tags */
+	int		 tags;		/* 1: tags (user_id,tag[,channel]) */
 	char		*data;
 	size_t		 len, cap;
 	size_t		 records;
@@ -40,7 +41,8 @@ struct import_result {
 
 /* The check pass: every line of fp, kept or refused (the first IMPORT_SHOWN refusals
  * in errors). 0, or -1 on a read error. im->pool set: coupon codes for that pool;
- * NULL: customers (user_id,rep_code[,channel]). */
+ * im->tags set: tags for announcements' tag segment (user_id,tag[,channel]); neither:
+ * customers (user_id,rep_code[,channel]). */
 int import_check(struct import *, const struct config *, FILE *fp);
 /* The write pass: the checked records in short transactions (the daemon's webhooks
  * never wait long for the write lock). 0, or -1 with out->why. */

@@ -8,6 +8,7 @@
 
 struct dispatch;
 struct reward_tick;
+struct announce_tick;
 
 struct storage {
 	struct daemon		*d;		/* for its counters and flags only */
@@ -21,6 +22,7 @@ struct storage {
 	struct dispatch		*dispatch;
 	struct outbox_book	*book;
 	struct reward_tick	*tick;
+	struct announce_tick	*announce;
 	struct event		*ev_watch;
 	struct event		*ev_log;
 	/* storage_ingest.c */
@@ -52,6 +54,10 @@ void outbox_book_free(struct outbox_book *);
 /* reward_tick.c */
 struct reward_tick *reward_tick_new(struct storage *);
 void reward_tick_free(struct reward_tick *);
+
+/* announce_tick.c */
+struct announce_tick *announce_tick_new(struct storage *);
+void announce_tick_free(struct announce_tick *);
 
 /* storage_ingest.c */
 void storage_ingest_init(struct storage *);

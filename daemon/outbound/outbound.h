@@ -142,6 +142,8 @@ typedef void (*quota_cb)(const struct quota *, void *arg);
 void quota_read(struct daemon *, const char *channel, quota_cb done, void *arg);
 /* What is left this month; -1 when there is no limit. */
 int64_t quota_remaining(const struct quota *);
+/* 1 when recipients fit in what is left; else 0 with why giving both numbers. */
+int quota_allows(const struct quota *, int64_t recipients, char *why, size_t whylen);
 /* A letter to the loop (ctx: the daemon, arg: a struct quota_job from storage.h): reads
  * the quota and posts the job back to the storage side (storage_announce_quota). */
 void quota_fetch(void *daemon, void *job);

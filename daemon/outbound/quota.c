@@ -115,6 +115,19 @@ quota_remaining(const struct quota *q)
 	return q->limit > q->used ? q->limit - q->used : 0;
 }
 
+int
+quota_allows(const struct quota *q, int64_t recipients, char *why, size_t whylen)
+{
+	int64_t left = quota_remaining(q);
+
+	if (left < 0 || recipients <= left)
+		return 1;
+	snprintf(why, whylen, "LINE's message quota has %lld messages left this month "
+	    "(limit %lld, used %lld); the segment has %lld recipients", (long long)left,
+	    (long long)q->limit, (long long)q->used, (long long)recipients);
+	return 0;
+}
+
 static void
 fetched_for_storage(const struct quota *q, void *arg)
 {

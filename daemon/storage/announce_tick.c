@@ -146,7 +146,7 @@ start(struct storage *st, int64_t id, const struct quota *q)
 	struct announce_counts c = { .quota_limit = q->limit, .quota_used = q->used };
 	struct chunker ck;
 	char why[WHY_MAX], *reps_json = NULL;
-	int64_t remaining = quota_remaining(q), now = wall_ms();
+	int64_t now = wall_ms();
 
 	memset(&ck, 0, sizeof(ck));
 	if (store_announce_get(st->store, id, &row) != 1)
@@ -161,12 +161,8 @@ start(struct storage *st, int64_t id, const struct quota *q)
 		goto done;
 	if (store_announce_freeze(st->store, id, &t, &c.recipients, &c.blocked) == -1)
 		goto rollback;
-	if (remaining >= 0 && c.recipients > remaining) {
+	if (!quota_allows(q, c.recipients, why, sizeof(why))) {
 		store_rollback(st->store);
-		snprintf(why, sizeof(why), "LINE's message quota has %lld messages left this "
-		    "month (limit %lld, used %lld); the segment has %lld recipients",
-		    (long long)remaining, (long long)q->limit, (long long)q->used,
-		    (long long)c.recipients);
 		refuse(st, id, why, &c);
 		goto done;
 	}

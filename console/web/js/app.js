@@ -18,6 +18,7 @@ import * as customers from './pages/customers.js';
 import * as customer from './pages/customer.js';
 import * as reps from './pages/reps.js';
 import * as ops from './pages/ops.js';
+import * as announcements from './pages/announcements.js';
 
 const app = document.getElementById('app');
 const NAV = [
@@ -27,6 +28,7 @@ const NAV = [
   { path: '/rewards', key: 'nav.rewards', match: /^\/rewards/ },
   { path: '/customers', key: 'nav.customers', match: /^\/customers/ },
   { path: '/reps', key: 'nav.reps', match: /^\/reps/ },
+  { path: '/announcements', key: 'nav.announcements', match: /^\/announcements/ },
   { path: '/ops', key: 'nav.ops', match: /^\/ops/, need: 'admin' },
 ];
 
@@ -39,6 +41,8 @@ router.add('/rewards', { page: rewards });
 router.add('/customers', { page: customers });
 router.add('/customers/:channel/:user', { page: customer });
 router.add('/reps', { page: reps });
+router.add('/announcements', { page: announcements });
+router.add('/announcements/:id', { page: announcements });
 router.add('/ops', { page: ops, need: 'admin' });
 
 let main = null;

@@ -271,3 +271,49 @@ def test_segments_test_push_schedule_and_cancel():
         m = multicasts(sim)
         expect(len(m) == 1 and sorted(json.loads(m[0]["body"])["to"]) == [uid(10), uid(11)], m)
         expect(state(d, 1) == "canceled", state(d, 1))
+
+
+BROWSER_PASSWORD = "announce-browser-pw"
+
+
+def test_announcement_page_in_a_browser():
+    """tests/browser/announce.test.mjs against a daemon with a refused send (#1) and a
+    branch of 3 friends and 1 blocked; skipped with a NOTICE without chromium."""
+    import os
+    import subprocess
+    from harness import REPO
+    with Sim() as sim, chat_daemon(sim, ANNOUNCE) as d:
+        add_people(d, friends=3, blocked=1, rep="R001")
+        add_people(d, friends=1197, blocked=0, start=100)
+        sim.call("POST", "/_sim/quota", {"value": 1000, "used": 0})
+        r = ctl_run(d, "announce", "send", "campaign", "--segment", "all")
+        expect(r.returncode == 1, r.stderr)
+        sim.call("POST", "/_sim/quota", {"value": None})
+        pw = d.path("pw")
+        with open(pw, "w") as f:
+            f.write(BROWSER_PASSWORD + "\n")
+        ctl(d, "user", "add", "admin", "--role", "admin", "--name", "運用 花子",
+            "--password-file", pw)
+        ctl(d, "user", "add", "view", "--role", "viewer", "--password-file", pw)
+        browser = os.path.join(REPO, "tests", "browser")
+        setup = subprocess.run(["bash", os.path.join(browser, "setup.sh")], capture_output=True,
+                               timeout=400)
+        text = setup.stdout.decode() + setup.stderr.decode()
+        if setup.returncode == 3:
+            print("NOTICE announcement browser test skipped: " + text.strip().splitlines()[-1],
+                  flush=True)
+            return
+        expect(setup.returncode == 0, f"tests/browser/setup.sh failed:\n{text[-2000:]}")
+        p = subprocess.run(["node", os.path.join(browser, "announce.test.mjs"), "--url",
+                            f"http://127.0.0.1:{d.admin_port}", "--login", "admin", "--password",
+                            BROWSER_PASSWORD, "--viewer-login", "view", "--viewer-password",
+                            BROWSER_PASSWORD, "--test-to", USER, "--shots",
+                            os.path.join(REPO, "build", "console-shots")],
+                           capture_output=True, timeout=90)
+        out = p.stdout.decode() + p.stderr.decode()
+        print(out, flush=True)
+        fails = [line for line in out.splitlines() if line.startswith("FAIL")]
+        expect(p.returncode == 0, "; ".join(fails[:3]) or out[-2000:])
+        wait_until(lambda: sim.requests("/v2/bot/message/push"), 10, "the test push")
+        m = [json.loads(c["body"])["to"] for c in multicasts(sim)]
+        expect(len(m) == 1 and sorted(m[0]) == [uid(i) for i in range(3)], m)

@@ -106,7 +106,7 @@ function composer(d, onSent) {
   async function preview() {
     try {
       const p = await api.post('/announcements/preview', { announcement: annSel.value, segment: segment() });
-      replace(out, h('div', { class: 'cards announce-counts' },
+      replace(out, h('div', { class: 'cards announce-cards announce-counts' },
         countCard('announce.recipients', p.recipients),
         countCard('announce.blocked', p.blocked, 'announce.blocked_sub'),
         countCard('announce.chunks', p.chunks, 'announce.chunks_sub')));
@@ -223,12 +223,12 @@ async function renderOne(root, id) {
           dataset: { act: 'cancel' }, onclick: cancel }, t('announce.cancel')) : null),
       refusal(x),
       h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', null, t(k)), h('dd', null, v)])),
-      section(t('announce.progress'), h('div', { class: 'cards' },
+      section(t('announce.progress'), h('div', { class: 'cards announce-cards' },
         countCard('announce.recipients', x.recipients === null ? 0 : x.recipients),
         countCard('announce.blocked', x.blocked === null ? 0 : x.blocked, 'announce.blocked_sub'),
         r ? [countCard('announce.delivered', r.delivered), countCard('announce.failed', r.failed),
           countCard('announce.pending', r.pending)] : null)),
-      r ? section(t('announce.followed', { until: dateTime(r.follow_until) }), h('div', { class: 'cards' },
+      r ? section(t('announce.followed', { until: dateTime(r.follow_until) }), h('div', { class: 'cards announce-cards' },
         countCard('announce.invites', r.invites), countCard('announce.clicks', r.clicks),
         countCard('announce.claims', r.claims))) : null);
     // While it waits or goes out, the numbers move: look again.

@@ -192,12 +192,22 @@ console_api_announce_test(struct console_req *r)
 		    "the config");
 		return;
 	}
+	if (to == NULL || store_begin(r->c->store) == -1) {
+		console_answer_error(r, to == NULL ? 400 : 503, to == NULL ? "bad_user_id" :
+		    "storage", to == NULL ? "send {\"to\": \"U...\"}" : store_errmsg(r->c->store));
+		return;
+	}
 	if (announce_test(r->cf, r->c->store, id, to, why, sizeof(why)) == -1) {
+		store_rollback(r->c->store);
 		console_answer_error(r, 400, "bad_user_id", why);
 		return;
 	}
-	if (console_audit(r, "announce_test", id, to) == -1)
-		log_warnx("msg=\"audit row not written\" action=announce_test");
+	if (console_audit(r, "announce_test", id, to) == -1 ||
+	    store_commit(r->c->store) == -1) {
+		store_rollback(r->c->store);
+		console_answer_error(r, 503, "storage", store_errmsg(r->c->store));
+		return;
+	}
 	console_answer_json(r, 200, json_pack("{s:b}", "ok", 1));
 }
 
@@ -206,7 +216,7 @@ console_api_announce_create(struct console_req *r)
 {
 	struct announce_plan p;
 	json_t *at = json_object_get(r->body, "at");
-	char why[WHY_MAX], by[96], target[48], detail[160];
+	char why[WHY_MAX] = "", by[96], target[48], detail[160];
 	int64_t when = r->now_ms, id;
 
 	if (body_plan(r, &p) == -1)
@@ -220,17 +230,21 @@ console_api_announce_create(struct console_req *r)
 	}
 	snprintf(by, sizeof(by), "%s", r->acct.login);
 	/* The quota is the daemon's to read (no platform call from this thread). */
-	if (announce_schedule(r->c->store, &p, when, by, NULL, &id, why, sizeof(why)) == -1) {
-		console_answer_error(r, 503, "storage", why);
-		return;
-	}
+	if (store_begin(r->c->store) == -1 ||
+	    announce_schedule(r->c->store, &p, when, by, NULL, &id, why, sizeof(why)) == -1)
+		goto err;
 	snprintf(target, sizeof(target), "announcement:%lld", (long long)id);
 	snprintf(detail, sizeof(detail), "%s to %s (%lld recipients)", p.a->id, p.segment,
 	    (long long)p.recipients);
-	if (console_audit(r, "announce_create", target, detail) == -1)
-		log_warnx("msg=\"audit row not written\" action=announce_create");
+	if (console_audit(r, "announce_create", target, detail) == -1 ||
+	    store_commit(r->c->store) == -1)
+		goto err;
 	console_answer_json(r, 200, json_pack("{s:I, s:I}", "id", (json_int_t)id,
 	    "scheduled_at", (json_int_t)when));
+	return;
+err:
+	store_rollback(r->c->store);
+	console_answer_error(r, 503, "storage", store_errmsg(r->c->store));
 }
 
 void
@@ -239,7 +253,7 @@ console_api_announce_cancel(struct console_req *r)
 	struct announce_row w;
 	int64_t id = console_arg_id(r, 0);
 	char why[WHY_MAX], target[48];
-	int found;
+	int found, rc;
 
 	if (id < 0)
 		return;
@@ -252,12 +266,22 @@ console_api_announce_cancel(struct console_req *r)
 		return;
 	}
 	announce_row_clear(&w);
-	if (announce_cancel(r->c->store, id, r->acct.login, why, sizeof(why)) == -1) {
-		console_answer_error(r, 409, "not_scheduled", why);
+	if (store_begin(r->c->store) == -1) {
+		console_answer_error(r, 503, "storage", store_errmsg(r->c->store));
+		return;
+	}
+	if ((rc = announce_cancel(r->c->store, id, r->acct.login, why, sizeof(why))) != 0) {
+		store_rollback(r->c->store);
+		console_answer_error(r, rc == 1 ? 409 : 503, rc == 1 ? "not_scheduled" :
+		    "storage", why);
 		return;
 	}
 	snprintf(target, sizeof(target), "announcement:%lld", (long long)id);
-	if (console_audit(r, "announce_cancel", target, NULL) == -1)
-		log_warnx("msg=\"audit row not written\" action=announce_cancel");
+	if (console_audit(r, "announce_cancel", target, NULL) == -1 ||
+	    store_commit(r->c->store) == -1) {
+		store_rollback(r->c->store);
+		console_answer_error(r, 503, "storage", store_errmsg(r->c->store));
+		return;
+	}
 	console_answer_json(r, 200, json_pack("{s:b}", "ok", 1));
 }

@@ -219,7 +219,7 @@ plan_and_send(struct config *cf, struct store *s, const char *cmd, const char *i
 {
 	struct announce_plan p;
 	struct quota q;
-	char why[WHY_MAX], who[96];
+	char why[WHY_MAX] = "", who[96];
 	int64_t when = wall_ms(), row_id;
 	int rc;
 
@@ -250,9 +250,17 @@ plan_and_send(struct config *cf, struct store *s, const char *cmd, const char *i
 			printf("a send now would be refused: %s\n", why);
 		return 0;
 	}
-	rc = announce_schedule(s, &p, when, actor(who, sizeof(who)), &q, &row_id, why,
-	    sizeof(why));
+	if (store_begin(s) == -1)
+		rc = -1;
+	else if ((rc = announce_schedule(s, &p, when, actor(who, sizeof(who)), &q, &row_id,
+	    why, sizeof(why))) != -1 && store_commit(s) == -1) {
+		snprintf(why, sizeof(why), "%s", store_errmsg(s));
+		rc = -1;
+	}
 	if (rc == -1) {
+		if (why[0] == '\0')
+			snprintf(why, sizeof(why), "%s", store_errmsg(s));
+		store_rollback(s);
 		fprintf(stderr, "shokaictl: announce %s: %s\n", cmd, why);
 		return 1;
 	}
@@ -265,6 +273,21 @@ plan_and_send(struct config *cf, struct store *s, const char *cmd, const char *i
 	    "(shokaictl announce show %lld)\n", (long long)row_id, at ? at : "now",
 	    (long long)row_id);
 	return 0;
+}
+
+/* Ends the transaction an ops call ran in (rc its result): committed when it went
+ * through (0), else rolled back. The call's rc, or -1 with why when the commit failed. */
+static int
+in_txn(struct store *s, int rc, char *why, size_t whylen)
+{
+	if (rc == 0 && store_commit(s) == 0)
+		return 0;
+	if (rc == 0) {
+		snprintf(why, whylen, "%s", store_errmsg(s));
+		rc = -1;
+	}
+	store_rollback(s);
+	return rc;
 }
 
 int
@@ -291,7 +314,10 @@ announce_cmd(struct config *cf, int argc, char **argv)
 		else if (id <= 0)
 			fprintf(stderr, "shokaictl: announce cancel: '%s' is not a send's number\n",
 			    argv[1]);
-		else if (announce_cancel(s, id, actor(who, sizeof(who)), why, sizeof(why)) == -1)
+		else if (store_begin(s) == -1)
+			fprintf(stderr, "shokaictl: announce cancel: %s\n", store_errmsg(s));
+		else if (in_txn(s, announce_cancel(s, id, actor(who, sizeof(who)), why,
+		    sizeof(why)), why, sizeof(why)) != 0)
 			fprintf(stderr, "shokaictl: announce cancel: %s\n", why);
 		else {
 			printf("#%lld canceled\n", (long long)id);
@@ -305,7 +331,10 @@ announce_cmd(struct config *cf, int argc, char **argv)
 			;
 		else if (strcmp(sub, "test") != 0)
 			rc = plan_and_send(cf, s, sub, argv[1], segment, at);
-		else if (announce_test(cf, s, argv[1], to, why, sizeof(why)) == -1)
+		else if (store_begin(s) == -1)
+			fprintf(stderr, "shokaictl: announce test: %s\n", store_errmsg(s));
+		else if (in_txn(s, announce_test(cf, s, argv[1], to, why, sizeof(why)), why,
+		    sizeof(why)) == -1)
 			fprintf(stderr, "shokaictl: announce test: %s\n", why);
 		else {
 			printf("test queued to %s\n", to);

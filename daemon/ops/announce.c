@@ -2,7 +2,9 @@
  * an announcement and a segment resolved and counted (the preview), a send written
  * scheduled (or refused when LINE's quota, read by the caller, is too small), a test
  * push to one person, a cancel, and the times operators write. The send itself starts
- * in the daemon (storage/announce_tick.c), which reads the quota again first. */
+ * in the daemon (storage/announce_tick.c), which reads the quota again first. The
+ * writes run in the caller's transaction, so the console's audit row commits with its
+ * action. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,10 +65,8 @@ announce_schedule(struct store *s, const struct announce_plan *p, int64_t at,
 		n.quota_limit = q->limit;
 		n.quota_used = q->used;
 	}
-	if (store_begin(s) == -1 || store_announce_create(s, &n, id) == -1 ||
-	    store_commit(s) == -1) {
+	if (store_announce_create(s, &n, id) == -1) {
 		snprintf(why, whylen, "%s", store_errmsg(s));
-		store_rollback(s);
 		return -1;
 	}
 	return refused;
@@ -94,10 +94,8 @@ announce_test(const struct config *cf, struct store *s, const char *id, const ch
 		return -1;
 	}
 	/* A push of the very messages the multicast carries, through the outbox. */
-	if (store_begin(s) == -1 || outmsg_line_push(s, a->channel, to, messages) == -1 ||
-	    store_commit(s) == -1) {
+	if (outmsg_line_push(s, a->channel, to, messages) == -1) {
 		snprintf(why, whylen, "%s", store_errmsg(s));
-		store_rollback(s);
 		return -1;
 	}
 	return 0;
@@ -110,17 +108,15 @@ announce_cancel(struct store *s, int64_t id, const char *by, char *why, size_t w
 	int rc;
 
 	snprintf(reason, sizeof(reason), "canceled by %s", by);
-	if (store_begin(s) == -1 ||
-	    (rc = store_announce_close(s, id, "canceled", reason, NULL)) == -1 ||
-	    store_commit(s) == -1) {
+	if ((rc = store_announce_close(s, id, "canceled", reason, NULL)) == -1) {
 		snprintf(why, whylen, "%s", store_errmsg(s));
-		store_rollback(s);
 		return -1;
 	}
-	if (rc == 0)
-		snprintf(why, whylen, "announcement %lld is not scheduled (only a send not yet "
-		    "started can be canceled)", (long long)id);
-	return rc == 1 ? 0 : -1;
+	if (rc == 1)
+		return 0;
+	snprintf(why, whylen, "announcement %lld is not scheduled (only a send not yet "
+	    "started can be canceled)", (long long)id);
+	return 1;
 }
 
 int

@@ -51,7 +51,8 @@ int import_write(struct store *, const struct import *, struct import_result *ou
 int import_pool_name_ok(const char *);
 void import_free(struct import *);
 
-/* announce.c: announcements, for shokaictl announce and the console. */
+/* announce.c: announcements, for shokaictl announce and the console. The writes
+ * (schedule, test, cancel) run inside the caller's transaction. */
 struct announce_plan {
 	const struct config_announcement *a;
 	struct segment	 sg;
@@ -70,7 +71,8 @@ int announce_schedule(struct store *, const struct announce_plan *, int64_t at,
 /* Queues a push of the announcement's messages to one LINE user. 0, or -1 with why. */
 int announce_test(const struct config *, struct store *, const char *id, const char *to,
     char *why, size_t whylen);
-/* A scheduled send canceled (by: who, for the reason). 0, or -1 with why. */
+/* A scheduled send canceled (by: who, for the reason). 0; 1 with why when it was not
+ * scheduled (started, refused, canceled, or no such send); -1 with why. */
 int announce_cancel(struct store *, int64_t id, const char *by, char *why, size_t whylen);
 /* "YYYY-MM-DD HH:MM" or "YYYY-MM-DDTHH:MM" in the process's time zone, not before now
  * (a minute's grace), into ms. 0, or -1 with why. */

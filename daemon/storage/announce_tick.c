@@ -136,8 +136,9 @@ add_recipient(void *arg, const char *user_id)
 	return 0;
 }
 
-/* With LINE's quota read: refuse, or freeze and write every chunk, in one transaction. */
-static void
+/* With LINE's quota read: refuse, or freeze and write every chunk, in one transaction.
+ * 0, or -1 when the database refused it (it stays scheduled). */
+static int
 start(struct storage *st, int64_t id, const struct quota *q)
 {
 	struct announce_row row;
@@ -146,17 +147,20 @@ start(struct storage *st, int64_t id, const struct quota *q)
 	struct announce_counts c = { .quota_limit = q->limit, .quota_used = q->used };
 	struct chunker ck;
 	char why[WHY_MAX], *reps_json = NULL;
-	int64_t now = wall_ms();
+	int64_t now = wall_ms(), t0 = clock_us();
+	int rc = -1;
 
 	memset(&ck, 0, sizeof(ck));
 	if (store_announce_get(st->store, id, &row) != 1)
-		return;
+		return -1;
+	rc = 0;
 	if (strcmp(row.state, "scheduled") != 0)	/* canceled meanwhile */
 		goto done;
 	if (resolve(st, &row, &sg, &t, &reps_json, why, sizeof(why)) == -1) {
 		refuse(st, id, why, NULL);
 		goto done;
 	}
+	rc = -1;
 	if (store_begin(st->store) == -1)
 		goto done;
 	if (store_announce_freeze(st->store, id, &t, &c.recipients, &c.blocked) == -1)
@@ -164,6 +168,7 @@ start(struct storage *st, int64_t id, const struct quota *q)
 	if (!quota_allows(q, c.recipients, why, sizeof(why))) {
 		store_rollback(st->store);
 		refuse(st, id, why, &c);
+		rc = 0;
 		goto done;
 	}
 	ck.store = st->store;
@@ -181,9 +186,10 @@ start(struct storage *st, int64_t id, const struct quota *q)
 	    store_commit(st->store) == -1)
 		goto rollback;
 	log_notice("msg=\"announcement started\" id=%lld recipients=%lld blocked=%lld "
-	    "chunks=%lld", (long long)id, (long long)c.recipients, (long long)c.blocked,
-	    (long long)ck.chunks);
+	    "chunks=%lld took_ms=%lld", (long long)id, (long long)c.recipients,
+	    (long long)c.blocked, (long long)ck.chunks, (long long)((clock_us() - t0) / 1000));
 	storage_outbox_kick(st);
+	rc = 0;
 	goto done;
 rollback:
 	store_rollback(st->store);
@@ -195,6 +201,7 @@ done:
 	json_decref(ck.messages);
 	free(reps_json);
 	announce_row_clear(&row);
+	return rc;
 }
 
 void
@@ -212,8 +219,8 @@ storage_announce_quota(void *ctx, void *arg)
 		log_warnx("msg=\"LINE's message quota could not be read; the announcement waits\" "
 		    "id=%lld channel=%s status=%d reason=\"%s\"",
 		    (long long)job->announcement_id, job->channel, job->q.status, job->q.error);
-	} else
-		start(st, job->announcement_id, &job->q);
+	} else if (start(st, job->announcement_id, &job->q) == -1)
+		at->next_ask_ms = wall_ms() + RETRY_MS;
 	free(job->channel);
 	free(job);
 }

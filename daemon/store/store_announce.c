@@ -324,7 +324,20 @@ store_announce_started(struct store *s, int64_t id, const struct announce_counts
 int
 store_announce_finish(struct store *s, int64_t now)
 {
-	sqlite3_stmt *st = prepare(s, "UPDATE announcements SET state = 'sent', finished_at "
+	sqlite3_stmt *st = prepare(s, "SELECT count(*) FROM announcements WHERE state IN "
+	    "('scheduled', 'sending') AND state = 'sending'");
+	int64_t sending = 0;
+
+	/* Read first: an UPDATE that changes nothing still takes the write lock, every
+	 * second, from imports and shokaictl. */
+	if (st == NULL)
+		return -1;
+	if (store_query_int(s, st, &sending) == -1)
+		sending = -1;
+	sqlite3_finalize(st);
+	if (sending <= 0)
+		return sending == 0 ? 0 : -1;
+	st = prepare(s, "UPDATE announcements SET state = 'sent', finished_at "
 	    "= ?1 WHERE state IN ('scheduled', 'sending') AND state = 'sending' AND NOT EXISTS "
 	    "(SELECT 1 FROM outbox WHERE dedupe_key >= 'announce:' || announcements.id || ':' "
 	    "AND dedupe_key < 'announce:' || announcements.id || ';' AND state = 'pending')");

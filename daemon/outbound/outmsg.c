@@ -101,6 +101,13 @@ int
 outmsg_line_multicast(struct store *s, const char *channel, const char *const *to, size_t n,
     json_t *messages, const char *dedupe_key)
 {
+	return outmsg_line_multicast_at(s, channel, to, n, messages, dedupe_key, 0);
+}
+
+int
+outmsg_line_multicast_at(struct store *s, const char *channel, const char *const *to,
+    size_t n, json_t *messages, const char *dedupe_key, int64_t not_before_ms)
+{
 	struct outbox_msg m;
 	json_t *ids;
 
@@ -116,6 +123,7 @@ outmsg_line_multicast(struct store *s, const char *channel, const char *const *t
 	/* No single target: the people are the body's "to". */
 	row(&m, PLATFORM_LINE, channel, "multicast", NULL);
 	m.dedupe_key = dedupe_key ? xstrdup(dedupe_key) : NULL;
+	m.next_attempt_at = not_before_ms;
 	return put(s, &m, json_pack("{s:o,s:o}", "to", ids, "messages", messages));
 }
 

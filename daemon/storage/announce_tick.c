@@ -5,7 +5,7 @@
  * 500 people each, its own retry key, dedupe key announce:ID:CHUNK), or, when the
  * quota left is smaller than the recipients, refuses the send with both numbers. A
  * crash therefore leaves either no row or all of them, and the outbox's retry keys make
- * each chunk arrive once. Storage thread only. */
+ * each chunk arrive once. The chunks are due CALLS_PER_S a second. Storage thread only. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +18,10 @@
 
 #define TICK_MS		1000
 #define RETRY_MS	30000	/* after LINE's quota could not be read */
+/* Multicast calls a second at most: half of LINE's 200 a second for the endpoint (as
+ * outbox.works_rate takes half), so the replies and pushes that share outbox.line_rate
+ * still go out meanwhile and a long send never meets a 429. */
+#define CALLS_PER_S	100
 
 struct announce_tick {
 	struct storage	*st;
@@ -98,6 +102,7 @@ struct chunker {
 	struct store	*store;
 	const char	*channel;
 	int64_t		 id;
+	int64_t		 start_ms;
 	json_t		*messages;
 	const char	*to[OUTMSG_MULTICAST_MAX];
 	char		*held[OUTMSG_MULTICAST_MAX];
@@ -115,8 +120,8 @@ flush_chunk(struct chunker *ck)
 		return 0;
 	snprintf(key, sizeof(key), "announce:%lld:%lld", (long long)ck->id,
 	    (long long)ck->chunks);
-	rc = outmsg_line_multicast(ck->store, ck->channel, ck->to, ck->n,
-	    json_deep_copy(ck->messages), key);
+	rc = outmsg_line_multicast_at(ck->store, ck->channel, ck->to, ck->n,
+	    json_deep_copy(ck->messages), key, ck->start_ms + ck->chunks * 1000 / CALLS_PER_S);
 	for (size_t i = 0; i < ck->n; i++)
 		free(ck->held[i]);
 	ck->n = 0;
@@ -174,6 +179,7 @@ start(struct storage *st, int64_t id, const struct quota *q)
 	ck.store = st->store;
 	ck.channel = row.channel;
 	ck.id = id;
+	ck.start_ms = now;
 	if ((ck.messages = config_announce_messages(st->cfg,
 	    config_announcement(st->cfg, row.config_id))) == NULL)
 		goto rollback;

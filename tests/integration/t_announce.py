@@ -121,6 +121,10 @@ def test_1200_in_three_multicasts_survive_kill9_and_count_a_claim():
             expect([r[0] for r in rows] == ["announce:1:0", "announce:1:1", "announce:1:2"],
                    rows)
             expect(len({r[1] for r in rows}) == 3, rows)
+            # Spread out below LINE's multicast limit: a call every 10 ms at most.
+            due = [r[0] for r in d.query("SELECT next_attempt_at FROM outbox WHERE kind = "
+                                         "'multicast' ORDER BY dedupe_key")]
+            expect(due[2] - due[1] == 10, due)
             expect(d.query("SELECT count(*) FROM announce_recipients")[0][0] == 1200, "frozen")
             expect(state(d) == "sending", state(d))
             d.start()

@@ -5,12 +5,16 @@ twice; blocked friends are skipped and counted; a quota too small refuses the se
 the numbers, in shokaictl and in the daemon; the results count what followed (an invite,
 a click, a claim by a recipient's code)."""
 import datetime
+import http.cookiejar
 import json
+import os
 import re
+import subprocess
 import time
+import urllib.request
 import zoneinfo
 
-from harness import USER, expect, line_event, wait_until
+from harness import REPO, USER, expect, line_event, wait_until
 from sim import Sim, chat_daemon, config_for, contract_check, ctl, ctl_run, send, wait_replies
 
 TODAY = datetime.date.today()
@@ -99,6 +103,24 @@ def check_once_each(sim, expected):
     expect(all(delivered.get(k) == 1 for k in keys), delivered)
 
 
+def console_get(d, path, password="announce-console-pw"):
+    """GET an API path of the daemon's console as a new admin."""
+    pw = d.path("console-pw")
+    if not os.path.exists(pw):
+        with open(pw, "w") as f:
+            f.write(password + "\n")
+        ctl(d, "user", "add", "ops", "--role", "admin", "--password-file", pw)
+    jar = http.cookiejar.CookieJar()
+    op = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    base = f"http://127.0.0.1:{d.admin_port}/admin/api/v1/"
+    req = urllib.request.Request(base + "session", method="POST",
+                                 data=json.dumps({"login": "ops", "password": password}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    op.open(req, timeout=10).read()
+    with op.open(base + path, timeout=10) as r:
+        return json.loads(r.read())
+
+
 def test_1200_in_three_multicasts_survive_kill9_and_count_a_claim():
     with Sim() as sim:
         d = chat_daemon(sim, ANNOUNCE, config=config_for(sim, line_rate=1), start=False)
@@ -159,6 +181,10 @@ def test_1200_in_three_multicasts_survive_kill9_and_count_a_claim():
                          "multicast calls: 3 written, 3 delivered", "delivered: 1200",
                          "failed: 0", "invites issued: 1", "clicks: 1", "claims: 1"):
                 expect(line in out, f"{line!r} not in:\n{out}")
+            # The console's results page reads the same.
+            res = console_get(d, "announcements/1")["results"]
+            expect(res["delivered"] == 1200 and res["failed"] == 0 and res["invites"] == 1 and
+                   res["clicks"] == 1 and res["claims"] == 1, res)
         finally:
             d.__exit__(None, None, None)
 
@@ -283,9 +309,6 @@ BROWSER_PASSWORD = "announce-browser-pw"
 def test_announcement_page_in_a_browser():
     """tests/browser/announce.test.mjs against a daemon with a refused send (#1) and a
     branch of 3 friends and 1 blocked; skipped with a NOTICE without chromium."""
-    import os
-    import subprocess
-    from harness import REPO
     with Sim() as sim, chat_daemon(sim, ANNOUNCE) as d:
         add_people(d, friends=3, blocked=1, rep="R001")
         add_people(d, friends=1197, blocked=0, start=100)

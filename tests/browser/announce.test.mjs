@@ -5,10 +5,12 @@
 // refusal of a send the quota could not carry shows its numbers. Screenshots of each.
 //
 //   node tests/browser/announce.test.mjs --url http://127.0.0.1:PORT --login admin \
-//     --password PW --viewer-login L --viewer-password PW --test-to Uxxx [--shots DIR]
+//     --password PW --test-to Uxxx [--manager-login L --manager-password PW]
+//     [--viewer-login L --viewer-password PW] [--shots DIR]
 //
 // The server must hold one announcement "campaign" offered to branch:shinjuku with
-// friends there, and a refused send #1. Prints one line per check and "N passed, N
+// friends there, and a refused send #1 to all; the manager's branch is shinjuku (and
+// only the admin's send to it, made here, is theirs to see). Prints one line per check and "N passed, N
 // failed"; exits 1 on any failure.
 import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
@@ -201,6 +203,24 @@ async function phoneDetail() {
   await page.ctx.close();
 }
 
+async function managerRun() {
+  const page = await openPage(375);
+  if (!await check('manager login', () => login(page, opts['manager-login'], opts['manager-password']))) return;
+  await check('manager: only a branch or rep of theirs, and only their sends', async () => {
+    await go(page, '#/announcements');
+    const kinds = await page.$$eval('select[name=segment_kind] option', (o) => o.map((x) => x.value));
+    must(JSON.stringify(kinds) === JSON.stringify(['branch', 'rep']), 'kinds ' + JSON.stringify(kinds));
+    const branches = await page.$$eval('select[name=segment_arg] option', (o) => o.map((x) => x.value));
+    must(JSON.stringify(branches) === JSON.stringify(['shinjuku']), 'branches ' + JSON.stringify(branches));
+    const rows = await page.$$eval('.table-wrap tbody tr', (r) => r.map((x) => x.textContent));
+    must(rows.length === 1 && rows[0].includes('新宿支店'), 'sends ' + JSON.stringify(rows));
+    await fitsWidth(page, 375);
+    await clean(page);
+  });
+  await shot(page, 'manager-375-announce');
+  await page.ctx.close();
+}
+
 async function viewerRun() {
   const page = await openPage(1280);
   if (!await check('viewer login', () => login(page, opts['viewer-login'], opts['viewer-password']))) return;
@@ -220,6 +240,7 @@ try {
   await adminRun(1280);
   await adminRun(375);
   await phoneDetail();
+  if (opts['manager-login']) await managerRun();
   if (opts['viewer-login']) await viewerRun();
 } catch (e) {
   failed++;

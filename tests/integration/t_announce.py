@@ -322,6 +322,8 @@ def test_announcement_page_in_a_browser():
         ctl(d, "user", "add", "admin", "--role", "admin", "--name", "運用 花子",
             "--password-file", pw)
         ctl(d, "user", "add", "view", "--role", "viewer", "--password-file", pw)
+        ctl(d, "user", "add", "mgr", "--role", "manager", "--branch", "shinjuku",
+            "--password-file", pw)
         browser = os.path.join(REPO, "tests", "browser")
         setup = subprocess.run(["bash", os.path.join(browser, "setup.sh")], capture_output=True,
                                timeout=400)
@@ -334,6 +336,7 @@ def test_announcement_page_in_a_browser():
         p = subprocess.run(["node", os.path.join(browser, "announce.test.mjs"), "--url",
                             f"http://127.0.0.1:{d.admin_port}", "--login", "admin", "--password",
                             BROWSER_PASSWORD, "--viewer-login", "view", "--viewer-password",
+                            BROWSER_PASSWORD, "--manager-login", "mgr", "--manager-password",
                             BROWSER_PASSWORD, "--test-to", USER, "--shots",
                             os.path.join(REPO, "build", "console-shots")],
                            capture_output=True, timeout=90)

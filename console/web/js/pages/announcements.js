@@ -90,7 +90,9 @@ function composer(d, onSent) {
   }
   function drawAnn() {
     const a = ann();
-    replace(kindSel, segmentKinds(a).map((k) => h('option', { value: k }, t('announce.kind_' + k))));
+    const kinds = segmentKinds(a);
+    replace(kindSel, kinds.map((k) => h('option', { value: k }, t('announce.kind_' + k))));
+    kindSel.disabled = !kinds.length;
     replace(textBox, h('div', { class: 'field-label' }, t('announce.message_preview')),
       messageTexts(a.messages).map((x) => h('p', { class: 'announce-bubble' }, x)));
     drawArg();
@@ -104,6 +106,7 @@ function composer(d, onSent) {
     return argCtl ? k + ':' + argCtl.value.trim() : k;
   };
   async function preview() {
+    if (!kindSel.value) { replace(out, notice(t('announce.no_segment_for_you'), 'warn')); return null; }
     try {
       const p = await api.post('/announcements/preview', { announcement: annSel.value, segment: segment() });
       replace(out, h('div', { class: 'cards announce-cards announce-counts' },
@@ -175,8 +178,9 @@ function sendsTable(items) {
   const cols = [
     { key: 'id', label: '#', render: (x) => h('a', { href: router.href('/announcements/' + x.id) }, '#' + x.id) },
     { key: 'title', label: t('announce.col_title'), render: (x) => h('a', { href: router.href('/announcements/' + x.id) }, x.title) },
-    { key: 'segment', label: t('announce.col_segment'), render: (x) => segmentLabel(x.segment) },
+    // The state before the rest: on a phone it is what shows without scrolling sideways.
     { key: 'state', label: t('announce.col_state'), render: (x) => stateBadge(x.state) },
+    { key: 'segment', label: t('announce.col_segment'), render: (x) => segmentLabel(x.segment) },
     { key: 'scheduled_at', label: t('announce.col_scheduled'), render: (x) => dateTime(x.scheduled_at) },
     { key: 'recipients', label: t('announce.col_recipients'), num: true, render: (x) => x.recipients === null ? '—' : num(x.recipients) },
     { key: 'blocked', label: t('announce.col_blocked'), num: true, render: (x) => x.blocked === null ? '—' : num(x.blocked) },

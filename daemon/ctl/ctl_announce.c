@@ -148,10 +148,14 @@ list(struct config *cf, struct store *s)
 		printf("sends (latest %d):\n", LIST_MAX);
 		for (size_t i = 0; i < n; i++) {
 			local_time(rows[i].scheduled_at, when);
-			printf("  #%lld  %s  %s  %s  %s  recipients=%lld blocked=%lld\n",
-			    (long long)rows[i].id, rows[i].config_id, rows[i].segment,
-			    rows[i].state, when, (long long)rows[i].recipients,
-			    (long long)rows[i].blocked);
+			printf("  #%lld  %s  %s  %s  %s", (long long)rows[i].id,
+			    rows[i].config_id, rows[i].segment, rows[i].state, when);
+			/* Counted when it started, or when it was refused for the quota. */
+			if (rows[i].started_at > 0 || rows[i].quota_used > 0 ||
+			    rows[i].recipients > 0)
+				printf("  recipients=%lld blocked=%lld", (long long)rows[i].recipients,
+				    (long long)rows[i].blocked);
+			putchar('\n');
 		}
 		if (n == 0)
 			printf("  (none)\n");
@@ -193,8 +197,11 @@ show(struct store *s, const char *arg)
 		term(row.reason);
 		putchar('\n');
 	}
-	printf("recipients: %lld\nblocked, skipped: %lld\n", (long long)row.recipients,
-	    (long long)row.blocked);
+	if (strcmp(row.state, "scheduled") == 0)
+		printf("recipients: counted when it starts (announce preview counts now)\n");
+	else
+		printf("recipients: %lld\nblocked, skipped: %lld\n", (long long)row.recipients,
+		    (long long)row.blocked);
 	if (strcmp(row.state, "sending") == 0 || strcmp(row.state, "sent") == 0) {
 		if (store_announce_results(s, row.id, row.started_at, &res) == -1) {
 			announce_row_clear(&row);

@@ -347,3 +347,22 @@ def test_announcement_page_in_a_browser():
         wait_until(lambda: sim.requests("/v2/bot/message/push"), 10, "the test push")
         m = [json.loads(c["body"])["to"] for c in multicasts(sim)]
         expect(len(m) == 1 and sorted(m[0]) == [uid(i) for i in range(3)], m)
+
+
+def test_announcement_removed_from_the_config_is_refused_not_sent():
+    with Sim() as sim:
+        d = chat_daemon(sim, ANNOUNCE, start=False)
+        try:
+            d.start()
+            add_people(d, friends=2, blocked=0)
+            d.stop()
+            ctl(d, "announce", "send", "campaign", "--segment", "all")
+            text = open(d.config_path, encoding="utf-8").read()
+            d.write_config(text.replace("  - id: campaign\n", "  - id: renamed\n"))
+            d.start()
+            wait_until(lambda: state(d) == "refused", 10, "the refusal")
+            out = ctl(d, "announce", "show", "1")
+            expect("announcement campaign is no longer in the config" in out, out)
+            expect(multicasts(sim) == [], "sent anyway")
+        finally:
+            d.__exit__(None, None, None)

@@ -500,9 +500,9 @@ struct announce_counts {
 int store_announce_close(struct store *, int64_t id, const char *state, const char *reason,
     const struct announce_counts *);
 /* Inside the caller's transaction: the segment's friends become the announcement's
- * recipients; their number and the segment's blocked people. */
+ * recipients; their number. */
 int store_announce_freeze(struct store *, int64_t id, const struct announce_target *,
-    int64_t *recipients, int64_t *blocked);
+    int64_t *recipients);
 /* Each recipient in user id order; each returning -1 stops it (and returns -1). */
 int store_announce_recipients(struct store *, int64_t id,
     int (*each)(void *arg, const char *user_id), void *arg);

@@ -255,12 +255,11 @@ store_announce_close(struct store *s, int64_t id, const char *state, const char 
 
 int
 store_announce_freeze(struct store *s, int64_t id, const struct announce_target *t,
-    int64_t *recipients, int64_t *blocked)
+    int64_t *recipients)
 {
 	char *sql = xasprintf("INSERT INTO announce_recipients(announcement_id, user_id) "
 	    "SELECT ?3, user_id FROM (%s) WHERE is_friend != 0", segment_sql[t->kind]);
 	sqlite3_stmt *st = prepare(s, sql);
-	int64_t friends;
 
 	free(sql);
 	if (st == NULL)
@@ -270,8 +269,7 @@ store_announce_freeze(struct store *s, int64_t id, const struct announce_target 
 	if (run(s, st) == -1)
 		return -1;
 	*recipients = sqlite3_changes(s->db);
-	/* The blocked are counted in the same transaction, from the same rows. */
-	return store_announce_count(s, t, &friends, blocked);
+	return 0;
 }
 
 int

@@ -274,9 +274,11 @@ test_store_segments_freeze_and_results(void **state)
 	assert_int_equal(store_announce_due(s, 5, &row), 1);
 	assert_int_equal(row.id, id);
 	announce_row_clear(&row);
+	/* As the tick does: the blocked counted first, the recipients frozen inside. */
+	assert_int_equal(store_announce_count(s, &rep, &friends, &blocked), 0);
 	assert_int_equal(store_begin(s), 0);
-	assert_int_equal(store_announce_freeze(s, id, &rep, &recipients, &blocked), 0);
-	assert_true(recipients == 2 && blocked == 1);
+	assert_int_equal(store_announce_freeze(s, id, &rep, &recipients), 0);
+	assert_int_equal(recipients, 2);
 	c.recipients = recipients;
 	c.blocked = blocked;
 	assert_int_equal(outmsg_line_multicast(s, "main", (const char *[]){ "Ua", "Ub" }, 2,

@@ -226,7 +226,7 @@ async function renderOne(root, id) {
         x.state === 'scheduled' && can('act') ? h('button', { type: 'button', class: 'btn btn-danger-ghost',
           dataset: { act: 'cancel' }, onclick: cancel }, t('announce.cancel')) : null),
       refusal(x),
-      h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', null, t(k)), h('dd', null, v)])),
+      h('dl', { class: 'facts announce-facts' }, facts.map(([k, v]) => [h('dt', null, t(k)), h('dd', null, v)])),
       section(t('announce.progress'), h('div', { class: 'cards announce-cards' },
         countCard('announce.recipients', x.recipients === null ? 0 : x.recipients),
         countCard('announce.blocked', x.blocked === null ? 0 : x.blocked, 'announce.blocked_sub'),

@@ -281,7 +281,8 @@ load_file(struct cfg *c, const char *path, struct cnode *from)
 static const char *const toplevel_keys[] = { "server", "storage", "log", "timezone",
     "company_name", "include", "line", "lineworks", "outbox", "messages", "auto_replies",
     "postbacks", "rich_menus", "rich_menu_rules", "branches", "reps", "reps_csv", "campaigns",
-    "referral", "admin", "business_hours", "handoff", "conversations", NULL };
+    "referral", "admin", "business_hours", "handoff", "conversations", "announcements",
+    NULL };
 
 int
 cfg_root_get(struct cfg *c, const char *key, struct cnode *out)
@@ -382,6 +383,7 @@ config_free(struct config *cf)
 	cfg_free_chat(cf);
 	cfg_free_referral(cf);
 	cfg_free_handoff(cf);
+	cfg_free_announce(cf);
 	cfg_free_wording(cf);
 	free(cf);
 }
@@ -450,6 +452,7 @@ config_load(const char *path, struct config_errors *errs)
 	cfg_parse_chat(&c);
 	cfg_parse_referral(&c);
 	cfg_parse_handoff(&c);
+	cfg_parse_announce(&c);
 	if (!cfg_root_get(&c, "server", &sec))
 		cfg_err(&c, root, "missing required key 'server'");
 	if (!cfg_root_get(&c, "storage", &sec))

@@ -43,6 +43,15 @@ struct config_works_bot {
 	char	*api_base;
 	struct json_t *persistent_menu;	/* {"content":{"actions":[...]}}, or NULL */
 };
+/* A message operators may announce (config_announce.c): multicast to a segment. */
+struct config_announcement {
+	char	*id;
+	char	*title;			/* what the console shows */
+	char	*message_name;
+	const struct config_message *message;	/* uses {company_name} at most */
+	char	*channel;		/* a LINE channel id (default: the first) */
+	unsigned segments;		/* bits 1 << enum seg_kind offered */
+};
 /* Who sells (config_reps.c). */
 struct config_branch {
 	char	*code;
@@ -215,6 +224,8 @@ struct config {
 	struct config_wording wording;
 	struct config_handoff handoff;
 	struct config_conversations conversations;
+	struct config_announcement *announcements;
+	size_t	 n_announcements;
 };
 /* The chat configuration (config_chat.c; menus in config_menu.c): what customers and
  * reps see. */
@@ -305,6 +316,16 @@ int config_campaign_running(const struct config_campaign *, const char *date);
 /* config_admin.c: a link to a console page ("/customers/main/U..."), for notices on
  * LINE WORKS; NULL without a console. The caller frees. */
 char *config_console_link(const struct config *, const char *page);
+/* config_announce.c */
+const struct config_announcement *config_announcement(const struct config *, const char *id);
+/* Whether the announcement may go to the segment (offered, its branch or rep known); 0
+ * with *reps_json (caller frees) the rep codes a branch or rep segment covers as a JSON
+ * array, NULL for the others; -1 with why. */
+int config_announce_target(const struct config *, const struct config_announcement *,
+    const struct segment *, char **reps_json, char *why, size_t whylen);
+/* The LINE messages every recipient gets (the same for all: {company_name} only). */
+struct json_t *config_announce_messages(const struct config *,
+    const struct config_announcement *);
 /* config_wording.c */
 /* What reps read for a state (成約). */
 const char *config_state_label(const struct config *, enum ref_state);

@@ -153,4 +153,8 @@ void cfg_free_reps(struct config *);
 void cfg_parse_referral(struct cfg *);
 void cfg_free_referral(struct config *);
 
+/* config_announce.c: announcements, read after the referral sections. */
+void cfg_parse_announce(struct cfg *);
+void cfg_free_announce(struct config *);
+
 #endif

@@ -56,6 +56,12 @@ static const struct route {
 	{ EVHTTP_REQ_GET, "richmenus/*/*/image", NEED_ADMIN, console_api_richmenu_image },
 	{ EVHTTP_REQ_GET, "audit", NEED_ADMIN, console_api_audit },
 	{ EVHTTP_REQ_GET, "users", NEED_ADMIN, console_api_users },
+	{ EVHTTP_REQ_GET, "announcements", NEED_READ, console_api_announcements },
+	{ EVHTTP_REQ_GET, "announcements/*", NEED_READ, console_api_announcement },
+	{ EVHTTP_REQ_POST, "announcements/preview", NEED_READ, console_api_announce_preview },
+	{ EVHTTP_REQ_POST, "announcements/test", NEED_ACT, console_api_announce_test },
+	{ EVHTTP_REQ_POST, "announcements", NEED_ACT, console_api_announce_create },
+	{ EVHTTP_REQ_POST, "announcements/*/cancel", NEED_ACT, console_api_announce_cancel },
 };
 
 /* Matches path (below the prefix, no query) against pattern; the parts '*' matched

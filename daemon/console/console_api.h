@@ -2,7 +2,7 @@
  * files by page: console_api_meta.c (meta, users, audit), console_api_referrals.c
  * (referrals, review), console_api_rewards.c (rewards, coupons),
  * console_api_customers.c, console_api_ops.c (operations), console_api_figures.c
- * (dashboard, funnel, reps). Each answers its request exactly once. */
+ * (dashboard, funnel, reps), console_api_announce.c (announcements). Each answers its request exactly once. */
 #ifndef SHOKAI_CONSOLE_API_H
 #define SHOKAI_CONSOLE_API_H
 
@@ -35,5 +35,11 @@ void console_api_conversation_seen(struct console_req *);
 void console_api_ops(struct console_req *);
 void console_api_outbox_retry(struct console_req *);
 void console_api_richmenu_image(struct console_req *);
+void console_api_announcements(struct console_req *);
+void console_api_announcement(struct console_req *);
+void console_api_announce_preview(struct console_req *);
+void console_api_announce_test(struct console_req *);
+void console_api_announce_create(struct console_req *);
+void console_api_announce_cancel(struct console_req *);
 
 #endif

@@ -38,6 +38,7 @@ usage(void)
 	    "  rewards void ID [REASON]    void a pending or approved reward\n"
 	    "  import coupons POOL FILE    add coupon codes (one a line, or CSV 'code')\n"
 	    "  import customers FILE       assign reps: CSV user_id,rep_code[,channel]\n"
+	    "  import tags FILE            tag people for announcements: CSV user_id,tag[,channel]\n"
 	    "  rep-link REP [CHANNEL]      the link a rep shares to be a customer's rep\n"
 	    "  forget USER                 remove a person's personal data; counts stay\n"
 	    "  report [--by branch|rep|campaign|referrer] [--from YYYY-MM-DD]\n"
@@ -51,6 +52,13 @@ usage(void)
 	    "  token add NAME --role R [--branch B]...   an API token (printed once)\n"
 	    "  token list | token revoke NAME\n"
 	    "  audit [--limit N] [--format table|csv|json]   what operators did\n"
+	    "  announce list               announcements in the config, and the latest sends\n"
+	    "  announce preview ID --segment S   who it would reach, and LINE's quota\n"
+	    "       (S: all, branch:CODE, rep:CODE, not_referred, referred, tag:TAG)\n"
+	    "  announce test ID --to USER  push it to one LINE user first\n"
+	    "  announce send ID --segment S      send now (refused if the quota is short)\n"
+	    "  announce schedule ID --segment S --at \"YYYY-MM-DD HH:MM\"\n"
+	    "  announce cancel N | announce show N   a send: cancel it, or its results\n"
 	    "  -c FILE               config file (default /etc/shokai/shokai.yaml)\n");
 	exit(2);
 }
@@ -286,6 +294,8 @@ main(int argc, char **argv)
 		rc = user_cmd(cf, argc - 1, argv + 1);
 	} else if (strcmp(cmd, "token") == 0) {
 		rc = token_cmd(cf, argc - 1, argv + 1);
+	} else if (strcmp(cmd, "announce") == 0) {
+		rc = announce_cmd(cf, argc - 1, argv + 1);
 	} else if (strcmp(cmd, "audit") == 0) {
 		rc = audit_cmd(cf, argc - 1, argv + 1);
 	} else if (strcmp(cmd, "send") == 0 && argc == 5) {

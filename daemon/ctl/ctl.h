@@ -44,4 +44,7 @@ int user_cmd(struct config *, int argc, char **argv);
 int token_cmd(struct config *, int argc, char **argv);
 int audit_cmd(struct config *, int argc, char **argv);
 
+/* ctl_announce.c: 2 for a usage error. */
+int announce_cmd(struct config *, int argc, char **argv);
+
 #endif

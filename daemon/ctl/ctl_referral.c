@@ -157,17 +157,20 @@ import_cmd(struct config *cf, int argc, char **argv)
 	struct store *s = NULL;
 	FILE *fp = NULL;
 	const char *what, *path;
-	int rc = 1, coupons;
+	int rc = 1, coupons, tags;
 	int64_t t0;
 
 	if (argc < 2)
 		return 2;
 	coupons = strcmp(argv[0], "coupons") == 0;
-	if (!(coupons && argc == 3) && !(strcmp(argv[0], "customers") == 0 && argc == 2))
+	tags = strcmp(argv[0], "tags") == 0;
+	if (!(coupons && argc == 3) && !((strcmp(argv[0], "customers") == 0 || tags) &&
+	    argc == 2))
 		return 2;
 	path = argv[coupons ? 2 : 1];
 	im.pool = coupons ? argv[1] : NULL;
-	what = coupons ? "coupon code(s)" : "customer(s)";
+	im.tags = tags;
+	what = coupons ? "coupon code(s)" : tags ? "tag(s)" : "customer(s)";
 	if (coupons && !import_pool_name_ok(argv[1])) {
 		fprintf(stderr, "shokaictl: pool '%s': use a-z, 0-9, '-' and '_'\n", argv[1]);
 		return 1;
@@ -199,8 +202,8 @@ import_cmd(struct config *cf, int argc, char **argv)
 		fprintf(stderr, "shokaictl: %s: stopped by a database error (%s) after %zu of "
 		    "%zu %s were written. The file is good: import it again to write the rest "
 		    "(%s)\n", path, res.why, res.written, im.records, what, coupons ?
-		    "codes already there are skipped" : "assigning the same rep again changes "
-		    "nothing");
+		    "codes already there are skipped" : tags ? "tags already there are skipped" :
+		    "assigning the same rep again changes nothing");
 		goto done;
 	}
 	printf("%zu %s imported%s; %zu transaction(s) in %lld ms, the longest held the write "

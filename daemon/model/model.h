@@ -127,5 +127,24 @@ int refcode_valid(const char *code, char out[REFCODE_LEN + 1]);
 /* Well-formed codes found in a customer's text (any width, case, spaced), at most max. */
 size_t refcode_find(const char *text, char out[][REFCODE_LEN + 1], size_t max);
 
+/* segment.c: who an announcement goes to, as written: "all", "branch:CODE",
+ * "rep:CODE", "not_referred", "referred", "tag:TAG". */
+enum seg_kind { SEG_ALL, SEG_BRANCH, SEG_REP, SEG_NOT_REFERRED, SEG_REFERRED, SEG_TAG,
+	SEG_KIND_COUNT };
+#define SEG_ARG_MAX	64
+struct segment {
+	enum seg_kind	 kind;
+	char		 arg[SEG_ARG_MAX + 1];	/* branch or rep code, tag; "" for none */
+};
+const char *seg_kind_name(enum seg_kind);
+/* 0 when name[0..len) is a kind's name. */
+int seg_kind_parse(const char *name, size_t len, enum seg_kind *);
+/* 1 when s may be a segment's code or tag: 1-64 letters, digits, '-' or '_'. */
+int seg_arg_valid(const char *s);
+/* 0, or -1 with why naming what is wrong. */
+int seg_parse(const char *text, struct segment *, char *why, size_t whylen);
+/* The written form back ("branch:shinjuku"). */
+void seg_format(const struct segment *, char *out, size_t outlen);
+
 
 #endif

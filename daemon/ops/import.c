@@ -131,6 +131,25 @@ import_check_fields(struct import *im, const struct config *cf, size_t lineno,
 	}
 	if (lineno == 1 && strcmp(f[0], "user_id") == 0)
 		return;
+	if (im->tags) {
+		if (n < 2 || n > 3)
+			import_bad(im, lineno, "expected user_id,tag[,channel]");
+		else if (!line_user_id_ok(f[0]))
+			import_bad(im, lineno, "user_id: expected a LINE user id (U and 32 hex "
+			    "digits)");
+		else if (!seg_arg_valid(f[1]))
+			import_bad(im, lineno, "tag: expected 1-64 letters, digits, '-' or '_'");
+		else if (n == 3 && (ch = config_line_channel(cf, f[2])) == NULL)
+			import_bad(im, lineno, "channel: no LINE channel with this id in the "
+			    "config");
+		else {
+			import_keep(im, ch->id);
+			import_keep(im, f[0]);
+			import_keep(im, f[1]);
+			im->records++;
+		}
+		return;
+	}
 	if (n < 2 || n > 3)
 		import_bad(im, lineno, "expected user_id,rep_code[,channel]");
 	else if (!line_user_id_ok(f[0]))
@@ -230,8 +249,15 @@ import_write(struct store *s, const struct import *im, struct import_result *out
 			    *rep = user + strlen(user) + 1;
 
 			p = rep + strlen(rep) + 1;
-			r = store_customer_assign(s, channel, user, rep, "import", wall_ms()) == 0 ?
-			    1 : -1;
+			if (im->tags) {
+				int inserted;
+
+				/* rep is the tag here: the same three fields. */
+				r = store_tags_put(s, channel, rep, user, wall_ms(), &inserted) == 0 ?
+				    inserted : -1;
+			} else
+				r = store_customer_assign(s, channel, user, rep, "import",
+				    wall_ms()) == 0 ? 1 : -1;
 		}
 		if (r == -1)
 			goto err;

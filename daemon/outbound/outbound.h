@@ -129,5 +129,23 @@ void line_api_call(struct daemon *, const char *channel, enum line_host, const c
     const char *path, const char *content_type, const void *body, size_t len,
     line_call_cb, void *arg);
 
+/* quota.c: LINE's monthly message quota. status is 200 when both calls answered (then
+ * limit, -1 for "none", and used are LINE's), else 0 or LINE's status with error. */
+struct quota {
+	int	 status;
+	int64_t	 limit;
+	int64_t	 used;
+	char	 error[WHY_MAX];
+};
+typedef void (*quota_cb)(const struct quota *, void *arg);
+/* done runs exactly once, from the loop. */
+void quota_read(struct daemon *, const char *channel, quota_cb done, void *arg);
+/* What is left this month; -1 when there is no limit. */
+int64_t quota_remaining(const struct quota *);
+/* 1 when recipients fit in what is left; else 0 with why giving both numbers. */
+int quota_allows(const struct quota *, int64_t recipients, char *why, size_t whylen);
+/* A letter to the loop (ctx: the daemon, arg: a struct quota_job from storage.h): reads
+ * the quota and posts the job back to the storage side (storage_announce_quota). */
+void quota_fetch(void *daemon, void *job);
 
 #endif

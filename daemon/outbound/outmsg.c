@@ -133,7 +133,7 @@ row(struct outbox_msg *m, enum platform platform, const char *channel, const cha
 	m->platform = platform;
 	m->channel = xstrdup(channel);
 	m->kind = xstrdup(kind);
-	m->target = xstrdup(target);
+	m->target = target ? xstrdup(target) : NULL;
 }
 
 int
@@ -172,6 +172,36 @@ outmsg_line_mark_read(struct store *s, const char *channel, const char *user_id,
 
 	row(&m, PLATFORM_LINE, channel, "mark_read", user_id);
 	return put(s, &m, json_pack("{s:s}", "markAsReadToken", token), NULL, NULL);
+}
+
+int
+outmsg_line_multicast(struct store *s, const char *channel, const char *const *to, size_t n,
+    json_t *messages, const char *dedupe_key)
+{
+	return outmsg_line_multicast_at(s, channel, to, n, messages, dedupe_key, 0);
+}
+
+int
+outmsg_line_multicast_at(struct store *s, const char *channel, const char *const *to,
+    size_t n, json_t *messages, const char *dedupe_key, int64_t not_before_ms)
+{
+	struct outbox_msg m;
+	json_t *ids;
+
+	if (n == 0 || n > OUTMSG_MULTICAST_MAX) {
+		log_warnx("msg=\"multicast not built\" channel=%s recipients=%zu "
+		    "detail=\"1-%d recipients a call\"", channel, n, OUTMSG_MULTICAST_MAX);
+		json_decref(messages);
+		return -1;
+	}
+	ids = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(ids, json_string(to[i]));
+	/* No single target: the people are the body's "to". */
+	row(&m, PLATFORM_LINE, channel, "multicast", NULL);
+	m.dedupe_key = dedupe_key ? xstrdup(dedupe_key) : NULL;
+	m.next_attempt_at = not_before_ms;
+	return put(s, &m, json_pack("{s:o,s:o}", "to", ids, "messages", messages), NULL, NULL);
 }
 
 int

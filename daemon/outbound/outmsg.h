@@ -31,6 +31,16 @@ int outmsg_line_push_by(struct store *, const char *channel, const char *to,
 int outmsg_line_mark_read(struct store *, const char *channel, const char *user_id,
     const char *token);
 /* LINE: links a deployed rich menu (LINE's id) to one user. */
+/* One multicast row: messages (taken) to to[0..n) (1 to OUTMSG_MULTICAST_MAX LINE user
+ * ids), with its own retry key; dedupe_key (may be NULL) makes a second row of the same
+ * key a no-op. */
+#define OUTMSG_MULTICAST_MAX	500
+int outmsg_line_multicast(struct store *, const char *channel, const char *const *to,
+    size_t n, struct json_t *messages, const char *dedupe_key);
+/* The same, not sent before not_before_ms (unix ms; 0: now): a long send's calls spread
+ * out below LINE's multicast limit. */
+int outmsg_line_multicast_at(struct store *, const char *channel, const char *const *to,
+    size_t n, struct json_t *messages, const char *dedupe_key, int64_t not_before_ms);
 int outmsg_line_richmenu_link(struct store *, const char *channel, const char *user_id,
     const char *line_menu_id);
 /* LINE WORKS: one message content to a member (user_id) or a room (channel_id). */

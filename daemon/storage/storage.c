@@ -148,6 +148,7 @@ storage_start(struct daemon *d, struct store *s, struct config *cfg)
 	st->book = outbox_book_new(st);
 	st->tick = reward_tick_new(st);
 	st->handoffs = handoff_tick_new(st);
+	st->announce = announce_tick_new(st);
 	st->ev_log = storage_log_flusher(st->base);
 	st->ev_watch = event_new(st->base, -1, EV_PERSIST, watch_cb, st);
 	evtimer_add(st->ev_watch, &watch_tv);
@@ -185,6 +186,7 @@ storage_stop(struct storage *st)
 	outbox_book_flush(st->book);
 	reward_tick_free(st->tick);
 	handoff_tick_free(st->handoffs);
+	announce_tick_free(st->announce);
 	outbox_book_free(st->book);
 	dispatch_free(st->dispatch);
 	event_free(st->ev_watch);

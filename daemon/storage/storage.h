@@ -17,6 +17,7 @@
 #include "../base/mailbox.h"
 #include "../model/model.h"
 #include "../store/store.h"
+#include "../outbound/outbound.h"
 
 struct daemon;
 struct config;
@@ -119,6 +120,16 @@ struct rep_link_job {
 	int64_t	 at;
 };
 void storage_rep_link(void *storage, void *job);
+
+/* announce_tick.c: LINE's quota for a due announcement, asked of the loop
+ * (outbound/quota.c's quota_fetch) and posted back with q filled in. */
+struct quota_job {
+	struct daemon	*daemon;	/* the loop's, while it asks */
+	int64_t		 announcement_id;
+	char		*channel;
+	struct quota	 q;
+};
+void storage_announce_quota(void *storage, void *job);
 
 /* reader.c: the loop's read-only questions, on a connection and thread of their own,
  * so that they never wait for a commit nor hold one up. */

@@ -9,6 +9,7 @@
 struct dispatch;
 struct reward_tick;
 struct handoff_tick;
+struct announce_tick;
 
 struct storage {
 	struct daemon		*d;		/* for its counters and flags only */
@@ -23,6 +24,7 @@ struct storage {
 	struct outbox_book	*book;
 	struct reward_tick	*tick;
 	struct handoff_tick	*handoffs;
+	struct announce_tick	*announce;
 	struct event		*ev_watch;
 	struct event		*ev_log;
 	/* storage_ingest.c */
@@ -58,6 +60,9 @@ void reward_tick_free(struct reward_tick *);
 /* handoff_tick.c */
 struct handoff_tick *handoff_tick_new(struct storage *);
 void handoff_tick_free(struct handoff_tick *);
+/* announce_tick.c */
+struct announce_tick *announce_tick_new(struct storage *);
+void announce_tick_free(struct announce_tick *);
 
 /* storage_ingest.c */
 void storage_ingest_init(struct storage *);

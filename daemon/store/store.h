@@ -514,4 +514,70 @@ int store_console_deployed_menus(struct store *, struct json_t **rows);
 int store_console_audit(struct store *, int64_t before, int limit, struct json_t **rows);
 int store_console_accounts(struct store *, struct json_t **rows);
 
+/* store_announce.c: announcements, their frozen recipients, their results; tags for
+ * the tag segment. */
+/* A segment resolved against the config: the channel, and the branch's or rep's rep
+ * codes (a JSON array) or the tag. */
+struct announce_target {
+	const char	*channel;
+	enum seg_kind	 kind;
+	const char	*reps_json;	/* SEG_BRANCH, SEG_REP */
+	const char	*tag;		/* SEG_TAG */
+};
+/* Friends of the channel in the segment, and those in it who blocked the account. */
+int store_announce_count(struct store *, const struct announce_target *, int64_t *friends,
+    int64_t *blocked);
+struct announce_new {
+	const char	*config_id, *title, *message, *channel, *segment, *created_by;
+	int64_t		 scheduled_at;
+	int		 refused;	/* written refused (a quota too small), with: */
+	const char	*reason;
+	int64_t		 recipients, blocked, quota_limit, quota_used;	/* limit -1: none */
+};
+int store_announce_create(struct store *, const struct announce_new *, int64_t *id);
+struct announce_row {
+	int64_t	 id;
+	char	*config_id, *title, *message, *channel, *segment, *state, *created_by, *reason;
+	int64_t	 scheduled_at, created_at, started_at, finished_at;	/* 0: not yet */
+	int64_t	 recipients, blocked, chunks, quota_limit, quota_used;	/* limit -1: none */
+};
+void announce_row_clear(struct announce_row *);
+/* 1 with the row, 0 when there is none. */
+int store_announce_get(struct store *, int64_t id, struct announce_row *);
+/* The latest max, newest first (the caller clears and frees them). */
+int store_announce_list(struct store *, size_t max, struct announce_row **out, size_t *n);
+/* 1 with the scheduled announcement due first at now, 0 when none is due. */
+int store_announce_due(struct store *, int64_t now, struct announce_row *);
+struct announce_counts {
+	int64_t	 recipients, blocked, quota_limit, quota_used;	/* limit -1: none */
+};
+/* A scheduled announcement ends without a send: state "refused" or "canceled", with
+ * the reason and (c may be NULL) the numbers. 1 when it was scheduled, else 0. */
+int store_announce_close(struct store *, int64_t id, const char *state, const char *reason,
+    const struct announce_counts *);
+/* Inside the caller's transaction: the segment's friends become the announcement's
+ * recipients; their number. */
+int store_announce_freeze(struct store *, int64_t id, const struct announce_target *,
+    int64_t *recipients);
+/* Each recipient in user id order; each returning -1 stops it (and returns -1). */
+int store_announce_recipients(struct store *, int64_t id,
+    int (*each)(void *arg, const char *user_id), void *arg);
+/* Scheduled to sending (sent when there is nobody to send to) with its numbers. 1 when
+ * it was scheduled, else 0. */
+int store_announce_started(struct store *, int64_t id, const struct announce_counts *,
+    int64_t chunks, int64_t at);
+/* Sending announcements none of whose chunks waits any more become sent; how many. */
+int store_announce_finish(struct store *, int64_t now);
+struct announce_results {
+	int64_t	 delivered, failed, pending;	/* people, by their chunk's outbox state */
+	int64_t	 chunks_written, chunks_sent;
+	int64_t	 follow_until;			/* started_at + 14 days */
+	int64_t	 invites, clicks, claims;	/* by the recipients, until follow_until */
+};
+int store_announce_results(struct store *, int64_t id, int64_t started_at,
+    struct announce_results *);
+/* A tag for the tag segment; *inserted 0 when the person had it already. */
+int store_tags_put(struct store *, const char *channel, const char *tag, const char *user_id,
+    int64_t at, int *inserted);
+
 #endif

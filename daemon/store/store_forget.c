@@ -25,6 +25,9 @@ store_forget_user(struct store *s, const char *user_id, const char *pseudonym)
 		"UPDATE referral_events SET referrer_id = ?2 WHERE referrer_id = ?1",
 		"UPDATE referral_events SET referee_id = ?2 WHERE referee_id = ?1",
 		"UPDATE rewards SET user_id = ?2 WHERE user_id = ?1",
+		/* An announcement's recipients stay counted; their tags go. */
+		"UPDATE announce_recipients SET user_id = ?2 WHERE user_id = ?1",
+		"DELETE FROM customer_tags WHERE user_id = ?1",
 		/* What they wrote, and what was sent to them. */
 		("UPDATE inbox SET user_id = ?2, text = NULL, postback_data = NULL, "
 		"postback_params = NULL, reply_token = NULL WHERE user_id = ?1"),

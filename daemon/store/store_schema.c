@@ -406,6 +406,45 @@ static const char *const migrations[] = {
 	 "CREATE UNIQUE INDEX handoffs_open ON handoffs(channel, user_id) WHERE state = 'open';"
 	 "CREATE INDEX handoffs_by_state ON handoffs(state, opened_at);"
 	 "CREATE INDEX handoffs_by_user ON handoffs(channel, user_id, id);"),
+
+	/* 17: announcements (store_announce.c): one row per send of a configured announcement
+	 * to a segment, and its recipients, frozen when it starts in the transaction that
+	 * writes every multicast outbox row of it (dedupe_key announce:ID:CHUNK), so a
+	 * crash leaves all of it or none. What followed (invites, clicks, claims) is read
+	 * from referral_events through the recipients' primary key. Tags come from an
+	 * imported CSV (shokaictl import tags), for the tag:TAG segment. */
+	("CREATE TABLE announcements ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  config_id TEXT NOT NULL,"			/* announcements[].id */
+	 "  title TEXT NOT NULL,"
+	 "  message TEXT NOT NULL,"			/* the message's name */
+	 "  channel TEXT NOT NULL,"
+	 "  segment TEXT NOT NULL,"			/* all, branch:CODE, rep:CODE, ... */
+	 "  state TEXT NOT NULL CHECK (state IN ('scheduled', 'sending', 'sent', "
+	 "    'refused', 'canceled')),"
+	 "  scheduled_at INTEGER NOT NULL,"
+	 "  created_by TEXT NOT NULL,"			/* shokaictl, a console login */
+	 "  created_at INTEGER NOT NULL,"
+	 "  started_at INTEGER,"
+	 "  finished_at INTEGER,"
+	 "  recipients INTEGER,"			/* friends in the segment at the start */
+	 "  blocked INTEGER,"				/* in the segment, skipped: blocked */
+	 "  chunks INTEGER,"				/* multicast calls */
+	 "  quota_limit INTEGER,"			/* LINE's at the start; NULL: none */
+	 "  quota_used INTEGER,"
+	 "  reason TEXT);"				/* why refused or canceled */
+	 "CREATE INDEX announcements_open ON announcements(scheduled_at) "
+	 "  WHERE state IN ('scheduled', 'sending');"
+	 "CREATE TABLE announce_recipients ("
+	 "  announcement_id INTEGER NOT NULL REFERENCES announcements(id),"
+	 "  user_id TEXT NOT NULL,"
+	 "  PRIMARY KEY (announcement_id, user_id)) WITHOUT ROWID;"
+	 "CREATE TABLE customer_tags ("
+	 "  channel TEXT NOT NULL,"
+	 "  tag TEXT NOT NULL,"
+	 "  user_id TEXT NOT NULL,"
+	 "  imported_at INTEGER NOT NULL,"
+	 "  PRIMARY KEY (channel, tag, user_id)) WITHOUT ROWID;"),
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

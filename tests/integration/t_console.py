@@ -414,3 +414,96 @@ def test_config_reload_result_shows_on_operations_page():
         d.wait_log("config reloaded")
         wait_until(lambda: admin.get("ops")["config"]["last_reload"]["ok"], 5, "reload ok")
         check_openapi()
+
+
+ANNOUNCE = """announcements:
+  - { id: news, title: キャンペーンのお知らせ, message: announce }
+"""
+
+
+def announce_program(sim):
+    extra = PROGRAM.replace("messages:\n", "messages:\n  announce: \"{company_name}からのお知らせ\"\n", 1)
+    return chat_daemon(sim, extra + ANNOUNCE + ADMIN.format(idle="30m"))
+
+
+def test_announcements_preview_send_scope_and_audit():
+    """Issue 13 part 4 in the console: a manager announces to a branch of theirs only and
+    sees only those sends; a viewer previews but cannot send; an admin's test push,
+    schedule and cancel are audited; the daemon's quota refusal shows with the numbers;
+    a send's progress and results."""
+    with Sim() as sim, announce_program(sim) as d:
+        add_accounts(d)
+        run_program(sim, d)
+        admin, mgr, viewer = Console(d, "admin"), Console(d, "shinjuku-mgr"), Console(d, "viewer")
+        got = admin.get("announcements")
+        expect([a["id"] for a in got["configured"]] == ["news"] and got["items"] == [], got)
+        expect(got["configured"][0]["messages"][0]["text"] == "株式会社テストからのお知らせ", got)
+        # Friends: the two referrers (shinjuku, yokohama) and three friends who wrote.
+        p = admin.call("POST", "announcements/preview", {"announcement": "news", "segment": "all"})
+        expect(p.status == 200 and p.json["recipients"] == 5 and p.json["chunks"] == 1, p)
+        p = viewer.call("POST", "announcements/preview", {"announcement": "news",
+                                                           "segment": "branch:shinjuku"})
+        # USER and the friend whose claim went through (a held claim inherits no rep yet).
+        expect(p.status == 200 and p.json["recipients"] == 2, p)
+        for who, seg, code in ((mgr, "all", "out_of_scope"), (mgr, "branch:yokohama", "out_of_scope"),
+                               (mgr, "rep:Y003", "out_of_scope"), (admin, "branch:osaka", "bad_segment"),
+                               (admin, "everyone", "bad_segment")):
+            r = who.call("POST", "announcements", {"announcement": "news", "segment": seg})
+            expect(r.status in (400, 403) and r.json["error"] == code, (seg, r))
+        r = admin.call("POST", "announcements", {"announcement": "nope", "segment": "all"})
+        expect(r.status == 400 and r.json["error"] == "unknown_announcement", r)
+        r = viewer.call("POST", "announcements", {"announcement": "news", "segment": "all"})
+        expect(r.status == 403 and r.json["error"] == "forbidden", r)
+        r = admin.call("POST", "announcements", {"announcement": "news", "segment": "all"},
+                       csrf=False)
+        expect(r.status == 403 and r.json["error"] == "csrf", r)
+        r = admin.call("POST", "announcements", {"announcement": "news", "segment": "all",
+                                                 "at": "2001-01-01T10:00"})
+        expect(r.status == 400 and r.json["error"] == "bad_time", r)
+
+        r = admin.call("POST", "announcements/test", {"announcement": "news", "to": "nobody"})
+        expect(r.status == 400 and r.json["error"] == "bad_user_id", r)
+        r = admin.call("POST", "announcements/test", {"announcement": "news", "to": USER})
+        expect(r.status == 200, r)
+        wait_until(lambda: any(json.loads(x["body"])["messages"][0]["text"] ==
+                               "株式会社テストからのお知らせ" for x in
+                               sim.requests("/v2/bot/message/push")), 10, "the test push")
+
+        later = (datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=9))) +
+                 datetime.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+        r = admin.call("POST", "announcements", {"announcement": "news", "segment": "all",
+                                                 "at": later})
+        expect(r.status == 200, r)
+        first = r.json["id"]
+        r = mgr.call("POST", f"announcements/{first}/cancel", {})
+        expect(r.status == 404, r)          # not a send of the manager's branches
+        expect(admin.call("POST", f"announcements/{first}/cancel", {}).status == 200, "cancel")
+        r = admin.call("POST", f"announcements/{first}/cancel", {})
+        expect(r.status == 409 and r.json["error"] == "not_scheduled", r)
+
+        r = mgr.call("POST", "announcements", {"announcement": "news", "segment": "branch:shinjuku"})
+        expect(r.status == 200, r)
+        mine = r.json["id"]
+        wait_until(lambda: admin.get(f"announcements/{mine}")["state"] == "sent", 15, "sent")
+        one = mgr.get(f"announcements/{mine}")
+        expect(one["recipients"] == 2 and one["blocked"] == 0 and one["chunks"] == 1 and
+               one["results"]["delivered"] == 2 and one["results"]["failed"] == 0, one)
+        expect([x["id"] for x in mgr.get("announcements")["items"]] == [mine], "manager's list")
+        expect(mgr.call("GET", f"announcements/{first}").status == 404, "another's send")
+
+        sim.call("POST", "/_sim/quota", {"value": 100, "used": 98})
+        r = admin.call("POST", "announcements", {"announcement": "news", "segment": "all"})
+        refused = r.json["id"]
+        wait_until(lambda: admin.get(f"announcements/{refused}")["state"] == "refused", 15,
+                   "the daemon's refusal")
+        x = admin.get(f"announcements/{refused}")
+        expect(x["quota_limit"] == 100 and x["quota_used"] == 98 and x["recipients"] == 5 and
+               "2 messages left" in x["reason"] and x["results"] is None, x)
+        audit = d.query("SELECT actor, action, target FROM audit_log WHERE action LIKE "
+                        "'announce%' ORDER BY id")
+        expect(audit == [("admin", "announce_test", "news"),
+                         ("admin", "announce_create", f"announcement:{first}"),
+                         ("admin", "announce_cancel", f"announcement:{first}"),
+                         ("shinjuku-mgr", "announce_create", f"announcement:{mine}"),
+                         ("admin", "announce_create", f"announcement:{refused}")], audit)
+        check_openapi()

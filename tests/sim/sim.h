@@ -106,6 +106,8 @@ struct sim {
 	json_t			*user_menus;	/* userId -> richMenuId */
 	char			*default_menu;
 	uint64_t		 line_delivered; /* accepted reply, push and multicast */
+	int64_t			 quota_limit;	/* monthly message quota; -1: "none" */
+	uint64_t		 quota_used;	/* recipients of accepted push and multicast */
 	uint64_t		 keys_forgotten;
 
 	/* LINE WORKS */

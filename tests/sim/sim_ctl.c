@@ -305,6 +305,32 @@ done:
 	json_decref(j);
 }
 
+/* POST /_sim/quota {"value": N or null, "used": N?}: the monthly quota LINE reports
+ * (null: "none") and, optionally, what was used of it so far. */
+static void
+quota_set(struct sim_req *rq)
+{
+	struct sim *s = rq->sim;
+	json_t *j, *v, *u;
+
+	if ((j = serve_body_json(rq, SIM_MAX_STATE_BODY)) == NULL)
+		return;
+	v = json_object_get(j, "value");
+	u = json_object_get(j, "used");
+	if (v == NULL || (!json_is_null(v) && (!json_is_integer(v) ||
+	    json_integer_value(v) < 0)) || (u != NULL && (!json_is_integer(u) ||
+	    json_integer_value(u) < 0))) {
+		serve_error(rq, 400, "expected {\"value\": N or null, \"used\": N}");
+		goto done;
+	}
+	s->quota_limit = json_is_null(v) ? -1 : (int64_t)json_integer_value(v);
+	if (u != NULL)
+		s->quota_used = (uint64_t)json_integer_value(u);
+	serve_json(rq, 200, json_pack("{s:b}", "ok", 1));
+done:
+	json_decref(j);
+}
+
 static void
 revoke_tokens(struct sim_req *rq)
 {
@@ -339,6 +365,8 @@ ctl_route(struct sim_req *rq)
 		fault_add(rq);
 	else if (post && strcmp(rq->path, "/_sim/profile") == 0)
 		profile_set(rq);
+	else if (post && strcmp(rq->path, "/_sim/quota") == 0)
+		quota_set(rq);
 	else if (post && strcmp(rq->path, "/_sim/revoke-tokens") == 0)
 		revoke_tokens(rq);
 	else

@@ -220,6 +220,8 @@ send_keyed(struct sim_req *rq, int multicast)
 	if (details_reply(rq, details) == -1)
 		goto done;
 	s->line_delivered++;
+	/* LINE counts the allowance per recipient; replies are free. */
+	s->quota_used += multicast ? json_array_size(to) : 1;
 	sent = multicast ? NULL : sent_messages(json_array_size(json_object_get(j,
 	    "messages")));
 	if (key != NULL) {
@@ -249,6 +251,27 @@ multicast(struct sim_req *rq, char caps[][SIM_SEG_MAX])
 {
 	(void)caps;
 	send_keyed(rq, 1);
+}
+
+/* GET /v2/bot/message/quota: the value POST /_sim/quota set, else "none". */
+static void
+quota(struct sim_req *rq, char caps[][SIM_SEG_MAX])
+{
+	(void)caps;
+	if (rq->sim->quota_limit < 0)
+		serve_json(rq, 200, json_pack("{s:s}", "type", "none"));
+	else
+		serve_json(rq, 200, json_pack("{s:s, s:I}", "type", "limited", "value",
+		    (json_int_t)rq->sim->quota_limit));
+}
+
+/* GET /v2/bot/message/quota/consumption: recipients of push and multicast so far. */
+static void
+quota_consumption(struct sim_req *rq, char caps[][SIM_SEG_MAX])
+{
+	(void)caps;
+	serve_json(rq, 200, json_pack("{s:I}", "totalUsage",
+	    (json_int_t)rq->sim->quota_used));
 }
 
 static void
@@ -697,6 +720,8 @@ static const struct {
 	{ EVHTTP_REQ_POST, "/v2/bot/message/push", 1, push },
 	{ EVHTTP_REQ_POST, "/v2/bot/message/multicast", 1, multicast },
 	{ EVHTTP_REQ_POST, "/v2/bot/chat/markAsRead", 1, mark_read },
+	{ EVHTTP_REQ_GET, "/v2/bot/message/quota", 0, quota },
+	{ EVHTTP_REQ_GET, "/v2/bot/message/quota/consumption", 0, quota_consumption },
 	{ EVHTTP_REQ_GET, "/v2/bot/profile/*", 0, profile },
 	{ EVHTTP_REQ_POST, "/v2/bot/richmenu", 1, menu_create },
 	{ EVHTTP_REQ_POST, "/v2/bot/richmenu/validate", 1, menu_validate },

@@ -495,6 +495,8 @@ static void
 state_init(struct sim *s)
 {
 	s->records = json_array();
+	s->quota_limit = -1;		/* LINE's "none" until POST /_sim/quota */
+	s->quota_used = 0;
 	s->reply_tokens = json_object();
 	s->retry_keys = json_object();
 	s->profiles = json_object();

@@ -20,6 +20,7 @@ import * as reps from './pages/reps.js';
 import * as conversations from './pages/conversations.js';
 import * as conversation from './pages/conversation.js';
 import * as ops from './pages/ops.js';
+import * as announcements from './pages/announcements.js';
 
 const app = document.getElementById('app');
 const NAV = [
@@ -30,6 +31,7 @@ const NAV = [
   { path: '/conversations', key: 'nav.conversations', match: /^\/conversations/ },
   { path: '/customers', key: 'nav.customers', match: /^\/customers/ },
   { path: '/reps', key: 'nav.reps', match: /^\/reps/ },
+  { path: '/announcements', key: 'nav.announcements', match: /^\/announcements/ },
   { path: '/ops', key: 'nav.ops', match: /^\/ops/, need: 'admin' },
 ];
 
@@ -44,6 +46,8 @@ router.add('/customers/:channel/:user', { page: customer });
 router.add('/conversations', { page: conversations });
 router.add('/conversations/:channel/:user', { page: conversation });
 router.add('/reps', { page: reps });
+router.add('/announcements', { page: announcements });
+router.add('/announcements/:id', { page: announcements });
 router.add('/ops', { page: ops, need: 'admin' });
 
 let main = null;

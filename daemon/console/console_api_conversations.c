@@ -123,13 +123,62 @@ message_json(const json_t *row)
 	return out;
 }
 
+/* An announcement the customer was sent, as a message of the thread: its messages as
+ * the config has them now (null when it left the config). */
+static json_t *
+announced_json(const struct config *cf, const json_t *row)
+{
+	const struct config_announcement *an = config_announcement(cf,
+	    json_string_value(json_object_get(row, "config_id")));
+	json_t *msgs = an != NULL ? config_announce_messages(cf, an) : NULL;
+
+	return json_pack("{s:i, s:O, s:s, s:s, s:O, s:n, s:n, s:n, s:O, s:n, s:o, s:O}",
+	    "id", 0, "at", json_object_get(row, "started_at"), "direction", "out",
+	    "kind", "announcement", "text", json_object_get(row, "title"), "author",
+	    "author_name", "read_at", "send_state", json_object_get(row, "state"),
+	    "send_error", "messages", msgs ? msgs : json_null(), "announcement_id",
+	    json_object_get(row, "id"));
+}
+
+/* The page's messages with the announcements sent within its time span between them
+ * (the newest page reaches to now). */
+static json_t *
+thread(struct console_req *r, const char *channel, const char *user, json_t *rows,
+    int more, int newest)
+{
+	json_t *out = json_array(), *sent = NULL, *row;
+	size_t i, next = 0, from = more ? 1 : 0;
+	int64_t lo = 0, hi = INT64_MAX;
+
+	if (json_array_size(rows) > from)
+		lo = more ? json_integer_value(json_object_get(json_array_get(rows, from), "at")) :
+		    0;
+	if (!newest && json_array_size(rows) > 0)
+		hi = json_integer_value(json_object_get(json_array_get(rows,
+		    json_array_size(rows) - 1), "at"));
+	if (store_console_announced(r->c->store, channel, user, lo, hi, &sent) == -1)
+		sent = json_array();	/* the thread without them beats no thread */
+	for (i = from; i < json_array_size(rows); i++) {
+		row = json_array_get(rows, i);
+		while (next < json_array_size(sent) && json_integer_value(json_object_get(
+		    json_array_get(sent, next), "started_at")) < json_integer_value(
+		    json_object_get(row, "at")))
+			json_array_append_new(out, announced_json(r->cf, json_array_get(sent,
+			    next++)));
+		json_array_append_new(out, message_json(row));
+	}
+	while (next < json_array_size(sent))
+		json_array_append_new(out, announced_json(r->cf, json_array_get(sent, next++)));
+	json_decref(sent);
+	return out;
+}
+
 static void
 answer_conversation(struct console_req *r, const char *channel, const char *user,
     json_t *customer, int64_t before)
 {
 	const char *rep = json_string_value(json_object_get(customer, "rep_code"));
-	json_t *rows = NULL, *handoff = NULL, *messages, *row;
-	size_t i;
+	json_t *rows = NULL, *handoff = NULL, *messages;
 	int can_reply;
 
 	if (store_console_conversation(r->c->store, channel, user, before, PAGE_MESSAGES + 1,
@@ -137,10 +186,9 @@ answer_conversation(struct console_req *r, const char *channel, const char *user
 		console_answer_error(r, 503, "storage", "the conversation could not be read");
 		goto done;
 	}
-	messages = json_array();
-	json_array_foreach(rows, i, row)
-		if (json_array_size(rows) <= PAGE_MESSAGES || i > 0)	/* the extra one: more */
-			json_array_append_new(messages, message_json(row));
+	/* One row more than a page was read: when it came, there are older ones. */
+	messages = thread(r, channel, user, rows, json_array_size(rows) > PAGE_MESSAGES,
+	    before == 0);
 	can_reply = r->scope.role != ROLE_VIEWER && !r->via_token && !r->cf->handoff.line_chat;
 	console_answer_json(r, 200, json_pack("{s:o, s:s, s:o, s:o, s:o, s:o, s:b, s:b, s:b}",
 	    "person", console_person_named(r->cf, channel, user, json_string_value(

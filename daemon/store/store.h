@@ -283,6 +283,10 @@ int store_console_handoffs(struct store *, int open, const char *reps_json, int 
     struct json_t **rows);
 int store_console_conversation(struct store *, const char *channel, const char *user_id,
     int64_t before, int limit, struct json_t **rows);
+/* The announcements the customer was sent that started within [from, to], oldest
+ * first ({id, config_id, title, started_at, state}). */
+int store_console_announced(struct store *, const char *channel, const char *user_id,
+    int64_t from, int64_t to, struct json_t **rows);
 
 /* store_forget.c */
 /* A person's personal data removed, their id replaced by pseudonym where counted. */

@@ -234,3 +234,18 @@ store_console_conversation(struct store *s, const char *channel, const char *use
 	    "u.login WHERE c.channel = ? AND c.user_id = ? AND c.id < ? ORDER BY c.id DESC "
 	    "LIMIT ?) ORDER BY id", a, 4, rows);
 }
+
+int
+store_console_announced(struct store *s, const char *channel, const char *user_id,
+    int64_t from, int64_t to, json_t **rows)
+{
+	const struct store_arg a[] = { SARG_TEXT(user_id), SARG_TEXT(channel), SARG_INT(from),
+	    SARG_INT(to) };
+
+	/* Announcements are one multicast for many: the log keeps no row per person; the
+	 * frozen recipients say who got one. */
+	return store_query_json(s, "SELECT a.id, a.config_id, a.title, a.started_at, a.state "
+	    "FROM announce_recipients r JOIN announcements a ON a.id = r.announcement_id "
+	    "WHERE r.user_id = ? AND a.channel = ? AND a.started_at >= ? AND a.started_at <= ? "
+	    "ORDER BY a.started_at", a, 4, rows);
+}

@@ -439,6 +439,9 @@ static const char *const migrations[] = {
 	 "  announcement_id INTEGER NOT NULL REFERENCES announcements(id),"
 	 "  user_id TEXT NOT NULL,"
 	 "  PRIMARY KEY (announcement_id, user_id)) WITHOUT ROWID;"
+	 /* a customer's conversation shows the announcements they were sent */
+	 "CREATE INDEX announce_recipients_by_user ON announce_recipients(user_id, "
+	 "  announcement_id);"
 	 "CREATE TABLE customer_tags ("
 	 "  channel TEXT NOT NULL,"
 	 "  tag TEXT NOT NULL,"

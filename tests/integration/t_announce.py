@@ -185,6 +185,11 @@ def test_1200_in_three_multicasts_survive_kill9_and_count_a_claim():
             res = console_get(d, "announcements/1")["results"]
             expect(res["delivered"] == 1200 and res["failed"] == 0 and res["invites"] == 1 and
                    res["clicks"] == 1 and res["claims"] == 1, res)
+            # The recipient's conversation shows the announcement before their tap.
+            thread = console_get(d, f"conversations/main/{recipient}")["messages"]
+            kinds = [(m["kind"], m["direction"]) for m in thread]
+            expect(kinds[:2] == [("announcement", "out"), ("postback", "in")], kinds)
+            expect(thread[0]["send_state"] == "sent" and thread[0]["messages"], thread[0])
         finally:
             d.__exit__(None, None, None)
 

@@ -60,6 +60,7 @@ function inbound(m) {
 
 function who(m) {
   if (m.direction === 'in') return null;
+  if (m.kind === 'announcement') return t('conversation.announcement', { title: m.text || '' });
   if (!m.author) return t('conversation.bot');
   return t('conversation.person', { name: m.author_name || m.author.replace(/^operator:/, '') });
 }
@@ -72,11 +73,12 @@ function messageRow(m) {
   const body = out ? (m.messages ? m.messages.map(lineMessage)
     : h('div', { class: 'bubble-note' }, t('conversation.text_deleted'))) : inbound(m);
   const failed = out && (m.send_state === 'failed' || m.send_state === 'unknown');
+  // Only the log's own rows page the thread (an announcement is not one: id 0).
   return h('li', { class: ['chat-row', out ? 'chat-out' : 'chat-in', out && m.author && 'chat-person'],
-    dataset: { id: m.id } },
+    dataset: m.id ? { id: m.id } : null },
     h('div', { class: 'bubble' }, body),
     h('div', { class: 'chat-meta' }, who(m), ' ', h('time', null, dateTime(m.at)),
-      out && m.send_state === 'pending' ? [' ', badge(t('conversation.sending'), 'info')] : null,
+      out && (m.send_state === 'pending' || m.send_state === 'sending') ? [' ', badge(t('conversation.sending'), 'info')] : null,
       failed ? [' ', badge(t('conversation.not_delivered'), 'bad')] : null,
       !out && m.read_at ? [' ', t('conversation.read')] : null));
 }

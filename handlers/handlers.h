@@ -55,4 +55,24 @@ void referral_button_sig(const unsigned char *salt, int64_t id, enum ref_state t
 /* referral_reward.c: a referral reached state to: rewards that fall due now. */
 int referral_reached(struct handler_ctx *, const struct referral_row *, enum ref_state to);
 
+/* referral_followup.c: follow-ups, each once (a nudges row in the caller's
+ * transaction). Each returns 1 when it queued a message, 0 when nothing was to be sent
+ * (taken before, over the person's monthly limit, nobody to tell), -1 with hc->error. */
+/* One reminder of an invite nobody opened: the invite again, behind a share button. */
+int referral_remind_unshared(struct handler_ctx *, const struct config_campaign *,
+    const struct nudge_code *);
+/* A referral was won: its friend is asked whether they know someone else (when the
+ * campaign's reminders.ask_after_won is on). */
+int referral_ask_after_won(struct handler_ctx *, const struct referral_row *);
+/* A referral waited for its rep past the deadline: its branch's managers are told. */
+int referral_escalate(struct handler_ctx *, const struct figures_waiting *);
+/* The branch's weekly digest on the local date today (the 7 days before it beside the
+ * 7 before those), counted by store_figures; read-only, so the caller may run it
+ * outside its transaction. The caller frees; NULL with hc->error. */
+char *referral_digest_text(struct handler_ctx *, const struct config_branch *,
+    const char *today);
+/* Sends text to the branch's managers once for today. */
+int referral_digest_send(struct handler_ctx *, const struct config_branch *,
+    const char *today, const char *text);
+
 #endif

@@ -147,6 +147,7 @@ storage_start(struct daemon *d, struct store *s, struct config *cfg)
 	st->dispatch = dispatch_new(st);
 	st->book = outbox_book_new(st);
 	st->tick = reward_tick_new(st);
+	st->followup = followup_tick_new(st);
 	st->ev_log = storage_log_flusher(st->base);
 	st->ev_watch = event_new(st->base, -1, EV_PERSIST, watch_cb, st);
 	evtimer_add(st->ev_watch, &watch_tv);
@@ -183,6 +184,7 @@ storage_stop(struct storage *st)
 	storage_ingest_flush(st);
 	outbox_book_flush(st->book);
 	reward_tick_free(st->tick);
+	followup_tick_free(st->followup);
 	outbox_book_free(st->book);
 	dispatch_free(st->dispatch);
 	event_free(st->ev_watch);

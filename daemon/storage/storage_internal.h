@@ -8,6 +8,7 @@
 
 struct dispatch;
 struct reward_tick;
+struct followup_tick;
 
 struct storage {
 	struct daemon		*d;		/* for its counters and flags only */
@@ -21,6 +22,7 @@ struct storage {
 	struct dispatch		*dispatch;
 	struct outbox_book	*book;
 	struct reward_tick	*tick;
+	struct followup_tick	*followup;
 	struct event		*ev_watch;
 	struct event		*ev_log;
 	/* storage_ingest.c */
@@ -52,6 +54,10 @@ void outbox_book_free(struct outbox_book *);
 /* reward_tick.c */
 struct reward_tick *reward_tick_new(struct storage *);
 void reward_tick_free(struct reward_tick *);
+
+/* followup_tick.c */
+struct followup_tick *followup_tick_new(struct storage *);
+void followup_tick_free(struct followup_tick *);
 
 /* storage_ingest.c */
 void storage_ingest_init(struct storage *);

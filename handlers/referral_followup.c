@@ -123,9 +123,11 @@ referral_ask_after_won(struct handler_ctx *hc, const struct referral_row *r)
 	return rc == -1 ? -1 : 1;
 }
 
-/* text to every manager of the branch who has a LINE WORKS id: how many got it, or -1. */
+/* text to every manager of the branch who has a LINE WORKS id: how many got it, or -1.
+ * what names the message in the log line of a branch whose managers have none. */
 static int
-to_managers(struct handler_ctx *hc, const struct config_branch *b, const char *text)
+to_managers(struct handler_ctx *hc, const struct config_branch *b, const char *text,
+    const char *what)
 {
 	const struct config *cf = hc->cfg;
 	int n = 0;
@@ -142,6 +144,9 @@ to_managers(struct handler_ctx *hc, const struct config_branch *b, const char *t
 		}
 		n++;
 	}
+	if (n == 0)
+		log_warnx("msg=\"no manager of the branch has a lineworks_user_id: %s not "
+		    "sent\" branch=%s", what, b->code);
 	return n;
 }
 
@@ -183,7 +188,7 @@ referral_escalate(struct handler_ctx *hc, const struct figures_waiting *w)
 	msg_vars_set(&vars, "console_url", link ? link : "");
 	rc = -1;
 	if ((text = chat_text_named(hc, "rep_escalation", PLATFORM_WORKS, &vars)) != NULL &&
-	    to_managers(hc, b, text) != -1)
+	    to_managers(hc, b, text, "escalation") != -1)
 		rc = 1;
 	free(text);
 	free(link);
@@ -372,5 +377,5 @@ referral_digest_send(struct handler_ctx *hc, const struct config_branch *b,
 			hc->error = "cannot record the digest";
 		return rc;
 	}
-	return to_managers(hc, b, text) == -1 ? -1 : 1;
+	return to_managers(hc, b, text, "digest") == -1 ? -1 : 1;
 }

@@ -12,6 +12,40 @@
 #include "handlers.h"
 
 #define DIGEST_WAITING_MAX	50	/* per rep: more shows as 50+ */
+/* How late a reminder may still go: a daemon stopped longer skips the older codes (a
+ * reminder days late is no reminder), and the scan stays a short index range. */
+#define REMIND_LOOKBACK_MS	(2LL * 86400 * 1000)
+
+int
+referral_digest_due(const struct config *cf, int64_t now, char today[11])
+{
+	time_t t = (time_t)(now / 1000);
+	struct tm tm;
+
+	if (cf->referral.digest_day < 0 || cf->referral.notify_bot == NULL)
+		return 0;
+	localtime_r(&t, &tm);
+	if (tm.tm_wday != cf->referral.digest_day ||
+	    tm.tm_hour * 60 + tm.tm_min < cf->referral.digest_at_min)
+		return 0;
+	local_date(now, today);
+	return 1;
+}
+
+void
+referral_remind_window(const struct config_campaign *cp, int64_t now, int64_t *lo,
+    int64_t *hi)
+{
+	*hi = now - cp->remind_unshared_ms + 1;
+	*lo = *hi - REMIND_LOOKBACK_MS;
+}
+
+int
+referral_escalate_due(const struct config *cf, int64_t since, int64_t now)
+{
+	return cf->referral.escalate_after_ms > 0 && config_hours_add(&cf->business_hours,
+	    since, cf->referral.escalate_after_ms) <= now;
+}
 
 /* Local midnight starting the month that holds now. */
 static int

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <event2/event.h>
 
@@ -20,10 +19,6 @@
 #define TICK_MS		1000
 #define SCAN_EVERY_MS	5000
 #define BATCH		64
-/* How far back the reminder scan reads issued codes past their campaign's
- * unshared_after: a daemon stopped longer than this skips the older ones (a reminder
- * days late is no reminder), and the scan stays a short index range. */
-#define REMIND_LOOKBACK_MS	(2LL * 86400 * 1000)
 
 struct followup_tick {
 	struct storage	*st;
@@ -80,10 +75,10 @@ remind_campaign(struct storage *st, const struct config_campaign *cp, int64_t no
 	struct nudge_code *codes = NULL;
 	size_t n = 0;
 	int ok = 1, sent = 0;
-	int64_t hi = now - cp->remind_unshared_ms + 1;
+	int64_t lo, hi;
 
-	if (store_codes_unshared(st->store, cp->id, hi - REMIND_LOOKBACK_MS, hi, BATCH, &codes,
-	    &n) == -1 || n == 0)
+	referral_remind_window(cp, now, &lo, &hi);
+	if (store_codes_unshared(st->store, cp->id, lo, hi, BATCH, &codes, &n) == -1 || n == 0)
 		goto done;
 	if (store_begin(st->store) == -1)
 		goto done;
@@ -140,7 +135,7 @@ escalate(struct storage *st, int64_t now)
 		struct handler_ctx hc = ctx_of(st, now);
 		int rc;
 
-		if (config_hours_add(&cf->business_hours, w[i].since, after) > now)
+		if (!referral_escalate_due(cf, w[i].since, now))
 			break;
 		if (!begun) {
 			if (store_begin(st->store) == -1)
@@ -165,18 +160,11 @@ static int
 digest(struct storage *st, int64_t now)
 {
 	const struct config *cf = st->cfg;
-	time_t t = (time_t)(now / 1000);
-	struct tm tm;
 	char today[11];
 	int kick = 0;
 
-	if (cf->referral.digest_day < 0 || cf->referral.notify_bot == NULL)
+	if (!referral_digest_due(cf, now, today))
 		return 0;
-	localtime_r(&t, &tm);
-	if (tm.tm_wday != cf->referral.digest_day ||
-	    tm.tm_hour * 60 + tm.tm_min < cf->referral.digest_at_min)
-		return 0;
-	local_date(now, today);
 	for (size_t i = 0; i < cf->n_branches; i++) {
 		const struct config_branch *b = &cf->branches[i];
 		struct handler_ctx hc = ctx_of(st, now);

@@ -344,12 +344,12 @@ remind_scan(struct world *w, int64_t now)
 {
 	const struct config_campaign *cp = config_campaign(w->cfg, "winter");
 	struct nudge_code *codes;
-	int64_t hi = now - cp->remind_unshared_ms + 1;
+	int64_t lo, hi;
 	size_t n;
 	int sent = 0;
 
-	assert_int_equal(store_codes_unshared(w->store, "winter", hi - 2 * DAY, hi, 64, &codes,
-	    &n), 0);
+	referral_remind_window(cp, now, &lo, &hi);
+	assert_int_equal(store_codes_unshared(w->store, "winter", lo, hi, 64, &codes, &n), 0);
 	assert_int_equal(store_begin(w->store), 0);
 	for (size_t i = 0; i < n; i++) {
 		struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = salt,
@@ -380,7 +380,7 @@ escalate_scan(struct world *w, int64_t now)
 		    .now_ms = now };
 		int rc;
 
-		if (config_hours_add(&w->cfg->business_hours, wt[i].since, after) > now)
+		if (!referral_escalate_due(w->cfg, wt[i].since, now))
 			break;
 		rc = referral_escalate(&hc, &wt[i]);
 		assert_int_not_equal(rc, -1);
@@ -535,6 +535,25 @@ test_digest_counts_the_week_once(void **state)
 	free(text);
 }
 
+/* On its day from its time to the day's end (Tokyo time), and only then. */
+static void
+test_digest_due_on_its_day_from_its_time(void **state)
+{
+	struct world *w = *state;
+	int64_t monday = T + 2 * DAY + 20 * HOUR;	/* 2027-01-18 08:00 */
+	char today[11] = "";
+
+	load(w, "{}");
+	assert_int_equal(referral_digest_due(w->cfg, monday + 29 * MIN, today), 0);
+	assert_int_equal(referral_digest_due(w->cfg, monday + 30 * MIN, today), 1);
+	assert_string_equal(today, "2027-01-18");
+	assert_int_equal(referral_digest_due(w->cfg, monday + 15 * HOUR + 59 * MIN, today), 1);
+	assert_int_equal(referral_digest_due(w->cfg, monday + 16 * HOUR, today), 0); /* Tue */
+	assert_int_equal(referral_digest_due(w->cfg, T, today), 0);		/* Friday */
+	assert_int_equal(referral_digest_due(w->cfg, monday + 7 * DAY + HOUR, today), 1);
+	assert_string_equal(today, "2027-01-25");
+}
+
 /* Each bad value is a load error at its file, line and column. */
 static void
 test_config_errors(void **state)
@@ -618,6 +637,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_escalation_not_after_the_reps_move, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_digest_counts_the_week_once, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_digest_due_on_its_day_from_its_time, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
 	};

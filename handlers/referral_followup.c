@@ -59,7 +59,8 @@ month_start(int64_t now, int64_t *ms)
 }
 
 /* Takes the follow-up for a customer, counted against the campaign's monthly limit:
- * 1 to send, 0 not (already taken, or over the limit: taken unsent), -1 an error. */
+ * 1 to send, 0 not (already taken; or over the limit, or blocked: taken unsent), -1 an
+ * error. */
 static int
 take_for_person(struct handler_ctx *hc, const struct config_campaign *cp,
     const char *kind, const char *subject, const char *channel, const char *person)
@@ -68,7 +69,11 @@ take_for_person(struct handler_ctx *hc, const struct config_campaign *cp,
 	    .person = person, .sent = 1, .at = hc->now_ms };
 	int64_t since, sent;
 
-	if (cp->reminders_per_month > 0) {
+	if ((n.sent = store_nudge_reachable(hc->store, channel, person)) == -1) {
+		hc->error = "cannot read whether the person is a friend";
+		return -1;
+	}
+	if (n.sent && cp->reminders_per_month > 0) {
 		if (month_start(hc->now_ms, &since) == -1 ||
 		    (sent = store_nudges_sent_since(hc->store, channel, person, since)) < 0) {
 			hc->error = "cannot count the person's reminders this month";
@@ -84,9 +89,9 @@ take_for_person(struct handler_ctx *hc, const struct config_campaign *cp,
 		return 0;
 	default:
 		if (!n.sent)
-			log_info("msg=\"follow-up not sent: the person's monthly limit is "
-			    "reached\" kind=%s subject=%s limit=%d", kind, subject,
-			    cp->reminders_per_month);
+			log_info("msg=\"follow-up not sent: the person blocked the account or "
+			    "reached the monthly limit\" kind=%s subject=%s limit=%d", kind,
+			    subject, cp->reminders_per_month);
 		return n.sent;
 	}
 }

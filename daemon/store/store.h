@@ -470,6 +470,8 @@ int store_nudge_take(struct store *, const struct nudge *);
 /* 1 when (kind, subject, period) was taken, 0 when not, -1. */
 int store_nudge_exists(struct store *, const char *kind, const char *subject,
     const char *period);
+/* 1 unless the person blocked the account (users.is_friend 0), 0 if so, -1. */
+int store_nudge_reachable(struct store *, const char *channel, const char *person);
 /* Reminders and asks sent to the person at or after since; -1 on an error. */
 int64_t store_nudges_sent_since(struct store *, const char *channel, const char *person,
     int64_t since);

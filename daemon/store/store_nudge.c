@@ -81,6 +81,24 @@ store_nudges_sent_since(struct store *s, const char *channel, const char *person
 	return n;
 }
 
+/* A person who blocked the account is not pushed to (LINE would refuse it, and a
+ * follow-up is no reason to try); one never seen as a users row is taken as a friend. */
+int
+store_nudge_reachable(struct store *s, const char *channel, const char *person)
+{
+	sqlite3_stmt *st = prepare(s, "SELECT count(*) FROM users WHERE channel = ?1 AND "
+	    "user_id = ?2 AND is_friend = 0");
+	int64_t n;
+
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, channel);
+	store_bind_text(st, 2, person);
+	n = store_count(s, st);
+	sqlite3_finalize(st);
+	return n < 0 ? -1 : n == 0;
+}
+
 static void
 code_row(sqlite3_stmt *st, void *out)
 {

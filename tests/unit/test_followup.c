@@ -420,6 +420,25 @@ test_reminder_once_and_not_after_a_click(void **state)
 	    code), "remind|1||" ALICE "|1\n");
 }
 
+/* A customer who blocked the account is not reminded; the decision is kept. */
+static void
+test_no_reminder_to_a_blocked_customer(void **state)
+{
+	struct world *w = *state;
+	char code[REFCODE_LEN + 1];
+	long long mark;
+
+	load(w, "{ unshared_after: 1d }");
+	referrer(w, code);
+	assert_int_equal(store_user_unfollow(w->store, "main", ALICE, T), 0);
+	mark = outbox_mark(w);
+	assert_int_equal(remind_scan(w, T + DAY), 0);
+	assert_int_equal(remind_scan(w, T + DAY + MIN), 0);
+	assert_string_equal(q(w, "SELECT count(*) FROM outbox WHERE id > %lld", mark), "0\n");
+	assert_string_equal(q(w, "SELECT kind, person, sent FROM nudges"),
+	    "remind|" ALICE "|0\n");
+}
+
 static void
 test_ask_after_won_and_monthly_limit(void **state)
 {
@@ -629,6 +648,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_reminder_once_and_not_after_a_click, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_no_reminder_to_a_blocked_customer, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ask_after_won_and_monthly_limit, setup,
 		    teardown),

@@ -477,6 +477,26 @@ test_ask_after_won_and_monthly_limit(void **state)
 	    "0\n");
 }
 
+/* An operator's 成約 (the console) asks as a rep's does: one place for every actor. */
+static void
+test_ask_after_an_operators_win(void **state)
+{
+	struct world *w = *state;
+	char code[REFCODE_LEN + 1], why[WHY_MAX];
+	struct handler_ctx hc;
+
+	load(w, "{ ask_after_won: true }");
+	referrer(w, code);
+	claim(w, FRIEND, code, T);
+	hc = (struct handler_ctx){ .cfg = w->cfg, .store = w->store, .salt = salt,
+	    .now_ms = T + HOUR };
+	assert_int_equal(store_begin(w->store), 0);
+	assert_int_equal(referral_operator_move(&hc, 1, REF_WON, why, sizeof(why)), 1);
+	assert_int_equal(store_commit(w->store), 0);
+	assert_string_equal(q(w, "SELECT target, json_extract(body, '$.messages[0].text') FROM "
+	    "outbox WHERE kind = 'push' AND target = '" FRIEND "'"), FRIEND "|" ASK "\n");
+}
+
 static void
 test_escalation_after_business_hours_once(void **state)
 {
@@ -652,6 +672,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_no_reminder_to_a_blocked_customer, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ask_after_won_and_monthly_limit, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ask_after_an_operators_win, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_escalation_after_business_hours_once, setup,
 		    teardown),

@@ -1,6 +1,7 @@
 /* followup_tick.c: when the follow-ups go out (what they say is
- * handlers/referral_followup.c's). Once a second it looks whether a branch's weekly
- * digest is due (the configured day, from the configured time, on that day only); every
+ * handlers/referral_followup.c's and referral_manager.c's). Once a second it looks
+ * whether a branch's weekly digest is due (the configured day, from the configured
+ * time, on that day only); every
  * few seconds it looks for invites nobody opened after their campaign's
  * reminders.unshared_after (within business hours: nobody gets a reminder at night)
  * and for referrals that waited for their rep longer than

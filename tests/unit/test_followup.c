@@ -1,5 +1,6 @@
-/* test_followup.c: the follow-ups (handlers/referral_followup.c, store_nudge.c), driven
- * as the follow-up tick (daemon/storage/followup_tick.c) drives them, on a real SQLite
+/* test_followup.c: the follow-ups (handlers/referral_followup.c, referral_manager.c,
+ * store_nudge.c), driven as the follow-up tick (daemon/storage/followup_tick.c) drives
+ * them and asking its questions of when each is due, on a real SQLite
  * store with a fixed clock: one reminder of an invite nobody opened and none of one
  * that was clicked, the ask after a win, the monthly limit per person, the escalation
  * after business hours, once, the weekly digest counted by store_figures, once, and

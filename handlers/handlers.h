@@ -55,4 +55,38 @@ void referral_button_sig(const unsigned char *salt, int64_t id, enum ref_state t
 /* referral_reward.c: a referral reached state to: rewards that fall due now. */
 int referral_reached(struct handler_ctx *, const struct referral_row *, enum ref_state to);
 
+/* referral_followup.c and referral_manager.c: follow-ups, each once (a nudges row in
+ * the caller's transaction). Each returns 1 when it queued a message, 0 when nothing
+ * was to be sent (taken before; over the person's monthly limit or blocked; nobody to
+ * tell), -1 with hc->error. When each is due is asked of them too, by the follow-up
+ * tick and by tests with a fixed clock. */
+/* referral_followup.c: customers. */
+/* The issue times [lo, hi) of codes whose reminder is due at now (at most two days
+ * late). */
+void referral_remind_window(const struct config_campaign *, int64_t now, int64_t *lo,
+    int64_t *hi);
+/* One reminder of an invite nobody opened: the invite again, behind a share button. */
+int referral_remind_unshared(struct handler_ctx *, const struct config_campaign *,
+    const struct nudge_code *);
+/* A referral was won: its friend is asked whether they know someone else (when the
+ * campaign's reminders.ask_after_won is on). */
+int referral_ask_after_won(struct handler_ctx *, const struct referral_row *);
+/* referral_manager.c: branch managers. */
+/* 1 with today (the local date) when the weekly digest is due at now: its day, from its
+ * time to the day's end. */
+int referral_digest_due(const struct config *, int64_t now, char today[11]);
+/* 1 when a referral waiting since then is past its escalation deadline at now (open
+ * time of business_hours). */
+int referral_escalate_due(const struct config *, int64_t since, int64_t now);
+/* A referral waited for its rep past the deadline: its branch's managers are told. */
+int referral_escalate(struct handler_ctx *, const struct figures_waiting *);
+/* The branch's weekly digest on the local date today (the 7 days before it beside the
+ * 7 before those), counted by store_figures; read-only, so the caller may run it
+ * outside its transaction. The caller frees; NULL with hc->error. */
+char *referral_digest_text(struct handler_ctx *, const struct config_branch *,
+    const char *today);
+/* Sends text to the branch's managers once for today. */
+int referral_digest_send(struct handler_ctx *, const struct config_branch *,
+    const char *today, const char *text);
+
 #endif

@@ -1,7 +1,8 @@
 /* referral_reward.c: rewards fall due when a referral reaches the campaign's point
  * (the claim, or the rep's "won"): one pending reward per side that has a pool, with
  * the campaign's holding period before it may be approved. Approval and issue (with a
- * coupon, inside one transaction) follow from there. */
+ * coupon, inside one transaction) follow from there. A win also asks the friend for
+ * another referral (referral_followup.c). */
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +23,9 @@ referral_reached(struct handler_ctx *hc, const struct referral_row *r, enum ref_
 		{ "referee", NULL, r->referee_id },
 	};
 
+	/* Every actor's win passes here: the one place for the ask after a win. */
+	if (to == REF_WON && referral_ask_after_won(hc, r) == -1)
+		return -1;
 	cp = config_campaign(cf, r->campaign);
 	if (cp == NULL || (cp->due_on_won ? to != REF_WON : to != REF_CLAIMED))
 		return 0;

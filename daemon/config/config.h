@@ -95,6 +95,11 @@ struct config_campaign {
 	int	 approval_auto;
 	int64_t	 hold_ms;		/* wait between due and approved */
 	struct config_reward_side referrer, referee;
+	/* Follow-ups (reminders:, config_followup.c); 0: off. */
+	int64_t	 remind_unshared_ms;	/* an invite nobody clicked by then: one reminder */
+	int	 ask_after_won;		/* the friend, at the win: do they know someone? */
+	int	 reminders_per_month;	/* per person and local month, reminders and asks;
+					 * 0: no limit */
 };
 struct config_referral {
 	char	*notify_bot;		/* LINE WORKS bot id that notifies reps */
@@ -102,6 +107,11 @@ struct config_referral {
 	char	*contact_url;		/* the company's, for customers with no rep or branch */
 	int	 invite_rate_per_min;	/* GET /r/{code} per client */
 	int	 coupon_low_stock;	/* the console warns below this many free codes */
+	/* Branch managers' follow-ups (config_followup.c). */
+	int	 digest_day;		/* 0 Sunday ... 6 Saturday; -1: no digest */
+	int	 digest_at_min;		/* minutes after local midnight */
+	int64_t	 escalate_after_ms;	/* business hours a referral may wait for its
+					 * rep's first move; 0: no escalation */
 };
 
 /* Conversations and handoffs (config_handoff.c). */

@@ -17,7 +17,9 @@ static const char *const all_placeholders[] = { "display_name", "company_name",
     "share_url", "friend_name", "referral_id", "referrer_name", "claimed_at",
     "coupon_code", "date", "time", "datetime", "invites", "claims", "wins", "rewards",
     "losses", "state", "reason", "count", "list", "customer_name", "opened_at",
-    "last_messages", "console_url", NULL };
+    "last_messages", "console_url", "waiting_since", "from", "to", "invites_prev",
+    "claims_prev", "wins_prev", "rewards_prev", "month_wins", "target", "reps", "open",
+    "waiting", "oldest_hours", NULL };
 /* What greetings, auto-replies and postback replies provide. */
 const char *const cfg_chat_placeholders_line[] = { "display_name", "company_name", NULL };
 /* Postback replies also have what a date/time picker chose. */
@@ -36,7 +38,7 @@ static const struct {
 	const char	*name;
 	int		 builtin;
 	enum platform	 platform;
-	const char	*provided[10];
+	const char	*provided[20];
 } sent_by_name[] = {
 	{ "greeting", 0, PLATFORM_LINE, { CUSTOMER_VARS, NULL } },
 	{ "greeting_again", 0, PLATFORM_LINE, { CUSTOMER_VARS, NULL } },
@@ -56,6 +58,17 @@ static const struct {
 	    NULL } },
 	{ "rep_link_thanks_no_branch", 1, PLATFORM_LINE, { CUSTOMER_VARS, "rep_name", NULL } },
 	{ "reward_coupon", 1, PLATFORM_LINE, { "company_name", "coupon_code", NULL } },
+	{ "referral_reminder", 1, PLATFORM_LINE, { "company_name", "rep_name", "branch_name",
+	    "code", "invite_url", "share_url", NULL } },
+	{ "referral_ask_after_won", 1, PLATFORM_LINE, { "company_name", "rep_name",
+	    "branch_name", NULL } },
+	{ "rep_escalation", 1, PLATFORM_WORKS, { "company_name", "referral_id", "rep_name",
+	    "branch_name", "waiting_since", "console_url", NULL } },
+	{ "rep_digest", 1, PLATFORM_WORKS, { "company_name", "branch_name", "from", "to",
+	    "invites", "invites_prev", "claims", "claims_prev", "wins", "wins_prev", "rewards",
+	    "rewards_prev", "month_wins", "target", "reps", "console_url", NULL } },
+	{ "rep_digest_rep", 1, PLATFORM_WORKS, { "company_name", "rep_name", "open",
+	    "waiting", "oldest_hours", NULL } },
 	{ "rep_notify", 1, PLATFORM_WORKS, { "referral_id", "referrer_name", "friend_name",
 	    "claimed_at", "rep_name", "company_name", NULL } },
 	{ "handoff_notice", 1, PLATFORM_WORKS, { "company_name", "customer_name", "rep_name",

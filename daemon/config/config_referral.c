@@ -170,7 +170,7 @@ static void
 parse_campaign(struct cfg *c, struct cnode m, const char *what, struct config_campaign *cp)
 {
 	static const char *const allowed[] = { "id", "name", "starts", "ends", "rules",
-	    "reward", NULL };
+	    "reward", "reminders", NULL };
 	static const char *const required[] = { "id", "name", "starts", "ends", NULL };
 	static const char *const reward_keys[] = { "due_on", "approval", "hold", "referrer",
 	    "referee", NULL };
@@ -195,6 +195,11 @@ parse_campaign(struct cfg *c, struct cnode m, const char *what, struct config_ca
 	if (cfg_map_get(m, "rules", &v)) {
 		sub = xasprintf("%s.rules", what);
 		parse_rules(c, v, sub, cp);
+		free(sub);
+	}
+	if (cfg_map_get(m, "reminders", &v)) {
+		sub = xasprintf("%s.reminders", what);
+		cfg_parse_reminders(c, v, sub, cp);
 		free(sub);
 	}
 	if (!cfg_map_get(m, "reward", &r))
@@ -239,7 +244,8 @@ static void
 parse_referral(struct cfg *c, struct cnode m)
 {
 	static const char *const allowed[] = { "notify_bot", "sender_name_fallback",
-	    "contact_url", "invite_rate_per_min", "coupon_low_stock", NULL };
+	    "contact_url", "invite_rate_per_min", "coupon_low_stock", "digest",
+	    "escalate_unacted_after", NULL };
 	struct config_referral *r = &c->out->referral;
 	struct cnode v;
 
@@ -256,6 +262,7 @@ parse_referral(struct cfg *c, struct cnode m)
 		cfg_get_url(c, m, "referral", "contact_url", &r->contact_url);
 	cfg_get_int(c, m, "referral", "invite_rate_per_min", 1, 100000, &r->invite_rate_per_min);
 	cfg_get_int(c, m, "referral", "coupon_low_stock", 0, 10000000, &r->coupon_low_stock);
+	cfg_parse_followup(c, m);
 }
 
 static size_t
@@ -393,6 +400,7 @@ cfg_parse_referral(struct cfg *c)
 
 	cf->referral.invite_rate_per_min = 30;
 	cf->referral.coupon_low_stock = 20;
+	cf->referral.digest_day = -1;
 	cf->referral.sender_name_fallback = xstrdup(cf->wording.sender_name);
 	cfg_parse_reps(c);
 	if (cfg_root_get(c, "referral", &sec))

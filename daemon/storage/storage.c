@@ -149,6 +149,7 @@ storage_start(struct daemon *d, struct store *s, struct config *cfg)
 	st->tick = reward_tick_new(st);
 	st->handoffs = handoff_tick_new(st);
 	st->announce = announce_tick_new(st);
+	st->followup = followup_tick_new(st);
 	st->ev_log = storage_log_flusher(st->base);
 	st->ev_watch = event_new(st->base, -1, EV_PERSIST, watch_cb, st);
 	evtimer_add(st->ev_watch, &watch_tv);
@@ -187,6 +188,7 @@ storage_stop(struct storage *st)
 	reward_tick_free(st->tick);
 	handoff_tick_free(st->handoffs);
 	announce_tick_free(st->announce);
+	followup_tick_free(st->followup);
 	outbox_book_free(st->book);
 	dispatch_free(st->dispatch);
 	event_free(st->ev_watch);

@@ -10,6 +10,7 @@ struct dispatch;
 struct reward_tick;
 struct handoff_tick;
 struct announce_tick;
+struct followup_tick;
 
 struct storage {
 	struct daemon		*d;		/* for its counters and flags only */
@@ -25,6 +26,7 @@ struct storage {
 	struct reward_tick	*tick;
 	struct handoff_tick	*handoffs;
 	struct announce_tick	*announce;
+	struct followup_tick	*followup;
 	struct event		*ev_watch;
 	struct event		*ev_log;
 	/* storage_ingest.c */
@@ -63,6 +65,9 @@ void handoff_tick_free(struct handoff_tick *);
 /* announce_tick.c */
 struct announce_tick *announce_tick_new(struct storage *);
 void announce_tick_free(struct announce_tick *);
+/* followup_tick.c */
+struct followup_tick *followup_tick_new(struct storage *);
+void followup_tick_free(struct followup_tick *);
 
 /* storage_ingest.c */
 void storage_ingest_init(struct storage *);

@@ -583,5 +583,38 @@ int store_announce_results(struct store *, int64_t id, int64_t started_at,
 /* A tag for the tag segment; *inserted 0 when the person had it already. */
 int store_tags_put(struct store *, const char *channel, const char *tag, const char *user_id,
     int64_t at, int *inserted);
+/* store_nudge.c: follow-ups sent once (reminders, the ask after a win, the Monday
+ * digest, escalations). A row is taken in the transaction that queues its message. */
+struct nudge {
+	const char	*kind;		/* remind, ask, digest, escalate */
+	const char	*subject;	/* the code, the referral id, the branch */
+	const char	*period;	/* NULL or "": once ever; the digest: its date */
+	const char	*channel, *person;	/* remind, ask: who got it; else NULL */
+	int		 sent;		/* 0: decided and not sent (over the limit) */
+	int64_t		 at;
+};
+/* 1 when taken now, 0 when it was already (nothing to send), -1 on an error. */
+int store_nudge_take(struct store *, const struct nudge *);
+/* 1 when (kind, subject, period) was taken, 0 when not, -1. */
+int store_nudge_exists(struct store *, const char *kind, const char *subject,
+    const char *period);
+/* 1 unless the person blocked the account (users.is_friend 0), 0 if so, -1. */
+int store_nudge_reachable(struct store *, const char *channel, const char *person);
+/* Reminders and asks sent to the person at or after since; -1 on an error. */
+int64_t store_nudges_sent_since(struct store *, const char *channel, const char *person,
+    int64_t since);
+/* Codes of the campaign issued in [lo, hi) on which nothing happened since (no click,
+ * no claim) and that got no reminder yet, oldest first. */
+struct nudge_code {
+	char	*code, *channel, *user_id;
+	int64_t	 issued_at;
+};
+int store_codes_unshared(struct store *, const char *campaign, int64_t lo, int64_t hi,
+    size_t max, struct nudge_code **out, size_t *n);
+void nudge_codes_free(struct nudge_code *, size_t n);
+/* Referrals with a rep still waiting for the rep's first move (claimed) since at most
+ * before, not yet escalated, longest waiting first (figures_waiting_free frees). */
+int store_referrals_unacted(struct store *, int64_t before, size_t max,
+    struct figures_waiting **out, size_t *n);
 
 #endif

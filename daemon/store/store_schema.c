@@ -448,6 +448,25 @@ static const char *const migrations[] = {
 	 "  user_id TEXT NOT NULL,"
 	 "  imported_at INTEGER NOT NULL,"
 	 "  PRIMARY KEY (channel, tag, user_id)) WITHOUT ROWID;"),
+
+	/* 18: follow-ups (store_nudge.c): every reminder, ask after a win, Monday digest
+	 * and escalation, once: the primary key is what makes "once" hold across ticks
+	 * and restarts, and the row is written in the transaction of its outbox rows.
+	 * person is who a reminder or an ask went to, counted against the campaign's
+	 * monthly limit (sent 0: decided, not sent, e.g. over the limit). The scan for
+	 * invites that nobody clicked reads issued events by (type, campaign, at). */
+	("CREATE TABLE nudges ("
+	 "  kind TEXT NOT NULL,"			/* remind, ask, digest, escalate */
+	 "  subject TEXT NOT NULL,"			/* a code, a referral id, a branch */
+	 "  period TEXT NOT NULL,"			/* '' or the digest's date */
+	 "  channel TEXT,"
+	 "  person TEXT,"				/* a LINE user: remind and ask */
+	 "  sent INTEGER NOT NULL,"
+	 "  at INTEGER NOT NULL,"
+	 "  PRIMARY KEY (kind, subject, period)) WITHOUT ROWID;"
+	 "CREATE INDEX nudges_by_person ON nudges(channel, person, at) WHERE sent = 1;"
+	 "CREATE INDEX referral_events_issued ON referral_events(campaign, at) "
+	 "  WHERE type = 'issued';"),
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -34,8 +34,9 @@ month_start(int64_t now, int64_t *ms)
 }
 
 /* Takes the follow-up for a customer, counted against the campaign's monthly limit:
- * 1 to send, 0 not (already taken; or over the limit, or blocked: taken unsent), -1 an
- * error. */
+ * 1 to send, 0 not (already taken; or over the limit, or blocked: taken unsent; or a
+ * person has the conversation: not taken, a reminder is tried again at the next scan
+ * and the ask after a win is left out), -1 an error. */
 static int
 take_for_person(struct handler_ctx *hc, const struct config_campaign *cp,
     const char *kind, const char *subject, const char *channel, const char *person)
@@ -43,6 +44,14 @@ take_for_person(struct handler_ctx *hc, const struct config_campaign *cp,
 	struct nudge n = { .kind = kind, .subject = subject, .channel = channel,
 	    .person = person, .sent = 1, .at = hc->now_ms };
 	int64_t since, sent;
+	int quiet;
+
+	/* The bot does not talk over a person answering the customer. */
+	if ((quiet = store_handoff_quiet(hc->store, channel, person, hc->now_ms)) != 0) {
+		if (quiet == -1)
+			hc->error = "cannot read the customer's handoff";
+		return quiet == 1 ? 0 : -1;
+	}
 
 	if ((n.sent = store_nudge_reachable(hc->store, channel, person)) == -1) {
 		hc->error = "cannot read whether the person is a friend";

@@ -421,6 +421,27 @@ test_reminder_once_and_not_after_a_click(void **state)
 	    code), "remind|1||" ALICE "|1\n");
 }
 
+/* While a person has the customer's conversation (an open handoff), no reminder talks
+ * over them; it goes out at a scan after the handoff is resolved. */
+static void
+test_no_reminder_while_a_person_answers(void **state)
+{
+	struct world *w = *state;
+	char code[REFCODE_LEN + 1];
+	struct handoff_new h = { .channel = "main", .user_id = ALICE, .reason = "test",
+	    .notified = "rep:R001", .opened_at = T, .quiet_until = T + 30 * DAY };
+	int64_t id;
+
+	load(w, "{ unshared_after: 1d }");
+	referrer(w, code);
+	assert_int_equal(store_handoff_open(w->store, &h, &id), 0);
+	assert_int_equal(remind_scan(w, T + DAY), 0);
+	assert_string_equal(q(w, "SELECT count(*) FROM nudges"), "0\n");
+	assert_int_equal(store_handoff_update(w->store, id, HANDOFF_RESOLVED, T + DAY, "test"),
+	    1);
+	assert_int_equal(remind_scan(w, T + DAY + MIN), 1);
+}
+
 /* A customer who blocked the account is not reminded; the decision is kept. */
 static void
 test_no_reminder_to_a_blocked_customer(void **state)
@@ -670,6 +691,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_reminder_once_and_not_after_a_click, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_no_reminder_while_a_person_answers,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_reminder_to_a_blocked_customer, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ask_after_won_and_monthly_limit, setup,

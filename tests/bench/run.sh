@@ -184,8 +184,9 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
 # every chat flow and the referral engine) and, once shokaid ran, its database. API is the
 # simulator's base URL: the LINE channel's api_base and the LINE WORKS bot's endpoints.
 # As config/shokai.yaml, but: loopback port 0, the database here, outbox.line_rate and
-# works_rate out of the way (LINE's pacing would cap the replies at 1,000/s, LINE WORKS's
-# the handoff notices the fallback sends at 2/s).
+# the LINE WORKS pace and concurrency out of the way (LINE's pacing would cap the
+# replies at 1,000/s; LINE WORKS's 2/s and 4 in flight, the handoff notices the
+# fallback sends: each of the pool's 2,000 users who writes free text opens one).
 make_shokaid_dir() {
 	local d=$1 api=$2
 	mkdir -p "$d"
@@ -202,7 +203,7 @@ admin: {listen: "127.0.0.1:0"}
 timezone: Asia/Tokyo
 company_name: 株式会社サンプル
 include: [messages.yaml, richmenus.yaml, referral.yaml]
-outbox: {line_rate: 100000, works_rate: 100000}
+outbox: {line_rate: 100000, works_rate: 1000, works_concurrency: 64}
 handoff: {operators_channel: ops-room}
 line:
   channels:

@@ -40,7 +40,8 @@ $(1)/shokaid: $(patsubst %.c,$(1)/obj/%.o,$(DAEMON_SRC) daemon/main.c)
 $(1)/shokaictl: $(patsubst %.c,$(1)/obj/%.o,$(DAEMON_SRC) $(CTL_SRC))
 	@printf '  LD      %s\n' $$@
 	@$(2) $(4) -o $$@ $$^ $(PKG_LIBS)
-$(1)/tests/%: $(1)/obj/tests/unit/%.o $(patsubst %.c,$(1)/obj/%.o,$(DAEMON_SRC))
+$(1)/tests/%: $(1)/obj/tests/unit/%.o $(1)/obj/tests/unit/handler_world.o \
+    $(patsubst %.c,$(1)/obj/%.o,$(DAEMON_SRC))
 	@mkdir -p $$(dir $$@)
 	@printf '  LD      %s\n' $$@
 	@$(2) $(4) -o $$@ $$^ $(PKG_LIBS) $(CMOCKA_LIBS)

@@ -15,27 +15,22 @@
 #include <strings.h>
 
 #include <cmocka.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <sqlite3.h>
 
-#include "../../handlers/handlers.h"
-#include "testutil.h"
+#include "handler_world.h"
 
-/* 2027-01-15 12:00 in Tokyo (03:00 UTC): inside the campaign, 2027-01-01 to 01-31. */
-#define T	1799982000000LL
-#define MIN	60000LL
-#define HOUR	(60 * MIN)
-#define DAY	(24 * HOUR)
+#define BOSS	"boss"
+#define BOB	"Ubob"
+#define REMINDER \
+	"先日はご紹介のお申し出ありがとうございます。紹介メッセージはまだ送られていないよ" \
+	"うです。よろしければ下のボタンから、ご家族やご友人にお送りください。"
+#define ASK \
+	"このたびはご成約ありがとうございます。ほかにもお役に立てそうなご家族やご友人はい" \
+	"らっしゃいますか?"
+
 
 #define REFERRAL "digest: { day: mon, at: \"08:30\" }, escalate_unacted_after: 4h"
-#define ALICE	"Ualice"	/* the referrer: a customer of rep R001 */
-#define FRIEND	"Ufriend"
-#define REP	"takahashi@example.co.jp"	/* R001 on LINE WORKS */
 
-static const unsigned char salt[SALT_LEN] = { 0x5a, 0x11, 0x7e, 0x42, 0x09, 0xc3, 0x88,
-    0x1f, 0x60, 0xd4, 0x2b, 0x97, 0x3e, 0xa5, 0x70, 0x0c };
-static char *key_pem;		/* the LINE WORKS bot's key: made once, checked at load */
 
 /* The config: one LINE channel, the LINE WORKS bot "sales", the branch shinjuku with
  * its manager R009, reps, and the campaign "winter" whose reminders each test gives
@@ -73,270 +68,14 @@ static const char *const config_text =
     "    ends: 2027-01-31\n"
     "    reminders: %s\n";
 
-struct world {
-	char		 dir[256];
-	struct store	*store;
-	sqlite3		*db;		/* the test's own connection, to read what was done */
-	struct config	*cfg;
-	char		 rows[16384];	/* q()'s answer */
-};
-
-static int
-group_setup(void **state)
-{
-	EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-	BIO *bio = BIO_new(BIO_s_mem());
-	char *data;
-	long n;
-
-	(void)state;
-	if (pkey == NULL || bio == NULL ||
-	    PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) != 1)
-		return -1;
-	n = BIO_get_mem_data(bio, &data);
-	key_pem = xasprintf("%.*s", (int)n, data);
-	BIO_free(bio);
-	EVP_PKEY_free(pkey);
-	return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	free(key_pem);
-	return 0;
-}
-
-static int
-setup(void **state)
-{
-	struct world *w = xcalloc(1, sizeof(*w));
-	char path[512], why[WHY_MAX];
-
-	snprintf(w->dir, sizeof(w->dir), "/tmp/shokai-test-followup-XXXXXX");
-	if (mkdtemp(w->dir) == NULL || test_write_file(w->dir, "secret", "s3cret\n", 0600) ||
-	    test_write_file(w->dir, "key.pem", key_pem, 0600))
-		return -1;
-	snprintf(path, sizeof(path), "%s/shokai.db", w->dir);
-	if ((w->store = store_open(path, 0, 1000, why, sizeof(why))) == NULL ||
-	    sqlite3_open(path, &w->db) != SQLITE_OK)
-		return -1;
-	*state = w;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct world *w = *state;
-	int rc;
-
-	config_unref(w->cfg);
-	sqlite3_close(w->db);
-	store_close(w->store);
-	rc = test_rmdir(w->dir);
-	free(w);
-	return rc;
-}
-
 /* Loads the config with the campaign's reminders (a YAML flow mapping). */
 static void
 load(struct world *w, const char *reminders)
 {
-	char path[512], *text = xasprintf(config_text, REFERRAL, reminders);
-	struct config_errors errs = { 0 };
+	char *text = xasprintf(config_text, REFERRAL, reminders);
 
-	test_write_file(w->dir, "shokai.yaml", text, 0644);
+	world_load(w, text);
 	free(text);
-	snprintf(path, sizeof(path), "%s/shokai.yaml", w->dir);
-	w->cfg = config_load(path, &errs);
-	if (w->cfg == NULL)
-		fail_msg("config: %s", errs.n > 0 ? errs.lines[0] : "?");
-	config_errors_clear(&errs);
-}
-
-/* What a query returns: one line a row, columns joined by '|', NULL shown as '-'. */
-static const char *q(struct world *, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static const char *
-q(struct world *w, const char *fmt, ...)
-{
-	va_list ap;
-	char *sql;
-	sqlite3_stmt *st;
-	size_t at = 0;
-
-	va_start(ap, fmt);
-	sql = xvasprintf(fmt, ap);
-	va_end(ap);
-	if (sqlite3_prepare_v2(w->db, sql, -1, &st, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(w->db));
-	w->rows[0] = '\0';
-	while (sqlite3_step(st) == SQLITE_ROW)
-		for (int c = 0; c < sqlite3_column_count(st); c++) {
-			const char *v = (const char *)sqlite3_column_text(st, c);
-
-			at += (size_t)snprintf(w->rows + at, sizeof(w->rows) - at, "%s%s",
-			    v ? v : "-", c + 1 < sqlite3_column_count(st) ? "|" : "\n");
-			assert_true(at < sizeof(w->rows));
-		}
-	sqlite3_finalize(st);
-	free(sql);
-	return w->rows;
-}
-
-/* The newest outbox row's id: rows after it are what came next. */
-static long long
-outbox_mark(struct world *w)
-{
-	return atoll(q(w, "SELECT coalesce(max(id), 0) FROM outbox"));
-}
-
-static struct event
-line_event(const char *type, const char *user, const char *text, int64_t now)
-{
-	static int serial;
-	struct event ev;
-	char buf[48];
-
-	memset(&ev, 0, sizeof(ev));
-	ev.platform = PLATFORM_LINE;
-	ev.channel = xstrdup("main");
-	snprintf(buf, sizeof(buf), "event-%d", ++serial);
-	ev.event_key = xstrdup(buf);
-	ev.type = xstrdup(type);
-	ev.known = 1;
-	ev.mode = xstrdup("active");
-	ev.source_type = xstrdup("user");
-	ev.user_id = xstrdup(user);
-	ev.timestamp_ms = now;
-	if (strcmp(type, "unfollow") != 0) {
-		snprintf(buf, sizeof(buf), "token-%d", serial);
-		ev.reply_token = xstrdup(buf);
-	}
-	if (strcmp(type, "message") == 0) {
-		ev.message_type = xstrdup("text");
-		ev.text = xstrdup(text);
-	} else if (strcmp(type, "postback") == 0)
-		ev.postback_data = xstrdup(text);
-	return ev;
-}
-
-/* A LINE WORKS member's message to the bot "sales", with a button's postback or not. */
-static struct event
-works_event(const char *user, const char *text, const char *postback)
-{
-	struct event ev;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.platform = PLATFORM_WORKS;
-	ev.channel = xstrdup("sales");
-	ev.event_key = xstrdup(text);
-	ev.type = xstrdup("message");
-	ev.known = 1;
-	ev.source_type = xstrdup("user");
-	ev.user_id = xstrdup(user);
-	ev.message_type = xstrdup("text");
-	ev.text = xstrdup(text);
-	ev.postback_data = postback ? xstrdup(postback) : NULL;
-	return ev;
-}
-
-/* dispatch.c's run_handlers for one event, in one transaction: the handler that decided
- * must be want, and it must have answered "done". The event is cleared. */
-static void
-run(struct world *w, struct event *ev, int64_t now, const char *want)
-{
-	const char *decided = "-", *state = "skipped", *error = NULL;
-
-	assert_int_equal(store_begin(w->store), 0);
-	for (const struct handler *const *h = handler_table; *h != NULL; h++) {
-		struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = salt,
-		    .now_ms = now };
-		enum handler_result res = (*h)->handle(&hc, ev);
-
-		if (res == HANDLER_NOT_MINE)
-			continue;
-		decided = (*h)->name;
-		state = res == HANDLER_DONE ? "done" : "failed";
-		error = hc.error;
-		break;
-	}
-	assert_int_equal(store_commit(w->store), 0);
-	if (strcmp(decided, want) != 0 || strcmp(state, "done") != 0)
-		fail_msg("event %s '%s': %s %s (%s), want %s done", ev->type,
-		    ev->text ? ev->text : "", decided, state, error ? error : "-", want);
-	event_clear(ev);
-}
-
-static void
-line_says(struct world *w, const char *user, const char *text, int64_t now, const char *want)
-{
-	struct event ev = line_event("message", user, text, now);
-
-	run(w, &ev, now, want);
-}
-
-static void
-claim(struct world *w, const char *user, const char *code, int64_t now)
-{
-	char *text = xasprintf("紹介コード %s で問い合わせます", code);
-
-	line_says(w, user, text, now, "referral_claim");
-	free(text);
-}
-
-static void
-rep_says(struct world *w, const char *user, const char *text, const char *postback,
-    int64_t now)
-{
-	struct event ev = works_event(user, text, postback);
-
-	run(w, &ev, now, "referral_rep");
-}
-
-/* The customer taps "refer": their code for the campaign, issued at now. */
-static void
-issue_code(struct world *w, const char *user, int64_t now, char code[REFCODE_LEN + 1])
-{
-	struct event ev = line_event("postback", user, "action=refer", now);
-	const char *got;
-
-	run(w, &ev, now, "postback");
-	got = q(w, "SELECT code FROM referral_codes WHERE user_id = '%s'", user);
-	assert_int_equal(strlen(got), REFCODE_LEN + 1);
-	snprintf(code, REFCODE_LEN + 1, "%s", got);
-}
-
-static void
-profile(struct world *w, const char *user, const char *name)
-{
-	struct profile p = { .display_name = xstrdup(name), .found = 1, .fetched_at = T };
-
-	assert_int_equal(store_profile_put(w->store, "main", user, &p), 0);
-	profile_clear(&p);
-}
-
-#define BOSS	"boss"
-#define BOB	"Ubob"
-#define REMINDER \
-	"先日はご紹介のお申し出ありがとうございます。紹介メッセージはまだ送られていないよ" \
-	"うです。よろしければ下のボタンから、ご家族やご友人にお送りください。"
-#define ASK \
-	"このたびはご成約ありがとうございます。ほかにもお役に立てそうなご家族やご友人はい" \
-	"らっしゃいますか?"
-
-/* ALICE, named and tied to R001, gets her code an hour before T. */
-static void
-referrer(struct world *w, char code[REFCODE_LEN + 1])
-{
-	profile(w, ALICE, "山田 花子");
-	profile(w, FRIEND, "鈴木 一郎");
-	assert_int_equal(store_customer_assign(w->store, "main", ALICE, "R001", "import", 1),
-	    0);
-	issue_code(w, ALICE, T - HOUR, code);
 }
 
 /* The reminder scan of followup_tick.c at now: how many reminders went out. */
@@ -353,7 +92,7 @@ remind_scan(struct world *w, int64_t now)
 	assert_int_equal(store_codes_unshared(w->store, "winter", lo, hi, 64, &codes, &n), 0);
 	assert_int_equal(store_begin(w->store), 0);
 	for (size_t i = 0; i < n; i++) {
-		struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = salt,
+		struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = world_salt,
 		    .now_ms = now };
 		int rc = referral_remind_unshared(&hc, cp, &codes[i]);
 
@@ -377,7 +116,7 @@ escalate_scan(struct world *w, int64_t now)
 	assert_int_equal(store_referrals_unacted(w->store, now - after, 64, &wt, &n), 0);
 	assert_int_equal(store_begin(w->store), 0);
 	for (size_t i = 0; i < n; i++) {
-		struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = salt,
+		struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = world_salt,
 		    .now_ms = now };
 		int rc;
 
@@ -481,7 +220,7 @@ test_ask_after_won_and_monthly_limit(void **state)
 	    "platform = 'line'", mark), "push|" FRIEND "|" ASK "|postback|action=refer\n");
 	/* Asked once, whoever moves it again. */
 	assert_int_equal(store_referral_get(w->store, 1, &r), 1);
-	hc = (struct handler_ctx){ .cfg = w->cfg, .store = w->store, .salt = salt,
+	hc = (struct handler_ctx){ .cfg = w->cfg, .store = w->store, .salt = world_salt,
 	    .now_ms = T + 2 * HOUR };
 	assert_int_equal(store_begin(w->store), 0);
 	assert_int_equal(referral_ask_after_won(&hc, &r), 0);
@@ -510,7 +249,7 @@ test_ask_after_an_operators_win(void **state)
 	load(w, "{ ask_after_won: true }");
 	referrer(w, code);
 	claim(w, FRIEND, code, T);
-	hc = (struct handler_ctx){ .cfg = w->cfg, .store = w->store, .salt = salt,
+	hc = (struct handler_ctx){ .cfg = w->cfg, .store = w->store, .salt = world_salt,
 	    .now_ms = T + HOUR };
 	assert_int_equal(store_begin(w->store), 0);
 	assert_int_equal(referral_operator_move(&hc, 1, REF_WON, why, sizeof(why)), 1);
@@ -575,7 +314,7 @@ test_digest_counts_the_week_once(void **state)
 	rep_says(w, REP, "成約 #1", NULL, T + HOUR);
 	claim(w, BOB, code, T + 2 * HOUR);		/* still waiting on Monday */
 	b = config_branch(w->cfg, "shinjuku");
-	hc = (struct handler_ctx){ .cfg = w->cfg, .store = w->store, .salt = salt,
+	hc = (struct handler_ctx){ .cfg = w->cfg, .store = w->store, .salt = world_salt,
 	    .now_ms = monday };
 	text = referral_digest_text(&hc, b, "2027-01-18");
 	assert_non_null(text);
@@ -689,30 +428,30 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_reminder_once_and_not_after_a_click, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(test_reminder_once_and_not_after_a_click, world_setup,
+		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_no_reminder_while_a_person_answers,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_reminder_to_a_blocked_customer, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_ask_after_won_and_monthly_limit, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_ask_after_an_operators_win, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_escalation_after_business_hours_once, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_escalation_not_after_the_reps_move, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_digest_counts_the_week_once, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_digest_due_on_its_day_from_its_time, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
+		    world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_no_reminder_to_a_blocked_customer, world_setup,
+		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_ask_after_won_and_monthly_limit, world_setup,
+		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_ask_after_an_operators_win, world_setup,
+		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_escalation_after_business_hours_once, world_setup,
+		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_escalation_not_after_the_reps_move, world_setup,
+		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_digest_counts_the_week_once, world_setup,
+		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_digest_due_on_its_day_from_its_time, world_setup,
+		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_config_errors, world_setup, world_teardown),
 	};
 
 	/* Dates are the operator's: main.c makes the config's timezone the process's. */
 	setenv("TZ", "Asia/Tokyo", 1);
 	tzset();
 	log_init(LOG_ERROR);
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, world_group_setup, world_group_teardown);
 }

@@ -14,22 +14,11 @@
 
 #include <cmocka.h>
 #include <jansson.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <sqlite3.h>
 
-#include "../../handlers/handlers.h"
-#include "testutil.h"
+#include "handler_world.h"
 
-/* 2027-01-15 12:00 in Tokyo (03:00 UTC): inside the campaign, 2027-01-01 to 01-31. */
-#define T	1799982000000LL
-#define MIN	60000LL
-#define HOUR	(60 * MIN)
-#define DAY	(24 * HOUR)
 
-#define ALICE	"Ualice"	/* the referrer: a customer of rep R001 */
-#define FRIEND	"Ufriend"
-#define REP	"takahashi@example.co.jp"	/* R001 on LINE WORKS */
 
 #define NOT_ACCEPTED \
 	"ご連絡ありがとうございます。恐れ入りますが、このご紹介コードはご利用いただけません" \
@@ -40,9 +29,6 @@
 #define HELD "ご連絡ありがとうございます。担当者が確認してからご案内します。少しお待ちください。"
 #define THANKS_REFEREE	"ご連絡ありがとうございます。担当者よりご案内します。"
 
-static const unsigned char salt[SALT_LEN] = { 0x5a, 0x11, 0x7e, 0x42, 0x09, 0xc3, 0x88,
-    0x1f, 0x60, 0xd4, 0x2b, 0x97, 0x3e, 0xa5, 0x70, 0x0c };
-static char *key_pem;		/* the LINE WORKS bot's key: made once, checked at load */
 
 /* The config: one LINE channel, the LINE WORKS bot "sales" that notifies reps, a branch
  * with a manager, three reps, a keyword that hands the customer to a person (office
@@ -90,285 +76,14 @@ static const char *const config_text =
     "    rules: %s\n"
     "    reward: %s\n";
 
-struct world {
-	char		 dir[256];
-	struct store	*store;
-	sqlite3		*db;		/* the test's own connection, to read what was done */
-	struct config	*cfg;
-	char		 rows[16384];	/* q()'s answer */
-};
-
-static int
-group_setup(void **state)
-{
-	EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-	BIO *bio = BIO_new(BIO_s_mem());
-	char *data;
-	long n;
-
-	(void)state;
-	if (pkey == NULL || bio == NULL ||
-	    PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) != 1)
-		return -1;
-	n = BIO_get_mem_data(bio, &data);
-	key_pem = xasprintf("%.*s", (int)n, data);
-	BIO_free(bio);
-	EVP_PKEY_free(pkey);
-	return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	free(key_pem);
-	return 0;
-}
-
-static int
-setup(void **state)
-{
-	struct world *w = xcalloc(1, sizeof(*w));
-	char path[512], why[WHY_MAX];
-
-	snprintf(w->dir, sizeof(w->dir), "/tmp/shokai-test-handlers-XXXXXX");
-	if (mkdtemp(w->dir) == NULL || test_write_file(w->dir, "secret", "s3cret\n", 0600) ||
-	    test_write_file(w->dir, "key.pem", key_pem, 0600))
-		return -1;
-	snprintf(path, sizeof(path), "%s/shokai.db", w->dir);
-	if ((w->store = store_open(path, 0, 1000, why, sizeof(why))) == NULL ||
-	    sqlite3_open(path, &w->db) != SQLITE_OK)
-		return -1;
-	*state = w;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct world *w = *state;
-	int rc;
-
-	config_unref(w->cfg);
-	sqlite3_close(w->db);
-	store_close(w->store);
-	rc = test_rmdir(w->dir);
-	free(w);
-	return rc;
-}
-
 /* Loads the config with the campaign's rules and reward (YAML flow mappings). */
 static void
 load(struct world *w, const char *rules, const char *reward)
 {
-	char path[512], *text = xasprintf(config_text, rules, reward);
-	struct config_errors errs = { 0 };
+	char *text = xasprintf(config_text, rules, reward);
 
-	test_write_file(w->dir, "shokai.yaml", text, 0644);
+	world_load(w, text);
 	free(text);
-	snprintf(path, sizeof(path), "%s/shokai.yaml", w->dir);
-	w->cfg = config_load(path, &errs);
-	if (w->cfg == NULL)
-		fail_msg("config: %s", errs.n > 0 ? errs.lines[0] : "?");
-	config_errors_clear(&errs);
-}
-
-/* What a query returns: one line a row, columns joined by '|', NULL shown as '-'. */
-static const char *q(struct world *, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static const char *
-q(struct world *w, const char *fmt, ...)
-{
-	va_list ap;
-	char *sql;
-	sqlite3_stmt *st;
-	size_t at = 0;
-
-	va_start(ap, fmt);
-	sql = xvasprintf(fmt, ap);
-	va_end(ap);
-	if (sqlite3_prepare_v2(w->db, sql, -1, &st, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(w->db));
-	w->rows[0] = '\0';
-	while (sqlite3_step(st) == SQLITE_ROW)
-		for (int c = 0; c < sqlite3_column_count(st); c++) {
-			const char *v = (const char *)sqlite3_column_text(st, c);
-
-			at += (size_t)snprintf(w->rows + at, sizeof(w->rows) - at, "%s%s",
-			    v ? v : "-", c + 1 < sqlite3_column_count(st) ? "|" : "\n");
-			assert_true(at < sizeof(w->rows));
-		}
-	sqlite3_finalize(st);
-	free(sql);
-	return w->rows;
-}
-
-/* Expected text with numbers in it (times): a buffer of its own, valid until the next
- * call. */
-static const char *fmt(const char *, ...) __attribute__((format(printf, 1, 2)));
-
-static const char *
-fmt(const char *f, ...)
-{
-	static char out[4096];
-	va_list ap;
-
-	va_start(ap, f);
-	vsnprintf(out, sizeof(out), f, ap);
-	va_end(ap);
-	return out;
-}
-
-/* The newest outbox row's id: rows after it are what came next. */
-static long long
-outbox_mark(struct world *w)
-{
-	return atoll(q(w, "SELECT coalesce(max(id), 0) FROM outbox"));
-}
-
-static struct event
-line_event(const char *type, const char *user, const char *text, int64_t now)
-{
-	static int serial;
-	struct event ev;
-	char buf[48];
-
-	memset(&ev, 0, sizeof(ev));
-	ev.platform = PLATFORM_LINE;
-	ev.channel = xstrdup("main");
-	snprintf(buf, sizeof(buf), "event-%d", ++serial);
-	ev.event_key = xstrdup(buf);
-	ev.type = xstrdup(type);
-	ev.known = 1;
-	ev.mode = xstrdup("active");
-	ev.source_type = xstrdup("user");
-	ev.user_id = xstrdup(user);
-	ev.timestamp_ms = now;
-	if (strcmp(type, "unfollow") != 0) {
-		snprintf(buf, sizeof(buf), "token-%d", serial);
-		ev.reply_token = xstrdup(buf);
-	}
-	if (strcmp(type, "message") == 0) {
-		ev.message_type = xstrdup("text");
-		ev.text = xstrdup(text);
-	} else if (strcmp(type, "postback") == 0)
-		ev.postback_data = xstrdup(text);
-	return ev;
-}
-
-/* A LINE WORKS member's message to the bot "sales", with a button's postback or not. */
-static struct event
-works_event(const char *user, const char *text, const char *postback)
-{
-	struct event ev;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.platform = PLATFORM_WORKS;
-	ev.channel = xstrdup("sales");
-	ev.event_key = xstrdup(text);
-	ev.type = xstrdup("message");
-	ev.known = 1;
-	ev.source_type = xstrdup("user");
-	ev.user_id = xstrdup(user);
-	ev.message_type = xstrdup("text");
-	ev.text = xstrdup(text);
-	ev.postback_data = postback ? xstrdup(postback) : NULL;
-	return ev;
-}
-
-/* dispatch.c's run_handlers for one event, in one transaction: the handler that decided
- * must be want, and it must have answered "done". The event is cleared. */
-static void
-run(struct world *w, struct event *ev, int64_t now, const char *want)
-{
-	const char *decided = "-", *state = "skipped", *error = NULL;
-
-	assert_int_equal(store_begin(w->store), 0);
-	for (const struct handler *const *h = handler_table; *h != NULL; h++) {
-		struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = salt,
-		    .now_ms = now };
-		enum handler_result res = (*h)->handle(&hc, ev);
-
-		if (res == HANDLER_NOT_MINE)
-			continue;
-		decided = (*h)->name;
-		state = res == HANDLER_DONE ? "done" : "failed";
-		error = hc.error;
-		break;
-	}
-	assert_int_equal(store_commit(w->store), 0);
-	if (strcmp(decided, want) != 0 || strcmp(state, "done") != 0)
-		fail_msg("event %s '%s': %s %s (%s), want %s done", ev->type,
-		    ev->text ? ev->text : "", decided, state, error ? error : "-", want);
-	event_clear(ev);
-}
-
-static void
-line_says(struct world *w, const char *user, const char *text, int64_t now, const char *want)
-{
-	struct event ev = line_event("message", user, text, now);
-
-	run(w, &ev, now, want);
-}
-
-static void
-claim(struct world *w, const char *user, const char *code, int64_t now)
-{
-	char *text = xasprintf("紹介コード %s で問い合わせます", code);
-
-	line_says(w, user, text, now, "referral_claim");
-	free(text);
-}
-
-static void
-rep_says(struct world *w, const char *user, const char *text, const char *postback,
-    int64_t now)
-{
-	struct event ev = works_event(user, text, postback);
-
-	run(w, &ev, now, "referral_rep");
-}
-
-static void
-follow(struct world *w, const char *type, const char *user, int64_t now)
-{
-	struct event ev = line_event(type, user, NULL, now);
-
-	run(w, &ev, now, "follow");
-}
-
-/* The customer taps "refer": their code for the campaign, issued at now. */
-static void
-issue_code(struct world *w, const char *user, int64_t now, char code[REFCODE_LEN + 1])
-{
-	struct event ev = line_event("postback", user, "action=refer", now);
-	const char *got;
-
-	run(w, &ev, now, "postback");
-	got = q(w, "SELECT code FROM referral_codes WHERE user_id = '%s'", user);
-	assert_int_equal(strlen(got), REFCODE_LEN + 1);
-	snprintf(code, REFCODE_LEN + 1, "%s", got);
-}
-
-static void
-profile(struct world *w, const char *user, const char *name)
-{
-	struct profile p = { .display_name = xstrdup(name), .found = 1, .fetched_at = T };
-
-	assert_int_equal(store_profile_put(w->store, "main", user, &p), 0);
-	profile_clear(&p);
-}
-
-/* ALICE, named and tied to R001, gets her code an hour before T. */
-static void
-referrer(struct world *w, char code[REFCODE_LEN + 1])
-{
-	profile(w, ALICE, "山田 花子");
-	profile(w, FRIEND, "鈴木 一郎");
-	assert_int_equal(store_customer_assign(w->store, "main", ALICE, "R001", "import", 1),
-	    0);
-	issue_code(w, ALICE, T - HOUR, code);
 }
 
 /* The rejected and held events after the issued ones: type, reason, referee. */
@@ -401,7 +116,7 @@ tick(struct world *w, int64_t now)
 	assert_int_equal(store_rewards_work(w->store, now, 16, &rows, &n), 0);
 	assert_int_equal(store_begin(w->store), 0);
 	for (size_t i = 0; i < n; i++) {
-		struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = salt,
+		struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = world_salt,
 		    .now_ms = now };
 		enum reward_step step = reward_advance(&hc, &rows[i]);
 
@@ -419,7 +134,7 @@ static int
 operator_move(struct world *w, int64_t id, enum reward_state to, int64_t now, char *why,
     size_t whylen)
 {
-	struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = salt,
+	struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = world_salt,
 	    .now_ms = now };
 	struct reward_row r;
 	int rc;
@@ -484,12 +199,12 @@ test_claim_accepted(void **state)
 	    "'$.content.actions')) AS a WHERE kind = 'works_user' ORDER BY a.key"),
 	    "対応開始|対応開始 #1\n面談設定|面談設定 #1\n成約|成約 #1\n失注|失注 #1\n"
 	    "不正の疑い|不正の疑い #1\n");
-	referral_button_sig(salt, 1, REF_WON, sig);
+	referral_button_sig(world_salt, 1, REF_WON, sig);
 	want = xasprintf("ref=1&to=won&sig=%s\n", sig);
 	assert_string_equal(q(w, "SELECT json_extract(body, '$.content.actions[2].postback') "
 	    "FROM outbox WHERE kind = 'works_user'"), want);
 	free(want);
-	/* The full HMAC-SHA256 of "1:won" keyed by the salt (Python's hmac module agrees). */
+	/* The full HMAC-SHA256 of "1:won" keyed by the world_salt (Python's hmac module agrees). */
 	assert_string_equal(sig,
 	    "8061285a83d528c706ee5c562763b5d03dd6e88e85865e1eeb25469c79f2291f");
 }
@@ -633,7 +348,7 @@ review_tick(struct world *w, int64_t now)
 	assert_int_equal(store_referrals_held(w->store, 16, &rows, &n), 0);
 	assert_int_equal(store_begin(w->store), 0);
 	for (size_t i = 0; i < n; i++) {
-		struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = salt,
+		struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = world_salt,
 		    .now_ms = now };
 
 		if (referral_review_expired(&hc, &rows[i]) == 1)
@@ -655,7 +370,7 @@ test_held_claims_decided_by_operator_or_deadline(void **state)
 {
 	struct world *w = *state;
 	char code[REFCODE_LEN + 1], why[WHY_MAX];
-	struct handler_ctx hc = { .salt = salt, .operator_name = "operator:alice" };
+	struct handler_ctx hc = { .salt = world_salt, .operator_name = "operator:alice" };
 
 	load(w, "{ velocity: { claims: 1, within: 10m }, review: { within: 2d, default: reject } }",
 	    "{ due_on: claim, approval: manual, hold: 0s, referrer: { pool: quo, message: reward_referrer } }");
@@ -769,7 +484,7 @@ test_rep_buttons(void **state)
 	assert_string_equal(rep_answer(w, REP), "このボタンは使えません。\n");
 	free(forged);
 	/* A prefix of the real signature (the old 16-char buttons were one), the old
-	 * salt||payload hash, and the real one with a byte more: the length is checked. */
+	 * world_salt||payload hash, and the real one with a byte more: the length is checked. */
 	forged = xasprintf("%.*s", (int)strlen(won) - 48, won);
 	rep_says(w, REP, "成約 #1", forged, T + HOUR);
 	assert_string_equal(rep_answer(w, REP), "このボタンは使えません。\n");
@@ -911,7 +626,7 @@ test_reward_voided_meanwhile(void **state)
 	    sizeof(why)), 1);
 	mark = outbox_mark(w);
 	{
-		struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = salt,
+		struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = world_salt,
 		    .now_ms = T + 3 * MIN };
 
 		assert_int_equal(store_begin(w->store), 0);
@@ -943,7 +658,7 @@ handoff_tick(struct world *w, int64_t now)
 	assert_int_equal(store_handoffs_due(w->store, now, 16, &rows), 0);
 	assert_int_equal(store_begin(w->store), 0);
 	json_array_foreach(rows, i, row) {
-		struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = salt,
+		struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = world_salt,
 		    .now_ms = now };
 		int rc = handoff_due(&hc, row);
 
@@ -1006,26 +721,26 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_claim_accepted, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_claim_rejections, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_claim_campaign_window, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_claim_referrer_cap_per_day, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_claim_velocity_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_accepted, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_claim_rejections, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_claim_campaign_window, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_claim_referrer_cap_per_day, world_setup,
+		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_claim_velocity_window, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_held_claims_decided_by_operator_or_deadline,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_claim_wrong_codes_per_day, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_rep_buttons, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reward_issue_and_empty_pool, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_reward_voided_meanwhile, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_handoff, setup, teardown),
+		    world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_claim_wrong_codes_per_day, world_setup,
+		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_rep_buttons, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_reward_issue_and_empty_pool, world_setup,
+		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_reward_voided_meanwhile, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_handoff, world_setup, world_teardown),
 	};
 
 	/* Dates are the operator's: main.c makes the config's timezone the process's. */
 	setenv("TZ", "Asia/Tokyo", 1);
 	tzset();
 	log_init(LOG_ERROR);
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, world_group_setup, world_group_teardown);
 }

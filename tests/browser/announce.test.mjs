@@ -12,109 +12,10 @@
 // friends there, and a refused send #1 to all; the manager's branch is shinjuku (and
 // only the admin's send to it, made here, is theirs to see). Prints one line per check and "N passed, N
 // failed"; exits 1 on any failure.
-import { createRequire } from 'node:module';
-import { mkdirSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { opts, need, check, must, openPage, ready, go, shot, login, cspAndErrors, counts,
+  finish } from './harness.mjs';
 
-const top = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const opts = {};
-for (let i = 2; i < process.argv.length; i += 2) opts[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
-if (!opts.url || !opts.login || !opts.password || !opts['test-to']) {
-  console.error('usage: announce.test.mjs --url URL --login L --password PW --test-to U... ...');
-  process.exit(2);
-}
-const BASE = opts.url.replace(/\/$/, '');
-const SHOTS = opts.shots || join(top, 'build', 'console-shots');
-mkdirSync(SHOTS, { recursive: true });
-const nodeDir = process.env.BROWSER_NODE_DIR || join(top, 'build', 'browser-node');
-const puppeteer = createRequire(join(nodeDir, 'package.json'))('puppeteer-core');
-const TIMEOUT = 15000;
-
-let passed = 0, failed = 0;
-async function check(name, fn) {
-  try {
-    const note = await fn();
-    passed++;
-    console.log('PASS ' + name + (note ? ' (' + note + ')' : ''));
-    return true;
-  } catch (e) {
-    failed++;
-    console.log('FAIL ' + name + ': ' + String(e && e.message || e).split('\n')[0]);
-    return false;
-  }
-}
-const must = (cond, msg) => { if (!cond) throw new Error(msg); };
-
-const browser = await puppeteer.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: [
-    ...(process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : []),
-    '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--no-default-browser-check',
-    '--font-render-hinting=none', '--lang=ja-JP',
-  ],
-});
-
-async function openPage(width) {
-  const ctx = await browser.createBrowserContext();
-  const page = await ctx.newPage();
-  const mobile = width < 500;
-  await page.setViewport({ width, height: mobile ? 812 : 900, isMobile: mobile, hasTouch: mobile });
-  page.setDefaultTimeout(TIMEOUT);
-  page.problems = [];
-  page.on('console', (m) => {
-    const text = m.text();
-    if (m.type() === 'error' || /Content.Security.Policy/i.test(text)) {
-      if (/Failed to load resource: the server responded with a status of 4\d\d/.test(text)) return;
-      page.problems.push(`console.${m.type()}: ${text}`);
-    }
-  });
-  page.on('pageerror', (e) => page.problems.push('pageerror: ' + e.message));
-  page.on('response', (r) => {
-    if (r.status() >= 500) page.problems.push(`server ${r.status()}: ${r.url()}`);
-  });
-  await page.evaluateOnNewDocument(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      (window.__csp = window.__csp || []).push(`${e.violatedDirective} ${e.blockedURI}`);
-    });
-  });
-  page.ctx = ctx;
-  return page;
-}
-
-async function ready(page) {
-  await page.waitForFunction(() => {
-    const p = document.querySelector('#main .page');
-    return p && !p.querySelector('.loading');
-  });
-}
-
-async function go(page, hash) {
-  await page.evaluate((h) => { location.hash = h; }, hash);
-  await page.waitForFunction((h) => location.hash === h, {}, hash);
-  await ready(page);
-}
-
-async function shot(page, name) {
-  await new Promise((r) => setTimeout(r, 150));
-  await page.screenshot({ path: join(SHOTS, name + '.png'), fullPage: true });
-}
-
-async function login(page, user, password) {
-  await page.goto(BASE + '/admin/', { waitUntil: 'domcontentloaded' });
-  await page.waitForSelector('input[name=login]');
-  await page.type('input[name=login]', user);
-  await page.type('input[name=password]', password);
-  await Promise.all([page.waitForSelector('nav.nav'), page.click('.login-form button[type=submit]')]);
-  await ready(page);
-}
-
-async function clean(page) {
-  const csp = await page.evaluate(() => window.__csp || []);
-  const all = [...page.problems, ...csp.map((c) => 'csp: ' + c)];
-  must(!all.length, all.slice(0, 3).join(' | '));
-}
+need(['test-to'], 'announce.test.mjs --url URL --login L --password PW --test-to U... ...');
 
 // Nothing wider than the screen: a phone user never scrolls sideways to read or tap.
 async function fitsWidth(page, width) {
@@ -156,7 +57,7 @@ async function adminRun(width) {
   });
   await shot(page, `${width}-announce-compose`);
   if (width < 500) {
-    await clean(page);
+    await cspAndErrors(page);
     await page.ctx.close();
     return;
   }
@@ -184,7 +85,7 @@ async function adminRun(width) {
     must(vals.includes('届いた人数=3') && vals.includes('紹介の登録=0'), vals.join(', '));
   });
   await shot(page, `${width}-announce-sent`);
-  await check(`${tag} no console error or CSP violation`, () => clean(page));
+  await check(`${tag} no console error or CSP violation`, () => cspAndErrors(page));
   await page.ctx.close();
 }
 
@@ -197,7 +98,7 @@ async function phoneDetail() {
     const badge = await text(page, 'dl.facts .badge');
     must(badge === '送信済み', 'state ' + badge);
     await fitsWidth(page, 375);
-    await clean(page);
+    await cspAndErrors(page);
   });
   await shot(page, '375-announce-sent');
   await page.ctx.close();
@@ -215,7 +116,7 @@ async function managerRun() {
     const rows = await page.$$eval('.table-wrap tbody tr', (r) => r.map((x) => x.textContent));
     must(rows.length === 1 && rows[0].includes('新宿支店'), 'sends ' + JSON.stringify(rows));
     await fitsWidth(page, 375);
-    await clean(page);
+    await cspAndErrors(page);
   });
   await shot(page, 'manager-375-announce');
   await page.ctx.close();
@@ -230,7 +131,7 @@ async function viewerRun() {
     await page.waitForSelector('.announce-counts .card');
     must(!await page.$('button[data-act=send]') && !await page.$('button[data-act=test]'),
       'a viewer sees the send buttons');
-    await clean(page);
+    await cspAndErrors(page);
   });
   await shot(page, 'viewer-announce');
   await page.ctx.close();
@@ -243,11 +144,7 @@ try {
   if (opts['manager-login']) await managerRun();
   if (opts['viewer-login']) await viewerRun();
 } catch (e) {
-  failed++;
+  counts.failed++;
   console.log('FAIL test run stopped: ' + (e && e.stack || e));
-} finally {
-  await browser.close();
 }
-console.log(`screenshots: ${SHOTS}`);
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await finish();

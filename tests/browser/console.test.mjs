@@ -11,118 +11,11 @@
 // errors, the admin at both widths with the actions) or roles (manager and viewer).
 // The server must hold: at least one pending reward, one held claim, one coupon pool.
 // Prints one line per check and "N passed, N failed"; exits 1 on any failure.
-import { createRequire } from 'node:module';
-import { mkdirSync, writeFileSync, mkdtempSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
-
-const top = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const opts = {};
-for (let i = 2; i < process.argv.length; i += 2) opts[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
-if (!opts.url || !opts.login || !opts.password) {
-  console.error('usage: console.test.mjs --url URL --login L --password PW [--shots DIR] ...');
-  process.exit(2);
-}
-const BASE = opts.url.replace(/\/$/, '');
-const SHOTS = opts.shots || join(top, 'build', 'console-shots');
-mkdirSync(SHOTS, { recursive: true });
-const nodeDir = process.env.BROWSER_NODE_DIR || join(top, 'build', 'browser-node');
-const puppeteer = createRequire(join(nodeDir, 'package.json'))('puppeteer-core');
-const TIMEOUT = 15000;
-
-let passed = 0, failed = 0;
-async function check(name, fn) {
-  try {
-    const note = await fn();
-    passed++;
-    console.log('PASS ' + name + (note ? ' (' + note + ')' : ''));
-    return true;
-  } catch (e) {
-    failed++;
-    console.log('FAIL ' + name + ': ' + String(e && e.message || e).split('\n')[0]);
-    return false;
-  }
-}
-const must = (cond, msg) => { if (!cond) throw new Error(msg); };
-
-const browser = await puppeteer.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: [
-    ...(process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : []),
-    '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--no-default-browser-check',
-    '--font-render-hinting=none', '--lang=ja-JP',
-  ],
-});
-
-// A fresh browser context (own cookies) with every console error, page error and CSP
-// violation recorded.
-async function openPage(width) {
-  const ctx = await browser.createBrowserContext();
-  const page = await ctx.newPage();
-  const mobile = width < 500;
-  await page.setViewport({ width, height: mobile ? 812 : 900, isMobile: mobile, hasTouch: mobile });
-  page.setDefaultTimeout(TIMEOUT);
-  page.problems = [];
-  page.on('console', (m) => {
-    const text = m.text();
-    if (m.type() === 'error' || /Content.Security.Policy/i.test(text)) {
-      // Chromium logs every 4xx answer; the API's 4xx are answers the pages handle (401
-      // before login, 400 for a bad coupon file). Missing assets are caught below.
-      if (/Failed to load resource: the server responded with a status of 4\d\d/.test(text)) return;
-      page.problems.push(`console.${m.type()}: ${text}`);
-    }
-  });
-  page.on('pageerror', (e) => page.problems.push('pageerror: ' + e.message));
-  page.on('response', (r) => {
-    const u = r.url();
-    if (r.status() >= 400 && (u.includes('/admin/static/') || /\/admin\/?$/.test(u))) {
-      page.problems.push(`asset ${r.status()}: ${u}`);
-    }
-    if (r.status() >= 500) page.problems.push(`server ${r.status()}: ${u}`);
-  });
-  await page.evaluateOnNewDocument(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      (window.__csp = window.__csp || []).push(`${e.violatedDirective} ${e.blockedURI}`);
-    });
-  });
-  page.ctx = ctx;
-  return page;
-}
-
-async function ready(page) {
-  await page.waitForFunction(() => {
-    const p = document.querySelector('#main .page');
-    return p && !p.querySelector('.loading');
-  });
-}
-
-async function go(page, hash) {
-  await page.evaluate((h) => { location.hash = h; }, hash);
-  await page.waitForFunction((h) => location.hash === h, {}, hash);
-  await ready(page);
-}
-
-async function shot(page, name) {
-  await new Promise((r) => setTimeout(r, 150));
-  await page.screenshot({ path: join(SHOTS, name + '.png'), fullPage: true });
-}
-
-async function login(page, user, password) {
-  await page.goto(BASE + '/admin/', { waitUntil: 'domcontentloaded' });
-  await page.waitForSelector('input[name=login]');
-  await page.type('input[name=login]', user);
-  await page.type('input[name=password]', password);
-  await Promise.all([page.waitForSelector('nav.nav'), page.click('.login-form button[type=submit]')]);
-  await ready(page);
-}
-
-async function cspAndErrors(page) {
-  const csp = await page.evaluate(() => window.__csp || []);
-  const all = [...page.problems, ...csp.map((c) => 'csp: ' + c)];
-  must(!all.length, all.slice(0, 3).join(' | '));
-}
+import { opts, BASE, check, must, openPage, ready, go, shot, login, cspAndErrors, toastSeen, apiGet,
+  counts, finish } from './harness.mjs';
 
 async function chartsDrawn(page) {
   return page.evaluate(() => [...document.querySelectorAll('.chart-box canvas')].map((c) => {
@@ -140,21 +33,6 @@ async function answerDialog(page, note) {
   if (note) await page.type('dialog[open] textarea', note);
   await page.click('dialog[open] .dialog-actions .btn:last-child');
   await page.waitForFunction(() => !document.querySelector('dialog[open]'));
-}
-
-async function toastSeen(page) {
-  await page.waitForFunction(() => {
-    const t = document.getElementById('toast');
-    return t && t.classList.contains('show');
-  });
-  return page.$eval('#toast', (t) => t.textContent);
-}
-
-async function apiGet(page, path) {
-  return page.evaluate(async (p) => {
-    const r = await fetch('/admin/api/v1' + p, { credentials: 'same-origin' });
-    return { status: r.status, body: await r.json().catch(() => null) };
-  }, path);
 }
 
 const PAGES = [['dashboard', '#/'], ['referrals', '#/referrals'], ['review', '#/review'],
@@ -295,6 +173,8 @@ async function actions(page, tag) {
     await page.waitForFunction(() => !document.querySelector('.handoff-bar'));
     const api = await apiGet(page, '/conversations?state=open');
     must(api.status === 200 && api.body.items.length === 0, 'still waiting: ' + JSON.stringify(api.body));
+    // The next action waits for its own toast, not this one.
+    await page.waitForFunction(() => !document.querySelector('#toast.show'));
   });
   await shot(page, `${tag}-conversation-answered`);
 
@@ -439,11 +319,7 @@ try {
   if (part !== 'admin' && opts['manager-login']) await roleRun('manager', opts['manager-login'], opts['manager-password']);
   if (part !== 'admin' && opts['viewer-login']) await roleRun('viewer', opts['viewer-login'], opts['viewer-password']);
 } catch (e) {
-  failed++;
+  counts.failed++;
   console.log('FAIL test run stopped: ' + (e && e.stack || e));
-} finally {
-  await browser.close();
 }
-console.log(`screenshots: ${SHOTS}`);
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await finish();

@@ -84,20 +84,14 @@ last_messages(struct handler_ctx *hc, const char *channel, const char *user)
 		return out;
 	json_array_foreach(rows, i, row) {
 		const char *t = json_string_value(json_object_get(row, "text"));
-		const unsigned char *p = (const unsigned char *)t;
-		size_t len, at = 0, chars = 0;
-		uint32_t cp;
+		size_t at;
 
 		if (t == NULL || strcmp(json_string_value(json_object_get(row, "kind")),
 		    "text") != 0)
 			continue;
-		len = strlen(t);
-		while (at < len && chars < NOTICE_LINE_CHARS) {
-			at += utf8_next(p + at, len - at, &cp);
-			chars++;
-		}
+		at = utf8_prefix(t, NOTICE_LINE_CHARS);
 		next = xasprintf("%s%s> %.*s%s", out, out[0] ? "\n" : "", (int)at, t,
-		    at < len ? "…" : "");
+		    t[at] != '\0' ? "…" : "");
 		free(out);
 		out = next;
 	}
@@ -277,17 +271,12 @@ handoff_due(struct handler_ctx *hc, const json_t *row)
 static char *
 sender_name(const char *name)
 {
-	const unsigned char *p = (const unsigned char *)name;
-	size_t len = strlen(name), at = 0, chars = 0;
-	uint32_t cp;
+	size_t at;
 
 	for (const char *s = name; *s != '\0'; s++)
 		if (strncasecmp(s, "line", 4) == 0)
 			return NULL;
-	while (at < len && chars < SENDER_NAME_CHARS) {
-		at += utf8_next(p + at, len - at, &cp);
-		chars++;
-	}
+	at = utf8_prefix(name, SENDER_NAME_CHARS);
 	return at > 0 ? xasprintf("%.*s", (int)at, name) : NULL;
 }
 

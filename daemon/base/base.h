@@ -127,6 +127,9 @@ size_t utf8_count(const char *s, size_t n, int utf16);
 size_t utf16_units(const char *utf8);
 /* Length in characters (code points), as LINE counts labels. */
 size_t utf8_chars(const char *utf8);
+/* Bytes of the first max_chars characters of utf8 (all of it when shorter): where to
+ * cut operators' and customers' text without splitting a character. */
+size_t utf8_prefix(const char *utf8, size_t max_chars);
 
 /* url.c: percent-encoding; everything but RFC 3986's unreserved characters. */
 int url_unreserved(unsigned char);

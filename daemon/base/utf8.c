@@ -124,6 +124,20 @@ utf8_chars(const char *utf8)
 	return utf8 == NULL ? 0 : utf8_count(utf8, strlen(utf8), 0);
 }
 
+size_t
+utf8_prefix(const char *utf8, size_t max_chars)
+{
+	const unsigned char *p = (const unsigned char *)utf8;
+	size_t len = strlen(utf8), at = 0, chars = 0;
+	uint32_t cp;
+
+	while (at < len && chars < max_chars) {
+		at += utf8_next(p + at, len - at, &cp);
+		chars++;
+	}
+	return at;
+}
+
 int
 utf8_valid(const char *s, size_t n)
 {

@@ -244,18 +244,11 @@ outmsg_works_text(const char *text)
 json_t *
 outmsg_works_buttons(const char *text, json_t *actions)
 {
-	const unsigned char *p = (const unsigned char *)text;
-	size_t len = strlen(text), at = 0, chars = 0;
-	uint32_t cp;
 	char *cut;
 	json_t *content;
 
 	/* Operators' text may be longer than the platform takes: cut whole characters. */
-	while (at < len && chars < WORKS_CONTENT_TEXT_MAX) {
-		at += utf8_next(p + at, len - at, &cp);
-		chars++;
-	}
-	cut = xasprintf("%.*s", (int)at, text);
+	cut = xasprintf("%.*s", (int)utf8_prefix(text, WORKS_CONTENT_TEXT_MAX), text);
 	content = json_pack("{s:s,s:s,s:o}", "type", "button_template", "contentText", cut,
 	    "actions", actions);
 	free(cut);

@@ -71,25 +71,24 @@ messages_text(json_t *messages)
 	return out;
 }
 
-/* A message to one LINE user (not a group or room) is part of their conversation. */
+/* A message to one LINE user (not a group or room) is part of their conversation. The
+ * log keeps what a person reads of it; the messages themselves are the outbox row's,
+ * read from there. */
 static int
 log_out(struct store *s, const char *channel, const char *to, json_t *messages,
     int64_t outbox_id, const char *author)
 {
 	struct conversation_row c = { .channel = channel, .user_id = to, .outbound = 1,
 	    .kind = "message", .outbox_id = outbox_id, .author = author };
-	char *text, *body;
+	char *text;
 	int rc;
 
 	if (to == NULL || to[0] != 'U' || outbox_id == 0 || !json_is_array(messages))
 		return 0;
 	text = messages_text(messages);
-	body = json_dumps(messages, JSON_COMPACT);
 	c.text = text;
-	c.body = body;
 	rc = store_conversation_put(s, &c);
 	free(text);
-	free(body);
 	return rc;
 }
 

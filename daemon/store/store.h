@@ -235,7 +235,7 @@ struct conversation_row {
 	const char	*kind;		/* in: text, sticker, image, ..., postback, follow,
 					 * unfollow; out: message */
 	const char	*text;		/* in: the text, or a tap's action; out: the texts */
-	const char	*body;		/* in: message_meta; out: the messages as sent */
+	const char	*body;		/* in: message_meta; out: NULL (the outbox row's) */
 	int64_t		 inbox_id, outbox_id;	/* 0: none */
 	const char	*author;	/* out: NULL the bot, operator:LOGIN */
 };

@@ -226,10 +226,13 @@ store_console_conversation(struct store *s, const char *channel, const char *use
 	const struct store_arg a[] = { SARG_TEXT(channel), SARG_TEXT(user_id),
 	    SARG_INT(before > 0 ? before : INT64_MAX), SARG_INT(limit) };
 
-	/* The newest page, oldest first; an outbound message with its outbox row's state. */
+	/* The newest page, oldest first; an outbound message with its outbox row's state
+	 * and messages (NULL once retention emptied the row). */
 	return store_query_json(s, "SELECT * FROM (SELECT c.id, c.at, c.direction, c.kind, "
-	    "c.text, c.body, c.author, u.name AS author_name, c.read_at, o.state AS "
-	    "send_state, o.last_error AS send_error FROM conversation c LEFT JOIN outbox o ON "
+	    "c.text, CASE WHEN c.direction = 'out' AND json_valid(o.body) THEN json_extract("
+	    "o.body, '$.messages') ELSE c.body END AS body, c.author, u.name AS author_name, "
+	    "c.read_at, o.state AS send_state, o.last_error AS send_error FROM "
+	    "conversation c LEFT JOIN outbox o ON "
 	    "o.id = c.outbox_id LEFT JOIN console_users u ON c.author = 'operator:' || "
 	    "u.login WHERE c.channel = ? AND c.user_id = ? AND c.id < ? ORDER BY c.id DESC "
 	    "LIMIT ?) ORDER BY id", a, 4, rows);

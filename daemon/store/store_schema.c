@@ -379,7 +379,8 @@ static const char *const migrations[] = {
 	 "  kind TEXT NOT NULL,"		/* in: text sticker image ... postback follow
 						 * unfollow; out: message */
 	 "  text TEXT,"				/* in: what was written, or the tap's action */
-	 "  body TEXT,"				/* in: message_meta; out: the messages sent */
+	 "  body TEXT,"				/* in: message_meta; out: NULL, the outbox
+						 * row has the messages sent */
 	 "  inbox_id INTEGER,"
 	 "  outbox_id INTEGER,"
 	 "  author TEXT,"			/* out: NULL the bot, operator:LOGIN, rep:CODE */

@@ -222,8 +222,10 @@ struct config {
 	size_t	 n_richmenus;
 	struct config_menu_rule *menu_rules;
 	size_t	 n_menu_rules;
-	int	 replies_use_display_name;	/* some message other than a greeting shows
-						 * it ({display_name}, {sender_name}) */
+	int	 prefetch_display_names;	/* dispatch fetches LINE names before a
+						 * batch: some message other than a greeting
+						 * shows one, or a handoff notice names the
+						 * customer */
 	struct config_branch *branches;
 	size_t	 n_branches;
 	struct config_rep *reps;

@@ -507,7 +507,7 @@ cfg_parse_chat(struct cfg *c)
 		if (strcmp(m->name, "greeting") != 0 && strcmp(m->name, "greeting_again") != 0 &&
 		    (cfg_name_in("display_name", msg_template_placeholders(m->line)) ||
 		    cfg_name_in("sender_name", msg_template_placeholders(m->line))))
-			c->out->replies_use_display_name = 1;
+			c->out->prefetch_display_names = 1;
 	}
 	check_sent_by_name(c);
 }

@@ -77,7 +77,7 @@ cfg_parse_handoff(struct cfg *c)
 	if (!h->used)
 		return;
 	/* The notice names the customer: their LINE name is fetched before a batch. */
-	cf->replies_use_display_name = 1;
+	cf->prefetch_display_names = 1;
 	/* A promise to the customer must reach someone. */
 	if (!cfg_root_get(c, "handoff", &root)) {
 		root.file = &c->files[0];

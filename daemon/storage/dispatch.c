@@ -210,7 +210,7 @@ wants_profile(const struct config *cf, const struct event *ev)
 		return 0;
 	if (strcmp(ev->type, "follow") == 0)
 		return 1;
-	return cf->replies_use_display_name && (strcmp(ev->type, "message") == 0 ||
+	return cf->prefetch_display_names && (strcmp(ev->type, "message") == 0 ||
 	    strcmp(ev->type, "postback") == 0);
 }
 

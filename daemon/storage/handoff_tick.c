@@ -15,6 +15,7 @@
 #define RETENTION_EVERY_MS	(3600LL * 1000)
 #define RETENTION_CHUNK		500	/* rows a transaction: the write lock stays short */
 #define RETENTION_CHUNKS	20	/* a tick's share; the rest waits for the next one */
+#define RETENTION_RETRY_MS	60000
 
 struct handoff_tick {
 	struct storage	*st;
@@ -65,13 +66,18 @@ retention(struct handoff_tick *ht, int64_t now)
 	for (int chunk = 0; chunk < RETENTION_CHUNKS; chunk++) {
 		int n;
 
-		if (store_begin(st->store) == -1)
+		if (store_begin(st->store) == -1) {
+			ht->retention_next_ms = now + RETENTION_RETRY_MS;
 			return;
+		}
 		if ((n = store_conversation_forget_text(st->store, before,
 		    RETENTION_CHUNK)) == -1 || store_commit(st->store) == -1) {
 			store_rollback(st->store);
 			st->d->stats.db_errors++;
-			log_warnx("msg=\"old conversation text could not be deleted; retrying\"");
+			/* Not at every tick: a lasting error would fill the log. */
+			ht->retention_next_ms = now + RETENTION_RETRY_MS;
+			log_warnx("msg=\"old conversation text could not be deleted; retrying in "
+			    "a minute\"");
 			return;
 		}
 		total += n;

@@ -50,7 +50,10 @@ struct daemon_stats {
 	atomic_ullong	outbox_unknown;		/* replies that may or may not have arrived */
 	atomic_ullong	dispatch_fault_holds;	/* kicks SHOKAI_FAULT=no_dispatch refused */
 	atomic_llong	loop_max_stall_us;
+	atomic_ullong	loop_long_stalls;	/* stalls of LOOP_LONG_STALL_US or more */
 };
+/* A stall this long is felt by LINE's webhook client (it is five times the target). */
+#define LOOP_LONG_STALL_US	10000
 /* The loop's priorities. Background work is cut into slices of at most
  * BACKGROUND_SLICE_US, after which the loop looks for new I/O again, so a burst of
  * outbound completions or a commit queue cannot hold a webhook back for long. */

@@ -43,7 +43,7 @@ healthz_read(void *ctx, void *arg)
 	    "\"reloads\":%llu,\"reload_failures\":%llu,\"json_parse_calls\":%llu,"
 	    "\"events_done\":%llu,\"events_failed\":%llu,\"events_skipped\":%llu,"
 	    "\"events_unknown\":%llu,\"outbox_backlog\":%lld,"
-	    "\"outbox_in_flight\":%zu,\"loop_max_stall_us\":%lld,\"sqlite_synchronous\":%d,"
+	    "\"outbox_in_flight\":%zu,\"loop_max_stall_us\":%lld,\"loop_long_stalls\":%llu,\"sqlite_synchronous\":%d,"
 	    "\"coupon_pool_empty\":%llu,\"reward_batches\":%llu,"
 	    "\"outbox_unknown\":%llu,\"dispatch_fault_holds\":%llu,"
 	    "\"wal_bytes\":%lld,\"wal_max_bytes\":%lld,\"wal_restarts\":%llu,"
@@ -65,7 +65,8 @@ healthz_read(void *ctx, void *arg)
 	    (unsigned long long)d->stats.events_skipped,
 	    (unsigned long long)d->stats.events_unknown,
 	    (long long)outbox, job->in_flight,
-	    (long long)d->stats.loop_max_stall_us, storage_synchronous(d->storage),
+	    (long long)d->stats.loop_max_stall_us,
+	    (unsigned long long)d->stats.loop_long_stalls, storage_synchronous(d->storage),
 	    (unsigned long long)d->stats.coupon_pool_empty,
 	    (unsigned long long)d->stats.reward_batches,
 	    (unsigned long long)d->stats.outbox_unknown,

@@ -146,6 +146,11 @@ chat_push_named(struct handler_ctx *hc, const char *channel, const char *to,
 
 	if (m == NULL)
 		return -1;
+	if (!referee_on_line(to)) {
+		log_info("msg=\"not pushed: a friend a rep registered has no LINE chat\" "
+		    "message=%s", name);
+		return 0;
+	}
 	return queued(hc, outmsg_line_push(hc->store, channel, to,
 	    msg_template_render(m->line, vars)));
 }

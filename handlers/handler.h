@@ -32,8 +32,9 @@ struct handler {
 /* table.c: the handlers dispatch tries, in order. */
 extern const struct handler *const handler_table[];
 
-/* referral_click.c: the one behaviour on the request path, for GET /r/{code}
- * (http_invite.c). Runs inside the caller's transaction; CLICK_GO fills out. */
+/* referral_click.c: the one behaviour on the request path, for GET /r/{code} and
+ * GET /r/{code}/rep (to_rep: the rep's contact, http_invite.c). Runs inside the
+ * caller's transaction; CLICK_GO fills out. */
 enum click_result {
 	CLICK_GO,		/* redirect to out->url (hc->error: the click was
 				 * not recorded, roll back) */
@@ -45,7 +46,7 @@ struct click_answer {
 	char		*url;		/* owned by the caller */
 	const char	*channel;	/* the snapshot's: valid while hc->cfg is */
 };
-enum click_result referral_click(struct handler_ctx *, const char *code,
+enum click_result referral_click(struct handler_ctx *, const char *code, int to_rep,
     const char *client_hash, struct click_answer *out);
 
 /* referral_rules.c: the claim rules, one table that the claim handler, the store and

@@ -35,6 +35,23 @@ enum handler_result postback_run(struct handler_ctx *, const struct event *,
 
 /* referral_invite.c */
 enum handler_result referral_invite(struct handler_ctx *, const struct event *);
+/* Everything an invite shows, owned; vars point into it until invite_texts_clear. */
+struct invite_texts {
+	char	*name, *contact, *sender_short, *rep_short;
+	char	*invite_url, *rep_link_url, *invite_text, *share_url;
+	char	 code_display[REFCODE_LEN + 2];
+};
+/* The customer's invite for code: {sender_name} {sender_short_name} {rep_short_name}
+ * {code} {code_display} {invite_url} {rep_link_url}, the rep's (referral_rep_vars),
+ * and the invite itself as {invite_text} and behind {share_url}. 0, or -1 with
+ * hc->error (the config has no invite); t is cleared by the caller either way. */
+int referral_invite_vars(struct handler_ctx *, const struct event *, const char *code,
+    struct msg_vars *, const struct config_rep **rep, struct invite_texts *);
+void invite_texts_clear(struct invite_texts *);
+/* How a friend reaches rep: the rep's own link (or the one fetched from LINE WORKS, in
+ * *owned for the caller to free), else the branch's, else the company's; "" if none. */
+const char *referral_contact_url(struct handler_ctx *, const struct config_rep *rep,
+    char **owned);
 /* {rep_name}, {branch_name}, {rep_contact_url} for the customer; *rep may be NULL.
  * *owned holds a string vars point into: free it after rendering. */
 void referral_rep_vars(struct handler_ctx *, const struct event *, struct msg_vars *,

@@ -84,41 +84,24 @@ int
 referral_remind_unshared(struct handler_ctx *hc, const struct config_campaign *cp,
     const struct nudge_code *c)
 {
-	const struct config *cf = hc->cfg;
 	const struct config_rep *rep;
-	const struct config_message *invite;
 	struct event ev = { .platform = PLATFORM_LINE, .channel = c->channel,
 	    .user_id = c->user_id };
 	struct msg_vars vars;
-	char *name = NULL, *contact = NULL, *invite_url = NULL, *share_url = NULL;
+	struct invite_texts t;
 	int rc;
 
 	if ((rc = take_for_person(hc, cp, "remind", c->code, c->channel, c->user_id)) != 1)
 		return rc;
 	rc = -1;
-	chat_vars(hc, &ev, &vars, &name);
-	referral_rep_vars(hc, &ev, &vars, &rep, &contact);
-	invite_url = xasprintf("%s/r/%s", cf->public_url, c->code);
-	msg_vars_set(&vars, "sender_name", name ? name : cf->referral.sender_name_fallback);
-	msg_vars_set(&vars, "code", c->code);
-	msg_vars_set(&vars, "invite_url", invite_url);
 	/* The same invite the customer was given (referral_invite.c). */
-	invite = config_message(cf, "invite_no_rep");
-	if (rep != NULL || invite == NULL)
-		invite = config_message(cf, "invite");
-	if (invite == NULL || (share_url = invite_share_url(invite, &vars)) == NULL) {
-		hc->error = "the config has no invite to share";
+	if (referral_invite_vars(hc, &ev, c->code, &vars, &rep, &t) == -1)
 		goto done;
-	}
-	msg_vars_set(&vars, "share_url", share_url);
 	if (chat_push_named(hc, c->channel, c->user_id, "referral_reminder", &vars) == -1)
 		goto done;
 	rc = 1;
 done:
-	free(share_url);
-	free(invite_url);
-	free(contact);
-	free(name);
+	invite_texts_clear(&t);
 	return rc;
 }
 

@@ -1,7 +1,8 @@
 /* referral_rep.c: reps working their referrals from the LINE WORKS bot. A tap on a
  * notification's button arrives with a signed payload; a rep can also type a state's
- * word and a referral's number ("成約 #12", "won 12"), or a command alone: list (my
- * open referrals) or stats (this month). The words are the config's (the built-in
+ * word and a referral's number ("成約 #12", "won 12"), a command alone: list (my
+ * open referrals) or stats (this month), or 紹介登録 with a code and a name (a friend
+ * who wrote to the rep from an invite's rep link, credited to the invite's customer). The words are the config's (the built-in
  * default_wording.yaml's referral section), and so are the answers (messages rep_*).
  * Only the referral's rep, or a manager of the rep's branch, may move it, and only as
  * the state machine allows; each move is a `state` event with the rep as actor. */
@@ -90,8 +91,12 @@ move(struct handler_ctx *hc, const struct event *ev, const struct config_rep *re
 		return rc == 0 ? HANDLER_DONE : HANDLER_FAILED;
 	}
 	if (ref_transition_check(r.state, to, ACTOR_REP, why, sizeof(why)) == -1) {
-		rc = say(hc, ev, rep, "rep_referral_refused", "referral_id", id_text, "reason",
-		    why, NULL);
+		/* The rep reads the two states' labels; the machine's words go to the log. */
+		log_info("msg=\"rep move refused\" rep=%s referral_id=%lld why=\"%s\"",
+		    rep->code, (long long)id, why);
+		rc = say(hc, ev, rep, "rep_referral_refused", "referral_id", id_text, "state",
+		    config_state_label(hc->cfg, r.state), "to_state",
+		    config_state_label(hc->cfg, to), NULL);
 		referral_row_clear(&r);
 		return rc == 0 ? HANDLER_DONE : HANDLER_FAILED;
 	}
@@ -194,6 +199,133 @@ parse_command(const struct config *cf, const char *text, enum ref_state *to, int
 	return have_to == 1 && have_id == 1 ? 0 : -1;
 }
 
+/* The referral a rep registered: its row, then what everyone is told. The referee has
+ * no LINE chat (the friend wrote to the rep), so only the referrer is thanked. */
+static int
+registered(struct handler_ctx *hc, const struct event *ev, const struct config_rep *rep,
+    const struct refcode_owner *o, const char *code, const char *shown,
+    const struct referral *r, int held, const char *friend_name)
+{
+	const struct config *cf = hc->cfg;
+	const struct config_campaign *cp = config_campaign(cf, o->campaign);
+	struct msg_vars vars = { 0 };
+	struct referral_row row;
+	struct profile p;
+	char actor[48], id_text[24], *masked = NULL;
+	int64_t id = 0;
+	int rc;
+
+	if ((rc = store_referral_put(hc->store, r, &id)) != 1)
+		return rc;	/* 0: registered before */
+	snprintf(actor, sizeof(actor), "rep:%s", rep->code);
+	snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
+	{
+		struct ref_event e = { .type = held ? "held" : "claimed", .channel = o->channel,
+		    .campaign = o->campaign, .code = code, .referral_id = id,
+		    .referrer_id = o->user_id, .referee_id = r->referee_id,
+		    .rep_code = rep->code, .branch = rep->branch ? rep->branch->code : NULL,
+		    .reason = held ? "velocity" : NULL, .actor = actor, .at = hc->now_ms };
+		struct profile named = { .display_name = xstrdup(friend_name), .found = 1,
+		    .fetched_at = hc->now_ms };
+
+		rc = store_ref_event(hc->store, &e) == -1 ||
+		    store_profile_put(hc->store, o->channel, r->referee_id, &named) == -1 ? -1 : 0;
+		profile_clear(&named);
+		if (rc == -1)
+			return -1;
+	}
+	memset(&p, 0, sizeof(p));
+	store_profile_get(hc->store, o->channel, o->user_id, &p);
+	msg_vars_set(&vars, "company_name", cf->company_name ? cf->company_name : "");
+	msg_vars_set(&vars, "rep_name", rep->name);
+	msg_vars_set(&vars, "referral_id", id_text);
+	msg_vars_set(&vars, "referrer_name", p.display_name ? p.display_name :
+	    cf->wording.unknown_name);
+	msg_vars_set(&vars, "friend_name", friend_name);
+	msg_vars_set(&vars, "code_display", shown);
+	rc = chat_reply_named(hc, ev, held ? "rep_registered_held" : "rep_registered", &vars);
+	profile_clear(&p);
+	if (rc == -1 || held)
+		return rc == -1 ? -1 : 1;
+	if ((rc = store_referral_get(hc->store, id, &row)) != 1)
+		return -1;
+	rc = referral_reached(hc, &row, REF_CLAIMED);
+	referral_row_clear(&row);
+	if (rc == -1)
+		return -1;
+	/* The referrer hears as after a claim in LINE, the friend's name masked unless
+	 * the campaign shows it. */
+	masked = cp != NULL && cp->show_friend_name ? xstrdup(friend_name) :
+	    config_mask_name(cf, friend_name);
+	msg_vars_set(&vars, "friend_name", masked);
+	msg_vars_set(&vars, "branch_name", rep->branch ? rep->branch->name : "");
+	rc = chat_push_named(hc, o->channel, o->user_id, "claim_thanks_referrer", &vars);
+	free(masked);
+	return rc == -1 ? -1 : 1;
+}
+
+/* "紹介登録 ADYB-GHTA7 山田 花子": a friend who reached the rep from an invite's rep
+ * link, credited to the invite's customer through the same rules as a claim in LINE,
+ * with the rep as actor. The friend is known by the rep's code and a keyed hash of the
+ * name given, so the same rep registering the same name twice is one referral. */
+static int
+register_contact(struct handler_ctx *hc, const struct event *ev,
+    const struct config_rep *rep, const char *args)
+{
+	char code[REFCODE_LEN + 1], shown[REFCODE_LEN + 2], typed[32], hash[65];
+	const char *name;
+	struct refcode_owner o = { 0 };
+	struct claim_facts f;
+	struct event as_friend;
+	struct referral r;
+	const struct config_campaign *cp;
+	char *referee = NULL;
+	size_t n = strcspn(args, " ");
+	int rc, held = 0;
+
+	/* The code as one word, hyphens allowed (ADYB-GHTA7), then the name. */
+	snprintf(typed, sizeof(typed), "%.*s", (int)(n < sizeof(typed) ? n : 0), args);
+	for (char *from = typed, *to = typed;; from++)
+		if (*from != '-' && (*to++ = *from) == '\0')
+			break;
+	name = args + n + strspn(args + n, " ");
+	if (n == 0 || *name == '\0' || refcode_valid(typed, code) == -1)
+		return say(hc, ev, rep, "rep_register_usage", NULL);
+	refcode_display(code, shown);
+	if ((rc = store_refcode_lookup(hc->store, code, &o)) != 1)
+		return rc == -1 ? -1 : say(hc, ev, rep, "rep_register_unknown_code",
+		    "code_display", shown, NULL);
+	sha256_hex(hc->salt, SALT_LEN, name, strlen(name), hash);
+	referee = xasprintf("%s%s:%.16s", REP_REGISTERED_PREFIX, rep->code, hash);
+	memset(&as_friend, 0, sizeof(as_friend));
+	as_friend.platform = PLATFORM_LINE;
+	as_friend.channel = o.channel;
+	as_friend.user_id = referee;
+	cp = config_campaign(hc->cfg, o.campaign);
+	f = (struct claim_facts){ .ev = &as_friend, .owner = &o, .campaign = cp };
+	if (claim_broken_rule(hc, &f) != NULL) {
+		rc = say(hc, ev, rep, "rep_register_refused", "code_display", shown,
+		    "friend_name", name, NULL);
+		goto done;
+	}
+	if (cp->velocity_claims > 0) {
+		int64_t recent = store_code_claims_since(hc->store, code,
+		    hc->now_ms - cp->velocity_within_ms);
+
+		held = recent < 0 || recent >= cp->velocity_claims;
+	}
+	r = (struct referral){ .channel = o.channel, .campaign = o.campaign, .code = code,
+	    .referrer_id = o.user_id, .referee_id = referee, .rep_code = rep->code,
+	    .state = held ? REF_HELD : REF_CLAIMED, .claimed_at = hc->now_ms };
+	if ((rc = registered(hc, ev, rep, &o, code, shown, &r, held, name)) == 0)
+		rc = say(hc, ev, rep, "rep_register_refused", "code_display", shown,
+		    "friend_name", name, NULL);
+done:
+	free(referee);
+	refcode_owner_clear(&o);
+	return rc == -1 ? -1 : 0;
+}
+
 static enum handler_result
 handle(struct handler_ctx *hc, const struct event *ev)
 {
@@ -235,9 +367,19 @@ handle(struct handler_ctx *hc, const struct event *ev)
 	if (parse_command(hc->cfg, ev->text, &to, &id) == 0)
 		return move(hc, ev, rep, id, to);
 	norm = text_normalize(ev->text);
-	if (config_words_has(hc->cfg->wording.rep_list_words, norm))
+	{
+		size_t word = strcspn(norm, " ");
+		char saved = norm[word];
+
+		norm[word] = '\0';
+		if (config_words_has(hc->cfg->wording.rep_register_words, norm))
+			rc = register_contact(hc, ev, rep, saved == '\0' ? "" :
+			    norm + word + 1 + strspn(norm + word + 1, " "));
+		norm[word] = saved;
+	}
+	if (rc == 1 && config_words_has(hc->cfg->wording.rep_list_words, norm))
 		rc = list_open(hc, ev, rep);
-	else if (config_words_has(hc->cfg->wording.rep_stats_words, norm))
+	else if (rc == 1 && config_words_has(hc->cfg->wording.rep_stats_words, norm))
 		rc = stats(hc, ev, rep);
 	free(norm);
 	if (rc == 1)

@@ -34,7 +34,8 @@ referral_reached(struct handler_ctx *hc, const struct referral_row *r, enum ref_
 		char reason[32];
 		int rc;
 
-		if (side->pool == NULL)
+		/* A friend a rep registered has no LINE chat to receive a coupon in. */
+		if (side->pool == NULL || !referee_on_line(sides[i].user))
 			continue;
 		rc = store_reward_create(hc->store, r->id, sides[i].side, sides[i].user,
 		    r->campaign, side->pool, now, now + cp->hold_ms);

@@ -130,6 +130,10 @@ size_t utf8_chars(const char *utf8);
 /* Bytes of the first max_chars characters of utf8 (all of it when shorter): where to
  * cut operators' and customers' text without splitting a character. */
 size_t utf8_prefix(const char *utf8, size_t max_chars);
+/* A person's name up to its first space, half or full width: the family name of a
+ * Japanese name written the usual way (山田 太郎 -> 山田), what a person signs with
+ * among acquaintances. The whole name when it has no space. The caller frees it. */
+char *name_first_word(const char *name);
 
 /* url.c: percent-encoding; everything but RFC 3986's unreserved characters. */
 int url_unreserved(unsigned char);

@@ -138,6 +138,19 @@ utf8_prefix(const char *utf8, size_t max_chars)
 	return at;
 }
 
+char *
+name_first_word(const char *name)
+{
+	size_t n = strcspn(name, " "), wide;
+	const char *ideographic = strstr(name, "\xE3\x80\x80");	/* U+3000 */
+
+	if (ideographic != NULL && (wide = (size_t)(ideographic - name)) < n)
+		n = wide;
+	if (n == 0)	/* a name that starts with a space: the whole of it */
+		n = strlen(name);
+	return xasprintf("%.*s", (int)n, name);
+}
+
 int
 utf8_valid(const char *s, size_t n)
 {

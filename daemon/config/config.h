@@ -148,6 +148,7 @@ struct config_wording {
 	struct config_state_text states[REF_STATE_COUNT];
 	char	**rep_list_words;	/* a rep's "my open referrals" */
 	char	**rep_stats_words;	/* a rep's "this month" */
+	char	**rep_register_words;	/* a rep's "credit this contact to that code" */
 	char	**rep_link_words;	/* before a rep's code, tying a customer to the rep */
 	char	*rep_link_word;		/* the first of them as written: a rep's link */
 };

@@ -19,7 +19,8 @@ static const char *const all_placeholders[] = { "display_name", "company_name",
     "losses", "state", "reason", "count", "list", "customer_name", "opened_at",
     "last_messages", "console_url", "waiting_since", "from", "to", "invites_prev",
     "claims_prev", "wins_prev", "rewards_prev", "month_wins", "target", "reps", "open",
-    "waiting", "oldest_hours", NULL };
+    "waiting", "oldest_hours", "sender_short_name", "rep_short_name", "rep_link_url",
+    "code_display", "invite_text", "to_state", NULL };
 /* What greetings, auto-replies and postback replies provide. */
 const char *const cfg_chat_placeholders_line[] = { "display_name", "company_name", NULL };
 /* Postback replies also have what a date/time picker chose. */
@@ -59,7 +60,7 @@ static const struct {
 	{ "rep_link_thanks_no_branch", 1, PLATFORM_LINE, { CUSTOMER_VARS, "rep_name", NULL } },
 	{ "reward_coupon", 1, PLATFORM_LINE, { "company_name", "coupon_code", NULL } },
 	{ "referral_reminder", 1, PLATFORM_LINE, { "company_name", "rep_name", "branch_name",
-	    "code", "invite_url", "share_url", NULL } },
+	    "code", "code_display", "invite_url", "share_url", "invite_text", NULL } },
 	{ "referral_ask_after_won", 1, PLATFORM_LINE, { "company_name", "rep_name",
 	    "branch_name", NULL } },
 	{ "rep_escalation", 1, PLATFORM_WORKS, { "company_name", "referral_id", "rep_name",
@@ -76,9 +77,19 @@ static const struct {
 	{ "handoff_escalation", 1, PLATFORM_WORKS, { "company_name", "customer_name",
 	    "rep_name", "opened_at", "last_messages", "console_url", NULL } },
 	{ "rep_referral_not_found", 1, PLATFORM_WORKS, { REP_VARS, "referral_id", NULL } },
+	{ "rep_contact_opened", 1, PLATFORM_WORKS, { REP_VARS, "referrer_name", "code",
+	    "code_display", NULL } },
+	{ "rep_registered", 1, PLATFORM_WORKS, { REP_VARS, "referral_id", "referrer_name",
+	    "friend_name", "code_display", NULL } },
+	{ "rep_registered_held", 1, PLATFORM_WORKS, { REP_VARS, "referral_id",
+	    "referrer_name", "friend_name", "code_display", NULL } },
+	{ "rep_register_refused", 1, PLATFORM_WORKS, { REP_VARS, "code_display",
+	    "friend_name", NULL } },
+	{ "rep_register_unknown_code", 1, PLATFORM_WORKS, { REP_VARS, "code_display", NULL } },
+	{ "rep_register_usage", 1, PLATFORM_WORKS, { REP_VARS, NULL } },
 	{ "rep_referral_not_yours", 1, PLATFORM_WORKS, { REP_VARS, "referral_id", NULL } },
-	{ "rep_referral_refused", 1, PLATFORM_WORKS, { REP_VARS, "referral_id", "reason",
-	    NULL } },
+	{ "rep_referral_refused", 1, PLATFORM_WORKS, { REP_VARS, "referral_id", "state",
+	    "to_state", NULL } },
 	{ "rep_referral_moved", 1, PLATFORM_WORKS, { REP_VARS, "referral_id", "state", NULL } },
 	{ "rep_list_empty", 1, PLATFORM_WORKS, { REP_VARS, NULL } },
 	{ "rep_list", 1, PLATFORM_WORKS, { REP_VARS, "count", "list", NULL } },
@@ -506,7 +517,8 @@ cfg_parse_chat(struct cfg *c)
 
 		if (strcmp(m->name, "greeting") != 0 && strcmp(m->name, "greeting_again") != 0 &&
 		    (cfg_name_in("display_name", msg_template_placeholders(m->line)) ||
-		    cfg_name_in("sender_name", msg_template_placeholders(m->line))))
+		    cfg_name_in("sender_name", msg_template_placeholders(m->line)) ||
+		    cfg_name_in("sender_short_name", msg_template_placeholders(m->line))))
 			c->out->prefetch_display_names = 1;
 	}
 	check_sent_by_name(c);

@@ -11,11 +11,12 @@
 #include "config_yaml.h"
 
 /* What the invite and its preview may show. */
-static const char *const invite_placeholders[] = { "display_name", "company_name", "sender_name",
-    "rep_name", "rep_contact_url", "branch_name", "code", "invite_url", NULL };
-static const char *const preview_placeholders[] = { "display_name", "company_name",
-    "sender_name", "rep_name", "rep_contact_url", "branch_name", "code", "invite_url",
-    "share_url", NULL };
+#define INVITE_VARS	"display_name", "company_name", "sender_name", "sender_short_name", \
+    "rep_name", "rep_short_name", "rep_contact_url", "rep_link_url", "branch_name", "code", \
+    "code_display", "invite_url"
+static const char *const invite_placeholders[] = { INVITE_VARS, NULL };
+static const char *const preview_placeholders[] = { INVITE_VARS, "share_url", "invite_text",
+    NULL };
 /* What the friend's prefilled claim may show. */
 static const char *const claim_placeholders[] = { "code", "company_name", NULL };
 #define SHARE_PREFIX		"https://line.me/R/share?text="
@@ -330,7 +331,8 @@ check_invite(struct cfg *c)
 	const struct config_message *inv, *pre;
 	struct msg_vars vars = { 0 };
 	size_t rep_name = 0, branch_name = 0, contact = 0;
-	char *sender, *rep, *branch, *url, *invite_url, code[REFCODE_LEN + 1];
+	char *sender, *rep, *branch, *url, *invite_url, *rep_link_url, code[REFCODE_LEN + 1];
+	char code_display[REFCODE_LEN + 2];
 
 	/* Errors point at the message, or at campaigns when it is missing. */
 	cfg_root_get(c, "campaigns", &at);
@@ -367,9 +369,16 @@ check_invite(struct cfg *c)
 	url[contact] = '\0';
 	memset(code, 'X', REFCODE_LEN);
 	code[REFCODE_LEN] = '\0';
+	refcode_display(code, code_display);
 	invite_url = xasprintf("%s/r/%s", cf->public_url ? cf->public_url : "", code);
+	rep_link_url = xasprintf("%s/rep", invite_url);
+	/* A name without a space is its own first word: the short names can be as long. */
 	msg_vars_set(&vars, "display_name", sender);
 	msg_vars_set(&vars, "sender_name", sender);
+	msg_vars_set(&vars, "sender_short_name", sender);
+	msg_vars_set(&vars, "rep_short_name", rep);
+	msg_vars_set(&vars, "rep_link_url", rep_link_url);
+	msg_vars_set(&vars, "code_display", code_display);
 	msg_vars_set(&vars, "company_name", cf->company_name ? cf->company_name : "");
 	msg_vars_set(&vars, "rep_name", rep);
 	msg_vars_set(&vars, "branch_name", branch);
@@ -386,6 +395,7 @@ check_invite(struct cfg *c)
 	free(branch);
 	free(url);
 	free(invite_url);
+	free(rep_link_url);
 }
 
 /* Branches and reps (config_reps.c) before the referral settings and campaigns, which

@@ -187,7 +187,7 @@ static void
 parse_referral_words(struct cfg *c, struct cnode m)
 {
 	static const char *const keys[] = { "states", "rep_commands", "rep_link_words", NULL };
-	static const char *const commands[] = { "list", "stats", NULL };
+	static const char *const commands[] = { "list", "stats", "register", NULL };
 	struct config_wording *w = &c->out->wording;
 	struct cnode v;
 
@@ -200,6 +200,8 @@ parse_referral_words(struct cfg *c, struct cnode m)
 		w->rep_list_words = parse_words(c, v, "referral.rep_commands", "list", 0, NULL);
 		w->rep_stats_words = parse_words(c, v, "referral.rep_commands", "stats", 0,
 		    NULL);
+		w->rep_register_words = parse_words(c, v, "referral.rep_commands", "register",
+		    0, NULL);
 	}
 	if (cfg_map_get(m, "rep_link_words", &v))
 		w->rep_link_words = parse_words(c, m, "referral", "rep_link_words", 0,
@@ -212,7 +214,8 @@ fill_missing(struct config_wording *w)
 {
 	char **strings[] = { &w->display_name, &w->sender_name, &w->friend_name,
 	    &w->unknown_name, &w->no_rep, &w->rep_link_word };
-	char ***lists[] = { &w->rep_list_words, &w->rep_stats_words, &w->rep_link_words };
+	char ***lists[] = { &w->rep_list_words, &w->rep_stats_words, &w->rep_register_words,
+	    &w->rep_link_words };
 
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		if (*strings[i] == NULL)
@@ -269,6 +272,7 @@ cfg_free_wording(struct config *cf)
 	}
 	free_words(w->rep_list_words);
 	free_words(w->rep_stats_words);
+	free_words(w->rep_register_words);
 	free_words(w->rep_link_words);
 	free(w->rep_link_word);
 }

@@ -58,7 +58,7 @@ void http_reply_redirect(struct evhttp_request *, const struct http_answer *,
 struct http_invite;
 struct http_invite *http_invite_new(void);
 void http_invite_free(struct http_invite *);
-void http_invite_handle(struct daemon *, struct evhttp_request *, const char *code,
+void http_invite_handle(struct daemon *, struct evhttp_request *, const char *path,
     int64_t start_us);
 
 /* http_head.c: the strict check of a request's framing before evhttp reads it. buf holds

@@ -1,4 +1,5 @@
-/* http_invite.c: GET /r/{code}, the link in every invite: the HTTP side only. It slows
+/* http_invite.c: GET /r/{code} and /r/{code}/rep, the links in every invite: the HTTP
+ * side only. It slows
  * down a client that asks too often (known by a salted hash of its address, never the
  * address itself), asks handlers/referral_click.c where the friend goes, and answers
  * with the redirect or a page whose words are the operator's (messages.invite_page_*:
@@ -277,15 +278,20 @@ page(struct daemon *d, struct evhttp_request *req, int code, const char *name,
 }
 
 void
-http_invite_handle(struct daemon *d, struct evhttp_request *req, const char *code,
+http_invite_handle(struct daemon *d, struct evhttp_request *req, const char *path,
     int64_t start_us)
 {
+	size_t code_len = strcspn(path, "/");
 	struct evhttp_connection *con = evhttp_request_get_connection(req);
 	struct click_job *job;
 	char *addr = NULL, client[64], hash[65];
 	ev_uint16_t port;
 	int retry_s = 0;
 
+	if (path[code_len] != '\0' && strcmp(path + code_len, "/rep") != 0) {
+		page(d, req, 404, "invite_page_unknown", start_us, "unknown path", 0);
+		return;
+	}
 	if (con != NULL)
 		evhttp_connection_get_peer(con, &addr, &port);	/* addr: evhttp's */
 	client_address(d->cfg, req, addr, client, sizeof(client));
@@ -302,7 +308,8 @@ http_invite_handle(struct daemon *d, struct evhttp_request *req, const char *cod
 	job = xcalloc(1, sizeof(*job));
 	job->ticket = http_wait_park(d->waits, req);
 	job->start_us = start_us;
-	job->code = xstrdup(code);
+	job->code = xstrndup(path, code_len);
+	job->to_rep = strcmp(path + code_len, "/rep") == 0;
 	memcpy(job->client_hash, hash, sizeof(job->client_hash));
 	storage_post(d->storage, storage_click, job);
 }

@@ -33,6 +33,7 @@ static const struct action_type {
 	{ "uri", { "uri", NULL } },
 	{ "datetimepicker", { "data", "mode", "initial", "min", "max", NULL } },
 	{ "richmenuswitch", { "alias", "data", NULL } },
+	{ "clipboard", { "clipboard_text", NULL } },
 };
 
 static int
@@ -59,7 +60,7 @@ static json_t *
 action_new(struct cc *c, json_t *spec)
 {
 	static const char *const known[] = { "type", "label", "data", "display_text", "text",
-	    "uri", "alias", "mode", "initial", "min", "max", NULL };
+	    "uri", "alias", "mode", "initial", "min", "max", "clipboard_text", NULL };
 	const struct action_type *at = NULL;
 	const char *type, *key, *label, *display, *mode;
 	size_t saved = c->pathlen, i;
@@ -78,16 +79,17 @@ action_new(struct cc *c, json_t *spec)
 		if (strcmp(action_types[i].name, type) == 0)
 			at = &action_types[i];
 	if (at == NULL) {
-		msg_fail(c, "unknown action type \"%s\"; use postback, message, uri or "
-		    "datetimepicker", type);
+		msg_fail(c, "unknown action type \"%s\"; use postback, message, uri, "
+		    "datetimepicker or clipboard", type);
 		return NULL;
 	}
 	if (strcmp(type, "richmenuswitch") == 0 && !c->richmenu) {
 		msg_fail(c, "richmenuswitch works only in rich menus");
 		return NULL;
 	}
-	if (c->platform == PLATFORM_WORKS && strcmp(type, "datetimepicker") == 0) {
-		msg_fail(c, "datetimepicker is not available on LINE WORKS");
+	if (c->platform == PLATFORM_WORKS && (strcmp(type, "datetimepicker") == 0 ||
+	    strcmp(type, "clipboard") == 0)) {
+		msg_fail(c, "%s is not available on LINE WORKS", type);
 		return NULL;
 	}
 	msg_path_pop(c, saved);
@@ -128,6 +130,10 @@ action_new(struct cc *c, json_t *spec)
 			goto err;
 	} else if (strcmp(type, "uri") == 0) {
 		if (msg_field_put(c, a, "uri", spec, "uri", &msg_f_uri, 1, NULL) == -1)
+			goto err;
+	} else if (strcmp(type, "clipboard") == 0) {
+		if (msg_field_put(c, a, "clipboardText", spec, "clipboard_text", &msg_f_1000, 1,
+		    NULL) == -1)
 			goto err;
 	} else if (strcmp(type, "richmenuswitch") == 0) {
 		if (msg_field_put(c, a, "richMenuAliasId", spec, "alias", &msg_f_alias, 1,

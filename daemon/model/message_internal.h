@@ -35,6 +35,7 @@ extern const struct field msg_f_confirm_text;
 extern const struct field msg_f_label;
 extern const struct field msg_f_alias;
 extern const struct field msg_f_300;
+extern const struct field msg_f_1000;
 extern const struct field msg_f_uri;
 extern const struct field msg_f_line_image;
 extern const struct field msg_f_works_image;

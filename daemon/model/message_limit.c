@@ -25,6 +25,7 @@ const struct field msg_f_confirm_text = { UNIT_CHARS, 240, 0, SCHEME_NONE };
 const struct field msg_f_label = { UNIT_CHARS, 20, 0, SCHEME_NONE };
 const struct field msg_f_alias = { UNIT_CHARS, 32, 0, SCHEME_NONE };
 const struct field msg_f_300 = { UNIT_CHARS, 300, 0, SCHEME_NONE };
+const struct field msg_f_1000 = { UNIT_CHARS, 1000, 0, SCHEME_NONE };	/* clipboard text */
 const struct field msg_f_uri = { UNIT_CHARS, 1000, 1, SCHEME_LINK };
 const struct field msg_f_line_image = { UNIT_CHARS, 2000, 1, SCHEME_HTTPS };
 const struct field msg_f_works_image = { UNIT_CHARS, 1000, 1, SCHEME_HTTPS };

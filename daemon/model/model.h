@@ -124,6 +124,14 @@ int reward_state_parse(const char *name, enum reward_state *);
 int refcode_new(char out[REFCODE_LEN + 1]);
 /* 0 with the canonical (upper case) form in out when code is a well-formed code. */
 int refcode_valid(const char *code, char out[REFCODE_LEN + 1]);
+/* The code as people read it aloud and copy it, in two groups (ADYB-GHTA7); a friend
+ * may type it so, refcode_find reads it back. */
+void refcode_display(const char *code, char out[REFCODE_LEN + 2]);
+/* A friend a rep registered from LINE WORKS (紹介登録) has no LINE user id: the
+ * referral's referee is this prefix, the rep's code and a hash of the name given.
+ * Nothing is ever sent to such a referee on LINE. */
+#define REP_REGISTERED_PREFIX	"works:"
+int referee_on_line(const char *referee_id);
 /* Well-formed codes found in a customer's text (any width, case, spaced), at most max. */
 size_t refcode_find(const char *text, char out[][REFCODE_LEN + 1], size_t max);
 

@@ -4,6 +4,7 @@
  * Customers type codes by hand and in full width, so finding one in a message tolerates
  * case, full-width forms, spaces and hyphens between the characters. */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,6 +89,18 @@ refcode_valid(const char *code, char out[REFCODE_LEN + 1])
 		if ((v[i] = digit_value(code[i])) < 0)
 			return -1;
 	return canonical(v, out);
+}
+
+void
+refcode_display(const char *code, char out[REFCODE_LEN + 2])
+{
+	snprintf(out, REFCODE_LEN + 2, "%.4s-%s", code, code + 4);
+}
+
+int
+referee_on_line(const char *referee_id)
+{
+	return strncmp(referee_id, REP_REGISTERED_PREFIX, strlen(REP_REGISTERED_PREFIX)) != 0;
 }
 
 /* Every well-formed code in text. A code may be typed in pieces ("K7Q4 M2XP C",

@@ -107,6 +107,7 @@ struct click_job {
 	uint64_t	 ticket;
 	int64_t		 start_us;
 	char		*code;
+	int		 to_rep;	/* /r/{code}/rep: the rep's contact */
 	char		 client_hash[17];
 	int		 result;	/* enum click_result, set by the storage side */
 	char		*url;		/* set with CLICK_GO */

@@ -21,7 +21,7 @@ storage_click(void *ctx, void *arg)
 		job->error = xstrdup(store_errmsg(st->store));
 		goto answer;
 	}
-	job->result = referral_click(&hc, job->code, job->client_hash, &to);
+	job->result = referral_click(&hc, job->code, job->to_rep, job->client_hash, &to);
 	if (hc.error != NULL || store_commit(st->store) == -1) {
 		job->error = xstrdup(hc.error ? hc.error : store_errmsg(st->store));
 		store_rollback(st->store);

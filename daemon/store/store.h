@@ -177,6 +177,8 @@ int store_referral_pair(struct store *, const char *channel, const char *referre
 int64_t store_referrals_since(struct store *, const char *channel, const char *referrer,
     int64_t since);
 int64_t store_code_claims_since(struct store *, const char *code, int64_t since);
+/* Clicks on the code's rep link (GET /r/{code}/rep) since then. */
+int64_t store_code_rep_clicks_since(struct store *, const char *code, int64_t since);
 int store_referral_put(struct store *, const struct referral *, int64_t *id);
 /* A referral as stored; the strings belong to it (referral_row_clear). */
 struct referral_row {

@@ -28,6 +28,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "referrer_id = ? AND claimed_at >= ?",
 	[ST_CODE_CLAIMS_SINCE] = "SELECT count(*) FROM referral_events WHERE code = ? AND "
 	    "type IN ('claimed', 'held') AND at >= ?",
+	[ST_CODE_REP_CLICKS_SINCE] = "SELECT count(*) FROM referral_events WHERE code = ? AND "
+	    "type = 'clicked' AND reason = 'rep' AND at >= ?",
 	[ST_REFERRAL_PUT] = "INSERT INTO referrals(channel, campaign, code, referrer_id, "
 	    "referee_id, rep_code, state, claimed_at, updated_at) "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -238,6 +240,19 @@ int64_t
 store_code_claims_since(struct store *s, const char *code, int64_t since)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_CODE_CLAIMS_SINCE, stmt_sql);
+	int64_t n = 0;
+
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, code);
+	sqlite3_bind_int64(st, 2, since);
+	return store_query_int(s, st, &n) == -1 ? -1 : n;
+}
+
+int64_t
+store_code_rep_clicks_since(struct store *s, const char *code, int64_t since)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_CODE_REP_CLICKS_SINCE, stmt_sql);
 	int64_t n = 0;
 
 	if (st == NULL)

@@ -407,8 +407,7 @@ def test_rep_buttons_and_commands_move_referrals_through_the_state_machine():
             expect(texts[0] == "このボタンは使えません。", texts)
             expect(texts[1] == "紹介 #1 を「対応開始」にしました。", texts)
             expect(texts[2] == "紹介 #1 を「成約」にしました。", texts)
-            expect(texts[3].startswith("紹介 #1 は変更できません(a referral cannot go from "
-                                       "won to lost)"), texts)
+            expect(texts[3] == "紹介 #1 は「成約」のため「失注」には変更できません。", texts)
             ev = d.query("SELECT reason, actor FROM referral_events WHERE type = 'state' "
                          "ORDER BY id")
             expect(ev == [("contacted", "rep:R001"), ("won", "rep:R001")], ev)

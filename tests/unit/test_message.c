@@ -305,6 +305,14 @@ test_templates(void **state)
 	    "\"type\":\"confirm\",\"text\":\"花子さん、よろしいですか?\",\"actions\":["
 	    "{\"type\":\"message\",\"label\":\"はい\",\"text\":\"はい\"},"
 	    "{\"type\":\"message\",\"label\":\"いいえ\",\"text\":\"いいえ\"}]}}]");
+	/* The invite's copy button: the text goes to the clipboard as it is. */
+	render_eq("{\"template\":{\"type\":\"buttons\",\"text\":\"紹介\",\"actions\":["
+	    "{\"type\":\"clipboard\",\"label\":\"文面をコピー\","
+	    "\"clipboard_text\":\"{display_name}です。\"}]}}", PLATFORM_LINE, &v,
+	    "[{\"type\":\"template\",\"altText\":\"紹介\",\"template\":{"
+	    "\"type\":\"buttons\",\"text\":\"紹介\",\"actions\":["
+	    "{\"type\":\"clipboard\",\"label\":\"文面をコピー\","
+	    "\"clipboardText\":\"花子です。\"}]}}]");
 	/* The default alt text follows the rendered text. */
 	render_eq("{\"template\":{\"type\":\"confirm\",\"text\":\"{display_name}さん?\","
 	    "\"actions\":[{\"type\":\"message\",\"label\":\"はい\",\"text\":\"はい\"},"
@@ -448,7 +456,7 @@ test_errors(void **state)
 	error_eq("{\"template\":{\"type\":\"buttons\",\"text\":\"a\",\"actions\":["
 	    "{\"type\":\"call\",\"label\":\"a\"}]}}", PLATFORM_LINE,
 	    "template.actions[0].type: unknown action type \"call\"; use postback, message, "
-	    "uri or datetimepicker");
+	    "uri, datetimepicker or clipboard");
 	error_eq("{\"template\":{\"type\":\"buttons\",\"text\":\"a\",\"actions\":["
 	    "{\"type\":\"datetimepicker\",\"label\":\"a\",\"data\":\"d\",\"mode\":\"date\","
 	    "\"min\":\"2026/12/01\"}]}}", PLATFORM_LINE,
@@ -766,6 +774,9 @@ test_works(void **state)
 	error_eq("{\"text\":\"a\",\"quick_replies\":[{\"type\":\"datetimepicker\","
 	    "\"label\":\"a\",\"data\":\"d\",\"mode\":\"date\"}]}", PLATFORM_WORKS,
 	    "quick_replies[0].type: datetimepicker is not available on LINE WORKS");
+	error_eq("{\"text\":\"a\",\"quick_replies\":[{\"type\":\"clipboard\","
+	    "\"label\":\"a\",\"clipboard_text\":\"b\"}]}", PLATFORM_WORKS,
+	    "quick_replies[0].type: clipboard is not available on LINE WORKS");
 	{
 		char *s = repeat("あ", 2001);
 

@@ -268,11 +268,11 @@ test_builtin_texts(void **state)
 	    "新規\n#2 05/15 成約\n「成約 #番号」のように送ると状態を変えられます。");
 	msg_vars_set(&v, "referral_id", "12");
 	msg_vars_set(&v, "state", config_state_label(cf, REF_WON));
-	msg_vars_set(&v, "reason", "a referral cannot go from won to lost");
+	msg_vars_set(&v, "to_state", config_state_label(cf, REF_LOST));
 	assert_renders(cf, "rep_referral_moved", PLATFORM_WORKS, &v,
 	    "紹介 #12 を「成約」にしました。");
 	assert_renders(cf, "rep_referral_refused", PLATFORM_WORKS, &v,
-	    "紹介 #12 は変更できません(a referral cannot go from won to lost)。");
+	    "紹介 #12 は「成約」のため「失注」には変更できません。");
 	msg_vars_set(&v, "referrer_name", "山田 花子");
 	msg_vars_set(&v, "friend_name", cf->wording.unknown_name);
 	msg_vars_set(&v, "claimed_at", "2026-12-01 10:00");

@@ -239,6 +239,57 @@ line_api_get_profile(struct daemon *d, const char *channel, const char *user_id,
 	free(e_user);
 }
 
+static void
+on_loading(const struct http_response *r, void *arg)
+{
+	char error[WHY_MAX] = "";
+
+	(void)arg;
+	if (r->status == 200 || r->status == 202)
+		return;
+	if (r->status == 0)
+		snprintf(error, sizeof(error), "%s", r->error ? r->error : "no answer");
+	else
+		platform_error(r, error, sizeof(error));
+	log_info("msg=\"loading animation not shown\" status=%d reason=\"%s\"", r->status,
+	    error);
+}
+
+void
+line_api_loading_start(struct daemon *d, const char *channel, const char *user_id)
+{
+	const struct config_line_channel *ch = config_line_channel(d->cfg, channel);
+	struct http_request req;
+	const char *headers[2];
+	char *url, *auth, *body;
+	json_t *o;
+
+	if (ch == NULL)
+		return;
+	url = xasprintf("%s/v2/bot/chat/loading/start", ch->api_base);
+	auth = xasprintf("Authorization: Bearer %s", ch->access_token);
+	/* 5 s, LINE's least: the reply ends it as soon as it arrives. */
+	o = json_pack("{s:s,s:i}", "chatId", user_id, "loadingSeconds", 5);
+	body = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	headers[0] = auth;
+	headers[1] = "Content-Type: application/json";
+	memset(&req, 0, sizeof(req));
+	req.method = "POST";
+	req.url = url;
+	req.headers = headers;
+	req.nheaders = 2;
+	req.body = body;
+	req.body_len = strlen(body);
+	req.timeout_ms = 5000;
+	if (http_client_send(d->http_client, &req, on_loading, NULL) == -1)
+		log_info("msg=\"loading animation not shown\" reason=\"cannot start the "
+		    "request\"");
+	free(body);
+	free(auth);
+	free(url);
+}
+
 /* Management calls (rich menus, aliases, defaults) for shokaictl: any method and path on
  * either of the channel's hosts, the answer handed back as it came. */
 struct plain_call {

@@ -117,6 +117,9 @@ void profile_lookup(struct daemon *, const char *channel, const char *user_id, p
 /* line_api.c: GET /v2/bot/profile/{userId}; status 0 on transport failure. */
 typedef void (*line_profile_cb)(int status, const struct profile *, const char *error,
     void *arg);
+/* LINE's loading animation in the user's chat while the bot prepares an answer that
+ * waits for a network call; fire and forget (a failure is logged at info). */
+void line_api_loading_start(struct daemon *, const char *channel, const char *user_id);
 void line_api_get_profile(struct daemon *, const char *channel, const char *user_id,
     line_profile_cb, void *arg);
 

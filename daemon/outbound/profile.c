@@ -121,5 +121,7 @@ profile_fetch(void *ctx, void *arg)
 		storage_post(d->storage, storage_profile_answer, a);
 		return;
 	}
+	if (a->loading)
+		line_api_loading_start(d, a->channel, a->user_id);
 	line_api_get_profile(d, a->channel, a->user_id, fetched_for_storage, a);
 }

@@ -214,6 +214,25 @@ wants_profile(const struct config *cf, const struct event *ev)
 	    strcmp(ev->type, "postback") == 0);
 }
 
+/* A tap on the refer button: the customer waits for the invite, which waits for the
+ * name, so LINE's loading animation shows meanwhile. */
+static int
+asks_for_invite(const struct config *cf, const struct event *ev)
+{
+	const struct config_postback *cp;
+	struct postback pb;
+	char why[WHY_MAX];
+	int yes;
+
+	if (strcmp(ev->type, "postback") != 0 || ev->postback_data == NULL ||
+	    postback_parse(ev->postback_data, &pb, why, sizeof(why)) == -1)
+		return 0;
+	yes = pb.action != NULL && (cp = config_postback(cf, pb.action)) != NULL &&
+	    cp->flow != NULL && strcmp(cp->flow, "referral.invite") == 0;
+	postback_clear(&pb);
+	return yes;
+}
+
 static int
 asked_before(const struct event_list *batch, const unsigned char *asked, size_t upto,
     const struct event *ev)
@@ -265,6 +284,7 @@ prefetch_profiles(struct dispatch *ds, const struct event_list *batch)
 
 			q->channel = xstrdup(ev->channel);
 			q->user_id = xstrdup(ev->user_id);
+			q->loading = asks_for_invite(st->cfg, ev);
 			asked[i] = 1;
 			ds->fetching++;
 			loop_post(st->d, profile_fetch, q);

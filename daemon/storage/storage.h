@@ -90,6 +90,7 @@ struct profile_answer {
 	char		*channel, *user_id;
 	int		 status;	/* 200, 404, or anything else: not known */
 	struct profile	 profile;
+	int		 loading;	/* the customer waits for an invite meanwhile */
 };
 void storage_profile_answer(void *storage, void *answer);
 void storage_dispatch_kick(struct storage *);

@@ -3,6 +3,7 @@ customer's own voice, a copy button beside the share button, and every link in i
 attributed, the rep's contact included: /r/{code}/rep counts the click, tells the rep which
 referral the contact comes from and sends the friend on to the rep's LINE WORKS; the rep
 then credits the friend with 紹介登録, through the same rules as a claim in LINE."""
+import json
 import os
 import re
 import urllib.parse
@@ -75,7 +76,13 @@ def test_the_example_invite_speaks_in_the_senders_voice_and_can_be_copied():
         expect([a["type"] for a in actions] == ["uri", "clipboard"], actions)
         expect(actions[1]["label"] == "文面をコピー" and actions[1]["clipboardText"] == text,
                actions[1])
-        contract_check(sim.requests("/v2/bot/message/reply"))
+        # LINE's loading animation ran while the invite waited for the sender's name.
+        paths = [(r["path"], json.loads(r["body"] or "null")) for r in sim.requests("/v2/bot/")
+                 if r["path"] in ("/v2/bot/chat/loading/start", "/v2/bot/message/reply")]
+        expect(paths[0] == ("/v2/bot/chat/loading/start", {"chatId": USER, "loadingSeconds": 5})
+               and paths[1][0] == "/v2/bot/message/reply", paths)
+        contract_check(sim.requests("/v2/bot/message/reply") +
+                       sim.requests("/v2/bot/chat/loading/start"))
 
 
 def test_the_rep_link_counts_tells_the_rep_and_opens_the_reps_contact():
@@ -110,7 +117,8 @@ def test_a_rep_registers_a_friend_who_wrote_directly_and_the_referrer_is_credite
         expect(works_texts(sim)[0] == "佐藤 次郎 様を 山田 花子 様のご紹介として登録しました"
                "(紹介 #1)。", works_texts(sim))
         p = pushes(sim)
-        expect(len(p) == 1 and p[0]["to"] == USER and "登録されました" in p[0]["messages"][0]["text"], p)
+        expect(len(p) == 1 and p[0]["to"] == USER and
+               "登録されました" in p[0]["messages"][0]["text"], p)
         # The same friend again: one referral, the rep is told it cannot be.
         rep_says(d, f"紹介登録 {code} 佐藤 次郎")
         wait_until(lambda: len(works_texts(sim)) >= 2, 10, "the second answer")

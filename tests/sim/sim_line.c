@@ -707,6 +707,31 @@ mark_read(struct sim_req *rq, char caps[][SIM_SEG_MAX])
 	json_decref(j);
 }
 
+/* The loading animation: a user id as chatId and 5 to 60 seconds in steps of 5. */
+static void
+loading_start(struct sim_req *rq, char caps[][SIM_SEG_MAX])
+{
+	json_t *j;
+	const char *chat;
+	json_int_t secs = 20;
+	json_t *v;
+
+	(void)caps;
+	if ((j = serve_body_json(rq, SIM_MAX_BODY)) == NULL)
+		return;
+	chat = json_string_value(json_object_get(j, "chatId"));
+	if ((v = json_object_get(j, "loadingSeconds")) != NULL)
+		secs = json_is_integer(v) ? json_integer_value(v) : -1;
+	if (chat == NULL || chat[0] != 'U')
+		serve_error(rq, 400, "The property, 'chatId', in the request body is invalid");
+	else if (secs < 5 || secs > 60 || secs % 5 != 0)
+		serve_error(rq, 400, "The property, 'loadingSeconds', in the request body is "
+		    "invalid");
+	else
+		serve_json(rq, 202, json_object());
+	json_decref(j);
+}
+
 /* ------------------------------------------------------------------ routing */
 
 static const struct {
@@ -720,6 +745,7 @@ static const struct {
 	{ EVHTTP_REQ_POST, "/v2/bot/message/push", 1, push },
 	{ EVHTTP_REQ_POST, "/v2/bot/message/multicast", 1, multicast },
 	{ EVHTTP_REQ_POST, "/v2/bot/chat/markAsRead", 1, mark_read },
+	{ EVHTTP_REQ_POST, "/v2/bot/chat/loading/start", 1, loading_start },
 	{ EVHTTP_REQ_GET, "/v2/bot/message/quota", 0, quota },
 	{ EVHTTP_REQ_GET, "/v2/bot/message/quota/consumption", 0, quota_consumption },
 	{ EVHTTP_REQ_GET, "/v2/bot/profile/*", 0, profile },

@@ -17,15 +17,59 @@
 
 #define LIST_MAX	10
 
-/* The rep writing, known by their LINE WORKS user id. */
+static int parse_command(const struct config *, const char *, enum ref_state *,
+    int64_t *);
+
 static const struct config_rep *
-rep_of(const struct config *cf, const char *works_user)
+rep_listed_as(const struct config *cf, const char *works_user)
 {
 	for (size_t i = 0; i < cf->n_reps; i++)
 		if (cf->reps[i].works_user_id != NULL &&
 		    strcasecmp(cf->reps[i].works_user_id, works_user) == 0)
 			return &cf->reps[i];
 	return NULL;
+}
+
+/* The rep writing, known by the member id the callback carries: listed so in the
+ * config, or listed by a login e-mail that the directory resolved to it
+ * (outbound/rep_links.c). */
+static const struct config_rep *
+rep_of(struct handler_ctx *hc, const char *member_id)
+{
+	const struct config_rep *rep = rep_listed_as(hc->cfg, member_id);
+	char *login = NULL;
+
+	if (rep == NULL && store_rep_login_of_member(hc->store, member_id, &login) == 1)
+		rep = rep_listed_as(hc->cfg, login);
+	free(login);
+	return rep;
+}
+
+/* A rep's command or button: what an unknown member is answered rep_unknown_member
+ * for; anything else is left to the bot's keyword rules. */
+static int
+is_rep_command(const struct config *cf, const struct event *ev)
+{
+	enum ref_state to;
+	int64_t id;
+	char *norm;
+	size_t word;
+	int yes;
+
+	if (ev->postback_data != NULL && strncmp(ev->postback_data, "ref=", 4) == 0)
+		return 1;
+	if (ev->text == NULL)
+		return 0;
+	if (parse_command(cf, ev->text, &to, &id) == 0)
+		return 1;
+	norm = text_normalize(ev->text);
+	word = strcspn(norm, " ");
+	yes = config_words_has(cf->wording.rep_list_words, norm) ||
+	    config_words_has(cf->wording.rep_stats_words, norm);
+	norm[word] = '\0';
+	yes = yes || config_words_has(cf->wording.rep_register_words, norm);
+	free(norm);
+	return yes;
 }
 
 /* The referral's own rep, or a manager of that rep's branch. */
@@ -123,34 +167,71 @@ move(struct handler_ctx *hc, const struct event *ev, const struct config_rep *re
 	return rc < 0 ? HANDLER_FAILED : HANDLER_DONE;
 }
 
+/* The friend's name as the rep's list shows it: masked where the campaign says so. */
+static char *
+listed_name(struct handler_ctx *hc, const struct referral_row *r)
+{
+	const struct config_campaign *cp = config_campaign(hc->cfg, r->campaign);
+	struct profile p;
+	char *name;
+
+	memset(&p, 0, sizeof(p));
+	store_profile_get(hc->store, r->channel, r->referee_id, &p);
+	if (p.display_name == NULL)
+		name = xstrdup(hc->cfg->wording.unknown_name);
+	else if (cp == NULL || cp->show_friend_name_to_rep)
+		name = xstrdup(p.display_name);
+	else
+		name = config_mask_name(hc->cfg, p.display_name);
+	profile_clear(&p);
+	return name;
+}
+
+/* One line per open referral, in the words of rep_list_item: number, friend, state,
+ * the day it came and how many days it has waited. */
 static int
 list_open(struct handler_ctx *hc, const struct event *ev, const struct config_rep *rep)
 {
 	struct referral_row *rows;
-	size_t n;
+	size_t n, used = 0;
 	char text[2000] = "", count[24];
-	int rc;
+	int rc = 0;
 
 	if (store_referrals_of_rep(hc->store, rep->code, LIST_MAX, &rows, &n) == -1)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		char when[24];
+		struct msg_vars vars = { 0 };
+		char when[24], id_text[24], days[24], *name, *line;
 		time_t t = (time_t)(rows[i].claimed_at / 1000);
 		struct tm tm;
 
 		localtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%m/%d", &tm);
-		snprintf(text + strlen(text), sizeof(text) - strlen(text), "#%lld %s %s\n",
-		    (long long)rows[i].id, when, config_state_label(hc->cfg, rows[i].state));
+		snprintf(id_text, sizeof(id_text), "%lld", (long long)rows[i].id);
+		snprintf(days, sizeof(days), "%lld",
+		    (long long)((hc->now_ms - rows[i].claimed_at) / 86400000));
+		name = listed_name(hc, &rows[i]);
+		msg_vars_set(&vars, "referral_id", id_text);
+		msg_vars_set(&vars, "friend_name", name);
+		msg_vars_set(&vars, "state", config_state_label(hc->cfg, rows[i].state));
+		msg_vars_set(&vars, "claimed_at", when);
+		msg_vars_set(&vars, "age_days", days);
+		line = chat_text_named(hc, "rep_list_item", PLATFORM_WORKS, &vars);
+		free(name);
+		if (line == NULL)
+			rc = -1;
+		else if (used + strlen(line) + 2 < sizeof(text))
+			used += (size_t)snprintf(text + used, sizeof(text) - used, "%s\n", line);
+		free(line);
 		referral_row_clear(&rows[i]);
 	}
 	free(rows);
+	if (rc == -1)
+		return -1;
 	snprintf(count, sizeof(count), "%zu", n);
 	if (n == 0)
-		rc = say(hc, ev, rep, "rep_list_empty", NULL);
-	else
-		rc = say(hc, ev, rep, "rep_list", "count", count, "list", text, NULL);
-	return rc;
+		return say(hc, ev, rep, "rep_list_empty", NULL);
+	return say(hc, ev, rep, "rep_list", "count", count, "list", text, NULL);
 }
 
 static int
@@ -336,8 +417,20 @@ handle(struct handler_ctx *hc, const struct event *ev)
 	int rc = 1;
 
 	if (ev->platform != PLATFORM_WORKS || strcmp(ev->type, "message") != 0 ||
-	    ev->user_id == NULL || (rep = rep_of(hc->cfg, ev->user_id)) == NULL)
+	    ev->user_id == NULL)
 		return HANDLER_NOT_MINE;
+	if ((rep = rep_of(hc, ev->user_id)) == NULL) {
+		struct msg_vars vars = { 0 };
+
+		if (!is_rep_command(hc->cfg, ev))
+			return HANDLER_NOT_MINE;
+		log_notice("msg=\"a rep's command from a LINE WORKS member who is not a rep\" "
+		    "member=%s", ev->user_id);
+		msg_vars_set(&vars, "company_name", hc->cfg->company_name ?
+		    hc->cfg->company_name : "");
+		return chat_reply_named(hc, ev, "rep_unknown_member", &vars) == 0 ?
+		    HANDLER_DONE : HANDLER_FAILED;
+	}
 	/* A notification's button: the payload must carry our signature for exactly this
 	 * referral and step. */
 	if (ev->postback_data != NULL && strncmp(ev->postback_data, "ref=", 4) == 0) {

@@ -20,7 +20,7 @@ static const char *const all_placeholders[] = { "display_name", "company_name",
     "last_messages", "console_url", "waiting_since", "from", "to", "invites_prev",
     "claims_prev", "wins_prev", "rewards_prev", "month_wins", "target", "reps", "open",
     "waiting", "oldest_hours", "sender_short_name", "rep_short_name", "rep_link_url",
-    "code_display", "invite_text", "to_state", NULL };
+    "code_display", "invite_text", "to_state", "age_days", NULL };
 /* What greetings, auto-replies and postback replies provide. */
 const char *const cfg_chat_placeholders_line[] = { "display_name", "company_name", NULL };
 /* Postback replies also have what a date/time picker chose. */
@@ -77,6 +77,9 @@ static const struct {
 	{ "handoff_escalation", 1, PLATFORM_WORKS, { "company_name", "customer_name",
 	    "rep_name", "opened_at", "last_messages", "console_url", NULL } },
 	{ "rep_referral_not_found", 1, PLATFORM_WORKS, { REP_VARS, "referral_id", NULL } },
+	{ "rep_list_item", 1, PLATFORM_WORKS, { REP_VARS, "referral_id", "friend_name",
+	    "state", "claimed_at", "age_days", NULL } },
+	{ "rep_unknown_member", 1, PLATFORM_WORKS, { "company_name", NULL } },
 	{ "rep_contact_opened", 1, PLATFORM_WORKS, { REP_VARS, "referrer_name", "code",
 	    "code_display", NULL } },
 	{ "rep_registered", 1, PLATFORM_WORKS, { REP_VARS, "referral_id", "referrer_name",

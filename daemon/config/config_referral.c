@@ -78,8 +78,8 @@ static void
 parse_rules(struct cfg *c, struct cnode m, const char *what, struct config_campaign *cp)
 {
 	static const char *const allowed[] = { "attribution", "exclude_existing_friends",
-	    "max_claims_per_referrer", "velocity", "show_friend_name_to_referrer", "review",
-	    NULL };
+	    "max_claims_per_referrer", "velocity", "show_friend_name_to_referrer",
+	    "show_friend_name_to_rep", "review", NULL };
 	struct cnode v;
 	char *s = NULL, *sub = NULL;
 
@@ -94,6 +94,7 @@ parse_rules(struct cfg *c, struct cnode m, const char *what, struct config_campa
 	s = NULL;
 	cfg_get_bool(c, m, what, "exclude_existing_friends", &cp->exclude_existing_friends);
 	cfg_get_bool(c, m, what, "show_friend_name_to_referrer", &cp->show_friend_name);
+	cfg_get_bool(c, m, what, "show_friend_name_to_rep", &cp->show_friend_name_to_rep);
 	if (cfg_map_get(m, "max_claims_per_referrer", &v)) {
 		static const char *const keys[] = { "count", "per", NULL };
 
@@ -179,6 +180,7 @@ parse_campaign(struct cfg *c, struct cnode m, const char *what, struct config_ca
 	char *s = NULL, *sub;
 
 	cp->exclude_existing_friends = 1;
+	cp->show_friend_name_to_rep = 1;	/* reps work with real names */
 	cp->review_within_ms = 3LL * 86400 * 1000;
 	if (cfg_check_mapping(c, m, what, allowed, required) == -1)
 		return;

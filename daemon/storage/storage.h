@@ -122,6 +122,12 @@ struct rep_link_job {
 	int64_t	 at;
 };
 void storage_rep_link(void *storage, void *job);
+/* A rep's member id, resolved from the login e-mail the config lists (rep_links.c). */
+struct rep_member_job {
+	char	*login, *member_id;
+	int64_t	 at;
+};
+void storage_rep_member(void *storage, void *job);
 
 /* announce_tick.c: LINE's quota for a due announcement, asked of the loop
  * (outbound/quota.c's quota_fetch) and posted back with q filled in. */

@@ -49,3 +49,19 @@ storage_rep_link(void *ctx, void *arg)
 	free(job->url);
 	free(job);
 }
+
+void
+storage_rep_member(void *ctx, void *arg)
+{
+	struct storage *st = ctx;
+	struct rep_member_job *job = arg;
+
+	if (store_rep_member_put(st->store, job->login, job->member_id, job->at) == 0)
+		log_info("msg=\"rep member id resolved\" login=%s", job->login);
+	else
+		log_warnx("msg=\"rep member id not stored\" login=%s detail=\"%s\"",
+		    job->login, store_errmsg(st->store));
+	free(job->login);
+	free(job->member_id);
+	free(job);
+}

@@ -205,6 +205,11 @@ int64_t store_wrong_codes_since(struct store *, const char *channel, const char 
 int store_rep_link_get(struct store *, const char *rep_code, char **url,
     int64_t *fetched_at);
 int store_rep_link_put(struct store *, const char *rep_code, const char *url, int64_t at);
+/* A rep's login e-mail and the member id LINE WORKS callbacks carry for it. */
+int store_rep_member_put(struct store *, const char *login, const char *member_id,
+    int64_t at);
+/* 1 with the login (caller frees) whose member id this is, 0 when none is known. */
+int store_rep_login_of_member(struct store *, const char *member_id, char **login);
 
 /* store_reward.c: rewards and coupon pools. */
 /* A pending reward; 0 when that referral and side has one already. */

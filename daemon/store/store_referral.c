@@ -51,6 +51,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "state = 'won'), "
 	    "(SELECT count(*) FROM rewards w JOIN referrals r ON r.id = w.referral_id WHERE "
 	    "r.channel = ?1 AND w.user_id = ?2 AND w.state = 'issued')",
+	[ST_REP_MEMBER_PUT] = "INSERT OR REPLACE INTO rep_members(login, member_id, fetched_at) "
+	    "VALUES (?, ?, ?)",
+	[ST_REP_LOGIN_OF_MEMBER] = "SELECT login FROM rep_members WHERE member_id = ? ORDER "
+	    "BY fetched_at DESC LIMIT 1",
 	[ST_REP_LINK_GET] = "SELECT url, fetched_at FROM rep_links WHERE rep_code = ?",
 	[ST_REP_LINK_PUT] = "INSERT OR REPLACE INTO rep_links(rep_code, url, fetched_at) "
 	    "VALUES (?, ?, ?)",
@@ -474,6 +478,40 @@ store_rep_link_put(struct store *s, const char *rep_code, const char *url, int64
 	store_bind_text(st, 2, url);
 	sqlite3_bind_int64(st, 3, at);
 	return store_step(s, st);
+}
+
+int
+store_rep_member_put(struct store *s, const char *login, const char *member_id, int64_t at)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_REP_MEMBER_PUT, stmt_sql);
+
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, login);
+	store_bind_text(st, 2, member_id);
+	sqlite3_bind_int64(st, 3, at);
+	return store_step(s, st);
+}
+
+static void
+row_login(sqlite3_stmt *st, void *out)
+{
+	*(char **)out = store_column_str(st, 0);
+}
+
+int
+store_rep_login_of_member(struct store *s, const char *member_id, char **login)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_REP_LOGIN_OF_MEMBER, stmt_sql);
+	int rc;
+
+	*login = NULL;
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, member_id);
+	if ((rc = store_one_row(s, st, row_login, login)) == -1)
+		return -1;
+	return rc == 1 && *login != NULL ? 1 : 0;
 }
 
 /* How many claims this person made since a time that were rejected for one of reasons

@@ -468,6 +468,14 @@ static const char *const migrations[] = {
 	 "CREATE INDEX nudges_by_person ON nudges(channel, person, at) WHERE sent = 1;"
 	 "CREATE INDEX referral_events_issued ON referral_events(campaign, at) "
 	 "  WHERE type = 'issued';"),
+
+	/* 19: reps listed by login e-mail: LINE WORKS callbacks carry the member's id, so
+	 * each login is resolved through the directory (rep_links.c) and kept here. */
+	("CREATE TABLE rep_members ("
+	 "  login TEXT PRIMARY KEY COLLATE NOCASE,"
+	 "  member_id TEXT NOT NULL,"
+	 "  fetched_at INTEGER NOT NULL);"
+	 "CREATE INDEX rep_members_by_member ON rep_members(member_id);"),
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

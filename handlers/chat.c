@@ -3,6 +3,7 @@
  * changes), or link a per-user rich menu. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -77,6 +78,50 @@ queue_answer(struct handler_ctx *hc, const struct event *ev, json_t *line_messag
 	return rc;
 }
 
+#define SENDER_NAME_CHARS	20	/* LINE's limit for sender.name */
+
+json_t *
+chat_sender(const char *name, const char *icon_url)
+{
+	json_t *sender;
+	size_t at;
+
+	if (name == NULL)
+		return NULL;
+	for (const char *s = name; *s != '\0'; s++)
+		if (strncasecmp(s, "line", 4) == 0)
+			return NULL;
+	if ((at = utf8_prefix(name, SENDER_NAME_CHARS)) == 0)
+		return NULL;
+	sender = json_pack("{s:s%}", "name", name, at);
+	if (icon_url != NULL)
+		json_object_set_new(sender, "iconUrl", json_string(icon_url));
+	return sender;
+}
+
+json_t *
+referee_sender(const struct config_campaign *cp, const struct config_rep *rep)
+{
+	if (cp == NULL || !cp->referee_sender_rep || rep == NULL)
+		return NULL;
+	return chat_sender(rep->name, cp->referee_sender_icon_url);
+}
+
+/* Every LINE message of msgs shown as from sender (consumed; NULL: as the account). */
+static json_t *
+as_sender(json_t *msgs, json_t *sender)
+{
+	json_t *m;
+	size_t i;
+
+	if (sender == NULL)
+		return msgs;
+	json_array_foreach(msgs, i, m)
+		json_object_set(m, "sender", sender);
+	json_decref(sender);
+	return msgs;
+}
+
 int
 chat_reply(struct handler_ctx *hc, const struct event *ev, const struct config_message *msg,
     const struct msg_vars *vars)
@@ -132,9 +177,7 @@ int
 chat_reply_named(struct handler_ctx *hc, const struct event *ev, const char *name,
     const struct msg_vars *vars)
 {
-	const struct config_message *m = named(hc, name, ev->platform);
-
-	return m != NULL ? chat_reply(hc, ev, m, vars) : -1;
+	return chat_reply_named_as(hc, ev, name, vars, NULL);
 }
 
 /* The same, pushed on LINE to someone who is not the one who just wrote. */
@@ -142,17 +185,43 @@ int
 chat_push_named(struct handler_ctx *hc, const char *channel, const char *to,
     const char *name, const struct msg_vars *vars)
 {
+	return chat_push_named_as(hc, channel, to, name, vars, NULL);
+}
+
+int
+chat_reply_named_as(struct handler_ctx *hc, const struct event *ev, const char *name,
+    const struct msg_vars *vars, json_t *sender)
+{
+	const struct config_message *m = named(hc, name, ev->platform);
+
+	if (m == NULL) {
+		json_decref(sender);
+		return -1;
+	}
+	if (ev->platform != PLATFORM_LINE) {
+		json_decref(sender);
+		return chat_reply(hc, ev, m, vars);
+	}
+	return queue_answer(hc, ev, as_sender(msg_template_render(m->line, vars), sender),
+	    NULL);
+}
+
+int
+chat_push_named_as(struct handler_ctx *hc, const char *channel, const char *to,
+    const char *name, const struct msg_vars *vars, json_t *sender)
+{
 	const struct config_message *m = named(hc, name, PLATFORM_LINE);
 
-	if (m == NULL)
-		return -1;
-	if (!referee_on_line(to)) {
+	if (m == NULL || !referee_on_line(to)) {
+		json_decref(sender);
+		if (m == NULL)
+			return -1;
 		log_info("msg=\"not pushed: a friend a rep registered has no LINE chat\" "
 		    "message=%s", name);
 		return 0;
 	}
 	return queued(hc, outmsg_line_push(hc->store, channel, to,
-	    msg_template_render(m->line, vars)));
+	    as_sender(msg_template_render(m->line, vars), sender)));
 }
 
 char *

@@ -20,6 +20,19 @@ int chat_reply_named(struct handler_ctx *, const struct event *, const char *nam
 /* As chat_reply_named, pushed on LINE to another person (the referrer). */
 int chat_push_named(struct handler_ctx *, const char *channel, const char *to,
     const char *name, const struct msg_vars *);
+/* LINE's sender for messages shown as from a person: the name cut to LINE's 20
+ * characters, and the icon. NULL when LINE would refuse the name (empty, or with
+ * "LINE" in it): the message then comes from the account. */
+struct json_t *chat_sender(const char *name, const char *icon_url);
+/* The sender of messages to a referral's friend: the rep, where the campaign's
+ * referee_sender says so; else NULL (the account). */
+struct json_t *referee_sender(const struct config_campaign *, const struct config_rep *);
+/* As chat_reply_named and chat_push_named, each LINE message shown as from sender
+ * (consumed; NULL: from the account). */
+int chat_reply_named_as(struct handler_ctx *, const struct event *, const char *name,
+    const struct msg_vars *, struct json_t *sender);
+int chat_push_named_as(struct handler_ctx *, const char *channel, const char *to,
+    const char *name, const struct msg_vars *, struct json_t *sender);
 /* The first text of the message called name, rendered for platform (a LINE WORKS
  * notification's text, under its buttons). The caller frees it; NULL with hc->error. */
 char *chat_text_named(struct handler_ctx *, const char *name, enum platform,

@@ -20,7 +20,6 @@
 #define NOTICE_MESSAGES		5	/* the customer's last messages in a notice */
 #define NOTICE_LINE_CHARS	80	/* each cut to this many characters */
 #define NOTICE_MAX_PEOPLE	16
-#define SENDER_NAME_CHARS	20	/* LINE's limit for sender.name */
 
 /* Who hears of a handoff: LINE WORKS members, or the operators' room. */
 struct audience {
@@ -267,27 +266,14 @@ handoff_due(struct handler_ctx *hc, const json_t *row)
 	return 1;
 }
 
-/* LINE's sender name: at most 20 characters, and never "LINE" (LINE refuses it). */
-static char *
-sender_name(const char *name)
-{
-	size_t at;
-
-	for (const char *s = name; *s != '\0'; s++)
-		if (strncasecmp(s, "line", 4) == 0)
-			return NULL;
-	at = utf8_prefix(name, SENDER_NAME_CHARS);
-	return at > 0 ? xasprintf("%.*s", (int)at, name) : NULL;
-}
-
 int
 handoff_reply(struct handler_ctx *hc, const char *channel, const char *user,
     const char *text, const char *login, const char *name)
 {
 	const struct config *cf = hc->cfg;
 	const struct config_rep *rep = NULL;
-	json_t *msg, *open = NULL;
-	char *author = xasprintf("operator:%s", login), *shown = NULL;
+	json_t *msg, *open = NULL, *sender = NULL;
+	char *author = xasprintf("operator:%s", login);
 	int rc = -1, err = 0;
 
 	if (cf->handoff.sender == SENDER_REP)
@@ -295,16 +281,10 @@ handoff_reply(struct handler_ctx *hc, const char *channel, const char *user,
 	if (err)
 		goto done;
 	if (cf->handoff.sender != SENDER_NONE)
-		shown = sender_name(rep != NULL ? rep->name : name);
+		sender = chat_sender(rep != NULL ? rep->name : name, cf->handoff.sender_icon_url);
 	msg = json_pack("{s:s,s:s}", "type", "text", "text", text);
-	if (shown != NULL) {
-		json_t *sender = json_pack("{s:s}", "name", shown);
-
-		if (cf->handoff.sender_icon_url != NULL)
-			json_object_set_new(sender, "iconUrl",
-			    json_string(cf->handoff.sender_icon_url));
+	if (sender != NULL)
 		json_object_set_new(msg, "sender", sender);
-	}
 	if (outmsg_line_push_by(hc->store, channel, user, json_pack("[o]", msg),
 	    author) == -1)
 		goto done;
@@ -317,7 +297,6 @@ done:
 		hc->error = "cannot queue the reply";
 	json_decref(open);
 	free(author);
-	free(shown);
 	return rc == -1 ? -1 : 0;
 }
 

@@ -118,7 +118,8 @@ claim(struct handler_ctx *hc, const struct event *ev, const char *code,
 		msg_vars_set(&vars, "rep_name", rep->name);
 		msg_vars_set(&vars, "branch_name", rep->branch ? rep->branch->name : "");
 	}
-	if ((rc = chat_reply_named(hc, ev, "claim_thanks_referee", &vars)) == -1)
+	if ((rc = chat_reply_named_as(hc, ev, "claim_thanks_referee", &vars,
+	    referee_sender(cp, rep))) == -1)
 		goto done;
 	masked = cp->show_friend_name ? xstrdup(name ? name : cf->wording.friend_name) :
 	    config_mask_name(cf, name);

@@ -123,7 +123,8 @@ referral_ask_after_won(struct handler_ctx *hc, const struct referral_row *r)
 		return rc;
 	chat_vars(hc, &ev, &vars, &name);
 	referral_rep_vars(hc, &ev, &vars, &rep, &contact);
-	rc = chat_push_named(hc, r->channel, r->referee_id, "referral_ask_after_won", &vars);
+	rc = chat_push_named_as(hc, r->channel, r->referee_id, "referral_ask_after_won", &vars,
+	    referee_sender(cp, rep));
 	free(contact);
 	free(name);
 	return rc == -1 ? -1 : 1;

@@ -90,6 +90,8 @@ struct config_campaign {
 	int64_t	 velocity_within_ms;	/* ... within this: held for review */
 	int	 show_friend_name;	/* to the referrer; masked otherwise */
 	int	 show_friend_name_to_rep;	/* in the rep's 一覧; masked otherwise */
+	int	 referee_sender_rep;	/* the friend's messages come under the rep's name */
+	char	*referee_sender_icon_url;	/* with this icon; NULL: the account's */
 	int64_t	 review_within_ms;	/* a held claim's deadline */
 	enum review_default review_default;
 	int	 due_on_won;		/* reward due on the rep's "won"; else on claim */

@@ -168,11 +168,37 @@ parse_rules(struct cfg *c, struct cnode m, const char *what, struct config_campa
 	}
 }
 
+/* Messages to the friend (the thanks after a claim, the ask after a win) may come
+ * under the rep's name and an icon, as LINE's sender: the friend meets the person. */
+static void
+parse_referee_sender(struct cfg *c, struct cnode m, const char *what,
+    struct config_campaign *cp)
+{
+	struct cnode v;
+	char *s = NULL;
+
+	if (cfg_get_str(c, m, what, "referee_sender", &s) == 1) {
+		cfg_map_get(m, "referee_sender", &v);
+		if (strcmp(s, "rep") == 0)
+			cp->referee_sender_rep = 1;
+		else if (strcmp(s, "none") != 0)
+			cfg_err(c, v, "%s.referee_sender: expected rep or none", what);
+	}
+	free(s);
+	if (cfg_map_get(m, "referee_sender_icon_url", &v)) {
+		cfg_get_url(c, m, what, "referee_sender_icon_url", &cp->referee_sender_icon_url);
+		if (cp->referee_sender_icon_url != NULL &&
+		    strncmp(cp->referee_sender_icon_url, "https://", 8) != 0)
+			cfg_err(c, v, "%s.referee_sender_icon_url: LINE takes only https:// "
+			    "icons", what);
+	}
+}
+
 static void
 parse_campaign(struct cfg *c, struct cnode m, const char *what, struct config_campaign *cp)
 {
 	static const char *const allowed[] = { "id", "name", "starts", "ends", "rules",
-	    "reward", "reminders", NULL };
+	    "reward", "reminders", "referee_sender", "referee_sender_icon_url", NULL };
 	static const char *const required[] = { "id", "name", "starts", "ends", NULL };
 	static const char *const reward_keys[] = { "due_on", "approval", "hold", "referrer",
 	    "referee", NULL };
@@ -195,6 +221,7 @@ parse_campaign(struct cfg *c, struct cnode m, const char *what, struct config_ca
 		cfg_map_get(m, "ends", &v);
 		cfg_err(c, v, "%s: ends (%s) is before starts (%s)", what, cp->ends, cp->starts);
 	}
+	parse_referee_sender(c, m, what, cp);
 	if (cfg_map_get(m, "rules", &v)) {
 		sub = xasprintf("%s.rules", what);
 		parse_rules(c, v, sub, cp);
@@ -452,6 +479,7 @@ cfg_free_referral(struct config *cf)
 	for (size_t i = 0; i < cf->n_campaigns; i++) {
 		free(cf->campaigns[i].id);
 		free(cf->campaigns[i].name);
+		free(cf->campaigns[i].referee_sender_icon_url);
 		free(cf->campaigns[i].referrer.pool);
 		free(cf->campaigns[i].referee.pool);
 	}

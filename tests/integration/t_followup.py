@@ -20,7 +20,7 @@ BOSS_WORKS = "boss@example.co.jp"
 REMINDER = ("先日はご紹介のお申し出ありがとうございます。紹介メッセージはまだ送られていないよう"
             "です。よろしければ下のボタンから、ご家族やご友人にお送りください。")
 ASK = ("このたびはご成約ありがとうございます。ほかにもお役に立てそうなご家族やご友人はいらっ"
-       "しゃいますか?")
+       "しゃいますか？")
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -190,7 +190,7 @@ def test_digest_and_escalation_fire_once_each_at_their_time():
             wait_until(lambda: len(works_texts(sim, BOSS_WORKS)) >= 2, 10, "the digest")
             digest = works_texts(sim, BOSS_WORKS)[1]
             expect(digest.startswith("新宿支店 週間レポート "), digest)
-            expect("高橋 美咲: 1件(未対応 1件、最長 0時間)" in digest and
+            expect("高橋 美咲: 1件（未対応 1件、最長 0時間）" in digest and
                    "目標 8" in digest and "/admin/#/" in digest, digest)
             heartbeat(sim, d, 6)
             expect(len(works_texts(sim, BOSS_WORKS)) == 2, works_texts(sim, BOSS_WORKS))

@@ -82,7 +82,7 @@ def test_handoff_journey_rep_console_reply_resolve():
         rep = "/users/" + quote("takahashi@example.co.jp") + "/"
         wait_until(lambda: works_to(sim, rep), 10, "the rep's notice")
         notice = works_to(sim, rep)[0]
-        expect("山田 花子 様が担当者との会話を希望しています(担当: 高橋 美咲)" in notice, notice)
+        expect("山田 花子 様が担当者との会話を希望しています（担当：高橋 美咲）" in notice, notice)
         expect("> こんにちは、相談があります" in notice, notice)
         expect(f"https://console.example.jp/admin/#/conversations/main/{USER}" in notice,
                notice)
@@ -153,7 +153,7 @@ def test_nobody_answers_escalates_to_the_manager_once():
         manager = "/users/" + quote("yamamoto@example.co.jp") + "/"
         wait_until(lambda: works_to(sim, manager), 15, "the escalation to the manager")
         text = works_to(sim, manager)[0]
-        expect(text.startswith("【未対応】山田 花子 様が") and "担当: 高橋 美咲" in text, text)
+        expect(text.startswith("【未対応】山田 花子 様が") and "担当：高橋 美咲" in text, text)
         time.sleep(2.5)
         expect(len(works_to(sim, manager)) == 1, works_to(sim, manager))
         row = d.query("SELECT notified, escalated_at IS NOT NULL FROM handoffs")
@@ -163,7 +163,7 @@ def test_nobody_answers_escalates_to_the_manager_once():
         wait_until(lambda: len(works_to(sim, "/channels/ops-room/")) >= 2, 15,
                    "the operators' notice and escalation")
         texts = works_to(sim, "/channels/ops-room/")
-        expect("担当: 未定" in texts[0] and texts[1].startswith("【未対応】"), texts)
+        expect("担当：未定" in texts[0] and texts[1].startswith("【未対応】"), texts)
 
 
 def test_quiet_time_runs_out_and_the_bot_answers_again():

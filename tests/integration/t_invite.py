@@ -62,16 +62,17 @@ def test_the_example_invite_speaks_in_the_senders_voice_and_can_be_copied():
         got = wait_replies(sim, 1)[0]
         text = shared_text(got)
         shown = f"{code[:4]}-{code[4:]}"
-        expect(text.startswith("山田です。"), text)
+        expect(text.startswith("山田です。お世話になっている"), text)
         # The sender never calls themself さん or 様, and still signs by name.
         expect("山田 花子さん" not in text and "山田さん" not in text and "様" not in text, text)
-        expect("株式会社テストの高橋さん(新宿支店)を紹介します。" in text, text)
+        expect("株式会社テストの高橋さん（新宿支店）を紹介します。" in text, text)
         expect(f"【{shown}】" in text, text)
         expect(f"http://127.0.0.1/r/{code}\n" in text, text)
         expect(text.endswith(f"http://127.0.0.1/r/{code}/rep"), text)
         # No link goes around attribution: the rep's own contact is not in it.
         expect("works.do" not in text, text)
-        expect(not text.endswith("\n") and "!" not in text, text)
+        # Formal text: full-width punctuation, no trailing newline.
+        expect(not text.endswith("\n") and not any(c in text for c in "!?()"), text)
         actions = got[1]["template"]["actions"]
         expect([a["type"] for a in actions] == ["uri", "clipboard"], actions)
         expect(actions[1]["label"] == "文面をコピー" and actions[1]["clipboardText"] == text,
@@ -115,7 +116,7 @@ def test_a_rep_registers_a_friend_who_wrote_directly_and_the_referrer_is_credite
         expect(ev == [("claimed", "rep:R001")], ev)
         wait_until(lambda: works_texts(sim) and pushes(sim), 10, "the rep's answer and the push")
         expect(works_texts(sim)[0] == "佐藤 次郎 様を 山田 花子 様のご紹介として登録しました"
-               "(紹介 #1)。", works_texts(sim))
+               "（紹介 #1）。", works_texts(sim))
         p = pushes(sim)
         expect(len(p) == 1 and p[0]["to"] == USER and
                "登録されました" in p[0]["messages"][0]["text"], p)

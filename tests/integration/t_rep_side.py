@@ -5,9 +5,9 @@ the member id LINE WORKS callbacks really carry, resolved through the directory.
 import re
 
 from harness import expect, line_event, wait_until
-from sim import Sim, send
-from t_referral import (FRIEND, REP_WORKS, claim_daemon, claim_text, rep_says, setup_referrer,
-                        works_texts)
+from sim import Sim, contract_check, replies, send
+from t_referral import (FRIEND, REP_WORKS, claim_daemon, claim_text, pushes, rep_says,
+                        setup_referrer, works_texts)
 
 STRANGER = "0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6"
 
@@ -27,7 +27,7 @@ def test_rep_list_shows_names_state_and_age():
                    "the list")
         listed = [t for t in works_texts(sim) if t.startswith("対応中")][0]
         # The day in the daemon's timezone (the config's), whatever this machine's is.
-        expect(re.search(r"\n#1 鈴木 一郎 様 新規 \d\d/\d\d(0日経過)\n", listed), repr(listed))
+        expect(re.search(r"\n#1 鈴木 一郎 様 新規 \d\d/\d\d（0日経過）\n", listed), repr(listed))
 
 
 def test_rep_list_masks_the_friend_where_the_campaign_says_so():
@@ -68,3 +68,23 @@ def test_a_rep_listed_by_login_email_is_known_by_the_member_id_callbacks_carry()
                d.query("SELECT state FROM referrals"))
         actors = d.query("SELECT actor FROM referral_events WHERE type = 'state'")
         expect(actors == [("rep:R001",)], actors)
+
+
+def test_the_friend_hears_from_the_rep_by_name_where_the_campaign_says_so():
+    with Sim() as sim:
+        d = claim_daemon(sim)
+        cfg = open(d.config_path, encoding="utf-8").read()
+        d.write_config(cfg.replace("    ends: ", "    referee_sender: rep\n"
+                                   "    referee_sender_icon_url: https://example.jp/rep.png\n"
+                                   "    ends: ", 1))
+        with d:
+            claimed(sim, d)
+            wait_until(lambda: len(replies(sim)) >= 2, 10, "the thanks to the friend")
+            thanks = replies(sim)[-1]
+            expect(all(m.get("sender") == {"name": "高橋 美咲",
+                                           "iconUrl": "https://example.jp/rep.png"}
+                       for m in thanks), thanks)
+            # The referrer's push still comes from the account.
+            expect(all("sender" not in m for p in pushes(sim) for m in p["messages"]),
+                   pushes(sim))
+            contract_check(sim.requests("/v2/bot/message/reply"))

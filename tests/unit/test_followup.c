@@ -26,7 +26,7 @@
 	"うです。よろしければ下のボタンから、ご家族やご友人にお送りください。"
 #define ASK \
 	"このたびはご成約ありがとうございます。ほかにもお役に立てそうなご家族やご友人はい" \
-	"らっしゃいますか?"
+	"らっしゃいますか？"
 
 
 #define REFERRAL "digest: { day: mon, at: \"08:30\" }, escalate_unacted_after: 4h"
@@ -319,9 +319,9 @@ test_digest_counts_the_week_once(void **state)
 	text = referral_digest_text(&hc, b, "2027-01-18");
 	assert_non_null(text);
 	assert_string_equal(text, "新宿支店 週間レポート 2027-01-11〜2027-01-17\n"
-	    "紹介依頼 1(前週 0)\n登録 2(前週 0)\n成約 1(前週 0)\n特典 0(前週 0)\n"
-	    "今月の成約 1 / 目標 8\n担当者別 対応中の紹介:\n"
-	    "高橋 美咲: 1件(未対応 1件、最長 66時間)\n部長: 0件(未対応 0件、最長 -時間)\n"
+	    "紹介依頼 1（前週 0）\n登録 2（前週 0）\n成約 1（前週 0）\n特典 0（前週 0）\n"
+	    "今月の成約 1 / 目標 8\n担当者別 対応中の紹介：\n"
+	    "高橋 美咲: 1件（未対応 1件、最長 66時間）\n部長: 0件（未対応 0件、最長 -時間）\n"
 	    "https://console.example.jp/admin/#/");
 	mark = outbox_mark(w);
 	assert_int_equal(store_begin(w->store), 0);

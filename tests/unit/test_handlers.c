@@ -192,8 +192,8 @@ test_claim_accepted(void **state)
 	    "works|sales|works_user|" REP "|0|-|-|button_template\n");
 	/* The rep's notification: who, whom, when (Tokyo time), and five signed buttons. */
 	assert_string_equal(q(w, "SELECT json_extract(body, '$.content.contentText') FROM "
-	    "outbox WHERE kind = 'works_user'"), "新しいご紹介 #1\n紹介者: 山田 花子 様\n"
-	    "お友だち: 鈴木 一郎 様\n2027-01-15 12:00\n");
+	    "outbox WHERE kind = 'works_user'"), "新しいご紹介 #1\n紹介者：山田 花子 様\n"
+	    "お友だち：鈴木 一郎 様\n2027-01-15 12:00\n");
 	assert_string_equal(q(w, "SELECT json_extract(a.value, '$.label'), "
 	    "json_extract(a.value, '$.text') FROM outbox, json_each(json_extract(body, "
 	    "'$.content.actions')) AS a WHERE kind = 'works_user' ORDER BY a.key"),
@@ -513,8 +513,8 @@ test_rep_buttons(void **state)
 	assert_string_equal(q(w, "SELECT state, updated_at FROM referrals"),
 	    fmt("won|%lld\n", T + 4 * HOUR));
 	rep_says(w, REP, "lost 1", NULL, T + 5 * HOUR);
-	assert_string_equal(rep_answer(w, REP), "紹介 #1 は変更できません(a referral cannot go "
-	    "from won to lost)。\n");
+	assert_string_equal(rep_answer(w, REP), "紹介 #1 は「成約」のため「失注」には変更"
+	    "できません。\n");
 	assert_string_equal(q(w, "SELECT state FROM referrals"), "won\n");
 	assert_string_equal(q(w, "SELECT type, reason, actor, at FROM referral_events WHERE "
 	    "type IN ('state', 'reward') ORDER BY id"),
@@ -691,7 +691,7 @@ test_handoff(void **state)
 	assert_string_equal(last_answer(w, ALICE), "担当者におつなぎします。\n");
 	assert_string_equal(q(w, "SELECT target, json_extract(body, '$.content.text') FROM "
 	    "outbox WHERE platform = 'works' AND id > %lld", mark), fmt("%s|山田 花子 様が担当者"
-	    "との会話を希望しています(担当: 高橋 美咲)。\n> 見積もりの相談です\n> 担当者\n"
+	    "との会話を希望しています（担当：高橋 美咲）。\n> 見積もりの相談です\n> 担当者\n"
 	    "▼会話を開いて返信する\nhttps://console.example.jp/admin/#/conversations/main/"
 	    ALICE "\n", REP));
 	assert_string_equal(q(w, "SELECT state, notified, escalate_at - %lld, quiet_until - "

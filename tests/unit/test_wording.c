@@ -98,7 +98,7 @@ test_builtin_alone_loads(void **state)
 	assert_string_equal(cf->wording.display_name, "お客様");
 	assert_string_equal(cf->referral.sender_name_fallback, "お客様");
 	assert_string_equal(cf->wording.friend_name, "お友だち");
-	assert_string_equal(cf->wording.unknown_name, "(名前未取得)");
+	assert_string_equal(cf->wording.unknown_name, "（名前未取得）");
 	/* The labels reps read, once in C, now the config's. */
 	{
 		static const char *const labels[REF_STATE_COUNT] = { "確認待ち", "新規",
@@ -259,15 +259,20 @@ test_builtin_texts(void **state)
 	msg_vars_set(&v, "rewards", "4");
 	msg_vars_set(&v, "losses", "5");
 	assert_renders(cf, "referral_status", PLATFORM_LINE, &v, "ご紹介の状況\n紹介コードの"
-	    "発行: 1回\nご登録いただいたお友だち: 2人\nご成約: 3件\nお届けした特典: 4件");
+	    "発行：1回\nご登録いただいたお友だち：2人\nご成約：3件\nお届けした特典：4件");
 	assert_renders(cf, "rep_stats", PLATFORM_WORKS, &v,
-	    "今月の実績: ご紹介 2件、成約 3件、失注 5件");
+	    "今月の実績：ご紹介 2件、成約 3件、失注 5件");
 	msg_vars_set(&v, "count", "2");
 	msg_vars_set(&v, "list", "#1 05/14 新規\n#2 05/15 成約\n");
-	assert_renders(cf, "rep_list", PLATFORM_WORKS, &v, "対応中のご紹介 (2件):\n#1 05/14 "
+	assert_renders(cf, "rep_list", PLATFORM_WORKS, &v, "対応中のご紹介（2件）：\n#1 05/14 "
 	    "新規\n#2 05/15 成約\n「成約 #番号」のように送ると状態を変えられます。");
 	msg_vars_set(&v, "referral_id", "12");
 	msg_vars_set(&v, "state", config_state_label(cf, REF_WON));
+	msg_vars_set(&v, "friend_name", "鈴木 一郎");
+	msg_vars_set(&v, "claimed_at", "05/14");
+	msg_vars_set(&v, "age_days", "3");
+	assert_renders(cf, "rep_list_item", PLATFORM_WORKS, &v,
+	    "#12 鈴木 一郎 様 成約 05/14（3日経過）");
 	msg_vars_set(&v, "to_state", config_state_label(cf, REF_LOST));
 	assert_renders(cf, "rep_referral_moved", PLATFORM_WORKS, &v,
 	    "紹介 #12 を「成約」にしました。");
@@ -276,11 +281,11 @@ test_builtin_texts(void **state)
 	msg_vars_set(&v, "referrer_name", "山田 花子");
 	msg_vars_set(&v, "friend_name", cf->wording.unknown_name);
 	msg_vars_set(&v, "claimed_at", "2026-12-01 10:00");
-	assert_renders(cf, "rep_notify", PLATFORM_WORKS, &v, "新しいご紹介 #12\n紹介者: "
-	    "山田 花子 様\nお友だち: (名前未取得) 様\n2026-12-01 10:00");
+	assert_renders(cf, "rep_notify", PLATFORM_WORKS, &v, "新しいご紹介 #12\n紹介者："
+	    "山田 花子 様\nお友だち：（名前未取得） 様\n2026-12-01 10:00");
 	msg_vars_set(&v, "coupon_code", "QUO-1");
 	assert_renders(cf, "reward_coupon", PLATFORM_LINE, &v,
-	    "ご紹介特典をお届けします。クーポンコード: QUO-1");
+	    "ご紹介特典をお届けします。クーポンコード：QUO-1");
 	free(errors);
 	config_unref(cf);
 }

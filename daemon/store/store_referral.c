@@ -240,10 +240,11 @@ store_referrals_since(struct store *s, const char *channel, const char *referrer
 	return store_query_int(s, st, &n) == -1 ? -1 : n;
 }
 
-int64_t
-store_code_claims_since(struct store *s, const char *code, int64_t since)
+/* How many of one code's events a statement counts since a time. */
+static int64_t
+code_count_since(struct store *s, enum stmt_id which, const char *code, int64_t since)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_CODE_CLAIMS_SINCE, stmt_sql);
+	sqlite3_stmt *st = store_stmt(s, which, stmt_sql);
 	int64_t n = 0;
 
 	if (st == NULL)
@@ -254,16 +255,15 @@ store_code_claims_since(struct store *s, const char *code, int64_t since)
 }
 
 int64_t
+store_code_claims_since(struct store *s, const char *code, int64_t since)
+{
+	return code_count_since(s, ST_CODE_CLAIMS_SINCE, code, since);
+}
+
+int64_t
 store_code_rep_clicks_since(struct store *s, const char *code, int64_t since)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_CODE_REP_CLICKS_SINCE, stmt_sql);
-	int64_t n = 0;
-
-	if (st == NULL)
-		return -1;
-	store_bind_text(st, 1, code);
-	sqlite3_bind_int64(st, 2, since);
-	return store_query_int(s, st, &n) == -1 ? -1 : n;
+	return code_count_since(s, ST_CODE_REP_CLICKS_SINCE, code, since);
 }
 
 /* 1 with *id, 0 when the friend is taken already (the UNIQUE referee: first touch). */

@@ -101,10 +101,10 @@ works() {	# WORKS_USER TEXT: a rep types on LINE WORKS
 	"$SIMBIN" send works --url "$URL/works/sales" --bot-id "$WORKS_BOT_ID" \
 	    --secret-file "$WORKS_SECRET" --user "$1" --text "$2" --timeout 5 >/dev/null
 }
-click() {	# CODE: someone opens the invite link (302 to LINE)
+click() {	# CODE [/rep]: someone opens the invite link (302 to LINE), or its rep link
 	local st
-	st=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$URL/r/$1") || st=000
-	[ "$st" = 302 ] || say "warning: the invite link /r/$1 answered $st"
+	st=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$URL/r/$1${2:-}") || st=000
+	[ "$st" = 302 ] || say "warning: the invite link /r/$1${2:-} answered $st"
 }
 
 # --- customers: LINE user ids (U + 32 hex digits) and Japanese names ---------------
@@ -225,10 +225,14 @@ else
 	click "$c"; friend 106 "井上 陽菜"; claim 106 "$c"
 	claim 20 "$c"
 	settle
-	# 吉田 真由美: two friends.
+	# 吉田 真由美: two friends, and a third who opens the invite's rep link and writes
+	# to her rep on LINE WORKS; the rep credits 吉田 真由美 with 紹介登録.
 	c=$(invite 5)
 	click "$c"; friend 107 "木村 悠斗"; claim 107 "$c"
 	click "$c"; friend 108 "林 結衣"; claim 108 "$c"
+	click "$c" /rep
+	settle
+	works "$Y003" "紹介登録 ${c:0:4}-${c:4} 小川 恵"
 	settle
 	# 山本 拓也: one friend, whom the rep will flag as suspicious.
 	c=$(invite 6)

@@ -10,8 +10,11 @@ import { pageHeader, section, personLink, stateBadge, errorBox, toast, askNote, 
 import { rewardTable } from './reward-table.js';
 
 // The customer (referrer) and the friend (referee) act under their own names, which the
-// events leave out because the referral already carries them.
-function actor(a, r) {
+// events leave out because the referral already carries them. A click is anyone who
+// held the link (the code's other friends too): it carries no name.
+function actor(ev, r) {
+  const a = ev.actor;
+  if (ev.type === 'clicked') return t('actor.visitor');
   const kind = t('actor.' + a.kind);
   const name = a.name || (a.kind === 'customer' ? r.referrer.name : a.kind === 'friend' ? r.referee.name : null);
   return name && a.kind !== 'system' ? kind + ' ' + name : kind;
@@ -36,7 +39,7 @@ function timeline(events, r) {
     h('li', { class: 'tl-item tl-' + ev.type },
       h('div', { class: 'tl-when' }, dateTime(ev.at)),
       h('div', { class: 'tl-what' }, eventText(ev)),
-      h('div', { class: 'tl-who muted' }, actor(ev.actor, r)))));
+      h('div', { class: 'tl-who muted' }, actor(ev, r)))));
 }
 
 function facts(r) {

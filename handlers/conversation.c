@@ -1,7 +1,8 @@
 /* conversation.c: writes what a customer wrote into their conversation log (the
  * console's chat thread), before any other handler runs, then lets them decide: a
- * message (its text, or what kind it was, with a sticker's ids or a file's name), the
- * action of a tap (never the rest of its data: a tap can be forged), a follow or a
+ * message (its text, or what kind it was, with a sticker's ids or a file's name), a
+ * tap as the customer's chat showed it (the config's words for its action, else the
+ * action; never the rest of its data: a tap can be forged), a follow or a
  * block. Only one-to-one chats are conversations; the bot's side is written where every
  * message is queued (outmsg.c). */
 #include <stdlib.h>
@@ -44,8 +45,14 @@ handle(struct handler_ctx *hc, const struct event *ev)
 		c.text = ev->text;
 		c.body = ev->message_meta;
 	} else if (strcmp(ev->type, "postback") == 0) {
+		const struct config_postback *cp;
+
+		/* The words the customer saw the tap say, where the config knows them. */
 		c.kind = "postback";
 		c.text = action = tap_action(ev);
+		if (action != NULL && (cp = config_postback(hc->cfg, action)) != NULL &&
+		    cp->shown != NULL)
+			c.text = cp->shown;
 	} else if (strcmp(ev->type, "follow") == 0 || strcmp(ev->type, "unfollow") == 0)
 		c.kind = ev->type;
 	else

@@ -274,6 +274,8 @@ struct config_postback {
 	const struct config_message *reply;
 	const struct config_richmenu *menu;	/* for "menu" */
 	int		 handoff;	/* "reply", and the customer waits for a person */
+	char		*shown;		/* what the customer's chat shows for the tap: the
+					 * first rich menu button's display text or label */
 };
 struct config_richmenu {
 	char		*id;

@@ -500,6 +500,36 @@ parse_postbacks(struct cfg *c, struct cnode m)
 /* Order matters: messages (the built-in ones, then the operator's) first, as rules
  * name messages and postback actions, postbacks name messages and menus, and each is
  * looked up in every included file. */
+/* Each postback action's words as the customer's chat shows them after a tap, for the
+ * conversation log: the first rich menu button that sends it. */
+static void
+name_taps(struct config *cf)
+{
+	for (size_t i = 0; i < cf->n_richmenus; i++) {
+		json_t *area;
+		size_t j;
+
+		json_array_foreach(json_object_get(cf->richmenus[i].object, "areas"), j, area) {
+			json_t *a = json_object_get(area, "action");
+			const char *data = json_string_value(json_object_get(a, "data"));
+			const char *shown = json_string_value(json_object_get(a, "displayText"));
+			struct postback pb;
+			char why[WHY_MAX];
+
+			if (shown == NULL)
+				shown = json_string_value(json_object_get(a, "label"));
+			if (data == NULL || shown == NULL ||
+			    postback_parse(data, &pb, why, sizeof(why)) == -1)
+				continue;
+			for (size_t k = 0; k < cf->n_postbacks && pb.action != NULL; k++)
+				if (strcmp(cf->postbacks[k].action, pb.action) == 0 &&
+				    cf->postbacks[k].shown == NULL)
+					cf->postbacks[k].shown = xstrdup(shown);
+			postback_clear(&pb);
+		}
+	}
+}
+
 void
 cfg_parse_chat(struct cfg *c)
 {
@@ -514,6 +544,7 @@ cfg_parse_chat(struct cfg *c)
 		parse_auto_replies(c, sec);
 	if (cfg_root_get(c, "rich_menu_rules", &sec))
 		cfg_parse_menu_rules(c, sec);
+	name_taps(c->out);
 	/* Display names are fetched before a batch only where some answer shows one. */
 	for (size_t i = 0; i < c->out->n_messages; i++) {
 		const struct config_message *m = &c->out->messages[i];
@@ -553,6 +584,7 @@ cfg_free_chat(struct config *cf)
 	free(cf->rules);
 	for (size_t i = 0; i < cf->n_postbacks; i++) {
 		free(cf->postbacks[i].action);
+		free(cf->postbacks[i].shown);
 		free(cf->postbacks[i].flow);
 	}
 	free(cf->postbacks);

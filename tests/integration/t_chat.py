@@ -175,6 +175,10 @@ def test_unknown_postback_gets_a_polite_reply():
         send(d, line_event(etype="postback", text="action=faq"))
         got = wait_replies(sim, 2)
         expect(got[1][0]["text"] == "営業時間は平日9時から18時です。", got)
+        # The conversation log keeps a tap as the customer's chat showed it: the rich
+        # menu button's display text, else the action as sent.
+        taps = d.query("SELECT text FROM conversation WHERE kind = 'postback' ORDER BY id")
+        expect(taps == [("nosuch",), ("よくある質問",)], taps)
 
 
 def test_date_picker_choice_reaches_the_reply():

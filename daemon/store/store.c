@@ -158,6 +158,8 @@ store_close(struct store *s)
 		return;
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
+	for (int i = 0; i < ONEOFF_CACHE; i++)
+		sqlite3_finalize(s->oneoff[i].st);
 	if (s->db != NULL && s->reader)
 		sqlite3_close(s->db);
 	else if (s->db != NULL) {

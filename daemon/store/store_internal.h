@@ -51,10 +51,21 @@ struct store_file_id {
 	ino_t		ino;
 };
 
+/* One-off statements (store_query_json, store_run) kept prepared between calls, the
+ * least recently used given up first: handlers run the same few per event, and
+ * preparing them each time was most of a handoff's cost. */
+#define ONEOFF_CACHE	32
+struct oneoff {
+	sqlite3_stmt	*st;
+	uint64_t	 hash;		/* of its SQL text */
+	uint64_t	 used;		/* s->oneoff_clock when last taken */
+};
 struct store {
 	int		 reader;	/* store_open_reader: no writes, no checkpoint at close */
 	sqlite3		*db;
 	sqlite3_stmt	*st[ST_COUNT];		/* the cache; NULL until first used */
+	struct oneoff	 oneoff[ONEOFF_CACHE];
+	uint64_t	 oneoff_clock;
 	int		 synchronous_full;	/* what the config asked for */
 	int		 unsynced;		/* this transaction commits without fsync */
 	struct log_ratelimit rl_err;		/* store_log_ok: error lines */

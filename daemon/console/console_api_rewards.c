@@ -161,9 +161,10 @@ console_api_coupons(struct console_req *r)
 		return;
 	}
 	/* Pools the config names but nobody filled yet are the most urgent of all. */
-	for (size_t c = 0; c < r->cf->n_campaigns; c++) {
-		const char *names[2] = { r->cf->campaigns[c].referrer.pool,
-		    r->cf->campaigns[c].referee.pool };
+	for (size_t c = 0; c < r->cf->n_campaigns; c++)
+	for (size_t g = 0; g < r->cf->campaigns[c].n_stages; g++) {
+		const char *names[2] = { r->cf->campaigns[c].stages[g].referrer.pool,
+		    r->cf->campaigns[c].stages[g].referee.pool };
 
 		for (int k = 0; k < 2; k++) {
 			int found = 0;

@@ -1,7 +1,9 @@
 /* reward_tick.c: moves rewards along on their own, once a second: each due reward goes
  * to handlers/reward_issue.c (approve, take a coupon, issue, queue the thanks) inside one
  * transaction per batch. An empty pool leaves the reward approved, nothing lost, and
- * raises an alert (a log line a minute per pool and the coupon_pool_empty counter).
+ * raises an alert (a log line a minute per pool); every tick also counts, from the
+ * database, the approved rewards whose pool has no free code: /healthz's
+ * coupon_pool_empty, a gauge that falls back to 0 once codes are imported.
  * Once a minute it also gives held claims past their campaign's review deadline the
  * campaign's default outcome (handlers/referral_operator.c). Storage thread only. */
 #include <stdio.h>
@@ -99,6 +101,12 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!d->draining && now - rw->last_review_ms >= REVIEW_EVERY_MS)
 		review_deadlines(rw, now);
+	if (!d->draining) {
+		int64_t waiting = store_rewards_waiting_pool(st->store);
+
+		if (waiting >= 0)	/* an error keeps the last figure; db_errors tells */
+			d->stats.coupon_pool_empty = (unsigned long long)waiting;
+	}
 	if (d->draining || store_rewards_work(st->store, now, BATCH, &rows, &n) == -1 || n == 0)
 		goto done;
 	if (store_begin(st->store) == -1)
@@ -112,7 +120,6 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 			sent++;
 			break;
 		case REWARD_STEP_POOL_EMPTY:
-			d->stats.coupon_pool_empty++;
 			empty_pool = rows[i].pool;
 			break;
 		case REWARD_STEP_FAILED:

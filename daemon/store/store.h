@@ -164,6 +164,11 @@ int store_customer_rep(struct store *, const char *channel, const char *user_id,
     char **rep);
 int store_customer_assign(struct store *, const char *channel, const char *user_id,
     const char *rep, const char *source, int64_t at);
+/* 1 when the customer is a partner, 0 when not (or no customers row), -1. */
+int store_customer_partner(struct store *, const char *channel, const char *user_id);
+/* Tags (partner 1) or untags a customer; a customer without a row gets one. */
+int store_partner_set(struct store *, const char *channel, const char *user_id,
+    int partner, int64_t at);
 int store_ref_event(struct store *, const struct ref_event *);
 struct referral {
 	const char	*channel, *campaign, *code, *referrer_id, *referee_id, *rep_code;
@@ -205,18 +210,25 @@ int store_rep_link_get(struct store *, const char *rep_code, char **url,
 int store_rep_link_put(struct store *, const char *rep_code, const char *url, int64_t at);
 
 /* store_reward.c: rewards and coupon pools. */
-/* A pending reward; 0 when that referral and side has one already. */
+/* A pending reward; 0 when that referral, side and stage (the campaign's rewards:
+ * index) has one already. */
 int store_reward_create(struct store *, int64_t referral_id, const char *side,
     const char *user_id, const char *campaign, const char *pool, int64_t due_at,
-    int64_t approve_after);
+    int64_t approve_after, int stage);
 /* A reward with its referral's channel and people (reward_row_clear frees). */
 struct reward_row {
 	int64_t			 id, referral_id;
 	char			*side, *user_id, *campaign, *pool, *coupon_code;
 	char			*channel, *referrer_id, *referee_id, *rep_code;
 	enum reward_state	 state;
+	int			 stage;		/* index in the campaign's rewards: */
 };
 void reward_row_clear(struct reward_row *);
+/* The referral's pending rewards (to void them). */
+int store_rewards_pending_of(struct store *, int64_t referral_id, size_t max,
+    struct reward_row **out, size_t *n);
+/* Approved rewards whose pool has no free code: how many wait for an import; -1. */
+int64_t store_rewards_waiting_pool(struct store *);
 /* Rewards the tick may move: pending past their hold, and approved ones. */
 int store_rewards_work(struct store *, int64_t now, size_t max, struct reward_row **out,
     size_t *n);

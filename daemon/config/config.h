@@ -80,7 +80,8 @@ struct config_reward_side {
 	const struct config_message *message;
 };
 /* Whose referrals earn a reward stage: the referrer is any customer, not a partner,
- * or a partner (a customers row tagged so: import customers, shokaictl partner). */
+ * or a partner (a customer tagged partner: import tags, or import customers' partner
+ * column). */
 enum reward_audience { AUDIENCE_ALL, AUDIENCE_CUSTOMERS, AUDIENCE_PARTNERS };
 #define VOID_ON_BLOCK	0x1u	/* the friend blocks the account before approval */
 #define VOID_ON_LOST	0x2u	/* the referral is lost */

@@ -146,8 +146,9 @@ rewards_cmd(struct config *cf, int argc, char **argv)
 	return rc;
 }
 
-/* import coupons POOL FILE (one code a line, or a CSV whose first column is the code
- * under a header "code"); import customers FILE (user_id,rep_code[,channel]). */
+/* import coupons [--new-pool] POOL FILE (one code a line, or a CSV whose first column
+ * is the code under a header "code"); import customers FILE
+ * (user_id,rep_code[,channel[,partner]]). */
 int
 import_cmd(struct config *cf, int argc, char **argv)
 {
@@ -157,12 +158,17 @@ import_cmd(struct config *cf, int argc, char **argv)
 	struct store *s = NULL;
 	FILE *fp = NULL;
 	const char *what, *path;
-	int rc = 1, coupons, tags;
+	int rc = 1, coupons, tags, new_pool = 0;
 	int64_t t0;
 
 	if (argc < 2)
 		return 2;
 	coupons = strcmp(argv[0], "coupons") == 0;
+	if (coupons && strcmp(argv[1], "--new-pool") == 0) {
+		new_pool = 1;
+		argv++;
+		argc--;
+	}
 	tags = strcmp(argv[0], "tags") == 0;
 	if (!(coupons && argc == 3) && !((strcmp(argv[0], "customers") == 0 || tags) &&
 	    argc == 2))
@@ -173,6 +179,15 @@ import_cmd(struct config *cf, int argc, char **argv)
 	what = coupons ? "coupon code(s)" : tags ? "tag(s)" : "customer(s)";
 	if (coupons && !import_pool_name_ok(argv[1])) {
 		fprintf(stderr, "shokaictl: pool '%s': use a-z, 0-9, '-' and '_'\n", argv[1]);
+		return 1;
+	}
+	/* A typo in the pool's name would fill a pool no reward draws from, and rewards
+	 * would wait on the empty one meanwhile: a pool for a campaign not written yet is
+	 * said so. */
+	if (coupons && !new_pool && !config_pool_named(cf, argv[1])) {
+		fprintf(stderr, "shokaictl: pool '%s': no campaign's reward names it; check "
+		    "the name, or add --new-pool to fill a pool a campaign will name\n",
+		    argv[1]);
 		return 1;
 	}
 	if ((fp = fopen(path, "r")) == NULL) {

@@ -164,11 +164,8 @@ int store_customer_rep(struct store *, const char *channel, const char *user_id,
     char **rep);
 int store_customer_assign(struct store *, const char *channel, const char *user_id,
     const char *rep, const char *source, int64_t at);
-/* 1 when the customer is a partner, 0 when not (or no customers row), -1. */
+/* 1 when the customer is a partner (tagged partner), 0 when not, -1. */
 int store_customer_partner(struct store *, const char *channel, const char *user_id);
-/* Tags (partner 1) or untags a customer; a customer without a row gets one. */
-int store_partner_set(struct store *, const char *channel, const char *user_id,
-    int partner, int64_t at);
 int store_ref_event(struct store *, const struct ref_event *);
 struct referral {
 	const char	*channel, *campaign, *code, *referrer_id, *referee_id, *rep_code;

@@ -17,10 +17,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CUSTOMER_ASSIGN] = "INSERT INTO customers(channel, user_id, rep_code, rep_source, "
 	    "assigned_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(channel, user_id) DO UPDATE "
 	    "SET rep_code = ?3, rep_source = ?4, assigned_at = ?5",
-	[ST_CUSTOMER_PARTNER] = "SELECT partner FROM customers WHERE channel = ? AND "
-	    "user_id = ?",
-	[ST_PARTNER_SET] = "INSERT INTO customers(channel, user_id, partner, assigned_at) "
-	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(channel, user_id) DO UPDATE SET partner = ?3",
+	/* A partner is a customer with the tag partner (import tags, or the partner column
+	 * of import customers): one lookup of customer_tags' primary key. */
+	[ST_CUSTOMER_PARTNER] = "SELECT count(*) FROM customer_tags WHERE channel = ? AND "
+	    "tag = 'partner' AND user_id = ?",
 	[ST_EVENT_PUT] = "INSERT INTO referral_events(at, type, channel, campaign, code, "
 	    "referral_id, referrer_id, referee_id, rep_code, branch, reason, actor, "
 	    "client_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -178,22 +178,7 @@ store_customer_partner(struct store *s, const char *channel, const char *user_id
 	store_bind_text(st, 1, channel);
 	store_bind_text(st, 2, user_id);
 	rc = store_query_int(s, st, &partner);
-	return rc == -1 ? -1 : rc == 1 && partner != 0;
-}
-
-int
-store_partner_set(struct store *s, const char *channel, const char *user_id, int partner,
-    int64_t at)
-{
-	sqlite3_stmt *st = store_stmt(s, ST_PARTNER_SET, stmt_sql);
-
-	if (st == NULL)
-		return -1;
-	store_bind_text(st, 1, channel);
-	store_bind_text(st, 2, user_id);
-	sqlite3_bind_int(st, 3, partner != 0);
-	sqlite3_bind_int64(st, 4, at);
-	return store_step(s, st);
+	return rc == -1 ? -1 : rc == 1 && partner > 0;
 }
 
 int

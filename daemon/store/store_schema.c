@@ -475,7 +475,7 @@ static const char *const migrations[] = {
 	 * cannot change a table's constraint in place: rewards is rebuilt, and coupons,
 	 * whose reward_id refers to it, set aside and put back around it (foreign keys are
 	 * on, so a parent with children cannot be dropped). A copy of every coupon: seconds
-	 * for millions, once. A customer may be a partner (imported or tagged so). */
+	 * for millions, once. (A partner is a customer tagged `partner` in customer_tags.) */
 	("CREATE TABLE coupons_keep AS SELECT pool, code, reward_id, imported_at FROM coupons;"
 	 "DROP TABLE coupons;"
 	 "CREATE TABLE rewards_new ("
@@ -509,8 +509,7 @@ static const char *const migrations[] = {
 	 "  PRIMARY KEY (pool, code));"
 	 "INSERT INTO coupons SELECT pool, code, reward_id, imported_at FROM coupons_keep;"
 	 "DROP TABLE coupons_keep;"
-	 "CREATE INDEX coupons_free ON coupons(pool) WHERE reward_id IS NULL;"
-	 "ALTER TABLE customers ADD COLUMN partner INTEGER NOT NULL DEFAULT 0;"),
+	 "CREATE INDEX coupons_free ON coupons(pool) WHERE reward_id IS NULL;"),
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -37,10 +37,10 @@ def coupons(d):
 def refused(d, data, line, why, kind="coupons"):
     """Imports data (bytes) into a pool that already holds one code: it must be refused
     as a whole, naming line and why, and leave the database as it was."""
-    ctl(d, "import", "coupons", "quo", write(d, "seed.txt", b"SEED-1\n"))
+    ctl(d, "import", "coupons", "--new-pool", "quo", write(d, "seed.txt", b"SEED-1\n"))
     before = d.query("SELECT pool, code FROM coupons ORDER BY 1, 2")
     cust = d.query("SELECT count(*) FROM customers")
-    args = ["import", "coupons", "quo"] if kind == "coupons" else ["import", "customers"]
+    args = ["import", "coupons", "--new-pool", "quo"] if kind == "coupons" else ["import", "customers"]
     p = ctl_run(d, *args, write(d, "in.csv", data))
     err = p.stderr.decode(errors="replace")
     expect(p.returncode == 1, f"exit {p.returncode}: {err}")
@@ -61,13 +61,13 @@ def test_import_a_good_file_with_header_bom_crlf_quotes_and_blank_lines():
     with import_daemon() as d:
         data = (b"\xef\xbb\xbfcode,amount\r\nQUO-0001,1000\r\n\r\n\"QUO-0002\",1000\r\n"
                 b"  QUO-0003  \r\nQUO-0001,1000\r\nhttps://gift.example/c?id=9&k=x#1")
-        out = ctl(d, "import", "coupons", "quo", write(d, "good.csv", data))
+        out = ctl(d, "import", "coupons", "--new-pool", "quo", write(d, "good.csv", data))
         expect(out.startswith("4 coupon code(s) imported (the others were there already);"),
                out)
         got = d.query("SELECT code FROM coupons WHERE pool = 'quo' ORDER BY code")
         expect(got == [("QUO-0001",), ("QUO-0002",), ("QUO-0003",),
                        ("https://gift.example/c?id=9&k=x#1",)], got)
-        out = ctl(d, "import", "coupons", "quo", write(d, "good.csv", data))
+        out = ctl(d, "import", "coupons", "--new-pool", "quo", write(d, "good.csv", data))
         expect(out.startswith("0 coupon code(s) imported"), out)
 
 
@@ -145,11 +145,11 @@ def test_an_import_stopped_midway_is_finished_by_running_it_again():
     with import_daemon() as d:
         path = write(d, "codes.txt", b"".join(b"QUO-%04d\n" % i for i in range(10)))
         env = dict(os.environ, SHOKAI_FAULT="import_after_first_chunk")
-        p = subprocess.run([CTL, "-c", d.config_path, "import", "coupons", "quo", path],
+        p = subprocess.run([CTL, "-c", d.config_path, "import", "coupons", "--new-pool", "quo", path],
                            capture_output=True, timeout=10, env=env)
         expect(p.returncode == 3, p)
         expect(coupons(d) == 1, f"{coupons(d)} codes after the first chunk")
-        out = ctl(d, "import", "coupons", "quo", path)
+        out = ctl(d, "import", "coupons", "--new-pool", "quo", path)
         expect(out.startswith("9 coupon code(s) imported (the others were there already)"),
                out)
         expect(coupons(d) == 10, coupons(d))

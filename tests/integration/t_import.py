@@ -120,6 +120,14 @@ def test_import_lists_every_bad_line_up_to_twenty():
                err)
 
 
+def test_import_coupons_to_a_pool_no_campaign_names_needs_new_pool():
+    with import_daemon() as d:
+        p = ctl_run(d, "import", "coupons", "quo", write(d, "q.txt", b"Q-1\n"))
+        err = p.stderr.decode()
+        expect(p.returncode == 1 and "no campaign's reward names it" in err, err)
+        expect(coupons(d) == 0, "imported anyway")
+
+
 def test_import_customers_checks_every_field():
     with import_daemon() as d:
         uid = "U" + "0" * 32
@@ -130,7 +138,9 @@ def test_import_customers_checks_every_field():
         refused(d, f"{uid},R001,nosuch\n".encode(), 1,
                 "channel: no LINE channel with this id", kind="customers")
         refused(d, f"{uid},R001,main,extra\n".encode(), 1,
-                "expected user_id,rep_code[,channel]", kind="customers")
+                "partner: expected partner, customer or nothing", kind="customers")
+        refused(d, f"{uid},R001,main,partner,x\n".encode(), 1,
+                "expected user_id,rep_code[,channel[,partner]]", kind="customers")
         refused(d, f"{uid},=R001\n".encode(), 1, "rep_code: no rep", kind="customers")
         refused(d, f"{uid},R001\x1b\n".encode(), 1, "control character U+001B (ESC) at byte 39",
                 kind="customers")
@@ -139,6 +149,13 @@ def test_import_customers_checks_every_field():
         expect(out.startswith("2 customer(s) imported;"), out)
         got = d.query("SELECT channel, user_id, rep_code FROM customers ORDER BY user_id")
         expect(got == [("main", uid, "R001"), ("main", USER, "R001")], got)
+        # The partner column tags the customer partner (the campaigns' partner stages);
+        # the channel may be left empty before it.
+        out = ctl(d, "import", "customers", write(d, "p.csv", f"{uid},R001,,partner\n"
+                                                  f"{USER},R001,main,customer\n".encode()))
+        expect(out.startswith("2 customer(s) imported;"), out)
+        got = d.query("SELECT tag, user_id FROM customer_tags")
+        expect(got == [("partner", uid)], got)
 
 
 def test_an_import_stopped_midway_is_finished_by_running_it_again():

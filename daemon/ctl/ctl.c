@@ -43,7 +43,7 @@ usage(void)
 	    "  import tags FILE            tag people for announcements: CSV user_id,tag[,channel]\n"
 	    "  rep-link REP [CHANNEL]      the link a rep shares to be a customer's rep\n"
 	    "  forget USER                 remove a person's personal data; counts stay\n"
-	    "  report [--by branch|rep|campaign|referrer] [--from YYYY-MM-DD]\n"
+	    "  report [--by branch|rep|campaign|referrer|partner] [--from YYYY-MM-DD]\n"
 	    "         [--to YYYY-MM-DD] [--format table|csv|json]   the referral funnel\n"
 	    "  profile CHANNEL USER        a LINE user's display name (cache, else LINE)\n"
 	    "  works-link BOT USER         a LINE WORKS member's external-contact link\n"

@@ -245,9 +245,11 @@ parse_by(const char *s, enum report_by *by)
 		*by = REPORT_BY_CAMPAIGN;
 	else if (strcmp(s, "referrer") == 0)
 		*by = REPORT_BY_REFERRER;
+	else if (strcmp(s, "partner") == 0)
+		*by = REPORT_BY_PARTNER;
 	else {
-		fprintf(stderr, "shokaictl: report --by %s: expected branch, rep, campaign or "
-		    "referrer\n", s);
+		fprintf(stderr, "shokaictl: report --by %s: expected branch, rep, campaign, "
+		    "referrer or partner\n", s);
 		return -1;
 	}
 	return 0;

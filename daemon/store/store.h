@@ -311,7 +311,8 @@ int store_print_quarantine(struct store *, FILE *, int64_t id);
 
 /* store_report.c: the referral funnel, grouped by one of these. */
 enum report_by {
-	REPORT_BY_BRANCH, REPORT_BY_REP, REPORT_BY_CAMPAIGN, REPORT_BY_REFERRER
+	REPORT_BY_BRANCH, REPORT_BY_REP, REPORT_BY_CAMPAIGN, REPORT_BY_REFERRER,
+	REPORT_BY_PARTNER
 };
 /* A column of rejected claims: those whose reason is one of the rules' reasons that
  * name this column (the caller's rules table; several reasons may share a column). */
@@ -504,6 +505,7 @@ struct console_list_query {
 	const char	*state, *campaign, *reps_json, *like, *code, *user_id;
 	int64_t		 from_ms, to_ms, id;
 	int		 limit, offset;
+	int		 partner;	/* referrals: 0 all, 1 partners', 2 customers' */
 };
 int store_console_referrals(struct store *, const struct console_list_query *,
     struct json_t **rows, int64_t *total);

@@ -377,6 +377,33 @@ def test_coupon_upload_csv_export_and_tokens():
         check_openapi()
 
 
+def test_partners_apart_in_the_referrals_list_and_the_report():
+    """A referrer tagged partner (import tags): the list marks their referrals and
+    filters them apart (partner=1 or 0); shokaictl report --by partner counts apart."""
+    with Sim() as sim, program(sim) as d:
+        add_accounts(d)
+        run_program(sim, d)
+        with open(d.path("tags.csv"), "w") as f:
+            f.write(f"user_id,tag\n{USER},partner\n")
+        ctl(d, "import", "tags", d.path("tags.csv"))
+        admin = Console(d, "admin")
+        every = admin.get("referrals")
+        expect(sorted((x["referrer"]["user_id"], x["partner"]) for x in every["items"]) ==
+               sorted([(USER, True), (USER, True), (OTHER, False)]), every)
+        got = admin.get("referrals?partner=1")
+        expect(got["total"] == 2 and all(x["partner"] for x in got["items"]), got)
+        got = admin.get("referrals?partner=0")
+        expect(got["total"] == 1 and got["items"][0]["referrer"]["user_id"] == OTHER, got)
+        expect(admin.call("GET", "referrals?partner=yes").status == 400, "partner=yes")
+        text = admin.call("GET", "referrals?format=csv&partner=1").body.decode("utf-8")
+        expect(text.splitlines()[0].startswith("\ufeffID,状態,キャンペーン,紹介コード,紹介者,"
+                                               "パートナー,"), text[:80])
+        rows = json.loads(ctl(d, "report", "--by", "partner", "--format", "json"))
+        kinds = {r["referrer_kind"]: (r["issued"], r["claimed"], r["held"]) for r in rows}
+        expect(kinds == {"partner": (1, 1, 1), "customer": (1, 1, 0)}, rows)
+        check_openapi()
+
+
 def test_pages_are_served_with_a_strict_policy():
     with Sim() as sim, program(sim) as d:
         r = http_request(d.admin_port, "GET", "/admin/")

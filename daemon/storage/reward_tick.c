@@ -19,12 +19,14 @@
 #define BATCH		64
 #define ALERT_EVERY_MS	60000
 #define REVIEW_EVERY_MS	60000
+#define REVIEW_PAGES	16	/* pages of held claims a minute: 1,024 */
 
 struct reward_tick {
 	struct storage	*st;
 	struct event	*ev_tick;
 	int64_t		 last_alert_ms;
 	int64_t		 last_review_ms;
+	int64_t		 review_after;	/* the held claims' cursor: the last id read */
 };
 
 static void tick_cb(evutil_socket_t, short, void *);
@@ -50,21 +52,24 @@ reward_tick_free(struct reward_tick *rw)
 	free(rw);
 }
 
-/* Held claims past their deadline, in one transaction; a store error retries at the
- * next minute. */
-static void
-review_deadlines(struct reward_tick *rw, int64_t now)
+/* Held claims past their deadline, a page (one transaction) at a time through the
+ * whole queue: claims that wait for a person (default none, or not due yet) never hide
+ * the ones behind them. A long queue goes on from the cursor the next minute; a store
+ * error retries that page then. */
+static int
+review_page(struct reward_tick *rw, int64_t now)
 {
 	struct storage *st = rw->st;
 	struct referral_row *rows = NULL;
 	size_t n = 0;
-	int ok = 1, moved = 0;
+	int ok = 1, moved = 0, more = 0;
 
-	rw->last_review_ms = now;
-	if (store_referrals_held(st->store, BATCH, &rows, &n) == -1 || n == 0)
+	if (store_referrals_held(st->store, rw->review_after, BATCH, &rows, &n) == -1)
 		goto done;
-	if (store_begin(st->store) == -1)
+	if (n == 0 || store_begin(st->store) == -1) {
+		rw->review_after = n == 0 ? 0 : rw->review_after;
 		goto done;
+	}
 	for (size_t i = 0; ok && i < n; i++) {
 		struct handler_ctx hc = { .cfg = st->cfg, .store = st->store,
 		    .salt = st->d->salt, .now_ms = now };
@@ -77,12 +82,26 @@ review_deadlines(struct reward_tick *rw, int64_t now)
 		store_rollback(st->store);
 		st->d->stats.db_errors++;
 		log_warnx("msg=\"held claims past their deadline could not be decided; retrying\"");
-	} else if (moved > 0)
+		goto done;
+	}
+	if (moved > 0)
 		storage_outbox_kick(st);
+	/* A full page: more may follow; else the next minute starts over. */
+	more = n == BATCH;
+	rw->review_after = more ? rows[n - 1].id : 0;
 done:
 	for (size_t i = 0; i < n; i++)
 		referral_row_clear(&rows[i]);
 	free(rows);
+	return more;
+}
+
+static void
+review_deadlines(struct reward_tick *rw, int64_t now)
+{
+	rw->last_review_ms = now;
+	for (int page = 0; page < REVIEW_PAGES && review_page(rw, now); page++)
+		continue;
 }
 
 static void

@@ -193,7 +193,9 @@ int store_referral_set_state(struct store *, int64_t id, enum ref_state from,
     enum ref_state to, int64_t at);
 int store_referrals_of_rep(struct store *, const char *rep_code, size_t max,
     struct referral_row **out, size_t *n);
-int store_referrals_held(struct store *, size_t max, struct referral_row **out, size_t *n);
+/* Held claims by id after after_id (a cursor: the whole queue is read page by page). */
+int store_referrals_held(struct store *, int64_t after_id, size_t max,
+    struct referral_row **out, size_t *n);
 /* Referrals claimed since: all, won, lost. */
 int store_rep_stats(struct store *, const char *rep_code, int64_t since, int64_t counts[3]);
 /* Codes issued, friends who came, wins, rewards issued. */

@@ -378,7 +378,8 @@ store_referrals_of_rep(struct store *s, const char *rep_code, size_t max,
 /* Held claims, oldest first: the review tick looks for those past their deadline.
  * Once a minute, so a one-off statement. */
 int
-store_referrals_held(struct store *s, size_t max, struct referral_row **out, size_t *n)
+store_referrals_held(struct store *s, int64_t after_id, size_t max,
+    struct referral_row **out, size_t *n)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1;
@@ -386,10 +387,11 @@ store_referrals_held(struct store *s, size_t max, struct referral_row **out, siz
 	*out = NULL;
 	*n = 0;
 	if (sqlite3_prepare_v2(s->db, "SELECT id, channel, campaign, code, referrer_id, "
-	    "referee_id, rep_code, state, claimed_at FROM referrals WHERE state = 'held' ORDER "
-	    "BY claimed_at LIMIT ?", -1, &st, NULL) != SQLITE_OK)
+	    "referee_id, rep_code, state, claimed_at FROM referrals WHERE state = 'held' AND "
+	    "id > ? ORDER BY id LIMIT ?", -1, &st, NULL) != SQLITE_OK)
 		return -1;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+	sqlite3_bind_int64(st, 1, after_id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
 	*out = store_many_rows(st, row_referral, sizeof(**out), max, n, &rc);
 	sqlite3_finalize(st);
 	return rc;

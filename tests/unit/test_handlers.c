@@ -345,7 +345,7 @@ review_tick(struct world *w, int64_t now)
 	size_t n, at = 0;
 
 	out[0] = '\0';
-	assert_int_equal(store_referrals_held(w->store, 16, &rows, &n), 0);
+	assert_int_equal(store_referrals_held(w->store, 0, 16, &rows, &n), 0);
 	assert_int_equal(store_begin(w->store), 0);
 	for (size_t i = 0; i < n; i++) {
 		struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = world_salt,

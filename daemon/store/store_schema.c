@@ -469,7 +469,7 @@ static const char *const migrations[] = {
 	 "CREATE INDEX referral_events_issued ON referral_events(campaign, at) "
 	 "  WHERE type = 'issued';"),
 
-	/* 17 (issue 14: reward stages, partners): a referral may earn one reward per side
+	/* 19 (issue 14: reward stages, partners): a referral may earn one reward per side
 	 * and stage (rewards: in the campaign, 0 for the single reward: form), so the
 	 * UNIQUE (referral_id, side) of schema 5 becomes (referral_id, side, stage). SQLite
 	 * cannot change a table's constraint in place: rewards is rebuilt, and coupons,

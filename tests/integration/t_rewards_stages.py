@@ -2,14 +2,15 @@
 points 6 and 7). A partner imported with `import customers` (the partner column) earns
 the campaign's partner stage at the rep's 面談設定 and gets its coupon; the contract's
 stage falls due at 成約; the friend's block voids what is still pending. A customer's
-referral earns no partner stage. `import coupons` to a pool no campaign names is refused
-without --new-pool, and /healthz's coupon_pool_empty is a gauge that falls back to 0."""
+referral earns no partner stage. A partner's code registers a client who already follows
+the account (partner_clients); a customer's does not. `import coupons` to a pool no
+campaign names is refused without --new-pool, and /healthz's coupon_pool_empty is a gauge
+that falls back to 0."""
 import time
 
 from harness import USER, expect, line_event, wait_until
 from sim import Sim, ctl, ctl_run, send
-from t_referral import (FRIEND, claim_daemon, claim_text, issue_code, pushes, rep_says,
-                        state_of)
+from t_referral import FRIEND, claim_daemon, claim_text, pushes, rep_says, state_of
 
 STAGES = """    void_on: [block, lost]
     rewards:
@@ -37,6 +38,14 @@ def write(d, name, text):
     return d.path(name)
 
 
+def issue_code(d):
+    """USER's code (a follow's welcome may be the first reply: wait for the code)."""
+    send(d, line_event(etype="postback", text="action=refer"))
+    wait_until(lambda: d.query("SELECT code FROM referral_codes WHERE user_id = ?", (USER,)),
+               10, "the code issued")
+    return d.query("SELECT code FROM referral_codes WHERE user_id = ?", (USER,))[0][0]
+
+
 def referred(sim, d, partner):
     """USER imported (a partner or not) with rep R001, their code claimed by FRIEND."""
     sim.call("POST", "/_sim/profile", {"userId": USER, "displayName": "山田 花子"})
@@ -45,7 +54,7 @@ def referred(sim, d, partner):
     out = ctl(d, "import", "customers", write(d, "customers.csv",
                                               "user_id,rep_code,channel,partner\n" + row))
     expect("1 customer(s) imported" in out, out)
-    code = issue_code(sim, d)
+    code = issue_code(d)
     send(d, line_event(text=claim_text(code), source={"type": "user", "userId": FRIEND}))
     d.wait_processed()
     expect(state_of(d) == "claimed", state_of(d))
@@ -133,3 +142,27 @@ def test_healthz_counts_rewards_waiting_for_an_empty_pool():
             ctl(d, "import", "coupons", "partner-meeting", write(d, "p.txt", "PM-9\n"))
             wait_until(lambda: d.healthz()["coupon_pool_empty"] == 0, 10, "the gauge at 0")
             expect(d.query("SELECT state FROM rewards") == [("issued",)], "not issued")
+
+
+def test_partner_may_register_a_client_who_already_follows():
+    """partner_clients: a partner's code registers a client who followed the account
+    before the code was issued; the same claim on a customer's code is existing_friend."""
+    for partner in (True, False):
+        with Sim() as sim:
+            d = stages_daemon(sim)
+            with d:
+                send(d, line_event(etype="follow", source={"type": "user", "userId": FRIEND},
+                                   timestamp=int(time.time() * 1000) - 3600000))
+                d.wait_processed()
+                if partner:
+                    referred(sim, d, partner=True)
+                    continue
+                sim.call("POST", "/_sim/profile", {"userId": USER, "displayName": "山田 花子"})
+                ctl(d, "import", "customers", write(d, "c.csv", f"{USER},R001\n"))
+                code = issue_code(d)
+                send(d, line_event(text=claim_text(code),
+                                   source={"type": "user", "userId": FRIEND}))
+                d.wait_processed()
+                got = d.query("SELECT type, reason FROM referral_events WHERE type = "
+                              "'rejected'")
+                expect(got == [("rejected", "existing_friend")], got)

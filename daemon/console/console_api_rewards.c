@@ -219,6 +219,12 @@ console_api_coupons_import(struct console_req *r)
 		console_answer_error(r, 400, "bad_pool", "a pool's name is a-z, 0-9, '-' and '_'");
 		return;
 	}
+	/* As shokaictl import coupons: codes for a pool no reward draws from are a
+	 * mistake (a pool for a campaign not written yet is shokaictl's --new-pool). */
+	if (!config_pool_named(r->cf, r->args[0])) {
+		console_answer_error(r, 400, "unknown_pool", "no campaign's reward names this pool");
+		return;
+	}
 	if (len == 0) {
 		console_answer_error(r, 400, "empty_file", "the file is empty");
 		return;

@@ -353,6 +353,8 @@ def test_coupon_upload_csv_export_and_tokens():
         r = admin.call("POST", "coupons/quo", raw=b"code\nGOOD-1\n=HYPERLINK(1)\nGOOD 2\n")
         expect(r.status == 400 and [e["line"] for e in r.json["errors"]] == [3, 4], r.json)
         expect(d.query("SELECT count(*) FROM coupons")[0][0] == 0, "a bad file was imported")
+        r = admin.call("POST", "coupons/qou", raw=b"GOOD-1\n")  # a typo of quo
+        expect(r.status == 400 and r.json["error"] == "unknown_pool", r.json)
         r = admin.call("POST", "coupons/quo", raw=b"\xef\xbb\xbfcode\r\nGOOD-1\r\nGOOD-2\r\n")
         expect(r.status == 200 and r.json["added"] == 2, r.json)
         pools = {p["pool"]: p for p in admin.get("coupons")["pools"]}

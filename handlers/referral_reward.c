@@ -13,7 +13,7 @@
 
 #include "handlers.h"
 
-#define VOID_MAX	16	/* stages x sides of one referral, with room to spare */
+#define VOID_MAX	(REWARD_STAGES_MAX * 2)	/* every stage and side of one referral */
 
 static int
 reward_event(struct handler_ctx *hc, const struct referral_row *r, const char *what,

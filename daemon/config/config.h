@@ -83,6 +83,7 @@ struct config_reward_side {
  * or a partner (a customer tagged partner: import tags, or import customers' partner
  * column). */
 enum reward_audience { AUDIENCE_ALL, AUDIENCE_CUSTOMERS, AUDIENCE_PARTNERS };
+#define REWARD_STAGES_MAX 8	/* stages of one campaign */
 #define VOID_ON_BLOCK	0x1u	/* the friend blocks the account before approval */
 #define VOID_ON_LOST	0x2u	/* the referral is lost */
 struct config_reward_stage {

@@ -317,6 +317,13 @@ parse_campaign(struct cfg *c, struct cnode m, const char *what, struct config_ca
 			    cfg_node_kind(r.node));
 			return;
 		}
+		/* A referral's pending rewards are voided in one read of them
+		 * (referral_reward.c): stages x sides stay within it. */
+		if (cfg_list_len(r) > REWARD_STAGES_MAX) {
+			cfg_err(c, r, "%s.rewards: %zu stages; at most %d", what,
+			    cfg_list_len(r), REWARD_STAGES_MAX);
+			return;
+		}
 		cp->stages = xcalloc(cfg_list_len(r) + 1, sizeof(*cp->stages));
 		for (size_t i = 0; i < cfg_list_len(r); i++) {
 			sub = xasprintf("%s.rewards[%zu]", what, i);

@@ -32,9 +32,12 @@ parse_format(const char *s, enum print_format *f)
 int
 referrals_cmd(struct config *cf, int argc, char **argv)
 {
+	/* kind: whether the referrer is a partner (tagged partner), shown apart. */
 	static const char list_sql[] = "SELECT id, campaign, code, referrer_id AS referrer, "
-	    "referee_id AS friend, coalesce(rep_code, '-') AS rep, state, "
-	    "datetime(claimed_at / 1000, 'unixepoch', 'localtime') AS claimed FROM referrals "
+	    "CASE WHEN EXISTS (SELECT 1 FROM customer_tags t WHERE t.channel = r.channel AND "
+	    "t.tag = 'partner' AND t.user_id = r.referrer_id) THEN 'partner' ELSE 'customer' "
+	    "END AS kind, referee_id AS friend, coalesce(rep_code, '-') AS rep, state, "
+	    "datetime(claimed_at / 1000, 'unixepoch', 'localtime') AS claimed FROM referrals r "
 	    "WHERE ?1 IS NULL OR state = ?1 ORDER BY id";
 	static const char events_sql[] = "SELECT datetime(at / 1000, 'unixepoch', "
 	    "'localtime') AS at, type, coalesce(reason, '') AS reason, coalesce(actor, '') AS "
@@ -120,7 +123,7 @@ int
 rewards_cmd(struct config *cf, int argc, char **argv)
 {
 	static const char list_sql[] = "SELECT w.id, w.referral_id AS referral, w.side, "
-	    "w.user_id AS person, w.pool, w.state, coalesce(w.coupon_code, '-') AS coupon, "
+	    "w.stage, w.user_id AS person, w.pool, w.state, coalesce(w.coupon_code, '-') AS coupon, "
 	    "datetime(w.approve_after / 1000, 'unixepoch', 'localtime') AS approve_after, "
 	    "coalesce(w.note, '') AS note FROM rewards w WHERE ?1 IS NULL OR w.state = ?1 "
 	    "ORDER BY w.id";

@@ -6,6 +6,7 @@ referral earns no partner stage. A partner's code registers a client who already
 the account (partner_clients); a customer's does not. `import coupons` to a pool no
 campaign names is refused without --new-pool, and /healthz's coupon_pool_empty is a gauge
 that falls back to 0."""
+import json
 import time
 
 from harness import USER, expect, line_event, wait_until
@@ -98,6 +99,15 @@ def test_partner_reward_at_the_meeting_and_a_reward_voided_by_a_block():
                           ("voided:referee", "system")], ev)
             p = ctl_run(d, "rewards", "approve", "2")
             expect(p.returncode == 1, p.stderr)
+            # shokaictl shows the stage of each reward and the partner apart.
+            listed = ctl(d, "rewards", "list").splitlines()
+            expect(listed[0].split()[:4] == ["id", "referral", "side", "stage"], listed)
+            listed = ctl(d, "referrals", "list", "--format", "csv").splitlines()
+            expect(listed[0].startswith("id,campaign,code,referrer,kind,") and
+                   f"{USER},partner," in listed[1], listed)
+            rows = json.loads(ctl(d, "report", "--by", "partner", "--format", "json"))
+            expect([(r["referrer_kind"], r["claimed"], r["won"]) for r in rows] ==
+                   [("partner", 1, 1)], rows)
 
 
 def test_customer_earns_no_partner_stage_and_lost_voids():

@@ -140,17 +140,21 @@ parse_rules(struct cfg *c, struct cnode m, const char *what, struct config_campa
 	}
 	if (cfg_map_get(m, "review", &v)) {
 		static const char *const keys[] = { "within", "default", NULL };
+		struct cnode t;
+		int good;
 
 		s = NULL;
 		sub = xasprintf("%s.review", what);
+		good = cfg_check_mapping(c, v, sub, keys, NULL) == 1;
 		/* The outcome is said, never implied: a deadline without one would leave
 		 * held claims waiting for ever while the config looks as if it decided. */
-		if (cfg_check_mapping(c, v, sub, keys, keys) == 1) {
+		if (good && !cfg_map_get(v, "default", &t))
+			cfg_err(c, v, "%s: default is needed: approve, reject or none (what "
+			    "happens to a held claim nobody decided by the deadline)", sub);
+		if (good) {
 			cfg_get_duration(c, v, sub, "within", 60000, 90LL * 86400 * 1000,
 			    &cp->review_within_ms);
 			if (cfg_get_str(c, v, sub, "default", &s) == 1) {
-				struct cnode t;
-
 				cfg_map_get(v, "default", &t);
 				if (strcmp(s, "approve") == 0)
 					cp->review_default = REVIEW_APPROVE;

@@ -273,6 +273,11 @@ test_errors(void **state)
 		    "  void_on: [block, refund] }]\n", NULL,
 		    "shokai.yaml:16:20: campaigns[0].void_on[1]: expected block (the friend "
 		    "blocks the account before approval) or lost (the referral is lost)\n" },
+		{ "campaigns: [{ id: c, name: C, starts: 2026-12-01, ends: 2027-01-01,\n"
+		    "  rules: { review: { within: 2d } } }]\n", NULL,
+		    "shokai.yaml:16:20: campaigns[0].rules.review: default is needed: approve, "
+		    "reject or none (what happens to a held claim nobody decided by the "
+		    "deadline)\n" },
 		{ "referral: { notify_bot: nosuch }\n", NULL,
 		    "shokai.yaml:15:25: referral.notify_bot: no LINE WORKS bot 'nosuch' under "
 		    "lineworks.bots\n" },

@@ -45,7 +45,8 @@ struct daemon_stats {
 	atomic_ullong	events_done;
 	atomic_ullong	events_failed;
 	atomic_ullong	events_skipped;
-	atomic_ullong	coupon_pool_empty;	/* rewards that found their pool empty */
+	atomic_ullong	coupon_pool_empty;	/* a gauge: approved rewards whose pool has no
+						 * free code now (the rewards tick counts) */
 	atomic_ullong	reward_batches;		/* rewards ticks that found work and committed */
 	atomic_ullong	outbox_unknown;		/* replies that may or may not have arrived */
 	atomic_ullong	dispatch_fault_holds;	/* kicks SHOKAI_FAULT=no_dispatch refused */

@@ -50,6 +50,10 @@ handle(struct handler_ctx *hc, const struct event *ev)
 			hc->error = "cannot record the unfollow";
 			return HANDLER_FAILED;
 		}
+		if (referral_blocked(hc, ev->channel, ev->user_id) == -1) {
+			hc->error = "cannot void the rewards of a blocked friend";
+			return HANDLER_FAILED;
+		}
 		return HANDLER_DONE;
 	}
 	return HANDLER_NOT_MINE;

@@ -84,6 +84,9 @@ void referral_button_sig(const unsigned char *salt, int64_t id, enum ref_state t
 
 /* referral_reward.c: a referral reached state to: rewards that fall due now. */
 int referral_reached(struct handler_ctx *, const struct referral_row *, enum ref_state to);
+/* The user blocked the account: their referral's pending rewards voided where the
+ * campaign says void_on: [block]. 0 (also when there is nothing to void), -1. */
+int referral_blocked(struct handler_ctx *, const char *channel, const char *user_id);
 
 /* referral_followup.c and referral_manager.c: follow-ups, each once (a nudges row in
  * the caller's transaction). Each returns 1 when it queued a message, 0 when nothing

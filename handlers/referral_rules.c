@@ -74,16 +74,28 @@ known_before(struct handler_ctx *hc, struct claim_facts *f)
 	return f->known_before - 1;
 }
 
+/* A partner registers their own clients, who may well follow the account already: with
+ * the campaign's partner_clients the two rules about earlier friendship do not hold for a
+ * partner's code. A customer's code keeps them; nobody may refer themselves. A store error
+ * counts as no partner (the stricter rules). */
+static int
+partner_client(struct handler_ctx *hc, struct claim_facts *f)
+{
+	return f->campaign->partner_clients &&
+	    store_customer_partner(hc->store, f->owner->channel, f->owner->user_id) == 1;
+}
+
 static int
 re_added_after_block(struct handler_ctx *hc, struct claim_facts *f)
 {
-	return known_before(hc, f) == 1;
+	return known_before(hc, f) == 1 && !partner_client(hc, f);
 }
 
 static int
 existing_friend(struct handler_ctx *hc, struct claim_facts *f)
 {
-	return f->campaign->exclude_existing_friends && known_before(hc, f) == 2;
+	return f->campaign->exclude_existing_friends && known_before(hc, f) == 2 &&
+	    !partner_client(hc, f);
 }
 
 static int

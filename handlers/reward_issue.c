@@ -62,9 +62,10 @@ reward_move(struct handler_ctx *hc, const struct reward_row *w, enum reward_stat
 static int
 send_coupon(struct handler_ctx *hc, const struct reward_row *w, const char *coupon)
 {
-	const struct config_campaign *cp = config_campaign(hc->cfg, w->campaign);
-	const struct config_reward_side *side = cp == NULL ? NULL :
-	    strcmp(w->side, "referrer") == 0 ? &cp->referrer : &cp->referee;
+	const struct config_reward_stage *sg = config_reward_stage(hc->cfg, w->campaign,
+	    w->stage);
+	const struct config_reward_side *side = sg == NULL ? NULL :
+	    strcmp(w->side, "referrer") == 0 ? &sg->referrer : &sg->referee;
 	struct msg_vars vars = { 0 };
 
 	msg_vars_set(&vars, "coupon_code", coupon);
@@ -114,7 +115,8 @@ still(struct handler_ctx *hc, const struct reward_row *w)
 enum reward_step
 reward_advance(struct handler_ctx *hc, struct reward_row *w)
 {
-	const struct config_campaign *cp = config_campaign(hc->cfg, w->campaign);
+	const struct config_reward_stage *sg = config_reward_stage(hc->cfg, w->campaign,
+	    w->stage);
 	char why[WHY_MAX];
 	int rc;
 
@@ -123,7 +125,7 @@ reward_advance(struct handler_ctx *hc, struct reward_row *w)
 		return rc == -1 ? REWARD_STEP_FAILED : REWARD_STEP_NONE;
 	}
 	if (w->state == REWARD_PENDING) {
-		if (cp == NULL || !cp->approval_auto)
+		if (sg == NULL || !sg->approval_auto)
 			return REWARD_STEP_NONE;	/* an operator approves */
 		rc = reward_move(hc, w, REWARD_APPROVED, ACTOR_SYSTEM, NULL, NULL, why,
 		    sizeof(why));

@@ -79,6 +79,21 @@ struct config_reward_side {
 	char	*pool;			/* coupon pool; NULL: no reward for this side */
 	const struct config_message *message;
 };
+/* Whose referrals earn a reward stage: the referrer is any customer, not a partner,
+ * or a partner (a customer tagged partner: import tags, or import customers' partner
+ * column). */
+enum reward_audience { AUDIENCE_ALL, AUDIENCE_CUSTOMERS, AUDIENCE_PARTNERS };
+#define REWARD_STAGES_MAX 8	/* stages of one campaign */
+#define VOID_ON_BLOCK	0x1u	/* the friend blocks the account before approval */
+#define VOID_ON_LOST	0x2u	/* the referral is lost */
+struct config_reward_stage {
+	enum ref_state	 due_on;	/* claimed, contacted, meeting or won: due when the
+					 * referral reaches it or a later one of these */
+	enum reward_audience audience;
+	int		 approval_auto;
+	int64_t		 hold_ms;	/* wait between due and approved */
+	struct config_reward_side referrer, referee;
+};
 struct config_campaign {
 	char	*id;
 	char	*name;
@@ -94,10 +109,11 @@ struct config_campaign {
 	char	*referee_sender_icon_url;	/* with this icon; NULL: the account's */
 	int64_t	 review_within_ms;	/* a held claim's deadline */
 	enum review_default review_default;
-	int	 due_on_won;		/* reward due on the rep's "won"; else on claim */
-	int	 approval_auto;
-	int64_t	 hold_ms;		/* wait between due and approved */
-	struct config_reward_side referrer, referee;
+	/* Rewards: one stage per entry of rewards: (the single reward: is one stage). */
+	struct config_reward_stage *stages;
+	size_t	 n_stages;
+	unsigned void_on;		/* VOID_ON_*: when pending rewards are voided */
+	int	 partner_clients;	/* a partner's claim skips the existing-friend rules */
 	/* Follow-ups (reminders:, config_followup.c); 0: off. */
 	int64_t	 remind_unshared_ms;	/* an invite nobody clicked by then: one reminder */
 	int	 ask_after_won;		/* the friend, at the win: do they know someone? */
@@ -327,6 +343,11 @@ const struct config_rep *config_rep(const struct config *, const char *code);
  * window holds it; NULL when none does. */
 const struct config_campaign *config_campaign_on(const struct config *, const char *date);
 const struct config_campaign *config_campaign(const struct config *, const char *id);
+/* The stage a reward row names, NULL when the config no longer has it. */
+const struct config_reward_stage *config_reward_stage(const struct config *,
+    const char *campaign, int stage);
+/* 1 when some campaign's reward names the coupon pool. */
+int config_pool_named(const struct config *, const char *pool);
 /* 1 when the campaign's window holds the local date. */
 /* A friend's name masked for the referrer (山田 → 山*); the caller frees. */
 char *config_mask_name(const struct config *, const char *name);

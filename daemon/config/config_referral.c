@@ -79,7 +79,7 @@ parse_rules(struct cfg *c, struct cnode m, const char *what, struct config_campa
 {
 	static const char *const allowed[] = { "attribution", "exclude_existing_friends",
 	    "max_claims_per_referrer", "velocity", "show_friend_name_to_referrer",
-	    "show_friend_name_to_rep", "review", NULL };
+	    "show_friend_name_to_rep", "review", "partner_clients", NULL };
 	struct cnode v;
 	char *s = NULL, *sub = NULL;
 
@@ -95,6 +95,7 @@ parse_rules(struct cfg *c, struct cnode m, const char *what, struct config_campa
 	cfg_get_bool(c, m, what, "exclude_existing_friends", &cp->exclude_existing_friends);
 	cfg_get_bool(c, m, what, "show_friend_name_to_referrer", &cp->show_friend_name);
 	cfg_get_bool(c, m, what, "show_friend_name_to_rep", &cp->show_friend_name_to_rep);
+	cfg_get_bool(c, m, what, "partner_clients", &cp->partner_clients);
 	if (cfg_map_get(m, "max_claims_per_referrer", &v)) {
 		static const char *const keys[] = { "count", "per", NULL };
 
@@ -141,15 +142,21 @@ parse_rules(struct cfg *c, struct cnode m, const char *what, struct config_campa
 	}
 	if (cfg_map_get(m, "review", &v)) {
 		static const char *const keys[] = { "within", "default", NULL };
+		struct cnode t;
+		int good;
 
 		s = NULL;
 		sub = xasprintf("%s.review", what);
-		if (cfg_check_mapping(c, v, sub, keys, NULL) == 1) {
+		good = cfg_check_mapping(c, v, sub, keys, NULL) == 1;
+		/* The outcome is said, never implied: a deadline without one would leave
+		 * held claims waiting for ever while the config looks as if it decided. */
+		if (good && !cfg_map_get(v, "default", &t))
+			cfg_err(c, v, "%s: default is needed: approve, reject or none (what "
+			    "happens to a held claim nobody decided by the deadline)", sub);
+		if (good) {
 			cfg_get_duration(c, v, sub, "within", 60000, 90LL * 86400 * 1000,
 			    &cp->review_within_ms);
 			if (cfg_get_str(c, v, sub, "default", &s) == 1) {
-				struct cnode t;
-
 				cfg_map_get(v, "default", &t);
 				if (strcmp(s, "approve") == 0)
 					cp->review_default = REVIEW_APPROVE;
@@ -194,16 +201,109 @@ parse_referee_sender(struct cfg *c, struct cnode m, const char *what,
 	}
 }
 
+/* The referral states a reward may fall due at, as the config names them. */
+static const struct {
+	const char	*name;
+	enum ref_state	 state;
+} due_names[] = {
+	{ "claim", REF_CLAIMED }, { "contacted", REF_CONTACTED }, { "meeting", REF_MEETING },
+	{ "won", REF_WON },
+};
+
+/* One reward stage: when it falls due, for whom, how it is approved, what each side
+ * gets. */
+static void
+parse_stage(struct cfg *c, struct cnode r, const char *sub, struct config_reward_stage *sg)
+{
+	static const char *const keys[] = { "due_on", "audience", "approval", "hold",
+	    "referrer", "referee", NULL };
+	struct cnode v;
+	char *s = NULL;
+
+	sg->due_on = REF_CLAIMED;
+	if (cfg_check_mapping(c, r, sub, keys, NULL) == -1)
+		return;
+	if (cfg_get_str(c, r, sub, "due_on", &s) == 1) {
+		size_t i;
+
+		cfg_map_get(r, "due_on", &v);
+		for (i = 0; i < sizeof(due_names) / sizeof(due_names[0]); i++)
+			if (strcmp(s, due_names[i].name) == 0)
+				break;
+		if (i < sizeof(due_names) / sizeof(due_names[0]))
+			sg->due_on = due_names[i].state;
+		else
+			cfg_err(c, v, "%s.due_on: expected claim, contacted, meeting or won", sub);
+	}
+	free(s);
+	s = NULL;
+	if (cfg_get_str(c, r, sub, "audience", &s) == 1) {
+		cfg_map_get(r, "audience", &v);
+		if (strcmp(s, "partners") == 0)
+			sg->audience = AUDIENCE_PARTNERS;
+		else if (strcmp(s, "customers") == 0)
+			sg->audience = AUDIENCE_CUSTOMERS;
+		else if (strcmp(s, "all") != 0)
+			cfg_err(c, v, "%s.audience: expected all, customers or partners (whose "
+			    "referrals earn this stage)", sub);
+	}
+	free(s);
+	s = NULL;
+	if (cfg_get_str(c, r, sub, "approval", &s) == 1) {
+		cfg_map_get(r, "approval", &v);
+		if (strcmp(s, "auto") == 0)
+			sg->approval_auto = 1;
+		else if (strcmp(s, "manual") != 0)
+			cfg_err(c, v, "%s.approval: expected auto or manual", sub);
+	}
+	free(s);
+	cfg_get_duration(c, r, sub, "hold", 0, 366LL * 86400 * 1000, &sg->hold_ms);
+	if (cfg_map_get(r, "referrer", &v)) {
+		char *side = xasprintf("%s.referrer", sub);
+
+		parse_reward_side(c, v, side, &sg->referrer);
+		free(side);
+	}
+	if (cfg_map_get(r, "referee", &v)) {
+		char *side = xasprintf("%s.referee", sub);
+
+		parse_reward_side(c, v, side, &sg->referee);
+		free(side);
+	}
+}
+
+/* void_on: [block, lost]: when a pending reward of the campaign is voided. */
+static void
+parse_void_on(struct cfg *c, struct cnode v, const char *sub, struct config_campaign *cp)
+{
+	if (v.node->type != YAML_SEQUENCE_NODE) {
+		cfg_err(c, v, "%s: expected a list of block and lost, got %s", sub,
+		    cfg_node_kind(v.node));
+		return;
+	}
+	for (size_t i = 0; i < cfg_list_len(v); i++) {
+		struct cnode it = cfg_list_item(v, i);
+		const char *s = it.node->type == YAML_SCALAR_NODE ? cfg_scalar(it) : "";
+
+		if (strcmp(s, "block") == 0)
+			cp->void_on |= VOID_ON_BLOCK;
+		else if (strcmp(s, "lost") == 0)
+			cp->void_on |= VOID_ON_LOST;
+		else
+			cfg_err(c, it, "%s[%zu]: expected block (the friend blocks the account "
+			    "before approval) or lost (the referral is lost)", sub, i);
+	}
+}
+
 static void
 parse_campaign(struct cfg *c, struct cnode m, const char *what, struct config_campaign *cp)
 {
 	static const char *const allowed[] = { "id", "name", "starts", "ends", "rules",
-	    "reward", "reminders", "referee_sender", "referee_sender_icon_url", NULL };
+	    "reward", "rewards", "void_on", "reminders", "referee_sender",
+	    "referee_sender_icon_url", NULL };
 	static const char *const required[] = { "id", "name", "starts", "ends", NULL };
-	static const char *const reward_keys[] = { "due_on", "approval", "hold", "referrer",
-	    "referee", NULL };
 	struct cnode v, r;
-	char *s = NULL, *sub;
+	char *sub;
 
 	cp->exclude_existing_friends = 1;
 	cp->show_friend_name_to_rep = 1;	/* reps work with real names */
@@ -232,42 +332,40 @@ parse_campaign(struct cfg *c, struct cnode m, const char *what, struct config_ca
 		cfg_parse_reminders(c, v, sub, cp);
 		free(sub);
 	}
-	if (!cfg_map_get(m, "reward", &r))
-		return;
-	sub = xasprintf("%s.reward", what);
-	if (cfg_check_mapping(c, r, sub, reward_keys, NULL) != -1) {
-		if (cfg_get_str(c, r, sub, "due_on", &s) == 1) {
-			cfg_map_get(r, "due_on", &v);
-			if (strcmp(s, "won") == 0)
-				cp->due_on_won = 1;
-			else if (strcmp(s, "claim") != 0)
-				cfg_err(c, v, "%s.due_on: expected claim or won", sub);
+	if (cfg_map_get(m, "void_on", &v)) {
+		sub = xasprintf("%s.void_on", what);
+		parse_void_on(c, v, sub, cp);
+		free(sub);
+	}
+	if (cfg_map_get(m, "reward", &r) && cfg_map_get(m, "rewards", &v))
+		cfg_err(c, v, "%s: reward (one stage) or rewards (a list of stages), not both",
+		    what);
+	else if (cfg_map_get(m, "reward", &r)) {
+		cp->stages = xcalloc(1, sizeof(*cp->stages));
+		cp->n_stages = 1;
+		sub = xasprintf("%s.reward", what);
+		parse_stage(c, r, sub, &cp->stages[0]);
+		free(sub);
+	} else if (cfg_map_get(m, "rewards", &r)) {
+		if (r.node->type != YAML_SEQUENCE_NODE) {
+			cfg_err(c, r, "%s.rewards: expected a list of stages, got %s", what,
+			    cfg_node_kind(r.node));
+			return;
 		}
-		free(s);
-		s = NULL;
-		if (cfg_get_str(c, r, sub, "approval", &s) == 1) {
-			cfg_map_get(r, "approval", &v);
-			if (strcmp(s, "auto") == 0)
-				cp->approval_auto = 1;
-			else if (strcmp(s, "manual") != 0)
-				cfg_err(c, v, "%s.approval: expected auto or manual", sub);
+		/* A referral's pending rewards are voided in one read of them
+		 * (referral_reward.c): stages x sides stay within it. */
+		if (cfg_list_len(r) > REWARD_STAGES_MAX) {
+			cfg_err(c, r, "%s.rewards: %zu stages; at most %d", what,
+			    cfg_list_len(r), REWARD_STAGES_MAX);
+			return;
 		}
-		free(s);
-		cfg_get_duration(c, r, sub, "hold", 0, 366LL * 86400 * 1000, &cp->hold_ms);
-		if (cfg_map_get(r, "referrer", &v)) {
-			char *side = xasprintf("%s.referrer", sub);
-
-			parse_reward_side(c, v, side, &cp->referrer);
-			free(side);
-		}
-		if (cfg_map_get(r, "referee", &v)) {
-			char *side = xasprintf("%s.referee", sub);
-
-			parse_reward_side(c, v, side, &cp->referee);
-			free(side);
+		cp->stages = xcalloc(cfg_list_len(r) + 1, sizeof(*cp->stages));
+		for (size_t i = 0; i < cfg_list_len(r); i++) {
+			sub = xasprintf("%s.rewards[%zu]", what, i);
+			parse_stage(c, cfg_list_item(r, i), sub, &cp->stages[cp->n_stages++]);
+			free(sub);
 		}
 	}
-	free(sub);
 }
 
 static void
@@ -480,8 +578,11 @@ cfg_free_referral(struct config *cf)
 		free(cf->campaigns[i].id);
 		free(cf->campaigns[i].name);
 		free(cf->campaigns[i].referee_sender_icon_url);
-		free(cf->campaigns[i].referrer.pool);
-		free(cf->campaigns[i].referee.pool);
+		for (size_t j = 0; j < cf->campaigns[i].n_stages; j++) {
+			free(cf->campaigns[i].stages[j].referrer.pool);
+			free(cf->campaigns[i].stages[j].referee.pool);
+		}
+		free(cf->campaigns[i].stages);
 	}
 	free(cf->campaigns);
 	free(cf->referral.notify_bot);
@@ -511,6 +612,30 @@ config_campaign(const struct config *cf, const char *id)
 		if (cf->campaigns[i].id != NULL && strcmp(cf->campaigns[i].id, id) == 0)
 			return &cf->campaigns[i];
 	return NULL;
+}
+
+const struct config_reward_stage *
+config_reward_stage(const struct config *cf, const char *campaign, int stage)
+{
+	const struct config_campaign *cp = config_campaign(cf, campaign);
+
+	if (cp == NULL || stage < 0 || (size_t)stage >= cp->n_stages)
+		return NULL;
+	return &cp->stages[stage];
+}
+
+int
+config_pool_named(const struct config *cf, const char *pool)
+{
+	for (size_t i = 0; i < cf->n_campaigns; i++)
+		for (size_t j = 0; j < cf->campaigns[i].n_stages; j++) {
+			const struct config_reward_stage *sg = &cf->campaigns[i].stages[j];
+
+			if ((sg->referrer.pool && strcmp(sg->referrer.pool, pool) == 0) ||
+			    (sg->referee.pool && strcmp(sg->referee.pool, pool) == 0))
+				return 1;
+		}
+	return 0;
 }
 
 /* A friend's name as the referrer may see it: the first character, then '*'. Without a

@@ -50,6 +50,7 @@ struct console_filter {
 	const char	*rep;
 	const char	*state;
 	const char	*q;		/* a name, display name or code, or part of one */
+	int		 partner;	/* referrer: 0 any, 1 a partner, 2 a customer */
 	int		 limit, offset;
 };
 

@@ -11,9 +11,9 @@
 
 static const struct console_csv_col referral_cols[] = {
 	{ "id", "id" }, { "state", "state_label" }, { "campaign", "campaign" },
-	{ "code", "code" }, { "referrer", "referrer" }, { "referee", "referee" },
-	{ "rep", "rep" }, { "branch", "branch" }, { "claimed_at", "claimed_at" },
-	{ "updated_at", "updated_at" },
+	{ "code", "code" }, { "referrer", "referrer" }, { "partner", "partner" },
+	{ "referee", "referee" }, { "rep", "rep" }, { "branch", "branch" },
+	{ "claimed_at", "claimed_at" }, { "updated_at", "updated_at" },
 };
 
 static json_t *
@@ -51,6 +51,7 @@ console_api_referrals(struct console_req *r)
 	q.campaign = f.campaign;
 	q.reps_json = reps;
 	q.like = like;
+	q.partner = f.partner;
 	console_list_window(r, &f, &q);
 	if (store_console_referrals(r->c->store, &q, &rows, &total) == -1)
 		console_answer_error(r, 503, "storage", "the referrals could not be read");

@@ -161,9 +161,10 @@ console_api_coupons(struct console_req *r)
 		return;
 	}
 	/* Pools the config names but nobody filled yet are the most urgent of all. */
-	for (size_t c = 0; c < r->cf->n_campaigns; c++) {
-		const char *names[2] = { r->cf->campaigns[c].referrer.pool,
-		    r->cf->campaigns[c].referee.pool };
+	for (size_t c = 0; c < r->cf->n_campaigns; c++)
+	for (size_t g = 0; g < r->cf->campaigns[c].n_stages; g++) {
+		const char *names[2] = { r->cf->campaigns[c].stages[g].referrer.pool,
+		    r->cf->campaigns[c].stages[g].referee.pool };
 
 		for (int k = 0; k < 2; k++) {
 			int found = 0;
@@ -216,6 +217,12 @@ console_api_coupons_import(struct console_req *r)
 
 	if (!import_pool_name_ok(r->args[0])) {
 		console_answer_error(r, 400, "bad_pool", "a pool's name is a-z, 0-9, '-' and '_'");
+		return;
+	}
+	/* As shokaictl import coupons: codes for a pool no reward draws from are a
+	 * mistake (a pool for a campaign not written yet is shokaictl's --new-pool). */
+	if (!config_pool_named(r->cf, r->args[0])) {
+		console_answer_error(r, 400, "unknown_pool", "no campaign's reward names this pool");
 		return;
 	}
 	if (len == 0) {

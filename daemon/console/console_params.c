@@ -70,7 +70,7 @@ bounded_int(struct console_req *r, const char *name, int dflt, int min, int max,
 int
 console_filter_parse(struct console_req *r, struct console_filter *f)
 {
-	const char *from = console_query(r, "from"), *to = console_query(r, "to");
+	const char *from = console_query(r, "from"), *to = console_query(r, "to"), *s;
 	const struct config *cf = r->cf;
 
 	memset(f, 0, sizeof(*f));
@@ -92,6 +92,14 @@ console_filter_parse(struct console_req *r, struct console_filter *f)
 	f->rep = console_query(r, "rep");
 	f->state = console_query(r, "state");
 	f->q = console_query(r, "q");
+	/* partner=1: partners' referrals apart from customers' (partner=0). */
+	if ((s = console_query(r, "partner")) != NULL) {
+		if (strcmp(s, "1") != 0 && strcmp(s, "0") != 0) {
+			console_answer_error(r, 400, "bad_partner", "partner is 1 or 0");
+			return -1;
+		}
+		f->partner = s[0] == '1' ? 1 : 2;
+	}
 	if (f->campaign != NULL && config_campaign(cf, f->campaign) == NULL) {
 		console_answer_error(r, 400, "unknown_campaign", "no such campaign in the config");
 		return -1;

@@ -32,9 +32,12 @@ parse_format(const char *s, enum print_format *f)
 int
 referrals_cmd(struct config *cf, int argc, char **argv)
 {
+	/* kind: whether the referrer is a partner (tagged partner), shown apart. */
 	static const char list_sql[] = "SELECT id, campaign, code, referrer_id AS referrer, "
-	    "referee_id AS friend, coalesce(rep_code, '-') AS rep, state, "
-	    "datetime(claimed_at / 1000, 'unixepoch', 'localtime') AS claimed FROM referrals "
+	    "CASE WHEN EXISTS (SELECT 1 FROM customer_tags t WHERE t.channel = r.channel AND "
+	    "t.tag = 'partner' AND t.user_id = r.referrer_id) THEN 'partner' ELSE 'customer' "
+	    "END AS kind, referee_id AS friend, coalesce(rep_code, '-') AS rep, state, "
+	    "datetime(claimed_at / 1000, 'unixepoch', 'localtime') AS claimed FROM referrals r "
 	    "WHERE ?1 IS NULL OR state = ?1 ORDER BY id";
 	static const char events_sql[] = "SELECT datetime(at / 1000, 'unixepoch', "
 	    "'localtime') AS at, type, coalesce(reason, '') AS reason, coalesce(actor, '') AS "
@@ -120,7 +123,7 @@ int
 rewards_cmd(struct config *cf, int argc, char **argv)
 {
 	static const char list_sql[] = "SELECT w.id, w.referral_id AS referral, w.side, "
-	    "w.user_id AS person, w.pool, w.state, coalesce(w.coupon_code, '-') AS coupon, "
+	    "w.stage, w.user_id AS person, w.pool, w.state, coalesce(w.coupon_code, '-') AS coupon, "
 	    "datetime(w.approve_after / 1000, 'unixepoch', 'localtime') AS approve_after, "
 	    "coalesce(w.note, '') AS note FROM rewards w WHERE ?1 IS NULL OR w.state = ?1 "
 	    "ORDER BY w.id";
@@ -146,8 +149,9 @@ rewards_cmd(struct config *cf, int argc, char **argv)
 	return rc;
 }
 
-/* import coupons POOL FILE (one code a line, or a CSV whose first column is the code
- * under a header "code"); import customers FILE (user_id,rep_code[,channel]). */
+/* import coupons [--new-pool] POOL FILE (one code a line, or a CSV whose first column
+ * is the code under a header "code"); import customers FILE
+ * (user_id,rep_code[,channel[,partner]]). */
 int
 import_cmd(struct config *cf, int argc, char **argv)
 {
@@ -157,12 +161,17 @@ import_cmd(struct config *cf, int argc, char **argv)
 	struct store *s = NULL;
 	FILE *fp = NULL;
 	const char *what, *path;
-	int rc = 1, coupons, tags;
+	int rc = 1, coupons, tags, new_pool = 0;
 	int64_t t0;
 
 	if (argc < 2)
 		return 2;
 	coupons = strcmp(argv[0], "coupons") == 0;
+	if (coupons && strcmp(argv[1], "--new-pool") == 0) {
+		new_pool = 1;
+		argv++;
+		argc--;
+	}
 	tags = strcmp(argv[0], "tags") == 0;
 	if (!(coupons && argc == 3) && !((strcmp(argv[0], "customers") == 0 || tags) &&
 	    argc == 2))
@@ -173,6 +182,15 @@ import_cmd(struct config *cf, int argc, char **argv)
 	what = coupons ? "coupon code(s)" : tags ? "tag(s)" : "customer(s)";
 	if (coupons && !import_pool_name_ok(argv[1])) {
 		fprintf(stderr, "shokaictl: pool '%s': use a-z, 0-9, '-' and '_'\n", argv[1]);
+		return 1;
+	}
+	/* A typo in the pool's name would fill a pool no reward draws from, and rewards
+	 * would wait on the empty one meanwhile: a pool for a campaign not written yet is
+	 * said so. */
+	if (coupons && !new_pool && !config_pool_named(cf, argv[1])) {
+		fprintf(stderr, "shokaictl: pool '%s': no campaign's reward names it; check "
+		    "the name, or add --new-pool to fill a pool a campaign will name\n",
+		    argv[1]);
 		return 1;
 	}
 	if ((fp = fopen(path, "r")) == NULL) {
@@ -230,9 +248,11 @@ parse_by(const char *s, enum report_by *by)
 		*by = REPORT_BY_CAMPAIGN;
 	else if (strcmp(s, "referrer") == 0)
 		*by = REPORT_BY_REFERRER;
+	else if (strcmp(s, "partner") == 0)
+		*by = REPORT_BY_PARTNER;
 	else {
-		fprintf(stderr, "shokaictl: report --by %s: expected branch, rep, campaign or "
-		    "referrer\n", s);
+		fprintf(stderr, "shokaictl: report --by %s: expected branch, rep, campaign, "
+		    "referrer or partner\n", s);
 		return -1;
 	}
 	return 0;

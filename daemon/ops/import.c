@@ -150,18 +150,25 @@ import_check_fields(struct import *im, const struct config *cf, size_t lineno,
 		}
 		return;
 	}
-	if (n < 2 || n > 3)
-		import_bad(im, lineno, "expected user_id,rep_code[,channel]");
+	/* The fourth column says partner (tagged partner: the campaign's partner stages and
+	 * rules); empty or customer: an ordinary customer. The channel may be left empty
+	 * before it. */
+	if (n < 2 || n > 4)
+		import_bad(im, lineno, "expected user_id,rep_code[,channel[,partner]]");
 	else if (!line_user_id_ok(f[0]))
 		import_bad(im, lineno, "user_id: expected a LINE user id (U and 32 hex digits)");
 	else if ((rep = config_rep(cf, f[1])) == NULL)
 		import_bad(im, lineno, "rep_code: no rep with this code under reps");
-	else if (n == 3 && (ch = config_line_channel(cf, f[2])) == NULL)
+	else if (n >= 3 && f[2][0] != '\0' && (ch = config_line_channel(cf, f[2])) == NULL)
 		import_bad(im, lineno, "channel: no LINE channel with this id in the config");
+	else if (n == 4 && f[3][0] != '\0' && strcmp(f[3], "partner") != 0 &&
+	    strcmp(f[3], "customer") != 0)
+		import_bad(im, lineno, "partner: expected partner, customer or nothing");
 	else {
 		import_keep(im, ch->id);
 		import_keep(im, f[0]);
 		import_keep(im, rep->code);
+		import_keep(im, n == 4 && strcmp(f[3], "partner") == 0 ? "1" : "0");
 		im->records++;
 	}
 }
@@ -249,6 +256,16 @@ import_write(struct store *s, const struct import *im, struct import_result *out
 			    *rep = user + strlen(user) + 1;
 
 			p = rep + strlen(rep) + 1;
+			if (!im->tags && *p == '1') {
+				int ignored;
+
+				/* A partner: tagged, in the transaction of the rep. */
+				if (store_tags_put(s, channel, "partner", user, wall_ms(),
+				    &ignored) == -1)
+					goto err;
+			}
+			if (!im->tags)
+				p += strlen(p) + 1;	/* the partner field */
 			if (im->tags) {
 				int inserted;
 

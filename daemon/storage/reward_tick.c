@@ -1,7 +1,9 @@
 /* reward_tick.c: moves rewards along on their own, once a second: each due reward goes
  * to handlers/reward_issue.c (approve, take a coupon, issue, queue the thanks) inside one
  * transaction per batch. An empty pool leaves the reward approved, nothing lost, and
- * raises an alert (a log line a minute per pool and the coupon_pool_empty counter).
+ * raises an alert (a log line a minute per pool); every tick also counts, from the
+ * database, the approved rewards whose pool has no free code: /healthz's
+ * coupon_pool_empty, a gauge that falls back to 0 once codes are imported.
  * Once a minute it also gives held claims past their campaign's review deadline the
  * campaign's default outcome (handlers/referral_operator.c). Storage thread only. */
 #include <stdio.h>
@@ -17,12 +19,14 @@
 #define BATCH		64
 #define ALERT_EVERY_MS	60000
 #define REVIEW_EVERY_MS	60000
+#define REVIEW_PAGES	16	/* pages of held claims a minute: 1,024 */
 
 struct reward_tick {
 	struct storage	*st;
 	struct event	*ev_tick;
 	int64_t		 last_alert_ms;
 	int64_t		 last_review_ms;
+	int64_t		 review_after;	/* the held claims' cursor: the last id read */
 };
 
 static void tick_cb(evutil_socket_t, short, void *);
@@ -48,21 +52,24 @@ reward_tick_free(struct reward_tick *rw)
 	free(rw);
 }
 
-/* Held claims past their deadline, in one transaction; a store error retries at the
- * next minute. */
-static void
-review_deadlines(struct reward_tick *rw, int64_t now)
+/* Held claims past their deadline, a page (one transaction) at a time through the
+ * whole queue: claims that wait for a person (default none, or not due yet) never hide
+ * the ones behind them. A long queue goes on from the cursor the next minute; a store
+ * error retries that page then. */
+static int
+review_page(struct reward_tick *rw, int64_t now)
 {
 	struct storage *st = rw->st;
 	struct referral_row *rows = NULL;
 	size_t n = 0;
-	int ok = 1, moved = 0;
+	int ok = 1, moved = 0, more = 0;
 
-	rw->last_review_ms = now;
-	if (store_referrals_held(st->store, BATCH, &rows, &n) == -1 || n == 0)
+	if (store_referrals_held(st->store, rw->review_after, BATCH, &rows, &n) == -1)
 		goto done;
-	if (store_begin(st->store) == -1)
+	if (n == 0 || store_begin(st->store) == -1) {
+		rw->review_after = n == 0 ? 0 : rw->review_after;
 		goto done;
+	}
 	for (size_t i = 0; ok && i < n; i++) {
 		struct handler_ctx hc = { .cfg = st->cfg, .store = st->store,
 		    .salt = st->d->salt, .now_ms = now };
@@ -75,12 +82,26 @@ review_deadlines(struct reward_tick *rw, int64_t now)
 		store_rollback(st->store);
 		st->d->stats.db_errors++;
 		log_warnx("msg=\"held claims past their deadline could not be decided; retrying\"");
-	} else if (moved > 0)
+		goto done;
+	}
+	if (moved > 0)
 		storage_outbox_kick(st);
+	/* A full page: more may follow; else the next minute starts over. */
+	more = n == BATCH;
+	rw->review_after = more ? rows[n - 1].id : 0;
 done:
 	for (size_t i = 0; i < n; i++)
 		referral_row_clear(&rows[i]);
 	free(rows);
+	return more;
+}
+
+static void
+review_deadlines(struct reward_tick *rw, int64_t now)
+{
+	rw->last_review_ms = now;
+	for (int page = 0; page < REVIEW_PAGES && review_page(rw, now); page++)
+		continue;
 }
 
 static void
@@ -99,6 +120,12 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!d->draining && now - rw->last_review_ms >= REVIEW_EVERY_MS)
 		review_deadlines(rw, now);
+	if (!d->draining) {
+		int64_t waiting = store_rewards_waiting_pool(st->store);
+
+		if (waiting >= 0)	/* an error keeps the last figure; db_errors tells */
+			d->stats.coupon_pool_empty = (unsigned long long)waiting;
+	}
 	if (d->draining || store_rewards_work(st->store, now, BATCH, &rows, &n) == -1 || n == 0)
 		goto done;
 	if (store_begin(st->store) == -1)
@@ -112,7 +139,6 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 			sent++;
 			break;
 		case REWARD_STEP_POOL_EMPTY:
-			d->stats.coupon_pool_empty++;
 			empty_pool = rows[i].pool;
 			break;
 		case REWARD_STEP_FAILED:

@@ -164,6 +164,8 @@ int store_customer_rep(struct store *, const char *channel, const char *user_id,
     char **rep);
 int store_customer_assign(struct store *, const char *channel, const char *user_id,
     const char *rep, const char *source, int64_t at);
+/* 1 when the customer is a partner (tagged partner), 0 when not, -1. */
+int store_customer_partner(struct store *, const char *channel, const char *user_id);
 int store_ref_event(struct store *, const struct ref_event *);
 struct referral {
 	const char	*channel, *campaign, *code, *referrer_id, *referee_id, *rep_code;
@@ -193,7 +195,9 @@ int store_referral_set_state(struct store *, int64_t id, enum ref_state from,
     enum ref_state to, int64_t at);
 int store_referrals_of_rep(struct store *, const char *rep_code, size_t max,
     struct referral_row **out, size_t *n);
-int store_referrals_held(struct store *, size_t max, struct referral_row **out, size_t *n);
+/* Held claims by id after after_id (a cursor: the whole queue is read page by page). */
+int store_referrals_held(struct store *, int64_t after_id, size_t max,
+    struct referral_row **out, size_t *n);
 /* Referrals claimed since: all, won, lost. */
 int store_rep_stats(struct store *, const char *rep_code, int64_t since, int64_t counts[3]);
 /* Codes issued, friends who came, wins, rewards issued. */
@@ -212,18 +216,25 @@ int store_rep_member_put(struct store *, const char *login, const char *member_i
 int store_rep_login_of_member(struct store *, const char *member_id, char **login);
 
 /* store_reward.c: rewards and coupon pools. */
-/* A pending reward; 0 when that referral and side has one already. */
+/* A pending reward; 0 when that referral, side and stage (the campaign's rewards:
+ * index) has one already. */
 int store_reward_create(struct store *, int64_t referral_id, const char *side,
     const char *user_id, const char *campaign, const char *pool, int64_t due_at,
-    int64_t approve_after);
+    int64_t approve_after, int stage);
 /* A reward with its referral's channel and people (reward_row_clear frees). */
 struct reward_row {
 	int64_t			 id, referral_id;
 	char			*side, *user_id, *campaign, *pool, *coupon_code;
 	char			*channel, *referrer_id, *referee_id, *rep_code;
 	enum reward_state	 state;
+	int			 stage;		/* index in the campaign's rewards: */
 };
 void reward_row_clear(struct reward_row *);
+/* The referral's pending rewards (to void them). */
+int store_rewards_pending_of(struct store *, int64_t referral_id, size_t max,
+    struct reward_row **out, size_t *n);
+/* Approved rewards whose pool has no free code: how many wait for an import; -1. */
+int64_t store_rewards_waiting_pool(struct store *);
 /* Rewards the tick may move: pending past their hold, and approved ones. */
 int store_rewards_work(struct store *, int64_t now, size_t max, struct reward_row **out,
     size_t *n);
@@ -309,7 +320,8 @@ int store_print_quarantine(struct store *, FILE *, int64_t id);
 
 /* store_report.c: the referral funnel, grouped by one of these. */
 enum report_by {
-	REPORT_BY_BRANCH, REPORT_BY_REP, REPORT_BY_CAMPAIGN, REPORT_BY_REFERRER
+	REPORT_BY_BRANCH, REPORT_BY_REP, REPORT_BY_CAMPAIGN, REPORT_BY_REFERRER,
+	REPORT_BY_PARTNER
 };
 /* A column of rejected claims: those whose reason is one of the rules' reasons that
  * name this column (the caller's rules table; several reasons may share a column). */
@@ -502,6 +514,7 @@ struct console_list_query {
 	const char	*state, *campaign, *reps_json, *like, *code, *user_id;
 	int64_t		 from_ms, to_ms, id;
 	int		 limit, offset;
+	int		 partner;	/* referrals: 0 all, 1 partners', 2 customers' */
 };
 int store_console_referrals(struct store *, const struct console_list_query *,
     struct json_t **rows, int64_t *total);

@@ -15,17 +15,21 @@
 #define REFERRAL_COLUMNS \
 	"r.id, r.state, r.campaign, r.code, r.channel, r.referrer_id, r.referee_id, " \
 	"r.rep_code, r.claimed_at, r.updated_at, pr.display_name AS referrer_name, " \
-	"pe.display_name AS referee_name "
+	"pe.display_name AS referee_name, EXISTS (SELECT 1 FROM customer_tags t WHERE " \
+	"t.channel = r.channel AND t.tag = 'partner' AND t.user_id = r.referrer_id) AS " \
+	"referrer_partner "
 #define REFERRAL_FROM \
 	"FROM referrals r " \
 	"LEFT JOIN profiles pr ON pr.channel = r.channel AND pr.user_id = r.referrer_id " \
 	"LEFT JOIN profiles pe ON pe.channel = r.channel AND pe.user_id = r.referee_id "
-/* ?1 state, ?2 campaign, ?3 rep codes (JSON), ?4/?5 claimed_at range; ?6 a LIKE
- * pattern (REFERRAL_LIKE) */
+/* ?1 state, ?2 campaign, ?3 rep codes (JSON), ?4/?5 claimed_at range, ?7 whose
+ * referrals (0 all, 1 partners', 2 customers'); ?6 a LIKE pattern (REFERRAL_LIKE) */
 #define REFERRAL_WHERE \
 	"WHERE (?1 IS NULL OR r.state = ?1) AND (?2 IS NULL OR r.campaign = ?2) " \
 	"AND (?3 IS NULL OR r.rep_code IN (SELECT value FROM json_each(?3))) " \
-	"AND (?4 IS NULL OR r.claimed_at >= ?4) AND (?5 IS NULL OR r.claimed_at < ?5) "
+	"AND (?4 IS NULL OR r.claimed_at >= ?4) AND (?5 IS NULL OR r.claimed_at < ?5) " \
+	"AND (?7 = 0 OR (?7 = 1) = EXISTS (SELECT 1 FROM customer_tags t WHERE " \
+	"t.channel = r.channel AND t.tag = 'partner' AND t.user_id = r.referrer_id)) "
 #define REFERRAL_LIKE \
 	"AND (?6 IS NULL OR r.code LIKE ?6 OR pr.display_name LIKE ?6 OR " \
 	"pe.display_name LIKE ?6) "
@@ -48,7 +52,7 @@ count_then_page(struct store *s, const char *count_sql, size_t ncount,
 }
 
 static void
-referral_args(const struct console_list_query *q, struct store_arg a[8])
+referral_args(const struct console_list_query *q, struct store_arg a[9])
 {
 	a[0] = SARG_TEXT(q->state);
 	a[1] = SARG_TEXT(q->campaign);
@@ -56,24 +60,25 @@ referral_args(const struct console_list_query *q, struct store_arg a[8])
 	a[3] = q->from_ms ? SARG_INT(q->from_ms) : SARG_TEXT(NULL);
 	a[4] = q->to_ms ? SARG_INT(q->to_ms) : SARG_TEXT(NULL);
 	a[5] = SARG_TEXT(q->like);
-	a[6] = SARG_INT(q->limit > 0 ? q->limit : 100);
-	a[7] = SARG_INT(q->offset);
+	a[6] = SARG_INT(q->partner);
+	a[7] = SARG_INT(q->limit > 0 ? q->limit : 100);
+	a[8] = SARG_INT(q->offset);
 }
 
 int
 store_console_referrals(struct store *s, const struct console_list_query *q, json_t **rows,
     int64_t *total)
 {
-	struct store_arg a[8];
+	struct store_arg a[9];
 
 	referral_args(q, a);
 	/* The total without the name joins unless a name is searched: counting a million
 	 * rows through two joins would be most of the answer's time. */
 	return count_then_page(s, q->like != NULL ?
 	    "SELECT count(*) AS n " REFERRAL_FROM REFERRAL_WHERE REFERRAL_LIKE :
-	    "SELECT count(*) AS n FROM referrals r " REFERRAL_WHERE "AND ?6 IS NULL", 6,
+	    "SELECT count(*) AS n FROM referrals r " REFERRAL_WHERE "AND ?6 IS NULL", 7,
 	    "SELECT " REFERRAL_COLUMNS REFERRAL_FROM REFERRAL_WHERE REFERRAL_LIKE
-	    "ORDER BY r.id DESC LIMIT ?7 OFFSET ?8", a, 8, rows, total);
+	    "ORDER BY r.id DESC LIMIT ?8 OFFSET ?9", a, 9, rows, total);
 }
 
 int

@@ -17,6 +17,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CUSTOMER_ASSIGN] = "INSERT INTO customers(channel, user_id, rep_code, rep_source, "
 	    "assigned_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(channel, user_id) DO UPDATE "
 	    "SET rep_code = ?3, rep_source = ?4, assigned_at = ?5",
+	/* A partner is a customer with the tag partner (import tags, or the partner column
+	 * of import customers): one lookup of customer_tags' primary key. */
+	[ST_CUSTOMER_PARTNER] = "SELECT count(*) FROM customer_tags WHERE channel = ? AND "
+	    "tag = 'partner' AND user_id = ?",
 	[ST_EVENT_PUT] = "INSERT INTO referral_events(at, type, channel, campaign, code, "
 	    "referral_id, referrer_id, referee_id, rep_code, branch, reason, actor, "
 	    "client_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -166,6 +170,21 @@ store_customer_assign(struct store *s, const char *channel, const char *user_id,
 	store_bind_text(st, 4, source);
 	sqlite3_bind_int64(st, 5, at);
 	return store_step(s, st);
+}
+
+int
+store_customer_partner(struct store *s, const char *channel, const char *user_id)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_CUSTOMER_PARTNER, stmt_sql);
+	int64_t partner = 0;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, channel);
+	store_bind_text(st, 2, user_id);
+	rc = store_query_int(s, st, &partner);
+	return rc == -1 ? -1 : rc == 1 && partner > 0;
 }
 
 int
@@ -378,7 +397,8 @@ store_referrals_of_rep(struct store *s, const char *rep_code, size_t max,
 /* Held claims, oldest first: the review tick looks for those past their deadline.
  * Once a minute, so a one-off statement. */
 int
-store_referrals_held(struct store *s, size_t max, struct referral_row **out, size_t *n)
+store_referrals_held(struct store *s, int64_t after_id, size_t max,
+    struct referral_row **out, size_t *n)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1;
@@ -386,10 +406,11 @@ store_referrals_held(struct store *s, size_t max, struct referral_row **out, siz
 	*out = NULL;
 	*n = 0;
 	if (sqlite3_prepare_v2(s->db, "SELECT id, channel, campaign, code, referrer_id, "
-	    "referee_id, rep_code, state, claimed_at FROM referrals WHERE state = 'held' ORDER "
-	    "BY claimed_at LIMIT ?", -1, &st, NULL) != SQLITE_OK)
+	    "referee_id, rep_code, state, claimed_at FROM referrals WHERE state = 'held' AND "
+	    "id > ? ORDER BY id LIMIT ?", -1, &st, NULL) != SQLITE_OK)
 		return -1;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+	sqlite3_bind_int64(st, 1, after_id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
 	*out = store_many_rows(st, row_referral, sizeof(**out), max, n, &rc);
 	sqlite3_finalize(st);
 	return rc;

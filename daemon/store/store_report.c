@@ -17,6 +17,12 @@ static const struct {
 	[REPORT_BY_REP] = { "rep", "coalesce(rep_code, '-')" },
 	[REPORT_BY_CAMPAIGN] = { "campaign", "coalesce(campaign, '-')" },
 	[REPORT_BY_REFERRER] = { "referrer", "coalesce(referrer_id, '-')" },
+	/* Partners' referrals apart from customers': whether the referrer is tagged
+	 * partner now (the tag is not kept per event). The outer columns stay unqualified:
+	 * the click scan reads referral_events as e, the report without an alias. */
+	[REPORT_BY_PARTNER] = { "referrer_kind", "CASE WHEN referrer_id IS NULL THEN '-' "
+	    "WHEN (channel, referrer_id) IN (SELECT t.channel, t.user_id FROM customer_tags t "
+	    "WHERE t.tag = 'partner') THEN 'partner' ELSE 'customer' END" },
 };
 
 static void

@@ -7,11 +7,11 @@
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_REWARD_CREATE] = "INSERT OR IGNORE INTO rewards(referral_id, side, user_id, "
-	    "campaign, pool, state, due_at, approve_after) "
-	    "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+	    "campaign, pool, state, due_at, approve_after, stage) "
+	    "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
 	/* What the rewards tick may move: held long enough, or approved and waiting. */
 	[ST_REWARDS_WORK] = "SELECT w.id, w.referral_id, w.side, w.user_id, w.campaign, w.pool, "
-	    "w.state, r.channel, r.referrer_id, r.referee_id, w.coupon_code, r.rep_code "
+	    "w.state, r.channel, r.referrer_id, r.referee_id, w.coupon_code, r.rep_code, w.stage "
 	    "FROM rewards w JOIN referrals r ON r.id = w.referral_id "
 	    "WHERE w.state IN ('pending', 'approved') AND "
 	    "(w.state = 'approved' OR w.approve_after <= ?) ORDER BY w.id LIMIT ?",
@@ -26,14 +26,23 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_COUPON_PUT] = "INSERT OR IGNORE INTO coupons(pool, code, imported_at) "
 	    "VALUES (?, ?, ?)",
 	[ST_REWARD_GET] = "SELECT w.id, w.referral_id, w.side, w.user_id, w.campaign, w.pool, "
-	    "w.state, r.channel, r.referrer_id, r.referee_id, w.coupon_code, r.rep_code "
+	    "w.state, r.channel, r.referrer_id, r.referee_id, w.coupon_code, r.rep_code, w.stage "
 	    "FROM rewards w JOIN referrals r ON r.id = w.referral_id WHERE w.id = ?",
+	/* Pending rewards of a referral, to void when it is lost or its friend blocks. */
+	[ST_REWARDS_PENDING_OF] = "SELECT w.id, w.referral_id, w.side, w.user_id, w.campaign, "
+	    "w.pool, w.state, r.channel, r.referrer_id, r.referee_id, w.coupon_code, "
+	    "r.rep_code, w.stage FROM rewards w JOIN referrals r ON r.id = w.referral_id "
+	    "WHERE w.referral_id = ? AND w.state = 'pending' ORDER BY w.id",
+	/* The gauge: approved rewards whose pool has no free code now (rewards_open). */
+	[ST_REWARDS_WAITING_POOL] = "SELECT count(*) FROM rewards w WHERE w.state = "
+	    "'approved' AND NOT EXISTS (SELECT 1 FROM coupons c WHERE c.pool = w.pool AND "
+	    "c.reward_id IS NULL)",
 };
 
 int
 store_reward_create(struct store *s, int64_t referral_id, const char *side,
     const char *user_id, const char *campaign, const char *pool, int64_t due_at,
-    int64_t approve_after)
+    int64_t approve_after, int stage)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_REWARD_CREATE, stmt_sql);
 
@@ -46,6 +55,7 @@ store_reward_create(struct store *s, int64_t referral_id, const char *side,
 	store_bind_text(st, 5, pool);
 	sqlite3_bind_int64(st, 6, due_at);
 	sqlite3_bind_int64(st, 7, approve_after);
+	sqlite3_bind_int(st, 8, stage);
 	if (store_step(s, st) == -1)
 		return -1;
 	return sqlite3_changes(s->db) == 1 ? 1 : 0;
@@ -70,6 +80,7 @@ row_reward(sqlite3_stmt *st, void *out)
 	w->referee_id = store_column_str(st, 9);
 	w->coupon_code = store_column_str(st, 10);
 	w->rep_code = store_column_str(st, 11);
+	w->stage = sqlite3_column_int(st, 12);
 }
 
 void
@@ -165,4 +176,31 @@ store_coupon_put(struct store *s, const char *pool, const char *code, int64_t at
 	if (store_step(s, st) == -1)
 		return -1;
 	return sqlite3_changes(s->db) == 1 ? 1 : 0;
+}
+
+int
+store_rewards_pending_of(struct store *s, int64_t referral_id, size_t max,
+    struct reward_row **out, size_t *n)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_REWARDS_PENDING_OF, stmt_sql);
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, referral_id);
+	*out = store_many_rows(st, row_reward, sizeof(**out), max, n, &rc);
+	return rc;
+}
+
+int64_t
+store_rewards_waiting_pool(struct store *s)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_REWARDS_WAITING_POOL, stmt_sql);
+	int64_t n = 0;
+
+	if (st == NULL || store_query_int(s, st, &n) == -1)
+		return -1;
+	return n;
 }

@@ -469,7 +469,49 @@ static const char *const migrations[] = {
 	 "CREATE INDEX referral_events_issued ON referral_events(campaign, at) "
 	 "  WHERE type = 'issued';"),
 
-	/* 19: reps listed by login e-mail: LINE WORKS callbacks carry the member's id, so
+	/* 19 (issue 14: reward stages, partners): a referral may earn one reward per side
+	 * and stage (rewards: in the campaign, 0 for the single reward: form), so the
+	 * UNIQUE (referral_id, side) of schema 5 becomes (referral_id, side, stage). SQLite
+	 * cannot change a table's constraint in place: rewards is rebuilt, and coupons,
+	 * whose reward_id refers to it, set aside and put back around it (foreign keys are
+	 * on, so a parent with children cannot be dropped). A copy of every coupon: seconds
+	 * for millions, once. (A partner is a customer tagged `partner` in customer_tags.) */
+	("CREATE TABLE coupons_keep AS SELECT pool, code, reward_id, imported_at FROM coupons;"
+	 "DROP TABLE coupons;"
+	 "CREATE TABLE rewards_new ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  referral_id INTEGER NOT NULL REFERENCES referrals(id),"
+	 "  side TEXT NOT NULL CHECK (side IN ('referrer', 'referee')),"
+	 "  user_id TEXT NOT NULL,"
+	 "  campaign TEXT NOT NULL,"
+	 "  pool TEXT NOT NULL,"
+	 "  state TEXT NOT NULL,"
+	 "  due_at INTEGER NOT NULL,"
+	 "  approve_after INTEGER NOT NULL,"
+	 "  coupon_code TEXT,"
+	 "  issued_at INTEGER,"
+	 "  note TEXT,"
+	 "  stage INTEGER NOT NULL DEFAULT 0,"
+	 "  UNIQUE (referral_id, side, stage));"
+	 "INSERT INTO rewards_new(id, referral_id, side, user_id, campaign, pool, state, "
+	 "  due_at, approve_after, coupon_code, issued_at, note) SELECT id, referral_id, side, "
+	 "  user_id, campaign, pool, state, due_at, approve_after, coupon_code, issued_at, "
+	 "  note FROM rewards;"
+	 "DROP TABLE rewards;"
+	 "ALTER TABLE rewards_new RENAME TO rewards;"
+	 "CREATE INDEX rewards_open ON rewards(state) WHERE state IN ('pending', 'approved');"
+	 "CREATE INDEX rewards_by_user ON rewards(user_id);"
+	 "CREATE TABLE coupons ("
+	 "  pool TEXT NOT NULL,"
+	 "  code TEXT NOT NULL,"
+	 "  reward_id INTEGER UNIQUE REFERENCES rewards(id),"
+	 "  imported_at INTEGER NOT NULL,"
+	 "  PRIMARY KEY (pool, code));"
+	 "INSERT INTO coupons SELECT pool, code, reward_id, imported_at FROM coupons_keep;"
+	 "DROP TABLE coupons_keep;"
+	 "CREATE INDEX coupons_free ON coupons(pool) WHERE reward_id IS NULL;"),
+
+	/* 20: reps listed by login e-mail: LINE WORKS callbacks carry the member's id, so
 	 * each login is resolved through the directory (rep_links.c) and kept here. */
 	("CREATE TABLE rep_members ("
 	 "  login TEXT PRIMARY KEY COLLATE NOCASE,"

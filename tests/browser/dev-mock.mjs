@@ -81,7 +81,7 @@ for (let i = 0; i < 42; i++) {
   referrer.referrals_made++;
   referrals.push({
     id: 100 + i, state, state_label: label(state), campaign: 'spring', code: referrer.code,
-    referrer: referrer.person, referee: referee.person, rep: { code: rep.code, name: rep.name },
+    referrer: referrer.person, partner: i % 9 === 0, referee: referee.person, rep: { code: rep.code, name: rep.name },
     branch: branchRef(rep.branch), claimed_at: claimed, updated_at: claimed + Math.floor(rnd() * 3) * DAY,
     _notes: [], _events: null,
   });

@@ -353,6 +353,8 @@ def test_coupon_upload_csv_export_and_tokens():
         r = admin.call("POST", "coupons/quo", raw=b"code\nGOOD-1\n=HYPERLINK(1)\nGOOD 2\n")
         expect(r.status == 400 and [e["line"] for e in r.json["errors"]] == [3, 4], r.json)
         expect(d.query("SELECT count(*) FROM coupons")[0][0] == 0, "a bad file was imported")
+        r = admin.call("POST", "coupons/qou", raw=b"GOOD-1\n")  # a typo of quo
+        expect(r.status == 400 and r.json["error"] == "unknown_pool", r.json)
         r = admin.call("POST", "coupons/quo", raw=b"\xef\xbb\xbfcode\r\nGOOD-1\r\nGOOD-2\r\n")
         expect(r.status == 200 and r.json["added"] == 2, r.json)
         pools = {p["pool"]: p for p in admin.get("coupons")["pools"]}
@@ -374,6 +376,33 @@ def test_coupon_upload_csv_export_and_tokens():
         expect(bi.call("POST", "rewards/approve", {"ids": [1]}).status == 403, "token acted")
         ctl(d, "token", "revoke", "bi")
         expect(bi.call("GET", "referrals").status == 401, "a revoked token still works")
+        check_openapi()
+
+
+def test_partners_apart_in_the_referrals_list_and_the_report():
+    """A referrer tagged partner (import tags): the list marks their referrals and
+    filters them apart (partner=1 or 0); shokaictl report --by partner counts apart."""
+    with Sim() as sim, program(sim) as d:
+        add_accounts(d)
+        run_program(sim, d)
+        with open(d.path("tags.csv"), "w") as f:
+            f.write(f"user_id,tag\n{USER},partner\n")
+        ctl(d, "import", "tags", d.path("tags.csv"))
+        admin = Console(d, "admin")
+        every = admin.get("referrals")
+        expect(sorted((x["referrer"]["user_id"], x["partner"]) for x in every["items"]) ==
+               sorted([(USER, True), (USER, True), (OTHER, False)]), every)
+        got = admin.get("referrals?partner=1")
+        expect(got["total"] == 2 and all(x["partner"] for x in got["items"]), got)
+        got = admin.get("referrals?partner=0")
+        expect(got["total"] == 1 and got["items"][0]["referrer"]["user_id"] == OTHER, got)
+        expect(admin.call("GET", "referrals?partner=yes").status == 400, "partner=yes")
+        text = admin.call("GET", "referrals?format=csv&partner=1").body.decode("utf-8")
+        expect(text.splitlines()[0].startswith("\ufeffID,状態,キャンペーン,紹介コード,紹介者,"
+                                               "パートナー,"), text[:80])
+        rows = json.loads(ctl(d, "report", "--by", "partner", "--format", "json"))
+        kinds = {r["referrer_kind"]: (r["issued"], r["claimed"], r["held"]) for r in rows}
+        expect(kinds == {"partner": (1, 1, 1), "customer": (1, 1, 0)}, rows)
         check_openapi()
 
 

@@ -37,10 +37,10 @@ def coupons(d):
 def refused(d, data, line, why, kind="coupons"):
     """Imports data (bytes) into a pool that already holds one code: it must be refused
     as a whole, naming line and why, and leave the database as it was."""
-    ctl(d, "import", "coupons", "quo", write(d, "seed.txt", b"SEED-1\n"))
+    ctl(d, "import", "coupons", "--new-pool", "quo", write(d, "seed.txt", b"SEED-1\n"))
     before = d.query("SELECT pool, code FROM coupons ORDER BY 1, 2")
     cust = d.query("SELECT count(*) FROM customers")
-    args = ["import", "coupons", "quo"] if kind == "coupons" else ["import", "customers"]
+    args = ["import", "coupons", "--new-pool", "quo"] if kind == "coupons" else ["import", "customers"]
     p = ctl_run(d, *args, write(d, "in.csv", data))
     err = p.stderr.decode(errors="replace")
     expect(p.returncode == 1, f"exit {p.returncode}: {err}")
@@ -61,13 +61,13 @@ def test_import_a_good_file_with_header_bom_crlf_quotes_and_blank_lines():
     with import_daemon() as d:
         data = (b"\xef\xbb\xbfcode,amount\r\nQUO-0001,1000\r\n\r\n\"QUO-0002\",1000\r\n"
                 b"  QUO-0003  \r\nQUO-0001,1000\r\nhttps://gift.example/c?id=9&k=x#1")
-        out = ctl(d, "import", "coupons", "quo", write(d, "good.csv", data))
+        out = ctl(d, "import", "coupons", "--new-pool", "quo", write(d, "good.csv", data))
         expect(out.startswith("4 coupon code(s) imported (the others were there already);"),
                out)
         got = d.query("SELECT code FROM coupons WHERE pool = 'quo' ORDER BY code")
         expect(got == [("QUO-0001",), ("QUO-0002",), ("QUO-0003",),
                        ("https://gift.example/c?id=9&k=x#1",)], got)
-        out = ctl(d, "import", "coupons", "quo", write(d, "good.csv", data))
+        out = ctl(d, "import", "coupons", "--new-pool", "quo", write(d, "good.csv", data))
         expect(out.startswith("0 coupon code(s) imported"), out)
 
 
@@ -120,6 +120,14 @@ def test_import_lists_every_bad_line_up_to_twenty():
                err)
 
 
+def test_import_coupons_to_a_pool_no_campaign_names_needs_new_pool():
+    with import_daemon() as d:
+        p = ctl_run(d, "import", "coupons", "quo", write(d, "q.txt", b"Q-1\n"))
+        err = p.stderr.decode()
+        expect(p.returncode == 1 and "no campaign's reward names it" in err, err)
+        expect(coupons(d) == 0, "imported anyway")
+
+
 def test_import_customers_checks_every_field():
     with import_daemon() as d:
         uid = "U" + "0" * 32
@@ -130,7 +138,9 @@ def test_import_customers_checks_every_field():
         refused(d, f"{uid},R001,nosuch\n".encode(), 1,
                 "channel: no LINE channel with this id", kind="customers")
         refused(d, f"{uid},R001,main,extra\n".encode(), 1,
-                "expected user_id,rep_code[,channel]", kind="customers")
+                "partner: expected partner, customer or nothing", kind="customers")
+        refused(d, f"{uid},R001,main,partner,x\n".encode(), 1,
+                "expected user_id,rep_code[,channel[,partner]]", kind="customers")
         refused(d, f"{uid},=R001\n".encode(), 1, "rep_code: no rep", kind="customers")
         refused(d, f"{uid},R001\x1b\n".encode(), 1, "control character U+001B (ESC) at byte 39",
                 kind="customers")
@@ -139,17 +149,24 @@ def test_import_customers_checks_every_field():
         expect(out.startswith("2 customer(s) imported;"), out)
         got = d.query("SELECT channel, user_id, rep_code FROM customers ORDER BY user_id")
         expect(got == [("main", uid, "R001"), ("main", USER, "R001")], got)
+        # The partner column tags the customer partner (the campaigns' partner stages);
+        # the channel may be left empty before it.
+        out = ctl(d, "import", "customers", write(d, "p.csv", f"{uid},R001,,partner\n"
+                                                  f"{USER},R001,main,customer\n".encode()))
+        expect(out.startswith("2 customer(s) imported;"), out)
+        got = d.query("SELECT tag, user_id FROM customer_tags")
+        expect(got == [("partner", uid)], got)
 
 
 def test_an_import_stopped_midway_is_finished_by_running_it_again():
     with import_daemon() as d:
         path = write(d, "codes.txt", b"".join(b"QUO-%04d\n" % i for i in range(10)))
         env = dict(os.environ, SHOKAI_FAULT="import_after_first_chunk")
-        p = subprocess.run([CTL, "-c", d.config_path, "import", "coupons", "quo", path],
+        p = subprocess.run([CTL, "-c", d.config_path, "import", "coupons", "--new-pool", "quo", path],
                            capture_output=True, timeout=10, env=env)
         expect(p.returncode == 3, p)
         expect(coupons(d) == 1, f"{coupons(d)} codes after the first chunk")
-        out = ctl(d, "import", "coupons", "quo", path)
+        out = ctl(d, "import", "coupons", "--new-pool", "quo", path)
         expect(out.startswith("9 coupon code(s) imported (the others were there already)"),
                out)
         expect(coupons(d) == 10, coupons(d))

@@ -43,7 +43,7 @@ def test_a_big_coupon_import_keeps_webhooks_answered_promptly():
             f.write("code\n")
             f.writelines(f"SOAK-{i:08d}\n" for i in range(CODES))
         bad_before, before = webhooks_during(d, seconds=2)
-        proc = subprocess.Popen([CTL, "-c", d.config_path, "import", "coupons", "soak", path],
+        proc = subprocess.Popen([CTL, "-c", d.config_path, "import", "coupons", "--new-pool", "soak", path],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         t0 = time.monotonic()
         bad_during, during = webhooks_during(d, proc=proc)

@@ -47,7 +47,7 @@ static const char *const config_text =
     "    name: 冬のご紹介キャンペーン\n"
     "    starts: 2026-12-01\n"
     "    ends: 2027-03-31\n"
-    "    rules: { review: { within: 24h } }\n"
+    "    rules: { review: { within: 24h, default: none } }\n"
     "  - id: spring\n"
     "    name: 春\n"
     "    starts: 2027-04-01\n"

@@ -345,7 +345,7 @@ review_tick(struct world *w, int64_t now)
 	size_t n, at = 0;
 
 	out[0] = '\0';
-	assert_int_equal(store_referrals_held(w->store, 16, &rows, &n), 0);
+	assert_int_equal(store_referrals_held(w->store, 0, 16, &rows, &n), 0);
 	assert_int_equal(store_begin(w->store), 0);
 	for (size_t i = 0; i < n; i++) {
 		struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = world_salt,
@@ -600,6 +600,102 @@ test_reward_issue_and_empty_pool(void **state)
 	    "'voided%%'"), "0\n");
 }
 
+/* Loads the config with the campaign's rules and, in place of the one reward:, YAML
+ * lines of the campaign's own (rewards:, void_on:). */
+static void
+load_campaign(struct world *w, const char *rules, const char *lines)
+{
+	static const char tail[] = "    reward: \n";
+	char *head = xasprintf(config_text, rules, "");
+	size_t n = strlen(head) - strlen(tail);
+	char *text;
+
+	assert_string_equal(head + n, tail);
+	text = xasprintf("%.*s%s", (int)n, head, lines);
+	world_load(w, text);
+	free(head);
+	free(text);
+}
+
+/* An operator's move of referral id to state to, at now. */
+static void
+referral_to(struct world *w, int64_t id, enum ref_state to, int64_t now)
+{
+	struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = world_salt,
+	    .now_ms = now, .operator_name = "operator:test" };
+	char why[WHY_MAX];
+
+	assert_int_equal(store_begin(w->store), 0);
+	assert_int_equal(referral_operator_move(&hc, id, to, why, sizeof(why)), 1);
+	assert_int_equal(store_commit(w->store), 0);
+}
+
+static const char *const stages =
+    "    void_on: [block, lost]\n"
+    "    rewards:\n"
+    "      - { due_on: meeting, audience: partners, approval: auto, hold: 0s,\n"
+    "          referrer: { pool: partner, message: reward_referrer } }\n"
+    "      - { due_on: contacted, audience: customers, approval: manual, hold: 1d,\n"
+    "          referrer: { pool: quo, message: reward_referrer } }\n"
+    "      - { due_on: won, approval: manual, hold: 1d,\n"
+    "          referee: { pool: gift, message: reward_referee } }\n";
+
+/* A partner's referral: the partner's stage falls due at the meeting and is issued from
+ * its pool; the customers' stage never; the contract's stage at the win, and the
+ * friend's block voids it while it is pending (the issued one stays). */
+static void
+test_reward_stages_partner_meeting_and_block(void **state)
+{
+	struct world *w = *state;
+	char code[REFCODE_LEN + 1];
+	int inserted;
+	long long mark;
+
+	load_campaign(w, "{ partner_clients: true }", stages);
+	referrer(w, code);
+	assert_int_equal(store_tags_put(w->store, "main", "partner", ALICE, T - HOUR,
+	    &inserted), 0);
+	claim(w, FRIEND, code, T);
+	assert_string_equal(q(w, "SELECT count(*) FROM rewards"), "0\n");
+	referral_to(w, 1, REF_CONTACTED, T + MIN);
+	assert_string_equal(q(w, "SELECT count(*) FROM rewards"), "0\n");	/* customers' */
+	referral_to(w, 1, REF_MEETING, T + 2 * MIN);
+	assert_string_equal(q(w, "SELECT side, pool, state, stage FROM rewards"),
+	    "referrer|partner|pending|0\n");
+	assert_int_equal(store_coupon_put(w->store, "partner", "P-0001", T), 1);
+	mark = outbox_mark(w);
+	assert_string_equal(tick(w, T + 3 * MIN), "1:issued ");
+	assert_string_equal(q(w, "SELECT target, json_extract(body, '$.messages[0].text') "
+	    "FROM outbox WHERE id > %lld", mark), ALICE "|ご紹介特典です: P-0001\n");
+	referral_to(w, 1, REF_WON, T + HOUR);
+	assert_string_equal(q(w, "SELECT id, side, pool, state, stage FROM rewards ORDER BY "
+	    "id"), "1|referrer|partner|issued|0\n2|referee|gift|pending|2\n");
+	follow(w, "unfollow", FRIEND, T + 2 * HOUR);
+	assert_string_equal(q(w, "SELECT id, state, coalesce(note, '-') FROM rewards ORDER BY "
+	    "id"), "1|issued|-\n2|voided|referee_blocked\n");
+	assert_string_equal(q(w, "SELECT reason, actor FROM referral_events WHERE type = "
+	    "'reward' AND reason LIKE 'voided%%'"), "voided:referee|system\n");
+}
+
+/* A customer's referral: the customers' stage at the first contact (a claim moved
+ * straight to the meeting would pay it too), no partner stage; lost voids it. A
+ * campaign without void_on keeps a lost referral's pending rewards. */
+static void
+test_reward_stages_customer_lost(void **state)
+{
+	struct world *w = *state;
+	char code[REFCODE_LEN + 1];
+
+	load_campaign(w, "{}", stages);
+	referrer(w, code);
+	claim(w, FRIEND, code, T);
+	referral_to(w, 1, REF_MEETING, T + MIN);
+	assert_string_equal(q(w, "SELECT side, pool, state, stage FROM rewards"),
+	    "referrer|quo|pending|1\n");
+	referral_to(w, 1, REF_LOST, T + HOUR);
+	assert_string_equal(q(w, "SELECT state, note FROM rewards"), "voided|referral_lost\n");
+}
+
 /* A reward the tick read as approved (its pool was empty) but an operator voided before
  * the tick ran takes no coupon and sends nothing. */
 static void
@@ -735,6 +831,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reward_issue_and_empty_pool, world_setup,
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_reward_voided_meanwhile, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_reward_stages_partner_meeting_and_block,
+		    world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_reward_stages_customer_lost, world_setup,
+		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_handoff, world_setup, world_teardown),
 	};
 

@@ -128,18 +128,75 @@ test_good(void **state)
 	assert_int_equal(cp->max_claims_per, PERIOD_MONTH);
 	assert_int_equal(cp->velocity_claims, 5);
 	assert_int_equal(cp->velocity_within_ms, 600000);
-	assert_true(cp->due_on_won);
-	assert_false(cp->approval_auto);
-	assert_true(cp->hold_ms == 60LL * 86400 * 1000);	/* past 2^31 ms */
-	assert_string_equal(cp->referrer.pool, "quo-1000");
-	assert_string_equal(cp->referrer.message->name, "reward_referrer");
-	assert_null(cp->referee.pool);
+	/* The single reward: is one stage. */
+	assert_int_equal(cp->n_stages, 1);
+	assert_int_equal(cp->stages[0].due_on, REF_WON);
+	assert_int_equal(cp->stages[0].audience, AUDIENCE_ALL);
+	assert_false(cp->stages[0].approval_auto);
+	assert_true(cp->stages[0].hold_ms == 60LL * 86400 * 1000);	/* past 2^31 ms */
+	assert_string_equal(cp->stages[0].referrer.pool, "quo-1000");
+	assert_string_equal(cp->stages[0].referrer.message->name, "reward_referrer");
+	assert_null(cp->stages[0].referee.pool);
+	assert_int_equal(cp->void_on, 0);		/* nothing voided unless said */
+	assert_true(config_pool_named(cf, "quo-1000"));
+	assert_false(config_pool_named(cf, "quo"));
 	assert_string_equal(config_campaign_on(cf, "2027-02-28")->id, "winter-2026");
 	assert_string_equal(config_campaign_on(cf, "2027-03-01")->id, "spring");
 	assert_null(config_campaign_on(cf, "2026-11-30"));
 	assert_true(config_campaign_on(cf, "2027-06-01") == NULL);
 	assert_true(cf->campaigns[1].exclude_existing_friends);	/* the default */
 	assert_string_equal(cf->referral.sender_name_fallback, "お客様");
+	free(errors);
+	config_unref(cf);
+}
+
+/* rewards: a list of stages, each due on its own state and for its own audience; a
+ * partner's meeting stage beside the contract's; void_on. */
+static void
+test_reward_stages(void **state)
+{
+	char *errors;
+	struct config *cf = load(
+	    "campaigns:\n"
+	    "  - id: partners\n"
+	    "    name: パートナー\n"
+	    "    starts: 2026-12-01\n"
+	    "    ends: 2027-02-28\n"
+	    "    rules: { partner_clients: true, review: { within: 2d, default: approve } }\n"
+	    "    void_on: [block, lost]\n"
+	    "    rewards:\n"
+	    "      - { due_on: meeting, audience: partners, approval: auto, hold: 0s,\n"
+	    "          referrer: { pool: partner-meeting, message: reward_referrer } }\n"
+	    "      - { due_on: won, referrer: { pool: quo, message: reward_referrer },\n"
+	    "          referee: { pool: gift, message: reward_referrer } }\n"
+	    "      - { due_on: contacted, audience: customers,\n"
+	    "          referee: { pool: gift, message: reward_referrer } }\n",
+	    &errors);
+	const struct config_campaign *cp;
+
+	(void)state;
+	assert_string_equal(errors, "");
+	assert_non_null(cf);
+	cp = config_campaign(cf, "partners");
+	assert_int_equal(cp->n_stages, 3);
+	assert_int_equal(cp->stages[0].due_on, REF_MEETING);
+	assert_int_equal(cp->stages[0].audience, AUDIENCE_PARTNERS);
+	assert_true(cp->stages[0].approval_auto);
+	assert_string_equal(cp->stages[0].referrer.pool, "partner-meeting");
+	assert_int_equal(cp->stages[1].due_on, REF_WON);
+	assert_false(cp->stages[1].approval_auto);		/* manual unless said */
+	assert_string_equal(cp->stages[1].referee.pool, "gift");
+	assert_int_equal(cp->stages[2].due_on, REF_CONTACTED);
+	assert_int_equal(cp->stages[2].audience, AUDIENCE_CUSTOMERS);
+	assert_int_equal(cp->void_on, VOID_ON_BLOCK | VOID_ON_LOST);
+	assert_true(cp->partner_clients);
+	assert_int_equal(cp->review_default, REVIEW_APPROVE);
+	assert_true(config_reward_stage(cf, "partners", 1) == &cp->stages[1]);
+	assert_null(config_reward_stage(cf, "partners", 3));	/* a stage since removed */
+	assert_null(config_reward_stage(cf, "nosuch", 0));
+	assert_true(config_pool_named(cf, "partner-meeting"));
+	assert_true(config_pool_named(cf, "gift"));
+	assert_false(config_pool_named(cf, "quo-1000"));
 	free(errors);
 	config_unref(cf);
 }
@@ -200,6 +257,27 @@ test_errors(void **state)
 		    "reps: [{ code: R1, name: \"漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢\" }]\n", NULL,
 		    "shokai.yaml:12:11: messages.invite: the share link can reach 1381 characters "
 		    "with the longest names and URLs here; LINE takes 1000: shorten the text\n" },
+		{ "campaigns: [{ id: c, name: C, starts: 2026-12-01, ends: 2027-01-01,\n"
+		    "  reward: { due_on: lost } }]\n", NULL,
+		    "shokai.yaml:16:21: campaigns[0].reward.due_on: expected claim, contacted, "
+		    "meeting or won\n" },
+		{ "campaigns: [{ id: c, name: C, starts: 2026-12-01, ends: 2027-01-01,\n"
+		    "  rewards: [{ due_on: won }, { audience: friends }] }]\n", NULL,
+		    "shokai.yaml:16:42: campaigns[0].rewards[1].audience: expected all, "
+		    "customers or partners (whose referrals earn this stage)\n" },
+		{ "campaigns: [{ id: c, name: C, starts: 2026-12-01, ends: 2027-01-01,\n"
+		    "  reward: { due_on: won }, rewards: [] }]\n", NULL,
+		    "shokai.yaml:16:37: campaigns[0]: reward (one stage) or rewards (a list of "
+		    "stages), not both\n" },
+		{ "campaigns: [{ id: c, name: C, starts: 2026-12-01, ends: 2027-01-01,\n"
+		    "  void_on: [block, refund] }]\n", NULL,
+		    "shokai.yaml:16:20: campaigns[0].void_on[1]: expected block (the friend "
+		    "blocks the account before approval) or lost (the referral is lost)\n" },
+		{ "campaigns: [{ id: c, name: C, starts: 2026-12-01, ends: 2027-01-01,\n"
+		    "  rules: { review: { within: 2d } } }]\n", NULL,
+		    "shokai.yaml:16:20: campaigns[0].rules.review: default is needed: approve, "
+		    "reject or none (what happens to a held claim nobody decided by the "
+		    "deadline)\n" },
 		{ "referral: { notify_bot: nosuch }\n", NULL,
 		    "shokai.yaml:15:25: referral.notify_bot: no LINE WORKS bot 'nosuch' under "
 		    "lineworks.bots\n" },
@@ -278,6 +356,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
+		cmocka_unit_test(test_reward_stages),
 		cmocka_unit_test(test_reps_from_csv),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_named_message_placeholders),

@@ -26,6 +26,12 @@ export function filterBar(query, spec, onchange, extra = {}) {
       const reps = meta.reps.filter((r) => !val.branch || r.branch === val.branch);
       parts.push(field(t('filter.rep'), select('rep', reps.map((r) => ({
         value: r.code, label: r.name })), val.rep, (v) => set('rep', v), t('filter.all'))));
+    } else if (f === 'partner') {
+      // Partners' referrals apart from customers' (the API's partner=1 or 0).
+      parts.push(field(t('filter.partner'), select('partner', [
+        { value: '1', label: t('filter.partners_only') },
+        { value: '0', label: t('filter.customers_only') }], val.partner,
+      (v) => set('partner', v), t('filter.all'))));
     } else if (f === 'campaign') {
       parts.push(field(t('filter.campaign'), select('campaign', meta.campaigns.map((c) => ({
         value: c.id, label: c.name })), val.campaign, (v) => set('campaign', v), t('filter.all'))));

@@ -15,6 +15,7 @@ export function referralColumns() {
     { key: 'id', label: t('col.referral'), render: (x) => refLink(x.id) },
     { key: 'state', label: t('col.state'), render: (x) => stateBadge(x.state, x.state_label) },
     { key: 'referrer', label: t('col.referrer'), render: (x) => personLink(x.referrer) },
+    { key: 'partner', label: t('col.partner'), render: (x) => (x.partner ? t('filter.partners_only') : '') },
     { key: 'referee', label: t('col.referee'), render: (x) => personLink(x.referee) },
     { key: 'rep', label: t('col.rep'), render: (x) => (x.rep ? x.rep.name : t('common.unassigned')) },
     { key: 'branch', label: t('col.branch'), render: (x) => (x.branch ? x.branch.name : t('common.none')) },
@@ -28,12 +29,12 @@ export async function render(root, { query }) {
   const q = Object.fromEntries(query.entries());
   const offset = Number(q.offset) || 0;
   const params = { state: q.state, from: q.from, to: q.to, campaign: q.campaign,
-    branch: q.branch, rep: q.rep, q: q.q };
+    branch: q.branch, rep: q.rep, q: q.q, partner: q.partner };
   const d = await api.get('/referrals', { ...params, limit: LIMIT, offset });
   const filtered = Object.values(params).some((v) => v);
   replace(root,
     pageHeader(t('nav.referrals'), csvLink('/referrals', params)),
-    filterBar(query, ['state', 'branch', 'rep', 'campaign', 'period', 'q'],
+    filterBar(query, ['state', 'partner', 'branch', 'rep', 'campaign', 'period', 'q'],
       (next) => router.go('/referrals', next)),
     d.items.length ? table(referralColumns(), d.items)
       : empty(filtered ? 'referrals.empty_filtered' : 'referrals.empty'),

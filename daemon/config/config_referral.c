@@ -18,6 +18,21 @@ static const char *const preview_placeholders[] = { "display_name", "company_nam
     "share_url", NULL };
 /* What the friend's prefilled claim may show. */
 static const char *const claim_placeholders[] = { "code", "company_name", NULL };
+
+/* What the invite messages, sent by name, may show: their placeholders are checked
+ * against these when the message is read (config_chat.c), so an error lists only
+ * what that message may use. NULL for other names. */
+const char *const *
+cfg_referral_placeholders(const char *name)
+{
+	if (strcmp(name, "invite") == 0 || strcmp(name, "invite_no_rep") == 0)
+		return invite_placeholders;
+	if (strcmp(name, "invite_preview") == 0)
+		return preview_placeholders;
+	if (strcmp(name, "claim_text") == 0)
+		return claim_placeholders;
+	return NULL;
+}
 #define SHARE_PREFIX		"https://line.me/R/share?text="
 #define URI_MAX			1000	/* LINE's limit on a uri action */
 #define DISPLAY_NAME_MAX	20	/* LINE's limit on a display name */
@@ -169,8 +184,8 @@ parse_rules(struct cfg *c, struct cnode m, const char *what, struct config_campa
 static void
 parse_campaign(struct cfg *c, struct cnode m, const char *what, struct config_campaign *cp)
 {
-	static const char *const allowed[] = { "id", "name", "starts", "ends", "rules",
-	    "reward", "reminders", NULL };
+	static const char *const allowed[] = { "id", "name", "starts", "ends", "priority",
+	    "rules", "reward", "reminders", NULL };
 	static const char *const required[] = { "id", "name", "starts", "ends", NULL };
 	static const char *const reward_keys[] = { "due_on", "approval", "hold", "referrer",
 	    "referee", NULL };
@@ -192,6 +207,7 @@ parse_campaign(struct cfg *c, struct cnode m, const char *what, struct config_ca
 		cfg_map_get(m, "ends", &v);
 		cfg_err(c, v, "%s: ends (%s) is before starts (%s)", what, cp->ends, cp->starts);
 	}
+	cfg_get_int(c, m, what, "priority", -1000, 1000, &cp->priority);
 	if (cfg_map_get(m, "rules", &v)) {
 		sub = xasprintf("%s.rules", what);
 		parse_rules(c, v, sub, cp);
@@ -388,6 +404,78 @@ check_invite(struct cfg *c)
 	free(invite_url);
 }
 
+/* Days since 1970-01-01 of a valid YYYY-MM-DD (Howard Hinnant's days_from_civil): a
+ * window that ends the day before another starts leaves no gap. */
+static long
+day_number(const char *date)
+{
+	int y, m, d;
+	long era, yoe, doy;
+
+	if (sscanf(date, "%4d-%2d-%2d", &y, &m, &d) != 3)
+		return 0;
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153L * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+static int
+has_window(const struct config_campaign *cp)
+{
+	return cp->id != NULL && cp->starts[0] && cp->ends[0] &&
+	    strcmp(cp->starts, cp->ends) <= 0;
+}
+
+/* Which campaign is current must never depend on the order of the list: overlapping
+ * windows need different priorities, and a campaign whose every day is covered by
+ * higher-priority ones would never be current (its codes never issued): both are
+ * errors, at the later campaign. */
+static void
+check_windows(struct cfg *c, struct cnode sec)
+{
+	const struct config *cf = c->out;
+
+	for (size_t i = 0; i < cf->n_campaigns; i++) {
+		const struct config_campaign *a = &cf->campaigns[i];
+		long day, end;
+		int moved;
+
+		if (!has_window(a))
+			continue;
+		for (size_t j = 0; j < i; j++) {
+			const struct config_campaign *b = &cf->campaigns[j];
+
+			if (has_window(b) && strcmp(a->starts, b->ends) <= 0 &&
+			    strcmp(b->starts, a->ends) <= 0 && a->priority == b->priority)
+				cfg_err(c, cfg_list_item(sec, i), "campaigns[%zu]: its dates (%s to "
+				    "%s) overlap campaign '%s' (%s to %s) with the same priority "
+				    "(%d): give the one that should win a higher priority: N",
+				    i, a->starts, a->ends, b->id, b->starts, b->ends, a->priority);
+		}
+		/* Walk from its first day over the higher-priority windows covering it. */
+		day = day_number(a->starts);
+		end = day_number(a->ends);
+		do {
+			moved = 0;
+			for (size_t j = 0; j < cf->n_campaigns && day <= end; j++) {
+				const struct config_campaign *b = &cf->campaigns[j];
+
+				if (j != i && has_window(b) && b->priority > a->priority &&
+				    day_number(b->starts) <= day && day <= day_number(b->ends)) {
+					day = day_number(b->ends) + 1;
+					moved = 1;
+				}
+			}
+		} while (moved && day <= end);
+		if (day > end)
+			cfg_err(c, cfg_list_item(sec, i), "campaigns[%zu]: '%s' can never be "
+			    "current: every day of it (%s to %s) belongs to campaigns of higher "
+			    "priority", i, a->id, a->starts, a->ends);
+	}
+}
+
 /* Branches and reps (config_reps.c) before the referral settings and campaigns, which
  * name them; messages (config_chat.c) before campaigns (their rewards name messages);
  * the built-in wording (config_wording.c) before the fallback name. The other messages
@@ -429,6 +517,7 @@ cfg_parse_referral(struct cfg *c)
 						    "twice", what, cp->id);
 				free(what);
 			}
+			check_windows(c, sec);
 		}
 	}
 }
@@ -455,13 +544,17 @@ config_campaign_running(const struct config_campaign *cp, const char *date)
 	return strcmp(cp->starts, date) <= 0 && strcmp(date, cp->ends) <= 0;
 }
 
+/* The running campaign of the highest priority (the load refused ties). */
 const struct config_campaign *
 config_campaign_on(const struct config *cf, const char *date)
 {
+	const struct config_campaign *best = NULL;
+
 	for (size_t i = 0; i < cf->n_campaigns; i++)
-		if (config_campaign_running(&cf->campaigns[i], date))
-			return &cf->campaigns[i];
-	return NULL;
+		if (config_campaign_running(&cf->campaigns[i], date) &&
+		    (best == NULL || cf->campaigns[i].priority > best->priority))
+			best = &cf->campaigns[i];
+	return best;
 }
 
 const struct config_campaign *

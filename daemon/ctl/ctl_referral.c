@@ -12,8 +12,8 @@
 
 #include "ctl.h"
 
-static int
-parse_format(const char *s, enum print_format *f)
+int
+ctl_parse_format(const char *s, enum print_format *f)
 {
 	if (strcmp(s, "table") == 0)
 		*f = PRINT_TABLE;
@@ -65,7 +65,7 @@ referrals_cmd(struct config *cf, int argc, char **argv)
 		if (strcmp(argv[i], "--state") == 0 && i + 1 < argc)
 			state = argv[++i];
 		else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
-			if (parse_format(argv[++i], &format) == -1)
+			if (ctl_parse_format(argv[++i], &format) == -1)
 				return 2;
 		} else
 			return 2;
@@ -258,7 +258,7 @@ report_cmd(struct config *cf, int argc, char **argv)
 		else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
 			to = argv[++i];
 		else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
-			if (parse_format(argv[++i], &format) == -1)
+			if (ctl_parse_format(argv[++i], &format) == -1)
 				return 2;
 		} else
 			return 2;

@@ -317,6 +317,25 @@ struct report_rejection {
 int store_report(struct store *, FILE *, enum print_format, enum report_by,
     const char *from, const char *to, const struct report_rejection *, size_t n);
 
+/* store_replay.c: `shokaictl rules replay` on a read-only connection. open makes TEMP
+ * tables hide referrals and referral_events (the rules then read what the replay
+ * decided); claims calls fn for every recorded claim since `since` in order (rejected
+ * ones only for the reasons given); record adds a claim the replay lets through;
+ * flip and print keep and show the changed decisions; rewards counts a referral's
+ * rewards not voided. 0 (or the count), or -1. */
+struct replay_claim {
+	int64_t		 event_id, at, referral_id;	/* referral_id 0: none (rejected) */
+	const char	*type, *reason, *channel, *campaign, *code, *referrer, *referee;
+};
+int store_replay_open(struct store *, int64_t since);
+int store_replay_claims(struct store *, int64_t since, const char *const *reasons,
+    size_t nreasons, int (*fn)(void *, const struct replay_claim *), void *arg);
+int store_replay_record(struct store *, const struct replay_claim *, int held);
+int store_replay_flip(struct store *, const struct replay_claim *, const char *was,
+    const char *would_be, int64_t rewards);
+int64_t store_replay_rewards(struct store *, int64_t referral_id);
+int store_replay_print(struct store *, FILE *, enum print_format);
+
 /* store_figures.c: the console's figures (console-sketch.md, "The figures"), one
  * definition each, for a period, a campaign and a set of branches. shokaictl report
  * counts from the same definitions (store_report.c). */

@@ -310,12 +310,21 @@ struct report_rejection {
 	const char	*reason;
 	const char	*column;	/* [a-z0-9_] */
 };
+/* A name shown beside a code: a rep's (with the rep's branch), a branch's or a
+ * campaign's, from the config. */
+struct report_name {
+	const char	*code, *name, *branch, *branch_name;
+};
 /* Prints the funnel (issued, clicked, claimed, held, rejected and a column per
- * rejection column, won, lost, rewarded) per by, counted from referral_events over the
- * local dates from..to (YYYY-MM-DD, both inclusive), as store_print_query does. 0, or
- * -1 on an error. */
+ * rejection column, won, lost, rewarded, claimed_won, then the console's click, claim
+ * and win rates in percent) per by, counted from referral_events over the local dates
+ * from..to (YYYY-MM-DD, both inclusive), as store_print_query does. reps: every rep
+ * with its branch (an event without a rep counts for its referral's final rep, and
+ * that rep's branch); names: the names beside the codes of the rows. 0, or -1. */
 int store_report(struct store *, FILE *, enum print_format, enum report_by,
-    const char *from, const char *to, const struct report_rejection *, size_t n);
+    const char *from, const char *to, const struct report_rejection *, size_t n,
+    const struct report_name *reps, size_t nreps, const struct report_name *names,
+    size_t nnames);
 
 /* store_replay.c: `shokaictl rules replay` on a read-only connection. open makes TEMP
  * tables hide referrals and referral_events (the rules then read what the replay

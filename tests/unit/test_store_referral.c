@@ -152,11 +152,13 @@ test_report_columns_come_from_the_rules(void **state)
 	}
 	assert_non_null(out = fmemopen(buf, sizeof(buf) - 1, "w"));
 	assert_int_equal(store_report(s, out, PRINT_CSV, REPORT_BY_CAMPAIGN, "2000-01-01",
-	    "2999-12-31", rej, sizeof(rej) / sizeof(rej[0])), 0);
+	    "2999-12-31", rej, sizeof(rej) / sizeof(rej[0]), NULL, 0, NULL, 0), 0);
 	fclose(out);
-	assert_non_null(strstr(buf, "campaign,issued,clicked,claimed,held,rejected,rej_self,"
-	    "rej_new,rej_unknown,won,lost,rewarded\n"));
-	assert_non_null(strstr(buf, "spring,0,0,0,0,5,1,1,3,0,0,0\n"));
+	assert_non_null(strstr(buf, "campaign,campaign_name,issued,clicked,claimed,held,"
+	    "rejected,rej_self,rej_new,rej_unknown,won,lost,rewarded,claimed_won,click_rate,"
+	    "claim_rate,win_rate\n"));
+	/* No denominator: no rate (empty), never 0 % or 100 %. */
+	assert_non_null(strstr(buf, "spring,,0,0,0,0,5,1,1,3,0,0,0,0,,,\n"));
 	/* The wrong codes a person sent are the reasons the caller names. */
 	assert_int_equal(store_wrong_codes_since(s, "main", "Udave", now - 1, reasons + 1, 2),
 	    3);
@@ -199,22 +201,22 @@ test_report_local_date_edges(void **state)
 		}
 		assert_non_null(out = fmemopen(buf, sizeof(buf) - 1, "w"));
 		assert_int_equal(store_report(s, out, PRINT_CSV, REPORT_BY_CAMPAIGN, "2026-11-01",
-		    "2026-11-30", rej, 1), 0);
+		    "2026-11-30", rej, 1, NULL, 0, NULL, 0), 0);
 		fclose(out);
-		snprintf(want, sizeof(want), "%s,2,0,0,0,0,0,0,0,0\n", campaign);
+		snprintf(want, sizeof(want), "%s,,2,0,0,0,0,0,0,0,0,0,0.0,,\n", campaign);
 		assert_non_null(strstr(buf, want));
 		/* open ends (shokaictl's defaults) and a malformed date: all four */
 		memset(buf, 0, sizeof(buf));
 		assert_non_null(out = fmemopen(buf, sizeof(buf) - 1, "w"));
 		assert_int_equal(store_report(s, out, PRINT_CSV, REPORT_BY_CAMPAIGN, "0000-00-00",
-		    "9999-99-99", rej, 1), 0);
+		    "9999-99-99", rej, 1, NULL, 0, NULL, 0), 0);
 		fclose(out);
-		snprintf(want, sizeof(want), "%s,4,", campaign);
+		snprintf(want, sizeof(want), "%s,,4,", campaign);
 		assert_non_null(strstr(buf, want));
 		memset(buf, 0, sizeof(buf));
 		assert_non_null(out = fmemopen(buf, sizeof(buf) - 1, "w"));
 		assert_int_equal(store_report(s, out, PRINT_CSV, REPORT_BY_CAMPAIGN, "2026-1",
-		    "2026-12-31", rej, 1), 0);
+		    "2026-12-31", rej, 1, NULL, 0, NULL, 0), 0);
 		fclose(out);
 		assert_non_null(strstr(buf, want));
 	}

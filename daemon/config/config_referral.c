@@ -41,14 +41,20 @@ cfg_referral_placeholders(const char *name)
 static const char *const reward_placeholders[] = { "display_name", "company_name",
     "coupon_code", "friend_name", NULL };
 
+/* A day that exists: 2027-02-29 would never come, so a campaign ending then would
+ * silently end on the 28th. */
 static int
 valid_date(const char *s)
 {
-	int y, m, d;
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y, m, d, leap;
 	char tail;
 
-	return strlen(s) == 10 && sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 &&
-	    y >= 2000 && y <= 2100 && m >= 1 && m <= 12 && d >= 1 && d <= 31;
+	if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 ||
+	    y < 2000 || y > 2100 || m < 1 || m > 12 || d < 1)
+		return 0;
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return d <= days[m - 1] + (m == 2 && leap);
 }
 
 static void
@@ -61,7 +67,8 @@ get_date(struct cfg *c, struct cnode m, const char *what, const char *key, char 
 		return;
 	cfg_map_get(m, key, &v);
 	if (!valid_date(s))
-		cfg_err(c, v, "%s.%s: expected a date such as 2026-12-01", what, key);
+		cfg_err(c, v, "%s.%s: expected a date that exists, such as 2026-12-01", what,
+		    key);
 	else
 		memcpy(out, s, 11);
 	free(s);

@@ -219,7 +219,11 @@ test_errors(void **state)
 		    "shokai.yaml:17:3: campaigns[2]: 'c' can never be current: every day of it "
 		    "(2026-12-10 to 2027-01-20) belongs to campaigns of higher priority\n" },
 		{ "campaigns: [{ id: c, name: C, starts: 12/01, ends: 2026-11-01 }]\n", NULL,
-		    "shokai.yaml:15:39: campaigns[0].starts: expected a date such as 2026-12-01\n" },
+		    "shokai.yaml:15:39: campaigns[0].starts: expected a date that exists, such as "
+		    "2026-12-01\n" },
+		{ "campaigns: [{ id: c, name: C, starts: 2026-12-01, ends: 2027-02-29 }]\n", NULL,
+		    "shokai.yaml:15:57: campaigns[0].ends: expected a date that exists, such as "
+		    "2026-12-01\n" },
 		{ "campaigns: [{ id: c, name: C, starts: 2026-12-01, ends: 2027-01-01,\n"
 		    "  rules: { velocity: { claims: 3, within: 1m, then: drop } } }]\n", NULL,
 		    "shokai.yaml:16:53: campaigns[0].rules.velocity.then: only review (held for "

@@ -137,7 +137,10 @@ rules_cmd(struct config *cf, int argc, char **argv)
 		fprintf(stderr, "shokaictl: rules replay: %s\n", store_errmsg(r.store));
 		goto done;
 	}
-	if (r.flips > 0 && store_replay_print(r.store, stdout, format) == -1)
+	/* A table says "nothing changes" in its summary; csv and json are for programs,
+	 * which want their header or [] even then. */
+	if ((r.flips > 0 || format != PRINT_TABLE) &&
+	    store_replay_print(r.store, stdout, format) == -1)
 		goto done;
 	if (format == PRINT_TABLE)
 		printf("%s%lld claim(s) since %s replayed with the rules of this config: %lld "

@@ -2,6 +2,7 @@
 of a config the daemon has not loaded, read-only, with what that changes in rewards."""
 import datetime
 import hashlib
+import json
 import re
 import subprocess
 
@@ -73,6 +74,8 @@ def test_replay_of_a_tightened_cap_shows_exactly_the_claims_it_would_flip():
         expect(r.returncode == 0, r.stderr)
         out = r.stdout.decode()
         expect("4 claim(s) since" in out and ": 0 would be decided otherwise" in out, out)
+        r = replay(d.config_path, "--since", since, "--format", "json")
+        expect(r.returncode == 0 and json.loads(r.stdout) == [], r)
         # A cap of 2: the third and fourth friends' claims, and their 4 rewards.
         tight = with_cap(d, 2, "tight.yaml")
         r = replay(tight, "--since", since, "--format", "csv")

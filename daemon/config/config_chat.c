@@ -102,9 +102,9 @@ static const char *const postback_flows[] = { "reply", "menu", "referral.invite"
  * (then an unknown placeholder's error lists only what that message may use); an
  * operator's own message may use any, checked again where it is used. */
 static const char *const *
-placeholders_of(const char *name)
+placeholders_of(struct cfg *c, const char *name)
 {
-	const char *const *p = cfg_referral_placeholders(name);
+	const char *const *p = cfg_referral_placeholders(c, name);
 
 	for (size_t i = 0; p == NULL && i < sizeof(sent_by_name) / sizeof(sent_by_name[0]);
 	    i++)
@@ -161,7 +161,7 @@ add_messages(struct cfg *c, struct cnode m, int builtin)
 			continue;
 		}
 		spec = cfg_yaml_to_json(v);
-		line = msg_template_new(spec, PLATFORM_LINE, placeholders_of(cfg_scalar(k)), err,
+		line = msg_template_new(spec, PLATFORM_LINE, placeholders_of(c, cfg_scalar(k)), err,
 		    sizeof(err));
 		if (line == NULL) {
 			cfg_err(c, v, "messages.%s%s%s", cfg_scalar(k), err[0] == '[' ? "" : ": ",
@@ -169,7 +169,7 @@ add_messages(struct cfg *c, struct cnode m, int builtin)
 			json_decref(spec);
 			continue;
 		}
-		works = msg_template_new(spec, PLATFORM_WORKS, placeholders_of(cfg_scalar(k)),
+		works = msg_template_new(spec, PLATFORM_WORKS, placeholders_of(c, cfg_scalar(k)),
 		    err, sizeof(err));
 		json_decref(spec);
 		if (prev != NULL) {		/* the operator's replaces the built-in one */
@@ -233,7 +233,11 @@ cfg_use_message(struct cfg *c, struct cnode at, const char *what, const char *na
 	const char *const *used;
 
 	if (msg == NULL) {
-		cfg_err(c, at, "%s: no message named '%s' under messages", what, name);
+		struct cnode own;
+
+		/* One defined but refused was said at its own line; once is enough. */
+		if (!cfg_message_node(c, name, &own))
+			cfg_err(c, at, "%s: no message named '%s' under messages", what, name);
 		return NULL;
 	}
 	if (platform == PLATFORM_WORKS && msg->works == NULL) {

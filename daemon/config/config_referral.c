@@ -18,13 +18,46 @@ static const char *const preview_placeholders[] = { "display_name", "company_nam
     "share_url", NULL };
 /* What the friend's prefilled claim may show. */
 static const char *const claim_placeholders[] = { "code", "company_name", NULL };
+/* What a reward message may show. */
+static const char *const reward_placeholders[] = { "display_name", "company_name",
+    "coupon_code", "friend_name", NULL };
 
-/* What the invite messages, sent by name, may show: their placeholders are checked
- * against these when the message is read (config_chat.c), so an error lists only
- * what that message may use. NULL for other names. */
-const char *const *
-cfg_referral_placeholders(const char *name)
+/* 1 when a campaign's reward side names message `name` (read from the YAML: messages
+ * are read before campaigns). */
+static int
+reward_message(struct cfg *c, const char *name)
 {
+	static const char *const sides[] = { "referrer", "referee" };
+	struct cnode list, item, reward, side, msg;
+
+	if (!cfg_root_get(c, "campaigns", &list) || list.node->type != YAML_SEQUENCE_NODE)
+		return 0;
+	for (size_t i = 0; i < cfg_list_len(list); i++) {
+		item = cfg_list_item(list, i);
+		if (item.node->type != YAML_MAPPING_NODE || !cfg_map_get(item, "reward", &reward) ||
+		    reward.node->type != YAML_MAPPING_NODE)
+			continue;
+		for (size_t k = 0; k < 2; k++)
+			if (cfg_map_get(reward, sides[k], &side) &&
+			    side.node->type == YAML_MAPPING_NODE &&
+			    cfg_map_get(side, "message", &msg) &&
+			    msg.node->type == YAML_SCALAR_NODE &&
+			    strcmp(cfg_scalar(msg), name) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/* What the referral messages may show, known from their names before they are read:
+ * the invite's, and a campaign's reward messages (whatever else uses one of these
+ * may show less, never more). Their placeholders are checked against these when the
+ * message is read (config_chat.c), so an error lists only what that message may use.
+ * NULL for other names. */
+const char *const *
+cfg_referral_placeholders(struct cfg *c, const char *name)
+{
+	if (reward_message(c, name))
+		return reward_placeholders;
 	if (strcmp(name, "invite") == 0 || strcmp(name, "invite_no_rep") == 0)
 		return invite_placeholders;
 	if (strcmp(name, "invite_preview") == 0)
@@ -37,9 +70,6 @@ cfg_referral_placeholders(const char *name)
 #define URI_MAX			1000	/* LINE's limit on a uri action */
 #define DISPLAY_NAME_MAX	20	/* LINE's limit on a display name */
 
-/* What a reward message may show. */
-static const char *const reward_placeholders[] = { "display_name", "company_name",
-    "coupon_code", "friend_name", NULL };
 
 /* A day that exists: 2027-02-29 would never come, so a campaign ending then would
  * silently end on the 28th. */

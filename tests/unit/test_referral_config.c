@@ -230,9 +230,8 @@ test_errors(void **state)
 		    "an operator); claims are never dropped silently\n" },
 		{ "campaigns: [{ id: c, name: C, starts: 2026-12-01, ends: 2027-01-01,\n"
 		    "  reward: { referee: { pool: p, message: reward_bad } } }]\n", NULL,
-		    "shokai.yaml:16:42: campaigns[0].reward.referee: message 'reward_bad' uses "
-		    "{rep_name}, which is not known here (known: {display_name}, {company_name}, "
-		    "{coupon_code}, {friend_name})\n" },
+		    "shokai.yaml:11:15: messages.reward_bad: unknown placeholder {rep_name}; "
+		    "allowed: display_name, company_name, coupon_code, friend_name\n" },
 		{ "campaigns: [{ id: c, name: C, starts: 2026-12-01, ends: 2027-01-01 }]\n"
 		    "reps: [{ code: R1, name: \"漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢\" }]\n", NULL,
 		    "shokai.yaml:12:11: messages.invite: the share link can reach 1381 characters "

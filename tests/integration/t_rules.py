@@ -115,6 +115,27 @@ def test_replay_of_a_loosened_cap_accepts_the_rejected_claims_it_would_let_throu
                "2 more would be due at the claim" in out, out)
 
 
+def test_replay_of_a_velocity_rule_holds_the_burst_and_its_rewards_wait():
+    since = str(TODAY - datetime.timedelta(days=1))
+    with Sim() as sim, rewards_daemon(sim, 5) as d:
+        claim_all(sim, d, FRIENDS[:3])
+        cfg = open(d.config_path).read().replace(
+            "{ max_claims_per_referrer:", "{ velocity: { claims: 1, within: 10m }, "
+            "max_claims_per_referrer:", 1)
+        path = d.path("velocity.yaml")
+        with open(path, "w") as f:
+            f.write(cfg)
+        r = replay(path, "--since", since, "--format", "json")
+        expect(r.returncode == 0, r.stderr)
+        flips = [(f["friend"], f["was"], f["would_be"], f["rewards"])
+                 for f in json.loads(r.stdout)]
+        expect(flips == [(FRIENDS[1], "accepted", "held", -2),
+                         (FRIENDS[2], "accepted", "held", -2)], flips)
+        out = replay(path, "--since", since).stdout.decode()
+        expect("(0 accepted, 0 rejected, 2 held)" in out and
+               "0 would not be given, 4 would wait for review" in out, out)
+
+
 def test_replay_refuses_a_date_that_is_not_one():
     with Sim() as sim, claim_daemon(sim) as d:
         for bad in ("2026-02-30", "2026-13-01", "yesterday", "2026-1-1"):

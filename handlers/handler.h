@@ -80,6 +80,10 @@ struct claim_rule {
 extern const struct claim_rule claim_rules[CLAIM_REASON_COUNT];
 /* The first rule the claim breaks, or NULL. */
 const struct claim_rule *claim_broken_rule(struct handler_ctx *, struct claim_facts *);
+/* 1 when a claim that broke no rule waits for an operator (the campaign's velocity).
+ * The rules and this only read: shokaictl rules replay runs them on recorded claims. */
+int claim_velocity_held(struct handler_ctx *, const struct config_campaign *,
+    const char *code);
 
 /* reward_issue.c: a reward's moves, each asked of the state machine first. */
 /* One move by actor (ACTOR_*), with the event that reports count: 1 moved, 0 the row

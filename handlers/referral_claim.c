@@ -28,7 +28,7 @@ claim(struct handler_ctx *hc, const struct event *ev, const char *code,
 	char *name = NULL, *rep_code = NULL, *masked = NULL, id_text[24];
 	char *contact = NULL;
 	const struct claim_rule *rule;
-	int64_t now = hc->now_ms, id = 0, recent;
+	int64_t now = hc->now_ms, id = 0;
 	int rc = 0, held = 0;
 	struct referral r;
 
@@ -49,12 +49,8 @@ claim(struct handler_ctx *hc, const struct event *ev, const char *code,
 			rc = chat_reply_named(hc, ev, "claim_not_accepted", &vars);
 		goto done;
 	}
-	/* Many claims on one code in a short time: real, perhaps, but an operator looks
-	 * first. Nothing is dropped. */
-	if (cp->velocity_claims > 0) {
-		recent = store_code_claims_since(hc->store, code, now - cp->velocity_within_ms);
-		held = recent < 0 || recent >= cp->velocity_claims;
-	}
+	/* Many claims on one code in a short time: held, never dropped. */
+	held = claim_velocity_held(hc, cp, code);
 	memset(&r, 0, sizeof(r));
 	r.channel = ev->channel;
 	r.campaign = o->campaign;

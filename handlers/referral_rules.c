@@ -137,3 +137,17 @@ claim_broken_rule(struct handler_ctx *hc, struct claim_facts *f)
 			return &claim_rules[i];
 	return NULL;
 }
+
+/* Many claims on one code in a short time: real, perhaps, but an operator looks first.
+ * A store error holds the claim too. */
+int
+claim_velocity_held(struct handler_ctx *hc, const struct config_campaign *cp,
+    const char *code)
+{
+	int64_t recent;
+
+	if (cp == NULL || cp->velocity_claims <= 0)
+		return 0;
+	recent = store_code_claims_since(hc->store, code, hc->now_ms - cp->velocity_within_ms);
+	return recent < 0 || recent >= cp->velocity_claims;
+}

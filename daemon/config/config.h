@@ -98,6 +98,7 @@ struct config_campaign {
 	char	*id;
 	char	*name;
 	char	 starts[11], ends[11];	/* YYYY-MM-DD, local dates, both inclusive */
+	int	 priority;		/* of overlapping campaigns, the higher is current */
 	int	 exclude_existing_friends;
 	int	 max_claims;		/* per referrer per period; 0: no cap */
 	enum campaign_period max_claims_per;

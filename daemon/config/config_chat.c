@@ -112,6 +112,21 @@ static const char *const postback_flows[] = { "reply", "menu", "referral.invite"
     "referral.status", NULL };
 
 
+/* What a message may show, known from its name when shokai sends it by that name
+ * (then an unknown placeholder's error lists only what that message may use); an
+ * operator's own message may use any, checked again where it is used. */
+static const char *const *
+placeholders_of(struct cfg *c, const char *name)
+{
+	const char *const *p = cfg_referral_placeholders(c, name);
+
+	for (size_t i = 0; p == NULL && i < sizeof(sent_by_name) / sizeof(sent_by_name[0]);
+	    i++)
+		if (strcmp(sent_by_name[i].name, name) == 0)
+			p = sent_by_name[i].provided;
+	return p != NULL ? p : all_placeholders;
+}
+
 static struct config_message *
 find_message(struct config *cf, const char *name)
 {
@@ -160,15 +175,16 @@ add_messages(struct cfg *c, struct cnode m, int builtin)
 			continue;
 		}
 		spec = cfg_yaml_to_json(v);
-		line = msg_template_new(spec, PLATFORM_LINE, all_placeholders, err, sizeof(err));
+		line = msg_template_new(spec, PLATFORM_LINE, placeholders_of(c, cfg_scalar(k)), err,
+		    sizeof(err));
 		if (line == NULL) {
 			cfg_err(c, v, "messages.%s%s%s", cfg_scalar(k), err[0] == '[' ? "" : ": ",
 			    err);
 			json_decref(spec);
 			continue;
 		}
-		works = msg_template_new(spec, PLATFORM_WORKS, all_placeholders, err,
-		    sizeof(err));
+		works = msg_template_new(spec, PLATFORM_WORKS, placeholders_of(c, cfg_scalar(k)),
+		    err, sizeof(err));
 		json_decref(spec);
 		if (prev != NULL) {		/* the operator's replaces the built-in one */
 			msg = prev;
@@ -231,7 +247,11 @@ cfg_use_message(struct cfg *c, struct cnode at, const char *what, const char *na
 	const char *const *used;
 
 	if (msg == NULL) {
-		cfg_err(c, at, "%s: no message named '%s' under messages", what, name);
+		struct cnode own;
+
+		/* One defined but refused was said at its own line; once is enough. */
+		if (!cfg_message_node(c, name, &own))
+			cfg_err(c, at, "%s: no message named '%s' under messages", what, name);
 		return NULL;
 	}
 	if (platform == PLATFORM_WORKS && msg->works == NULL) {

@@ -19,22 +19,88 @@ static const char *const preview_placeholders[] = { INVITE_VARS, "share_url", "i
     NULL };
 /* What the friend's prefilled claim may show. */
 static const char *const claim_placeholders[] = { "code", "company_name", NULL };
-#define SHARE_PREFIX		"https://line.me/R/share?text="
-#define URI_MAX			1000	/* LINE's limit on a uri action */
-#define DISPLAY_NAME_MAX	20	/* LINE's limit on a display name */
-
 /* What a reward message may show. */
 static const char *const reward_placeholders[] = { "display_name", "company_name",
     "coupon_code", "friend_name", NULL };
 
+/* 1 when the reward stage r (a mapping) names message `name` on a side. */
+static int
+stage_names_message(struct cnode r, const char *name)
+{
+	static const char *const sides[] = { "referrer", "referee" };
+	struct cnode side, msg;
+
+	if (r.node->type != YAML_MAPPING_NODE)
+		return 0;
+	for (size_t k = 0; k < 2; k++)
+		if (cfg_map_get(r, sides[k], &side) && side.node->type == YAML_MAPPING_NODE &&
+		    cfg_map_get(side, "message", &msg) && msg.node->type == YAML_SCALAR_NODE &&
+		    strcmp(cfg_scalar(msg), name) == 0)
+			return 1;
+	return 0;
+}
+
+/* 1 when a campaign's reward (reward:, or a stage of rewards:) names message `name`
+ * (read from the YAML: messages are read before campaigns). */
+static int
+reward_message(struct cfg *c, const char *name)
+{
+	struct cnode list, item, r;
+
+	if (!cfg_root_get(c, "campaigns", &list) || list.node->type != YAML_SEQUENCE_NODE)
+		return 0;
+	for (size_t i = 0; i < cfg_list_len(list); i++) {
+		item = cfg_list_item(list, i);
+		if (item.node->type != YAML_MAPPING_NODE)
+			continue;
+		if (cfg_map_get(item, "reward", &r) && stage_names_message(r, name))
+			return 1;
+		if (!cfg_map_get(item, "rewards", &r) || r.node->type != YAML_SEQUENCE_NODE)
+			continue;
+		for (size_t g = 0; g < cfg_list_len(r); g++)
+			if (stage_names_message(cfg_list_item(r, g), name))
+				return 1;
+	}
+	return 0;
+}
+
+/* What the referral messages may show, known from their names before they are read:
+ * the invite's, and a campaign's reward messages (whatever else uses one of these
+ * may show less, never more). Their placeholders are checked against these when the
+ * message is read (config_chat.c), so an error lists only what that message may use.
+ * NULL for other names. */
+const char *const *
+cfg_referral_placeholders(struct cfg *c, const char *name)
+{
+	if (reward_message(c, name))
+		return reward_placeholders;
+	if (strcmp(name, "invite") == 0 || strcmp(name, "invite_no_rep") == 0)
+		return invite_placeholders;
+	if (strcmp(name, "invite_preview") == 0)
+		return preview_placeholders;
+	if (strcmp(name, "claim_text") == 0)
+		return claim_placeholders;
+	return NULL;
+}
+#define SHARE_PREFIX		"https://line.me/R/share?text="
+#define URI_MAX			1000	/* LINE's limit on a uri action */
+#define DISPLAY_NAME_MAX	20	/* LINE's limit on a display name */
+
+
+/* A day that exists: 2027-02-29 would never come, so a campaign ending then would
+ * silently end on the 28th. */
 static int
 valid_date(const char *s)
 {
-	int y, m, d;
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y, m, d, leap;
 	char tail;
 
-	return strlen(s) == 10 && sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 &&
-	    y >= 2000 && y <= 2100 && m >= 1 && m <= 12 && d >= 1 && d <= 31;
+	if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 ||
+	    y < 2000 || y > 2100 || m < 1 || m > 12 || d < 1)
+		return 0;
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return d <= days[m - 1] + (m == 2 && leap);
 }
 
 static void
@@ -47,7 +113,8 @@ get_date(struct cfg *c, struct cnode m, const char *what, const char *key, char 
 		return;
 	cfg_map_get(m, key, &v);
 	if (!valid_date(s))
-		cfg_err(c, v, "%s.%s: expected a date such as 2026-12-01", what, key);
+		cfg_err(c, v, "%s.%s: expected a date that exists, such as 2026-12-01", what,
+		    key);
 	else
 		memcpy(out, s, 11);
 	free(s);
@@ -298,8 +365,8 @@ parse_void_on(struct cfg *c, struct cnode v, const char *sub, struct config_camp
 static void
 parse_campaign(struct cfg *c, struct cnode m, const char *what, struct config_campaign *cp)
 {
-	static const char *const allowed[] = { "id", "name", "starts", "ends", "rules",
-	    "reward", "rewards", "void_on", "reminders", "referee_sender",
+	static const char *const allowed[] = { "id", "name", "starts", "ends", "priority",
+	    "rules", "reward", "rewards", "void_on", "reminders", "referee_sender",
 	    "referee_sender_icon_url", NULL };
 	static const char *const required[] = { "id", "name", "starts", "ends", NULL };
 	struct cnode v, r;
@@ -322,6 +389,7 @@ parse_campaign(struct cfg *c, struct cnode m, const char *what, struct config_ca
 		cfg_err(c, v, "%s: ends (%s) is before starts (%s)", what, cp->ends, cp->starts);
 	}
 	parse_referee_sender(c, m, what, cp);
+	cfg_get_int(c, m, what, "priority", -1000, 1000, &cp->priority);
 	if (cfg_map_get(m, "rules", &v)) {
 		sub = xasprintf("%s.rules", what);
 		parse_rules(c, v, sub, cp);
@@ -525,6 +593,78 @@ check_invite(struct cfg *c)
 	free(rep_link_url);
 }
 
+/* Days since 1970-01-01 of a valid YYYY-MM-DD (Howard Hinnant's days_from_civil): a
+ * window that ends the day before another starts leaves no gap. */
+static long
+day_number(const char *date)
+{
+	int y, m, d;
+	long era, yoe, doy;
+
+	if (sscanf(date, "%4d-%2d-%2d", &y, &m, &d) != 3)
+		return 0;
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153L * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+static int
+has_window(const struct config_campaign *cp)
+{
+	return cp->id != NULL && cp->starts[0] && cp->ends[0] &&
+	    strcmp(cp->starts, cp->ends) <= 0;
+}
+
+/* Which campaign is current must never depend on the order of the list: overlapping
+ * windows need different priorities, and a campaign whose every day is covered by
+ * higher-priority ones would never be current (its codes never issued): both are
+ * errors, at the later campaign. */
+static void
+check_windows(struct cfg *c, struct cnode sec)
+{
+	const struct config *cf = c->out;
+
+	for (size_t i = 0; i < cf->n_campaigns; i++) {
+		const struct config_campaign *a = &cf->campaigns[i];
+		long day, end;
+		int moved;
+
+		if (!has_window(a))
+			continue;
+		for (size_t j = 0; j < i; j++) {
+			const struct config_campaign *b = &cf->campaigns[j];
+
+			if (has_window(b) && strcmp(a->starts, b->ends) <= 0 &&
+			    strcmp(b->starts, a->ends) <= 0 && a->priority == b->priority)
+				cfg_err(c, cfg_list_item(sec, i), "campaigns[%zu]: its dates (%s to "
+				    "%s) overlap campaign '%s' (%s to %s) with the same priority "
+				    "(%d): give the one that should win a higher priority: N",
+				    i, a->starts, a->ends, b->id, b->starts, b->ends, a->priority);
+		}
+		/* Walk from its first day over the higher-priority windows covering it. */
+		day = day_number(a->starts);
+		end = day_number(a->ends);
+		do {
+			moved = 0;
+			for (size_t j = 0; j < cf->n_campaigns && day <= end; j++) {
+				const struct config_campaign *b = &cf->campaigns[j];
+
+				if (j != i && has_window(b) && b->priority > a->priority &&
+				    day_number(b->starts) <= day && day <= day_number(b->ends)) {
+					day = day_number(b->ends) + 1;
+					moved = 1;
+				}
+			}
+		} while (moved && day <= end);
+		if (day > end)
+			cfg_err(c, cfg_list_item(sec, i), "campaigns[%zu]: '%s' can never be "
+			    "current: every day of it (%s to %s) belongs to campaigns of higher "
+			    "priority", i, a->id, a->starts, a->ends);
+	}
+}
+
 /* Branches and reps (config_reps.c) before the referral settings and campaigns, which
  * name them; messages (config_chat.c) before campaigns (their rewards name messages);
  * the built-in wording (config_wording.c) before the fallback name. The other messages
@@ -566,6 +706,7 @@ cfg_parse_referral(struct cfg *c)
 						    "twice", what, cp->id);
 				free(what);
 			}
+			check_windows(c, sec);
 		}
 	}
 }
@@ -596,13 +737,17 @@ config_campaign_running(const struct config_campaign *cp, const char *date)
 	return strcmp(cp->starts, date) <= 0 && strcmp(date, cp->ends) <= 0;
 }
 
+/* The running campaign of the highest priority (the load refused ties). */
 const struct config_campaign *
 config_campaign_on(const struct config *cf, const char *date)
 {
+	const struct config_campaign *best = NULL;
+
 	for (size_t i = 0; i < cf->n_campaigns; i++)
-		if (config_campaign_running(&cf->campaigns[i], date))
-			return &cf->campaigns[i];
-	return NULL;
+		if (config_campaign_running(&cf->campaigns[i], date) &&
+		    (best == NULL || cf->campaigns[i].priority > best->priority))
+			best = &cf->campaigns[i];
+	return best;
 }
 
 const struct config_campaign *

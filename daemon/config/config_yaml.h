@@ -151,6 +151,7 @@ void cfg_free_reps(struct config *);
 /* config_referral.c: branches and reps (through config_reps.c), the referral settings
  * and campaigns, read after the chat sections. */
 void cfg_parse_referral(struct cfg *);
+const char *const *cfg_referral_placeholders(struct cfg *, const char *name);
 /* config_followup.c: a campaign's reminders: and the referral section's digest: and
  * escalate_unacted_after: (parts of config_referral.c's sections). */
 void cfg_parse_reminders(struct cfg *, struct cnode m, const char *what,

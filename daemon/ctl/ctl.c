@@ -44,7 +44,12 @@ usage(void)
 	    "  rep-link REP [CHANNEL]      the link a rep shares to be a customer's rep\n"
 	    "  forget USER                 remove a person's personal data; counts stay\n"
 	    "  report [--by branch|rep|campaign|referrer|partner] [--from YYYY-MM-DD]\n"
-	    "         [--to YYYY-MM-DD] [--format table|csv|json]   the referral funnel\n"
+	    "         [--to YYYY-MM-DD] [--format table|csv|json]   the referral funnel,\n"
+	    "                        names beside codes, the console's rates in percent\n"
+	    "  rules replay --since YYYY-MM-DD [--format table|csv|json]\n"
+	    "                        the claims since then that this config's rules would\n"
+	    "                        decide otherwise, and the rewards that changes (reads\n"
+	    "                        only: run it before reloading the daemon)\n"
 	    "  profile CHANNEL USER        a LINE user's display name (cache, else LINE)\n"
 	    "  works-link BOT USER         a LINE WORKS member's external-contact link\n"
 	    "  user add LOGIN --role admin|manager|viewer [--branch B]... [--name NAME]\n"
@@ -284,6 +289,8 @@ main(int argc, char **argv)
 		rc = import_cmd(cf, argc - 1, argv + 1);
 	} else if (strcmp(cmd, "report") == 0) {
 		rc = report_cmd(cf, argc - 1, argv + 1);
+	} else if (strcmp(cmd, "rules") == 0) {
+		rc = rules_cmd(cf, argc - 1, argv + 1);
 	} else if (strcmp(cmd, "forget") == 0) {
 		rc = forget_cmd(cf, argc - 1, argv + 1);
 	} else if (strcmp(cmd, "rep-link") == 0) {

@@ -38,6 +38,11 @@ int import_cmd(struct config *, int argc, char **argv);
 int report_cmd(struct config *, int argc, char **argv);
 int rep_link_cmd(struct config *, int argc, char **argv);
 int forget_cmd(struct config *, int argc, char **argv);
+/* table, csv or json; -1 (said on stderr) for anything else. */
+int ctl_parse_format(const char *, enum print_format *);
+
+/* ctl_rules.c: 2 for a usage error. */
+int rules_cmd(struct config *, int argc, char **argv);
 
 /* ctl_console.c: 2 for a usage error. */
 int user_cmd(struct config *, int argc, char **argv);

@@ -12,8 +12,8 @@
 
 #include "ctl.h"
 
-static int
-parse_format(const char *s, enum print_format *f)
+int
+ctl_parse_format(const char *s, enum print_format *f)
 {
 	if (strcmp(s, "table") == 0)
 		*f = PRINT_TABLE;
@@ -68,7 +68,7 @@ referrals_cmd(struct config *cf, int argc, char **argv)
 		if (strcmp(argv[i], "--state") == 0 && i + 1 < argc)
 			state = argv[++i];
 		else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
-			if (parse_format(argv[++i], &format) == -1)
+			if (ctl_parse_format(argv[++i], &format) == -1)
 				return 2;
 		} else
 			return 2;
@@ -258,44 +258,84 @@ parse_by(const char *s, enum report_by *by)
 	return 0;
 }
 
+/* A --from or --to as typed: a real local date, or an error that says which. */
+static int
+report_date(const char *opt, const char *date, int64_t *ms)
+{
+	if (local_midnight(date, 0, ms) == 0)
+		return 0;
+	fprintf(stderr, "shokaictl: report %s %s: not a date; expected YYYY-MM-DD, a day "
+	    "that exists (such as 2026-12-01)\n", opt, date);
+	return -1;
+}
+
 /* report --by branch|rep|campaign|referrer [--from D] [--to D] [--format F]: the funnel
  * issued → clicked → claimed (rejected, with each reason) → won → rewarded over local
- * dates, both inclusive (store_report.c counts it). */
+ * dates, both inclusive, with the names of reps, branches and campaigns beside their
+ * codes and the console's rates (store_report.c counts it). */
 int
 report_cmd(struct config *cf, int argc, char **argv)
 {
 	const char *by_name = "campaign", *from = "0000-00-00", *to = "9999-99-99";
 	enum print_format format = PRINT_TABLE;
+	struct report_rejection rej[CLAIM_REASON_COUNT];
+	struct report_name *reps, *names;
+	size_t nnames = 0;
 	enum report_by by;
 	struct store *s;
+	int64_t lo, hi;
 	int rc;
 
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--by") == 0 && i + 1 < argc)
 			by_name = argv[++i];
-		else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+		else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc) {
 			from = argv[++i];
-		else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
+			if (report_date("--from", from, &lo) == -1)
+				return 1;
+		} else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc) {
 			to = argv[++i];
-		else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
-			if (parse_format(argv[++i], &format) == -1)
+			if (report_date("--to", to, &hi) == -1)
+				return 1;
+		} else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
+			if (ctl_parse_format(argv[++i], &format) == -1)
 				return 2;
 		} else
 			return 2;
 	}
 	if (parse_by(by_name, &by) == -1)
 		return 2;
+	/* An empty table for dates the wrong way round would read as "nothing happened". */
+	if (strcmp(from, "0000-00-00") != 0 && strcmp(to, "9999-99-99") != 0 &&
+	    strcmp(to, from) < 0) {
+		fprintf(stderr, "shokaictl: report --to %s is before --from %s\n", to, from);
+		return 1;
+	}
 	if ((s = ctl_open_store(cf)) == NULL)
 		return 1;
-	{
-		struct report_rejection rej[CLAIM_REASON_COUNT];
+	for (size_t i = 0; i < CLAIM_REASON_COUNT; i++)
+		rej[i] = (struct report_rejection){ claim_rules[i].reason,
+		    claim_rules[i].report_column };
+	reps = xcalloc(cf->n_reps + 1, sizeof(*reps));
+	names = xcalloc(cf->n_reps + cf->n_branches + cf->n_campaigns + 1, sizeof(*names));
+	for (size_t i = 0; i < cf->n_reps; i++) {
+		const struct config_branch *b = cf->reps[i].branch;
 
-		for (size_t i = 0; i < CLAIM_REASON_COUNT; i++)
-			rej[i] = (struct report_rejection){ claim_rules[i].reason,
-			    claim_rules[i].report_column };
-		rc = store_report(s, stdout, format, by, from, to, rej,
-		    CLAIM_REASON_COUNT) == 0 ? 0 : 1;
+		reps[i] = (struct report_name){ cf->reps[i].code, cf->reps[i].name,
+		    b ? b->code : NULL, b ? b->name : NULL };
+		if (by == REPORT_BY_REP)
+			names[nnames++] = reps[i];
 	}
+	for (size_t i = 0; by == REPORT_BY_BRANCH && i < cf->n_branches; i++)
+		names[nnames++] = (struct report_name){ cf->branches[i].code,
+		    cf->branches[i].name, NULL, NULL };
+	for (size_t i = 0; by == REPORT_BY_CAMPAIGN && i < cf->n_campaigns; i++)
+		names[nnames++] = (struct report_name){ cf->campaigns[i].id,
+		    cf->campaigns[i].name, NULL, NULL };
+	rc = store_report(s, stdout, format, by, from, to, rej, CLAIM_REASON_COUNT, reps,
+	    cf->n_reps, names, nnames) == 0 ? 0 : 1;
+	free(names);
+	free(reps);
 	store_close(s);
 	return rc;
 }

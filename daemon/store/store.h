@@ -329,12 +329,40 @@ struct report_rejection {
 	const char	*reason;
 	const char	*column;	/* [a-z0-9_] */
 };
+/* A name shown beside a code: a rep's (with the rep's branch), a branch's or a
+ * campaign's, from the config. */
+struct report_name {
+	const char	*code, *name, *branch, *branch_name;
+};
 /* Prints the funnel (issued, clicked, claimed, held, rejected and a column per
- * rejection column, won, lost, rewarded) per by, counted from referral_events over the
- * local dates from..to (YYYY-MM-DD, both inclusive), as store_print_query does. 0, or
- * -1 on an error. */
+ * rejection column, won, lost, rewarded, claimed_won, then the console's click, claim
+ * and win rates in percent) per by, counted from referral_events over the local dates
+ * from..to (YYYY-MM-DD, both inclusive), as store_print_query does. reps: every rep
+ * with its branch (an event without a rep counts for its referral's final rep, and
+ * that rep's branch); names: the names beside the codes of the rows. 0, or -1. */
 int store_report(struct store *, FILE *, enum print_format, enum report_by,
-    const char *from, const char *to, const struct report_rejection *, size_t n);
+    const char *from, const char *to, const struct report_rejection *, size_t n,
+    const struct report_name *reps, size_t nreps, const struct report_name *names,
+    size_t nnames);
+
+/* store_replay.c: `shokaictl rules replay` on a read-only connection. open makes TEMP
+ * tables hide referrals and referral_events (the rules then read what the replay
+ * decided); claims calls fn for every recorded claim since `since` in order (rejected
+ * ones only for the reasons given); record adds a claim the replay lets through;
+ * flip and print keep and show the changed decisions; rewards counts a referral's
+ * rewards not voided. 0 (or the count), or -1. */
+struct replay_claim {
+	int64_t		 event_id, at, referral_id;	/* referral_id 0: none (rejected) */
+	const char	*type, *reason, *channel, *campaign, *code, *referrer, *referee;
+};
+int store_replay_open(struct store *, int64_t since);
+int store_replay_claims(struct store *, int64_t since, const char *const *reasons,
+    size_t nreasons, int (*fn)(void *, const struct replay_claim *), void *arg);
+int store_replay_record(struct store *, const struct replay_claim *, int held);
+int store_replay_flip(struct store *, const struct replay_claim *, const char *was,
+    const char *would_be, int64_t rewards);
+int64_t store_replay_rewards(struct store *, int64_t referral_id);
+int store_replay_print(struct store *, FILE *, enum print_format);
 
 /* store_figures.c: the console's figures (console-sketch.md, "The figures"), one
  * definition each, for a period, a campaign and a set of branches. shokaictl report

@@ -699,9 +699,9 @@ done:
 static int
 figures_claims(struct store *s, struct work *w, const struct fq *b)
 {
-	char *sql = xasprintf("SELECT e.at, e.branch, e.rep_code, coalesce(r.state = 'won', "
-	    "0), " FIRST_ACTION " FROM referral_events e LEFT JOIN referrals r ON r.id = "
-	    "e.referral_id WHERE %s" EV_FILTER, fig_defs[FIG_CLAIMED].cond);
+	char *sql = xasprintf("SELECT e.at, e.branch, e.rep_code, " FIG_WON_NOW ", "
+	    FIRST_ACTION " FROM referral_events e WHERE %s" EV_FILTER,
+	    fig_defs[FIG_CLAIMED].cond);
 	int rc = run(s, sql, b, cohort_row, w);
 
 	w->f->first_action_median_s = durations_median_s(&w->first);

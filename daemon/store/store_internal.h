@@ -104,6 +104,10 @@ struct fig_def {
 	const char	*cond;
 };
 extern const struct fig_def fig_defs[FIG_COUNT];
+/* A claim event e whose referral is won today: the win rate's numerator (the period's
+ * claims followed to today), for the console's figures and the report alike. */
+#define FIG_WON_NOW \
+	"coalesce((SELECT r.state = 'won' FROM referrals r WHERE r.id = e.referral_id), 0)"
 /* Clicks: one per code, client and local day. Reads the clicks in [lo, hi) (lo, hi:
  * unix ms, any range) of the campaign (NULL: all) and branches (a JSON array; NULL:
  * all) in time order, and calls counted(arg, at, group) for each click that counts,

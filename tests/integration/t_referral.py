@@ -526,13 +526,17 @@ def test_end_to_end_refer_click_claim_won_reward():
                    p.stderr)
             # The report adds up to what happened here.
             rep = json.loads(ctl(d, "report", "--by", "rep", "--format", "json"))
-            expect(rep == [{"rep": "R001", "issued": 1, "clicked": 1, "claimed": 1, "held": 0,
+            expect(rep == [{"rep": "R001", "rep_name": "高橋 美咲", "branch": "shinjuku",
+                            "branch_name": "新宿支店", "issued": 1, "clicked": 1,
+                            "claimed": 1, "held": 0,
                             "rejected": 0, "rej_self": 0, "rej_already": 0,
                             "rej_existing": 0, "rej_readded": 0, "rej_mutual": 0,
                             "rej_cap": 0, "rej_closed": 0, "rej_unknown": 0, "won": 1,
-                            "lost": 0, "rewarded": 2}], rep)
+                            "lost": 0, "rewarded": 2, "claimed_won": 1, "click_rate": 100.0,
+                            "claim_rate": 100.0, "win_rate": 100.0}], rep)
             branch = ctl(d, "report", "--by", "branch", "--format", "csv")
-            expect(branch.splitlines()[1:] == ["shinjuku,1,1,1,0,0,0,0,0,0,0,0,0,0,1,0,2"],
+            expect(branch.splitlines()[1:] ==
+                   ["shinjuku,新宿支店,1,1,1,0,0,0,0,0,0,0,0,0,0,1,0,2,1,100.0,100.0,100.0"],
                    branch)
             shown = ctl(d, "referrals", "show", "1")
             for word in ("claimed", "state", "won", "rep:R001", "reward", "issued:referee"):

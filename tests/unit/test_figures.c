@@ -816,12 +816,15 @@ test_report_counts_the_same(void **state)
 	snprintf(path, sizeof(path), "%s/report.csv", w->dir);
 	assert_non_null(out = fopen(path, "w"));
 	assert_int_equal(store_report(w->store, out, PRINT_CSV, REPORT_BY_CAMPAIGN,
-	    "2027-01-01", "2027-01-31", rej, 1), 0);
+	    "2027-01-01", "2027-01-31", rej, 1, NULL, 0, NULL, 0), 0);
 	fclose(out);
 	text = test_read_file(path, &len);
-	assert_string_equal(text, "campaign,issued,clicked,claimed,held,rejected,rej_self,won,"
-	    "lost,rewarded\n"
-	    "winter,1,2,1,0,1,1,1,0,1\n");
+	/* The rates are the console's: clicks / issued, claims / clicks, and the
+	 * period's claims won today / claims (f.claimed_won). */
+	assert_string_equal(text, "campaign,campaign_name,issued,clicked,claimed,held,rejected,"
+	    "rej_self,won,lost,rewarded,claimed_won,click_rate,claim_rate,win_rate\n"
+	    "winter,,1,2,1,0,1,1,1,0,1,1,200.0,50.0,100.0\n");
+	assert_int_equal(f.claimed_won, 1);
 	assert_int_equal(f.issued, 1);
 	assert_int_equal(f.clicks, 2);
 	assert_int_equal(f.claimed, 1);

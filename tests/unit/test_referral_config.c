@@ -201,6 +201,26 @@ test_reward_stages(void **state)
 	config_unref(cf);
 }
 
+/* A short campaign inside a long one wins its days by priority, whatever the order. */
+static void
+test_priority(void **state)
+{
+	char *errors;
+	struct config *cf = load("campaigns:\n"
+	    "  - { id: flash, name: F, starts: 2026-12-24, ends: 2026-12-26, priority: 5 }\n"
+	    "  - { id: winter, name: W, starts: 2026-12-01, ends: 2027-02-28 }\n", &errors);
+
+	(void)state;
+	assert_string_equal(errors, "");
+	assert_non_null(cf);
+	assert_string_equal(config_campaign_on(cf, "2026-12-23")->id, "winter");
+	assert_string_equal(config_campaign_on(cf, "2026-12-24")->id, "flash");
+	assert_string_equal(config_campaign_on(cf, "2026-12-26")->id, "flash");
+	assert_string_equal(config_campaign_on(cf, "2026-12-27")->id, "winter");
+	free(errors);
+	config_unref(cf);
+}
+
 static void
 test_reps_from_csv(void **state)
 {
@@ -242,17 +262,33 @@ test_errors(void **state)
 		{ "campaigns: [{ id: c, name: C, starts: 2026-12-01, ends: 2026-11-01 }]\n", NULL,
 		    "shokai.yaml:15:57: campaigns[0]: ends (2026-11-01) is before starts "
 		    "(2026-12-01)\n" },
+		/* Overlapping windows need different priorities; a campaign covered by
+		 * higher-priority ones (two, back to back) is never current. */
+		{ "campaigns: [{ id: a, name: A, starts: 2026-12-01, ends: 2027-01-31 },\n"
+		    "  { id: b, name: B, starts: 2027-01-31, ends: 2027-03-31 }]\n", NULL,
+		    "shokai.yaml:16:3: campaigns[1]: its dates (2027-01-31 to 2027-03-31) overlap "
+		    "campaign 'a' (2026-12-01 to 2027-01-31) with the same priority (0): give the "
+		    "one that should win a higher priority: N\n" },
+		{ "campaigns: [{ id: a, name: A, starts: 2026-12-01, ends: 2026-12-31, "
+		    "priority: 2 },\n"
+		    "  { id: b, name: B, starts: 2027-01-01, ends: 2027-01-31, priority: 1 },\n"
+		    "  { id: c, name: C, starts: 2026-12-10, ends: 2027-01-20 }]\n", NULL,
+		    "shokai.yaml:17:3: campaigns[2]: 'c' can never be current: every day of it "
+		    "(2026-12-10 to 2027-01-20) belongs to campaigns of higher priority\n" },
 		{ "campaigns: [{ id: c, name: C, starts: 12/01, ends: 2026-11-01 }]\n", NULL,
-		    "shokai.yaml:15:39: campaigns[0].starts: expected a date such as 2026-12-01\n" },
+		    "shokai.yaml:15:39: campaigns[0].starts: expected a date that exists, such as "
+		    "2026-12-01\n" },
+		{ "campaigns: [{ id: c, name: C, starts: 2026-12-01, ends: 2027-02-29 }]\n", NULL,
+		    "shokai.yaml:15:57: campaigns[0].ends: expected a date that exists, such as "
+		    "2026-12-01\n" },
 		{ "campaigns: [{ id: c, name: C, starts: 2026-12-01, ends: 2027-01-01,\n"
 		    "  rules: { velocity: { claims: 3, within: 1m, then: drop } } }]\n", NULL,
 		    "shokai.yaml:16:53: campaigns[0].rules.velocity.then: only review (held for "
 		    "an operator); claims are never dropped silently\n" },
 		{ "campaigns: [{ id: c, name: C, starts: 2026-12-01, ends: 2027-01-01,\n"
 		    "  reward: { referee: { pool: p, message: reward_bad } } }]\n", NULL,
-		    "shokai.yaml:16:42: campaigns[0].reward.referee: message 'reward_bad' uses "
-		    "{rep_name}, which is not known here (known: {display_name}, {company_name}, "
-		    "{coupon_code}, {friend_name})\n" },
+		    "shokai.yaml:11:15: messages.reward_bad: unknown placeholder {rep_name}; "
+		    "allowed: display_name, company_name, coupon_code, friend_name\n" },
 		{ "campaigns: [{ id: c, name: C, starts: 2026-12-01, ends: 2027-01-01 }]\n"
 		    "reps: [{ code: R1, name: \"漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢漢\" }]\n", NULL,
 		    "shokai.yaml:12:11: messages.invite: the share link can reach 1381 characters "
@@ -331,7 +367,8 @@ test_errors(void **state)
 	}
 }
 
-/* The referral flow's other messages may use only what their moment provides. */
+/* The referral flow's other messages may use only what their moment provides, and the
+ * error lists that, not every placeholder of every message. */
 static void
 test_named_message_placeholders(void **state)
 {
@@ -345,8 +382,9 @@ test_named_message_placeholders(void **state)
 	    at + strlen("messages:\n"), good);
 	cf = load_text(text, &errors);
 	assert_null(cf);
-	assert_non_null(strstr(errors, "messages.claim_thanks_referrer: message "
-	    "'claim_thanks_referrer' uses {coupon_code}, which is not known here"));
+	assert_non_null(strstr(errors, "messages.claim_thanks_referrer: unknown placeholder "
+	    "{coupon_code}; allowed: company_name, friend_name, referral_id, rep_name, "
+	    "branch_name, rep_contact_url\n"));
 	free(errors);
 	free(text);
 }
@@ -357,6 +395,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_reward_stages),
+		cmocka_unit_test(test_priority),
 		cmocka_unit_test(test_reps_from_csv),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_named_message_placeholders),

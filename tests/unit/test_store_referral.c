@@ -152,11 +152,13 @@ test_report_columns_come_from_the_rules(void **state)
 	}
 	assert_non_null(out = fmemopen(buf, sizeof(buf) - 1, "w"));
 	assert_int_equal(store_report(s, out, PRINT_CSV, REPORT_BY_CAMPAIGN, "2000-01-01",
-	    "2999-12-31", rej, sizeof(rej) / sizeof(rej[0])), 0);
+	    "2999-12-31", rej, sizeof(rej) / sizeof(rej[0]), NULL, 0, NULL, 0), 0);
 	fclose(out);
-	assert_non_null(strstr(buf, "campaign,issued,clicked,claimed,held,rejected,rej_self,"
-	    "rej_new,rej_unknown,won,lost,rewarded\n"));
-	assert_non_null(strstr(buf, "spring,0,0,0,0,5,1,1,3,0,0,0\n"));
+	assert_non_null(strstr(buf, "campaign,campaign_name,issued,clicked,claimed,held,"
+	    "rejected,rej_self,rej_new,rej_unknown,won,lost,rewarded,claimed_won,click_rate,"
+	    "claim_rate,win_rate\n"));
+	/* No denominator: no rate (empty), never 0 % or 100 %. */
+	assert_non_null(strstr(buf, "spring,,0,0,0,0,5,1,1,3,0,0,0,0,,,\n"));
 	/* The wrong codes a person sent are the reasons the caller names. */
 	assert_int_equal(store_wrong_codes_since(s, "main", "Udave", now - 1, reasons + 1, 2),
 	    3);
@@ -199,22 +201,22 @@ test_report_local_date_edges(void **state)
 		}
 		assert_non_null(out = fmemopen(buf, sizeof(buf) - 1, "w"));
 		assert_int_equal(store_report(s, out, PRINT_CSV, REPORT_BY_CAMPAIGN, "2026-11-01",
-		    "2026-11-30", rej, 1), 0);
+		    "2026-11-30", rej, 1, NULL, 0, NULL, 0), 0);
 		fclose(out);
-		snprintf(want, sizeof(want), "%s,2,0,0,0,0,0,0,0,0\n", campaign);
+		snprintf(want, sizeof(want), "%s,,2,0,0,0,0,0,0,0,0,0,0.0,,\n", campaign);
 		assert_non_null(strstr(buf, want));
 		/* open ends (shokaictl's defaults) and a malformed date: all four */
 		memset(buf, 0, sizeof(buf));
 		assert_non_null(out = fmemopen(buf, sizeof(buf) - 1, "w"));
 		assert_int_equal(store_report(s, out, PRINT_CSV, REPORT_BY_CAMPAIGN, "0000-00-00",
-		    "9999-99-99", rej, 1), 0);
+		    "9999-99-99", rej, 1, NULL, 0, NULL, 0), 0);
 		fclose(out);
-		snprintf(want, sizeof(want), "%s,4,", campaign);
+		snprintf(want, sizeof(want), "%s,,4,", campaign);
 		assert_non_null(strstr(buf, want));
 		memset(buf, 0, sizeof(buf));
 		assert_non_null(out = fmemopen(buf, sizeof(buf) - 1, "w"));
 		assert_int_equal(store_report(s, out, PRINT_CSV, REPORT_BY_CAMPAIGN, "2026-1",
-		    "2026-12-31", rej, 1), 0);
+		    "2026-12-31", rej, 1, NULL, 0, NULL, 0), 0);
 		fclose(out);
 		assert_non_null(strstr(buf, want));
 	}
@@ -226,6 +228,66 @@ test_report_local_date_edges(void **state)
 	free(old_tz);
 }
 
+static int
+count_claim(void *arg, const struct replay_claim *c)
+{
+	(void)c;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* The replay's TEMP tables hide the real referrals from the rules' queries on its
+ * read-only connection: they start with the referrals before the date only, grow with
+ * what the replay lets through, and the database itself is never written. */
+static void
+test_replay_shadows_the_referrals_read_only(void **state)
+{
+	static const char *const reasons[] = { "referrer_cap" };
+	char path[512], why[WHY_MAX], code[REFCODE_LEN + 1];
+	struct store *r;
+	int issued, n = 0;
+	int64_t id;
+
+	(void)state;
+	assert_int_equal(store_refcode_issue(s, "main", "Urep1", "spring", 1000, code,
+	    &issued), 0);
+	for (int i = 0; i < 3; i++) {
+		char friend[16];
+		struct referral ref = { .channel = "main", .campaign = "spring", .code = code,
+		    .referrer_id = "Urep1", .referee_id = friend, .state = REF_CLAIMED,
+		    .claimed_at = 10000 + i * 10000 };
+		struct ref_event e = { .at = ref.claimed_at, .type = "claimed", .channel = "main",
+		    .campaign = "spring", .code = code, .referrer_id = "Urep1",
+		    .referee_id = friend, .actor = "friend" };
+
+		snprintf(friend, sizeof(friend), "Urepf%d", i);
+		assert_int_equal(store_referral_put(s, &ref, &id), 1);
+		e.referral_id = id;
+		assert_int_equal(store_ref_event(s, &e), 0);
+	}
+	snprintf(path, sizeof(path), "%s/shokai.db", dir);
+	assert_non_null(r = store_open_reader(path, 1000, why, sizeof(why)));
+	assert_int_equal(store_replay_open(r, 20000), 0);
+	/* Before the date: the first referral only. */
+	assert_int_equal(store_referrals_since(r, "main", "Urep1", 0), 1);
+	assert_int_equal(store_referral_of_referee(r, "main", "Urepf1", &id), 0);
+	assert_int_equal(store_replay_claims(r, 20000, reasons, 1, count_claim, &n), 0);
+	assert_int_equal(n, 2);
+	{
+		struct replay_claim c = { .event_id = 99, .at = 20000, .referral_id = 0,
+		    .type = "rejected", .reason = "referrer_cap", .channel = "main",
+		    .campaign = "spring", .code = code, .referrer = "Urep1",
+		    .referee = "Urepf1" };
+
+		assert_int_equal(store_replay_record(r, &c, 0), 0);
+	}
+	assert_int_equal(store_referrals_since(r, "main", "Urep1", 0), 2);
+	assert_int_equal(store_code_claims_since(r, code, 0), 2);	/* one before, one now */
+	store_close(r);
+	/* The writer still sees all three, and nothing else. */
+	assert_int_equal(store_referrals_since(s, "main", "Urep1", 0), 3);
+}
+
 int
 main(void)
 {
@@ -235,6 +297,7 @@ main(void)
 		cmocka_unit_test(test_events_and_first_touch),
 		cmocka_unit_test(test_report_columns_come_from_the_rules),
 		cmocka_unit_test(test_report_local_date_edges),
+		cmocka_unit_test(test_replay_shadows_the_referrals_read_only),
 	};
 
 	log_init(LOG_ERROR);

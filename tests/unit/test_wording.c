@@ -336,17 +336,16 @@ test_override_errors_say_where(void **state)
 		const char	*yaml;
 		const char	*expect;
 	} cases[] = {
+		/* Each lists what that message may use, not every placeholder there is. */
 		{ "messages:\n  claim_not_accepted: \"{nosuch}さん\"\n",
 		    "shokai.yaml:10:23: messages.claim_not_accepted: unknown placeholder "
-		    "{nosuch}; allowed: display_name, company_name, " },
+		    "{nosuch}; allowed: display_name, company_name\n" },
 		{ "messages:\n  claim_not_accepted: \"{coupon_code}をどうぞ\"\n",
-		    "shokai.yaml:10:23: messages.claim_not_accepted: message "
-		    "'claim_not_accepted' uses {coupon_code}, which is not known here (known: "
-		    "{display_name}, {company_name})\n" },
+		    "shokai.yaml:10:23: messages.claim_not_accepted: unknown placeholder "
+		    "{coupon_code}; allowed: display_name, company_name\n" },
 		{ "messages:\n  rep_stats: \"{claims}件 {display_name}\"\n",
-		    "shokai.yaml:10:14: messages.rep_stats: message 'rep_stats' uses "
-		    "{display_name}, which is not known here (known: {company_name}, "
-		    "{rep_name}, {claims}, {wins}, {losses})\n" },
+		    "shokai.yaml:10:14: messages.rep_stats: unknown placeholder {display_name}; "
+		    "allowed: company_name, rep_name, claims, wins, losses\n" },
 		{ "messages:\n  claim_held: 一度目\n  claim_held: 二度目\n",
 		    "shokai.yaml:11:3: messages: 'claim_held' is defined twice\n" },
 	};
@@ -356,10 +355,7 @@ test_override_errors_say_where(void **state)
 		char *errors;
 		struct config *cf = load(cases[i].yaml, &errors);
 
-		/* One line; the first case's list of placeholders is too long to spell. */
-		if (cf != NULL || strncmp(errors, cases[i].expect, strlen(cases[i].expect)) != 0 ||
-		    strchr(errors, '\n') != errors + strlen(errors) - 1 ||
-		    (i == 0 && strstr(errors, ", count, list") == NULL))
+		if (cf != NULL || strcmp(errors, cases[i].expect) != 0)
 			fail_msg("case %zu: got\n%s\nwant\n%s", i, errors, cases[i].expect);
 		free(errors);
 	}

@@ -112,6 +112,9 @@ struct config_referral {
 	int	 digest_at_min;		/* minutes after local midnight */
 	int64_t	 escalate_after_ms;	/* business hours a referral may wait for its
 					 * rep's first move; 0: no escalation */
+	int64_t	 ask_referrer_after_ms;	/* a new friend without a code is asked who
+					 * referred them this long after following; 0:
+					 * never */
 };
 
 /* Conversations and handoffs (config_handoff.c). */
@@ -150,6 +153,8 @@ struct config_wording {
 	char	**rep_stats_words;	/* a rep's "this month" */
 	char	**rep_link_words;	/* before a rep's code, tying a customer to the rep */
 	char	*rep_link_word;		/* the first of them as written: a rep's link */
+	char	**referrer_yes_words;	/* "someone referred me", to ask_referrer */
+	char	**referrer_no_words;	/* "nobody did": not asked again */
 };
 
 /* Opening hours (config_hours.c): a rule's hours, the company's business hours. */

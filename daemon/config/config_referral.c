@@ -245,7 +245,7 @@ parse_referral(struct cfg *c, struct cnode m)
 {
 	static const char *const allowed[] = { "notify_bot", "sender_name_fallback",
 	    "contact_url", "invite_rate_per_min", "coupon_low_stock", "digest",
-	    "escalate_unacted_after", NULL };
+	    "escalate_unacted_after", "ask_referrer_after", NULL };
 	struct config_referral *r = &c->out->referral;
 	struct cnode v;
 

@@ -617,4 +617,31 @@ void nudge_codes_free(struct nudge_code *, size_t n);
 int store_referrals_unacted(struct store *, int64_t before, size_t max,
     struct figures_waiting **out, size_t *n);
 
+/* store_asks.c: new friends asked whether someone referred them (referrer_asks). */
+/* New friends followed in [lo, hi) who sent no code, have no rep and were never
+ * asked, oldest first (nudge_code with code NULL and issued_at the follow time). */
+int store_ask_due(struct store *, int64_t lo, int64_t hi, size_t max,
+    struct nudge_code **out, size_t *n);
+/* 1 when the ask was taken now, 0 when the friend was asked before, -1. */
+int store_ask_take(struct store *, const char *channel, const char *user_id, int64_t at);
+/* 1 with the ask's state (caller frees), 0 when the friend was never asked, -1. */
+int store_ask_state(struct store *, const char *channel, const char *user_id,
+    char **state);
+struct ask_answer {
+	const char	*state;		/* yes, no, typed, decided */
+	const char	*typed;		/* what the friend typed; NULL: nothing */
+	int64_t		 at, matches, referral_id;	/* referral_id 0: none */
+};
+int store_ask_answer(struct store *, const char *channel, const char *user_id,
+    const struct ask_answer *);
+/* A customer issued a code, with their LINE name. */
+struct named_code {
+	char	*code, *user_id, *campaign, *display_name;
+};
+int store_named_codes(struct store *, const char *channel, const char *campaign,
+    size_t max, struct named_code **out, size_t *n);
+void named_codes_free(struct named_code *, size_t n);
+/* Typed names no single customer matched, for the review queue. */
+int store_asks_typed(struct store *, struct json_t **rows);
+
 #endif

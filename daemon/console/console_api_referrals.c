@@ -374,3 +374,30 @@ console_api_review_decide(struct console_req *r)
 	move(r, id, strcmp(d, "approve") == 0 ? REF_CLAIMED : REF_REJECTED,
 	    strcmp(d, "approve") == 0 ? "review_approve" : "review_reject");
 }
+
+static const struct console_csv_col typed_cols[] = {
+	{ "channel", "channel" }, { "user_id", "user_id" }, { "name", "display_name" },
+	{ "typed", "typed" }, { "typed_at", "typed_at" }, { "matches", "matches" },
+};
+
+/* Friends asked who referred them (handlers/referrer_ask.c) whose typed name matched
+ * no customer of the campaign, or several: an operator decides whom they meant. One
+ * match is a held claim and is in the review queue above. No rep is known yet, so
+ * only whole-company roles see them. */
+void
+console_api_review_typed(struct console_req *r)
+{
+	json_t *rows = NULL;
+
+	if (r->scope.role == ROLE_MANAGER) {
+		console_answer_list(r, json_array(), 0, typed_cols, sizeof(typed_cols) /
+		    sizeof(typed_cols[0]), "review-typed");
+		return;
+	}
+	if (store_asks_typed(r->c->store, &rows) == -1) {
+		console_answer_error(r, 503, "storage", "the typed names could not be read");
+		return;
+	}
+	console_answer_list(r, rows, -1, typed_cols, sizeof(typed_cols) /
+	    sizeof(typed_cols[0]), "review-typed");
+}

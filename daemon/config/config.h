@@ -212,6 +212,12 @@ struct config {
 	int	 outbox_works_rate;
 	char	*timezone;
 	char	*company_name;
+	/* Testers (config_referral.c): LINE user ids whose referral state shokaictl reset
+	 * may clear and whose events no report or figure counts. NULL-terminated. */
+	char	**testers;
+	size_t	 n_testers;
+	char	*testers_json;		/* the same as a JSON array, bound by the figures
+					 * and the report; NULL when there are none */
 	struct config_hours business_hours;	/* every day, all day when not set */
 	struct config_line_channel *line_channels;
 	size_t	 n_line_channels;
@@ -327,6 +333,8 @@ const struct config_rep *config_rep(const struct config *, const char *code);
 const struct config_campaign *config_campaign_on(const struct config *, const char *date);
 const struct config_campaign *config_campaign(const struct config *, const char *id);
 /* 1 when the campaign's window holds the local date. */
+/* 1 when user_id is listed under testers. */
+int config_is_tester(const struct config *, const char *user_id);
 /* A friend's name masked for the referrer (山田 → 山*); the caller frees. */
 char *config_mask_name(const struct config *, const char *name);
 int config_campaign_running(const struct config_campaign *, const char *date);

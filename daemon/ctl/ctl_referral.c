@@ -274,7 +274,7 @@ report_cmd(struct config *cf, int argc, char **argv)
 			rej[i] = (struct report_rejection){ claim_rules[i].reason,
 			    claim_rules[i].report_column };
 		rc = store_report(s, stdout, format, by, from, to, rej,
-		    CLAIM_REASON_COUNT) == 0 ? 0 : 1;
+		    CLAIM_REASON_COUNT, cf->testers_json) == 0 ? 0 : 1;
 	}
 	store_close(s);
 	return rc;

@@ -314,8 +314,10 @@ struct report_rejection {
  * rejection column, won, lost, rewarded) per by, counted from referral_events over the
  * local dates from..to (YYYY-MM-DD, both inclusive), as store_print_query does. 0, or
  * -1 on an error. */
+/* testers_json: config.testers_json, whose events are left out (NULL: none). */
 int store_report(struct store *, FILE *, enum print_format, enum report_by,
-    const char *from, const char *to, const struct report_rejection *, size_t n);
+    const char *from, const char *to, const struct report_rejection *, size_t n,
+    const char *testers_json);
 
 /* store_figures.c: the console's figures (console-sketch.md, "The figures"), one
  * definition each, for a period, a campaign and a set of branches. shokaictl report
@@ -343,6 +345,9 @@ struct figures_query {
 	size_t			 n_reviews;
 	int64_t			 review_default_ms;	/* a campaign not in reviews */
 	int64_t			 now_ms;
+	/* config.testers_json: events of a tester's code (referrer_id) are not counted;
+	 * NULL: no testers. */
+	const char		*testers_json;
 	/* 1 (with a detail): only what the leaderboards read (detail's groups, open
 	 * referrals, days without clicks); the totals stay 0 but claimed_won and the
 	 * first-action median. */

@@ -41,7 +41,14 @@ const struct fig_def fig_defs[FIG_COUNT] = {
 	" AND e.at >= :lo AND e.at < :hi" \
 	" AND e.type != 'clicked'"	/* referral_events_figures' condition, said */ \
 	" AND (:campaign IS NULL OR e.campaign = :campaign)" \
-	" AND (:branches IS NULL OR e.branch IN (SELECT value FROM json_each(:branches)))"
+	" AND (:branches IS NULL OR e.branch IN (SELECT value FROM json_each(:branches)))" \
+	TESTER_FILTER
+/* Testers' rehearsals (config testers:) are not the campaign's: an event of a
+ * tester's code is not counted. referrer_id is in referral_events_figures, so the
+ * queries still read the index alone. */
+#define TESTER_FILTER \
+	" AND (:testers IS NULL OR coalesce(e.referrer_id, '') NOT IN (SELECT value FROM " \
+	"json_each(:testers)))"
 /* The same for clicks (answered by referral_events_clicks). */
 #define CLICK_FILTER \
 	" AND e.at >= :lo AND e.at < :hi" \
@@ -60,6 +67,7 @@ struct fq {
 	int64_t		 lo, hi, now, review_default, limit;
 	const char	*campaign;
 	const char	*branches, *reps, *reviews, *ids;	/* JSON, or NULL */
+	const char	*testers;				/* JSON, or NULL */
 	size_t		 n_branches;			/* in branches */
 	char		*own[3];			/* what fq_clear frees */
 };
@@ -133,6 +141,7 @@ run(struct store *s, const char *sql, const struct fq *b, int (*row)(sqlite3_stm
 	bind_named(st, ":reps", b->reps, 0, 1);
 	bind_named(st, ":reviews", b->reviews, 0, 1);
 	bind_named(st, ":ids", b->ids, 0, 1);
+	bind_named(st, ":testers", b->testers, 0, 1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if (row(st, arg) == 1) {
 			rc = SQLITE_DONE;
@@ -162,6 +171,7 @@ fq_make(const struct figures_query *q, struct fq *b)
 	b->now = q->now_ms;
 	b->review_default = q->review_default_ms;
 	b->campaign = q->campaign;
+	b->testers = q->testers_json;
 	if (!q->all_branches) {
 		b->branches = b->own[0] = json_list(q->branches, q->n_branches);
 		b->n_branches = q->n_branches;

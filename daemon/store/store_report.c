@@ -102,9 +102,10 @@ rejection_columns(const struct report_rejection *rej, size_t n, const char **arg
  * console's dashboard and this report count the same events the same way. */
 int
 store_report(struct store *s, FILE *out, enum print_format format, enum report_by by,
-    const char *from, const char *to, const struct report_rejection *rej, size_t nrej)
+    const char *from, const char *to, const struct report_rejection *rej, size_t nrej,
+    const char *testers_json)
 {
-	const char **args = xcalloc(nrej + 1, sizeof(*args));
+	const char **args = xcalloc(nrej + 2, sizeof(*args));
 	char *sql, *rejected;
 	int64_t lo, hi;
 	int rc;
@@ -114,6 +115,8 @@ store_report(struct store *s, FILE *out, enum print_format format, enum report_b
 			if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
 				fatalx("%s: bad column name %s", __func__, rej[i].column);
 	rejected = rejection_columns(rej, nrej, args);
+	/* Testers' rehearsals are not counted (store_figures.c's TESTER_FILTER). */
+	args[nrej] = testers_json;
 	/* Local dates as the exact range of `at` between their midnights (an open end,
 	 * 0000-00-00 or 9999-99-99 or anything not a date, is no bound). */
 	if (local_midnight(from, 0, &lo) == -1)
@@ -139,13 +142,14 @@ store_report(struct store *s, FILE *out, enum print_format format, enum report_b
 	    "sum(CASE WHEN %s THEN n ELSE 0 END) AS rewarded "
 	    "FROM (SELECT %s AS g, type, reason, count(*) AS n "
 	    "FROM referral_events WHERE at >= %lld AND at < %lld AND type != 'clicked' "
-	    "GROUP BY 1, 2, 3 UNION ALL SELECT g, 'clicked', NULL, n FROM temp.report_clicks) "
+	    "AND (?%zu IS NULL OR coalesce(referrer_id, '') NOT IN (SELECT value FROM "
+	    "json_each(?%zu))) GROUP BY 1, 2, 3 UNION ALL SELECT g, 'clicked', NULL, n FROM temp.report_clicks) "
 	    "GROUP BY 1 ORDER BY 1", groupings[by].name, fig_defs[FIG_ISSUED].cond,
 	    fig_defs[FIG_CLAIMED].cond, fig_defs[FIG_HELD].cond, fig_defs[FIG_REJECTED].cond,
 	    rejected, fig_defs[FIG_WON].cond, fig_defs[FIG_LOST].cond,
 	    fig_defs[FIG_REWARDS_ISSUED].cond, groupings[by].column, (long long)lo,
-	    (long long)hi);
-	rc = store_print_query(s, out, format, sql, args, nrej);
+	    (long long)hi, nrej + 1, nrej + 1);
+	rc = store_print_query(s, out, format, sql, args, nrej + 1);
 	free(sql);
 	free(rejected);
 	free(args);

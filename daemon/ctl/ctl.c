@@ -41,6 +41,7 @@ usage(void)
 	    "  import tags FILE            tag people for announcements: CSV user_id,tag[,channel]\n"
 	    "  rep-link REP [CHANNEL]      the link a rep shares to be a customer's rep\n"
 	    "  forget USER                 remove a person's personal data; counts stay\n"
+	    "  reset USER                  a tester's referral state cleared (testers: only)\n"
 	    "  report [--by branch|rep|campaign|referrer] [--from YYYY-MM-DD]\n"
 	    "         [--to YYYY-MM-DD] [--format table|csv|json]   the referral funnel\n"
 	    "  profile CHANNEL USER        a LINE user's display name (cache, else LINE)\n"
@@ -284,6 +285,8 @@ main(int argc, char **argv)
 		rc = report_cmd(cf, argc - 1, argv + 1);
 	} else if (strcmp(cmd, "forget") == 0) {
 		rc = forget_cmd(cf, argc - 1, argv + 1);
+	} else if (strcmp(cmd, "reset") == 0) {
+		rc = reset_cmd(cf, argc - 1, argv + 1);
 	} else if (strcmp(cmd, "rep-link") == 0) {
 		rc = rep_link_cmd(cf, argc - 1, argv + 1);
 	} else if (strcmp(cmd, "works-link") == 0 && argc == 3) {

@@ -38,6 +38,7 @@ int import_cmd(struct config *, int argc, char **argv);
 int report_cmd(struct config *, int argc, char **argv);
 int rep_link_cmd(struct config *, int argc, char **argv);
 int forget_cmd(struct config *, int argc, char **argv);
+int reset_cmd(struct config *, int argc, char **argv);
 
 /* ctl_console.c: 2 for a usage error. */
 int user_cmd(struct config *, int argc, char **argv);

@@ -341,3 +341,32 @@ forget_cmd(struct config *cf, int argc, char **argv)
 	store_close(s);
 	return n >= 0 ? 0 : 1;
 }
+
+/* reset USER: a tester listed under testers: walks the flow again from the start.
+ * Anyone else is refused: their referrals, rewards and conversation are real. */
+int
+reset_cmd(struct config *cf, int argc, char **argv)
+{
+	struct store *s;
+	int64_t n;
+
+	if (argc != 1)
+		return 2;
+	if (!config_is_tester(cf, argv[0])) {
+		fprintf(stderr, "shokaictl: reset: %s is not listed under testers: in the config; "
+		    "only a tester's referral state can be reset (a customer's is kept: see "
+		    "forget)\n", argv[0]);
+		return 1;
+	}
+	if ((s = ctl_open_store(cf)) == NULL)
+		return 1;
+	n = store_reset_tester(s, argv[0]);
+	if (n >= 0)
+		printf("reset %s: %lld row(s) deleted; the next follow is a new friend's\n",
+		    argv[0], (long long)n);
+	else
+		fprintf(stderr, "shokaictl: reset: the database could not be changed; nothing "
+		    "was deleted\n");
+	store_close(s);
+	return n >= 0 ? 0 : 1;
+}

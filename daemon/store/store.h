@@ -291,6 +291,11 @@ int store_console_announced(struct store *, const char *channel, const char *use
 /* store_forget.c */
 /* A person's personal data removed, their id replaced by pseudonym where counted. */
 int64_t store_forget_user(struct store *, const char *user_id, const char *pseudonym);
+/* A tester's referral state (codes, referrals and their events, rewards, follow-ups,
+ * questions, rep, handoffs, conversation, friendship) deleted in one transaction, so
+ * they can rehearse the flow again: rows deleted, or -1. The caller checks they are a
+ * tester. */
+int64_t store_reset_tester(struct store *, const char *user_id);
 
 /* store_print.c: shokaictl's views. */
 enum print_format { PRINT_TABLE, PRINT_CSV, PRINT_JSON };

@@ -42,7 +42,8 @@ static const char *const config_text =
     "  - id: winter\n"
     "    name: 冬のご紹介キャンペーン\n"
     "    starts: 2027-01-01\n"
-    "    ends: 2027-01-31\n";
+    "    ends: 2027-01-31\n"
+    "    rules: { review: { within: 1h, default: approve } }\n";
 
 static void
 load(struct world *w)
@@ -131,6 +132,20 @@ test_asked_once_and_one_match_is_held(void **state)
 	    "referee_id = '" FRIEND "'"), "held|typed_name|friend\n");
 	assert_string_equal(q(w, "SELECT state, typed, matches, referral_id IS NOT NULL FROM "
 	    "referrer_asks"), "typed|山田花子さん|1|1\n");
+	/* The campaign's review default (approve after an hour) does not apply: a typed
+	 * name waits for a person. */
+	{
+		struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = world_salt,
+		    .now_ms = T + DAY };
+		struct referral_row r;
+		int64_t id;
+
+		assert_int_equal(store_referral_of_referee(w->store, "main", FRIEND, &id), 1);
+		assert_int_equal(store_referral_get(w->store, id, &r), 1);
+		assert_int_equal(referral_review_expired(&hc, &r), 0);
+		referral_row_clear(&r);
+		assert_string_equal(q(w, "SELECT state FROM referrals"), "held\n");
+	}
 }
 
 static void
@@ -182,6 +197,18 @@ test_reset_tester(void **state)
 	referrer(w, code);
 	issue_code(w, TESTER, T, tcode);
 	claim(w, FRIEND, tcode, T + MIN);
+	/* The tester's code and its claim are not counted; Alice's code is. */
+	{
+		struct report_rejection rej[] = { { "self_referral", "rej_self" } };
+		char buf[4096] = "";
+		FILE *out;
+
+		assert_non_null(out = fmemopen(buf, sizeof(buf) - 1, "w"));
+		assert_int_equal(store_report(w->store, out, PRINT_CSV, REPORT_BY_CAMPAIGN,
+		    "2000-01-01", "2999-12-31", rej, 1, w->cfg->testers_json), 0);
+		fclose(out);
+		assert_non_null(strstr(buf, "winter,1,0,0,0,0,0,0,0,0\n"));
+	}
 	assert_true(store_reset_tester(w->store, TESTER) > 0);
 	assert_string_equal(q(w, "SELECT count(*) FROM referral_codes WHERE user_id = '"
 	    TESTER "'"), "0\n");

@@ -199,6 +199,60 @@ done:
 	return rc;
 }
 
+int
+referrer_ask_decide(struct handler_ctx *hc, const char *channel, const char *user_id,
+    const char *code_text, char *why, size_t whylen)
+{
+	/* The friend's side of the claim: the rules read who and where. */
+	char type[] = "message", source[] = "user", *ch = xstrdup(channel),
+	    *user = xstrdup(user_id);
+	struct event ev = { .platform = PLATFORM_LINE, .type = type, .channel = ch,
+	    .user_id = user, .source_type = source };
+	struct ask_answer a = { .state = "decided" };
+	char codes[1][REFCODE_LEN + 1], *state = NULL;
+	int rc;
+
+	why[0] = '\0';
+	if ((rc = store_ask_state(hc->store, channel, user_id, &state)) == 1 &&
+	    strcmp(state, "typed") != 0)
+		rc = 0;
+	free(state);
+	if (rc != 1) {
+		snprintf(why, whylen, "%s", rc == 0 ? "no typed name of this friend waits for a "
+		    "decision" : "cannot read the question");
+		rc = rc == 0 ? -2 : -1;
+		goto done;
+	}
+	if (code_text != NULL) {
+		if (refcode_find(code_text, codes, 1) != 1) {
+			snprintf(why, whylen, "'%s' is not a referral code", code_text);
+			rc = -2;
+			goto done;
+		}
+		/* The claim the friend would have made with the code, by the same rules,
+		 * then let through by the operator as a held claim is. */
+		rc = -1;
+		if ((a.referral_id = claim_typed(hc, &ev, codes[0])) == -1)
+			goto done;
+		if (a.referral_id == 0) {
+			snprintf(why, whylen, "the claim on %s is refused by the campaign's rules "
+			    "(or the code is unknown); see the referral events", codes[0]);
+			rc = -2;
+			goto done;
+		}
+		if ((rc = referral_operator_move(hc, a.referral_id, REF_CLAIMED, why,
+		    whylen)) != 1) {
+			rc = rc == 0 ? -2 : rc;
+			goto done;
+		}
+	}
+	rc = store_ask_answer(hc->store, channel, user_id, &a) == -1 ? -1 : 1;
+done:
+	free(ch);
+	free(user);
+	return rc;
+}
+
 static enum handler_result
 handle(struct handler_ctx *hc, const struct event *ev)
 {

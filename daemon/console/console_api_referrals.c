@@ -401,3 +401,58 @@ console_api_review_typed(struct console_req *r)
 	console_answer_list(r, rows, -1, typed_cols, sizeof(typed_cols) /
 	    sizeof(typed_cols[0]), "review-typed");
 }
+
+/* {"code": CODE}: the operator found the referrer; a claim on the code by the claim
+ * rules, let through at once. {"decision": "dismiss"}: nobody is credited. */
+void
+console_api_review_typed_decide(struct console_req *r)
+{
+	const char *channel = r->args[0], *user = r->args[1];
+	const char *code = json_string_value(json_object_get(r->body, "code"));
+	const char *d = json_string_value(json_object_get(r->body, "decision"));
+	unsigned char salt[SALT_LEN];
+	char why[WHY_MAX] = "", actor[96], target[160];
+	struct handler_ctx hc;
+	int rc;
+
+	if (r->scope.role == ROLE_MANAGER) {
+		console_answer_error(r, 403, "out_of_scope", "a typed name has no branch yet: an "
+		    "admin decides it");
+		return;
+	}
+	if ((code == NULL) == (d == NULL || strcmp(d, "dismiss") != 0)) {
+		console_answer_error(r, 400, "bad_decision", "send {\"code\": CODE} (the "
+		    "referrer's code) or {\"decision\": \"dismiss\"}");
+		return;
+	}
+	if (config_line_channel(r->cf, channel) == NULL) {
+		console_answer_error(r, 404, "not_found", "no such LINE channel in the config");
+		return;
+	}
+	memcpy(salt, r->c->salt, sizeof(salt));
+	snprintf(actor, sizeof(actor), "operator:%s", r->acct.login);
+	memset(&hc, 0, sizeof(hc));
+	hc.cfg = r->cf;
+	hc.store = r->c->store;
+	hc.salt = salt;
+	hc.now_ms = r->now_ms;
+	hc.operator_name = actor;
+	snprintf(target, sizeof(target), "typed:%s/%s", channel, user);
+	if (store_begin(r->c->store) == -1) {
+		console_answer_error(r, 503, "storage", store_errmsg(r->c->store));
+		return;
+	}
+	rc = referrer_ask_decide(&hc, channel, user, code, why, sizeof(why));
+	if (rc == 1 && console_audit(r, code ? "review_typed_code" : "review_typed_dismiss",
+	    target, code) == -1)
+		rc = -1;
+	if (rc == 1 && store_commit(r->c->store) == 0) {
+		console_answer_json(r, 200, json_pack("{s:s}", "state", "decided"));
+		return;
+	}
+	store_rollback(r->c->store);
+	if (rc == -2)
+		console_answer_error(r, 409, "refused", why);
+	else
+		console_answer_error(r, 503, "storage", why[0] ? why : store_errmsg(r->c->store));
+}

@@ -102,8 +102,10 @@ int
 store_ask_answer(struct store *s, const char *channel, const char *user_id,
     const struct ask_answer *a)
 {
-	sqlite3_stmt *st = prepare(s, "UPDATE referrer_asks SET state = ?3, typed = ?4, "
-	    "typed_at = ?5, matches = ?6, referral_id = ?7 WHERE channel = ?1 AND "
+	/* What was typed and what it matched stay when it is decided later. */
+	sqlite3_stmt *st = prepare(s, "UPDATE referrer_asks SET state = ?3, typed = "
+	    "coalesce(?4, typed), typed_at = coalesce(?5, typed_at), matches = coalesce(?6, "
+	    "matches), referral_id = coalesce(?7, referral_id) WHERE channel = ?1 AND "
 	    "user_id = ?2");
 	int rc;
 

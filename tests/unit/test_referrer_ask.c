@@ -182,6 +182,26 @@ test_no_handoff_and_unmatched(void **state)
 		    "typed")), "佐藤 次郎");
 		json_decref(rows);
 	}
+	/* An operator found the referrer: Alice's code, let through at once. A code that
+	 * is none, or a friend with nothing waiting, is refused. */
+	{
+		struct handler_ctx hc = { .cfg = w->cfg, .store = w->store, .salt = world_salt,
+		    .now_ms = T + HOUR, .operator_name = "operator:admin" };
+		char why[256];
+
+		assert_int_equal(store_begin(w->store), 0);
+		assert_int_equal(referrer_ask_decide(&hc, "main", BOB, "nothing", why,
+		    sizeof(why)), -2);
+		assert_int_equal(referrer_ask_decide(&hc, "main", FRIEND, code, why,
+		    sizeof(why)), -2);
+		assert_int_equal(referrer_ask_decide(&hc, "main", BOB, code, why, sizeof(why)),
+		    1);
+		assert_int_equal(store_commit(w->store), 0);
+		assert_string_equal(q(w, "SELECT referrer_id, referee_id, state FROM referrals"),
+		    ALICE "|" BOB "|claimed\n");
+		assert_string_equal(q(w, "SELECT state, typed, referral_id IS NOT NULL FROM "
+		    "referrer_asks WHERE user_id = '" BOB "'"), "decided|佐藤 次郎|1\n");
+	}
 }
 
 /* A tester's state goes; a customer's stays. */

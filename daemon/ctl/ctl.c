@@ -33,6 +33,8 @@ usage(void)
 	    "  works-menu deploy [BOT]     set each LINE WORKS bot's persistent menu\n"
 	    "  referrals list [--state S] [--format table|csv|json]\n"
 	    "  referrals show ID           one referral and every event of it\n"
+	    "  referrals typed [--format F]  typed referrer names no single customer matched\n"
+	    "  referrals typed decide CHANNEL USER CODE|--dismiss   an operator's decision\n"
 	    "  rewards list [STATE]        rewards: pending, approved, issued, voided\n"
 	    "  rewards approve ID          approve a pending reward (ends its hold)\n"
 	    "  rewards void ID [REASON]    void a pending or approved reward\n"

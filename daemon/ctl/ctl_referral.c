@@ -29,6 +29,62 @@ parse_format(const char *s, enum print_format *f)
 }
 
 /* referrals list [--state S] [--format F] | referrals show ID */
+/* referrals typed [--format F] | referrals typed decide CHANNEL USER CODE|--dismiss:
+ * the names friends typed when asked who referred them that matched no customer of the
+ * campaign or several (handlers/referrer_ask.c), and an operator's decision on one. */
+static int
+typed_cmd(struct config *cf, int argc, char **argv)
+{
+	static const char list_sql[] = "SELECT a.channel, a.user_id AS friend, "
+	    "coalesce(p.display_name, '-') AS name, a.typed, a.matches, datetime(a.typed_at / "
+	    "1000, 'unixepoch', 'localtime') AS typed_at FROM referrer_asks a LEFT JOIN "
+	    "profiles p ON p.channel = a.channel AND p.user_id = a.user_id WHERE a.state = "
+	    "'typed' AND a.referral_id IS NULL ORDER BY a.typed_at";
+	enum print_format format = PRINT_TABLE;
+	unsigned char salt[SALT_LEN];
+	char why[WHY_MAX] = "";
+	struct store *s;
+	int rc = 1;
+
+	if (argc == 4 && strcmp(argv[0], "decide") == 0) {
+		const char *code = strcmp(argv[3], "--dismiss") == 0 ? NULL : argv[3];
+		struct handler_ctx hc = { .cfg = cf, .salt = salt, .now_ms = wall_ms(),
+		    .operator_name = "shokaictl" };
+
+		if (config_line_channel(cf, argv[1]) == NULL) {
+			fprintf(stderr, "shokaictl: no LINE channel '%s' in the config\n", argv[1]);
+			return 1;
+		}
+		if ((s = ctl_open_store(cf)) == NULL)
+			return 1;
+		hc.store = s;
+		rc = store_meta_salt(s, salt) == 0 && store_begin(s) == 0 &&
+		    referrer_ask_decide(&hc, argv[1], argv[2], code, why, sizeof(why)) == 1 &&
+		    store_commit(s) == 0 ? 0 : 1;
+		if (rc != 0) {
+			store_rollback(s);
+			fprintf(stderr, "shokaictl: nothing decided: %s\n", why[0] ? why :
+			    store_errmsg(s));
+		} else
+			printf("%s: %s\n", argv[2], code ? "claimed on the code given" :
+			    "dismissed");
+		store_close(s);
+		return rc;
+	}
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
+			if (parse_format(argv[++i], &format) == -1)
+				return 2;
+		} else
+			return 2;
+	}
+	if ((s = ctl_open_store(cf)) == NULL)
+		return 1;
+	rc = store_print_query(s, stdout, format, list_sql, NULL, 0) == 0 ? 0 : 1;
+	store_close(s);
+	return rc;
+}
+
 int
 referrals_cmd(struct config *cf, int argc, char **argv)
 {
@@ -59,6 +115,8 @@ referrals_cmd(struct config *cf, int argc, char **argv)
 		store_close(s);
 		return rc;
 	}
+	if (argc >= 1 && strcmp(argv[0], "typed") == 0)
+		return typed_cmd(cf, argc - 1, argv + 1);
 	if (argc < 1 || strcmp(argv[0], "list") != 0)
 		return 2;
 	for (int i = 1; i < argc; i++) {

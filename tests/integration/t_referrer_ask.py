@@ -8,7 +8,7 @@ import json
 import time
 
 from harness import expect, line_event, wait_until
-from sim import Sim, chat_daemon, send
+from sim import Sim, chat_daemon, ctl, ctl_run, send
 
 TODAY = datetime.date.today()
 ASK = "ご紹介者はいらっしゃいますか?"
@@ -140,6 +140,19 @@ def test_unmatched_name_waits_for_an_operator():
         expect(rows == [(user(22), "typed", "佐藤 花子", 0, None),
                         (user(23), "typed", "山田 太郎", 2, None)], rows)
         expect(d.query("SELECT count(*) FROM referrals")[0][0] == 0, "nothing claimed")
+        # An operator reads them and decides: the first friend was referred by user(20).
+        listed = ctl(d, "referrals", "typed", "--format", "csv")
+        expect("佐藤 花子" in listed and user(23) in listed, listed)
+        code = d.query("SELECT code FROM referral_codes WHERE user_id = ?", (user(20),))[0][0]
+        p = ctl_run(d, "referrals", "typed", "decide", "main", user(22), "XXXX")
+        expect(p.returncode == 1 and b"not a referral code" in p.stderr, p.stderr)
+        ctl(d, "referrals", "typed", "decide", "main", user(22), code)
+        ctl(d, "referrals", "typed", "decide", "main", user(23), "--dismiss")
+        rows = d.query("SELECT referrer_id, referee_id, state FROM referrals")
+        expect(rows == [(user(20), user(22), "claimed")], rows)
+        rows = d.query("SELECT state FROM referrer_asks ORDER BY user_id")
+        expect(rows == [("decided",), ("decided",)], rows)
+        expect("佐藤" not in ctl(d, "referrals", "typed"), "nothing left to decide")
 
 
 def test_a_friend_who_sent_a_code_is_not_asked():

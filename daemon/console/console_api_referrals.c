@@ -345,6 +345,11 @@ console_api_review(struct console_req *r)
 		const char *reason = held ? json_string_value(json_object_get(row,
 		    "held_reason")) : "flagged_by_rep";
 
+		/* A typed name waits for a person: no deadline decides it
+		 * (referral_review_expired). */
+		if (held && reason != NULL && strcmp(reason, "typed_name") == 0)
+			held = 0;
+
 		json_array_append_new(items, json_pack("{s:o, s:s, s:I, s:o, s:s}", "referral",
 		    console_referral_json(&r->scope, r->cf, row), "reason", reason ? reason :
 		    "review", "held_at", (json_int_t)since, "deadline", held && cp ?

@@ -165,3 +165,39 @@ def test_a_friend_who_sent_a_code_is_not_asked():
         follow(d, later)
         wait_until(lambda: asks(sim, later), 15, "a later friend's question (heartbeat)")
         expect(asks(sim, friend) == [], pushes(sim, friend))
+
+
+def test_console_review_shows_and_decides_typed_names():
+    from t_console import ADMIN, Console, add_accounts, check_openapi
+    with Sim() as sim, chat_daemon(sim, config() + ADMIN.format(idle="30m")) as d:
+        add_accounts(d)
+        referrer = user(40)
+        code = refer(sim, d, referrer, "山田 太郎")
+        for n, typed in ((41, "山田 太郎"), (42, "佐藤 花子")):
+            friend = user(n)
+            follow(d, friend)
+            wait_until(lambda: asks(sim, friend), 15, "the question")
+            say(d, friend, "いる")
+            say(d, friend, typed)
+        admin = Console(d, "admin")
+        held = admin.get("review")["items"]
+        expect(len(held) == 1 and held[0]["reason"] == "typed_name" and
+               held[0]["deadline"] is None and held[0]["default_outcome"] == "none", held)
+        typed = admin.get("review/typed")["items"]
+        expect([(x["user_id"], x["typed"], x["matches"]) for x in typed] ==
+               [(user(42), "佐藤 花子", 0)], typed)
+        mgr = Console(d, "shinjuku-mgr")
+        expect(mgr.get("review/typed")["items"] == [], "a manager sees no typed names")
+        r = mgr.call("POST", f"review/typed/main/{user(42)}", {"code": code})
+        expect(r.status == 403, r)
+        r = admin.call("POST", f"review/typed/main/{user(42)}", {"code": "nope"})
+        expect(r.status == 409, r)
+        r = admin.call("POST", f"review/typed/main/{user(42)}", {"code": code})
+        expect(r.status == 200, r)
+        expect(admin.get("review/typed")["items"] == [], "decided")
+        rows = d.query("SELECT referee_id, state FROM referrals ORDER BY id")
+        expect(rows == [(user(41), "held"), (user(42), "claimed")], rows)
+        audit = d.query("SELECT actor, action, target FROM audit_log WHERE action LIKE "
+                        "'review_typed%'")
+        expect(audit == [("admin", "review_typed_code", f"typed:main/{user(42)}")], audit)
+        check_openapi()

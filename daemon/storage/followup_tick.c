@@ -128,8 +128,12 @@ ask_referrers(struct storage *st, int64_t now)
 	size_t n = 0;
 	int ok = 1, sent = 0;
 	int64_t lo, hi;
+	char today[11];
 
-	if (st->cfg->referral.ask_referrer_after_ms <= 0)
+	/* Without a campaign running there is nobody a friend could be credited to. */
+	local_date(now, today);
+	if (st->cfg->referral.ask_referrer_after_ms <= 0 ||
+	    config_campaign_on(st->cfg, today) == NULL)
 		return 0;
 	referral_ask_window(st->cfg, now, &lo, &hi);
 	if (store_ask_due(st->store, lo, hi, BATCH, &f, &n) == -1 || n == 0)

@@ -53,7 +53,9 @@ const struct fig_def fig_defs[FIG_COUNT] = {
 #define CLICK_FILTER \
 	" AND e.at >= :lo AND e.at < :hi" \
 	" AND (:campaign IS NULL OR e.campaign = :campaign)" \
-	" AND (:branches IS NULL OR e.branch IN (SELECT value FROM json_each(:branches)))"
+	" AND (:branches IS NULL OR e.branch IN (SELECT value FROM json_each(:branches)))" \
+	" AND (:testers IS NULL OR e.code NOT IN (SELECT k.code FROM referral_codes k WHERE " \
+	"k.user_id IN (SELECT value FROM json_each(:testers))))"
 /* Referrals a rep works on now. */
 #define OPEN_STATES "('claimed', 'contacted', 'meeting')"
 /* The first move of a referral by its rep after its claim (an operator's does not
@@ -232,10 +234,11 @@ click_row(sqlite3_stmt *st, void *arg)
  * read in time order (the (type, at) index) is a fraction of that. */
 int
 store_clicks_scan(struct store *s, const char *group_sql, int64_t lo, int64_t hi,
-    const char *campaign, const char *branches_json,
+    const char *campaign, const char *branches_json, const char *testers_json,
     void (*counted)(void *, int64_t at, const char *group), void *arg)
 {
-	struct fq b = { .lo = lo, .hi = hi, .campaign = campaign, .branches = branches_json };
+	struct fq b = { .lo = lo, .hi = hi, .campaign = campaign, .branches = branches_json,
+	    .testers = testers_json };
 	struct click_scan cs = { .counted = counted, .arg = arg, .day_start = 0,
 	    .day_end = 0 };
 	char *sql;
@@ -569,13 +572,15 @@ figures_clicks(struct store *s, struct work *w, const struct fq *b)
 {
 	int counted;
 
-	if (b->branches != NULL && b->n_branches > 1)
+	/* click_counts cannot tell a tester's clicks: with testers (a rehearsal, before
+	 * launch) the clicks are scanned. */
+	if ((b->branches != NULL && b->n_branches > 1) || b->testers != NULL)
 		counted = 0;
 	else if ((counted = store_clicks_counted(s)) == -1)
 		return -1;
 	if (!counted)
 		return store_clicks_scan(s, NULL, b->lo, b->hi, b->campaign, b->branches,
-		    click_counted, w);
+		    b->testers, click_counted, w);
 	return run(s, "SELECT day, sum(n) FROM click_counts WHERE scope = (:branches IS NOT "
 	    "NULL) AND day >= :lo AND day < :hi AND (:campaign IS NULL OR campaign = "
 	    ":campaign) AND (:branches IS NULL OR branch IN (SELECT value FROM "

@@ -29,7 +29,8 @@ click_counted(void *arg, int64_t at, const char *group)
 /* The clicks per group into temp.report_clicks, which the report's query reads as
  * pre-counted 'clicked' rows. */
 static int
-clicks_table(struct store *s, const char *group_sql, int64_t lo, int64_t hi)
+clicks_table(struct store *s, const char *group_sql, int64_t lo, int64_t hi,
+    const char *testers_json)
 {
 	struct strcount gc = { 0 };
 	sqlite3_stmt *st = NULL;
@@ -41,7 +42,8 @@ clicks_table(struct store *s, const char *group_sql, int64_t lo, int64_t hi)
 		log_warnx("msg=\"report query failed\" detail=\"%s\"", why);
 		return -1;
 	}
-	if (store_clicks_scan(s, group_sql, lo, hi, NULL, NULL, click_counted, &gc) == -1)
+	if (store_clicks_scan(s, group_sql, lo, hi, NULL, NULL, testers_json, click_counted,
+	    &gc) == -1)
 		goto done;
 	if (sqlite3_prepare_v2(s->db, "INSERT INTO temp.report_clicks(g, n) VALUES (?, ?)",
 	    -1, &st, NULL) != SQLITE_OK)
@@ -123,7 +125,7 @@ store_report(struct store *s, FILE *out, enum print_format format, enum report_b
 		lo = INT64_MIN;
 	if (local_midnight(to, 1, &hi) == -1)
 		hi = INT64_MAX;
-	if (clicks_table(s, groupings[by].column, lo, hi) == -1) {
+	if (clicks_table(s, groupings[by].column, lo, hi, testers_json) == -1) {
 		free(rejected);
 		free(args);
 		return -1;

@@ -217,7 +217,14 @@ test_reset_tester(void **state)
 	referrer(w, code);
 	issue_code(w, TESTER, T, tcode);
 	claim(w, FRIEND, tcode, T + MIN);
-	/* The tester's code and its claim are not counted; Alice's code is. */
+	/* The tester's code, its click and its claim are not counted; Alice's code is. */
+	{
+		struct ref_event click = { .type = "clicked", .channel = "main",
+		    .campaign = "winter", .code = tcode, .referrer_id = TESTER,
+		    .client_hash = "c1", .at = T + 30000 };
+
+		assert_int_equal(store_ref_event(w->store, &click), 0);
+	}
 	{
 		struct report_rejection rej[] = { { "self_referral", "rej_self" } };
 		char buf[4096] = "";

@@ -57,14 +57,17 @@ def report(d):
 def test_testers_are_not_counted_and_can_be_reset():
     with Sim() as sim, chat_daemon(sim, config()) as d:
         code = refer(d, TESTER)
+        r = d.request("GET", f"/r/{code}")
+        expect(r.status == 302, r)
         claim(d, FRIEND, code)
         real = refer(d, CUSTOMER)
         claim(d, "U" + "a" * 32, real)
         rows = d.query("SELECT referrer_id, state FROM referrals ORDER BY id")
         expect(rows == [(TESTER, "claimed"), (CUSTOMER, "claimed")], rows)
-        # Only the customer's invite and claim are counted.
+        # Only the customer's invite and claim are counted, not the tester's click.
         rep = report(d)
-        expect(len(rep) == 1 and rep[0]["issued"] == 1 and rep[0]["claimed"] == 1, rep)
+        expect(len(rep) == 1 and rep[0]["issued"] == 1 and rep[0]["claimed"] == 1 and
+               rep[0]["clicked"] == 0, rep)
 
         # A customer is not a tester: refused, nothing deleted.
         p = ctl_run(d, "reset", CUSTOMER)

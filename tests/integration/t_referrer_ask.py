@@ -200,4 +200,14 @@ def test_console_review_shows_and_decides_typed_names():
         audit = d.query("SELECT actor, action, target FROM audit_log WHERE action LIKE "
                         "'review_typed%'")
         expect(audit == [("admin", "review_typed_code", f"typed:main/{user(42)}")], audit)
+        # The one-match hold approved on the 審査 page: a claim like any other, counted.
+        r = admin.call("POST", f"review/{held[0]['referral']['id']}", {"decision": "approve"})
+        expect(r.status == 200, r)
+        rows = d.query("SELECT referee_id, state FROM referrals ORDER BY id")
+        expect(rows == [(user(41), "claimed"), (user(42), "claimed")], rows)
+        # Both typed names went through review: two held events (an approval is a
+        # state event; the report's "claimed" counts direct claims only, as for a
+        # velocity hold).
+        rep = json.loads(ctl(d, "report", "--by", "campaign", "--format", "json"))
+        expect(rep[0]["held"] == 2 and rep[0]["issued"] == 1, rep)
         check_openapi()

@@ -101,6 +101,13 @@ int referral_operator_move(struct handler_ctx *, int64_t id, enum ref_state to,
 /* A held claim past its campaign's review deadline gets the campaign's default outcome
  * (the rewards tick asks once a minute). 1 moved, 0 not due, -1 a store error. */
 int referral_review_expired(struct handler_ctx *, const struct referral_row *);
+/* referrer_ask.c: an operator's decision on a typed name that matched no customer or
+ * several: with a code (the referrer the operator found), a claim on it by the claim
+ * rules, let through at once (the referral is claimed, rewards and the rep follow); without,
+ * dismissed. 1 done, -2 refused (why says it), -1 a store error. In the caller's
+ * transaction. */
+int referrer_ask_decide(struct handler_ctx *, const char *channel, const char *user_id,
+    const char *code, char *why, size_t whylen);
 
 /* handoff.c: a customer waiting for a person. */
 /* Opens a handoff for the event's customer and tells who answers (nothing new while one

@@ -104,6 +104,15 @@ int referral_remind_unshared(struct handler_ctx *, const struct config_campaign 
 /* A referral was won: its friend is asked whether they know someone else (when the
  * campaign's reminders.ask_after_won is on). */
 int referral_ask_after_won(struct handler_ctx *, const struct referral_row *);
+/* referrer_ask.c: a new friend without a code is asked who referred them. */
+/* The follow times [lo, hi) of friends whose question is due at now (at most a day
+ * late). */
+void referral_ask_window(const struct config *, int64_t now, int64_t *lo, int64_t *hi);
+/* Asks the friend once (f: channel, user_id): 1 asked, 0 not now (asked before, or a
+ * person has the conversation), -1 with hc->error. */
+int referral_ask_referrer(struct handler_ctx *, const struct nudge_code *f);
+/* A typed name as it is compared with customers' LINE names; the caller frees. */
+char *referrer_name_key(const char *text);
 /* referral_manager.c: branch managers. */
 /* 1 with today (the local date) when the weekly digest is due at now: its day, from its
  * time to the day's end. */

@@ -237,6 +237,7 @@ referral_digest_text(struct handler_ctx *hc, const struct config_branch *b,
 	query_of(b, codes, n_reps, from, to, hc->now_ms, &qw);
 	query_of(b, codes, n_reps, pfrom, pto, hc->now_ms, &qp);
 	query_of(b, codes, n_reps, mfrom, to, hc->now_ms, &qm);
+	qw.testers_json = qp.testers_json = qm.testers_json = hc->cfg->testers_json;
 	if (store_figures(hc->store, &qw, &f.week, &f.detail) == -1 ||
 	    store_figures(hc->store, &qp, &f.prev, NULL) == -1 ||
 	    store_figures(hc->store, &qm, &f.month, NULL) == -1 ||

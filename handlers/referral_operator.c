@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "handlers.h"
 
 /* The friend's name as the rep reads it (the rep works with the real name). */
@@ -102,6 +104,19 @@ referral_review_expired(struct handler_ctx *hc, const struct referral_row *r)
 	if (r->state != REF_HELD || cp == NULL || cp->review_default == REVIEW_NONE ||
 	    hc->now_ms < r->claimed_at + cp->review_within_ms)
 		return 0;
+	/* A name the friend typed (referrer_ask.c) is no proof: a person decides it,
+	 * never a deadline. */
+	{
+		struct store_arg a[] = { SARG_INT(r->id) };
+		json_t *row = NULL;
+
+		rc = store_query_one(hc->store, "SELECT 1 AS typed FROM referral_events WHERE "
+		    "referral_id = ?1 AND type = 'held' AND reason = 'typed_name' LIMIT 1", a, 1,
+		    &row);
+		json_decref(row);
+		if (rc != 0)
+			return rc == -1 ? -1 : 0;
+	}
 	hc->operator_name = "system:review_deadline";
 	rc = referral_operator_move(hc, r->id, cp->review_default == REVIEW_APPROVE ?
 	    REF_CLAIMED : REF_REJECTED, why, sizeof(why));

@@ -8,6 +8,7 @@ extern const struct handler handler_follow;
 extern const struct handler handler_postback;
 extern const struct handler handler_referral_claim;
 extern const struct handler handler_rep_link;
+extern const struct handler handler_referrer_ask;
 extern const struct handler handler_referral_rep;
 extern const struct handler handler_autoreply;
 extern const struct handler handler_log_event;
@@ -19,6 +20,7 @@ const struct handler *const handler_table[] = {
 	&handler_postback,
 	&handler_referral_claim,
 	&handler_rep_link,
+	&handler_referrer_ask,	/* after codes and reps' links: those say who it was */
 	&handler_referral_rep,
 	&handler_autoreply,
 	&handler_log_event,

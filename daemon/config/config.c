@@ -282,7 +282,7 @@ static const char *const toplevel_keys[] = { "server", "storage", "log", "timezo
     "company_name", "include", "line", "lineworks", "outbox", "messages", "auto_replies",
     "postbacks", "rich_menus", "rich_menu_rules", "branches", "reps", "reps_csv", "campaigns",
     "referral", "admin", "business_hours", "handoff", "conversations", "announcements",
-    NULL };
+    "testers", NULL };
 
 int
 cfg_root_get(struct cfg *c, const char *key, struct cnode *out)

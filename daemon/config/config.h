@@ -132,6 +132,9 @@ struct config_referral {
 	int	 digest_at_min;		/* minutes after local midnight */
 	int64_t	 escalate_after_ms;	/* business hours a referral may wait for its
 					 * rep's first move; 0: no escalation */
+	int64_t	 ask_referrer_after_ms;	/* a new friend without a code is asked who
+					 * referred them this long after following; 0:
+					 * never */
 };
 
 /* Conversations and handoffs (config_handoff.c). */
@@ -171,6 +174,8 @@ struct config_wording {
 	char	**rep_register_words;	/* a rep's "credit this contact to that code" */
 	char	**rep_link_words;	/* before a rep's code, tying a customer to the rep */
 	char	*rep_link_word;		/* the first of them as written: a rep's link */
+	char	**referrer_yes_words;	/* "someone referred me", to ask_referrer */
+	char	**referrer_no_words;	/* "nobody did": not asked again */
 };
 
 /* Opening hours (config_hours.c): a rule's hours, the company's business hours. */
@@ -228,6 +233,12 @@ struct config {
 	int	 outbox_works_rate;
 	char	*timezone;
 	char	*company_name;
+	/* Testers (config_referral.c): LINE user ids whose referral state shokaictl reset
+	 * may clear and whose events no report or figure counts. NULL-terminated. */
+	char	**testers;
+	size_t	 n_testers;
+	char	*testers_json;		/* the same as a JSON array, bound by the figures
+					 * and the report; NULL when there are none */
 	struct config_hours business_hours;	/* every day, all day when not set */
 	struct config_line_channel *line_channels;
 	size_t	 n_line_channels;
@@ -350,6 +361,8 @@ const struct config_reward_stage *config_reward_stage(const struct config *,
 /* 1 when some campaign's reward names the coupon pool. */
 int config_pool_named(const struct config *, const char *pool);
 /* 1 when the campaign's window holds the local date. */
+/* 1 when user_id is listed under testers. */
+int config_is_tester(const struct config *, const char *user_id);
 /* A friend's name masked for the referrer (山田 → 山*); the caller frees. */
 char *config_mask_name(const struct config *, const char *name);
 int config_campaign_running(const struct config_campaign *, const char *date);

@@ -10,6 +10,7 @@
 
 #define REMIND_MIN_MS	1000LL			/* seconds: integration tests use them */
 #define REMIND_MAX_MS	(90LL * 86400 * 1000)
+#define ASK_MAX_MS	(86400LL * 1000)
 #define ESCALATE_MAX_MS	(30LL * 86400 * 1000)	/* of open time */
 
 void
@@ -90,4 +91,8 @@ cfg_parse_followup(struct cfg *c, struct cnode m)
 		cfg_err(c, v, "referral.escalate_unacted_after: needs referral.notify_bot (the "
 		    "LINE WORKS bot that writes to branch managers)");
 	}
+	/* Seconds for the integration tests; a day at most: a question days after the
+	 * follow is no longer about how they came. */
+	cfg_get_duration(c, m, "referral", "ask_referrer_after", 1000, ASK_MAX_MS,
+	    &r->ask_referrer_after_ms);
 }

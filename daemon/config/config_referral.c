@@ -441,7 +441,7 @@ parse_referral(struct cfg *c, struct cnode m)
 {
 	static const char *const allowed[] = { "notify_bot", "sender_name_fallback",
 	    "contact_url", "invite_rate_per_min", "coupon_low_stock", "digest",
-	    "escalate_unacted_after", NULL };
+	    "escalate_unacted_after", "ask_referrer_after", NULL };
 	struct config_referral *r = &c->out->referral;
 	struct cnode v;
 
@@ -459,6 +459,64 @@ parse_referral(struct cfg *c, struct cnode m)
 	cfg_get_int(c, m, "referral", "invite_rate_per_min", 1, 100000, &r->invite_rate_per_min);
 	cfg_get_int(c, m, "referral", "coupon_low_stock", 0, 10000000, &r->coupon_low_stock);
 	cfg_parse_followup(c, m);
+}
+
+/* A LINE user id: U and 32 lowercase hex digits (as webhooks carry them). */
+static int
+line_user_id_ok(const char *s)
+{
+	if (s[0] != 'U' || strlen(s) != 33)
+		return 0;
+	for (size_t i = 1; i < 33; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* testers: [Uxxxxxxxx, ...]: people who rehearse the flow on the real channel before
+ * launch. A typo would reset or hide a real customer, so each must be a LINE user id,
+ * once. */
+static void
+parse_testers(struct cfg *c, struct cnode list)
+{
+	struct config *cf = c->out;
+	json_t *a;
+
+	if (list.node->type != YAML_SEQUENCE_NODE) {
+		cfg_err(c, list, "testers: expected a list of LINE user ids, got %s",
+		    cfg_node_kind(list.node));
+		return;
+	}
+	cf->testers = xcalloc(cfg_list_len(list) + 1, sizeof(*cf->testers));
+	a = json_array();
+	for (size_t i = 0; i < cfg_list_len(list); i++) {
+		struct cnode item = cfg_list_item(list, i);
+		const char *id = item.node->type == YAML_SCALAR_NODE ? cfg_scalar(item) : "";
+
+		if (!line_user_id_ok(id)) {
+			cfg_err(c, item, "testers[%zu]: expected a LINE user id (U and 32 "
+			    "lowercase hex digits)", i);
+			continue;
+		}
+		if (config_is_tester(cf, id)) {
+			cfg_err(c, item, "testers[%zu]: %s is listed twice", i, id);
+			continue;
+		}
+		cf->testers[cf->n_testers++] = xstrdup(id);
+		json_array_append_new(a, json_string(id));
+	}
+	if (cf->n_testers > 0)
+		cf->testers_json = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+}
+
+int
+config_is_tester(const struct config *cf, const char *user_id)
+{
+	for (size_t i = 0; user_id != NULL && i < cf->n_testers; i++)
+		if (strcmp(cf->testers[i], user_id) == 0)
+			return 1;
+	return 0;
 }
 
 static size_t
@@ -682,6 +740,8 @@ cfg_parse_referral(struct cfg *c)
 	cfg_parse_reps(c);
 	if (cfg_root_get(c, "referral", &sec))
 		parse_referral(c, sec);
+	if (cfg_root_get(c, "testers", &sec))
+		parse_testers(c, sec);
 	if (cfg_root_get(c, "campaigns", &sec) && sec.node->type == YAML_SEQUENCE_NODE &&
 	    cfg_list_len(sec) > 0) {
 		if (cf->public_url == NULL)
@@ -714,6 +774,10 @@ cfg_parse_referral(struct cfg *c)
 void
 cfg_free_referral(struct config *cf)
 {
+	for (size_t i = 0; i < cf->n_testers; i++)
+		free(cf->testers[i]);
+	free(cf->testers);
+	free(cf->testers_json);
 	cfg_free_reps(cf);
 	for (size_t i = 0; i < cf->n_campaigns; i++) {
 		free(cf->campaigns[i].id);

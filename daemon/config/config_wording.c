@@ -186,7 +186,9 @@ parse_states(struct cfg *c, struct cnode m)
 static void
 parse_referral_words(struct cfg *c, struct cnode m)
 {
-	static const char *const keys[] = { "states", "rep_commands", "rep_link_words", NULL };
+	static const char *const keys[] = { "states", "rep_commands", "rep_link_words",
+	    "referrer_answers", NULL };
+	static const char *const answers[] = { "yes", "no", NULL };
 	static const char *const commands[] = { "list", "stats", "register", NULL };
 	struct config_wording *w = &c->out->wording;
 	struct cnode v;
@@ -206,6 +208,13 @@ parse_referral_words(struct cfg *c, struct cnode m)
 	if (cfg_map_get(m, "rep_link_words", &v))
 		w->rep_link_words = parse_words(c, m, "referral", "rep_link_words", 0,
 		    &w->rep_link_word);
+	if (cfg_map_get(m, "referrer_answers", &v) &&
+	    cfg_check_mapping(c, v, "referral.referrer_answers", answers, answers) != -1) {
+		w->referrer_yes_words = parse_words(c, v, "referral.referrer_answers", "yes", 0,
+		    NULL);
+		w->referrer_no_words = parse_words(c, v, "referral.referrer_answers", "no", 0,
+		    NULL);
+	}
 }
 
 /* After an error the load fails; until then nothing may be NULL. */
@@ -215,7 +224,7 @@ fill_missing(struct config_wording *w)
 	char **strings[] = { &w->display_name, &w->sender_name, &w->friend_name,
 	    &w->unknown_name, &w->no_rep, &w->rep_link_word };
 	char ***lists[] = { &w->rep_list_words, &w->rep_stats_words, &w->rep_register_words,
-	    &w->rep_link_words };
+	    &w->rep_link_words, &w->referrer_yes_words, &w->referrer_no_words };
 
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		if (*strings[i] == NULL)
@@ -275,6 +284,8 @@ cfg_free_wording(struct config *cf)
 	free_words(w->rep_register_words);
 	free_words(w->rep_link_words);
 	free(w->rep_link_word);
+	free_words(w->referrer_yes_words);
+	free_words(w->referrer_no_words);
 }
 
 const char *

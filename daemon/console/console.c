@@ -35,6 +35,8 @@ static const struct route {
 	{ EVHTTP_REQ_POST, "referrals/*/state", NEED_ACT, console_api_referral_move },
 	{ EVHTTP_REQ_POST, "referrals/*/notes", NEED_ACT, console_api_referral_note },
 	{ EVHTTP_REQ_GET, "review", NEED_READ, console_api_review },
+	{ EVHTTP_REQ_GET, "review/typed", NEED_READ, console_api_review_typed },
+	{ EVHTTP_REQ_POST, "review/typed/*/*", NEED_ACT, console_api_review_typed_decide },
 	{ EVHTTP_REQ_POST, "review/*", NEED_ACT, console_api_review_decide },
 	{ EVHTTP_REQ_GET, "rewards", NEED_READ, console_api_rewards },
 	{ EVHTTP_REQ_POST, "rewards/approve", NEED_ACT, console_api_rewards_approve },

@@ -20,6 +20,8 @@ void console_api_referral_move(struct console_req *);
 void console_api_referral_note(struct console_req *);
 void console_api_review(struct console_req *);
 void console_api_review_decide(struct console_req *);
+void console_api_review_typed(struct console_req *);
+void console_api_review_typed_decide(struct console_req *);
 void console_api_rewards(struct console_req *);
 void console_api_rewards_approve(struct console_req *);
 void console_api_rewards_void(struct console_req *);

@@ -346,6 +346,11 @@ console_api_review(struct console_req *r)
 		const char *reason = held ? json_string_value(json_object_get(row,
 		    "held_reason")) : "flagged_by_rep";
 
+		/* A typed name waits for a person: no deadline decides it
+		 * (referral_review_expired). */
+		if (held && reason != NULL && strcmp(reason, "typed_name") == 0)
+			held = 0;
+
 		json_array_append_new(items, json_pack("{s:o, s:s, s:I, s:o, s:s}", "referral",
 		    console_referral_json(&r->scope, r->cf, row), "reason", reason ? reason :
 		    "review", "held_at", (json_int_t)since, "deadline", held && cp ?
@@ -374,4 +379,86 @@ console_api_review_decide(struct console_req *r)
 	}
 	move(r, id, strcmp(d, "approve") == 0 ? REF_CLAIMED : REF_REJECTED,
 	    strcmp(d, "approve") == 0 ? "review_approve" : "review_reject");
+}
+
+static const struct console_csv_col typed_cols[] = {
+	{ "channel", "channel" }, { "user_id", "user_id" }, { "name", "display_name" },
+	{ "typed", "typed" }, { "typed_at", "typed_at" }, { "matches", "matches" },
+};
+
+/* Friends asked who referred them (handlers/referrer_ask.c) whose typed name matched
+ * no customer of the campaign, or several: an operator decides whom they meant. One
+ * match is a held claim and is in the review queue above. No rep is known yet, so
+ * only whole-company roles see them. */
+void
+console_api_review_typed(struct console_req *r)
+{
+	json_t *rows = NULL;
+
+	if (r->scope.role == ROLE_MANAGER) {
+		console_answer_list(r, json_array(), 0, typed_cols, sizeof(typed_cols) /
+		    sizeof(typed_cols[0]), "review-typed");
+		return;
+	}
+	if (store_asks_typed(r->c->store, &rows) == -1) {
+		console_answer_error(r, 503, "storage", "the typed names could not be read");
+		return;
+	}
+	console_answer_list(r, rows, -1, typed_cols, sizeof(typed_cols) /
+	    sizeof(typed_cols[0]), "review-typed");
+}
+
+/* {"code": CODE}: the operator found the referrer; a claim on the code by the claim
+ * rules, let through at once. {"decision": "dismiss"}: nobody is credited. */
+void
+console_api_review_typed_decide(struct console_req *r)
+{
+	const char *channel = r->args[0], *user = r->args[1];
+	const char *code = json_string_value(json_object_get(r->body, "code"));
+	const char *d = json_string_value(json_object_get(r->body, "decision"));
+	unsigned char salt[SALT_LEN];
+	char why[WHY_MAX] = "", actor[96], target[160];
+	struct handler_ctx hc;
+	int rc;
+
+	if (r->scope.role == ROLE_MANAGER) {
+		console_answer_error(r, 403, "out_of_scope", "a typed name has no branch yet: an "
+		    "admin decides it");
+		return;
+	}
+	if ((code == NULL) == (d == NULL || strcmp(d, "dismiss") != 0)) {
+		console_answer_error(r, 400, "bad_decision", "send {\"code\": CODE} (the "
+		    "referrer's code) or {\"decision\": \"dismiss\"}");
+		return;
+	}
+	if (config_line_channel(r->cf, channel) == NULL) {
+		console_answer_error(r, 404, "not_found", "no such LINE channel in the config");
+		return;
+	}
+	memcpy(salt, r->c->salt, sizeof(salt));
+	snprintf(actor, sizeof(actor), "operator:%s", r->acct.login);
+	memset(&hc, 0, sizeof(hc));
+	hc.cfg = r->cf;
+	hc.store = r->c->store;
+	hc.salt = salt;
+	hc.now_ms = r->now_ms;
+	hc.operator_name = actor;
+	snprintf(target, sizeof(target), "typed:%s/%s", channel, user);
+	if (store_begin(r->c->store) == -1) {
+		console_answer_error(r, 503, "storage", store_errmsg(r->c->store));
+		return;
+	}
+	rc = referrer_ask_decide(&hc, channel, user, code, why, sizeof(why));
+	if (rc == 1 && console_audit(r, code ? "review_typed_code" : "review_typed_dismiss",
+	    target, code) == -1)
+		rc = -1;
+	if (rc == 1 && store_commit(r->c->store) == 0) {
+		console_answer_json(r, 200, json_pack("{s:s}", "state", "decided"));
+		return;
+	}
+	store_rollback(r->c->store);
+	if (rc == -2)
+		console_answer_error(r, 409, "refused", why);
+	else
+		console_answer_error(r, 503, "storage", why[0] ? why : store_errmsg(r->c->store));
 }

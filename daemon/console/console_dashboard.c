@@ -240,6 +240,7 @@ query_make(const struct config *cf, const struct scope_set *ss, const char *camp
 	q->n_reviews = cf->n_campaigns;
 	q->review_default_ms = 3LL * 86400 * 1000;	/* config_referral.c's default */
 	q->now_ms = now_ms;
+	q->testers_json = cf->testers_json;
 }
 
 /* ---- JSON */

@@ -33,6 +33,8 @@ usage(void)
 	    "  works-menu deploy [BOT]     set each LINE WORKS bot's persistent menu\n"
 	    "  referrals list [--state S] [--format table|csv|json]\n"
 	    "  referrals show ID           one referral and every event of it\n"
+	    "  referrals typed [--format F]  typed referrer names no single customer matched\n"
+	    "  referrals typed decide CHANNEL USER CODE|--dismiss   an operator's decision\n"
 	    "  rewards list [STATE]        rewards: pending, approved, issued, voided\n"
 	    "  rewards approve ID          approve a pending reward (ends its hold)\n"
 	    "  rewards void ID [REASON]    void a pending or approved reward\n"
@@ -43,6 +45,7 @@ usage(void)
 	    "  import tags FILE            tag people for announcements: CSV user_id,tag[,channel]\n"
 	    "  rep-link REP [CHANNEL]      the link a rep shares to be a customer's rep\n"
 	    "  forget USER                 remove a person's personal data; counts stay\n"
+	    "  reset USER                  a tester's referral state cleared (testers: only)\n"
 	    "  report [--by branch|rep|campaign|referrer|partner] [--from YYYY-MM-DD]\n"
 	    "         [--to YYYY-MM-DD] [--format table|csv|json]   the referral funnel,\n"
 	    "                        names beside codes, the console's rates in percent\n"
@@ -293,6 +296,8 @@ main(int argc, char **argv)
 		rc = rules_cmd(cf, argc - 1, argv + 1);
 	} else if (strcmp(cmd, "forget") == 0) {
 		rc = forget_cmd(cf, argc - 1, argv + 1);
+	} else if (strcmp(cmd, "reset") == 0) {
+		rc = reset_cmd(cf, argc - 1, argv + 1);
 	} else if (strcmp(cmd, "rep-link") == 0) {
 		rc = rep_link_cmd(cf, argc - 1, argv + 1);
 	} else if (strcmp(cmd, "works-link") == 0 && argc == 3) {

@@ -44,6 +44,9 @@ int ctl_parse_format(const char *, enum print_format *);
 /* ctl_rules.c: 2 for a usage error. */
 int rules_cmd(struct config *, int argc, char **argv);
 
+/* ctl_referral.c: 2 for a usage error. */
+int reset_cmd(struct config *, int argc, char **argv);
+
 /* ctl_console.c: 2 for a usage error. */
 int user_cmd(struct config *, int argc, char **argv);
 int token_cmd(struct config *, int argc, char **argv);

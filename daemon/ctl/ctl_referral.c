@@ -29,6 +29,62 @@ ctl_parse_format(const char *s, enum print_format *f)
 }
 
 /* referrals list [--state S] [--format F] | referrals show ID */
+/* referrals typed [--format F] | referrals typed decide CHANNEL USER CODE|--dismiss:
+ * the names friends typed when asked who referred them that matched no customer of the
+ * campaign or several (handlers/referrer_ask.c), and an operator's decision on one. */
+static int
+typed_cmd(struct config *cf, int argc, char **argv)
+{
+	static const char list_sql[] = "SELECT a.channel, a.user_id AS friend, "
+	    "coalesce(p.display_name, '-') AS name, a.typed, a.matches, datetime(a.typed_at / "
+	    "1000, 'unixepoch', 'localtime') AS typed_at FROM referrer_asks a LEFT JOIN "
+	    "profiles p ON p.channel = a.channel AND p.user_id = a.user_id WHERE a.state = "
+	    "'typed' AND a.referral_id IS NULL ORDER BY a.typed_at";
+	enum print_format format = PRINT_TABLE;
+	unsigned char salt[SALT_LEN];
+	char why[WHY_MAX] = "";
+	struct store *s;
+	int rc = 1;
+
+	if (argc == 4 && strcmp(argv[0], "decide") == 0) {
+		const char *code = strcmp(argv[3], "--dismiss") == 0 ? NULL : argv[3];
+		struct handler_ctx hc = { .cfg = cf, .salt = salt, .now_ms = wall_ms(),
+		    .operator_name = "shokaictl" };
+
+		if (config_line_channel(cf, argv[1]) == NULL) {
+			fprintf(stderr, "shokaictl: no LINE channel '%s' in the config\n", argv[1]);
+			return 1;
+		}
+		if ((s = ctl_open_store(cf)) == NULL)
+			return 1;
+		hc.store = s;
+		rc = store_meta_salt(s, salt) == 0 && store_begin(s) == 0 &&
+		    referrer_ask_decide(&hc, argv[1], argv[2], code, why, sizeof(why)) == 1 &&
+		    store_commit(s) == 0 ? 0 : 1;
+		if (rc != 0) {
+			store_rollback(s);
+			fprintf(stderr, "shokaictl: nothing decided: %s\n", why[0] ? why :
+			    store_errmsg(s));
+		} else
+			printf("%s: %s\n", argv[2], code ? "claimed on the code given" :
+			    "dismissed");
+		store_close(s);
+		return rc;
+	}
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
+			if (ctl_parse_format(argv[++i], &format) == -1)
+				return 2;
+		} else
+			return 2;
+	}
+	if ((s = ctl_open_store(cf)) == NULL)
+		return 1;
+	rc = store_print_query(s, stdout, format, list_sql, NULL, 0) == 0 ? 0 : 1;
+	store_close(s);
+	return rc;
+}
+
 int
 referrals_cmd(struct config *cf, int argc, char **argv)
 {
@@ -62,6 +118,8 @@ referrals_cmd(struct config *cf, int argc, char **argv)
 		store_close(s);
 		return rc;
 	}
+	if (argc >= 1 && strcmp(argv[0], "typed") == 0)
+		return typed_cmd(cf, argc - 1, argv + 1);
 	if (argc < 1 || strcmp(argv[0], "list") != 0)
 		return 2;
 	for (int i = 1; i < argc; i++) {
@@ -333,7 +391,7 @@ report_cmd(struct config *cf, int argc, char **argv)
 		names[nnames++] = (struct report_name){ cf->campaigns[i].id,
 		    cf->campaigns[i].name, NULL, NULL };
 	rc = store_report(s, stdout, format, by, from, to, rej, CLAIM_REASON_COUNT, reps,
-	    cf->n_reps, names, nnames) == 0 ? 0 : 1;
+	    cf->n_reps, names, nnames, cf->testers_json) == 0 ? 0 : 1;
 	free(names);
 	free(reps);
 	store_close(s);
@@ -398,6 +456,35 @@ forget_cmd(struct config *cf, int argc, char **argv)
 	if (n >= 0)
 		printf("forgot %s: %lld row(s) changed; counts kept as %s\n", argv[0],
 		    (long long)n, pseudonym);
+	store_close(s);
+	return n >= 0 ? 0 : 1;
+}
+
+/* reset USER: a tester listed under testers: walks the flow again from the start.
+ * Anyone else is refused: their referrals, rewards and conversation are real. */
+int
+reset_cmd(struct config *cf, int argc, char **argv)
+{
+	struct store *s;
+	int64_t n;
+
+	if (argc != 1)
+		return 2;
+	if (!config_is_tester(cf, argv[0])) {
+		fprintf(stderr, "shokaictl: reset: %s is not listed under testers: in the config; "
+		    "only a tester's referral state can be reset (a customer's is kept: see "
+		    "forget)\n", argv[0]);
+		return 1;
+	}
+	if ((s = ctl_open_store(cf)) == NULL)
+		return 1;
+	n = store_reset_tester(s, argv[0]);
+	if (n >= 0)
+		printf("reset %s: %lld row(s) deleted; the next follow is a new friend's\n",
+		    argv[0], (long long)n);
+	else
+		fprintf(stderr, "shokaictl: reset: the database could not be changed; nothing "
+		    "was deleted\n");
 	store_close(s);
 	return n >= 0 ? 0 : 1;
 }

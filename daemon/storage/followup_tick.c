@@ -119,6 +119,44 @@ remind(struct storage *st, int64_t now)
 	return kick;
 }
 
+/* New friends who sent no code since following, one batch: each asked once whether
+ * someone referred them. Any time of day: they have just added the account. */
+static int
+ask_referrers(struct storage *st, int64_t now)
+{
+	struct nudge_code *f = NULL;
+	size_t n = 0;
+	int ok = 1, sent = 0;
+	int64_t lo, hi;
+	char today[11];
+
+	/* Without a campaign running there is nobody a friend could be credited to. */
+	local_date(now, today);
+	if (st->cfg->referral.ask_referrer_after_ms <= 0 ||
+	    config_campaign_on(st->cfg, today) == NULL)
+		return 0;
+	referral_ask_window(st->cfg, now, &lo, &hi);
+	if (store_ask_due(st->store, lo, hi, BATCH, &f, &n) == -1 || n == 0)
+		goto done;
+	if (store_begin(st->store) == -1)
+		goto done;
+	for (size_t i = 0; ok && i < n; i++) {
+		struct handler_ctx hc = ctx_of(st, now);
+		int rc = referral_ask_referrer(&hc, &f[i]);
+
+		if (rc == -1)
+			log_warnx("msg=\"referrer question not sent\" detail=\"%s\"",
+			    hc.error ? hc.error : "-");
+		ok = rc != -1;
+		sent += rc == 1;
+	}
+	if (!finish(st, ok, "referrer questions"))
+		sent = 0;
+done:
+	nudge_codes_free(f, n);
+	return sent > 0;
+}
+
 /* Referrals past their deadline, oldest first: the deadline grows with the start of
  * the wait, so the first one not yet due ends the batch. */
 static int
@@ -211,6 +249,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		ft->last_scan_ms = now;
 		kick |= remind(st, now);
 		kick |= escalate(st, now);
+		kick |= ask_referrers(st, now);
 	}
 	if (kick)
 		storage_outbox_kick(st);

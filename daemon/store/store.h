@@ -309,6 +309,11 @@ int store_console_announced(struct store *, const char *channel, const char *use
 /* store_forget.c */
 /* A person's personal data removed, their id replaced by pseudonym where counted. */
 int64_t store_forget_user(struct store *, const char *user_id, const char *pseudonym);
+/* A tester's referral state (codes, referrals and their events, rewards, follow-ups,
+ * questions, rep, handoffs, conversation, friendship) deleted in one transaction, so
+ * they can rehearse the flow again: rows deleted, or -1. The caller checks they are a
+ * tester. */
+int64_t store_reset_tester(struct store *, const char *user_id);
 
 /* store_print.c: shokaictl's views. */
 enum print_format { PRINT_TABLE, PRINT_CSV, PRINT_JSON };
@@ -339,11 +344,12 @@ struct report_name {
  * and win rates in percent) per by, counted from referral_events over the local dates
  * from..to (YYYY-MM-DD, both inclusive), as store_print_query does. reps: every rep
  * with its branch (an event without a rep counts for its referral's final rep, and
- * that rep's branch); names: the names beside the codes of the rows. 0, or -1. */
+ * that rep's branch); names: the names beside the codes of the rows; testers_json:
+ * config.testers_json, whose events are left out (NULL: none). 0, or -1. */
 int store_report(struct store *, FILE *, enum print_format, enum report_by,
     const char *from, const char *to, const struct report_rejection *, size_t n,
     const struct report_name *reps, size_t nreps, const struct report_name *names,
-    size_t nnames);
+    size_t nnames, const char *testers_json);
 
 /* store_replay.c: `shokaictl rules replay` on a read-only connection. open makes TEMP
  * tables hide referrals and referral_events (the rules then read what the replay
@@ -390,6 +396,9 @@ struct figures_query {
 	size_t			 n_reviews;
 	int64_t			 review_default_ms;	/* a campaign not in reviews */
 	int64_t			 now_ms;
+	/* config.testers_json: events of a tester's code (referrer_id) are not counted;
+	 * NULL: no testers. */
+	const char		*testers_json;
 	/* 1 (with a detail): only what the leaderboards read (detail's groups, open
 	 * referrals, days without clicks); the totals stay 0 but claimed_won and the
 	 * first-action median. */
@@ -664,5 +673,32 @@ void nudge_codes_free(struct nudge_code *, size_t n);
  * before, not yet escalated, longest waiting first (figures_waiting_free frees). */
 int store_referrals_unacted(struct store *, int64_t before, size_t max,
     struct figures_waiting **out, size_t *n);
+
+/* store_asks.c: new friends asked whether someone referred them (referrer_asks). */
+/* New friends followed in [lo, hi) who sent no code, have no rep and were never
+ * asked, oldest first (nudge_code with code NULL and issued_at the follow time). */
+int store_ask_due(struct store *, int64_t lo, int64_t hi, size_t max,
+    struct nudge_code **out, size_t *n);
+/* 1 when the ask was taken now, 0 when the friend was asked before, -1. */
+int store_ask_take(struct store *, const char *channel, const char *user_id, int64_t at);
+/* 1 with the ask's state (caller frees), 0 when the friend was never asked, -1. */
+int store_ask_state(struct store *, const char *channel, const char *user_id,
+    char **state);
+struct ask_answer {
+	const char	*state;		/* yes, no, typed, decided */
+	const char	*typed;		/* what the friend typed; NULL: nothing */
+	int64_t		 at, matches, referral_id;	/* referral_id 0: none */
+};
+int store_ask_answer(struct store *, const char *channel, const char *user_id,
+    const struct ask_answer *);
+/* A customer issued a code, with their LINE name. */
+struct named_code {
+	char	*code, *user_id, *campaign, *display_name;
+};
+int store_named_codes(struct store *, const char *channel, const char *campaign,
+    size_t max, struct named_code **out, size_t *n);
+void named_codes_free(struct named_code *, size_t n);
+/* Typed names no single customer matched, for the review queue. */
+int store_asks_typed(struct store *, struct json_t **rows);
 
 #endif

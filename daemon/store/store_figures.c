@@ -41,12 +41,21 @@ const struct fig_def fig_defs[FIG_COUNT] = {
 	" AND e.at >= :lo AND e.at < :hi" \
 	" AND e.type != 'clicked'"	/* referral_events_figures' condition, said */ \
 	" AND (:campaign IS NULL OR e.campaign = :campaign)" \
-	" AND (:branches IS NULL OR e.branch IN (SELECT value FROM json_each(:branches)))"
+	" AND (:branches IS NULL OR e.branch IN (SELECT value FROM json_each(:branches)))" \
+	TESTER_FILTER
+/* Testers' rehearsals (config testers:) are not the campaign's: an event of a
+ * tester's code is not counted. referrer_id is in referral_events_figures, so the
+ * queries still read the index alone. */
+#define TESTER_FILTER \
+	" AND (:testers IS NULL OR coalesce(e.referrer_id, '') NOT IN (SELECT value FROM " \
+	"json_each(:testers)))"
 /* The same for clicks (answered by referral_events_clicks). */
 #define CLICK_FILTER \
 	" AND e.at >= :lo AND e.at < :hi" \
 	" AND (:campaign IS NULL OR e.campaign = :campaign)" \
-	" AND (:branches IS NULL OR e.branch IN (SELECT value FROM json_each(:branches)))"
+	" AND (:branches IS NULL OR e.branch IN (SELECT value FROM json_each(:branches)))" \
+	" AND (:testers IS NULL OR e.code NOT IN (SELECT k.code FROM referral_codes k WHERE " \
+	"k.user_id IN (SELECT value FROM json_each(:testers))))"
 /* Referrals a rep works on now. */
 #define OPEN_STATES "('claimed', 'contacted', 'meeting')"
 /* The first move of a referral by its rep after its claim (an operator's does not
@@ -60,6 +69,7 @@ struct fq {
 	int64_t		 lo, hi, now, review_default, limit;
 	const char	*campaign;
 	const char	*branches, *reps, *reviews, *ids;	/* JSON, or NULL */
+	const char	*testers;				/* JSON, or NULL */
 	size_t		 n_branches;			/* in branches */
 	char		*own[3];			/* what fq_clear frees */
 };
@@ -133,6 +143,7 @@ run(struct store *s, const char *sql, const struct fq *b, int (*row)(sqlite3_stm
 	bind_named(st, ":reps", b->reps, 0, 1);
 	bind_named(st, ":reviews", b->reviews, 0, 1);
 	bind_named(st, ":ids", b->ids, 0, 1);
+	bind_named(st, ":testers", b->testers, 0, 1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if (row(st, arg) == 1) {
 			rc = SQLITE_DONE;
@@ -162,6 +173,7 @@ fq_make(const struct figures_query *q, struct fq *b)
 	b->now = q->now_ms;
 	b->review_default = q->review_default_ms;
 	b->campaign = q->campaign;
+	b->testers = q->testers_json;
 	if (!q->all_branches) {
 		b->branches = b->own[0] = json_list(q->branches, q->n_branches);
 		b->n_branches = q->n_branches;
@@ -222,10 +234,11 @@ click_row(sqlite3_stmt *st, void *arg)
  * read in time order (the (type, at) index) is a fraction of that. */
 int
 store_clicks_scan(struct store *s, const char *group_sql, int64_t lo, int64_t hi,
-    const char *campaign, const char *branches_json,
+    const char *campaign, const char *branches_json, const char *testers_json,
     void (*counted)(void *, int64_t at, const char *group), void *arg)
 {
-	struct fq b = { .lo = lo, .hi = hi, .campaign = campaign, .branches = branches_json };
+	struct fq b = { .lo = lo, .hi = hi, .campaign = campaign, .branches = branches_json,
+	    .testers = testers_json };
 	struct click_scan cs = { .counted = counted, .arg = arg, .day_start = 0,
 	    .day_end = 0 };
 	char *sql;
@@ -559,13 +572,15 @@ figures_clicks(struct store *s, struct work *w, const struct fq *b)
 {
 	int counted;
 
-	if (b->branches != NULL && b->n_branches > 1)
+	/* click_counts cannot tell a tester's clicks: with testers (a rehearsal, before
+	 * launch) the clicks are scanned. */
+	if ((b->branches != NULL && b->n_branches > 1) || b->testers != NULL)
 		counted = 0;
 	else if ((counted = store_clicks_counted(s)) == -1)
 		return -1;
 	if (!counted)
 		return store_clicks_scan(s, NULL, b->lo, b->hi, b->campaign, b->branches,
-		    click_counted, w);
+		    b->testers, click_counted, w);
 	return run(s, "SELECT day, sum(n) FROM click_counts WHERE scope = (:branches IS NOT "
 	    "NULL) AND day >= :lo AND day < :hi AND (:campaign IS NULL OR campaign = "
 	    ":campaign) AND (:branches IS NULL OR branch IN (SELECT value FROM "

@@ -59,3 +59,64 @@ store_forget_user(struct store *s, const char *user_id, const char *pseudonym)
 	}
 	return store_commit(s) == 0 ? changed : -1;
 }
+
+/* The referrals a tester is in: as referrer, as friend, or on one of their codes. */
+#define TESTER_REFERRALS \
+	"(SELECT id FROM referrals WHERE referrer_id = ?1 OR referee_id = ?1 OR code IN " \
+	"(SELECT code FROM referral_codes WHERE user_id = ?1))"
+#define TESTER_CODES	"(SELECT code FROM referral_codes WHERE user_id = ?1)"
+
+/* shokaictl reset: a tester's referral state deleted, not pseudonymised (a rehearsal
+ * is not the campaign's), so they can walk the flow again as a new friend. Children
+ * before parents (coupons, rewards, notes, follow-ups, events, referrals, codes), then
+ * their rep, questions, handoffs, conversation and friendship. A coupon a tester was
+ * given is deleted, not returned: its code was sent. One transaction. Returns the
+ * number of rows deleted, or -1. */
+int64_t
+store_reset_tester(struct store *s, const char *user_id)
+{
+	static const char *const sql[] = {
+		("DELETE FROM coupons WHERE reward_id IN (SELECT id FROM rewards WHERE "
+		"referral_id IN " TESTER_REFERRALS ")"),
+		"DELETE FROM rewards WHERE referral_id IN " TESTER_REFERRALS,
+		"DELETE FROM referral_notes WHERE referral_id IN " TESTER_REFERRALS,
+		("DELETE FROM nudges WHERE person = ?1 OR (kind IN ('ask', 'escalate') AND "
+		"subject IN (SELECT CAST(id AS TEXT) FROM " TESTER_REFERRALS ")) OR (kind = "
+		"'remind' AND subject IN " TESTER_CODES ")"),
+		("DELETE FROM referral_events WHERE referrer_id = ?1 OR referee_id = ?1 OR "
+		"referral_id IN " TESTER_REFERRALS " OR code IN " TESTER_CODES),
+		"DELETE FROM referrals WHERE id IN " TESTER_REFERRALS,
+		"DELETE FROM referral_codes WHERE user_id = ?1",
+		"DELETE FROM referrer_asks WHERE user_id = ?1",
+		"DELETE FROM customers WHERE user_id = ?1",
+		"DELETE FROM handoffs WHERE user_id = ?1",
+		"DELETE FROM conversation WHERE user_id = ?1",
+		"DELETE FROM reply_cooldowns WHERE user_id = ?1",
+		"DELETE FROM profiles WHERE user_id = ?1",
+		"DELETE FROM users WHERE user_id = ?1",
+	};
+	int64_t changed = 0;
+
+	if (store_begin(s) == -1)
+		return -1;
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		sqlite3_stmt *st = NULL;
+		int rc;
+
+		if (sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL) != SQLITE_OK) {
+			log_warnx("msg=\"reset failed\" detail=\"%s\"", sqlite3_errmsg(s->db));
+			store_rollback(s);
+			return -1;
+		}
+		store_bind_text(st, 1, user_id);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE) {
+			log_warnx("msg=\"reset failed\" detail=\"%s\"", sqlite3_errmsg(s->db));
+			store_rollback(s);
+			return -1;
+		}
+		changed += sqlite3_changes(s->db);
+	}
+	return store_commit(s) == 0 ? changed : -1;
+}

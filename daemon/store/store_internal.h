@@ -114,7 +114,7 @@ extern const struct fig_def fig_defs[FIG_COUNT];
  * group being the value of the SQL expression group_sql over the event (alias e; NULL:
  * none). 0, or -1 (logged). */
 int store_clicks_scan(struct store *, const char *group_sql, int64_t lo, int64_t hi,
-    const char *campaign, const char *branches_json,
+    const char *campaign, const char *branches_json, const char *testers_json,
     void (*counted)(void *arg, int64_t at, const char *group), void *arg);
 
 /* The local day [*start, *end) (ms) holding at, in this process's time zone. */

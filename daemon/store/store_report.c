@@ -93,7 +93,8 @@ click_counted(void *arg, int64_t at, const char *group)
 /* The clicks per group into temp.report_clicks, which the report's query reads as
  * pre-counted 'clicked' rows. */
 static int
-clicks_table(struct store *s, const char *group_sql, int64_t lo, int64_t hi)
+clicks_table(struct store *s, const char *group_sql, int64_t lo, int64_t hi,
+    const char *testers_json)
 {
 	struct strcount gc = { 0 };
 	sqlite3_stmt *st = NULL;
@@ -105,7 +106,8 @@ clicks_table(struct store *s, const char *group_sql, int64_t lo, int64_t hi)
 		log_warnx("msg=\"report query failed\" detail=\"%s\"", why);
 		return -1;
 	}
-	if (store_clicks_scan(s, group_sql, lo, hi, NULL, NULL, click_counted, &gc) == -1)
+	if (store_clicks_scan(s, group_sql, lo, hi, NULL, NULL, testers_json, click_counted,
+	    &gc) == -1)
 		goto done;
 	if (sqlite3_prepare_v2(s->db, "INSERT INTO temp.report_clicks(g, n) VALUES (?, ?)",
 	    -1, &st, NULL) != SQLITE_OK)
@@ -177,9 +179,9 @@ int
 store_report(struct store *s, FILE *out, enum print_format format, enum report_by by,
     const char *from, const char *to, const struct report_rejection *rej, size_t nrej,
     const struct report_name *reps, size_t nreps, const struct report_name *names,
-    size_t nnames)
+    size_t nnames, const char *testers_json)
 {
-	const char **args = xcalloc(nrej + 1, sizeof(*args));
+	const char **args = xcalloc(nrej + 2, sizeof(*args));
 	char *sql, *rejected, *picked;
 	int64_t lo, hi;
 	int rc;
@@ -189,6 +191,8 @@ store_report(struct store *s, FILE *out, enum print_format format, enum report_b
 			if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
 				fatalx("%s: bad column name %s", __func__, rej[i].column);
 	rejected = rejection_columns(rej, nrej, args, &picked);
+	/* Testers' rehearsals are not counted (store_figures.c's TESTER_FILTER). */
+	args[nrej] = testers_json;
 	/* Local dates as the exact range of `at` between their midnights (an open end,
 	 * 0000-00-00 or 9999-99-99 or anything not a date, is no bound: the caller
 	 * refuses what an operator typed wrong). */
@@ -197,7 +201,7 @@ store_report(struct store *s, FILE *out, enum print_format format, enum report_b
 	if (local_midnight(to, 1, &hi) == -1)
 		hi = INT64_MAX;
 	if (names_tables(s, reps, nreps, names, nnames) == -1 ||
-	    clicks_table(s, groupings[by].column, lo, hi) == -1) {
+	    clicks_table(s, groupings[by].column, lo, hi, testers_json) == -1) {
 		free(picked);
 		free(rejected);
 		free(args);
@@ -223,14 +227,16 @@ store_report(struct store *s, FILE *out, enum print_format format, enum report_b
 	    "sum(CASE WHEN w THEN n ELSE 0 END) AS claimed_won "
 	    "FROM (SELECT %s AS g, type, reason, CASE WHEN %s THEN " FIG_WON_NOW " ELSE 0 END "
 	    "AS w, count(*) AS n FROM referral_events e WHERE at >= %lld AND at < %lld AND "
-	    "type != 'clicked' GROUP BY 1, 2, 3, 4 UNION ALL SELECT g, 'clicked', NULL, 0, n "
-	    "FROM temp.report_clicks) GROUP BY 1) t LEFT JOIN temp.report_names n ON n.g = "
-	    "t.g ORDER BY 1", groupings[by].name, groupings[by].names, picked,
+	    "type != 'clicked' AND (?%zu IS NULL OR coalesce(e.referrer_id, '') NOT IN "
+	    "(SELECT value FROM json_each(?%zu))) GROUP BY 1, 2, 3, 4 UNION ALL SELECT g, "
+	    "'clicked', NULL, 0, n FROM temp.report_clicks) GROUP BY 1) t LEFT JOIN "
+	    "temp.report_names n ON n.g = t.g ORDER BY 1", groupings[by].name,
+	    groupings[by].names, picked,
 	    fig_defs[FIG_ISSUED].cond, fig_defs[FIG_CLAIMED].cond, fig_defs[FIG_HELD].cond,
 	    fig_defs[FIG_REJECTED].cond, rejected, fig_defs[FIG_WON].cond,
 	    fig_defs[FIG_LOST].cond, fig_defs[FIG_REWARDS_ISSUED].cond, groupings[by].column,
-	    fig_defs[FIG_CLAIMED].cond, (long long)lo, (long long)hi);
-	rc = store_print_query(s, out, format, sql, args, nrej);
+	    fig_defs[FIG_CLAIMED].cond, (long long)lo, (long long)hi, nrej + 1, nrej + 1);
+	rc = store_print_query(s, out, format, sql, args, nrej + 1);
 	free(sql);
 	free(picked);
 	free(rejected);

@@ -518,6 +518,24 @@ static const char *const migrations[] = {
 	 "  member_id TEXT NOT NULL,"
 	 "  fetched_at INTEGER NOT NULL);"
 	 "CREATE INDEX rep_members_by_member ON rep_members(member_id);"),
+
+	/* 21 (issue 14, part 3) a new friend who sent no code is asked once whether someone
+	 * referred them (referral.ask_referrer_after): one row per friend, taken in the
+	 * transaction that queues the question, so "once" holds across ticks and restarts.
+	 * state: asked, yes (they said いる: the next text is a name), no (not asked
+	 * again), typed (what they typed, with how many customers it matched; one match
+	 * is a held referral, referral_id; none or several wait for an operator), decided. */
+	("CREATE TABLE referrer_asks ("
+	 "  channel TEXT NOT NULL,"
+	 "  user_id TEXT NOT NULL,"
+	 "  state TEXT NOT NULL CHECK (state IN ('asked', 'yes', 'no', 'typed', 'decided')),"
+	 "  asked_at INTEGER NOT NULL,"
+	 "  typed TEXT,"
+	 "  typed_at INTEGER,"
+	 "  matches INTEGER,"
+	 "  referral_id INTEGER,"
+	 "  PRIMARY KEY (channel, user_id)) WITHOUT ROWID;"
+	 "CREATE INDEX referrer_asks_typed ON referrer_asks(typed_at) WHERE state = 'typed';"),
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

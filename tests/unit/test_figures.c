@@ -816,7 +816,7 @@ test_report_counts_the_same(void **state)
 	snprintf(path, sizeof(path), "%s/report.csv", w->dir);
 	assert_non_null(out = fopen(path, "w"));
 	assert_int_equal(store_report(w->store, out, PRINT_CSV, REPORT_BY_CAMPAIGN,
-	    "2027-01-01", "2027-01-31", rej, 1, NULL, 0, NULL, 0), 0);
+	    "2027-01-01", "2027-01-31", rej, 1, NULL, 0, NULL, 0, NULL), 0);
 	fclose(out);
 	text = test_read_file(path, &len);
 	/* The rates are the console's: clicks / issued, claims / clicks, and the

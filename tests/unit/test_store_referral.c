@@ -152,7 +152,7 @@ test_report_columns_come_from_the_rules(void **state)
 	}
 	assert_non_null(out = fmemopen(buf, sizeof(buf) - 1, "w"));
 	assert_int_equal(store_report(s, out, PRINT_CSV, REPORT_BY_CAMPAIGN, "2000-01-01",
-	    "2999-12-31", rej, sizeof(rej) / sizeof(rej[0]), NULL, 0, NULL, 0), 0);
+	    "2999-12-31", rej, sizeof(rej) / sizeof(rej[0]), NULL, 0, NULL, 0, NULL), 0);
 	fclose(out);
 	assert_non_null(strstr(buf, "campaign,campaign_name,issued,clicked,claimed,held,"
 	    "rejected,rej_self,rej_new,rej_unknown,won,lost,rewarded,claimed_won,click_rate,"
@@ -201,7 +201,7 @@ test_report_local_date_edges(void **state)
 		}
 		assert_non_null(out = fmemopen(buf, sizeof(buf) - 1, "w"));
 		assert_int_equal(store_report(s, out, PRINT_CSV, REPORT_BY_CAMPAIGN, "2026-11-01",
-		    "2026-11-30", rej, 1, NULL, 0, NULL, 0), 0);
+		    "2026-11-30", rej, 1, NULL, 0, NULL, 0, NULL), 0);
 		fclose(out);
 		snprintf(want, sizeof(want), "%s,,2,0,0,0,0,0,0,0,0,0,0.0,,\n", campaign);
 		assert_non_null(strstr(buf, want));
@@ -209,14 +209,14 @@ test_report_local_date_edges(void **state)
 		memset(buf, 0, sizeof(buf));
 		assert_non_null(out = fmemopen(buf, sizeof(buf) - 1, "w"));
 		assert_int_equal(store_report(s, out, PRINT_CSV, REPORT_BY_CAMPAIGN, "0000-00-00",
-		    "9999-99-99", rej, 1, NULL, 0, NULL, 0), 0);
+		    "9999-99-99", rej, 1, NULL, 0, NULL, 0, NULL), 0);
 		fclose(out);
 		snprintf(want, sizeof(want), "%s,,4,", campaign);
 		assert_non_null(strstr(buf, want));
 		memset(buf, 0, sizeof(buf));
 		assert_non_null(out = fmemopen(buf, sizeof(buf) - 1, "w"));
 		assert_int_equal(store_report(s, out, PRINT_CSV, REPORT_BY_CAMPAIGN, "2026-1",
-		    "2026-12-31", rej, 1, NULL, 0, NULL, 0), 0);
+		    "2026-12-31", rej, 1, NULL, 0, NULL, 0, NULL), 0);
 		fclose(out);
 		assert_non_null(strstr(buf, want));
 	}

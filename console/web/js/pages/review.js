@@ -7,7 +7,7 @@ import { dateTime, num } from '../format.js';
 import { can } from '../session.js';
 import * as router from '../router.js';
 import { filterBar } from '../filters.js';
-import { pageHeader, table, personLink, refLink, csvLink, empty, errorBox, toast, askNote, badge, notice } from '../ui.js';
+import { pageHeader, table, personLink, refLink, csvLink, empty, errorBox, toast, askNote, badge, notice, section } from '../ui.js';
 
 // Decides ids one by one (the API decides one claim per request) and reports each.
 async function decide(ids, decision, note) {
@@ -23,10 +23,57 @@ async function decide(ids, decision, note) {
   return failures;
 }
 
+// Names friends typed when asked who referred them that matched no customer, or
+// several (GET /review/typed): an admin gives the referrer's code or dismisses the name.
+// A failure to read them leaves the held claims above on the page.
+async function typedSection(q) {
+  let d;
+  try {
+    d = await api.get('/review/typed');
+  } catch (e) {
+    if (e.status === 401) throw e;
+    return null;
+  }
+  if (!d.items || !d.items.length) return null;
+  const msg = h('div');
+  async function decide(x, body) {
+    try {
+      await api.post('/review/typed/' + encodeURIComponent(x.channel) + '/' + encodeURIComponent(x.user_id), body);
+      toast(t('review.typed_done'));
+      router.go('/review', q);
+    } catch (e) {
+      if (e.status === 401) throw e;
+      replace(msg, errorBox(e, null));
+    }
+  }
+  const cols = [
+    { key: 'friend', label: t('review.typed_friend'), render: (x) => x.display_name || x.user_id },
+    { key: 'typed', label: t('review.typed_name'), render: (x) => x.typed },
+    { key: 'matches', label: t('review.typed_matches'), render: (x) => num(x.matches) },
+    { key: 'typed_at', label: t('review.typed_at'), render: (x) => dateTime(x.typed_at) },
+  ];
+  if (can('admin')) {
+    cols.push({ key: 'act', label: t('col.actions'), render: (x) => h('div', { class: 'row-actions' },
+      h('button', { type: 'button', class: 'btn btn-small', onclick: async () => {
+        const code = await askNote({ title: t('review.typed_assign'), body: t('review.typed_assign_body'),
+          okLabel: t('review.typed_assign'), required: true });
+        if (code) await decide(x, { code });
+      } }, t('review.typed_assign')),
+      h('button', { type: 'button', class: 'btn btn-small btn-danger-ghost', onclick: async () => {
+        const ok = await askNote({ title: t('review.typed_dismiss'), body: t('review.typed_dismiss_body'),
+          okLabel: t('review.typed_dismiss'), danger: true });
+        if (ok !== null) await decide(x, { decision: 'dismiss' });
+      } }, t('review.typed_dismiss'))) });
+  }
+  return section(t('review.typed_title'), h('p', { class: 'muted' }, t('review.typed_lead')), msg,
+    table(cols, d.items));
+}
+
 export async function render(root, { query }) {
   const q = Object.fromEntries(query.entries());
   const params = { campaign: q.campaign, branch: q.branch };
   const d = await api.get('/review', params);
+  const typed = await typedSection(q);
   const now = Date.now();
   const selected = new Set();
   const msg = h('div');
@@ -91,5 +138,6 @@ export async function render(root, { query }) {
     msg,
     d.items.length && act ? h('div', { class: 'bulk-bar' }, count, bulkButtons) : null,
     d.items.length ? table(cols, d.items, { rowClass: (x) => (x.deadline !== null && x.deadline < now ? 'row-warn' : null) })
-      : empty('review.empty'));
+      : empty('review.empty'),
+    typed);
 }

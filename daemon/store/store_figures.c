@@ -21,7 +21,10 @@
  * report sums the same conditions (store_report.c). */
 const struct fig_def fig_defs[FIG_COUNT] = {
 	[FIG_ISSUED] = { "issued", "type = 'issued'" },
-	[FIG_CLAIMED] = { "claimed", "type = 'claimed'" },
+	/* An accepted claim: at once, or a held one an operator let through (its state
+	 * event from held to claimed), counted when it was accepted. */
+	[FIG_CLAIMED] = { "claimed", "(type = 'claimed' OR (type = 'state' AND "
+	    "reason = 'claimed'))" },
 	[FIG_HELD] = { "held", "type = 'held'" },
 	[FIG_REJECTED] = { "rejected", "type = 'rejected'" },
 	[FIG_CONTACTED] = { "contacted", "type = 'state' AND reason = 'contacted'" },

@@ -205,9 +205,11 @@ def test_console_review_shows_and_decides_typed_names():
         expect(r.status == 200, r)
         rows = d.query("SELECT referee_id, state FROM referrals ORDER BY id")
         expect(rows == [(user(41), "claimed"), (user(42), "claimed")], rows)
-        # Both typed names went through review: two held events (an approval is a
-        # state event; the report's "claimed" counts direct claims only, as for a
-        # velocity hold).
+        # Both typed names went through review (two held events) and were let through:
+        # two accepted claims, in the report and on the dashboard alike.
         rep = json.loads(ctl(d, "report", "--by", "campaign", "--format", "json"))
-        expect(rep[0]["held"] == 2 and rep[0]["issued"] == 1, rep)
+        expect(rep[0]["held"] == 2 and rep[0]["claimed"] == 2 and rep[0]["issued"] == 1,
+               rep)
+        dash = admin.get("dashboard")
+        expect(dash["figures"]["claimed"] == 2, dash["figures"])
         check_openapi()

@@ -422,6 +422,9 @@ test_each_figure(void **state)
 	/* held two days before now (past the 24 h deadline) and held an hour before */
 	referral(w, 5, "Uf5", "R001", "shinjuku", "held", now - 2 * DAY);
 	referral(w, 6, "Uf6", "R001", "shinjuku", "held", now - HOUR);
+	/* held, then let through by an operator the next day: a claim accepted then */
+	referral(w, 7, "Uf7", "R001", "shinjuku", "held", at("2027-01-10", 10, 0));
+	move(w, 7, "claimed", at("2027-01-11", 10, 0), "operator", "R001", "shinjuku");
 	ev(w, (struct ev){ .at = at("2027-01-09", 10, 0), .type = "rejected",
 	    .reason = "self_referral" });
 	ev(w, (struct ev){ .at = at("2027-01-09", 11, 0), .type = "rejected",
@@ -448,8 +451,8 @@ test_each_figure(void **state)
 	    (long long)at("2026-12-31", 23, 0), (long long)at("2026-11-01", 0, 0),
 	    (long long)at("2027-01-15", 0, 0), (long long)at("2027-02-01", 0, 0));
 	f = figures(w, &q);
-	assert_int_equal(f.claimed, 3);
-	assert_int_equal(f.held, 2);
+	assert_int_equal(f.claimed, 4);
+	assert_int_equal(f.held, 3);
 	assert_int_equal(f.held_overdue, 1);
 	assert_int_equal(f.rejected, 3);
 	assert_int_equal(f.n_rejected_by, 2);
@@ -466,7 +469,7 @@ test_each_figure(void **state)
 	assert_int_equal(f.rewards_approved, 1);
 	assert_int_equal(f.rewards_issued, 1);
 	assert_int_equal(f.rewards_voided, 1);
-	/* of January's three claims, one is won today (December's win is not) */
+	/* of January's four claims, one is won today (December's win is not) */
 	assert_int_equal(f.claimed_won, 1);
 	/* the rep's first moves: 1 h and 3 h after the claim (the operator's does not
 	 * count; a claim nobody moved is left out): the mean of the middle two */

@@ -207,8 +207,8 @@ static void
 move(struct console_req *r, int64_t id, enum ref_state to, const char *action)
 {
 	json_t *row = referral_row(r, id);
-	unsigned char salt[SALT_LEN];
-	char why[WHY_MAX] = "", actor[96], detail[160], target[32];
+	struct console_operator who;
+	char why[WHY_MAX] = "", detail[160], target[32];
 	struct handler_ctx hc;
 	const char *note;
 	int bad, rc;
@@ -222,14 +222,7 @@ move(struct console_req *r, int64_t id, enum ref_state to, const char *action)
 		    "characters");
 		return;
 	}
-	memcpy(salt, r->c->salt, sizeof(salt));
-	snprintf(actor, sizeof(actor), "operator:%s", r->acct.login);
-	memset(&hc, 0, sizeof(hc));
-	hc.cfg = r->cf;
-	hc.store = r->c->store;
-	hc.salt = salt;
-	hc.now_ms = r->now_ms;
-	hc.operator_name = actor;
+	console_operator_ctx(r, &who, &hc);
 	snprintf(detail, sizeof(detail), "to %s%s", ref_state_name(to), note ? " (note)" : "");
 	if (store_begin(r->c->store) == -1) {
 		console_answer_error(r, 503, "storage", store_errmsg(r->c->store));
@@ -416,8 +409,8 @@ console_api_review_typed_decide(struct console_req *r)
 	const char *channel = r->args[0], *user = r->args[1];
 	const char *code = json_string_value(json_object_get(r->body, "code"));
 	const char *d = json_string_value(json_object_get(r->body, "decision"));
-	unsigned char salt[SALT_LEN];
-	char why[WHY_MAX] = "", actor[96], target[160];
+	struct console_operator who;
+	char why[WHY_MAX] = "", target[160];
 	struct handler_ctx hc;
 	int rc;
 
@@ -435,14 +428,7 @@ console_api_review_typed_decide(struct console_req *r)
 		console_answer_error(r, 404, "not_found", "no such LINE channel in the config");
 		return;
 	}
-	memcpy(salt, r->c->salt, sizeof(salt));
-	snprintf(actor, sizeof(actor), "operator:%s", r->acct.login);
-	memset(&hc, 0, sizeof(hc));
-	hc.cfg = r->cf;
-	hc.store = r->c->store;
-	hc.salt = salt;
-	hc.now_ms = r->now_ms;
-	hc.operator_name = actor;
+	console_operator_ctx(r, &who, &hc);
 	snprintf(target, sizeof(target), "typed:%s/%s", channel, user);
 	if (store_begin(r->c->store) == -1) {
 		console_answer_error(r, 503, "storage", store_errmsg(r->c->store));

@@ -65,8 +65,8 @@ move_one(struct console_req *r, int64_t id, enum reward_state to, const char *no
 {
 	struct reward_row w;
 	json_t *refs = NULL;
-	unsigned char salt[SALT_LEN];
-	char why[WHY_MAX] = "", actor[96], target[32];
+	struct console_operator who;
+	char why[WHY_MAX] = "", target[32];
 	struct handler_ctx hc;
 	int rc;
 
@@ -76,15 +76,8 @@ move_one(struct console_req *r, int64_t id, enum reward_state to, const char *no
 	    "rep_code"))))
 		rc = -4;
 	else if ((rc = store_reward_get(r->c->store, id, &w)) == 1) {
-		memcpy(salt, r->c->salt, sizeof(salt));
-		snprintf(actor, sizeof(actor), "operator:%s", r->acct.login);
+		console_operator_ctx(r, &who, &hc);
 		snprintf(target, sizeof(target), "reward:%lld", (long long)id);
-		memset(&hc, 0, sizeof(hc));
-		hc.cfg = r->cf;
-		hc.store = r->c->store;
-		hc.salt = salt;
-		hc.now_ms = r->now_ms;
-		hc.operator_name = actor;
 		if (store_begin(r->c->store) == -1)
 			rc = -1;
 		else if ((rc = reward_move(&hc, &w, to, ACTOR_OPERATOR, NULL, note, why,

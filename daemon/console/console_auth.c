@@ -13,6 +13,7 @@
 
 #include <event2/http.h>
 
+#include "../../handlers/handler.h"
 #include "console_internal.h"
 
 #define COOKIE		"shokai_session"
@@ -353,4 +354,18 @@ console_api_session(struct console_req *r)
 			logout(r);
 	} else
 		console_answer_error(r, 405, "method", "GET, POST or DELETE");
+}
+
+void
+console_operator_ctx(struct console_req *r, struct console_operator *who,
+    struct handler_ctx *hc)
+{
+	memcpy(who->salt, r->c->salt, sizeof(who->salt));
+	snprintf(who->actor, sizeof(who->actor), "operator:%s", r->acct.login);
+	memset(hc, 0, sizeof(*hc));
+	hc->cfg = r->cf;
+	hc->store = r->c->store;
+	hc->salt = who->salt;
+	hc->now_ms = r->now_ms;
+	hc->operator_name = who->actor;
 }

@@ -83,6 +83,15 @@ void console_scope_clear(struct console_scope *);
 /* The audit row of an action taken by r's caller. */
 int console_audit(struct console_req *, const char *action, const char *target,
     const char *detail);
+/* A handler context for an action of r's caller (the snapshot, the store, now, and
+ * "operator:LOGIN" as the actor), pointing into who, which must outlive it. */
+struct console_operator {
+	unsigned char	 salt[SALT_LEN];
+	char		 actor[96];
+};
+struct handler_ctx;
+void console_operator_ctx(struct console_req *, struct console_operator *who,
+    struct handler_ctx *);
 
 /* console_params.c: query and body parameters. */
 const char *console_query(struct console_req *, const char *name);

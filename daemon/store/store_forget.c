@@ -1,6 +1,38 @@
-/* store_forget.c: shokaictl forget: a person's personal data removed from every table in
- * one transaction, their LINE user id replaced by a pseudonym where it is counted. */
+/* store_forget.c: shokaictl forget (a person's personal data removed from every table,
+ * their LINE user id replaced by a pseudonym where it is counted) and shokaictl reset
+ * (a tester's referral state deleted): each one transaction. */
 #include "store_internal.h"
+
+/* Each of sql with ?1 = user_id and ?2 = second (where used), all in one transaction:
+ * the rows changed, or -1 with nothing changed. */
+static int64_t
+run_in_one(struct store *s, const char *what, const char *const *sql, size_t n,
+    const char *user_id, const char *second)
+{
+	int64_t changed = 0;
+
+	if (store_begin(s) == -1)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *st = NULL;
+		int rc = SQLITE_ERROR;
+
+		if (sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL) == SQLITE_OK) {
+			store_bind_text(st, 1, user_id);
+			if (second != NULL)
+				store_bind_text(st, 2, second);
+			rc = sqlite3_step(st);
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE) {
+			log_warnx("msg=\"%s failed\" detail=\"%s\"", what, sqlite3_errmsg(s->db));
+			store_rollback(s);
+			return -1;
+		}
+		changed += sqlite3_changes(s->db);
+	}
+	return store_commit(s) == 0 ? changed : -1;
+}
 
 /* Removes a person's personal data: their profile, chat state and messages are
  * deleted; in the referral tables their LINE user id is replaced by a pseudonym, so
@@ -33,31 +65,8 @@ store_forget_user(struct store *s, const char *user_id, const char *pseudonym)
 		"postback_params = NULL, reply_token = NULL WHERE user_id = ?1"),
 		"DELETE FROM outbox WHERE target = ?1 OR fallback_to = ?1",
 	};
-	int64_t changed = 0;
 
-	if (store_begin(s) == -1)
-		return -1;
-	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
-		sqlite3_stmt *st = NULL;
-		int rc;
-
-		if (sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL) != SQLITE_OK) {
-			log_warnx("msg=\"forget failed\" detail=\"%s\"", sqlite3_errmsg(s->db));
-			store_rollback(s);
-			return -1;
-		}
-		store_bind_text(st, 1, user_id);
-		store_bind_text(st, 2, pseudonym);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE) {
-			log_warnx("msg=\"forget failed\" detail=\"%s\"", sqlite3_errmsg(s->db));
-			store_rollback(s);
-			return -1;
-		}
-		changed += sqlite3_changes(s->db);
-	}
-	return store_commit(s) == 0 ? changed : -1;
+	return run_in_one(s, "forget", sql, sizeof(sql) / sizeof(sql[0]), user_id, pseudonym);
 }
 
 /* The referrals a tester is in: as referrer, as friend, or on one of their codes. */
@@ -95,28 +104,6 @@ store_reset_tester(struct store *s, const char *user_id)
 		"DELETE FROM profiles WHERE user_id = ?1",
 		"DELETE FROM users WHERE user_id = ?1",
 	};
-	int64_t changed = 0;
 
-	if (store_begin(s) == -1)
-		return -1;
-	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
-		sqlite3_stmt *st = NULL;
-		int rc;
-
-		if (sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL) != SQLITE_OK) {
-			log_warnx("msg=\"reset failed\" detail=\"%s\"", sqlite3_errmsg(s->db));
-			store_rollback(s);
-			return -1;
-		}
-		store_bind_text(st, 1, user_id);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE) {
-			log_warnx("msg=\"reset failed\" detail=\"%s\"", sqlite3_errmsg(s->db));
-			store_rollback(s);
-			return -1;
-		}
-		changed += sqlite3_changes(s->db);
-	}
-	return store_commit(s) == 0 ? changed : -1;
+	return run_in_one(s, "reset", sql, sizeof(sql) / sizeof(sql[0]), user_id, NULL);
 }

@@ -126,6 +126,20 @@ def contract_check(reqs):
 
 # ------------------------------------------------------------------------------- chat
 
+# The smallest invite a referral test needs (messages: entries, then the refer tap),
+# for config texts that go on under their own messages: key.
+INVITE_CHAT = """  invite: "{sender_name}さんからのご紹介です。紹介コード{code} {invite_url}"
+  invite_preview:
+    - template:
+        type: buttons
+        text: 紹介メッセージを送る
+        actions:
+          - { type: uri, label: 友だちに送る, uri: "{share_url}" }
+postbacks:
+  refer: referral.invite
+"""
+
+
 def chat_daemon(sim, extra, config=None, **kw):
     """A Daemon on config (default config_for(sim)) followed by the chat sections extra,
     with the rich menu images those sections name in its folder."""

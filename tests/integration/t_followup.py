@@ -11,7 +11,7 @@ import signal
 import zoneinfo
 
 from harness import USER, expect, line_event, wait_until, works_message
-from sim import Sim, chat_daemon, contract_check, send, wait_replies
+from sim import INVITE_CHAT, Sim, chat_daemon, contract_check, send, wait_replies
 
 TODAY = datetime.date.today()
 FRIEND = "U" + "f" * 32
@@ -28,16 +28,7 @@ def config(reminders="{ unshared_after: 2s }", referral=""):
     return f"""
 company_name: 株式会社テスト
 messages:
-  invite: "{{sender_name}}さんからのご紹介です。紹介コード{{code}} {{invite_url}}"
-  invite_preview:
-    - template:
-        type: buttons
-        text: 紹介メッセージを送る
-        actions:
-          - {{ type: uri, label: 友だちに送る, uri: "{{share_url}}" }}
-postbacks:
-  refer: referral.invite
-branches:
+{INVITE_CHAT}branches:
   - {{ code: shinjuku, name: 新宿支店, managers: [R009], monthly_target: 8 }}
 reps:
   - {{ code: R001, name: 高橋 美咲, branch: shinjuku, lineworks_user_id: {REP_WORKS},

@@ -8,7 +8,7 @@ import json
 import time
 
 from harness import expect, line_event, wait_until
-from sim import Sim, chat_daemon, ctl, ctl_run, send
+from sim import INVITE_CHAT, Sim, chat_daemon, ctl, ctl_run, send
 
 TODAY = datetime.date.today()
 ASK = "ご紹介者はいらっしゃいますか？"
@@ -18,16 +18,7 @@ def config(after="2s"):
     return f"""
 company_name: 株式会社テスト
 messages:
-  invite: "{{sender_name}}さんからのご紹介です。紹介コード{{code}} {{invite_url}}"
-  invite_preview:
-    - template:
-        type: buttons
-        text: 紹介メッセージを送る
-        actions:
-          - {{ type: uri, label: 友だちに送る, uri: "{{share_url}}" }}
-postbacks:
-  refer: referral.invite
-branches:
+{INVITE_CHAT}branches:
   - {{ code: shinjuku, name: 新宿支店 }}
 reps:
   - {{ code: R001, name: 高橋 美咲, branch: shinjuku }}

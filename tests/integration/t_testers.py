@@ -9,7 +9,7 @@ import os
 import subprocess
 
 from harness import expect, line_event
-from sim import CTL, Sim, chat_daemon, ctl, ctl_run, send
+from sim import INVITE_CHAT, CTL, Sim, chat_daemon, ctl, ctl_run, send
 
 TODAY = datetime.date.today()
 TESTER = "U" + "7" * 32
@@ -22,16 +22,7 @@ def config(testers=f"[{TESTER}, {FRIEND}]"):
 company_name: 株式会社テスト
 testers: {testers}
 messages:
-  invite: "{{sender_name}}さんからのご紹介です。紹介コード{{code}} {{invite_url}}"
-  invite_preview:
-    - template:
-        type: buttons
-        text: 紹介メッセージを送る
-        actions:
-          - {{ type: uri, label: 友だちに送る, uri: "{{share_url}}" }}
-postbacks:
-  refer: referral.invite
-campaigns:
+{INVITE_CHAT}campaigns:
   - id: now
     name: いまのキャンペーン
     starts: {TODAY - datetime.timedelta(days=1)}

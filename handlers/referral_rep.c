@@ -362,7 +362,7 @@ register_contact(struct handler_ctx *hc, const struct event *ev,
 	const struct config_campaign *cp;
 	char *referee = NULL;
 	size_t n = strcspn(args, " ");
-	int rc, held = 0;
+	int rc, held;
 
 	/* The code as one word, hyphens allowed (ADYB-GHTA7), then the name. */
 	snprintf(typed, sizeof(typed), "%.*s", (int)(n < sizeof(typed) ? n : 0), args);
@@ -389,12 +389,7 @@ register_contact(struct handler_ctx *hc, const struct event *ev,
 		    "friend_name", name, NULL);
 		goto done;
 	}
-	if (cp->velocity_claims > 0) {
-		int64_t recent = store_code_claims_since(hc->store, code,
-		    hc->now_ms - cp->velocity_within_ms);
-
-		held = recent < 0 || recent >= cp->velocity_claims;
-	}
+	held = claim_velocity_held(hc, cp, code);
 	r = (struct referral){ .channel = o.channel, .campaign = o.campaign, .code = code,
 	    .referrer_id = o.user_id, .referee_id = referee, .rep_code = rep->code,
 	    .state = held ? REF_HELD : REF_CLAIMED, .claimed_at = hc->now_ms };

@@ -151,6 +151,51 @@ store_open_reader(const char *path, int busy_timeout_ms, char *why, size_t whyle
 	return s;
 }
 
+static uint64_t
+sql_hash(const char *sql)
+{
+	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
+
+	for (; *sql != '\0'; sql++)
+		h = (h ^ (unsigned char)*sql) * 1099511628211ULL;
+	return h;
+}
+
+sqlite3_stmt *
+store_oneoff(struct store *s, const char *sql)
+{
+	uint64_t h = sql_hash(sql);
+	struct oneoff *o, *victim = &s->oneoff[0];
+
+	for (int i = 0; i < ONEOFF_CACHE; i++) {
+		o = &s->oneoff[i];
+		if (o->st != NULL && o->hash == h && strcmp(sqlite3_sql(o->st), sql) == 0) {
+			o->used = ++s->oneoff_clock;
+			return o->st;
+		}
+		if (o->st == NULL || (victim->st != NULL && o->used < victim->used))
+			victim = o;
+	}
+	sqlite3_finalize(victim->st);
+	*victim = (struct oneoff){ .hash = h, .used = ++s->oneoff_clock };
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &victim->st,
+	    NULL) != SQLITE_OK) {
+		sqlite3_finalize(victim->st);
+		victim->st = NULL;
+		return NULL;
+	}
+	return victim->st;
+}
+
+void
+store_oneoff_release(sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
 void
 store_close(struct store *s)
 {

@@ -6,18 +6,14 @@
 
 #include "store_internal.h"
 
-/* One-off statements: the follow-up tick runs them every few seconds, and an answer
- * comes once per friend. */
+/* Its statements run per tick or per answer: kept prepared (store_oneoff). */
 static sqlite3_stmt *
 prepare(struct store *s, const char *sql)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = store_oneoff(s, sql);
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+	if (st == NULL)
 		log_warnx("%s: %s", __func__, sqlite3_errmsg(s->db));
-		sqlite3_finalize(st);
-		return NULL;
-	}
 	return st;
 }
 
@@ -58,7 +54,7 @@ store_ask_due(struct store *s, int64_t lo, int64_t hi, size_t max,
 	sqlite3_bind_int64(st, 2, hi);
 	sqlite3_bind_int64(st, 3, (int64_t)max);
 	*out = store_many_rows(st, friend_row, sizeof(**out), max, n, &rc);
-	sqlite3_finalize(st);
+	store_oneoff_release(st);
 	return rc;
 }
 
@@ -77,7 +73,7 @@ store_ask_take(struct store *s, const char *channel, const char *user_id, int64_
 	rc = store_step(s, st);
 	if (rc == 0)
 		rc = sqlite3_changes(s->db) > 0 ? 1 : 0;
-	sqlite3_finalize(st);
+	store_oneoff_release(st);
 	return rc;
 }
 
@@ -94,7 +90,7 @@ store_ask_state(struct store *s, const char *channel, const char *user_id, char 
 	store_bind_text(st, 1, channel);
 	store_bind_text(st, 2, user_id);
 	rc = store_query_text(s, st, state);
-	sqlite3_finalize(st);
+	store_oneoff_release(st);
 	return rc;
 }
 
@@ -122,7 +118,7 @@ store_ask_answer(struct store *s, const char *channel, const char *user_id,
 	if (a->referral_id > 0)
 		sqlite3_bind_int64(st, 7, a->referral_id);
 	rc = store_step(s, st);
-	sqlite3_finalize(st);
+	store_oneoff_release(st);
 	return rc;
 }
 
@@ -157,7 +153,7 @@ store_named_codes(struct store *s, const char *channel, const char *campaign,
 	store_bind_text(st, 2, campaign);
 	sqlite3_bind_int64(st, 3, (int64_t)max);
 	*out = store_many_rows(st, named_row, sizeof(**out), max, n, &rc);
-	sqlite3_finalize(st);
+	store_oneoff_release(st);
 	return rc;
 }
 

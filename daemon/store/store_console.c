@@ -1,7 +1,7 @@
 /* store_console.c: what the console keeps: accounts, sessions, API tokens, the audit
  * log and notes on referrals; and the one-off query runner its lists (and handlers'
  * rarer statements) use: rows as JSON objects keyed by column name, the statements
- * kept prepared in a small cache by their SQL text. */
+ * kept prepared by store_oneoff (store.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,55 +9,10 @@
 
 #include "store_internal.h"
 
-static uint64_t
-sql_hash(const char *sql)
-{
-	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
-
-	for (; *sql != '\0'; sql++)
-		h = (h ^ (unsigned char)*sql) * 1099511628211ULL;
-	return h;
-}
-
-/* The statement for sql from the cache, else prepared into the least recently used
- * place. Given back with oneoff_release. */
-static sqlite3_stmt *
-oneoff_take(struct store *s, const char *sql)
-{
-	uint64_t h = sql_hash(sql);
-	struct oneoff *o, *victim = &s->oneoff[0];
-
-	for (int i = 0; i < ONEOFF_CACHE; i++) {
-		o = &s->oneoff[i];
-		if (o->st != NULL && o->hash == h && strcmp(sqlite3_sql(o->st), sql) == 0) {
-			o->used = ++s->oneoff_clock;
-			return o->st;
-		}
-		if (o->st == NULL || (victim->st != NULL && o->used < victim->used))
-			victim = o;
-	}
-	sqlite3_finalize(victim->st);
-	*victim = (struct oneoff){ .hash = h, .used = ++s->oneoff_clock };
-	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &victim->st,
-	    NULL) != SQLITE_OK) {
-		sqlite3_finalize(victim->st);
-		victim->st = NULL;
-		return NULL;
-	}
-	return victim->st;
-}
-
-static void
-oneoff_release(sqlite3_stmt *st)
-{
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-}
-
 static sqlite3_stmt *
 prepare_bound(struct store *s, const char *sql, const struct store_arg *args, size_t nargs)
 {
-	sqlite3_stmt *st = oneoff_take(s, sql);
+	sqlite3_stmt *st = store_oneoff(s, sql);
 
 	if (st == NULL) {
 		log_warnx("msg=\"console query failed\" detail=\"%s\"", sqlite3_errmsg(s->db));
@@ -122,7 +77,7 @@ store_query_json(struct store *s, const char *sql, const struct store_arg *args,
 		json_decref(rows);
 		rows = NULL;
 	}
-	oneoff_release(st);
+	store_oneoff_release(st);
 	*rows_out = rows;
 	return rows != NULL ? 0 : -1;
 }
@@ -155,7 +110,7 @@ store_run(struct store *s, const char *sql, const struct store_arg *args, size_t
 		log_warnx("msg=\"console write failed\" detail=\"%s\"", sqlite3_errmsg(s->db));
 		store_note_error(s, rc);
 	}
-	oneoff_release(st);
+	store_oneoff_release(st);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? sqlite3_changes(s->db) : -1;
 }
 

@@ -80,6 +80,13 @@ struct store {
 	int64_t		 reminded_ms;		/* the last "still unhealthy" line */
 };
 
+/* A statement for sql (a constant, or text built per call), kept prepared between
+ * calls in s->oneoff, the least recently used given up first; NULL when it does not
+ * prepare (sqlite3_errmsg says why). Given back, reset, with store_oneoff_release; two
+ * uses of the same text must not overlap. */
+sqlite3_stmt *store_oneoff(struct store *, const char *sql);
+void store_oneoff_release(sqlite3_stmt *);
+
 /* store_health.c */
 /* A statement failed with rc: an error of the storage (read-only, I/O, full, corrupt)
  * makes the store unhealthy; others (busy, constraints) are the statement's own. */

@@ -8,17 +8,14 @@
 
 #include "store_internal.h"
 
-/* One-off statements: the follow-up tick runs them every few seconds, not per event. */
+/* Its statements run per tick or per answer: kept prepared (store_oneoff). */
 static sqlite3_stmt *
 prepare(struct store *s, const char *sql)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = store_oneoff(s, sql);
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+	if (st == NULL)
 		log_warnx("%s: %s", __func__, sqlite3_errmsg(s->db));
-		sqlite3_finalize(st);
-		return NULL;
-	}
 	return st;
 }
 
@@ -41,7 +38,7 @@ store_nudge_take(struct store *s, const struct nudge *n)
 	rc = store_step(s, st);
 	if (rc == 0)
 		rc = sqlite3_changes(s->db) > 0 ? 1 : 0;
-	sqlite3_finalize(st);
+	store_oneoff_release(st);
 	return rc;
 }
 
@@ -59,7 +56,7 @@ store_nudge_exists(struct store *s, const char *kind, const char *subject,
 	store_bind_text(st, 2, subject);
 	store_bind_text(st, 3, period ? period : "");
 	n = store_count(s, st);
-	sqlite3_finalize(st);
+	store_oneoff_release(st);
 	return n < 0 ? -1 : n > 0;
 }
 
@@ -77,7 +74,7 @@ store_nudges_sent_since(struct store *s, const char *channel, const char *person
 	store_bind_text(st, 2, person);
 	sqlite3_bind_int64(st, 3, since);
 	n = store_count(s, st);
-	sqlite3_finalize(st);
+	store_oneoff_release(st);
 	return n;
 }
 
@@ -95,7 +92,7 @@ store_nudge_reachable(struct store *s, const char *channel, const char *person)
 	store_bind_text(st, 1, channel);
 	store_bind_text(st, 2, person);
 	n = store_count(s, st);
-	sqlite3_finalize(st);
+	store_oneoff_release(st);
 	return n < 0 ? -1 : n == 0;
 }
 
@@ -133,7 +130,7 @@ store_codes_unshared(struct store *s, const char *campaign, int64_t lo, int64_t 
 	sqlite3_bind_int64(st, 3, hi);
 	sqlite3_bind_int64(st, 4, (int64_t)max);
 	*out = store_many_rows(st, code_row, sizeof(**out), max, n, &rc);
-	sqlite3_finalize(st);
+	store_oneoff_release(st);
 	return rc;
 }
 
@@ -177,6 +174,6 @@ store_referrals_unacted(struct store *s, int64_t before, size_t max,
 	sqlite3_bind_int64(st, 1, before);
 	sqlite3_bind_int64(st, 2, (int64_t)max);
 	*out = store_many_rows(st, wait_row, sizeof(**out), max, n, &rc);
-	sqlite3_finalize(st);
+	store_oneoff_release(st);
 	return rc;
 }

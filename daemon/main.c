@@ -3,6 +3,7 @@
  * SIGINT drain and exit. */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,13 +28,17 @@
 #define LOOP_LETTERS_PER_TURN	2
 
 static void
-usage(void)
+usage(FILE *out)
 {
-	fprintf(stderr, "usage: shokaid [-t] -c FILE\n"
-	    "  -c FILE  configuration file (YAML)\n"
-	    "  -t       check the configuration, print ok or every error, and exit\n"
-	    "  -v       print the version and exit\n");
-	exit(2);
+	fprintf(out, "usage: shokaid [-t] -c FILE\n"
+	    "       shokaid -h | --help | -v | --version\n"
+	    "  -c, --config FILE  the configuration file (YAML)\n"
+	    "  -t, --test         check the configuration, print ok or every error, and exit\n"
+	    "  -v, --version      print the version and exit\n"
+	    "  -h, --help         this help\n"
+	    "Signals: HUP reloads the configuration (and TLS certificates); TERM and INT\n"
+	    "drain (stop accepting, answer what is in flight, finish the commit) and exit.\n"
+	    "Exit status: 0 after a clean stop or a good check, 1 on failure, 2 usage error.\n");
 }
 
 /* Settings that only take effect at start; a reload that changes them says so. */
@@ -371,11 +376,18 @@ done:
 int
 main(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "test", no_argument, NULL, 't' },
+		{ "version", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
 	struct daemon d;
 	const char *path = NULL;
 	int ch, check_only = 0, rc;
 
-	while ((ch = getopt(argc, argv, "c:tvh")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:tvh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -386,12 +398,20 @@ main(int argc, char **argv)
 		case 'v':
 			printf("shokaid %s\n", SHOKAI_VERSION);
 			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
 		default:
-			usage();
+			usage(stderr);
+			return 2;
 		}
 	}
-	if (path == NULL || optind != argc)
-		usage();
+	if (path == NULL || optind != argc) {
+		fprintf(stderr, "shokaid: %s\n", path == NULL ? "-c FILE is required" :
+		    "unexpected arguments");
+		usage(stderr);
+		return 2;
+	}
 	/* The database, its WAL and the lock file hold personal data: owner only. */
 	umask(077);
 	/* One malloc arena for the few threads (each would otherwise get its own, grown

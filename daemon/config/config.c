@@ -388,6 +388,52 @@ config_free(struct config *cf)
 	free(cf);
 }
 
+/* A snapshot with every default set and nothing loaded yet. */
+static struct config *
+config_new(const char *path)
+{
+	struct config *cf = xcalloc(1, sizeof(*cf));
+
+	atomic_init(&cf->refs, 1);
+	cf->path = xstrdup(path);
+	cf->max_headers = 16 * 1024;
+	cf->read_timeout_ms = 10000;
+	cf->idle_timeout_ms = 5000;
+	cf->max_connections = 2048;
+	cf->drain_timeout_ms = 10000;
+	cf->synchronous_full = 1;
+	cf->busy_timeout_ms = 2000;
+	cf->log_level = LOG_INFO;
+	cf->outbox_line_concurrency = 64;
+	cf->outbox_works_concurrency = 4;
+	cf->outbox_max_attempts = 12;
+	cf->outbox_request_timeout_ms = 10000;
+	cf->outbox_line_rate = 1000;
+	cf->outbox_works_rate = 2;
+	cf->timezone = xstrdup("Asia/Tokyo");
+	return cf;
+}
+
+/* The parsed documents are only needed while the snapshot is built. The snapshot is
+ * returned when nothing was added to errs since nerr_before, freed otherwise. */
+static struct config *
+config_finish(struct cfg *c, size_t nerr_before)
+{
+	for (size_t i = 0; i < c->nfiles; i++) {
+		if (c->files[i].loaded)
+			yaml_document_delete(&c->files[i].doc);
+		free(c->files[i].path);
+	}
+	if (c->builtin.loaded)
+		yaml_document_delete(&c->builtin.doc);
+	free(c->builtin.path);
+	if (c->errs->n > nerr_before) {
+		config_free(c->out);
+		return NULL;
+	}
+	return c->out;
+}
+
 struct config *
 config_load(const char *path, struct config_errors *errs)
 {
@@ -398,25 +444,7 @@ config_load(const char *path, struct config_errors *errs)
 
 	memset(&c, 0, sizeof(c));
 	c.errs = errs;
-	c.out = xcalloc(1, sizeof(*c.out));
-	atomic_init(&c.out->refs, 1);
-	c.out->path = xstrdup(path);
-	c.out->max_headers = 16 * 1024;
-	c.out->read_timeout_ms = 10000;
-	c.out->idle_timeout_ms = 5000;
-	c.out->max_connections = 2048;
-	c.out->drain_timeout_ms = 10000;
-	c.out->synchronous_full = 1;
-	c.out->busy_timeout_ms = 2000;
-	c.out->log_level = LOG_INFO;
-	c.out->outbox_line_concurrency = 64;
-	c.out->outbox_works_concurrency = 4;
-	c.out->outbox_max_attempts = 12;
-	c.out->outbox_request_timeout_ms = 10000;
-	c.out->outbox_line_rate = 1000;
-	c.out->outbox_works_rate = 2;
-	c.out->timezone = xstrdup("Asia/Tokyo");
-
+	c.out = config_new(path);
 	if ((main_file = load_file(&c, path, NULL)) == NULL)
 		goto done;
 	root.file = main_file;
@@ -460,19 +488,34 @@ config_load(const char *path, struct config_errors *errs)
 	if (!cfg_root_get(&c, "line", &sec))
 		cfg_err(&c, root, "missing required key 'line'");
 done:
-	for (size_t i = 0; i < c.nfiles; i++) {
-		if (c.files[i].loaded)
-			yaml_document_delete(&c.files[i].doc);
-		free(c.files[i].path);
+	return config_finish(&c, nerr_before);
+}
+
+/* Only the main file's storage section and time zone: what a command that reads the
+ * database needs while the rest of the configuration is broken. */
+struct config *
+config_load_storage(const char *path, struct config_errors *errs)
+{
+	struct cfg c;
+	struct cfg_file *main_file;
+	struct cnode root, sec;
+	size_t nerr_before = errs->n;
+
+	memset(&c, 0, sizeof(c));
+	c.errs = errs;
+	c.out = config_new(path);
+	if ((main_file = load_file(&c, path, NULL)) == NULL)
+		goto done;
+	root.file = main_file;
+	root.node = yaml_document_get_root_node(&main_file->doc);
+	if (root.node->type != YAML_MAPPING_NODE || !cfg_map_get(root, "storage", &sec)) {
+		cfg_err(&c, root, "missing required key 'storage'");
+		goto done;
 	}
-	if (c.builtin.loaded)
-		yaml_document_delete(&c.builtin.doc);
-	free(c.builtin.path);
-	if (errs->n > nerr_before) {
-		config_free(c.out);
-		return NULL;
-	}
-	return c.out;
+	parse_storage(&c, sec);
+	parse_toplevel_strings(&c, root);
+done:
+	return config_finish(&c, nerr_before);
 }
 
 struct config *

@@ -333,6 +333,9 @@ void config_errors_clear(struct config_errors *);
 /* Loads and fully validates path. Returns a new snapshot, which the caller owns until
  * config_unref (it holds one reference), or NULL with every problem in errs. */
 struct config *config_load(const char *path, struct config_errors *errs);
+/* Only storage.* and timezone from the main file, for shokaictl's commands that only
+ * read the database: they keep working while the rest of the config is broken. */
+struct config *config_load_storage(const char *path, struct config_errors *errs);
 /* config_load, then each error printed as a line on out (shokaid -t, shokaictl). */
 struct config *config_load_print(const char *path, FILE *out);
 /* Any thread. */

@@ -18,6 +18,35 @@ struct ctl_call {
 
 /* ctl.c */
 struct store *ctl_open_store(const struct config *);
+/* Takes --format F (or --format=F) out of argv wherever it is; -1 (said on stderr) for
+ * a value other than table, csv or json. */
+int ctl_take_format(int *argc, char **argv, enum print_format *);
+
+/* ctl_commands.c. A command runs with argv[0] the word after its name (argc may be 0)
+ * and returns 0 done, 1 failed, 2 wrong arguments (main prints its help). */
+typedef int ctl_run_fn(struct config *, int argc, char **argv);
+struct ctl_command {
+	const char	*name;
+	ctl_run_fn	*run;		/* NULL: help */
+	const char	*reads;		/* forms that only read: "SUB ..." ("-": none, "*": all) */
+	const char	*writes;	/* "SUB WORD": a form under a reading SUB that writes */
+	const char	*synopsis;
+	const char	*help;
+};
+const struct ctl_command *ctl_command(const char *name);
+int ctl_reads_only(const struct ctl_command *, int argc, char **argv);
+void ctl_print_usage(FILE *);
+void ctl_print_help(FILE *, const struct ctl_command *);
+
+/* ctl_boxes.c */
+int inbox_cmd(struct config *, int argc, char **argv);
+int quarantine_cmd(struct config *, int argc, char **argv);
+int outbox_cmd(struct config *, int argc, char **argv);
+int send_cmd(struct config *, int argc, char **argv);
+
+/* ctl_lookup.c */
+int profile_cmd(struct config *, int argc, char **argv);
+int works_link_cmd(struct config *, int argc, char **argv);
 /* ctl_net.c: a small daemon context of shokaictl's own: a loop and an HTTP client. */
 void ctl_net_open(struct daemon *, struct config *);
 void ctl_net_wait(struct daemon *, const int *done);

@@ -301,16 +301,28 @@ int
 announce_cmd(struct config *cf, int argc, char **argv)
 {
 	const char *segment, *to, *at, *sub;
+	enum print_format format = PRINT_TABLE;
 	struct store *s = NULL;
 	char why[WHY_MAX], who[96];
 	int rc = 1;
 
+	if (ctl_take_format(&argc, argv, &format) == -1)
+		return 2;
 	if (argc < 2 && !(argc == 1 && strcmp(argv[0], "list") == 0))
 		return 2;
 	sub = argv[0];
 	if (strcmp(sub, "list") == 0 && argc == 1) {
-		if ((s = ctl_open_store(cf)) != NULL)
+		if ((s = ctl_open_store(cf)) == NULL)
+			;
+		else if (format == PRINT_TABLE)
 			rc = list(cf, s);
+		else
+			/* A script wants the sends; the configured ones are in the YAML. */
+			rc = store_print_query(s, stdout, format, "SELECT id, config_id, title, "
+			    "message, channel, segment, state, datetime(scheduled_at / 1000, "
+			    "'unixepoch', 'localtime') AS scheduled, recipients, blocked, chunks, "
+			    "coalesce(reason, '') AS reason FROM announcements ORDER BY id DESC "
+			    "LIMIT 100", NULL, 0) == 0 ? 0 : 1;
 	} else if ((strcmp(sub, "show") == 0 || strcmp(sub, "cancel") == 0) && argc == 2) {
 		int64_t id = strtoll(argv[1], NULL, 10);
 

@@ -287,15 +287,16 @@ done:
 int
 user_cmd(struct config *cf, int argc, char **argv)
 {
+	enum print_format format = PRINT_TABLE;
 	struct store *s;
 	int rc;
 
-	if (argc < 1)
+	if (ctl_take_format(&argc, argv, &format) == -1 || argc < 1)
 		return 2;
 	if ((s = ctl_open_store(cf)) == NULL)
 		return 1;
 	if (strcmp(argv[0], "list") == 0 && argc == 1)
-		rc = store_print_query(s, stdout, PRINT_TABLE, "SELECT login, name, role, "
+		rc = store_print_query(s, stdout, format, "SELECT login, name, role, "
 		    "branches, CASE disabled WHEN 1 THEN 'disabled' ELSE 'active' END AS state, "
 		    "coalesce(datetime(last_login_at / 1000, 'unixepoch', 'localtime'), '-') AS "
 		    "last_login FROM console_users ORDER BY login", NULL, 0) == 0 ? 0 : 1;
@@ -354,15 +355,16 @@ token_add(const struct config *cf, struct store *s, const char *name, int argc, 
 int
 token_cmd(struct config *cf, int argc, char **argv)
 {
+	enum print_format format = PRINT_TABLE;
 	struct store *s;
 	int rc = 2;
 
-	if (argc < 1)
+	if (ctl_take_format(&argc, argv, &format) == -1 || argc < 1)
 		return 2;
 	if ((s = ctl_open_store(cf)) == NULL)
 		return 1;
 	if (strcmp(argv[0], "list") == 0 && argc == 1)
-		rc = store_print_query(s, stdout, PRINT_TABLE, "SELECT name, role, branches, "
+		rc = store_print_query(s, stdout, format, "SELECT name, role, branches, "
 		    "datetime(created_at / 1000, 'unixepoch', 'localtime') AS created, "
 		    "coalesce(datetime(last_used_at / 1000, 'unixepoch', 'localtime'), '-') AS "
 		    "last_used, CASE WHEN revoked_at IS NULL THEN 'active' ELSE 'revoked' END AS "
@@ -396,16 +398,14 @@ audit_cmd(struct config *cf, int argc, char **argv)
 	struct store *s;
 	int rc;
 
+	if (ctl_take_format(&argc, argv, &format) == -1)
+		return 2;
 	for (int i = 0; i < argc; i += 2) {
 		if (i + 1 >= argc)
 			return 2;
 		if (strcmp(argv[i], "--limit") == 0 && atoi(argv[i + 1]) > 0)
 			snprintf(limit, sizeof(limit), "%d", atoi(argv[i + 1]));
-		else if (strcmp(argv[i], "--format") == 0 && strcmp(argv[i + 1], "csv") == 0)
-			format = PRINT_CSV;
-		else if (strcmp(argv[i], "--format") == 0 && strcmp(argv[i + 1], "json") == 0)
-			format = PRINT_JSON;
-		else if (!(strcmp(argv[i], "--format") == 0 && strcmp(argv[i + 1], "table") == 0))
+		else
 			return 2;
 	}
 	args[0] = limit;

@@ -71,13 +71,8 @@ typed_cmd(struct config *cf, int argc, char **argv)
 		store_close(s);
 		return rc;
 	}
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
-			if (ctl_parse_format(argv[++i], &format) == -1)
-				return 2;
-		} else
-			return 2;
-	}
+	if (ctl_take_format(&argc, argv, &format) == -1 || argc != 0)
+		return 2;
 	if ((s = ctl_open_store(cf)) == NULL)
 		return 1;
 	rc = store_print_query(s, stdout, format, list_sql, NULL, 0) == 0 ? 0 : 1;
@@ -120,15 +115,14 @@ referrals_cmd(struct config *cf, int argc, char **argv)
 	}
 	if (argc >= 1 && strcmp(argv[0], "typed") == 0)
 		return typed_cmd(cf, argc - 1, argv + 1);
+	if (ctl_take_format(&argc, argv, &format) == -1)
+		return 2;
 	if (argc < 1 || strcmp(argv[0], "list") != 0)
 		return 2;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--state") == 0 && i + 1 < argc)
 			state = argv[++i];
-		else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
-			if (ctl_parse_format(argv[++i], &format) == -1)
-				return 2;
-		} else
+		else
 			return 2;
 	}
 	if ((s = ctl_open_store(cf)) == NULL)
@@ -176,7 +170,7 @@ operator_reward_move(const struct config *cf, struct store *s, int64_t id,
 	return rc;
 }
 
-/* rewards list [STATE] | rewards approve ID | rewards void ID [REASON] */
+/* rewards list [STATE] [--format F] | rewards approve ID | rewards void ID [REASON] */
 int
 rewards_cmd(struct config *cf, int argc, char **argv)
 {
@@ -185,17 +179,18 @@ rewards_cmd(struct config *cf, int argc, char **argv)
 	    "datetime(w.approve_after / 1000, 'unixepoch', 'localtime') AS approve_after, "
 	    "coalesce(w.note, '') AS note FROM rewards w WHERE ?1 IS NULL OR w.state = ?1 "
 	    "ORDER BY w.id";
+	enum print_format format = PRINT_TABLE;
 	struct store *s;
 	int rc;
 
-	if (argc < 1)
+	if (ctl_take_format(&argc, argv, &format) == -1 || argc < 1)
 		return 2;
 	if ((s = ctl_open_store(cf)) == NULL)
 		return 1;
 	if (strcmp(argv[0], "list") == 0 && argc <= 2) {
 		const char *args[] = { argc == 2 ? argv[1] : NULL };
 
-		rc = store_print_query(s, stdout, PRINT_TABLE, list_sql, args, 1) == 0 ? 0 : 1;
+		rc = store_print_query(s, stdout, format, list_sql, args, 1) == 0 ? 0 : 1;
 	} else if (strcmp(argv[0], "approve") == 0 && argc == 2)
 		rc = operator_reward_move(cf, s, strtoll(argv[1], NULL, 10), REWARD_APPROVED, NULL);
 	else if (strcmp(argv[0], "void") == 0 && (argc == 2 || argc == 3))
@@ -344,6 +339,8 @@ report_cmd(struct config *cf, int argc, char **argv)
 	int64_t lo, hi;
 	int rc;
 
+	if (ctl_take_format(&argc, argv, &format) == -1)
+		return 2;
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--by") == 0 && i + 1 < argc)
 			by_name = argv[++i];
@@ -355,9 +352,6 @@ report_cmd(struct config *cf, int argc, char **argv)
 			to = argv[++i];
 			if (report_date("--to", to, &hi) == -1)
 				return 1;
-		} else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
-			if (ctl_parse_format(argv[++i], &format) == -1)
-				return 2;
 		} else
 			return 2;
 	}

@@ -116,15 +116,14 @@ rules_cmd(struct config *cf, int argc, char **argv)
 	int64_t since_ms;
 	int rc = 1;
 
+	if (ctl_take_format(&argc, argv, &format) == -1)
+		return 2;
 	if (argc < 1 || strcmp(argv[0], "replay") != 0)
 		return 2;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--since") == 0 && i + 1 < argc)
 			since = argv[++i];
-		else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
-			if (ctl_parse_format(argv[++i], &format) == -1)
-				return 2;
-		} else
+		else
 			return 2;
 	}
 	if (since == NULL)

@@ -319,8 +319,6 @@ int64_t store_reset_tester(struct store *, const char *user_id);
 enum print_format { PRINT_TABLE, PRINT_CSV, PRINT_JSON };
 int store_print_query(struct store *, FILE *, enum print_format, const char *sql,
     const char *const *args, size_t nargs);
-int store_print_outbox(struct store *, FILE *, int all);
-int store_print_inbox_summary(struct store *, FILE *);
 int store_print_quarantine(struct store *, FILE *, int64_t id);
 
 /* store_report.c: the referral funnel, grouped by one of these. */

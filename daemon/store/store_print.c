@@ -1,6 +1,6 @@
-/* store_print.c: what shokaictl prints from the database: the outbox, the inbox summary,
- * quarantined bodies, and any query as an aligned table, CSV or JSON. One-off statements,
- * prepared and finalized here, never in the daemon's statement cache. */
+/* store_print.c: what shokaictl prints from the database: a quarantined body, and any
+ * query as an aligned table, CSV or JSON. One-off statements, prepared and finalized
+ * here, never in the daemon's statement cache. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,130 +22,39 @@ col_term(sqlite3_stmt *st, int i)
 }
 
 int
-store_print_outbox(struct store *s, FILE *out, int all)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-
-	if (sqlite3_prepare_v2(s->db, all ?
-	    "SELECT id, platform, channel, kind, state, attempts, last_status, last_error "
-	    "FROM outbox ORDER BY id DESC LIMIT 100" :
-	    "SELECT id, platform, channel, kind, state, attempts, last_status, last_error "
-	    "FROM outbox WHERE state IN ('failed', 'unknown') ORDER BY id DESC LIMIT 100", -1, &st,
-	    NULL) != SQLITE_OK)
-		goto done;
-	fprintf(out, "%-6s %-6s %-10s %-10s %-8s %8s %6s  %s\n", "ID", "TO", "CHANNEL", "KIND",
-	    "STATE", "ATTEMPTS", "STATUS", "REASON");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char *to = col_term(st, 1), *channel = col_term(st, 2), *kind = col_term(st, 3),
-		    *state = col_term(st, 4), *reason = col_term(st, 7);
-
-		fprintf(out, "%-6lld %-6s %-10s %-10s %-8s %8d %6d  %s\n",
-		    (long long)sqlite3_column_int64(st, 0), to, channel, kind, state,
-		    sqlite3_column_int(st, 5), sqlite3_column_int(st, 6), reason);
-		free(to);
-		free(channel);
-		free(kind);
-		free(state);
-		free(reason);
-	}
-	rc = rc == SQLITE_DONE ? 0 : -1;
-done:
-	sqlite3_finalize(st);
-	return rc;
-}
-
-/* Operator views for shokaictl: plain text tables on out. */
-int
-store_print_inbox_summary(struct store *s, FILE *out)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-
-	if (sqlite3_prepare_v2(s->db, "SELECT platform, channel, state, count(*) FROM inbox "
-	    "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3", -1, &st, NULL) != SQLITE_OK)
-		goto done;
-	fprintf(out, "%-8s %-16s %-8s %10s\n", "PLATFORM", "CHANNEL", "STATE", "EVENTS");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char *platform = col_term(st, 0), *channel = col_term(st, 1),
-		    *state = col_term(st, 2);
-
-		fprintf(out, "%-8s %-16s %-8s %10lld\n", platform, channel, state,
-		    (long long)sqlite3_column_int64(st, 3));
-		free(platform);
-		free(channel);
-		free(state);
-	}
-	rc = rc == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc == -1 || sqlite3_prepare_v2(s->db, "SELECT id, platform, channel, type, "
-	    "error FROM inbox WHERE state = 'failed' ORDER BY id DESC LIMIT 50", -1, &st,
-	    NULL) != SQLITE_OK)
-		goto done;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char *platform = col_term(st, 1), *channel = col_term(st, 2),
-		    *type = col_term(st, 3), *error = col_term(st, 4);
-
-		fprintf(out, "failed #%lld %s/%s %s: %s\n", (long long)sqlite3_column_int64(st, 0),
-		    platform, channel, type, error);
-		free(platform);
-		free(channel);
-		free(type);
-		free(error);
-	}
-	rc = rc == SQLITE_DONE ? 0 : -1;
-done:
-	sqlite3_finalize(st);
-	return rc;
-}
-
-int
 store_print_quarantine(struct store *s, FILE *out, int64_t id)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = -1, rows = 0;
+	int rc = -1;
 
-	if (sqlite3_prepare_v2(s->db, id > 0 ?
-	    "SELECT id, platform, channel, received_at, reason, body FROM quarantine "
-	    "WHERE id = ?" :
-	    "SELECT id, platform, channel, received_at, reason, length(body) FROM quarantine "
-	    "ORDER BY id DESC LIMIT 100", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "SELECT id, platform, channel, received_at, reason, "
+	    "body FROM quarantine WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
 		goto done;
-	if (id > 0)
-		sqlite3_bind_int64(st, 1, id);
-	else
-		fprintf(out, "%-6s %-24s %-6s %-12s %8s  %s\n", "ID", "RECEIVED (UTC)",
-		    "FROM", "CHANNEL", "BYTES", "REASON");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		time_t t = (time_t)(sqlite3_column_int64(st, 3) / 1000);
 		struct tm tm;
 		char when[32], *platform = col_term(st, 1), *channel = col_term(st, 2),
 		    *reason = col_term(st, 4);
 
-		rows++;
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		if (id > 0) {
-			fprintf(out, "id: %lld\nreceived: %s\nplatform: %s\nchannel: %s\n"
-			    "reason: %s\nbody:\n", (long long)sqlite3_column_int64(st, 0), when,
-			    platform, channel, reason);
-			/* The body as received, but a terminal's controls made visible: the
-			 * line breaks and tabs of a JSON body stay. */
-			cell_term(out, sqlite3_column_blob(st, 5),
-			    (size_t)sqlite3_column_bytes(st, 5), CELL_TERM_KEEP_NL);
-			fputc('\n', out);
-		} else
-			fprintf(out, "%-6lld %-24s %-6s %-12s %8lld  %s\n",
-			    (long long)sqlite3_column_int64(st, 0), when, platform, channel,
-			    (long long)sqlite3_column_int64(st, 5), reason);
+		fprintf(out, "id: %lld\nreceived: %s\nplatform: %s\nchannel: %s\n"
+		    "reason: %s\nbody:\n", (long long)sqlite3_column_int64(st, 0), when,
+		    platform, channel, reason);
+		/* The body as received, but a terminal's controls made visible: the line
+		 * breaks and tabs of a JSON body stay. */
+		cell_term(out, sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5),
+		    CELL_TERM_KEEP_NL);
+		fputc('\n', out);
 		free(platform);
 		free(channel);
 		free(reason);
-	}
-	rc = rc == SQLITE_DONE ? 0 : -1;
-	if (rc == 0 && id > 0 && rows == 0) {
-		fprintf(stderr, "shokaictl: no quarantined body with id %lld\n", (long long)id);
+		rc = 0;
+	} else {
+		if (rc == SQLITE_DONE)
+			fprintf(stderr, "shokaictl: no quarantined body with id %lld\n",
+			    (long long)id);
 		rc = -1;
 	}
 done:

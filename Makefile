@@ -78,36 +78,32 @@ build/shokaisim: $(SIM_SRC) $(SIM_SHARED) $(wildcard tests/sim/*.h) daemon/base/
 UNIT_BINS = $(patsubst tests/unit/%.c,$(1)/tests/%,$(UNIT_SRC))
 
 .SECONDARY:
-.PHONY: all run test soak check bench bench-scale fuzz deps clean install
+PORT ?= 8080
+ADMIN_PORT ?= 8081
+SIM_PORT ?= 8091
+DEMO_EXIT ?= 0
+.PHONY: all run demo test soak check bench bench-scale fuzz deps clean install
 all: build/shokaid build/shokaictl
 
 deps:
 	@scripts/install-deps.sh
 
-# The simulator plays LINE and LINE WORKS on 127.0.0.1:8091 (where the example config
-# points); the daemon serves 127.0.0.1:8080 and its console 127.0.0.1:8081/admin/.
-# scripts/demo.sh then makes the demo accounts and, into a database without referrals,
-# plays a demo referral program (its times shifted back for the console's figures).
-# Try it from another terminal:
-#   build/shokaisim send line --url http://127.0.0.1:8080/line/main \
-#     --secret-file config/secrets/line-channel-secret --text こんにちは
-# Both servers run in the background of this recipe's shell, which waits on the daemon:
-# Ctrl-C reaches every process of the terminal's group (the daemon drains; the demo stops
-# where it is), so INT only keeps the shell waiting for the drain; a TERM to make (which
-# passes it on) stops both. A failed demo leaves the daemon running.
+# `make run`: the simulator plays LINE and LINE WORKS on 127.0.0.1:8091 (where the example
+# config points), the daemon serves webhooks on 127.0.0.1:8080 and its console on
+# 127.0.0.1:8081/admin/, and scripts/demo.sh makes the demo accounts and, into a database
+# without referrals, plays a demo referral program (its times shifted back for the
+# console's figures). `make demo`: the same servers on a fresh database of their own
+# (var/demo/), and scripts/journey.py tells one referral journey step by step, then
+# leaves the console showing it (DEMO_EXIT=1: stop after it, for CI).
+# PORT=, ADMIN_PORT= and SIM_PORT= choose other ports; a port that is taken stops both
+# before anything starts. Ctrl-C drains the daemon and stops the simulator. See
+# scripts/run.sh.
 run: all build/shokaisim
-	@chmod 600 config/secrets/*
-	@mkdir -p var
-	@build/shokaisim serve --listen 127.0.0.1:8091 & sim=$$!; \
-	  build/shokaid -c config/shokai.yaml & daemon=$$!; \
-	  trap 'kill $$sim 2>/dev/null' EXIT; \
-	  trap ':' INT; \
-	  trap 'kill $$daemon $$sim 2>/dev/null' TERM; \
-	  SHOKAI_PID=$$daemon scripts/demo.sh || [ $$? -gt 128 ] || \
-	    echo "make run: no demo (see above); shokaid runs on" >&2; \
-	  wait $$daemon; rc=$$?; \
-	  while kill -0 $$daemon 2>/dev/null; do wait $$daemon; rc=$$?; done; \
-	  exit $$rc
+	@PORT=$(PORT) ADMIN_PORT=$(ADMIN_PORT) SIM_PORT=$(SIM_PORT) scripts/run.sh run
+
+demo: all build/shokaisim
+	@PORT=$(PORT) ADMIN_PORT=$(ADMIN_PORT) SIM_PORT=$(SIM_PORT) DEMO_EXIT=$(DEMO_EXIT) \
+	  scripts/run.sh demo
 
 test: build/shokaid build/shokaictl build/shokaisim build/fault/shokaid build/fault/shokaictl \
       $(call UNIT_BINS,build/fault)

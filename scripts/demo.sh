@@ -29,7 +29,8 @@
 # Every wait is bounded; the script starts no process that outlives it.
 #
 # Environment (defaults are the example config's): SHOKAI_CONFIG, SHOKAI_URL (webhooks),
-# SHOKAI_SIM_URL, SHOKAI_CONSOLE_URL, SHOKAI_PID (the daemon: stop waiting if it dies).
+# SHOKAI_SIM_URL, SHOKAI_CONSOLE_URL, SHOKAI_PID (the daemon: stop waiting if it dies),
+# SHOKAI_CONFIG_DIR (where the campaigns are, when SHOKAI_CONFIG is a copy elsewhere).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -298,7 +299,7 @@ else
 	# Spread the program over the last weeks (see the header).
 	campaign=$(sql "SELECT campaign FROM referral_codes ORDER BY issued_at LIMIT 1")
 	tz=$(sed -n 's/^timezone:[[:space:]]*\([^[:space:]#]*\).*/\1/p' "$CONFIG" | head -n 1)
-	starts=$(cat "$cfg_dir"/*.yaml | awk -v id="$campaign" '
+	starts=$(cat "${SHOKAI_CONFIG_DIR:-$cfg_dir}"/*.yaml | awk -v id="$campaign" '
 		$0 ~ "^[[:space:]]*-[[:space:]]*id:[[:space:]]*\"?" id "\"?[[:space:]]*(#.*)?$" { found = 1; next }
 		found && /^[[:space:]]*-[[:space:]]*id:/ { exit }
 		found && /^[[:space:]]*starts:/ { sub(/^[[:space:]]*starts:[[:space:]]*/, ""); sub(/[[:space:]#].*/, ""); print; exit }')

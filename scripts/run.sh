@@ -49,13 +49,21 @@ if [ "$mode" = demo ] || [ "$PORT$ADMIN_PORT$SIM_PORT" != 808080818091 ]; then
 	# its relative paths (includes, secrets) need only "../config/" in front.
 	dir=var
 	db=../var/shokai.db
-	if [ "$mode" = demo ]; then
-		dir=$DEMO_DIR
-		mkdir -p "$dir"
-		rm -f "$dir"/shokai.db "$dir"/shokai.db-wal "$dir"/shokai.db-shm
-		db=$(realpath -m "$dir/shokai.db")
-	fi
 	up=$(realpath --relative-to="$dir" config)
+	if [ "$mode" = demo ]; then
+		# A copy of every file, its campaign running from a month ago to three months
+		# ahead whatever today is: the journey needs a campaign that runs today.
+		dir=$DEMO_DIR
+		rm -rf "$dir/config"
+		mkdir -p "$dir"
+		cp -r config "$dir/config"
+		rm -f "$dir"/shokai.db "$dir"/shokai.db-wal "$dir"/shokai.db-shm
+		sed -i -e "s|^\([[:space:]]*starts:[[:space:]]*\)[0-9-]*|\1$(date -d '-30 days' +%F)|" \
+		    -e "s|^\([[:space:]]*ends:[[:space:]]*\)[0-9-]*|\1$(date -d '+90 days' +%F)|" \
+		    "$dir/config/referral.yaml"
+		db=$(realpath -m "$dir/shokai.db")
+		up=config
+	fi
 	config=$dir/shokai-$mode.yaml
 	sed -e "s|127\.0\.0\.1:8080|127.0.0.1:$PORT|g" \
 	    -e "s|127\.0\.0\.1:8081|127.0.0.1:$ADMIN_PORT|g" \
@@ -97,7 +105,7 @@ else
 	build/shokaid -c "$config" & daemon=$!
 fi
 
-export SHOKAI_CONFIG=$config SHOKAI_CONFIG_DIR=config SHOKAI_PID=$daemon
+export SHOKAI_CONFIG=$config SHOKAI_CONFIG_DIR=${up:+$(dirname "$config")/$up} SHOKAI_PID=$daemon
 export SHOKAI_URL=http://127.0.0.1:$PORT SHOKAI_SIM_URL=http://127.0.0.1:$SIM_PORT
 export SHOKAI_CONSOLE_URL=http://127.0.0.1:$ADMIN_PORT/admin/
 export SHOKAI_ADMIN_URL=http://127.0.0.1:$ADMIN_PORT

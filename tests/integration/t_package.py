@@ -299,3 +299,68 @@ def isolated_dpkg(deb):
         expect(rc == 0, f"dpkg --purge: {out}{err}")
         expect(not os.path.exists(os.path.join(root, "etc/shokai")), "purge left /etc/shokai")
         expect(not os.path.exists(os.path.join(root, "var/lib/shokai")), "purge left the state")
+
+
+def stub_run(script, args, user_exists, env_extra=None):
+    """Runs a maintainer script (or install-user.sh) for the real root with every command it
+    may call replaced by a stub that only logs its arguments: PATH holds the stubs and
+    nothing else, so a command without a stub fails instead of touching the host.
+    Returns (exit code, stdout, the logged calls)."""
+    with tempfile.TemporaryDirectory(prefix="shokai-stub-") as tmp:
+        log = os.path.join(tmp, "calls")
+        stubs = os.path.join(tmp, "bin")
+        os.mkdir(stubs)
+        for name in ["adduser", "useradd", "install", "systemctl", "deb-systemd-invoke", "rm",
+                     "rmdir", "getent", "id"]:
+            rc = {"getent": 0 if user_exists else 2}.get(name, 0)
+            out = "0" if name == "id" else ""
+            with open(os.path.join(stubs, name), "w") as f:
+                f.write(f'#!/bin/sh\necho "{name} $*" >>"{log}"\n'
+                        f'[ -n "{out}" ] && echo {out}\nexit {rc}\n')
+            os.chmod(os.path.join(stubs, name), 0o755)
+        os.symlink(shutil.which("cat"), os.path.join(stubs, "cat"))
+        env = {"PATH": stubs, **(env_extra or {})}
+        r = subprocess.run(["/bin/sh", os.path.join(REPO, script), *args], env=env,
+                           capture_output=True, timeout=10, stdin=subprocess.DEVNULL)
+        calls = open(log).read().splitlines() if os.path.exists(log) else []
+        return r.returncode, r.stdout.decode() + r.stderr.decode(), calls
+
+
+def test_package_maintainer_scripts():
+    # A first install: the system user, then the state and secrets directories.
+    rc, out, calls = stub_run("dist/deb/postinst", ["configure", ""], user_exists=False)
+    expect(rc == 0, f"postinst configure failed: {out}")
+    add = [c for c in calls if c.startswith("adduser ")]
+    expect(len(add) == 1 and "--system" in add[0] and "--home /var/lib/shokai" in add[0]
+           and "--shell /usr/sbin/nologin" in add[0] and add[0].endswith(" shokai"),
+           f"postinst did not add the system user: {calls}")
+    expect("install -d -m 700 -o shokai -g shokai /var/lib/shokai" in calls,
+           f"postinst did not make the state directory: {calls}")
+    expect("install -d -m 750 -o root -g shokai /etc/shokai/secrets" in calls,
+           f"postinst did not make the secrets directory: {calls}")
+    expect(not any(c.startswith(("systemctl", "deb-systemd-invoke")) for c in calls),
+           f"postinst enabled or started something: {calls}")
+    expect("systemctl enable --now shokaid" in out, f"no next steps: {out}")
+    # An upgrade with the user already there: no second user, no next steps again.
+    rc, out, calls = stub_run("dist/deb/postinst", ["configure", "0.1.0-1"], user_exists=True)
+    expect(rc == 0 and not any(c.startswith("adduser") for c in calls),
+           f"postinst upgrade added a user: {calls}")
+    expect("Next" not in out, f"postinst upgrade printed the first steps: {out}")
+    # Into another root: directories there only; no user, nothing on the host.
+    rc, out, calls = stub_run("dist/deb/postinst", ["configure", ""], user_exists=False,
+                              env_extra={"DPKG_ROOT": "/tmp/elsewhere"})
+    expect(rc == 0 and not any(c.startswith(("adduser", "getent")) for c in calls) and
+           all("/tmp/elsewhere/" in c for c in calls), f"postinst with DPKG_ROOT: {calls}")
+    # remove keeps data; only purge deletes the state and the secrets.
+    rc, out, calls = stub_run("dist/deb/postrm", ["remove"], user_exists=True)
+    expect(rc == 0 and not any(c.startswith("rm") for c in calls), f"postrm remove: {calls}")
+    rc, out, calls = stub_run("dist/deb/postrm", ["purge"], user_exists=True)
+    expect(rc == 0 and "rm -rf /var/lib/shokai /etc/shokai/secrets" in calls,
+           f"postrm purge did not remove the state: {calls}")
+    rc, out, calls = stub_run("dist/deb/prerm", ["upgrade", "0.1.0-1"], user_exists=True)
+    expect(rc == 0 and calls == [], f"prerm upgrade stopped something: {calls}")
+    # make install's user step (as root, no DESTDIR) does what the postinst does.
+    rc, out, calls = stub_run("scripts/install-user.sh", [], user_exists=False)
+    expect(rc == 0 and any(c.startswith("adduser --system") for c in calls) and
+           "install -d -m 700 -o shokai -g shokai /var/lib/shokai" in calls,
+           f"install-user.sh: {calls} {out}")

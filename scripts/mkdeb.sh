@@ -15,6 +15,10 @@ upstream=$(sed -n 's/^#define SHOKAI_VERSION "\(.*\)"$/\1/p' "$top/daemon/base/b
 [ -n "$upstream" ] || { echo "mkdeb: SHOKAI_VERSION not found in daemon/base/base.h" >&2; exit 1; }
 version=$upstream-1
 arch=$(dpkg --print-architecture)
+# One date for the changelog and every file's time (dpkg-deb clamps to it): the last
+# commit's, so the same tree makes the same package.
+SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$top" log -1 --format=%ct 2>/dev/null || date +%s)}
+export SOURCE_DATE_EPOCH
 
 strip --strip-unneeded --remove-section=.comment --remove-section=.note \
     "$root/usr/sbin/shokaid" "$root/usr/bin/shokaictl"
@@ -23,7 +27,8 @@ find "$root/usr/share/man" -type f ! -name '*.gz' -exec gzip -9n {} +
 doc=$root/usr/share/doc/shokai
 install -d -m 755 "$doc" "$root/usr/share/lintian/overrides"
 install -m 644 "$deb/copyright" "$doc/copyright"
-sed "s/@VERSION@/$version/" "$deb/changelog" | gzip -9n >"$doc/changelog.Debian.gz"
+sed -e "s/@VERSION@/$version/" -e "s/@DATE@/$(date -R -u -d "@$SOURCE_DATE_EPOCH")/" \
+    "$deb/changelog" | gzip -9n >"$doc/changelog.Debian.gz"
 chmod 644 "$doc/changelog.Debian.gz"
 install -m 644 "$deb/lintian-overrides" "$root/usr/share/lintian/overrides/shokai"
 

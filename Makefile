@@ -82,7 +82,7 @@ PORT ?= 8080
 ADMIN_PORT ?= 8081
 SIM_PORT ?= 8091
 DEMO_EXIT ?= 0
-.PHONY: all run demo test soak check bench bench-scale fuzz deps clean install
+.PHONY: all run demo test soak check bench bench-scale fuzz deps clean install uninstall deb
 all: build/shokaid build/shokaictl
 
 deps:
@@ -163,11 +163,51 @@ build/fuzz/%: tests/fuzz/%.c $(DAEMON_SRC)
 fuzz: $(FUZZ_TARGETS)
 	@tests/fuzz/run.sh $(FUZZ_TARGETS)
 
+# `make install`: the binaries, the systemd unit (its paths made for this PREFIX), the man
+# pages and, once, the production config in /etc/shokai (scripts/install-config.sh never
+# overwrites the operator's files). Only into this machine (no DESTDIR) and as root does it
+# create the shokai user and its state directory: a staged tree is a package's, whose
+# maintainer scripts do that.
 PREFIX	?= /usr/local
+SBINDIR	?= $(PREFIX)/sbin
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+UNITDIR	?= $(PREFIX)/lib/systemd/system
+CONFDIR	:= /etc/shokai
 install: build/shokaid build/shokaictl
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
-	install -m 755 build/shokaid $(DESTDIR)$(PREFIX)/sbin/shokaid
-	install -m 755 build/shokaictl $(DESTDIR)$(PREFIX)/bin/shokaictl
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 755 build/shokaid $(DESTDIR)$(SBINDIR)/shokaid
+	install -m 755 build/shokaictl $(DESTDIR)$(BINDIR)/shokaictl
+	sed 's|@SBINDIR@|$(SBINDIR)|g' scripts/shokaid.service.in >$(DESTDIR)$(UNITDIR)/shokaid.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/shokaid.service
+	install -m 644 man/shokaid.8 man/shokaictl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 man/shokai.yaml.5 $(DESTDIR)$(MANDIR)/man5/
+	@scripts/install-config.sh $(DESTDIR)$(CONFDIR)
+	@if [ -z "$(DESTDIR)" ]; then scripts/install-user.sh; fi
+	@echo
+	@echo "Next (as root):"
+	@echo "  1. the secrets the config names, mode 0600, owned by shokai:"
+	@echo "       install -m 600 -o shokai -g shokai /dev/null $(CONFDIR)/secrets/line-channel-secret"
+	@echo "     (and the others; or LoadCredential=, see shokai.yaml(5))"
+	@echo "  2. edit $(CONFDIR)/shokai.yaml, then check it:"
+	@echo "       runuser -u shokai -- $(SBINDIR)/shokaid -t -c $(CONFDIR)/shokai.yaml"
+	@echo "  3. systemctl daemon-reload && systemctl enable --now shokaid"
+
+# `make uninstall`: the binaries, unit and man pages; the config and the data stay.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/shokaid $(DESTDIR)$(BINDIR)/shokaictl \
+	  $(DESTDIR)$(UNITDIR)/shokaid.service $(DESTDIR)$(MANDIR)/man8/shokaid.8 \
+	  $(DESTDIR)$(MANDIR)/man8/shokaictl.8 $(DESTDIR)$(MANDIR)/man5/shokai.yaml.5
+	@echo "uninstall: $(CONFDIR) and /var/lib/shokai are kept"
+
+# `make deb`: build/deb/shokai_VERSION_ARCH.deb, staged by `make install` into
+# build/deb/root with Debian's paths, assembled by scripts/mkdeb.sh with dpkg-deb.
+deb: build/shokaid build/shokaictl
+	@rm -rf build/deb/root
+	@$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/build/deb/root PREFIX=/usr \
+	  UNITDIR=/lib/systemd/system >/dev/null
+	@scripts/mkdeb.sh build/deb/root build/deb
 
 clean:
 	rm -rf build

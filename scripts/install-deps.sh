@@ -15,6 +15,8 @@ set -eu
 PACKAGES="build-essential pkg-config libevent-dev libcurl4-openssl-dev libjansson-dev \
 libssl-dev libsqlite3-dev libyaml-dev libcmocka-dev python3 sqlite3 openssl curl \
 clang libclang-rt-dev wrk nodejs npm ca-certificates chromium fonts-noto-cjk"
+PACKAGES="$PACKAGES mandoc"  # t_package: mandoc -Tlint on the man pages
+PACKAGES="$PACKAGES lintian"  # t_package: lintian on the .deb of make deb
 
 missing=""
 for p in $PACKAGES; do

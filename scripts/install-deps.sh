@@ -15,6 +15,7 @@ set -eu
 PACKAGES="build-essential pkg-config libevent-dev libcurl4-openssl-dev libjansson-dev \
 libssl-dev libsqlite3-dev libyaml-dev libcmocka-dev python3 sqlite3 openssl curl \
 clang libclang-rt-dev wrk nodejs npm ca-certificates chromium fonts-noto-cjk"
+PACKAGES="$PACKAGES nginx-light"  # tests/integration/t_proxy.py: shokaid behind nginx (scripts/nginx-shokai.conf)
 
 missing=""
 for p in $PACKAGES; do

@@ -3,6 +3,7 @@ real handshake from Python's ssl with certificates the openssl CLI makes in the 
 folder, old protocols and plain HTTP refused, certificate renewal by SIGHUP under load
 without a failed request, a bad renewal refused with the old certificate kept, and the
 console's Secure cookie."""
+import json
 import os
 import re
 import shutil
@@ -38,7 +39,6 @@ def post_line(d, ctx, body, **kw):
 
 
 def healthz(d, ctx):
-    import json
     r = https_request(d.port, "GET", "/healthz", ctx)
     expect(r.status == 200, r)
     return json.loads(r.body)

@@ -3,6 +3,7 @@ real handshake from Python's ssl with certificates the openssl CLI makes in the 
 folder, old protocols and plain HTTP refused, certificate renewal by SIGHUP under load
 without a failed request, a bad renewal refused with the old certificate kept, and the
 console's Secure cookie."""
+import http.client
 import json
 import os
 import re
@@ -23,10 +24,12 @@ TLS = "{ cert_file: tls.crt, key_file: tls.key }"
 FIRST, SECOND = 1001, 2002
 
 
-def tls_daemon(days=30, **cfg):
+def tls_daemon(days=30, **server):
     """A Daemon (not started) whose webhook listener speaks TLS with a certificate of
-    serial FIRST; with the client context that trusts its CA."""
-    d = Daemon(start=False, server={"tls": TLS, "public_url": "https://127.0.0.1"}, **cfg)
+    serial FIRST (server: more server settings); with the client context that trusts
+    its CA."""
+    d = Daemon(start=False, server=dict({"tls": TLS, "public_url": "https://127.0.0.1"},
+                                        **server))
     ca = make_test_ca(d.dir)
     make_cert(d.dir, "tls", FIRST, days)
     return d, tls_client_context(ca)
@@ -88,8 +91,8 @@ def test_a_signed_webhook_over_https_is_stored():
         expect(healthz(d, ctx)["tls_handshake_failures"] == 0, "a handshake failed")
 
 
-def test_tls_1_1_and_plain_http_are_refused():
-    d, ctx = tls_daemon()
+def test_tls_1_1_plain_http_and_stalled_handshakes_are_refused():
+    d, ctx = tls_daemon(idle_timeout="1s")
     with d:
         d.start()
         # A client that offers TLS 1.1 only, and really sends it (the system's OpenSSL
@@ -132,6 +135,19 @@ def test_tls_1_1_and_plain_http_are_refused():
         expect(d.inbox() == [], d.inbox())
         errors = [l for l in d.log_lines() if "level=error" in l]
         expect(not errors, errors)
+        # A handshake that stalls (nothing, or half a ClientHello) is closed at
+        # server.idle_timeout, like an idle connection.
+        for payload in (b"", b"\x16\x03\x01\x00\xff\x01"):
+            sock = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+            sock.sendall(payload)
+            t0 = time.monotonic()
+            try:
+                got = sock.recv(100)
+            except OSError:
+                got = b""
+            took = time.monotonic() - t0
+            sock.close()
+            expect(got == b"" and 0.5 <= took <= 4, (payload, got, took))
 
 
 class HttpsLoad:
@@ -327,3 +343,21 @@ def test_console_over_https_with_a_secure_cookie():
         expect(got[0] != "answer" or got[1] != 200, got)
         # The webhook listener is plain here (its own setting).
         expect(d.healthz()["status"] == "ok", "plain webhook listener")
+        # A renewal reaches the console's thread: new connections get the new
+        # certificate, and a keep-alive connection from before still works.
+        old = http.client.HTTPSConnection("127.0.0.1", d.admin_port, timeout=10, context=ctx)
+        old.request("GET", "/admin/")
+        expect(old.getresponse().read() and True, "keep-alive page")
+        cert, key = make_cert(d.dir, "admin-new", 6006)
+        os.replace(cert, d.path("admin.crt"))
+        os.replace(key, d.path("admin.key"))
+        n = d.nlines()
+        d.signal(signal.SIGHUP)
+        d.wait_log(r'msg="TLS certificate" listener=admin.tls .*serial=1776', start=n)
+        wait_until(lambda: https_request(d.admin_port, "GET", "/admin/", ctx).serial == 6006,
+                   5, "the console to serve the renewed certificate")
+        old.request("GET", "/admin/")
+        r = old.getresponse()
+        expect(r.status == 200 and r.read() and
+               int(old.sock.getpeercert()["serialNumber"], 16) == 4004, r.status)
+        old.close()

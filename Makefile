@@ -7,7 +7,8 @@
 .DEFAULT_GOAL := all
 
 CC	?= cc
-PKGS	:= libevent libevent_pthreads libcurl jansson libcrypto sqlite3 yaml-0.1
+PKGS	:= libevent libevent_pthreads libevent_openssl libcurl jansson libssl libcrypto \
+	   sqlite3 yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)

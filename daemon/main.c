@@ -17,6 +17,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "base/tls.h"
 #include "shokaid.h"
 
 #define FLUSH_INTERVAL_MS	100
@@ -54,6 +55,21 @@ warn_restart_only(const struct config *old, const struct config *new)
 	    (old->admin_host != NULL && (strcmp(old->admin_host, new->admin_host) != 0 ||
 	    old->admin_port != new->admin_port)))
 		log_warnx("msg=\"admin.listen changed; it takes effect after a restart\"");
+	if ((old->server_tls == NULL) != (new->server_tls == NULL))
+		log_warnx("msg=\"server.tls turned %s; it takes effect after a restart\"",
+		    new->server_tls != NULL ? "on" : "off");
+	if ((old->admin_tls == NULL) != (new->admin_tls == NULL))
+		log_warnx("msg=\"admin.tls turned %s; it takes effect after a restart\"",
+		    new->admin_tls != NULL ? "on" : "off");
+}
+
+/* Which certificates serve, and whether one is about to run out: at start and after
+ * each reload (a renewal shows its new serial and notAfter here). */
+static void
+log_certificates(const struct config *cf)
+{
+	tls_log_cert(cf->server_tls, "server.tls");
+	tls_log_cert(cf->admin_tls, "admin.tls");
 }
 
 /* Keyword rules' hours are in the configured zone (Asia/Tokyo by default), whatever
@@ -97,6 +113,7 @@ reload(struct daemon *d)
 	apply_timezone(new);
 	log_set_level(new->log_level);
 	http_apply_config(d);
+	log_certificates(new);
 	d->stats.reloads++;
 	log_notice("msg=\"config reloaded\" file=%s", d->config_path);
 }
@@ -330,6 +347,7 @@ run(struct daemon *d)
 		log_errorx("msg=\"cannot listen\" detail=\"%s\"", why);
 		goto done;
 	}
+	log_certificates(d->cfg);
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
 		d->ev_signals[i] = evsignal_new(d->base, signals[i], signal_cb, d);
 		evsignal_add(d->ev_signals[i], NULL);

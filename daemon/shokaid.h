@@ -34,6 +34,7 @@ struct event;
 struct daemon_stats {
 	atomic_ullong	requests;
 	atomic_ullong	sig_failures;
+	atomic_ullong	tls_handshake_failures;	/* server.tls handshakes that failed */
 	atomic_ullong	events_stored;
 	atomic_ullong	events_duplicate;
 	atomic_ullong	events_unknown;
@@ -80,6 +81,8 @@ struct daemon {
 	struct store_checkpointer *checkpointer;
 	struct evhttp		*http;		/* http.c */
 	struct http_guard	*guard;		/* http_guard.c */
+	int			 tls_on;	/* the webhook listener started with
+						   server.tls (a restart changes it) */
 	struct ingest		*ingest;	/* ingest.c */
 	struct http_client	*http_client;	/* http_client.c */
 	struct outbox		*outbox;	/* outbox.c */

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../base/tls.h"
 #include "config_yaml.h"
 
 void
@@ -134,7 +135,7 @@ parse_server(struct cfg *c, struct cnode m)
 {
 	static const char *const allowed[] = { "listen", "public_url", "max_body",
 	    "max_headers", "read_timeout", "idle_timeout", "max_connections",
-	    "drain_timeout", "trusted_proxies", NULL };
+	    "drain_timeout", "trusted_proxies", "tls", NULL };
 	static const char *const required[] = { "listen", "max_body", NULL };
 	struct config *cf = c->out;
 
@@ -149,6 +150,7 @@ parse_server(struct cfg *c, struct cnode m)
 	cfg_get_int(c, m, "server", "max_connections", 1, 1000000, &cf->max_connections);
 	cfg_get_duration(c, m, "server", "drain_timeout", 0, 600000, &cf->drain_timeout_ms);
 	parse_trusted_proxies(c, m);
+	cfg_parse_tls(c, m, "server", &cf->server_tls);
 }
 
 static void
@@ -375,6 +377,8 @@ config_free(struct config *cf)
 	free(cf->admin_public_url);
 	free(cf->public_url);
 	free(cf->trusted_proxies);
+	tls_ctx_unref(cf->server_tls);
+	tls_ctx_unref(cf->admin_tls);
 	free(cf->sqlite_path);
 	free(cf->timezone);
 	free(cf->company_name);

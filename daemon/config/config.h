@@ -211,6 +211,8 @@ struct config {
 	int	 admin_client_failures;	/* per client address, likewise */
 	int64_t	 admin_login_window_ms;
 	int	 admin_secure_cookie;	/* Secure on the session cookie (behind TLS) */
+	struct ssl_ctx_st *admin_tls;	/* admin.tls; NULL: plain HTTP (base/tls.h) */
+	struct ssl_ctx_st *server_tls;	/* server.tls; NULL: plain HTTP (base/tls.h) */
 	char	*admin_public_url;	/* the console as people reach it; NULL: no console */
 	char	*public_url;
 	size_t	 max_body;

@@ -10,7 +10,7 @@ cfg_parse_admin(struct cfg *c)
 {
 	static const char *const allowed[] = { "listen", "session_idle", "session_max",
 	    "login_failures_per_account", "login_failures_per_client", "login_window",
-	    "secure_cookie", "public_url", NULL };
+	    "secure_cookie", "public_url", "tls", NULL };
 	struct config *cf = c->out;
 	struct cnode m, v;
 
@@ -46,6 +46,7 @@ cfg_parse_admin(struct cfg *c)
 	    &cf->admin_login_window_ms);
 	cfg_get_bool(c, m, "admin", "secure_cookie", &cf->admin_secure_cookie);
 	cfg_get_url(c, m, "admin", "public_url", &cf->admin_public_url);
+	cfg_parse_tls(c, m, "admin", &cf->admin_tls);
 	if (cf->admin_host != NULL && cf->listen_host != NULL &&
 	    cf->admin_port == cf->listen_port && cf->admin_port != 0) {
 		cfg_map_get(m, "listen", &v);
@@ -57,7 +58,8 @@ url:
 	 * its listener unless a proxy or a name stands in front. */
 	if (cf->admin_public_url == NULL && cf->admin_host != NULL)
 		cf->admin_public_url = xasprintf(strchr(cf->admin_host, ':') != NULL ?
-		    "http://[%s]:%d" : "http://%s:%d", cf->admin_host, cf->admin_port);
+		    "%s://[%s]:%d" : "%s://%s:%d", cf->admin_tls != NULL ? "https" : "http",
+		    cf->admin_host, cf->admin_port);
 }
 
 char *

@@ -101,6 +101,12 @@ int cfg_builtin_get(struct cfg *, const char *key, struct cnode *out);
 /* Where message name is defined: the operator's messages, else the built-in ones. */
 int cfg_message_node(struct cfg *, const char *name, struct cnode *out);
 
+/* config_tls.c: section's `tls: { cert_file, key_file }`, when present, into *out (a TLS
+ * context the snapshot owns); an error added when a file cannot serve. */
+struct ssl_ctx_st;
+void cfg_parse_tls(struct cfg *, struct cnode section, const char *section_name,
+    struct ssl_ctx_st **out);
+
 /* config.c: a section's listen: host:port into *host (the caller frees) and *port;
  * -1 (an error added) when missing or bad. */
 int cfg_parse_listen(struct cfg *, struct cnode m, const char *what, char **host,

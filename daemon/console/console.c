@@ -12,6 +12,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "../base/tls.h"
 #include "../storage/storage.h"
 #include "console_api.h"
 #include "console_assets.h"
@@ -312,6 +313,15 @@ thread_main(void *arg)
 	return NULL;
 }
 
+/* evhttp's bufferevent for each connection with admin.tls on. */
+static struct bufferevent *
+tls_bev(struct event_base *base, void *arg)
+{
+	struct console *c = arg;
+
+	return tls_bev_new(base, c->tls);
+}
+
 static json_t *
 load_csv_headers(void)
 {
@@ -349,6 +359,10 @@ console_start(struct config *cf, const unsigned char *salt, char *why, size_t wh
 	evhttp_set_allowed_methods(c->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_DELETE);
 	evhttp_set_gencb(c->http, route, c);
+	if (cf->admin_tls != NULL) {
+		c->tls = tls_ctx_ref(cf->admin_tls);
+		evhttp_set_bevcb(c->http, tls_bev, c);
+	}
 	if ((bound = evhttp_bind_socket_with_handle(c->http, cf->admin_host,
 	    (ev_uint16_t)cf->admin_port)) == NULL) {
 		snprintf(why, whylen, "console: cannot listen on %s:%d (admin.listen)",
@@ -356,6 +370,7 @@ console_start(struct config *cf, const unsigned char *salt, char *why, size_t wh
 		evhttp_free(c->http);
 		event_base_free(c->base);
 		store_close(c->store);
+		tls_ctx_unref(c->tls);
 		free(c);
 		return NULL;
 	}
@@ -369,8 +384,9 @@ console_start(struct config *cf, const unsigned char *salt, char *why, size_t wh
 			port = ntohs(ss.ss_family == AF_INET6 ?
 			    ((struct sockaddr_in6 *)&ss)->sin6_port :
 			    ((struct sockaddr_in *)&ss)->sin_port);
-		log_notice("msg=\"console listening\" listen=%s:%d url=http://%s:%d/admin/",
-		    cf->admin_host, port, cf->admin_host, port);
+		log_notice("msg=\"console listening\" listen=%s:%d url=%s://%s:%d/admin/",
+		    cf->admin_host, port, c->tls != NULL ? "https" : "http", cf->admin_host,
+		    port);
 	}
 	c->cf = config_ref(cf);
 	c->loaded_at_ms = wall_ms();
@@ -389,6 +405,12 @@ config_letter(void *ctx, void *arg)
 
 	config_unref(c->cf);
 	c->cf = arg;
+	/* A renewed certificate for new connections (open ones keep theirs); turning TLS
+	 * on or off takes a restart. */
+	if (c->tls != NULL && c->cf->admin_tls != NULL) {
+		tls_ctx_unref(c->tls);
+		c->tls = tls_ctx_ref(c->cf->admin_tls);
+	}
 	c->loaded_at_ms = wall_ms();
 	json_decref(c->last_reload);
 	c->last_reload = json_pack("{s:I, s:b, s:[]}", "at", (json_int_t)c->loaded_at_ms,
@@ -459,6 +481,7 @@ console_stop(struct console *c)
 	event_base_free(c->base);
 	store_close(c->store);
 	config_unref(c->cf);
+	tls_ctx_unref(c->tls);
 	json_decref(c->last_reload);
 	json_decref(c->csv_headers);
 	free(c);

@@ -79,10 +79,11 @@ static void
 set_cookie(struct console_req *r, const char *value, int64_t max_age_s)
 {
 	char cookie[256];
+	/* Served over admin.tls, or behind a TLS proxy the operator named. */
+	int secure = r->cf->admin_secure_cookie || r->c->tls != NULL;
 
 	snprintf(cookie, sizeof(cookie), COOKIE "=%s; Path=/admin; HttpOnly; SameSite=Strict; "
-	    "Max-Age=%lld%s", value, (long long)max_age_s, r->cf->admin_secure_cookie ?
-	    "; Secure" : "");
+	    "Max-Age=%lld%s", value, (long long)max_age_s, secure ? "; Secure" : "");
 	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Set-Cookie", cookie);
 }
 

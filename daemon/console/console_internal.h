@@ -23,6 +23,9 @@ struct console {
 	struct evhttp		*http;
 	struct store		*store;		/* read-write, as shokaictl's */
 	struct config		*cf;		/* the newest snapshot the loop sent */
+	struct ssl_ctx_st	*tls;		/* admin.tls: new connections' context, a
+						   reference of this thread's (base/tls.h);
+						   NULL: plain HTTP */
 	unsigned char		 salt[SALT_LEN];
 	int64_t			 loaded_at_ms;
 	json_t			*last_reload;	/* {at, ok, errors[]}, or NULL */

@@ -234,7 +234,7 @@ open_listener(const char *host, int port, char *why, size_t whylen)
 }
 
 static void
-log_listening(int fd)
+log_listening(int fd, int tls)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
@@ -243,8 +243,9 @@ log_listening(int fd)
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
 	    getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port, sizeof(port),
 	    NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-		log_notice("msg=listening addr=%s%s%s:%s", ss.ss_family == AF_INET6 ? "[" : "",
-		    host, ss.ss_family == AF_INET6 ? "]" : "", port);
+		log_notice("msg=listening addr=%s%s%s:%s tls=%s",
+		    ss.ss_family == AF_INET6 ? "[" : "", host,
+		    ss.ss_family == AF_INET6 ? "]" : "", port, tls ? "on" : "off");
 }
 
 void
@@ -258,6 +259,10 @@ http_apply_config(struct daemon *d)
 	evhttp_set_timeout_tv(d->http, &idle);
 	http_guard_apply(d->guard, d->cfg->max_connections, d->cfg->read_timeout_ms,
 	    d->cfg->max_headers);
+	/* A renewed certificate: new connections get it, open ones keep theirs. Turning
+	 * TLS on or off takes a restart (main.c says so), so a plain listener stays so. */
+	if (d->tls_on)
+		http_guard_set_tls(d->guard, d->cfg->server_tls);
 }
 
 int
@@ -281,8 +286,9 @@ http_start(struct daemon *d, char *why, size_t whylen)
 		return -1;
 	}
 	d->guard = http_guard_new(d, d->http, evhttp_bound_socket_get_listener(bound));
+	d->tls_on = d->cfg->server_tls != NULL;
 	http_apply_config(d);
-	log_listening(fd);
+	log_listening(fd, d->tls_on);
 	return 0;
 }
 

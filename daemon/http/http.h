@@ -101,6 +101,11 @@ struct evconnlistener;
 struct http_guard *http_guard_new(struct daemon *, struct evhttp *, struct evconnlistener *);
 void http_guard_apply(struct http_guard *, int max_conns, int read_timeout_ms,
     size_t max_headers);
+/* Serves new connections over TLS with ctx from now on (the guard takes its own
+ * reference; open connections keep theirs). Set once at start to turn TLS on; later
+ * calls (reloads) only swap the context of a listener started with TLS. */
+struct ssl_ctx_st;
+void http_guard_set_tls(struct http_guard *, struct ssl_ctx_st *ctx);
 /* Every request evhttp read whole, before anything else: stops its deadline, and what
  * is left in the input begins the next request, whose head is checked from here on. */
 void http_guard_request_read(struct http_guard *, struct evhttp_request *);

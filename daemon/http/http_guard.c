@@ -28,7 +28,11 @@
  * Connection: close at exactly the point of the stream where the bad request began
  * (after any earlier request on the connection is answered) and then closes. In a
  * chunked body the same line makes evhttp answer 413 (its one answer for a corrupt body)
- * with Connection: close. */
+ * with Connection: close.
+ *
+ * With server.tls on, the bufferevent we make is an OpenSSL one (base/tls.c) that
+ * accepts the handshake: its input buffer holds the decrypted bytes, so everything
+ * above sees plain HTTP. A handshake that fails is counted and logged on close. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +47,7 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
+#include "../base/tls.h"
 #include "../shokaid.h"
 
 #define EMFILE_BACKOFF_MS	250
@@ -94,7 +99,8 @@ struct http_guard {
 	int			 draining;	/* no new request is read */
 	int			 paused;	/* listener disabled (cap or EMFILE) */
 	struct event		*resume;
-	struct log_ratelimit	 rl_emfile, rl_deadline, rl_head;
+	struct ssl_ctx_st	*tls;		/* new connections' context; NULL: plain */
+	struct log_ratelimit	 rl_emfile, rl_deadline, rl_head, rl_tls;
 };
 
 static void
@@ -148,8 +154,19 @@ static void
 on_close(struct evhttp_connection *evcon, void *arg)
 {
 	struct conn *c = arg;
+	struct http_guard *g = c->g;
+	unsigned long suppressed;
+	char why[WHY_MAX];
 
 	(void)evcon;
+	if (g->tls != NULL && tls_handshake_failed(c->bev, why, sizeof(why))) {
+		g->d->stats.tls_handshake_failures++;
+		/* Scanners and old clients fail by the thousand: not an error, and one
+		 * line a second at most. */
+		if (log_ratelimit_ok(&g->rl_tls, &suppressed))
+			log_info("msg=\"TLS handshake failed\" reason=\"%s\" suppressed=%lu",
+			    why, suppressed);
+	}
 	if (c->req != NULL) {
 		evhttp_request_set_on_complete_cb(c->req, NULL, NULL);
 		http_wait_forget(c->g->d->waits, c->req);
@@ -389,8 +406,12 @@ make_bev(struct event_base *base, void *arg)
 	c->g = g;
 	c->fd = -1;
 	LIST_INSERT_HEAD(&g->conns, c, entry);
-	/* As evhttp makes its own: no options; evhttp closes the fd after freeing it. */
-	c->bev = bufferevent_socket_new(base, -1, 0);
+	/* As evhttp makes its own: no options; evhttp closes the fd after freeing it.
+	 * A TLS one closes the fd itself (and frees its SSL). */
+	if (g->tls != NULL)
+		c->bev = tls_bev_new(base, g->tls);
+	else
+		c->bev = bufferevent_socket_new(base, -1, 0);
 	if (c->bev == NULL)
 		fatalx("%s: bufferevent_socket_new failed", __func__);
 	bufferevent_incref(c->bev);	/* until attach_cb has looked at it */
@@ -469,6 +490,15 @@ http_guard_apply(struct http_guard *g, int max_conns, int read_timeout_ms,
 }
 
 void
+http_guard_set_tls(struct http_guard *g, struct ssl_ctx_st *ctx)
+{
+	if (ctx == NULL)
+		return;
+	tls_ctx_unref(g->tls);
+	g->tls = tls_ctx_ref(ctx);
+}
+
+void
 http_guard_request_read(struct http_guard *g, struct evhttp_request *req)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
@@ -529,6 +559,7 @@ http_guard_free(struct http_guard *g)
 	if (g == NULL)
 		return;
 	event_free(g->resume);
+	tls_ctx_unref(g->tls);
 	if (accept_guard == g)
 		accept_guard = NULL;
 	free(g->by_fd);

@@ -39,7 +39,7 @@ healthz_read(void *ctx, void *arg)
 	snprintf(job->body, sizeof(job->body),
 	    "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%lld,\"inbox_backlog\":%lld,"
 	    "\"connections\":%d,\"events_stored\":%llu,\"events_duplicate\":%llu,"
-	    "\"quarantined\":%llu,\"signature_failures\":%llu,\"db_errors\":%llu,"
+	    "\"quarantined\":%llu,\"signature_failures\":%llu,\"tls_handshake_failures\":%llu,\"db_errors\":%llu,"
 	    "\"reloads\":%llu,\"reload_failures\":%llu,\"json_parse_calls\":%llu,"
 	    "\"events_done\":%llu,\"events_failed\":%llu,\"events_skipped\":%llu,"
 	    "\"events_unknown\":%llu,\"outbox_backlog\":%lld,"
@@ -56,6 +56,7 @@ healthz_read(void *ctx, void *arg)
 	    (unsigned long long)d->stats.events_duplicate,
 	    (unsigned long long)d->stats.quarantined,
 	    (unsigned long long)d->stats.sig_failures,
+	    (unsigned long long)d->stats.tls_handshake_failures,
 	    (unsigned long long)d->stats.db_errors,
 	    (unsigned long long)d->stats.reloads,
 	    (unsigned long long)d->stats.reload_failures,

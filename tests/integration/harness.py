@@ -24,6 +24,7 @@ import shutil
 import signal as _signal
 import socket
 import sqlite3
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -579,6 +580,74 @@ def check_drain_results(rc, took, results, log, drain_timeout_s):
     closed = {e for eids, r, _ in results if r[0] == "closed" for e in eids}
     return ok, sent, {"requests": len(results), "answers": answers, "closed": len(closed),
                       "statuses": statuses, "closed_ids": closed}
+
+
+# -------------------------------------------------------------------------------- tls
+
+def _openssl(*args, cwd):
+    r = subprocess.run(["openssl"] + list(args), cwd=cwd, capture_output=True, timeout=30,
+                       stdin=subprocess.DEVNULL)
+    expect(r.returncode == 0, f"openssl {' '.join(args)}: {r.stderr.decode(errors='replace')}")
+
+
+def make_test_ca(folder):
+    """A throwaway certificate authority in folder (test-ca.crt, test-ca.key), made with
+    the openssl CLI; returns the certificate's path, what clients trust."""
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", "test-ca.key", "-out", "test-ca.crt", "-days", "3",
+             "-subj", "/CN=shokai test CA", cwd=folder)
+    return os.path.join(folder, "test-ca.crt")
+
+
+def make_cert(folder, name, serial, days=30):
+    """A server certificate for 127.0.0.1 and localhost, signed by folder's test CA
+    (make_test_ca), with the given serial and lifetime: name.crt and name.key (mode 0600,
+    as shokaid wants a private key). Returns (cert path, key path)."""
+    ext = os.path.join(folder, name + ".ext")
+    with open(ext, "w") as f:
+        f.write("basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n"
+                "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                "authorityKeyIdentifier=keyid,issuer\n")
+    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=127.0.0.1",
+             cwd=folder)
+    _openssl("x509", "-req", "-in", name + ".csr", "-CA", "test-ca.crt", "-CAkey", "test-ca.key",
+             "-set_serial", str(serial), "-days", str(days), "-extfile", name + ".ext",
+             "-out", name + ".crt", cwd=folder)
+    os.chmod(os.path.join(folder, name + ".key"), 0o600)
+    return os.path.join(folder, name + ".crt"), os.path.join(folder, name + ".key")
+
+
+def tls_client_context(cafile):
+    """A client context that trusts only cafile and checks the name (127.0.0.1)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(cafile)
+    return ctx
+
+
+def https_request(port, method, path, context, body=None, headers=None, timeout=10.0,
+                  source=None):
+    """One request on a fresh TLS connection (http_request's twin); the Response also
+    carries the server certificate's serial (int) as .serial. source: the client's
+    (address, port), e.g. ("127.0.0.2", 0)."""
+    c = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout, context=context,
+                                    source_address=source)
+    try:
+        c.putrequest(method, path, skip_accept_encoding=True)
+        h = dict(headers or {})
+        if body is not None or method in ("POST", "PUT"):
+            if not any(k.lower() == "content-length" for k in h):
+                h["Content-Length"] = str(len(body or b""))
+        for k, v in h.items():
+            c.putheader(k, v)
+        c.endheaders(body)
+        serial = int(c.sock.getpeercert()["serialNumber"], 16)
+        r = c.getresponse()
+        out = Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+        out.serial = serial
+        return out
+    finally:
+        c.close()
 
 
 # ----------------------------------------------------------------------------- daemon

@@ -209,6 +209,52 @@ test_trusted_proxies_read(void **state)
 }
 
 static void
+test_tls_needs_both_files(void **state)
+{
+	char *y = with("  max_body: 256KiB\n",
+	    "  max_body: 256KiB\n  tls: { cert_file: secret }\n");
+
+	(void)state;
+	expect_error(y, "4:8: server.tls: missing required key 'key_file'");
+	free(y);
+}
+
+static void
+test_tls_key_must_be_private(void **state)
+{
+	char *y = with("  max_body: 256KiB\n",
+	    "  max_body: 256KiB\n  tls: { cert_file: secret, key_file: open-secret }\n");
+	char want[1024];
+
+	(void)state;
+	snprintf(want, sizeof(want), "4:39: server.tls.key_file: %s/open-secret is readable "
+	    "by group or others (mode 0644); run chmod 600 on it", dir);
+	expect_error(y, want);
+	free(y);
+}
+
+/* A file that is not a PEM certificate: the error names the section and the file. */
+static void
+test_tls_bad_certificate(void **state)
+{
+	char *y = with("  max_body: 256KiB\n",
+	    "  max_body: 256KiB\n  tls: { cert_file: secret, key_file: secret }\n");
+	struct config_errors errs;
+	struct config *cf;
+	char want[1024];
+
+	(void)state;
+	cf = load(y, &errs);
+	assert_null(cf);
+	assert_int_equal(errs.n, 1);
+	snprintf(want, sizeof(want), "%s/c.yaml:4:8: server.tls: cannot read the certificate "
+	    "%s/secret: ", dir, dir);
+	assert_memory_equal(errs.lines[0], want, strlen(want));
+	config_errors_clear(&errs);
+	free(y);
+}
+
+static void
 test_bad_listen(void **state)
 {
 	char *y = with("127.0.0.1:8080", "127.0.0.1:99999");
@@ -458,6 +504,9 @@ main(void)
 		cmocka_unit_test(test_fifo_is_refused),
 		cmocka_unit_test(test_secret_env),
 		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_tls_needs_both_files),
+		cmocka_unit_test(test_tls_key_must_be_private),
+		cmocka_unit_test(test_tls_bad_certificate),
 		cmocka_unit_test(test_syntax_error),
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_duplicate_channel),

@@ -95,6 +95,7 @@ reload(struct daemon *d)
 
 	if (new == NULL) {
 		d->stats.reload_failures++;
+		d->stats.last_reload_failed = 1;
 		for (size_t i = 0; i < errs.n; i++)
 			log_errorx("msg=\"config error\" detail=\"%s\"", errs.lines[i]);
 		log_errorx("msg=\"reload failed; the old config stays in force\" errors=%zu",
@@ -115,6 +116,7 @@ reload(struct daemon *d)
 	http_apply_config(d);
 	log_certificates(new);
 	d->stats.reloads++;
+	d->stats.last_reload_failed = 0;
 	log_notice("msg=\"config reloaded\" file=%s", d->config_path);
 }
 
@@ -256,8 +258,6 @@ shutdown_sides(struct daemon *d)
 		outbox_hand_over(d->outbox);	/* with the outcomes of the last turn */
 	console_stop(d->console);	/* its last requests answered */
 	d->console = NULL;
-	reader_stop(d->reader);
-	d->reader = NULL;
 	storage_stop(d->storage);
 	d->storage = NULL;
 	if (d->loop_mail != NULL)
@@ -332,13 +332,10 @@ run(struct daemon *d)
 		    d->cfg->synchronous_full ? "full" : "normal", (long long)backlog);
 	}
 	d->started_ms = clock_ms();
+	d->stats.started_wall_ms = wall_ms();
 	/* From here on the storage thread owns the write connection. */
 	d->storage = storage_start(d, store, d->cfg);
-	if ((d->reader = reader_start(d, d->cfg->sqlite_path, why, sizeof(why))) == NULL) {
-		log_errorx("msg=\"cannot open the database for reading\" detail=\"%s\"", why);
-		goto done;
-	}
-	if ((d->console = console_start(d->cfg, d->salt, why, sizeof(why))) == NULL &&
+	if ((d->console = console_start(d, d->cfg, d->salt, why, sizeof(why))) == NULL &&
 	    why[0] != '\0') {
 		log_errorx("msg=\"cannot start the console\" detail=\"%s\"", why);
 		goto done;

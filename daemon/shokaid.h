@@ -53,6 +53,13 @@ struct daemon_stats {
 	atomic_ullong	dispatch_fault_holds;	/* kicks SHOKAI_FAULT=no_dispatch refused */
 	atomic_llong	loop_max_stall_us;
 	atomic_ullong	loop_long_stalls;	/* stalls of LOOP_LONG_STALL_US or more */
+	atomic_int	last_reload_failed;	/* until a reload succeeds: /readyz */
+	atomic_int	connections;		/* gauges the loop keeps for the console */
+	atomic_int	outbox_sending;		/*   thread's /healthz and /metrics */
+	atomic_ullong	outbox_retries;		/* tries that will be tried again */
+	atomic_ullong	outbox_rate_limited;	/* 429 answers from a platform */
+	int64_t		started_wall_ms;	/* set before any thread starts */
+	struct http_metrics webhooks;		/* http_metrics.c: answers of the public port */
 };
 /* A stall this long is felt by LINE's webhook client (it is five times the target). */
 #define LOOP_LONG_STALL_US	10000
@@ -74,8 +81,9 @@ struct daemon {
 	struct store		*store;		/* shokaictl's connection; shokaid hands its
 						   own to the storage thread and keeps NULL */
 	struct storage		*storage;	/* storage.c: owns the write connection */
-	struct reader		*reader;	/* reader.c: /healthz's figures */
-	struct console		*console;	/* console.c: the operator console's thread */
+	struct console		*console;	/* console.c: the operator console's thread;
+						   it also serves /healthz, /readyz and
+						   /metrics (console_health.c) */
 	struct mailbox		*loop_mail;	/* letters for the loop (loop_post) */
 	struct http_waits	*waits;		/* http_wait.c: requests waiting on a letter */
 	struct store_checkpointer *checkpointer;
@@ -120,8 +128,6 @@ void ingest_committed(void *daemon, void *batch);
 void profile_fetch(void *daemon, void *answer);
 /* http/http_invite.c: a click recorded: answers its request. */
 void http_invite_clicked(void *daemon, void *click_job);
-/* http/http.c: /healthz's figures read: answers its request. */
-void http_healthz_answer(void *daemon, void *healthz_job);
 
 
 #endif

@@ -38,6 +38,7 @@ CONFIG=${SHOKAI_CONFIG:-config/shokai.yaml}
 URL=${SHOKAI_URL:-http://127.0.0.1:8080}
 SIM=${SHOKAI_SIM_URL:-http://127.0.0.1:8091}
 CONSOLE=${SHOKAI_CONSOLE_URL:-http://127.0.0.1:8081/admin/}
+ADMIN=${SHOKAI_ADMIN_URL:-http://127.0.0.1:8081}	# /healthz
 DAEMON_PID=${SHOKAI_PID:-}
 PASSWORD=shokai-demo-2026
 CHANNEL=main
@@ -74,7 +75,7 @@ wait_for() {
 	done
 }
 
-healthz() { curl -fsS --max-time 2 "$URL/healthz" 2>/dev/null; }
+healthz() { curl -fsS --max-time 2 "$ADMIN/healthz" 2>/dev/null; }
 listening() { healthz >/dev/null; }
 # Everything received is handled and everything queued is sent (or failed for good).
 idle() {

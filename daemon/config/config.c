@@ -375,6 +375,7 @@ config_free(struct config *cf)
 	free(cf->listen_host);
 	free(cf->admin_host);
 	free(cf->admin_public_url);
+	free(cf->admin_metrics_token);
 	free(cf->public_url);
 	free(cf->trusted_proxies);
 	tls_ctx_unref(cf->server_tls);

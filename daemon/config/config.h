@@ -213,6 +213,8 @@ struct config {
 	int	 admin_secure_cookie;	/* Secure on the session cookie (behind TLS) */
 	struct ssl_ctx_st *admin_tls;	/* admin.tls; NULL: plain HTTP (base/tls.h) */
 	struct ssl_ctx_st *server_tls;	/* server.tls; NULL: plain HTTP (base/tls.h) */
+	char	*admin_metrics_token;	/* admin.metrics_token_*: /metrics needs it */
+	int	 admin_ready_max_backlog;	/* /readyz: more events waiting is not ready */
 	char	*admin_public_url;	/* the console as people reach it; NULL: no console */
 	char	*public_url;
 	size_t	 max_body;

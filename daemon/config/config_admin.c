@@ -10,7 +10,8 @@ cfg_parse_admin(struct cfg *c)
 {
 	static const char *const allowed[] = { "listen", "session_idle", "session_max",
 	    "login_failures_per_account", "login_failures_per_client", "login_window",
-	    "secure_cookie", "public_url", "tls", NULL };
+	    "secure_cookie", "public_url", "tls", "metrics_token_file", "metrics_token_env",
+	    "ready_max_backlog", NULL };
 	struct config *cf = c->out;
 	struct cnode m, v;
 
@@ -19,6 +20,7 @@ cfg_parse_admin(struct cfg *c)
 	cf->admin_login_failures = 5;
 	cf->admin_client_failures = 20;
 	cf->admin_login_window_ms = 15 * 60 * 1000;
+	cf->admin_ready_max_backlog = 10000;
 	if (!cfg_root_get(c, "admin", &m)) {
 		cf->admin_host = xstrdup("127.0.0.1");
 		cf->admin_port = 8081;
@@ -47,6 +49,9 @@ cfg_parse_admin(struct cfg *c)
 	cfg_get_bool(c, m, "admin", "secure_cookie", &cf->admin_secure_cookie);
 	cfg_get_url(c, m, "admin", "public_url", &cf->admin_public_url);
 	cfg_parse_tls(c, m, "admin", &cf->admin_tls);
+	cfg_get_secret(c, m, "admin", "metrics_token", 0, &cf->admin_metrics_token);
+	cfg_get_int(c, m, "admin", "ready_max_backlog", 1, 100000000,
+	    &cf->admin_ready_max_backlog);
 	if (cf->admin_host != NULL && cf->listen_host != NULL &&
 	    cf->admin_port == cf->listen_port && cf->admin_port != 0) {
 		cfg_map_get(m, "listen", &v);

@@ -23,8 +23,8 @@
 /* Reads a secret named by key_file (path) or key_env (variable); exactly one must be
  * given when required. Trailing newlines are dropped: operators write them with echo.
  * A file readable by group or others is refused, so a leaked mode is caught early. */
-static int
-get_secret(struct cfg *c, struct cnode m, const char *what, const char *key, int required,
+int
+cfg_get_secret(struct cfg *c, struct cnode m, const char *what, const char *key, int required,
     char **out)
 {
 	char *file_key = xasprintf("%s_file", key), *env_key = xasprintf("%s_env", key);
@@ -150,9 +150,9 @@ parse_line_channel(struct cfg *c, struct cnode m, const char *what,
 		cfg_err(c, v, "%s.basic_id: '%s' should start with '@' (as in @123abcde)", what,
 		    ch->basic_id);
 	}
-	if (get_secret(c, m, what, "channel_secret", 1, &ch->channel_secret) == 1)
+	if (cfg_get_secret(c, m, what, "channel_secret", 1, &ch->channel_secret) == 1)
 		ch->secret_key = sig_key_new(ch->channel_secret, strlen(ch->channel_secret));
-	get_secret(c, m, what, "access_token", 1, &ch->access_token);
+	cfg_get_secret(c, m, what, "access_token", 1, &ch->access_token);
 	if (cfg_get_str(c, m, what, "bot_user_id", &ch->bot_user_id) == 1 &&
 	    (ch->bot_user_id[0] != 'U' || strlen(ch->bot_user_id) != 33)) {
 		cfg_map_get(m, "bot_user_id", &v);
@@ -206,12 +206,12 @@ parse_works_bot(struct cfg *c, struct cnode m, const char *what, struct config_w
 			    b->bot_id);
 		}
 	}
-	if (get_secret(c, m, what, "bot_secret", 1, &b->bot_secret) == 1)
+	if (cfg_get_secret(c, m, what, "bot_secret", 1, &b->bot_secret) == 1)
 		b->secret_key = sig_key_new(b->bot_secret, strlen(b->bot_secret));
 	cfg_get_str(c, m, what, "client_id", &b->client_id);
-	get_secret(c, m, what, "client_secret", 1, &b->client_secret);
+	cfg_get_secret(c, m, what, "client_secret", 1, &b->client_secret);
 	cfg_get_str(c, m, what, "service_account", &b->service_account);
-	if (get_secret(c, m, what, "private_key", 1, &b->private_key_pem) == 1)
+	if (cfg_get_secret(c, m, what, "private_key", 1, &b->private_key_pem) == 1)
 		check_private_key(c, m, what, b->private_key_pem);
 	cfg_get_url(c, m, what, "auth_url", &b->auth_url);
 	cfg_get_url(c, m, what, "api_base", &b->api_base);

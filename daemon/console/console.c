@@ -277,7 +277,9 @@ route(struct evhttp_request *req, void *arg)
 		free(decoded);
 		return;
 	}
-	if (strncmp(decoded, API_PREFIX, strlen(API_PREFIX)) == 0)
+	if (console_health_route(c, req, decoded))
+		;
+	else if (strncmp(decoded, API_PREFIX, strlen(API_PREFIX)) == 0)
 		serve_api(c, req, decoded + strlen(API_PREFIX));
 	else if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
 		console_security_headers(req, 0);
@@ -332,7 +334,8 @@ load_csv_headers(void)
 }
 
 struct console *
-console_start(struct config *cf, const unsigned char *salt, char *why, size_t whylen)
+console_start(struct daemon *d, struct config *cf, const unsigned char *salt, char *why,
+    size_t whylen)
 {
 	struct console *c;
 	struct evhttp_bound_socket *bound;
@@ -342,6 +345,7 @@ console_start(struct config *cf, const unsigned char *salt, char *why, size_t wh
 	if (cf->admin_host == NULL)
 		return NULL;
 	c = xcalloc(1, sizeof(*c));
+	c->d = d;
 	memcpy(c->salt, salt, SALT_LEN);
 	if ((c->store = store_open(cf->sqlite_path, cf->synchronous_full,
 	    (int)cf->busy_timeout_ms, why, whylen)) == NULL) {

@@ -1,7 +1,7 @@
 /* console.h: the operator console: a thread of its own with its own event base, HTTP
  * listener (admin.listen, never the webhook port) and database connection, serving the
- * pages (console/web/, built into the binary) and the JSON API under /admin/api/v1/
- * (console/openapi.yaml). Reads never wait for the storage thread's commits (WAL); the
+ * pages (console/web/, built into the binary), the JSON API under /admin/api/v1/
+ * (console/openapi.yaml), and /healthz, /readyz and /metrics (console_health.c). Reads never wait for the storage thread's commits (WAL); the
  * few writes (a login, an operator's action) are short transactions of their own, as
  * shokaictl's are. The loop and the console share nothing mutable: the loop hands each
  * new config snapshot over by letter.
@@ -15,13 +15,14 @@
 
 struct config;
 struct console;
+struct daemon;
 struct config_errors;
 
 /* Starts the thread and binds admin.listen (cf->admin_host NULL: returns NULL with why
  * empty: no console). NULL with why set when the listener or the database could not be
  * opened. cf is referenced, not copied. */
-struct console *console_start(struct config *cf, const unsigned char *salt, char *why,
-    size_t whylen);
+struct console *console_start(struct daemon *d, struct config *cf, const unsigned char *salt,
+    char *why, size_t whylen);
 /* The loop, after a reload: the new snapshot (referenced) or, when the reload failed,
  * its errors, for the operations page. */
 void console_config_loaded(struct console *, struct config *cf, int64_t at_ms);

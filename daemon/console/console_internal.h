@@ -17,7 +17,12 @@ struct evhttp;
 struct evhttp_request;
 struct event_base;
 
+struct daemon;
+
 struct console {
+	struct daemon		*d;		/* read only here: its atomic counters, the
+						   storage's health and the checkpointer's
+						   figures (console_health.c) */
 	struct event_base	*base;
 	struct mailbox		*mail;
 	struct evhttp		*http;
@@ -57,6 +62,9 @@ typedef void (*console_api_fn)(struct console_req *);
 /* Who may call a route: anyone logged in, those who act (admins; managers within
  * their branches), or admins only. */
 enum console_need { NEED_READ, NEED_ACT, NEED_ADMIN };
+
+/* console_health.c: /healthz, /readyz, /metrics; 0 when path is none of them. */
+int console_health_route(struct console *, struct evhttp_request *, const char *path);
 
 /* console_answer.c: the one writer of the API's answers. */
 void console_answer_json(struct console_req *, int code, json_t *body_stolen);

@@ -178,12 +178,9 @@ route(struct evhttp_request *req, void *arg)
 	d->stats.requests++;
 	if (path == NULL)
 		path = "";
-	if (strcmp(path, "/healthz") == 0) {
-		if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD)
-			wrong_method(req, "GET, HEAD", start_us);
-		else
-			http_healthz_handle(d, req, start_us);
-	} else if (strncmp(path, "/line/", 6) == 0) {
+	/* Only what LINE, LINE WORKS and the invite's readers need: health and metrics
+	 * are the admin listener's (console_health.c). */
+	if (strncmp(path, "/line/", 6) == 0) {
 		if (method != EVHTTP_REQ_POST)
 			wrong_method(req, "POST", start_us);
 		else

@@ -3,6 +3,7 @@
 #ifndef SHOKAI_HTTP_H
 #define SHOKAI_HTTP_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "../base/base.h"
@@ -116,8 +117,23 @@ void http_guard_drain(struct http_guard *);
 int http_guard_connections(const struct http_guard *);
 void http_guard_free(struct http_guard *);
 
-/* http_healthz.c: GET /healthz, its figures read on the reader thread. */
-void http_healthz_handle(struct daemon *, struct evhttp_request *, int64_t start_us);
+/* What the public listener answered, by kind of path and status, and how long each
+ * took from routing to the answer written whole: written by the loop only, read by the
+ * console thread for /metrics (console_health.c). */
+enum http_path_kind { PATH_LINE, PATH_WORKS, PATH_INVITE, PATH_OTHER, PATH_KINDS };
+#define HTTP_METRIC_STATUSES	9	/* 200 302 400 401 404 405 413 503, then other */
+#define HTTP_LATENCY_BUCKETS	12	/* 0.5 ms ... 2.5 s (http_metrics.c) */
+struct http_metrics {
+	atomic_ullong	answers[PATH_KINDS][HTTP_METRIC_STATUSES];
+	atomic_ullong	latency[PATH_KINDS][HTTP_LATENCY_BUCKETS + 1];	/* last: +Inf */
+	atomic_ullong	latency_sum_us[PATH_KINDS];
+};
+
+/* http_metrics.c: the public listener's answers, counted (loop only). */
+void http_metrics_record(struct http_metrics *, struct evhttp_request *, int64_t latency_us);
+const char *http_metrics_kind_name(enum http_path_kind);
+int http_metrics_status(int column);		/* 0: any other status */
+int64_t http_metrics_bucket_us(int bucket);
 
 /* http_wait.c: requests waiting for another thread's answer, by ticket. */
 struct http_waits;

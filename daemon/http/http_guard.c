@@ -74,6 +74,7 @@ struct conn {
 	int				 reading;	/* bytes of a request seen, not done */
 	struct evhttp_request		*req;		/* routed, answer not yet written
 							   whole; owned by evhttp */
+	int64_t				 routed_us;	/* when req was routed */
 	enum head_state			 head;
 	char				*head_buf;	/* the current request head so far */
 	size_t				 head_len, head_cap;
@@ -142,6 +143,7 @@ conn_free(struct conn *c)
 	LIST_REMOVE(c, entry);
 	free(c->head_buf);
 	g->nconns--;
+	g->d->stats.connections--;
 	free(c);
 	guard_update_listener(g);
 }
@@ -181,7 +183,7 @@ on_complete(struct evhttp_request *req, void *arg)
 {
 	struct conn *c = arg;
 
-	(void)req;
+	http_metrics_record(&c->g->d->stats.webhooks, req, clock_us() - c->routed_us);
 	c->req = NULL;
 }
 
@@ -420,6 +422,7 @@ make_bev(struct event_base *base, void *arg)
 	event_priority_set(c->attach, PRIO_FIRST);
 	event_active(c->attach, 0, 0);
 	g->nconns++;
+	g->d->stats.connections++;
 	guard_update_listener(g);
 	return c->bev;
 }
@@ -515,6 +518,7 @@ http_guard_request_read(struct http_guard *g, struct evhttp_request *req)
 	if (c->head != HEAD_REFUSED)
 		head_restart(c, bufferevent_get_input(bev));
 	c->req = req;
+	c->routed_us = clock_us();
 	evhttp_request_set_on_complete_cb(req, on_complete, c);
 	if (g->draining)
 		request_last_on_connection(req);

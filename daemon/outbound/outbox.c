@@ -215,9 +215,14 @@ on_sent(const struct send_result *res, void *arg)
 		}
 		break;
 	}
+	if (strcmp(state, "pending") == 0)
+		ob->d->stats.outbox_retries++;
+	if (res->status == 429)
+		ob->d->stats.outbox_rate_limited++;
 	log_outcome(m, state, res, next - now);
 	post_result(ob, m, state, next, res->status, error[0] ? error : NULL);
 	ob->sending--;
+	ob->d->stats.outbox_sending--;
 	free(ctx);
 }
 
@@ -241,6 +246,7 @@ outbox_send(void *ctx, void *arg)
 		sc->ob = ob;
 		sc->msg = s->rows[i];
 		ob->sending++;
+		ob->d->stats.outbox_sending++;
 		if (s->platform == PLATFORM_LINE)
 			line_api_send(d, &sc->msg, on_sent, sc);
 		else

@@ -1,8 +1,8 @@
 /* storage.h: the storage side. One thread owns the database's write connection and
  * runs everything that writes it: the group commit of webhooks (storage_ingest.c),
  * dispatch to the handlers (dispatch.c), the outbox's bookkeeping (outbox_book.c), the
- * rewards tick (reward_tick.c) and the storage watch; a second thread (reader.c) answers
- * the loop's read-only questions on a connection of its own. The event loop reads,
+ * rewards tick (reward_tick.c) and the storage watch; the console's thread reads on a
+ * connection of its own (console/). The event loop reads,
  * verifies, parses, talks to LINE and answers; it never runs SQL.
  *
  * The two sides share nothing mutable but the mailboxes (base/mailbox.h: a letter's
@@ -139,12 +139,6 @@ struct quota_job {
 };
 void storage_announce_quota(void *storage, void *job);
 
-/* reader.c: the loop's read-only questions, on a connection and thread of their own,
- * so that they never wait for a commit nor hold one up. */
-struct reader;
-struct reader *reader_start(struct daemon *, const char *path, char *why, size_t whylen);
-void reader_stop(struct reader *);
-void reader_post(struct reader *, mail_fn fn, void *arg);
 
 /* The calling thread stops preempting the loop when woken (SCHED_BATCH): the storage
  * side's threads and the console's, which must never take the core from webhooks. */

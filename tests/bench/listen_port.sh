@@ -18,3 +18,21 @@ listen_port() {
 	tail -n 20 "$log" >&2
 	return 1
 }
+
+# admin_port PID LOG TRIES: likewise, the port of shokaid's admin listener (its console,
+# /healthz, /readyz and /metrics), from `msg="console listening" listen=127.0.0.1:PORT`.
+admin_port() {
+	local pid=$1 log=$2 tries=$3 port
+	for _ in $(seq "$tries"); do
+		port=$(sed -n 's/.*msg="console listening" listen=127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
+			"$log" | head -n 1)
+		if [ -n "$port" ]; then
+			printf '%s\n' "$port"
+			return 0
+		fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	tail -n 20 "$log" >&2
+	return 1
+}

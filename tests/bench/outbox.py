@@ -66,6 +66,7 @@ def main():
             f.write(f"""server: {{listen: 127.0.0.1:0, max_body: 256KiB}}
 storage: {{sqlite: shokai.db}}
 log: {{level: warn}}
+admin: {{listen: 127.0.0.1:0}}
 outbox: {{line_concurrency: {args.inflight}, line_rate: {args.rate}}}
 line:
   channels:
@@ -92,8 +93,9 @@ line:
                            "retry_key, next_attempt_at, created_at) VALUES (?,?,?,?,?,?,?,?)",
                            rows)
         t0 = time.time()
+        # /healthz is on the admin listener.
         d, d_port = start(PIN_DAEMON + [os.path.join(REPO, "build", "shokaid"), "-c", "shokai.yaml"], tmp,
-                          r"msg=listening addr=\S+:(\d+)")
+                          r'msg="console listening" listen=\S+:(\d+)')
         procs.append(d)
         while True:
             left = db.execute("SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()[0]

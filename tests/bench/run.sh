@@ -261,6 +261,7 @@ pool() {
 # ---------------------------------------------------------------- servers
 SRV_PID=
 SRV_PORT=
+SRV_ADMIN_PORT=	# /healthz: the admin listener's
 SRV_LOG=
 start_shokaid() {
 	local d=$1
@@ -270,6 +271,8 @@ start_shokaid() {
 	SERVER_PIDS+=("$SRV_PID")
 	SRV_PORT=$(listen_port "$SRV_PID" "$d/shokaid.log" 100) ||
 		die "shokaid did not log msg=listening addr=127.0.0.1:PORT (log: $d/shokaid.log)"
+	SRV_ADMIN_PORT=$(admin_port "$SRV_PID" "$d/shokaid.log" 100) ||
+		die "shokaid did not log its admin listener (log: $d/shokaid.log)"
 }
 # start_sim DIR: a fresh platform simulator for one shokaid phase (reply tokens are
 # accepted once per simulator; its records are bounded at 100,000 requests), on wrk's core.
@@ -388,7 +391,7 @@ POLLER_PID=
 start_poller() {
 	local secs=$1
 	: >"$TMP/poller.out"
-	"${PIN_WRK[@]}" python3 - "$SRV_PORT" "$DRAIN_TIMEOUT" "$((secs + 120))" \
+	"${PIN_WRK[@]}" python3 - "$SRV_ADMIN_PORT" "$DRAIN_TIMEOUT" "$((secs + 120))" \
 		>"$TMP/poller.out" 2>"$TMP/poller.err" <<'EOF' &
 import json, signal, sys, time, urllib.error, urllib.request
 

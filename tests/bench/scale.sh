@@ -203,6 +203,8 @@ start_shokaid() { # CONFIG LOG [CPUS]
 	SRV_PID=$!
 	PIDS+=("$SRV_PID")
 	SRV_PORT=$(listen_port "$SRV_PID" "$2" 300) || die "shokaid did not start (log: $2)"
+	SRV_ADMIN_PORT=$(admin_port "$SRV_PID" "$2" 300) || die "no admin listener (log: $2)"
+	ADMIN_OF[$SRV_PORT]=$SRV_ADMIN_PORT
 }
 stop_pid() {
 	kill -TERM "$1" 2>/dev/null || true
@@ -210,7 +212,7 @@ stop_pid() {
 	kill -KILL "$1" 2>/dev/null || true
 	wait "$1" 2>/dev/null || true
 }
-# drain PORT: waits until /healthz says inbox_backlog 0 (at most SCALE_DRAIN_TIMEOUT s)
+# drain ADMIN_PORT: waits until /healthz says inbox_backlog 0 (at most SCALE_DRAIN_TIMEOUT s)
 drain() {
 	python3 - "$1" "$DRAIN_TIMEOUT" <<'EOF' || die "inbox did not drain on port $1"
 import json, sys, time, urllib.error, urllib.request
@@ -296,6 +298,7 @@ gen_pool() { # COUNT OUT: a fresh pool of 1-event bodies (two generators, both c
 }
 : >"$OUT/wrk.tsv"
 LAST_RPS=0
+declare -A ADMIN_OF	# a shokaid's webhook port -> its admin listener's (/healthz)
 run_wrk() { # NAME PORT LABEL SECONDS POOL
 	local out=$OUT/wrk-$1-$3.txt line c0
 	sync
@@ -306,7 +309,7 @@ run_wrk() { # NAME PORT LABEL SECONDS POOL
 	cpu_snap ${PID_EMPTY:-} ${PID_FULL:-}
 	line=$(grep '^BENCH ' "$out" | tail -n 1) || die "wrk printed no BENCH line ($out)"
 	line+=" other_cpu_pct=$(other_cpu "$c0" "$CPU_SNAP")"
-	drain "$2"
+	drain "${ADMIN_OF[$2]}"
 	printf '%s\t%s\t%s\n' "$1" "$3" "$line" >>"$OUT/wrk.tsv"
 	LAST_RPS=$(sed -n 's/.* rps=\([0-9]*\).*/\1/p' <<<"$line")
 	LAST_OTHER=$(sed -n 's/.* other_cpu_pct=\([0-9]*\).*/\1/p' <<<"$line")
@@ -444,13 +447,13 @@ sync # the (a) runs' dirty pages, written back during the claims, would add to t
 # Benchmarks, says the same of the outbox's loop stalls).
 start_shokaid "$CFG/full.yaml" "$OUT/shokaid-claims.log" "$CLAIM_CPUS"
 PID_CLAIMS=$SRV_PID
-drain "$SRV_PORT"
+drain "$SRV_ADMIN_PORT"
 # send_claims COUNT: claims with codes not used yet (scale_claims.py picks them)
 send_claims() {
 	timeout $((CLAIM_SECONDS + 60)) "${PIN_LOAD[@]}" python3 "$BENCH/scale_claims.py" send \
 		--db "$DB" --secret-file "$SECRET_FILE" --port "$SRV_PORT" --count "$1" \
 		--seconds "$CLAIM_SECONDS" || die "scale_claims.py send failed"
-	drain "$SRV_PORT"
+	drain "$SRV_ADMIN_PORT"
 	sleep 0.5
 }
 # A warm-up, as for (a): the first claims after a start read the pages they need from

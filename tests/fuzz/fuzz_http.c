@@ -139,14 +139,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (evthread_use_pthreads() == -1 || (fz.base = event_base_new()) == NULL ||
 	    event_base_priority_init(fz.base, PRIO_COUNT) == -1)
 		abort();
-	/* As shokaid runs: the storage thread owns the store, the reader answers /healthz. */
+	/* As shokaid runs: the storage thread owns the store. */
 	fz.loop_mail = mailbox_new(fz.base, PRIO_IO, &fz, 2);
 	fz.waits = http_waits_new();
 	fz.storage = storage_start(&fz, store, fz.cfg);
-	if ((fz.reader = reader_start(&fz, fz.cfg->sqlite_path, why, sizeof(why))) == NULL) {
-		fprintf(stderr, "fuzz_http: reader: %s\n", why);
-		abort();
-	}
 	fz.ingest = ingest_new(&fz);
 	fz.http_client = http_client_new(fz.base, PRIO_BACKGROUND);
 	fz.outbox = outbox_new(&fz);

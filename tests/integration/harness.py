@@ -950,8 +950,15 @@ class Daemon:
                    [0][0] == 0, timeout, "the dispatcher to process every pending inbox row")
         return dict(self.query("SELECT state, count(*) FROM inbox GROUP BY state"))
 
+    def admin_request(self, method, path, body=None, headers=None, timeout=10.0):
+        """A request to the admin listener (the console, /healthz, /readyz, /metrics)."""
+        if self.admin_port is None:
+            raise Fail("this daemon has no admin listener (admin.listen: off)")
+        return http_request(self.admin_port, method, path, body, headers, timeout)
+
     def healthz(self):
-        r = self.request("GET", "/healthz")
+        """/healthz, which the admin listener serves (never the webhook port)."""
+        r = self.admin_request("GET", "/healthz")
         expect(r.status == 200, f"/healthz answered {r.status}")
         try:
             return json.loads(r.body)

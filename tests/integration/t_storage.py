@@ -75,7 +75,7 @@ def leave_wal_and_shm(d):
 
 
 def health_raw(d):
-    r = d.request("GET", "/healthz")
+    r = d.admin_request("GET", "/healthz")
     return r.status, json.loads(r.body)
 
 

@@ -658,7 +658,11 @@ def test_routes_404_and_405():
 
 def test_healthz_json():
     with Daemon(env={"SHOKAI_FAULT": "no_dispatch"}) as d:
-        r = d.request("GET", "/healthz")
+        # The admin listener serves it; the webhook port keeps only what LINE needs.
+        for path in ("/healthz", "/readyz", "/metrics"):
+            r = d.request("GET", path)
+            expect(r.status == 404, f"{path} on the webhook port: {r}")
+        r = d.admin_request("GET", "/healthz")
         expect(r.status == 200, f"/healthz: {r}")
         expect("json" in r.headers.get("content-type", ""),
                f"/healthz content-type {r.headers.get('content-type')!r}")

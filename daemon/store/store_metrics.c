@@ -1,0 +1,64 @@
+/* store_metrics.c: what /healthz, /readyz and /metrics read from the database, on the
+ * console's connection: the backlogs, the outbox by platform and state, referrals by
+ * state, each coupon pool's free codes, and how long the oldest event has waited for
+ * its handler. Each query is a count over an index or a small table, except the outbox
+ * by state, which reads the outbox (retention.outbox_sent keeps it small). */
+#include <jansson.h>
+
+#include "store_internal.h"
+
+/* Each row of sql as an object of its columns, appended to into. */
+static int
+rows_into(struct store *s, const char *sql, json_t *into)
+{
+	sqlite3_stmt *st = store_oneoff(s, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *row = json_object();
+
+		for (int i = 0; i < sqlite3_column_count(st); i++)
+			json_object_set_new(row, sqlite3_column_name(st, i),
+			    store_column_json(st, i));
+		json_array_append_new(into, row);
+	}
+	store_oneoff_release(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+json_t *
+store_metrics_read(struct store *s, int64_t now_ms)
+{
+	json_t *m = json_object(), *outbox = json_array(), *referrals = json_array(),
+	    *pools = json_array();
+	sqlite3_stmt *st;
+	int64_t oldest = -1;
+
+	json_object_set_new(m, "inbox_backlog", json_integer(store_inbox_backlog(s)));
+	json_object_set_new(m, "outbox_backlog", json_integer(store_outbox_backlog(s)));
+	json_object_set_new(m, "outbox", outbox);
+	json_object_set_new(m, "referrals", referrals);
+	json_object_set_new(m, "coupon_pools", pools);
+	if (rows_into(s, "SELECT platform, state, count(*) AS n FROM outbox GROUP BY 1, 2",
+	    outbox) == -1 ||
+	    rows_into(s, "SELECT state, count(*) AS n FROM referrals GROUP BY 1",
+	    referrals) == -1 ||
+	    rows_into(s, "SELECT pool, count(*) AS total, count(*) FILTER (WHERE reward_id IS "
+	    "NULL) AS free FROM coupons GROUP BY 1", pools) == -1)
+		goto fail;
+	/* The inbox_pending index gives the oldest waiting row first. */
+	if ((st = store_oneoff(s, "SELECT received_at FROM inbox WHERE state = 'pending' "
+	    "ORDER BY id LIMIT 1")) == NULL)
+		goto fail;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		oldest = sqlite3_column_int64(st, 0);
+	store_oneoff_release(st);
+	json_object_set_new(m, "inbox_oldest_wait_ms",
+	    json_integer(oldest < 0 ? 0 : now_ms - oldest));
+	return m;
+fail:
+	json_decref(m);
+	return NULL;
+}

@@ -113,6 +113,7 @@ reload(struct daemon *d)
 	d->cfg = new;
 	apply_timezone(new);
 	log_set_level(new->log_level);
+	log_set_format(new->log_format);
 	http_apply_config(d);
 	log_certificates(new);
 	d->stats.reloads++;
@@ -448,6 +449,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_set_level(d.cfg->log_level);
+	log_set_format(d.cfg->log_format);
 	apply_timezone(d.cfg);
 	d.config_path = xstrdup(path);
 	rc = run(&d);

@@ -17,6 +17,7 @@ libssl-dev libsqlite3-dev libyaml-dev libcmocka-dev python3 sqlite3 openssl curl
 clang libclang-rt-dev wrk nodejs npm ca-certificates chromium fonts-noto-cjk"
 PACKAGES="$PACKAGES mandoc"  # t_package: mandoc -Tlint on the man pages
 PACKAGES="$PACKAGES lintian"  # t_package: lintian on the .deb of make deb
+PACKAGES="$PACKAGES prometheus"  # tests/integration/t_metrics.py: promtool check metrics
 PACKAGES="$PACKAGES nginx-light"  # tests/integration/t_proxy.py: shokaid behind nginx (scripts/nginx-shokai.conf)
 
 missing=""

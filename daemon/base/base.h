@@ -32,6 +32,9 @@ char *xvasprintf(const char *, va_list) __attribute__((format(printf, 1, 0)));
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARN, LOG_ERROR };
 void log_init(enum log_level);
 void log_set_level(enum log_level);
+/* logfmt (the default) or one JSON object a line, for log shippers (log.format). */
+enum log_format { LOG_FORMAT_LOGFMT, LOG_FORMAT_JSON };
+void log_set_format(enum log_format);
 int log_level_parse(const char *, enum log_level *);
 int log_enabled(enum log_level);
 void log_set_pseudonym_key(const unsigned char *, size_t);

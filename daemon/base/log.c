@@ -1,4 +1,5 @@
-/* log.c: logfmt lines on stderr ("ts=... level=... msg=..."), pseudonyms for user ids,
+/* log.c: logfmt lines on stderr ("ts=... level=... msg=..."), or JSON ones (log.format),
+ * journald's priorities when systemd reads stderr, pseudonyms for user ids,
  * and rate limits for messages an attacker could otherwise flood.
  *
  * The logger is the one piece of process-wide state outside the daemon context: like
@@ -9,11 +10,14 @@
  * for warnings; lines of different threads may so appear up to a flush apart. The level
  * is atomic because the loop changes it on reload while the storage thread reads it. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -23,6 +27,8 @@
 
 static struct {
 	_Atomic unsigned level;	/* an enum log_level */
+	_Atomic unsigned format;	/* an enum log_format */
+	int		journal;	/* stderr is systemd's journal: see log_init */
 	unsigned char	key[32];	/* pseudonym key; random until the store sets it */
 	size_t		keylen;
 	struct sig_key	*pseudonym;	/* key, prepared once the store set it */
@@ -38,10 +44,27 @@ static _Thread_local char ts_text[32];		/* "2026-11-24T16:30:00" */
 
 static const char *level_names[] = { "debug", "info", "notice", "warn", "error" };
 
+/* systemd sets JOURNAL_STREAM to "DEVICE:INODE" of the stream it connected to stderr:
+ * when that is still our stderr, each line starts with its syslog priority ("<6>"),
+ * which journald takes as the line's priority, and has no time of its own (journald
+ * stamps every line). */
+static int
+stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	uintmax_t dev, ino;
+	struct stat st;
+
+	return js != NULL && sscanf(js, "%ju:%ju", &dev, &ino) == 2 &&
+	    fstat(STDERR_FILENO, &st) == 0 && (uintmax_t)st.st_dev == dev &&
+	    (uintmax_t)st.st_ino == ino;
+}
+
 void
 log_init(enum log_level level)
 {
 	logger.level = level;
+	logger.journal = stderr_is_journal();
 	/* Until the database's secret is known, pseudonyms use a random key of their own;
 	 * the same source every other random value here comes from. */
 	if (logger.keylen == 0 && RAND_bytes(logger.key, 16) == 1)
@@ -52,6 +75,12 @@ void
 log_set_level(enum log_level level)
 {
 	logger.level = level;
+}
+
+void
+log_set_format(enum log_format format)
+{
+	logger.format = format;
 }
 
 int
@@ -112,15 +141,85 @@ log_flush(void)
 	fflush(stderr);
 }
 
-/* A value needs quotes when it holds spaces, quotes or '='; bare otherwise. The caller
- * formats "key=value" pairs itself; msg is always quoted when needed. */
+/* One JSON string's characters: quotes, backslashes and controls escaped. */
+static size_t
+json_chars(char *out, size_t cap, const char *s, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && o + 7 < cap; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '"' || ch == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)ch;
+		} else if (ch < 0x20 || ch == 0x7f)
+			o += (size_t)snprintf(out + o, cap - o, "\\u%04x", ch);
+		else
+			out[o++] = (char)ch;
+	}
+	return o;
+}
+
+/* The logfmt pairs of kv ("key=value key=\"quoted value\"") as JSON members after
+ * ts, level: each value a string, a quoted one with its quotes and escapes undone. */
+static size_t
+logfmt_to_json(char *out, size_t cap, const char *ts, const char *level, const char *kv)
+{
+	size_t o = (size_t)snprintf(out, cap, "{\"ts\":\"%s\",\"level\":\"%s\"", ts, level);
+	const char *p = kv;
+
+	while (*p != '\0' && o + 16 < cap) {
+		const char *key = p, *eq, *v;
+		char val[1024];
+		size_t vlen = 0;
+
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		key = p;
+		while (*p != '\0' && *p != '=' && *p != ' ')
+			p++;
+		eq = p;
+		if (*p == '=' && p[1] == '"') {
+			for (v = p + 2; *v != '\0' && *v != '"'; v++) {
+				if (*v == '\\' && v[1] != '\0')
+					v++;
+				if (vlen < sizeof(val))
+					val[vlen++] = *v;
+			}
+			p = *v == '"' ? v + 1 : v;
+		} else if (*p == '=') {
+			for (v = p + 1; *v != '\0' && *v != ' '; v++)
+				if (vlen < sizeof(val))
+					val[vlen++] = *v;
+			p = v;
+		}
+		out[o++] = ',';
+		out[o++] = '"';
+		o += json_chars(out + o, cap - o, key, (size_t)(eq - key));
+		o += (size_t)snprintf(out + o, cap - o, "\":\"");
+		o += json_chars(out + o, cap - o, val, vlen);
+		if (o + 2 < cap)
+			out[o++] = '"';
+	}
+	if (o + 2 < cap)
+		out[o++] = '}';
+	out[o] = '\0';
+	return o;
+}
+
 static void vlog(enum log_level, const char *, const char *, va_list)
     __attribute__((format(printf, 3, 0)));
 
+/* The caller formats "key=value" pairs itself (a value with spaces, quotes or '=' in
+ * quotes); the line gets its time and level first, as logfmt or as JSON. */
 static void
 vlog(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 {
-	char line[2048];
+	static const char priority[] = { '7', '6', '5', '4', '3' };
+	char kv[2048], line[4096], stamp[48];
 	struct timespec ts;
 	struct tm tm;
 	int n, m;
@@ -134,16 +233,26 @@ vlog(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 		strftime(ts_text, sizeof(ts_text), "%Y-%m-%dT%H:%M:%S", &tm);
 		ts_sec = ts.tv_sec;
 	}
-	n = snprintf(line, sizeof(line), "ts=%s.%03ldZ level=%s ", ts_text,
-	    ts.tv_nsec / 1000000, level_names[level]);
-	m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	snprintf(stamp, sizeof(stamp), "%s.%03ldZ", ts_text, ts.tv_nsec / 1000000);
+	m = vsnprintf(kv, sizeof(kv) - 64, fmt, ap);
 	if (m < 0)
 		m = 0;
-	n += m;
-	if ((size_t)n >= sizeof(line) - 64)
-		n = (int)sizeof(line) - 64;
+	if ((size_t)m >= sizeof(kv) - 64)
+		m = (int)sizeof(kv) - 65;
 	if (errstr != NULL)
-		n += snprintf(line + n, sizeof(line) - (size_t)n, " error=\"%s\"", errstr);
+		m += snprintf(kv + m, sizeof(kv) - (size_t)m, " error=\"%s\"", errstr);
+	n = logger.journal ? snprintf(line, sizeof(line), "<%c>", priority[level]) : 0;
+	if (logger.format == LOG_FORMAT_JSON)
+		n += (int)logfmt_to_json(line + n, sizeof(line) - (size_t)n - 1, stamp,
+		    level_names[level], kv);
+	else if (logger.journal)
+		n += snprintf(line + n, sizeof(line) - (size_t)n - 1, "level=%s %s",
+		    level_names[level], kv);
+	else
+		n += snprintf(line + n, sizeof(line) - (size_t)n - 1, "ts=%s level=%s %s", stamp,
+		    level_names[level], kv);
+	if ((size_t)n >= sizeof(line) - 1)
+		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
 	if (tl_used + (size_t)n > sizeof(tl_buf))
 		log_flush();

@@ -185,7 +185,7 @@ parse_storage(struct cfg *c, struct cnode m)
 static void
 parse_log(struct cfg *c, struct cnode m)
 {
-	static const char *const allowed[] = { "level", NULL };
+	static const char *const allowed[] = { "level", "format", NULL };
 	struct cnode v;
 	char *s = NULL;
 
@@ -195,6 +195,18 @@ parse_log(struct cfg *c, struct cnode m)
 	    log_level_parse(s, &c->out->log_level) == -1) {
 		cfg_map_get(m, "level", &v);
 		cfg_err(c, v, "log.level: expected debug, info, warn or error, got '%s'", s);
+	}
+	free(s);
+	s = NULL;
+	if (cfg_get_str(c, m, "log", "format", &s) == 1) {
+		if (strcmp(s, "logfmt") == 0)
+			c->out->log_format = LOG_FORMAT_LOGFMT;
+		else if (strcmp(s, "json") == 0)
+			c->out->log_format = LOG_FORMAT_JSON;
+		else {
+			cfg_map_get(m, "format", &v);
+			cfg_err(c, v, "log.format: expected logfmt or json, got '%s'", s);
+		}
 	}
 	free(s);
 }

@@ -229,6 +229,7 @@ struct config {
 	int	 synchronous_full;
 	int64_t busy_timeout_ms;
 	enum log_level log_level;
+	enum log_format log_format;	/* log.format: logfmt (default) or json */
 	int	 outbox_line_concurrency;
 	int	 outbox_works_concurrency;
 	int	 outbox_max_attempts;

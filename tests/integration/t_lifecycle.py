@@ -512,14 +512,14 @@ def test_max_connections_pauses_accepts():
     """Beyond the brief (README): accepts pause while max_connections are open."""
     with Daemon(server={"max_connections": 4}) as d:
         held = [d.connect() for _ in range(3)]
-        probe = d.connect()     # the fourth, kept alive to ask /healthz on
+        probe = d.connect()     # the fourth, kept alive
         fifth = None
 
         def connections():
             probe.sendall(b"GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n")
             r = read_response(probe, time.monotonic() + 5)
             expect(r is not None and r.status == 404, f"an answer on the fourth connection: {r}")
-            return json.loads(r.body)["connections"]
+            return d.healthz()["connections"]
         try:
             wait_until(lambda: connections() == 4, 5, "the daemon to hold 4 connections")
             # The kernel completes the fifth connection (the socket still listens); the

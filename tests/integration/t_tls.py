@@ -343,8 +343,11 @@ def test_console_over_https_with_a_secure_cookie():
         got = read_answer(sock, time.monotonic() + 5)
         sock.close()
         expect(got[0] != "answer" or got[1] != 200, got)
-        # The webhook listener is plain here (its own setting).
-        expect(d.healthz()["status"] == "ok", "plain webhook listener")
+        # The webhook listener is plain here (its own setting); health is on the console's
+        # listener, over TLS like the rest of it.
+        expect(d.request("GET", "/nothing").status == 404, "plain webhook listener")
+        r = https_request(d.admin_port, "GET", "/healthz", ctx)
+        expect(r.status == 200 and json.loads(r.body)["status"] == "ok", r)
         # A renewal reaches the console's thread: new connections get the new
         # certificate, and a keep-alive connection from before still works.
         old = http.client.HTTPSConnection("127.0.0.1", d.admin_port, timeout=10, context=ctx)

@@ -218,22 +218,12 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 static int
 lock_instance(const char *sqlite_path, int *lock_fd)
 {
-	char *path = xasprintf("%s.lock", sqlite_path);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	char why[WHY_MAX];
 
-	if (fd == -1) {
-		log_warn("msg=\"cannot open lock file\" path=%s", path);
-		free(path);
+	if (store_lock_instance(sqlite_path, lock_fd, why, sizeof(why)) == -1) {
+		log_errorx("msg=\"cannot lock the database\" detail=\"%s\"", why);
 		return -1;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		log_errorx("msg=\"another shokaid is running on this database\" lock=%s", path);
-		close(fd);
-		free(path);
-		return -1;
-	}
-	free(path);
-	*lock_fd = fd;
 	return 0;
 }
 

@@ -58,6 +58,9 @@ struct daemon_stats {
 	atomic_int	outbox_sending;		/*   thread's /healthz and /metrics */
 	atomic_ullong	outbox_retries;		/* tries that will be tried again */
 	atomic_ullong	outbox_rate_limited;	/* 429 answers from a platform */
+	atomic_ullong	backups_ok;		/* the daily backup (upkeep_tick.c) */
+	atomic_ullong	backups_failed;
+	atomic_llong	last_backup_unix;	/* 0: none yet */
 	int64_t		started_wall_ms;	/* set before any thread starts */
 	struct http_metrics webhooks;		/* http_metrics.c: answers of the public port */
 };

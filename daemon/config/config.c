@@ -296,7 +296,7 @@ static const char *const toplevel_keys[] = { "server", "storage", "log", "timezo
     "company_name", "include", "line", "lineworks", "outbox", "messages", "auto_replies",
     "postbacks", "rich_menus", "rich_menu_rules", "branches", "reps", "reps_csv", "campaigns",
     "referral", "admin", "business_hours", "handoff", "conversations", "announcements",
-    "testers", NULL };
+    "testers", "retention", "backup", NULL };
 
 int
 cfg_root_get(struct cfg *c, const char *key, struct cnode *out)
@@ -388,6 +388,7 @@ config_free(struct config *cf)
 	free(cf->admin_host);
 	free(cf->admin_public_url);
 	free(cf->admin_metrics_token);
+	free(cf->backup.dir);
 	free(cf->public_url);
 	free(cf->trusted_proxies);
 	tls_ctx_unref(cf->server_tls);
@@ -497,6 +498,7 @@ config_load(const char *path, struct config_errors *errs)
 	cfg_parse_chat(&c);
 	cfg_parse_referral(&c);
 	cfg_parse_handoff(&c);
+	cfg_parse_upkeep(&c);
 	cfg_parse_announce(&c);
 	if (!cfg_root_get(&c, "server", &sec))
 		cfg_err(&c, root, "missing required key 'server'");

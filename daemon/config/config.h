@@ -198,6 +198,20 @@ struct config_addr {
 };
 
 /* The snapshot (config.c reads the server, storage, log and outbox sections). */
+/* retention: how long old rows are kept; 0: forever (config_upkeep.c). */
+struct config_retention {
+	int64_t	 inbox_done_ms;
+	int64_t	 quarantine_ms;
+	int64_t	 outbox_sent_ms;
+	int64_t	 click_hash_ms;
+};
+/* backup: the daemon's daily copy of the database. */
+struct config_backup {
+	char	*dir;			/* NULL: no daily backup */
+	int	 at_min;		/* local time of day, minutes after midnight */
+	int	 keep;			/* the newest this many are kept */
+};
+
 struct config {
 	atomic_int refs;		/* config_ref / config_unref */
 	char	*path;			/* the main file, as given */
@@ -229,7 +243,9 @@ struct config {
 	int	 synchronous_full;
 	int64_t busy_timeout_ms;
 	enum log_level log_level;
-	enum log_format log_format;	/* log.format: logfmt (default) or json */
+	enum log_format log_format;
+	struct config_retention retention;
+	struct config_backup backup;	/* log.format: logfmt (default) or json */
 	int	 outbox_line_concurrency;
 	int	 outbox_works_concurrency;
 	int	 outbox_max_attempts;

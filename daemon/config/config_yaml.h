@@ -127,6 +127,8 @@ void cfg_free_handoff(struct config *);
 
 /* config_admin.c: the console's section (admin:). */
 void cfg_parse_admin(struct cfg *);
+/* config_upkeep.c: retention: and backup: (after cfg_parse_handoff). */
+void cfg_parse_upkeep(struct cfg *);
 /* config_platform.c: KEY_file (a file of mode 0600 or stricter) or KEY_env into *out;
  * 1 read, 0 absent and not required, -1 an error (said). */
 int cfg_get_secret(struct cfg *, struct cnode m, const char *what, const char *key,

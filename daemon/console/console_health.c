@@ -173,6 +173,9 @@ healthz(struct console *c, struct evhttp_request *req)
 	SET_INT(o, "wal_restarts", h.wal.restarts);
 	SET_INT(o, "wal_truncates", h.wal.truncates);
 	SET_INT(o, "wal_checkpoints_blocked", h.wal.blocked);
+	SET_INT(o, "backups_ok", d->stats.backups_ok);
+	SET_INT(o, "backups_failed", d->stats.backups_failed);
+	SET_INT(o, "last_backup_unix", d->stats.last_backup_unix);
 	json_object_set(o, "warnings", h.warnings);
 	if (h.storage_bad)
 		json_object_set_new(o, "storage_error", json_string(h.storage_why));
@@ -387,6 +390,12 @@ metrics(struct console *c, struct evhttp_request *req)
 	    (unsigned long long)st->reloads, (unsigned long long)st->reload_failures);
 	one(b, "shokai_last_reload_failed", "gauge", "1 while the last reload failed.",
 	    h.reload_failed);
+	family(b, "shokai_backups_total", "counter", "Daily backups (backup:) by result.");
+	evbuffer_add_printf(b, "shokai_backups_total{result=\"ok\"} %llu\n"
+	    "shokai_backups_total{result=\"failed\"} %llu\n",
+	    (unsigned long long)st->backups_ok, (unsigned long long)st->backups_failed);
+	one(b, "shokai_last_backup_time_seconds", "gauge", "When the last daily backup was "
+	    "taken (unix time; 0: none yet).", (double)st->last_backup_unix);
 	one(b, "shokai_db_errors_total", "counter", "Database statements that failed.",
 	    (double)st->db_errors);
 	one(b, "shokai_wal_bytes", "gauge", "The WAL file's size.", (double)h.wal.wal_bytes);

@@ -44,6 +44,11 @@ int quarantine_cmd(struct config *, int argc, char **argv);
 int outbox_cmd(struct config *, int argc, char **argv);
 int send_cmd(struct config *, int argc, char **argv);
 
+/* ctl_backup.c */
+int backup_cmd(struct config *, int argc, char **argv);
+int restore_cmd(struct config *, int argc, char **argv);
+int purge_cmd(struct config *, int argc, char **argv);
+
 /* ctl_lookup.c */
 int profile_cmd(struct config *, int argc, char **argv);
 int works_link_cmd(struct config *, int argc, char **argv);

@@ -150,6 +150,22 @@ static const struct ctl_command commands[] = {
 	  "referred, tag:TAG. `preview` counts who it would reach; `test` pushes it to one\n"
 	  "user; `show N` prints a send's progress and results.\n"
 	  FORMAT_HELP },
+	{ "backup", backup_cmd, "*", NULL,
+	  "backup [--force] FILE",
+	  "A copy of the database while shokaid runs (SQLite's online backup: it never\n"
+	  "holds the daemon's commits up), written to FILE.tmp, checked whole\n"
+	  "(integrity_check) and then renamed to FILE, mode 0600. Prints its size, schema\n"
+	  "version and how long it took. An existing FILE is refused unless --force.\n" },
+	{ "restore", restore_cmd, NULL, NULL,
+	  "restore FILE",
+	  "Put a backup back. shokaid must be stopped (the database's lock is taken).\n"
+	  "FILE must pass integrity_check and be no newer than this version's schema (an\n"
+	  "older one is migrated forward at the next start). The database it replaces is\n"
+	  "checkpointed and kept beside it as DB.before-restore-YYYYmmdd-HHMMSS.\n" },
+	{ "purge", purge_cmd, NULL, NULL,
+	  "purge [--dry-run]",
+	  "Delete now what retention: (and conversations.retention) says is old, as the\n"
+	  "daemon does every hour, in short transactions; --dry-run counts only.\n" },
 	{ "help", NULL, "*", NULL,
 	  "help [COMMAND]",
 	  "This overview, or one command's help (also `shokaictl COMMAND --help`).\n" },
@@ -235,7 +251,8 @@ ctl_print_usage(FILE *out)
 	    "  --version      print the version\n"
 	    "\nCommands that only read the database (inbox, quarantine, outbox, referrals\n"
 	    "list|show|typed, rewards list, report, audit, user list, token list, announce\n"
-	    "show) work while the config is broken: they warn and use its storage section.\n"
+	    "show, backup) work while the config is broken: they warn and use its storage\n"
+	    "section.\n"
 	    "Exit status: 0 done, 1 failed, 2 usage error.\n");
 }
 

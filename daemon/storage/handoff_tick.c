@@ -1,9 +1,8 @@
 /* handoff_tick.c: handoffs and conversations over time, on the storage thread. Every
  * few seconds, open handoffs past their quiet time expire (the bot answers again) and
  * those nobody answered by their escalation time go to the branch's managers
- * (handlers/handoff.c decides both), in one transaction per batch. Once an hour, the
- * text of messages older than conversations.retention is deleted in short transactions
- * (the rows stay, so counts remain) until none is left. Storage thread only. */
+ * (handlers/handoff.c decides both), in one transaction per batch. The conversations'
+ * old text goes with the daily upkeep (upkeep_tick.c). Storage thread only. */
 #include <event2/event.h>
 #include <jansson.h>
 
@@ -12,15 +11,10 @@
 
 #define TICK_MS			1000
 #define BATCH			64
-#define RETENTION_EVERY_MS	(3600LL * 1000)
-#define RETENTION_CHUNK		500	/* rows a transaction: the write lock stays short */
-#define RETENTION_CHUNKS	20	/* a tick's share; the rest waits for the next one */
-#define RETENTION_RETRY_MS	60000
 
 struct handoff_tick {
 	struct storage	*st;
 	struct event	*ev_tick;
-	int64_t		 retention_next_ms;	/* 0: at the first tick */
 };
 
 static void
@@ -58,39 +52,6 @@ done:
 }
 
 static void
-retention(struct handoff_tick *ht, int64_t now)
-{
-	struct storage *st = ht->st;
-	int64_t before = now - st->cfg->conversations.retention_ms, total = 0;
-
-	for (int chunk = 0; chunk < RETENTION_CHUNKS; chunk++) {
-		int n;
-
-		if (store_begin(st->store) == -1) {
-			ht->retention_next_ms = now + RETENTION_RETRY_MS;
-			return;
-		}
-		if ((n = store_conversation_forget_text(st->store, before,
-		    RETENTION_CHUNK)) == -1 || store_commit(st->store) == -1) {
-			store_rollback(st->store);
-			st->d->stats.db_errors++;
-			/* Not at every tick: a lasting error would fill the log. */
-			ht->retention_next_ms = now + RETENTION_RETRY_MS;
-			log_warnx("msg=\"old conversation text could not be deleted; retrying in "
-			    "a minute\"");
-			return;
-		}
-		total += n;
-		if (n < RETENTION_CHUNK) {
-			ht->retention_next_ms = now + RETENTION_EVERY_MS;
-			break;
-		}
-	}
-	if (total > 0)
-		log_info("msg=\"old conversation text deleted\" messages=%lld", (long long)total);
-}
-
-static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct handoff_tick *ht = arg;
@@ -101,8 +62,6 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	if (ht->st->d->draining)
 		return;
 	due(ht, now);
-	if (now >= ht->retention_next_ms)
-		retention(ht, now);
 }
 
 struct handoff_tick *

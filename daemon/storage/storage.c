@@ -150,6 +150,7 @@ storage_start(struct daemon *d, struct store *s, struct config *cfg)
 	st->handoffs = handoff_tick_new(st);
 	st->announce = announce_tick_new(st);
 	st->followup = followup_tick_new(st);
+	st->upkeep = upkeep_tick_new(st);
 	st->ev_log = storage_log_flusher(st->base);
 	st->ev_watch = event_new(st->base, -1, EV_PERSIST, watch_cb, st);
 	evtimer_add(st->ev_watch, &watch_tv);
@@ -189,6 +190,7 @@ storage_stop(struct storage *st)
 	handoff_tick_free(st->handoffs);
 	announce_tick_free(st->announce);
 	followup_tick_free(st->followup);
+	upkeep_tick_free(st->upkeep);
 	outbox_book_free(st->book);
 	dispatch_free(st->dispatch);
 	event_free(st->ev_watch);

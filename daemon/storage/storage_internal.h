@@ -27,6 +27,7 @@ struct storage {
 	struct handoff_tick	*handoffs;
 	struct announce_tick	*announce;
 	struct followup_tick	*followup;
+	struct upkeep_tick	*upkeep;
 	struct event		*ev_watch;
 	struct event		*ev_log;
 	/* storage_ingest.c */
@@ -68,6 +69,10 @@ void announce_tick_free(struct announce_tick *);
 /* followup_tick.c */
 struct followup_tick *followup_tick_new(struct storage *);
 void followup_tick_free(struct followup_tick *);
+
+/* upkeep_tick.c: retention and the daily backup. */
+struct upkeep_tick *upkeep_tick_new(struct storage *);
+void upkeep_tick_free(struct upkeep_tick *);
 
 /* storage_ingest.c */
 void storage_ingest_init(struct storage *);

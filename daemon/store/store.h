@@ -703,4 +703,38 @@ void named_codes_free(struct named_code *, size_t n);
 /* Typed names no single customer matched, for the review queue. */
 int store_asks_typed(struct store *, struct json_t **rows);
 
+
+/* store_backup.c: online backups, restores, and the one-daemon-per-database lock. */
+struct store_backup_info {
+	int64_t	 bytes;
+	int	 schema_version;
+	int64_t	 ms;		/* how long the copy and its check took */
+};
+/* A checked copy of the database at db_path in dest (dest.tmp until checked); dest
+ * must not exist unless overwrite. */
+int store_backup_to(const char *db_path, const char *dest, int overwrite,
+    struct store_backup_info *, char *why, size_t whylen);
+/* path is a whole shokai database this version can open (integrity and schema). */
+int store_backup_check(const char *path, struct store_backup_info *, char *why,
+    size_t whylen);
+/* backup in place of db_path, which no daemon may hold (store_lock_instance); the
+ * database it replaces is kept as the path written to kept ("" when there was none). */
+int store_restore_from(const char *backup, const char *db_path, char *kept, size_t keptlen,
+    struct store_backup_info *, char *why, size_t whylen);
+/* <db_path>.lock, held for as long as *fd is open: refused while a shokaid holds it. */
+int store_lock_instance(const char *db_path, int *fd, char *why, size_t whylen);
+/* store_schema.c: the schema version this build migrates to. */
+int store_schema_latest(void);
+
+
+/* store_retention.c: old rows deleted a chunk at a time (each chunk in the caller's
+ * transaction). */
+enum retention_kind { RETENTION_INBOX_DONE, RETENTION_QUARANTINE, RETENTION_OUTBOX_SENT,
+    RETENTION_CLICK_HASH, RETENTION_CONVERSATION_TEXT, RETENTION_KINDS };
+const char *store_retention_name(enum retention_kind);
+/* Rows deleted (or cleared) older than before, at most max; -1 on an error. */
+int64_t store_retention_chunk(struct store *, enum retention_kind, int64_t before, int max);
+/* How many rows a purge would take now; -1 on an error. */
+int64_t store_retention_count(struct store *, enum retention_kind, int64_t before);
+
 #endif

@@ -590,3 +590,9 @@ store_schema_migrate(sqlite3 *db, char *why, size_t whylen)
 	}
 	return 0;
 }
+
+int
+store_schema_latest(void)
+{
+	return SCHEMA_VERSION;
+}

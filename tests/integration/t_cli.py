@@ -19,7 +19,8 @@ SHOKAID = os.environ.get("SHOKAID")
 # Every shokaictl command, as `shokaictl --help` names it.
 COMMANDS = ["check", "inbox", "quarantine", "outbox", "send", "richmenu", "works-menu",
             "referrals", "rewards", "import", "report", "rules", "profile", "works-link",
-            "rep-link", "forget", "reset", "user", "token", "audit", "announce", "help"]
+            "rep-link", "forget", "reset", "user", "token", "audit", "announce", "backup",
+            "restore", "purge", "help"]
 
 # Listings and a column each must have, in every format.
 LISTINGS = [(["inbox"], "state"), (["quarantine"], "reason"), (["outbox", "all"], "state"),

@@ -183,21 +183,19 @@ healthz(struct console *c, struct evhttp_request *req)
 	answer_json(req, code, o);
 }
 
-static void
-readyz(struct console *c, struct evhttp_request *req)
+/* Why traffic should not come here now: empty when ready. */
+static json_t *
+not_ready_because(struct console *c, const struct health *h)
 {
-	struct health h;
-	json_t *o = json_object(), *reasons = json_array();
-	int64_t backlog;
+	json_t *reasons = json_array();
+	int64_t backlog = db_int(h, "inbox_backlog");
 
-	health_read(c, &h);
-	backlog = db_int(&h, "inbox_backlog");
-	if (h.storage_bad)
+	if (h->storage_bad)
 		json_array_append_new(reasons, json_sprintf("storage takes no writes: %s",
-		    h.storage_why));
-	if (h.db == NULL)
+		    h->storage_why));
+	if (h->db == NULL)
 		json_array_append_new(reasons, json_string("the database cannot be read"));
-	if (h.reload_failed)
+	if (h->reload_failed)
 		json_array_append_new(reasons, json_sprintf("the last reload failed (%s): the "
 		    "config on disk is not the one in force; `shokaid -t` says why",
 		    c->d->config_path));
@@ -205,13 +203,26 @@ readyz(struct console *c, struct evhttp_request *req)
 		json_array_append_new(reasons, json_sprintf("%lld events wait for their "
 		    "handlers (admin.ready_max_backlog %d)", (long long)backlog,
 		    c->cf->admin_ready_max_backlog));
-	if (h.draining)
+	if (h->draining)
 		json_array_append_new(reasons, json_string("draining: shokaid is stopping"));
-	json_object_set_new(o, "ready", json_boolean(json_array_size(reasons) == 0));
+	return reasons;
+}
+
+static void
+readyz(struct console *c, struct evhttp_request *req)
+{
+	struct health h;
+	json_t *o = json_object(), *reasons;
+	int ready;
+
+	health_read(c, &h);
+	reasons = not_ready_because(c, &h);
+	ready = json_array_size(reasons) == 0;
+	json_object_set_new(o, "ready", json_boolean(ready));
 	json_object_set(o, "warnings", h.warnings);
 	json_object_set_new(o, "reasons", reasons);
 	health_clear(&h);
-	answer_json(req, json_is_true(json_object_get(o, "ready")) ? 200 : 503, o);
+	answer_json(req, ready ? 200 : 503, o);
 }
 
 /* A Prometheus label value: backslash, quote and line feed escaped. */
@@ -319,6 +330,7 @@ metrics(struct console *c, struct evhttp_request *req)
 	static const char *const pool_labels[] = { "pool", NULL };
 	struct daemon *d = c->d;
 	struct daemon_stats *st = &d->stats;
+	json_t *reasons;
 	struct evbuffer *b;
 	struct health h;
 	size_t len;
@@ -337,9 +349,10 @@ metrics(struct console *c, struct evhttp_request *req)
 	    "time).", (double)st->started_wall_ms / 1000.0);
 	one(b, "shokai_up", "gauge", "1 while the storage takes writes and the database "
 	    "reads.", !h.storage_bad && h.db != NULL);
-	one(b, "shokai_ready", "gauge", "1 while /readyz answers 200.", !h.storage_bad &&
-	    h.db != NULL && !h.reload_failed && !h.draining &&
-	    db_int(&h, "inbox_backlog") < c->cf->admin_ready_max_backlog);
+	reasons = not_ready_because(c, &h);
+	one(b, "shokai_ready", "gauge", "1 while /readyz answers 200.",
+	    json_array_size(reasons) == 0);
+	json_decref(reasons);
 	webhook_metrics(b, &st->webhooks);
 	one(b, "shokai_signature_failures_total", "counter", "Webhooks refused for their "
 	    "signature.", (double)st->sig_failures);

@@ -452,21 +452,31 @@ config_finish(struct cfg *c, size_t nerr_before)
 	return c->out;
 }
 
+/* A snapshot of defaults in c, and the main file's root: -1 when it cannot be read. */
+static int
+load_main(struct cfg *c, const char *path, struct config_errors *errs, struct cnode *root)
+{
+	struct cfg_file *main_file;
+
+	memset(c, 0, sizeof(*c));
+	c->errs = errs;
+	c->out = config_new(path);
+	if ((main_file = load_file(c, path, NULL)) == NULL)
+		return -1;
+	root->file = main_file;
+	root->node = yaml_document_get_root_node(&main_file->doc);
+	return 0;
+}
+
 struct config *
 config_load(const char *path, struct config_errors *errs)
 {
 	struct cfg c;
-	struct cfg_file *main_file;
 	struct cnode root, sec;
 	size_t nerr_before = errs->n;
 
-	memset(&c, 0, sizeof(c));
-	c.errs = errs;
-	c.out = config_new(path);
-	if ((main_file = load_file(&c, path, NULL)) == NULL)
+	if (load_main(&c, path, errs, &root) == -1)
 		goto done;
-	root.file = main_file;
-	root.node = yaml_document_get_root_node(&main_file->doc);
 	if (cfg_check_mapping(&c, root, "config", toplevel_keys, NULL) == -1)
 		goto done;
 	load_includes(&c, root);
@@ -516,17 +526,11 @@ struct config *
 config_load_storage(const char *path, struct config_errors *errs)
 {
 	struct cfg c;
-	struct cfg_file *main_file;
 	struct cnode root, sec;
 	size_t nerr_before = errs->n;
 
-	memset(&c, 0, sizeof(c));
-	c.errs = errs;
-	c.out = config_new(path);
-	if ((main_file = load_file(&c, path, NULL)) == NULL)
+	if (load_main(&c, path, errs, &root) == -1)
 		goto done;
-	root.file = main_file;
-	root.node = yaml_document_get_root_node(&main_file->doc);
 	if (root.node->type != YAML_MAPPING_NODE || !cfg_map_get(root, "storage", &sec)) {
 		cfg_err(&c, root, "missing required key 'storage'");
 		goto done;

@@ -3,7 +3,9 @@
  * is never held long. Referral facts stay: referrals, their events, rewards, customers.
  *   inbox_done         handled inbox rows (done, skipped); failed ones stay for an operator
  *   quarantine         quarantined bodies
- *   outbox_sent        sent outbox rows (pending, failed and unknown stay)
+ *   outbox_sent        sent outbox rows (pending, failed and unknown stay, and so do an
+ *                      announcement's multicast chunks, whose dedupe_key its results and
+ *                      its once-only sending read: one row per 500 recipients)
  *   click_client_hash  the salted client hash of each invite-link click (the click stays)
  *   conversation_text  what customers wrote and were sent (conversations.retention); the
  *                      conversation rows stay, so counts remain */
@@ -27,9 +29,9 @@ static const struct {
 	    "SELECT count(*) AS n FROM quarantine WHERE received_at < ?1" },
 	[RETENTION_OUTBOX_SENT] = { "outbox_sent",
 	    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE state = 'sent' AND "
-	    "coalesce(sent_at, created_at) < ?1 ORDER BY id LIMIT ?2)",
-	    "SELECT count(*) AS n FROM outbox WHERE state = 'sent' AND coalesce(sent_at, "
-	    "created_at) < ?1" },
+	    "dedupe_key IS NULL AND coalesce(sent_at, created_at) < ?1 ORDER BY id LIMIT ?2)",
+	    "SELECT count(*) AS n FROM outbox WHERE state = 'sent' AND dedupe_key IS NULL AND "
+	    "coalesce(sent_at, created_at) < ?1" },
 	[RETENTION_CLICK_HASH] = { "click_client_hash",
 	    "UPDATE referral_events SET client_hash = NULL WHERE rowid IN (SELECT rowid FROM "
 	    "referral_events WHERE type = 'clicked' AND at < ?1 AND client_hash IS NOT NULL "

@@ -119,6 +119,11 @@ def old_rows(d, now_ms):
                       "state, next_attempt_at, created_at, sent_at) VALUES ('line', 'main', "
                       "'push', 'U1', '{}', ?, ?, ?, ?, ?)",
                       (f"r-{state}-{at}", state, at, at, at if state == "sent" else None))
+        # An announcement's multicast chunk: its dedupe_key stays readable.
+        c.execute("INSERT INTO outbox(platform, channel, kind, target, body, retry_key, "
+                  "dedupe_key, state, next_attempt_at, created_at, sent_at) VALUES ('line', "
+                  "'main', 'multicast', NULL, '{}', ?, ?, 'sent', ?, ?, ?)",
+                  (f"r-multi-{at}", f"announce:1:{at}", at, at, at))
         c.execute("INSERT INTO referral_events(at, type, code, client_hash) VALUES "
                   "(?, 'clicked', 'ABCDEFGHJ', 'h')", (at,))
     c.commit()
@@ -139,7 +144,7 @@ def counts(d):
 def want_after(c):
     expect(dict(c["inbox"]) == {"done": 1, "skipped": 1, "failed": 2, "pending": 2}, c)
     expect(c["quarantine"] == 1, c)
-    expect(dict(c["outbox"]) == {"sent": 1, "failed": 2, "unknown": 2}, c)
+    expect(dict(c["outbox"]) == {"sent": 3, "failed": 2, "unknown": 2}, c)
     expect(c["clicks"] == (2, 1), f"the clicks stay, the old hash goes: {c}")
 
 

@@ -41,15 +41,54 @@ db_int(const struct health *h, const char *key)
 	return v ? json_integer_value(v) : -1;
 }
 
+/* full: also what only /metrics shows (the outbox and referrals by state). */
+/* The coupon pools the campaigns' rewards name, each once. */
+static json_t *
+campaign_pools(const struct config *cf)
+{
+	json_t *names = json_array(), *v;
+	size_t n;
+
+	for (size_t i = 0; i < cf->n_campaigns; i++)
+		for (size_t j = 0; j < cf->campaigns[i].n_stages; j++) {
+			const struct config_reward_stage *sg = &cf->campaigns[i].stages[j];
+			const char *pool[2] = { sg->referrer.pool, sg->referee.pool };
+
+			for (int k = 0; k < 2; k++) {
+				if (pool[k] == NULL)
+					continue;
+				json_array_foreach(names, n, v)
+					if (strcmp(json_string_value(v), pool[k]) == 0)
+						break;
+				if (n == json_array_size(names))
+					json_array_append_new(names, json_string(pool[k]));
+			}
+		}
+	return names;
+}
+
+/* A pool's free codes as the database counted them (0: none, or never imported). */
+static int64_t
+pool_free(const struct health *h, const char *pool)
+{
+	json_t *pools = h->db ? json_object_get(h->db, "coupon_pools") : NULL, *p;
+	size_t i;
+
+	json_array_foreach(pools, i, p)
+		if (strcmp(json_string_value(json_object_get(p, "pool")), pool) == 0)
+			return json_integer_value(json_object_get(p, "free"));
+	return 0;
+}
+
 static void
-health_read(struct console *c, struct health *h)
+health_read(struct console *c, struct health *h, int full)
 {
 	struct daemon *d = c->d;
-	json_t *pools;
+	json_t *pools, *name;
 	size_t i;
 
 	memset(h, 0, sizeof(*h));
-	h->db = store_metrics_read(c->store, wall_ms());
+	h->db = store_metrics_read(c->store, wall_ms(), full);
 	h->storage_bad = storage_health(d->storage, h->storage_why,
 	    sizeof(h->storage_why)) > 0;
 	h->draining = d->draining;
@@ -57,37 +96,12 @@ health_read(struct console *c, struct health *h)
 	store_checkpointer_stats(d->checkpointer, &h->wal);
 	h->warnings = json_array();
 	/* A campaign's pool with no free code: its rewards wait once approved. */
-	pools = h->db ? json_object_get(h->db, "coupon_pools") : NULL;
-	for (i = 0; i < c->cf->n_campaigns; i++)
-		for (size_t j = 0; j < c->cf->campaigns[i].n_stages; j++) {
-			const struct config_reward_stage *sg = &c->cf->campaigns[i].stages[j];
-			const char *names[2] = { sg->referrer.pool, sg->referee.pool };
-
-			for (int k = 0; k < 2; k++) {
-				char *line;
-				json_t *p;
-				size_t n;
-				int64_t free_codes = 0;
-
-				if (names[k] == NULL)
-					continue;
-				json_array_foreach(pools, n, p)
-					if (strcmp(json_string_value(json_object_get(p, "pool")),
-					    names[k]) == 0)
-						free_codes = json_integer_value(
-						    json_object_get(p, "free"));
-				if (free_codes > 0)
-					continue;
-				line = xasprintf("coupon pool %s has no free code", names[k]);
-				/* Two stages may name one pool: say it once. */
-				json_array_foreach(h->warnings, n, p)
-					if (strcmp(json_string_value(p), line) == 0)
-						break;
-				if (n == json_array_size(h->warnings))
-					json_array_append_new(h->warnings, json_string(line));
-				free(line);
-			}
-		}
+	pools = campaign_pools(c->cf);
+	json_array_foreach(pools, i, name)
+		if (pool_free(h, json_string_value(name)) == 0)
+			json_array_append_new(h->warnings, json_sprintf("coupon pool %s has no "
+			    "free code", json_string_value(name)));
+	json_decref(pools);
 	if (d->stats.coupon_pool_empty > 0)
 		json_array_append_new(h->warnings, json_sprintf("%llu approved rewards wait for "
 		    "coupon codes", (unsigned long long)d->stats.coupon_pool_empty));
@@ -136,7 +150,7 @@ healthz(struct console *c, struct evhttp_request *req)
 	int64_t backlog;
 	int code;
 
-	health_read(c, &h);
+	health_read(c, &h, 0);
 	backlog = db_int(&h, "inbox_backlog");
 	code = h.storage_bad || h.db == NULL ? 503 : 200;
 	json_object_set_new(o, "status", json_string(h.storage_bad ? "error" :
@@ -215,7 +229,7 @@ readyz(struct console *c, struct evhttp_request *req)
 	json_t *o = json_object(), *reasons;
 	int ready;
 
-	health_read(c, &h);
+	health_read(c, &h, 0);
 	reasons = not_ready_because(c, &h);
 	ready = json_array_size(reasons) == 0;
 	json_object_set_new(o, "ready", json_boolean(ready));
@@ -330,8 +344,9 @@ metrics(struct console *c, struct evhttp_request *req)
 	static const char *const pool_labels[] = { "pool", NULL };
 	struct daemon *d = c->d;
 	struct daemon_stats *st = &d->stats;
-	json_t *reasons;
+	json_t *reasons, *pools, *name;
 	struct evbuffer *b;
+	size_t i;
 	struct health h;
 	size_t len;
 
@@ -341,7 +356,7 @@ metrics(struct console *c, struct evhttp_request *req)
 		answer_text(req, 401, "text/plain; charset=utf-8", "unauthorized\n", 13);
 		return;
 	}
-	health_read(c, &h);
+	health_read(c, &h, 1);
 	b = evbuffer_new();
 	family(b, "shokai_build_info", "gauge", "The running version.");
 	evbuffer_add_printf(b, "shokai_build_info{version=\"%s\"} 1\n", SHOKAI_VERSION);
@@ -386,6 +401,15 @@ metrics(struct console *c, struct evhttp_request *req)
 		    "Referrals by state.", state_labels, "n");
 		rows_gauge(b, json_object_get(h.db, "coupon_pools"), "shokai_coupon_free",
 		    "Coupon codes not yet given, per pool.", pool_labels, "free");
+		/* A campaign's pool with none is a 0, not a missing series: alerts see it. */
+		pools = campaign_pools(c->cf);
+		json_array_foreach(pools, i, name)
+			if (pool_free(&h, json_string_value(name)) == 0) {
+				evbuffer_add(b, "shokai_coupon_free{pool=\"", 25);
+				label(b, json_string_value(name));
+				evbuffer_add(b, "\"} 0\n", 5);
+			}
+		json_decref(pools);
 	}
 	one(b, "shokai_outbox_in_flight", "gauge", "Sends waiting for the platform's "
 	    "answer.", (double)(st->outbox_sending + (int64_t)d->sends_queued));

@@ -72,10 +72,10 @@ int store_quarantine_put(struct store *, enum platform, const char *channel,
 int store_inbox_pending(struct store *, size_t max, struct event_list *out);
 int store_inbox_mark(struct store *, int64_t id, const char *state, const char *error);
 int64_t store_inbox_backlog(struct store *);
-/* store_metrics.c: {inbox_backlog, outbox_backlog, outbox: [{platform, state, n}],
- * referrals: [{state, n}], coupon_pools: [{pool, total, free}], inbox_oldest_wait_ms},
- * or NULL when a query failed (store_errmsg). */
-struct json_t *store_metrics_read(struct store *, int64_t now_ms);
+/* store_metrics.c: {inbox_backlog, outbox_backlog, coupon_pools: [{pool, free}] (pools
+ * with a free code), inbox_oldest_wait_ms, outbox: [{platform, state, n}], referrals:
+ * [{state, n}]} (the last two empty unless full), or NULL when a query failed. */
+struct json_t *store_metrics_read(struct store *, int64_t now_ms, int full);
 
 /* store_outbox.c: the transactional outbox. */
 /* One outbound message, as the outbox table holds it. */

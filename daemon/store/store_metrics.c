@@ -1,8 +1,8 @@
 /* store_metrics.c: what /healthz, /readyz and /metrics read from the database, on the
- * console's connection: the backlogs, the outbox by platform and state, referrals by
- * state, each coupon pool's free codes, and how long the oldest event has waited for
- * its handler. Each query is a count over an index or a small table, except the outbox
- * by state, which reads the outbox (retention.outbox_sent keeps it small). */
+ * console's connection: the backlogs, each coupon pool's free codes and how long the
+ * oldest event has waited for its handler (each an index's count: probes poll them), and
+ * for /metrics alone the outbox by platform and state, which reads the outbox
+ * (retention.outbox_sent keeps it small), and referrals by state (an index). */
 #include <jansson.h>
 
 #include "store_internal.h"
@@ -29,7 +29,7 @@ rows_into(struct store *s, const char *sql, json_t *into)
 }
 
 json_t *
-store_metrics_read(struct store *s, int64_t now_ms)
+store_metrics_read(struct store *s, int64_t now_ms, int full)
 {
 	json_t *m = json_object(), *outbox = json_array(), *referrals = json_array(),
 	    *pools = json_array();
@@ -41,12 +41,12 @@ store_metrics_read(struct store *s, int64_t now_ms)
 	json_object_set_new(m, "outbox", outbox);
 	json_object_set_new(m, "referrals", referrals);
 	json_object_set_new(m, "coupon_pools", pools);
-	if (rows_into(s, "SELECT platform, state, count(*) AS n FROM outbox GROUP BY 1, 2",
-	    outbox) == -1 ||
+	if ((full && (rows_into(s, "SELECT platform, state, count(*) AS n FROM outbox GROUP BY "
+	    "1, 2", outbox) == -1 ||
 	    rows_into(s, "SELECT state, count(*) AS n FROM referrals GROUP BY 1",
-	    referrals) == -1 ||
-	    rows_into(s, "SELECT pool, count(*) AS total, count(*) FILTER (WHERE reward_id IS "
-	    "NULL) AS free FROM coupons GROUP BY 1", pools) == -1)
+	    referrals) == -1)) ||
+	    rows_into(s, "SELECT pool, count(*) AS free FROM coupons WHERE reward_id IS NULL "
+	    "GROUP BY 1", pools) == -1)
 		goto fail;
 	/* The inbox_pending index gives the oldest waiting row first. */
 	if ((st = store_oneoff(s, "SELECT received_at FROM inbox WHERE state = 'pending' "

@@ -129,6 +129,9 @@ def test_an_empty_coupon_pool_is_a_warning():
             doc = json.loads(r.body)
             # A warning, not a reason: webhooks still belong here.
             expect(r.status == 200 and want in doc["warnings"], doc)
+            text = scrape(d).body.decode()
+            expect(sample(text, "shokai_coupon_free", pool="partner-meeting") == 0,
+                   "an empty pool is a 0, not a missing series")
             path = d.path("pm.txt")
             with open(path, "w") as f:
                 f.write("PM-1\nPM-2\n")

@@ -32,7 +32,6 @@ struct http_waits;
 struct evhttp;
 struct event;
 struct daemon_stats {
-	atomic_ullong	requests;
 	atomic_ullong	sig_failures;
 	atomic_ullong	tls_handshake_failures;	/* server.tls handshakes that failed */
 	atomic_ullong	events_stored;

@@ -234,23 +234,34 @@ vlog(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 		ts_sec = ts.tv_sec;
 	}
 	snprintf(stamp, sizeof(stamp), "%s.%03ldZ", ts_text, ts.tv_nsec / 1000000);
-	m = vsnprintf(kv, sizeof(kv) - 64, fmt, ap);
-	if (m < 0)
-		m = 0;
-	if ((size_t)m >= sizeof(kv) - 64)
-		m = (int)sizeof(kv) - 65;
-	if (errstr != NULL)
-		m += snprintf(kv + m, sizeof(kv) - (size_t)m, " error=\"%s\"", errstr);
 	n = logger.journal ? snprintf(line, sizeof(line), "<%c>", priority[level]) : 0;
-	if (logger.format == LOG_FORMAT_JSON)
+	if (logger.format == LOG_FORMAT_JSON) {
+		/* The pairs first, then taken apart into members. */
+		m = vsnprintf(kv, sizeof(kv) - 64, fmt, ap);
+		if (m < 0)
+			m = 0;
+		if ((size_t)m >= sizeof(kv) - 64)
+			m = (int)sizeof(kv) - 65;
+		if (errstr != NULL)
+			snprintf(kv + m, sizeof(kv) - (size_t)m, " error=\"%s\"", errstr);
 		n += (int)logfmt_to_json(line + n, sizeof(line) - (size_t)n - 1, stamp,
 		    level_names[level], kv);
-	else if (logger.journal)
-		n += snprintf(line + n, sizeof(line) - (size_t)n - 1, "level=%s %s",
-		    level_names[level], kv);
-	else
-		n += snprintf(line + n, sizeof(line) - (size_t)n - 1, "ts=%s level=%s %s", stamp,
-		    level_names[level], kv);
+	} else {
+		/* logfmt, as the caller wrote it, straight into the line (every request
+		 * logs one: no second copy). */
+		n += logger.journal ? snprintf(line + n, sizeof(line) - (size_t)n, "level=%s ",
+		    level_names[level]) : snprintf(line + n, sizeof(line) - (size_t)n,
+		    "ts=%s level=%s ", stamp, level_names[level]);
+		m = vsnprintf(line + n, sizeof(line) - (size_t)n - 64, fmt, ap);
+		if (m < 0)
+			m = 0;
+		n += m;
+		if ((size_t)n >= sizeof(line) - 64)
+			n = (int)sizeof(line) - 64;
+		if (errstr != NULL)
+			n += snprintf(line + n, sizeof(line) - (size_t)n - 1, " error=\"%s\"",
+			    errstr);
+	}
 	if ((size_t)n >= sizeof(line) - 1)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';

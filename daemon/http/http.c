@@ -174,8 +174,7 @@ route(struct evhttp_request *req, void *arg)
 
 	/* First, for every request: the guard stops its deadline and checks the next
 	 * request's head on this connection from here. */
-	http_guard_request_read(d->guard, req);
-	d->stats.requests++;
+	http_guard_request_read(d->guard, req, start_us);
 	if (path == NULL)
 		path = "";
 	/* Only what LINE, LINE WORKS and the invite's readers need: health and metrics

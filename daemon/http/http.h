@@ -109,7 +109,7 @@ struct ssl_ctx_st;
 void http_guard_set_tls(struct http_guard *, struct ssl_ctx_st *ctx);
 /* Every request evhttp read whole, before anything else: stops its deadline, and what
  * is left in the input begins the next request, whose head is checked from here on. */
-void http_guard_request_read(struct http_guard *, struct evhttp_request *);
+void http_guard_request_read(struct http_guard *, struct evhttp_request *, int64_t routed_us);
 void http_guard_stop_accepting(struct http_guard *);
 /* Stops accepting; closes idle connections now; a request in flight or arriving gets
  * `Connection: close` on its answer, so its connection ends with it. */

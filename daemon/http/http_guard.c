@@ -91,7 +91,6 @@ struct http_guard {
 	LIST_HEAD(, conn)	 conns;
 	struct conn		**by_fd;	/* index: fd; to find a request's connection */
 	size_t			 by_fd_len;
-	int			 nconns;
 	int			 reading;
 	int			 max_conns;
 	int			 read_timeout_ms;
@@ -107,7 +106,7 @@ struct http_guard {
 static void
 guard_update_listener(struct http_guard *g)
 {
-	int want = g->accepting && g->nconns < g->max_conns && !evtimer_pending(g->resume, NULL);
+	int want = g->accepting && g->d->stats.connections < g->max_conns && !evtimer_pending(g->resume, NULL);
 
 	if (want && g->paused) {
 		evconnlistener_enable(g->listener);
@@ -142,7 +141,6 @@ conn_free(struct conn *c)
 	event_free(c->attach);
 	LIST_REMOVE(c, entry);
 	free(c->head_buf);
-	g->nconns--;
 	g->d->stats.connections--;
 	free(c);
 	guard_update_listener(g);
@@ -421,7 +419,6 @@ make_bev(struct event_base *base, void *arg)
 	c->attach = event_new(base, -1, 0, attach_cb, c);
 	event_priority_set(c->attach, PRIO_FIRST);
 	event_active(c->attach, 0, 0);
-	g->nconns++;
 	g->d->stats.connections++;
 	guard_update_listener(g);
 	return c->bev;
@@ -452,7 +449,7 @@ accept_error_cb(struct evconnlistener *lev, void *arg)
 	(void)arg;
 	if (log_ratelimit_ok(&g->rl_emfile, &suppressed))
 		log_warnx("msg=\"accept failed; pausing accepts\" error=\"%s\" "
-		    "connections=%d backoff_ms=%d suppressed=%lu", strerror(err), g->nconns,
+		    "connections=%d backoff_ms=%d suppressed=%lu", strerror(err), (int)g->d->stats.connections,
 		    EMFILE_BACKOFF_MS, suppressed);
 	/* The pending connection stays in the backlog, so a listener left enabled would be
 	 * woken again at once: pause it and retry after a moment. */
@@ -502,7 +499,8 @@ http_guard_set_tls(struct http_guard *g, struct ssl_ctx_st *ctx)
 }
 
 void
-http_guard_request_read(struct http_guard *g, struct evhttp_request *req)
+http_guard_request_read(struct http_guard *g, struct evhttp_request *req,
+    int64_t routed_us)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
@@ -518,7 +516,7 @@ http_guard_request_read(struct http_guard *g, struct evhttp_request *req)
 	if (c->head != HEAD_REFUSED)
 		head_restart(c, bufferevent_get_input(bev));
 	c->req = req;
-	c->routed_us = clock_us();
+	c->routed_us = routed_us;
 	evhttp_request_set_on_complete_cb(req, on_complete, c);
 	if (g->draining)
 		request_last_on_connection(req);
@@ -553,7 +551,8 @@ http_guard_drain(struct http_guard *g)
 int
 http_guard_connections(const struct http_guard *g)
 {
-	return g->nconns;
+	/* The daemon's gauge: the console thread reads it for /healthz and /metrics. */
+	return g->d->stats.connections;
 }
 
 /* After evhttp_free, which closed every connection (and so freed every record). */

@@ -27,7 +27,6 @@
 
 struct outbox {
 	struct daemon		*d;
-	size_t			 sending;	/* requests started, not yet answered */
 	struct outbox_results	*done;		/* outcomes of this loop turn */
 	struct event		*ev_hand;	/* hands them over at the turn's end */
 };
@@ -221,7 +220,6 @@ on_sent(const struct send_result *res, void *arg)
 		ob->d->stats.outbox_rate_limited++;
 	log_outcome(m, state, res, next - now);
 	post_result(ob, m, state, next, res->status, error[0] ? error : NULL);
-	ob->sending--;
 	ob->d->stats.outbox_sending--;
 	free(ctx);
 }
@@ -245,7 +243,6 @@ outbox_send(void *ctx, void *arg)
 		sc = xcalloc(1, sizeof(*sc));
 		sc->ob = ob;
 		sc->msg = s->rows[i];
-		ob->sending++;
 		ob->d->stats.outbox_sending++;
 		if (s->platform == PLATFORM_LINE)
 			line_api_send(d, &sc->msg, on_sent, sc);
@@ -259,5 +256,6 @@ outbox_send(void *ctx, void *arg)
 size_t
 outbox_inflight(const struct outbox *ob)
 {
-	return ob->sending;
+	/* The daemon's gauge: the console thread reads it too. */
+	return (size_t)ob->d->stats.outbox_sending;
 }

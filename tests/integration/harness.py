@@ -275,20 +275,28 @@ class Response:
         return f"<{self.status} {self.body[:80]!r}>"
 
 
+def _exchange(c, method, path, body, headers):
+    """One request on the http.client connection c; header names sent exactly as given.
+    Returns the Response and the server certificate's serial (TLS) or None."""
+    c.putrequest(method, path, skip_accept_encoding=True)
+    h = dict(headers or {})
+    if body is not None or method in ("POST", "PUT"):
+        if not any(k.lower() == "content-length" for k in h):
+            h["Content-Length"] = str(len(body or b""))
+    for k, v in h.items():
+        c.putheader(k, v)
+    c.endheaders(body)
+    serial = (int(c.sock.getpeercert()["serialNumber"], 16)
+              if hasattr(c.sock, "getpeercert") else None)
+    r = c.getresponse()
+    return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()), serial
+
+
 def http_request(port, method, path, body=None, headers=None, timeout=10.0):
     """One request on a fresh connection; header names are sent exactly as given."""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        c.putrequest(method, path, skip_accept_encoding=True)
-        h = dict(headers or {})
-        if body is not None or method in ("POST", "PUT"):
-            if not any(k.lower() == "content-length" for k in h):
-                h["Content-Length"] = str(len(body or b""))
-        for k, v in h.items():
-            c.putheader(k, v)
-        c.endheaders(body)
-        r = c.getresponse()
-        return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+        return _exchange(c, method, path, body, headers)[0]
     finally:
         c.close()
 
@@ -633,17 +641,7 @@ def https_request(port, method, path, context, body=None, headers=None, timeout=
     c = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout, context=context,
                                     source_address=source)
     try:
-        c.putrequest(method, path, skip_accept_encoding=True)
-        h = dict(headers or {})
-        if body is not None or method in ("POST", "PUT"):
-            if not any(k.lower() == "content-length" for k in h):
-                h["Content-Length"] = str(len(body or b""))
-        for k, v in h.items():
-            c.putheader(k, v)
-        c.endheaders(body)
-        serial = int(c.sock.getpeercert()["serialNumber"], 16)
-        r = c.getresponse()
-        out = Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+        out, serial = _exchange(c, method, path, body, headers)
         out.serial = serial
         return out
     finally:

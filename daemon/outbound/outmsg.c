@@ -12,13 +12,19 @@
 #define WORKS_CONTENT_TEXT_MAX	1000
 
 void
-outmsg_uuid4(char out[37])
+outmsg_retry_key(char out[37])
 {
 	unsigned char b[16];
+	uint64_t ms = (uint64_t)wall_ms();
 
 	if (RAND_bytes(b, sizeof(b)) != 1)
 		fatalx("%s: no randomness", __func__);
-	b[6] = (b[6] & 0x0f) | 0x40;
+	/* UUID version 7 (RFC 9562): the first 48 bits are the time in milliseconds, so
+	 * new keys sort after old ones and the outbox's unique index on them grows at its
+	 * end (one page per commit) instead of taking a random page for every message. */
+	for (int i = 0; i < 6; i++)
+		b[i] = (unsigned char)(ms >> (40 - 8 * i));
+	b[6] = (b[6] & 0x0f) | 0x70;
 	b[8] = (b[8] & 0x3f) | 0x80;
 	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
 	    "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8],
@@ -39,7 +45,7 @@ put_row(struct store *s, struct outbox_msg *m, int64_t *id)
 		outbox_msg_clear(m);
 		return -1;
 	}
-	outmsg_uuid4(key);
+	outmsg_retry_key(key);
 	m->retry_key = xstrdup(key);
 	rc = store_outbox_put(s, m, &inserted);
 	if (rc == 0 && inserted)

@@ -61,7 +61,7 @@ struct json_t *outmsg_works_button(const char *label, const char *text,
  * fallback_to, in place. -1 when the row has no fallback or its body is not a reply. */
 int outmsg_reply_to_push(struct outbox_msg *);
 
-/* A version 4 UUID, the form LINE wants in X-Line-Retry-Key. */
-void outmsg_uuid4(char out[37]);
+/* A fresh X-Line-Retry-Key: LINE takes any UUID; this is a version 7 one (time first). */
+void outmsg_retry_key(char out[37]);
 
 #endif

@@ -17,8 +17,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_SAVEPOINT] = "SAVEPOINT unit",
 	[ST_RELEASE] = "RELEASE unit",
 	[ST_ROLLBACK_TO] = "ROLLBACK TO unit",
-	[ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
-	[ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
 };
 
 const char *
@@ -75,8 +73,11 @@ store_open(const char *path, int synchronous_full, int busy_timeout_ms, char *wh
 	 * possible before the library's first use (the first open, before any thread):
 	 * later calls are refused and change nothing. */
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	if (synchronous_full)
+		s->walbuf = store_walbuf_new();
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	    SQLITE_OPEN_NOMUTEX, s->walbuf ? store_walbuf_name(s->walbuf) : NULL) !=
+	    SQLITE_OK) {
 		snprintf(why, whylen, "cannot open %s: %s", path,
 		    s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		goto fail;
@@ -118,7 +119,7 @@ store_open(const char *path, int synchronous_full, int busy_timeout_ms, char *wh
 	}
 	/* The transaction statements are made now, so that a rollback never depends on a
 	 * prepare that could fail; every other statement at its first use. */
-	for (int i = ST_BEGIN; i <= ST_SYNC_FULL; i++) {
+	for (int i = ST_BEGIN; i <= ST_ROLLBACK_TO; i++) {
 		if (store_stmt(s, (enum stmt_id)i, stmt_sql) == NULL) {
 			snprintf(why, whylen, "cannot prepare statement %d: %s", i,
 			    sqlite3_errmsg(s->db));
@@ -211,8 +212,10 @@ store_close(struct store *s)
 		/* Fold the WAL back into the database for the next start and for backups;
 		 * PASSIVE, so a concurrent reader (shokaictl) never makes us wait. */
 		sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-		sqlite3_close(s->db);
+		if (sqlite3_close(s->db) != SQLITE_OK)
+			s->walbuf = NULL;	/* still the open connection's VFS: kept */
 	}
+	store_walbuf_free(s->walbuf);
 	free(s->path);
 	free(s->wal_path);
 	free(s);
@@ -342,6 +345,17 @@ store_begin(struct store *s)
 
 static void end_unsynced(struct store *);
 
+/* PRAGMA synchronous takes effect when it is prepared, not when it runs: a statement
+ * kept prepared and stepped again changes nothing. So it is run from its text. */
+static int
+set_synchronous(struct store *s, const char *level)
+{
+	char sql[40];
+
+	snprintf(sql, sizeof(sql), "PRAGMA synchronous = %s", level);
+	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
 /* For writes a replay makes good again (the outbox's outcomes: a lost "sent" is sent
  * again with the same retry key and LINE answers 409), or that guard against the process
  * dying (the outbox's marks that a try started). In WAL mode a NORMAL commit
@@ -352,9 +366,15 @@ store_begin_unsynced(struct store *s)
 {
 	if (s->health[0] != '\0')
 		return -1;
-	if (s->synchronous_full && store_step(s, s->st[ST_SYNC_NORMAL]) == -1)
-		return -1;
-	s->unsynced = s->synchronous_full;
+	if (s->synchronous_full) {
+		s->unsynced = 1;
+		/* A commit without a sync must not leave its frames gathered in memory. */
+		if ((s->walbuf != NULL && store_walbuf_gather(s->walbuf, 0) == -1) ||
+		    set_synchronous(s, "NORMAL") == -1) {
+			end_unsynced(s);
+			return -1;
+		}
+	}
 	if (store_begin(s) == -1) {
 		end_unsynced(s);
 		return -1;
@@ -369,8 +389,10 @@ end_unsynced(struct store *s)
 	if (!s->unsynced)
 		return;
 	s->unsynced = 0;
-	if (store_step(s, s->st[ST_SYNC_FULL]) == -1)
+	if (set_synchronous(s, "FULL") == -1)
 		fatalx("cannot restore synchronous = FULL: %s", sqlite3_errmsg(s->db));
+	if (s->walbuf != NULL)
+		store_walbuf_gather(s->walbuf, 1);
 }
 
 int

@@ -16,7 +16,6 @@
 enum stmt_id {
 	/* store.c: made at open, so a rollback never waits on a prepare */
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO,
-	ST_SYNC_NORMAL, ST_SYNC_FULL,
 	/* store_inbox.c */
 	ST_INBOX_PUT, ST_QUARANTINE_PUT, ST_INBOX_PENDING, ST_INBOX_MARK, ST_INBOX_BACKLOG,
 	/* store_outbox.c */
@@ -69,6 +68,7 @@ struct store {
 	uint64_t	 oneoff_clock;
 	int		 synchronous_full;	/* what the config asked for */
 	int		 unsynced;		/* this transaction commits without fsync */
+	struct store_walbuf *walbuf;		/* the writer's VFS when FULL; else NULL */
 	struct log_ratelimit rl_err;		/* store_log_ok: error lines */
 	/* Storage health (store_watch_start): set only for the daemon's store. */
 	char		*path;			/* the database file; NULL: not watched */
@@ -86,6 +86,15 @@ struct store {
  * uses of the same text must not overlap. */
 sqlite3_stmt *store_oneoff(struct store *, const char *sql);
 void store_oneoff_release(sqlite3_stmt *);
+
+/* store_walbuf.c: the write connection's VFS, which gathers a commit's WAL frames into
+ * one write at its sync. Only for connections whose every commit syncs, or that turn
+ * gathering off (store_walbuf_gather(wb, 0)) before one that does not. */
+struct store_walbuf *store_walbuf_new(void);	/* NULL: use SQLite's default VFS */
+const char *store_walbuf_name(const struct store_walbuf *);
+/* 0 writes what was gathered and every later write at once; -1: that write failed. */
+int store_walbuf_gather(struct store_walbuf *, int on);
+void store_walbuf_free(struct store_walbuf *);
 
 /* store_health.c */
 /* A statement failed with rc: an error of the storage (read-only, I/O, full, corrupt)

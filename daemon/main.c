@@ -293,7 +293,8 @@ run(struct daemon *d)
 		goto done;
 	}
 	log_set_pseudonym_key(d->salt, sizeof(d->salt));
-	d->checkpointer = store_checkpointer_start(d->cfg->sqlite_path, CHECKPOINT_INTERVAL_MS);
+	d->checkpointer = store_checkpointer_start(d->cfg->sqlite_path, CHECKPOINT_INTERVAL_MS,
+	    &d->snapshot_readers);
 
 	/* The loop and the storage threads wake each other with event_active. */
 	if (evthread_use_pthreads() == -1)

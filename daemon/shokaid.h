@@ -109,6 +109,10 @@ struct daemon {
 	atomic_int		 draining;
 	atomic_size_t		 sends_queued;	/* outbox rows posted to the loop, not yet
 						   received (outbox_book.c, outbox.c) */
+	/* Threads of this process reading the database now (the console's requests,
+	 * the daily backup): the checkpointer never holds the writer lock to wait for
+	 * their snapshots (store_checkpoint.c). */
+	atomic_int		 snapshot_readers;
 	int64_t			 drain_deadline_ms;
 	int64_t			 started_ms;
 	struct daemon_stats	 stats;

@@ -13,6 +13,7 @@
 #include <event2/http.h>
 
 #include "../base/tls.h"
+#include "../shokaid.h"
 #include "../storage/storage.h"
 #include "console_api.h"
 #include "console_assets.h"
@@ -269,12 +270,15 @@ route(struct evhttp_request *req, void *arg)
 	char *decoded = NULL;
 	size_t len = 0;
 
+	/* Every answer may read the database: the checkpointer does not wait for us. */
+	atomic_fetch_add(&c->d->snapshot_readers, 1);
 	/* A %00 would cut the path short where the C strings end. */
 	if (path == NULL || (decoded = evhttp_uridecode(path, 0, &len)) == NULL ||
 	    len != strlen(decoded) || strstr(decoded, "..") != NULL) {
 		console_security_headers(req, 0);
 		evhttp_send_reply(req, 400, "Bad Request", NULL);
 		free(decoded);
+		atomic_fetch_sub(&c->d->snapshot_readers, 1);
 		return;
 	}
 	if (console_health_route(c, req, decoded))
@@ -295,6 +299,7 @@ route(struct evhttp_request *req, void *arg)
 	else
 		serve_asset(req, "");	/* 404 */
 	free(decoded);
+	atomic_fetch_sub(&c->d->snapshot_readers, 1);
 	log_flush();	/* this thread's lines: a request is rare enough to flush each */
 }
 

@@ -3,6 +3,8 @@
 #ifndef SHOKAI_STORE_H
 #define SHOKAI_STORE_H
 
+#include <stdatomic.h>
+
 #include "../base/base.h"
 #include "../model/model.h"
 
@@ -495,7 +497,11 @@ void figures_waiting_free(struct figures_waiting *, size_t n);
  * it last started over, TRUNCATE (to zero bytes) when nothing was written for 0.5 s. */
 #define STORE_WAL_LIMIT		(16LL * 1024 * 1024)
 struct store_checkpointer;
-struct store_checkpointer *store_checkpointer_start(const char *path, int interval_ms);
+/* readers: how many threads of this process read the database now (NULL: unknown);
+ * a RESTART or TRUNCATE gives up at once while there are any, rather than hold every
+ * commit while it waits for them. */
+struct store_checkpointer *store_checkpointer_start(const char *path, int interval_ms,
+    const atomic_int *readers);
 void store_checkpointer_stop(struct store_checkpointer *);
 /* What the checkpointer saw, for /healthz; all zero without a checkpointer. */
 struct store_checkpoint_stats {

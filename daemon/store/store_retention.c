@@ -34,8 +34,8 @@ static const struct {
 	    "coalesce(sent_at, created_at) < ?1" },
 	[RETENTION_CLICK_HASH] = { "click_client_hash",
 	    "UPDATE referral_events SET client_hash = NULL WHERE rowid IN (SELECT rowid FROM "
-	    "referral_events WHERE type = 'clicked' AND at < ?1 AND client_hash IS NOT NULL "
-	    "LIMIT ?2)",
+	    "referral_events INDEXED BY referral_events_click_hash_kept WHERE type = "
+	    "'clicked' AND client_hash IS NOT NULL AND at < ?1 ORDER BY at LIMIT ?2)",
 	    "SELECT count(*) AS n FROM referral_events WHERE type = 'clicked' AND at < ?1 AND "
 	    "client_hash IS NOT NULL" },
 	[RETENTION_CONVERSATION_TEXT] = { "conversation_text", NULL,

@@ -22,6 +22,8 @@ import uuid
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # As in benchmarking.md: the daemon on core 1, the simulator and this script on core 0.
+# The daemon under test: SHOKAID as in run.sh, else the release build.
+SHOKAID = os.path.abspath(os.environ.get("SHOKAID", os.path.join(REPO, "build", "shokaid")))
 PIN_DAEMON = ["taskset", "-c", "1"] if shutil.which("taskset") else []
 PIN_OTHERS = ["taskset", "-c", "0"] if shutil.which("taskset") else []
 
@@ -75,7 +77,7 @@ line:
 """)
         # A first start creates the schema; the rows are queued while the daemon is down
         # (so no lock is shared with this script) and sent as the backlog at the next start.
-        d, d_port = start(PIN_DAEMON + [os.path.join(REPO, "build", "shokaid"), "-c", "shokai.yaml"], tmp,
+        d, d_port = start(PIN_DAEMON + [SHOKAID, "-c", "shokai.yaml"], tmp,
                           r"msg=listening addr=\S+:(\d+)")
         d.terminate()
         d.wait(15)
@@ -94,7 +96,7 @@ line:
                            rows)
         t0 = time.time()
         # /healthz is on the admin listener.
-        d, d_port = start(PIN_DAEMON + [os.path.join(REPO, "build", "shokaid"), "-c", "shokai.yaml"], tmp,
+        d, d_port = start(PIN_DAEMON + [SHOKAID, "-c", "shokai.yaml"], tmp,
                           r'msg="console listening" listen=\S+:(\d+)')
         procs.append(d)
         while True:

@@ -631,7 +631,7 @@ if want shokaid && [ "${BENCH_OUTBOX:-1}" = 1 ]; then
 	say ""
 	say "== outbox: 30,000 pushes queued while shokaid is down, then sent to the simulator"
 	sync
-	timeout 200 python3 "$BENCH/outbox.py" --count 30000 | tee "$TMP/outbox.txt" ||
+	SHOKAID="$SHOKAID" timeout 200 python3 "$BENCH/outbox.py" --count 30000 | tee "$TMP/outbox.txt" ||
 		say "  outbox.py FAILED (exit status ${PIPESTATUS[0]})"
 fi
 

@@ -23,8 +23,11 @@ const struct fig_def fig_defs[FIG_COUNT] = {
 	[FIG_ISSUED] = { "issued", "type = 'issued'" },
 	/* An accepted claim: at once, or a held one an operator let through (its state
 	 * event from held to claimed), counted when it was accepted. */
-	[FIG_CLAIMED] = { "claimed", "(type = 'claimed' OR (type = 'state' AND "
-	    "reason = 'claimed'))" },
+	/* Written with IN first so that the figures index (type, at, ...) is read for
+	 * each of the two types over the period: as a bare OR, SQLite read every event of
+	 * the period (the dashboard went from 250 to 600 ms on make bench-scale's year). */
+	[FIG_CLAIMED] = { "claimed", "(type IN ('claimed', 'state') AND (type = 'claimed' "
+	    "OR reason = 'claimed'))" },
 	[FIG_HELD] = { "held", "type = 'held'" },
 	[FIG_REJECTED] = { "rejected", "type = 'rejected'" },
 	[FIG_CONTACTED] = { "contacted", "type = 'state' AND reason = 'contacted'" },
@@ -621,8 +624,10 @@ figures_totals(struct store *s, struct work *w, const struct fq *b)
 	if (run(s, sql, b, int_row, &out->referrers) == -1)
 		goto done;
 	free(sql);
+	/* FIG_CONTACTED or FIG_MEETING, with the type they share said first so that the
+	 * figures index is read for that type only. */
 	sql = xasprintf("SELECT count(DISTINCT e.referral_id) FROM referral_events e WHERE "
-	    "((%s) OR (%s))" EV_FILTER, fig_defs[FIG_CONTACTED].cond,
+	    "e.type = 'state' AND ((%s) OR (%s))" EV_FILTER, fig_defs[FIG_CONTACTED].cond,
 	    fig_defs[FIG_MEETING].cond);
 	if (run(s, sql, b, int_row, &out->funnel_contacted) == -1)
 		goto done;

@@ -19,8 +19,9 @@ static const struct {
 	const char	*count_sql;	/* ?1 before */
 } kinds[RETENTION_KINDS] = {
 	[RETENTION_INBOX_DONE] = { "inbox_done",
-	    "DELETE FROM inbox WHERE id IN (SELECT id FROM inbox WHERE state IN ('done', "
-	    "'skipped') AND received_at < ?1 ORDER BY id LIMIT ?2)",
+	    "DELETE FROM inbox WHERE id IN (SELECT id FROM inbox INDEXED BY inbox_handled "
+	    "WHERE state IN ('done', 'skipped') AND received_at < ?1 ORDER BY received_at "
+	    "LIMIT ?2)",
 	    "SELECT count(*) AS n FROM inbox WHERE state IN ('done', 'skipped') AND "
 	    "received_at < ?1" },
 	[RETENTION_QUARANTINE] = { "quarantine",

@@ -542,6 +542,12 @@ static const char *const migrations[] = {
 	 * (on a year of 3 million clicks, a chunk's time grew with the purge). */
 	("CREATE INDEX referral_events_click_hash_kept ON referral_events(at) "
 	 "WHERE type = 'clicked' AND client_hash IS NOT NULL;"),
+
+	/* 23 retention's handled inbox rows, oldest first. Without it each chunk walked
+	 * the rows it keeps (failed ones) from the table's start: 12 ms a chunk on a year
+	 * of 2 million rows, growing as the purge went on. Kept by the dispatcher's marks
+	 * at the index's end (received_at grows), one page a batch. */
+	("CREATE INDEX inbox_handled ON inbox(received_at) WHERE state IN ('done', 'skipped');"),
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

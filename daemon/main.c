@@ -130,8 +130,8 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 	struct timeval tv = { 0, DRAIN_POLL_MS * 1000 };
-	int conns = http_guard_connections(d->guard), queued = (int)ingest_pending(d->ingest);
-	int sending = (int)(outbox_inflight(d->outbox) + d->sends_queued);
+	int conns = (int)d->stats.connections, queued = (int)ingest_pending(d->ingest);
+	int sending = (int)(d->stats.outbox_sending + d->sends_queued);
 
 	(void)fd;
 	(void)what;

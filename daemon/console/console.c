@@ -277,11 +277,7 @@ route(struct evhttp_request *req, void *arg)
 	    len != strlen(decoded) || strstr(decoded, "..") != NULL) {
 		console_security_headers(req, 0);
 		evhttp_send_reply(req, 400, "Bad Request", NULL);
-		free(decoded);
-		atomic_fetch_sub(&c->d->snapshot_readers, 1);
-		return;
-	}
-	if (console_health_route(c, req, decoded))
+	} else if (console_health_route(c, req, decoded))
 		;
 	else if (strncmp(decoded, API_PREFIX, strlen(API_PREFIX)) == 0)
 		serve_api(c, req, decoded + strlen(API_PREFIX));

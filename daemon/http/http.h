@@ -114,7 +114,6 @@ void http_guard_stop_accepting(struct http_guard *);
 /* Stops accepting; closes idle connections now; a request in flight or arriving gets
  * `Connection: close` on its answer, so its connection ends with it. */
 void http_guard_drain(struct http_guard *);
-int http_guard_connections(const struct http_guard *);
 void http_guard_free(struct http_guard *);
 
 /* What the public listener answered, by kind of path and status, and how long each

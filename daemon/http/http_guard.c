@@ -106,7 +106,9 @@ struct http_guard {
 static void
 guard_update_listener(struct http_guard *g)
 {
-	int want = g->accepting && g->d->stats.connections < g->max_conns && !evtimer_pending(g->resume, NULL);
+	/* The daemon's gauge of open connections (the console reads it too). */
+	int want = g->accepting && g->d->stats.connections < g->max_conns &&
+	    !evtimer_pending(g->resume, NULL);
 
 	if (want && g->paused) {
 		evconnlistener_enable(g->listener);
@@ -449,8 +451,8 @@ accept_error_cb(struct evconnlistener *lev, void *arg)
 	(void)arg;
 	if (log_ratelimit_ok(&g->rl_emfile, &suppressed))
 		log_warnx("msg=\"accept failed; pausing accepts\" error=\"%s\" "
-		    "connections=%d backoff_ms=%d suppressed=%lu", strerror(err), (int)g->d->stats.connections,
-		    EMFILE_BACKOFF_MS, suppressed);
+		    "connections=%d backoff_ms=%d suppressed=%lu", strerror(err),
+		    (int)g->d->stats.connections, EMFILE_BACKOFF_MS, suppressed);
 	/* The pending connection stays in the backlog, so a listener left enabled would be
 	 * woken again at once: pause it and retry after a moment. */
 	evtimer_add(g->resume, &tv);
@@ -546,13 +548,6 @@ http_guard_drain(struct http_guard *g)
 			evhttp_connection_free(c->evcon);
 		/* else a request is arriving: it is read, routed and marked then */
 	}
-}
-
-int
-http_guard_connections(const struct http_guard *g)
-{
-	/* The daemon's gauge: the console thread reads it for /healthz and /metrics. */
-	return g->d->stats.connections;
 }
 
 /* After evhttp_free, which closed every connection (and so freed every record). */

@@ -71,8 +71,6 @@ int send_result_common(struct send_result *, const struct http_response *,
 struct outbox;
 struct outbox *outbox_new(struct daemon *);
 void outbox_free(struct outbox *);
-/* Requests started and not yet answered. */
-size_t outbox_inflight(const struct outbox *);
 /* Hands the outcomes gathered so far to the storage side now (at stop), as the end of
  * the loop turn would. */
 void outbox_hand_over(struct outbox *);

@@ -252,10 +252,3 @@ outbox_send(void *ctx, void *arg)
 	free(s->rows);
 	free(s);
 }
-
-size_t
-outbox_inflight(const struct outbox *ob)
-{
-	/* The daemon's gauge: the console thread reads it too. */
-	return (size_t)ob->d->stats.outbox_sending;
-}

@@ -22,10 +22,10 @@
 const struct fig_def fig_defs[FIG_COUNT] = {
 	[FIG_ISSUED] = { "issued", "type = 'issued'" },
 	/* An accepted claim: at once, or a held one an operator let through (its state
-	 * event from held to claimed), counted when it was accepted. */
-	/* Written with IN first so that the figures index (type, at, ...) is read for
-	 * each of the two types over the period: as a bare OR, SQLite read every event of
-	 * the period (the dashboard went from 250 to 600 ms on make bench-scale's year). */
+	 * event from held to claimed), counted when it was accepted. The types come first
+	 * so that the figures index (type, at, ...) is read for each over the period; as a
+	 * bare OR SQLite read every event of the period (the dashboard went from 250 to
+	 * 600 ms on make bench-scale's year). */
 	[FIG_CLAIMED] = { "claimed", "(type IN ('claimed', 'state') AND (type = 'claimed' "
 	    "OR reason = 'claimed'))" },
 	[FIG_HELD] = { "held", "type = 'held'" },

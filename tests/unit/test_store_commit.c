@@ -58,6 +58,15 @@ insert_rows(int n)
 		    "(hex(randomblob(16)), hex(randomblob(600)))", NULL, 0), 1);
 }
 
+/* One transaction of n such rows, synced or not. */
+static void
+commit_rows(int n, int synced)
+{
+	assert_int_equal(synced ? store_begin(s) : store_begin_unsynced(s), 0);
+	insert_rows(n);
+	assert_int_equal(store_commit(s), 0);
+}
+
 /* What a second connection, on SQLite's default VFS, finds: rows and their bytes. */
 static void
 read_beside(int64_t *rows, int64_t *bytes)
@@ -110,9 +119,7 @@ test_a_synced_commit_is_on_disk_and_read_beside(void **state)
 	int64_t rows, bytes, before = wal_size();
 
 	(void)state;
-	assert_int_equal(store_begin(s), 0);
-	insert_rows(20);
-	assert_int_equal(store_commit(s), 0);
+	commit_rows(20, 1);
 	/* 20 rows of 1.2 KiB: at least 6 pages of frames are in the file now. */
 	assert_true(wal_size() >= before + 6 * 4096);
 	read_beside(&rows, &bytes);
@@ -128,9 +135,7 @@ test_a_commit_larger_than_one_gathering_comes_out_whole(void **state)
 	(void)state;
 	/* About 1.5 MiB of rows and their index: many times the gathered 128 KiB and
 	 * the unix VFS's largest single write. */
-	assert_int_equal(store_begin(s), 0);
-	insert_rows(1200);
-	assert_int_equal(store_commit(s), 0);
+	commit_rows(1200, 1);
 	read_beside(&rows, &bytes);
 	assert_int_equal(rows, 1200);
 	assert_int_equal(bytes, 1200 * 1200);
@@ -142,23 +147,17 @@ test_an_unsynced_commit_is_not_left_in_memory(void **state)
 	int64_t rows, bytes, before;
 
 	(void)state;
-	assert_int_equal(store_begin(s), 0);
-	insert_rows(5);
-	assert_int_equal(store_commit(s), 0);
+	commit_rows(5, 1);
 	before = wal_size();
 	/* No sync at this commit: its frames must be in the file when it returns, or
 	 * a reader would take the index's word for frames that are not there. */
-	assert_int_equal(store_begin_unsynced(s), 0);
-	insert_rows(30);
-	assert_int_equal(store_commit(s), 0);
+	commit_rows(30, 0);
 	assert_true(wal_size() >= before + 10 * 4096);
 	read_beside(&rows, &bytes);
 	assert_int_equal(rows, 35);
 	assert_int_equal(bytes, 35 * 1200);
-	/* And the next synced commit gathers again, and is read whole too. */
-	assert_int_equal(store_begin(s), 0);
-	insert_rows(10);
-	assert_int_equal(store_commit(s), 0);
+	/* And the next synced commit is read whole too. */
+	commit_rows(10, 1);
 	read_beside(&rows, &bytes);
 	assert_int_equal(rows, 45);
 }
@@ -170,22 +169,16 @@ test_a_checkpoint_beside_keeps_everything(void **state)
 	sqlite3 *db;
 
 	(void)state;
-	for (int i = 0; i < 20; i++) {
-		assert_int_equal(store_begin(s), 0);
-		insert_rows(25);
-		assert_int_equal(store_commit(s), 0);
-	}
+	for (int i = 0; i < 20; i++)
+		commit_rows(25, 1);
 	/* The checkpointer's connection copies the frames into the database and the
 	 * WAL starts over; the writer's next commits write from its start again. */
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
 	    NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	for (int i = 0; i < 5; i++) {
-		assert_int_equal(store_begin(s), 0);
-		insert_rows(25);
-		assert_int_equal(store_commit(s), 0);
-	}
+	for (int i = 0; i < 5; i++)
+		commit_rows(25, 1);
 	read_beside(&rows, &bytes);
 	assert_int_equal(rows, 625);
 	assert_int_equal(bytes, 625 * 1200);

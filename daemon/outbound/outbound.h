@@ -1,5 +1,5 @@
 /* outbound.h: everything that talks to LINE and LINE WORKS: the outbox sender, the
- * platform clients, outbound HTTP (curl), profiles and reps' links. */
+ * platform clients, outbound HTTP (libevent's client), profiles and reps' links. */
 #ifndef SHOKAI_OUTBOUND_H
 #define SHOKAI_OUTBOUND_H
 
@@ -17,7 +17,7 @@ struct rep_links *rep_links_new(struct daemon *);
 void rep_links_free(struct rep_links *);
 
 
-/* http_client.c: outbound HTTP on the loop (curl multi). */
+/* http_client.c: outbound HTTP on the loop (evhttp keep-alive connections). */
 struct http_client;
 struct http_request {
 	const char	 *method;		/* "GET", "POST", "DELETE" */

@@ -1,12 +1,17 @@
 """t_outbox.py: outbound messages through the outbox, against the platform simulator
 (build/shokaisim): retries with one retry key, backoff on 429, timeouts, permanent
 failures, a crash while a push is in flight, LINE WORKS tokens."""
+import http.server
 import json
 import re
+import ssl
+import tempfile
+import threading
 import time
 import urllib.request
 
-from harness import Daemon, expect, wait_until
+from harness import (Daemon, default_channel, expect, make_cert, make_config, make_test_ca,
+                     wait_until)
 from sim import Sim, config_for, contract_check, ctl, ctl_run
 
 
@@ -357,3 +362,86 @@ def test_works_link_url_lookup():
         expect(len(asked) == 1 and asked[0]["path"].endswith("/link-url") and
                asked[0]["headers"]["authorization"].startswith("Bearer sim-token-"), asked)
         expect(sim.stats()["tokens_issued"] == 1, sim.stats())
+
+
+class _TlsApi:
+    """A LINE API stand-in over TLS (Python's ssl with a certificate for 127.0.0.1 and
+    localhost from a throwaway CA): answers every request 200 {} on kept connections and
+    records (path, headers, the client's port)."""
+
+    def __init__(self, folder, host="127.0.0.1"):
+        cert, key = make_cert(folder, "api", 7)
+        seen = self.seen = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                seen.append((self.path, dict(self.headers), body, self.client_address[1]))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        self.server = http.server.ThreadingHTTPServer((host, 0), Handler)
+        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _tls_config(base):
+    return make_config(channels=[default_channel(api_base=base, api_data_base=base)],
+                       extra="outbox:\n  max_attempts: 5\n  request_timeout: 2s\n")
+
+
+def test_push_over_https_checks_the_certificate_and_keeps_the_connection():
+    """LINE is reached over TLS in production: the certificate is checked against the
+    system's trust store (here the test CA, through OpenSSL's SSL_CERT_FILE) and the
+    API's name; one connection carries the pushes that follow each other."""
+    folder = tempfile.mkdtemp(prefix="shokai-tls-out-")
+    ca = make_test_ca(folder)
+    api = _TlsApi(folder)
+    try:
+        with Daemon(config=_tls_config(f"https://localhost:{api.port}"),
+                    env={"SSL_CERT_FILE": ca}) as d:
+            for i in range(3):
+                ctl(d, "send", "line", "main", "U" + "c" * 32, f"TLS {i}")
+                wait_state(d, "sent", n=i + 1)
+            pushes = [s for s in api.seen if s[0] == "/v2/bot/message/push"]
+            expect(len(pushes) == 3, api.seen)
+            expect(all(p[1].get("Authorization") == "Bearer dummy-access-token"
+                       for p in pushes), pushes)
+            expect(json.loads(pushes[2][2])["messages"][0]["text"] == "TLS 2", pushes[2])
+            expect(len({p[3] for p in pushes}) == 1,
+                   f"the pushes came on {len({p[3] for p in pushes})} connections")
+        # Refused before a byte of the message leaves: the right name without the CA,
+        # and the CA with an address the certificate does not name.
+        other = _TlsApi(folder, host="127.0.0.2")
+        try:
+            for api_seen, base, env, why in (
+                    (api.seen, f"https://localhost:{api.port}", {}, "untrusted CA"),
+                    (other.seen, f"https://127.0.0.2:{other.port}", {"SSL_CERT_FILE": ca},
+                     "wrong name")):
+                with Daemon(config=_tls_config(base), env=env) as d:
+                    del api_seen[:]
+                    ctl(d, "send", "line", "main", "U" + "d" * 32, why)
+                    wait_until(lambda: outbox_rows(d)[0][3] >= 1, 10, "a first try")
+                    row = outbox_rows(d)[0]
+                    expect(row[2] == "pending" and "TLS handshake" in (row[5] or ""),
+                           f"{why}: {row}")
+                    expect(api_seen == [], f"{why}: the server got {api_seen}")
+        finally:
+            other.close()
+    finally:
+        api.close()

@@ -303,6 +303,7 @@ on_close(struct evhttp_connection *evcon, void *arg)
 static SSL *
 tls_client_ssl(struct http_client *c, const char *host)
 {
+	char name[256];
 	SSL *ssl;
 
 	if (c->tls == NULL) {
@@ -318,7 +319,8 @@ tls_client_ssl(struct http_client *c, const char *host)
 	 * name among its DNS names (and sent as SNI). */
 	if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) == 1)
 		return ssl;
-	if (SSL_set_tlsext_host_name(ssl, host) != 1 || SSL_set1_host(ssl, host) != 1) {
+	snprintf(name, sizeof(name), "%s", host);	/* the SNI macro takes it non-const */
+	if (SSL_set_tlsext_host_name(ssl, name) != 1 || SSL_set1_host(ssl, host) != 1) {
 		SSL_free(ssl);
 		return NULL;
 	}

@@ -348,8 +348,9 @@ console_start(struct daemon *d, struct config *cf, const unsigned char *salt, ch
 	c = xcalloc(1, sizeof(*c));
 	c->d = d;
 	memcpy(c->salt, salt, SALT_LEN);
-	if ((c->store = store_open(cf->sqlite_path, cf->synchronous_full,
-	    (int)cf->busy_timeout_ms, why, whylen)) == NULL) {
+	/* Read-only: the console's writes go to the storage thread (console_write.c). */
+	if ((c->store = store_open_reader(cf->sqlite_path, (int)cf->busy_timeout_ms, why,
+	    whylen)) == NULL) {
 		free(c);
 		return NULL;
 	}

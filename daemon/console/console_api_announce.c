@@ -180,84 +180,116 @@ console_api_announce_preview(struct console_req *r)
 	    (json_int_t)p.blocked, "chunks", (json_int_t)p.chunks));
 }
 
+/* What an announcement action writes, with its audit row, in one transaction. */
+struct announce_job {
+	const char		*id, *to;	/* test */
+	struct announce_plan	*plan;		/* create */
+	int64_t			 when, created;
+	int64_t			 send;		/* cancel */
+	char			 why[WHY_MAX];
+};
+
+static int
+test_tx(struct console_req *r, void *arg)
+{
+	struct announce_job *j = arg;
+
+	if (announce_test(r->cf, r->ws, j->id, j->to, j->why, sizeof(j->why)) == -1)
+		return -2;
+	return console_audit(r, "announce_test", j->id, j->to) == 0 ? 1 : -1;
+}
+
 void
 console_api_announce_test(struct console_req *r)
 {
-	const char *id = json_string_value(json_object_get(r->body, "announcement"));
-	const char *to = json_string_value(json_object_get(r->body, "to"));
+	struct announce_job j = { 0 };
 	char why[WHY_MAX];
+	int rc;
 
-	if (id == NULL || config_announcement(r->cf, id) == NULL) {
+	j.id = json_string_value(json_object_get(r->body, "announcement"));
+	j.to = json_string_value(json_object_get(r->body, "to"));
+	if (j.id == NULL || config_announcement(r->cf, j.id) == NULL) {
 		console_answer_error(r, 400, "unknown_announcement", "no such announcement in "
 		    "the config");
 		return;
 	}
-	if (to == NULL || store_begin(r->c->store) == -1) {
-		console_answer_error(r, to == NULL ? 400 : 503, to == NULL ? "bad_user_id" :
-		    "storage", to == NULL ? "send {\"to\": \"U...\"}" : store_errmsg(r->c->store));
+	if (j.to == NULL) {
+		console_answer_error(r, 400, "bad_user_id", "send {\"to\": \"U...\"}");
 		return;
 	}
-	if (announce_test(r->cf, r->c->store, id, to, why, sizeof(why)) == -1) {
-		store_rollback(r->c->store);
-		console_answer_error(r, 400, "bad_user_id", why);
-		return;
-	}
-	if (console_audit(r, "announce_test", id, to) == -1 ||
-	    store_commit(r->c->store) == -1) {
-		store_rollback(r->c->store);
-		console_answer_error(r, 503, "storage", store_errmsg(r->c->store));
-		return;
-	}
-	console_answer_json(r, 200, json_pack("{s:b}", "ok", 1));
+	if ((rc = console_write_tx(r, test_tx, &j, why, sizeof(why))) == 1)
+		console_answer_json(r, 200, json_pack("{s:b}", "ok", 1));
+	else if (rc == -2)
+		console_answer_error(r, 400, "bad_user_id", j.why);
+	else
+		console_answer_error(r, 503, "storage", why);
+}
+
+static int
+create_tx(struct console_req *r, void *arg)
+{
+	struct announce_job *j = arg;
+	char target[48], detail[160];
+
+	/* The quota is the daemon's to read (no platform call from the console). */
+	if (announce_schedule(r->ws, j->plan, j->when, r->acct.login, NULL, &j->created,
+	    j->why, sizeof(j->why)) == -1)
+		return -1;
+	snprintf(target, sizeof(target), "announcement:%lld", (long long)j->created);
+	snprintf(detail, sizeof(detail), "%s to %s (%lld recipients)", j->plan->a->id,
+	    j->plan->segment, (long long)j->plan->recipients);
+	return console_audit(r, "announce_create", target, detail) == 0 ? 1 : -1;
 }
 
 void
 console_api_announce_create(struct console_req *r)
 {
 	struct announce_plan p;
+	struct announce_job j = { .plan = &p, .when = r->now_ms };
 	json_t *at = json_object_get(r->body, "at");
-	char why[WHY_MAX] = "", by[96], target[48], detail[160];
-	int64_t when = r->now_ms, id;
+	char why[WHY_MAX] = "";
 
 	if (body_plan(r, &p) == -1)
 		return;
 	if (at != NULL && !json_is_null(at) && (!json_is_string(at) ||
-	    announce_parse_time(json_string_value(at), r->now_ms, &when, why,
+	    announce_parse_time(json_string_value(at), r->now_ms, &j.when, why,
 	    sizeof(why)) == -1)) {
 		console_answer_error(r, 400, "bad_time", json_is_string(at) ? why :
 		    "at is \"YYYY-MM-DDTHH:MM\" (local time) or null for now");
 		return;
 	}
-	snprintf(by, sizeof(by), "%s", r->acct.login);
-	/* The quota is the daemon's to read (no platform call from this thread). */
-	if (store_begin(r->c->store) == -1 ||
-	    announce_schedule(r->c->store, &p, when, by, NULL, &id, why, sizeof(why)) == -1)
-		goto err;
-	snprintf(target, sizeof(target), "announcement:%lld", (long long)id);
-	snprintf(detail, sizeof(detail), "%s to %s (%lld recipients)", p.a->id, p.segment,
-	    (long long)p.recipients);
-	if (console_audit(r, "announce_create", target, detail) == -1 ||
-	    store_commit(r->c->store) == -1)
-		goto err;
-	console_answer_json(r, 200, json_pack("{s:I, s:I}", "id", (json_int_t)id,
-	    "scheduled_at", (json_int_t)when));
-	return;
-err:
-	store_rollback(r->c->store);
-	console_answer_error(r, 503, "storage", store_errmsg(r->c->store));
+	if (console_write_tx(r, create_tx, &j, why, sizeof(why)) != 1) {
+		console_answer_error(r, 503, "storage", j.why[0] ? j.why : why);
+		return;
+	}
+	console_answer_json(r, 200, json_pack("{s:I, s:I}", "id", (json_int_t)j.created,
+	    "scheduled_at", (json_int_t)j.when));
+}
+
+static int
+cancel_tx(struct console_req *r, void *arg)
+{
+	struct announce_job *j = arg;
+	char target[48];
+	int rc;
+
+	if ((rc = announce_cancel(r->ws, j->send, r->acct.login, j->why, sizeof(j->why))) != 0)
+		return rc == 1 ? -2 : -1;
+	snprintf(target, sizeof(target), "announcement:%lld", (long long)j->send);
+	return console_audit(r, "announce_cancel", target, NULL) == 0 ? 1 : -1;
 }
 
 void
 console_api_announce_cancel(struct console_req *r)
 {
 	struct announce_row w;
-	int64_t id = console_arg_id(r, 0);
-	char why[WHY_MAX], target[48];
+	struct announce_job j = { .send = console_arg_id(r, 0) };
+	char why[WHY_MAX];
 	int found, rc;
 
-	if (id < 0)
+	if (j.send < 0)
 		return;
-	if ((found = store_announce_get(r->c->store, id, &w)) != 1 ||
+	if ((found = store_announce_get(r->c->store, j.send, &w)) != 1 ||
 	    !segment_in_scope(r, w.segment)) {
 		console_answer_error(r, found == -1 ? 503 : 404, found == -1 ? "storage" :
 		    "not_found", "no such announcement send in your scope");
@@ -266,22 +298,10 @@ console_api_announce_cancel(struct console_req *r)
 		return;
 	}
 	announce_row_clear(&w);
-	if (store_begin(r->c->store) == -1) {
-		console_answer_error(r, 503, "storage", store_errmsg(r->c->store));
-		return;
-	}
-	if ((rc = announce_cancel(r->c->store, id, r->acct.login, why, sizeof(why))) != 0) {
-		store_rollback(r->c->store);
-		console_answer_error(r, rc == 1 ? 409 : 503, rc == 1 ? "not_scheduled" :
-		    "storage", why);
-		return;
-	}
-	snprintf(target, sizeof(target), "announcement:%lld", (long long)id);
-	if (console_audit(r, "announce_cancel", target, NULL) == -1 ||
-	    store_commit(r->c->store) == -1) {
-		store_rollback(r->c->store);
-		console_answer_error(r, 503, "storage", store_errmsg(r->c->store));
-		return;
-	}
-	console_answer_json(r, 200, json_pack("{s:b}", "ok", 1));
+	if ((rc = console_write_tx(r, cancel_tx, &j, why, sizeof(why))) == 1)
+		console_answer_json(r, 200, json_pack("{s:b}", "ok", 1));
+	else if (rc == -2)
+		console_answer_error(r, 409, "not_scheduled", j.why);
+	else
+		console_answer_error(r, 503, "storage", j.why[0] ? j.why : why);
 }

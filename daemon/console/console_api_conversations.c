@@ -220,60 +220,82 @@ console_api_conversation(struct console_req *r)
 	json_decref(customer);
 }
 
-/* What a person's action needs: the customer in scope and a transaction open on the
- * console's connection, with a handler context acting as them. 1, or answered and 0. */
+/* A person's action on a conversation, as the handlers run it. */
+enum act { ACT_REPLY, ACT_RESOLVE, ACT_SEEN };
+struct act_job {
+	enum act	 what;
+	const char	*text;		/* ACT_REPLY */
+	char		 why[WHY_MAX];
+};
+
+/* In one transaction with its audit row: 1 done (committed), 0 nothing to do (the
+ * customer was not waiting), -1. ACT_SEEN is audited when it changed something: every
+ * look would bury the log. */
 static int
-act_begin(struct console_req *r, json_t **customer, struct handler_ctx *hc,
-    unsigned char salt[SALT_LEN], char *actor, size_t actorlen)
+act_tx(struct console_req *r, void *arg)
 {
-	if (!customer_in_scope(r, r->args[0], r->args[1], customer))
-		return 0;
-	if (store_begin(r->c->store) == -1) {
-		console_answer_error(r, 503, "storage", store_errmsg(r->c->store));
-		return 0;
+	struct act_job *j = arg;
+	struct console_operator who;
+	struct handler_ctx hc;
+	const char *channel = r->args[0], *user = r->args[1], *action = NULL;
+	char target[160];
+	int rc = -1;
+
+	console_operator_ctx(r, &who, &hc);
+	switch (j->what) {
+	case ACT_REPLY:
+		rc = handoff_reply(&hc, channel, user, j->text, r->acct.login, r->acct.name);
+		action = "conversation_reply";
+		break;
+	case ACT_RESOLVE:
+		if ((rc = handoff_close(&hc, channel, user, hc.operator_name)) == 0)
+			return 0;
+		action = "handoff_resolve";
+		break;
+	case ACT_SEEN:
+		rc = handoff_seen(&hc, channel, user, hc.operator_name);
+		action = rc == 1 ? "conversation_seen" : NULL;
+		break;
 	}
-	memcpy(salt, r->c->salt, SALT_LEN);
-	snprintf(actor, actorlen, "operator:%s", r->acct.login);
-	memset(hc, 0, sizeof(*hc));
-	hc->cfg = r->cf;
-	hc->store = r->c->store;
-	hc->salt = salt;
-	hc->now_ms = r->now_ms;
-	hc->operator_name = actor;
+	if (hc.error != NULL)
+		snprintf(j->why, sizeof(j->why), "%s", hc.error);
+	snprintf(target, sizeof(target), "customer:%s/%s", channel, user);
+	if (rc == -1 || (action != NULL && console_audit(r, action, target, NULL) == -1))
+		return -1;
 	return 1;
 }
 
-/* Commits with the audit row (action NULL: nothing to audit) and answers the
- * conversation as it is now. */
+/* The action on a customer in scope; answers the conversation as it is now. */
 static void
-act_end(struct console_req *r, json_t *customer, struct handler_ctx *hc, int rc,
-    const char *action)
+act(struct console_req *r, struct act_job *j)
 {
-	char target[160];
+	json_t *customer = NULL;
+	char why[WHY_MAX];
+	int rc;
 
-	snprintf(target, sizeof(target), "customer:%s/%s", r->args[0], r->args[1]);
-	if (rc != -1 && (action == NULL || console_audit(r, action, target, NULL) == 0) &&
-	    store_commit(r->c->store) == 0) {
+	if (!customer_in_scope(r, r->args[0], r->args[1], &customer))
+		goto done;
+	rc = console_write_tx(r, act_tx, j, why, sizeof(why));
+	if (rc == 1)
 		answer_conversation(r, r->args[0], r->args[1], customer, 0);
-		return;
-	}
-	store_rollback(r->c->store);
-	console_answer_error(r, 503, "storage", hc->error ? hc->error :
-	    store_errmsg(r->c->store));
+	else if (rc == 0)
+		console_answer_error(r, 409, "not_waiting", "the customer is not waiting for "
+		    "a person");
+	else
+		console_answer_error(r, 503, "storage", j->why[0] ? j->why : why);
+done:
+	json_decref(customer);
 }
 
 void
 console_api_conversation_reply(struct console_req *r)
 {
-	json_t *t = json_object_get(r->body, "text"), *customer = NULL;
-	unsigned char salt[SALT_LEN];
-	char actor[96];
-	struct handler_ctx hc;
-	const char *text = json_string_value(t);
+	json_t *t = json_object_get(r->body, "text");
+	struct act_job j = { .what = ACT_REPLY, .text = json_string_value(t) };
 	size_t units;
 
-	if (text == NULL || !utf8_valid(text, json_string_length(t)) ||
-	    strlen(text) != json_string_length(t) || (units = utf16_units(text)) == 0 ||
+	if (j.text == NULL || !utf8_valid(j.text, json_string_length(t)) ||
+	    strlen(j.text) != json_string_length(t) || (units = utf16_units(j.text)) == 0 ||
 	    units > REPLY_MAX_UNITS) {
 		console_answer_error(r, 400, "bad_text", "send {\"text\": TEXT}: 1 to 5000 "
 		    "characters");
@@ -284,48 +306,21 @@ console_api_conversation_reply(struct console_req *r)
 		    "LINE Official Account Manager's chat");
 		return;
 	}
-	if (act_begin(r, &customer, &hc, salt, actor, sizeof(actor)))
-		act_end(r, customer, &hc, handoff_reply(&hc, r->args[0], r->args[1], text,
-		    r->acct.login, r->acct.name), "conversation_reply");
-	json_decref(customer);
+	act(r, &j);
 }
 
 void
 console_api_conversation_resolve(struct console_req *r)
 {
-	json_t *customer = NULL;
-	unsigned char salt[SALT_LEN];
-	char actor[96];
-	struct handler_ctx hc;
-	int rc;
+	struct act_job j = { .what = ACT_RESOLVE };
 
-	if (!act_begin(r, &customer, &hc, salt, actor, sizeof(actor)))
-		goto done;
-	if ((rc = handoff_close(&hc, r->args[0], r->args[1], actor)) == 0) {
-		store_rollback(r->c->store);
-		console_answer_error(r, 409, "not_waiting", "the customer is not waiting for "
-		    "a person");
-		goto done;
-	}
-	act_end(r, customer, &hc, rc, "handoff_resolve");
-done:
-	json_decref(customer);
+	act(r, &j);
 }
 
 void
 console_api_conversation_seen(struct console_req *r)
 {
-	json_t *customer = NULL;
-	unsigned char salt[SALT_LEN];
-	char actor[96];
-	struct handler_ctx hc;
+	struct act_job j = { .what = ACT_SEEN };
 
-	int rc;
-
-	if (act_begin(r, &customer, &hc, salt, actor, sizeof(actor))) {
-		/* Audited when it changed something: every look would bury the log. */
-		rc = handoff_seen(&hc, r->args[0], r->args[1], actor);
-		act_end(r, customer, &hc, rc, rc == 1 ? "conversation_seen" : NULL);
-	}
-	json_decref(customer);
+	act(r, &j);
 }

@@ -119,26 +119,48 @@ done:
 	json_decref(deployed);
 }
 
+struct retry_job {
+	int64_t		 id;
+	const char	*target;
+	char		 why[WHY_MAX];
+};
+
+/* store_outbox_requeue's result: 0 queued again (and audited), 1 not failed, -1. */
+static int
+retry_tx(struct console_req *r, void *arg)
+{
+	struct retry_job *j = arg;
+	int rc = store_outbox_requeue(r->ws, j->id);
+
+	if (rc == 0)
+		console_audit(r, "outbox_retry", j->target, NULL);
+	else if (rc == -1)
+		snprintf(j->why, sizeof(j->why), "%s", store_errmsg(r->ws));
+	return rc;
+}
+
 void
 console_api_outbox_retry(struct console_req *r)
 {
 	int64_t id = console_arg_id(r, 0);
+	struct retry_job j = { 0 };
 	char target[32];
 	int rc;
 
 	if (id <= 0)
 		return;
 	snprintf(target, sizeof(target), "outbox:%lld", (long long)id);
-	rc = store_outbox_requeue(r->c->store, id);
-	if (rc == 0) {
-		console_audit(r, "outbox_retry", target, NULL);
+	j.id = id;
+	j.target = target;
+	rc = console_write(r, retry_tx, &j);
+	if (rc == 0)
 		console_answer_json(r, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "state",
 		    "pending"));
-	} else if (rc == 1)
+	else if (rc == 1)
 		console_answer_error(r, 409, "not_failed", "no failed message with that id: only "
 		    "a failed one is sent again");
 	else
-		console_answer_error(r, 503, "storage", store_errmsg(r->c->store));
+		console_answer_error(r, 503, "storage", j.why);
 }
 
 void

@@ -182,7 +182,7 @@ add_note(struct console_req *r, int64_t id, const char *text)
 	struct store_arg a[] = { SARG_INT(id), SARG_INT(r->now_ms), SARG_TEXT(r->acct.login),
 	    SARG_TEXT(text) };
 
-	return store_run(r->c->store, "INSERT INTO referral_notes(referral_id, at, author, "
+	return store_run(r->ws, "INSERT INTO referral_notes(referral_id, at, author, "
 	    "text) VALUES (?1, ?2, ?3, ?4)", a, 4) == 1 ? 0 : -1;
 }
 
@@ -202,14 +202,36 @@ note_of(struct console_req *r, int *bad)
 	return json_string_length(n) > 0 ? json_string_value(n) : NULL;
 }
 
+struct move_job {
+	int64_t		 id;
+	enum ref_state	 to;
+	const char	*action, *note, *target, *detail;
+	char		 why[WHY_MAX];
+};
+
+static int
+move_tx(struct console_req *r, void *arg)
+{
+	struct move_job *j = arg;
+	struct console_operator who;
+	struct handler_ctx hc;
+	int rc;
+
+	console_operator_ctx(r, &who, &hc);
+	rc = referral_operator_move(&hc, j->id, j->to, j->why, sizeof(j->why));
+	if (rc == 1 && ((j->note != NULL && add_note(r, j->id, j->note) == -1) ||
+	    console_audit(r, j->action, j->target, j->detail) == -1))
+		rc = -1;
+	return rc;
+}
+
 /* One move in one transaction with its audit row and note; answers the new page. */
 static void
 move(struct console_req *r, int64_t id, enum ref_state to, const char *action)
 {
 	json_t *row = referral_row(r, id);
-	struct console_operator who;
-	char why[WHY_MAX] = "", detail[160], target[32];
-	struct handler_ctx hc;
+	struct move_job j = { .id = id, .to = to, .action = action };
+	char detail[160], target[32], why[WHY_MAX];
 	const char *note;
 	int bad, rc;
 
@@ -222,28 +244,20 @@ move(struct console_req *r, int64_t id, enum ref_state to, const char *action)
 		    "characters");
 		return;
 	}
-	console_operator_ctx(r, &who, &hc);
 	snprintf(detail, sizeof(detail), "to %s%s", ref_state_name(to), note ? " (note)" : "");
-	if (store_begin(r->c->store) == -1) {
-		console_answer_error(r, 503, "storage", store_errmsg(r->c->store));
-		return;
-	}
-	rc = referral_operator_move(&hc, id, to, why, sizeof(why));
 	snprintf(target, sizeof(target), "referral:%lld", (long long)id);
-	if (rc == 1 && ((note != NULL && add_note(r, id, note) == -1) ||
-	    console_audit(r, action, target, detail) == -1))
-		rc = -1;
-	if (rc == 1 && store_commit(r->c->store) == 0) {
+	j.note = note;
+	j.target = target;
+	j.detail = detail;
+	rc = console_write_tx(r, move_tx, &j, why, sizeof(why));
+	if (rc == 1)
 		answer_detail(r, id);
-		return;
-	}
-	store_rollback(r->c->store);
-	if (rc == -2)
-		console_answer_error(r, 409, "refused", why);
+	else if (rc == -2)
+		console_answer_error(r, 409, "refused", j.why);
 	else if (rc == 0)
-		console_answer_error(r, 409, "changed", why);
+		console_answer_error(r, 409, "changed", j.why);
 	else
-		console_answer_error(r, 503, "storage", why[0] ? why : store_errmsg(r->c->store));
+		console_answer_error(r, 503, "storage", j.why[0] ? j.why : why);
 }
 
 void
@@ -263,12 +277,22 @@ console_api_referral_move(struct console_req *r)
 	move(r, id, st, "referral_state");
 }
 
+static int
+note_tx(struct console_req *r, void *arg)
+{
+	struct move_job *j = arg;
+
+	return add_note(r, j->id, j->note) == 0 &&
+	    console_audit(r, "referral_note", j->target, NULL) == 0 ? 1 : -1;
+}
+
 void
 console_api_referral_note(struct console_req *r)
 {
 	int64_t id = console_arg_id(r, 0);
 	json_t *row, *t = json_object_get(r->body, "text");
-	char target[32];
+	struct move_job j = { 0 };
+	char target[32], why[WHY_MAX];
 
 	if (id <= 0)
 		return;
@@ -283,10 +307,10 @@ console_api_referral_note(struct console_req *r)
 		return;
 	json_decref(row);
 	snprintf(target, sizeof(target), "referral:%lld", (long long)id);
-	if (store_begin(r->c->store) == -1 || add_note(r, id, json_string_value(t)) == -1 ||
-	    console_audit(r, "referral_note", target, NULL) == -1 ||
-	    store_commit(r->c->store) == -1) {
-		store_rollback(r->c->store);
+	j.id = id;
+	j.note = json_string_value(t);
+	j.target = target;
+	if (console_write_tx(r, note_tx, &j, why, sizeof(why)) != 1) {
 		console_answer_error(r, 503, "storage", "the note was not kept");
 		return;
 	}
@@ -401,6 +425,27 @@ console_api_review_typed(struct console_req *r)
 	    sizeof(typed_cols[0]), "review-typed");
 }
 
+struct typed_job {
+	const char	*channel, *user, *code, *target;
+	char		 why[WHY_MAX];
+};
+
+static int
+typed_tx(struct console_req *r, void *arg)
+{
+	struct typed_job *j = arg;
+	struct console_operator who;
+	struct handler_ctx hc;
+	int rc;
+
+	console_operator_ctx(r, &who, &hc);
+	rc = referrer_ask_decide(&hc, j->channel, j->user, j->code, j->why, sizeof(j->why));
+	if (rc == 1 && console_audit(r, j->code ? "review_typed_code" :
+	    "review_typed_dismiss", j->target, j->code) == -1)
+		rc = -1;
+	return rc;
+}
+
 /* {"code": CODE}: the operator found the referrer; a claim on the code by the claim
  * rules, let through at once. {"decision": "dismiss"}: nobody is credited. */
 void
@@ -409,9 +454,8 @@ console_api_review_typed_decide(struct console_req *r)
 	const char *channel = r->args[0], *user = r->args[1];
 	const char *code = json_string_value(json_object_get(r->body, "code"));
 	const char *d = json_string_value(json_object_get(r->body, "decision"));
-	struct console_operator who;
-	char why[WHY_MAX] = "", target[160];
-	struct handler_ctx hc;
+	struct typed_job j = { .channel = channel, .user = user, .code = code };
+	char why[WHY_MAX], target[160];
 	int rc;
 
 	if (r->scope.role == ROLE_MANAGER) {
@@ -428,23 +472,13 @@ console_api_review_typed_decide(struct console_req *r)
 		console_answer_error(r, 404, "not_found", "no such LINE channel in the config");
 		return;
 	}
-	console_operator_ctx(r, &who, &hc);
 	snprintf(target, sizeof(target), "typed:%s/%s", channel, user);
-	if (store_begin(r->c->store) == -1) {
-		console_answer_error(r, 503, "storage", store_errmsg(r->c->store));
-		return;
-	}
-	rc = referrer_ask_decide(&hc, channel, user, code, why, sizeof(why));
-	if (rc == 1 && console_audit(r, code ? "review_typed_code" : "review_typed_dismiss",
-	    target, code) == -1)
-		rc = -1;
-	if (rc == 1 && store_commit(r->c->store) == 0) {
+	j.target = target;
+	rc = console_write_tx(r, typed_tx, &j, why, sizeof(why));
+	if (rc == 1)
 		console_answer_json(r, 200, json_pack("{s:s}", "state", "decided"));
-		return;
-	}
-	store_rollback(r->c->store);
-	if (rc == -2)
-		console_answer_error(r, 409, "refused", why);
+	else if (rc == -2)
+		console_answer_error(r, 409, "refused", j.why);
 	else
-		console_answer_error(r, 503, "storage", why[0] ? why : store_errmsg(r->c->store));
+		console_answer_error(r, 503, "storage", j.why[0] ? j.why : why);
 }

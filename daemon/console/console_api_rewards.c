@@ -58,16 +58,43 @@ console_api_rewards(struct console_req *r)
 	free(reps);
 }
 
+struct reward_job {
+	int64_t			 id;
+	enum reward_state	 to;
+	const char		*note;
+	char			 why[WHY_MAX];
+};
+
+static int
+reward_tx(struct console_req *r, void *arg)
+{
+	struct reward_job *j = arg;
+	struct console_operator who;
+	struct handler_ctx hc;
+	struct reward_row w;
+	char target[32];
+	int rc;
+
+	if ((rc = store_reward_get(r->ws, j->id, &w)) != 1)
+		return rc == 0 ? -3 : -1;
+	console_operator_ctx(r, &who, &hc);
+	snprintf(target, sizeof(target), "reward:%lld", (long long)j->id);
+	if ((rc = reward_move(&hc, &w, j->to, ACTOR_OPERATOR, NULL, j->note, j->why,
+	    sizeof(j->why))) == 1 && console_audit(r, j->to == REWARD_APPROVED ?
+	    "reward_approve" : "reward_void", target, j->note) == -1)
+		rc = -1;
+	reward_row_clear(&w);
+	return rc;
+}
+
 /* One reward's move with its audit row, in its own transaction: a bulk action whose
  * tenth reward changed meanwhile still makes the other nine. */
 static json_t *
 move_one(struct console_req *r, int64_t id, enum reward_state to, const char *note)
 {
-	struct reward_row w;
+	struct reward_job j = { .id = id, .to = to, .note = note };
 	json_t *refs = NULL;
-	struct console_operator who;
-	char why[WHY_MAX] = "", target[32];
-	struct handler_ctx hc;
+	char failed[WHY_MAX] = "", *why = j.why;
 	int rc;
 
 	if (store_console_reward_refs(r->c->store, id, &refs) != 1)
@@ -75,21 +102,8 @@ move_one(struct console_req *r, int64_t id, enum reward_state to, const char *no
 	else if (!console_rep_in_scope(&r->scope, r->cf, json_string_value(json_object_get(refs,
 	    "rep_code"))))
 		rc = -4;
-	else if ((rc = store_reward_get(r->c->store, id, &w)) == 1) {
-		console_operator_ctx(r, &who, &hc);
-		snprintf(target, sizeof(target), "reward:%lld", (long long)id);
-		if (store_begin(r->c->store) == -1)
-			rc = -1;
-		else if ((rc = reward_move(&hc, &w, to, ACTOR_OPERATOR, NULL, note, why,
-		    sizeof(why))) == 1 && (console_audit(r, to == REWARD_APPROVED ?
-		    "reward_approve" : "reward_void", target, note) == -1 ||
-		    store_commit(r->c->store) == -1))
-			rc = -1;
-		if (rc != 1)
-			store_rollback(r->c->store);
-		reward_row_clear(&w);
-	} else
-		rc = -3;
+	else
+		rc = console_write_tx(r, reward_tx, &j, failed, sizeof(failed));
 	json_decref(refs);
 	if (rc == 1)
 		return json_pack("{s:I, s:b}", "id", (json_int_t)id, "ok", 1);
@@ -97,7 +111,7 @@ move_one(struct console_req *r, int64_t id, enum reward_state to, const char *no
 	    rc == -3 ? "not_found" : rc == -4 ? "out_of_scope" : rc == 0 ? "changed" :
 	    why[0] ? "refused" : "storage", "detail", why[0] ? why : rc == -3 ?
 	    "no such reward" : rc == -4 ? "that reward is not in your branches" :
-	    store_errmsg(r->c->store));
+	    failed);
 }
 
 static void
@@ -198,14 +212,33 @@ import_errors(const struct import *im)
 	return list;
 }
 
+struct import_job {
+	struct import		*im;
+	struct import_result	 res;
+};
+
+/* The codes (import_write's own transaction), then the audit row. */
+static int
+import_tx(struct console_req *r, void *arg)
+{
+	struct import_job *j = arg;
+	char detail[64];
+
+	if (import_write(r->ws, j->im, &j->res) == -1)
+		return -1;
+	snprintf(detail, sizeof(detail), "%zu added, %zu already there", j->res.added,
+	    j->res.known);
+	console_audit(r, "coupons_import", j->im->pool, detail);
+	return 0;
+}
+
 void
 console_api_coupons_import(struct console_req *r)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
 	size_t len = evbuffer_get_length(in);
 	struct import im = { 0 };
-	struct import_result res;
-	char detail[64];
+	struct import_job job = { 0 };
 	FILE *fp;
 
 	if (!import_pool_name_ok(r->args[0])) {
@@ -237,17 +270,13 @@ console_api_coupons_import(struct console_req *r)
 		console_answer_json(r, 400, j);
 		goto done;
 	}
-	store_set_busy_timeout(r->c->store, IMPORT_BUSY_MS);
-	if (import_write(r->c->store, &im, &res) == -1) {
-		console_answer_error(r, 503, "storage", res.why);
-		goto restore;
+	job.im = &im;
+	if (console_write(r, import_tx, &job) == -1) {
+		console_answer_error(r, 503, "storage", job.res.why);
+		goto done;
 	}
-	snprintf(detail, sizeof(detail), "%zu added, %zu already there", res.added, res.known);
-	console_audit(r, "coupons_import", r->args[0], detail);
 	console_answer_json(r, 200, json_pack("{s:I, s:I, s:[]}", "added",
-	    (json_int_t)res.added, "duplicates", (json_int_t)res.known, "errors"));
-restore:
-	store_set_busy_timeout(r->c->store, (int)r->cf->busy_timeout_ms);
+	    (json_int_t)job.res.added, "duplicates", (json_int_t)job.res.known, "errors"));
 done:
 	fclose(fp);
 	import_free(&im);

@@ -115,8 +115,8 @@ identify_session(struct console_req *r, const char *cookie)
 	    r->now_ms - created > r->cf->admin_session_max_ms) {
 		struct store_arg arg = SARG_TEXT(hash);
 
-		store_run(r->c->store, "DELETE FROM console_sessions WHERE token_hash = ?1",
-		    &arg, 1);
+		console_write_run(r, "DELETE FROM console_sessions WHERE token_hash = ?1", &arg,
+		    1);
 		set_cookie(r, "", 0);
 		unauthorized(r, "session_expired", "the session ended; log in again");
 		return 0;
@@ -124,7 +124,7 @@ identify_session(struct console_req *r, const char *cookie)
 	if (r->now_ms - seen > TOUCH_EVERY_MS) {
 		struct store_arg args[] = { SARG_TEXT(hash), SARG_INT(r->now_ms) };
 
-		store_run(r->c->store, "UPDATE console_sessions SET last_seen_at = ?2 "
+		console_write_run(r, "UPDATE console_sessions SET last_seen_at = ?2 "
 		    "WHERE token_hash = ?1", args, 2);
 	}
 	return 1;
@@ -147,7 +147,7 @@ identify_token(struct console_req *r, const char *token)
 	if (r->now_ms - r->acct.seen_at > TOUCH_EVERY_MS) {
 		struct store_arg args[] = { SARG_TEXT(hash), SARG_INT(r->now_ms) };
 
-		store_run(r->c->store, "UPDATE console_tokens SET last_used_at = ?2 "
+		console_write_run(r, "UPDATE console_tokens SET last_used_at = ?2 "
 		    "WHERE token_hash = ?1", args, 2);
 	}
 	r->via_token = 1;
@@ -191,12 +191,27 @@ console_csrf_ok(struct console_req *r)
 	return 1;
 }
 
+struct audit_job {
+	const char	*login, *action, *target, *detail;
+};
+
+static int
+audit_tx(struct console_req *r, void *arg)
+{
+	struct audit_job *j = arg;
+
+	return store_audit(r->ws, r->now_ms, j->login, j->action, j->target, j->detail,
+	    r->client);
+}
+
+/* Inside a console_write, in its transaction; else a write of its own. */
 int
 console_audit(struct console_req *r, const char *action, const char *target,
     const char *detail)
 {
-	return store_audit(r->c->store, r->now_ms, r->acct.login ? r->acct.login : "-",
-	    action, target, detail, r->client);
+	struct audit_job j = { r->acct.login ? r->acct.login : "-", action, target, detail };
+
+	return r->ws != NULL ? audit_tx(r, &j) : console_write(r, audit_tx, &j);
 }
 
 static json_t *
@@ -253,6 +268,34 @@ rate_limited(struct console_req *r, const char *login)
 static const char decoy_hash[] = "$scrypt$ln=15,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$"
     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
+struct session_job {
+	const char	*hash, *csrf;
+};
+
+/* A new session, the account's last login, its sessions idle for a month gone, and
+ * the audit row: one transaction. */
+static int
+session_tx(struct console_req *r, void *arg)
+{
+	struct session_job *j = arg;
+	struct store_arg args[] = { SARG_TEXT(j->hash), SARG_INT(r->acct.id),
+	    SARG_TEXT(j->csrf), SARG_TEXT(r->client), SARG_INT(r->now_ms) };
+
+	if (store_begin(r->ws) == -1 || store_run(r->ws, "INSERT INTO "
+	    "console_sessions(token_hash, user_id, csrf, client, created_at, "
+	    "last_seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)", args, 5) != 1 ||
+	    store_run(r->ws, "UPDATE console_users SET last_login_at = ?5 WHERE "
+	    "id = ?2", args, 5) != 1 ||
+	    store_run(r->ws, "DELETE FROM console_sessions WHERE user_id = ?2 AND "
+	    "last_seen_at < ?5 - 86400000 * 30", args, 5) < 0 ||
+	    console_audit(r, "login", r->acct.login, NULL) == -1 ||
+	    store_commit(r->ws) == -1) {
+		store_rollback(r->ws);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 login(struct console_req *r)
 {
@@ -275,9 +318,10 @@ login(struct console_req *r)
 	}
 	ok = secret_password_verify(password, found == 1 ? r->acct.password : decoy_hash);
 	if (!ok || found != 1 || r->acct.disabled) {
-		store_audit(r->c->store, r->now_ms, login, "login_failed", login, found != 1 ?
-		    "unknown login" : r->acct.disabled ? "disabled" : "wrong password",
-		    r->client);
+		struct audit_job j = { login, "login_failed", login, found != 1 ?
+		    "unknown login" : r->acct.disabled ? "disabled" : "wrong password" };
+
+		console_write(r, audit_tx, &j);
 		log_notice("msg=\"console login failed\" login=\"%s\" client=%s", login,
 		    r->client);
 		unauthorized(r, "bad_login", "wrong login or password");
@@ -289,19 +333,9 @@ login(struct console_req *r)
 	}
 	token_hash(token, hash);
 	{
-		struct store_arg args[] = { SARG_TEXT(hash), SARG_INT(r->acct.id), SARG_TEXT(csrf),
-		    SARG_TEXT(r->client), SARG_INT(r->now_ms) };
+		struct session_job j = { hash, csrf };
 
-		if (store_begin(r->c->store) == -1 || store_run(r->c->store, "INSERT INTO "
-		    "console_sessions(token_hash, user_id, csrf, client, created_at, "
-		    "last_seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)", args, 5) != 1 ||
-		    store_run(r->c->store, "UPDATE console_users SET last_login_at = ?5 WHERE "
-		    "id = ?2", args, 5) != 1 ||
-		    store_run(r->c->store, "DELETE FROM console_sessions WHERE user_id = ?2 AND "
-		    "last_seen_at < ?5 - 86400000 * 30", args, 5) < 0 ||
-		    console_audit(r, "login", r->acct.login, NULL) == -1 ||
-		    store_commit(r->c->store) == -1) {
-			store_rollback(r->c->store);
+		if (console_write(r, session_tx, &j) == -1) {
 			console_answer_error(r, 503, "storage", "the session could not be stored");
 			return;
 		}
@@ -328,8 +362,8 @@ logout(struct console_req *r)
 	{
 		struct store_arg arg = SARG_TEXT(hash);
 
-		store_run(r->c->store, "DELETE FROM console_sessions WHERE token_hash = ?1",
-		    &arg, 1);
+		console_write_run(r, "DELETE FROM console_sessions WHERE token_hash = ?1", &arg,
+		    1);
 	}
 	console_audit(r, "logout", r->acct.login, NULL);
 	set_cookie(r, "", 0);
@@ -365,7 +399,7 @@ console_operator_ctx(struct console_req *r, struct console_operator *who,
 	snprintf(who->actor, sizeof(who->actor), "operator:%s", r->acct.login);
 	memset(hc, 0, sizeof(*hc));
 	hc->cfg = r->cf;
-	hc->store = r->c->store;
+	hc->store = r->ws;	/* inside a console_write */
 	hc->salt = who->salt;
 	hc->now_ms = r->now_ms;
 	hc->operator_name = who->actor;

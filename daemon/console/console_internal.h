@@ -55,7 +55,26 @@ struct console_req {
 	json_t			*body;		/* a JSON request body, or NULL */
 	int64_t			 now_ms;
 	int			 answered;
+	struct store		*ws;		/* the write connection while a
+						   console_write runs, else NULL */
 };
+
+/* console_write.c: the console's writes run on the storage thread's write connection
+ * (storage_call), between its transactions: the console's own connection only reads.
+ * The console thread runs at SCHED_IDLE; holding SQLite's one write lock there, it
+ * would keep webhooks waiting for as long as a busy core kept it off, and waiting for
+ * the lock it lost every race with a storage thread that commits continuously (a login
+ * under load answered 503). fn runs on the storage thread with r->ws set: it may use
+ * r's fields and r->ws, and must not answer (answers are this thread's). fn's result. */
+typedef int (*console_write_fn)(struct console_req *, void *arg);
+int console_write(struct console_req *, console_write_fn, void *arg);
+/* fn inside one transaction: committed when fn returns 1, else rolled back. fn's
+ * result (-1 also when the storage failed; why then says how, unless fn said). */
+int console_write_tx(struct console_req *, console_write_fn, void *arg, char *why,
+    size_t whylen);
+/* One statement: -1, else 1 when it changed a row and 0 when none. */
+int console_write_run(struct console_req *, const char *sql, const struct store_arg *args,
+    size_t nargs);
 
 /* console.c: the routes. */
 typedef void (*console_api_fn)(struct console_req *);

@@ -129,6 +129,15 @@ struct rep_member_job {
 };
 void storage_rep_member(void *storage, void *job);
 
+/* A write of another thread's (the console's) run on the write connection, between the
+ * storage thread's transactions: the caller blocks until fn returned and gets its result.
+ * The exception to the mailbox's rule: arg stays the caller's, lent to fn while the
+ * caller waits (the mutex hands it over and back). fn gets the store and the storage
+ * side's snapshot; it must not block on the calling thread. Any thread but the storage
+ * thread, and only while the storage side runs (the console stops first). */
+typedef int (*storage_call_fn)(struct store *, const struct config *, void *arg);
+int storage_call(struct storage *, storage_call_fn fn, void *arg);
+
 /* announce_tick.c: LINE's quota for a due announcement, asked of the loop
  * (outbound/quota.c's quota_fetch) and posted back with q filled in. */
 struct quota_job {

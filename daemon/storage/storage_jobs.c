@@ -65,3 +65,43 @@ storage_rep_member(void *ctx, void *arg)
 	free(job->member_id);
 	free(job);
 }
+
+/* A call lent to the storage thread: the caller waits on cv for done. */
+struct storage_call {
+	storage_call_fn	 fn;
+	void		*arg;
+	int		 rc, done;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+};
+
+static void
+call_letter(void *ctx, void *arg)
+{
+	struct storage *st = ctx;
+	struct storage_call *call = arg;
+	int rc = call->fn(st->store, st->cfg, call->arg);
+
+	pthread_mutex_lock(&call->mu);
+	call->rc = rc;
+	call->done = 1;
+	pthread_cond_signal(&call->cv);
+	pthread_mutex_unlock(&call->mu);
+}
+
+int
+storage_call(struct storage *st, storage_call_fn fn, void *arg)
+{
+	struct storage_call call = { .fn = fn, .arg = arg };
+
+	pthread_mutex_init(&call.mu, NULL);
+	pthread_cond_init(&call.cv, NULL);
+	storage_post(st, call_letter, &call);
+	pthread_mutex_lock(&call.mu);
+	while (!call.done)
+		pthread_cond_wait(&call.cv, &call.mu);
+	pthread_mutex_unlock(&call.mu);
+	pthread_cond_destroy(&call.cv);
+	pthread_mutex_destroy(&call.mu);
+	return call.rc;
+}

@@ -148,11 +148,6 @@ store_open_reader(const char *path, int busy_timeout_ms, char *why, size_t whyle
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, busy_timeout_ms);
-	/* GROUP BY and DISTINCT sort in memory, not in a file beside the database. */
-	if (store_exec(s->db, "PRAGMA temp_store = MEMORY", why, whylen) == -1) {
-		store_close(s);
-		return NULL;
-	}
 	s->reader = 1;
 	return s;
 }

@@ -302,10 +302,10 @@ run(struct daemon *d)
 	if ((ec = event_config_new()) == NULL)
 		fatalx("%s: event_config_new failed", __func__);
 	event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
-	/* epoll changes of one loop turn go in as one per socket: evhttp turns reading and
-	 * writing on and off several times per exchange (6 epoll_ctl per outbound request
-	 * without it, 3 with it). Safe here: no descriptor on the loop is dup()ed. */
-	event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	/* No EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST: it defers a socket's EPOLL_CTL_DEL past
+	 * its close(), and the console thread may by then have accepted a socket with the
+	 * same number (TSan reported it under fd exhaustion); it saved 3 epoll_ctl per push
+	 * and no measurable CPU (tests/bench/PROFILE.md). */
 	event_config_set_max_dispatch_interval(ec, &slice, -1, PRIO_BACKGROUND);
 	d->base = event_base_new_with_config(ec);
 	event_config_free(ec);

@@ -22,24 +22,33 @@
 const struct fig_def fig_defs[FIG_COUNT] = {
 	[FIG_ISSUED] = { "issued", "type = 'issued'" },
 	/* An accepted claim: at once, or a held one an operator let through (its state
-	 * event from held to claimed), counted when it was accepted. The types come first
-	 * so that the figures index (type, at, ...) is read for each over the period; as a
-	 * bare OR SQLite read every event of the period (the dashboard went from 250 to
-	 * 600 ms on make bench-scale's year). */
+	 * event from held to claimed), counted when it was accepted. In cond the types come
+	 * first so that the figures index (type, at, ...) is read for each over the period;
+	 * as a bare OR SQLite read every event of the period (the dashboard went from 250
+	 * to 600 ms on make bench-scale's year). Its parts are exact ranges of the figures
+	 * index and of referral_events_states: cond reads every state event of the period
+	 * too (a month's count 7 -> 3 ms on that year). */
 	[FIG_CLAIMED] = { "claimed", "(type IN ('claimed', 'state') AND (type = 'claimed' "
-	    "OR reason = 'claimed'))" },
+	    "OR reason = 'claimed'))", { "type = 'claimed'",
+	    "type = 'state' AND reason = 'claimed'" } },
 	[FIG_HELD] = { "held", "type = 'held'" },
 	[FIG_REJECTED] = { "rejected", "type = 'rejected'" },
 	[FIG_CONTACTED] = { "contacted", "type = 'state' AND reason = 'contacted'" },
 	[FIG_MEETING] = { "meeting", "type = 'state' AND reason = 'meeting'" },
 	[FIG_WON] = { "won", "type = 'state' AND reason = 'won'" },
 	[FIG_LOST] = { "lost", "type = 'state' AND reason = 'lost'" },
-	[FIG_REWARDS_ISSUED] = { "rewards_issued", "type = 'reward' AND reason LIKE 'issued:%'" },
-	[FIG_REWARDS_PENDING] = { "rewards_pending",
-	    "type = 'reward' AND reason LIKE 'pending:%'" },
-	[FIG_REWARDS_APPROVED] = { "rewards_approved",
-	    "type = 'reward' AND reason LIKE 'approved:%'" },
-	[FIG_REWARDS_VOIDED] = { "rewards_voided", "type = 'reward' AND reason LIKE 'voided:%'" },
+	/* A reward event's reason is its move and the reward's side (rewards.side, which
+	 * the schema holds to these two): named in full, each is an exact range of
+	 * referral_events_rewards (schema 25), where LIKE 'issued:%' read every reward
+	 * event of the period. */
+	[FIG_REWARDS_ISSUED] = { "rewards_issued", "type = 'reward' AND reason IN "
+	    "('issued:referrer', 'issued:referee')" },
+	[FIG_REWARDS_PENDING] = { "rewards_pending", "type = 'reward' AND reason IN "
+	    "('pending:referrer', 'pending:referee')" },
+	[FIG_REWARDS_APPROVED] = { "rewards_approved", "type = 'reward' AND reason IN "
+	    "('approved:referrer', 'approved:referee')" },
+	[FIG_REWARDS_VOIDED] = { "rewards_voided", "type = 'reward' AND reason IN "
+	    "('voided:referrer', 'voided:referee')" },
 };
 
 /* The filters every event query ends with, on the alias e. */
@@ -69,6 +78,36 @@ const struct fig_def fig_defs[FIG_COUNT] = {
 #define FIRST_ACTION \
 	"(SELECT min(a.at) FROM referral_events a WHERE a.referral_id = e.referral_id " \
 	"AND a.type = 'state' AND a.at >= e.at AND substr(a.actor, 1, 4) = 'rep:') - e.at"
+
+/* The number of figure id's events that meet EV_FILTER and more (SQL after it), as an
+ * expression: one count, or the sum of its parts' counts. */
+static char *
+fig_count_sql(enum fig_id id, const char *more)
+{
+	const struct fig_def *f = &fig_defs[id];
+
+	if (f->part[0] == NULL)
+		return xasprintf("(SELECT count(*) FROM referral_events e WHERE %s" EV_FILTER
+		    "%s)", f->cond, more);
+	return xasprintf("((SELECT count(*) FROM referral_events e WHERE %s" EV_FILTER "%s) + "
+	    "(SELECT count(*) FROM referral_events e WHERE %s" EV_FILTER "%s))", f->part[0],
+	    more, f->part[1], more);
+}
+
+/* SELECT cols of figure id's events that meet EV_FILTER and more: one statement, or the
+ * UNION ALL of its parts' (in no particular order). */
+static char *
+fig_rows_sql(enum fig_id id, const char *cols, const char *more)
+{
+	const struct fig_def *f = &fig_defs[id];
+
+	if (f->part[0] == NULL)
+		return xasprintf("SELECT %s FROM referral_events e WHERE %s" EV_FILTER "%s",
+		    cols, f->cond, more);
+	return xasprintf("SELECT %s FROM referral_events e WHERE %s" EV_FILTER "%s UNION ALL "
+	    "SELECT %s FROM referral_events e WHERE %s" EV_FILTER "%s", cols, f->part[0], more,
+	    cols, f->part[1], more);
+}
 
 /* A query's bound values, by name; statements use the ones they name. */
 struct fq {
@@ -523,14 +562,22 @@ won_row(sqlite3_stmt *st, void *arg)
 	return 0;
 }
 
+/* Columns: state, rep_code, count; summed per rep over the open states. */
 static int
 open_row(sqlite3_stmt *st, void *arg)
 {
 	struct figures_detail *d = arg;
+	const char *rep = (const char *)sqlite3_column_text(st, 1);
+	size_t i;
 
-	d->open = xrealloc(d->open, (d->n_open + 1) * sizeof(*d->open));
-	d->open[d->n_open].rep_code = store_column_str(st, 0);
-	d->open[d->n_open++].n = sqlite3_column_int64(st, 1);
+	for (i = 0; i < d->n_open && !same(d->open[i].rep_code, rep); i++)
+		continue;
+	if (i == d->n_open) {
+		d->open = xrealloc(d->open, (d->n_open + 1) * sizeof(*d->open));
+		d->open[d->n_open].rep_code = rep ? xstrdup(rep) : NULL;
+		d->open[d->n_open++].n = 0;
+	}
+	d->open[i].n += sqlite3_column_int64(st, 2);
 	return 0;
 }
 
@@ -609,17 +656,21 @@ figures_clicks(struct store *s, struct work *w, const struct fq *b)
 static int
 figures_totals(struct store *s, struct work *w, const struct fq *b)
 {
+	static const enum fig_id reached[] = { FIG_CONTACTED, FIG_MEETING };
 	struct figures *out = w->f;
 	struct strcount seen = { 0 };
 	char *sql = xstrdup(""), *next;
 	int rc = -1;
 
-	/* A count per figure, each a range of referral_events_figures (type, at) read
-	 * alone: 15 ms for a month of the scale database, where grouping the month's
-	 * events took 200 ms (a sort of 150,000 rows) and a sum per figure and event 100. */
+	/* A count per figure, each one or two ranges of an index read alone (the figures
+	 * index by type and time, the states' and rewards' by reason and time): 15 ms for
+	 * a month of the scale database, where grouping the month's events took 200 ms (a
+	 * sort of 150,000 rows) and a sum per figure and event 100. */
 	for (int i = 0; i < FIG_COUNT; i++) {
-		next = xasprintf("%s%s(SELECT count(*) FROM referral_events e WHERE %s"
-		    EV_FILTER ")", sql, i ? ", " : "SELECT ", fig_defs[i].cond);
+		char *count = fig_count_sql((enum fig_id)i, "");
+
+		next = xasprintf("%s%s%s", sql, i ? ", " : "SELECT ", count);
+		free(count);
 		free(sql);
 		sql = next;
 	}
@@ -640,14 +691,14 @@ figures_totals(struct store *s, struct work *w, const struct fq *b)
 		goto done;
 	out->referrers = (int64_t)seen.used;
 	strcount_clear(&seen);
-	free(sql);
-	/* FIG_CONTACTED or FIG_MEETING, with the type they share said first so that the
-	 * figures index is read for that type only. */
-	sql = xasprintf("SELECT e.referral_id FROM referral_events e WHERE e.type = 'state' "
-	    "AND ((%s) OR (%s))" EV_FILTER, fig_defs[FIG_CONTACTED].cond,
-	    fig_defs[FIG_MEETING].cond);
-	if (run(s, sql, b, distinct_row, &seen) == -1)
-		goto done;
+	/* FIG_CONTACTED or FIG_MEETING: each figure's own rows into the one set, two exact
+	 * ranges (as one OR the planner read every state event of the period). */
+	for (size_t i = 0; i < sizeof(reached) / sizeof(reached[0]); i++) {
+		free(sql);
+		sql = fig_rows_sql(reached[i], "e.referral_id", "");
+		if (run(s, sql, b, distinct_row, &seen) == -1)
+			goto done;
+	}
 	out->funnel_contacted = (int64_t)seen.used;
 	free(sql);
 	/* Held claims still held whose campaign's review deadline has passed. */
@@ -741,9 +792,8 @@ done:
 static int
 figures_claims(struct store *s, struct work *w, const struct fq *b)
 {
-	char *sql = xasprintf("SELECT e.at, e.branch, e.rep_code, " FIG_WON_NOW ", "
-	    FIRST_ACTION " FROM referral_events e WHERE %s" EV_FILTER,
-	    fig_defs[FIG_CLAIMED].cond);
+	char *sql = fig_rows_sql(FIG_CLAIMED, "e.at, e.branch, e.rep_code, " FIG_WON_NOW ", "
+	    FIRST_ACTION, "");
 	int rc = run(s, sql, b, cohort_row, w);
 
 	w->f->first_action_median_s = durations_median_s(&w->first);
@@ -760,10 +810,13 @@ figures_detail(struct store *s, struct work *w, const struct fq *b)
 	int rc = run(s, sql, b, won_row, w);
 
 	if (rc == 0)
-		rc = run(s, "SELECT rep_code, count(*) FROM referrals WHERE state IN "
+		/* Grouped by state and rep, the order of referrals_open, and summed per rep
+		 * in C: grouped by rep alone SQLite sorted the open referrals in a
+		 * temporary b-tree (77,000 on make bench-scale's year: 18 -> 7 ms). */
+		rc = run(s, "SELECT state, rep_code, count(*) FROM referrals WHERE state IN "
 		    OPEN_STATES " AND (:campaign IS NULL OR campaign = :campaign) AND "
 		    "(:reps IS NULL OR rep_code IN (SELECT value FROM json_each(:reps))) "
-		    "GROUP BY 1 ORDER BY 1", b, open_row, w->d);
+		    "GROUP BY 1, 2", b, open_row, w->d);
 	if (rc == 0) {
 		w->d->branches = accs_finish(&w->branches, &w->d->n_branches);
 		w->d->reps = accs_finish(&w->reps, &w->d->n_reps);
@@ -843,19 +896,6 @@ struct referrers {
 };
 
 static int
-referrer_row(sqlite3_stmt *st, void *arg)
-{
-	struct referrers *r = arg;
-
-	r->v = xrealloc(r->v, (r->n + 1) * sizeof(*r->v));
-	r->v[r->n].channel = store_column_str(st, 0);
-	r->v[r->n].user_id = store_column_str(st, 1);
-	r->v[r->n].claimed = sqlite3_column_int64(st, 2);
-	r->v[r->n++].won = sqlite3_column_int64(st, 3);
-	return 0;
-}
-
-static int
 referrer_won_row(sqlite3_stmt *st, void *arg)
 {
 	struct referrers *r = arg;
@@ -869,13 +909,74 @@ referrer_won_row(sqlite3_stmt *st, void *arg)
 	return 0;
 }
 
-/* The most claims first (ties by id, for a stable order), then the wins of those few:
- * grouping the period's claims alone sorts a third of the rows wins and claims would. */
+/* Claims per referrer, keyed "channel<US>user". */
+static int
+claim_count_row(sqlite3_stmt *st, void *arg)
+{
+	const char *channel = (const char *)sqlite3_column_text(st, 0);
+	const char *user = (const char *)sqlite3_column_text(st, 1);
+	char *key = xasprintf("%s\x1f%s", channel ? channel : "", user ? user : "");
+
+	strcount_add(arg, key);
+	free(key);
+	return 0;
+}
+
+/* 1 when (claimed, user, channel) ranks before r: more claims, then by user id, then
+ * by channel. */
+static int
+ranks_before(int64_t claimed, const char *user, size_t channel_len, const char *channel,
+    const struct figures_referrer *r)
+{
+	int c;
+
+	if (claimed != r->claimed)
+		return claimed > r->claimed;
+	if ((c = strcmp(user, r->user_id)) != 0)
+		return c < 0;
+	c = strncmp(channel, r->channel, channel_len);
+	return c < 0 || (c == 0 && r->channel[channel_len] != '\0');
+}
+
+/* The limit best of the counted referrers, best first, into r (empty). */
+static void
+referrers_best(const struct strcount *sc, size_t limit, struct referrers *r)
+{
+	r->v = limit ? xcalloc(limit, sizeof(*r->v)) : NULL;
+	for (size_t i = 0; i < sc->cap; i++) {
+		const char *channel = sc->keys[i], *us, *user;
+		size_t at, len;
+
+		if (channel == NULL || (us = strchr(channel, '\x1f')) == NULL)
+			continue;
+		user = us + 1;
+		len = (size_t)(us - channel);
+		for (at = r->n; at > 0 && ranks_before(sc->n[i], user, len, channel,
+		    &r->v[at - 1]); at--)
+			continue;
+		if (at >= limit)
+			continue;
+		if (r->n == limit) {
+			free(r->v[r->n - 1].channel);
+			free(r->v[r->n - 1].user_id);
+			r->n--;
+		}
+		memmove(&r->v[at + 1], &r->v[at], (r->n - at) * sizeof(*r->v));
+		r->v[at] = (struct figures_referrer){ .channel = xstrndup(channel, len),
+		    .user_id = xstrdup(user), .claimed = sc->n[i], .won = 0 };
+		r->n++;
+	}
+}
+
+/* The most claims first (ties by id, for a stable order), then the wins of those few.
+ * The claims are counted in a hash table: SQLite's GROUP BY sorted the month's 19,000
+ * claims of make bench-scale's year (20 ms of a dashboard's 240). */
 int
 store_top_referrers(struct store *s, const struct figures_query *q, size_t limit,
     struct figures_referrer **out, size_t *n)
 {
 	struct referrers r = { NULL, 0 };
+	struct strcount counts = { 0 };
 	struct fq b;
 	json_t *ids = json_array();
 	char *sql, *list = NULL;
@@ -887,12 +988,11 @@ store_top_referrers(struct store *s, const struct figures_query *q, size_t limit
 		json_decref(ids);
 		return -1;
 	}
-	b.limit = (int64_t)limit;
-	sql = xasprintf("SELECT e.channel, e.referrer_id, count(*) AS c, 0 FROM "
-	    "referral_events e WHERE %s AND e.referrer_id IS NOT NULL" EV_FILTER
-	    " GROUP BY 1, 2 ORDER BY c DESC, 2 LIMIT :limit", fig_defs[FIG_CLAIMED].cond);
-	if (run(s, sql, &b, referrer_row, &r) == -1)
+	sql = fig_rows_sql(FIG_CLAIMED, "e.channel, e.referrer_id",
+	    " AND e.referrer_id IS NOT NULL");
+	if (run(s, sql, &b, claim_count_row, &counts) == -1)
 		goto done;
+	referrers_best(&counts, limit, &r);
 	for (size_t i = 0; i < r.n; i++)
 		json_array_append_new(ids, json_string(r.v[i].user_id));
 	list = json_dumps(ids, JSON_COMPACT);
@@ -903,6 +1003,7 @@ store_top_referrers(struct store *s, const struct figures_query *q, size_t limit
 	b.ids = list;
 	rc = run(s, sql, &b, referrer_won_row, &r);
 done:
+	strcount_free(&counts);
 	free(sql);
 	free(list);
 	json_decref(ids);

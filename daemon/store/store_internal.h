@@ -114,10 +114,13 @@ enum fig_id {
 	FIG_REWARDS_VOIDED, FIG_COUNT
 };
 /* A figure counted from events: the referral_events rows whose columns (unqualified:
- * type, reason) meet cond. */
+ * type, reason) meet cond. Where no one index range answers cond, part[] says the same
+ * rows as two disjoint conditions that each one range does: a count is the sum of the
+ * parts' counts, a list the UNION ALL of their rows. */
 struct fig_def {
 	const char	*name;
 	const char	*cond;
+	const char	*part[2];	/* NULL: cond is one range */
 };
 extern const struct fig_def fig_defs[FIG_COUNT];
 /* A claim event e whose referral is won today: the win rate's numerator (the period's

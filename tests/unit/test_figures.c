@@ -514,6 +514,56 @@ test_leaders_and_a_referral_with_no_rep(void **state)
 	figures_detail_clear(&d);
 }
 
+/* Top referrers: the most accepted claims first (a held claim counts once let
+ * through), ties by user id, only as many as asked, each with its wins. */
+static void
+test_top_referrers(void **state)
+{
+	struct world *w = *state;
+	struct figures_query q = query("2027-01-01", "2027-01-31", 0);
+	struct figures_referrer *top = NULL;
+	size_t n = 0;
+	int64_t t = at("2027-01-05", 10, 0);
+	static const struct {
+		const char	*referrer, *type, *reason;
+	} evs[] = {
+		{ "Ucarol", "claimed", NULL }, { "Ucarol", "claimed", NULL },
+		{ "Udave", "claimed", NULL }, { "Udave", "claimed", NULL },
+		{ "Ubob", "claimed", NULL }, { "Ubob", "claimed", NULL },
+		{ "Ubob", "state", "claimed" },		/* a held one let through */
+		{ "Ueve", "held", NULL },		/* held still: not a claim */
+		{ "Ueve", "claimed", NULL },
+		{ "Ualice", "claimed", NULL }, { "Ualice", "claimed", NULL },
+		{ NULL, "claimed", NULL },		/* nobody's: not listed */
+		{ NULL, "claimed", NULL }, { NULL, "claimed", NULL },
+		{ "Ucarol", "state", "won" },
+	};
+
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+		ev(w, (struct ev){ .at = t + (int64_t)i * MIN, .type = evs[i].type,
+		    .reason = evs[i].reason, .referrer = evs[i].referrer,
+		    .referral_id = (int64_t)i + 1 });
+	assert_int_equal(store_top_referrers(w->store, &q, 3, &top, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(top[0].user_id, "Ubob");
+	assert_int_equal(top[0].claimed, 3);
+	assert_string_equal(top[1].user_id, "Ualice");
+	assert_int_equal(top[1].claimed, 2);
+	assert_int_equal(top[1].won, 0);
+	assert_string_equal(top[2].user_id, "Ucarol");
+	assert_int_equal(top[2].claimed, 2);
+	assert_int_equal(top[2].won, 1);
+	assert_string_equal(top[2].channel, "main");
+	figures_referrers_free(top, n);
+	/* asked for more than there are: all five, Ueve's one claim last */
+	assert_int_equal(store_top_referrers(w->store, &q, 10, &top, &n), 0);
+	assert_int_equal(n, 5);
+	assert_string_equal(top[3].user_id, "Udave");
+	assert_string_equal(top[4].user_id, "Ueve");
+	assert_int_equal(top[4].claimed, 1);
+	figures_referrers_free(top, n);
+}
+
 /* What a person is called. */
 static void
 test_person_names(void **state)
@@ -853,6 +903,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_each_figure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leaders_and_a_referral_with_no_rep, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_top_referrers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_person_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_manager_scope, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_previous_period_and_small_rates, setup,

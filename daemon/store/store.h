@@ -418,7 +418,7 @@ struct figures {
 	int64_t	 rejected, contacted, meeting, won, lost;
 	int64_t	 rewards_issued, rewards_pending, rewards_approved, rewards_voided;
 	int64_t	 claimed_won;		/* of the period's claims, those won today */
-	int64_t	 funnel_contacted;	/* referrals moved to contacted or meeting */
+	int64_t	 funnel_contacted;	/* referrals moved to contacted, meeting or won */
 	int64_t	 first_action_median_s;	/* -1: no claim of the period acted on yet */
 	struct figures_reason *rejected_by;	/* by reason, in reason order */
 	size_t	 n_rejected_by;

@@ -656,7 +656,9 @@ figures_clicks(struct store *s, struct work *w, const struct fq *b)
 static int
 figures_totals(struct store *s, struct work *w, const struct fq *b)
 {
-	static const enum fig_id reached[] = { FIG_CONTACTED, FIG_MEETING };
+	/* A won referral was worked on even when its rep never said contacted: with wins
+	 * the funnel's 対応開始 bar is never shorter than its 成約 bar. */
+	static const enum fig_id reached[] = { FIG_CONTACTED, FIG_MEETING, FIG_WON };
 	struct figures *out = w->f;
 	struct strcount seen = { 0 };
 	char *sql = xstrdup(""), *next;
@@ -691,8 +693,8 @@ figures_totals(struct store *s, struct work *w, const struct fq *b)
 		goto done;
 	out->referrers = (int64_t)seen.used;
 	strcount_clear(&seen);
-	/* FIG_CONTACTED or FIG_MEETING: each figure's own rows into the one set, two exact
-	 * ranges (as one OR the planner read every state event of the period). */
+	/* Referrals moved to contacted, meeting or won: each figure's own rows into the one
+	 * set, exact ranges (as one OR the planner read every state event of the period). */
 	for (size_t i = 0; i < sizeof(reached) / sizeof(reached[0]); i++) {
 		free(sql);
 		sql = fig_rows_sql(reached[i], "e.referral_id", "");

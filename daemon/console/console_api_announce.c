@@ -229,16 +229,20 @@ static int
 create_tx(struct console_req *r, void *arg)
 {
 	struct announce_job *j = arg;
-	char target[48], detail[160];
+	char target[48], *detail;
+	int rc;
 
 	/* The quota is the daemon's to read (no platform call from the console). */
 	if (announce_schedule(r->ws, j->plan, j->when, r->acct.login, NULL, &j->created,
 	    j->why, sizeof(j->why)) == -1)
 		return -1;
 	snprintf(target, sizeof(target), "announcement:%lld", (long long)j->created);
-	snprintf(detail, sizeof(detail), "%s to %s (%lld recipients)", j->plan->a->id,
-	    j->plan->segment, (long long)j->plan->recipients);
-	return console_audit(r, "announce_create", target, detail) == 0 ? 1 : -1;
+	detail = console_audit_detail(json_pack("{s:s,s:s,s:I}", "announcement",
+	    j->plan->a->id, "segment", j->plan->segment, "recipients",
+	    (json_int_t)j->plan->recipients));
+	rc = console_audit(r, "announce_create", target, detail) == 0 ? 1 : -1;
+	free(detail);
+	return rc;
 }
 
 void

@@ -231,7 +231,7 @@ move(struct console_req *r, int64_t id, enum ref_state to, const char *action)
 {
 	json_t *row = referral_row(r, id);
 	struct move_job j = { .id = id, .to = to, .action = action };
-	char detail[160], target[32], why[WHY_MAX];
+	char target[32], why[WHY_MAX], *detail;
 	const char *note;
 	int bad, rc;
 
@@ -244,12 +244,14 @@ move(struct console_req *r, int64_t id, enum ref_state to, const char *action)
 		    "characters");
 		return;
 	}
-	snprintf(detail, sizeof(detail), "to %s%s", ref_state_name(to), note ? " (note)" : "");
 	snprintf(target, sizeof(target), "referral:%lld", (long long)id);
 	j.note = note;
 	j.target = target;
+	detail = console_audit_detail(json_pack("{s:s,s:b}", "to", ref_state_name(to), "note",
+	    note != NULL));
 	j.detail = detail;
 	rc = console_write_tx(r, move_tx, &j, why, sizeof(why));
+	free(detail);
 	if (rc == 1)
 		answer_detail(r, id);
 	else if (rc == -2)

@@ -222,13 +222,14 @@ static int
 import_tx(struct console_req *r, void *arg)
 {
 	struct import_job *j = arg;
-	char detail[64];
+	char *detail;
 
 	if (import_write(r->ws, j->im, &j->res) == -1)
 		return -1;
-	snprintf(detail, sizeof(detail), "%zu added, %zu already there", j->res.added,
-	    j->res.known);
+	detail = console_audit_detail(json_pack("{s:I,s:I}", "added",
+	    (json_int_t)j->res.added, "known", (json_int_t)j->res.known));
 	console_audit(r, "coupons_import", j->im->pool, detail);
+	free(detail);
 	return 0;
 }
 

@@ -214,6 +214,15 @@ console_audit(struct console_req *r, const char *action, const char *target,
 	return r->ws != NULL ? audit_tx(r, &j) : console_write(r, audit_tx, &j);
 }
 
+char *
+console_audit_detail(json_t *facts)
+{
+	char *detail = json_dumps(facts, JSON_COMPACT);
+
+	json_decref(facts);
+	return detail;
+}
+
 static json_t *
 account_json(const struct console_account *a, const struct console_scope *s)
 {
@@ -318,10 +327,12 @@ login(struct console_req *r)
 	}
 	ok = secret_password_verify(password, found == 1 ? r->acct.password : decoy_hash);
 	if (!ok || found != 1 || r->acct.disabled) {
-		struct audit_job j = { login, "login_failed", login, found != 1 ?
-		    "unknown login" : r->acct.disabled ? "disabled" : "wrong password" };
+		char *detail = console_audit_detail(json_pack("{s:s}", "why", found != 1 ?
+		    "unknown_login" : r->acct.disabled ? "disabled" : "wrong_password"));
+		struct audit_job j = { login, "login_failed", login, detail };
 
 		console_write(r, audit_tx, &j);
+		free(detail);
 		log_notice("msg=\"console login failed\" login=\"%s\" client=%s", login,
 		    r->client);
 		unauthorized(r, "bad_login", "wrong login or password");

@@ -43,6 +43,20 @@ audit(struct store *s, const char *action, const char *target, const char *detai
 	    detail, NULL);
 }
 
+/* The audit row of an account or token made with role: the detail a JSON object, as
+ * the console's own (console_audit_detail), worded by the console. */
+static int
+audit_role(struct store *s, const char *action, const char *target, const char *role)
+{
+	json_t *facts = json_pack("{s:s}", "role", role);
+	char *detail = json_dumps(facts, JSON_COMPACT);
+	int rc = audit(s, action, target, detail);
+
+	free(detail);
+	json_decref(facts);
+	return rc;
+}
+
 static int
 role_ok(const char *r)
 {
@@ -216,7 +230,7 @@ user_add(const struct config *cf, struct store *s, const char *login, int argc, 
 		if (store_begin(s) == 0 && store_run(s, "INSERT INTO console_users(login, name, "
 		    "role, branches, password, created_at, password_changed_at) VALUES (?1, ?2, "
 		    "?3, ?4, ?5, ?6, ?6) ON CONFLICT(login) DO NOTHING", args, 6) == 1 &&
-		    audit(s, "user_add", login, o.role) == 0 && store_commit(s) == 0) {
+		    audit_role(s, "user_add", login, o.role) == 0 && store_commit(s) == 0) {
 			printf("user %s added (%s%s%s)\n", login, o.role, o.branches[0] ? ": " :
 			    "", o.branches);
 			rc = 0;
@@ -339,7 +353,7 @@ token_add(const struct config *cf, struct store *s, const char *name, int argc, 
 		if (store_begin(s) == 0 && store_run(s, "INSERT INTO console_tokens(name, "
 		    "token_hash, role, branches, created_at) VALUES (?1, ?2, ?3, ?4, ?5) "
 		    "ON CONFLICT(name) DO NOTHING", args, 5) == 1 &&
-		    audit(s, "token_add", name, o.role) == 0 && store_commit(s) == 0) {
+		    audit_role(s, "token_add", name, o.role) == 0 && store_commit(s) == 0) {
 			printf("%s\n", full);
 			fprintf(stderr, "token %s (%s) made; it is shown this once: send it as "
 			    "'Authorization: Bearer TOKEN'\n", name, o.role);

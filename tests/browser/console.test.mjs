@@ -93,6 +93,15 @@ async function adminRun(width) {
     });
     if (name === 'ops') {
       await page.waitForFunction(() => [...document.querySelectorAll('.rm-image')].every((i) => i.complete), { timeout: 5000 }).catch(() => {});
+      // loginErrors() ran first: its wrong password is a row, its reason in Japanese
+      await check(`${tag} the audit log words its details in Japanese`, async () => {
+        const rows = await page.$$eval('.audit tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+        const failed = rows.find((cells) => cells.includes('ログイン失敗'));
+        must(failed, 'no failed login in the audit log: ' + JSON.stringify(rows.slice(0, 3)));
+        must(failed.includes('パスワード違い'), failed.join(' | '));
+        must(!rows.some((cells) => cells.some((c) => c.startsWith('{'))), 'a detail shown as JSON');
+        return failed.join(' | ');
+      });
     }
     await shot(page, `${width}-${name}`);
   }

@@ -20,7 +20,7 @@
 /* The figures counted from events: each a condition on one referral_events row. The
  * report sums the same conditions (store_report.c). */
 const struct fig_def fig_defs[FIG_COUNT] = {
-	[FIG_ISSUED] = { "issued", "type = 'issued'" },
+	[FIG_ISSUED] = { .name = "issued", .cond = "type = 'issued'" },
 	/* An accepted claim: at once, or a held one an operator let through (its state
 	 * event from held to claimed), counted when it was accepted. In cond the types come
 	 * first so that the figures index (type, at, ...) is read for each over the period;
@@ -28,27 +28,30 @@ const struct fig_def fig_defs[FIG_COUNT] = {
 	 * to 600 ms on make bench-scale's year). Its parts are exact ranges of the figures
 	 * index and of referral_events_states: cond reads every state event of the period
 	 * too (a month's count 7 -> 3 ms on that year). */
-	[FIG_CLAIMED] = { "claimed", "(type IN ('claimed', 'state') AND (type = 'claimed' "
-	    "OR reason = 'claimed'))", { "type = 'claimed'",
-	    "type = 'state' AND reason = 'claimed'" } },
-	[FIG_HELD] = { "held", "type = 'held'" },
-	[FIG_REJECTED] = { "rejected", "type = 'rejected'" },
-	[FIG_CONTACTED] = { "contacted", "type = 'state' AND reason = 'contacted'" },
-	[FIG_MEETING] = { "meeting", "type = 'state' AND reason = 'meeting'" },
-	[FIG_WON] = { "won", "type = 'state' AND reason = 'won'" },
-	[FIG_LOST] = { "lost", "type = 'state' AND reason = 'lost'" },
+	[FIG_CLAIMED] = { .name = "claimed",
+	    .cond = "(type IN ('claimed', 'state') AND (type = 'claimed' OR "
+	    "reason = 'claimed'))",
+	    .part = { "type = 'claimed'", "type = 'state' AND reason = 'claimed'" } },
+	[FIG_HELD] = { .name = "held", .cond = "type = 'held'" },
+	[FIG_REJECTED] = { .name = "rejected", .cond = "type = 'rejected'" },
+	[FIG_CONTACTED] = { .name = "contacted",
+	    .cond = "type = 'state' AND reason = 'contacted'" },
+	[FIG_MEETING] = { .name = "meeting", .cond = "type = 'state' AND reason = 'meeting'" },
+	[FIG_WON] = { .name = "won", .cond = "type = 'state' AND reason = 'won'" },
+	[FIG_LOST] = { .name = "lost", .cond = "type = 'state' AND reason = 'lost'" },
 	/* A reward event's reason is its move and the reward's side (rewards.side, which
 	 * the schema holds to these two): named in full, each is an exact range of
 	 * referral_events_rewards (schema 25), where LIKE 'issued:%' read every reward
 	 * event of the period. */
-	[FIG_REWARDS_ISSUED] = { "rewards_issued", "type = 'reward' AND reason IN "
-	    "('issued:referrer', 'issued:referee')" },
-	[FIG_REWARDS_PENDING] = { "rewards_pending", "type = 'reward' AND reason IN "
-	    "('pending:referrer', 'pending:referee')" },
-	[FIG_REWARDS_APPROVED] = { "rewards_approved", "type = 'reward' AND reason IN "
-	    "('approved:referrer', 'approved:referee')" },
-	[FIG_REWARDS_VOIDED] = { "rewards_voided", "type = 'reward' AND reason IN "
-	    "('voided:referrer', 'voided:referee')" },
+	[FIG_REWARDS_ISSUED] = { .name = "rewards_issued",
+	    .cond = "type = 'reward' AND reason IN ('issued:referrer', 'issued:referee')" },
+	[FIG_REWARDS_PENDING] = { .name = "rewards_pending",
+	    .cond = "type = 'reward' AND reason IN ('pending:referrer', 'pending:referee')" },
+	[FIG_REWARDS_APPROVED] = { .name = "rewards_approved",
+	    .cond = "type = 'reward' AND reason IN ('approved:referrer', "
+	    "'approved:referee')" },
+	[FIG_REWARDS_VOIDED] = { .name = "rewards_voided",
+	    .cond = "type = 'reward' AND reason IN ('voided:referrer', 'voided:referee')" },
 };
 
 /* The filters every event query ends with, on the alias e. */

@@ -205,6 +205,18 @@ async function actions(page, tag) {
   });
   await shot(page, '1280-rewards-approved');
 
+  await check(`${tag} a held claim's own page decides as 審査 does`, async () => {
+    const held = (await apiGet(page, '/review')).body;
+    must(held && held.items && held.items.length, 'no held claim');
+    const id = held.items[0].referral.id;
+    await go(page, '#/referrals/' + id);
+    await page.waitForSelector('.move-buttons button');
+    const b = await page.$$eval('.move-buttons button', (bs) => bs.map((x) => [x.dataset.move, x.textContent]));
+    const label = (m) => (b.find(([k]) => k === m) || [])[1];
+    must(label('claimed') === '承認' && label('rejected') === '却下', JSON.stringify(b));
+    return 'referral ' + id + ': ' + b.map(([, l]) => l).join(' ');
+  });
+
   await check(`${tag} reject a held claim with a note`, async () => {
     await go(page, '#/review');
     const btn = await page.$('[data-reject]');

@@ -99,7 +99,9 @@ export function table(columns, rows, opts = {}) {
   const state = { key: opts.sortKey || null, dir: opts.sortDir || -1 };
   const tbody = h('tbody');
   const heads = columns.map((c) => {
-    const th = h('th', { class: [c.num && 'num', c.sort && 'sortable'], scope: 'col' }, c.label);
+    // A row's actions (the column keyed 'act') stay in view when the table scrolls
+    // sideways, as its first column does.
+    const th = h('th', { class: [c.num && 'num', c.sort && 'sortable', c.key === 'act' && 'act'], scope: 'col' }, c.label);
     if (c.sort) {
       const btn = h('button', { type: 'button', class: 'sort-btn', onclick: () => {
         state.dir = state.key === c.key ? -state.dir : -1;
@@ -129,7 +131,7 @@ export function table(columns, rows, opts = {}) {
     });
     replace(tbody, list.map((row) => {
       const tr = h('tr', opts.rowClass ? { class: opts.rowClass(row) } : null,
-        columns.map((c) => h('td', { class: c.num ? 'num' : null },
+        columns.map((c) => h('td', { class: [c.num && 'num', c.key === 'act' && 'act'] },
           c.render ? c.render(row) : row[c.key])));
       return tr;
     }));

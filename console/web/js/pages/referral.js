@@ -59,22 +59,30 @@ function draw(root, d) {
   const r = d.referral;
   const msg = h('div');
   const redraw = (next) => draw(root, next);
+  // A held claim's two ways out are the review's decision, said as on 審査 (承認 / 却下)
+  // and recorded as one; any other move by its state's label.
+  const decision = r.state === 'held' ? { claimed: 'approve', rejected: 'reject' } : {};
   const moves = can('act') && d.moves.length ? section(t('referral.moves'),
     h('p', { class: 'muted small' }, t('referral.moves_hint')),
-    h('div', { class: 'move-buttons' }, d.moves.map((m) =>
-      h('button', { type: 'button', class: ['btn', m.to === 'won' ? 'btn-primary' : (m.to === 'lost' || m.to === 'suspicious') ? 'btn-danger-ghost' : ''],
-        dataset: { move: m.to }, onclick: async () => {
-          const note = await askNote({ title: t('referral.move_title', { label: m.label }),
-            body: t('referral.move_body', { id: r.id }), okLabel: m.label });
-          if (note === null) return;
-          try {
-            const next = await api.post('/referrals/' + r.id + '/state', { to: m.to, note: note || undefined });
-            toast(t('referral.moved', { label: m.label }));
-            redraw(next);
-          } catch (e) {
-            replace(msg, errorBox(e, e.status === 409 ? 'referral.kept_conflict' : 'common.kept_nothing_changed'));
-          }
-        } }, m.label))), msg) : null;
+    h('div', { class: 'move-buttons' }, d.moves.map((m) => {
+      const decide = decision[m.to];
+      const label = decide ? t('review.' + decide) : m.label;
+      const kind = m.to === 'won' || decide === 'approve' ? 'btn-primary'
+        : (m.to === 'lost' || m.to === 'suspicious' || decide === 'reject') ? 'btn-danger-ghost' : '';
+      return h('button', { type: 'button', class: ['btn', kind], dataset: { move: m.to }, onclick: async () => {
+        const note = await askNote({ title: decide ? t('review.confirm_title', { n: 1, label }) : t('referral.move_title', { label }),
+          body: decide ? t('review.confirm_body_' + decide) : t('referral.move_body', { id: r.id }), okLabel: label });
+        if (note === null) return;
+        try {
+          const next = decide ? await api.post('/review/' + r.id, { decision: decide, note: note || undefined })
+            : await api.post('/referrals/' + r.id + '/state', { to: m.to, note: note || undefined });
+          toast(decide ? t('review.done', { n: 1, label }) : t('referral.moved', { label }));
+          redraw(next);
+        } catch (e) {
+          replace(msg, errorBox(e, e.status === 409 ? 'referral.kept_conflict' : 'common.kept_nothing_changed'));
+        }
+      } }, label);
+    })), msg) : null;
 
   const noteText = h('textarea', { name: 'note', rows: 3, maxlength: 1000, placeholder: t('referral.note_placeholder') });
   const noteMsg = h('div');

@@ -537,4 +537,10 @@ def test_announcements_preview_send_scope_and_audit():
                          ("admin", "announce_cancel", f"announcement:{first}"),
                          ("shinjuku-mgr", "announce_create", f"announcement:{mine}"),
                          ("admin", "announce_create", f"announcement:{refused}")], audit)
+        # what was sent to whom, as facts the console words (segment by its name)
+        facts = [json.loads(r[0]) for r in d.query(
+            "SELECT detail FROM audit_log WHERE action = 'announce_create' ORDER BY id")]
+        expect(all(set(f) == {"announcement", "segment", "recipients"} and
+                   isinstance(f["recipients"], int) for f in facts), facts)
+        expect(facts[-1]["recipients"] == 5, facts)
         check_openapi()

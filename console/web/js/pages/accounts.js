@@ -6,6 +6,7 @@ import { api } from '../api.js';
 import { dateTime } from '../format.js';
 import { session } from '../session.js';
 import { table, badge, empty, csvLink, errorBox } from '../ui.js';
+import { segmentLabel } from './announcements.js';
 
 const AUDIT_PAGE = 20;
 
@@ -41,6 +42,7 @@ function auditDetail(x) {
   if (typeof facts.to === 'string') words.to = stateName(facts.to);
   if (typeof facts.role === 'string') words.role = tOr('role.' + facts.role, facts.role);
   if (typeof facts.why === 'string') words.why = tOr('audit_why.' + facts.why, facts.why);
+  if (typeof facts.segment === 'string') words.segment = segmentLabel(facts.segment);
   words.note = facts.note ? t('audit_detail.with_note') : '';
   return t('audit_detail.' + x.action, words);
 }

@@ -237,7 +237,7 @@ create_tx(struct console_req *r, void *arg)
 	    j->why, sizeof(j->why)) == -1)
 		return -1;
 	snprintf(target, sizeof(target), "announcement:%lld", (long long)j->created);
-	detail = console_audit_detail(json_pack("{s:s,s:s,s:I}", "announcement",
+	detail = store_audit_detail(json_pack("{s:s,s:s,s:I}", "announcement",
 	    j->plan->a->id, "segment", j->plan->segment, "recipients",
 	    (json_int_t)j->plan->recipients));
 	rc = console_audit(r, "announce_create", target, detail) == 0 ? 1 : -1;

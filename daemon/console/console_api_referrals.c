@@ -247,7 +247,7 @@ move(struct console_req *r, int64_t id, enum ref_state to, const char *action)
 	snprintf(target, sizeof(target), "referral:%lld", (long long)id);
 	j.note = note;
 	j.target = target;
-	detail = console_audit_detail(json_pack("{s:s,s:b}", "to", ref_state_name(to), "note",
+	detail = store_audit_detail(json_pack("{s:s,s:b}", "to", ref_state_name(to), "note",
 	    note != NULL));
 	j.detail = detail;
 	rc = console_write_tx(r, move_tx, &j, why, sizeof(why));

@@ -226,7 +226,7 @@ import_tx(struct console_req *r, void *arg)
 
 	if (import_write(r->ws, j->im, &j->res) == -1)
 		return -1;
-	detail = console_audit_detail(json_pack("{s:I,s:I}", "added",
+	detail = store_audit_detail(json_pack("{s:I,s:I}", "added",
 	    (json_int_t)j->res.added, "known", (json_int_t)j->res.known));
 	console_audit(r, "coupons_import", j->im->pool, detail);
 	free(detail);

@@ -214,15 +214,6 @@ console_audit(struct console_req *r, const char *action, const char *target,
 	return r->ws != NULL ? audit_tx(r, &j) : console_write(r, audit_tx, &j);
 }
 
-char *
-console_audit_detail(json_t *facts)
-{
-	char *detail = json_dumps(facts, JSON_COMPACT);
-
-	json_decref(facts);
-	return detail;
-}
-
 static json_t *
 account_json(const struct console_account *a, const struct console_scope *s)
 {
@@ -327,7 +318,7 @@ login(struct console_req *r)
 	}
 	ok = secret_password_verify(password, found == 1 ? r->acct.password : decoy_hash);
 	if (!ok || found != 1 || r->acct.disabled) {
-		char *detail = console_audit_detail(json_pack("{s:s}", "why", found != 1 ?
+		char *detail = store_audit_detail(json_pack("{s:s}", "why", found != 1 ?
 		    "unknown_login" : r->acct.disabled ? "disabled" : "wrong_password"));
 		struct audit_job j = { login, "login_failed", login, detail };
 

@@ -110,13 +110,9 @@ int console_identify(struct console_req *);
 int console_csrf_ok(struct console_req *);
 void console_api_session(struct console_req *);
 void console_scope_clear(struct console_scope *);
-/* The audit row of an action taken by r's caller. detail is free text (an
- * operator's note) or, from console_audit_detail, a JSON object of codes and numbers
- * that the console words in Japanese (text/ja.json "audit_detail"). */
+/* The audit row of an action taken by r's caller (detail: see store_audit). */
 int console_audit(struct console_req *, const char *action, const char *target,
     const char *detail);
-/* An audit detail from facts (stolen): compact JSON, to free. */
-char *console_audit_detail(json_t *facts);
 /* A handler context for an action of r's caller (the snapshot, the store, now, and
  * "operator:LOGIN" as the actor), pointing into who, which must outlive it. */
 struct console_operator {

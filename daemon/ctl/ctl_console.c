@@ -43,17 +43,14 @@ audit(struct store *s, const char *action, const char *target, const char *detai
 	    detail, NULL);
 }
 
-/* The audit row of an account or token made with role: the detail a JSON object, as
- * the console's own (console_audit_detail), worded by the console. */
+/* The audit row of an account or token made with role (facts the console words). */
 static int
 audit_role(struct store *s, const char *action, const char *target, const char *role)
 {
-	json_t *facts = json_pack("{s:s}", "role", role);
-	char *detail = json_dumps(facts, JSON_COMPACT);
+	char *detail = store_audit_detail(json_pack("{s:s}", "role", role));
 	int rc = audit(s, action, target, detail);
 
 	free(detail);
-	json_decref(facts);
 	return rc;
 }
 

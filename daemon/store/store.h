@@ -547,8 +547,13 @@ int store_account_get(struct store *, const char *login, struct console_account 
 int store_session_get(struct store *, const char *token_hash, struct console_account *,
     char **csrf, int64_t *created_at, int64_t *last_seen_at);
 int store_token_get(struct store *, const char *token_hash, struct console_account *);
+/* detail is free text (an operator's note) or, from store_audit_detail, a JSON object
+ * of codes and numbers that the console words in Japanese (its text/ja.json
+ * "audit_detail"). */
 int store_audit(struct store *, int64_t at, const char *actor, const char *action,
     const char *target, const char *detail, const char *client);
+/* An audit detail from facts (stolen, may be NULL): compact JSON to free, or NULL. */
+char *store_audit_detail(struct json_t *facts);
 /* Failed logins since a time, for one login and for one client address. */
 int store_failed_logins(struct store *, const char *login, const char *client,
     int64_t since, int64_t *by_login, int64_t *by_client);

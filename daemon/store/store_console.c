@@ -211,6 +211,15 @@ store_audit(struct store *s, int64_t at, const char *actor, const char *action,
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)", args, 6) == 1 ? 0 : -1;
 }
 
+char *
+store_audit_detail(json_t *facts)
+{
+	char *detail = facts != NULL ? json_dumps(facts, JSON_COMPACT) : NULL;
+
+	json_decref(facts);
+	return detail;
+}
+
 int
 store_failed_logins(struct store *s, const char *login, const char *client, int64_t since,
     int64_t *by_login, int64_t *by_client)

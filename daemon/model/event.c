@@ -54,6 +54,17 @@ event_list_add(struct event_list *l)
 	return ev;
 }
 
+void
+event_list_drop_front(struct event_list *l, size_t k)
+{
+	if (k > l->n)
+		k = l->n;
+	for (size_t i = 0; i < k; i++)
+		event_clear(&l->v[i]);
+	memmove(l->v, l->v + k, (l->n - k) * sizeof(*l->v));
+	l->n -= k;
+}
+
 char *
 event_json_str(json_t *obj, const char *key)
 {

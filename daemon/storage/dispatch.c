@@ -41,6 +41,11 @@ struct dispatch {
 						   as this thread knows */
 	int64_t			 checked_upto;	/* inbox ids up to this one had their names
 						   looked at already */
+	/* Rows a batch read and did not run (its time budget ran out, or it waits for
+	 * names): the next batch starts with them instead of reading them again, as long
+	 * as no other connection wrote in between (carry_version). */
+	struct event_list	 carry;
+	int64_t			 carry_version;
 };
 
 static void run_cb(evutil_socket_t, short, void *);
@@ -73,6 +78,7 @@ dispatch_free(struct dispatch *ds)
 	for (size_t i = 0; i < ds->nanswers; i++)
 		answer_free(ds->answers[i]);
 	free(ds->answers);
+	event_list_free(&ds->carry);
 	event_free(ds->ev_run);
 	event_free(ds->ev_retry);
 	free(ds);
@@ -296,6 +302,28 @@ prefetch_profiles(struct dispatch *ds, const struct event_list *batch)
 	return ds->fetching > 0;
 }
 
+/* 1 when a handler of the batch would greet someone whose name is not cached fresh. */
+static int
+needs_names(struct dispatch *ds, const struct event_list *batch)
+{
+	int64_t now = wall_ms();
+
+	for (size_t i = 0; i < batch->n; i++) {
+		const struct event *ev = &batch->v[i];
+		struct profile cached;
+		int have, fresh;
+
+		if (!wants_profile(ds->st->cfg, ev))
+			continue;
+		have = store_profile_get(ds->st->store, ev->channel, ev->user_id, &cached);
+		fresh = have == 1 && profile_fresh(&cached, now);
+		profile_clear(&cached);
+		if (!fresh)
+			return 1;
+	}
+	return 0;
+}
+
 static void
 count_outcome(struct storage *st, const struct event *ev, const char *state)
 {
@@ -307,6 +335,102 @@ count_outcome(struct storage *st, const struct event *ev, const char *state)
 		st->d->stats.events_skipped++;
 	if (!ev->known)
 		st->d->stats.events_unknown++;
+}
+
+/* The batch's events in order, each its own unit with its inbox mark, until the time
+ * budget; *ran counts those handled. -1 on a store error (the caller rolls back). */
+static int
+handle_batch(struct storage *st, const struct event_list *batch, int64_t began_us,
+    size_t *ran)
+{
+	struct store *s = st->store;
+
+	for (size_t i = 0; i < batch->n; i++) {
+		const struct event *ev = &batch->v[i];
+		const char *state;
+		char why[WHY_MAX] = "";
+		int64_t start_us = clock_us();
+		const char *handler;
+
+		if (i > 0 && start_us - began_us > DISPATCH_BUDGET_US)
+			break;	/* the rest in the next batch, in the same order */
+		/* An event's writes stand or fall together: a handler that fails halfway
+		 * leaves nothing behind but the failure on its inbox row. */
+		if (store_unit_begin(s) == -1)
+			return -1;
+		handler = run_handlers(st, ev, &state, why, sizeof(why));
+		if (store_unit_end(s, strcmp(state, "failed") != 0) == -1 ||
+		    store_inbox_mark(s, ev->inbox_id, state, why[0] ? why : NULL) == -1)
+			return -1;
+		log_event(ev, handler, state, why, start_us);
+		count_outcome(st, ev, state);
+		(*ran)++;
+#ifdef SHOKAI_FAULT_HOOKS
+		if (fault_enabled("crash_in_dispatch"))
+			raise(SIGKILL);
+#endif
+	}
+	return 0;
+}
+
+int
+storage_dispatch_inline(struct storage *st)
+{
+	struct dispatch *ds = st->dispatch;
+	struct store *s = st->store;
+	struct event_list batch = { 0 };
+	size_t ran = 0;
+	int ok;
+
+#ifdef SHOKAI_FAULT_HOOKS
+	if (fault_enabled("no_dispatch"))
+		return 0;
+#endif
+	if (ds->backlog != 0 || ds->carry.n > 0 || ds->fetching > 0 || ds->nanswers > 0)
+		return 0;
+	if (store_unit_begin(s) == -1)
+		return 0;
+	ok = store_inbox_pending(s, 0, DISPATCH_BATCH, &batch) == 0 && batch.n > 0 &&
+	    !needs_names(ds, &batch) && handle_batch(st, &batch, clock_us(), &ran) == 0;
+	if (store_unit_end(s, ok) == -1) {
+		event_list_free(&batch);
+		return -1;	/* the transaction is broken: the caller's commit fails */
+	}
+	event_list_free(&batch);
+	return ok ? (int)ran : 0;
+}
+
+/* Inside the batch's transaction: the rows carried over from the last batch, if still
+ * valid, then pending rows after them, up to DISPATCH_BATCH in all. */
+static int
+read_batch(struct dispatch *ds, struct event_list *batch)
+{
+	struct store *s = ds->st->store;
+	int64_t version = store_inbox_version(s), after = 0;
+
+	if (version == -1) {
+		event_list_free(&ds->carry);
+		return -1;
+	}
+	if (ds->carry.n > 0 && version == ds->carry_version) {
+		*batch = ds->carry;
+		after = batch->v[batch->n - 1].inbox_id;
+	} else
+		event_list_free(&ds->carry);
+	memset(&ds->carry, 0, sizeof(ds->carry));
+	ds->carry_version = version;
+	if (batch->n >= DISPATCH_BATCH)
+		return 0;
+	return store_inbox_pending(s, after, DISPATCH_BATCH - batch->n, batch);
+}
+
+/* The batch's rows from index from on stay pending: kept for the next batch. */
+static void
+carry_rest(struct dispatch *ds, struct event_list *batch, size_t from)
+{
+	event_list_drop_front(batch, from);
+	ds->carry = *batch;
+	memset(batch, 0, sizeof(*batch));
 }
 
 static void
@@ -328,43 +452,16 @@ run_cb(evutil_socket_t fd, short what, void *arg)
 	 * lock instead of one per statement. Nothing is written before the names are in. */
 	if (store_begin(s) == -1)
 		goto retry;
-	if (store_inbox_pending(s, DISPATCH_BATCH, &batch) == -1) {
+	if (read_batch(ds, &batch) == -1) {
 		store_rollback(s);
 		goto retry;
 	}
 	if (batch.n == 0 || prefetch_profiles(ds, &batch)) {
 		store_rollback(s);
+		carry_rest(ds, &batch, 0);	/* nothing was written: all still pending */
 		goto out;
 	}
-	ok = cache_answers(ds) == 0;
-	for (size_t i = 0; ok && i < batch.n; i++) {
-		const struct event *ev = &batch.v[i];
-		const char *state;
-		char why[WHY_MAX] = "";
-		int64_t start_us = clock_us();
-		const char *handler;
-
-		if (i > 0 && start_us - began_us > DISPATCH_BUDGET_US)
-			break;	/* the rest in the next batch, in the same order */
-		/* An event's writes stand or fall together: a handler that fails halfway
-		 * leaves nothing behind but the failure on its inbox row. */
-		if (store_unit_begin(s) == -1) {
-			ok = 0;
-			break;
-		}
-		handler = run_handlers(st, ev, &state, why, sizeof(why));
-		ok = store_unit_end(s, strcmp(state, "failed") != 0) == 0 &&
-		    store_inbox_mark(s, ev->inbox_id, state, why[0] ? why : NULL) == 0;
-		if (ok) {
-			log_event(ev, handler, state, why, start_us);
-			count_outcome(st, ev, state);
-			ran++;
-		}
-#ifdef SHOKAI_FAULT_HOOKS
-		if (fault_enabled("crash_in_dispatch"))
-			raise(SIGKILL);
-#endif
-	}
+	ok = cache_answers(ds) == 0 && handle_batch(st, &batch, began_us, &ran) == 0;
 	if (!ok || store_commit(s) == -1) {
 		store_rollback(s);
 		goto retry;
@@ -376,6 +473,7 @@ run_cb(evutil_socket_t fd, short what, void *arg)
 	storage_outbox_kick(st);	/* handlers may have queued messages */
 	if (ran < batch.n || batch.n == DISPATCH_BATCH)
 		event_active(ds->ev_run, 0, 0);	/* more are waiting: after the commits */
+	carry_rest(ds, &batch, ran);
 out:
 	event_list_free(&batch);
 	return;

@@ -70,8 +70,12 @@ int store_inbox_put(struct store *, enum platform, const char *channel,
     struct event_list *, int *inserted);
 int store_quarantine_put(struct store *, enum platform, const char *channel,
     const char *reason, const char *body, size_t len);
-/* Reads up to max pending inbox rows, oldest first. */
-int store_inbox_pending(struct store *, size_t max, struct event_list *out);
+/* Appends up to max pending inbox rows with ids above after_id to out, oldest first. */
+int store_inbox_pending(struct store *, int64_t after_id, size_t max,
+    struct event_list *out);
+/* PRAGMA data_version: changes when another connection (shokaictl, the console) commits,
+ * so rows read earlier may be stale; -1 on error. */
+int64_t store_inbox_version(struct store *);
 int store_inbox_mark(struct store *, int64_t id, const char *state, const char *error);
 int64_t store_inbox_backlog(struct store *);
 /* store_metrics.c: {inbox_backlog, outbox_backlog, coupon_pools: [{pool, free}] (pools

@@ -17,10 +17,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_INBOX_PENDING] = "SELECT id, platform, channel, event_key, type, known, mode, "
 	    "redelivery, source_type, user_id, group_id, reply_token, ts, message_id, "
 	    "message_type, text, postback_data, postback_params, unblocked, message_meta "
-	    "FROM inbox WHERE state = 'pending' ORDER BY id LIMIT ?",
+	    "FROM inbox WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?",
 	[ST_INBOX_MARK] = "UPDATE inbox SET state = ?, error = ?, processed_at = ?, "
 	    "attempts = attempts + 1 WHERE id = ?",
 	[ST_INBOX_BACKLOG] = "SELECT count(*) FROM inbox WHERE state = 'pending'",
+	[ST_INBOX_VERSION] = "PRAGMA data_version",
 };
 
 /* Only the normalised events are kept, not the raw body: it would double the bytes
@@ -87,14 +88,15 @@ store_quarantine_put(struct store *s, enum platform p, const char *channel,
 }
 
 int
-store_inbox_pending(struct store *s, size_t max, struct event_list *out)
+store_inbox_pending(struct store *s, int64_t after_id, size_t max, struct event_list *out)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_INBOX_PENDING, stmt_sql);
 	int rc;
 
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, (int64_t)max);
+	sqlite3_bind_int64(st, 1, after_id);
+	sqlite3_bind_int64(st, 2, (int64_t)max);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct event *ev = event_list_add(out);
 		const char *platform = (const char *)sqlite3_column_text(st, 1);
@@ -152,3 +154,9 @@ store_inbox_backlog(struct store *s)
 	return store_count(s, store_stmt(s, ST_INBOX_BACKLOG, stmt_sql));
 }
 
+
+int64_t
+store_inbox_version(struct store *s)
+{
+	return store_count(s, store_stmt(s, ST_INBOX_VERSION, stmt_sql));
+}

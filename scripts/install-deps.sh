@@ -19,6 +19,7 @@ PACKAGES="$PACKAGES mandoc"  # t_package: mandoc -Tlint on the man pages
 PACKAGES="$PACKAGES lintian"  # t_package: lintian on the .deb of make deb
 PACKAGES="$PACKAGES prometheus"  # tests/integration/t_metrics.py: promtool check metrics
 PACKAGES="$PACKAGES nginx-light"  # tests/integration/t_proxy.py: shokaid behind nginx (scripts/nginx-shokai.conf)
+PACKAGES="$PACKAGES valgrind linux-perf"  # make bench-instr: callgrind's instructions, perf's system calls
 
 missing=""
 for p in $PACKAGES; do

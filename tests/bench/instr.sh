@@ -23,10 +23,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 BENCH=tests/bench
-# shellcheck source=tests/bench/listen_port.sh
-. "$BENCH/listen_port.sh"
 # shellcheck source=tests/bench/shokaid_dir.sh
-. "$BENCH/shokaid_dir.sh"
+. "$BENCH/shokaid_dir.sh"	# and listen_port.sh
 SHOKAICTL=${SHOKAICTL:-build/shokaictl}
 SHOKAISIM=${SHOKAISIM:-build/shokaisim}
 COUNT=${INSTR_COUNT:-1000}

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# tests/bench/listen_port.sh: sourced by run.sh and scale.sh.
+# tests/bench/listen_port.sh: sourced by scale.sh and shokaid_dir.sh (run.sh, instr.sh).
 # listen_port PID LOG TRIES: prints the loopback port that shokaid or shokaisim (PID)
 # logged as `msg=listening addr=127.0.0.1:PORT` in LOG, polling every 0.1 s at most
 # TRIES times; prints nothing (and shows the log's tail) if PID died or never said it.

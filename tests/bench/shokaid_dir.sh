@@ -1,6 +1,10 @@
 # shellcheck shell=bash
 # tests/bench/shokaid_dir.sh: sourced by run.sh and instr.sh (run from the repository's
-# root). The secrets and the config folder shokaid is benchmarked with.
+# root). The secrets and the config folder shokaid is benchmarked with, and (sourced from
+# here) listen_port.sh's helpers to find the ports shokaid and shokaisim listen on.
+
+# shellcheck source=tests/bench/listen_port.sh
+. "$(dirname "${BASH_SOURCE[0]}")/listen_port.sh"
 
 # make_secrets DIR: a LINE channel secret (32 hex digits) and token, the LINE WORKS bot's
 # secrets and its service account's RSA key, one file each.

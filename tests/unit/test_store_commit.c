@@ -27,15 +27,10 @@ static struct store *s;
 static int
 setup(void **state)
 {
-	char why[WHY_MAX];
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/shokai-test-walbuf-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/shokai.db", dir);
-	snprintf(wal, sizeof(wal), "%s-wal", path);
-	s = store_open(path, 1, 1000, why, sizeof(why));	/* synchronous = FULL */
+	s = test_store_fresh(dir, path, "walbuf", 1);	/* synchronous = FULL */
 	assert_non_null(s);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
 	assert_true(store_run(s, "CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT UNIQUE, "
 	    "v TEXT)", NULL, 0) >= 0);
 	return 0;

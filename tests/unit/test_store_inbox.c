@@ -24,13 +24,8 @@ static struct store *s;
 static int
 setup(void **state)
 {
-	char why[WHY_MAX];
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/shokai-test-inbox-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/shokai.db", dir);
-	s = store_open(path, 1, 1000, why, sizeof(why));
+	s = test_store_fresh(dir, path, "inbox", 1);
 	assert_non_null(s);
 	return 0;
 }

@@ -23,13 +23,10 @@ static struct store *s;
 static int
 setup(void **state)
 {
-	char path[512], why[WHY_MAX];
+	char path[512];
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/shokai-test-storeref-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/shokai.db", dir);
-	s = store_open(path, 0, 1000, why, sizeof(why));
+	s = test_store_fresh(dir, path, "storeref", 0);
 	assert_non_null(s);
 	return 0;
 }

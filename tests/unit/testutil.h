@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "../../daemon/shokaid.h"
+
 /* Reads a whole file into a NUL-terminated buffer the caller frees; NULL if absent. */
 static inline char *
 test_read_file(const char *path, size_t *len)
@@ -49,6 +51,20 @@ test_rmdir(const char *dir)
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* A fresh database in a new folder /tmp/shokai-test-TAG-XXXXXX, opened (and migrated)
+ * with store_open: dir (256 bytes) and path (512) are filled in. NULL on failure. */
+static inline struct store *
+test_store_fresh(char *dir, char *path, const char *tag, int synchronous)
+{
+	char why[WHY_MAX];
+
+	snprintf(dir, 256, "/tmp/shokai-test-%s-XXXXXX", tag);
+	if (mkdtemp(dir) == NULL)
+		return NULL;
+	snprintf(path, 512, "%s/shokai.db", dir);
+	return store_open(path, synchronous, 1000, why, sizeof(why));
 }
 
 /* The start of a valid config: server, storage and one LINE channel "main" whose

@@ -325,10 +325,11 @@ tls_bev(struct event_base *base, void *arg)
 	return tls_bev_new(base, c->tls);
 }
 
+/* A text file of the console's (text/csv.json, text/ja.json) as JSON; {} if absent. */
 static json_t *
-load_csv_headers(void)
+load_text(const char *name)
 {
-	const struct console_asset *a = asset("text/csv.json");
+	const struct console_asset *a = asset(name);
 	json_t *j = a ? json_loadb((const char *)a->bytes, a->len, 0, NULL) : NULL;
 
 	return j != NULL ? j : json_object();
@@ -396,7 +397,8 @@ console_start(struct daemon *d, struct config *cf, const unsigned char *salt, ch
 	}
 	c->cf = config_ref(cf);
 	c->loaded_at_ms = wall_ms();
-	c->csv_headers = load_csv_headers();
+	c->csv_headers = load_text("text/csv.json");
+	c->text = load_text("text/ja.json");
 	c->mail = mailbox_new(c->base, 0, c, 16);
 	if (pthread_create(&c->thread, NULL, thread_main, c) != 0)
 		fatalx("%s: pthread_create failed", __func__);
@@ -490,5 +492,6 @@ console_stop(struct console *c)
 	tls_ctx_unref(c->tls);
 	json_decref(c->last_reload);
 	json_decref(c->csv_headers);
+	json_decref(c->text);
 	free(c);
 }

@@ -95,10 +95,30 @@ console_api_users(struct console_req *r)
 	console_answer_json(r, 200, json_pack("{s:o}", "items", items));
 }
 
+/* The export as the page shows it: the action's label and the detail in words. */
 static const struct console_csv_col audit_cols[] = {
-	{ "id", "id" }, { "at", "at" }, { "actor", "actor" }, { "action", "action" },
-	{ "target", "target" }, { "detail", "detail" }, { "client", "client" },
+	{ "id", "id" }, { "at", "at" }, { "actor", "actor" }, { "action", "action_words" },
+	{ "target", "target" }, { "detail", "detail_words" }, { "client", "client" },
 };
+
+/* Each row also as an operator reads it (console_wording.c). */
+static void
+add_words(const struct console_req *r, json_t *rows)
+{
+	size_t i;
+	json_t *row;
+
+	json_array_foreach(rows, i, row) {
+		const char *action = json_string_value(json_object_get(row, "action"));
+		char *detail = console_audit_detail_words(r->c, r->cf, action,
+		    json_string_value(json_object_get(row, "detail")));
+
+		json_object_set_new(row, "action_words",
+		    json_string(console_audit_action_words(r->c, action)));
+		json_object_set_new(row, "detail_words", json_string(detail));
+		free(detail);
+	}
+}
 
 void
 console_api_audit(struct console_req *r)
@@ -114,6 +134,7 @@ console_api_audit(struct console_req *r)
 		console_answer_error(r, 503, "storage", "the audit log could not be read");
 		return;
 	}
+	add_words(r, rows);
 	console_answer_list(r, rows, -1, audit_cols, sizeof(audit_cols) /
 	    sizeof(audit_cols[0]), "audit");
 }

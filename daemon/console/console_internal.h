@@ -35,6 +35,7 @@ struct console {
 	int64_t			 loaded_at_ms;
 	json_t			*last_reload;	/* {at, ok, errors[]}, or NULL */
 	json_t			*csv_headers;	/* console/web/text/csv.json */
+	json_t			*text;		/* console/web/text/ja.json */
 	int			 thread_started;
 	pthread_t		 thread;
 };
@@ -101,6 +102,14 @@ struct console_csv_col {
 void console_answer_list(struct console_req *, json_t *items_stolen, int64_t total,
     const struct console_csv_col *cols, size_t ncols, const char *filename);
 void console_security_headers(struct evhttp_request *, int api);
+
+/* console_wording.c: the audit log as the text file words it, for pages and CSV. */
+/* "audit.<action>" (the action itself when the text file has no label). Borrowed. */
+const char *console_audit_action_words(const struct console *, const char *action);
+/* A row's detail: its facts worded through "audit_detail.<action>", or free text as it
+ * is. A new string. */
+char *console_audit_detail_words(const struct console *, const struct config *,
+    const char *action, const char *detail);
 
 /* console_auth.c: sessions, tokens, logins. */
 /* Who asks: 1 known (r->acct and r->scope set), 0 answered already (401). */

@@ -543,4 +543,13 @@ def test_announcements_preview_send_scope_and_audit():
         expect(all(set(f) == {"announcement", "segment", "recipients"} and
                    isinstance(f["recipients"], int) for f in facts), facts)
         expect(facts[-1]["recipients"] == 5, facts)
+        # ... which shokaid words from text/ja.json, in the API and in the CSV export alike
+        rows = {x["target"]: x for x in admin.get("audit")["items"]}
+        mine_row = rows[f"announcement:{mine}"]
+        expect(mine_row["action_words"] == "お知らせの予約" and
+               mine_row["detail_words"] == "newsを支店: 新宿支店へ(2人)", mine_row)
+        csv = admin.call("GET", "audit?format=csv").body.decode("utf-8")
+        expect(csv.startswith("\ufeff") and "お知らせの予約" in csv and
+               "newsを支店: 新宿支店へ(2人)" in csv and '{""' not in csv and
+               "announce_create" not in csv, csv[:600])
         check_openapi()

@@ -1,12 +1,11 @@
 // accounts.js: console accounts (managed with shokaictl user) and the audit log, newest
 // first, paged with `before`.
 import { h, replace } from '../dom.js';
-import { t, tOr, has } from '../text.js';
+import { t } from '../text.js';
 import { api } from '../api.js';
 import { dateTime } from '../format.js';
 import { session } from '../session.js';
 import { table, badge, empty, csvLink, errorBox } from '../ui.js';
-import { segmentLabel } from './announcements.js';
 
 const AUDIT_PAGE = 20;
 
@@ -23,37 +22,14 @@ export function accounts(items) {
   ], items);
 }
 
-// An audit row's detail: free text (an operator's note, a code) as written, or a JSON
-// object of facts that shokaid records (a state, a role, counts) worded from
-// text/ja.json "audit_detail.<action>". Rows written before the facts were JSON show
-// as they are.
-function auditDetail(x) {
-  const d = x.detail || '';
-  let facts;
-  if (d[0] !== '{') return d;
-  try {
-    facts = JSON.parse(d);
-  } catch (e) {
-    return d;
-  }
-  if (!has('audit_detail.' + x.action)) return d;
-  const stateName = (id) => (session.meta.states.find((s) => s.id === id) || { label: id }).label;
-  const words = { ...facts };
-  if (typeof facts.to === 'string') words.to = stateName(facts.to);
-  if (typeof facts.role === 'string') words.role = tOr('role.' + facts.role, facts.role);
-  if (typeof facts.why === 'string') words.why = tOr('audit_why.' + facts.why, facts.why);
-  if (typeof facts.segment === 'string') words.segment = segmentLabel(facts.segment);
-  words.note = facts.note ? t('audit_detail.with_note') : '';
-  return t('audit_detail.' + x.action, words);
-}
-
 function auditRows(items) {
   return table([
     { key: 'at', label: t('col.at'), render: (x) => dateTime(x.at) },
     { key: 'actor', label: t('col.actor'), render: (x) => x.actor },
-    { key: 'action', label: t('col.action'), render: (x) => tOr('audit.' + x.action, x.action) },
+    { key: 'action', label: t('col.action'), render: (x) => x.action_words },
     { key: 'target', label: t('col.target'), render: (x) => x.target || '' },
-    { key: 'detail', label: t('col.detail'), render: auditDetail },
+    // shokaid words both from text/ja.json (console_wording.c), as in the CSV export.
+    { key: 'detail', label: t('col.detail'), render: (x) => x.detail_words },
     { key: 'client', label: t('col.client'), render: (x) => x.client || '' },
   ], items);
 }

@@ -100,6 +100,9 @@ def main(argv=None):
                     help="6 Crockford base32 characters placed in every webhookEventId "
                          "(default: derived from the seed); pools must differ in it")
     ap.add_argument("--destination", default=None, help="bot user id (default: from seed)")
+    ap.add_argument("--users", type=int, default=2000,
+                    help="distinct senders (default 2000; a user's first event asks LINE for "
+                         "the name, so fewer users means fewer profile lookups per event)")
     ap.add_argument("--mix", choices=("replies", "text"), default="replies",
                     help="event mix (see above; default: replies)")
     ap.add_argument("output", help="output path, '-' for stdout")
@@ -110,8 +113,8 @@ def main(argv=None):
             secret = f.read().strip()
     else:
         secret = a.secret.encode()
-    if a.events_per_body < 1 or a.count < 0:
-        ap.error("--events-per-body must be >= 1 and --count >= 0")
+    if a.events_per_body < 1 or a.count < 0 or a.users < 1:
+        ap.error("--events-per-body and --users must be >= 1 and --count >= 0")
     seed = a.seed if a.seed is not None else time.time_ns()
     rng = random.Random(seed)
     if a.prefix is not None:
@@ -127,7 +130,7 @@ def main(argv=None):
     msg_base = 10**17 + (pval % 10**6) * 10**11
 
     destination = a.destination or "U%032x" % rng.getrandbits(128)
-    users = ["U%032x" % rng.getrandbits(128) for _ in range(2000)]
+    users = ["U%032x" % rng.getrandbits(128) for _ in range(a.users)]
     texts = TEXTS
     keywords = KEYWORDS
     free = FREE

@@ -17,6 +17,7 @@
 #
 # Usage: tests/bench/instr.sh [SHOKAID ...]         (default: build/shokaid)
 # Environment: INSTR_COUNT=1000  INSTR_EVENTS=1 (events per body)  INSTR_TOP=0
+#              INSTR_USERS=events / 10 (distinct senders: gen_bodies.py --users)
 #              INSTR_KEEP=1 (keep the folder, its callgrind files and logs)
 set -euo pipefail
 
@@ -30,6 +31,9 @@ SHOKAISIM=${SHOKAISIM:-build/shokaisim}
 COUNT=${INSTR_COUNT:-1000}
 EVENTS=${INSTR_EVENTS:-1}
 TOP=${INSTR_TOP:-0}
+# make bench's pools: 2,000 users in a 5-second run of about 20,000 events, a tenth of
+# them someone's first (whose name is then fetched); the same tenth here.
+USERS=${INSTR_USERS:-$(((COUNT + 100) * EVENTS / 10))}
 [ $# -gt 0 ] || set -- build/shokaid
 command -v valgrind >/dev/null || { echo "instr: valgrind is not installed" >&2; exit 1; }
 for b in "$@" "$SHOKAICTL" "$SHOKAISIM"; do
@@ -47,7 +51,7 @@ trap cleanup EXIT
 umask 077
 make_secrets "$TMP/secrets"
 python3 "$BENCH/gen_bodies.py" --secret-file "$TMP/secrets/line-secret" \
-	--events-per-body "$EVENTS" --count $((COUNT + 100)) --seed 11 \
+	--events-per-body "$EVENTS" --count $((COUNT + 100)) --seed 11 --users "$USERS" \
 	"$TMP/pool.tsv" >/dev/null
 
 # run TOOL BINARY N DIR: shokaid for 100 + N webhooks under TOOL (callgrind or perf); sets

@@ -59,6 +59,8 @@ event_list_drop_front(struct event_list *l, size_t k)
 {
 	if (k > l->n)
 		k = l->n;
+	if (k == 0)
+		return;		/* also an empty list, whose v is NULL */
 	for (size_t i = 0; i < k; i++)
 		event_clear(&l->v[i]);
 	memmove(l->v, l->v + k, (l->n - k) * sizeof(*l->v));

@@ -88,6 +88,8 @@ test_pending_after_an_id_appends_in_order(void **state)
 	event_list_drop_front(&l, 10);	/* more than it holds: empty */
 	assert_int_equal(l.n, 0);
 	event_list_free(&l);
+	event_list_drop_front(&l, 0);	/* an empty list (v NULL): nothing to move */
+	assert_int_equal(l.n, 0);
 }
 
 static void

@@ -20,7 +20,7 @@ BASE_CFLAGS := $(WARN) -D_GNU_SOURCE -MMD -MP $(PKG_CFLAGS)
 HARDEN	:= -O2 -g -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE
 HARDEN_LD := -pie -Wl,-z,relro,-z,now
 ASAN	:= -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-TSAN	:= -O1 -g -fsanitize=thread -fno-omit-frame-pointer
+TSAN	:= -O1 -g -fsanitize=thread -fno-omit-frame-pointer -DSHOKAI_TSAN
 
 CTL_SRC    := $(wildcard daemon/ctl/*.c)
 # Generated sources live under build/gen/, never in the tree.
@@ -122,7 +122,7 @@ soak: build/shokaid build/shokaictl build/shokaisim build/fault/shokaid build/fa
 # ThreadSanitizer (the WAL checkpointer is a thread of its own). halt_on_error makes the
 # first race end the process (exit 66), and the integration harness fails any test whose
 # daemon printed a sanitizer report. libevent, libcurl, sqlite and OpenSSL are not built
-# with TSan; tests/tsan.supp holds the suppressions for races inside them, each with why.
+# with TSan; tests/tsan.supp would hold suppressions for races inside them (none so far).
 TSAN_OPTS := halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp
 check: build/shokaisim build/asan/shokaid build/asan/shokaictl $(call UNIT_BINS,build/asan) \
        build/tsan/shokaid build/tsan/shokaictl $(call UNIT_BINS,build/tsan)

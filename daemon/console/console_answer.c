@@ -56,16 +56,14 @@ console_answer_error(struct console_req *r, int code, const char *error, const c
 	console_answer_json(r, code, j);
 }
 
-/* A value at a path of '/'-separated keys; a Person or a {code, name} object at the
- * end stands for its name. */
-static json_t *
-lookup(json_t *item, const char *path)
+json_t *
+console_json_at(json_t *item, const char *path, char sep)
 {
-	char key[64];
+	char key[64], seps[2] = { sep, '\0' };
 	const char *p = path;
 
 	while (item != NULL && *p != '\0') {
-		size_t n = strcspn(p, "/");
+		size_t n = strcspn(p, seps);
 
 		if (n >= sizeof(key))
 			return NULL;
@@ -73,9 +71,18 @@ lookup(json_t *item, const char *path)
 		key[n] = '\0';
 		item = json_object_get(item, key);
 		p += n;
-		if (*p == '/')
+		if (*p == sep)
 			p++;
 	}
+	return item;
+}
+
+/* A value at a path of '/'-separated keys; a Person or a {code, name} object at the
+ * end stands for its name. */
+static json_t *
+lookup(json_t *item, const char *path)
+{
+	item = console_json_at(item, path, '/');
 	if (json_is_object(item) && json_object_get(item, "name") != NULL)
 		item = json_object_get(item, "name");
 	return item;

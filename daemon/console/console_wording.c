@@ -13,26 +13,13 @@
 
 /* text's string at a dotted key ("audit.login"), or NULL. */
 static const char *
-text_at(const json_t *text, const char *key)
+text_at(json_t *text, const char *key)
 {
-	char part[64];
-	const json_t *v = text;
-
-	while (v != NULL && *key != '\0') {
-		size_t n = strcspn(key, ".");
-
-		if (n >= sizeof(part))
-			return NULL;
-		memcpy(part, key, n);
-		part[n] = '\0';
-		v = json_object_get(v, part);
-		key += n + (key[n] == '.');
-	}
-	return json_string_value(v);
+	return json_string_value(console_json_at(text, key, '.'));
 }
 
 static const char *
-text_of(const json_t *text, const char *prefix, const char *name)
+text_of(json_t *text, const char *prefix, const char *name)
 {
 	char key[128];
 
@@ -74,7 +61,7 @@ fill(const char *tmpl, const json_t *words)
 
 /* "branch:B01" as "支店: 新宿支店", "all" as "友だち全員". */
 static char *
-segment_words(const struct config *cf, const json_t *text, const char *segment)
+segment_words(const struct config *cf, json_t *text, const char *segment)
 {
 	const char *colon = strchr(segment, ':'), *arg = colon ? colon + 1 : "", *name = arg;
 	char kind[32];
@@ -102,7 +89,7 @@ segment_words(const struct config *cf, const json_t *text, const char *segment)
 
 /* One fact as an operator reads it. A new JSON string, or NULL to leave it out. */
 static json_t *
-fact_words(const struct config *cf, const json_t *text, const char *key, const json_t *v)
+fact_words(const struct config *cf, json_t *text, const char *key, const json_t *v)
 {
 	const char *s = json_string_value(v), *w = NULL;
 	enum ref_state st;

@@ -56,14 +56,16 @@ console_answer_error(struct console_req *r, int code, const char *error, const c
 	console_answer_json(r, code, j);
 }
 
-json_t *
-console_json_at(json_t *item, const char *path, char sep)
+/* A value at a path of '/'-separated keys; a Person or a {code, name} object at the
+ * end stands for its name. */
+static json_t *
+lookup(json_t *item, const char *path)
 {
-	char key[64], seps[2] = { sep, '\0' };
+	char key[64];
 	const char *p = path;
 
 	while (item != NULL && *p != '\0') {
-		size_t n = strcspn(p, seps);
+		size_t n = strcspn(p, "/");
 
 		if (n >= sizeof(key))
 			return NULL;
@@ -71,18 +73,9 @@ console_json_at(json_t *item, const char *path, char sep)
 		key[n] = '\0';
 		item = json_object_get(item, key);
 		p += n;
-		if (*p == sep)
+		if (*p == '/')
 			p++;
 	}
-	return item;
-}
-
-/* A value at a path of '/'-separated keys; a Person or a {code, name} object at the
- * end stands for its name. */
-static json_t *
-lookup(json_t *item, const char *path)
-{
-	item = console_json_at(item, path, '/');
 	if (json_is_object(item) && json_object_get(item, "name") != NULL)
 		item = json_object_get(item, "name");
 	return item;

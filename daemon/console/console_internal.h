@@ -102,8 +102,6 @@ struct console_csv_col {
 void console_answer_list(struct console_req *, json_t *items_stolen, int64_t total,
     const struct console_csv_col *cols, size_t ncols, const char *filename);
 void console_security_headers(struct evhttp_request *, int api);
-/* The value at a path of keys joined by sep ("referrer/name", "audit.login"), or NULL. */
-json_t *console_json_at(json_t *, const char *path, char sep);
 
 /* console_wording.c: the audit log as the text file words it, for pages and CSV. */
 /* "audit.<action>" (the action itself when the text file has no label). Borrowed. */

@@ -11,20 +11,11 @@
 
 #include "console_internal.h"
 
-/* text's string at a dotted key ("audit.login"), or NULL. */
+/* The text file's string at section.name ("audit", "login"), or NULL. */
 static const char *
-text_at(json_t *text, const char *key)
+text_of(const json_t *text, const char *section, const char *name)
 {
-	return json_string_value(console_json_at(text, key, '.'));
-}
-
-static const char *
-text_of(json_t *text, const char *prefix, const char *name)
-{
-	char key[128];
-
-	snprintf(key, sizeof(key), "%s.%s", prefix, name);
-	return text_at(text, key);
+	return json_string_value(json_object_get(json_object_get(text, section), name));
 }
 
 /* tmpl with each {name} replaced by words' string of that name (left as it is when
@@ -61,26 +52,24 @@ fill(const char *tmpl, const json_t *words)
 
 /* "branch:B01" as "支店: 新宿支店", "all" as "友だち全員". */
 static char *
-segment_words(const struct config *cf, json_t *text, const char *segment)
+segment_words(const struct config *cf, const json_t *text, const char *segment)
 {
 	const char *colon = strchr(segment, ':'), *arg = colon ? colon + 1 : "", *name = arg;
+	const struct config_branch *b;
+	const struct config_rep *rep;
 	char kind[32];
 	const char *tmpl;
 	json_t *words;
 	char *out;
 
-	snprintf(kind, sizeof(kind), "seg_%.*s", colon ? (int)(colon - segment) : 27, segment);
+	snprintf(kind, sizeof(kind), "seg_%.*s",
+	    colon ? (int)(colon - segment) : (int)strlen(segment), segment);
 	if ((tmpl = text_of(text, "announce", kind)) == NULL)
 		return xstrdup(segment);
-	if (strncmp(segment, "branch:", 7) == 0) {
-		for (size_t i = 0; i < cf->n_branches; i++)
-			if (strcmp(cf->branches[i].code, arg) == 0)
-				name = cf->branches[i].name;
-	} else if (strncmp(segment, "rep:", 4) == 0) {
-		for (size_t i = 0; i < cf->n_reps; i++)
-			if (strcmp(cf->reps[i].code, arg) == 0)
-				name = cf->reps[i].name;
-	}
+	if (strncmp(segment, "branch:", 7) == 0 && (b = config_branch(cf, arg)) != NULL)
+		name = b->name;
+	else if (strncmp(segment, "rep:", 4) == 0 && (rep = config_rep(cf, arg)) != NULL)
+		name = rep->name;
 	words = json_pack("{s:s}", "name", name);
 	out = fill(tmpl, words);
 	json_decref(words);
@@ -89,7 +78,7 @@ segment_words(const struct config *cf, json_t *text, const char *segment)
 
 /* One fact as an operator reads it. A new JSON string, or NULL to leave it out. */
 static json_t *
-fact_words(const struct config *cf, json_t *text, const char *key, const json_t *v)
+fact_words(const struct config *cf, const json_t *text, const char *key, const json_t *v)
 {
 	const char *s = json_string_value(v), *w = NULL;
 	enum ref_state st;
@@ -153,7 +142,7 @@ console_audit_detail_words(const struct console *c, const struct config *cf,
 			json_object_set_new(words, key, w);
 	}
 	key = json_is_true(json_object_get(facts, "note")) ?
-	    text_at(c->text, "audit_detail.with_note") : NULL;
+	    text_of(c->text, "audit_detail", "with_note") : NULL;
 	json_object_set_new(words, "note", json_string(key ? key : ""));
 	out = fill(tmpl, words);
 	json_decref(words);

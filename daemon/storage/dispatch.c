@@ -302,28 +302,6 @@ prefetch_profiles(struct dispatch *ds, const struct event_list *batch)
 	return ds->fetching > 0;
 }
 
-/* 1 when a handler of the batch would greet someone whose name is not cached fresh. */
-static int
-needs_names(struct dispatch *ds, const struct event_list *batch)
-{
-	int64_t now = wall_ms();
-
-	for (size_t i = 0; i < batch->n; i++) {
-		const struct event *ev = &batch->v[i];
-		struct profile cached;
-		int have, fresh;
-
-		if (!wants_profile(ds->st->cfg, ev))
-			continue;
-		have = store_profile_get(ds->st->store, ev->channel, ev->user_id, &cached);
-		fresh = have == 1 && profile_fresh(&cached, now);
-		profile_clear(&cached);
-		if (!fresh)
-			return 1;
-	}
-	return 0;
-}
-
 static void
 count_outcome(struct storage *st, const struct event *ev, const char *state)
 {
@@ -371,33 +349,6 @@ handle_batch(struct storage *st, const struct event_list *batch, int64_t began_u
 #endif
 	}
 	return 0;
-}
-
-int
-storage_dispatch_inline(struct storage *st)
-{
-	struct dispatch *ds = st->dispatch;
-	struct store *s = st->store;
-	struct event_list batch = { 0 };
-	size_t ran = 0;
-	int ok;
-
-#ifdef SHOKAI_FAULT_HOOKS
-	if (fault_enabled("no_dispatch"))
-		return 0;
-#endif
-	if (ds->backlog != 0 || ds->carry.n > 0 || ds->fetching > 0 || ds->nanswers > 0)
-		return 0;
-	if (store_unit_begin(s) == -1)
-		return 0;
-	ok = store_inbox_pending(s, 0, DISPATCH_BATCH, &batch) == 0 && batch.n > 0 &&
-	    !needs_names(ds, &batch) && handle_batch(st, &batch, clock_us(), &ran) == 0;
-	if (store_unit_end(s, ok) == -1) {
-		event_list_free(&batch);
-		return -1;	/* the transaction is broken: the caller's commit fails */
-	}
-	event_list_free(&batch);
-	return ok ? (int)ran : 0;
 }
 
 /* Inside the batch's transaction: the rows carried over from the last batch, if still

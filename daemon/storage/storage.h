@@ -100,10 +100,6 @@ void storage_dispatch_stored(struct storage *, int n);
  * so that acknowledgement slows to the pace of processing and the backlog stays
  * bounded. */
 void storage_dispatch_catch_up(struct storage *);
-/* Inside the webhooks' open transaction: handles the rows just stored when nothing
- * older is pending and no name must be asked first; returns how many (0: the
- * dispatcher will). A failure leaves the rows pending and the transaction as it was. */
-int storage_dispatch_inline(struct storage *);
 
 /* storage_jobs.c: small writes and reads the loop asks for. */
 /* A click on /r/{code}: recorded (unsynced), and the answer posted back to the loop

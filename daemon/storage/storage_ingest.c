@@ -52,7 +52,7 @@ storage_ingest_flush(struct storage *st)
 	struct store *s = st->store;
 	struct ingest_batch *b, *next;
 	size_t requests = 0;
-	int ok, stored = 0, handled = 0;
+	int ok, stored = 0;
 
 	if (st->queue == NULL)
 		return;
@@ -63,12 +63,6 @@ storage_ingest_flush(struct storage *st)
 			stored += b->items[i].inserted;
 		}
 		requests += b->n;
-	}
-	/* Nothing older waiting: the new events are handled in this transaction, one
-	 * commit (one fsync) instead of two. */
-	if (ok && stored > 0 && (handled = storage_dispatch_inline(st)) == -1) {
-		ok = 0;
-		handled = 0;
 	}
 #ifdef SHOKAI_FAULT_HOOKS
 	if (ok && fault_enabled("crash_before_commit"))
@@ -97,10 +91,8 @@ storage_ingest_flush(struct storage *st)
 		loop_post(st->d, ingest_committed, b);
 	}
 	st->queue = st->queue_tail = NULL;
-	if (ok && stored > handled)
-		storage_dispatch_stored(st, stored - handled);
-	if (ok && handled > 0)
-		storage_outbox_kick(st);	/* handlers may have queued messages */
+	if (ok && stored > 0)
+		storage_dispatch_stored(st, stored);
 }
 
 static void

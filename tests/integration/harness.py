@@ -944,9 +944,8 @@ class Daemon:
 
     def wait_processed(self, timeout=5.0, sent=True):
         """Waits until no inbox row is pending and (with sent) every message the handlers
-        queued has had its try: none due and none in flight. A handler may run inside the
-        webhooks' own commit, so "no pending row" alone can come before its reply left.
-        Returns {state: count} of the inbox."""
+        queued has had its try: none due and none in flight, so a test that checks a
+        reply right after does not race the outbox. Returns {state: count} of the inbox."""
         wait_until(lambda: self.query("SELECT count(*) FROM inbox WHERE state = 'pending'")
                    [0][0] == 0, timeout, "the dispatcher to process every pending inbox row")
         if sent:

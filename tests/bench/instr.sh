@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/bench/instr.sh: `make bench-instr`. Instructions and system calls per webhook, to
 # compare builds of shokaid on a machine whose timings cannot (on this VM, CPU time per
-# request swings 1.5x from run to run; instruction counts repeat within about 2 %).
+# request swings 1.5x from run to run; instruction counts repeat within about 3 %).
 # Instructions are user space, counted by callgrind; system calls by perf stat's
 # syscalls:sys_enter_* tracepoints (skipped when perf cannot read them), in a second pair
 # of runs at full speed, so batches gather as they do under load.
@@ -19,6 +19,8 @@
 # Environment: INSTR_COUNT=1000  INSTR_EVENTS=1 (events per body)  INSTR_TOP=0
 #              INSTR_USERS=events / 10 (distinct senders: gen_bodies.py --users)
 #              INSTR_KEEP=1 (keep the folder, its callgrind files and logs)
+#              SHOKAICTL=build/shokaictl: it creates the database (rich menu deploy), so
+#              a binary of an older schema needs the shokaictl built with it
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

@@ -3,10 +3,12 @@
  * files shokaictl writes (neutralised so a spreadsheet never runs them), and stored text
  * printed on a terminal (control characters made visible). Pure functions over bytes:
  * the importers, the reps CSV, every CSV export and every listing share them. */
+#include <locale.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include "base.h"
 
@@ -187,4 +189,35 @@ cell_term(FILE *out, const char *s, size_t n, int flags)
 
 	fputs(e, out);
 	free(e);
+}
+
+size_t
+cell_width(const char *s)
+{
+	locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0), prev = (locale_t)0;
+	mbstate_t st = { 0 };
+	size_t cols = 0, n = strlen(s);
+
+	/* This thread only, for this call: the process's locale stays as it was. */
+	if (utf8 != (locale_t)0)
+		prev = uselocale(utf8);
+	while (n > 0) {
+		wchar_t wc;
+		size_t len = utf8 != (locale_t)0 ? mbrtowc(&wc, s, n, &st) : (size_t)-1;
+		int w;
+
+		if (len == (size_t)-1 || len == (size_t)-2) {
+			cols += n;
+			break;
+		}
+		w = wcwidth(wc);
+		cols += w < 0 ? 1 : (size_t)w;
+		s += len;
+		n -= len;
+	}
+	if (utf8 != (locale_t)0) {
+		uselocale(prev);
+		freelocale(utf8);
+	}
+	return cols;
 }

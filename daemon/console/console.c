@@ -325,9 +325,8 @@ tls_bev(struct event_base *base, void *arg)
 	return tls_bev_new(base, c->tls);
 }
 
-/* A text file of the console's (text/csv.json, text/ja.json) as JSON; {} if absent. */
-static json_t *
-load_text(const char *name)
+json_t *
+console_text_load(const char *name)
 {
 	const struct console_asset *a = asset(name);
 	json_t *j = a ? json_loadb((const char *)a->bytes, a->len, 0, NULL) : NULL;
@@ -397,8 +396,8 @@ console_start(struct daemon *d, struct config *cf, const unsigned char *salt, ch
 	}
 	c->cf = config_ref(cf);
 	c->loaded_at_ms = wall_ms();
-	c->csv_headers = load_text("text/csv.json");
-	c->text = load_text("text/ja.json");
+	c->csv_headers = console_text_load("text/csv.json");
+	c->text = console_text_load("text/ja.json");
 	c->mail = mailbox_new(c->base, 0, c, 16);
 	if (pthread_create(&c->thread, NULL, thread_main, c) != 0)
 		fatalx("%s: pthread_create failed", __func__);

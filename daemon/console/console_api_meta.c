@@ -98,10 +98,11 @@ console_api_users(struct console_req *r)
 /* The export as the page shows it: the action's label and the detail in words. */
 static const struct console_csv_col audit_cols[] = {
 	{ "id", "id" }, { "at", "at" }, { "actor", "actor" }, { "action", "action_words" },
-	{ "target", "target" }, { "detail", "detail_words" }, { "client", "client" },
+	{ "target", "target_words" }, { "detail", "detail_words" }, { "client", "client" },
 };
 
-/* Each row also as an operator reads it (console_wording.c). */
+/* Each row also as an operator reads it (console_wording.c): the action, the target
+ * (a person by name, with the Person for a link) and the detail. */
 static void
 add_words(const struct console_req *r, json_t *rows)
 {
@@ -110,13 +111,24 @@ add_words(const struct console_req *r, json_t *rows)
 
 	json_array_foreach(rows, i, row) {
 		const char *action = json_string_value(json_object_get(row, "action"));
-		char *detail = console_audit_detail_words(r->c, r->cf, action,
+		char *detail = console_audit_detail_words(r->c->text, r->cf, action,
 		    json_string_value(json_object_get(row, "detail")));
+		json_t *person;
+		char *target = console_audit_target_words(r->c->text, r->cf,
+		    json_string_value(json_object_get(row, "target")),
+		    json_string_value(json_object_get(row, "target_name")), &person);
 
 		json_object_set_new(row, "action_words",
-		    json_string(console_audit_action_words(r->c, action)));
+		    json_string(console_audit_action_words(r->c->text, action)));
 		json_object_set_new(row, "detail_words", json_string(detail));
+		json_object_set_new(row, "target_words", json_string(target));
+		/* The name is in the words and the person; the bare column would only
+		 * repeat it. */
+		json_object_del(row, "target_name");
+		if (person != NULL)
+			json_object_set_new(row, "person", person);
 		free(detail);
+		free(target);
 	}
 }
 

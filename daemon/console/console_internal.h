@@ -12,6 +12,7 @@
 #include "../config/config.h"
 #include "../store/store.h"
 #include "console.h"
+#include "console_wording.h"
 
 struct evhttp;
 struct evhttp_request;
@@ -103,13 +104,6 @@ void console_answer_list(struct console_req *, json_t *items_stolen, int64_t tot
     const struct console_csv_col *cols, size_t ncols, const char *filename);
 void console_security_headers(struct evhttp_request *, int api);
 
-/* console_wording.c: the audit log as the text file words it, for pages and CSV. */
-/* "audit.<action>" (the action itself when the text file has no label). Borrowed. */
-const char *console_audit_action_words(const struct console *, const char *action);
-/* A row's detail: its facts worded through "audit_detail.<action>", or free text as it
- * is. A new string. */
-char *console_audit_detail_words(const struct console *, const struct config *,
-    const char *action, const char *detail);
 
 /* console_auth.c: sessions, tokens, logins. */
 /* Who asks: 1 known (r->acct and r->scope set), 0 answered already (401). */

@@ -4,12 +4,14 @@
  * through "audit_detail.<action>" with each fact named: a state by the config's label, a
  * role, a refusal's reason and an announcement's segment by the text file's words, a
  * branch or rep by its name. The words live in the text file; this file only puts them
- * together, so a page and an export say the same. Console thread only. */
+ * together, so a page, an export and shokaictl audit say the same. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "console_internal.h"
+#include "console_figures.h"
 
 /* The text file's string at section.name ("audit", "login"), or NULL. */
 static const char *
@@ -107,18 +109,18 @@ fact_words(const struct config *cf, const json_t *text, const char *key, const j
 }
 
 const char *
-console_audit_action_words(const struct console *c, const char *action)
+console_audit_action_words(const json_t *text, const char *action)
 {
-	const char *w = action ? text_of(c->text, "audit", action) : NULL;
+	const char *w = action ? text_of(text, "audit", action) : NULL;
 
 	return w ? w : action;
 }
 
 char *
-console_audit_detail_words(const struct console *c, const struct config *cf,
+console_audit_detail_words(const json_t *text, const struct config *cf,
     const char *action, const char *detail)
 {
-	const char *tmpl = action ? text_of(c->text, "audit_detail", action) : NULL;
+	const char *tmpl = action ? text_of(text, "audit_detail", action) : NULL;
 	json_t *facts, *words, *v;
 	const char *key;
 	char *out;
@@ -136,16 +138,51 @@ console_audit_detail_words(const struct console *c, const struct config *cf,
 	}
 	words = json_object();
 	json_object_foreach(facts, key, v) {
-		json_t *w = fact_words(cf, c->text, key, v);
+		json_t *w = fact_words(cf, text, key, v);
 
 		if (w != NULL)
 			json_object_set_new(words, key, w);
 	}
 	key = json_is_true(json_object_get(facts, "note")) ?
-	    text_of(c->text, "audit_detail", "with_note") : NULL;
+	    text_of(text, "audit_detail", "with_note") : NULL;
 	json_object_set_new(words, "note", json_string(key ? key : ""));
 	out = fill(tmpl, words);
 	json_decref(words);
 	json_decref(facts);
+	return out;
+}
+
+char *
+console_audit_target_words(const json_t *text, const struct config *cf, const char *target,
+    const char *display_name, json_t **person)
+{
+	const char *colon = target ? strchr(target, ':') : NULL, *slash, *tmpl;
+	char kind[32], *out;
+	json_t *words;
+
+	if (person != NULL)
+		*person = NULL;
+	if (colon == NULL || colon - target >= (ptrdiff_t)sizeof(kind))
+		return xstrdup(target ? target : "");
+	snprintf(kind, sizeof(kind), "%.*s", (int)(colon - target), target);
+	if ((strcmp(kind, "customer") == 0 || strcmp(kind, "typed") == 0) &&
+	    (slash = strchr(colon, '/')) != NULL) {
+		char *channel = xstrndup(colon + 1, (size_t)(slash - colon - 1));
+		json_t *p = console_person_named(cf, channel, slash + 1, display_name, 0);
+
+		/* Through the Person, so a forgotten person shows as their pseudonym. */
+		out = xstrdup(json_string_value(json_object_get(p, "name")));
+		free(channel);
+		if (person != NULL)
+			*person = p;
+		else
+			json_decref(p);
+		return out;
+	}
+	if ((tmpl = text_of(text, "audit_target", kind)) == NULL)
+		return xstrdup(target);
+	words = json_pack("{s:s}", "id", colon + 1);
+	out = words ? fill(tmpl, words) : xstrdup(target);
+	json_decref(words);
 	return out;
 }

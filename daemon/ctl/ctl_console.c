@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "../console/console_wording.h"
 
 #define PASSWORD_MIN	10
 #define PASSWORD_MAX	256
@@ -400,14 +401,49 @@ token_cmd(struct config *cf, int argc, char **argv)
 	return rc;
 }
 
+/* The console's words for an action, its target and its facts (console_wording.c), so
+ * the shell, the page and the CSV say the same. */
+struct audit_wording {
+	json_t		*text;		/* text/ja.json */
+	struct config	*cf;
+};
+
+static char *
+action_words(void *arg, const char *const *argv, int argc)
+{
+	const struct audit_wording *w = arg;
+
+	(void)argc;
+	return xstrdup(console_audit_action_words(w->text, argv[0] ? argv[0] : ""));
+}
+
+static char *
+detail_words(void *arg, const char *const *argv, int argc)
+{
+	const struct audit_wording *w = arg;
+
+	(void)argc;
+	return console_audit_detail_words(w->text, w->cf, argv[0], argv[1]);
+}
+
+static char *
+target_words(void *arg, const char *const *argv, int argc)
+{
+	const struct audit_wording *w = arg;
+
+	(void)argc;
+	return console_audit_target_words(w->text, w->cf, argv[0], argv[1], NULL);
+}
+
 int
 audit_cmd(struct config *cf, int argc, char **argv)
 {
 	enum print_format format = PRINT_TABLE;
 	char limit[16] = "100";
 	const char *args[1];
-	struct store *s;
-	int rc;
+	struct audit_wording words = { .cf = cf };
+	struct store *s = NULL;
+	int rc = 1;
 
 	if (ctl_take_format(&argc, argv, &format) == -1)
 		return 2;
@@ -420,12 +456,21 @@ audit_cmd(struct config *cf, int argc, char **argv)
 			return 2;
 	}
 	args[0] = limit;
-	if ((s = ctl_open_store(cf)) == NULL)
-		return 1;
+	words.text = console_text_load("text/ja.json");
+	if ((s = ctl_open_store(cf)) == NULL ||
+	    store_text_function(s, "action_words", 1, action_words, &words) == -1 ||
+	    store_text_function(s, "detail_words", 2, detail_words, &words) == -1 ||
+	    store_text_function(s, "target_words", 2, target_words, &words) == -1)
+		goto done;
+	/* The words to read first, the codes to search and script with last. */
 	rc = store_print_query(s, stdout, format, "SELECT id, datetime(at / 1000, 'unixepoch', "
-	    "'localtime') AS at, actor, action, coalesce(target, '') AS target, "
-	    "coalesce(detail, '') AS detail, coalesce(client, '') AS client FROM audit_log "
-	    "ORDER BY id DESC LIMIT ?1", args, 1) == 0 ? 0 : 1;
+	    "'localtime') AS at, actor, action_words(action) AS action_words, "
+	    "target_words(target, " STORE_AUDIT_TARGET_NAME ") AS target_words, "
+	    "detail_words(action, detail) AS detail_words, coalesce(client, '') AS client, "
+	    "action, coalesce(target, '') AS target, coalesce(detail, '') AS detail "
+	    "FROM audit_log ORDER BY id DESC LIMIT ?1", args, 1) == 0 ? 0 : 1;
+done:
 	store_close(s);
+	json_decref(words.text);
 	return rc;
 }

@@ -330,6 +330,12 @@ enum print_format { PRINT_TABLE, PRINT_CSV, PRINT_JSON };
 int store_print_query(struct store *, FILE *, enum print_format, const char *sql,
     const char *const *args, size_t nargs);
 int store_print_quarantine(struct store *, FILE *, int64_t id);
+/* A function of text for this connection's queries, so a view can word what it prints
+ * (shokaictl audit): fn gets its arguments as text (NULL for SQL NULL) and returns a new
+ * string, or NULL for SQL NULL. arg must outlive the connection. */
+typedef char *(*store_text_fn)(void *arg, const char *const *argv, int argc);
+int store_text_function(struct store *, const char *name, int argc, store_text_fn fn,
+    void *arg);
 
 /* store_report.c: the referral funnel, grouped by one of these. */
 enum report_by {
@@ -589,6 +595,15 @@ int store_console_referrals_of(struct store *, const char *channel, const char *
     struct json_t **made, struct json_t **came_from);
 int store_console_ops(struct store *, struct json_t **failed, struct json_t **quarantine);
 int store_console_deployed_menus(struct store *, struct json_t **rows);
+/* The LINE display name of an audit row's person ("customer:CHANNEL/USER",
+ * "typed:CHANNEL/USER"), NULL for any other target: an SQL expression over audit_log's
+ * target, so the console's listing and shokaictl audit name people alike. */
+#define STORE_AUDIT_TARGET_NAME \
+	"(SELECT display_name FROM profiles WHERE (target GLOB 'customer:*/*' OR " \
+	"target GLOB 'typed:*/*') AND channel = substr(target, instr(target, ':') + 1, " \
+	"instr(target, '/') - instr(target, ':') - 1) AND " \
+	"user_id = substr(target, instr(target, '/') + 1))"
+/* Rows of audit_log, newest first, with target_name (STORE_AUDIT_TARGET_NAME). */
 int store_console_audit(struct store *, int64_t before, int limit, struct json_t **rows);
 int store_console_accounts(struct store *, struct json_t **rows);
 

@@ -306,8 +306,9 @@ store_console_audit(struct store *s, int64_t before, int limit, json_t **rows)
 	struct store_arg a[] = { before > 0 ? SARG_INT(before) : SARG_TEXT(NULL),
 	    SARG_INT(limit) };
 
-	return store_query_json(s, "SELECT id, at, actor, action, target, detail, client FROM "
-	    "audit_log WHERE ?1 IS NULL OR id < ?1 ORDER BY id DESC LIMIT ?2", a, 2, rows);
+	return store_query_json(s, "SELECT id, at, actor, action, target, detail, client, "
+	    STORE_AUDIT_TARGET_NAME " AS target_name FROM audit_log WHERE ?1 IS NULL OR "
+	    "id < ?1 ORDER BY id DESC LIMIT ?2", a, 2, rows);
 }
 
 int

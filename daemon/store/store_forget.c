@@ -64,6 +64,10 @@ store_forget_user(struct store *s, const char *user_id, const char *pseudonym)
 		("UPDATE inbox SET user_id = ?2, text = NULL, postback_data = NULL, "
 		"postback_params = NULL, reply_token = NULL WHERE user_id = ?1"),
 		"DELETE FROM outbox WHERE target = ?1 OR fallback_to = ?1",
+		/* What operators did to them stays on record, under the pseudonym. */
+		("UPDATE audit_log SET target = substr(target, 1, length(target) - length(?1)) "
+		"|| ?2 WHERE (target GLOB 'customer:*/*' OR target GLOB 'typed:*/*') AND "
+		"substr(target, -length(?1) - 1) = '/' || ?1"),
 	};
 
 	return run_in_one(s, "forget", sql, sizeof(sql) / sizeof(sql[0]), user_id, pseudonym);

@@ -62,6 +62,43 @@ done:
 	return rc;
 }
 
+struct text_fn {
+	store_text_fn	 fn;
+	void		*arg;
+};
+
+#define TEXT_FN_ARGS	4
+
+static void
+call_text_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const struct text_fn *f = sqlite3_user_data(ctx);
+	const char *args[TEXT_FN_ARGS];
+	char *out;
+
+	for (int i = 0; i < argc; i++)
+		args[i] = (const char *)sqlite3_value_text(argv[i]);
+	if ((out = f->fn(f->arg, args, argc)) == NULL)
+		sqlite3_result_null(ctx);
+	else
+		sqlite3_result_text(ctx, out, -1, free);
+}
+
+int
+store_text_function(struct store *s, const char *name, int argc, store_text_fn fn, void *arg)
+{
+	struct text_fn *f;
+
+	if (argc < 0 || argc > TEXT_FN_ARGS)
+		return -1;
+	f = xmalloc(sizeof(*f));
+	f->fn = fn;
+	f->arg = arg;
+	/* SQLite frees f with the connection, or at once when it refuses it. */
+	return sqlite3_create_function_v2(s->db, name, argc, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+	    f, call_text_fn, NULL, NULL, free) == SQLITE_OK ? 0 : -1;
+}
+
 /* Prints what sql returns (text arguments bound in order) as an aligned table, CSV
  * with a header line, or a JSON array of objects: what operators read and what their
  * spreadsheets and scripts read. */
@@ -126,9 +163,11 @@ store_print_query(struct store *s, FILE *out, enum print_format format, const ch
 				else
 					cell_csv(out, v ? v : "");
 			} else {
+				size_t w;
+
 				cells[nrows][c] = v ? col_term(st, c) : xstrdup("-");
-				if (strlen(cells[nrows][c]) > width[c])
-					width[c] = strlen(cells[nrows][c]);
+				if ((w = cell_width(cells[nrows][c])) > width[c])
+					width[c] = w;
 			}
 		}
 		if (format == PRINT_JSON)
@@ -146,13 +185,17 @@ store_print_query(struct store *s, FILE *out, enum print_format format, const ch
 		json_decref(rows);
 	} else if (format == PRINT_TABLE) {
 		for (int c = 0; c < ncol; c++)
-			fprintf(out, "%-*s%s", (int)width[c], sqlite3_column_name(st, c),
-			    c + 1 < ncol ? "  " : "\n");
+			fprintf(out, "%-*s%s", c + 1 < ncol ? (int)width[c] : 0,
+			    sqlite3_column_name(st, c), c + 1 < ncol ? "  " : "\n");
 		for (size_t r = 0; r < nrows; r++) {
 			for (int c = 0; c < ncol; c++) {
-				/* Pad by bytes: Japanese columns may not line up exactly. */
-				fprintf(out, "%-*s%s", (int)width[c], cells[r][c],
-				    c + 1 < ncol ? "  " : "\n");
+				/* Padded by columns on the screen, not bytes: a name in kanji
+				 * lines up with one in letters. */
+				fputs(cells[r][c], out);
+				if (c + 1 < ncol)
+					fprintf(out, "%*s", (int)(width[c] - cell_width(cells[r][c]) + 2), "");
+				else
+					fputc('\n', out);
 				free(cells[r][c]);
 			}
 			free(cells[r]);

@@ -102,6 +102,14 @@ async function adminRun(width) {
         must(!rows.some((cells) => cells.some((c) => c.startsWith('{'))), 'a detail shown as JSON');
         return failed.join(' | ');
       });
+      if (width === 375) {
+        await check(`${tag} an audit row reads whole on a phone, no sideways scroll`, async () => {
+          const cut = await page.$eval('.audit tbody tr', (tr) => [...tr.cells]
+            .filter((c) => c.textContent && c.getBoundingClientRect().right > window.innerWidth)
+            .map((c) => c.dataset.label));
+          must(!cut.length, 'cells past the screen edge: ' + cut.join(', '));
+        });
+      }
     }
     await shot(page, `${width}-${name}`);
   }

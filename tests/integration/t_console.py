@@ -205,6 +205,13 @@ def test_login_session_csrf_and_logout():
         expect([a[1] for a in audit[2:]] == ["login", "login", "logout"], audit)
         out = ctl(d, "audit")
         expect("login_failed" in out and "logout" in out, out)
+        # the shell reads the console's words too, the codes kept for scripts
+        rows = json.loads(ctl(d, "audit", "--format", "json"))
+        failed = [r for r in rows if r["action"] == "login_failed" and r["actor"] == "admin"]
+        expect(failed and failed[0]["action_words"] == "ログイン失敗" and
+               "パスワード違い" in failed[0]["detail_words"] and
+               failed[0]["detail"] == '{"why":"wrong_password"}', rows[:3])
+        expect("ログイン失敗" in out and "パスワード違い" in out, out)
         check_openapi()
 
 
@@ -547,9 +554,11 @@ def test_announcements_preview_send_scope_and_audit():
         rows = {x["target"]: x for x in admin.get("audit")["items"]}
         mine_row = rows[f"announcement:{mine}"]
         expect(mine_row["action_words"] == "お知らせの予約" and
-               mine_row["detail_words"] == "newsを支店: 新宿支店へ(2人)", mine_row)
+               mine_row["detail_words"] == "newsを支店: 新宿支店へ(2人)" and
+               mine_row["target_words"] == f"お知らせの送信 #{mine}", mine_row)
         csv = admin.call("GET", "audit?format=csv").body.decode("utf-8")
         expect(csv.startswith("\ufeff") and "お知らせの予約" in csv and
                "newsを支店: 新宿支店へ(2人)" in csv and '{""' not in csv and
-               "announce_create" not in csv, csv[:600])
+               "announce_create" not in csv and f"お知らせの送信 #{mine}" in csv and
+               f"announcement:{mine}" not in csv, csv[:600])
         check_openapi()

@@ -141,6 +141,10 @@ def test_handoff_journey_rep_console_reply_resolve():
         audit = [a for (a,) in d.query("SELECT action FROM audit_log WHERE action LIKE "
                                        "'conversation%' OR action LIKE 'handoff%' ORDER BY id")]
         expect(audit == ["conversation_seen", "conversation_reply", "handoff_resolve"], audit)
+        # the audit log names the customer and links to them, never shows the raw id
+        rows = [x for x in admin.get("audit")["items"] if x["action"] == "handoff_resolve"]
+        expect(rows and rows[0]["target_words"] == "山田 花子" and
+               rows[0]["person"]["user_id"] == USER, rows)
         # LINE's mark-as-read: nothing carried a token, so nothing was marked.
         expect(not sim.requests("/v2/bot/chat/markAsRead"), "marked read without a token")
         check_openapi()

@@ -605,12 +605,24 @@ def test_my_referrals_shows_counts_only():
 def test_forget_removes_personal_data_and_keeps_the_counts():
     with Sim() as sim, claim_daemon(sim) as d:
         claimed(sim, d)
+        # an operator read the friend's conversation: the audit log names them
+        con = d.db()
+        con.execute("INSERT INTO audit_log(at, actor, action, target) VALUES "
+                    "(1, 'admin', 'conversation_seen', ?)", ("customer:main/" + FRIEND,))
+        con.commit()
+        con.close()
+        row = json.loads(ctl(d, "audit", "--format", "json"))[0]
+        expect(row["target_words"] == "鈴木 一郎" and row["action_words"] == "会話の確認", row)
         before = ctl(d, "report", "--by", "campaign", "--format", "csv")
         out = ctl(d, "forget", FRIEND)
         expect("counts kept as forgotten:" in out, out)
         dump = json.dumps([d.query(f"SELECT * FROM {t}") for t in (
             "profiles", "users", "customers", "referral_codes", "referrals",
-            "referral_events", "rewards", "inbox", "outbox")], ensure_ascii=False)
+            "referral_events", "rewards", "inbox", "outbox", "audit_log")], ensure_ascii=False)
+        # the operator's action stays on record, under the pseudonym
+        row = json.loads(ctl(d, "audit", "--format", "json"))[0]
+        expect(row["target_words"].startswith("forgotten:") and
+               row["target"] == "customer:main/" + row["target_words"], row)
         expect(FRIEND not in dump, "the friend's id is still stored")
         expect("鈴木" not in dump, "the friend's name is still stored")
         expect(ctl(d, "report", "--by", "campaign", "--format", "csv") == before,

@@ -209,6 +209,20 @@ test_term(void **state)
 	}
 }
 
+/* What a listing pads by: columns on the screen, whatever the process's locale. */
+static void
+test_width(void **state)
+{
+	(void)state;
+	assert_int_equal(cell_width(""), 0);
+	assert_int_equal(cell_width("admin"), 5);
+	assert_int_equal(cell_width("新宿支店"), 8);
+	assert_int_equal(cell_width("ログイン失敗 (x)"), 16);
+	assert_int_equal(cell_width("ﾃｽﾄ"), 3);		/* half-width katakana */
+	assert_int_equal(cell_width("ab\xff\xfe"), 4);	/* not UTF-8: a byte each */
+	assert_int_equal(cell_width("é"), 1);
+}
+
 int
 main(void)
 {
@@ -219,6 +233,7 @@ main(void)
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_csv),
 		cmocka_unit_test(test_term),
+		cmocka_unit_test(test_width),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

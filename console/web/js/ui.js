@@ -94,7 +94,8 @@ export function rate(r) {
 }
 
 // table(columns, rows, opts): columns are {key, label, render(row), num, sort(row)};
-// the first column stays in place while the rest scroll sideways on a phone.
+// the first column stays in place while the rest scroll sideways on a phone, or, with
+// opts.stack, each row becomes a card of labelled cells there.
 export function table(columns, rows, opts = {}) {
   const state = { key: opts.sortKey || null, dir: opts.sortDir || -1 };
   const tbody = h('tbody');
@@ -131,14 +132,14 @@ export function table(columns, rows, opts = {}) {
     });
     replace(tbody, list.map((row) => {
       const tr = h('tr', opts.rowClass ? { class: opts.rowClass(row) } : null,
-        columns.map((c) => h('td', { class: [c.num && 'num', c.key === 'act' && 'act'] },
+        columns.map((c) => h('td', { class: [c.num && 'num', c.key === 'act' && 'act'], 'data-label': opts.stack ? c.label : null },
           c.render ? c.render(row) : row[c.key])));
       return tr;
     }));
   }
   draw();
   return h('div', { class: 'table-wrap' },
-    h('table', { class: 'data' }, h('thead', null, h('tr', null, heads)), tbody));
+    h('table', { class: ['data', opts.stack && 'stack'] }, h('thead', null, h('tr', null, heads)), tbody));
 }
 
 // select([{value, label}], current, onchange) with an optional "all" first entry

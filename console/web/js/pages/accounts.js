@@ -5,7 +5,8 @@ import { t } from '../text.js';
 import { api } from '../api.js';
 import { dateTime } from '../format.js';
 import { session } from '../session.js';
-import { table, badge, empty, csvLink, errorBox } from '../ui.js';
+import { href } from '../router.js';
+import { table, badge, empty, csvLink, errorBox, personLink } from '../ui.js';
 
 const AUDIT_PAGE = 20;
 
@@ -19,7 +20,14 @@ export function accounts(items) {
     { key: 'branches', label: t('col.branches'), render: (x) => (x.branches.length ? x.branches.map(branchName).join(t('common.list_sep')) : t('ops.all_branches')) },
     { key: 'state', label: t('col.account_state'), render: (x) => (x.disabled ? badge(t('ops.disabled'), 'plain') : badge(t('ops.enabled'), 'ok')) },
     { key: 'last', label: t('col.last_login'), render: (x) => dateTime(x.last_login_at) },
-  ], items);
+  ], items, { stack: true });
+}
+
+function targetCell(x) {
+  if (x.person) return personLink(x.person);
+  const ref = /^referral:(\d+)$/.exec(x.target || '');
+  if (ref) return h('a', { href: href('/referrals/' + ref[1]) }, x.target_words);
+  return x.target_words;
 }
 
 function auditRows(items) {
@@ -27,11 +35,12 @@ function auditRows(items) {
     { key: 'at', label: t('col.at'), render: (x) => dateTime(x.at) },
     { key: 'actor', label: t('col.actor'), render: (x) => x.actor },
     { key: 'action', label: t('col.action'), render: (x) => x.action_words },
-    { key: 'target', label: t('col.target'), render: (x) => x.target || '' },
+    // shokaid words the target (a person by name, 紹介 #12); people and referrals link.
+    { key: 'target', label: t('col.target'), render: targetCell },
     // shokaid words both from text/ja.json (console_wording.c), as in the CSV export.
     { key: 'detail', label: t('col.detail'), render: (x) => x.detail_words },
     { key: 'client', label: t('col.client'), render: (x) => x.client || '' },
-  ], items);
+  ], items, { stack: true });
 }
 
 export function auditLog(first) {

@@ -51,6 +51,7 @@ struct daemon_stats {
 	atomic_ullong	outbox_unknown;		/* replies that may or may not have arrived */
 	atomic_ullong	dispatch_fault_holds;	/* kicks SHOKAI_FAULT=no_dispatch refused */
 	atomic_llong	loop_max_stall_us;
+	atomic_llong	loop_max_busy_us;	/* of a stall, the loop thread's own CPU */
 	atomic_ullong	loop_long_stalls;	/* stalls of LOOP_LONG_STALL_US or more */
 	atomic_int	last_reload_failed;	/* until a reload succeeds: /readyz */
 	atomic_int	connections;		/* gauges the loop keeps for the console */
@@ -105,6 +106,7 @@ struct daemon {
 	struct event		*ev_drain;
 	struct event		*ev_stall;
 	int64_t			 stall_due_us;
+	int64_t			 stall_cpu_us;	/* the loop thread's CPU time then */
 	int64_t			 stall_floor_us;
 	atomic_int		 draining;
 	atomic_size_t		 sends_queued;	/* outbox rows posted to the loop, not yet

@@ -151,6 +151,7 @@ int url_hex_byte(const char *p);
 /* clock.c */
 int64_t clock_ms(void);		/* monotonic */
 int64_t clock_us(void);		/* monotonic */
+int64_t clock_thread_cpu_us(void);	/* CPU time the calling thread has used */
 int64_t wall_ms(void);
 /* Today, YYYY-MM-DD, in the config's time zone. */
 void local_date(int64_t at_wall_ms, char out[11]);

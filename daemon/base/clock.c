@@ -25,6 +25,15 @@ clock_us(void)
 }
 
 int64_t
+clock_thread_cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
 wall_ms(void)
 {
 	struct timespec ts;

@@ -176,6 +176,7 @@ healthz(struct console *c, struct evhttp_request *req)
 	SET_INT(o, "outbox_backlog", db_int(&h, "outbox_backlog"));
 	SET_INT(o, "outbox_in_flight", d->stats.outbox_sending + (int64_t)d->sends_queued);
 	SET_INT(o, "loop_max_stall_us", d->stats.loop_max_stall_us);
+	SET_INT(o, "loop_max_busy_us", d->stats.loop_max_busy_us);
 	SET_INT(o, "loop_long_stalls", d->stats.loop_long_stalls);
 	SET_INT(o, "sqlite_synchronous", storage_synchronous(d->storage));
 	SET_INT(o, "coupon_pool_empty", d->stats.coupon_pool_empty);
@@ -440,6 +441,8 @@ metrics(struct console *c, struct evhttp_request *req)
 	    "held up.", (double)h.wal.blocked);
 	one(b, "shokai_loop_max_stall_seconds", "gauge", "The longest the event loop was "
 	    "held since the start.", (double)st->loop_max_stall_us / 1e6);
+	one(b, "shokai_loop_max_busy_seconds", "gauge", "Of the event loop's stalls, the "
+	    "longest part its own thread spent on the CPU.", (double)st->loop_max_busy_us / 1e6);
 	one(b, "shokai_loop_long_stalls_total", "counter", "Event loop stalls of 10 ms or "
 	    "more.", (double)st->loop_long_stalls);
 	health_clear(&h);

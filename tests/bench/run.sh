@@ -732,9 +732,12 @@ for ev in sorted({ev for _, ev in summary}):
               % (ev, summary[("shokaid", ev)][4] / summary[("bare", ev)][4]))
 ob = None
 for ln in open(outbox_txt, encoding="utf-8"):
-    m = re.search(r"= (\d+) pushes/s.*worst loop stall ([\d.]+) ms; peak RSS ([\d.]+) MiB", ln)
+    m = re.search(r"= (\d+) pushes/s.*worst loop stall ([\d.]+) ms \(the loop's own CPU in it "
+                  r"at most ([\d.]+) ms; an idle sleeper on its core meanwhile ([\d.na]+) ms "
+                  r"late\); peak RSS ([\d.]+) MiB", ln)
     if m:
-        ob = (int(m.group(1)), float(m.group(2)), float(m.group(3)))
+        ob = (int(m.group(1)), float(m.group(2)), float(m.group(5)), float(m.group(3)),
+              float(m.group(4)))
 # issue 11's targets. shokaid's rate is its processed events/s (what kept up with the
 # load, as the issue asks when processing lags acknowledgement), compared with node's and
 # bare's events/s (acknowledged = processed for them).
@@ -785,8 +788,13 @@ if ob is None:
     target("outbox >= 20000 pushes/s with worst loop stall <= 2 ms", None,
            "outbox.py did not run or printed no result")
 else:
+    # The stall is wall time; beside it, the part the loop's thread was on the CPU and
+    # the machine's own floor (an idle sleeper on the core), so a VM's descheduling is
+    # not read as shokaid's work, nor hidden: the target stays the wall figure.
     target("outbox >= 20000 pushes/s with worst loop stall <= 2 ms",
-           ob[0] >= 20000 and ob[1] <= 2, "%d pushes/s, worst loop stall %.2f ms" % ob[:2])
+           ob[0] >= 20000 and ob[1] <= 2, "%d pushes/s, worst loop stall %.2f ms (loop's "
+           "own CPU in it <= %.2f ms; idle sleeper on its core %.2f ms late)"
+           % (ob[0], ob[1], ob[3], ob[4]))
 rss = [(ev, v[2]) for (srv, ev), v in sorted(summary.items()) if srv == "shokaid"]
 if ob is not None:
     rss.append(("outbox", ob[2]))

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <openssl/rand.h>
 
 #include "outmsg.h"
 
@@ -12,18 +11,17 @@
 #define WORKS_CONTENT_TEXT_MAX	1000
 
 void
-outmsg_retry_key(char out[37])
+outmsg_retry_key(int64_t ms, const unsigned char random[RETRY_KEY_RANDOM],
+    char out[37])
 {
 	unsigned char b[16];
-	uint64_t ms = (uint64_t)wall_ms();
 
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		fatalx("%s: no randomness", __func__);
 	/* UUID version 7 (RFC 9562): the first 48 bits are the time in milliseconds, so
 	 * new keys sort after old ones and the outbox's unique index on them grows at its
 	 * end (one page per commit) instead of taking a random page for every message. */
 	for (int i = 0; i < 6; i++)
-		b[i] = (unsigned char)(ms >> (40 - 8 * i));
+		b[i] = (unsigned char)((uint64_t)ms >> (40 - 8 * i));
+	memcpy(b + 6, random, RETRY_KEY_RANDOM);
 	b[6] = (b[6] & 0x0f) | 0x70;
 	b[8] = (b[8] & 0x3f) | 0x80;
 	/* By hand: snprintf with sixteen %02x took 6,000 instructions a key. */
@@ -43,6 +41,7 @@ outmsg_retry_key(char out[37])
 static int
 put_row(struct store *s, struct outbox_msg *m, int64_t *id)
 {
+	unsigned char random[RETRY_KEY_RANDOM];
 	char key[37];
 	int inserted = 0, rc = -1;
 
@@ -52,7 +51,8 @@ put_row(struct store *s, struct outbox_msg *m, int64_t *id)
 		outbox_msg_clear(m);
 		return -1;
 	}
-	outmsg_retry_key(key);
+	store_random(s, random, sizeof(random));
+	outmsg_retry_key(wall_ms(), random, key);
 	m->retry_key = xstrdup(key);
 	rc = store_outbox_put(s, m, &inserted);
 	if (rc == 0 && inserted)

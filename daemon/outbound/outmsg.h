@@ -61,7 +61,10 @@ struct json_t *outmsg_works_button(const char *label, const char *text,
  * fallback_to, in place. -1 when the row has no fallback or its body is not a reply. */
 int outmsg_reply_to_push(struct outbox_msg *);
 
-/* A fresh X-Line-Retry-Key: LINE takes any UUID; this is a version 7 one (time first). */
-void outmsg_retry_key(char out[37]);
+/* An X-Line-Retry-Key: LINE takes any UUID; this is a version 7 one (RFC 9562), the
+ * time at ms first, then random's 80 bits (74 of them kept). */
+#define RETRY_KEY_RANDOM	10
+void outmsg_retry_key(int64_t ms, const unsigned char random[RETRY_KEY_RANDOM],
+    char out[37]);
 
 #endif

@@ -198,6 +198,21 @@ store_oneoff_release(sqlite3_stmt *st)
 }
 
 void
+store_random(struct store *s, void *out, size_t n)
+{
+	if (n > sizeof(s->random))
+		fatalx("%s: %zu bytes asked, %zu at most", __func__, n, sizeof(s->random));
+	if (n > s->random_left) {
+		if (RAND_bytes(s->random, sizeof(s->random)) != 1)
+			fatalx("%s: no randomness", __func__);
+		s->random_left = sizeof(s->random);
+	}
+	/* Taken from the end of what is left: no byte is handed out twice. */
+	s->random_left -= n;
+	memcpy(out, s->random + s->random_left, n);
+}
+
+void
 store_close(struct store *s)
 {
 	if (s == NULL)

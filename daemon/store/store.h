@@ -42,6 +42,12 @@ int store_synchronous(struct store *);
 /* The last database error, or why the store refuses writes (store_health). */
 const char *store_errmsg(struct store *);
 int store_meta_salt(struct store *, unsigned char out[SALT_LEN]);
+/* n (at most STORE_RANDOM_BUF) random bytes for the rows this connection writes (an
+ * outbox row's retry key), from a buffer OpenSSL refills STORE_RANDOM_BUF at a time:
+ * each RAND_bytes call asks the kernel for the process id (its fork check), a system
+ * call per row otherwise. The connection's thread only; shokaid never forks. */
+#define STORE_RANDOM_BUF	256
+void store_random(struct store *, void *out, size_t n);
 
 /* store_health.c: is the storage what the daemon needs? A database that cannot record
  * what happens must not half-work: while it cannot be written every transaction is

@@ -71,6 +71,8 @@ struct store {
 	int		 unsynced;		/* this transaction commits without fsync */
 	struct store_walbuf *walbuf;		/* the writer's VFS when FULL; else NULL */
 	struct log_ratelimit rl_err;		/* store_log_ok: error lines */
+	unsigned char	 random[STORE_RANDOM_BUF];	/* store_random: the unused tail */
+	size_t		 random_left;
 	/* Storage health (store_watch_start): set only for the daemon's store. */
 	char		*path;			/* the database file; NULL: not watched */
 	char		*wal_path;

@@ -7,7 +7,7 @@ daemon's core woke meanwhile (the machine's floor under both).
 Starts shokaisim and shokaid (release build) on free loopback ports with a temp config
 (pacing raised out of the way: this measures the machinery, not LINE's rate limit),
 queues N push rows in one transaction (as handlers would), and times until all are sent.
-Usage: tests/bench/outbox.py [--count N] [--inflight 64]"""
+Usage: tests/bench/outbox.py [--count N] [--inflight 64] | --floor SECONDS"""
 import argparse
 import json
 import os
@@ -73,7 +73,17 @@ def main():
     ap.add_argument("--inflight", type=int, default=64)
     ap.add_argument("--rate", type=int, default=100000,
                     help="outbox.line_rate (default: out of the way)")
+    ap.add_argument("--floor", type=float, metavar="SECONDS",
+                    help="only the machine's floor: the idle sleeper alone on the daemon's "
+                    "core for SECONDS, its worst lateness in ms")
     args = ap.parse_args()
+    if args.floor:
+        floor = subprocess.Popen(PIN_DAEMON + [sys.executable, "-c", FLOOR_PROBE],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        time.sleep(args.floor)
+        print(f"an idle sleeper on the daemon's core, {args.floor:g} s: worst "
+              f"{floor.communicate(timeout=10)[0].decode().strip()} ms late")
+        return 0
     tmp = tempfile.mkdtemp(prefix="shokai-bench-outbox-")
     procs = []
     try:

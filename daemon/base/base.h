@@ -189,10 +189,10 @@ void cell_csv(FILE *out, const char *s);
 #define CELL_TERM_KEEP_NL	0x1
 void cell_term(FILE *out, const char *s, size_t n, int flags);
 char *cell_term_dup(const char *s, size_t n, int flags);
-/* The columns a UTF-8 string takes on a terminal (a kanji two, a letter one), by the C
- * library's tables for the C.UTF-8 locale whatever the user's own; a byte each where
- * the string is not UTF-8 or that locale is missing. */
-size_t cell_width(const char *s);
+/* widths[i]: the columns s[i] takes on a terminal (a kanji two, a letter one), by the C
+ * library's tables for the C.UTF-8 locale whatever the user's own; a byte each where a
+ * string is not UTF-8 or that locale is missing. Every cell of a table in one call. */
+void cell_widths(const char *const *s, size_t n, size_t *widths);
 
 /* fault.c: named crash points for tests (built only with -DSHOKAI_FAULT_HOOKS). */
 int fault_enabled(const char *point);

@@ -191,33 +191,44 @@ cell_term(FILE *out, const char *s, size_t n, int flags)
 	free(e);
 }
 
-size_t
-cell_width(const char *s)
+/* One string's columns under the calling thread's locale: a byte each from where it
+ * stops being UTF-8. */
+static size_t
+width_of(const char *s)
 {
-	locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0), prev = (locale_t)0;
 	mbstate_t st = { 0 };
 	size_t cols = 0, n = strlen(s);
 
-	/* This thread only, for this call: the process's locale stays as it was. */
-	if (utf8 != (locale_t)0)
-		prev = uselocale(utf8);
 	while (n > 0) {
 		wchar_t wc;
-		size_t len = utf8 != (locale_t)0 ? mbrtowc(&wc, s, n, &st) : (size_t)-1;
+		size_t len = mbrtowc(&wc, s, n, &st);
 		int w;
 
-		if (len == (size_t)-1 || len == (size_t)-2) {
-			cols += n;
-			break;
-		}
+		if (len == (size_t)-1 || len == (size_t)-2 || len == 0)
+			return cols + n;
 		w = wcwidth(wc);
 		cols += w < 0 ? 1 : (size_t)w;
 		s += len;
 		n -= len;
 	}
-	if (utf8 != (locale_t)0) {
-		uselocale(prev);
-		freelocale(utf8);
-	}
 	return cols;
+}
+
+void
+cell_widths(const char *const *s, size_t n, size_t *widths)
+{
+	/* Made once per call: newlocale costs some 70 µs and five system calls. */
+	locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0), prev;
+
+	if (utf8 == (locale_t)0) {
+		for (size_t i = 0; i < n; i++)
+			widths[i] = strlen(s[i]);
+		return;
+	}
+	/* This thread only, for this call: the process's locale stays as it was. */
+	prev = uselocale(utf8);
+	for (size_t i = 0; i < n; i++)
+		widths[i] = width_of(s[i]);
+	uselocale(prev);
+	freelocale(utf8);
 }

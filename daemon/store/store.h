@@ -601,12 +601,15 @@ int store_console_referrals_of(struct store *, const char *channel, const char *
     struct json_t **made, struct json_t **came_from);
 int store_console_ops(struct store *, struct json_t **failed, struct json_t **quarantine);
 int store_console_deployed_menus(struct store *, struct json_t **rows);
-/* The LINE display name of an audit row's person ("customer:CHANNEL/USER",
- * "typed:CHANNEL/USER"), NULL for any other target: an SQL expression over audit_log's
- * target, so the console's listing and shokaictl audit name people alike. */
+/* An audit row whose target is a person ("customer:CHANNEL/USER", "typed:CHANNEL/USER"),
+ * and that person's LINE display name (NULL for any other target): SQL over audit_log's
+ * target, so the console's listing and shokaictl audit name people alike and forgetting
+ * a person finds their rows. */
+#define STORE_AUDIT_PERSON_TARGET \
+	"(target GLOB 'customer:*/*' OR target GLOB 'typed:*/*')"
 #define STORE_AUDIT_TARGET_NAME \
-	"(SELECT display_name FROM profiles WHERE (target GLOB 'customer:*/*' OR " \
-	"target GLOB 'typed:*/*') AND channel = substr(target, instr(target, ':') + 1, " \
+	"(SELECT display_name FROM profiles WHERE " STORE_AUDIT_PERSON_TARGET " AND " \
+	"channel = substr(target, instr(target, ':') + 1, " \
 	"instr(target, '/') - instr(target, ':') - 1) AND " \
 	"user_id = substr(target, instr(target, '/') + 1))"
 /* Rows of audit_log, newest first, with target_name (STORE_AUDIT_TARGET_NAME). */

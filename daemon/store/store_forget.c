@@ -66,7 +66,7 @@ store_forget_user(struct store *s, const char *user_id, const char *pseudonym)
 		"DELETE FROM outbox WHERE target = ?1 OR fallback_to = ?1",
 		/* What operators did to them stays on record, under the pseudonym. */
 		("UPDATE audit_log SET target = substr(target, 1, length(target) - length(?1)) "
-		"|| ?2 WHERE (target GLOB 'customer:*/*' OR target GLOB 'typed:*/*') AND "
+		"|| ?2 WHERE " STORE_AUDIT_PERSON_TARGET " AND "
 		"substr(target, -length(?1) - 1) = '/' || ?1"),
 	};
 

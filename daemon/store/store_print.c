@@ -99,6 +99,38 @@ store_text_function(struct store *s, const char *name, int argc, store_text_fn f
 	    f, call_text_fn, NULL, NULL, free) == SQLITE_OK ? 0 : -1;
 }
 
+/* The table: every cell padded to its column's widest, by columns on the screen, not
+ * bytes, so a name in kanji lines up with one in letters. cells is nrows x ncol, each
+ * freed here. */
+static void
+print_table(FILE *out, sqlite3_stmt *st, int ncol, char **cells, size_t nrows)
+{
+	size_t width[32] = { 0 }, n = nrows * (size_t)ncol;
+	size_t *cw = xcalloc(n ? n : 1, sizeof(*cw));
+
+	/* One pass for every cell: measuring sets up a locale, dear per call. */
+	cell_widths((const char *const *)cells, n, cw);
+	for (int c = 0; c < ncol; c++)
+		width[c] = strlen(sqlite3_column_name(st, c));
+	for (size_t i = 0; i < n; i++)
+		if (cw[i] > width[i % (size_t)ncol])
+			width[i % (size_t)ncol] = cw[i];
+	for (int c = 0; c < ncol; c++)
+		fprintf(out, "%-*s%s", c + 1 < ncol ? (int)width[c] : 0,
+		    sqlite3_column_name(st, c), c + 1 < ncol ? "  " : "\n");
+	for (size_t i = 0; i < n; i++) {
+		size_t c = i % (size_t)ncol;
+
+		fputs(cells[i], out);
+		if (c + 1 < (size_t)ncol)
+			fprintf(out, "%*s", (int)(width[c] - cw[i] + 2), "");
+		else
+			fputc('\n', out);
+		free(cells[i]);
+	}
+	free(cw);
+}
+
 /* Prints what sql returns (text arguments bound in order) as an aligned table, CSV
  * with a header line, or a JSON array of objects: what operators read and what their
  * spreadsheets and scripts read. */
@@ -109,8 +141,7 @@ store_print_query(struct store *s, FILE *out, enum print_format format, const ch
 	sqlite3_stmt *st = NULL;
 	json_t *rows = NULL;
 	int rc = -1, ncol;
-	size_t width[32] = { 0 };
-	char ***cells = NULL;
+	char **cells = NULL;	/* the table's, row after row */
 	size_t nrows = 0, cap = 0;
 
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -132,17 +163,13 @@ store_print_query(struct store *s, FILE *out, enum print_format format, const ch
 		}
 	if (format == PRINT_CSV)
 		fputc('\n', out);
-	for (int c = 0; c < ncol; c++)
-		width[c] = strlen(sqlite3_column_name(st, c));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *obj = format == PRINT_JSON ? json_object() : NULL;
 
 		if (format == PRINT_TABLE && nrows == cap) {
 			cap = cap ? cap * 2 : 64;
-			cells = xrealloc(cells, cap * sizeof(*cells));
+			cells = xrealloc(cells, cap * (size_t)(ncol ? ncol : 1) * sizeof(*cells));
 		}
-		if (format == PRINT_TABLE)
-			cells[nrows] = xcalloc((size_t)ncol, sizeof(char *));
 		for (int c = 0; c < ncol; c++) {
 			/* The type before the text: reading a number as text may convert it
 			 * (and JSON reads the column afresh). */
@@ -162,13 +189,9 @@ store_print_query(struct store *s, FILE *out, enum print_format format, const ch
 					fputs(v, out);
 				else
 					cell_csv(out, v ? v : "");
-			} else {
-				size_t w;
-
-				cells[nrows][c] = v ? col_term(st, c) : xstrdup("-");
-				if ((w = cell_width(cells[nrows][c])) > width[c])
-					width[c] = w;
-			}
+			} else
+				cells[nrows * (size_t)ncol + (size_t)c] = v ? col_term(st, c) :
+				    xstrdup("-");
 		}
 		if (format == PRINT_JSON)
 			json_array_append_new(rows, obj);
@@ -183,25 +206,9 @@ store_print_query(struct store *s, FILE *out, enum print_format format, const ch
 		fprintf(out, "%s\n", text);
 		free(text);
 		json_decref(rows);
-	} else if (format == PRINT_TABLE) {
-		for (int c = 0; c < ncol; c++)
-			fprintf(out, "%-*s%s", c + 1 < ncol ? (int)width[c] : 0,
-			    sqlite3_column_name(st, c), c + 1 < ncol ? "  " : "\n");
-		for (size_t r = 0; r < nrows; r++) {
-			for (int c = 0; c < ncol; c++) {
-				/* Padded by columns on the screen, not bytes: a name in kanji
-				 * lines up with one in letters. */
-				fputs(cells[r][c], out);
-				if (c + 1 < ncol)
-					fprintf(out, "%*s", (int)(width[c] - cell_width(cells[r][c]) + 2), "");
-				else
-					fputc('\n', out);
-				free(cells[r][c]);
-			}
-			free(cells[r]);
-		}
-		free(cells);
-	}
+	} else if (format == PRINT_TABLE)
+		print_table(out, st, ncol, cells, nrows);
+	free(cells);
 	sqlite3_finalize(st);
 	return rc;
 }

@@ -49,6 +49,16 @@ print("%.2f" % (worst * 1000))
 """
 
 
+def start_floor():
+    """The floor probe pinned to the daemon's core; floor_ms(p) stops it and reads it."""
+    return subprocess.Popen(PIN_DAEMON + [sys.executable, "-c", FLOOR_PROBE],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+
+def floor_ms(p):
+    return float(p.communicate(timeout=10)[0].decode().strip() or "nan")
+
+
 def start(argv, cwd, pattern):
     p = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE)
@@ -78,11 +88,10 @@ def main():
                     "core for SECONDS, its worst lateness in ms")
     args = ap.parse_args()
     if args.floor:
-        floor = subprocess.Popen(PIN_DAEMON + [sys.executable, "-c", FLOOR_PROBE],
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        floor = start_floor()
         time.sleep(args.floor)
         print(f"an idle sleeper on the daemon's core, {args.floor:g} s: worst "
-              f"{floor.communicate(timeout=10)[0].decode().strip()} ms late")
+              f"{floor_ms(floor):.2f} ms late")
         return 0
     tmp = tempfile.mkdtemp(prefix="shokai-bench-outbox-")
     procs = []
@@ -125,8 +134,7 @@ line:
             db.executemany("INSERT INTO outbox(platform, channel, kind, target, body, "
                            "retry_key, next_attempt_at, created_at) VALUES (?,?,?,?,?,?,?,?)",
                            rows)
-        floor = subprocess.Popen(PIN_DAEMON + [sys.executable, "-c", FLOOR_PROBE],
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        floor = start_floor()
         procs.append(floor)
         t0 = time.time()
         # /healthz is on the admin listener.
@@ -139,7 +147,7 @@ line:
                 break
             time.sleep(0.05)
         took = time.time() - t0
-        floor_ms = float(floor.communicate(timeout=10)[0].decode().strip() or "nan")
+        floor_late = floor_ms(floor)
         sent = db.execute("SELECT count(*) FROM outbox WHERE state = 'sent'").fetchone()[0]
         with urllib.request.urlopen(f"http://127.0.0.1:{d_port}/healthz", timeout=5) as r:
             health = json.loads(r.read())
@@ -154,7 +162,7 @@ line:
               f"simulator delivered {stats.get('line_delivered')}; "
               f"worst loop stall {health['loop_max_stall_us'] / 1000:.2f} ms "
               f"(the loop's own CPU in it at most {health['loop_max_busy_us'] / 1000:.2f} ms; "
-              f"an idle sleeper on its core meanwhile {floor_ms:.2f} ms late); "
+              f"an idle sleeper on its core meanwhile {floor_late:.2f} ms late); "
               f"peak RSS {rss:.1f} MiB")
         return 0 if sent == args.count else 1
     finally:

@@ -213,14 +213,21 @@ test_term(void **state)
 static void
 test_width(void **state)
 {
+	const char *cells[] = { "", "admin", "新宿支店", "ログイン失敗 (x)",
+	    "ﾃｽﾄ",		/* half-width katakana */
+	    "ab\xff\xfe",	/* not UTF-8: a byte each */
+	    "é" };
+	size_t w[sizeof(cells) / sizeof(cells[0])];
+
 	(void)state;
-	assert_int_equal(cell_width(""), 0);
-	assert_int_equal(cell_width("admin"), 5);
-	assert_int_equal(cell_width("新宿支店"), 8);
-	assert_int_equal(cell_width("ログイン失敗 (x)"), 16);
-	assert_int_equal(cell_width("ﾃｽﾄ"), 3);		/* half-width katakana */
-	assert_int_equal(cell_width("ab\xff\xfe"), 4);	/* not UTF-8: a byte each */
-	assert_int_equal(cell_width("é"), 1);
+	cell_widths(cells, sizeof(cells) / sizeof(cells[0]), w);
+	assert_int_equal(w[0], 0);
+	assert_int_equal(w[1], 5);
+	assert_int_equal(w[2], 8);
+	assert_int_equal(w[3], 16);
+	assert_int_equal(w[4], 3);
+	assert_int_equal(w[5], 4);
+	assert_int_equal(w[6], 1);
 }
 
 int

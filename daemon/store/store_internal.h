@@ -1,5 +1,6 @@
 /* store_internal.h: what the store's files share: the handle, the statement cache and
- * the helpers that run statements. Nothing outside daemon/store/ includes it. */
+ * the helpers that run statements. Nothing outside daemon/store/ includes it but the
+ * store's white-box unit tests. */
 #ifndef STORE_INTERNAL_H
 #define STORE_INTERNAL_H
 

@@ -33,9 +33,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "w.pool, w.state, r.channel, r.referrer_id, r.referee_id, w.coupon_code, "
 	    "r.rep_code, w.stage FROM rewards w JOIN referrals r ON r.id = w.referral_id "
 	    "WHERE w.referral_id = ? AND w.state = 'pending' ORDER BY w.id",
-	/* The gauge: approved rewards whose pool has no free code now (rewards_open). */
-	[ST_REWARDS_WAITING_POOL] = "SELECT count(*) FROM rewards w WHERE w.state = "
-	    "'approved' AND NOT EXISTS (SELECT 1 FROM coupons c WHERE c.pool = w.pool AND "
+	/* The gauge: approved rewards whose pool has no free code now, every second. SQLite
+	 * takes a partial index only where the WHERE repeats its condition (state IN ...),
+	 * and without statistics it looks for free codes through coupons' reward_id index
+	 * (every free code of every pool): a year's 150,000 rewards were read each second. */
+	[ST_REWARDS_WAITING_POOL] = "SELECT count(*) FROM rewards w INDEXED BY rewards_open "
+	    "WHERE w.state IN ('pending', 'approved') AND w.state = 'approved' AND NOT EXISTS "
+	    "(SELECT 1 FROM coupons c INDEXED BY coupons_free WHERE c.pool = w.pool AND "
 	    "c.reward_id IS NULL)",
 };
 

@@ -595,6 +595,12 @@ static const char *const migrations[] = {
 	 "PRAGMA writable_schema = RESET;"
 	 "CREATE TABLE schema_26_bump (x);"
 	 "DROP TABLE schema_26_bump;"),
+
+	/* 27 /metrics counts the outbox by platform and state: a scan of every sent message
+	 * that retention keeps (180 days: a million rows on make bench-scale's year, 0.8 s of
+	 * a core per scrape). From this index, 0.07 s. A message changes state once or twice,
+	 * each time at the end of its key's range: pages the next message writes too. */
+	"CREATE INDEX outbox_by_state ON outbox(platform, state);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

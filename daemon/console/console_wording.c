@@ -109,11 +109,17 @@ fact_words(const struct config *cf, const json_t *text, const char *key, const j
 }
 
 const char *
+console_text_words(const json_t *text, const char *section, const char *name)
+{
+	const char *w = name ? text_of(text, section, name) : NULL;
+
+	return w ? w : name;
+}
+
+const char *
 console_audit_action_words(const json_t *text, const char *action)
 {
-	const char *w = action ? text_of(text, "audit", action) : NULL;
-
-	return w ? w : action;
+	return console_text_words(text, "audit", action);
 }
 
 char *

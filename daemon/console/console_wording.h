@@ -1,6 +1,6 @@
-/* console_wording.h: the audit log in the words of the console's text file
- * (console/web/text/ja.json, built into the binary), for the console's pages and CSV and
- * for shokaictl audit alike, so all three say the same. */
+/* console_wording.h: the audit log (and the codes shokaictl's lists print) in the words of
+ * the console's text file (console/web/text/ja.json, built into the binary), for the
+ * console's pages and CSV and for shokaictl alike, so all of them say the same. */
 #ifndef SHOKAI_CONSOLE_WORDING_H
 #define SHOKAI_CONSOLE_WORDING_H
 
@@ -11,6 +11,9 @@ struct config;
 /* A text file of the console's built into this binary ("text/ja.json",
  * "text/csv.json") as JSON; an empty object if absent. The caller owns it. */
 json_t *console_text_load(const char *name);
+/* "<section>.<name>" ("event", "claimed"), or name itself when the text file has none.
+ * Borrowed. */
+const char *console_text_words(const json_t *text, const char *section, const char *name);
 /* "audit.<action>" (the action itself when the text file has no label). Borrowed. */
 const char *console_audit_action_words(const json_t *text, const char *action);
 /* A row's detail: its facts worded through "audit_detail.<action>", or free text as it

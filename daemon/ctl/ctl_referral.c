@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "../console/console_wording.h"
 
 int
 ctl_parse_format(const char *s, enum print_format *f)
@@ -80,6 +81,66 @@ typed_cmd(struct config *cf, int argc, char **argv)
 	return rc;
 }
 
+/* What the referral and reward lists print beside each code: the config's state labels
+ * and the console's words (text/ja.json), as the console shows them; the codes stay for
+ * scripts. */
+struct list_wording {
+	const struct config *cf;
+	json_t *text;
+};
+
+static char *
+state_words(void *arg, const char *const *argv, int argc)
+{
+	const struct list_wording *w = arg;
+	enum ref_state st;
+
+	(void)argc;
+	if (argv[0] == NULL)
+		return NULL;
+	return xstrdup(ref_state_parse(argv[0], &st) == 0 ? config_state_label(w->cf, st) :
+	    argv[0]);
+}
+
+static char *
+event_words(void *arg, const char *const *argv, int argc)
+{
+	const struct list_wording *w = arg;
+
+	(void)argc;
+	return argv[0] ? xstrdup(console_text_words(w->text, "event", argv[0])) : NULL;
+}
+
+static char *
+reward_words(void *arg, const char *const *argv, int argc)
+{
+	const struct list_wording *w = arg;
+
+	(void)argc;
+	return argv[0] ? xstrdup(console_text_words(w->text, "reward_state", argv[0])) : NULL;
+}
+
+/* The store, with state_words(), event_words() and reward_words() for its SQL; NULL
+ * (said on stderr) when it cannot be opened. */
+static struct store *
+open_worded(const struct config *cf, struct list_wording *w)
+{
+	struct store *s;
+
+	w->cf = cf;
+	w->text = console_text_load("text/ja.json");
+	if ((s = ctl_open_store(cf)) == NULL)
+		return NULL;
+	if (store_text_function(s, "state_words", 1, state_words, w) == -1 ||
+	    store_text_function(s, "event_words", 1, event_words, w) == -1 ||
+	    store_text_function(s, "reward_words", 1, reward_words, w) == -1) {
+		fprintf(stderr, "shokaictl: %s\n", store_errmsg(s));
+		store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
 int
 referrals_cmd(struct config *cf, int argc, char **argv)
 {
@@ -88,30 +149,30 @@ referrals_cmd(struct config *cf, int argc, char **argv)
 	    "CASE WHEN EXISTS (SELECT 1 FROM customer_tags t WHERE t.channel = r.channel AND "
 	    "t.tag = 'partner' AND t.user_id = r.referrer_id) THEN 'partner' ELSE 'customer' "
 	    "END AS kind, referee_id AS friend, coalesce(rep_code, '-') AS rep, state, "
+	    "state_words(state) AS state_words, "
 	    "datetime(claimed_at / 1000, 'unixepoch', 'localtime') AS claimed FROM referrals r "
 	    "WHERE ?1 IS NULL OR state = ?1 ORDER BY id";
 	static const char events_sql[] = "SELECT datetime(at / 1000, 'unixepoch', "
-	    "'localtime') AS at, type, coalesce(reason, '') AS reason, coalesce(actor, '') AS "
-	    "actor FROM referral_events WHERE referral_id = ?1 OR (type IN ('issued', "
+	    "'localtime') AS at, type, event_words(type) AS type_words, coalesce(reason, '') AS "
+	    "reason, coalesce(actor, '') AS actor FROM referral_events WHERE referral_id = ?1 OR (type IN ('issued', "
 	    "'clicked') AND code = (SELECT code FROM referrals WHERE id = ?1)) ORDER BY id";
 	enum print_format format = PRINT_TABLE;
 	const char *state = NULL;
-	struct store *s;
+	struct list_wording words = { 0 };
+	struct store *s = NULL;
 	int rc = 1;
 
 	if (argc >= 1 && strcmp(argv[0], "show") == 0 && argc == 2) {
 		const char *args[] = { argv[1] };
 		static const char one_sql[] = "SELECT id, campaign, code, referrer_id AS "
-		    "referrer, referee_id AS friend, coalesce(rep_code, '-') AS rep, state FROM "
-		    "referrals WHERE id = ?1";
+		    "referrer, referee_id AS friend, coalesce(rep_code, '-') AS rep, state, "
+		    "state_words(state) AS state_words FROM referrals WHERE id = ?1";
 
-		if ((s = ctl_open_store(cf)) == NULL)
-			return 1;
-		rc = store_print_query(s, stdout, PRINT_TABLE, one_sql, args, 1) == 0 &&
+		rc = (s = open_worded(cf, &words)) != NULL &&
+		    store_print_query(s, stdout, PRINT_TABLE, one_sql, args, 1) == 0 &&
 		    printf("\n") > 0 &&
 		    store_print_query(s, stdout, PRINT_TABLE, events_sql, args, 1) == 0 ? 0 : 1;
-		store_close(s);
-		return rc;
+		goto done;
 	}
 	if (argc >= 1 && strcmp(argv[0], "typed") == 0)
 		return typed_cmd(cf, argc - 1, argv + 1);
@@ -125,14 +186,15 @@ referrals_cmd(struct config *cf, int argc, char **argv)
 		else
 			return 2;
 	}
-	if ((s = ctl_open_store(cf)) == NULL)
-		return 1;
 	{
 		const char *args[] = { state };
 
-		rc = store_print_query(s, stdout, format, list_sql, args, 1) == 0 ? 0 : 1;
+		rc = (s = open_worded(cf, &words)) != NULL &&
+		    store_print_query(s, stdout, format, list_sql, args, 1) == 0 ? 0 : 1;
 	}
+done:
 	store_close(s);
+	json_decref(words.text);
 	return rc;
 }
 
@@ -175,18 +237,22 @@ int
 rewards_cmd(struct config *cf, int argc, char **argv)
 {
 	static const char list_sql[] = "SELECT w.id, w.referral_id AS referral, w.side, "
-	    "w.stage, w.user_id AS person, w.pool, w.state, coalesce(w.coupon_code, '-') AS coupon, "
+	    "w.stage, w.user_id AS person, w.pool, w.state, reward_words(w.state) AS "
+	    "state_words, coalesce(w.coupon_code, '-') AS coupon, "
 	    "datetime(w.approve_after / 1000, 'unixepoch', 'localtime') AS approve_after, "
 	    "coalesce(w.note, '') AS note FROM rewards w WHERE ?1 IS NULL OR w.state = ?1 "
 	    "ORDER BY w.id";
 	enum print_format format = PRINT_TABLE;
+	struct list_wording words = { 0 };
 	struct store *s;
 	int rc;
 
 	if (ctl_take_format(&argc, argv, &format) == -1 || argc < 1)
 		return 2;
-	if ((s = ctl_open_store(cf)) == NULL)
+	if ((s = open_worded(cf, &words)) == NULL) {
+		json_decref(words.text);
 		return 1;
+	}
 	if (strcmp(argv[0], "list") == 0 && argc <= 2) {
 		const char *args[] = { argc == 2 ? argv[1] : NULL };
 
@@ -199,6 +265,7 @@ rewards_cmd(struct config *cf, int argc, char **argv)
 	else
 		rc = 2;
 	store_close(s);
+	json_decref(words.text);
 	return rc;
 }
 

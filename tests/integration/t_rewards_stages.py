@@ -105,6 +105,16 @@ def test_partner_reward_at_the_meeting_and_a_reward_voided_by_a_block():
             listed = ctl(d, "referrals", "list", "--format", "csv").splitlines()
             expect(listed[0].startswith("id,campaign,code,referrer,kind,") and
                    f"{USER},partner," in listed[1], listed)
+            # Beside each code, the words the console shows: the config's state labels,
+            # the console's text for rewards and events.
+            rows = json.loads(ctl(d, "rewards", "list", "--format", "json"))
+            expect([(r["state"], r["state_words"]) for r in rows] ==
+                   [("issued", "発行済み"), ("voided", "取消")], rows)
+            rows = json.loads(ctl(d, "referrals", "list", "--format", "json"))
+            expect([(r["state"], r["state_words"]) for r in rows] == [("won", "成約")], rows)
+            shown = ctl(d, "referrals", "show", "1")
+            expect("state_words" in shown and "成約" in shown and "登録" in shown and
+                   "type_words" in shown, shown)
             rows = json.loads(ctl(d, "report", "--by", "partner", "--format", "json"))
             expect([(r["referrer_kind"], r["claimed"], r["won"]) for r in rows] ==
                    [("partner", 1, 1)], rows)

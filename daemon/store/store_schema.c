@@ -602,16 +602,13 @@ static const char *const migrations[] = {
 	 * each time at the end of its key's range: pages the next message writes too. */
 	"CREATE INDEX outbox_by_state ON outbox(platform, state);",
 
-	/* 28 two walks of the whole outbox, each holding the storage thread (and the
-	 * webhooks' commits waiting behind it) for most of a second on make bench-scale's
-	 * million rows. Retention's sent messages, oldest first: each hourly round (and each
-	 * start) walked the outbox from its first row to find the sent ones past
-	 * outbox_sent, and when none were, read every row; a message joins this index once,
-	 * when it is sent, at its end. And the tries a crash interrupted, looked for at each
-	 * start: the rows in flight, a handful. */
+	/* 28 retention's sent messages, oldest first. Each hourly round (and each start)
+	 * walked the outbox from its first row to find the sent ones past outbox_sent: when
+	 * none were, one statement read every row (a million on make bench-scale's year:
+	 * most of a second with the storage thread held, the webhooks' commits waiting). A
+	 * message joins this index once, when it is sent, at its end. */
 	("CREATE INDEX outbox_sent_at ON outbox(coalesce(sent_at, created_at)) WHERE "
-	 "state = 'sent' AND dedupe_key IS NULL;"
-	 "CREATE INDEX outbox_trying ON outbox(id) WHERE trying = 1;"),
+	 "state = 'sent' AND dedupe_key IS NULL;"),
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

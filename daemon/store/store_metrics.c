@@ -1,8 +1,8 @@
 /* store_metrics.c: what /healthz, /readyz and /metrics read from the database, on the
  * console's connection: the backlogs, each coupon pool's free codes and how long the
  * oldest event has waited for its handler (each an index's count: probes poll them), and
- * for /metrics alone the outbox by platform and state and referrals by state (each read
- * from an index of its own: every row of it, but no row of the tables). */
+ * for /metrics alone the outbox by platform and state and referrals by state (from
+ * indexes: every entry of them, but no row of the tables). */
 #include <jansson.h>
 
 #include "store_internal.h"
@@ -28,6 +28,22 @@ rows_into(struct store *s, const char *sql, json_t *into)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* The outbox by platform and state, each part from an index of its own (schema 27): a
+ * read of every row cost a scrape 0.8 s on a million rows. A row with a dedupe key (text,
+ * never empty: ">= ''" is what lets SQLite read them from its unique index) is counted
+ * in the first part only. */
+#define OUTBOX_BY_STATE \
+	"SELECT platform, state, sum(n) AS n FROM (" \
+	"SELECT platform, state, count(*) AS n FROM outbox WHERE dedupe_key >= '' " \
+	"GROUP BY 1, 2 UNION ALL " \
+	"SELECT platform, 'pending', count(*) FROM outbox INDEXED BY outbox_due WHERE " \
+	"state = 'pending' AND dedupe_key IS NULL GROUP BY 1 UNION ALL " \
+	"SELECT platform, 'sent', count(*) FROM outbox INDEXED BY outbox_sent WHERE " \
+	"state = 'sent' AND dedupe_key IS NULL GROUP BY 1 UNION ALL " \
+	"SELECT platform, state, count(*) FROM outbox INDEXED BY outbox_stuck WHERE " \
+	"(state = 'failed' OR state = 'unknown') AND dedupe_key IS NULL GROUP BY 1, 2) " \
+	"GROUP BY 1, 2"
+
 json_t *
 store_metrics_read(struct store *s, int64_t now_ms, int full)
 {
@@ -41,8 +57,7 @@ store_metrics_read(struct store *s, int64_t now_ms, int full)
 	json_object_set_new(m, "outbox", outbox);
 	json_object_set_new(m, "referrals", referrals);
 	json_object_set_new(m, "coupon_pools", pools);
-	if ((full && (rows_into(s, "SELECT platform, state, count(*) AS n FROM outbox INDEXED "
-	    "BY outbox_by_state GROUP BY 1, 2", outbox) == -1 ||
+	if ((full && (rows_into(s, OUTBOX_BY_STATE, outbox) == -1 ||
 	    rows_into(s, "SELECT state, count(*) AS n FROM referrals GROUP BY 1",
 	    referrals) == -1)) ||
 	    rows_into(s, "SELECT pool, count(*) AS free FROM coupons WHERE reward_id IS NULL "

@@ -29,10 +29,10 @@ static const struct {
 	    "?1 ORDER BY id LIMIT ?2)",
 	    "SELECT count(*) AS n FROM quarantine WHERE received_at < ?1" },
 	[RETENTION_OUTBOX_SENT] = { "outbox_sent",
-	    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox INDEXED BY outbox_sent_at "
+	    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox INDEXED BY outbox_sent "
 	    "WHERE state = 'sent' AND dedupe_key IS NULL AND coalesce(sent_at, created_at) < ?1 "
 	    "ORDER BY coalesce(sent_at, created_at) LIMIT ?2)",
-	    "SELECT count(*) AS n FROM outbox INDEXED BY outbox_sent_at WHERE state = 'sent' "
+	    "SELECT count(*) AS n FROM outbox INDEXED BY outbox_sent WHERE state = 'sent' "
 	    "AND dedupe_key IS NULL AND coalesce(sent_at, created_at) < ?1" },
 	[RETENTION_CLICK_HASH] = { "click_client_hash",
 	    "UPDATE referral_events SET client_hash = NULL WHERE rowid IN (SELECT rowid FROM "

@@ -78,6 +78,37 @@ def test_metrics_pass_promtool_and_count_what_was_done():
             expect(d.request("GET", path).status == 404, f"{path} is public")
 
 
+def test_metrics_outbox_by_state_counts_every_row_once():
+    """shokai_outbox_messages is read from several indexes (pending, sent, failed and
+    unknown rows, rows with a dedupe key): together they count every row once, as a
+    count of the whole table would."""
+    with Sim() as sim, Daemon(config=config_for(sim)) as d:
+        ctl(d, "send", "line", "main", "U" + "6" * 32, "メトリクス")
+        wait_until(lambda: d.query("SELECT count(*) FROM outbox WHERE state = 'sent'")[0][0]
+                   == 1, 10, "the push to be sent")
+        later = int(time.time() * 1000) + 3600 * 1000     # not due while the test runs
+        c = d.db()
+        for i, (platform, state, dedupe) in enumerate([
+                ("line", "pending", None), ("line", "failed", None), ("works", "failed", None),
+                ("line", "unknown", None), ("line", "sent", "nudge:1"),
+                ("line", "pending", "nudge:2"), ("works", "failed", "nudge:3"),
+                ("works", "sent", None)]):
+            c.execute("INSERT INTO outbox(platform, channel, kind, target, body, retry_key, "
+                      "dedupe_key, state, next_attempt_at, created_at, sent_at) VALUES "
+                      "(?, 'main', 'push', 'U', '{}', ?, ?, ?, ?, ?, ?)",
+                      (platform, f"metrics-{i}", dedupe, state, later, later - 3600 * 1000,
+                       later - 3600 * 1000 if state == "sent" else None))
+        c.commit()
+        c.close()
+        text = scrape(d).body.decode()
+        want = d.query("SELECT platform, state, count(*) FROM outbox GROUP BY 1, 2")
+        got = [(p, s, sample(text, "shokai_outbox_messages", platform=p, state=s))
+               for p, s, _ in want]
+        expect(got == [(p, s, float(n)) for p, s, n in want], (got, want))
+        listed = [l for l in text.splitlines() if l.startswith("shokai_outbox_messages{")]
+        expect(len(listed) == len(want), listed)
+
+
 def test_metrics_token_is_asked_for_when_set():
     probe = Daemon(start=False)
     token = probe.write_secret("metrics-token", "scrape-me-0123456789")

@@ -406,6 +406,8 @@ struct json_t *config_announce_messages(const struct config *,
 /* config_wording.c */
 /* What reps read for a state (成約). */
 const char *config_state_label(const struct config *, enum ref_state);
+/* The label of the state named name ("won"), or name itself when no state is so named. */
+const char *config_state_words(const struct config *, const char *name);
 /* The state a rep's word means (成約, won: normalised, as text_normalize gives it);
  * 0, or -1 when the word means none. */
 int config_state_from_word(const struct config *, const char *word, enum ref_state *);

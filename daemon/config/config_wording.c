@@ -294,6 +294,14 @@ config_state_label(const struct config *cf, enum ref_state s)
 	return cf->wording.states[s].label;
 }
 
+const char *
+config_state_words(const struct config *cf, const char *name)
+{
+	enum ref_state s;
+
+	return ref_state_parse(name, &s) == 0 ? config_state_label(cf, s) : name;
+}
+
 int
 config_state_from_word(const struct config *cf, const char *word, enum ref_state *out)
 {

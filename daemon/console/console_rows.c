@@ -40,12 +40,10 @@ console_referral_json(const struct console_scope *scope, const struct config *cf
     const json_t *row)
 {
 	const char *state = str(row, "state"), *channel = str(row, "channel");
-	enum ref_state st;
 
 	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:b, s:o, s:o, s:o, s:I, s:I}",
 	    "id", (json_int_t)json_integer_value(json_object_get(row, "id")),
-	    "state", state, "state_label", ref_state_parse(state, &st) == 0 ?
-	    config_state_label(cf, st) : state,
+	    "state", state, "state_label", config_state_words(cf, state),
 	    "campaign", str(row, "campaign"), "code", str(row, "code"),
 	    "referrer", console_person_named(cf, channel, str(row, "referrer_id"),
 	    str(row, "referrer_name"), 0),

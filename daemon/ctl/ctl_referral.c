@@ -93,13 +93,9 @@ static char *
 state_words(void *arg, const char *const *argv, int argc)
 {
 	const struct list_wording *w = arg;
-	enum ref_state st;
 
 	(void)argc;
-	if (argv[0] == NULL)
-		return NULL;
-	return xstrdup(ref_state_parse(argv[0], &st) == 0 ? config_state_label(w->cf, st) :
-	    argv[0]);
+	return argv[0] ? xstrdup(config_state_words(w->cf, argv[0])) : NULL;
 }
 
 static char *
@@ -154,8 +150,8 @@ referrals_cmd(struct config *cf, int argc, char **argv)
 	    "WHERE ?1 IS NULL OR state = ?1 ORDER BY id";
 	static const char events_sql[] = "SELECT datetime(at / 1000, 'unixepoch', "
 	    "'localtime') AS at, type, event_words(type) AS type_words, coalesce(reason, '') AS "
-	    "reason, coalesce(actor, '') AS actor FROM referral_events WHERE referral_id = ?1 OR (type IN ('issued', "
-	    "'clicked') AND code = (SELECT code FROM referrals WHERE id = ?1)) ORDER BY id";
+	    "reason, coalesce(actor, '') AS actor FROM referral_events WHERE referral_id = ?1 OR "
+	    "(type IN ('issued', 'clicked') AND code = (SELECT code FROM referrals WHERE id = ?1)) ORDER BY id";
 	enum print_format format = PRINT_TABLE;
 	const char *state = NULL;
 	struct list_wording words = { 0 };

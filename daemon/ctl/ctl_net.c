@@ -1,6 +1,7 @@
 /* ctl_net.c: shokaictl talks to LINE and LINE WORKS directly for management calls and
  * lookups: a small daemon context of its own (a loop, an HTTP client, the database when
  * asked for) runs each call to completion. */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,9 @@ ctl_net_open(struct daemon *d, struct config *cf)
 {
 	memset(d, 0, sizeof(*d));
 	d->cfg = cf;
+	/* OpenSSL writes to a TLS peer with write(): a peer that closed must give EPIPE,
+	 * not end shokaictl */
+	signal(SIGPIPE, SIG_IGN);
 	if ((d->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	d->http_client = http_client_new(d->base, -1);

@@ -1,53 +1,76 @@
-/* http_client.c: outbound HTTP on the event loop, on libevent's own HTTP client (evhttp
- * connections on the loop's bufferevents; OpenSSL bufferevents for https). The only
- * file that knows how: callers see http_request, http_response and a completion.
+/* http_client.c: outbound HTTP/1.1 on the event loop, on connections of its own (a
+ * non-blocking socket, OpenSSL on it for https). The only file that knows how: callers
+ * see http_request, http_response and a completion.
  *
  * Each origin (scheme, host, port) keeps up to CONNS_PER_ORIGIN keep-alive connections,
  * each carrying one request at a time; requests beyond that wait in the origin's queue,
- * in order. A connection that failed in any way is never used again (a TLS session
- * cannot be reconnected in place): it is freed after the callback that found it, and
- * the next request opens a fresh one.
+ * in order. A connection that failed in any way is never used again: it is closed at
+ * once and freed at the next kick, and the next request opens a fresh one.
  *
- * libcurl did this before: its multi interface cost more CPU per request than the
- * webhook it answered (PROFILE.md) and its dependencies (GnuTLS through librtmp,
- * Kerberos, LDAP, SSH) 4.3 MiB of resident pages in a daemon that speaks HTTP/1.1 and
- * TLS to two hosts. */
+ * Why not a library: libcurl's multi interface cost more CPU per request than the
+ * webhook it answered, and its dependencies 4.3 MiB of resident pages (PROFILE.md);
+ * libevent's evhttp client turned reading and writing on and off three times per
+ * exchange and asked the kernel how much was readable before every read (six system
+ * calls a request). Here a connected socket is always read (one persistent event: an
+ * answer, or the peer closing an idle connection), a request is written at once and
+ * waits for the socket only when the kernel's buffer is full: a send and a receive per
+ * exchange. The response's framing is http_response.c's. */
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/http.h>
-#include <sys/queue.h>
-#include <event2/keyvalq_struct.h>
+#include <event2/util.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include "../shokaid.h"
 
-#define RESPONSE_MAX		(1024 * 1024)	/* larger answers are cut off: an error */
-#define HEADERS_MAX		(32 * 1024)
 #define CONNECT_TIMEOUT_MS	3000
 #define DEFAULT_TIMEOUT_MS	10000
 #define CONNS_PER_ORIGIN	64
+#define READ_CHUNK		16384
 
 struct transfer;
 
+enum conn_state {
+	CONN_RESOLVING,		/* waiting for evdns */
+	CONN_CONNECTING,	/* connect() in progress */
+	CONN_HANDSHAKE,		/* TLS handshake in progress */
+	CONN_READY,		/* requests may be written */
+	CONN_CLOSED		/* dead: its socket is closed */
+};
+
 struct conn {
-	struct http_client		*client;
-	struct origin			*origin;
-	struct evhttp_connection	*evcon;
-	struct bufferevent		*bev;		/* evcon's; freed with it */
-	struct transfer			*busy;		/* the request on it, or NULL */
-	int				 dead;		/* failed or closed: never reused */
-	unsigned			 answered;	/* requests it carried to the end */
-	struct conn			*next;		/* the origin's */
+	struct http_client	*client;
+	struct origin		*origin;
+	enum conn_state		 state;
+	evutil_socket_t		 fd;
+	SSL			*ssl;		/* https */
+	int			 tls_write_wants_read;
+	struct event		*ev_read;	/* persistent once connected */
+	struct event		*ev_write;	/* while connecting or the socket is full */
+	struct evdns_getaddrinfo_request *dns;
+	struct evutil_addrinfo	*addrs;		/* resolved; each tried in turn */
+	struct evutil_addrinfo	*addr;		/* the one being tried */
+	int			 connect_errno;	/* the last address's failure */
+	struct transfer		*busy;		/* the request on it, or NULL */
+	int			 dead;		/* failed or closed: never reused */
+	unsigned		 answered;	/* requests it carried to the end */
+	char			*out;		/* the request's bytes */
+	size_t			 out_len, out_off;
+	struct http_response_parser parser;
+	struct conn		*next;		/* the origin's */
 };
 
 struct origin {
@@ -65,8 +88,8 @@ struct transfer {
 	struct http_client	*client;
 	struct origin		*origin;
 	struct conn		*conn;		/* while on one */
-	struct evhttp_request	*req;		/* evhttp's, while on a connection */
-	enum evhttp_cmd_type	 method;
+	char			*method;
+	int			 head_only;
 	char			*target;	/* path and query */
 	char			**headers;	/* "Name: value", the caller's */
 	size_t			 nheaders;
@@ -77,7 +100,6 @@ struct transfer {
 	int			 timeout_ms;
 	struct event		*timer;
 	int			 written;	/* request bytes left for the peer */
-	int			 err;		/* evhttp's error, -1 none */
 	int			 retried;	/* once, after a reused connection died */
 	http_done_cb		 done;
 	void			*arg;
@@ -97,8 +119,8 @@ struct http_client {
 	int			 closing;
 };
 
-static void on_done(struct evhttp_request *, void *);
-static void on_error(enum evhttp_request_error, void *);
+static void on_io(evutil_socket_t, short, void *);
+static void conn_connect(struct conn *);
 
 static void
 set_priority(struct http_client *c, struct event *ev)
@@ -161,6 +183,7 @@ transfer_free(struct transfer *t)
 	for (size_t i = 0; i < t->nheaders; i++)
 		free(t->headers[i]);
 	free(t->headers);
+	free(t->method);
 	free(t->target);
 	free(t->body);
 	free(t);
@@ -190,26 +213,6 @@ finish_error(struct transfer *t, const char *error, int timed_out, int ambiguous
 	r.timed_out = timed_out;
 	r.ambiguous = ambiguous;
 	finish(t, &r);
-}
-
-/* The answer's headers as the raw "Name: value\r\n" block callers read. */
-static char *
-header_block(struct evkeyvalq *h)
-{
-	size_t len = 0, at = 0;
-	struct evkeyval *kv;
-	char *out;
-
-	TAILQ_FOREACH(kv, h, next)
-		len += strlen(kv->key) + strlen(kv->value) + 4;
-	out = xmalloc(len + 1);
-	TAILQ_FOREACH(kv, h, next) {
-		if (at + strlen(kv->key) + strlen(kv->value) + 4 > HEADERS_MAX)
-			break;
-		at += (size_t)sprintf(out + at, "%s: %s\r\n", kv->key, kv->value);
-	}
-	out[at] = '\0';
-	return out;
 }
 
 static void
@@ -244,21 +247,6 @@ unqueue_wait(struct origin *o, struct transfer *t)
 		}
 }
 
-/* Off its connection; the connection is never used again unless keep says so. */
-static void
-detach(struct transfer *t, int keep)
-{
-	struct conn *k = t->conn;
-
-	if (k != NULL) {
-		k->busy = NULL;
-		if (!keep)
-			k->dead = 1;
-	}
-	t->conn = NULL;
-	t->req = NULL;
-}
-
 static void
 arm(struct transfer *t, int64_t ms)
 {
@@ -274,32 +262,6 @@ arm(struct transfer *t, int64_t ms)
 	evtimer_add(t->timer, &tv);
 }
 
-/* The request's bytes leave the output buffer for the socket: from now on a failure
- * may come after the peer acted on it. A drain with no socket is evhttp clearing the
- * buffer of a connection it reset, not a write. */
-static void
-on_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
-{
-	struct conn *k = arg;
-	struct transfer *t = k->busy;
-
-	(void)buf;
-	if (info->n_deleted == 0 || t == NULL || t->written || bufferevent_getfd(k->bev) == -1)
-		return;
-	t->written = 1;
-	arm(t, t->timeout_ms);	/* connected: the connect timeout no longer applies */
-}
-
-static void
-on_close(struct evhttp_connection *evcon, void *arg)
-{
-	struct conn *k = arg;
-
-	(void)evcon;
-	k->dead = 1;
-	kick(k->client);
-}
-
 static SSL *
 tls_client_ssl(struct http_client *c, const char *host)
 {
@@ -312,6 +274,10 @@ tls_client_ssl(struct http_client *c, const char *host)
 		SSL_CTX_set_min_proto_version(c->tls, TLS1_2_VERSION);
 		SSL_CTX_set_default_verify_paths(c->tls);
 		SSL_CTX_set_verify(c->tls, SSL_VERIFY_PEER, NULL);
+		/* a write that waited is retried with what is left, from a buffer that may
+		 * have moved (conn_write) */
+		SSL_CTX_set_mode(c->tls, SSL_MODE_ENABLE_PARTIAL_WRITE |
+		    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	}
 	if ((ssl = SSL_new(c->tls)) == NULL)
 		return NULL;
@@ -327,104 +293,559 @@ tls_client_ssl(struct http_client *c, const char *host)
 	return ssl;
 }
 
+/* The socket and everything on it go now; the struct stays until the next kick, as the
+ * callback that found the failure may still hold it. */
+static void
+conn_close(struct conn *k)
+{
+	k->dead = 1;
+	k->state = CONN_CLOSED;
+	if (k->dns != NULL) {
+		/* its callback still comes, with EVUTIL_EAI_CANCEL, and touches nothing */
+		evdns_getaddrinfo_cancel(k->dns);
+		k->dns = NULL;
+	}
+	if (k->ev_read != NULL)
+		event_free(k->ev_read);
+	if (k->ev_write != NULL)
+		event_free(k->ev_write);
+	k->ev_read = k->ev_write = NULL;
+	if (k->ssl != NULL)
+		SSL_free(k->ssl);
+	k->ssl = NULL;
+	if (k->fd != -1)
+		evutil_closesocket(k->fd);
+	k->fd = -1;
+	if (k->addrs != NULL)
+		evutil_freeaddrinfo(k->addrs);
+	k->addrs = k->addr = NULL;
+	free(k->out);
+	k->out = NULL;
+	k->out_len = k->out_off = 0;
+}
+
+static void
+conn_free(struct conn *k)
+{
+	conn_close(k);
+	http_response_parser_free(&k->parser);
+	free(k);
+}
+
+/* Off its connection; the connection is closed unless keep says so. */
+static void
+detach(struct transfer *t, int keep)
+{
+	struct conn *k = t->conn;
+
+	evtimer_del(t->timer);
+	if (k != NULL) {
+		k->busy = NULL;
+		if (!keep) {
+			conn_close(k);
+			kick(t->client);
+		}
+	}
+	t->conn = NULL;
+}
+
+/* What went wrong with OpenSSL's last call, in words for the outbox's last_error. */
+static void
+tls_error(struct conn *k, char *buf, size_t len)
+{
+	long verify = k->ssl != NULL ? SSL_get_verify_result(k->ssl) : X509_V_OK;
+	unsigned long e = ERR_peek_last_error();
+
+	if (verify != X509_V_OK)
+		snprintf(buf, len, "certificate verify failed (%s)",
+		    X509_verify_cert_error_string(verify));
+	else if (e != 0)
+		snprintf(buf, len, "%s", ERR_reason_error_string(e) ?
+		    ERR_reason_error_string(e) : "error");
+	else if (k->connect_errno != 0)
+		snprintf(buf, len, "%s", strerror(k->connect_errno));
+	else
+		snprintf(buf, len, "the peer closed the connection");
+	ERR_clear_error();
+}
+
+/* The connection failed: its request learns why, or goes once more on a fresh
+ * connection when a kept one had been closed by the peer before a byte of the answer
+ * (as curl would: the peer closed it while idle, and our request crossed the close). */
+static void
+conn_fail(struct conn *k, int tls, int err)
+{
+	struct transfer *t = k->busy;
+	int idle_closed = k->answered > 0 && k->parser.received == 0 && k->state == CONN_READY;
+	char why[WHY_MAX], detail[160];
+
+	if (tls)
+		tls_error(k, detail, sizeof(detail));
+	else
+		snprintf(detail, sizeof(detail), "%s", err != 0 ? strerror(err) :
+		    "the peer closed the connection");
+	if (t == NULL) {
+		conn_close(k);
+		kick(k->client);
+		return;
+	}
+	if (k->state == CONN_HANDSHAKE)
+		snprintf(why, sizeof(why), "TLS handshake with %s:%d failed: %s",
+		    t->origin->host, t->origin->port, detail);
+	else if (k->state != CONN_READY)
+		snprintf(why, sizeof(why), "could not connect to %s:%d: %s", t->origin->host,
+		    t->origin->port, detail);
+	else
+		snprintf(why, sizeof(why), "the connection to %s:%d closed before a whole "
+		    "answer (%s)", t->origin->host, t->origin->port, detail);
+	detach(t, 0);
+	if (idle_closed && !t->retried) {
+		t->retried = 1;
+		t->written = 0;
+		queue_wait(t->origin, t, 1);
+		kick(t->client);
+		return;
+	}
+	finish_error(t, why, 0, t->written);
+}
+
+/* Writes what is left of the request; waits for the socket only when it is full. */
+static void
+conn_write(struct conn *k)
+{
+	struct transfer *t = k->busy;
+
+	k->tls_write_wants_read = 0;
+	while (k->out_off < k->out_len) {
+		size_t left = k->out_len - k->out_off;
+		ssize_t n;
+
+		if (k->ssl != NULL) {
+			int w = SSL_write(k->ssl, k->out + k->out_off,
+			    left > INT32_MAX ? INT32_MAX : (int)left);
+
+			if (w <= 0) {
+				switch (SSL_get_error(k->ssl, w)) {
+				case SSL_ERROR_WANT_WRITE:
+					event_add(k->ev_write, NULL);
+					return;
+				case SSL_ERROR_WANT_READ:
+					k->tls_write_wants_read = 1;
+					return;
+				default:
+					conn_fail(k, 1, 0);
+					return;
+				}
+			}
+			n = w;
+		} else if ((n = send(k->fd, k->out + k->out_off, left, MSG_NOSIGNAL)) == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+				event_add(k->ev_write, NULL);
+				return;
+			}
+			conn_fail(k, 0, errno);
+			return;
+		}
+		k->out_off += (size_t)n;
+		if (t != NULL && !t->written) {
+			t->written = 1;
+			/* connected: the connect timeout no longer applies */
+			arm(t, t->timeout_ms);
+		}
+	}
+	free(k->out);
+	k->out = NULL;
+	k->out_len = k->out_off = 0;
+}
+
+/* The answer is whole: the caller hears it, and the connection waits for the next
+ * request unless the answer or leftover bytes say it cannot. */
+static void
+conn_answered(struct conn *k, size_t leftover)
+{
+	struct transfer *t = k->busy;
+	struct http_response_parser *p = &k->parser;
+	struct http_response r;
+	int keep = p->keep_alive && leftover == 0 && k->out == NULL;
+
+	k->answered++;
+	memset(&r, 0, sizeof(r));
+	r.status = p->status;
+	r.body = p->body != NULL ? p->body : "";
+	r.body_len = p->body_len;
+	r.headers = p->headers != NULL ? p->headers : "";
+	detach(t, keep);
+	/* The buffers are the parser's: the caller reads them during its callback, and
+	 * no next answer can begin on this connection before it returns. */
+	finish(t, &r);
+	http_response_parser_reset(p);
+}
+
+static void
+conn_feed(struct conn *k, const char *buf, size_t n)
+{
+	struct transfer *t = k->busy;
+	size_t used = 0;
+
+	if (t == NULL) {
+		/* bytes nobody asked for: the connection's framing is lost */
+		conn_close(k);
+		kick(k->client);
+		return;
+	}
+	switch (http_response_feed(&k->parser, buf, n, &used)) {
+	case HTTP_PARSE_MORE:
+		return;
+	case HTTP_PARSE_DONE:
+		conn_answered(k, n - used);
+		return;
+	case HTTP_PARSE_TOO_LONG:
+		detach(t, 0);
+		finish_error(t, "response larger than 1 MiB (or its head than 32 KiB)", 0, 1);
+		return;
+	case HTTP_PARSE_BAD:
+		detach(t, 0);
+		finish_error(t, "the answer's head or framing was not HTTP/1.1", 0, 1);
+		return;
+	}
+}
+
+/* The peer closed: the end of an answer framed by the close, else a failure. */
+static void
+conn_eof(struct conn *k)
+{
+	if (k->busy != NULL && k->parser.received > 0 &&
+	    http_response_eof(&k->parser) == HTTP_PARSE_DONE) {
+		k->parser.keep_alive = 0;
+		conn_answered(k, 0);
+		return;
+	}
+	conn_fail(k, 0, 0);
+}
+
+static void
+conn_read(struct conn *k)
+{
+	char buf[READ_CHUNK];
+
+	if (k->ssl == NULL) {
+		ssize_t n = recv(k->fd, buf, sizeof(buf), 0);
+
+		if (n > 0)
+			conn_feed(k, buf, (size_t)n);
+		else if (n == 0)
+			conn_eof(k);
+		else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			conn_fail(k, 0, errno);
+		return;
+	}
+	/* TLS: read every record OpenSSL has whole, as the socket will not say so again */
+	while (k->state == CONN_READY && k->ssl != NULL) {
+		int n = SSL_read(k->ssl, buf, sizeof(buf));
+
+		if (n > 0) {
+			conn_feed(k, buf, (size_t)n);
+			continue;
+		}
+		switch (SSL_get_error(k->ssl, n)) {
+		case SSL_ERROR_WANT_READ:
+			return;
+		case SSL_ERROR_WANT_WRITE:
+			event_add(k->ev_write, NULL);
+			return;
+		case SSL_ERROR_ZERO_RETURN:
+			conn_eof(k);
+			return;
+		case SSL_ERROR_SYSCALL:
+			/* Servers often close without TLS's close_notify: an answer is whole
+			 * by its length, not by that alert. */
+			ERR_clear_error();
+			if (errno == 0 || errno == ECONNRESET || errno == EPIPE)
+				conn_eof(k);
+			else
+				conn_fail(k, 0, errno);
+			return;
+		default:
+			conn_fail(k, 1, 0);
+			return;
+		}
+	}
+}
+
+static void
+conn_ready(struct conn *k)
+{
+	k->state = CONN_READY;
+	event_add(k->ev_read, NULL);
+	if (k->out != NULL)
+		conn_write(k);
+}
+
+static void
+tls_handshake(struct conn *k)
+{
+	int rc = SSL_connect(k->ssl);
+
+	if (rc == 1) {
+		conn_ready(k);
+		return;
+	}
+	switch (SSL_get_error(k->ssl, rc)) {
+	case SSL_ERROR_WANT_READ:
+		event_add(k->ev_read, NULL);
+		return;
+	case SSL_ERROR_WANT_WRITE:
+		event_add(k->ev_write, NULL);
+		return;
+	default:
+		conn_fail(k, 1, 0);
+		return;
+	}
+}
+
+static void
+connected(struct conn *k)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(k->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err != 0) {
+		/* the next address, if there is one */
+		k->connect_errno = err;
+		event_free(k->ev_read);
+		event_free(k->ev_write);
+		k->ev_read = k->ev_write = NULL;
+		evutil_closesocket(k->fd);
+		k->fd = -1;
+		k->addr = k->addr->ai_next;
+		conn_connect(k);
+		return;
+	}
+	if (!k->origin->https) {
+		conn_ready(k);
+		return;
+	}
+	if ((k->ssl = tls_client_ssl(k->client, k->origin->host)) == NULL ||
+	    SSL_set_fd(k->ssl, k->fd) != 1) {
+		conn_fail(k, 1, 0);
+		return;
+	}
+	k->state = CONN_HANDSHAKE;
+	tls_handshake(k);
+}
+
+static void
+on_io(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *k = arg;
+
+	(void)fd;
+	switch (k->state) {
+	case CONN_CONNECTING:
+		connected(k);
+		return;
+	case CONN_HANDSHAKE:
+		tls_handshake(k);
+		return;
+	case CONN_READY:
+		if ((what & EV_WRITE) || ((what & EV_READ) && k->tls_write_wants_read))
+			conn_write(k);
+		if ((what & EV_READ) && k->state == CONN_READY)
+			conn_read(k);
+		return;
+	default:
+		return;
+	}
+}
+
+/* Tries the addresses from k->addr on; the request fails when none is left. */
+static void
+conn_connect(struct conn *k)
+{
+	struct http_client *c = k->client;
+
+	for (; k->addr != NULL; k->addr = k->addr->ai_next) {
+		struct evutil_addrinfo *a = k->addr;
+		int one = 1;
+
+		k->fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (k->fd == -1) {
+			k->connect_errno = errno;
+			continue;
+		}
+		(void)setsockopt(k->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (connect(k->fd, a->ai_addr, a->ai_addrlen) == -1 && errno != EINPROGRESS) {
+			k->connect_errno = errno;
+			evutil_closesocket(k->fd);
+			k->fd = -1;
+			continue;
+		}
+		k->ev_read = event_new(c->base, k->fd, EV_READ | EV_PERSIST, on_io, k);
+		k->ev_write = event_new(c->base, k->fd, EV_WRITE, on_io, k);
+		if (k->ev_read == NULL || k->ev_write == NULL)
+			fatalx("%s: event_new failed", __func__);
+		set_priority(c, k->ev_read);
+		set_priority(c, k->ev_write);
+		k->state = CONN_CONNECTING;
+		/* writable when connected or refused */
+		event_add(k->ev_write, NULL);
+		return;
+	}
+	conn_fail(k, 0, k->connect_errno);
+}
+
+static void
+on_resolved(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct conn *k = arg;
+
+	if (result == EVUTIL_EAI_CANCEL)
+		return;		/* k may be gone: conn_close cancelled us */
+	k->dns = NULL;
+	if (result != 0) {
+		char why[WHY_MAX];
+		struct transfer *t = k->busy;
+
+		if (res != NULL)
+			evutil_freeaddrinfo(res);
+		if (t == NULL) {
+			conn_close(k);
+			kick(k->client);
+			return;
+		}
+		snprintf(why, sizeof(why), "could not resolve %s: %s", t->origin->host,
+		    evutil_gai_strerror(result));
+		detach(t, 0);
+		finish_error(t, why, 0, 0);
+		return;
+	}
+	k->addrs = k->addr = res;
+	conn_connect(k);
+}
+
+/* A connection for the origin; the request already on it (busy) starts when it is
+ * ready. Numeric hosts need no resolver; names go to evdns (never a blocking
+ * getaddrinfo on the loop), whose answer may come before this returns. */
+static void
+conn_open(struct conn *k)
+{
+	struct origin *o = k->origin;
+	struct evutil_addrinfo hints;
+	char port[8];
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	snprintf(port, sizeof(port), "%d", o->port);
+	k->state = CONN_RESOLVING;
+	hints.ai_flags = EVUTIL_AI_NUMERICHOST | EVUTIL_AI_NUMERICSERV;
+	if (evutil_getaddrinfo(o->host, port, &hints, &k->addrs) == 0) {
+		k->addr = k->addrs;
+		conn_connect(k);
+		return;
+	}
+	hints.ai_flags = EVUTIL_AI_NUMERICSERV;
+	k->dns = evdns_getaddrinfo(k->client->dns, o->host, port, &hints, on_resolved, k);
+}
+
 static struct conn *
 conn_new(struct http_client *c, struct origin *o)
 {
 	struct conn *k = xcalloc(1, sizeof(*k));
-	struct bufferevent *bev = NULL;
 
-	if (o->https) {
-		SSL *ssl = tls_client_ssl(c, o->host);
-
-		if (ssl == NULL || (bev = bufferevent_openssl_socket_new(c->base, -1, ssl,
-		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
-			SSL_free(ssl);
-			free(k);
-			return NULL;
-		}
-		/* Servers often close without TLS's close_notify: the answer is whole by its
-		 * length, not by that alert. */
-		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	}
-	if ((k->evcon = evhttp_connection_base_bufferevent_new(c->base, c->dns, bev, o->host,
-	    (unsigned short)o->port)) == NULL) {
-		if (bev != NULL)
-			bufferevent_free(bev);
-		free(k);
-		return NULL;
-	}
 	k->client = c;
 	k->origin = o;
-	k->bev = evhttp_connection_get_bufferevent(k->evcon);
-	if (c->priority >= 0)
-		bufferevent_priority_set(k->bev, c->priority);
-	evhttp_connection_set_retries(k->evcon, 0);
-	evhttp_connection_set_max_body_size(k->evcon, RESPONSE_MAX);
-	evhttp_connection_set_max_headers_size(k->evcon, HEADERS_MAX);
-	evhttp_connection_set_closecb(k->evcon, on_close, k);
-	evbuffer_add_cb(bufferevent_get_output(k->bev), on_output, k);
+	k->fd = -1;
+	http_response_parser_init(&k->parser, 0);
 	k->next = o->conns;
 	o->conns = k;
 	o->nconns++;
 	return k;
 }
 
-static void
-add_header(struct evkeyvalq *h, const char *line)
+/* A caller's header is sent unless it could break the request's framing. */
+static int
+header_ok(const char *line, const char *own)
 {
-	const char *colon = strchr(line, ':'), *v;
-	char name[128];
-	size_t n;
+	size_t n = strlen(own);
 
-	if (colon == NULL || (n = (size_t)(colon - line)) == 0 || n >= sizeof(name))
-		return;
-	memcpy(name, line, n);
-	name[n] = '\0';
-	for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
-		continue;
-	evhttp_remove_header(h, name);
-	evhttp_add_header(h, name, v);
+	if (strpbrk(line, "\r\n") != NULL || strchr(line, ':') == NULL)
+		return 0;
+	return !(strncasecmp(line, own, n) == 0 && line[n] == ':');
 }
 
-/* Puts t on connection k. 0, or -1 when evhttp refused it (k is then dead). */
 static int
+caller_has(const struct transfer *t, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < t->nheaders; i++)
+		if (strncasecmp(t->headers[i], name, n) == 0 && t->headers[i][n] == ':')
+			return 1;
+	return 0;
+}
+
+/* The request's bytes, head and body, as they go on the wire. */
+static void
+request_bytes(struct conn *k, const struct transfer *t)
+{
+	size_t cap = strlen(t->method) + strlen(t->target) + strlen(t->origin->host) + 128 +
+	    t->body_len, at;
+	char *b;
+
+	for (size_t i = 0; i < t->nheaders; i++)
+		cap += strlen(t->headers[i]) + 2;
+	b = xmalloc(cap);
+	at = (size_t)snprintf(b, cap, "%s %s HTTP/1.1\r\n", t->method, t->target);
+	if (!caller_has(t, "Host")) {
+		if (t->origin->port == (t->origin->https ? 443 : 80))
+			at += (size_t)snprintf(b + at, cap - at, "Host: %s\r\n", t->origin->host);
+		else
+			at += (size_t)snprintf(b + at, cap - at, "Host: %s:%d\r\n",
+			    t->origin->host, t->origin->port);
+	}
+	if (!caller_has(t, "User-Agent"))
+		at += (size_t)snprintf(b + at, cap - at, "User-Agent: shokai/%s\r\n",
+		    SHOKAI_VERSION);
+	for (size_t i = 0; i < t->nheaders; i++)
+		if (header_ok(t->headers[i], "Content-Length") &&
+		    header_ok(t->headers[i], "Transfer-Encoding") &&
+		    header_ok(t->headers[i], "Connection")) {
+			size_t n = strlen(t->headers[i]);
+
+			memcpy(b + at, t->headers[i], n);
+			memcpy(b + at + n, "\r\n", 2);
+			at += n + 2;
+		}
+	if (t->has_body)
+		at += (size_t)snprintf(b + at, cap - at, "Content-Length: %zu\r\n", t->body_len);
+	memcpy(b + at, "\r\n", 2);
+	at += 2;
+	if (t->has_body) {
+		memcpy(b + at, t->body, t->body_len);
+		at += t->body_len;
+	}
+	k->out = b;
+	k->out_len = at;
+	k->out_off = 0;
+}
+
+/* Puts t on connection k and writes it if k is ready. */
+static void
 start(struct conn *k, struct transfer *t)
 {
-	struct evhttp_request *req = evhttp_request_new(on_done, t);
-	struct evkeyvalq *h;
-	char host[300], len[24];
-
-	if (req == NULL)
-		return -1;
-	evhttp_request_set_error_cb(req, on_error);
-	h = evhttp_request_get_output_headers(req);
-	if (t->origin->port == (t->origin->https ? 443 : 80))
-		snprintf(host, sizeof(host), "%s", t->origin->host);
-	else
-		snprintf(host, sizeof(host), "%s:%d", t->origin->host, t->origin->port);
-	evhttp_add_header(h, "Host", host);
-	evhttp_add_header(h, "User-Agent", "shokai/" SHOKAI_VERSION);
-	for (size_t i = 0; i < t->nheaders; i++)
-		add_header(h, t->headers[i]);
-	if (t->has_body) {
-		snprintf(len, sizeof(len), "%zu", t->body_len);
-		evhttp_remove_header(h, "Content-Length");
-		evhttp_add_header(h, "Content-Length", len);
-		evbuffer_add(evhttp_request_get_output_buffer(req), t->body, t->body_len);
-	}
 	t->conn = k;
-	t->req = req;
 	t->written = 0;
-	t->err = -1;
 	k->busy = t;
+	k->parser.head_only = t->head_only;
+	request_bytes(k, t);
 	/* A fresh connection has CONNECT_TIMEOUT_MS to take the request's first bytes. */
 	arm(t, k->answered == 0 ? CONNECT_TIMEOUT_MS : t->timeout_ms);
-	if (evhttp_make_request(k->evcon, req, t->method, t->target) == -1) {
-		/* evhttp freed req */
-		detach(t, 0);
-		return -1;
-	}
-	return 0;
+	if (k->state == CONN_READY)
+		conn_write(k);
 }
 
 /* Starts what waits on every origin while connections are free or may be opened, and
@@ -445,14 +866,14 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 			if (k->dead && k->busy == NULL) {
 				*p = k->next;
 				o->nconns--;
-				evhttp_connection_free(k->evcon);
-				free(k);
+				conn_free(k);
 			} else
 				p = &k->next;
 		}
 		while (o->wait_head != NULL) {
 			struct transfer *t = o->wait_head;
 			struct conn *k;
+			int fresh = 0;
 
 			for (k = o->conns; k != NULL; k = k->next)
 				if (!k->dead && k->busy == NULL)
@@ -460,89 +881,18 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 			if (k == NULL && o->nconns >= CONNS_PER_ORIGIN)
 				break;
 			unqueue_wait(o, t);
-			if (k == NULL && (k = conn_new(c, o)) == NULL) {
-				finish_error(t, "cannot open a connection (out of memory or TLS "
-				    "setup failed)", 0, 0);
-				continue;
+			if (k == NULL) {
+				k = conn_new(c, o);
+				fresh = 1;
 			}
-			if (start(k, t) == -1)
-				finish_error(t, "cannot start the request", 0, 0);
+			start(k, t);
+			if (fresh)
+				conn_open(k);
 		}
 	}
 }
 
-static void
-on_error(enum evhttp_request_error err, void *arg)
-{
-	struct transfer *t = arg;
-
-	t->err = (int)err;
-}
-
-static void
-on_done(struct evhttp_request *req, void *arg)
-{
-	struct transfer *t = arg;
-	struct conn *k = t->conn;
-	int status = req != NULL ? evhttp_request_get_response_code(req) : 0;
-	char why[WHY_MAX];
-
-	evtimer_del(t->timer);
-	if (status > 0 && t->err < 0) {
-		struct evbuffer *in = evhttp_request_get_input_buffer(req);
-		size_t n = evbuffer_get_length(in);
-		struct http_response r;
-		char *body = xmalloc(n + 1), *headers;
-
-		evbuffer_remove(in, body, n);
-		body[n] = '\0';
-		headers = header_block(evhttp_request_get_input_headers(req));
-		k->answered++;
-		detach(t, 1);
-		memset(&r, 0, sizeof(r));
-		r.status = status;
-		r.body = body;
-		r.body_len = n;
-		r.headers = headers;
-		finish(t, &r);
-		free(body);
-		free(headers);
-		return;
-	}
-	detach(t, 0);
-	/* A kept connection the peer had closed while idle: not a byte of an answer came
-	 * (evhttp calls back with the request and no status, and no error: the same as a
-	 * refused connect), so the request goes once more on a fresh one, as curl would. */
-	if (req != NULL && t->err < 0 && k != NULL && k->answered > 0 && !t->retried) {
-		t->retried = 1;
-		queue_wait(t->origin, t, 1);
-		kick(t->client);
-		return;
-	}
-	switch (t->err) {
-	case EVREQ_HTTP_TIMEOUT:
-		finish_error(t, "timed out waiting for the answer", 1, t->written);
-		return;
-	case EVREQ_HTTP_DATA_TOO_LONG:
-		finish_error(t, "response larger than 1 MiB", 0, 1);
-		return;
-	case EVREQ_HTTP_INVALID_HEADER:
-		finish_error(t, "the answer's head was not HTTP", 0, t->written);
-		return;
-	default:
-		break;
-	}
-	if (t->written)
-		snprintf(why, sizeof(why), "the connection to %s:%d closed before a whole answer",
-		    t->origin->host, t->origin->port);
-	else
-		snprintf(why, sizeof(why), "could not connect to %s:%d%s", t->origin->host,
-		    t->origin->port, t->origin->https ? " (or its TLS handshake failed)" : "");
-	finish_error(t, why, 0, t->written);
-}
-
-/* The transfer's time is up: on a connection, evhttp drops the request (no callback
- * but on_error's) and the connection with it. */
+/* The transfer's time is up: its connection, if it has one, closes with it. */
 static void
 on_timeout(evutil_socket_t fd, short what, void *arg)
 {
@@ -553,13 +903,9 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (t->req != NULL) {
-		struct evhttp_request *req = t->req;
-
+	if (t->conn != NULL)
 		detach(t, 0);
-		evhttp_cancel_request(req);
-		kick(t->client);
-	} else
+	else
 		unqueue_wait(t->origin, t);
 	if (connecting)
 		snprintf(why, sizeof(why), "connect to %s:%d timed out after %d ms",
@@ -586,26 +932,6 @@ origin_get(struct http_client *c, const char *host, int port, int https)
 	return o;
 }
 
-static int
-method_of(const char *m, enum evhttp_cmd_type *out)
-{
-	static const struct {
-		const char		*name;
-		enum evhttp_cmd_type	 type;
-	} methods[] = {
-		{ "GET", EVHTTP_REQ_GET }, { "POST", EVHTTP_REQ_POST },
-		{ "PUT", EVHTTP_REQ_PUT }, { "DELETE", EVHTTP_REQ_DELETE },
-		{ "PATCH", EVHTTP_REQ_PATCH }, { "HEAD", EVHTTP_REQ_HEAD },
-	};
-
-	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-		if (strcmp(m, methods[i].name) == 0) {
-			*out = methods[i].type;
-			return 0;
-		}
-	return -1;
-}
-
 struct http_client *
 http_client_new(struct event_base *base, int priority)
 {
@@ -623,6 +949,21 @@ http_client_new(struct event_base *base, int priority)
 	return c;
 }
 
+static int
+method_known(const char *m, int *head_only)
+{
+	static const char *const methods[] = {
+		"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"
+	};
+
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strcmp(m, methods[i]) == 0) {
+			*head_only = strcmp(m, "HEAD") == 0;
+			return 1;
+		}
+	return 0;
+}
+
 int
 http_client_send(struct http_client *c, const struct http_request *req, http_done_cb done,
     void *arg)
@@ -633,8 +974,7 @@ http_client_send(struct http_client *c, const struct http_request *req, http_don
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
 	struct transfer *t = NULL;
-	enum evhttp_cmd_type method;
-	int https, port, rc = -1;
+	int https, port, head_only, rc = -1;
 
 	if (scheme == NULL || host == NULL || *host == '\0' ||
 	    ((https = strcasecmp(scheme, "https") == 0) == 0 && strcasecmp(scheme, "http") != 0)) {
@@ -642,7 +982,7 @@ http_client_send(struct http_client *c, const struct http_request *req, http_don
 		    "URL\" url=\"%.200s\"", req->url);
 		goto done;
 	}
-	if (method_of(req->method, &method) == -1) {
+	if (!method_known(req->method, &head_only)) {
 		log_warnx("msg=\"cannot start an outbound request\" detail=\"method %s\"",
 		    req->method);
 		goto done;
@@ -652,7 +992,8 @@ http_client_send(struct http_client *c, const struct http_request *req, http_don
 	t = xcalloc(1, sizeof(*t));
 	t->client = c;
 	t->origin = origin_get(c, host, port, https);
-	t->method = method;
+	t->method = xstrdup(req->method);
+	t->head_only = head_only;
 	t->target = xasprintf("%s%s%s", path != NULL && *path != '\0' ? path : "/",
 	    query != NULL ? "?" : "", query != NULL ? query : "");
 	t->headers = xcalloc(req->nheaders + 1, sizeof(*t->headers));
@@ -668,7 +1009,6 @@ http_client_send(struct http_client *c, const struct http_request *req, http_don
 	t->deadline_us = clock_us() + (int64_t)t->timeout_ms * 1000;
 	t->timer = evtimer_new(c->base, on_timeout, t);
 	set_priority(c, t->timer);
-	t->err = -1;
 	t->done = done;
 	t->arg = arg;
 	t->next = c->transfers;
@@ -703,9 +1043,7 @@ http_client_free(struct http_client *c)
 			struct conn *k = o->conns;
 
 			o->conns = k->next;
-			/* frees the request on it without its callback */
-			evhttp_connection_free(k->evcon);
-			free(k);
+			conn_free(k);
 		}
 		c->origins = o->next;
 		free(o->host);

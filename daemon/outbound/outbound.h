@@ -17,7 +17,38 @@ struct rep_links *rep_links_new(struct daemon *);
 void rep_links_free(struct rep_links *);
 
 
-/* http_client.c: outbound HTTP on the loop (evhttp keep-alive connections). */
+/* http_response.c: a response read from its bytes in any pieces (http_client.c's). */
+#define HTTP_RESPONSE_HEAD_MAX	(32 * 1024)
+#define HTTP_RESPONSE_BODY_MAX	(1024 * 1024)
+enum http_parse {
+	HTTP_PARSE_MORE,		/* every byte taken; the answer goes on */
+	HTTP_PARSE_DONE,		/* whole: *used says where it ended */
+	HTTP_PARSE_TOO_LONG,		/* head or body beyond its limit */
+	HTTP_PARSE_BAD			/* not HTTP/1.x, or framing we refuse */
+};
+struct http_response_parser {
+	int		 head_only;	/* the request was HEAD: no body follows */
+	int		 state;
+	int		 status, http11, keep_alive;
+	char		*raw;		/* the head, then a chunk's framing line */
+	size_t		 raw_len, raw_cap;
+	char		*headers;	/* "Name: value\r\n" lines, NUL-terminated */
+	size_t		 headers_len, headers_cap;
+	char		*body;		/* decoded, NUL-terminated */
+	size_t		 body_len, body_cap;
+	uint64_t	 left;		/* of the body or of the chunk */
+	size_t		 received;	/* bytes fed since the last reset */
+};
+void http_response_parser_init(struct http_response_parser *, int head_only);
+/* For the connection's next answer; keeps buffers of a usual size. */
+void http_response_parser_reset(struct http_response_parser *);
+void http_response_parser_free(struct http_response_parser *);
+enum http_parse http_response_feed(struct http_response_parser *, const char *data,
+    size_t len, size_t *used);
+/* The peer closed: DONE when the body was framed by the close, BAD when cut short. */
+enum http_parse http_response_eof(struct http_response_parser *);
+
+/* http_client.c: outbound HTTP/1.1 on the loop, keep-alive connections of its own. */
 struct http_client;
 struct http_request {
 	const char	 *method;		/* "GET", "POST", "DELETE" */

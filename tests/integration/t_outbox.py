@@ -4,6 +4,7 @@ failures, a crash while a push is in flight, LINE WORKS tokens."""
 import http.server
 import json
 import re
+import socket
 import ssl
 import tempfile
 import threading
@@ -445,5 +446,87 @@ def test_push_over_https_checks_the_certificate_and_keeps_the_connection():
                     expect(api_seen == [], f"{why}: the server got {api_seen}")
         finally:
             other.close()
+    finally:
+        api.close()
+
+
+class _DroppingApi:
+    """A LINE API stand-in on raw sockets that does what real servers and proxies may:
+    answers in chunks (Transfer-Encoding: chunked, the body split in three), keeps the
+    connection, then closes it without a word as the next request arrives (a server's
+    idle timeout crossing our request). Records (connection number, body, answered)."""
+
+    def __init__(self):
+        self.seen = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        n = 0
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            n += 1
+            threading.Thread(target=self._serve, args=(c, n), daemon=True).start()
+
+    @staticmethod
+    def _request(c, buf):
+        while b"\r\n\r\n" not in buf:
+            more = c.recv(65536)
+            if not more:
+                return None, b""
+            buf += more
+        head, rest = buf.split(b"\r\n\r\n", 1)
+        length = int(re.search(rb"(?i)\r\ncontent-length: *(\d+)", head).group(1))
+        while len(rest) < length:
+            more = c.recv(65536)
+            if not more:
+                return None, b""
+            rest += more
+        return rest[:length], rest[length:]
+
+    def _serve(self, c, n):
+        with c:
+            body, buf = self._request(c, b"")
+            if body is None:
+                return
+            self.seen.append((n, body, True))
+            out = b'{"sentMessages":[{"id":"1","quoteToken":"q"}]}'
+            pieces = [out[:1], out[1:20], out[20:]]
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                      b"Transfer-Encoding: chunked\r\n\r\n" +
+                      b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n")
+            body, _ = self._request(c, buf)
+            if body is not None:
+                self.seen.append((n, body, False))
+
+    def close(self):
+        self.sock.close()
+
+
+def test_chunked_answers_and_kept_connections_closed_by_the_server():
+    """A request that crossed the server's close of a kept connection got no byte of an
+    answer: it goes once more on a fresh connection, within the same try, and every
+    message is delivered once; answers in chunks are read whole."""
+    api = _DroppingApi()
+    try:
+        base = f"http://127.0.0.1:{api.port}"
+        config = make_config(channels=[default_channel(api_base=base, api_data_base=base)])
+        with Daemon(config=config) as d:
+            for i in range(3):
+                ctl(d, "send", "line", "main", "U" + "e" * 32, f"drop {i}")
+                wait_state(d, "sent", n=i + 1)
+            rows = outbox_rows(d)
+            expect([r[2:4] for r in rows] == [("sent", 1)] * 3, rows)
+            answered = [json.loads(b)["messages"][0]["text"] for _, b, ok in api.seen if ok]
+            expect(answered == ["drop 0", "drop 1", "drop 2"], api.seen)
+            dropped = [(n, json.loads(b)["messages"][0]["text"])
+                       for n, b, ok in api.seen if not ok]
+            expect(dropped == [(1, "drop 1"), (2, "drop 2")], api.seen)
     finally:
         api.close()

@@ -69,6 +69,21 @@ body_add(struct http_response_parser *p, const char *data, size_t n)
 	return HTTP_PARSE_MORE;
 }
 
+/* Up to p->left bytes of the body (or of its chunk) from the piece. */
+static enum http_parse
+body_take(struct http_response_parser *p, const char **data, size_t *len)
+{
+	size_t n = *len < p->left ? *len : (size_t)p->left;
+	enum http_parse rc = body_add(p, *data, n);
+
+	if (rc == HTTP_PARSE_MORE) {
+		*data += n;
+		*len -= n;
+		p->left -= n;
+	}
+	return rc;
+}
+
 /* "HTTP/1.1 200 OK": the version and a three-digit status. */
 static int
 status_line(struct http_response_parser *p, const char *s, size_t n)
@@ -294,12 +309,7 @@ http_response_feed(struct http_response_parser *p, const char *data, size_t len,
 			break;
 		}
 		case ST_LENGTH:
-			n = len < p->left ? len : (size_t)p->left;
-			if ((rc = body_add(p, data, n)) != HTTP_PARSE_MORE)
-				break;
-			data += n;
-			len -= n;
-			if ((p->left -= n) == 0) {
+			if ((rc = body_take(p, &data, &len)) == HTTP_PARSE_MORE && p->left == 0) {
 				p->state = ST_DONE;
 				rc = HTTP_PARSE_DONE;
 			}
@@ -320,12 +330,7 @@ http_response_feed(struct http_response_parser *p, const char *data, size_t len,
 			p->state = p->left > 0 ? ST_CHUNK_DATA : ST_TRAILER;
 			break;
 		case ST_CHUNK_DATA:
-			n = len < p->left ? len : (size_t)p->left;
-			if ((rc = body_add(p, data, n)) != HTTP_PARSE_MORE)
-				break;
-			data += n;
-			len -= n;
-			if ((p->left -= n) == 0)
+			if ((rc = body_take(p, &data, &len)) == HTTP_PARSE_MORE && p->left == 0)
 				p->state = ST_CHUNK_END;
 			break;
 		case ST_CHUNK_END:

@@ -123,6 +123,10 @@ int reward_state_parse(const char *name, enum reward_state *);
 /* refcode.c: referral codes: 8 Crockford base32 characters (40 random bits) and a
  * check character. */
 #define REFCODE_LEN	9
+#define REFCODE_RANDOM	5	/* bytes: 40 bits */
+/* The code these random bytes make; refcode_new draws them from OpenSSL, the store from
+ * its write connection's pool (store_random: no lock and fork check per code). */
+void refcode_make(const unsigned char rnd[REFCODE_RANDOM], char out[REFCODE_LEN + 1]);
 int refcode_new(char out[REFCODE_LEN + 1]);
 /* 0 with the canonical (upper case) form in out when code is a well-formed code. */
 int refcode_valid(const char *code, char out[REFCODE_LEN + 1]);

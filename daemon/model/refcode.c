@@ -45,16 +45,13 @@ check_value(const int *v, size_t n)
 	return (32 - sum % 32) % 32;
 }
 
-int
-refcode_new(char out[REFCODE_LEN + 1])
+void
+refcode_make(const unsigned char rnd[REFCODE_RANDOM], char out[REFCODE_LEN + 1])
 {
-	unsigned char rnd[5];
 	int v[REFCODE_LEN - 1];
 	uint64_t bits = 0;
 
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		return -1;
-	for (size_t i = 0; i < sizeof(rnd); i++)
+	for (size_t i = 0; i < REFCODE_RANDOM; i++)
 		bits = bits << 8 | rnd[i];
 	for (int i = REFCODE_LEN - 2; i >= 0; i--) {
 		v[i] = (int)(bits & 31);
@@ -64,6 +61,16 @@ refcode_new(char out[REFCODE_LEN + 1])
 		out[i] = alphabet[v[i]];
 	out[REFCODE_LEN - 1] = alphabet[check_value(v, REFCODE_LEN - 1)];
 	out[REFCODE_LEN] = '\0';
+}
+
+int
+refcode_new(char out[REFCODE_LEN + 1])
+{
+	unsigned char rnd[REFCODE_RANDOM];
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return -1;
+	refcode_make(rnd, out);
 	return 0;
 }
 

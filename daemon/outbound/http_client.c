@@ -849,7 +849,8 @@ start(struct conn *k, struct transfer *t)
 }
 
 /* Starts what waits on every origin while connections are free or may be opened, and
- * frees the connections that died. */
+ * frees the connections that died: one walk over the connections, so a kick costs no
+ * more with 64 of them busy than with one. */
 static void
 on_kick(evutil_socket_t fd, short what, void *arg)
 {
@@ -867,27 +868,23 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 				*p = k->next;
 				o->nconns--;
 				conn_free(k);
-			} else
-				p = &k->next;
-		}
-		while (o->wait_head != NULL) {
-			struct transfer *t = o->wait_head;
-			struct conn *k;
-			int fresh = 0;
-
-			for (k = o->conns; k != NULL; k = k->next)
-				if (!k->dead && k->busy == NULL)
-					break;
-			if (k == NULL && o->nconns >= CONNS_PER_ORIGIN)
-				break;
-			unqueue_wait(o, t);
-			if (k == NULL) {
-				k = conn_new(c, o);
-				fresh = 1;
+				continue;
 			}
+			if (!k->dead && k->busy == NULL && o->wait_head != NULL) {
+				struct transfer *t = o->wait_head;
+
+				unqueue_wait(o, t);
+				start(k, t);
+			}
+			p = &k->next;
+		}
+		while (o->wait_head != NULL && o->nconns < CONNS_PER_ORIGIN) {
+			struct transfer *t = o->wait_head;
+			struct conn *k = conn_new(c, o);
+
+			unqueue_wait(o, t);
 			start(k, t);
-			if (fresh)
-				conn_open(k);
+			conn_open(k);
 		}
 	}
 }

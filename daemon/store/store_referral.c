@@ -88,8 +88,11 @@ store_refcode_issue(struct store *s, const char *channel, const char *user_id,
 		return rc == 1 ? 0 : -1;
 	}
 	for (int tries = 0; tries < 8; tries++) {
-		if (refcode_new(code) == -1 ||
-		    (st = store_stmt(s, ST_CODE_PUT, stmt_sql)) == NULL)
+		unsigned char rnd[REFCODE_RANDOM];
+
+		store_random(s, rnd, sizeof(rnd));
+		refcode_make(rnd, code);
+		if ((st = store_stmt(s, ST_CODE_PUT, stmt_sql)) == NULL)
 			return -1;
 		store_bind_text(st, 1, code);
 		store_bind_text(st, 2, channel);

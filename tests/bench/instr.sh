@@ -62,7 +62,7 @@ IR=
 SYSCALLS=
 run() {
 	local tool=$1 bin=$2 n=$3 d=$4 sim shokaid port admin out
-	"$SHOKAISIM" serve --listen 127.0.0.1:0 2>"$d.sim.log" &
+	"$SHOKAISIM" serve --no-records --listen 127.0.0.1:0 2>"$d.sim.log" &
 	sim=$!
 	PIDS+=("$sim")
 	port=$(listen_port "$sim" "$d.sim.log" 100) || { echo "instr: no simulator" >&2; exit 1; }

@@ -96,7 +96,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="shokai-bench-outbox-")
     procs = []
     try:
-        sim, sim_port = start(PIN_OTHERS + [os.path.join(REPO, "build", "shokaisim"), "serve", "--listen",
+        sim, sim_port = start(PIN_OTHERS + [os.path.join(REPO, "build", "shokaisim"), "serve", "--no-records", "--listen",
                                "127.0.0.1:0"], tmp, r"msg=listening addr=\S+:(\d+)")
         procs.append(sim)
         for name, value in (("line-secret", "s"), ("line-token", "t")):

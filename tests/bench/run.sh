@@ -237,7 +237,7 @@ SIM_PID=
 SIM_PORT=
 start_sim() {
 	local d=$1
-	"${PIN_WRK[@]}" "$SHOKAISIM" serve --listen 127.0.0.1:0 2>"$d/sim.log" &
+	"${PIN_WRK[@]}" "$SHOKAISIM" serve --no-records --listen 127.0.0.1:0 2>"$d/sim.log" &
 	SIM_PID=$!
 	SERVER_PIDS+=("$SIM_PID")
 	SIM_PORT=$(listen_port "$SIM_PID" "$d/sim.log" 100) ||

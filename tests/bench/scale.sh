@@ -220,7 +220,7 @@ stop_pid() {
 # start_sim NAME: a fresh platform simulator on the load's core (reply tokens are accepted
 # once per simulator), its pid in SIM_PID, its port in SIM_PORT, its log $OUT/sim-NAME.log.
 start_sim() {
-	"${PIN_LOAD[@]}" "$SHOKAISIM" serve --listen 127.0.0.1:0 2>"$OUT/sim-$1.log" &
+	"${PIN_LOAD[@]}" "$SHOKAISIM" serve --no-records --listen 127.0.0.1:0 2>"$OUT/sim-$1.log" &
 	SIM_PID=$!
 	PIDS+=("$SIM_PID")
 	SIM_PORT=$(listen_port "$SIM_PID" "$OUT/sim-$1.log" 100) ||

@@ -87,6 +87,7 @@ struct sim {
 	struct evhttp		*http;
 	FILE			*record_file;
 	int			 verbose;
+	int			 no_records;	/* --no-records: /_sim/requests stays empty */
 	struct evp_pkey_st	*works_key;	/* verifies JWT assertions when set */
 
 	json_t			*records;	/* array of recorded requests */

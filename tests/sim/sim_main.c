@@ -9,7 +9,7 @@ usage(FILE *f)
 {
 	fputs(
 "usage: shokaisim serve [--listen 127.0.0.1:8091] [--record FILE] [--works-key PEM]\n"
-"                       [--verbose]\n"
+"                       [--verbose] [--no-records]\n"
 "       shokaisim send line --url URL --secret-file FILE [--type message|follow|\n"
 "                       unfollow|postback] [--user Uxxx] [--text TEXT] [--data DATA]\n"
 "                       [--unblocked] [--destination Uxxx] [--event-id ID]\n"
@@ -27,6 +27,7 @@ usage(FILE *f)
 "  --works-key PEM verify the RS256 signature of LINE WORKS JWT assertions with\n"
 "                  this public key (or the private key itself)\n"
 "  --verbose       log one line per API request on stderr\n"
+"  --no-records    keep no record of API requests (benchmarks; counters still count)\n"
 "  LINE: /v2/bot/message/{reply,push,multicast}, /v2/bot/message/quota[/consumption],\n"
 "    /v2/bot/profile/{userId},\n"
 "    /v2/bot/richmenu[...], /v2/bot/user/{all|userId}/richmenu[...]; any non-empty\n"

@@ -383,9 +383,11 @@ store_begin_unsynced(struct store *s)
 		return -1;
 	if (s->synchronous_full) {
 		s->unsynced = 1;
-		/* A commit without a sync must not leave its frames gathered in memory. */
-		if ((s->walbuf != NULL && store_walbuf_gather(s->walbuf, 0) == -1) ||
-		    set_synchronous(s, "NORMAL") == -1) {
+		/* The VFS skips the commit's fsync; without it (SQLite's own VFS, when ours
+		 * could not be registered) the setting is switched. */
+		if (s->walbuf != NULL)
+			store_walbuf_unsynced(s->walbuf, 1);
+		else if (set_synchronous(s, "NORMAL") == -1) {
 			end_unsynced(s);
 			return -1;
 		}
@@ -404,10 +406,10 @@ end_unsynced(struct store *s)
 	if (!s->unsynced)
 		return;
 	s->unsynced = 0;
-	if (set_synchronous(s, "FULL") == -1)
-		fatalx("cannot restore synchronous = FULL: %s", sqlite3_errmsg(s->db));
 	if (s->walbuf != NULL)
-		store_walbuf_gather(s->walbuf, 1);
+		store_walbuf_unsynced(s->walbuf, 0);
+	else if (set_synchronous(s, "FULL") == -1)
+		fatalx("cannot restore synchronous = FULL: %s", sqlite3_errmsg(s->db));
 }
 
 int

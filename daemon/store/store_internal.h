@@ -92,12 +92,14 @@ sqlite3_stmt *store_oneoff(struct store *, const char *sql);
 void store_oneoff_release(sqlite3_stmt *);
 
 /* store_walbuf.c: the write connection's VFS, which gathers a commit's WAL frames into
- * one write at its sync. Only for connections whose every commit syncs, or that turn
- * gathering off (store_walbuf_gather(wb, 0)) before one that does not. */
+ * one write at its sync. Only for connections that call xSync at every commit
+ * (synchronous = FULL); an unsynced transaction still does, and the VFS skips the fsync. */
 struct store_walbuf *store_walbuf_new(void);	/* NULL: use SQLite's default VFS */
 const char *store_walbuf_name(const struct store_walbuf *);
-/* 0 writes what was gathered and every later write at once; -1: that write failed. */
-int store_walbuf_gather(struct store_walbuf *, int on);
+/* While on, the WAL's syncs write what was gathered and skip the fsync (an unsynced
+ * transaction of a FULL connection); store_walbuf_syncs counts the fsyncs done. */
+void store_walbuf_unsynced(struct store_walbuf *, int on);
+unsigned long store_walbuf_syncs(const struct store_walbuf *);
 void store_walbuf_free(struct store_walbuf *);
 
 /* store_health.c */

@@ -6,8 +6,11 @@
  *
  * Why it is safe: nothing reads a frame before its commit is visible in the WAL index,
  * and with synchronous = FULL SQLite syncs the WAL (xSync: we write first) before it
- * updates the index. Commits that do not sync (store_begin_unsynced, or a config with
- * synchronous = NORMAL) write straight through: store.c turns gathering off for them.
+ * updates the index. A config with synchronous = NORMAL never syncs at a commit: it
+ * does not use this VFS (store.c). The commits that need no
+ * sync of a FULL connection (store_begin_unsynced) keep gathering: their xSync writes
+ * the frames and skips only the fsync, which is what NORMAL would do, without switching
+ * PRAGMA synchronous (a statement parsed twice per transaction) back and forth.
  * Anything else that looks at the file (a read, its size, a truncate, a file control,
  * close) writes what was gathered first, so the file is never seen without it. A write
  * that fails is reported by the call that wrote it, and the commit fails as it would. */
@@ -29,7 +32,8 @@ struct store_walbuf {
 	sqlite3_vfs		 vfs;		/* first: SQLite hands us this pointer */
 	sqlite3_vfs		*real;
 	char			 name[48];
-	int			 gather;	/* 0: every write goes straight through */
+	int			 unsynced;	/* the WAL's xSync writes but does not sync */
+	unsigned long		 wal_syncs;	/* fsyncs of the WAL done (tests read it) */
 	struct walbuf_file	*wal;		/* the open WAL, NULL when none */
 };
 
@@ -86,7 +90,7 @@ wb_write(sqlite3_file *file, const void *p, int amt, sqlite3_int64 ofs)
 	struct walbuf_file *f = (struct walbuf_file *)file;
 	int rc;
 
-	if (!f->is_wal || !f->wb->gather || amt <= 0) {
+	if (!f->is_wal || amt <= 0) {
 		rc = flush(f);
 		return rc != SQLITE_OK ? rc : f->real->pMethods->xWrite(f->real, p, amt, ofs);
 	}
@@ -120,7 +124,11 @@ wb_sync(sqlite3_file *file, int flags)
 	struct walbuf_file *f = (struct walbuf_file *)file;
 	int rc = flush(f);
 
-	return rc != SQLITE_OK ? rc : f->real->pMethods->xSync(f->real, flags);
+	if (rc != SQLITE_OK || (f->is_wal && f->wb->unsynced))
+		return rc;
+	if (f->is_wal)
+		f->wb->wal_syncs++;
+	return f->real->pMethods->xSync(f->real, flags);
 }
 
 static int
@@ -375,7 +383,6 @@ store_walbuf_new(void)
 		free(wb);
 		return NULL;
 	}
-	wb->gather = 1;
 	return wb;
 }
 
@@ -385,15 +392,16 @@ store_walbuf_name(const struct store_walbuf *wb)
 	return wb->name;
 }
 
-int
-store_walbuf_gather(struct store_walbuf *wb, int on)
+void
+store_walbuf_unsynced(struct store_walbuf *wb, int on)
 {
-	int rc = SQLITE_OK;
+	wb->unsynced = on;
+}
 
-	if (!on && wb->wal != NULL)
-		rc = flush(wb->wal);
-	wb->gather = on;
-	return rc == SQLITE_OK ? 0 : -1;
+unsigned long
+store_walbuf_syncs(const struct store_walbuf *wb)
+{
+	return wb->wal_syncs;
 }
 
 /* After the connection that used it was closed. */

@@ -1,5 +1,6 @@
 /* test_store_commit.c: the write connection's commits, synced and not. An unsynced
- * transaction really commits without a sync (and the next one syncs again). The
+ * transaction really commits without a sync (and the next one syncs again), counted by
+ * the VFS at the WAL's fsyncs. The
  * connection's VFS (store_walbuf.c) gathers a commit's WAL frames and writes them when
  * the commit syncs; what must hold: another connection reading right after a commit
  * sees all of it, whether the commit synced or not (an unsynced one is written straight
@@ -19,6 +20,7 @@
 #include <sqlite3.h>
 
 #include "../../daemon/shokaid.h"
+#include "../../daemon/store/store_internal.h"
 #include "testutil.h"
 
 static char dir[256], path[512], wal[520];
@@ -93,18 +95,32 @@ wal_size(void)
 	return (int64_t)sb.st_size;
 }
 
+/* A synced commit fsyncs the WAL, an unsynced one does not, and neither touches the
+ * connection's setting (FULL), so every other commit stays as durable as configured. */
 static void
 test_unsynced_transactions_commit_without_a_sync(void **state)
 {
+	unsigned long syncs;
+
 	(void)state;
+	assert_non_null(s->walbuf);
 	assert_int_equal(store_synchronous(s), 2);	/* FULL */
+	syncs = store_walbuf_syncs(s->walbuf);
+	commit_rows(1, 1);
+	assert_true(store_walbuf_syncs(s->walbuf) > syncs);
+	syncs = store_walbuf_syncs(s->walbuf);
 	assert_int_equal(store_begin_unsynced(s), 0);
-	assert_int_equal(store_synchronous(s), 1);	/* NORMAL */
+	assert_int_equal(store_synchronous(s), 2);
 	insert_rows(1);
 	assert_int_equal(store_commit(s), 0);
-	assert_int_equal(store_synchronous(s), 2);
+	assert_int_equal(store_walbuf_syncs(s->walbuf), syncs);
+	commit_rows(1, 1);
+	assert_true(store_walbuf_syncs(s->walbuf) > syncs);
+	syncs = store_walbuf_syncs(s->walbuf);
 	assert_int_equal(store_begin_unsynced(s), 0);
 	store_rollback(s);
+	commit_rows(1, 1);
+	assert_true(store_walbuf_syncs(s->walbuf) > syncs);
 	assert_int_equal(store_synchronous(s), 2);
 }
 

@@ -402,6 +402,7 @@ conn_fail(struct conn *k, int tls, int err)
 	if (idle_closed && !t->retried) {
 		t->retried = 1;
 		t->written = 0;
+		arm(t, t->timeout_ms);	/* its deadline holds while it waits again */
 		queue_wait(t->origin, t, 1);
 		kick(t->client);
 		return;

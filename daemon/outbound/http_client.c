@@ -16,7 +16,6 @@
  * waits for the socket only when the kernel's buffer is full: a send and a receive per
  * exchange. The response's framing is http_response.c's. */
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -67,7 +66,7 @@ struct conn {
 	struct transfer		*busy;		/* the request on it, or NULL */
 	int			 dead;		/* failed or closed: never reused */
 	unsigned		 answered;	/* requests it carried to the end */
-	char			*out;		/* the request's bytes */
+	const char		*out;		/* the busy transfer's wire, while unwritten */
 	size_t			 out_len, out_off;
 	struct http_response_parser parser;
 	struct conn		*next;		/* the origin's */
@@ -82,20 +81,15 @@ struct origin {
 	struct origin	*next;
 };
 
-/* One request from send to callback: owns a copy of everything the request needs, so
- * it can be started again on a fresh connection. */
+/* One request from send to callback: owns its bytes as they go on the wire, built once,
+ * so it can be started again on a fresh connection. */
 struct transfer {
 	struct http_client	*client;
 	struct origin		*origin;
 	struct conn		*conn;		/* while on one */
-	char			*method;
 	int			 head_only;
-	char			*target;	/* path and query */
-	char			**headers;	/* "Name: value", the caller's */
-	size_t			 nheaders;
-	char			*body;
-	size_t			 body_len;
-	int			 has_body;
+	char			*wire;		/* head and body */
+	size_t			 wire_len;
 	int64_t			 deadline_us;
 	int			 timeout_ms;
 	struct event		*timer;
@@ -180,12 +174,7 @@ transfer_free(struct transfer *t)
 		t->next->prev = t->prev;
 	if (t->timer != NULL)
 		event_free(t->timer);
-	for (size_t i = 0; i < t->nheaders; i++)
-		free(t->headers[i]);
-	free(t->headers);
-	free(t->method);
-	free(t->target);
-	free(t->body);
+	free(t->wire);
 	free(t);
 }
 
@@ -319,7 +308,6 @@ conn_close(struct conn *k)
 	if (k->addrs != NULL)
 		evutil_freeaddrinfo(k->addrs);
 	k->addrs = k->addr = NULL;
-	free(k->out);
 	k->out = NULL;
 	k->out_len = k->out_off = 0;
 }
@@ -454,7 +442,6 @@ conn_write(struct conn *k)
 			arm(t, t->timeout_ms);
 		}
 	}
-	free(k->out);
 	k->out = NULL;
 	k->out_len = k->out_off = 0;
 }
@@ -767,71 +754,75 @@ conn_new(struct http_client *c, struct origin *o)
 	return k;
 }
 
-/* A caller's header is sent unless it could break the request's framing. */
+/* line is the header "name: ...". */
 static int
-header_ok(const char *line, const char *own)
-{
-	size_t n = strlen(own);
-
-	if (strpbrk(line, "\r\n") != NULL || strchr(line, ':') == NULL)
-		return 0;
-	return !(strncasecmp(line, own, n) == 0 && line[n] == ':');
-}
-
-static int
-caller_has(const struct transfer *t, const char *name)
+header_named(const char *line, const char *name)
 {
 	size_t n = strlen(name);
 
-	for (size_t i = 0; i < t->nheaders; i++)
-		if (strncasecmp(t->headers[i], name, n) == 0 && t->headers[i][n] == ':')
+	return strncasecmp(line, name, n) == 0 && line[n] == ':';
+}
+
+/* A caller's header is sent unless it could break the request's framing, which is ours. */
+static int
+header_ok(const char *line)
+{
+	return strpbrk(line, "\r\n") == NULL && strchr(line, ':') != NULL &&
+	    !header_named(line, "Content-Length") && !header_named(line, "Transfer-Encoding") &&
+	    !header_named(line, "Connection");
+}
+
+static int
+caller_has(const struct http_request *req, const char *name)
+{
+	for (size_t i = 0; i < req->nheaders; i++)
+		if (header_named(req->headers[i], name))
 			return 1;
 	return 0;
 }
 
-/* The request's bytes, head and body, as they go on the wire. */
+/* The request's bytes, head and body, as they go on the wire: built once, at the send. */
 static void
-request_bytes(struct conn *k, const struct transfer *t)
+request_bytes(struct transfer *t, const struct http_request *req, const char *target)
 {
-	size_t cap = strlen(t->method) + strlen(t->target) + strlen(t->origin->host) + 128 +
-	    t->body_len, at;
+	const struct origin *o = t->origin;
+	size_t cap = strlen(req->method) + strlen(target) + strlen(o->host) + 128 +
+	    (req->body != NULL ? req->body_len : 0), at;
 	char *b;
 
-	for (size_t i = 0; i < t->nheaders; i++)
-		cap += strlen(t->headers[i]) + 2;
+	for (size_t i = 0; i < req->nheaders; i++)
+		cap += strlen(req->headers[i]) + 2;
 	b = xmalloc(cap);
-	at = (size_t)snprintf(b, cap, "%s %s HTTP/1.1\r\n", t->method, t->target);
-	if (!caller_has(t, "Host")) {
-		if (t->origin->port == (t->origin->https ? 443 : 80))
-			at += (size_t)snprintf(b + at, cap - at, "Host: %s\r\n", t->origin->host);
+	at = (size_t)snprintf(b, cap, "%s %s HTTP/1.1\r\n", req->method, target);
+	if (!caller_has(req, "Host")) {
+		if (o->port == (o->https ? 443 : 80))
+			at += (size_t)snprintf(b + at, cap - at, "Host: %s\r\n", o->host);
 		else
-			at += (size_t)snprintf(b + at, cap - at, "Host: %s:%d\r\n",
-			    t->origin->host, t->origin->port);
+			at += (size_t)snprintf(b + at, cap - at, "Host: %s:%d\r\n", o->host,
+			    o->port);
 	}
-	if (!caller_has(t, "User-Agent"))
+	if (!caller_has(req, "User-Agent"))
 		at += (size_t)snprintf(b + at, cap - at, "User-Agent: shokai/%s\r\n",
 		    SHOKAI_VERSION);
-	for (size_t i = 0; i < t->nheaders; i++)
-		if (header_ok(t->headers[i], "Content-Length") &&
-		    header_ok(t->headers[i], "Transfer-Encoding") &&
-		    header_ok(t->headers[i], "Connection")) {
-			size_t n = strlen(t->headers[i]);
+	for (size_t i = 0; i < req->nheaders; i++)
+		if (header_ok(req->headers[i])) {
+			size_t n = strlen(req->headers[i]);
 
-			memcpy(b + at, t->headers[i], n);
+			memcpy(b + at, req->headers[i], n);
 			memcpy(b + at + n, "\r\n", 2);
 			at += n + 2;
 		}
-	if (t->has_body)
-		at += (size_t)snprintf(b + at, cap - at, "Content-Length: %zu\r\n", t->body_len);
+	if (req->body != NULL)
+		at += (size_t)snprintf(b + at, cap - at, "Content-Length: %zu\r\n",
+		    req->body_len);
 	memcpy(b + at, "\r\n", 2);
 	at += 2;
-	if (t->has_body) {
-		memcpy(b + at, t->body, t->body_len);
-		at += t->body_len;
+	if (req->body != NULL) {
+		memcpy(b + at, req->body, req->body_len);
+		at += req->body_len;
 	}
-	k->out = b;
-	k->out_len = at;
-	k->out_off = 0;
+	t->wire = b;
+	t->wire_len = at;
 }
 
 /* Puts t on connection k and writes it if k is ready. */
@@ -842,7 +833,9 @@ start(struct conn *k, struct transfer *t)
 	t->written = 0;
 	k->busy = t;
 	k->parser.head_only = t->head_only;
-	request_bytes(k, t);
+	k->out = t->wire;
+	k->out_len = t->wire_len;
+	k->out_off = 0;
 	/* A fresh connection has CONNECT_TIMEOUT_MS to take the request's first bytes. */
 	arm(t, k->answered == 0 ? CONNECT_TIMEOUT_MS : t->timeout_ms);
 	if (k->state == CONN_READY)
@@ -972,6 +965,7 @@ http_client_send(struct http_client *c, const struct http_request *req, http_don
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
 	struct transfer *t = NULL;
+	char *target;
 	int https, port, head_only, rc = -1;
 
 	if (scheme == NULL || host == NULL || *host == '\0' ||
@@ -990,19 +984,11 @@ http_client_send(struct http_client *c, const struct http_request *req, http_don
 	t = xcalloc(1, sizeof(*t));
 	t->client = c;
 	t->origin = origin_get(c, host, port, https);
-	t->method = xstrdup(req->method);
 	t->head_only = head_only;
-	t->target = xasprintf("%s%s%s", path != NULL && *path != '\0' ? path : "/",
+	target = xasprintf("%s%s%s", path != NULL && *path != '\0' ? path : "/",
 	    query != NULL ? "?" : "", query != NULL ? query : "");
-	t->headers = xcalloc(req->nheaders + 1, sizeof(*t->headers));
-	for (size_t i = 0; i < req->nheaders; i++)
-		t->headers[t->nheaders++] = xstrdup(req->headers[i]);
-	if (req->body != NULL) {
-		t->has_body = 1;
-		t->body_len = req->body_len;
-		t->body = xmalloc(req->body_len + 1);
-		memcpy(t->body, req->body, req->body_len);
-	}
+	request_bytes(t, req, target);
+	free(target);
 	t->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : DEFAULT_TIMEOUT_MS;
 	t->deadline_us = clock_us() + (int64_t)t->timeout_ms * 1000;
 	t->timer = evtimer_new(c->base, on_timeout, t);

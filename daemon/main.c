@@ -122,8 +122,9 @@ reload(struct daemon *d)
 }
 
 /* The drain is over when the last connection is gone (http_drain closed the idle ones,
- * and evhttp closes each other one only once the answer to its last request is written
- * whole, so no answer is left behind and no request can still arrive), the storage side
+ * and the server closes each other one only once the answer to its last request is
+ * written whole, so no answer is left behind and no request can still arrive), the
+ * storage side
  * has handed back every batch, and no send is in flight or on its way to the loop. */
 static void
 drain_cb(evutil_socket_t fd, short what, void *arg)
@@ -379,7 +380,6 @@ run(struct daemon *d)
 	log_notice("msg=stopped");
 done:
 	shutdown_sides(d);
-	http_guard_free(d->guard);
 	outbox_free(d->outbox);
 	http_invite_free(d->http_invite);
 	rep_links_free(d->rep_links);

@@ -26,10 +26,9 @@ struct json_t;
  * owns every field but these, which the storage threads use too: the counters (atomic),
  * draining and sends_queued (atomic), salt (written once before the threads start) and
  * the mailboxes (storage.h). */
-struct http_guard;
+struct http_server;
 struct ingest;
 struct http_waits;
-struct evhttp;
 struct event;
 struct daemon_stats {
 	atomic_ullong	sig_failures;
@@ -70,7 +69,8 @@ struct daemon_stats {
  * BACKGROUND_SLICE_US, after which the loop looks for new I/O again, so a burst of
  * outbound completions or a commit queue cannot hold a webhook back for long. */
 enum {
-	PRIO_FIRST,		/* attaching new connections to their guards */
+	PRIO_FIRST,		/* nothing now; it keeps PRIO_IO in the middle, libevent's
+				   default for an event whose priority is not set */
 	PRIO_IO,		/* webhooks and timers: libevent's default */
 	PRIO_BACKGROUND,	/* group commit, dispatch, the outbox and its HTTP traffic */
 	PRIO_COUNT
@@ -90,8 +90,7 @@ struct daemon {
 	struct mailbox		*loop_mail;	/* letters for the loop (loop_post) */
 	struct http_waits	*waits;		/* http_wait.c: requests waiting on a letter */
 	struct store_checkpointer *checkpointer;
-	struct evhttp		*http;		/* http.c */
-	struct http_guard	*guard;		/* http_guard.c */
+	struct http_server	*http;		/* http_server.c: the public listener */
 	int			 tls_on;	/* the webhook listener started with
 						   server.tls (a restart changes it) */
 	struct ingest		*ingest;	/* ingest.c */

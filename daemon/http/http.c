@@ -1,7 +1,6 @@
-/* http.c: the evhttp server. Binds the listener, sets every limit explicitly (libevent
- * 2.1's defaults are unlimited), routes requests, checks webhook signatures before
- * anything parses the body and hands verified requests to ingest. Responses are written
- * by http_reply.c. */
+/* http.c: the public listener. Binds it, gives the server (http_server.c) its limits,
+ * routes requests, checks webhook signatures before anything parses the body and hands
+ * verified requests to ingest. Responses are written by http_reply.c. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,20 +12,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/event.h>
-#include <event2/http.h>
-#include <sys/queue.h>
-#include <event2/keyvalq_struct.h>
-#include <event2/listener.h>
-
 #include "../shokaid.h"
 
 #define LISTEN_BACKLOG 4096
 
 /* Every error response of the routes: a generic body, the log line says why. */
 static void
-reply_error(struct evhttp_request *req, int code, const char *error, const char *channel,
+reply_error(struct http_req *req, int code, const char *error, const char *channel,
     int64_t start_us, const char *why)
 {
 	struct http_answer a = { .code = code, .channel = channel, .start_us = start_us };
@@ -35,46 +27,27 @@ reply_error(struct evhttp_request *req, int code, const char *error, const char 
 }
 
 static void
-wrong_method(struct evhttp_request *req, const char *allow, int64_t start_us)
+wrong_method(struct http_req *req, const char *allow, int64_t start_us)
 {
 	char error[32];
 
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+	http_req_add_header(req, "Allow", allow);
 	snprintf(error, sizeof(error), "use %s", allow);
 	reply_error(req, 405, error, NULL, start_us, NULL);
 }
 
-/* Finds a header that must appear exactly once (two signatures could disagree). */
+/* Finds a header that must appear at most once (two signatures could disagree). */
 static int
-header_once(struct evhttp_request *req, const char *name, const char **value)
+header_once(struct http_req *req, const char *name, const char **value)
 {
-	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-	struct evkeyval *kv;
-	int n = 0;
+	int n;
 
-	*value = NULL;
-	TAILQ_FOREACH(kv, h, next) {
-		if (strcasecmp(kv->key, name) == 0) {
-			*value = kv->value;
-			n++;
-		}
-	}
+	*value = http_req_header(req, name, &n);
 	return n > 1 ? -1 : 0;
 }
 
-static const char *
-request_body(struct evhttp_request *req, size_t *len)
-{
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-
-	*len = evbuffer_get_length(in);
-	if (*len == 0)
-		return "";
-	return (const char *)evbuffer_pullup(in, -1);
-}
-
 static void
-sig_failed(struct daemon *d, struct evhttp_request *req, const char *channel,
+sig_failed(struct daemon *d, struct http_req *req, const char *channel,
     int64_t start_us, const char *why)
 {
 	struct http_answer a = { .code = 401, .channel = channel, .start_us = start_us };
@@ -92,7 +65,7 @@ sig_failed(struct daemon *d, struct evhttp_request *req, const char *channel,
 }
 
 static void
-handle_line(struct daemon *d, struct evhttp_request *req, const char *id, int64_t start_us)
+handle_line(struct daemon *d, struct http_req *req, const char *id, int64_t start_us)
 {
 	const struct config_line_channel *ch = config_line_channel(d->cfg, id);
 	struct event_list events = { 0 };
@@ -104,7 +77,7 @@ handle_line(struct daemon *d, struct evhttp_request *req, const char *id, int64_
 		reply_error(req, 404, "not found", NULL, start_us, "unknown channel");
 		return;
 	}
-	body = request_body(req, &len);
+	body = http_req_body(req, &len);
 	if (header_once(req, "X-Line-Signature", &sig) == -1) {
 		sig_failed(d, req, ch->id, start_us, "X-Line-Signature header sent twice");
 		return;
@@ -124,7 +97,7 @@ handle_line(struct daemon *d, struct evhttp_request *req, const char *id, int64_
 }
 
 static void
-handle_works(struct daemon *d, struct evhttp_request *req, const char *id, int64_t start_us)
+handle_works(struct daemon *d, struct http_req *req, const char *id, int64_t start_us)
 {
 	const struct config_works_bot *bot = config_works_bot(d->cfg, id);
 	struct event_list events = { 0 };
@@ -145,7 +118,7 @@ handle_works(struct daemon *d, struct evhttp_request *req, const char *id, int64
 		    "X-WORKS-BotId header missing" : "X-WORKS-BotId is not this bot's id");
 		return;
 	}
-	body = request_body(req, &len);
+	body = http_req_body(req, &len);
 	if (header_once(req, "X-WORKS-Signature", &sig) == -1) {
 		sig_failed(d, req, bot->id, start_us, "X-WORKS-Signature header sent twice");
 		return;
@@ -165,32 +138,25 @@ handle_works(struct daemon *d, struct evhttp_request *req, const char *id, int64
 }
 
 static void
-route(struct evhttp_request *req, void *arg)
+route(struct daemon *d, struct http_req *req)
 {
-	struct daemon *d = arg;
 	int64_t start_us = clock_us();
-	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-	enum evhttp_cmd_type method = evhttp_request_get_command(req);
+	const char *path = http_req_path(req), *method = http_req_method(req);
 
-	/* First, for every request: the guard stops its deadline and checks the next
-	 * request's head on this connection from here. */
-	http_guard_request_read(d->guard, req, start_us);
-	if (path == NULL)
-		path = "";
 	/* Only what LINE, LINE WORKS and the invite's readers need: health and metrics
 	 * are the admin listener's (console_health.c). */
 	if (strncmp(path, "/line/", 6) == 0) {
-		if (method != EVHTTP_REQ_POST)
+		if (strcmp(method, "POST") != 0)
 			wrong_method(req, "POST", start_us);
 		else
 			handle_line(d, req, path + 6, start_us);
 	} else if (strncmp(path, "/works/", 7) == 0) {
-		if (method != EVHTTP_REQ_POST)
+		if (strcmp(method, "POST") != 0)
 			wrong_method(req, "POST", start_us);
 		else
 			handle_works(d, req, path + 7, start_us);
 	} else if (strncmp(path, "/r/", 3) == 0) {
-		if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD)
+		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 			wrong_method(req, "GET, HEAD", start_us);
 		else
 			http_invite_handle(d, req, path + 3, start_us);
@@ -198,8 +164,8 @@ route(struct evhttp_request *req, void *arg)
 		reply_error(req, 404, "not found", NULL, start_us, NULL);
 }
 
-/* We open the socket ourselves: evhttp's own bind uses a backlog of 128, too small for
- * a burst of webhook connections. */
+/* The backlog is ours: libevent's usual 128 is too small for a burst of webhook
+ * connections. */
 static int
 open_listener(const char *host, int port, char *why, size_t whylen)
 {
@@ -247,41 +213,26 @@ log_listening(int fd, int tls)
 void
 http_apply_config(struct daemon *d)
 {
-	struct timeval idle = { d->cfg->idle_timeout_ms / 1000,
-	    (d->cfg->idle_timeout_ms % 1000) * 1000 };
+	const struct config *cf = d->cfg;
+	struct http_limits l = { .max_connections = cf->max_connections,
+	    .read_timeout_ms = cf->read_timeout_ms, .idle_timeout_ms = cf->idle_timeout_ms,
+	    .max_headers = cf->max_headers, .max_body = cf->max_body };
 
-	evhttp_set_max_body_size(d->http, (ev_ssize_t)d->cfg->max_body);
-	evhttp_set_max_headers_size(d->http, (ev_ssize_t)d->cfg->max_headers);
-	evhttp_set_timeout_tv(d->http, &idle);
-	http_guard_apply(d->guard, d->cfg->max_connections, d->cfg->read_timeout_ms,
-	    d->cfg->max_headers);
+	http_server_apply(d->http, &l);
 	/* A renewed certificate: new connections get it, open ones keep theirs. Turning
 	 * TLS on or off takes a restart (main.c says so), so a plain listener stays so. */
 	if (d->tls_on)
-		http_guard_set_tls(d->guard, d->cfg->server_tls);
+		http_server_set_tls(d->http, cf->server_tls);
 }
 
 int
 http_start(struct daemon *d, char *why, size_t whylen)
 {
-	struct evhttp_bound_socket *bound;
 	int fd;
 
 	if ((fd = open_listener(d->cfg->listen_host, d->cfg->listen_port, why, whylen)) == -1)
 		return -1;
-	if ((d->http = evhttp_new(d->base)) == NULL)
-		fatalx("%s: evhttp_new failed", __func__);
-	/* Accept every method so that a wrong one gets our 405, not evhttp's 501. */
-	evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
-	    EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-	evhttp_set_gencb(d->http, route, d);
-	if ((bound = evhttp_accept_socket_with_handle(d->http, fd)) == NULL) {
-		snprintf(why, whylen, "server.listen: cannot accept on the socket");
-		close(fd);
-		return -1;
-	}
-	d->guard = http_guard_new(d, d->http, evhttp_bound_socket_get_listener(bound));
+	d->http = http_server_new(d, fd, route);
 	d->tls_on = d->cfg->server_tls != NULL;
 	http_apply_config(d);
 	log_listening(fd, d->tls_on);
@@ -291,20 +242,15 @@ http_start(struct daemon *d, char *why, size_t whylen)
 void
 http_drain(struct daemon *d)
 {
-	if (d->guard != NULL)
-		http_guard_drain(d->guard);
+	if (d->http != NULL)
+		http_server_drain(d->http);
 }
 
 /* Closes every connection left (after a drain timeout or a second signal): a request
- * still waiting in ingest is forgotten by the guard's close hook before evhttp frees it. */
+ * still waiting in ingest is forgotten first, and its answer finds nobody. */
 void
 http_free(struct daemon *d)
 {
-	/* evhttp_free frees the listener before the connections, whose close hooks must
-	 * then find it paused already. */
-	if (d->guard != NULL)
-		http_guard_stop_accepting(d->guard);
-	if (d->http != NULL)
-		evhttp_free(d->http);
+	http_server_free(d->http);
 	d->http = NULL;
 }

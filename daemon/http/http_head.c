@@ -1,9 +1,10 @@
 /* http_head.c: the strict check of a request's framing (request line, header fields, a
- * chunked body) that runs before evhttp parses it. libevent 2.1's parser is lenient where
- * a proxy in front may be strict in another way, which is how requests get smuggled: it
- * takes a bare LF as a line end, reads the first of two Content-Length headers and "+5"
- * as 5, and passes over a Transfer-Encoding that is not exactly "chunked". Here a head
- * either frames its body in exactly one way (RFC 9112 section 6) or is refused.
+ * chunked body) on which the listener (http_server.c) frames requests. Lenient parsers
+ * (libevent's evhttp, which the listener once was, among them) take a bare LF as a line
+ * end, read the first of two Content-Length headers and "+5" as 5, and pass over a
+ * Transfer-Encoding that is not exactly "chunked"; a proxy in front may be strict in
+ * another way, which is how requests get smuggled. Here a head either frames its body in
+ * exactly one way (RFC 9112 section 6) or is refused.
  *
  * Refused: a bare CR or LF anywhere; NUL and other control characters; a request line
  * other than `METHOD SP target SP HTTP/1.0|HTTP/1.1`; a leading empty line; obs-fold (a
@@ -12,7 +13,7 @@
  * than one (even with equal values: RFC 9112 6.3 lets a recipient refuse them, and
  * collapsing them is one more rule for two parsers to disagree on); a Transfer-Encoding
  * other than one `chunked`, one with Content-Length, or one in an HTTP/1.0 request; a
- * body on HEAD or TRACE (evhttp would read it as the next request); an HTTP/1.1
+ * body on HEAD or TRACE (a lenient reader takes it for the next request); an HTTP/1.1
  * request without exactly one Host (RFC 9112 3.2). http_chunked_check below does the
  * same for a chunked body. */
 #include <stdio.h>
@@ -35,8 +36,8 @@ is_value_char(unsigned char ch)
 	return ch == '\t' || (ch >= 0x20 && ch != 0x7f);
 }
 
-/* `METHOD SP target SP HTTP/1.x`; the method any token (evhttp answers 501 for one it
- * does not know), the target printable ASCII without spaces. */
+/* `METHOD SP target SP HTTP/1.x`; the method any token (a route answers 405 for one it
+ * does not take), the target printable ASCII without spaces. */
 static int
 check_request_line(const char *p, size_t n, int *http10, int *no_body,
     char *why, size_t whylen)
@@ -110,9 +111,9 @@ check_field(const char *p, size_t n, struct http_head_state *f, char *why, size_
 			return -1;
 		}
 	}
-	/* The value without the whitespace around it, trimmed as evhttp trims it (spaces
-	 * before, spaces and tabs after), so that a framing value means the same to both:
-	 * evhttp would read Transfer-Encoding: <HTAB>chunked as not chunked. */
+	/* The value without the whitespace around it: spaces before, spaces and tabs after.
+	 * A framing value with a tab before it (Transfer-Encoding: <HTAB>chunked) is then
+	 * refused, where one reader would take it as chunked and another not. */
 	while (vs < n && p[vs] == ' ')
 		vs++;
 	for (ve = n; ve > vs && (p[ve - 1] == ' ' || p[ve - 1] == '\t'); ve--)
@@ -202,7 +203,7 @@ http_head_check(const char *buf, size_t len, struct http_head_state *st, size_t 
 				    HTTP_HEAD_COMPLETE : HTTP_HEAD_BAD;
 			}
 			/* A whole line: the request line or a field, checked once, as it
-			 * comes, so that a bad head is refused before evhttp reads that line;
+			 * comes, so that a bad head is refused as soon as its bad line is whole;
 			 * what the framing rules need is kept in st. */
 			if (start == 0) {
 				if (check_request_line(buf, i - 1, &st->http10, &st->no_body,
@@ -228,7 +229,7 @@ http_head_check(const char *buf, size_t len, struct http_head_state *st, size_t 
 /* The chunked body, RFC 9112 7.1 without its options: 1*HEXDIG CRLF, data, CRLF; the
  * last chunk "0" CRLF and then CRLF. Refused too: chunk extensions, whitespace, a size
  * of more than 15 hex digits, trailer fields, and a bare LF anywhere, all of which
- * evhttp reads leniently (a size "+5" or " 5", an LF for a CRLF, a missing CRLF after
+ * lenient readers take (a size "+5" or " 5", an LF for a CRLF, a missing CRLF after
  * the data). */
 enum {
 	CHUNK_SIZE,		/* the first byte of a chunk-size line */
@@ -255,9 +256,12 @@ hex_value(unsigned char ch)
 
 enum http_head
 http_chunked_check(struct http_chunked *c, const char *p, size_t n, size_t *used,
-    char *why, size_t whylen)
+    char *data, size_t *data_len, char *why, size_t whylen)
 {
 	size_t i = 0;
+
+	if (data_len != NULL)
+		*data_len = 0;
 
 	while (i < n) {
 		unsigned char ch = (unsigned char)p[i];
@@ -287,6 +291,10 @@ http_chunked_check(struct http_chunked *c, const char *p, size_t n, size_t *used
 			/* The data is opaque: skip it whole. */
 			size_t k = n - i < c->left ? n - i : (size_t)c->left;
 
+			if (data != NULL) {	/* may be p itself: memmove */
+				memmove(data + *data_len, p + i, k);
+				*data_len += k;
+			}
 			c->left -= k;
 			i += k;
 			if (c->left == 0)

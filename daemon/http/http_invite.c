@@ -12,9 +12,6 @@
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-#include <event2/util.h>
 #include <jansson.h>
 
 #include "../shokaid.h"
@@ -185,20 +182,17 @@ is_trusted(const struct config *cf, const char *addr)
  * right-most X-Forwarded-For entry that is not a trusted proxy, the one the nearest
  * proxy we trust saw (entries left of it are whatever the client chose to send). */
 static void
-client_address(const struct config *cf, struct evhttp_request *req, const char *peer,
+client_address(const struct config *cf, struct http_req *req, const char *peer,
     char *out, size_t outlen)
 {
-	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-	struct evkeyval *kv;
+	const char *name, *p;
 
 	snprintf(out, outlen, "%s", peer ? peer : "");
 	if (peer == NULL || cf->n_trusted_proxies == 0 || !is_trusted(cf, peer))
 		return;
 	/* Several X-Forwarded-For lines are one list, in order. */
-	for (kv = h->tqh_first; kv != NULL; kv = kv->next.tqe_next) {
-		const char *p = kv->value;
-
-		if (evutil_ascii_strcasecmp(kv->key, "X-Forwarded-For") != 0)
+	for (size_t i = 0; (p = http_req_field(req, i, &name)) != NULL; i++) {
+		if (strcasecmp(name, "X-Forwarded-For") != 0)
 			continue;
 		while (*p != '\0') {
 			char one[64];
@@ -234,11 +228,11 @@ html_escape(struct evbuffer *b, const char *s)
 /* The friend's page for an outcome: the configured message called name, rendered as a
  * heading and paragraphs. Without one, the status line's words are all there is. */
 static void
-page(struct daemon *d, struct evhttp_request *req, int code, const char *name,
+page(struct daemon *d, struct http_req *req, int code, const char *name,
     int64_t start_us, const char *why, int retry_after_s)
 {
 	const struct config_message *m = config_message(d->cfg, name);
-	struct evbuffer *b = evhttp_request_get_output_buffer(req);
+	struct evbuffer *b = evbuffer_new();
 	struct msg_vars vars = { 0 };
 	json_t *texts = NULL, *item;
 	const char *title = NULL;
@@ -274,27 +268,25 @@ page(struct daemon *d, struct evhttp_request *req, int code, const char *name,
 	json_decref(texts);
 	snprintf(extra, sizeof(extra), "reason=\"%s\"", why);
 	http_reply_page(req, &(struct http_answer){ .code = code, .start_us = start_us,
-	    .log_extra = extra, .retry_after_s = retry_after_s });
+	    .log_extra = extra, .retry_after_s = retry_after_s },
+	    (const char *)evbuffer_pullup(b, -1), evbuffer_get_length(b));
+	evbuffer_free(b);
 }
 
 void
-http_invite_handle(struct daemon *d, struct evhttp_request *req, const char *path,
+http_invite_handle(struct daemon *d, struct http_req *req, const char *path,
     int64_t start_us)
 {
 	size_t code_len = strcspn(path, "/");
-	struct evhttp_connection *con = evhttp_request_get_connection(req);
 	struct click_job *job;
-	char *addr = NULL, client[64], hash[65];
-	ev_uint16_t port;
+	char client[64], hash[65];
 	int retry_s = 0;
 
 	if (path[code_len] != '\0' && strcmp(path + code_len, "/rep") != 0) {
 		page(d, req, 404, "invite_page_unknown", start_us, "unknown path", 0);
 		return;
 	}
-	if (con != NULL)
-		evhttp_connection_get_peer(con, &addr, &port);	/* addr: evhttp's */
-	client_address(d->cfg, req, addr, client, sizeof(client));
+	client_address(d->cfg, req, http_req_peer(req), client, sizeof(client));
 	/* Keyed with the database's secret salt: the same client always looks the same
 	 * here, and nobody can turn it back into an address. */
 	sha256_hex(d->salt, SALT_LEN, client, strlen(client), hash);
@@ -319,7 +311,7 @@ http_invite_clicked(void *ctx, void *arg)
 {
 	struct daemon *d = ctx;
 	struct click_job *job = arg;
-	struct evhttp_request *req = http_wait_take(d->waits, job->ticket);
+	struct http_req *req = http_wait_take(d->waits, job->ticket);
 
 	if (job->error != NULL)
 		log_warnx("msg=\"cannot record a click\" detail=\"%s\"", job->error);

@@ -1,10 +1,8 @@
 /* http_metrics.c: what the public listener answered, counted for /metrics: each
  * request by the kind of its path and its status, and its latency from routing to the
- * answer written whole, in a histogram. Loop only (the guard calls it when an answer
- * is written); relaxed atomic adds, because the console thread reads the counters. */
+ * answer handed to the kernel, in a histogram. Loop only (http_server.c calls it for
+ * each answer); relaxed atomic adds, because the console thread reads the counters. */
 #include <string.h>
-
-#include <event2/http.h>
 
 #include "../shokaid.h"
 
@@ -30,11 +28,10 @@ path_kind(const char *path)
 }
 
 void
-http_metrics_record(struct http_metrics *m, struct evhttp_request *req, int64_t latency_us)
+http_metrics_record(struct http_metrics *m, const char *path, int code, int64_t latency_us)
 {
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	enum http_path_kind k = path_kind(uri ? evhttp_uri_get_path(uri) : NULL);
-	int code = evhttp_request_get_response_code(req), s, b;
+	enum http_path_kind k = path_kind(path);
+	int s, b;
 
 	for (s = 0; s < HTTP_METRIC_STATUSES - 1 && statuses[s] != code; s++)
 		;

@@ -4,27 +4,19 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-
 #include "http.h"
 
+/* Any token is a method to the framing: log only the ones a client of ours sends. */
 static const char *
-method_name(enum evhttp_cmd_type t)
+method_name(const char *m)
 {
-	switch (t) {
-	case EVHTTP_REQ_GET: return "GET";
-	case EVHTTP_REQ_POST: return "POST";
-	case EVHTTP_REQ_HEAD: return "HEAD";
-	case EVHTTP_REQ_PUT: return "PUT";
-	case EVHTTP_REQ_DELETE: return "DELETE";
-	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-	case EVHTTP_REQ_TRACE: return "TRACE";
-	case EVHTTP_REQ_CONNECT: return "CONNECT";
-	case EVHTTP_REQ_PATCH: return "PATCH";
-	default: return "OTHER";
-	}
+	static const char *const known[] = { "GET", "POST", "HEAD", "PUT", "DELETE",
+	    "OPTIONS", "TRACE", "CONNECT", "PATCH" };
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(m, known[i]) == 0)
+			return known[i];
+	return "OTHER";
 }
 
 const char *
@@ -67,7 +59,7 @@ safe_path(const char *path, char out[72])
 }
 
 static void
-log_request(struct evhttp_request *req, int code, const char *channel, int64_t start_us,
+log_request(struct http_req *req, int code, const char *channel, int64_t start_us,
     const char *extra)
 {
 	char path[72];
@@ -75,42 +67,37 @@ log_request(struct evhttp_request *req, int code, const char *channel, int64_t s
 
 	if (!log_enabled(level))
 		return;
-	safe_path(evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req)), path);
+	safe_path(http_req_path(req), path);
 	log_msg(level, "msg=request method=%s path=%s status=%d channel=%s latency_us=%lld%s%s",
-	    method_name(evhttp_request_get_command(req)), path, code,
+	    method_name(http_req_method(req)), path, code,
 	    channel ? channel : "-", (long long)(clock_us() - start_us),
 	    extra ? " " : "", extra ? extra : "");
 }
 
 static void
-answer(struct evhttp_request *req, const struct http_answer *a, const char *content_type)
+answer(struct http_req *req, const struct http_answer *a, const char *content_type,
+    const char *body, size_t len)
 {
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-
-	if (content_type != NULL)
-		evhttp_add_header(h, "Content-Type", content_type);
-	evhttp_add_header(h, "Cache-Control", "no-store");
+	http_req_add_header(req, "Cache-Control", "no-store");
 	if (a->retry_after_s > 0) {
 		char s[16];
 
 		snprintf(s, sizeof(s), "%d", a->retry_after_s);
-		evhttp_add_header(h, "Retry-After", s);
+		http_req_add_header(req, "Retry-After", s);
 	}
 	if (!a->unlogged)
 		log_request(req, a->code, a->channel, a->start_us, a->log_extra);
-	evhttp_send_reply(req, a->code, http_reason_phrase(a->code), NULL);
+	http_respond(req, a->code, content_type, body, len);
 }
 
 void
-http_reply_json(struct evhttp_request *req, const struct http_answer *a, const char *json)
+http_reply_json(struct http_req *req, const struct http_answer *a, const char *json)
 {
-	if (json != NULL)
-		evbuffer_add(evhttp_request_get_output_buffer(req), json, strlen(json));
-	answer(req, a, "application/json");
+	answer(req, a, "application/json", json, json != NULL ? strlen(json) : 0);
 }
 
 void
-http_reply_error(struct evhttp_request *req, const struct http_answer *a, const char *error,
+http_reply_error(struct http_req *req, const struct http_answer *a, const char *error,
     const char *why)
 {
 	char body[96], extra[WHY_MAX + 16];
@@ -125,15 +112,16 @@ http_reply_error(struct evhttp_request *req, const struct http_answer *a, const 
 }
 
 void
-http_reply_page(struct evhttp_request *req, const struct http_answer *a)
+http_reply_page(struct http_req *req, const struct http_answer *a, const char *html,
+    size_t len)
 {
-	answer(req, a, "text/html; charset=utf-8");
+	answer(req, a, "text/html; charset=utf-8", html, len);
 }
 
 void
-http_reply_redirect(struct evhttp_request *req, const struct http_answer *a,
+http_reply_redirect(struct http_req *req, const struct http_answer *a,
     const char *location)
 {
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Location", location);
-	answer(req, a, NULL);
+	http_req_add_header(req, "Location", location);
+	answer(req, a, NULL, NULL, 0);
 }

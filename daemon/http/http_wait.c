@@ -1,17 +1,15 @@
 /* http_wait.c: requests waiting for an answer from another thread (the storage side
  * commits a webhook's events, records a click, reads the health figures). The loop
  * parks the request and gets a ticket; only the ticket crosses to the other thread, and
- * the answer comes back with it. If the connection closes first (http_guard's close
- * hook), the request is forgotten: the answer then finds nobody and is dropped, and the
- * request is never touched after evhttp frees it. Loop thread only. */
+ * the answer comes back with it. If the connection closes first (http_server.c), the
+ * request is forgotten: the answer then finds nobody and is dropped, and the request is
+ * never touched after its connection is freed. Loop thread only. */
 #include <stdlib.h>
-
-#include <event2/http.h>
 
 #include "../shokaid.h"
 
 struct slot {
-	struct evhttp_request	*req;		/* NULL: free, or forgotten */
+	struct http_req	*req;		/* NULL: free, or forgotten */
 	uint32_t		 gen;		/* bumped when the slot is reused */
 	int			 used;
 };
@@ -39,7 +37,7 @@ http_waits_free(struct http_waits *w)
 }
 
 uint64_t
-http_wait_park(struct http_waits *w, struct evhttp_request *req)
+http_wait_park(struct http_waits *w, struct http_req *req)
 {
 	uint32_t idx;
 
@@ -61,11 +59,11 @@ http_wait_park(struct http_waits *w, struct evhttp_request *req)
 	return (uint64_t)w->slots[idx].gen << 32 | idx;
 }
 
-struct evhttp_request *
+struct http_req *
 http_wait_take(struct http_waits *w, uint64_t ticket)
 {
 	uint32_t idx = (uint32_t)ticket, gen = (uint32_t)(ticket >> 32);
-	struct evhttp_request *req;
+	struct http_req *req;
 
 	if (idx >= w->cap || !w->slots[idx].used || w->slots[idx].gen != gen)
 		return NULL;
@@ -79,16 +77,12 @@ http_wait_take(struct http_waits *w, uint64_t ticket)
 }
 
 void
-http_wait_forget(struct http_waits *w, struct evhttp_request *req)
+http_wait_forget(struct http_waits *w, struct http_req *req)
 {
 	for (size_t i = 0; i < w->cap; i++) {
 		if (!w->slots[i].used || w->slots[i].req != req)
 			continue;
 		w->slots[i].req = NULL;		/* the ticket stays out until its answer */
-		/* A client that went away makes evhttp detach the request it was waiting
-		 * for and leave it to its holder instead of freeing it. */
-		if (evhttp_request_get_connection(req) == NULL)
-			evhttp_request_free(req);
 		return;
 	}
 }

@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include <event2/event.h>
-#include <event2/http.h>
 
 #include "../shokaid.h"
 #include "../storage/storage.h"
@@ -82,7 +81,7 @@ ingest_pending(const struct ingest *in)
 }
 
 void
-ingest_add(struct ingest *in, struct evhttp_request *req, enum platform platform,
+ingest_add(struct ingest *in, struct http_req *req, enum platform platform,
     const char *channel, const char *body, size_t len, struct event_list *events,
     const char *quarantine_reason, int64_t start_us)
 {
@@ -120,7 +119,7 @@ static void
 answer(struct daemon *d, struct ingest_item *it, int ok)
 {
 	struct http_answer a = { .code = 200, .channel = it->channel, .start_us = it->start_us };
-	struct evhttp_request *req = http_wait_take(d->waits, it->ticket);
+	struct http_req *req = http_wait_take(d->waits, it->ticket);
 	char extra[WHY_MAX + 64];
 
 	if (ok && it->quarantine_reason != NULL) {

@@ -1,6 +1,6 @@
 /* fuzz_http.c: libFuzzer target for the HTTP listener as a client sees it: raw bytes
- * into the real server (evhttp, http_guard and its head check, the routes, signature
- * checks, group commit and the store) on a real event loop over loopback TCP.
+ * into the real server (http_server.c and its head check, the routes, signature checks,
+ * group commit and the store) on a real event loop over loopback TCP.
  *
  * LLVMFuzzerInitialize sets the daemon up as main.c does, in a temp folder, with one
  * LINE channel whose secret is "fuzz-secret" (so seeds may carry good signatures and
@@ -24,7 +24,6 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/http.h>
 #include <event2/thread.h>
 
 #include "../../daemon/shokaid.h"
@@ -62,18 +61,6 @@ write_file(const char *name, const char *text)
 		fprintf(stderr, "fuzz_http: cannot write %s\n", path);
 		abort();
 	}
-}
-
-/* The port the kernel chose for listen: 127.0.0.1:0. */
-static void
-find_port(struct evhttp_bound_socket *bound, void *arg)
-{
-	struct sockaddr_in sin;
-	socklen_t sl = sizeof(sin);
-
-	if (getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&sin,
-	    &sl) == 0)
-		*(int *)arg = ntohs(sin.sin_port);
 }
 
 /* The temp folder goes when the fuzzer exits (the database stays open until then). */
@@ -153,7 +140,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	fz.started_ms = clock_ms();
-	evhttp_foreach_bound_socket(fz.http, find_port, &fz_port);
+	fz_port = http_server_port(fz.http);
 	if (fz_port <= 0)
 		abort();
 	return 0;
@@ -243,7 +230,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    CLOSE_WITHIN_S);
 		abort();
 	}
-	/* Let evhttp finish freeing its side of the connection. */
+	/* Let the server finish its side of the connection. */
 	event_base_loop(fz.base, EVLOOP_NONBLOCK);
 	event_free(c.ev_wr);
 	event_free(ev_rd);

@@ -20,7 +20,7 @@ BASE_CFLAGS := $(WARN) -D_GNU_SOURCE -MMD -MP $(PKG_CFLAGS)
 HARDEN	:= -O2 -g -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE
 HARDEN_LD := -pie -Wl,-z,relro,-z,now
 ASAN	:= -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-TSAN	:= -O1 -g -fsanitize=thread -fno-omit-frame-pointer -DSHOKAI_TSAN
+TSAN	:= -O1 -g -fsanitize=thread -fno-omit-frame-pointer
 
 CTL_SRC    := $(wildcard daemon/ctl/*.c)
 # Generated sources live under build/gen/, never in the tree.

@@ -124,8 +124,8 @@ reload(struct daemon *d)
 /* The drain is over when the last connection is gone (http_drain closed the idle ones,
  * and the server closes each other one only once the answer to its last request is
  * written whole, so no answer is left behind and no request can still arrive), the
- * storage side
- * has handed back every batch, and no send is in flight or on its way to the loop. */
+ * storage side has handed back every batch, and no send is in flight or on its way to
+ * the loop. */
 static void
 drain_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -317,17 +317,6 @@ run(struct daemon *d)
 	if ((ec = event_config_new()) == NULL)
 		fatalx("%s: event_config_new failed", __func__);
 	event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
-	/* evhttp turns reading and writing on and off several times per exchange; with the
-	 * changelist a socket's changes of one loop turn reach the kernel once: 7.8 -> 4.9
-	 * epoll_ctl per webhook, a fifth of all system calls (make bench-instr). It defers
-	 * a socket's EPOLL_CTL_DEL past its close(); should the number be reused by then
-	 * (the console thread accepting), the DEL fails with ENOENT on our epoll set,
-	 * which libevent expects and ignores. ThreadSanitizer cannot tell: it reports the
-	 * number's reuse as a race, and building that report fails its own CHECK
-	 * (sanitizer_common.h:494, in AddLocation), so a TSan build goes without. */
-#ifndef SHOKAI_TSAN
-	event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-#endif
 	event_config_set_max_dispatch_interval(ec, &slice, -1, PRIO_BACKGROUND);
 	d->base = event_base_new_with_config(ec);
 	event_config_free(ec);

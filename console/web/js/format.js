@@ -47,6 +47,14 @@ export function dateTime(ms) {
   return date(ms) + ' ' + timeFmt.format(new Date(ms));
 }
 
+// In a wide table: '12/03 (木) 14:05' within this year (in the zone), else as dateTime.
+export function shortDateTime(ms, now = Date.now()) {
+  if (ms === null || ms === undefined) return t('common.none');
+  const p = ymdParts(ms);
+  if (p.year !== ymdParts(now).year) return dateTime(ms);
+  return `${p.month}/${p.day} (${dowFmt.format(new Date(ms))}) ${timeFmt.format(new Date(ms))}`;
+}
+
 // '2026-12-03' -> '2026/12/03 (木)'
 export function ymd(s) {
   if (!s) return t('common.none');

@@ -3,7 +3,7 @@
 import { h, replace } from '../dom.js';
 import { t, tOr } from '../text.js';
 import { api } from '../api.js';
-import { dateTime, num } from '../format.js';
+import { dateTime, num, shortDateTime } from '../format.js';
 import { can } from '../session.js';
 import * as router from '../router.js';
 import { filterBar } from '../filters.js';
@@ -118,9 +118,10 @@ export async function render(root, { query }) {
     { key: 'code', label: t('col.code'), render: (x) => h('code', null, x.referral.code) },
     { key: 'referrer', label: t('col.referrer'), render: (x) => personLink(x.referral.referrer) },
     { key: 'referee', label: t('col.referee'), render: (x) => personLink(x.referral.referee) },
-    { key: 'held_at', label: t('col.held_at'), render: (x) => dateTime(x.held_at) },
+    // Without the year within this year: the row then fits a 1280 px screen whole.
+    { key: 'held_at', label: t('col.held_at'), render: (x) => shortDateTime(x.held_at, now) },
     { key: 'deadline', label: t('col.deadline'), render: (x) => x.deadline === null ? t('review.no_deadline')
-      : [dateTime(x.deadline), x.deadline < now ? [' ', badge(t('review.overdue'), 'bad')] : null] },
+      : [shortDateTime(x.deadline, now), x.deadline < now ? [' ', badge(t('review.overdue'), 'bad')] : null] },
     { key: 'default', label: t('col.default_outcome'), render: (x) => t('review.default_' + x.default_outcome) },
   ];
   if (act) {

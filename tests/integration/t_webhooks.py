@@ -1079,3 +1079,61 @@ def test_lenient_chunked_bodies_refused_and_closed():
                f"something stored: {d.snapshot()}")
         r = d.post_line(line_body(line_event()))
         expect(r.status == 200, f"good request after the refused ones: {r}")
+
+
+def test_expect_continue_absolute_targets_queries_and_head():
+    """What an HTTP/1.1 server owes clients beyond the webhooks' own path (the listener is
+    a server of our own): a client that sends `Expect: 100-continue` is asked for its body
+    before it sends it; an absolute target and a query string route by their path; every
+    answer has a Date; HEAD gets the length of the body it does not get."""
+    with Daemon() as d:
+        ev = line_event(text="continue")
+        body = line_body(ev)
+        s = d.connect()
+        try:
+            s.sendall(_signed_head(body, b"Content-Length: " + str(len(body)).encode(),
+                                   b"Expect: 100-continue"))
+            s.settimeout(5)
+            got = b""
+            while b"\r\n\r\n" not in got:
+                chunk = s.recv(4096)
+                expect(chunk, f"closed before 100 Continue: {got!r}")
+                got += chunk
+            expect(got == b"HTTP/1.1 100 Continue\r\n\r\n", f"before the body: {got!r}")
+            s.sendall(body)
+            r = read_response(s, time.monotonic() + 5)
+            expect(r is not None and r.status == 200, f"after 100 Continue: {r}")
+            expect("date" in r.headers, f"no Date header: {r.headers}")
+        finally:
+            s.close()
+        for target in (b"http://example.com/line/main", b"/line/main?from=proxy"):
+            ev2 = line_event(text="target")
+            b2 = line_body(ev2)
+            raw = _signed_head(b2, b"Content-Length: " + str(len(b2)).encode()).replace(
+                b"POST /line/main ", b"POST " + target + b" ") + b2
+            r = raw_exchange(d.port, raw, timeout=5)
+            expect(r is not None and r.status == 200, f"{target!r}: {r}")
+            got = d.query("SELECT count(*) FROM inbox WHERE event_key = ?",
+                          (ev2["webhookEventId"],))
+            expect(got == [(1,)], f"{target!r}: stored {got}")
+        s = d.connect()
+        try:
+            s.sendall(b"HEAD /nothing HTTP/1.1\r\nHost: x\r\n\r\nGET /nothing HTTP/1.1\r\nHost: x\r\n\r\n")
+            s.settimeout(5)
+            got = b""
+            deadline = time.monotonic() + 5
+            while got.count(b"HTTP/1.1 404") < 2 or not got.endswith(b"}"):
+                expect(time.monotonic() < deadline, f"two answers: {got!r}")
+                chunk = s.recv(4096)
+                expect(chunk, f"closed: {got!r}")
+                got += chunk
+            head_answer, get_answer = got.split(b"HTTP/1.1 404")[1:]
+            length = re.search(rb"Content-Length: (\d+)", head_answer).group(1)
+            expect(head_answer.endswith(b"\r\n\r\n"), f"HEAD got a body: {head_answer!r}")
+            expect(get_answer.endswith(b"\r\n\r\n" + b'{"error":"not found"}') and
+                   int(length) == len(b'{"error":"not found"}'),
+                   f"HEAD's length {length} against GET's answer {get_answer!r}")
+        finally:
+            s.close()
+        expect(d.query("SELECT count(*) FROM inbox WHERE event_key = ?",
+                       (ev["webhookEventId"],)) == [(1,)], "the 100-continue body stored")

@@ -72,7 +72,7 @@ test_good_heads(void **state)
 	assert_good("HEAD /r/abc HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", "");
 	/* A pipelined second request is not part of the head. */
 	assert_good("GET / HTTP/1.1\r\nHost: x\r\n\r\n", "GET / HTTP/1.1\r\nbad\n\n");
-	/* Any token is a method (evhttp answers 501 for one it does not know). */
+	/* Any token is a method (a route answers 405 for one it does not take). */
 	assert_good("BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n", "");
 	assert_good("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", "");
 }
@@ -146,7 +146,7 @@ test_framing(void **state)
 	BAD("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\ncontent-length: 3\r\n\r\n",
 	    "more than once");
 	BAD("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +3\r\n\r\n", "digits");
-	/* evhttp keeps a tab before a value: these would not frame the same to it. */
+	/* Some readers keep a tab before a value: these would not frame the same to them. */
 	BAD("POST / HTTP/1.1\r\nHost: x\r\nContent-Length:\t3\r\n\r\n", "digits");
 	BAD("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\tchunked\r\n\r\n",
 	    "not exactly chunked");

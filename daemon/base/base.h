@@ -138,6 +138,10 @@ size_t utf8_prefix(const char *utf8, size_t max_chars);
  * among acquaintances. The whole name when it has no space. The caller frees it. */
 char *name_first_word(const char *name);
 
+/* http_token.c: whether the header value v (n bytes, a comma-separated token list)
+ * names word, in any case. */
+int http_token_in(const char *v, size_t n, const char *word);
+
 /* url.c: percent-encoding; everything but RFC 3986's unreserved characters. */
 int url_unreserved(unsigned char);
 /* Writes c, or its %XX form, into out; returns 1 or 3. */

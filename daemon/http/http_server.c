@@ -66,7 +66,7 @@ struct http_req {
 	struct conn		*conn;
 	size_t			 method, path;	/* offsets; path 0: "/" */
 	struct http_field	*fields;
-	size_t			 nfields;
+	size_t			 nfields, fields_cap;
 	int			 http10, keep_alive, head_only;
 	int64_t			 routed_us;
 	char			*hdrs;		/* the answer's extra header lines */
@@ -87,7 +87,6 @@ struct conn {
 	char			*out;
 	size_t			 out_len, out_off, out_cap;
 	/* The request being read, from the front of in. */
-	int			 started;	/* a byte of it has arrived */
 	int			 head_done;
 	size_t			 head_len;
 	struct http_head_state	 hs;
@@ -95,7 +94,6 @@ struct conn {
 	struct http_chunked	 ck;
 	uint64_t		 content_length;
 	size_t			 body_len;	/* chunked: decoded so far, in place */
-	size_t			 fields_cap;
 	struct http_req	 req;
 	int			 routed;	/* req waits for its answer */
 	int			 reading;	/* rev is added */
@@ -235,19 +233,23 @@ tls_failed(struct conn *c)
 		    suppressed);
 }
 
+/* A plain socket's recv or send: its count, -1 for nothing now, -2 for a failure. */
+static ssize_t
+plain_result(ssize_t n)
+{
+	if (n >= 0)
+		return n;
+	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -1 : -2;
+}
+
 /* > 0 bytes read, 0 end of input, -1 nothing now, -2 the connection failed. */
 static ssize_t
 conn_recv(struct conn *c, char *buf, size_t n)
 {
-	ssize_t got;
 	int rc;
 
-	if (c->ssl == NULL) {
-		got = recv(c->fd, buf, n, 0);
-		if (got >= 0)
-			return got;
-		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -1 : -2;
-	}
+	if (c->ssl == NULL)
+		return plain_result(recv(c->fd, buf, n, 0));
 	ERR_clear_error();
 	rc = SSL_read(c->ssl, buf, n > INT32_MAX ? INT32_MAX : (int)n);
 	if (rc > 0)
@@ -272,15 +274,10 @@ conn_recv(struct conn *c, char *buf, size_t n)
 static ssize_t
 conn_send(struct conn *c, const char *buf, size_t n)
 {
-	ssize_t put;
 	int rc;
 
-	if (c->ssl == NULL) {
-		put = send(c->fd, buf, n, MSG_NOSIGNAL);
-		if (put >= 0)
-			return put;
-		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -1 : -2;
-	}
+	if (c->ssl == NULL)
+		return plain_result(send(c->fd, buf, n, MSG_NOSIGNAL));
 	ERR_clear_error();
 	rc = SSL_write(c->ssl, buf, n > INT32_MAX ? INT32_MAX : (int)n);
 	if (rc > 0)
@@ -361,7 +358,6 @@ conn_next_request(struct conn *c)
 
 	memmove(c->in, c->in + used, rest);
 	c->in_len = rest;
-	c->started = rest > 0;
 	c->head_done = 0;
 	c->head_len = c->body_len = 0;
 	c->content_length = 0;
@@ -375,7 +371,8 @@ conn_next_request(struct conn *c)
 		c->in = NULL;
 		c->in_cap = 0;
 	}
-	conn_deadline(c, c->started ? after_ms(c->s->read_timeout_ms) :
+	/* A pipelined request's bytes are here already: its deadline starts now. */
+	conn_deadline(c, rest > 0 ? after_ms(c->s->read_timeout_ms) :
 	    after_ms(c->s->idle_timeout_ms));
 }
 
@@ -398,25 +395,6 @@ conn_refuse(struct conn *c, int code, const char *why)
 	    http_req_path(&c->req) : NULL, code, 0);
 }
 
-static int
-has_token(const char *list, const char *token)
-{
-	size_t n = strlen(token);
-
-	while (list != NULL && *list != '\0') {
-		size_t k;
-
-		list += strspn(list, " \t,");
-		k = strcspn(list, ",");
-		while (k > 0 && (list[k - 1] == ' ' || list[k - 1] == '\t'))
-			k--;
-		if (k == n && strncasecmp(list, token, n) == 0)
-			return 1;
-		list += strcspn(list, ",");
-	}
-	return 0;
-}
-
 /* Splits a head that http_head_check passed, in place: NULs end the method, the path,
  * each name and each value (trimmed of SP and HTAB). */
 static void
@@ -424,7 +402,7 @@ conn_split_head(struct conn *c)
 {
 	struct http_req *r = &c->req;
 	char *p = c->in, *end = c->in + c->head_len - 2, *le, *sp, *target, *v, *ve;
-	const char *conn_hdr = NULL, *expect = NULL;
+	const char *conn_hdr = "", *expect = NULL;
 
 	le = memchr(p, '\r', (size_t)(end - p) + 1);
 	sp = memchr(p, ' ', (size_t)(le - p));
@@ -450,9 +428,9 @@ conn_split_head(struct conn *c)
 		for (ve = le; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
 			;
 		*ve = '\0';
-		if (r->nfields == c->fields_cap) {
-			c->fields_cap = c->fields_cap ? c->fields_cap * 2 : 16;
-			r->fields = xrealloc(r->fields, c->fields_cap * sizeof(*r->fields));
+		if (r->nfields == r->fields_cap) {
+			r->fields_cap = r->fields_cap ? r->fields_cap * 2 : 16;
+			r->fields = xrealloc(r->fields, r->fields_cap * sizeof(*r->fields));
 		}
 		r->fields[r->nfields].name = (size_t)(p - c->in);
 		r->fields[r->nfields++].value = (size_t)(v - c->in);
@@ -463,8 +441,9 @@ conn_split_head(struct conn *c)
 		else if (strcasecmp(p, "Expect") == 0)
 			expect = v;
 	}
-	r->keep_alive = r->http10 ? has_token(conn_hdr, "keep-alive") :
-	    !has_token(conn_hdr, "close");
+	r->keep_alive = r->http10 ?
+	    http_token_in(conn_hdr, strlen(conn_hdr), "keep-alive") :
+	    !http_token_in(conn_hdr, strlen(conn_hdr), "close");
 	r->head_only = strcmp(c->in, "HEAD") == 0;
 	/* A client that waits to be asked for its body (curl does, for large ones). */
 	if (!r->http10 && expect != NULL && strcasecmp(expect, "100-continue") == 0 &&
@@ -680,11 +659,10 @@ conn_read(struct conn *c)
 		}
 		n = conn_recv(c, c->in + c->in_len, room);
 		if (n > 0) {
-			c->in_len += (size_t)n;
-			if (!c->started && !c->routed) {
-				c->started = 1;
+			/* The first byte of a request starts its deadline. */
+			if (c->in_len == 0 && !c->routed)
 				conn_deadline(c, after_ms(c->s->read_timeout_ms));
-			}
+			c->in_len += (size_t)n;
 			/* The socket was emptied (TLS may hold a record back). */
 			if ((size_t)n < room && (c->ssl == NULL || !SSL_has_pending(c->ssl)))
 				break;
@@ -760,7 +738,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		conn_deadline(c, due);
 		return;
 	}
-	if (c->started && !c->routed && !c->lingering && c->out_len == 0 &&
+	if (c->in_len > 0 && !c->routed && !c->lingering && c->out_len == 0 &&
 	    log_ratelimit_ok(&c->s->rl_deadline, &suppressed))
 		log_warnx("msg=\"request not complete within read_timeout; connection closed\" "
 		    "timeout_ms=%d suppressed=%lu", c->s->read_timeout_ms, suppressed);
@@ -899,7 +877,7 @@ http_server_drain(struct http_server *s)
 	server_update_listener(s);
 	for (c = LIST_FIRST(&s->conns); c != NULL; c = next) {
 		next = LIST_NEXT(c, entry);	/* closing c frees c, and only c */
-		if (!c->started && !c->routed && c->out_len == 0)
+		if (c->in_len == 0 && !c->routed && c->out_len == 0)
 			conn_close(c);
 	}
 }

@@ -97,19 +97,6 @@ status_line(struct http_response_parser *p, const char *s, size_t n)
 	return p->status >= 100 ? 0 : -1;
 }
 
-static int
-token_in(const char *v, size_t n, const char *word)
-{
-	size_t wl = strlen(word);
-
-	for (size_t i = 0; i + wl <= n; i++)
-		if (strncasecmp(v + i, word, wl) == 0 &&
-		    (i == 0 || v[i - 1] == ',' || v[i - 1] == ' ' || v[i - 1] == '\t') &&
-		    (i + wl == n || v[i + wl] == ',' || v[i + wl] == ' ' || v[i + wl] == '\t'))
-			return 1;
-	return 0;
-}
-
 /* One header line (no line end): framing fields are noted, every line is kept. */
 static int
 header_line(struct http_response_parser *p, const char *s, size_t n, int *close,
@@ -150,8 +137,8 @@ header_line(struct http_response_parser *p, const char *s, size_t n, int *close,
 			return -1;
 		*chunked = 1;
 	} else if (nl == 10 && strncasecmp(s, "Connection", nl) == 0) {
-		*close |= token_in(v, vl, "close");
-		*keep_alive |= token_in(v, vl, "keep-alive");
+		*close |= http_token_in(v, vl, "close");
+		*keep_alive |= http_token_in(v, vl, "keep-alive");
 	}
 	grow(&p->headers, &p->headers_cap, p->headers_len + nl + vl + 5);
 	memcpy(p->headers + p->headers_len, s, nl);

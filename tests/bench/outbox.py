@@ -39,6 +39,7 @@ import sys, threading, time
 stop = threading.Event()
 threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
 least, worst = None, 0.0
+print("ready", flush=True)
 while not stop.is_set():
     due = time.monotonic() + 0.002
     time.sleep(0.002)
@@ -50,9 +51,15 @@ print("%.2f" % (worst * 1000))
 
 
 def start_floor():
-    """The floor probe pinned to the daemon's core; floor_ms(p) stops it and reads it."""
-    return subprocess.Popen(PIN_DAEMON + [sys.executable, "-c", FLOOR_PROBE],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    """The floor probe pinned to the daemon's core, once it runs; floor_ms(p) stops it and
+    reads it. The interpreter's start (tens of ms of CPU) must be over before the daemon's
+    run begins: on the daemon's core it took turns with the loop in 4 ms time slices, and
+    was the worst loop stall of every run (perf sched timehist)."""
+    p = subprocess.Popen(PIN_DAEMON + [sys.executable, "-c", FLOOR_PROBE],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    if p.stdout.readline().decode().strip() != "ready":
+        sys.exit("the floor probe did not start")
+    return p
 
 
 def floor_ms(p):

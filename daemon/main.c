@@ -217,6 +217,11 @@ stall_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	d->stall_due_us = now + STALL_PROBE_MS * 1000;
 	d->stall_cpu_us = cpu;
+	/* The timer counts from the base's cached time, taken when this loop turn began:
+	 * after callbacks that ran before this one it fires that much before stall_due_us,
+	 * and the least lateness (the floor) went negative by it, adding it to every stall
+	 * seen afterwards. */
+	event_base_update_cache_time(d->base);
 	evtimer_add(d->ev_stall, &tv);
 }
 
@@ -362,6 +367,7 @@ run(struct daemon *d)
 	d->ev_stall = evtimer_new(d->base, stall_cb, d);
 	d->stall_floor_us = -1;
 	stall_cb(-1, 0, d);
+	thread_sched_short_slice();	/* after the other threads started: not inherited */
 	if (event_base_dispatch(d->base) == -1)
 		log_errorx("msg=\"event loop failed\"");
 	else

@@ -198,6 +198,18 @@ char *cell_term_dup(const char *s, size_t n, int flags);
  * string is not UTF-8 or that locale is missing. Every cell of a table in one call. */
 void cell_widths(const char *const *s, size_t n, size_t *widths);
 
+/* thread_sched.c: how each thread shares a core with the event loop. */
+/* The calling thread (the storage side's, the checkpointer, a console that cannot idle)
+ * does not preempt the loop when woken (SCHED_BATCH): a loop that posts a letter per
+ * answer does not hand the core back and forth twice per letter, and the helper runs when
+ * the loop blocks or its time slice ends. */
+void thread_sched_yield_to_loop(void);
+/* The calling thread (the loop, after every other thread started) asks for the shortest
+ * time slice (sched_attr.sched_runtime, EEVDF, Linux 6.12 and later; older kernels ignore
+ * it): woken by a socket it takes the core from a helper thread at once, where it waited
+ * for the 4 ms scheduler tick (the outbox bench's worst loop stall was that tick). */
+void thread_sched_short_slice(void);
+
 /* fault.c: named crash points for tests (built only with -DSHOKAI_FAULT_HOOKS). */
 int fault_enabled(const char *point);
 

@@ -309,7 +309,7 @@ thread_main(void *arg)
 	 * when the loop and the storage thread have nothing to do, so a manager clicking
 	 * through the console never slows a webhook (make bench-scale, part e). */
 	if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
-		storage_thread_yields();
+		thread_sched_yield_to_loop();
 	if (event_base_loop(c->base, EVLOOP_NO_EXIT_ON_EMPTY) == -1)
 		log_errorx("msg=\"console loop failed\"");
 	log_flush();

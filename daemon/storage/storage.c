@@ -1,7 +1,6 @@
 /* storage.c: the storage thread: its loop, its mailbox, the write connection it owns,
  * the config snapshot it runs on, the storage watch, and its orderly stop. See
  * storage.h for what the loop and this thread share. */
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,25 +96,12 @@ storage_log_flusher(struct event_base *base)
 	return ev;
 }
 
-/* The storage side's threads do not preempt the loop when a letter wakes them: a
- * woken SCHED_BATCH thread waits for the loop to block (or for its time slice to end)
- * instead of taking the core at once, so a loop that posts a letter per answer does not
- * hand the core back and forth twice per letter when both share one core. */
-void
-storage_thread_yields(void)
-{
-	struct sched_param sp = { .sched_priority = 0 };
-
-	if (pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp) != 0)
-		log_info("msg=\"cannot make the storage thread SCHED_BATCH; running as is\"");
-}
-
 static void *
 thread_main(void *arg)
 {
 	struct storage *st = arg;
 
-	storage_thread_yields();
+	thread_sched_yield_to_loop();
 	/* Stored events not yet processed go first; so do outbound messages that were
 	 * due or in flight before a crash or stop. */
 	storage_dispatch_kick(st);

@@ -148,11 +148,6 @@ struct quota_job {
 };
 void storage_announce_quota(void *storage, void *job);
 
-
-/* The calling thread stops preempting the loop when woken (SCHED_BATCH): the storage
- * side's threads and the console's, which must never take the core from webhooks. */
-void storage_thread_yields(void);
-
 /* upkeep_tick.c: the time before which rows of kind k go under cf's retention;
  * 0 when they are kept forever (shokaictl purge uses the same rule). */
 int64_t upkeep_retention_before(const struct config *, enum retention_kind, int64_t now);

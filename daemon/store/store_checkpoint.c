@@ -146,6 +146,7 @@ checkpointer_main(void *arg)
 	    .restarted_at = -1, .backoff_ms = RETRY_MIN_MS };
 	struct timespec deadline;
 
+	thread_sched_yield_to_loop();	/* a checkpoint's copying waits for the loop */
 	pthread_mutex_lock(&cp->lock);
 	while (!cp->stop) {
 		clock_gettime(CLOCK_MONOTONIC, &deadline);

@@ -68,6 +68,7 @@ struct store {
 	sqlite3_stmt	*st[ST_COUNT];		/* the cache; NULL until first used */
 	struct oneoff	 oneoff[ONEOFF_CACHE];
 	uint64_t	 oneoff_clock;
+	int		 busy_timeout_ms;	/* on_busy gives up after this long */
 	int		 synchronous_full;	/* what the config asked for */
 	int		 unsynced;		/* this transaction commits without fsync */
 	struct store_walbuf *walbuf;		/* the writer's VFS when FULL; else NULL */

@@ -91,6 +91,21 @@ async function adminRun(width) {
       await go(page, hash);
       must(!(await page.$('#main .alert-error')), await page.$eval('#main .alert-error', (e) => e.textContent).catch(() => 'error shown'));
     });
+    if (name === 'review' && width === 375) {
+      await check(`${tag} a held claim reads whole on a phone: names, deadline, outcome`, async () => {
+        const cells = await page.$eval('table.data tbody tr', (tr) => [...tr.cells].map((c, i) => ({
+          label: c.dataset.label || tr.closest('table').tHead.rows[0].cells[i].textContent,
+          text: c.textContent.trim(),
+          cut: c.textContent !== '' && c.getBoundingClientRect().right > window.innerWidth })));
+        const cut = cells.filter((c) => c.cut).map((c) => c.label);
+        must(!cut.length, 'cells past the screen edge: ' + cut.join(', '));
+        for (const label of ['紹介者', 'お友だち', '期限', '期限後の扱い']) {
+          const c = cells.find((x) => x.label === label);
+          must(c && c.text, `no ${label} on the card: ` + JSON.stringify(cells));
+        }
+        return cells.map((c) => c.label + ' ' + c.text).join(' | ');
+      });
+    }
     if (name === 'ops') {
       await page.waitForFunction(() => [...document.querySelectorAll('.rm-image')].every((i) => i.complete), { timeout: 5000 }).catch(() => {});
       // loginErrors() ran first: its wrong password is a row, its reason in Japanese

@@ -138,7 +138,10 @@ export async function render(root, { query }) {
     filterBar(query, ['campaign', 'branch'], (next) => router.go('/review', next)),
     msg,
     d.items.length && act ? h('div', { class: 'bulk-bar' }, count, bulkButtons) : null,
-    d.items.length ? table(cols, d.items, { rowClass: (x) => (x.deadline !== null && x.deadline < now ? 'row-warn' : null) })
+    // A phone shows each held claim as a card: who, the deadline and what happens after
+    // it are what a manager decides by, and a sideways strip showed only the reason.
+    d.items.length ? table(cols, d.items, { stack: true,
+      rowClass: (x) => (x.deadline !== null && x.deadline < now ? 'row-warn' : null) })
       : empty('review.empty'),
     typed);
 }

@@ -35,6 +35,22 @@ async function answerDialog(page, note) {
   await page.waitForFunction(() => !document.querySelector('dialog[open]'));
 }
 
+// The first row matched by selector: no cell past the screen's right edge, and each cell
+// labelled (its column's name) in filled has text.
+async function rowReadsWhole(page, selector, filled) {
+  const cells = await page.$eval(selector, (tr) => [...tr.cells].map((c, i) => ({
+    label: c.dataset.label || tr.closest('table').tHead.rows[0].cells[i].textContent,
+    text: c.textContent.trim(),
+    cut: c.textContent !== '' && c.getBoundingClientRect().right > window.innerWidth })));
+  const cut = cells.filter((c) => c.cut).map((c) => c.label);
+  must(!cut.length, 'cells past the screen edge: ' + cut.join(', '));
+  for (const label of filled) {
+    const c = cells.find((x) => x.label === label);
+    must(c && c.text, `no ${label} in the row: ` + JSON.stringify(cells));
+  }
+  return cells.map((c) => c.label + ' ' + c.text).join(' | ');
+}
+
 const PAGES = [['dashboard', '#/'], ['referrals', '#/referrals'], ['review', '#/review'],
   ['rewards', '#/rewards'], ['conversations', '#/conversations'], ['customers', '#/customers'],
   ['reps', '#/reps'], ['ops', '#/ops']];
@@ -91,20 +107,11 @@ async function adminRun(width) {
       await go(page, hash);
       must(!(await page.$('#main .alert-error')), await page.$eval('#main .alert-error', (e) => e.textContent).catch(() => 'error shown'));
     });
-    if (name === 'review' && width === 375) {
-      await check(`${tag} a held claim reads whole on a phone: names, deadline, outcome`, async () => {
-        const cells = await page.$eval('table.data tbody tr', (tr) => [...tr.cells].map((c, i) => ({
-          label: c.dataset.label || tr.closest('table').tHead.rows[0].cells[i].textContent,
-          text: c.textContent.trim(),
-          cut: c.textContent !== '' && c.getBoundingClientRect().right > window.innerWidth })));
-        const cut = cells.filter((c) => c.cut).map((c) => c.label);
-        must(!cut.length, 'cells past the screen edge: ' + cut.join(', '));
-        for (const label of ['紹介者', 'お友だち', '期限', '期限後の扱い']) {
-          const c = cells.find((x) => x.label === label);
-          must(c && c.text, `no ${label} on the card: ` + JSON.stringify(cells));
-        }
-        return cells.map((c) => c.label + ' ' + c.text).join(' | ');
-      });
+    // The tables a manager acts on from a phone are cards there, each read whole.
+    const phoneCard = { review: ['紹介者', 'お友だち', '期限', '期限後の扱い'], rewards: ['受取人', '状態'] };
+    if (width === 375 && phoneCard[name]) {
+      await check(`${tag} a ${name} row reads whole on a phone: ${phoneCard[name].join(', ')}`,
+        () => rowReadsWhole(page, 'table.data tbody tr', phoneCard[name]));
     }
     if (name === 'ops') {
       await page.waitForFunction(() => [...document.querySelectorAll('.rm-image')].every((i) => i.complete), { timeout: 5000 }).catch(() => {});
@@ -118,12 +125,8 @@ async function adminRun(width) {
         return failed.join(' | ');
       });
       if (width === 375) {
-        await check(`${tag} an audit row reads whole on a phone, no sideways scroll`, async () => {
-          const cut = await page.$eval('.audit tbody tr', (tr) => [...tr.cells]
-            .filter((c) => c.textContent && c.getBoundingClientRect().right > window.innerWidth)
-            .map((c) => c.dataset.label));
-          must(!cut.length, 'cells past the screen edge: ' + cut.join(', '));
-        });
+        await check(`${tag} an audit row reads whole on a phone, no sideways scroll`,
+          () => rowReadsWhole(page, '.audit tbody tr', []));
       }
     }
     await shot(page, `${width}-${name}`);

@@ -6,8 +6,8 @@ import { dateTime } from '../format.js';
 import { table, personLink, refLink, rewardBadge } from '../ui.js';
 
 export function rewardTable(rows, { selected, onToggle, actions } = {}) {
-  // The checkbox shares the first cell with the id so that cell, which stays put while a
-  // phone scrolls the table sideways, says which row is ticked.
+  // The checkbox shares the first cell with the id, so the ticked row says which reward
+  // it is (on a phone each row is a card: who gets what, and when).
   const check = (x) => (selected && (x.state === 'pending' || x.state === 'approved'))
     ? h('input', { type: 'checkbox', class: 'row-check', checked: selected.has(x.id),
       dataset: { id: x.id }, 'aria-label': t('rewards.select_one', { id: x.id }),
@@ -26,5 +26,5 @@ export function rewardTable(rows, { selected, onToggle, actions } = {}) {
     { key: 'issued_at', label: t('col.issued_at'), render: (x) => dateTime(x.issued_at) },
     { key: 'note', label: t('col.note'), render: (x) => x.note || '' });
   if (actions) cols.push({ key: 'act', label: t('col.actions'), render: actions });
-  return table(cols, rows);
+  return table(cols, rows, { stack: true });
 }

@@ -403,6 +403,7 @@ conn_split_head(struct conn *c)
 	struct http_req *r = &c->req;
 	char *p = c->in, *end = c->in + c->head_len - 2, *le, *sp, *target, *v, *ve;
 	const char *conn_hdr = "", *expect = NULL;
+	size_t conn_len;
 
 	le = memchr(p, '\r', (size_t)(end - p) + 1);
 	sp = memchr(p, ' ', (size_t)(le - p));
@@ -441,9 +442,9 @@ conn_split_head(struct conn *c)
 		else if (strcasecmp(p, "Expect") == 0)
 			expect = v;
 	}
-	r->keep_alive = r->http10 ?
-	    http_token_in(conn_hdr, strlen(conn_hdr), "keep-alive") :
-	    !http_token_in(conn_hdr, strlen(conn_hdr), "close");
+	conn_len = strlen(conn_hdr);
+	r->keep_alive = r->http10 ? http_token_in(conn_hdr, conn_len, "keep-alive") :
+	    !http_token_in(conn_hdr, conn_len, "close");
 	r->head_only = strcmp(c->in, "HEAD") == 0;
 	/* A client that waits to be asked for its body (curl does, for large ones). */
 	if (!r->http10 && expect != NULL && strcasecmp(expect, "100-continue") == 0 &&

@@ -75,8 +75,8 @@ static int
 on_busy(void *arg, int count)
 {
 	const struct store *s = arg;
-	int64_t waited_us = count <= BUSY_FINE_TRIES ? (int64_t)count * BUSY_FINE_US :
-	    (int64_t)BUSY_FINE_TRIES * BUSY_FINE_US + (int64_t)(count - BUSY_FINE_TRIES) * 1000;
+	int fine = count < BUSY_FINE_TRIES ? count : BUSY_FINE_TRIES;	/* tries so far */
+	int64_t waited_us = (int64_t)fine * BUSY_FINE_US + (int64_t)(count - fine) * 1000;
 	struct timespec pause = { 0, (count < BUSY_FINE_TRIES ? BUSY_FINE_US : 1000) * 1000L };
 
 	if (waited_us >= (int64_t)s->busy_timeout_ms * 1000)

@@ -96,6 +96,9 @@ async function adminRun(width) {
     }
     await page.waitForFunction(() => location.hash.startsWith('#/funnel/claimed'));
     await ready(page);
+    // ready() can still see the dashboard the click left (a slow TSan build did): wait
+    // for the funnel's own tabs, a failure if they never come.
+    await page.waitForSelector('.tabs .tab.active', { timeout: 5000 }).catch(() => {});
     must(await page.$('.tabs .tab.active'), 'no stage tabs');
     const rows = await page.$$eval('table.data tbody tr', (r) => r.length);
     return rows + ' people';

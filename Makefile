@@ -7,7 +7,7 @@
 .DEFAULT_GOAL := all
 
 CC	?= cc
-PKGS	:= libevent libevent_pthreads libevent_openssl jansson libssl libcrypto \
+PKGS	:= libevent libevent_pthreads libevent_openssl jansson libcjson libssl libcrypto \
 	   sqlite3 yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread

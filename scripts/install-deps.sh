@@ -5,14 +5,14 @@
 set -eu
 
 # build: compiler, make, pkg-config; libraries: libevent (the loop, the HTTP server and
-# the outbound HTTP client), jansson (JSON), OpenSSL (HMAC, JWT, TLS), SQLite
+# the outbound HTTP client), jansson (JSON), cJSON (reading webhook bodies), OpenSSL (HMAC, JWT, TLS), SQLite
 # (storage), libyaml (config); tests: cmocka (unit), python3 (integration), sqlite3 CLI,
 # openssl CLI (test keys), clang (sanitizer and fuzz builds), wrk (benchmark),
 # nodejs and npm (contract tests, the benchmark's reference server, the console's browser
 # test); chromium (the console's browser test drives Debian's build through puppeteer-core,
 # which never downloads a browser) and fonts-noto-cjk (so its screenshots show Japanese
 # rather than empty boxes).
-PACKAGES="build-essential pkg-config libevent-dev libjansson-dev \
+PACKAGES="build-essential pkg-config libevent-dev libjansson-dev libcjson-dev \
 libssl-dev libsqlite3-dev libyaml-dev libcmocka-dev python3 sqlite3 openssl curl \
 clang libclang-rt-dev wrk nodejs npm ca-certificates chromium fonts-noto-cjk"
 PACKAGES="$PACKAGES mandoc"  # t_package: mandoc -Tlint on the man pages

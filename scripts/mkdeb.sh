@@ -44,7 +44,7 @@ if command -v dpkg-shlibdeps >/dev/null 2>&1; then
 fi
 if [ -z "$depends" ]; then
 	depends="libc6 (>= 2.36), libevent-2.1-7 (>= 2.1.12), \
-libevent-pthreads-2.1-7 (>= 2.1.12), libevent-openssl-2.1-7 (>= 2.1.12), libjansson4 (>= 2.14), libsqlite3-0 (>= 3.40), \
+libevent-pthreads-2.1-7 (>= 2.1.12), libevent-openssl-2.1-7 (>= 2.1.12), libjansson4 (>= 2.14), libcjson1 (>= 1.7.15), libsqlite3-0 (>= 3.40), \
 libssl3 (>= 3.0), libyaml-0-2"
 fi
 

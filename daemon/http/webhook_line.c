@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <jansson.h>
 
 #include "../shokaid.h"
@@ -24,115 +25,239 @@ known_type(const char *type)
 	return 0;
 }
 
+/* A member of an object, NULL when obj is not an object or has no such key. */
+static const cJSON *
+member(const cJSON *obj, const char *key)
+{
+	return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+}
+
+static char *
+member_str(const cJSON *obj, const char *key)
+{
+	const cJSON *v = member(obj, key);
+
+	return cJSON_IsString(v) ? xstrdup(v->valuestring) : NULL;
+}
+
+/* jansson's reading of a cJSON value, for the few parts kept as JSON text (a message's
+ * meta, a postback's params): jansson writes them, with sorted keys, as before. */
+static json_t *
+to_jansson(const cJSON *v)
+{
+	json_t *out;
+
+	if (cJSON_IsString(v))
+		return json_string(v->valuestring);
+	if (cJSON_IsNumber(v))
+		return v->valuedouble == (double)(json_int_t)v->valuedouble ?
+		    json_integer((json_int_t)v->valuedouble) : json_real(v->valuedouble);
+	if (cJSON_IsBool(v))
+		return json_boolean(cJSON_IsTrue(v));
+	if (cJSON_IsArray(v)) {
+		out = json_array();
+		for (const cJSON *c = v->child; c != NULL; c = c->next)
+			json_array_append_new(out, to_jansson(c));
+		return out;
+	}
+	if (cJSON_IsObject(v)) {
+		out = json_object();
+		for (const cJSON *c = v->child; c != NULL; c = c->next)
+			json_object_set_new(out, c->string, to_jansson(c));
+		return out;
+	}
+	return json_null();
+}
+
 /* What the conversation log shows of a message beyond its text, and the token that
  * marks it read: a sticker's ids, a file's name, a location's title and address. The
  * rest (content, emojis, mentions) is not kept. NULL when the message has none. */
 static char *
-message_meta(json_t *msg)
+message_meta(const cJSON *msg)
 {
 	static const char *const keep[] = { "packageId", "stickerId", "fileName", "title",
 	    "address", "markAsReadToken" };
-	json_t *meta = json_object();
+	json_t *meta = NULL;
 	char *out = NULL;
 
 	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
-		json_t *v = json_object_get(msg, keep[i]);
+		const cJSON *v = member(msg, keep[i]);
 
-		if (json_is_string(v) && json_string_length(v) <= 512)
-			json_object_set(meta, keep[i], v);
+		if (!cJSON_IsString(v) || strlen(v->valuestring) > 512)
+			continue;
+		if (meta == NULL)
+			meta = json_object();
+		json_object_set_new(meta, keep[i], json_string(v->valuestring));
 	}
-	if (json_object_size(meta) > 0)
+	if (meta != NULL)
 		out = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(meta);
 	return out;
 }
 
 static void
-parse_event(json_t *je, struct event *ev)
+parse_event(const cJSON *je, struct event *ev)
 {
-	json_t *source = json_object_get(je, "source");
-	json_t *msg = json_object_get(je, "message");
-	json_t *pb = json_object_get(je, "postback");
-	json_t *follow = json_object_get(je, "follow");
-	json_t *dc = json_object_get(je, "deliveryContext");
-	json_t *ts = json_object_get(je, "timestamp");
-	json_t *unsend = json_object_get(je, "unsend");
+	const cJSON *source = member(je, "source");
+	const cJSON *msg = member(je, "message");
+	const cJSON *pb = member(je, "postback");
+	const cJSON *ts = member(je, "timestamp");
+	const cJSON *unsend = member(je, "unsend");
 
 	ev->known = known_type(ev->type);
-	ev->mode = event_json_str(je, "mode");
-	ev->redelivery = json_is_true(json_object_get(dc, "isRedelivery"));
-	ev->source_type = event_json_str(source, "type");
-	ev->user_id = event_json_str(source, "userId");
-	ev->group_id = event_json_str(source, "groupId");
+	ev->mode = member_str(je, "mode");
+	ev->redelivery = cJSON_IsTrue(member(member(je, "deliveryContext"), "isRedelivery"));
+	ev->source_type = member_str(source, "type");
+	ev->user_id = member_str(source, "userId");
+	ev->group_id = member_str(source, "groupId");
 	if (ev->group_id == NULL)
-		ev->group_id = event_json_str(source, "roomId");
-	ev->reply_token = event_json_str(je, "replyToken");
-	if (json_is_integer(ts))
-		ev->timestamp_ms = json_integer_value(ts);
-	if (json_is_object(msg)) {
-		ev->message_id = event_json_str(msg, "id");
-		ev->message_type = event_json_str(msg, "type");
-		ev->text = event_json_str(msg, "text");
+		ev->group_id = member_str(source, "roomId");
+	ev->reply_token = member_str(je, "replyToken");
+	/* Milliseconds since 1970 are exact in a double until the year 287,000. */
+	if (cJSON_IsNumber(ts) && ts->valuedouble == (double)(int64_t)ts->valuedouble)
+		ev->timestamp_ms = (int64_t)ts->valuedouble;
+	if (cJSON_IsObject(msg)) {
+		ev->message_id = member_str(msg, "id");
+		ev->message_type = member_str(msg, "type");
+		ev->text = member_str(msg, "text");
 		ev->message_meta = message_meta(msg);
-	} else if (json_is_object(unsend))
-		ev->message_id = event_json_str(unsend, "messageId");
-	if (json_is_object(pb)) {
-		json_t *params = json_object_get(pb, "params");
+	} else if (cJSON_IsObject(unsend))
+		ev->message_id = member_str(unsend, "messageId");
+	if (cJSON_IsObject(pb)) {
+		const cJSON *params = member(pb, "params");
 
-		ev->postback_data = event_json_str(pb, "data");
-		if (json_is_object(params) && json_object_size(params) > 0)
-			ev->postback_params = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
+		ev->postback_data = member_str(pb, "data");
+		if (cJSON_IsObject(params) && params->child != NULL) {
+			json_t *jp = to_jansson(params);
+
+			ev->postback_params = json_dumps(jp, JSON_COMPACT | JSON_SORT_KEYS);
+			json_decref(jp);
+		}
 	}
-	ev->unblocked = json_is_true(json_object_get(follow, "isUnblocked"));
+	ev->unblocked = cJSON_IsTrue(member(member(je, "follow"), "isUnblocked"));
+}
+
+/* JSON's whitespace other than the space. */
+static int
+json_space(char c)
+{
+	return c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Is any object in v holding the same key twice? Which of the two a reader takes is
+ * up to the reader, so such a body is refused rather than read one way here and
+ * another in the quarantine. Keys are compared as written (an escaped twin passes). */
+static int
+has_duplicate_key(const cJSON *v)
+{
+	for (const cJSON *c = v->child; c != NULL; c = c->next) {
+		if (cJSON_IsObject(v))
+			for (const cJSON *d = c->next; d != NULL; d = d->next)
+				if (strcmp(c->string, d->string) == 0)
+					return 1;
+		if (c->child != NULL && has_duplicate_key(c))
+			return 1;
+	}
+	return 0;
+}
+
+/* Parses body into *root. cJSON reads past what a strict reader refuses, so this
+ * refuses it here: bytes that are not UTF-8 and raw control characters (cJSON copies
+ * them), a byte order mark (cJSON skips it), anything after the value, and duplicate
+ * keys. Only the loop thread parses webhooks: cJSON keeps its last parse error in one
+ * process-wide record. */
+static int
+parse_json(const char *body, size_t len, cJSON **root, char *why, size_t whylen)
+{
+	const char *end = NULL;
+	size_t at, line = 1, col = 1;
+
+	*root = NULL;
+	if (!utf8_valid(body, len)) {
+		snprintf(why, whylen, "body is not valid JSON (not UTF-8)");
+		return -1;
+	}
+	for (at = 0; at < len; at++)
+		if ((unsigned char)body[at] < 0x20 && !json_space(body[at])) {
+			snprintf(why, whylen, "body is not valid JSON (control character 0x%02x "
+			    "at byte %zu)", (unsigned)body[at], at);
+			return -1;
+		}
+	if (len >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0) {
+		snprintf(why, whylen, "body is not valid JSON (a byte order mark before it)");
+		return -1;
+	}
+	*root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+	if (*root != NULL) {
+		while (end < body + len && (json_space(*end) || *end == ' '))
+			end++;
+		if (end == body + len) {
+			if (!has_duplicate_key(*root))
+				return 0;
+			snprintf(why, whylen, "body is not valid JSON (an object has a key twice)");
+			cJSON_Delete(*root);
+			*root = NULL;
+			return -1;
+		}
+		cJSON_Delete(*root);
+		*root = NULL;
+	}
+	/* Where it went wrong is enough to find it in the quarantined row. */
+	at = end != NULL && end >= body && end <= body + len ? (size_t)(end - body) : 0;
+	for (size_t i = 0; i < at; i++) {
+		if (body[i] == '\n') {
+			line++;
+			col = 1;
+		} else if (((unsigned char)body[i] & 0xc0) != 0x80)
+			col++;
+	}
+	snprintf(why, whylen, "body is not valid JSON (at line %zu, column %zu)", line, col);
+	return -1;
 }
 
 int
 webhook_line_parse(const char *channel, const char *body, size_t len,
     const char *expect_destination, struct event_list *out, char *why, size_t whylen)
 {
-	json_error_t jerr;
-	json_t *root, *events, *je;
-	const char *dest;
+	cJSON *root;
+	const cJSON *events, *je, *dest;
 	char body_hash[65] = "";
 	size_t i;
 	int rc = -1;
 
-	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL) {
-		/* Not jansson's text: it quotes the body near the error, and the reason
-		 * goes to the log. Where it went wrong is enough to find it in the
-		 * quarantined row. */
-		snprintf(why, whylen, "body is not valid JSON (error %d at line %d, column %d)",
-		    (int)json_error_code(&jerr), jerr.line, jerr.column);
+	if (parse_json(body, len, &root, why, whylen) == -1)
 		return -1;
-	}
-	if (!json_is_object(root)) {
+	if (!cJSON_IsObject(root)) {
 		snprintf(why, whylen, "body is not a JSON object");
 		goto done;
 	}
-	events = json_object_get(root, "events");
-	if (!json_is_array(events)) {
+	events = member(root, "events");
+	if (!cJSON_IsArray(events)) {
 		snprintf(why, whylen, "body has no events array");
 		goto done;
 	}
-	dest = json_string_value(json_object_get(root, "destination"));
-	if (expect_destination != NULL && (dest == NULL || strcmp(dest, expect_destination))) {
+	dest = member(root, "destination");
+	if (expect_destination != NULL && (!cJSON_IsString(dest) ||
+	    strcmp(dest->valuestring, expect_destination) != 0)) {
 		snprintf(why, whylen, "destination is not this channel's bot user id");
 		goto done;
 	}
-	json_array_foreach(events, i, je) {
-		if (!json_is_object(je) || !json_is_string(json_object_get(je, "type"))) {
+	i = 0;
+	cJSON_ArrayForEach(je, events) {
+		if (!cJSON_IsString(member(je, "type"))) {
 			snprintf(why, whylen, "events[%zu] is not an object with a string type", i);
 			goto done;
 		}
+		i++;
 	}
-	json_array_foreach(events, i, je) {
+	i = 0;
+	cJSON_ArrayForEach(je, events) {
 		struct event *ev = event_list_add(out);
 
 		ev->platform = PLATFORM_LINE;
 		ev->channel = xstrdup(channel);
-		ev->type = event_json_str(je, "type");
-		ev->event_key = event_json_str(je, "webhookEventId");
+		ev->type = member_str(je, "type");
+		ev->event_key = member_str(je, "webhookEventId");
 		if (ev->event_key == NULL || *ev->event_key == '\0') {
 			/* Old payloads carry no id: a byte-identical redelivery still dedupes. */
 			free(ev->event_key);
@@ -141,11 +266,12 @@ webhook_line_parse(const char *channel, const char *body, size_t len,
 			ev->event_key = xasprintf("h:%s:%zu", body_hash, i);
 		}
 		parse_event(je, ev);
+		i++;
 	}
 	rc = 0;
 done:
 	if (rc == -1)
 		event_list_free(out);
-	json_decref(root);
+	cJSON_Delete(root);
 	return rc;
 }

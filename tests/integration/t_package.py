@@ -259,7 +259,7 @@ def test_package_deb():
         expect(path in listing, f"{path} not in the package: {sorted(listing)}")
     rc, control, err = run(["dpkg-deb", "-f", deb])
     expect(f"Version: {version}-1" in control, f"wrong version: {control}")
-    for lib in ["libevent-2.1-7", "libevent-openssl-2.1-7", "libjansson4", "libsqlite3-0",
+    for lib in ["libevent-2.1-7", "libevent-openssl-2.1-7", "libjansson4", "libcjson1", "libsqlite3-0",
                 "libssl3", "libyaml-0-2", "libc6", "adduser"]:
         expect(lib in control, f"Depends lacks {lib}: {control}")
     expect("libcurl" not in control, f"Depends names libcurl, which shokai no longer links: "

@@ -166,6 +166,13 @@ test_quarantined_bodies(void **state)
 		"{\"events\":[],\"events\":[]}", "{\"events\":[]} trailing",
 		"{\"events\":[{\"type\":\"message\",\"webhookEventId\":\"a\",\"webhookEventId\":\"b\"}]}",
 		"\xef\xbb\xbf{\"events\":[]}", "{\"events\":[{\"type\":\"a\xff\"}]}",
+		/* a key twice deeper down, a raw control character, an overlong '/' */
+		"{\"events\":[{\"type\":\"message\",\"source\":{\"userId\":\"Ua\","
+		"\"userId\":\"Ub\"}}]}",
+		"{\"events\":[{\"type\":\"message\",\"x\":[{\"k\":1,\"k\":2}]}]}",
+		"{\"events\":[{\"type\":\"mess\x01age\"}]}",
+		"{\"events\":[{\"type\":\"\xc0\xaf\"}]}",
+		"{\"events\":[{\"type\":\"message\"}]}}", "{\"events\":[{\"type\":tru}]}",
 	};
 	char why[WHY_MAX];
 
@@ -178,6 +185,42 @@ test_quarantined_bodies(void **state)
 		assert_int_equal(l.n, 0);
 		assert_true(strlen(why) > 0);
 	}
+}
+
+/* A NUL byte counts as a byte of the body, not as its end. */
+static void
+test_nul_byte_refused(void **state)
+{
+	static const char body[] = "{\"events\":[]}\0 ";
+	struct event_list l = { 0 };
+	char why[WHY_MAX];
+
+	(void)state;
+	assert_int_equal(webhook_line_parse("main", body, sizeof(body) - 1, NULL, &l, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "control character 0x00 at byte 13"));
+	assert_int_equal(webhook_line_parse("main", body, 13, NULL, &l, why, sizeof(why)), 0);
+}
+
+/* Escapes decode to UTF-8 (a surrogate pair to one character); where a broken body
+ * went wrong is said in lines and characters. */
+static void
+test_escapes_and_error_position(void **state)
+{
+	struct event_list l;
+	char why[WHY_MAX];
+	const char *broken = "{\"events\":[\n{\"type\":\"あ\" \"x\"}]}";
+
+	(void)state;
+	assert_int_equal(parse_line("{\"events\":[{\"type\":\"message\",\"webhookEventId\":"
+	    "\"E\",\"message\":{\"type\":\"text\",\"id\":\"1\",\"text\":"
+	    "\"\\u3042\\ud83d\\ude00\\\"\\\\\\n\"}}]}", &l), 0);
+	assert_string_equal(l.v[0].text, "あ😀\"\\\n");
+	event_list_free(&l);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(webhook_line_parse("main", broken, strlen(broken), NULL, &l, why,
+	    sizeof(why)), -1);
+	assert_string_equal(why, "body is not valid JSON (at line 2, column 13)");
 }
 
 static void
@@ -274,6 +317,8 @@ main(void)
 		cmocka_unit_test(test_unknown_type_kept),
 		cmocka_unit_test(test_verification_body),
 		cmocka_unit_test(test_quarantined_bodies),
+		cmocka_unit_test(test_nul_byte_refused),
+		cmocka_unit_test(test_escapes_and_error_position),
 		cmocka_unit_test(test_destination_check),
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_works_events),

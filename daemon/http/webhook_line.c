@@ -2,6 +2,7 @@
  * where LINE is (the SDKs' own fixtures lack webhookEventId, deliveryContext and mode);
  * strict about the shape that matters (an object with an events array of objects that
  * each have a type), so anything else is quarantined rather than half-read. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,18 +41,36 @@ member_str(const cJSON *obj, const char *key)
 	return cJSON_IsString(v) ? xstrdup(v->valuestring) : NULL;
 }
 
+/* cJSON keeps every number as a double; this is the integer it spells, if it is one
+ * that an int64_t holds (a cast of anything else is undefined). */
+static int
+whole_number(const cJSON *v, int64_t *out)
+{
+	double d;
+
+	if (!cJSON_IsNumber(v))
+		return 0;
+	d = v->valuedouble;
+	if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0) || d != (double)(int64_t)d)
+		return 0;
+	*out = (int64_t)d;
+	return 1;
+}
+
 /* jansson's reading of a cJSON value, for the few parts kept as JSON text (a message's
  * meta, a postback's params): jansson writes them, with sorted keys, as before. */
 static json_t *
 to_jansson(const cJSON *v)
 {
 	json_t *out;
+	int64_t whole;
 
 	if (cJSON_IsString(v))
 		return json_string(v->valuestring);
-	if (cJSON_IsNumber(v))
-		return v->valuedouble == (double)(json_int_t)v->valuedouble ?
-		    json_integer((json_int_t)v->valuedouble) : json_real(v->valuedouble);
+	if (whole_number(v, &whole))
+		return json_integer((json_int_t)whole);
+	if (cJSON_IsNumber(v))	/* jansson refuses infinities: they become null */
+		return isfinite(v->valuedouble) ? json_real(v->valuedouble) : json_null();
 	if (cJSON_IsBool(v))
 		return json_boolean(cJSON_IsTrue(v));
 	if (cJSON_IsArray(v)) {
@@ -114,8 +133,8 @@ parse_event(const cJSON *je, struct event *ev)
 		ev->group_id = member_str(source, "roomId");
 	ev->reply_token = member_str(je, "replyToken");
 	/* Milliseconds since 1970 are exact in a double until the year 287,000. */
-	if (cJSON_IsNumber(ts) && ts->valuedouble == (double)(int64_t)ts->valuedouble)
-		ev->timestamp_ms = (int64_t)ts->valuedouble;
+	if (!whole_number(ts, &ev->timestamp_ms))
+		ev->timestamp_ms = 0;
 	if (cJSON_IsObject(msg)) {
 		ev->message_id = member_str(msg, "id");
 		ev->message_type = member_str(msg, "type");

@@ -167,8 +167,8 @@ test_quarantined_bodies(void **state)
 		"{\"events\":[{\"type\":\"message\",\"webhookEventId\":\"a\",\"webhookEventId\":\"b\"}]}",
 		"\xef\xbb\xbf{\"events\":[]}", "{\"events\":[{\"type\":\"a\xff\"}]}",
 		/* a key twice deeper down, a raw control character, an overlong '/' */
-		"{\"events\":[{\"type\":\"message\",\"source\":{\"userId\":\"Ua\","
-		"\"userId\":\"Ub\"}}]}",
+		("{\"events\":[{\"type\":\"message\",\"source\":{\"userId\":\"Ua\","
+		"\"userId\":\"Ub\"}}]}"),
 		"{\"events\":[{\"type\":\"message\",\"x\":[{\"k\":1,\"k\":2}]}]}",
 		"{\"events\":[{\"type\":\"mess\x01age\"}]}",
 		"{\"events\":[{\"type\":\"\xc0\xaf\"}]}",
@@ -221,6 +221,32 @@ test_escapes_and_error_position(void **state)
 	assert_int_equal(webhook_line_parse("main", broken, strlen(broken), NULL, &l, why,
 	    sizeof(why)), -1);
 	assert_string_equal(why, "body is not valid JSON (at line 2, column 13)");
+}
+
+/* Numbers an int64_t cannot hold are not cast (undefined behaviour): a timestamp that
+ * is not a whole number of milliseconds is no timestamp, and a postback parameter keeps
+ * its value as JSON can write it. */
+static void
+test_numbers_out_of_range(void **state)
+{
+	static const char *const ts[] = { "1e400", "-1e400", "1.5", "1e300", "\"1\"" };
+	struct event_list l;
+	char body[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]); i++) {
+		snprintf(body, sizeof(body), "{\"events\":[{\"type\":\"follow\","
+		    "\"timestamp\":%s}]}", ts[i]);
+		assert_int_equal(parse_line(body, &l), 0);
+		assert_int_equal(l.v[0].timestamp_ms, 0);
+		event_list_free(&l);
+	}
+	assert_int_equal(parse_line("{\"events\":[{\"type\":\"postback\",\"postback\":"
+	    "{\"data\":\"a\",\"params\":{\"z\":1e400,\"y\":2.5,\"x\":-3,\"w\":[true,null]}}}]}",
+	    &l), 0);
+	assert_string_equal(l.v[0].postback_params, "{\"w\":[true,null],\"x\":-3,\"y\":2.5,"
+	    "\"z\":null}");
+	event_list_free(&l);
 }
 
 static void
@@ -319,6 +345,7 @@ main(void)
 		cmocka_unit_test(test_quarantined_bodies),
 		cmocka_unit_test(test_nul_byte_refused),
 		cmocka_unit_test(test_escapes_and_error_position),
+		cmocka_unit_test(test_numbers_out_of_range),
 		cmocka_unit_test(test_destination_check),
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_works_events),

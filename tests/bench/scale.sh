@@ -184,11 +184,25 @@ fi
 say "  $(du -sh "$DB" | cut -f1) on disk"
 # In the page cache, as on a host where shokaid has run a while (its hot pages stay there):
 # the first run after a reboot or a cache drop would otherwise measure the disk's reads.
+# Read as SQLite reads it, without readahead (POSIX_FADV_RANDOM), after dropping what a
+# reader with readahead left: on this kernel (6.18, ext4) `cat`'s readahead filled the
+# cache with large folios, and each 4 KiB page the checkpointer then wrote dirtied a whole
+# folio. A database reused after such a read gave (a) 0.70 with 340-490 KiB written per
+# webhook (/proc/PID/io) against 25 KiB read this way (tests/bench/PROFILE.md).
 db_kib=$(($(stat -c %s "$DB") / 1024))
 avail_kib=$(awk '$1 == "MemAvailable:" { print $2 }' /proc/meminfo)
 if [ "$db_kib" -lt $((avail_kib / 2)) ]; then
-	cat "$DB" >/dev/null
-	say "  read once into the page cache"
+	python3 - "$DB" <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
+size, off = os.fstat(fd).st_size, 0
+while off < size:
+    os.pread(fd, 1 << 20, off)
+    off += 1 << 20
+PY
+	say "  read once into the page cache (small folios, as SQLite's own reads leave them)"
 else
 	say "NOTICE: the database is more than half the available memory: reads may go to the disk" >&2
 fi

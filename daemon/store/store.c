@@ -115,6 +115,7 @@ store_open(const char *path, int synchronous_full, int busy_timeout_ms, char *wh
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	store_set_busy_timeout(s, busy_timeout_ms);
+	(void)store_no_readahead(path);
 	s->synchronous_full = synchronous_full;
 	/* Checkpoints run on the checkpointer's connection, never inside a commit here.
 	 * When the WAL starts over after one, this connection's next commit cuts the file
@@ -179,6 +180,7 @@ store_open_reader(const char *path, int busy_timeout_ms, char *why, size_t whyle
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	store_set_busy_timeout(s, busy_timeout_ms);
+	(void)store_no_readahead(path);
 	s->reader = 1;
 	return s;
 }

@@ -508,6 +508,11 @@ int store_rep_waiting(struct store *, const struct figures_query *, size_t per_r
     struct figures_waiting **out, size_t *n);
 void figures_waiting_free(struct figures_waiting *, size_t n);
 
+/* store_readahead.c: every descriptor this process holds on the database file at path
+ * reads without readahead (POSIX_FADV_RANDOM); returns how many. Called after each
+ * connection to it is opened. */
+int store_no_readahead(const char *path);
+
 /* store_checkpoint.c: WAL checkpoints on a private connection and thread, off the event
  * loop: PASSIVE every interval_ms, RESTART when the WAL has taken STORE_WAL_LIMIT since
  * it last started over, TRUNCATE (to zero bytes) when nothing was written for 0.5 s. */

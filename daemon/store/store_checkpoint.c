@@ -190,6 +190,7 @@ store_checkpointer_start(const char *path, int interval_ms, const atomic_int *re
 		checkpointer_free(cp);
 		return NULL;
 	}
+	(void)store_no_readahead(path);
 	cp->readers = readers;
 	sqlite3_busy_handler(cp->db, on_busy, cp);
 	/* A connection that has not read the database yet does not know it is in WAL mode

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "../../daemon/shokaid.h"
+#include "testutil.h"
 
 #define FILE_PAGES	512	/* 2 MiB */
 
@@ -66,8 +67,7 @@ test_pages_read_are_the_pages_cached(void **state)
 	snprintf(path, sizeof(path), "%s/data", dir);
 	cold_file(path);
 	if (resident_pages(path) != 0) {	/* a page cache that keeps even this: no test */
-		unlink(path);
-		rmdir(dir);
+		test_rmdir(dir);
 		skip();
 	}
 	fd = open(path, O_RDONLY);
@@ -77,26 +77,22 @@ test_pages_read_are_the_pages_cached(void **state)
 		assert_int_equal(pread(fd, buf, sizeof(buf), (off_t)i * 4096), (ssize_t)sizeof(buf));
 	assert_int_equal(resident_pages(path), 16);	/* with readahead: 80 here */
 	close(fd);
-	unlink(path);
-	rmdir(dir);
+	test_rmdir(dir);
 }
 
 static void
 test_the_write_connection_is_found(void **state)
 {
-	char dir[] = "/tmp/shokai-readahead.XXXXXX", path[64], why[WHY_MAX] = "";
+	char dir[256], path[512];
 	struct store *s;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/shokai.db", dir);
-	s = store_open(path, 1, 1000, why, sizeof(why));
+	s = test_store_fresh(dir, path, "readahead", 1);
 	assert_non_null(s);
 	assert_true(store_no_readahead(path) >= 1);
 	store_close(s);
 	assert_int_equal(store_no_readahead(path), 0);	/* nothing holds it now */
-	snprintf(why, sizeof(why), "rm -rf %s", dir);
-	assert_int_equal(system(why), 0);
+	assert_int_equal(test_rmdir(dir), 0);
 }
 
 int

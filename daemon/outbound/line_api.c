@@ -270,7 +270,7 @@ line_api_loading_start(struct daemon *d, const char *channel, const char *user_i
 	auth = xasprintf("Authorization: Bearer %s", ch->access_token);
 	/* 5 s, LINE's least: the reply ends it as soon as it arrives. */
 	o = json_pack("{s:s,s:i}", "chatId", user_id, "loadingSeconds", 5);
-	body = json_dumps(o, JSON_COMPACT);
+	body = json_text(o);
 	json_decref(o);
 	headers[0] = auth;
 	headers[1] = "Content-Type: application/json";

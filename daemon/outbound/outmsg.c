@@ -122,7 +122,7 @@ put(struct store *s, struct outbox_msg *m, json_t *body, const char *log_to,
 		outbox_msg_clear(m);
 		return -1;
 	}
-	m->body = json_dumps(body, JSON_COMPACT);
+	m->body = json_text(body);
 	if (m->body == NULL) {
 		json_decref(body);
 		outbox_msg_clear(m);
@@ -289,7 +289,7 @@ outmsg_reply_to_push(struct outbox_msg *m)
 	json_decref(body);
 	if (push == NULL)
 		return -1;
-	text = json_dumps(push, JSON_COMPACT);
+	text = json_text(push);
 	json_decref(push);
 	if (text == NULL)
 		return -1;

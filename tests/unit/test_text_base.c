@@ -58,6 +58,36 @@ test_decode_refuses_malformed(void **state)
 	assert_int_equal(decode_exact("", 0, &cp), 0);
 }
 
+/* Every lead byte with every second byte, against the definition itself: a sequence is
+ * well-formed when its bits decode to a scalar value (not a surrogate, at most U+10FFFF)
+ * whose shortest encoding is these very bytes. */
+static void
+test_decode_every_lead_and_second_byte(void **state)
+{
+	(void)state;
+	for (unsigned b0 = 0x80; b0 <= 0xff; b0++) {
+		size_t len = b0 >= 0xf0 ? 4 : b0 >= 0xe0 ? 3 : b0 >= 0xc0 ? 2 : 0;
+
+		for (unsigned b1 = 0; b1 <= 0xff; b1++) {
+			unsigned char seq[4] = { (unsigned char)b0, (unsigned char)b1, 0xbf, 0x80 };
+			uint32_t cp = 0, want = 0;
+			int valid = len > 0 && b0 < 0xf8 && (b1 & 0xc0) == 0x80;
+			char again[4];
+
+			if (valid) {
+				want = b0 & (0x7f >> len);
+				for (size_t i = 1; i < len; i++)
+					want = (want << 6) | (seq[i] & 0x3f);
+				valid = want <= 0x10ffff && !(want >= 0xd800 && want <= 0xdfff) &&
+				    utf8_encode(want, again) == len && memcmp(again, seq, len) == 0;
+			}
+			assert_int_equal(decode_exact((const char *)seq, 4, &cp), valid ? len : 0);
+			if (valid)
+				assert_int_equal(cp, want);
+		}
+	}
+}
+
 static void
 test_next_takes_bad_bytes_as_replacement(void **state)
 {
@@ -146,6 +176,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode_well_formed),
 		cmocka_unit_test(test_decode_refuses_malformed),
+		cmocka_unit_test(test_decode_every_lead_and_second_byte),
 		cmocka_unit_test(test_next_takes_bad_bytes_as_replacement),
 		cmocka_unit_test(test_encode_round_trips),
 		cmocka_unit_test(test_counts_as_line_does),

@@ -445,8 +445,9 @@ main(int argc, char **argv)
 	 * checkpointer): with one for all, the loop and the storage thread took turns on its
 	 * lock, 5-9 futex calls per 5-event webhook with both pinned to one core; four cut
 	 * the CPU per 5-event webhook from 477-588 to 401-409 µs in alternating runs, at
-	 * the same peak RSS (tests/bench/PROFILE.md). Free memory is kept up to 1 MiB
-	 * instead of handed back at every turn. */
+	 * the same peak RSS (tests/bench/PROFILE.md). The syncer, a fifth thread, allocates
+	 * only the letters that answer after its fsync and shares one. Free memory is kept
+	 * up to 1 MiB instead of handed back at every turn. */
 	mallopt(M_ARENA_MAX, 4);
 	mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
 	/* libevent writes without MSG_NOSIGNAL: a client that resets must not kill us. */

@@ -401,7 +401,7 @@ run_cb(evutil_socket_t fd, short what, void *arg)
 		return;		/* the last answer runs the batch */
 	/* The batch's reads (its rows, the cached names) share its transaction: one read
 	 * lock instead of one per statement. Nothing is written before the names are in. */
-	if (store_begin(s) == -1)
+	if (storage_begin_deferred(st) == -1)
 		goto retry;
 	if (read_batch(ds, &batch) == -1) {
 		store_rollback(s);
@@ -417,6 +417,7 @@ run_cb(evutil_socket_t fd, short what, void *arg)
 		store_rollback(s);
 		goto retry;
 	}
+	(void)storage_committed(st);	/* its messages go out once it is synced */
 	answers_clear(ds);
 	/* A short batch took every pending row: the count is exact again. */
 	ds->backlog = batch.n < DISPATCH_BATCH && ran == batch.n ? 0 :

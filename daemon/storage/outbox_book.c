@@ -178,7 +178,7 @@ post_sends(struct outbox_book *ob, enum platform p, struct outbox_msg *rows, siz
 		memcpy(s->rows, rows + i, s->n * sizeof(*s->rows));
 		ob->inflight[p] += s->n;
 		ob->st->d->sends_queued += s->n;
-		loop_post(ob->st->d, outbox_send, s);
+		storage_send_when_synced(ob->st, s);
 	}
 	free(rows);		/* the strings went with the letters */
 }

@@ -130,6 +130,7 @@ storage_start(struct daemon *d, struct store *s, struct config *cfg)
 	 * became due, so none can starve another under a steady load. */
 	st->mail = mailbox_new(st->base, 0, st, LETTERS_PER_TURN);
 	storage_ingest_init(st);
+	storage_sync_init(st);
 	st->dispatch = dispatch_new(st);
 	st->book = outbox_book_new(st);
 	st->tick = reward_tick_new(st);
@@ -172,6 +173,7 @@ storage_stop(struct storage *st)
 	mailbox_run_all(st->mail);
 	storage_ingest_flush(st);
 	outbox_book_flush(st->book);
+	storage_sync_finish(st);
 	reward_tick_free(st->tick);
 	handoff_tick_free(st->handoffs);
 	announce_tick_free(st->announce);

@@ -57,7 +57,8 @@ struct ingest_batch {
 	struct ingest_item	*items;
 	size_t			 n;
 	int			 ok;
-	struct ingest_batch	*next;		/* the storage side's queue */
+	struct ingest_batch	*next;		/* the storage side's queues */
+	uint64_t		 sync_seq;	/* its commit's number (storage_sync.c) */
 };
 /* A letter: commits batch with every other batch waiting (one transaction, one
  * fsync), then posts it back to the loop (ingest_committed). */

@@ -1,8 +1,11 @@
 /* storage_ingest.c: the storage side of the group commit. The loop posts the verified
  * requests of each of its turns as a batch (http/ingest.c); every batch that arrived
- * while the last commit was syncing goes into the next transaction, so one fsync covers
- * all of them while the loop keeps reading. Each batch goes back to the loop after
- * COMMIT returned (ok) or failed, and only then are its requests answered. */
+ * while the last commit was being written goes into the next transaction, while the
+ * loop keeps reading. The commit's fsync runs behind it on the syncer's thread
+ * (storage_sync.c), so the next transaction can start meanwhile; one fsync covers every
+ * commit written before it. Each batch goes back to the loop once a sync covered its
+ * commit (ok), or at once when the commit failed, and only then are its requests
+ * answered. */
 #include <stdlib.h>
 
 #include <event2/event.h>
@@ -52,11 +55,12 @@ storage_ingest_flush(struct storage *st)
 	struct store *s = st->store;
 	struct ingest_batch *b, *next;
 	size_t requests = 0;
+	uint64_t seq = 0;
 	int ok, stored = 0;
 
 	if (st->queue == NULL)
 		return;
-	ok = store_begin(s) == 0;
+	ok = storage_begin_deferred(st) == 0;
 	for (b = st->queue; b != NULL; b = b->next) {
 		for (size_t i = 0; ok && i < b->n; i++) {
 			ok = store_item(s, &b->items[i]) == 0;
@@ -70,6 +74,8 @@ storage_ingest_flush(struct storage *st)
 #endif
 	if (ok)
 		ok = store_commit(s) == 0;
+	if (ok)
+		seq = storage_committed(st);
 	if (!ok) {
 		unsigned long suppressed;
 
@@ -88,7 +94,7 @@ storage_ingest_flush(struct storage *st)
 	for (b = st->queue; b != NULL; b = next) {
 		next = b->next;
 		b->ok = ok;
-		loop_post(st->d, ingest_committed, b);
+		storage_answer_when_synced(st, b, seq);
 	}
 	st->queue = st->queue_tail = NULL;
 	if (ok && stored > 0)

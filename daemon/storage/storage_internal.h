@@ -28,6 +28,7 @@ struct storage {
 	struct announce_tick	*announce;
 	struct followup_tick	*followup;
 	struct upkeep_tick	*upkeep;
+	struct storage_sync	*sync;		/* what waits for the WAL's sync */
 	struct event		*ev_watch;
 	struct event		*ev_log;
 	/* storage_ingest.c */
@@ -45,6 +46,19 @@ struct event *storage_log_flusher(struct event_base *);
 /* storage.c: copies the store's health for storage_health (after a watch or a failed
  * commit). */
 void storage_publish_health(struct storage *);
+
+/* storage_sync.c: commits whose fsync runs behind them, on the syncer's thread, and
+ * what waits for it. storage_begin_deferred begins such a transaction (a plain one
+ * when there is no syncer); storage_committed numbers it once COMMIT returned and asks
+ * for its sync. A batch (after its commit numbered seq) is answered, and a letter of
+ * sends posted, once a finished sync covers it (every commit numbered so far, for the
+ * sends). storage_sync_finish syncs and lets go of everything, at stop. */
+void storage_sync_init(struct storage *);
+int storage_begin_deferred(struct storage *);
+uint64_t storage_committed(struct storage *);
+void storage_answer_when_synced(struct storage *, struct ingest_batch *, uint64_t seq);
+void storage_send_when_synced(struct storage *, struct outbox_sends *);
+void storage_sync_finish(struct storage *);
 
 /* dispatch.c */
 struct dispatch *dispatch_new(struct storage *);

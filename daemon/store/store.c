@@ -399,10 +399,12 @@ set_synchronous(struct store *s, const char *level)
 }
 
 /* For writes a replay makes good again (the outbox's outcomes: a lost "sent" is sent
- * again with the same retry key and LINE answers 409), or that guard against the process
- * dying (the outbox's marks that a try started). In WAL mode a NORMAL commit
- * survives a crash of the process; only a power loss can take it, and the next FULL
- * commit's fsync makes it durable too. It keeps a 1-5 ms fsync off the event loop. */
+ * again with the same retry key and LINE answers 409), for those that guard against the
+ * process dying (the outbox's marks that a try started), and for the commits whose
+ * fsync the syncer makes behind them (storage_sync.c: what depends on them waits for
+ * it). In WAL mode a NORMAL commit survives a crash of the process; only a power loss
+ * can take it, and the next fsync of the WAL makes it durable too. It keeps a 1-5 ms
+ * fsync off the thread that commits. */
 int
 store_begin_unsynced(struct store *s)
 {

@@ -535,6 +535,25 @@ struct store_checkpoint_stats {
 void store_checkpointer_stats(const struct store_checkpointer *,
     struct store_checkpoint_stats *);
 
+/* store_syncer.c: the WAL's fsync on a thread of its own, for commits made with
+ * store_begin_unsynced whose effects are announced only once synced (storage_sync.c).
+ * The caller numbers its commits (1, 2, ...) and asks for everything up to a number;
+ * synced(arg) runs on the syncer's thread after each fdatasync, to wake the caller.
+ * NULL (nothing to do apart) unless the store syncs at commits (FULL) and is the
+ * daemon's watched store. */
+struct store_syncer;
+struct store_syncer *store_syncer_start(const struct store *, void (*synced)(void *),
+    void *arg);
+/* Syncs, soon, every commit numbered up to upto (written before this call). */
+void store_syncer_request(struct store_syncer *, uint64_t upto);
+/* The highest number a finished fdatasync covered, and how many have failed so far. */
+void store_syncer_progress(struct store_syncer *, uint64_t *covered, uint64_t *failures);
+/* Requests upto and waits until a finished fdatasync covered it (at stop). */
+void store_syncer_wait(struct store_syncer *, uint64_t upto);
+unsigned long store_syncer_syncs(struct store_syncer *);	/* fdatasync calls made */
+/* Finishes what was requested, then stops the thread. NULL is fine. */
+void store_syncer_stop(struct store_syncer *);
+
 /* store_console.c: the console's accounts, sessions, tokens, audit log and the one-off
  * query runner its lists use. */
 struct json_t;

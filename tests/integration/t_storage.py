@@ -294,3 +294,52 @@ def test_storage_db_replaced_while_running():
             health_raw(d)), 3, "/healthz to report the replaced database")
         expect(f"the database {d.db_path} was deleted or replaced" in h["storage_error"], h)
         expect(d.post_line(line_body(line_event())).status == 503, "accepted after the swap")
+
+
+# The WAL's fsync runs behind the commits (issue 11: store_syncer.c, storage_sync.c):
+# what the outside world is told waits for it.
+SYNC_CHAT = """
+messages:
+  hours: 営業時間は平日9時から18時です。
+auto_replies:
+  - match: { contains: 営業時間 }
+    reply: hours
+"""
+
+
+def test_answer_and_reply_wait_for_the_wal_sync():
+    """With every fsync of the WAL taking 300 ms (SHOKAI_FAULT=slow_sync), a webhook's 200
+    comes only after the sync of its commit, and the reply to it only after the sync of
+    the dispatcher's commit that queued it, a sync later: an answered event can never be
+    pending again after a power loss, nor a customer answered for an event the disk
+    does not have."""
+    from sim import chat_daemon, replies
+    with Sim() as sim, chat_daemon(sim, SYNC_CHAT, env={"SHOKAI_FAULT": "slow_sync"}) as d:
+        t0 = time.monotonic()
+        r = d.post_line(line_body(line_event(text="営業時間は?")))
+        answered = time.monotonic() - t0
+        expect(r.status == 200, r)
+        expect(answered >= 0.29, f"answered {answered:.3f} s after the post: before the "
+               "300 ms sync of its commit")
+        wait_until(lambda: len(replies(sim)) >= 1, 10, "the reply")
+        replied = time.monotonic() - t0
+        expect(replied >= answered + 0.25, f"the reply reached LINE {replied:.3f} s after "
+               f"the post, {replied - answered:.3f} s after the 200: before the sync of "
+               "the commit that queued it")
+
+
+def test_failed_wal_sync_answers_503_and_keeps_the_event_once():
+    """An fsync of the WAL that fails (SHOKAI_FAULT=sync_fails) turns the webhooks it
+    covered into 503 with an error line; LINE's redelivery then finds the event already
+    in the inbox and it is kept once."""
+    with Daemon(env={"SHOKAI_FAULT": "sync_fails"}, log_level="info") as d:
+        body = line_body(line_event(eid="01SYNCFAIL0000000000000000"))
+        r = d.post_line(body)
+        expect(r.status == 503, f"a webhook whose sync failed was answered {r.status}")
+        expect(d.wait_log(r'fsync of the WAL failed.*error="Input/output error"'),
+               "no error line for the failed sync")
+        r = d.post_line(body)
+        expect(r.status == 503, r)
+        rows = d.query("SELECT count(*) FROM inbox WHERE event_key = ?",
+                       ("01SYNCFAIL0000000000000000",))
+        expect(rows[0][0] == 1, f"the event is in the inbox {rows[0][0]} times")

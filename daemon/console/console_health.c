@@ -102,6 +102,11 @@ health_read(struct console *c, struct health *h, int full)
 			json_array_append_new(h->warnings, json_sprintf("coupon pool %s has no "
 			    "free code", json_string_value(name)));
 	json_decref(pools);
+	/* Linux reports a failed write-back once: the data it covered may be gone. */
+	if (d->stats.wal_sync_failures > 0)
+		json_array_append_new(h->warnings, json_sprintf("%llu fsyncs of the WAL failed "
+		    "since start (their webhooks were answered 503): check the disk",
+		    (unsigned long long)d->stats.wal_sync_failures));
 	if (d->stats.coupon_pool_empty > 0)
 		json_array_append_new(h->warnings, json_sprintf("%llu approved rewards wait for "
 		    "coupon codes", (unsigned long long)d->stats.coupon_pool_empty));
@@ -188,6 +193,8 @@ healthz(struct console *c, struct evhttp_request *req)
 	SET_INT(o, "wal_restarts", h.wal.restarts);
 	SET_INT(o, "wal_truncates", h.wal.truncates);
 	SET_INT(o, "wal_checkpoints_blocked", h.wal.blocked);
+	SET_INT(o, "wal_syncs", d->stats.wal_syncs);
+	SET_INT(o, "wal_sync_failures", d->stats.wal_sync_failures);
 	SET_INT(o, "backups_ok", d->stats.backups_ok);
 	SET_INT(o, "backups_failed", d->stats.backups_failed);
 	SET_INT(o, "last_backup_unix", d->stats.last_backup_unix);
@@ -439,6 +446,12 @@ metrics(struct console *c, struct evhttp_request *req)
 	one(b, "shokai_wal_bytes", "gauge", "The WAL file's size.", (double)h.wal.wal_bytes);
 	one(b, "shokai_wal_checkpoints_blocked_total", "counter", "Checkpoints a reader "
 	    "held up.", (double)h.wal.blocked);
+	family(b, "shokai_wal_syncs_total", "counter", "fsyncs of the WAL behind the commits "
+	    "(the syncer thread) by result.");
+	evbuffer_add_printf(b, "shokai_wal_syncs_total{result=\"ok\"} %llu\n"
+	    "shokai_wal_syncs_total{result=\"failed\"} %llu\n",
+	    (unsigned long long)(st->wal_syncs - st->wal_sync_failures),
+	    (unsigned long long)st->wal_sync_failures);
 	one(b, "shokai_loop_max_stall_seconds", "gauge", "The longest the event loop was "
 	    "held since the start.", (double)st->loop_max_stall_us / 1e6);
 	one(b, "shokai_loop_max_busy_seconds", "gauge", "Of the event loop's stalls, the "

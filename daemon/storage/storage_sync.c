@@ -21,6 +21,7 @@
  * thread lets go of them (release, through synced). The lists are under `lock`, held
  * only to link and unlink; a letter posted to the loop is the loop's. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,15 +46,17 @@ struct storage_sync {
 static void
 release(struct storage *st, struct storage_sync *ss)
 {
-	uint64_t covered, failures;
+	struct store_sync_progress p;
 	size_t k = 0;
 	int ok;
 
 	pthread_mutex_lock(&ss->lock);
-	store_syncer_progress(ss->syncer, &covered, &failures);
-	ok = failures == ss->failures_seen;
-	ss->failures_seen = failures;
-	while (ss->batches != NULL && ss->batches->sync_seq <= covered) {
+	store_syncer_progress(ss->syncer, &p);
+	ok = p.failures == ss->failures_seen;
+	ss->failures_seen = p.failures;
+	atomic_store(&st->d->stats.wal_syncs, p.syncs);
+	atomic_store(&st->d->stats.wal_sync_failures, p.failures);
+	while (ss->batches != NULL && ss->batches->sync_seq <= p.covered) {
 		struct ingest_batch *b = ss->batches;
 
 		ss->batches = b->next;
@@ -68,7 +71,7 @@ release(struct storage *st, struct storage_sync *ss)
 		}
 		loop_post(st->d, ingest_committed, b);
 	}
-	while (k < ss->nsends && ss->sends[k].upto <= covered)
+	while (k < ss->nsends && ss->sends[k].upto <= p.covered)
 		loop_post(st->d, outbox_send, ss->sends[k++].sends);
 	if (k > 0) {
 		ss->nsends -= k;

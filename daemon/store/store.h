@@ -546,11 +546,14 @@ struct store_syncer *store_syncer_start(const struct store *, void (*synced)(voi
     void *arg);
 /* Syncs, soon, every commit numbered up to upto (written before this call). */
 void store_syncer_request(struct store_syncer *, uint64_t upto);
-/* The highest number a finished fdatasync covered, and how many have failed so far. */
-void store_syncer_progress(struct store_syncer *, uint64_t *covered, uint64_t *failures);
+struct store_sync_progress {
+	uint64_t	covered;	/* the highest number a finished fdatasync covered */
+	uint64_t	syncs;		/* fdatasync calls made */
+	uint64_t	failures;	/*   of which failed */
+};
+void store_syncer_progress(struct store_syncer *, struct store_sync_progress *);
 /* Requests upto and waits until a finished fdatasync covered it (at stop). */
 void store_syncer_wait(struct store_syncer *, uint64_t upto);
-unsigned long store_syncer_syncs(struct store_syncer *);	/* fdatasync calls made */
 /* Finishes what was requested, then stops the thread. NULL is fine. */
 void store_syncer_stop(struct store_syncer *);
 

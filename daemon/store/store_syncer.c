@@ -42,7 +42,7 @@ struct store_syncer {
 	uint64_t	 requested;	/* the highest number asked for */
 	uint64_t	 covered;	/* the highest number a finished fdatasync covered */
 	uint64_t	 failures;	/* fdatasync calls that failed, since start */
-	unsigned long	 syncs;
+	uint64_t	 syncs;
 };
 
 /* The WAL's descriptor, opened again when the file was unlinked: -1 with errno. */
@@ -148,11 +148,12 @@ store_syncer_request(struct store_syncer *sy, uint64_t upto)
 }
 
 void
-store_syncer_progress(struct store_syncer *sy, uint64_t *covered, uint64_t *failures)
+store_syncer_progress(struct store_syncer *sy, struct store_sync_progress *out)
 {
 	pthread_mutex_lock(&sy->lock);
-	*covered = sy->covered;
-	*failures = sy->failures;
+	out->covered = sy->covered;
+	out->syncs = sy->syncs;
+	out->failures = sy->failures;
 	pthread_mutex_unlock(&sy->lock);
 }
 
@@ -167,17 +168,6 @@ store_syncer_wait(struct store_syncer *sy, uint64_t upto)
 	while (sy->covered < upto)
 		pthread_cond_wait(&sy->done, &sy->lock);
 	pthread_mutex_unlock(&sy->lock);
-}
-
-unsigned long
-store_syncer_syncs(struct store_syncer *sy)
-{
-	unsigned long n;
-
-	pthread_mutex_lock(&sy->lock);
-	n = sy->syncs;
-	pthread_mutex_unlock(&sy->lock);
-	return n;
 }
 
 void

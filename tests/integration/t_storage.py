@@ -326,6 +326,8 @@ def test_answer_and_reply_wait_for_the_wal_sync():
         expect(replied >= answered + 0.25, f"the reply reached LINE {replied:.3f} s after "
                f"the post, {replied - answered:.3f} s after the 200: before the sync of "
                "the commit that queued it")
+        h = d.healthz()
+        expect(h["wal_syncs"] >= 2 and h["wal_sync_failures"] == 0, h)
 
 
 def test_failed_wal_sync_answers_503_and_keeps_the_event_once():
@@ -343,3 +345,6 @@ def test_failed_wal_sync_answers_503_and_keeps_the_event_once():
         rows = d.query("SELECT count(*) FROM inbox WHERE event_key = ?",
                        ("01SYNCFAIL0000000000000000",))
         expect(rows[0][0] == 1, f"the event is in the inbox {rows[0][0]} times")
+        h = d.healthz()
+        expect(h["wal_sync_failures"] >= 2 and h["wal_syncs"] >= h["wal_sync_failures"], h)
+        expect(any("fsyncs of the WAL failed" in w for w in h["warnings"]), h["warnings"])

@@ -25,12 +25,19 @@ struct outbox_book {
 	struct outbox_results	**results;	/* letters from the loop, not yet written */
 	size_t			 nresults, cap;
 	double			 tokens[2];	/* requests we may start now, per platform */
+	/* Whether the due query of a platform can find anything: rows inserted on our
+	 * connection since it last ran (store_outbox_puts), a kick, the scan (rows that
+	 * came due by time, or from shokaictl), a try that goes back to pending, or the
+	 * last query filling all the room it had. Most pumps only write outcomes. */
+	int			 maybe_due[2];
+	uint64_t		 puts_seen[2];
 	int64_t			 refilled_us[2];
 	int			 recovered;	/* crash leftovers marked ambiguous */
 	struct log_ratelimit	 rl_store;	/* store failure lines: one a second */
 };
 
 static void pump_cb(evutil_socket_t, short, void *);
+static void scan_cb(evutil_socket_t, short, void *);
 
 struct outbox_book *
 outbox_book_new(struct storage *st)
@@ -39,8 +46,9 @@ outbox_book_new(struct storage *st)
 	struct timeval tv = { 0, SCAN_INTERVAL_MS * 1000 };
 
 	ob->st = st;
+	ob->maybe_due[0] = ob->maybe_due[1] = 1;
 	ob->ev_pump = event_new(st->base, -1, 0, pump_cb, ob);
-	ob->ev_scan = event_new(st->base, -1, EV_PERSIST, pump_cb, ob);
+	ob->ev_scan = event_new(st->base, -1, EV_PERSIST, scan_cb, ob);
 	evtimer_add(ob->ev_scan, &tv);
 	return ob;
 }
@@ -73,6 +81,13 @@ outbox_book_free(struct outbox_book *ob)
 
 void
 storage_outbox_kick(struct storage *st)
+{
+	st->book->maybe_due[0] = st->book->maybe_due[1] = 1;
+	event_active(st->book->ev_pump, 0, 0);
+}
+
+void
+storage_outbox_wake(struct storage *st)
 {
 	event_active(st->book->ev_pump, 0, 0);
 }
@@ -142,18 +157,45 @@ write_results(struct outbox_book *ob)
 	return 0;
 }
 
+/* Outcomes that put a row back to pending (untried, or to be tried again) make its
+ * platform worth a look: the row may be due now. */
+static void
+note_requeued(struct outbox_book *ob)
+{
+	for (size_t i = 0; i < ob->nresults; i++)
+		for (size_t j = 0; j < ob->results[i]->n; j++) {
+			const struct outbox_result *r = &ob->results[i]->v[j];
+
+			if (r->state == NULL || strcmp(r->state, "pending") == 0)
+				ob->maybe_due[r->msg.platform == PLATFORM_WORKS] = 1;
+		}
+}
+
+/* 0 when no row of p can have come due since the due query last ran. */
+static int
+might_be_due(const struct outbox_book *ob, enum platform p)
+{
+	int k = p == PLATFORM_WORKS;
+
+	return ob->maybe_due[k] || store_outbox_puts(ob->st->store, p) != ob->puts_seen[k];
+}
+
 /* Takes up to room due rows of p and marks each as being tried. */
 static int
 take_due(struct outbox_book *ob, enum platform p, int64_t now, int room,
     struct outbox_msg **rows, size_t *n)
 {
 	struct store *s = ob->st->store;
+	int k = p == PLATFORM_WORKS;
+	uint64_t puts = store_outbox_puts(s, p);
 
 	if (store_outbox_due(s, p, now, (size_t)room, rows, n) == -1)
 		return -1;
 	for (size_t i = 0; i < *n; i++)
 		if (store_outbox_trying(s, (*rows)[i].id) == -1)
 			return -1;
+	ob->puts_seen[k] = puts;
+	ob->maybe_due[k] = *n >= (size_t)room;	/* room ran out: more may wait */
 	return 0;
 }
 
@@ -203,7 +245,10 @@ pump(struct outbox_book *ob)
 	/* Finish what is in flight; the rest waits for the restart. A send whose outcome
 	 * the database could not record must not start. */
 	sending = !st->d->draining && store_health(s) == NULL;
+	note_requeued(ob);
 	for (int p = 0; sending && p < 2; p++) {
+		if (!might_be_due(ob, (enum platform)p))
+			continue;
 		room[p] = max_inflight(ob, (enum platform)p) - (int)ob->inflight[p];
 		if (room[p] > 0)
 			room[p] = take_tokens(ob, (enum platform)p, room[p]);
@@ -231,6 +276,7 @@ pump(struct outbox_book *ob)
 		for (int p = 0; p < 2; p++) {
 			rows_free(rows[p], n[p]);
 			ob->tokens[p] += room[p] > 0 ? room[p] : 0;	/* nothing started */
+			ob->maybe_due[p] = 1;		/* the marks were rolled back */
 		}
 		/* The results stay queued and are written at the next pump; if we die
 		 * first, the rows are sent again with the same retry key. */
@@ -261,6 +307,17 @@ pump_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	pump(arg);
+}
+
+static void
+scan_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct outbox_book *ob = arg;
+
+	(void)fd;
+	(void)what;
+	ob->maybe_due[0] = ob->maybe_due[1] = 1;
+	pump(ob);
 }
 
 void

@@ -84,6 +84,9 @@ void storage_outbox_results(void *storage, void *results);
 void outbox_results_free(struct outbox_results *);
 /* Storage thread: look for due rows now (handlers queued some). */
 void storage_outbox_kick(struct storage *);
+/* The same when the rows were inserted on the storage thread's connection, which counts
+ * them per platform: only a platform that got rows is looked at. */
+void storage_outbox_wake(struct storage *);
 
 /* dispatch.c: a LINE profile the storage side asked the loop for, as a letter back. */
 struct profile_answer {

@@ -109,6 +109,9 @@ struct outbox_msg {
 void outbox_msg_clear(struct outbox_msg *);	/* store_outbox.c */
 /* A new row (m->id set when inserted; a dedupe_key already there inserts nothing). */
 int store_outbox_put(struct store *, struct outbox_msg *, int *inserted);
+/* Rows this connection has inserted into the outbox for p since it opened (a rolled
+ * back one counts too): the outbox's book looks for due rows of p only when it moved. */
+uint64_t store_outbox_puts(const struct store *, enum platform p);
 int store_outbox_due(struct store *, enum platform, int64_t now, size_t max,
     struct outbox_msg **out, size_t *n);
 int store_outbox_recover(struct store *);

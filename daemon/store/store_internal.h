@@ -75,6 +75,7 @@ struct store {
 	struct log_ratelimit rl_err;		/* store_log_ok: error lines */
 	unsigned char	 random[STORE_RANDOM_BUF];	/* store_random: the unused tail */
 	size_t		 random_left;
+	uint64_t	 outbox_puts[2];	/* rows inserted, per platform (store_outbox_puts) */
 	/* Storage health (store_watch_start): set only for the daemon's store. */
 	char		*path;			/* the database file; NULL: not watched */
 	char		*wal_path;

@@ -62,9 +62,17 @@ store_outbox_put(struct store *s, struct outbox_msg *m, int *inserted)
 	if (store_step(s, st) == -1)
 		return -1;
 	*inserted = sqlite3_changes(s->db) > 0;
-	if (*inserted)
+	if (*inserted) {
 		m->id = sqlite3_last_insert_rowid(s->db);
+		s->outbox_puts[m->platform == PLATFORM_WORKS]++;
+	}
 	return 0;
+}
+
+uint64_t
+store_outbox_puts(const struct store *s, enum platform p)
+{
+	return s->outbox_puts[p == PLATFORM_WORKS];
 }
 
 static void

@@ -71,7 +71,10 @@ release(struct storage *st, struct storage_sync *ss)
 		}
 		loop_post(st->d, ingest_committed, b);
 	}
-	while (k < ss->nsends && ss->sends[k].upto <= p.covered)
+	/* Draining, the loop sends nothing more: the rows wait here, to be handed back
+	 * at the end (untry_held_sends), not in a letter nobody may read. */
+	while (!atomic_load(&st->d->draining) && k < ss->nsends &&
+	    ss->sends[k].upto <= p.covered)
 		loop_post(st->d, outbox_send, ss->sends[k++].sends);
 	if (k > 0) {
 		ss->nsends -= k;
@@ -160,7 +163,53 @@ storage_send_when_synced(struct storage *st, struct outbox_sends *sends)
 	release(st, ss);	/* at once when the syncs are already past it */
 }
 
-/* At stop, the thread gone: one last sync for everything numbered, then all of it. */
+/* At stop: sends still waiting for a sync will not be made now (the loop is no
+ * longer sending). Their rows go back to untried, as the loop hands back the rows it
+ * did not start, so the next start sends them as new rather than as tries that may
+ * have been delivered (a reply would then not fall back to a push). */
+static void
+untry_held_sends(struct storage *st, struct storage_sync *ss)
+{
+	struct store *s = st->store;
+	struct held_sends *held;
+	size_t n;
+	int ok;
+
+	pthread_mutex_lock(&ss->lock);	/* the syncer's thread may still let go of some */
+	held = ss->sends;
+	n = ss->nsends;
+	ss->sends = NULL;
+	ss->nsends = ss->cap = 0;
+	pthread_mutex_unlock(&ss->lock);
+	if (n == 0) {
+		free(held);
+		return;
+	}
+	ok = storage_begin_deferred(st) == 0;
+	for (size_t i = 0; i < n; i++) {
+		struct outbox_sends *o = held[i].sends;
+
+		for (size_t j = 0; j < o->n; j++) {
+			if (ok)
+				ok = store_outbox_untry(s, o->rows[j].id) == 0;
+			outbox_msg_clear(&o->rows[j]);
+		}
+		st->d->sends_queued -= o->n;
+		free(o->rows);
+		free(o);
+	}
+	free(held);
+	if (ok && store_commit(s) == 0)
+		(void)storage_committed(st);
+	else {
+		store_rollback(s);
+		log_warnx("msg=\"rows not sent at stop stay marked as tried\" detail=\"%s\"",
+		    store_errmsg(s));
+	}
+}
+
+/* At stop, the thread gone: the held sends handed back, one last sync for everything
+ * numbered, then the answers. */
 void
 storage_sync_finish(struct storage *st)
 {
@@ -169,6 +218,7 @@ storage_sync_finish(struct storage *st)
 	if (ss == NULL)
 		return;
 	if (ss->syncer != NULL) {
+		untry_held_sends(st, ss);
 		store_syncer_wait(ss->syncer, ss->committed);
 		release(st, ss);
 		store_syncer_stop(ss->syncer);	/* joined: no more calls of synced */

@@ -348,3 +348,39 @@ def test_failed_wal_sync_answers_503_and_keeps_the_event_once():
         h = d.healthz()
         expect(h["wal_sync_failures"] >= 2 and h["wal_syncs"] >= h["wal_sync_failures"], h)
         expect(any("fsyncs of the WAL failed" in w for w in h["warnings"]), h["warnings"])
+
+
+DRAIN_CHAT = """
+messages:
+  fallback: メッセージありがとうございます。
+auto_replies:
+  - fallback: fallback
+"""
+
+
+def test_sigterm_before_a_reply_is_synced_leaves_it_untried():
+    """On a disk whose fsync takes 300 ms (SHOKAI_FAULT=slow_sync), SIGTERM right after a
+    webhook's 200 with a drain_timeout of 100 ms: its reply is queued but still waits for
+    the sync of the commit that queued it when the drain gives up. The reply was never
+    sent, so its row goes back to untried (trying = 0, ambiguous = 0) rather than stay
+    marked as a try that may have been delivered (which the next start would not fall
+    back to a push for); the next start sends it."""
+    from sim import chat_daemon, replies
+    with Sim() as sim:
+        config = config_for(sim)
+        expect("drain_timeout: 10s" in config, "test bug: the default drain_timeout moved")
+        config = config.replace("drain_timeout: 10s", "drain_timeout: 100ms")
+        with chat_daemon(sim, DRAIN_CHAT, config=config,
+                         env={"SHOKAI_FAULT": "slow_sync"}) as d:
+            r = d.post_line(line_body(line_event(text="こんにちは")))
+            expect(r.status == 200, r)
+            wait_until(lambda: d.query("SELECT count(*) FROM outbox")[0][0] == 1, 5,
+                       "the reply queued")
+            d.stop()
+            sent_before = len(replies(sim))
+            rows = d.query("SELECT trying, ambiguous, state FROM outbox")
+            expect(sent_before == 0, f"the reply went out before its commit was synced: "
+                   f"{rows}")
+            expect(rows == [(0, 0, "pending")], f"after the stop the reply's row is {rows}")
+            d.start()
+            wait_until(lambda: len(replies(sim)) == 1, 10, "the reply sent after the restart")

@@ -12,8 +12,11 @@
  * whichever descriptor names it, and a commit's frames were written (pwrite, by the
  * VFS at the commit) before its number was handed over. The WAL's frames carry
  * cumulative checksums, so the frames a sync makes durable are valid at recovery
- * together with every frame before them, which that sync flushed too. If the file was
- * unlinked under us (nlink 0) it is opened again by name.
+ * together with every frame before them, which that sync flushed too. The file is
+ * opened once, at the first sync, and kept: SQLite never replaces the WAL while its
+ * connections are open, and if someone deletes it, SQLite's descriptor and ours still
+ * name the same file, whose commits the checkpointer folds into the database (a
+ * descriptor opened again by name would sync a different file, or none).
  *
  * Shared: `requested` and the answers, under the mutex; the storage thread reads the
  * answers with store_syncer_progress. The callback runs on this thread and must only
@@ -23,7 +26,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,17 +47,12 @@ struct store_syncer {
 	uint64_t	 syncs;
 };
 
-/* The WAL's descriptor, opened again when the file was unlinked: -1 with errno. */
+/* The WAL's descriptor (-1 with errno when it cannot be opened). */
 static int
 wal_fd(struct store_syncer *sy)
 {
-	struct stat sb;
-
-	if (sy->fd != -1 && fstat(sy->fd, &sb) == 0 && sb.st_nlink > 0)
-		return sy->fd;
-	if (sy->fd != -1)
-		close(sy->fd);
-	sy->fd = open(sy->wal_path, O_RDONLY | O_CLOEXEC);
+	if (sy->fd == -1)
+		sy->fd = open(sy->wal_path, O_RDONLY | O_CLOEXEC);
 	return sy->fd;
 }
 

@@ -133,14 +133,21 @@ store_syncer_start(const struct store *s, void (*synced)(void *), void *arg)
 	return sy;
 }
 
-void
-store_syncer_request(struct store_syncer *sy, uint64_t upto)
+/* With the lock held. */
+static void
+ask_locked(struct store_syncer *sy, uint64_t upto)
 {
-	pthread_mutex_lock(&sy->lock);
 	if (upto > sy->requested) {
 		sy->requested = upto;
 		pthread_cond_signal(&sy->wake);
 	}
+}
+
+void
+store_syncer_request(struct store_syncer *sy, uint64_t upto)
+{
+	pthread_mutex_lock(&sy->lock);
+	ask_locked(sy, upto);
 	pthread_mutex_unlock(&sy->lock);
 }
 
@@ -158,10 +165,7 @@ void
 store_syncer_wait(struct store_syncer *sy, uint64_t upto)
 {
 	pthread_mutex_lock(&sy->lock);
-	if (upto > sy->requested) {
-		sy->requested = upto;
-		pthread_cond_signal(&sy->wake);
-	}
+	ask_locked(sy, upto);
 	while (sy->covered < upto)
 		pthread_cond_wait(&sy->done, &sy->lock);
 	pthread_mutex_unlock(&sy->lock);

@@ -57,8 +57,6 @@ struct daemon_stats {
 	atomic_int	outbox_sending;		/*   thread's /healthz and /metrics */
 	atomic_ullong	outbox_retries;		/* tries that will be tried again */
 	atomic_ullong	outbox_rate_limited;	/* 429 answers from a platform */
-	atomic_ullong	wal_syncs;		/* the syncer's fdatasync calls */
-	atomic_ullong	wal_sync_failures;	/*   and those that failed */
 	atomic_ullong	backups_ok;		/* the daily backup (upkeep_tick.c) */
 	atomic_ullong	backups_failed;
 	atomic_llong	last_backup_unix;	/* 0: none yet */

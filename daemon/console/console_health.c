@@ -31,6 +31,7 @@ struct health {
 	int		 reload_failed;
 	json_t		*warnings;	/* strings */
 	struct store_checkpoint_stats wal;
+	uint64_t	 wal_syncs, wal_sync_failures;	/* the syncer's */
 };
 
 static int64_t
@@ -94,6 +95,7 @@ health_read(struct console *c, struct health *h, int full)
 	h->draining = d->draining;
 	h->reload_failed = d->stats.last_reload_failed;
 	store_checkpointer_stats(d->checkpointer, &h->wal);
+	storage_wal_syncs(d->storage, &h->wal_syncs, &h->wal_sync_failures);
 	h->warnings = json_array();
 	/* A campaign's pool with no free code: its rewards wait once approved. */
 	pools = campaign_pools(c->cf);
@@ -103,10 +105,10 @@ health_read(struct console *c, struct health *h, int full)
 			    "free code", json_string_value(name)));
 	json_decref(pools);
 	/* Linux reports a failed write-back once: the data it covered may be gone. */
-	if (d->stats.wal_sync_failures > 0)
+	if (h->wal_sync_failures > 0)
 		json_array_append_new(h->warnings, json_sprintf("%llu fsyncs of the WAL failed "
 		    "since start (their webhooks were answered 503): check the disk",
-		    (unsigned long long)d->stats.wal_sync_failures));
+		    (unsigned long long)h->wal_sync_failures));
 	if (d->stats.coupon_pool_empty > 0)
 		json_array_append_new(h->warnings, json_sprintf("%llu approved rewards wait for "
 		    "coupon codes", (unsigned long long)d->stats.coupon_pool_empty));
@@ -193,8 +195,8 @@ healthz(struct console *c, struct evhttp_request *req)
 	SET_INT(o, "wal_restarts", h.wal.restarts);
 	SET_INT(o, "wal_truncates", h.wal.truncates);
 	SET_INT(o, "wal_checkpoints_blocked", h.wal.blocked);
-	SET_INT(o, "wal_syncs", d->stats.wal_syncs);
-	SET_INT(o, "wal_sync_failures", d->stats.wal_sync_failures);
+	SET_INT(o, "wal_syncs", h.wal_syncs);
+	SET_INT(o, "wal_sync_failures", h.wal_sync_failures);
 	SET_INT(o, "backups_ok", d->stats.backups_ok);
 	SET_INT(o, "backups_failed", d->stats.backups_failed);
 	SET_INT(o, "last_backup_unix", d->stats.last_backup_unix);
@@ -450,8 +452,8 @@ metrics(struct console *c, struct evhttp_request *req)
 	    "(the syncer thread) by result.");
 	evbuffer_add_printf(b, "shokai_wal_syncs_total{result=\"ok\"} %llu\n"
 	    "shokai_wal_syncs_total{result=\"failed\"} %llu\n",
-	    (unsigned long long)(st->wal_syncs - st->wal_sync_failures),
-	    (unsigned long long)st->wal_sync_failures);
+	    (unsigned long long)(h.wal_syncs - h.wal_sync_failures),
+	    (unsigned long long)h.wal_sync_failures);
 	one(b, "shokai_loop_max_stall_seconds", "gauge", "The longest the event loop was "
 	    "held since the start.", (double)st->loop_max_stall_us / 1e6);
 	one(b, "shokai_loop_max_busy_seconds", "gauge", "Of the event loop's stalls, the "

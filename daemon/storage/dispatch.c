@@ -422,7 +422,7 @@ run_cb(evutil_socket_t fd, short what, void *arg)
 	/* A short batch took every pending row: the count is exact again. */
 	ds->backlog = batch.n < DISPATCH_BATCH && ran == batch.n ? 0 :
 	    (ds->backlog > (int64_t)ran ? ds->backlog - (int64_t)ran : (int64_t)(batch.n - ran));
-	storage_outbox_wake(st);	/* handlers may have queued messages */
+	storage_outbox_kick(st);	/* handlers may have queued messages */
 	if (ran < batch.n || batch.n == DISPATCH_BATCH)
 		event_active(ds->ev_run, 0, 0);	/* more are waiting: after the commits */
 	carry_rest(ds, &batch, ran);

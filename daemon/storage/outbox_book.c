@@ -26,9 +26,10 @@ struct outbox_book {
 	size_t			 nresults, cap;
 	double			 tokens[2];	/* requests we may start now, per platform */
 	/* Whether the due query of a platform can find anything: rows inserted on our
-	 * connection since it last ran (store_outbox_puts), a kick, the scan (rows that
-	 * came due by time, or from shokaictl), a try that goes back to pending, or the
-	 * last query filling all the room it had. Most pumps only write outcomes. */
+	 * connection since it last ran (store_outbox_puts: every row the daemon queues,
+	 * whichever handler, tick or console action), the scan (rows that came due by
+	 * time, or from shokaictl), a try that goes back to pending, or the last query
+	 * filling all the room it had. Most pumps only write outcomes. */
 	int			 maybe_due[2];
 	uint64_t		 puts_seen[2];
 	int64_t			 refilled_us[2];
@@ -81,13 +82,6 @@ outbox_book_free(struct outbox_book *ob)
 
 void
 storage_outbox_kick(struct storage *st)
-{
-	st->book->maybe_due[0] = st->book->maybe_due[1] = 1;
-	event_active(st->book->ev_pump, 0, 0);
-}
-
-void
-storage_outbox_wake(struct storage *st)
 {
 	event_active(st->book->ev_pump, 0, 0);
 }

@@ -38,6 +38,9 @@ void storage_set_config(struct storage *, struct config *);
 int storage_health(struct storage *, char *buf, size_t len);
 /* Any thread: the write connection's PRAGMA synchronous (2: FULL, 1: NORMAL). */
 int storage_synchronous(const struct storage *);
+/* Any thread while the storage side runs: the WAL's fsyncs made behind the commits,
+ * and how many failed (both 0 without a syncer: synchronous = NORMAL). */
+void storage_wal_syncs(struct storage *, uint64_t *syncs, uint64_t *failures);
 
 /* storage_ingest.c: one verified request as the loop hands it over. The loop fills
  * everything but inserted; the storage side sets inserted, then hands the batch back
@@ -82,11 +85,10 @@ struct outbox_results {
 void storage_outbox_results(void *storage, void *results);
 /* Any thread: frees the outcomes and their rows. */
 void outbox_results_free(struct outbox_results *);
-/* Storage thread: look for due rows now (handlers queued some). */
+/* Storage thread: look for due rows now (handlers queued some). The rows were inserted
+ * on the storage thread's connection, which counts them per platform: only a platform
+ * that got rows is looked at. */
 void storage_outbox_kick(struct storage *);
-/* The same when the rows were inserted on the storage thread's connection, which counts
- * them per platform: only a platform that got rows is looked at. */
-void storage_outbox_wake(struct storage *);
 
 /* dispatch.c: a LINE profile the storage side asked the loop for, as a letter back. */
 struct profile_answer {

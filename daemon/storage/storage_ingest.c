@@ -53,7 +53,7 @@ void
 storage_ingest_flush(struct storage *st)
 {
 	struct store *s = st->store;
-	struct ingest_batch *b, *next;
+	struct ingest_batch *b;
 	size_t requests = 0;
 	uint64_t seq = 0;
 	int ok, stored = 0;
@@ -91,11 +91,9 @@ storage_ingest_flush(struct storage *st)
 			for (size_t i = 0; i < b->n; i++)
 				b->items[i].inserted = 0;
 	}
-	for (b = st->queue; b != NULL; b = next) {
-		next = b->next;
+	for (b = st->queue; b != NULL; b = b->next)
 		b->ok = ok;
-		storage_answer_when_synced(st, b, seq);
-	}
+	storage_answer_when_synced(st, st->queue, seq);
 	st->queue = st->queue_tail = NULL;
 	if (ok && stored > 0)
 		storage_dispatch_stored(st, stored);

@@ -50,13 +50,15 @@ void storage_publish_health(struct storage *);
 /* storage_sync.c: commits whose fsync runs behind them, on the syncer's thread, and
  * what waits for it. storage_begin_deferred begins such a transaction (a plain one
  * when there is no syncer); storage_committed numbers it once COMMIT returned and asks
- * for its sync. A batch (after its commit numbered seq) is answered, and a letter of
- * sends posted, once a finished sync covers it (every commit numbered so far, for the
- * sends). storage_sync_finish syncs and lets go of everything, at stop. */
+ * for its sync. The batches of one commit (a list by next, all ok or all not; numbered
+ * seq) are answered, and a letter of sends posted, once a finished sync covers them
+ * (every commit numbered so far, for the sends); failed ones at once.
+ * storage_sync_finish syncs and lets go of everything, at stop. */
 void storage_sync_init(struct storage *);
 int storage_begin_deferred(struct storage *);
 uint64_t storage_committed(struct storage *);
-void storage_answer_when_synced(struct storage *, struct ingest_batch *, uint64_t seq);
+void storage_answer_when_synced(struct storage *, struct ingest_batch *batches,
+    uint64_t seq);
 void storage_send_when_synced(struct storage *, struct outbox_sends *);
 void storage_sync_finish(struct storage *);
 

@@ -21,7 +21,6 @@
  * thread lets go of them (release, through synced). The lists are under `lock`, held
  * only to link and unlink; a letter posted to the loop is the loop's. */
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,8 +53,6 @@ release(struct storage *st, struct storage_sync *ss)
 	store_syncer_progress(ss->syncer, &p);
 	ok = p.failures == ss->failures_seen;
 	ss->failures_seen = p.failures;
-	atomic_store(&st->d->stats.wal_syncs, p.syncs);
-	atomic_store(&st->d->stats.wal_sync_failures, p.failures);
 	while (ss->batches != NULL && ss->batches->sync_seq <= p.covered) {
 		struct ingest_batch *b = ss->batches;
 
@@ -103,6 +100,17 @@ storage_sync_init(struct storage *st)
 	ss->syncer = store_syncer_start(st->store, synced, st);
 }
 
+void
+storage_wal_syncs(struct storage *st, uint64_t *syncs, uint64_t *failures)
+{
+	struct store_sync_progress p = { 0, 0, 0 };
+
+	if (st != NULL && st->sync != NULL && st->sync->syncer != NULL)
+		store_syncer_progress(st->sync->syncer, &p);
+	*syncs = p.syncs;
+	*failures = p.failures;
+}
+
 int
 storage_begin_deferred(struct storage *st)
 {
@@ -122,22 +130,31 @@ storage_committed(struct storage *st)
 }
 
 void
-storage_answer_when_synced(struct storage *st, struct ingest_batch *b, uint64_t seq)
+storage_answer_when_synced(struct storage *st, struct ingest_batch *batches, uint64_t seq)
 {
 	struct storage_sync *ss = st->sync;
+	struct ingest_batch *b, *next, *last = NULL;
 
-	if (ss->syncer == NULL || !b->ok) {
-		loop_post(st->d, ingest_committed, b);
+	if (batches == NULL)
+		return;
+	if (ss->syncer == NULL || !batches->ok) {
+		for (b = batches; b != NULL; b = next) {
+			next = b->next;
+			b->next = NULL;
+			loop_post(st->d, ingest_committed, b);
+		}
 		return;
 	}
-	b->sync_seq = seq;
-	b->next = NULL;
+	for (b = batches; b != NULL; b = b->next) {
+		b->sync_seq = seq;
+		last = b;
+	}
 	pthread_mutex_lock(&ss->lock);
 	if (ss->batches_tail != NULL)
-		ss->batches_tail->next = b;
+		ss->batches_tail->next = batches;
 	else
-		ss->batches = b;
-	ss->batches_tail = b;
+		ss->batches = batches;
+	ss->batches_tail = last;
 	pthread_mutex_unlock(&ss->lock);
 	/* a sync that finished between the commit and now has let go of nothing */
 	release(st, ss);

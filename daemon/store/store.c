@@ -299,15 +299,15 @@ store_step(struct store *s, sqlite3_stmt *st)
 	return 0;
 }
 
-/* Steps st once: 1 after read(st, out) for a row (read NULL: whether there is one),
- * 0 for none, -1 (logged) on error; st is reset either way. */
+/* Steps st once: 1 after read(st, out) for a row, 0 for none, -1 (logged) on error;
+ * st is reset either way. */
 int
 store_one_row(struct store *s, sqlite3_stmt *st, void (*read)(sqlite3_stmt *, void *),
     void *out)
 {
 	int rc = sqlite3_step(st);
 
-	if (rc == SQLITE_ROW && read != NULL)
+	if (rc == SQLITE_ROW)
 		read(st, out);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);

@@ -19,7 +19,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "ON CONFLICT(channel, user_id) DO UPDATE SET unfollowed_at = ?3, is_friend = 0",
 	[ST_USER_SEEN] = "INSERT OR IGNORE INTO users(channel, user_id, first_seen_at, "
 	    "is_friend) VALUES (?, ?, ?, 1)",
-	[ST_USER_KNOWN] = "SELECT 1 FROM users WHERE channel = ? AND user_id = ?",
 	[ST_USER_GET] = "SELECT first_seen_at, follows, unfollowed_at FROM users WHERE "
 	    "channel = ? AND user_id = ?",
 	[ST_COOLDOWN_GET] = "SELECT last_at FROM reply_cooldowns WHERE channel = ? AND "
@@ -130,20 +129,15 @@ store_user_unfollow(struct store *s, const char *channel, const char *user_id, i
 }
 
 /* A user who writes before any follow we saw (a friend from before shokai). Nearly
- * every event comes from someone already known: a look in the key's index costs a
- * fraction of the INSERT OR IGNORE, which builds the keys of all five of the table's
- * indexes before it finds the row there. */
+ * every event comes from someone already known: looking the user up costs a fraction of
+ * the INSERT OR IGNORE, which builds the keys of all five of the table's indexes before
+ * it finds the row there. */
 int
 store_user_seen(struct store *s, const char *channel, const char *user_id, int64_t at)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_USER_KNOWN, stmt_sql);
-	int rc;
+	struct user_record known;
+	int rc = store_user_get(s, channel, user_id, &known);
 
-	if (st == NULL)
-		return -1;
-	store_bind_text(st, 1, channel);
-	store_bind_text(st, 2, user_id);
-	rc = store_one_row(s, st, NULL, NULL);
 	if (rc != 0)
 		return rc == 1 ? 0 : -1;
 	return user_write(s, ST_USER_SEEN, channel, user_id, at);

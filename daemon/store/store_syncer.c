@@ -95,16 +95,13 @@ syncer_main(void *arg)
 		pthread_mutex_lock(&sy->lock);
 		sy->covered = target;
 		sy->syncs++;
-		if (rc == -1) {
-			sy->failures++;
-			pthread_mutex_unlock(&sy->lock);
+		sy->failures += rc == -1;
+		pthread_cond_broadcast(&sy->done);
+		pthread_mutex_unlock(&sy->lock);
+		if (rc == -1)
 			log_errorx("msg=\"fsync of the WAL failed: the commits it covered are "
 			    "answered as failed\" path=%s error=\"%s\"", sy->wal_path,
 			    strerror(err));
-			pthread_mutex_lock(&sy->lock);
-		}
-		pthread_cond_broadcast(&sy->done);
-		pthread_mutex_unlock(&sy->lock);
 		sy->synced(sy->arg);
 		pthread_mutex_lock(&sy->lock);
 	}

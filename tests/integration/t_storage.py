@@ -18,7 +18,7 @@ import time
 import uuid
 
 from harness import USER, Daemon, Fail, expect, line_body, line_event, wait_until
-from sim import Sim, config_for
+from sim import Sim, chat_daemon, config_for, replies
 
 
 @contextlib.contextmanager
@@ -297,13 +297,12 @@ def test_storage_db_replaced_while_running():
 
 
 # The WAL's fsync runs behind the commits (issue 11: store_syncer.c, storage_sync.c):
-# what the outside world is told waits for it.
-SYNC_CHAT = """
+# what the outside world is told waits for it. Every message gets a reply.
+REPLY_ALL = """
 messages:
-  hours: 営業時間は平日9時から18時です。
+  fallback: メッセージありがとうございます。
 auto_replies:
-  - match: { contains: 営業時間 }
-    reply: hours
+  - fallback: fallback
 """
 
 
@@ -313,8 +312,7 @@ def test_answer_and_reply_wait_for_the_wal_sync():
     the dispatcher's commit that queued it, a sync later: an answered event can never be
     pending again after a power loss, nor a customer answered for an event the disk
     does not have."""
-    from sim import chat_daemon, replies
-    with Sim() as sim, chat_daemon(sim, SYNC_CHAT, env={"SHOKAI_FAULT": "slow_sync"}) as d:
+    with Sim() as sim, chat_daemon(sim, REPLY_ALL, env={"SHOKAI_FAULT": "slow_sync"}) as d:
         t0 = time.monotonic()
         r = d.post_line(line_body(line_event(text="営業時間は?")))
         answered = time.monotonic() - t0
@@ -350,14 +348,6 @@ def test_failed_wal_sync_answers_503_and_keeps_the_event_once():
         expect(any("fsyncs of the WAL failed" in w for w in h["warnings"]), h["warnings"])
 
 
-DRAIN_CHAT = """
-messages:
-  fallback: メッセージありがとうございます。
-auto_replies:
-  - fallback: fallback
-"""
-
-
 def test_sigterm_before_a_reply_is_synced_leaves_it_untried():
     """On a disk whose fsync takes 300 ms (SHOKAI_FAULT=slow_sync), SIGTERM right after a
     webhook's 200 with a drain_timeout of 100 ms: its reply is queued but still waits for
@@ -365,12 +355,11 @@ def test_sigterm_before_a_reply_is_synced_leaves_it_untried():
     sent, so its row goes back to untried (trying = 0, ambiguous = 0) rather than stay
     marked as a try that may have been delivered (which the next start would not fall
     back to a push for); the next start sends it."""
-    from sim import chat_daemon, replies
     with Sim() as sim:
         config = config_for(sim)
         expect("drain_timeout: 10s" in config, "test bug: the default drain_timeout moved")
         config = config.replace("drain_timeout: 10s", "drain_timeout: 100ms")
-        with chat_daemon(sim, DRAIN_CHAT, config=config,
+        with chat_daemon(sim, REPLY_ALL, config=config,
                          env={"SHOKAI_FAULT": "slow_sync"}) as d:
             r = d.post_line(line_body(line_event(text="こんにちは")))
             expect(r.status == 200, r)

@@ -46,6 +46,17 @@ struct dispatch {
 	 * as no other connection wrote in between (carry_version). */
 	struct event_list	 carry;
 	int64_t			 carry_version;
+	/* Each event in a unit (a savepoint) of its own: set when a handler failed in a
+	 * batch run without them, until a batch runs with no handler failing. */
+	int			 units;
+};
+
+/* What one event came to, logged and counted once its batch is committed. */
+struct outcome {
+	const char	*handler;
+	const char	*state;
+	char		 why[WHY_MAX];
+	int64_t		 latency_us;
 };
 
 static void run_cb(evutil_socket_t, short, void *);
@@ -148,20 +159,19 @@ run_handlers(struct storage *st, const struct event *ev, const char **state, cha
 }
 
 static void
-log_event(const struct event *ev, const char *handler, const char *state, const char *why,
-    int64_t start_us)
+log_event(const struct event *ev, const struct outcome *o)
 {
 	char user[16];
-	enum log_level level = strcmp(state, "failed") == 0 ? LOG_WARN : LOG_INFO;
+	enum log_level level = strcmp(o->state, "failed") == 0 ? LOG_WARN : LOG_INFO;
 
 	if (!log_enabled(level))
 		return;
 	log_user(ev->user_id, user);
 	log_msg(level, "msg=event platform=%s channel=%s type=%.40s inbox_id=%lld user=%s "
 	    "handler=%s outcome=%s latency_us=%lld%s%s%s", platform_name(ev->platform),
-	    ev->channel, ev->type, (long long)ev->inbox_id, user, handler, state,
-	    (long long)(clock_us() - start_us), why[0] ? " reason=\"" : "", why,
-	    why[0] ? "\"" : "");
+	    ev->channel, ev->type, (long long)ev->inbox_id, user, o->handler, o->state,
+	    (long long)o->latency_us, o->why[0] ? " reason=\"" : "", o->why,
+	    o->why[0] ? "\"" : "");
 }
 
 /* A letter from the loop: LINE's answer to one profile question. */
@@ -315,33 +325,40 @@ count_outcome(struct storage *st, const struct event *ev, const char *state)
 		st->d->stats.events_unknown++;
 }
 
-/* The batch's events in order, each its own unit with its inbox mark, until the time
- * budget; *ran counts those handled. -1 on a store error (the caller rolls back). */
+/* The batch's events in order, each with its inbox mark, until the time budget; out[i]
+ * says what event i came to and *ran counts those handled. An event's writes stand or
+ * fall together: a handler that fails halfway leaves nothing behind but the failure on
+ * its inbox row. With units, each event runs inside a savepoint that a failure rolls
+ * back. Without (ds->units == 0, the usual case), no savepoint is opened: SQLite copies
+ * every page an event touches into the savepoint's journal first, 3.5 % of a webhook's
+ * instructions (make bench-instr), for failures that seldom come; a failure then
+ * returns 1 and the caller runs the batch again with units. -1 on a store error (the
+ * caller rolls back). */
 static int
-handle_batch(struct storage *st, const struct event_list *batch, int64_t began_us,
-    size_t *ran)
+handle_batch(struct dispatch *ds, const struct event_list *batch, int64_t began_us,
+    struct outcome *out, size_t *ran)
 {
+	struct storage *st = ds->st;
 	struct store *s = st->store;
 
+	*ran = 0;
 	for (size_t i = 0; i < batch->n; i++) {
 		const struct event *ev = &batch->v[i];
-		const char *state;
-		char why[WHY_MAX] = "";
+		struct outcome *o = &out[i];
 		int64_t start_us = clock_us();
-		const char *handler;
 
 		if (i > 0 && start_us - began_us > DISPATCH_BUDGET_US)
 			break;	/* the rest in the next batch, in the same order */
-		/* An event's writes stand or fall together: a handler that fails halfway
-		 * leaves nothing behind but the failure on its inbox row. */
-		if (store_unit_begin(s) == -1)
+		if (ds->units && store_unit_begin(s) == -1)
 			return -1;
-		handler = run_handlers(st, ev, &state, why, sizeof(why));
-		if (store_unit_end(s, strcmp(state, "failed") != 0) == -1 ||
-		    store_inbox_mark(s, ev->inbox_id, state, why[0] ? why : NULL) == -1)
+		o->why[0] = '\0';
+		o->handler = run_handlers(st, ev, &o->state, o->why, sizeof(o->why));
+		if (!ds->units && strcmp(o->state, "failed") == 0)
+			return 1;
+		if ((ds->units && store_unit_end(s, strcmp(o->state, "failed") != 0) == -1) ||
+		    store_inbox_mark(s, ev->inbox_id, o->state, o->why[0] ? o->why : NULL) == -1)
 			return -1;
-		log_event(ev, handler, state, why, start_us);
-		count_outcome(st, ev, state);
+		o->latency_us = clock_us() - start_us;
 		(*ran)++;
 #ifdef SHOKAI_FAULT_HOOKS
 		if (fault_enabled("crash_in_dispatch"))
@@ -349,6 +366,32 @@ handle_batch(struct storage *st, const struct event_list *batch, int64_t began_u
 #endif
 	}
 	return 0;
+}
+
+/* A handler failed in a batch run without units: everything the batch wrote is rolled
+ * back and it runs again, each event in a unit, in a transaction of its own. Handlers'
+ * own log lines from the first run stay in the log; the line said here tells why they
+ * come twice. 0 when the batch ran, 1 when another connection changed the inbox in
+ * between (the batch is read again), -1 on a store error. */
+static int
+handle_batch_in_units(struct dispatch *ds, const struct event_list *batch,
+    int64_t began_us, struct outcome *out, size_t *ran)
+{
+	struct storage *st = ds->st;
+	struct store *s = st->store;
+	int64_t version;
+
+	store_rollback(s);
+	ds->units = 1;
+	log_info("msg=\"a handler failed: the dispatch batch runs again, each event in a "
+	    "savepoint\" events=%zu", batch->n);
+	if (storage_begin_deferred(st) == -1 || (version = store_inbox_version(s)) == -1)
+		return -1;
+	if (version != ds->carry_version)
+		return 1;
+	if (cache_answers(ds) == -1)
+		return -1;
+	return handle_batch(ds, batch, began_us, out, ran);
 }
 
 /* Inside the batch's transaction: the rows carried over from the last batch, if still
@@ -391,9 +434,10 @@ run_cb(evutil_socket_t fd, short what, void *arg)
 	struct storage *st = ds->st;
 	struct store *s = st->store;
 	struct event_list batch = { 0 };
+	struct outcome *out = NULL;
 	int64_t began_us = clock_us();
 	size_t ran = 0;
-	int ok;
+	int rc;
 
 	(void)fd;
 	(void)what;
@@ -412,13 +456,28 @@ run_cb(evutil_socket_t fd, short what, void *arg)
 		carry_rest(ds, &batch, 0);	/* nothing was written: all still pending */
 		goto out;
 	}
-	ok = cache_answers(ds) == 0 && handle_batch(st, &batch, began_us, &ran) == 0;
-	if (!ok || store_commit(s) == -1) {
+	out = xcalloc(batch.n, sizeof(*out));
+	rc = cache_answers(ds) == 0 ? handle_batch(ds, &batch, began_us, out, &ran) : -1;
+	if (rc == 1)
+		rc = handle_batch_in_units(ds, &batch, began_us, out, &ran);
+	if (rc == 1) {
+		store_rollback(s);
+		event_active(ds->ev_run, 0, 0);	/* the next batch reads the rows afresh */
+		goto out;
+	}
+	if (rc == -1 || store_commit(s) == -1) {
 		store_rollback(s);
 		goto retry;
 	}
 	(void)storage_committed(st);	/* its messages go out once it is synced */
 	answers_clear(ds);
+	ds->units = 0;
+	for (size_t i = 0; i < ran; i++) {
+		log_event(&batch.v[i], &out[i]);
+		count_outcome(st, &batch.v[i], out[i].state);
+		if (strcmp(out[i].state, "failed") == 0)
+			ds->units = 1;	/* failing again: stay in units for now */
+	}
 	/* A short batch took every pending row: the count is exact again. */
 	ds->backlog = batch.n < DISPATCH_BATCH && ran == batch.n ? 0 :
 	    (ds->backlog > (int64_t)ran ? ds->backlog - (int64_t)ran : (int64_t)(batch.n - ran));
@@ -427,10 +486,12 @@ run_cb(evutil_socket_t fd, short what, void *arg)
 		event_active(ds->ev_run, 0, 0);	/* more are waiting: after the commits */
 	carry_rest(ds, &batch, ran);
 out:
+	free(out);
 	event_list_free(&batch);
 	return;
 retry:
 	/* The database is busy or failing: the rows stay pending; try again shortly. */
+	free(out);
 	event_list_free(&batch);
 	st->d->stats.db_errors++;
 	{

@@ -233,6 +233,8 @@ def test_forwarded_for_is_ignored_without_trusted_proxies():
 
 FRIEND = "U" + "f" * 32
 OTHER = "U" + "c" * 32
+THIRD = "U" + "d" * 32
+FOURTH = "U" + "e" * 32
 
 def claim_daemon(sim, rules=""):
     extra = REFERRAL.replace(
@@ -737,6 +739,56 @@ def test_a_claim_that_fails_halfway_leaves_nothing_behind():
                    d.query("SELECT type, reason FROM referral_events"))
             expect(d.query("SELECT user_id FROM customers") == [(USER,)],
                    d.query("SELECT * FROM customers"))
+
+
+def test_a_failing_event_is_undone_alone_in_its_batch():
+    """Batches run without a savepoint per event; when a handler fails, the batch runs
+    again with one. The events beside the failed one keep their writes, the failed one
+    keeps none, each is logged once with its outcome, and a batch without failures
+    goes back to running without savepoints."""
+    again = "the dispatch batch runs again"
+    with Sim() as sim:
+        d = claim_daemon(sim)
+        with d:
+            code = setup_referrer(sim, d)
+            d.stop()
+            d.start(env={"SHOKAI_FAULT": "outbox_put_fails"})
+            inbox = d.query("SELECT max(id) FROM inbox")[0][0]
+            conv = d.query("SELECT coalesce(max(id), 0) FROM conversation")[0][0]
+            start = d.nlines()
+            # One body, so one batch: a block (nothing to send), the claim that cannot
+            # queue its thanks, and another block.
+            send(d, line_event(etype="unfollow", user=OTHER),
+                 line_event(text=claim_text(code), source={"type": "user", "userId": FRIEND}),
+                 line_event(etype="unfollow", user=THIRD))
+            d.wait_processed()
+            got = d.query("SELECT type, user_id, state FROM inbox WHERE id > ? ORDER BY id",
+                          (inbox,))
+            expect(got == [("unfollow", OTHER, "done"), ("message", FRIEND, "failed"),
+                           ("unfollow", THIRD, "done")], got)
+            got = d.query("SELECT user_id, kind FROM conversation WHERE id > ? ORDER BY id",
+                          (conv,))
+            expect(got == [(OTHER, "unfollow"), (THIRD, "unfollow")], got)
+            expect(d.query("SELECT count(*) FROM referrals") == [(0,)],
+                   d.query("SELECT * FROM referrals"))
+            # Each event's line is written once its batch committed.
+            d.wait_log(f"msg=event .* inbox_id={inbox + 3} ", start=start)
+            lines = d.log_lines(start)
+            expect(sum(again in ln for ln in lines) == 1, lines)
+            for eid in d.query("SELECT id FROM inbox WHERE id > ?", (inbox,)):
+                n = sum(f"inbox_id={eid[0]} " in ln and "msg=event" in ln for ln in lines)
+                expect(n == 1, (eid, lines))
+            # A batch with no failure goes back to no savepoints; the next failure says
+            # so again.
+            send(d, line_event(etype="unfollow", user=FRIEND))
+            d.wait_processed()
+            send(d, line_event(text=claim_text(code), source={"type": "user", "userId": FOURTH}))
+            d.wait_processed()
+            d.wait_log(f"msg=event .* inbox_id={inbox + 5} ", start=start)
+            lines = d.log_lines(start)
+            expect(sum(again in ln for ln in lines) == 2, lines)
+            expect(d.query("SELECT state FROM inbox ORDER BY id DESC LIMIT 1") == [("failed",)],
+                   d.query("SELECT type, state, error FROM inbox"))
 
 
 def test_claims_after_the_campaign_and_after_a_block_are_rejected():

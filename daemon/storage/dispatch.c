@@ -28,6 +28,14 @@
  * of many group commits instead of one each. */
 #define DISPATCH_DELAY_US	2000
 
+/* What one event came to, logged and counted once its batch is committed. */
+struct outcome {
+	const char	*handler;
+	const char	*state;
+	char		 why[WHY_MAX];
+	int64_t		 latency_us;
+};
+
 struct dispatch {
 	struct storage		*st;
 	struct event		*ev_run;
@@ -49,15 +57,9 @@ struct dispatch {
 	/* Each event in a unit (a savepoint) of its own: set when a handler failed in a
 	 * batch run without them, until a batch runs with no handler failing. */
 	int			 units;
+	struct outcome		 out[DISPATCH_BATCH];	/* the running batch's, by index */
 };
 
-/* What one event came to, logged and counted once its batch is committed. */
-struct outcome {
-	const char	*handler;
-	const char	*state;
-	char		 why[WHY_MAX];
-	int64_t		 latency_us;
-};
 
 static void run_cb(evutil_socket_t, short, void *);
 
@@ -342,7 +344,7 @@ handle_batch(struct dispatch *ds, const struct event_list *batch, int64_t began_
 	struct store *s = st->store;
 
 	*ran = 0;
-	for (size_t i = 0; i < batch->n; i++) {
+	for (size_t i = 0; i < batch->n && i < DISPATCH_BATCH; i++) {
 		const struct event *ev = &batch->v[i];
 		struct outcome *o = &out[i];
 		int64_t start_us = clock_us();
@@ -434,7 +436,7 @@ run_cb(evutil_socket_t fd, short what, void *arg)
 	struct storage *st = ds->st;
 	struct store *s = st->store;
 	struct event_list batch = { 0 };
-	struct outcome *out = NULL;
+	struct outcome *out = ds->out;
 	int64_t began_us = clock_us();
 	size_t ran = 0;
 	int rc;
@@ -456,7 +458,6 @@ run_cb(evutil_socket_t fd, short what, void *arg)
 		carry_rest(ds, &batch, 0);	/* nothing was written: all still pending */
 		goto out;
 	}
-	out = xcalloc(batch.n, sizeof(*out));
 	rc = cache_answers(ds) == 0 ? handle_batch(ds, &batch, began_us, out, &ran) : -1;
 	if (rc == 1)
 		rc = handle_batch_in_units(ds, &batch, began_us, out, &ran);
@@ -486,12 +487,10 @@ run_cb(evutil_socket_t fd, short what, void *arg)
 		event_active(ds->ev_run, 0, 0);	/* more are waiting: after the commits */
 	carry_rest(ds, &batch, ran);
 out:
-	free(out);
 	event_list_free(&batch);
 	return;
 retry:
 	/* The database is busy or failing: the rows stay pending; try again shortly. */
-	free(out);
 	event_list_free(&batch);
 	st->d->stats.db_errors++;
 	{

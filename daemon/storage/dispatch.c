@@ -60,7 +60,6 @@ struct dispatch {
 	struct outcome		 out[DISPATCH_BATCH];	/* the running batch's, by index */
 };
 
-
 static void run_cb(evutil_socket_t, short, void *);
 
 struct dispatch *
@@ -332,8 +331,8 @@ count_outcome(struct storage *st, const struct event *ev, const char *state)
  * fall together: a handler that fails halfway leaves nothing behind but the failure on
  * its inbox row. With units, each event runs inside a savepoint that a failure rolls
  * back. Without (ds->units == 0, the usual case), no savepoint is opened: SQLite copies
- * every page an event touches into the savepoint's journal first, 3.5 % of a webhook's
- * instructions (make bench-instr), for failures that seldom come; a failure then
+ * every page an event touches into the savepoint's journal first, about 4 % of a
+ * webhook's instructions (make bench-instr), for failures that seldom come; a failure then
  * returns 1 and the caller runs the batch again with units. -1 on a store error (the
  * caller rolls back). */
 static int

@@ -718,15 +718,22 @@ def test_rep_links_stay_with_their_rep_across_a_reload_that_reorders_reps():
                        (links, d2.query("SELECT url FROM rep_links")))
 
 
+def referrer_then_outbox_put_fails(sim, d):
+    """A referrer with a code, then d restarted with every outbox row refused: a claim's
+    thanks cannot be queued. Returns the code."""
+    code = setup_referrer(sim, d)
+    d.stop()
+    d.start(env={"SHOKAI_FAULT": "outbox_put_fails"})
+    return code
+
+
 def test_a_claim_that_fails_halfway_leaves_nothing_behind():
     """The claim writes the referral, then cannot queue its thanks: the whole event is
     undone and marked failed, not a referral that nobody was told about."""
     with Sim() as sim:
         d = claim_daemon(sim)
         with d:
-            code = setup_referrer(sim, d)
-            d.stop()
-            d.start(env={"SHOKAI_FAULT": "outbox_put_fails"})
+            code = referrer_then_outbox_put_fails(sim, d)
             inbox = d.query("SELECT count(*) FROM inbox")[0][0]
             send(d, line_event(text=claim_text(code),
                                source={"type": "user", "userId": FRIEND}))
@@ -750,9 +757,7 @@ def test_a_failing_event_is_undone_alone_in_its_batch():
     with Sim() as sim:
         d = claim_daemon(sim)
         with d:
-            code = setup_referrer(sim, d)
-            d.stop()
-            d.start(env={"SHOKAI_FAULT": "outbox_put_fails"})
+            code = referrer_then_outbox_put_fails(sim, d)
             inbox = d.query("SELECT max(id) FROM inbox")[0][0]
             conv = d.query("SELECT coalesce(max(id), 0) FROM conversation")[0][0]
             start = d.nlines()

@@ -326,18 +326,18 @@ count_outcome(struct storage *st, const struct event *ev, const char *state)
 		st->d->stats.events_unknown++;
 }
 
-/* The batch's events in order, each with its inbox mark, until the time budget; out[i]
- * says what event i came to and *ran counts those handled. An event's writes stand or
- * fall together: a handler that fails halfway leaves nothing behind but the failure on
- * its inbox row. With units, each event runs inside a savepoint that a failure rolls
- * back. Without (ds->units == 0, the usual case), no savepoint is opened: SQLite copies
- * every page an event touches into the savepoint's journal first, about 4 % of a
- * webhook's instructions (make bench-instr), for failures that seldom come; a failure then
- * returns 1 and the caller runs the batch again with units. -1 on a store error (the
- * caller rolls back). */
+/* The batch's events in order, each with its inbox mark, until the time budget;
+ * ds->out[i] says what event i came to and *ran counts those handled. An event's writes
+ * stand or fall together: a handler that fails halfway leaves nothing behind but the
+ * failure on its inbox row. With units, each event runs inside a savepoint that a
+ * failure rolls back. Without (ds->units == 0, the usual case), no savepoint is opened:
+ * SQLite copies every page an event touches into the savepoint's journal first, about
+ * 4 % of a webhook's instructions (make bench-instr), for failures that seldom come; a
+ * failure then returns 1 and the caller runs the batch again with units. -1 on a store
+ * error (the caller rolls back). */
 static int
 handle_batch(struct dispatch *ds, const struct event_list *batch, int64_t began_us,
-    struct outcome *out, size_t *ran)
+    size_t *ran)
 {
 	struct storage *st = ds->st;
 	struct store *s = st->store;
@@ -345,7 +345,7 @@ handle_batch(struct dispatch *ds, const struct event_list *batch, int64_t began_
 	*ran = 0;
 	for (size_t i = 0; i < batch->n && i < DISPATCH_BATCH; i++) {
 		const struct event *ev = &batch->v[i];
-		struct outcome *o = &out[i];
+		struct outcome *o = &ds->out[i];
 		int64_t start_us = clock_us();
 
 		if (i > 0 && start_us - began_us > DISPATCH_BUDGET_US)
@@ -376,7 +376,7 @@ handle_batch(struct dispatch *ds, const struct event_list *batch, int64_t began_
  * between (the batch is read again), -1 on a store error. */
 static int
 handle_batch_in_units(struct dispatch *ds, const struct event_list *batch,
-    int64_t began_us, struct outcome *out, size_t *ran)
+    int64_t began_us, size_t *ran)
 {
 	struct storage *st = ds->st;
 	struct store *s = st->store;
@@ -392,7 +392,7 @@ handle_batch_in_units(struct dispatch *ds, const struct event_list *batch,
 		return 1;
 	if (cache_answers(ds) == -1)
 		return -1;
-	return handle_batch(ds, batch, began_us, out, ran);
+	return handle_batch(ds, batch, began_us, ran);
 }
 
 /* Inside the batch's transaction: the rows carried over from the last batch, if still
@@ -435,7 +435,6 @@ run_cb(evutil_socket_t fd, short what, void *arg)
 	struct storage *st = ds->st;
 	struct store *s = st->store;
 	struct event_list batch = { 0 };
-	struct outcome *out = ds->out;
 	int64_t began_us = clock_us();
 	size_t ran = 0;
 	int rc;
@@ -457,9 +456,9 @@ run_cb(evutil_socket_t fd, short what, void *arg)
 		carry_rest(ds, &batch, 0);	/* nothing was written: all still pending */
 		goto out;
 	}
-	rc = cache_answers(ds) == 0 ? handle_batch(ds, &batch, began_us, out, &ran) : -1;
+	rc = cache_answers(ds) == 0 ? handle_batch(ds, &batch, began_us, &ran) : -1;
 	if (rc == 1)
-		rc = handle_batch_in_units(ds, &batch, began_us, out, &ran);
+		rc = handle_batch_in_units(ds, &batch, began_us, &ran);
 	if (rc == 1) {
 		store_rollback(s);
 		event_active(ds->ev_run, 0, 0);	/* the next batch reads the rows afresh */
@@ -473,9 +472,9 @@ run_cb(evutil_socket_t fd, short what, void *arg)
 	answers_clear(ds);
 	ds->units = 0;
 	for (size_t i = 0; i < ran; i++) {
-		log_event(&batch.v[i], &out[i]);
-		count_outcome(st, &batch.v[i], out[i].state);
-		if (strcmp(out[i].state, "failed") == 0)
+		log_event(&batch.v[i], &ds->out[i]);
+		count_outcome(st, &batch.v[i], ds->out[i].state);
+		if (strcmp(ds->out[i].state, "failed") == 0)
 			ds->units = 1;	/* failing again: stay in units for now */
 	}
 	/* A short batch took every pending row: the count is exact again. */

@@ -32,7 +32,8 @@
 /* How long a RESTART or TRUNCATE may wait for the writer lock and for readers. Waiting
  * for the lock costs the loop nothing; once it has it, the loop's next commit waits as
  * long as it waits for readers: keep it short and try again later instead. Under load
- * the loop holds the lock through each commit's fsync, a few ms, more on a busy disk.
+ * the storage thread holds the lock through each commit's writes (their fsync runs
+ * behind it, on the syncer's thread: store_syncer.c).
  * While a thread of ours reads (a console page over a million customers holds its
  * snapshot for 0.1-0.3 s, a backup for the whole copy) there is no waiting at all: each
  * try held every commit for WAIT_MS, tried every tick once the WAL was past

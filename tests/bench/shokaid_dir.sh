@@ -22,7 +22,9 @@ make_secrets() {
 # make_shokaid_dir DIR API SECRETS: a folder with the config, its secrets (copied from
 # the folder SECRETS, mode 0600), the example config's includes (config/messages.yaml,
 # richmenus.yaml with its images, referral.yaml: every chat flow and the referral engine)
-# and, once shokaid ran, its database. API is the simulator's base URL: the LINE
+# and, once shokaid ran, its database. BENCH_FLOWS=0 leaves the includes out: what is
+# left is storing the events, the built-in flows (a follow's greeting, the wording's
+# fallback answer) and their replies, to measure what durability itself costs. API is the simulator's base URL: the LINE
 # channel's api_base and the LINE WORKS bot's endpoints.
 # As config/shokai.yaml, but: loopback port 0, the database here, outbox.line_rate and
 # the LINE WORKS pace and concurrency out of the way (LINE's pacing would cap the
@@ -33,9 +35,14 @@ make_shokaid_dir() {
 	mkdir -p "$d"
 	cp "$secrets"/* "$d/"
 	chmod 600 "$d"/*
-	cp config/messages.yaml config/richmenus.yaml config/referral.yaml "$d/"
-	mkdir -p "$d/richmenu"
-	cp config/richmenu/*.png "$d/richmenu/"
+	local include="[messages.yaml, richmenus.yaml, referral.yaml]"
+	if [ "${BENCH_FLOWS:-1}" = 1 ]; then
+		cp config/messages.yaml config/richmenus.yaml config/referral.yaml "$d/"
+		mkdir -p "$d/richmenu"
+		cp config/richmenu/*.png "$d/richmenu/"
+	else
+		include="[]"
+	fi
 	cat >"$d/shokai.yaml" <<EOF
 server: {listen: 127.0.0.1:0, public_url: http://127.0.0.1, max_body: 256KiB, max_headers: 16KiB, read_timeout: 10s, idle_timeout: 5s, max_connections: 2048, drain_timeout: 10s}
 storage: {sqlite: shokai.db, synchronous: full, busy_timeout: 2s}
@@ -43,7 +50,7 @@ log: {level: info}
 admin: {listen: "127.0.0.1:0"}
 timezone: Asia/Tokyo
 company_name: 株式会社サンプル
-include: [messages.yaml, richmenus.yaml, referral.yaml]
+include: $include
 outbox: {line_rate: 100000, works_rate: 1000, works_concurrency: 64}
 handoff: {operators_channel: ops-room}
 line:

@@ -19,6 +19,7 @@
 # Environment: INSTR_COUNT=1000  INSTR_EVENTS=1 (events per body)  INSTR_TOP=0
 #              INSTR_USERS=events / 10 (distinct senders: gen_bodies.py --users)
 #              INSTR_KEEP=1 (keep the folder, its callgrind files and logs)
+#              BENCH_FLOWS=0 (shokaid without the example config's flows: run.sh)
 #              SHOKAICTL=build/shokaictl: it creates the database (rich menu deploy), so
 #              a binary of an older schema needs the shokaictl built with it
 set -euo pipefail
@@ -67,7 +68,7 @@ run() {
 	PIDS+=("$sim")
 	port=$(listen_port "$sim" "$d.sim.log" 100) || { echo "instr: no simulator" >&2; exit 1; }
 	make_shokaid_dir "$d" "http://127.0.0.1:$port" "$TMP/secrets"
-	timeout 60 "$SHOKAICTL" -c "$d/shokai.yaml" richmenu deploy >"$d/richmenu.log" 2>&1
+	[ "${BENCH_FLOWS:-1}" = 0 ] || timeout 60 "$SHOKAICTL" -c "$d/shokai.yaml" richmenu deploy >"$d/richmenu.log" 2>&1
 	if [ "$tool" = callgrind ]; then
 		valgrind --tool=callgrind --callgrind-out-file="$d/callgrind.out" \
 			"$bin" -c "$d/shokai.yaml" 2>"$d/shokaid.log" &

@@ -95,6 +95,51 @@ test_text_message(void **state)
 	event_list_free(&l);
 }
 
+/* A body whose tree does not fit the parser's stack buffer (the rest of it comes from
+ * malloc) reads the same as a small one, and so does the next small one. */
+static void
+test_large_body(void **state)
+{
+	enum { EVENTS = 300 };
+	size_t cap = 512 * EVENTS + 64, len;
+	char *body = malloc(cap);
+	char want[64];
+	struct event_list l;
+
+	(void)state;
+	assert_non_null(body);
+	len = (size_t)snprintf(body, cap, "{\"destination\":\"Ub\",\"events\":[");
+	for (int i = 0; i < EVENTS; i++)
+		len += (size_t)snprintf(body + len, cap - len, "%s{\"type\":\"message\",\"timestamp\":"
+		    "%d,\"source\":{\"type\":\"user\",\"userId\":\"U%031d\"},\"webhookEventId\":"
+		    "\"E%025d\",\"replyToken\":\"r%d\",\"message\":{\"id\":\"%d\",\"type\":"
+		    "\"text\",\"text\":\"紹介コード %06d の件です\"}}", i ? "," : "", i + 1, i, i, i,
+		    i, i);
+	snprintf(body + len, cap - len, "]}");
+	assert_int_equal(parse_line(body, &l), 0);
+	assert_int_equal(l.n, EVENTS);
+	for (int i = 0; i < EVENTS; i++) {
+		snprintf(want, sizeof(want), "U%031d", i);
+		assert_string_equal(l.v[i].user_id, want);
+		snprintf(want, sizeof(want), "紹介コード %06d の件です", i);
+		assert_string_equal(l.v[i].text, want);
+		assert_int_equal(l.v[i].timestamp_ms, i + 1);
+	}
+	event_list_free(&l);
+	/* the last event's message given the key "text" twice: the whole body is refused */
+	for (char *at = body, *next; (next = strstr(at, "\"type\":\"text\"")) != NULL; at = next + 1)
+		len = (size_t)(next - body);
+	memcpy(body + len, "\"text\"", 6);
+	assert_int_equal(parse_line(body, &l), -1);
+	assert_int_equal(l.n, 0);
+	free(body);
+	assert_int_equal(parse_line("{\"events\":[{\"type\":\"follow\",\"source\":{\"type\":"
+	    "\"user\",\"userId\":\"Ua\"}}]}", &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].user_id, "Ua");
+	event_list_free(&l);
+}
+
 static void
 test_follow_postback_group(void **state)
 {
@@ -339,6 +384,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sdk_fixtures),
 		cmocka_unit_test(test_text_message),
+		cmocka_unit_test(test_large_body),
 		cmocka_unit_test(test_follow_postback_group),
 		cmocka_unit_test(test_unknown_type_kept),
 		cmocka_unit_test(test_verification_body),

@@ -112,3 +112,37 @@ def test_events_of_one_user_handled_in_arrival_order_across_batches():
                                f"events #{wrong[0]} and #{wrong[0] + 1} (of {len(pos)})")
             print(f"NOTICE per-user order: {len(TRACKED)} users x {PER_USER} events in order "
                   f"among {total} events ({total // BATCH + 1}+ dispatch batches)", flush=True)
+
+
+def test_a_row_another_connection_adds_is_handled_before_the_events_after_it():
+    """The dispatcher runs the events the daemon has just stored from memory, without
+    reading them back, while it knows every pending row. A pending row that another
+    connection adds meanwhile (written here with sqlite3, as another tool would) is
+    handled too, and before the events of the webhook after it: the dispatcher sees the
+    other connection's write and reads the inbox again."""
+    user = TRACKED[0]
+    first, outside, last = new_event_id(), new_event_id(), new_event_id()
+    with Sim() as sim:
+        with chat_daemon(sim, CHAT, config=config_for(sim)) as d:
+            r = d.post_line(line_body(line_event(first, text="hours", user=user)))
+            expect(r.status == 200, f"the first webhook was answered {r.status}")
+            d.wait_processed()
+            c = d.db()
+            try:
+                with c:
+                    c.execute("INSERT INTO inbox(platform, channel, event_key, type, "
+                              "source_type, user_id, reply_token, ts, message_id, "
+                              "message_type, text, received_at) VALUES ('line', 'main', ?, "
+                              "'message', 'user', ?, ?, 1767225600000, '1', 'text', 'hours', ?)",
+                              (outside, user, reply_token(outside), int(time.time() * 1000)))
+            finally:
+                c.close()
+            r = d.post_line(line_body(line_event(last, text="hours", user=user)))
+            expect(r.status == 200, f"the last webhook was answered {r.status}")
+            states = d.wait_processed()
+            expect(set(states) == {"done"}, f"inbox states: {states}")
+            tokens = [json.loads(b)["replyToken"] for (b,) in d.query(
+                "SELECT body FROM outbox WHERE kind = 'reply' ORDER BY id")]
+            want = [reply_token(e) for e in (first, outside, last)]
+            expect(tokens == want, f"replies in the order {tokens}, not {want} (the first "
+                   "webhook's, the other connection's row's, the last webhook's)")

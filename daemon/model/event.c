@@ -67,30 +67,6 @@ event_list_drop_front(struct event_list *l, size_t k)
 	l->n -= k;
 }
 
-void
-event_list_move(struct event_list *dst, struct event_list *src, size_t k)
-{
-	if (k > src->n)
-		k = src->n;
-	if (k == 0)
-		return;
-	if (dst->n == 0 && k == src->n) {	/* the whole list: no copy */
-		free(dst->v);
-		*dst = *src;
-		memset(src, 0, sizeof(*src));
-		return;
-	}
-	dst->v = xrealloc(dst->v, (dst->n + k) * sizeof(*dst->v));
-	memcpy(dst->v + dst->n, src->v, k * sizeof(*src->v));
-	dst->n += k;
-	memmove(src->v, src->v + k, (src->n - k) * sizeof(*src->v));
-	src->n -= k;
-	if (src->n == 0) {
-		free(src->v);
-		src->v = NULL;
-	}
-}
-
 char *
 event_json_str(json_t *obj, const char *key)
 {

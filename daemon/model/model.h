@@ -40,8 +40,6 @@ const char *platform_name(enum platform);
 void event_clear(struct event *);
 void event_list_free(struct event_list *);
 struct event *event_list_add(struct event_list *);
-/* Moves the first k events of src (all of them, if fewer) to the end of dst. */
-void event_list_move(struct event_list *dst, struct event_list *src, size_t k);
 /* Clears the first k events and moves the rest to the front. */
 void event_list_drop_front(struct event_list *, size_t k);
 /* Copies a JSON string member (or NULL when absent or not a string). */

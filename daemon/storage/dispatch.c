@@ -27,9 +27,6 @@
 /* Events wait this long so that one dispatch transaction (one fsync) covers the events
  * of many group commits instead of one each. */
 #define DISPATCH_DELAY_US	2000
-/* Events held in memory for the batches to come, at most: past it the dispatcher reads
- * from the inbox again. */
-#define CARRY_MAX		(4 * DISPATCH_BATCH)
 
 /* What one event came to, logged and counted once its batch is committed. */
 struct outcome {
@@ -52,17 +49,11 @@ struct dispatch {
 						   as this thread knows */
 	int64_t			 checked_upto;	/* inbox ids up to this one had their names
 						   looked at already */
-	/* Pending rows held in memory, in inbox order: those a batch read and did not run
-	 * (its time budget ran out, or it waits for names), then those this thread's ingest
-	 * has just committed (storage_dispatch_take). The next batch starts with them
-	 * instead of reading them again, as long as no other connection wrote in between
-	 * (carry_version). */
+	/* Rows a batch read and did not run (its time budget ran out, or it waits for
+	 * names): the next batch starts with them instead of reading them again, as long
+	 * as no other connection wrote in between (carry_version). */
 	struct event_list	 carry;
 	int64_t			 carry_version;
-	/* carry holds every pending row there is: the last read of the inbox came back
-	 * short, and rows came since only through storage_dispatch_take. A batch then reads
-	 * nothing. Cleared whenever rows are let go of without being run. */
-	int			 carry_whole;
 	/* Each event in a unit (a savepoint) of its own: set when a handler failed in a
 	 * batch run without them, until a batch runs with no handler failing. */
 	int			 units;
@@ -103,28 +94,6 @@ dispatch_free(struct dispatch *ds)
 	event_free(ds->ev_run);
 	event_free(ds->ev_retry);
 	free(ds);
-}
-
-void
-storage_dispatch_take(struct storage *st, struct event_list *stored)
-{
-	struct dispatch *ds = st->dispatch;
-	size_t k = 0;
-
-	for (size_t i = 0; i < stored->n; i++)
-		k += stored->v[i].inbox_id > 0;
-	if (k == 0 || !ds->carry_whole)
-		return;
-	if (ds->carry.n + k > CARRY_MAX) {
-		ds->carry_whole = 0;	/* the rest is read from the inbox */
-		return;
-	}
-	ds->carry.v = xrealloc(ds->carry.v, (ds->carry.n + k) * sizeof(*ds->carry.v));
-	for (size_t i = 0; i < stored->n; i++)
-		if (stored->v[i].inbox_id > 0) {
-			ds->carry.v[ds->carry.n++] = stored->v[i];
-			memset(&stored->v[i], 0, sizeof(stored->v[i]));
-		}
 }
 
 void
@@ -426,60 +395,37 @@ handle_batch_in_units(struct dispatch *ds, const struct event_list *batch,
 	return handle_batch(ds, batch, began_us, ran);
 }
 
-static void
-carry_drop(struct dispatch *ds)
-{
-	event_list_free(&ds->carry);
-	ds->carry_whole = 0;
-}
-
-/* Inside the batch's transaction: the rows carried over, if still valid, then (unless
- * they are all there is) pending rows after them, up to DISPATCH_BATCH in all. */
+/* Inside the batch's transaction: the rows carried over from the last batch, if still
+ * valid, then pending rows after them, up to DISPATCH_BATCH in all. */
 static int
 read_batch(struct dispatch *ds, struct event_list *batch)
 {
 	struct store *s = ds->st->store;
 	int64_t version = store_inbox_version(s), after = 0;
-	size_t had, want;
 
 	if (version == -1) {
-		carry_drop(ds);
+		event_list_free(&ds->carry);
 		return -1;
 	}
-	if (version != ds->carry_version)
-		carry_drop(ds);
-	ds->carry_version = version;
-	event_list_move(batch, &ds->carry, DISPATCH_BATCH);
-	if (batch->n == DISPATCH_BATCH || ds->carry_whole)
-		return 0;
-	if (batch->n > 0)
+	if (ds->carry.n > 0 && version == ds->carry_version) {
+		*batch = ds->carry;
 		after = batch->v[batch->n - 1].inbox_id;
-	had = batch->n;
-	want = DISPATCH_BATCH - had;
-	if (store_inbox_pending(s, after, want, batch) == -1)
-		return -1;
-	ds->carry_whole = batch->n - had < want;
-	return 0;
+	} else
+		event_list_free(&ds->carry);
+	memset(&ds->carry, 0, sizeof(ds->carry));
+	ds->carry_version = version;
+	if (batch->n >= DISPATCH_BATCH)
+		return 0;
+	return store_inbox_pending(s, after, DISPATCH_BATCH - batch->n, batch);
 }
 
-/* The batch's rows from index from on stay pending: kept for the next batch, before
- * the rows still carried. */
+/* The batch's rows from index from on stay pending: kept for the next batch. */
 static void
 carry_rest(struct dispatch *ds, struct event_list *batch, size_t from)
 {
 	event_list_drop_front(batch, from);
-	event_list_move(batch, &ds->carry, ds->carry.n);
 	ds->carry = *batch;
 	memset(batch, 0, sizeof(*batch));
-}
-
-/* The batch's rows are let go of, still pending, and so are those carried (they come
- * after them): the next batch reads them again, in order. */
-static void
-batch_drop(struct dispatch *ds, struct event_list *batch)
-{
-	event_list_free(batch);
-	carry_drop(ds);
 }
 
 static void
@@ -515,8 +461,7 @@ run_cb(evutil_socket_t fd, short what, void *arg)
 		rc = handle_batch_in_units(ds, &batch, began_us, &ran);
 	if (rc == 1) {
 		store_rollback(s);
-		batch_drop(ds, &batch);	/* the next batch reads the rows afresh */
-		event_active(ds->ev_run, 0, 0);
+		event_active(ds->ev_run, 0, 0);	/* the next batch reads the rows afresh */
 		goto out;
 	}
 	if (rc == -1 || store_commit(s) == -1) {
@@ -544,7 +489,7 @@ out:
 	return;
 retry:
 	/* The database is busy or failing: the rows stay pending; try again shortly. */
-	batch_drop(ds, &batch);
+	event_list_free(&batch);
 	st->d->stats.db_errors++;
 	{
 		unsigned long suppressed;

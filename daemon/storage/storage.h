@@ -100,11 +100,6 @@ struct profile_answer {
 };
 void storage_profile_answer(void *storage, void *answer);
 void storage_dispatch_kick(struct storage *);
-/* Events this thread just committed to the inbox (inbox_id set; the rest, duplicates,
- * have none): the dispatcher takes them over, each left zeroed in the list (whose n
- * stays, for the loop's counts), when it holds every other pending row already, so that
- * it need not read them back. Otherwise they stay, and the dispatcher reads the rows. */
-void storage_dispatch_take(struct storage *, struct event_list *stored);
 /* n events were stored: handle them soon. */
 void storage_dispatch_stored(struct storage *, int n);
 /* Before a webhook commit: when the handlers are far behind, one batch of them first,

@@ -91,11 +91,8 @@ storage_ingest_flush(struct storage *st)
 			for (size_t i = 0; i < b->n; i++)
 				b->items[i].inserted = 0;
 	}
-	for (b = st->queue; b != NULL; b = b->next) {
+	for (b = st->queue; b != NULL; b = b->next)
 		b->ok = ok;
-		for (size_t i = 0; ok && i < b->n; i++)
-			storage_dispatch_take(st, &b->items[i].events);
-	}
 	storage_answer_when_synced(st, st->queue, seq);
 	st->queue = st->queue_tail = NULL;
 	if (ok && stored > 0)

@@ -115,11 +115,12 @@ def test_events_of_one_user_handled_in_arrival_order_across_batches():
 
 
 def test_a_row_another_connection_adds_is_handled_before_the_events_after_it():
-    """The dispatcher runs the events the daemon has just stored from memory, without
-    reading them back, while it knows every pending row. A pending row that another
-    connection adds meanwhile (written here with sqlite3, as another tool would) is
-    handled too, and before the events of the webhook after it: the dispatcher sees the
-    other connection's write and reads the inbox again."""
+    """A pending row that another connection adds between two webhooks of one user
+    (written here with sqlite3, as another tool would) is handled, after the first
+    webhook's event and before the second's: whatever the dispatcher keeps in memory
+    between batches, it must see the other connection's write (tests/bench/PROFILE.md,
+    "the dispatcher's events from memory": without that check the row is never
+    handled)."""
     user = TRACKED[0]
     first, outside, last = new_event_id(), new_event_id(), new_event_id()
     with Sim() as sim:

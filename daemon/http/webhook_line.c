@@ -76,6 +76,8 @@ arena_free(void *p)
 	free(p);
 }
 
+static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
+
 static void
 arena_hooks_install(void)
 {
@@ -296,7 +298,6 @@ int
 webhook_line_parse(const char *channel, const char *body, size_t len,
     const char *expect_destination, struct event_list *out, char *why, size_t whylen)
 {
-	static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
 	_Alignas(max_align_t) unsigned char arena_buf[JSON_ARENA_SIZE];
 	struct json_arena arena = { .buf = arena_buf };
 	cJSON *root;
@@ -307,10 +308,8 @@ webhook_line_parse(const char *channel, const char *body, size_t len,
 
 	pthread_once(&hooks_once, arena_hooks_install);
 	parsing = JSON_ARENA_ON ? &arena : NULL;
-	if (parse_json(body, len, &root, why, whylen) == -1) {
-		parsing = NULL;
-		return -1;
-	}
+	if (parse_json(body, len, &root, why, whylen) == -1)
+		goto done;	/* root is NULL */
 	if (!cJSON_IsObject(root)) {
 		snprintf(why, whylen, "body is not a JSON object");
 		goto done;

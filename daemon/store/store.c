@@ -338,12 +338,12 @@ store_many_rows(sqlite3_stmt *st, void (*read)(sqlite3_stmt *, void *), size_t s
 
 	*n = 0;
 	while (*n < max && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			size_t more = cap > max - cap ? max - cap : cap;
+		if (*n == cap) {	/* then cap < max */
+			size_t grown = cap * 2 < max ? cap * 2 : max;
 
-			rows = xrealloc(rows, (cap + more) * size);
-			memset(rows + size * cap, 0, size * more);
-			cap += more;
+			rows = xrealloc(rows, grown * size);
+			memset(rows + size * cap, 0, size * (grown - cap));
+			cap = grown;
 		}
 		read(st, rows + size * (*n)++);
 	}

@@ -42,8 +42,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	store_close(s);
-	return test_rmdir(dir);
+	return test_store_gone(s, dir);
 }
 
 /* n rows of about 1.2 KiB each, with random keys (pages all over the index). */

@@ -34,8 +34,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	store_close(s);
-	return test_rmdir(dir);
+	return test_store_gone(s, dir);
 }
 
 /* n text events from one user, stored in one commit. */

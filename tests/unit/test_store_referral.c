@@ -36,8 +36,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	store_close(s);
-	return test_rmdir(dir);
+	return test_store_gone(s, dir);
 }
 
 static void

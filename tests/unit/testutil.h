@@ -67,6 +67,14 @@ test_store_fresh(char *dir, char *path, const char *tag, int synchronous)
 	return store_open(path, synchronous, 1000, why, sizeof(why));
 }
 
+/* Closes s and removes the folder test_store_fresh made for it: 0, or -1. */
+static inline int
+test_store_gone(struct store *s, const char *dir)
+{
+	store_close(s);
+	return test_rmdir(dir);
+}
+
 /* The start of a valid config: server, storage and one LINE channel "main" whose
  * secrets are in the file "secret". */
 #define TEST_CONFIG_HEAD \

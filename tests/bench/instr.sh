@@ -68,7 +68,7 @@ run() {
 	PIDS+=("$sim")
 	port=$(listen_port "$sim" "$d.sim.log" 100) || { echo "instr: no simulator" >&2; exit 1; }
 	make_shokaid_dir "$d" "http://127.0.0.1:$port" "$TMP/secrets"
-	[ "${BENCH_FLOWS:-1}" = 0 ] || timeout 60 "$SHOKAICTL" -c "$d/shokai.yaml" richmenu deploy >"$d/richmenu.log" 2>&1
+	! flows_on || timeout 60 "$SHOKAICTL" -c "$d/shokai.yaml" richmenu deploy >"$d/richmenu.log" 2>&1
 	if [ "$tool" = callgrind ]; then
 		valgrind --tool=callgrind --callgrind-out-file="$d/callgrind.out" \
 			"$bin" -c "$d/shokai.yaml" 2>"$d/shokaid.log" &

@@ -19,13 +19,19 @@ make_secrets() {
 		-out "$d/works-key.pem" 2>/dev/null
 }
 
+# flows_on: the example config's flows go into shokaid's folder (BENCH_FLOWS, default 1;
+# 0 is not issue 11's setup: what storing the events costs with few handlers to run).
+flows_on() {
+	[ "${BENCH_FLOWS:-1}" = 1 ]
+}
+
 # make_shokaid_dir DIR API SECRETS: a folder with the config, its secrets (copied from
 # the folder SECRETS, mode 0600), the example config's includes (config/messages.yaml,
 # richmenus.yaml with its images, referral.yaml: every chat flow and the referral engine)
-# and, once shokaid ran, its database. BENCH_FLOWS=0 leaves the includes out: what is
-# left is storing the events, the built-in flows (a follow's greeting, the wording's
-# fallback answer) and their replies, to measure what durability itself costs. API is the simulator's base URL: the LINE
-# channel's api_base and the LINE WORKS bot's endpoints.
+# and, once shokaid ran, its database; without flows_on, no includes: what is left is
+# storing the events, the built-in flows (a follow's greeting, the wording's fallback
+# answer) and their replies. API is the simulator's base URL: the LINE channel's
+# api_base and the LINE WORKS bot's endpoints.
 # As config/shokai.yaml, but: loopback port 0, the database here, outbox.line_rate and
 # the LINE WORKS pace and concurrency out of the way (LINE's pacing would cap the
 # replies at 1,000/s; LINE WORKS's 2/s and 4 in flight, the handoff notices the
@@ -35,13 +41,12 @@ make_shokaid_dir() {
 	mkdir -p "$d"
 	cp "$secrets"/* "$d/"
 	chmod 600 "$d"/*
-	local include="[messages.yaml, richmenus.yaml, referral.yaml]"
-	if [ "${BENCH_FLOWS:-1}" = 1 ]; then
+	local include="[]"
+	if flows_on; then
+		include="[messages.yaml, richmenus.yaml, referral.yaml]"
 		cp config/messages.yaml config/richmenus.yaml config/referral.yaml "$d/"
 		mkdir -p "$d/richmenu"
 		cp config/richmenu/*.png "$d/richmenu/"
-	else
-		include="[]"
 	fi
 	cat >"$d/shokai.yaml" <<EOF
 server: {listen: 127.0.0.1:0, public_url: http://127.0.0.1, max_body: 256KiB, max_headers: 16KiB, read_timeout: 10s, idle_timeout: 5s, max_connections: 2048, drain_timeout: 10s}
